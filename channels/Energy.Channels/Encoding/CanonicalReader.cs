@@ -1,0 +1,146 @@
+using System.Buffers.Binary;
+using Energy.Channels.Primitives;
+
+namespace Energy.Channels.Encoding;
+
+/// <summary>
+/// Reads the canonical form written by <see cref="CanonicalWriter"/>. Every read is bounded; the first
+/// failure is kept in <see cref="Error"/> and every later read fails too, so decoders can read all fields
+/// and check once.
+/// </summary>
+public ref struct CanonicalReader
+{
+    private readonly ReadOnlySpan<byte> _input;
+    private int _position;
+
+    public CanonicalReader(ReadOnlySpan<byte> input, ObjectKind expectedKind)
+    {
+        _input = input;
+        _position = 0;
+        Kind = expectedKind;
+        Error = input.Length > CanonicalWriter.MaxObjectBytes + 2 * Ed25519Signatures.SignatureBytes
+            ? new EncodingTooLarge(input.Length, CanonicalWriter.MaxObjectBytes)
+            : null;
+    }
+
+    public ObjectKind Kind { get; }
+
+    public ProtocolError? Error { get; private set; }
+
+    public readonly int Position => _position;
+
+    public readonly int Remaining => _input.Length - _position;
+
+    public bool Failed => Error is not null;
+
+    public void Fail(ProtocolError error) => Error ??= error;
+
+    private bool Need(int count)
+    {
+        if (Error is not null) return false;
+        if (Remaining >= count) return true;
+        Error = new Truncated(Kind, count, Remaining);
+        return false;
+    }
+
+    /// <summary>Reads magic, kind, version and network id.</summary>
+    public NetworkId ReadHeader()
+    {
+        if (!Need(4)) return default;
+        if (_input[0] != CanonicalWriter.Magic0 || _input[1] != CanonicalWriter.Magic1)
+        {
+            Fail(new NotAnEnergyObject(_input[0], _input[1]));
+            return default;
+        }
+        var tag = _input[2];
+        if (!ObjectKinds.IsDefined(tag)) { Fail(new UnknownKind(tag)); return default; }
+        if ((ObjectKind)tag != Kind) { Fail(new WrongKind(Kind, (ObjectKind)tag)); return default; }
+        if (_input[3] != CanonicalWriter.FormatVersion)
+        {
+            Fail(new UnsupportedVersion(Kind, _input[3], CanonicalWriter.FormatVersion));
+            return default;
+        }
+        _position = 4;
+        var network = ReadIdentifier("network");
+        return Failed ? default : new NetworkId(network);
+    }
+
+    public byte ReadByte()
+    {
+        if (!Need(1)) return 0;
+        return _input[_position++];
+    }
+
+    public bool ReadBoolean(string field)
+    {
+        var value = ReadByte();
+        if (value > 1) Fail(new NonCanonicalEncoding(Kind, field, $"boolean byte 0x{value:x2} is neither 0 nor 1"));
+        return value == 1;
+    }
+
+    public ulong ReadUInt64()
+    {
+        if (!Need(8)) return 0;
+        var value = BinaryPrimitives.ReadUInt64BigEndian(_input.Slice(_position, 8));
+        _position += 8;
+        return value;
+    }
+
+    public long ReadInt64()
+    {
+        if (!Need(8)) return 0;
+        var value = BinaryPrimitives.ReadInt64BigEndian(_input.Slice(_position, 8));
+        _position += 8;
+        return value;
+    }
+
+    public string ReadIdentifier(string field)
+    {
+        var length = ReadByte();
+        if (Failed) return string.Empty;
+        if (length is 0 or > IdentifierRules.MaxLength)
+        {
+            Fail(new LengthOutOfBounds(Kind, field, length, IdentifierRules.MaxLength));
+            return string.Empty;
+        }
+        if (!Need(length)) return string.Empty;
+        var value = System.Text.Encoding.ASCII.GetString(_input.Slice(_position, length));
+        _position += length;
+        if (!IdentifierRules.IsValid(value))
+        {
+            Fail(new NonCanonicalEncoding(Kind, field, "characters outside [a-z0-9._:-]"));
+            return string.Empty;
+        }
+        return value;
+    }
+
+    public Money ReadMoney(string field)
+    {
+        if (!Need(3)) return default;
+        var code = System.Text.Encoding.ASCII.GetString(_input.Slice(_position, 3));
+        _position += 3;
+        var currency = Currency.Parse(code);
+        if (!currency.IsOk)
+        {
+            Fail(new NonCanonicalEncoding(Kind, field, $"currency bytes '{code}' are not three upper-case letters"));
+            return default;
+        }
+        return new Money(ReadInt64(), currency.Value);
+    }
+
+    public ReadOnlySpan<byte> ReadBytes(int count)
+    {
+        if (!Need(count)) return [];
+        var slice = _input.Slice(_position, count);
+        _position += count;
+        return slice;
+    }
+
+    /// <summary>Fails with <see cref="TrailingBytes"/> unless exactly <paramref name="expected"/> bytes remain.</summary>
+    public void ExpectRemaining(int expected)
+    {
+        if (Failed) return;
+        if (Remaining > expected) Fail(new TrailingBytes(Kind, Remaining - expected));
+        else if (Remaining < expected) Fail(new Truncated(Kind, expected, Remaining));
+    }
+}

@@ -1,0 +1,23 @@
+namespace Energy.Channels;
+
+/// <summary>
+/// The kind of a signed object. The tag is the domain separator: it is inside the signed bytes, so a
+/// signature made over one kind never verifies as another. Tags are stable forever; add, never reuse.
+/// </summary>
+public enum ObjectKind : byte
+{
+    Endorsement = 0x01,
+    Voucher = 0x02,
+    CloseRequest = 0x03,
+    DuplexState = 0x04,
+    // 0x05 is retired: closes of both channel kinds use CloseRequest.
+    MeterReading = 0x06,
+    TollRequest = 0x07,
+    AuthenticationChallenge = 0x08,
+    SettlementBlock = 0x09,
+}
+
+public static class ObjectKinds
+{
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x09 and not 0x05;
+}

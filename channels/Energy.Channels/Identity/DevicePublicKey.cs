@@ -1,0 +1,81 @@
+using NSec.Cryptography;
+
+namespace Energy.Channels.Identity;
+
+/// <summary>
+/// An Ed25519 public key the network accepts. Import refuses a wrong length, a non-canonical point
+/// encoding and the small-order points, whose signatures could verify for many messages.
+/// </summary>
+public sealed class DevicePublicKey : IEquatable<DevicePublicKey>
+{
+    private readonly byte[] _raw;
+
+    private DevicePublicKey(byte[] raw, PublicKey key)
+    {
+        _raw = raw;
+        Key = key;
+    }
+
+    internal PublicKey Key { get; }
+
+    public ReadOnlySpan<byte> Raw => _raw;
+
+    public string Hex => Convert.ToHexStringLower(_raw);
+
+    public static Result<DevicePublicKey> FromRaw(ReadOnlySpan<byte> raw)
+    {
+        if (raw.Length != Ed25519Signatures.PublicKeyBytes)
+            return new WeakPublicKey($"{raw.Length} bytes, an Ed25519 public key has {Ed25519Signatures.PublicKeyBytes}");
+        if (!IsCanonicalPoint(raw)) return new WeakPublicKey("the point encoding is not canonical (y >= p)");
+        if (IsSmallOrder(raw)) return new WeakPublicKey("the point has small order");
+        if (!PublicKey.TryImport(Ed25519Signatures.Algorithm, raw, KeyBlobFormat.RawPublicKey, out var key) || key is null)
+            return new WeakPublicKey("not a point on the curve");
+        return new DevicePublicKey(raw.ToArray(), key);
+    }
+
+    public static Result<DevicePublicKey> FromHex(string? hex)
+    {
+        if (hex is null || hex.Length != 2 * Ed25519Signatures.PublicKeyBytes)
+            return new MalformedValue("public key", hex ?? "(null)", "64 hexadecimal characters");
+        byte[] raw;
+        try { raw = Convert.FromHexString(hex); }
+        catch (FormatException) { return new MalformedValue("public key", hex, "64 hexadecimal characters"); }
+        return FromRaw(raw);
+    }
+
+    public bool Verifies(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        signature.Length == Ed25519Signatures.SignatureBytes && Ed25519Signatures.Algorithm.Verify(Key, message, signature);
+
+    // y is the low 255 bits, little-endian; canonical means y < p = 2^255 - 19.
+    private static bool IsCanonicalPoint(ReadOnlySpan<byte> raw)
+    {
+        if ((raw[31] & 0x7f) != 0x7f) return true;
+        for (var i = 30; i >= 1; i--)
+            if (raw[i] != 0xff) return true;
+        return raw[0] < 0xed;
+    }
+
+    // Encodings (ignoring the sign bit) of the points of order 1, 2, 4 and 8.
+    private static readonly byte[][] SmallOrderPoints =
+    [
+        Convert.FromHexString("0000000000000000000000000000000000000000000000000000000000000000"),
+        Convert.FromHexString("0100000000000000000000000000000000000000000000000000000000000000"),
+        Convert.FromHexString("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+        Convert.FromHexString("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+        Convert.FromHexString("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    ];
+
+    private static bool IsSmallOrder(ReadOnlySpan<byte> raw)
+    {
+        foreach (var point in SmallOrderPoints)
+        {
+            if (raw[..31].SequenceEqual(point.AsSpan(0, 31)) && (raw[31] & 0x7f) == point[31]) return true;
+        }
+        return false;
+    }
+
+    public bool Equals(DevicePublicKey? other) => other is not null && _raw.AsSpan().SequenceEqual(other._raw);
+    public override bool Equals(object? obj) => Equals(obj as DevicePublicKey);
+    public override int GetHashCode() => BitConverter.ToInt32(_raw, 0);
+    public override string ToString() => Hex;
+}

@@ -1,0 +1,55 @@
+using Energy.Channels.Encoding;
+using Energy.Channels.Primitives;
+
+namespace Energy.Channels.Streaming;
+
+/// <summary>
+/// The payer's promise: "on this channel, I owe the payee this much in total". Cumulative, so only the
+/// newest voucher matters; a lost one is replaced by the next.
+/// </summary>
+public sealed record Voucher(NetworkId Network, ChannelId ChannelId, ulong Sequence, Money Cumulative) : ISignable<Voucher>
+{
+    public static ObjectKind Kind => ObjectKind.Voucher;
+    public static int SignatureCount => 1;
+
+    public void Write(ref CanonicalWriter writer)
+    {
+        writer.WriteHeader(Kind, Network);
+        writer.WriteIdentifier(ChannelId.Value);
+        writer.WriteUInt64(Sequence);
+        writer.WriteMoney(Cumulative);
+    }
+
+    public static Voucher Read(ref CanonicalReader reader)
+    {
+        var network = reader.ReadHeader();
+        var channel = reader.ReadIdentifier("channel");
+        var sequence = reader.ReadUInt64();
+        var cumulative = reader.ReadMoney("cumulative");
+        return reader.Failed ? null! : new Voucher(network, new ChannelId(channel), sequence, cumulative);
+    }
+}
+
+/// <summary>A party's signed request to close a channel, streaming or duplex (the kind tells which).</summary>
+public sealed record CloseRequest(NetworkId Network, ChannelId ChannelId, PartyId Closer, Timestamp RequestedAt) : ISignable<CloseRequest>
+{
+    public static ObjectKind Kind => ObjectKind.CloseRequest;
+    public static int SignatureCount => 1;
+
+    public void Write(ref CanonicalWriter writer)
+    {
+        writer.WriteHeader(Kind, Network);
+        writer.WriteIdentifier(ChannelId.Value);
+        writer.WriteIdentifier(Closer.Value);
+        writer.WriteInt64(RequestedAt.UnixMilliseconds);
+    }
+
+    public static CloseRequest Read(ref CanonicalReader reader)
+    {
+        var network = reader.ReadHeader();
+        var channel = reader.ReadIdentifier("channel");
+        var closer = reader.ReadIdentifier("closer");
+        var requestedAt = reader.ReadInt64();
+        return reader.Failed ? null! : new CloseRequest(network, new ChannelId(channel), new PartyId(closer), new Timestamp(requestedAt));
+    }
+}
