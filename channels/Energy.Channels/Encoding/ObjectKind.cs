@@ -15,9 +15,11 @@ public enum ObjectKind : byte
     TollRequest = 0x07,
     AuthenticationChallenge = 0x08,
     SettlementBlock = 0x09,
+    Revocation = 0x0A,
+    StreamingOpening = 0x0B,
 }
 
 public static class ObjectKinds
 {
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x09 and not 0x05;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x0B and not 0x05;
 }

@@ -1,0 +1,34 @@
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster;
+
+/// <summary>What every entity of a node needs to know about the network it serves.</summary>
+public sealed record EnergySettings(
+    NetworkId Network,
+    Currency Currency,
+    int LedgerShardCount,
+    DeviceKeyPair NodeKey,
+    IClock Clock)
+{
+    /// <summary>Entries in one settlement block, at most.</summary>
+    public int MaxEntriesPerBlock { get; init; } = 4_000;
+
+    /// <summary>Commands a ledger shard holds waiting for a block, at most; past this it refuses with LedgerOverloaded.</summary>
+    public int MaxPendingLedgerEntries { get; init; } = 50_000;
+
+    /// <summary>A ledger shard saves a snapshot every this many blocks.</summary>
+    public int LedgerSnapshotEveryBlocks { get; init; } = 200;
+
+    /// <summary>A channel saves a snapshot every this many events.</summary>
+    public int ChannelSnapshotEveryEvents { get; init; } = 1_000;
+
+    /// <summary>Cross-shard credits not yet acknowledged are sent again after this long.</summary>
+    public TimeSpan CreditRedeliveryInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long an entity waits for another entity's answer.</summary>
+    public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Public keys (hex) of ledger nodes whose block signatures an audit accepts, besides this node's own.</summary>
+    public IReadOnlySet<string> TrustedNodeKeys { get; init; } = new HashSet<string>();
+}

@@ -1,0 +1,81 @@
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Ledger;
+
+/// <summary>A command for one ledger shard.</summary>
+public interface ILedgerCommand : IEnergyMessage, IWithEntityId
+{
+    string Shard { get; }
+    string IWithEntityId.EntityId => Shard;
+}
+
+/// <summary>An operator funds an account. Idempotent by <paramref name="RequestId"/>.</summary>
+[Manifest("ledger.mint.v1")]
+public sealed record Mint(string Shard, string RequestId, PartyId Account, Money Amount) : ILedgerCommand;
+
+/// <summary>Money leaves the network. Idempotent by <paramref name="RequestId"/>.</summary>
+[Manifest("ledger.withdraw.v1")]
+public sealed record Withdraw(string Shard, string RequestId, PartyId Account, Money Amount) : ILedgerCommand;
+
+/// <summary>Moves a deposit from an account into escrow for a channel. Idempotent by channel and account.</summary>
+[Manifest("ledger.lock-escrow.v1")]
+public sealed record LockEscrow(string Shard, ChannelId ChannelId, PartyId Account, Money Amount) : ILedgerCommand;
+
+/// <summary>Pays a channel's escrow out to the parties. Idempotent by channel and holder: the first answer is the answer.</summary>
+[Manifest("ledger.release-escrow.v1")]
+public sealed record ReleaseEscrow(string Shard, ChannelId ChannelId, PartyId Holder, IReadOnlyList<Payout> Payouts) : ILedgerCommand;
+
+public sealed record Payout(PartyId Account, Money Amount);
+
+/// <summary>A payout crossing shards. Delivered at least once, applied once and in order per source shard.</summary>
+[Manifest("ledger.credit.v1")]
+public sealed record Credit(string Shard, string SourceShard, ulong Sequence, PartyId Account, Money Amount, ChannelId ChannelId) : ILedgerCommand;
+
+/// <summary>The destination has durably applied the credit (sent to the source shard).</summary>
+[Manifest("ledger.credit-ack.v1")]
+public sealed record CreditAcknowledged(string Shard, string DestinationShard, ulong Sequence) : ILedgerCommand;
+
+[Manifest("ledger.get-account.v1")]
+public sealed record GetAccount(string Shard, PartyId Account) : ILedgerCommand;
+
+[Manifest("ledger.get-totals.v1")]
+public sealed record GetShardTotals(string Shard) : ILedgerCommand;
+
+[Manifest("ledger.get-blocks.v1")]
+public sealed record GetBlocks(string Shard, ulong FromHeight, int MaxCount) : ILedgerCommand;
+
+/// <summary>Sent to itself on a timer: resend credits that have not been acknowledged.</summary>
+public sealed record RedeliverCredits : IEnergyMessage
+{
+    public static readonly RedeliverCredits Instance = new();
+}
+
+// Replies
+
+/// <summary>The command is durable in block <paramref name="BlockHeight"/> of <paramref name="Shard"/>.</summary>
+[Manifest("ledger.committed.v1")]
+public sealed record LedgerCommitted(string Shard, string Key, ulong BlockHeight) : IEnergyMessage;
+
+[Manifest("ledger.released.v1")]
+public sealed record EscrowReleased(ChannelId ChannelId, PartyId Holder, IReadOnlyList<Payout> Payouts, string Shard, ulong BlockHeight) : IEnergyMessage;
+
+[Manifest("ledger.account.v1")]
+public sealed record AccountView(PartyId Account, Money Balance, Money Escrowed, string Shard) : IEnergyMessage;
+
+[Manifest("ledger.totals.v1")]
+public sealed record ShardTotals(
+    string Shard,
+    long BalancesMinorUnits,
+    long EscrowsMinorUnits,
+    long MintedMinorUnits,
+    long WithdrawnMinorUnits,
+    IReadOnlyList<OutboundCredit> Outbox,
+    IReadOnlyDictionary<string, ulong> AppliedFrom,
+    ulong Height,
+    int Accounts) : IEnergyMessage;
+
+[Manifest("ledger.block-list.v1")]
+public sealed record BlockList(string Shard, IReadOnlyList<SettlementBlock> Blocks) : IEnergyMessage;
+
+/// <summary>A credit owed to another shard, kept until that shard acknowledges it.</summary>
+public sealed record OutboundCredit(string DestinationShard, ulong Sequence, PartyId Account, long AmountMinorUnits, ChannelId ChannelId, ulong BlockHeight);

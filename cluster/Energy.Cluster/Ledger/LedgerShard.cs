@@ -1,0 +1,214 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Energy.Channels;
+
+namespace Energy.Cluster.Ledger;
+
+/// <summary>
+/// One shard of the ledger. Commands are decided against the book at once and gathered into the next
+/// settlement block; one block is persisted at a time, and every answer waits until the block that
+/// holds its effect is durable (group commit: the busier the shard, the bigger the blocks).
+/// </summary>
+public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
+{
+    private readonly EnergySettings _settings;
+    private readonly IActorRef _ledgerRegion;
+    private readonly string _shard;
+    private LedgerBook _book;
+    private readonly List<LedgerEntry> _pending = [];
+    private readonly Queue<(ulong Height, IActorRef To, object Message)> _waiting = new();
+    private ulong _assignedHeight;
+    private ulong _durableHeight;
+    private bool _inFlight;
+    private bool _snapshotDue;
+
+    public LedgerShard(string shard, EnergySettings settings, IActorRef ledgerRegion)
+    {
+        _shard = shard;
+        _settings = settings;
+        _ledgerRegion = ledgerRegion;
+        _book = new LedgerBook(shard, settings.LedgerShardCount, settings.Currency);
+
+        Recover<SnapshotOffer>(offer => _book = LedgerBook.FromSnapshot((LedgerSnapshot)offer.Snapshot, settings.LedgerShardCount));
+        Recover<SettlementBlock>(block => _book.ApplyBlock(block));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _assignedHeight = _durableHeight = _book.Height;
+            Timers.StartPeriodicTimer("redeliver", RedeliverCredits.Instance, settings.CreditRedeliveryInterval);
+        });
+
+        Command<Mint>(c => WhenAccepting(c, () => Decide(c.RequestId, _book.DecideMint(c), _book.RequestBefore(c.RequestId))));
+        Command<Withdraw>(c => WhenAccepting(c, () => Decide(c.RequestId, _book.DecideWithdraw(c), _book.RequestBefore(c.RequestId))));
+        Command<LockEscrow>(c => WhenAccepting(c, () => Lock(c)));
+        Command<ReleaseEscrow>(c => WhenAccepting(c, () => Release(c)));
+        Command<Credit>(c => WhenAccepting(c, () => ReceiveCredit(c)));
+        Command<CreditAcknowledged>(c => _book.Acknowledge(c.DestinationShard, c.Sequence));
+        Command<RedeliverCredits>(_ => Redeliver());
+        Command<GetAccount>(c => ReplyWhenDurable(Sender, new AccountView(c.Account,
+            new(_book.BalanceOf(c.Account), _settings.Currency), new(_book.EscrowedBy(c.Account), _settings.Currency), _shard)));
+        Command<GetShardTotals>(_ => ReplyWhenDurable(Sender, _book.Totals()));
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "{0}: snapshot failed", _shard));
+    }
+
+    public override string PersistenceId => _shard;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string shard, EnergySettings settings, IActorRef ledgerRegion) =>
+        Akka.Actor.Props.Create(() => new LedgerShard(shard, settings, ledgerRegion));
+
+    /// <summary>The height at which everything the book shows now will be durable.</summary>
+    private ulong TipHeight =>
+        _assignedHeight + (ulong)((_pending.Count + _settings.MaxEntriesPerBlock - 1) / _settings.MaxEntriesPerBlock);
+
+    private void WhenAccepting(ILedgerCommand command, Action handle)
+    {
+        // While a snapshot is due, new commands wait so that the snapshot holds only durable state.
+        if (_snapshotDue) { Stash.Stash(); return; }
+        if (_pending.Count >= _settings.MaxPendingLedgerEntries)
+        {
+            Sender.Tell(Refusal.From(new LedgerOverloaded(_shard, _pending.Count, _settings.MaxPendingLedgerEntries)));
+            return;
+        }
+        handle();
+        Flush();
+    }
+
+    private void Decide(string key, Result<LedgerEntry> decision, RecordedEntry? earlier)
+    {
+        if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
+        if (earlier is not null) { ReplyWhenDurable(Sender, new LedgerCommitted(_shard, key, earlier.BlockHeight)); return; }
+        var height = Append(decision.Value);
+        ReplyWhenDurable(Sender, new LedgerCommitted(_shard, key, height));
+    }
+
+    private void Lock(LockEscrow command)
+    {
+        var decision = _book.DecideLock(command);
+        if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
+        var key = $"{command.ChannelId}/{command.Account}";
+        var entry = (EscrowLockEntry)decision.Value;
+        var height = _book.IsDuplicateLock(entry) ? TipHeight : Append(entry);
+        ReplyWhenDurable(Sender, new LedgerCommitted(_shard, key, height));
+    }
+
+    private void Release(ReleaseEscrow command)
+    {
+        var earlier = _book.ReleasedBefore(command.ChannelId, command.Holder);
+        if (earlier is not null)
+        {
+            ReplyWhenDurable(Sender, Released((EscrowReleaseEntry)earlier.Entry, earlier.BlockHeight));
+            return;
+        }
+        var decision = _book.DecideRelease(command);
+        if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
+        var entry = (EscrowReleaseEntry)decision.Value;
+        var height = Append(entry);
+        ReplyWhenDurable(Sender, Released(entry, height));
+    }
+
+    private EscrowReleased Released(EscrowReleaseEntry entry, ulong height) =>
+        new(entry.ChannelId, entry.Holder, entry.Payouts.Select(p => new Payout(p.Account, new(p.Amount, _settings.Currency))).ToList(), _shard, height);
+
+    private void ReceiveCredit(Credit credit)
+    {
+        var ack = new CreditAcknowledged(credit.SourceShard, _shard, credit.Sequence);
+        switch (_book.DecideCredit(credit))
+        {
+            case LedgerBook.CreditDecision.Apply:
+                if (credit.Amount.Currency != _settings.Currency || credit.Amount.IsNegative)
+                {
+                    Context.GetLogger().Error("{0}: refusing malformed credit {1}", _shard, credit);
+                    return;
+                }
+                Append(new CreditEntry(credit.SourceShard, credit.Sequence, credit.Account, credit.Amount.MinorUnits, credit.ChannelId));
+                ReplyWhenDurable(_ledgerRegion, ack);
+                break;
+            case LedgerBook.CreditDecision.Duplicate:
+                ReplyWhenDurable(_ledgerRegion, ack);
+                break;
+            case LedgerBook.CreditDecision.OutOfOrder:
+                // An earlier credit from that shard is missing; it will be sent again, in order.
+                break;
+        }
+    }
+
+    private ulong Append(LedgerEntry entry)
+    {
+        _pending.Add(entry);
+        var height = TipHeight;
+        _book.ApplyingHeight = height;
+        _book.Apply(entry);
+        return height;
+    }
+
+    private void ReplyWhenDurable(IActorRef to, object message)
+    {
+        var height = TipHeight;
+        if (height <= _durableHeight && _waiting.Count == 0) to.Tell(message);
+        else _waiting.Enqueue((height, to, message));
+    }
+
+    private void Flush()
+    {
+        if (_inFlight || _pending.Count == 0) return;
+        var take = Math.Min(_pending.Count, _settings.MaxEntriesPerBlock);
+        var entries = _pending.GetRange(0, take);
+        _pending.RemoveRange(0, take);
+        var height = ++_assignedHeight;
+        var block = SettlementBlock.Commit(_settings.Network, _shard, height, _book.LastHash, _settings.Clock.Now,
+            _settings.Currency, entries, _settings.NodeKey);
+        _book.SetHead(height, block.BlockHash());
+        _inFlight = true;
+        PersistAsync(block, OnDurable);
+    }
+
+    private void OnDurable(SettlementBlock block)
+    {
+        _inFlight = false;
+        _durableHeight = block.Height;
+        while (_waiting.Count > 0 && _waiting.Peek().Height <= _durableHeight)
+        {
+            var (_, to, message) = _waiting.Dequeue();
+            to.Tell(message);
+        }
+        SendCredits(block);
+        if (block.Height % (ulong)_settings.LedgerSnapshotEveryBlocks == 0) _snapshotDue = true;
+        if (_snapshotDue && _pending.Count == 0)
+        {
+            SaveSnapshot(_book.ToSnapshot());
+            _snapshotDue = false;
+            Stash.UnstashAll();
+        }
+        Flush();
+    }
+
+    private void SendCredits(SettlementBlock block)
+    {
+        foreach (var entry in block.Entries)
+        {
+            if (entry is not EscrowReleaseEntry release) continue;
+            foreach (var line in release.Payouts)
+            {
+                if (line.DestinationShard is null) continue;
+                _ledgerRegion.Tell(new Credit(line.DestinationShard, _shard, line.Sequence, line.Account,
+                    new(line.Amount, _settings.Currency), release.ChannelId));
+            }
+        }
+    }
+
+    private void Redeliver()
+    {
+        const int MaxPerDestination = 1_000;
+        foreach (var destination in _book.Outbox.GroupBy(o => o.DestinationShard))
+        {
+            foreach (var credit in destination.Where(o => o.BlockHeight <= _durableHeight).Take(MaxPerDestination))
+            {
+                _ledgerRegion.Tell(new Credit(credit.DestinationShard, _shard, credit.Sequence, credit.Account,
+                    new(credit.AmountMinorUnits, _settings.Currency), credit.ChannelId));
+            }
+        }
+    }
+}
