@@ -1,0 +1,425 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Channels;
+
+/// <summary>
+/// A streaming channel on the network. A thin shell around <see cref="StreamingChannels"/>: it opens
+/// only once the ledger has locked the escrow, verifies every voucher where it enters, persists only
+/// the newest voucher per flush and acknowledges once it is durable, watches the challenge window
+/// (it is the watchtower: a newer voucher during the window wins), then settles through the ledger
+/// until the ledger confirms.
+/// </summary>
+public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
+{
+    private readonly string _id;
+    private readonly EnergySettings _settings;
+    private readonly IActorRef _ledger;
+    private readonly IActorRef _devices;
+    private readonly IActorRef _operators;
+    private readonly RevocationList _revocations;
+
+    private ChannelRecord _record = ChannelRecord.Empty;
+    private StreamingChannel? _channel;
+    private readonly List<IActorRef> _openWaiters = [];
+    private readonly List<IActorRef> _settleWaiters = [];
+
+    // Voucher batching: at most one voucher event in flight; the newest waiting one goes next.
+    private bool _voucherInFlight;
+    private Signed<Voucher>? _voucherWaiting;
+    private List<(IActorRef To, VoucherAcknowledged Ack)> _acksWaiting = [];
+    private int _eventsSinceSnapshot;
+
+    public ChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
+    {
+        _id = id;
+        _settings = settings;
+        _ledger = ledger;
+        _devices = devices;
+        _operators = operators;
+        _revocations = RevocationList.Get(Context.System);
+
+        Recover<SnapshotOffer>(offer => RestoreSnapshot((ChannelSnapshot)offer.Snapshot));
+        Recover<ChannelOpeningStarted>(Apply);
+        Recover<EscrowLockConfirmed>(Apply);
+        Recover<ChannelOpeningAbandoned>(Apply);
+        Recover<VoucherRecorded>(Apply);
+        Recover<CloseRecorded>(Apply);
+        Recover<ChallengeWindowEnded>(Apply);
+        Recover<SettlementRecorded>(Apply);
+        Recover<RecoveryCompleted>(_ => Resume());
+
+        CommandAsync<OpenChannel>(OpenAsync);
+        Command<SubmitVoucher>(Submit);
+        Command<CloseChannel>(Close);
+        Command<GetChannel>(_ => Sender.Tell(View()));
+        Command<LedgerCommitted>(OnEscrowLocked);
+        Command<EscrowReleased>(OnEscrowReleased);
+        Command<Refusal>(OnLedgerRefusal);
+        Command<RetryLedger>(_ => SendToLedger());
+        Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(_ => { });
+    }
+
+    public override string PersistenceId => "channel-" + _id;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
+        Akka.Actor.Props.Create(() => new ChannelEntity(id, settings, ledger, devices, operators));
+
+    private ChannelId ChannelId => new(_id);
+
+    // Opening
+
+    private async Task OpenAsync(OpenChannel command)
+    {
+        var sender = Sender;
+        if (_record.Opening is not null)
+        {
+            if (!_record.Opening.AsSpan().SequenceEqual(command.Opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
+            else if (_channel is not null) sender.Tell(Opened());
+            else _openWaiters.Add(sender);
+            return;
+        }
+        var decoded = Signed<StreamingOpening>.Decode(command.Opening);
+        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        var opening = decoded.Value.Payload;
+        var refusal = CheckOpening(opening, command.ChannelId);
+        if (refusal is not null) { sender.Tell(Refusal.From(refusal)); return; }
+
+        var payerKey = await PartyKeyAsync(opening.Payer);
+        if (!payerKey.IsOk) { sender.Tell(Refusal.From(payerKey.Error)); return; }
+        var payeeKey = await PartyKeyAsync(opening.Payee);
+        if (!payeeKey.IsOk) { sender.Tell(Refusal.From(payeeKey.Error)); return; }
+        if (!decoded.Value.IsSignedBy(payerKey.Value))
+        {
+            sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.StreamingOpening, opening.Payer.Value)));
+            return;
+        }
+        var terms = Terms(opening, payerKey.Value, payeeKey.Value);
+        var check = StreamingChannels.Open(terms);
+        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
+
+        Persist(new ChannelOpeningStarted(command.Opening, payerKey.Value.Hex, payeeKey.Value.Hex), e =>
+        {
+            Apply(e);
+            _openWaiters.Add(sender);
+            SendToLedger();
+        });
+    }
+
+    private ProtocolError? CheckOpening(StreamingOpening opening, ChannelId requested)
+    {
+        if (opening.ChannelId != requested || opening.ChannelId != ChannelId) return new WrongChannel(ChannelId, opening.ChannelId);
+        if (opening.Network != _settings.Network) return new WrongNetwork(ChannelId, _settings.Network, opening.Network);
+        if (opening.Deposit.Currency != _settings.Currency) return new CurrencyMismatch(_settings.Currency, opening.Deposit.Currency);
+        if (_revocations.IsRevoked(opening.Payer)) return new PartyRevoked(ChannelId, opening.Payer);
+        if (_revocations.IsRevoked(opening.Payee)) return new PartyRevoked(ChannelId, opening.Payee);
+        return null;
+    }
+
+    private async Task<Result<DevicePublicKey>> PartyKeyAsync(PartyId party)
+    {
+        try
+        {
+            var device = await _devices.Ask<object>(new GetDevice(new DeviceId(party.Value)), _settings.AskTimeout);
+            if (device is DeviceView view)
+                return view.Revoked ? new PartyRevoked(ChannelId, party) : DevicePublicKey.FromHex(view.PublicKeyHex);
+            var operatorView = await _operators.Ask<object>(new GetOperator(new OperatorId(party.Value)), _settings.AskTimeout);
+            if (operatorView is OperatorView op) return DevicePublicKey.FromHex(op.PublicKeyHex);
+        }
+        catch (AskTimeoutException)
+        {
+            // Falls through: an unreachable registry is treated as an unknown party, and nothing is locked.
+        }
+        return new PartyUnknown(ChannelId, party);
+    }
+
+    private void OnEscrowLocked(LedgerCommitted committed)
+    {
+        if (_record.Opening is null || _channel is not null) return;
+        Persist(new EscrowLockConfirmed(committed.BlockHeight), e =>
+        {
+            Apply(e);
+            Timers.Cancel("ledger");
+            foreach (var waiter in _openWaiters) waiter.Tell(Opened());
+            _openWaiters.Clear();
+        });
+    }
+
+    private void OnLedgerRefusal(Refusal refusal)
+    {
+        // Only the lock can be refused for good (no funds); a refused release is a bug and is retried loudly.
+        if (_record.Opening is null || _channel is not null)
+        {
+            Context.GetLogger().Error("channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message);
+            return;
+        }
+        Persist(new ChannelOpeningAbandoned(refusal.Code, refusal.Message), e =>
+        {
+            Apply(e);
+            Timers.Cancel("ledger");
+            foreach (var waiter in _openWaiters) waiter.Tell(refusal);
+            _openWaiters.Clear();
+        });
+    }
+
+    // Vouchers
+
+    private void Submit(SubmitVoucher command)
+    {
+        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        var decoded = Signed<Voucher>.Decode(command.Voucher);
+        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
+        if (_revocations.IsRevoked(_channel.Terms.Payer.Id)) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, _channel.Terms.Payer.Id))); return; }
+        var accepted = StreamingChannels.AcceptVoucher(_channel, decoded.Value, _settings.Clock.Now);
+        if (!accepted.IsOk) { Sender.Tell(Refusal.From(accepted.Error)); return; }
+        _channel = accepted.Value.Channel;
+        var voucher = decoded.Value.Payload;
+        _acksWaiting.Add((Sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)));
+        _voucherWaiting = decoded.Value;
+        FlushVoucher();
+    }
+
+    private void FlushVoucher()
+    {
+        if (_voucherInFlight || _voucherWaiting is null) return;
+        var voucher = _voucherWaiting;
+        var acks = _acksWaiting;
+        _voucherWaiting = null;
+        _acksWaiting = [];
+        _voucherInFlight = true;
+        PersistAsync(new VoucherRecorded(voucher.ToArray()), e =>
+        {
+            _record = _record with { BestVoucher = e.Voucher };
+            _voucherInFlight = false;
+            foreach (var (to, ack) in acks) to.Tell(ack);
+            MaybeSnapshot();
+            FlushVoucher();
+        });
+    }
+
+    // Closing and settlement
+
+    private void Close(CloseChannel command)
+    {
+        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_record.Settlement is not null) { Sender.Tell(_record.Settlement); return; }
+        if (_channel.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
+        var decoded = Signed<CloseRequest>.Decode(command.CloseRequest);
+        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
+        var now = _settings.Clock.Now;
+        var next = StreamingChannels.RequestClose(_channel, decoded.Value, now);
+        if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
+        if (next.Value.Status == ChannelStatus.Closing && _channel.Status == ChannelStatus.Closing)
+        {
+            Sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value));
+            return;
+        }
+        // The close must follow every voucher it counted: send the waiting voucher ahead of it.
+        var sender = Sender;
+        ForceFlushVoucher();
+        PersistAsync(new CloseRecorded(command.CloseRequest, now), e =>
+        {
+            Apply(e);
+            if (_channel!.Status == ChannelStatus.Closed)
+            {
+                _settleWaiters.Add(sender);
+                SendToLedger();
+            }
+            else
+            {
+                sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value));
+                ScheduleDeadline();
+            }
+        });
+    }
+
+    private void ForceFlushVoucher()
+    {
+        if (_voucherWaiting is null) return;
+        var voucher = _voucherWaiting;
+        var acks = _acksWaiting;
+        _voucherWaiting = null;
+        _acksWaiting = [];
+        PersistAsync(new VoucherRecorded(voucher.ToArray()), e =>
+        {
+            _record = _record with { BestVoucher = e.Voucher };
+            foreach (var (to, ack) in acks) to.Tell(ack);
+        });
+    }
+
+    private void FinalizeIfDue()
+    {
+        if (_channel is not { Status: ChannelStatus.Closing }) return;
+        var now = _settings.Clock.Now;
+        if (!StreamingChannels.FinalizeClose(_channel, now).IsOk) { ScheduleDeadline(); return; }
+        ForceFlushVoucher();
+        PersistAsync(new ChallengeWindowEnded(now), e =>
+        {
+            Apply(e);
+            SendToLedger();
+        });
+    }
+
+    private void OnEscrowReleased(EscrowReleased released)
+    {
+        if (_record.Settlement is not null || _channel?.Settlement is null) return;
+        var result = new ChannelSettled(ChannelId, released.Payouts, _channel.Settlement.FinalVersion, released.Shard, released.BlockHeight);
+        Persist(new SettlementRecorded(result), e =>
+        {
+            Apply(e);
+            Timers.Cancel("ledger");
+            foreach (var waiter in _settleWaiters) waiter.Tell(result);
+            _settleWaiters.Clear();
+        });
+    }
+
+    /// <summary>Sends the pending ledger request (lock or release) and retries it until answered; both are idempotent.</summary>
+    private void SendToLedger()
+    {
+        if (_record.Opening is not null && _channel is null && _record.OpeningTerms is { } terms)
+        {
+            _ledger.Tell(new LockEscrow(LedgerShards.For(terms.Payer.Id, _settings.LedgerShardCount), ChannelId, terms.Payer.Id, terms.Deposit));
+        }
+        else if (_channel?.Settlement is { } settlement && _record.Settlement is null)
+        {
+            var payouts = new List<Payout> { new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB) };
+            var holder = _channel.Terms.Payer.Id;
+            _ledger.Tell(new ReleaseEscrow(LedgerShards.For(holder, _settings.LedgerShardCount), ChannelId, holder, payouts));
+        }
+        else return;
+        Timers.StartSingleTimer("ledger", RetryLedger.Instance, _settings.AskTimeout);
+    }
+
+    private void ScheduleDeadline()
+    {
+        var deadline = _channel!.ChallengeDeadline!.Value;
+        var wait = TimeSpan.FromMilliseconds(Math.Max(0, deadline.UnixMilliseconds - _settings.Clock.Now.UnixMilliseconds));
+        // Bounded so that a moved clock (tests, NTP steps) is noticed within a second.
+        Timers.StartSingleTimer("deadline", ChallengeDeadlineReached.Instance, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
+    }
+
+    private void Resume()
+    {
+        if (_channel is null && _record.Opening is not null) SendToLedger();
+        else if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
+        else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) SendToLedger();
+    }
+
+    // Evolving state: the same code in recovery and live.
+
+    private void Apply(object e)
+    {
+        switch (e)
+        {
+            case ChannelOpeningStarted s:
+                var opening = Signed<StreamingOpening>.Decode(s.Opening).Unwrap().Payload;
+                var terms = Terms(opening, DevicePublicKey.FromHex(s.PayerKeyHex).Unwrap(), DevicePublicKey.FromHex(s.PayeeKeyHex).Unwrap());
+                _record = ChannelRecord.Empty with { Opening = s.Opening, PayerKeyHex = s.PayerKeyHex, PayeeKeyHex = s.PayeeKeyHex, OpeningTerms = terms };
+                break;
+            case EscrowLockConfirmed l:
+                _record = _record with { EscrowBlockHeight = l.BlockHeight };
+                _channel = StreamingChannels.Open(_record.OpeningTerms!).Unwrap();
+                break;
+            case ChannelOpeningAbandoned:
+                _record = ChannelRecord.Empty;
+                _channel = null;
+                break;
+            case VoucherRecorded v:
+                // Verified before it was persisted; recovery restores it without verifying again.
+                _record = _record with { BestVoucher = v.Voucher };
+                _channel = _channel! with { Best = Signed<Voucher>.Decode(v.Voucher).Unwrap() };
+                break;
+            case CloseRecorded c:
+                _record = _record with { CloseRequest = c.CloseRequest, ClosedAt = c.At };
+                _channel = StreamingChannels.RequestClose(_channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap();
+                break;
+            case ChallengeWindowEnded w:
+                _record = _record with { ChallengeEndedAt = w.At };
+                _channel = StreamingChannels.FinalizeClose(_channel!, w.At).Unwrap();
+                break;
+            case SettlementRecorded r:
+                _record = _record with { Settlement = r.Result };
+                break;
+        }
+        if (e is not VoucherRecorded) MaybeSnapshot();
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (IsRecovering || ++_eventsSinceSnapshot < _settings.ChannelSnapshotEveryEvents) return;
+        // Only durable state goes into a snapshot: not while a voucher waits or is in flight.
+        if (_voucherInFlight || _voucherWaiting is not null) return;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(new ChannelSnapshot(_record.Opening, _record.PayerKeyHex, _record.PayeeKeyHex, _record.EscrowBlockHeight,
+            _record.BestVoucher, _record.CloseRequest, _record.ClosedAt, _record.ChallengeEndedAt, _record.Settlement));
+    }
+
+    private void RestoreSnapshot(ChannelSnapshot s)
+    {
+        if (s.Opening is null) return;
+        Apply(new ChannelOpeningStarted(s.Opening, s.PayerKeyHex!, s.PayeeKeyHex!));
+        if (s.EscrowBlockHeight is { } height) Apply(new EscrowLockConfirmed(height));
+        if (s.BestVoucher is not null) Apply(new VoucherRecorded(s.BestVoucher));
+        if (s.CloseRequest is not null) Apply(new CloseRecorded(s.CloseRequest, s.ClosedAt!.Value));
+        if (s.ChallengeEndedAt is { } ended) Apply(new ChallengeWindowEnded(ended));
+        if (s.Settlement is not null) Apply(new SettlementRecorded(s.Settlement));
+    }
+
+    private static StreamingChannelTerms Terms(StreamingOpening opening, DevicePublicKey payerKey, DevicePublicKey payeeKey) =>
+        new(opening.Network, opening.ChannelId, new ChannelParty(opening.Payer, payerKey), new ChannelParty(opening.Payee, payeeKey),
+            opening.Deposit, opening.ChallengeWindow);
+
+    private ChannelOpened Opened()
+    {
+        var terms = _channel!.Terms;
+        return new ChannelOpened(ChannelId, terms.Payer.Id, terms.Payee.Id, terms.Deposit, _record.EscrowBlockHeight ?? 0);
+    }
+
+    private ChannelView View()
+    {
+        if (_channel is null)
+            return new ChannelView(ChannelId, _record.Opening is null ? "none" : "opening", null, null, null, null, 0, null, null);
+        var status = _record.Settlement is not null ? "settled" : _channel.Status.ToString().ToLowerInvariant();
+        var terms = _channel.Terms;
+        return new ChannelView(ChannelId, status, terms.Payer.Id, terms.Payee.Id, terms.Deposit, _channel.Paid,
+            _channel.LastSequence, _channel.ChallengeDeadline, _record.Settlement);
+    }
+
+    private sealed record RetryLedger
+    {
+        public static readonly RetryLedger Instance = new();
+    }
+
+    private sealed record ChallengeDeadlineReached
+    {
+        public static readonly ChallengeDeadlineReached Instance = new();
+    }
+}
+
+/// <summary>The persisted facts of a channel, kept to build snapshots.</summary>
+internal sealed record ChannelRecord(
+    byte[]? Opening,
+    string? PayerKeyHex,
+    string? PayeeKeyHex,
+    StreamingChannelTerms? OpeningTerms,
+    ulong? EscrowBlockHeight,
+    byte[]? BestVoucher,
+    byte[]? CloseRequest,
+    Timestamp? ClosedAt,
+    Timestamp? ChallengeEndedAt,
+    ChannelSettled? Settlement)
+{
+    public static readonly ChannelRecord Empty = new(null, null, null, null, null, null, null, null, null, null);
+}

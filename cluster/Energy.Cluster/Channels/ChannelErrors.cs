@@ -1,0 +1,29 @@
+using Energy.Channels;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Channels;
+
+public sealed record ChannelNotFound(ChannelId ChannelId) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} is not open";
+}
+
+public sealed record ChannelAlreadyExists(ChannelId ChannelId) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} exists with other terms";
+}
+
+public sealed record ChannelBusy(ChannelId ChannelId, string Phase) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} is {Phase}; try again when it is done";
+}
+
+public sealed record PartyRevoked(ChannelId ChannelId, PartyId Party) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: the key of {Party} is revoked";
+}
+
+public sealed record PartyUnknown(ChannelId ChannelId, PartyId Party) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: {Party} is neither a registered device nor an operator";
+}

@@ -1,0 +1,87 @@
+using Energy.Channels.Primitives;
+using Energy.Cluster.Ledger;
+
+namespace Energy.Cluster.Channels;
+
+public interface IChannelCommand : IEnergyMessage, IWithEntityId
+{
+    ChannelId ChannelId { get; }
+    string IWithEntityId.EntityId => ChannelId.Value;
+}
+
+/// <summary>The payer's signed opening (wire form of <c>Signed&lt;StreamingOpening&gt;</c>).</summary>
+[Manifest("channel.open.v1")]
+public sealed record OpenChannel(ChannelId ChannelId, byte[] Opening) : IChannelCommand;
+
+/// <summary>A payer's voucher (wire form of <c>Signed&lt;Voucher&gt;</c>). Acknowledged only once durable.</summary>
+[Manifest("channel.submit-voucher.v1")]
+public sealed record SubmitVoucher(ChannelId ChannelId, byte[] Voucher) : IChannelCommand;
+
+/// <summary>A party's signed close request (wire form of <c>Signed&lt;CloseRequest&gt;</c>).</summary>
+[Manifest("channel.close.v1")]
+public sealed record CloseChannel(ChannelId ChannelId, byte[] CloseRequest) : IChannelCommand;
+
+[Manifest("channel.get.v1")]
+public sealed record GetChannel(ChannelId ChannelId) : IChannelCommand;
+
+// Replies
+
+[Manifest("channel.opened.v1")]
+public sealed record ChannelOpened(ChannelId ChannelId, PartyId Payer, PartyId Payee, Money Deposit, ulong EscrowBlockHeight) : IEnergyMessage;
+
+[Manifest("channel.voucher-acknowledged.v1")]
+public sealed record VoucherAcknowledged(ChannelId ChannelId, ulong Sequence, Money Cumulative) : IEnergyMessage;
+
+[Manifest("channel.closing.v1")]
+public sealed record ChannelClosing(ChannelId ChannelId, Timestamp ChallengeDeadline) : IEnergyMessage;
+
+[Manifest("channel.settled.v1")]
+public sealed record ChannelSettled(ChannelId ChannelId, IReadOnlyList<Payout> Payouts, ulong FinalSequence, string Shard, ulong BlockHeight) : IEnergyMessage;
+
+[Manifest("channel.view.v1")]
+public sealed record ChannelView(
+    ChannelId ChannelId,
+    string Status,
+    PartyId? Payer,
+    PartyId? Payee,
+    Money? Deposit,
+    Money? Paid,
+    ulong LastSequence,
+    Timestamp? ChallengeDeadline,
+    ChannelSettled? Settlement) : IEnergyMessage;
+
+// Events
+
+[Manifest("channel.event.opening-started.v1")]
+public sealed record ChannelOpeningStarted(byte[] Opening, string PayerKeyHex, string PayeeKeyHex) : IEnergyMessage;
+
+[Manifest("channel.event.escrow-locked.v1")]
+public sealed record EscrowLockConfirmed(ulong BlockHeight) : IEnergyMessage;
+
+[Manifest("channel.event.opening-abandoned.v1")]
+public sealed record ChannelOpeningAbandoned(string Code, string Message) : IEnergyMessage;
+
+[Manifest("channel.event.voucher-recorded.v1")]
+public sealed record VoucherRecorded(byte[] Voucher) : IEnergyMessage;
+
+[Manifest("channel.event.close-recorded.v1")]
+public sealed record CloseRecorded(byte[] CloseRequest, Timestamp At) : IEnergyMessage;
+
+[Manifest("channel.event.challenge-ended.v1")]
+public sealed record ChallengeWindowEnded(Timestamp At) : IEnergyMessage;
+
+[Manifest("channel.event.settlement-recorded.v1")]
+public sealed record SettlementRecorded(ChannelSettled Result) : IEnergyMessage;
+
+/// <summary>A channel's state for recovery: the same records the events carry, newest only.</summary>
+[Manifest("channel.snapshot.v1")]
+public sealed record ChannelSnapshot(
+    byte[]? Opening,
+    string? PayerKeyHex,
+    string? PayeeKeyHex,
+    ulong? EscrowBlockHeight,
+    byte[]? BestVoucher,
+    byte[]? CloseRequest,
+    Timestamp? ClosedAt,
+    Timestamp? ChallengeEndedAt,
+    ChannelSettled? Settlement) : IEnergyMessage;

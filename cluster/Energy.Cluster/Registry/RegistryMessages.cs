@@ -1,0 +1,62 @@
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Registry;
+
+public enum OperatorRole
+{
+    GridOperator = 1,
+    ChargePointOperator = 2,
+    TollOperator = 3,
+    FleetOwner = 4,
+}
+
+public interface IOperatorCommand : IEnergyMessage, IWithEntityId
+{
+    OperatorId Operator { get; }
+    string IWithEntityId.EntityId => Operator.Value;
+}
+
+[Manifest("registry.register-operator.v1")]
+public sealed record RegisterOperator(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex) : IOperatorCommand;
+
+[Manifest("registry.get-operator.v1")]
+public sealed record GetOperator(OperatorId Operator) : IOperatorCommand;
+
+[Manifest("registry.operator-registered.v1")]
+public sealed record OperatorRegistered(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex, Timestamp RegisteredAt) : IEnergyMessage;
+
+[Manifest("registry.operator-view.v1")]
+public sealed record OperatorView(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex, Timestamp RegisteredAt) : IEnergyMessage;
+
+public interface IDeviceCommand : IEnergyMessage, IWithEntityId
+{
+    DeviceId Device { get; }
+    string IWithEntityId.EntityId => Device.Value;
+}
+
+/// <summary>An operator's endorsement of a device key, in its canonical signed wire form.</summary>
+[Manifest("registry.endorse-device.v1")]
+public sealed record EndorseDevice(DeviceId Device, byte[] Endorsement) : IDeviceCommand;
+
+/// <summary>An operator's signed revocation, in its canonical wire form.</summary>
+[Manifest("registry.revoke-device.v1")]
+public sealed record RevokeDevice(DeviceId Device, byte[] Revocation) : IDeviceCommand;
+
+[Manifest("registry.get-device.v1")]
+public sealed record GetDevice(DeviceId Device) : IDeviceCommand;
+
+[Manifest("registry.device-endorsed.v1")]
+public sealed record DeviceEndorsed(byte[] Endorsement, Timestamp At) : IEnergyMessage;
+
+[Manifest("registry.device-revoked.v1")]
+public sealed record DeviceRevoked(byte[] Revocation, Timestamp At) : IEnergyMessage;
+
+[Manifest("registry.device-view.v1")]
+public sealed record DeviceView(
+    DeviceId Device,
+    OperatorId Operator,
+    Energy.Channels.Identity.DeviceRole Role,
+    string PublicKeyHex,
+    bool Revoked,
+    Timestamp EndorsedAt,
+    Timestamp? RevokedAt) : IEnergyMessage;
