@@ -1,0 +1,129 @@
+using Akka.Configuration;
+using Microsoft.Data.Sqlite;
+
+namespace Energy.Cluster.Hosting;
+
+public enum JournalStore
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>Where events go and how the node joins its cluster.</summary>
+public sealed record NodeOptions
+{
+    public JournalStore Store { get; init; } = JournalStore.Sqlite;
+
+    /// <summary>For SQLite: the database file's folder. For PostgreSQL: ignored.</summary>
+    public string DataDirectory { get; init; } = ".data/node";
+
+    /// <summary>PostgreSQL connection string (required when <see cref="Store"/> is PostgreSql).</summary>
+    public string? ConnectionString { get; init; }
+
+    public string Hostname { get; init; } = "127.0.0.1";
+
+    /// <summary>Akka.Remote port; 0 picks a free one.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Seed nodes as akka.tcp://energy@host:port; empty means this node forms a cluster of its own.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
+
+    public string SqliteConnectionString => new SqliteConnectionStringBuilder
+    {
+        DataSource = Path.Combine(Path.GetFullPath(DataDirectory), "energy.db"),
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+}
+
+/// <summary>Builds the node's HOCON: cluster, sharding, split-brain resolver, serializer, journal and snapshot store.</summary>
+public static class EnergyConfig
+{
+    public const string SystemName = "energy";
+
+    public static Config Build(NodeOptions options)
+    {
+        var (provider, mapping, connection) = options.Store switch
+        {
+            JournalStore.Sqlite => ("SQLite.MS", "sqlite", PrepareSqlite(options)),
+            JournalStore.PostgreSql => ("PostgreSQL.15", "postgresql",
+                options.ConnectionString ?? throw new InvalidOperationException("PostgreSQL needs a connection string")),
+            _ => throw new ArgumentOutOfRangeException(nameof(options)),
+        };
+        var seeds = string.Join(", ", options.SeedNodes.Select(s => $"\"{s}\""));
+        var hocon = $$"""
+            akka {
+              loglevel = INFO
+              actor {
+                provider = cluster
+                serializers { energy = "Energy.Cluster.Serialization.EnergySerializer, Energy.Cluster" }
+                serialization-bindings { "Energy.Cluster.IEnergyMessage, Energy.Cluster" = energy }
+                serialization-identifiers { "Energy.Cluster.Serialization.EnergySerializer, Energy.Cluster" = 7311 }
+              }
+              remote.dot-netty.tcp {
+                hostname = "{{options.Hostname}}"
+                port = {{options.Port}}
+                maximum-frame-size = 4 MiB
+              }
+              cluster {
+                seed-nodes = [{{seeds}}]
+                downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+                split-brain-resolver {
+                  active-strategy = keep-majority
+                  stable-after = 15s
+                }
+                sharding {
+                  state-store-mode = ddata
+                  remember-entities = off
+                  passivate-idle-entity-after = {{(int)options.PassivateIdleAfter.TotalSeconds}}s
+                  least-shard-allocation-strategy.rebalance-absolute-limit = 20
+                }
+              }
+              persistence {
+                journal {
+                  plugin = "akka.persistence.journal.sql"
+                  sql {
+                    connection-string = "{{connection}}"
+                    provider-name = "{{provider}}"
+                    table-mapping = {{mapping}}
+                    auto-initialize = on
+                  }
+                }
+                snapshot-store {
+                  plugin = "akka.persistence.snapshot-store.sql"
+                  sql {
+                    connection-string = "{{connection}}"
+                    provider-name = "{{provider}}"
+                    table-mapping = {{mapping}}
+                    auto-initialize = on
+                  }
+                }
+                query.journal.sql {
+                  connection-string = "{{connection}}"
+                  provider-name = "{{provider}}"
+                  table-mapping = {{mapping}}
+                }
+              }
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon)
+            .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration)
+            .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
+            .WithFallback(Akka.DistributedData.DistributedData.DefaultConfig());
+    }
+
+    /// <summary>Creates the data folder and turns on write-ahead logging, which SQLite keeps in the file.</summary>
+    private static string PrepareSqlite(NodeOptions options)
+    {
+        Directory.CreateDirectory(Path.GetFullPath(options.DataDirectory));
+        var connectionString = options.SqliteConnectionString;
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+        command.ExecuteNonQuery();
+        return connectionString.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+    }
+}

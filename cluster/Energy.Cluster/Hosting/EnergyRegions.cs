@@ -1,0 +1,39 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Hosting;
+
+/// <summary>The shard regions of a node: the only way in to the entities.</summary>
+public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels)
+{
+    public const int MaxShards = 100;
+
+    /// <summary>Starts every entity type as a sharded entity, and the per-node revocation watcher.</summary>
+    public static EnergyRegions Start(ActorSystem system, EnergySettings settings)
+    {
+        var sharding = ClusterSharding.Get(system);
+        var shardSettings = ClusterShardingSettings.Create(system);
+        var extractor = new EntityIdExtractor();
+        system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
+
+        var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings), shardSettings, extractor);
+        var devices = sharding.Start("device", id => DeviceTwin.Props(id, settings, operators), shardSettings, extractor);
+        IActorRef? ledgerRegion = null;
+        ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
+        var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
+        return new EnergyRegions(operators, devices, ledgerRegion, channels);
+    }
+}
+
+/// <summary>Routes every <see cref="IWithEntityId"/> to its entity; shards by a stable hash of the id.</summary>
+public sealed class EntityIdExtractor() : HashCodeMessageExtractor(EnergyRegions.MaxShards)
+{
+    public override string? EntityId(object message) => message switch
+    {
+        IWithEntityId e => e.EntityId,
+        _ => null,
+    };
+}
