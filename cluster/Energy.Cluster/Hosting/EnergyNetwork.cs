@@ -1,0 +1,72 @@
+using Akka.Actor;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Hosting;
+
+/// <summary>
+/// How the web side reaches the entities: a few asks, each bounded by a timeout. Pages and endpoints
+/// never hold actor references.
+/// </summary>
+public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, EnergySettings settings)
+{
+    public EnergySettings Settings => settings;
+    public ActorSystem System => system;
+
+    public Task<object> Ask(IOperatorCommand command, CancellationToken token) => AskAsync(regions.Operators, command, token);
+    public Task<object> Ask(IDeviceCommand command, CancellationToken token) => AskAsync(regions.Devices, command, token);
+    public Task<object> Ask(ILedgerCommand command, CancellationToken token) => AskAsync(regions.Ledger, command, token);
+    public Task<object> Ask(IChannelCommand command, CancellationToken token) => AskAsync(regions.Channels, command, token);
+
+    public string ShardOf(PartyId account) => LedgerShards.For(account, settings.LedgerShardCount);
+
+    /// <summary>Totals of every ledger shard and whether value is conserved across them.</summary>
+    public async Task<LedgerTotals> TotalsAsync(CancellationToken token)
+    {
+        var shards = await Task.WhenAll(LedgerShards.All(settings.LedgerShardCount)
+            .Select(async shard => (ShardTotals)await AskAsync(regions.Ledger, new GetShardTotals(shard), token)));
+        return LedgerTotals.From(shards);
+    }
+
+    public Task<AuditResult> AuditAsync(string shard, CancellationToken token) => LedgerAudit.RunAsync(system, shard, settings, token);
+
+    private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(settings.AskTimeout);
+        return await region.Ask<object>(message, timeout.Token);
+    }
+}
+
+/// <summary>The ledger as a whole: minted minus withdrawn must equal balances, escrows and credits in transit.</summary>
+public sealed record LedgerTotals(
+    long BalancesMinorUnits,
+    long EscrowsMinorUnits,
+    long InTransitMinorUnits,
+    long MintedMinorUnits,
+    long WithdrawnMinorUnits,
+    ulong Blocks,
+    int Accounts,
+    bool Conserved)
+{
+    public static LedgerTotals From(IReadOnlyList<ShardTotals> shards)
+    {
+        var applied = shards.ToDictionary(s => s.Shard, s => s.AppliedFrom);
+        // A credit is in transit until its destination has applied it (acknowledged or not).
+        var inTransit = shards.SelectMany(s => s.Outbox.Select(o => (Source: s.Shard, Credit: o)))
+            .Where(x => x.Credit.Sequence > AppliedAt(applied, x.Credit.DestinationShard, x.Source))
+            .Sum(x => x.Credit.AmountMinorUnits);
+        var balances = shards.Sum(s => s.BalancesMinorUnits);
+        var escrows = shards.Sum(s => s.EscrowsMinorUnits);
+        var minted = shards.Sum(s => s.MintedMinorUnits);
+        var withdrawn = shards.Sum(s => s.WithdrawnMinorUnits);
+        return new LedgerTotals(balances, escrows, inTransit, minted, withdrawn,
+            (ulong)shards.Sum(s => (long)s.Height), shards.Sum(s => s.Accounts),
+            balances + escrows + inTransit == minted - withdrawn);
+    }
+
+    private static ulong AppliedAt(Dictionary<string, IReadOnlyDictionary<string, ulong>> applied, string destination, string source) =>
+        applied.TryGetValue(destination, out var from) ? from.GetValueOrDefault(source) : 0;
+}

@@ -1,0 +1,106 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Api;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Energy.Cluster.Hosting;
+
+/// <summary>The "Energy" configuration section of a node.</summary>
+public sealed class NodeConfiguration
+{
+    public string Network { get; set; } = "energy-local";
+    public string Currency { get; set; } = "EUR";
+    public int LedgerShards { get; set; } = 8;
+    public string Store { get; set; } = "sqlite";
+    public string DataDirectory { get; set; } = ".data/node";
+    public string? ConnectionString { get; set; }
+    public string Hostname { get; set; } = "127.0.0.1";
+    public int Port { get; set; }
+    public string[] SeedNodes { get; set; } = [];
+    public string[] TrustedNodeKeys { get; set; } = [];
+}
+
+public static class NodeHost
+{
+    /// <summary>Adds the actor system, the cluster and every sharded entity of a node to the web host.</summary>
+    public static WebApplicationBuilder AddEnergyNode(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration.GetSection("Energy").Get<NodeConfiguration>() ?? new NodeConfiguration();
+        var node = new NodeOptions
+        {
+            Store = configuration.Store.Equals("postgresql", StringComparison.OrdinalIgnoreCase) ? JournalStore.PostgreSql : JournalStore.Sqlite,
+            DataDirectory = configuration.DataDirectory,
+            ConnectionString = configuration.ConnectionString,
+            Hostname = configuration.Hostname,
+            Port = configuration.Port,
+            SeedNodes = configuration.SeedNodes,
+        };
+        var settings = new EnergySettings(
+            NetworkId.Of(configuration.Network),
+            Currency.Of(configuration.Currency),
+            configuration.LedgerShards,
+            LoadOrCreateNodeKey(configuration.DataDirectory),
+            SystemClock.Instance)
+        {
+            TrustedNodeKeys = configuration.TrustedNodeKeys.ToHashSet(StringComparer.Ordinal),
+        };
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddOpenApi();
+        builder.Services.AddAkka(EnergyConfig.SystemName, akka =>
+        {
+            akka.AddHocon(EnergyConfig.Build(node), HoconAddMode.Prepend);
+            akka.AddStartup((system, registry) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                if (node.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+                var regions = EnergyRegions.Start(system, settings);
+                registry.Register<OperatorEntity>(regions.Operators);
+                registry.Register<DeviceTwin>(regions.Devices);
+                registry.Register<LedgerShard>(regions.Ledger);
+                registry.Register<ChannelEntity>(regions.Channels);
+            });
+        });
+        builder.Services.AddSingleton(sp =>
+        {
+            var system = sp.GetRequiredService<ActorSystem>();
+            var registry = ActorRegistry.For(system);
+            var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>());
+            return new EnergyNetwork(system, regions, settings);
+        });
+        return builder;
+    }
+
+    public static WebApplication MapEnergyNode(this WebApplication app)
+    {
+        app.MapOpenApi();
+        app.MapEnergyApi();
+        app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
+        {
+            network = settings.Network.Value,
+            node = settings.NodeKey.PublicKey.Hex,
+        }));
+        return app;
+    }
+
+    /// <summary>The node's signing key for settlement blocks: kept in its data folder, created on first start.</summary>
+    public static DeviceKeyPair LoadOrCreateNodeKey(string dataDirectory)
+    {
+        var directory = Path.GetFullPath(dataDirectory);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "node.key");
+        if (File.Exists(path)) return DeviceKeyPair.FromSeed(File.ReadAllBytes(path)).Unwrap();
+        var key = DeviceKeyPair.Generate();
+        File.WriteAllBytes(path, key.ExportSeed());
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return key;
+    }
+}

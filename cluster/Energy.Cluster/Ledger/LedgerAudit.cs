@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
+
+namespace Energy.Cluster.Ledger;
+
+[Manifest("ledger.audit-result.v1")]
+public sealed record AuditResult(string Shard, bool Intact, ulong BlocksChecked, ulong? FirstBadHeight, string? Reason) : IEnergyMessage;
+
+/// <summary>
+/// Recomputes a shard's chain from the rows in the database, not from any actor's memory: each block's
+/// entries hash, its link to the block before, and its node signature. Names the first block that
+/// does not match.
+/// </summary>
+public static class LedgerAudit
+{
+    public static AuditResult Verify(string shard, IEnumerable<SettlementBlock> blocks, Func<string, bool> isTrustedSigner)
+    {
+        var previousHash = SettlementBlock.GenesisHash;
+        ulong expectedHeight = 1;
+        ulong checkedCount = 0;
+        foreach (var block in blocks)
+        {
+            var problem = Check(block, shard, expectedHeight, previousHash, isTrustedSigner);
+            if (problem is not null) return new AuditResult(shard, false, checkedCount, expectedHeight, problem);
+            previousHash = block.BlockHash();
+            expectedHeight++;
+            checkedCount++;
+        }
+        return new AuditResult(shard, true, checkedCount, null, null);
+    }
+
+    private static string? Check(SettlementBlock block, string shard, ulong expectedHeight, string previousHash, Func<string, bool> isTrustedSigner)
+    {
+        if (block.Shard != shard) return $"block names shard {block.Shard}";
+        if (block.Height != expectedHeight) return $"block height {block.Height} where {expectedHeight} was expected";
+        if (block.PreviousHash != previousHash) return "previous-hash does not match the hash of the block before";
+        var entriesHash = Convert.ToHexStringLower(SettlementBlock.HashEntries(block.Currency, block.Entries));
+        if (entriesHash != block.EntriesHash) return "entries do not match the entries hash";
+        if (!isTrustedSigner(block.Signer)) return $"signer {block.Signer} is not a trusted ledger node";
+        var key = DevicePublicKey.FromHex(block.Signer);
+        if (!key.IsOk) return $"signer key is malformed: {key.Error.Describe()}";
+        byte[] signature;
+        try { signature = Convert.FromHexString(block.Signature); }
+        catch (FormatException) { return "signature is not hexadecimal"; }
+        if (!key.Value.Verifies(Signed<SettlementBlockHeader>.EncodeBody(block.Header()), signature)) return "node signature does not verify";
+        return null;
+    }
+
+    /// <summary>Reads the shard's blocks from the journal in order and verifies the chain.</summary>
+    public static async Task<AuditResult> RunAsync(ActorSystem system, string shard, EnergySettings settings, CancellationToken cancellationToken = default)
+    {
+        var blocks = new List<SettlementBlock>();
+        try
+        {
+            await ReadBlocks(system, shard, 1, int.MaxValue).RunForeach(blocks.Add, system.Materializer()).WaitAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            var next = (ulong)blocks.Count + 1;
+            return new AuditResult(shard, false, (ulong)blocks.Count, next, $"block {next} cannot be read: {exception.GetBaseException().Message}");
+        }
+        var trusted = new HashSet<string>(settings.TrustedNodeKeys, StringComparer.Ordinal) { settings.NodeKey.PublicKey.Hex };
+        return Verify(shard, blocks, trusted.Contains);
+    }
+
+    /// <summary>The shard's blocks as stored, from a height on (block N is journal event N).</summary>
+    public static Source<SettlementBlock, Akka.NotUsed> ReadBlocks(ActorSystem system, string shard, ulong fromHeight, int maxCount)
+    {
+        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        return journal.CurrentEventsByPersistenceId(shard, (long)fromHeight, long.MaxValue)
+            .Select(envelope => (SettlementBlock)envelope.Event)
+            .Take(maxCount);
+    }
+}
