@@ -54,6 +54,7 @@ public static class NodeHost
         };
 
         builder.Services.AddSingleton(settings);
+        builder.Services.ConfigureHttpJsonOptions(options => Serialization.EnergyJson.AddConverters(options.SerializerOptions));
         builder.Services.AddOpenApi();
         builder.Services.AddAkka(EnergyConfig.SystemName, akka =>
         {
