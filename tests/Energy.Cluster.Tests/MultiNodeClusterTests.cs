@@ -1,0 +1,62 @@
+using Akka.Actor;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+using Xunit.Abstractions;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>Two nodes on loopback form one cluster over one journal; entities answer from either node.</summary>
+public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(TestStores.Sqlite(), output)
+{
+    [Fact]
+    public async Task Two_nodes_form_one_cluster_and_a_channel_settles_through_either_node()
+    {
+        var second = ActorSystem.Create("energy", EnergyConfig.Build(Node));
+        try
+        {
+            var secondCluster = Akka.Cluster.Cluster.Get(second);
+            secondCluster.Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+            AwaitCondition(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2,
+                TimeSpan.FromSeconds(30));
+            var remote = EnergyRegions.Start(second, Settings);
+            // A probe that lives on the second node: replies to it cross the cluster like any device's would.
+            var probe = CreateTestProbe(second);
+
+            using var cpoKey = DeviceKeyPair.Generate();
+            using var vehicleKey = DeviceKeyPair.Generate();
+            var cpo = OperatorId.Of("cpo-multi");
+            var vehicle = DeviceId.Of("vehicle-multi");
+            var payer = PartyId.From(vehicle);
+            remote.Operators.Tell(new RegisterOperator(cpo, "Charge Co", OperatorRole.ChargePointOperator, cpoKey.PublicKey.Hex), probe.Ref);
+            probe.ExpectMsg<OperatorView>(TimeSpan.FromSeconds(10));
+            Regions.Devices.Tell(new EndorseDevice(vehicle, DeviceIdentity.Endorse(Network, cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray()), TestActor);
+            ExpectMsg<DeviceView>(TimeSpan.FromSeconds(10));
+            remote.Ledger.Tell(new Mint(LedgerShards.For(payer, Settings.LedgerShardCount), "mint-multi", payer, new Money(1_000, Currency.Eur)), probe.Ref);
+            probe.ExpectMsg<LedgerCommitted>(TimeSpan.FromSeconds(10));
+
+            var channel = ChannelId.Of("channel-multi");
+            remote.Channels.Tell(new OpenChannel(channel, Signed<StreamingOpening>.Sign(new StreamingOpening(Network, channel, payer,
+                PartyId.From(cpo), new Money(600, Currency.Eur), DurationMs.FromSeconds(10)), vehicleKey).ToArray()), probe.Ref);
+            probe.ExpectMsg<ChannelOpened>(TimeSpan.FromSeconds(10));
+            Regions.Channels.Tell(new SubmitVoucher(channel, Signed<Voucher>.Sign(new Voucher(Network, channel, 1, new Money(250, Currency.Eur)), vehicleKey).ToArray()), TestActor);
+            ExpectMsg<VoucherAcknowledged>(TimeSpan.FromSeconds(10));
+            remote.Channels.Tell(new CloseChannel(channel, Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, PartyId.From(cpo), Clock.Now), cpoKey).ToArray()), probe.Ref);
+            var settled = probe.ExpectMsg<ChannelSettled>(TimeSpan.FromSeconds(10));
+
+            Assert.Contains(settled.Payouts, p => p.Account == PartyId.From(cpo) && p.Amount.MinorUnits == 250);
+            Assert.Contains(settled.Payouts, p => p.Account == payer && p.Amount.MinorUnits == 350);
+            Regions.Channels.Tell(new GetChannel(channel), TestActor);
+            Assert.Equal("settled", ExpectMsg<ChannelView>(TimeSpan.FromSeconds(10)).Status);
+        }
+        finally
+        {
+            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+}
