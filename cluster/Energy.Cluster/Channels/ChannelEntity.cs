@@ -226,12 +226,14 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             Sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value));
             return;
         }
-        // The close must follow every voucher it counted: send the waiting voucher ahead of it.
+        // The close must follow every voucher it counted: send the waiting voucher ahead of it. From
+        // here on, vouchers are judged against the closing (or closed) channel, and are journaled after it.
         var sender = Sender;
         ForceFlushVoucher();
+        _channel = next.Value;
         PersistAsync(new CloseRecorded(command.CloseRequest, now), e =>
         {
-            Apply(e);
+            Record(e);
             if (_channel!.Status == ChannelStatus.Closed)
             {
                 _settleWaiters.Add(sender);
@@ -263,11 +265,13 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (_channel is not { Status: ChannelStatus.Closing }) return;
         var now = _settings.Clock.Now;
-        if (!StreamingChannels.FinalizeClose(_channel, now).IsOk) { ScheduleDeadline(); return; }
+        var finalized = StreamingChannels.FinalizeClose(_channel, now);
+        if (!finalized.IsOk) { ScheduleDeadline(); return; }
         ForceFlushVoucher();
+        _channel = finalized.Value;
         PersistAsync(new ChallengeWindowEnded(now), e =>
         {
-            Apply(e);
+            Record(e);
             SendToLedger();
         });
     }
@@ -315,6 +319,18 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_channel is null && _record.Opening is not null) SendToLedger();
         else if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
         else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) SendToLedger();
+    }
+
+    /// <summary>Live close and finalize events: the channel already moved when the decision was made; only the record follows.</summary>
+    private void Record(object e)
+    {
+        _record = e switch
+        {
+            CloseRecorded c => _record with { CloseRequest = c.CloseRequest, ClosedAt = c.At },
+            ChallengeWindowEnded w => _record with { ChallengeEndedAt = w.At },
+            _ => throw new InvalidOperationException($"not a close event: {e.GetType().Name}"),
+        };
+        MaybeSnapshot();
     }
 
     // Evolving state: the same code in recovery and live.
