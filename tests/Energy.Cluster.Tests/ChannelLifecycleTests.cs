@@ -4,13 +4,18 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
+using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 
 namespace Energy.Cluster.Tests;
 
-public class ChannelLifecycleTests(ITestOutputHelper output) : ClusterTestKit(TestStores.Sqlite(), output)
+public sealed class ChannelLifecycleOnSqlite(ITestOutputHelper output) : ChannelLifecycleTests(TestStores.Sqlite(), output);
+
+public sealed class ChannelLifecycleOnPostgreSql(ITestOutputHelper output) : ChannelLifecycleTests(TestStores.PostgreSql(), output);
+
+public abstract class ChannelLifecycleTests(NodeOptions node, ITestOutputHelper output) : ClusterTestKit(node, output)
 {
     [Fact]
     public void A_streaming_channel_opens_takes_vouchers_and_settles_on_the_ledger()

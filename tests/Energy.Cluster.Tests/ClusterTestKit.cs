@@ -24,6 +24,36 @@ public static class TestStores
         Store = JournalStore.Sqlite,
         DataDirectory = directory ?? Path.Combine(Path.GetTempPath(), "energy-tests", Guid.NewGuid().ToString("N")),
     };
+
+    /// <summary>The server tests/setup/postgres.sh starts; ENERGY_TEST_POSTGRES overrides it.</summary>
+    public static string PostgreSqlServer =>
+        Environment.GetEnvironmentVariable("ENERGY_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=55432;Username=energy;Password=energy;Database=postgres";
+
+    /// <summary>A fresh database on the test PostgreSQL server. Fails, never skips, when the server is not there.</summary>
+    public static NodeOptions PostgreSql()
+    {
+        var database = "energy_test_" + Guid.NewGuid().ToString("N");
+        try
+        {
+            using var connection = new Npgsql.NpgsqlConnection(PostgreSqlServer);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"CREATE DATABASE {database}";
+            command.ExecuteNonQuery();
+        }
+        catch (Exception exception) when (exception is Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            throw new InvalidOperationException(
+                $"The test PostgreSQL server is not reachable ({exception.Message}); start it with tests/setup/postgres.sh", exception);
+        }
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgreSqlServer) { Database = database };
+        return new NodeOptions
+        {
+            Store = JournalStore.PostgreSql,
+            ConnectionString = builder.ConnectionString,
+            DataDirectory = Path.Combine(Path.GetTempPath(), "energy-tests", database),
+        };
+    }
 }
 
 /// <summary>
