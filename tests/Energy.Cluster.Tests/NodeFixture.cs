@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Hosting;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>A node started and stopped inside a test, to restart it over the same journal.</summary>
+public sealed class TestNode : IAsyncDisposable
+{
+    private TestNode(ActorSystem system, EnergyRegions regions)
+    {
+        System = system;
+        Regions = regions;
+    }
+
+    public ActorSystem System { get; }
+    public EnergyRegions Regions { get; }
+
+    public static async Task<TestNode> StartAsync(NodeOptions node, EnergySettings settings)
+    {
+        var config = EnergyConfig.Build(node).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        var system = ActorSystem.Create("energy", config);
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        cluster.Join(cluster.SelfAddress);
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return new TestNode(system, EnergyRegions.Start(system, settings));
+    }
+
+    public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
+}
+
+/// <summary>Signed objects for the cluster tests.</summary>
+public static class Signing
+{
+    public static byte[] Opening(ChannelId channel, PartyId payer, PartyId payee, long deposit, DeviceKeyPair payerKey, long windowMs = 60_000) =>
+        Signed<StreamingOpening>.Sign(new StreamingOpening(ClusterTestKit.Network, channel, payer, payee,
+            new Money(deposit, Currency.Eur), new DurationMs(windowMs)), payerKey).ToArray();
+
+    public static byte[] Voucher(ChannelId channel, ulong sequence, long cumulative, DeviceKeyPair payerKey) =>
+        Signed<Voucher>.Sign(new Voucher(ClusterTestKit.Network, channel, sequence, new Money(cumulative, Currency.Eur)), payerKey).ToArray();
+
+    public static byte[] Close(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
+        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, channel, closer, at), key).ToArray();
+}
