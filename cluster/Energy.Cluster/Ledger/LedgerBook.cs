@@ -195,6 +195,9 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
             throw new InvalidOperationException($"{Shard}: block {block.Height} does not follow {Height}");
         if (block.PreviousHash != LastHash)
             throw new InvalidOperationException($"{Shard}: block {block.Height} does not link to the hash of block {Height}");
+        // A row changed in the database must not become a balance: refuse to recover past it.
+        if (Convert.ToHexStringLower(SettlementBlock.HashEntries(block.Currency, block.Entries)) != block.EntriesHash)
+            throw new InvalidOperationException($"{Shard}: the entries of block {block.Height} do not match its hash; run the audit");
         ApplyingHeight = block.Height;
         foreach (var entry in block.Entries) Apply(entry);
         SetHead(block.Height, block.BlockHash());

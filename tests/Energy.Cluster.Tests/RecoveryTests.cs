@@ -1,0 +1,100 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+using Xunit.Abstractions;
+
+namespace Energy.Cluster.Tests;
+
+public sealed class RecoveryOnSqlite(ITestOutputHelper output) : RecoveryTests(TestStores.Sqlite(), output);
+
+public sealed class RecoveryOnPostgreSql(ITestOutputHelper output) : RecoveryTests(TestStores.PostgreSql(), output);
+
+/// <summary>Stop a node, start it again over the same journal: every entity comes back with the same state.</summary>
+public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly OperatorId Cpo = OperatorId.Of("cpo-r");
+
+    private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
+
+    [Fact]
+    public async Task Every_entity_recovers_its_state_after_a_restart()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        using var cpoKey = DeviceKeyPair.Generate();
+        using var vehicleKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        {
+            ChannelSnapshotEveryEvents = 5,
+            LedgerSnapshotEveryBlocks = 3,
+        };
+        var vehicle = DeviceId.Of("vehicle-r");
+        var payer = PartyId.From(vehicle);
+        var open = ChannelId.Of("channel-open");
+        var settled = ChannelId.Of("channel-settled");
+        object[] before;
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var r = node.Regions;
+            Assert.IsType<OperatorView>(await AskAsync(r.Operators, new RegisterOperator(Cpo, "Charge Co", OperatorRole.ChargePointOperator, cpoKey.PublicKey.Hex)));
+            Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
+                DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
+            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(10_000, Currency.Eur))));
+            foreach (var channel in new[] { open, settled })
+            {
+                Assert.IsType<ChannelOpened>(await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 2_000, vehicleKey))));
+                for (ulong i = 1; i <= 12; i++)
+                    Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, i, (long)i * 10, vehicleKey))));
+            }
+            Assert.IsType<ChannelSettled>(await AskAsync(r.Channels, new CloseChannel(settled, Signing.Close(settled, PartyId.From(Cpo), cpoKey, clock.Now))));
+            await WaitConservedAsync(r);
+            before = await SnapshotAsync(r, vehicle, payer, open, settled);
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var after = await SnapshotAsync(node.Regions, vehicle, payer, open, settled);
+            Assert.Equal(Describe(before), Describe(after));
+            // Work goes on where it stopped: the next voucher, and a ledger chain that keeps growing and stays intact.
+            Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 13, 130, vehicleKey))));
+            Assert.Equal("VoucherNotNewer", Assert.IsType<Refusal>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 12, 120, vehicleKey)))).Code);
+            var shard = LedgerShards.For(payer, 4);
+            var height = ((ShardTotals)await AskAsync(node.Regions.Ledger, new GetShardTotals(shard))).Height;
+            Assert.IsType<LedgerCommitted>(await AskAsync(node.Regions.Ledger, new Mint(shard, "fund-2", payer, new Money(1, Currency.Eur))));
+            Assert.Equal(height + 1, ((ShardTotals)await AskAsync(node.Regions.Ledger, new GetShardTotals(shard))).Height);
+            var audit = await LedgerAudit.RunAsync(node.System, shard, settings);
+            Assert.True(audit.Intact, audit.Reason);
+        }
+    }
+
+    private static async Task WaitConservedAsync(EnergyRegions regions)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            var totals = LedgerTotals.From(await Task.WhenAll(LedgerShards.All(4).Select(async s => (ShardTotals)await AskAsync(regions.Ledger, new GetShardTotals(s)))));
+            if (totals.Conserved && totals.InTransitMinorUnits == 0) return;
+            await Task.Yield();
+        }
+        Assert.Fail("the ledger did not settle its credits in transit");
+    }
+
+    private static async Task<object[]> SnapshotAsync(EnergyRegions r, DeviceId vehicle, PartyId payer, ChannelId open, ChannelId settled) =>
+    [
+        await AskAsync(r.Operators, new GetOperator(Cpo)),
+        await AskAsync(r.Devices, new GetDevice(vehicle)),
+        await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(payer, 4), payer)),
+        await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(PartyId.From(Cpo), 4), PartyId.From(Cpo))),
+        await AskAsync(r.Channels, new GetChannel(open)),
+        await AskAsync(r.Channels, new GetChannel(settled)),
+    ];
+
+    private static string Describe(object[] views) =>
+        string.Join("\n", views.Select(v => System.Text.Json.JsonSerializer.Serialize(v, v.GetType(), Serialization.EnergyJson.Options)));
+}

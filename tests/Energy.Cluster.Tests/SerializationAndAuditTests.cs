@@ -1,0 +1,131 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+using Energy.Cluster.Serialization;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>A type of the same shape as OperatorRegistered under another name, as after a rename.</summary>
+public sealed record RenamedOperatorRegistered(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex, Timestamp RegisteredAt) : IEnergyMessage;
+
+public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestKit(output: output)
+{
+    [Fact]
+    public void Every_manifest_names_one_type_and_no_manifest_is_a_CLR_name()
+    {
+        var table = EnergySerializer.ScanManifests(typeof(EnergySerializer).Assembly);
+        Assert.True(table.Count > 30, $"only {table.Count} manifests");
+        Assert.All(table.Keys, manifest => Assert.Matches("^[a-z][a-z0-9.-]*\\.v[0-9]+$", manifest));
+        var persisted = typeof(EnergySerializer).Assembly.GetTypes()
+            .Where(t => typeof(IEnergyMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false } && !t.IsNestedPrivate)
+            .Where(t => t != typeof(RedeliverCredits));
+        Assert.All(persisted, type => Assert.Contains(type, table.Values));
+    }
+
+    [Fact]
+    public void An_event_written_before_its_type_was_renamed_still_reads_back()
+    {
+        var written = new OperatorRegistered(OperatorId.Of("cpo-1"), "Charge Co", OperatorRole.ChargePointOperator, new string('a', 64), new Timestamp(1_800_000_000_000));
+        var current = new EnergySerializer((ExtendedActorSystem)Sys);
+        var bytes = current.ToBinary(written);
+        var manifest = current.Manifest(written);
+
+        var table = EnergySerializer.ScanManifests(typeof(EnergySerializer).Assembly);
+        table[manifest] = typeof(RenamedOperatorRegistered);
+        var renamed = (RenamedOperatorRegistered)new EnergySerializer((ExtendedActorSystem)Sys, table).FromBinary(bytes, manifest);
+
+        Assert.Equal("registry.operator-registered.v1", manifest);
+        Assert.Equal((written.Operator, written.Name, written.Role, written.PublicKeyHex, written.RegisteredAt),
+            (renamed.Operator, renamed.Name, renamed.Role, renamed.PublicKeyHex, renamed.RegisteredAt));
+    }
+
+    [Fact]
+    public void Every_energy_message_round_trips_through_the_serializer()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        var block = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur,
+            [new MintEntry("r", PartyId.Of("a"), 5), new EscrowReleaseEntry(ChannelId.Of("c"), PartyId.Of("a"), 5, [new PayoutLine(PartyId.Of("b"), 5, "ledger-1", 1)])],
+            DeviceKeyPair.Generate());
+        foreach (var message in new object[] { block, new Mint("ledger-0", "r", PartyId.Of("a"), new Money(5, Currency.Eur)), new Refusal("X", "y") })
+        {
+            var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType(), EnergyJson.Options),
+                System.Text.Json.JsonSerializer.Serialize(back, back.GetType(), EnergyJson.Options));
+        }
+    }
+
+    [Fact]
+    public async Task The_journal_holds_stable_manifests_and_an_audit_names_the_first_tampered_block()
+    {
+        var store = TestStores.Sqlite();
+        using var nodeKey = DeviceKeyPair.Generate();
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 2, nodeKey, new ManualClock(new Timestamp(1_800_000_000_000)));
+        var account = PartyId.Of("alice");
+        var shard = LedgerShards.For(account, 2);
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            for (var i = 1; i <= 4; i++)
+                Assert.IsType<LedgerCommitted>(await node.Regions.Ledger.Ask<object>(new Mint(shard, $"mint-{i}", account, new Money(100 * i, Currency.Eur)), TimeSpan.FromSeconds(10)));
+            Assert.True((await LedgerAudit.RunAsync(node.System, shard, settings)).Intact);
+        }
+
+        var database = new SqliteConnectionStringBuilder(store.SqliteConnectionString) { Pooling = false }.ToString();
+        await using (var connection = new SqliteConnection(database))
+        {
+            await connection.OpenAsync();
+            var manifests = new List<string>();
+            await using (var read = connection.CreateCommand())
+            {
+                read.CommandText = "SELECT DISTINCT manifest FROM event_journal";
+                await using var reader = await read.ExecuteReaderAsync();
+                while (await reader.ReadAsync()) manifests.Add(reader.GetString(0));
+            }
+            Assert.Contains("ledger.block.v1", manifests);
+            Assert.All(manifests, m => Assert.DoesNotContain("Energy.", m, StringComparison.Ordinal));
+
+            // Someone edits block 3 of the shard: 300 becomes 301.
+            await using var tamper = connection.CreateCommand();
+            tamper.CommandText = "SELECT payload FROM event_journal WHERE persistence_id = $id AND sequence_nr = 3";
+            tamper.Parameters.AddWithValue("$id", shard);
+            var json = System.Text.Encoding.UTF8.GetString((byte[])(await tamper.ExecuteScalarAsync())!);
+            Assert.Contains("\"amount\":300", json, StringComparison.Ordinal);
+            tamper.CommandText = "UPDATE event_journal SET payload = $payload WHERE persistence_id = $id AND sequence_nr = 3";
+            tamper.Parameters.AddWithValue("$payload", System.Text.Encoding.UTF8.GetBytes(json.Replace("\"amount\":300", "\"amount\":301", StringComparison.Ordinal)));
+            Assert.Equal(1, await tamper.ExecuteNonQueryAsync());
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var audit = await LedgerAudit.RunAsync(node.System, shard, settings);
+            Assert.False(audit.Intact);
+            Assert.Equal(3UL, audit.FirstBadHeight);
+            Assert.Equal(2UL, audit.BlocksChecked);
+            Assert.Contains("entries", audit.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void An_audit_refuses_a_block_signed_by_an_untrusted_key_and_a_broken_link()
+    {
+        using var node = DeviceKeyPair.Generate();
+        using var intruder = DeviceKeyPair.Generate();
+        var first = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur, [new MintEntry("a", PartyId.Of("a"), 1)], node);
+        var second = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 2, first.BlockHash(), new Timestamp(2), Currency.Eur, [new MintEntry("b", PartyId.Of("a"), 1)], intruder);
+        var unlinked = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 2, SettlementBlock.GenesisHash, new Timestamp(2), Currency.Eur, [new MintEntry("b", PartyId.Of("a"), 1)], node);
+        bool Trusted(string key) => key == node.PublicKey.Hex;
+
+        Assert.True(LedgerAudit.Verify("ledger-0", [first], Trusted).Intact);
+        Assert.Equal(2UL, LedgerAudit.Verify("ledger-0", [first, second], Trusted).FirstBadHeight);
+        var broken = LedgerAudit.Verify("ledger-0", [first, unlinked], Trusted);
+        Assert.Equal(2UL, broken.FirstBadHeight);
+        Assert.Contains("previous-hash", broken.Reason, StringComparison.Ordinal);
+        var forgedSignature = first with { Signature = second.Signature };
+        Assert.Contains("signature", LedgerAudit.Verify("ledger-0", [forgedSignature], Trusted).Reason, StringComparison.Ordinal);
+    }
+}
