@@ -4,6 +4,9 @@ using Energy.Bench.Benchmarks;
 IBenchmark[] benchmarks =
 [
     new VoucherAcceptBenchmark(),
+    new ChannelUpdatesBenchmark(),
+    new SettlementsBenchmark(),
+    new RecoveryBenchmark(),
 ];
 
 var quick = args.Contains("--quick");

@@ -89,6 +89,11 @@ public static class EnergyConfig
                     provider-name = "{{provider}}"
                     table-mapping = {{mapping}}
                     auto-initialize = on
+                    # Group commit: many events, from many channels and shards, in one transaction.
+                    batch-size = 1000
+                    buffer-size = 20000
+                    db-round-trip-max-batch-size = 1000
+                    parallelism = {{(options.Store == JournalStore.Sqlite ? 1 : 4)}}
                   }
                 }
                 snapshot-store {
