@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Energy.Node.Tests;
+
+/// <summary>The node as a real child process, killed the hard way when a test says so.</summary>
+public sealed class NodeProcess : IDisposable
+{
+    private readonly string _dataDirectory;
+    private readonly string[] _extraArguments;
+    private Process? _process;
+
+    public NodeProcess(string? dataDirectory = null, params string[] extraArguments)
+    {
+        _dataDirectory = dataDirectory ?? Path.Combine(Path.GetTempPath(), "energy-node-tests", Guid.NewGuid().ToString("N"));
+        _extraArguments = extraArguments;
+        Port = FreePort();
+        Url = new Uri($"http://127.0.0.1:{Port}");
+    }
+
+    public int Port { get; }
+    public Uri Url { get; }
+    public string DataDirectory => _dataDirectory;
+    public string LogPath => Path.Combine(_dataDirectory, "node.log");
+
+    public async Task StartAsync()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        var dll = Path.Combine(AppContext.BaseDirectory, "energy-node.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { dll, "--urls", Url.ToString(), $"--Energy:DataDirectory={_dataDirectory}", "--Energy:Network=energy-test",
+                     "--Energy:LedgerShards=4", "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
+            start.ArgumentList.Add(argument);
+        var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
+        _process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitHealthyAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async Task WaitHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process is { HasExited: true }) throw new InvalidOperationException($"the node exited; see {LogPath}");
+            try
+            {
+                using var response = await http.GetAsync(new Uri(Url, "/health"));
+                if (response.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(50); // poll interval of a bounded wait for an external process
+        }
+        throw new TimeoutException($"the node did not answer /health within {timeout}; see {LogPath}");
+    }
+
+    /// <summary>Like kill -9: no shutdown hooks, nothing flushed that was not already durable.</summary>
+    public void Kill()
+    {
+        if (_process is null) return;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(30_000);
+        _process.Dispose();
+        _process = null;
+    }
+
+    public void Dispose() => Kill();
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
