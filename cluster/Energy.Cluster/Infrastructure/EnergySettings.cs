@@ -21,7 +21,7 @@ public sealed record EnergySettings(
     public int LedgerSnapshotEveryBlocks { get; init; } = 200;
 
     /// <summary>A channel saves a snapshot every this many events.</summary>
-    public int ChannelSnapshotEveryEvents { get; init; } = 1_000;
+    public int ChannelSnapshotEveryEvents { get; init; } = 100;
 
     /// <summary>Cross-shard credits not yet acknowledged are sent again after this long.</summary>
     public TimeSpan CreditRedeliveryInterval { get; init; } = TimeSpan.FromMilliseconds(500);
