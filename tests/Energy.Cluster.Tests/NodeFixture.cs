@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
@@ -22,14 +21,8 @@ public sealed class TestNode : IAsyncDisposable
 
     public static async Task<TestNode> StartAsync(NodeOptions node, EnergySettings settings)
     {
-        var config = EnergyConfig.Build(node).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
-        var system = ActorSystem.Create("energy", config);
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        cluster.Join(cluster.SelfAddress);
-        await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        return new TestNode(system, EnergyRegions.Start(system, settings));
+        var (system, regions) = await LocalNode.StartAsync(node, settings);
+        return new TestNode(system, regions);
     }
 
     public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));

@@ -58,8 +58,10 @@ public sealed class NodeProcess : IDisposable
                 using var response = await http.GetAsync(new Uri(Url, "/health"));
                 if (response.StatusCode == HttpStatusCode.OK) return;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet: poll again until the deadline.
+            }
             await Task.Delay(50); // poll interval of a bounded wait for an external process
         }
         throw new TimeoutException($"the node did not answer /health within {timeout}; see {LogPath}");
