@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
@@ -38,15 +37,9 @@ public sealed class BenchNode : IAsyncDisposable
 
     public static async Task<BenchNode> StartAsync(NodeOptions options, DeviceKeyPair nodeKey, int ledgerShards = 8)
     {
-        var config = EnergyConfig.Build(options).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
-        var system = ActorSystem.Create("energy", config);
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        cluster.Join(cluster.SelfAddress);
-        await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var settings = new EnergySettings(Network, Currency.Eur, ledgerShards, nodeKey, SystemClock.Instance) { AskTimeout = TimeSpan.FromSeconds(30) };
-        return new BenchNode(system, EnergyRegions.Start(system, settings), settings, options);
+        var (system, regions) = await LocalNode.StartAsync(options, settings);
+        return new BenchNode(system, regions, settings, options);
     }
 
     public async ValueTask DisposeAsync() => await System.Terminate().WaitAsync(TimeSpan.FromSeconds(60));
