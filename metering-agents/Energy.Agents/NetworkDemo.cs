@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -41,7 +42,8 @@ public sealed class NetworkDemo(NodeClient node, NetworkId network, Action<strin
             try
             {
                 await node.EndorseAsync(vehicle.Value, DeviceIdentity.Endorse(network, cpo, operatorKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray());
-                await node.MintAsync(vehicle.Value, $"fund-{vehicle}", 20_000);
+                await node.FundAsync(vehicle.Value, Signed<FundingOrder>.Sign(new FundingOrder(network, cpo, PartyId.From(vehicle),
+                    new Money(20_000, tariff.MinorUnitsPerKwh.Currency), $"fund-{vehicle}"), operatorKey).ToArray());
                 var channel = ChannelId.Of($"ch-{run}-{index}");
                 var deposit = new Money(10_000, tariff.MinorUnitsPerKwh.Currency);
                 await node.OpenChannelAsync(channel.Value, Signed<StreamingOpening>.Sign(

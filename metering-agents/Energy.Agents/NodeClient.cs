@@ -17,8 +17,9 @@ public sealed class NodeClient(HttpClient http)
     public Task<JsonElement> EndorseAsync(string deviceId, byte[] endorsement) =>
         PostAsync($"/api/devices/{deviceId}/endorsement", new { signed = Convert.ToBase64String(endorsement) });
 
-    public Task<JsonElement> MintAsync(string account, string requestId, long amountMinorUnits) =>
-        PostAsync($"/api/accounts/{account}/mint", new { requestId, amountMinorUnits });
+    /// <summary>Posts an operator's signed funding order for an account.</summary>
+    public Task<JsonElement> FundAsync(string account, byte[] fundingOrder) =>
+        PostAsync($"/api/accounts/{account}/mint", new { signed = Convert.ToBase64String(fundingOrder) });
 
     public Task<JsonElement> OpenChannelAsync(string channelId, byte[] opening) =>
         PostAsync($"/api/channels/{channelId}/open", new { signed = Convert.ToBase64String(opening) });

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Xunit.Abstractions;
@@ -50,7 +51,8 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         {
             var endorsement = DeviceIdentity.Endorse(Network, cpo, cpoKey, v.Id, DeviceRole.Vehicle, v.Key.PublicKey).Endorsement.ToArray();
             Assert.True((await api.PostSignedAsync($"/api/devices/{v.Id}/endorsement", endorsement)).Ok);
-            Assert.True((await api.PostAsync($"/api/accounts/{v.Id}/mint", new { requestId = $"fund-{v.Id}", amountMinorUnits = 100_000 })).Ok);
+            Assert.True((await api.PostSignedAsync($"/api/accounts/{v.Id}/mint", Signed<FundingOrder>.Sign(
+                new FundingOrder(Network, cpo, PartyId.From(v.Id), new Money(100_000, Currency.Eur), $"fund-{v.Id}"), cpoKey).ToArray())).Ok);
         }
 
         const int Operations = 2_400;
@@ -121,7 +123,8 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         {
             if (roll < 10)
             {
-                var withdraw = await api.PostAsync($"/api/accounts/{v.Id}/withdraw", new { requestId = $"w-{v.Id}-{v.Channels}-{roll}", amountMinorUnits = 1 + rng.Next(500) });
+                var withdraw = await api.PostSignedAsync($"/api/accounts/{v.Id}/withdraw", Signed<WithdrawalOrder>.Sign(new WithdrawalOrder(
+                    Network, PartyId.From(v.Id), new Money(1 + rng.Next(500), Currency.Eur), $"w-{v.Channels}-{roll}"), v.Key).ToArray());
                 Assert.True(withdraw.Ok || withdraw.Code is "InsufficientFunds" or "RequestIdReused", withdraw.Body.ToString());
                 return;
             }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 
@@ -41,7 +42,8 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         Assert.Equal(200, (await Api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "Charge Co", role = "chargePointOperator", publicKey = cpoKey.PublicKey.Hex })).Status);
         Assert.Equal(200, (await Api.PostSignedAsync($"/api/devices/{vehicle}/endorsement",
             DeviceIdentity.Endorse(Network, cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())).Status);
-        Assert.Equal(200, (await Api.PostAsync($"/api/accounts/{vehicle}/mint", new { requestId = "fund", amountMinorUnits = 5_000 })).Status);
+        Assert.Equal(200, (await Api.PostSignedAsync($"/api/accounts/{vehicle}/mint", Signed<FundingOrder>.Sign(
+            new FundingOrder(Network, cpo, PartyId.From(vehicle), new Money(5_000, Currency.Eur), "fund"), cpoKey).ToArray())).Status);
         var opened = await Api.PostSignedAsync($"/api/channels/{channel}/open", Signed<StreamingOpening>.Sign(
             new StreamingOpening(Network, channel, PartyId.From(vehicle), PartyId.From(cpo), new Money(2_000, Currency.Eur), DurationMs.FromSeconds(60)), vehicleKey).ToArray());
         Assert.Equal(200, opened.Status);
@@ -95,7 +97,14 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         AssertError(await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, 1, 10, vehicleKey)), 400, "VoucherNotNewer");
         AssertError(await Api.PostSignedAsync("/api/channels/nowhere/vouchers", Voucher(ChannelId.Of("nowhere"), 1, 10, vehicleKey)), 404, "ChannelNotFound");
         AssertError(await Api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "x", role = "tollOperator", publicKey = stranger.PublicKey.Hex }), 409, "OperatorAlreadyRegistered");
-        AssertError(await Api.PostAsync($"/api/accounts/{vehicle}/withdraw", new { requestId = "too-much", amountMinorUnits = 1_000_000 }), 400, "InsufficientFunds");
+        AssertError(await Api.PostSignedAsync($"/api/accounts/{vehicle}/withdraw", Signed<WithdrawalOrder>.Sign(
+            new WithdrawalOrder(Network, PartyId.From(vehicle), new Money(1_000_000, Currency.Eur), "too-much"), vehicleKey).ToArray()), 400, "InsufficientFunds");
+        AssertError(await Api.PostSignedAsync($"/api/accounts/{vehicle}/withdraw", Signed<WithdrawalOrder>.Sign(
+            new WithdrawalOrder(Network, PartyId.From(vehicle), new Money(1, Currency.Eur), "stolen"), stranger).ToArray()), 403, "InvalidSignature");
+        AssertError(await Api.PostSignedAsync($"/api/accounts/{vehicle}/mint", Signed<FundingOrder>.Sign(
+            new FundingOrder(Network, cpo, PartyId.From(vehicle), new Money(1_000_000, Currency.Eur), "printing-money"), stranger).ToArray()), 403, "InvalidSignature");
+        AssertError(await Api.PostSignedAsync("/api/accounts/someone-else/mint", Signed<FundingOrder>.Sign(
+            new FundingOrder(Network, cpo, PartyId.From(vehicle), new Money(1, Currency.Eur), "moved"), cpoKey).ToArray()), 400, "MalformedValue");
         AssertError(await Api.GetAsync("/api/ledger/ledger-99/audit"), 400, "MalformedValue");
 
         var revocation = Signed<Revocation>.Sign(new Revocation(Network, cpo, vehicle, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), cpoKey).ToArray();

@@ -17,9 +17,11 @@ public enum ObjectKind : byte
     SettlementBlock = 0x09,
     Revocation = 0x0A,
     StreamingOpening = 0x0B,
+    FundingOrder = 0x0C,
+    WithdrawalOrder = 0x0D,
 }
 
 public static class ObjectKinds
 {
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x0B and not 0x05;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x0D and not 0x05;
 }

@@ -15,8 +15,6 @@ public sealed record RegisterOperatorRequest(string OperatorId, string Name, Ope
 /// <summary>A signed object in its canonical wire form, base64.</summary>
 public sealed record SignedObjectRequest(string Signed);
 
-public sealed record AmountRequest(string RequestId, long AmountMinorUnits);
-
 public sealed record ErrorBody(ErrorDetail Error);
 
 public sealed record ErrorDetail(string Code, string Message);
@@ -41,12 +39,10 @@ public static class EnergyApi
         api.MapGet("/devices/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => network.Ask(new GetDevice(d), token))));
 
-        api.MapPost("/accounts/{id}/mint", (string id, AmountRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(PartyId.Parse(id), a => network.Ask(
-                new Mint(network.ShardOf(a), body.RequestId ?? "", a, new Money(body.AmountMinorUnits, network.Settings.Currency)), token))));
-        api.MapPost("/accounts/{id}/withdraw", (string id, AmountRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(PartyId.Parse(id), a => network.Ask(
-                new Withdraw(network.ShardOf(a), body.RequestId ?? "", a, new Money(body.AmountMinorUnits, network.Settings.Currency)), token))));
+        api.MapPost("/accounts/{id}/mint", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(PartyId.Parse(id), a => WithBytes(body, bytes => network.FundAsync(a, bytes, token)))));
+        api.MapPost("/accounts/{id}/withdraw", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(PartyId.Parse(id), a => WithBytes(body, bytes => network.WithdrawAsync(a, bytes, token)))));
         api.MapGet("/accounts/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(PartyId.Parse(id), a => network.Ask(new GetAccount(network.ShardOf(a), a), token))));
 
@@ -105,7 +101,7 @@ public static class EnergyApi
 
     private static int StatusFor(string code) => code switch
     {
-        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(EscrowNotFound) => StatusCodes.Status404NotFound,
+        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
         nameof(OperatorAlreadyRegistered) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
             or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) => StatusCodes.Status409Conflict,
         nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,

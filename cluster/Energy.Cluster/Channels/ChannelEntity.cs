@@ -130,19 +130,13 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     private async Task<Result<DevicePublicKey>> PartyKeyAsync(PartyId party)
     {
-        try
+        var (standing, key) = await PartyKeys.ResolveAsync(_devices, _operators, party, _settings.AskTimeout);
+        return standing switch
         {
-            var device = await _devices.Ask<object>(new GetDevice(new DeviceId(party.Value)), _settings.AskTimeout);
-            if (device is DeviceView view)
-                return view.Revoked ? new PartyRevoked(ChannelId, party) : DevicePublicKey.FromHex(view.PublicKeyHex);
-            var operatorView = await _operators.Ask<object>(new GetOperator(new OperatorId(party.Value)), _settings.AskTimeout);
-            if (operatorView is OperatorView op) return DevicePublicKey.FromHex(op.PublicKeyHex);
-        }
-        catch (AskTimeoutException)
-        {
-            // Falls through: an unreachable registry is treated as an unknown party, and nothing is locked.
-        }
-        return new PartyUnknown(ChannelId, party);
+            PartyKeys.Standing.Registered => key!,
+            PartyKeys.Standing.Revoked => new PartyRevoked(ChannelId, party),
+            _ => new PartyUnknown(ChannelId, party),
+        };
     }
 
     private void OnEscrowLocked(LedgerCommitted committed)

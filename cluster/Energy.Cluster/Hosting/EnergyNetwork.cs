@@ -1,4 +1,8 @@
 using Akka.Actor;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
@@ -19,6 +23,43 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     public Task<object> Ask(IDeviceCommand command, CancellationToken token) => AskAsync(regions.Devices, command, token);
     public Task<object> Ask(ILedgerCommand command, CancellationToken token) => AskAsync(regions.Ledger, command, token);
     public Task<object> Ask(IChannelCommand command, CancellationToken token) => AskAsync(regions.Channels, command, token);
+
+    /// <summary>An operator's signed funding order: verified against the operator's registered key, then minted once.</summary>
+    public async Task<object> FundAsync(PartyId account, byte[] wire, CancellationToken token)
+    {
+        var decoded = Signed<FundingOrder>.Decode(wire);
+        if (!decoded.IsOk) return Refusal.From(decoded.Error);
+        var order = decoded.Value.Payload;
+        var refusal = CheckOrder(order.Network, order.Account, account);
+        if (refusal is not null) return refusal;
+        if (await Ask(new GetOperator(order.Operator), token) is not OperatorView view) return Refusal.From(new OperatorNotFound(order.Operator));
+        var key = DevicePublicKey.FromHex(view.PublicKeyHex);
+        if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value))
+            return Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.FundingOrder, order.Operator.Value));
+        return await Ask(new Mint(ShardOf(account), $"{order.Operator}/{order.RequestId}", account, order.Amount), token);
+    }
+
+    /// <summary>An account owner's signed withdrawal: verified against the owner's registered, unrevoked key.</summary>
+    public async Task<object> WithdrawAsync(PartyId account, byte[] wire, CancellationToken token)
+    {
+        var decoded = Signed<WithdrawalOrder>.Decode(wire);
+        if (!decoded.IsOk) return Refusal.From(decoded.Error);
+        var order = decoded.Value.Payload;
+        var refusal = CheckOrder(order.Network, order.Account, account);
+        if (refusal is not null) return refusal;
+        var (standing, key) = await PartyKeys.ResolveAsync(regions.Devices, regions.Operators, account, settings.AskTimeout);
+        if (standing == PartyKeys.Standing.Revoked) return Refusal.From(new PartyRevoked(ChannelId.None, account));
+        if (standing == PartyKeys.Standing.Unknown) return Refusal.From(new PartyUnknown(ChannelId.None, account));
+        if (!decoded.Value.IsSignedBy(key!)) return Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.WithdrawalOrder, account.Value));
+        return await Ask(new Withdraw(ShardOf(account), $"{account}/{order.RequestId}", account, order.Amount), token);
+    }
+
+    private Refusal? CheckOrder(NetworkId network, PartyId signedAccount, PartyId account)
+    {
+        if (network != settings.Network) return Refusal.From(new WrongNetwork(ChannelId.None, settings.Network, network));
+        if (signedAccount != account) return Refusal.From(new MalformedValue("account", signedAccount.Value, $"the account in the path, {account}"));
+        return null;
+    }
 
     public string ShardOf(PartyId account) => LedgerShards.For(account, settings.LedgerShardCount);
 
