@@ -74,7 +74,7 @@ public sealed class EncodingTests : IDisposable
     [Theory]
     [InlineData(0x00)]
     [InlineData(0x05)]
-    [InlineData(0x0E)]
+    [InlineData(0x0F)]
     [InlineData(0xFF)]
     public void An_unknown_or_retired_kind_tag_is_refused_with_UnknownKind(byte tag)
     {

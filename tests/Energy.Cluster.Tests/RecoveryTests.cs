@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Energy.Channels.Duplex;
+using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
@@ -18,6 +20,7 @@ public sealed class RecoveryOnPostgreSql(ITestOutputHelper output) : RecoveryTes
 public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output) : TestKit(output: output)
 {
     private static readonly OperatorId Cpo = OperatorId.Of("cpo-r");
+    private static readonly ChannelId Duplex = ChannelId.Of("duplex-r");
 
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
@@ -53,6 +56,18 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
                     Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, i, (long)i * 10, vehicleKey))));
             }
             Assert.IsType<ChannelSettled>(await AskAsync(r.Channels, new CloseChannel(settled, Signing.Close(settled, PartyId.From(Cpo), cpoKey, clock.Now))));
+            // A duplex channel between the vehicle and the operator, with co-signed states.
+            var opening = new DuplexOpening(ClusterTestKit.Network, Duplex, payer, PartyId.From(Cpo), new Money(300, Currency.Eur), new Money(0, Currency.Eur), DurationMs.FromSeconds(30));
+            var openingBody = Signed<DuplexOpening>.EncodeBody(opening);
+            Assert.IsType<DuplexChannelOpened>(await AskAsync(r.DuplexChannels, new OpenDuplexChannel(Duplex,
+                Signed<DuplexOpening>.Assemble(opening, vehicleKey.Sign(openingBody), cpoKey.Sign(openingBody)).ToArray())));
+            for (ulong v = 1; v <= 7; v++)
+            {
+                var state = new DuplexState(ClusterTestKit.Network, Duplex, v, new Money(300 - (long)v * 10, Currency.Eur), new Money((long)v * 10, Currency.Eur), false);
+                var body = Signed<DuplexState>.EncodeBody(state);
+                Assert.IsType<DuplexStateAcknowledged>(await AskAsync(r.DuplexChannels, new SubmitDuplexState(Duplex,
+                    Signed<DuplexState>.Assemble(state, vehicleKey.Sign(body), cpoKey.Sign(body)).ToArray())));
+            }
             await WaitConservedAsync(r);
             before = await SnapshotAsync(r, vehicle, payer, open, settled);
         }
@@ -93,6 +108,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
         await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(PartyId.From(Cpo), 4), PartyId.From(Cpo))),
         await AskAsync(r.Channels, new GetChannel(open)),
         await AskAsync(r.Channels, new GetChannel(settled)),
+        await AskAsync(r.DuplexChannels, new GetDuplexChannel(Duplex)),
     ];
 
     private static string Describe(object[] views) =>

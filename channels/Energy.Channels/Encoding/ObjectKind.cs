@@ -19,9 +19,10 @@ public enum ObjectKind : byte
     StreamingOpening = 0x0B,
     FundingOrder = 0x0C,
     WithdrawalOrder = 0x0D,
+    DuplexOpening = 0x0E,
 }
 
 public static class ObjectKinds
 {
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x0D and not 0x05;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x0E and not 0x05;
 }

@@ -55,6 +55,15 @@ public static class EnergyApi
         api.MapGet("/channels/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => network.Ask(new GetChannel(c), token))));
 
+        api.MapPost("/duplex-channels/{id}/open", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new OpenDuplexChannel(c, bytes), token)))));
+        api.MapPost("/duplex-channels/{id}/states", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new SubmitDuplexState(c, bytes), token)))));
+        api.MapPost("/duplex-channels/{id}/close", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new CloseDuplexChannel(c, bytes), token)))));
+        api.MapGet("/duplex-channels/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(ChannelId.Parse(id), c => network.Ask(new GetDuplexChannel(c), token))));
+
         api.MapGet("/ledger/totals", (EnergyNetwork network, CancellationToken token) => Call(async () => (object)await network.TotalsAsync(token)));
         api.MapGet("/ledger/shards", (EnergyNetwork network) => Results.Ok(LedgerShards.All(network.Settings.LedgerShardCount)));
         api.MapGet("/ledger/{shard}/blocks", (string shard, ulong? from, int? count, EnergyNetwork network, CancellationToken token) =>

@@ -23,6 +23,7 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     public Task<object> Ask(IDeviceCommand command, CancellationToken token) => AskAsync(regions.Devices, command, token);
     public Task<object> Ask(ILedgerCommand command, CancellationToken token) => AskAsync(regions.Ledger, command, token);
     public Task<object> Ask(IChannelCommand command, CancellationToken token) => AskAsync(regions.Channels, command, token);
+    public Task<object> Ask(IDuplexChannelCommand command, CancellationToken token) => AskAsync(regions.DuplexChannels, command, token);
 
     /// <summary>An operator's signed funding order: verified against the operator's registered key, then minted once.</summary>
     public async Task<object> FundAsync(PartyId account, byte[] wire, CancellationToken token)

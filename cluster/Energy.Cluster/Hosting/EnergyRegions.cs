@@ -7,7 +7,7 @@ using Energy.Cluster.Registry;
 namespace Energy.Cluster.Hosting;
 
 /// <summary>The shard regions of a node: the only way in to the entities.</summary>
-public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels)
+public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels)
 {
     public const int MaxShards = 100;
 
@@ -24,7 +24,8 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         IActorRef? ledgerRegion = null;
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
         var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
-        return new EnergyRegions(operators, devices, ledgerRegion, channels);
+        var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
+        return new EnergyRegions(operators, devices, ledgerRegion, channels, duplex);
     }
 }
 

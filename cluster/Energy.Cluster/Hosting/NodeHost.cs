@@ -68,13 +68,15 @@ public static class NodeHost
                 registry.Register<DeviceTwin>(regions.Devices);
                 registry.Register<LedgerShard>(regions.Ledger);
                 registry.Register<ChannelEntity>(regions.Channels);
+                registry.Register<DuplexChannelEntity>(regions.DuplexChannels);
             });
         });
         builder.Services.AddSingleton(sp =>
         {
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = ActorRegistry.For(system);
-            var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>());
+            var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
+                registry.Get<DuplexChannelEntity>());
             return new EnergyNetwork(system, regions, settings);
         });
         return builder;

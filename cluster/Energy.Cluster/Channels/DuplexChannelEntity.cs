@@ -1,0 +1,366 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Energy.Channels;
+using Energy.Channels.Duplex;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Channels;
+
+/// <summary>
+/// A duplex channel on the network, a thin shell around <see cref="DuplexChannels"/>. It opens once the
+/// ledger has locked both deposits (A's, then B's; if B's cannot be locked, A's is paid back), takes
+/// co-signed states of ever higher version, closes cooperatively on a final state or alone after the
+/// challenge window (the entity is the watchtower: a higher version wins), then releases each escrow.
+/// Every event is persisted before it is acknowledged.
+/// </summary>
+public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
+{
+    private readonly string _id;
+    private readonly EnergySettings _settings;
+    private readonly IActorRef _ledger;
+    private readonly IActorRef _devices;
+    private readonly IActorRef _operators;
+    private readonly RevocationList _revocations;
+
+    private byte[]? _opening;
+    private DuplexChannelTerms? _terms;
+    private readonly HashSet<PartyId> _locked = [];
+    private Refusal? _refusal;
+    private DuplexChannel? _channel;
+    private readonly Dictionary<PartyId, EscrowReleasedRecord> _released = [];
+    private ChannelSettled? _settlement;
+    private readonly List<IActorRef> _openWaiters = [];
+    private readonly List<IActorRef> _settleWaiters = [];
+
+    public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
+    {
+        _id = id;
+        _settings = settings;
+        _ledger = ledger;
+        _devices = devices;
+        _operators = operators;
+        _revocations = RevocationList.Get(Context.System);
+
+        Recover<DuplexOpeningStarted>(Apply);
+        Recover<DuplexEscrowLocked>(Apply);
+        Recover<DuplexOpeningRefused>(Apply);
+        Recover<DuplexStateRecorded>(Apply);
+        Recover<DuplexCloseRecorded>(Apply);
+        Recover<DuplexChallengeEnded>(Apply);
+        Recover<DuplexEscrowReleased>(Apply);
+        Recover<RecoveryCompleted>(_ => Resume());
+
+        CommandAsync<OpenDuplexChannel>(OpenAsync);
+        Command<SubmitDuplexState>(Submit);
+        Command<CloseDuplexChannel>(Close);
+        Command<GetDuplexChannel>(_ => Sender.Tell(View()));
+        Command<LedgerCommitted>(OnLocked);
+        Command<EscrowReleased>(OnReleased);
+        Command<Refusal>(OnLedgerRefusal);
+        Command<Retry>(_ => SendToLedger());
+        Command<DeadlineReached>(_ => FinalizeIfDue());
+    }
+
+    public override string PersistenceId => "duplex-" + _id;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
+        Akka.Actor.Props.Create(() => new DuplexChannelEntity(id, settings, ledger, devices, operators));
+
+    private ChannelId ChannelId => new(_id);
+
+    private IEnumerable<PartyId> Depositors =>
+        new[] { (_terms!.PartyA.Id, _terms.DepositA), (_terms.PartyB.Id, _terms.DepositB) }.Where(d => d.Item2.MinorUnits > 0).Select(d => d.Item1);
+
+    private async Task OpenAsync(OpenDuplexChannel command)
+    {
+        var sender = Sender;
+        if (_opening is not null)
+        {
+            if (!_opening.AsSpan().SequenceEqual(command.Opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
+            else if (_channel is not null) sender.Tell(Opened());
+            else _openWaiters.Add(sender);
+            return;
+        }
+        var decoded = Signed<DuplexOpening>.Decode(command.Opening);
+        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        var opening = decoded.Value.Payload;
+        if (opening.ChannelId != ChannelId) { sender.Tell(Refusal.From(new WrongChannel(ChannelId, opening.ChannelId))); return; }
+        if (opening.Network != _settings.Network) { sender.Tell(Refusal.From(new WrongNetwork(ChannelId, _settings.Network, opening.Network))); return; }
+        if (opening.DepositA.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, opening.DepositA.Currency))); return; }
+        var keyA = await KeyAsync(opening.PartyA);
+        if (!keyA.IsOk) { sender.Tell(Refusal.From(keyA.Error)); return; }
+        var keyB = await KeyAsync(opening.PartyB);
+        if (!keyB.IsOk) { sender.Tell(Refusal.From(keyB.Error)); return; }
+        if (!decoded.Value.IsSignedBy(keyA.Value, 0)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyA.Value))); return; }
+        if (!decoded.Value.IsSignedBy(keyB.Value, 1)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyB.Value))); return; }
+        var check = DuplexChannels.Open(Terms(opening, keyA.Value, keyB.Value));
+        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
+        Persist(new DuplexOpeningStarted(command.Opening, keyA.Value.Hex, keyB.Value.Hex), e =>
+        {
+            Apply(e);
+            _openWaiters.Add(sender);
+            SendToLedger();
+        });
+    }
+
+    private async Task<Result<DevicePublicKey>> KeyAsync(PartyId party)
+    {
+        if (_revocations.IsRevoked(party)) return new PartyRevoked(ChannelId, party);
+        var (standing, key) = await PartyKeys.ResolveAsync(_devices, _operators, party, _settings.AskTimeout);
+        return standing switch
+        {
+            PartyKeys.Standing.Registered => key!,
+            PartyKeys.Standing.Revoked => new PartyRevoked(ChannelId, party),
+            _ => new PartyUnknown(ChannelId, party),
+        };
+    }
+
+    private void OnLocked(LedgerCommitted committed)
+    {
+        if (_terms is null || _channel is not null || _refusal is not null) return;
+        var account = new PartyId(committed.Key[(committed.Key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+        if (_locked.Contains(account) || !Depositors.Contains(account)) return;
+        Persist(new DuplexEscrowLocked(account), e =>
+        {
+            Apply(e);
+            if (_channel is null) { SendToLedger(); return; }
+            Timers.Cancel("ledger");
+            foreach (var waiter in _openWaiters) waiter.Tell(Opened());
+            _openWaiters.Clear();
+        });
+    }
+
+    private void OnLedgerRefusal(Refusal refusal)
+    {
+        if (_terms is null || _channel is not null || _refusal is not null)
+        {
+            Context.GetLogger().Error("duplex channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message);
+            return;
+        }
+        Persist(new DuplexOpeningRefused(refusal.Code, refusal.Message), e =>
+        {
+            foreach (var waiter in _openWaiters) waiter.Tell(refusal);
+            _openWaiters.Clear();
+            Apply(e);
+            SendToLedger();
+        });
+    }
+
+    private void Submit(SubmitDuplexState command)
+    {
+        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        var decoded = Signed<DuplexState>.Decode(command.State);
+        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
+        var revoked = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id }.FirstOrDefault(_revocations.IsRevoked);
+        if (revoked != default) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
+        var now = _settings.Clock.Now;
+        var next = Evolve(_channel, decoded.Value, now);
+        if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
+        var sender = Sender;
+        Persist(new DuplexStateRecorded(command.State, now), e =>
+        {
+            Apply(e);
+            if (_channel!.Status == ChannelStatus.Closed)
+            {
+                _settleWaiters.Add(sender);
+                SendToLedger();
+            }
+            else sender.Tell(new DuplexStateAcknowledged(ChannelId, _channel.Version));
+        });
+    }
+
+    private static Result<DuplexChannel> Evolve(DuplexChannel channel, Signed<DuplexState> state, Timestamp now) =>
+        state.Payload.IsFinal ? DuplexChannels.CloseCooperatively(channel, state, now) : DuplexChannels.Update(channel, state, now);
+
+    private void Close(CloseDuplexChannel command)
+    {
+        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_settlement is not null) { Sender.Tell(_settlement); return; }
+        if (_channel.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
+        var decoded = Signed<CloseRequest>.Decode(command.CloseRequest);
+        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
+        var now = _settings.Clock.Now;
+        var next = DuplexChannels.RequestClose(_channel, decoded.Value, now);
+        if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
+        if (_channel.Status == ChannelStatus.Closing) { Sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value)); return; }
+        var sender = Sender;
+        Persist(new DuplexCloseRecorded(command.CloseRequest, now), e =>
+        {
+            Apply(e);
+            sender.Tell(new ChannelClosing(ChannelId, _channel!.ChallengeDeadline!.Value));
+            ScheduleDeadline();
+        });
+    }
+
+    private void FinalizeIfDue()
+    {
+        if (_channel is not { Status: ChannelStatus.Closing }) return;
+        var now = _settings.Clock.Now;
+        if (!DuplexChannels.FinalizeClose(_channel, now).IsOk) { ScheduleDeadline(); return; }
+        Persist(new DuplexChallengeEnded(now), e =>
+        {
+            Apply(e);
+            SendToLedger();
+        });
+    }
+
+    private void OnReleased(EscrowReleased released)
+    {
+        if (_released.ContainsKey(released.Holder) || (_refusal is null && _channel?.Settlement is null)) return;
+        Persist(new DuplexEscrowReleased(new EscrowReleasedRecord(released.Holder, released.Payouts, released.Shard, released.BlockHeight)), e =>
+        {
+            Apply(e);
+            if (_settlement is null && _channel is not null) { SendToLedger(); return; }
+            Timers.Cancel("ledger");
+            foreach (var waiter in _settleWaiters) waiter.Tell(_settlement!);
+            _settleWaiters.Clear();
+        });
+    }
+
+    /// <summary>Sends whatever the ledger still owes this channel (locks, refunds, releases); retried until answered.</summary>
+    private void SendToLedger()
+    {
+        if (_terms is null) return;
+        var sent = false;
+        if (_refusal is not null)
+        {
+            foreach (var holder in _locked.Where(h => !_released.ContainsKey(h)))
+            {
+                _ledger.Tell(Release(holder, [new Payout(holder, DepositOf(holder))]));
+                sent = true;
+            }
+        }
+        else if (_channel is null)
+        {
+            var next = Depositors.FirstOrDefault(d => !_locked.Contains(d));
+            if (next != default)
+            {
+                _ledger.Tell(new LockEscrow(LedgerShards.For(next, _settings.LedgerShardCount), ChannelId, next, DepositOf(next)));
+                sent = true;
+            }
+        }
+        else if (_channel.Settlement is { } settlement && _settlement is null)
+        {
+            foreach (var (holder, payouts) in Split(settlement).Where(s => !_released.ContainsKey(s.Holder)))
+            {
+                _ledger.Tell(Release(holder, payouts));
+                sent = true;
+            }
+        }
+        if (sent) Timers.StartSingleTimer("ledger", Retry.Instance, _settings.AskTimeout);
+    }
+
+    private ReleaseEscrow Release(PartyId holder, IReadOnlyList<Payout> payouts) =>
+        new(LedgerShards.For(holder, _settings.LedgerShardCount), ChannelId, holder, payouts);
+
+    private Money DepositOf(PartyId party) => party == _terms!.PartyA.Id ? _terms.DepositA : _terms.DepositB;
+
+    /// <summary>Pays the final balances out of the two escrows: A's deposit goes first to A, B's covers the rest.</summary>
+    private List<(PartyId Holder, IReadOnlyList<Payout> Payouts)> Split(ChannelSettlement settlement)
+    {
+        var terms = _terms!;
+        var fromAToA = Math.Min(terms.DepositA.MinorUnits, settlement.PayoutA.MinorUnits);
+        var split = new List<(PartyId, IReadOnlyList<Payout>)>();
+        Money Eur(long units) => new(units, terms.DepositA.Currency);
+        if (terms.DepositA.MinorUnits > 0)
+            split.Add((terms.PartyA.Id, [new Payout(terms.PartyA.Id, Eur(fromAToA)), new Payout(terms.PartyB.Id, Eur(terms.DepositA.MinorUnits - fromAToA))]));
+        if (terms.DepositB.MinorUnits > 0)
+        {
+            var fromBToA = settlement.PayoutA.MinorUnits - fromAToA;
+            split.Add((terms.PartyB.Id, [new Payout(terms.PartyA.Id, Eur(fromBToA)), new Payout(terms.PartyB.Id, Eur(terms.DepositB.MinorUnits - fromBToA))]));
+        }
+        return split;
+    }
+
+    private void ScheduleDeadline()
+    {
+        var wait = TimeSpan.FromMilliseconds(Math.Max(0, _channel!.ChallengeDeadline!.Value.UnixMilliseconds - _settings.Clock.Now.UnixMilliseconds));
+        Timers.StartSingleTimer("deadline", DeadlineReached.Instance, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
+    }
+
+    private void Resume()
+    {
+        if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
+        else SendToLedger();
+    }
+
+    private void Apply(object e)
+    {
+        switch (e)
+        {
+            case DuplexOpeningStarted s:
+                var opening = Signed<DuplexOpening>.Decode(s.Opening).Unwrap().Payload;
+                _opening = s.Opening;
+                _terms = Terms(opening, DevicePublicKey.FromHex(s.KeyAHex).Unwrap(), DevicePublicKey.FromHex(s.KeyBHex).Unwrap());
+                break;
+            case DuplexEscrowLocked l:
+                _locked.Add(l.Account);
+                if (Depositors.All(_locked.Contains)) _channel = DuplexChannels.Open(_terms!).Unwrap();
+                break;
+            case DuplexOpeningRefused r:
+                _refusal = new Refusal(r.Code, r.Message);
+                ResetIfRefunded();
+                break;
+            case DuplexStateRecorded s:
+                _channel = Evolve(_channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap();
+                break;
+            case DuplexCloseRecorded c:
+                _channel = DuplexChannels.RequestClose(_channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap();
+                break;
+            case DuplexChallengeEnded w:
+                _channel = DuplexChannels.FinalizeClose(_channel!, w.At).Unwrap();
+                break;
+            case DuplexEscrowReleased r:
+                _released[r.Release.Holder] = r.Release;
+                if (_refusal is not null) { ResetIfRefunded(); break; }
+                if (_channel?.Settlement is { } settlement && Depositors.All(_released.ContainsKey))
+                {
+                    var last = _released.Values.MaxBy(x => x.BlockHeight)!;
+                    var payouts = _released.Values.SelectMany(x => x.Payouts).GroupBy(p => p.Account)
+                        .Select(g => new Payout(g.Key, new Money(g.Sum(p => p.Amount.MinorUnits), settlement.PayoutA.Currency))).OrderBy(p => p.Account.Value, StringComparer.Ordinal).ToList();
+                    _settlement = new ChannelSettled(ChannelId, payouts, settlement.FinalVersion, last.Shard, last.BlockHeight);
+                }
+                break;
+        }
+    }
+
+    /// <summary>After a refused opening, once every locked deposit is paid back, the channel id is free again.</summary>
+    private void ResetIfRefunded()
+    {
+        if (!_locked.All(_released.ContainsKey)) return;
+        _opening = null;
+        _terms = null;
+        _locked.Clear();
+        _released.Clear();
+        _refusal = null;
+    }
+
+    private static DuplexChannelTerms Terms(DuplexOpening opening, DevicePublicKey keyA, DevicePublicKey keyB) =>
+        new(opening.Network, opening.ChannelId, new ChannelParty(opening.PartyA, keyA), opening.DepositA,
+            new ChannelParty(opening.PartyB, keyB), opening.DepositB, opening.ChallengeWindow);
+
+    private DuplexChannelOpened Opened() => new(ChannelId, _terms!.PartyA.Id, _terms.PartyB.Id, _terms.DepositA, _terms.DepositB);
+
+    private DuplexChannelView View() => _channel is null
+        ? new DuplexChannelView(ChannelId, _opening is null ? "none" : "opening", 0, null, null, null, null)
+        : new DuplexChannelView(ChannelId, _settlement is not null ? "settled" : _channel.Status.ToString().ToLowerInvariant(),
+            _channel.Version, _channel.BalanceA, _channel.BalanceB, _channel.ChallengeDeadline, _settlement);
+
+    private sealed record Retry
+    {
+        public static readonly Retry Instance = new();
+    }
+
+    private sealed record DeadlineReached
+    {
+        public static readonly DeadlineReached Instance = new();
+    }
+}

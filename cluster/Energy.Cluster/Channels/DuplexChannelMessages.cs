@@ -1,0 +1,57 @@
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Channels;
+
+public interface IDuplexChannelCommand : IEnergyMessage, IWithEntityId
+{
+    ChannelId ChannelId { get; }
+    string IWithEntityId.EntityId => ChannelId.Value;
+}
+
+/// <summary>Both parties' signed opening (wire form of <c>Signed&lt;DuplexOpening&gt;</c>).</summary>
+[Manifest("duplex.open.v1")]
+public sealed record OpenDuplexChannel(ChannelId ChannelId, byte[] Opening) : IDuplexChannelCommand;
+
+/// <summary>A co-signed state (wire form of <c>Signed&lt;DuplexState&gt;</c>); final states close the channel at once.</summary>
+[Manifest("duplex.submit-state.v1")]
+public sealed record SubmitDuplexState(ChannelId ChannelId, byte[] State) : IDuplexChannelCommand;
+
+/// <summary>One party's signed close request: the newest state stands unless a higher one arrives in the window.</summary>
+[Manifest("duplex.close.v1")]
+public sealed record CloseDuplexChannel(ChannelId ChannelId, byte[] CloseRequest) : IDuplexChannelCommand;
+
+[Manifest("duplex.get.v1")]
+public sealed record GetDuplexChannel(ChannelId ChannelId) : IDuplexChannelCommand;
+
+[Manifest("duplex.opened.v1")]
+public sealed record DuplexChannelOpened(ChannelId ChannelId, PartyId PartyA, PartyId PartyB, Money DepositA, Money DepositB) : IEnergyMessage;
+
+[Manifest("duplex.state-acknowledged.v1")]
+public sealed record DuplexStateAcknowledged(ChannelId ChannelId, ulong Version) : IEnergyMessage;
+
+[Manifest("duplex.view.v1")]
+public sealed record DuplexChannelView(ChannelId ChannelId, string Status, ulong Version, Money? BalanceA, Money? BalanceB,
+    Timestamp? ChallengeDeadline, ChannelSettled? Settlement) : IEnergyMessage;
+
+[Manifest("duplex.event.opening-started.v1")]
+public sealed record DuplexOpeningStarted(byte[] Opening, string KeyAHex, string KeyBHex) : IEnergyMessage;
+
+[Manifest("duplex.event.escrow-locked.v1")]
+public sealed record DuplexEscrowLocked(PartyId Account) : IEnergyMessage;
+
+[Manifest("duplex.event.opening-refused.v1")]
+public sealed record DuplexOpeningRefused(string Code, string Message) : IEnergyMessage;
+
+[Manifest("duplex.event.state-recorded.v1")]
+public sealed record DuplexStateRecorded(byte[] State, Timestamp At) : IEnergyMessage;
+
+[Manifest("duplex.event.close-recorded.v1")]
+public sealed record DuplexCloseRecorded(byte[] CloseRequest, Timestamp At) : IEnergyMessage;
+
+[Manifest("duplex.event.challenge-ended.v1")]
+public sealed record DuplexChallengeEnded(Timestamp At) : IEnergyMessage;
+
+[Manifest("duplex.event.escrow-released.v1")]
+public sealed record DuplexEscrowReleased(EscrowReleasedRecord Release) : IEnergyMessage;
+
+public sealed record EscrowReleasedRecord(PartyId Holder, IReadOnlyList<Energy.Cluster.Ledger.Payout> Payouts, string Shard, ulong BlockHeight);

@@ -1,0 +1,133 @@
+using Akka.Actor;
+using Energy.Channels.Duplex;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+using Xunit.Abstractions;
+
+namespace Energy.Cluster.Tests;
+
+public sealed class DuplexChannelsOnSqlite(ITestOutputHelper output) : DuplexChannelTests(TestStores.Sqlite(), output);
+
+public sealed class DuplexChannelsOnPostgreSql(ITestOutputHelper output) : DuplexChannelTests(TestStores.PostgreSql(), output);
+
+/// <summary>Duplex channels between two homes trading energy: both deposit, both sign every state.</summary>
+public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper output) : ClusterTestKit(node, output)
+{
+    private readonly DeviceKeyPair _gridKey = DeviceKeyPair.Generate();
+    private readonly DeviceKeyPair _aliceKey = DeviceKeyPair.Generate();
+    private readonly DeviceKeyPair _bobKey = DeviceKeyPair.Generate();
+    private static readonly OperatorId Grid = OperatorId.Of("grid-1");
+    private static readonly PartyId Alice = PartyId.Of("meter-alice");
+    private static readonly PartyId Bob = PartyId.Of("meter-bob");
+
+    private static Money Eur(long units) => new(units, Currency.Eur);
+
+    private object Ask(object message, IActorRef region)
+    {
+        region.Tell(message, TestActor);
+        return ExpectMsg<object>(TimeSpan.FromSeconds(10));
+    }
+
+    private void Setup(long aliceFunds, long bobFunds)
+    {
+        Assert.IsType<OperatorView>(Ask(new RegisterOperator(Grid, "Grid", OperatorRole.GridOperator, _gridKey.PublicKey.Hex), Regions.Operators));
+        foreach (var (party, key, funds) in new[] { (Alice, _aliceKey, aliceFunds), (Bob, _bobKey, bobFunds) })
+        {
+            var device = new DeviceId(party.Value);
+            Assert.IsType<DeviceView>(Ask(new EndorseDevice(device, DeviceIdentity.Endorse(Network, Grid, _gridKey, device, DeviceRole.Meter, key.PublicKey).Endorsement.ToArray()), Regions.Devices));
+            if (funds > 0) Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + party, party, Eur(funds)), Regions.Ledger));
+        }
+    }
+
+    private byte[] Opening(ChannelId channel, long depositA, long depositB, DeviceKeyPair? signerB = null)
+    {
+        var opening = new DuplexOpening(Network, channel, Alice, Bob, Eur(depositA), Eur(depositB), DurationMs.FromSeconds(30));
+        var body = Signed<DuplexOpening>.EncodeBody(opening);
+        return Signed<DuplexOpening>.Assemble(opening, _aliceKey.Sign(body), (signerB ?? _bobKey).Sign(body)).ToArray();
+    }
+
+    private byte[] State(ChannelId channel, ulong version, long a, long b, bool isFinal = false)
+    {
+        var state = new DuplexState(Network, channel, version, Eur(a), Eur(b), isFinal);
+        var body = Signed<DuplexState>.EncodeBody(state);
+        return Signed<DuplexState>.Assemble(state, _aliceKey.Sign(body), _bobKey.Sign(body)).ToArray();
+    }
+
+    private long Balance(PartyId party) =>
+        Assert.IsType<AccountView>(Ask(new GetAccount(LedgerShards.For(party, Settings.LedgerShardCount), party), Regions.Ledger)).Balance.MinorUnits;
+
+    [Fact]
+    public void Both_deposit_trade_both_ways_and_close_cooperatively()
+    {
+        Setup(1_000, 1_000);
+        var channel = ChannelId.Of("duplex-1");
+        Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(channel, Opening(channel, 600, 400)), Regions.DuplexChannels));
+        Assert.Equal((400L, 600L), (Balance(Alice), Balance(Bob)));
+        Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 1, 300, 700)), Regions.DuplexChannels));
+        Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 2, 450, 550)), Regions.DuplexChannels));
+        Assert.Equal("StateNotNewer", Assert.IsType<Refusal>(Ask(new SubmitDuplexState(channel, State(channel, 2, 0, 1_000)), Regions.DuplexChannels)).Code);
+        Assert.Equal("BalancesDoNotMatchDeposits", Assert.IsType<Refusal>(Ask(new SubmitDuplexState(channel, State(channel, 3, 0, 999)), Regions.DuplexChannels)).Code);
+
+        var settled = Assert.IsType<ChannelSettled>(Ask(new SubmitDuplexState(channel, State(channel, 3, 250, 750, isFinal: true)), Regions.DuplexChannels));
+        Assert.Equal(250, settled.Payouts.Single(p => p.Account == Alice).Amount.MinorUnits);
+        Assert.Equal(750, settled.Payouts.Single(p => p.Account == Bob).Amount.MinorUnits);
+        AwaitAssert(() => Assert.Equal((650L, 1_350L), (Balance(Alice), Balance(Bob))), TimeSpan.FromSeconds(10));
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        Assert.Equal(settled, Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
+    }
+
+    [Fact]
+    public void In_a_unilateral_close_the_higher_version_wins()
+    {
+        Setup(1_000, 1_000);
+        var channel = ChannelId.Of("duplex-2");
+        Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(channel, Opening(channel, 500, 500)), Regions.DuplexChannels));
+        Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 1, 900, 100)), Regions.DuplexChannels));
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        Assert.IsType<ChannelClosing>(Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
+        // Bob, the watchtower's client, presents the newer state he holds.
+        Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 2, 200, 800)), Regions.DuplexChannels));
+        Clock.Advance(DurationMs.FromSeconds(31));
+        Assert.Equal("ChallengeWindowOver", Assert.IsType<Refusal>(Ask(new SubmitDuplexState(channel, State(channel, 3, 1_000, 0)), Regions.DuplexChannels)).Code);
+        AwaitAssert(() =>
+        {
+            var view = Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(channel), Regions.DuplexChannels));
+            Assert.Equal("settled", view.Status);
+        }, TimeSpan.FromSeconds(15));
+        AwaitAssert(() => Assert.Equal((700L, 1_300L), (Balance(Alice), Balance(Bob))), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void An_opening_without_both_signatures_or_funds_changes_nothing()
+    {
+        Setup(1_000, 100);
+        using var stranger = DeviceKeyPair.Generate();
+        var forged = ChannelId.Of("duplex-forged");
+        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(Ask(new OpenDuplexChannel(forged, Opening(forged, 500, 50, signerB: stranger)), Regions.DuplexChannels)).Code);
+
+        // Alice's deposit is locked first; Bob's cannot be: Alice is paid back and the id is free again.
+        var poor = ChannelId.Of("duplex-poor");
+        Assert.Equal("InsufficientFunds", Assert.IsType<Refusal>(Ask(new OpenDuplexChannel(poor, Opening(poor, 500, 101)), Regions.DuplexChannels)).Code);
+        AwaitAssert(() =>
+        {
+            Assert.Equal((1_000L, 100L), (Balance(Alice), Balance(Bob)));
+            Assert.Equal("none", Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(poor), Regions.DuplexChannels)).Status);
+        }, TimeSpan.FromSeconds(15));
+        Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(poor, Opening(poor, 500, 100)), Regions.DuplexChannels));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _gridKey.Dispose();
+        _aliceKey.Dispose();
+        _bobKey.Dispose();
+        base.Dispose(disposing);
+    }
+}
