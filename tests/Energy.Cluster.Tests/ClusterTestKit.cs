@@ -64,7 +64,7 @@ public abstract class ClusterTestKit : TestKit
     public static readonly NetworkId Network = NetworkId.Of("energy-test");
 
     protected ClusterTestKit(NodeOptions node, ITestOutputHelper output, ManualClock? clock = null)
-        : base(EnergyConfig.Build(node).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING")), "energy", output)
+        : base(EnergyConfig.Build(node).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.test.single-expect-default = 10s")), "energy", output)
     {
         Node = node;
         Clock = clock ?? new ManualClock(new Timestamp(1_800_000_000_000));

@@ -61,6 +61,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<SubmitVoucher>(Submit);
         Command<CloseChannel>(Close);
         Command<GetChannel>(_ => Sender.Tell(View()));
+        Command<WakeChannel>(_ => { });
         Command<LedgerCommitted>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
         Command<Refusal>(OnLedgerRefusal);

@@ -21,6 +21,10 @@ public sealed record SubmitVoucher(ChannelId ChannelId, byte[] Voucher) : IChann
 [Manifest("channel.close.v1")]
 public sealed record CloseChannel(ChannelId ChannelId, byte[] CloseRequest) : IChannelCommand;
 
+/// <summary>Starts the channel if it is not running, so that its deadlines and pending settlement go on.</summary>
+[Manifest("channel.wake.v1")]
+public sealed record WakeChannel(ChannelId ChannelId) : IChannelCommand;
+
 [Manifest("channel.get.v1")]
 public sealed record GetChannel(ChannelId ChannelId) : IChannelCommand;
 

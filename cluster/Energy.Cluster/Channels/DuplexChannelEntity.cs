@@ -60,6 +60,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Command<SubmitDuplexState>(Submit);
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(View()));
+        Command<WakeDuplexChannel>(_ => { });
         Command<LedgerCommitted>(OnLocked);
         Command<EscrowReleased>(OnReleased);
         Command<Refusal>(OnLedgerRefusal);

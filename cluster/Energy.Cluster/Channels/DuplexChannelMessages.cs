@@ -20,6 +20,9 @@ public sealed record SubmitDuplexState(ChannelId ChannelId, byte[] State) : IDup
 [Manifest("duplex.close.v1")]
 public sealed record CloseDuplexChannel(ChannelId ChannelId, byte[] CloseRequest) : IDuplexChannelCommand;
 
+[Manifest("duplex.wake.v1")]
+public sealed record WakeDuplexChannel(ChannelId ChannelId) : IDuplexChannelCommand;
+
 [Manifest("duplex.get.v1")]
 public sealed record GetDuplexChannel(ChannelId ChannelId) : IDuplexChannelCommand;
 

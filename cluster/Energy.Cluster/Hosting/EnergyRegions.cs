@@ -25,7 +25,9 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
         var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
         var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
-        return new EnergyRegions(operators, devices, ledgerRegion, channels, duplex);
+        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex);
+        system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
+        return regions;
     }
 }
 

@@ -26,6 +26,9 @@ public sealed record EnergySettings(
     /// <summary>Cross-shard credits not yet acknowledged are sent again after this long.</summary>
     public TimeSpan CreditRedeliveryInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often channels holding escrow are woken, so that deadlines and settlements go on after restarts and passivation.</summary>
+    public TimeSpan ChannelWatchInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long an entity waits for another entity's answer.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -33,6 +33,8 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
 
     public long EscrowedBy(PartyId account) => _escrows.Where(e => e.Key.Item2 == account).Sum(e => e.Value);
 
+    public IReadOnlyList<ChannelId> EscrowedChannels(int max) => _escrows.Keys.Select(k => k.Item1).Distinct().Take(max).ToList();
+
     public ulong AppliedFrom(string source) => _appliedFrom.GetValueOrDefault(source);
 
     public IEnumerable<OutboundCredit> Outbox => _outbox.Values.SelectMany(pending => pending.Values);

@@ -41,8 +41,12 @@ public sealed record GetAccount(string Shard, PartyId Account) : ILedgerCommand;
 [Manifest("ledger.get-totals.v1")]
 public sealed record GetShardTotals(string Shard) : ILedgerCommand;
 
-[Manifest("ledger.get-blocks.v1")]
-public sealed record GetBlocks(string Shard, ulong FromHeight, int MaxCount) : ILedgerCommand;
+/// <summary>Which channels hold escrow in this shard (at most <paramref name="Max"/>): the channels that still have work to finish.</summary>
+[Manifest("ledger.get-escrowed-channels.v1")]
+public sealed record GetEscrowedChannels(string Shard, int Max) : ILedgerCommand;
+
+[Manifest("ledger.escrowed-channels.v1")]
+public sealed record EscrowedChannels(string Shard, IReadOnlyList<ChannelId> Channels) : IEnergyMessage;
 
 /// <summary>Sent to itself on a timer: resend credits that have not been acknowledged.</summary>
 public sealed record RedeliverCredits : IEnergyMessage

@@ -48,6 +48,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         Command<GetAccount>(c => ReplyWhenDurable(Sender, new AccountView(c.Account,
             new(_book.BalanceOf(c.Account), _settings.Currency), new(_book.EscrowedBy(c.Account), _settings.Currency), _shard)));
         Command<GetShardTotals>(_ => ReplyWhenDurable(Sender, _book.Totals()));
+        Command<GetEscrowedChannels>(c => Sender.Tell(new EscrowedChannels(_shard, _book.EscrowedChannels(c.Max))));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "{0}: snapshot failed", _shard));
     }

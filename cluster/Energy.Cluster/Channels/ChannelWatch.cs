@@ -1,0 +1,50 @@
+using Akka.Actor;
+using Akka.Event;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+
+namespace Energy.Cluster.Channels;
+
+/// <summary>
+/// Keeps the watchtower awake. Entities start lazily and passivate when idle, and a timer dies with its
+/// actor; yet a channel in its challenge window, or closed and waiting for the ledger, must go on
+/// after a restart. Every interval, this asks each ledger shard (starting it, so that its undelivered
+/// credits go out again) which channels still hold escrow, and wakes them: a woken channel recovers,
+/// finalizes a window that has ended, and retries its settlement.
+/// </summary>
+public sealed class ChannelWatch : ReceiveActor, IWithTimers
+{
+    public const int MaxChannelsPerShard = 100_000;
+
+    public ChannelWatch(EnergyRegions regions, EnergySettings settings, TimeSpan interval)
+    {
+        Receive<Tick>(_ =>
+        {
+            foreach (var shard in LedgerShards.All(settings.LedgerShardCount))
+                regions.Ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
+        });
+        Receive<EscrowedChannels>(escrowed =>
+        {
+            // The ledger does not know a channel's kind; a wake for the other kind starts an empty entity that passivates.
+            foreach (var channel in escrowed.Channels)
+            {
+                regions.Channels.Tell(new WakeChannel(channel));
+                regions.DuplexChannels.Tell(new WakeDuplexChannel(channel));
+            }
+            if (escrowed.Channels.Count >= MaxChannelsPerShard)
+                Context.GetLogger().Warning("{0} holds escrow for more than {1} channels; only the first are watched", escrowed.Shard, MaxChannelsPerShard);
+        });
+        Self.Tell(Tick.Instance);
+        Timers.StartPeriodicTimer("tick", Tick.Instance, interval);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(EnergyRegions regions, EnergySettings settings, TimeSpan interval) =>
+        Akka.Actor.Props.Create(() => new ChannelWatch(regions, settings, interval));
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+}
