@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Energy.Ocpp;
+
+/// <summary>
+/// The part of JSON Schema that the OCPP 1.6 schemas use (objects without additional properties,
+/// required fields, strings with a maximum length, enumerations, date-times, integers, numbers,
+/// arrays), with the CALLERROR code each violation maps to.
+/// </summary>
+public abstract record OcppSchema
+{
+    public abstract OcppError? Check(JsonElement value, string path);
+
+    protected static OcppError Type(string path, string expected) => new(OcppErrorCode.TypeConstraintViolation, $"{path} must be {expected}");
+}
+
+public sealed record OcppString(int MaxLength = int.MaxValue, IReadOnlySet<string>? Enum = null, bool DateTime = false) : OcppSchema
+{
+    public override OcppError? Check(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.String) return Type(path, "a string");
+        var text = value.GetString()!;
+        if (text.Length > MaxLength) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is longer than {MaxLength} characters");
+        if (Enum is not null && !Enum.Contains(text)) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} '{text}' is not one of the allowed values");
+        if (DateTime && !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _))
+            return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is not a date-time");
+        return null;
+    }
+}
+
+public sealed record OcppInteger : OcppSchema
+{
+    public override OcppError? Check(JsonElement value, string path) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _) ? null : Type(path, "an integer");
+}
+
+public sealed record OcppArray(OcppSchema Items) : OcppSchema
+{
+    public override OcppError? Check(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Array) return Type(path, "an array");
+        var index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            var error = Items.Check(item, $"{path}[{index++}]");
+            if (error is not null) return error;
+        }
+        return null;
+    }
+}
+
+public sealed record OcppProperty(string Name, OcppSchema Schema, bool Required = false);
+
+public sealed record OcppObject(params OcppProperty[] Properties) : OcppSchema
+{
+    public override OcppError? Check(JsonElement value, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Object) return Type(path, "an object");
+        foreach (var property in value.EnumerateObject())
+        {
+            if (!Properties.Any(p => p.Name == property.Name))
+                return new(OcppErrorCode.FormationViolation, $"{path}.{property.Name} is not a field of this message");
+        }
+        foreach (var property in Properties)
+        {
+            if (!value.TryGetProperty(property.Name, out var field))
+            {
+                if (property.Required) return new(OcppErrorCode.OccurenceConstraintViolation, $"{path}.{property.Name} is required");
+                continue;
+            }
+            var error = property.Schema.Check(field, $"{path}.{property.Name}");
+            if (error is not null) return error;
+        }
+        return null;
+    }
+}
+
+/// <summary>The requests a charge point sends in OCPP 1.6 that this network handles, as the official schemas define them.</summary>
+public static class Ocpp16
+{
+    public const string Subprotocol = "ocpp1.6";
+
+    private static OcppString Text(int max) => new(max);
+    private static OcppString OneOf(params string[] values) => new(Enum: values.ToHashSet(StringComparer.Ordinal));
+    private static readonly OcppString DateTime = new(DateTime: true);
+    private static readonly OcppInteger Integer = new();
+
+    private static readonly OcppObject SampledValue = new(
+        new("value", new OcppString(), Required: true),
+        new("context", OneOf("Interruption.Begin", "Interruption.End", "Sample.Clock", "Sample.Periodic", "Transaction.Begin", "Transaction.End", "Trigger", "Other")),
+        new("format", OneOf("Raw", "SignedData")),
+        new("measurand", OneOf("Energy.Active.Export.Register", "Energy.Active.Import.Register", "Energy.Reactive.Export.Register",
+            "Energy.Reactive.Import.Register", "Energy.Active.Export.Interval", "Energy.Active.Import.Interval", "Energy.Reactive.Export.Interval",
+            "Energy.Reactive.Import.Interval", "Power.Active.Export", "Power.Active.Import", "Power.Offered", "Power.Reactive.Export",
+            "Power.Reactive.Import", "Power.Factor", "Current.Import", "Current.Export", "Current.Offered", "Voltage", "Frequency",
+            "Temperature", "SoC", "RPM")),
+        new("phase", OneOf("L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1")),
+        new("location", OneOf("Cable", "EV", "Inlet", "Outlet", "Body")),
+        new("unit", OneOf("Wh", "kWh", "varh", "kvarh", "W", "kW", "VA", "kVA", "var", "kvar", "A", "V", "K", "Celcius", "Celsius", "Fahrenheit", "Percent")));
+
+    private static readonly OcppObject MeterValue = new(
+        new("timestamp", DateTime, Required: true),
+        new("sampledValue", new OcppArray(SampledValue), Required: true));
+
+    public static readonly IReadOnlyDictionary<string, OcppObject> Requests = new Dictionary<string, OcppObject>(StringComparer.Ordinal)
+    {
+        ["BootNotification"] = new(
+            new("chargePointVendor", Text(20), Required: true),
+            new("chargePointModel", Text(20), Required: true),
+            new("chargePointSerialNumber", Text(25)),
+            new("chargeBoxSerialNumber", Text(25)),
+            new("firmwareVersion", Text(50)),
+            new("iccid", Text(20)),
+            new("imsi", Text(20)),
+            new("meterType", Text(25)),
+            new("meterSerialNumber", Text(25))),
+        ["Heartbeat"] = new(),
+        ["StatusNotification"] = new(
+            new("connectorId", Integer, Required: true),
+            new("errorCode", OneOf("ConnectorLockFailure", "EVCommunicationError", "GroundFailure", "HighTemperature", "InternalError",
+                "LocalListConflict", "NoError", "OtherError", "OverCurrentFailure", "PowerMeterFailure", "PowerSwitchFailure",
+                "ReaderFailure", "ResetFailure", "UnderVoltage", "OverVoltage", "WeakSignal"), Required: true),
+            new("info", Text(50)),
+            new("status", OneOf("Available", "Preparing", "Charging", "SuspendedEVSE", "SuspendedEV", "Finishing", "Reserved",
+                "Unavailable", "Faulted"), Required: true),
+            new("timestamp", DateTime),
+            new("vendorId", Text(255)),
+            new("vendorErrorCode", Text(50))),
+        ["Authorize"] = new(new OcppProperty("idTag", Text(20), Required: true)),
+        ["StartTransaction"] = new(
+            new("connectorId", Integer, Required: true),
+            new("idTag", Text(20), Required: true),
+            new("meterStart", Integer, Required: true),
+            new("reservationId", Integer),
+            new("timestamp", DateTime, Required: true)),
+        ["MeterValues"] = new(
+            new("connectorId", Integer, Required: true),
+            new("transactionId", Integer),
+            new("meterValue", new OcppArray(MeterValue), Required: true)),
+        ["StopTransaction"] = new(
+            new("idTag", Text(20)),
+            new("meterStop", Integer, Required: true),
+            new("timestamp", DateTime, Required: true),
+            new("transactionId", Integer, Required: true),
+            new("reason", OneOf("EmergencyStop", "EVDisconnected", "HardReset", "Local", "Other", "PowerLoss", "Reboot", "Remote",
+                "SoftReset", "UnlockCommand", "DeAuthorized")),
+            new("transactionData", new OcppArray(MeterValue))),
+    };
+
+    /// <summary>Validates a CALL: a known action and a payload that conforms to its schema.</summary>
+    public static OcppError? Validate(OcppCall call) =>
+        Requests.TryGetValue(call.Action, out var schema)
+            ? schema.Check(call.Payload, call.Action)
+            : new OcppError(OcppErrorCode.NotImplemented, $"action {call.Action} is not implemented");
+}

@@ -1,0 +1,89 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Energy.Ocpp.Tests;
+
+/// <summary>OCPP-J frames and 1.6 payloads: what is accepted, and the CALLERROR code for everything else.</summary>
+public class OcppFrameTests
+{
+    private static OcppParse Parse(string text) => OcppFrames.Parse(Encoding.UTF8.GetBytes(text));
+
+    private static OcppError? Validate(string action, string payload) =>
+        Ocpp16.Validate(new OcppCall("1", action, JsonDocument.Parse(payload).RootElement.Clone()));
+
+    [Fact]
+    public void A_call_is_read_with_its_id_action_and_payload()
+    {
+        var call = Assert.IsType<OcppCall>(Parse("""[2,"abc","Heartbeat",{}]""").Frame);
+        Assert.Equal(("abc", "Heartbeat"), (call.UniqueId, call.Action));
+    }
+
+    [Theory]
+    [InlineData("not json", null)]
+    [InlineData("{\"a\":1}", null)]
+    [InlineData("[2,\"id\"]", null)]
+    [InlineData("[2,5,\"Heartbeat\",{}]", null)]
+    [InlineData("[2,\"\",\"Heartbeat\",{}]", null)]
+    [InlineData("[2,\"0123456789012345678901234567890123456\",\"Heartbeat\",{}]", null)]
+    [InlineData("[\"2\",\"id\",\"Heartbeat\",{}]", "id")]
+    [InlineData("[2,\"id\",\"Heartbeat\",[]]", "id")]
+    [InlineData("[2,\"id\",7,{}]", "id")]
+    [InlineData("[2,\"id\",\"Heartbeat\",{},1]", "id")]
+    [InlineData("[4,\"id\",\"GenericError\"]", "id")]
+    public void A_malformed_frame_is_a_FormationViolation(string text, string? uniqueId)
+    {
+        var parsed = Parse(text);
+        Assert.Null(parsed.Frame);
+        Assert.Equal(OcppErrorCode.FormationViolation, parsed.Error!.Code);
+        Assert.Equal(uniqueId, parsed.UniqueId);
+    }
+
+    [Fact]
+    public void An_unknown_message_type_is_a_ProtocolError()
+    {
+        Assert.Equal(OcppErrorCode.ProtocolError, Parse("""[7,"id","Heartbeat",{}]""").Error!.Code);
+    }
+
+    [Fact]
+    public void An_oversized_message_is_refused_before_parsing()
+    {
+        var big = "[2,\"id\",\"Heartbeat\",{\"x\":\"" + new string('a', OcppFrames.MaxMessageBytes) + "\"}]";
+        Assert.Equal(OcppErrorCode.FormationViolation, Parse(big).Error!.Code);
+    }
+
+    [Fact]
+    public void Call_results_and_errors_are_written_as_OCPP_J_arrays()
+    {
+        Assert.Equal("""[3,"id",{"status":"Accepted"}]""", OcppFrames.CallResult("id", new { status = "Accepted" }));
+        Assert.Equal("""[4,"id","NotImplemented","nope",{}]""", OcppFrames.CallError("id", new OcppError(OcppErrorCode.NotImplemented, "nope")));
+    }
+
+    [Theory]
+    [InlineData("BootNotification", """{"chargePointVendor":"Energy","chargePointModel":"Wallbox 22"}""")]
+    [InlineData("Heartbeat", "{}")]
+    [InlineData("StatusNotification", """{"connectorId":1,"errorCode":"NoError","status":"Available","timestamp":"2026-11-24T10:00:00Z"}""")]
+    [InlineData("Authorize", """{"idTag":"vehicle-1"}""")]
+    [InlineData("StartTransaction", """{"connectorId":1,"idTag":"vehicle-1","meterStart":1000,"timestamp":"2026-11-24T10:00:00Z"}""")]
+    [InlineData("MeterValues", """{"connectorId":1,"transactionId":5,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"1.25","measurand":"Energy.Active.Import.Register","unit":"kWh"}]}]}""")]
+    [InlineData("StopTransaction", """{"meterStop":2500,"timestamp":"2026-11-24T10:30:00Z","transactionId":5,"reason":"EVDisconnected"}""")]
+    public void Valid_requests_conform(string action, string payload)
+    {
+        Assert.Null(Validate(action, payload));
+    }
+
+    [Theory]
+    [InlineData("BootNotification", """{"chargePointVendor":"Energy"}""", OcppErrorCode.OccurenceConstraintViolation)]
+    [InlineData("StartTransaction", """{"connectorId":"1","idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}""", OcppErrorCode.TypeConstraintViolation)]
+    [InlineData("StartTransaction", """{"connectorId":1.5,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}""", OcppErrorCode.TypeConstraintViolation)]
+    [InlineData("Authorize", """{"idTag":"012345678901234567890"}""", OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("StatusNotification", """{"connectorId":1,"errorCode":"NoError","status":"Sleeping"}""", OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("StopTransaction", """{"meterStop":1,"timestamp":"yesterday","transactionId":5}""", OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("Heartbeat", """{"extra":1}""", OcppErrorCode.FormationViolation)]
+    [InlineData("MeterValues", """{"connectorId":1,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"unit":"kWh"}]}]}""", OcppErrorCode.OccurenceConstraintViolation)]
+    [InlineData("MeterValues", """{"connectorId":1,"meterValue":{}}""", OcppErrorCode.TypeConstraintViolation)]
+    [InlineData("DataTransfer", """{"vendorId":"x"}""", OcppErrorCode.NotImplemented)]
+    public void Invalid_requests_get_the_matching_CALLERROR_code(string action, string payload, string code)
+    {
+        Assert.Equal(code, Validate(action, payload)?.Code);
+    }
+}
