@@ -62,6 +62,11 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         return null;
     }
 
+    public async Task<Gateway.ChargePointResponse> AskChargePoint(Gateway.ChargePointRequest request, CancellationToken token) =>
+        (Gateway.ChargePointResponse)await AskAsync(regions.ChargePoints, request, token);
+
+    public Task<object> Ask(Gateway.GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
+
     public string ShardOf(PartyId account) => LedgerShards.For(account, settings.LedgerShardCount);
 
     /// <summary>Totals of every ledger shard and whether value is conserved across them.</summary>

@@ -69,6 +69,7 @@ public static class NodeHost
                 registry.Register<LedgerShard>(regions.Ledger);
                 registry.Register<ChannelEntity>(regions.Channels);
                 registry.Register<DuplexChannelEntity>(regions.DuplexChannels);
+                registry.Register<Gateway.ChargePointEntity>(regions.ChargePoints);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -76,7 +77,7 @@ public static class NodeHost
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = ActorRegistry.For(system);
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
-                registry.Get<DuplexChannelEntity>());
+                registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>());
             return new EnergyNetwork(system, regions, settings);
         });
         return builder;
@@ -84,7 +85,9 @@ public static class NodeHost
 
     public static WebApplication MapEnergyNode(this WebApplication app)
     {
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapOpenApi();
+        Gateway.OcppEndpoint.MapOcpp(app);
         app.MapEnergyApi();
         app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
         {

@@ -1,0 +1,33 @@
+using System.Text.Json;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Gateway;
+
+/// <summary>An OCPP request from a charge point, already parsed and validated against the 1.6 schema.</summary>
+[Manifest("ocpp.request.v1")]
+public sealed record ChargePointRequest(string ChargePoint, string Action, JsonElement Payload) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => ChargePoint;
+}
+
+/// <summary>The payload of the CALLRESULT, or a CALLERROR.</summary>
+[Manifest("ocpp.response.v1")]
+public sealed record ChargePointResponse(JsonElement? Payload, string? ErrorCode, string? ErrorDescription) : IEnergyMessage;
+
+[Manifest("ocpp.event.boot.v1")]
+public sealed record ChargePointBooted(string Vendor, string Model, Timestamp At) : IEnergyMessage;
+
+[Manifest("ocpp.event.transaction-started.v1")]
+public sealed record TransactionStarted(int TransactionId, int ConnectorId, string IdTag, string Authorization, long MeterStartWh, Timestamp At) : IEnergyMessage;
+
+[Manifest("ocpp.event.meter-value.v1")]
+public sealed record TransactionMeterValue(int TransactionId, long RegisterWh, Timestamp At) : IEnergyMessage;
+
+[Manifest("ocpp.event.transaction-stopped.v1")]
+public sealed record TransactionStopped(int TransactionId, long MeterStopWh, string? Reason, Timestamp At) : IEnergyMessage;
+
+/// <summary>A transaction as the network knows it.</summary>
+public sealed record ChargingTransaction(int TransactionId, int ConnectorId, string IdTag, string Authorization, long MeterStartWh, long LastRegisterWh, long? MeterStopWh)
+{
+    public long EnergyWh => (MeterStopWh ?? LastRegisterWh) - MeterStartWh;
+}

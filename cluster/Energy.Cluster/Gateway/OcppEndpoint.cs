@@ -1,0 +1,101 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Energy.Cluster.Hosting;
+using Energy.Ocpp;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Energy.Cluster.Gateway;
+
+/// <summary>
+/// OCPP 1.6J over WebSocket at /ocpp/{chargePointId}. The subprotocol ocpp1.6 is required and echoed.
+/// Every frame is bounded and validated against the 1.6 schemas before it reaches the charge point's
+/// entity; anything else is answered with the CALLERROR code for what is wrong.
+/// </summary>
+public static class OcppEndpoint
+{
+    public const int MaxChargePointIdLength = 48;
+
+    public static IEndpointRouteBuilder MapOcpp(this IEndpointRouteBuilder app)
+    {
+        app.Map("/ocpp/{chargePointId}", HandleAsync);
+        return app;
+    }
+
+    public static bool IsValidChargePointId(string id) =>
+        id.Length is > 0 and <= MaxChargePointIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
+
+    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network)
+    {
+        if (!context.WebSockets.IsWebSocketRequest || !IsValidChargePointId(chargePointId))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("an OCPP 1.6J WebSocket connection to /ocpp/{chargePointId} is expected");
+            return;
+        }
+        if (!context.WebSockets.WebSocketRequestedProtocols.Contains(Ocpp16.Subprotocol))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync($"the {Ocpp16.Subprotocol} subprotocol is required");
+            return;
+        }
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(Ocpp16.Subprotocol);
+        var buffer = new byte[OcppFrames.MaxMessageBytes + 1];
+        while (socket.State == WebSocketState.Open && !context.RequestAborted.IsCancellationRequested)
+        {
+            var (length, kind) = await ReceiveAsync(socket, buffer, context.RequestAborted);
+            if (kind == WebSocketMessageType.Close) break;
+            if (length > OcppFrames.MaxMessageBytes)
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message over 64 KiB", CancellationToken.None);
+                break;
+            }
+            if (kind == WebSocketMessageType.Binary)
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.InvalidMessageType, "OCPP-J messages are text", CancellationToken.None);
+                break;
+            }
+            var reply = await AnswerAsync(chargePointId, buffer.AsMemory(0, length), network, context.RequestAborted);
+            if (reply is null) continue;
+            await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted);
+        }
+    }
+
+    /// <summary>The text to send back for one message, or null for none (answers to our own calls).</summary>
+    public static async Task<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, CancellationToken token)
+    {
+        var parsed = OcppFrames.Parse(message.Span);
+        if (parsed.Error is not null) return OcppFrames.CallError(parsed.UniqueId ?? "-1", parsed.Error);
+        if (parsed.Frame is not OcppCall call) return null;
+        var invalid = Ocpp16.Validate(call);
+        if (invalid is not null) return OcppFrames.CallError(call.UniqueId, invalid);
+        try
+        {
+            var response = await network.AskChargePoint(new ChargePointRequest(chargePointId, call.Action, call.Payload), token);
+            return response.ErrorCode is not null
+                ? OcppFrames.CallError(call.UniqueId, new OcppError(response.ErrorCode, response.ErrorDescription ?? ""))
+                : OcppFrames.CallResult(call.UniqueId, response.Payload!.Value);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            return OcppFrames.CallError(call.UniqueId, new OcppError(OcppErrorCode.InternalError, "the network did not answer in time"));
+        }
+    }
+
+    private static async Task<(int Length, WebSocketMessageType Kind)> ReceiveAsync(WebSocket socket, byte[] buffer, CancellationToken token)
+    {
+        var length = 0;
+        while (true)
+        {
+            // Past the bound the rest of the message is read and dropped, so one frame can never grow memory.
+            var target = length < buffer.Length ? buffer.AsMemory(length) : new byte[4096].AsMemory();
+            var result = await socket.ReceiveAsync(target, token);
+            if (result.MessageType == WebSocketMessageType.Close) return (0, WebSocketMessageType.Close);
+            length = Math.Min(buffer.Length, length + result.Count);
+            if (length >= buffer.Length) length = buffer.Length;
+            if (result.EndOfMessage) return (length, result.MessageType);
+        }
+    }
+}
