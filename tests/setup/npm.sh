@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the JavaScript test clients from the npm registry (exact versions from package-lock.json).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  echo "installing nodejs and npm (Debian packages)"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm > /dev/null
+fi
+echo "npm ci in tests/ocpp-client (node $(node --version))"
+(cd ocpp-client && npm ci --no-audit --no-fund --loglevel=error)
