@@ -52,7 +52,8 @@ public sealed class NodeProcess : IDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (_process is { HasExited: true }) throw new InvalidOperationException($"the node exited; see {LogPath}");
+            var process = _process;
+            if (process is not null && HasExited(process)) throw new InvalidOperationException($"the node exited; see {LogPath}");
             try
             {
                 using var response = await http.GetAsync(new Uri(Url, "/health"));
@@ -70,11 +71,18 @@ public sealed class NodeProcess : IDisposable
     /// <summary>Like kill -9: no shutdown hooks, nothing flushed that was not already durable.</summary>
     public void Kill()
     {
-        if (_process is null) return;
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(30_000);
-        _process.Dispose();
-        _process = null;
+        // Forget the process first: callers waiting for the node must not take a deliberate kill for a crash.
+        var process = Interlocked.Exchange(ref _process, null);
+        if (process is null) return;
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit(30_000);
+        process.Dispose();
+    }
+
+    private static bool HasExited(Process process)
+    {
+        try { return process.HasExited; }
+        catch (InvalidOperationException) { return false; } // disposed by a concurrent Kill: not a crash
     }
 
     public void Dispose() => Kill();
