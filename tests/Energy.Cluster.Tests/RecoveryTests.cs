@@ -21,6 +21,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
 {
     private static readonly OperatorId Cpo = OperatorId.Of("cpo-r");
     private static readonly ChannelId Duplex = ChannelId.Of("duplex-r");
+    private static readonly DeviceId Stolen = DeviceId.Of("vehicle-stolen");
 
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
@@ -49,6 +50,10 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
             Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
                 DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
             Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(10_000, Currency.Eur))));
+            Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(Stolen,
+                DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, Stolen, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
+            Assert.True(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new RevokeDevice(Stolen,
+                Signed<Revocation>.Sign(new Revocation(ClusterTestKit.Network, Cpo, Stolen, clock.Now), cpoKey).ToArray()))).Revoked);
             foreach (var channel in new[] { open, settled })
             {
                 Assert.IsType<ChannelOpened>(await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 2_000, vehicleKey))));
@@ -104,6 +109,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
     [
         await AskAsync(r.Operators, new GetOperator(Cpo)),
         await AskAsync(r.Devices, new GetDevice(vehicle)),
+        await AskAsync(r.Devices, new GetDevice(Stolen)),
         await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(payer, 4), payer)),
         await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(PartyId.From(Cpo), 4), PartyId.From(Cpo))),
         await AskAsync(r.Channels, new GetChannel(open)),
