@@ -12,6 +12,11 @@ public sealed record AuthenticationChallenge(NetworkId Network, DeviceId Device,
 {
     public const int NonceBytes = 32;
 
+    public bool Equals(AuthenticationChallenge? other) =>
+        other is not null && Network == other.Network && Device == other.Device && IssuedAt == other.IssuedAt && Nonce.AsSpan().SequenceEqual(other.Nonce);
+
+    public override int GetHashCode() => HashCode.Combine(Network, Device, IssuedAt, Nonce.Length > 0 ? Nonce[0] : 0);
+
     public static ObjectKind Kind => ObjectKind.AuthenticationChallenge;
     public static int SignatureCount => 1;
 

@@ -28,6 +28,7 @@ public sealed class DevicePublicKey : IEquatable<DevicePublicKey>
             return new WeakPublicKey($"{raw.Length} bytes, an Ed25519 public key has {Ed25519Signatures.PublicKeyBytes}");
         if (!IsCanonicalPoint(raw)) return new WeakPublicKey("the point encoding is not canonical (y >= p)");
         if (IsSmallOrder(raw)) return new WeakPublicKey("the point has small order");
+        if (!IsOnCurve(raw)) return new WeakPublicKey("not a point on the curve");
         if (!PublicKey.TryImport(Ed25519Signatures.Algorithm, raw, KeyBlobFormat.RawPublicKey, out var key) || key is null)
             return new WeakPublicKey("not a point on the curve");
         return new DevicePublicKey(raw.ToArray(), key);
@@ -53,6 +54,26 @@ public sealed class DevicePublicKey : IEquatable<DevicePublicKey>
         for (var i = 30; i >= 1; i--)
             if (raw[i] != 0xff) return true;
         return raw[0] < 0xed;
+    }
+
+    private static readonly System.Numerics.BigInteger P = System.Numerics.BigInteger.Pow(2, 255) - 19;
+    private static readonly System.Numerics.BigInteger D =
+        (P - 121665) * System.Numerics.BigInteger.ModPow(121666, P - 2, P) % P;
+
+    // A y has a point when x^2 = (y^2 - 1) / (d y^2 + 1) has a root mod p; x = 0 must not carry the sign bit.
+    private static bool IsOnCurve(ReadOnlySpan<byte> raw)
+    {
+        Span<byte> yBytes = stackalloc byte[32];
+        raw.CopyTo(yBytes);
+        var sign = (yBytes[31] & 0x80) != 0;
+        yBytes[31] &= 0x7f;
+        var y = new System.Numerics.BigInteger(yBytes, isUnsigned: true, isBigEndian: false);
+        var y2 = y * y % P;
+        var u = (y2 - 1 + P) % P;
+        var v = (D * y2 + 1) % P;
+        var x2 = u * System.Numerics.BigInteger.ModPow(v, P - 2, P) % P;
+        if (x2.IsZero) return !sign;
+        return System.Numerics.BigInteger.ModPow(x2, (P - 1) / 2, P).IsOne;
     }
 
     // Encodings (ignoring the sign bit) of the points of order 1, 2, 4 and 8.

@@ -12,6 +12,12 @@ public sealed record SettlementBlockHeader(NetworkId Network, string Shard, ulon
 {
     public const int HashBytes = 32;
 
+    public bool Equals(SettlementBlockHeader? other) =>
+        other is not null && Network == other.Network && Shard == other.Shard && Height == other.Height && CommittedAt == other.CommittedAt
+        && PreviousHash.AsSpan().SequenceEqual(other.PreviousHash) && EntriesHash.AsSpan().SequenceEqual(other.EntriesHash);
+
+    public override int GetHashCode() => HashCode.Combine(Network, Shard, Height, CommittedAt);
+
     public static ObjectKind Kind => ObjectKind.SettlementBlock;
     public static int SignatureCount => 1;
 

@@ -19,6 +19,7 @@ public readonly record struct EnergyWh(long WattHours) : IComparable<EnergyWh>
     public Result<Money> PriceAt(Tariff tariff)
     {
         if (WattHours < 0) return new NegativeAmount(ChannelId.None, "energy", WattHours);
+        if (tariff.MinorUnitsPerKwh.IsNegative) return new NegativeAmount(ChannelId.None, "tariff", tariff.MinorUnitsPerKwh.MinorUnits);
         Int128 product = (Int128)WattHours * tariff.MinorUnitsPerKwh.MinorUnits;
         Int128 rounded = (product + 500) / 1000;
         if (rounded > long.MaxValue) return new AmountOverflow("price energy", WattHours, tariff.MinorUnitsPerKwh.MinorUnits);

@@ -19,7 +19,11 @@ public readonly record struct Timestamp(long UnixMilliseconds) : IComparable<Tim
     public static bool operator <=(Timestamp left, Timestamp right) => left.UnixMilliseconds <= right.UnixMilliseconds;
     public static bool operator >=(Timestamp left, Timestamp right) => left.UnixMilliseconds >= right.UnixMilliseconds;
 
-    public override string ToString() => ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+    // Signed objects may carry any 64-bit time; out of the calendar's range the raw value is printed.
+    public override string ToString() =>
+        UnixMilliseconds is >= -62_135_596_800_000 and <= 253_402_300_799_999
+            ? ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture)
+            : $"{UnixMilliseconds} ms since the Unix epoch";
 }
 
 /// <summary>A length of time in milliseconds.</summary>

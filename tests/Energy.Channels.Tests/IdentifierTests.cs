@@ -1,0 +1,96 @@
+using Energy.Channels.Primitives;
+
+namespace Energy.Channels.Tests;
+
+/// <summary>Every identifier has one spelling: 1 to 64 characters of [a-z0-9._:-].</summary>
+public class IdentifierTests
+{
+    public static TheoryData<string> Valid => new()
+    {
+        "a",
+        "vehicle-1",
+        "a.b_c:d-e",
+        "0123456789",
+        new string('z', 64),
+        "abcdefghijklmnopqrstuvwxyz0123456789._:-",
+    };
+
+    public static TheoryData<string> Invalid => new()
+    {
+        "",
+        new string('a', 65),
+        "Vehicle-1",
+        "VEHICLE",
+        "with space",
+        "tab\there",
+        "ü",
+        "a/b",
+        "a\\b",
+        "semi;colon",
+        "quote'",
+        "nul\0",
+        "percent%20",
+        "vehicle-1\n",
+    };
+
+    [Theory]
+    [MemberData(nameof(Valid))]
+    public void A_valid_identifier_parses_as_every_identifier_type(string value)
+    {
+        Assert.True(IdentifierRules.IsValid(value));
+        Assert.Equal(value, NetworkId.Parse(value).Value.Value);
+        Assert.Equal(value, OperatorId.Parse(value).Value.Value);
+        Assert.Equal(value, DeviceId.Parse(value).Value.Value);
+        Assert.Equal(value, ChannelId.Parse(value).Value.Value);
+        Assert.Equal(value, SegmentId.Parse(value).Value.Value);
+        Assert.Equal(value, PartyId.Parse(value).Value.Value);
+    }
+
+    [Theory]
+    [MemberData(nameof(Invalid))]
+    public void An_invalid_identifier_is_refused_with_MalformedValue_by_every_identifier_type(string value)
+    {
+        Assert.False(IdentifierRules.IsValid(value));
+        AssertMalformed(NetworkId.Parse(value).Error, "network id", value);
+        AssertMalformed(OperatorId.Parse(value).Error, "operator id", value);
+        AssertMalformed(DeviceId.Parse(value).Error, "device id", value);
+        AssertMalformed(ChannelId.Parse(value).Error, "channel id", value);
+        AssertMalformed(SegmentId.Parse(value).Error, "segment id", value);
+        AssertMalformed(PartyId.Parse(value).Error, "party id", value);
+    }
+
+    [Fact]
+    public void A_missing_identifier_is_refused_with_MalformedValue()
+    {
+        AssertMalformed(DeviceId.Parse(null).Error, "device id", "(null)");
+        Assert.False(IdentifierRules.IsValid(null));
+    }
+
+    [Fact]
+    public void The_length_bound_is_64_characters_inclusive()
+    {
+        Assert.Equal(64, IdentifierRules.MaxLength);
+        Assert.True(ChannelId.Parse(new string('a', 64)).IsOk);
+        Assert.IsType<MalformedValue>(ChannelId.Parse(new string('a', 65)).Error);
+    }
+
+    [Fact]
+    public void Of_throws_with_the_named_error_where_Parse_refuses()
+    {
+        var exception = Assert.Throws<ProtocolException>(() => DeviceId.Of("Upper"));
+        Assert.Equal("Upper", Assert.IsType<MalformedValue>(exception.Error).Value);
+    }
+
+    [Fact]
+    public void A_party_id_made_from_a_device_or_operator_keeps_its_spelling()
+    {
+        Assert.Equal("meter-1", PartyId.From(DeviceId.Of("meter-1")).Value);
+        Assert.Equal("cpo-1", PartyId.From(OperatorId.Of("cpo-1")).Value);
+    }
+
+    private static void AssertMalformed(ProtocolError? error, string field, string value)
+    {
+        var malformed = Assert.IsType<MalformedValue>(error);
+        Assert.Equal((field, value), (malformed.Field, malformed.Value));
+    }
+}
