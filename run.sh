@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: starts an Energy node on this machine (SQLite in .data/, no set-up), runs charging
-# sessions against it with live progress, prints the ledger totals and the audit of every block
+# The main job: starts an Energy node on this machine (SQLite in .data/, no set-up), runs the city
+# scenario against it (chargers and vehicles through the device gateway) with live progress, prints the ledger totals and the audit of every block
 # chain, then keeps the node serving until Ctrl-C (or stops at once with --once).
 # Needs only the .NET SDK.
 set -euo pipefail
@@ -27,8 +27,8 @@ for _ in $(seq 1 120); do
 done
 curl -sf "$url/health" > /dev/null || { echo "the node did not come up; see .data/node-1.log"; exit 1; }
 
-echo "== charging sessions"
-dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll charging --node "$url"
+echo "== the city: vehicles charge and pay per signed meter reading"
+dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" "${@:2}"
 
 echo
 echo "API: $url/api   OpenAPI: $url/openapi/v1.json"

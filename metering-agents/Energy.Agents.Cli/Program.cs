@@ -22,18 +22,21 @@ switch (command)
             $"Settled: {outcome.EnergyWh} Wh for {outcome.PaidMinorUnits / 100.0:0.00} EUR to the operator, {outcome.RefundMinorUnits / 100.0:0.00} EUR back to the vehicle."));
         return 0;
     }
-    case "charging":
+    case "city":
     {
-        var nodeUrl = Option("--node", "http://127.0.0.1:5080");
-        var vehicles = int.Parse(Option("--vehicles", "20"), CultureInfo.InvariantCulture);
-        var readings = int.Parse(Option("--readings", "30"), CultureInfo.InvariantCulture);
+        var nodeUrl = new Uri(Option("--node", "http://127.0.0.1:5080"));
+        int Count(string name, int fallback) => int.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        var options = new CityScenario.Options(
+            Vehicles: Count("--vehicles", 20), Chargers: Count("--chargers", 5), Gantries: Count("--gantries", 0), Homes: Count("--homes", 0),
+            SessionsPerVehicle: Count("--sessions", 1), Readings: Count("--readings", 30),
+            ReadingInterval: TimeSpan.FromMilliseconds(Count("--interval-ms", 50)));
         var network = NetworkId.Of(Option("--network", "energy-local"));
-        using var http = new HttpClient { BaseAddress = new Uri(nodeUrl), Timeout = TimeSpan.FromSeconds(30) };
+        var currency = Currency.Of(Option("--currency", "EUR"));
+        using var http = new HttpClient { BaseAddress = nodeUrl, Timeout = TimeSpan.FromSeconds(30) };
         var node = new NodeClient(http);
-        Console.WriteLine($"Charging {vehicles} vehicles against {nodeUrl}, {readings} signed meter readings each");
-        var summary = await new NetworkDemo(node, network, Console.WriteLine).RunAsync(vehicles, readings, tariff, CancellationToken.None);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Sessions {summary.Sessions}, {summary.EnergyWh / 1000.0:0.0} kWh, {summary.Payments} payments, {summary.SettledMinorUnits / 100.0:0.00} EUR settled to the operator, {summary.Errors} errors, in {summary.Elapsed.TotalSeconds:0.0} s"));
+        Console.WriteLine($"City against {nodeUrl}: {options.Vehicles} vehicles, {options.Chargers} chargers, {options.Gantries} gantries, {options.Homes} homes");
+        var summary = await new CityScenario(node, nodeUrl, network, currency, Console.WriteLine).RunAsync(options, CancellationToken.None);
+        Console.WriteLine(summary.Describe(currency));
         var totals = await node.TotalsAsync();
         Console.WriteLine($"Ledger: {totals}");
         foreach (var shard in (await node.ShardsAsync()).EnumerateArray())
@@ -44,6 +47,6 @@ switch (command)
         return summary.Errors == 0 && totals.GetProperty("conserved").GetBoolean() ? 0 : 1;
     }
     default:
-        Console.Error.WriteLine("usage: energy-agents demo | charging [--node URL] [--vehicles N] [--readings N] [--network ID]");
+        Console.Error.WriteLine("usage: energy-agents demo | city [--node URL] [--vehicles N] [--chargers M] [--gantries K] [--homes H] [--sessions S] [--readings R] [--interval-ms T] [--network ID] [--currency C]");
         return 2;
 }

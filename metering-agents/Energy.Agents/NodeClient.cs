@@ -30,6 +30,15 @@ public sealed class NodeClient(HttpClient http)
     public Task<JsonElement> CloseChannelAsync(string channelId, byte[] closeRequest) =>
         PostAsync($"/api/channels/{channelId}/close", new { signed = Convert.ToBase64String(closeRequest) });
 
+    public Task<JsonElement> RevokeAsync(string deviceId, byte[] revocation) =>
+        PostAsync($"/api/devices/{deviceId}/revocation", new { signed = Convert.ToBase64String(revocation) });
+
+    public Task<JsonElement> AccountAsync(string account) => GetAsync($"/api/accounts/{account}");
+
+    public Task<JsonElement> ChannelAsync(string channelId) => GetAsync($"/api/channels/{channelId}");
+
+    public Task<JsonElement> SessionAsync(string session) => GetAsync($"/api/sessions/{session}");
+
     public Task<JsonElement> TotalsAsync() => GetAsync("/api/ledger/totals");
 
     public Task<JsonElement> ShardsAsync() => GetAsync("/api/ledger/shards");

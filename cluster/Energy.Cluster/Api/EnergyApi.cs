@@ -64,6 +64,11 @@ public static class EnergyApi
         api.MapGet("/duplex-channels/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => network.Ask(new GetDuplexChannel(c), token))));
 
+        api.MapGet("/sessions/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Charging.ChargingSessionEntity.IsValidId(id)
+                ? network.Ask(new Charging.GetSession(id), token)
+                : Task.FromResult<object>(Refusal.From(new Charging.InvalidSessionId(id)))));
+
         api.MapGet("/ledger/totals", (EnergyNetwork network, CancellationToken token) => Call(async () => (object)await network.TotalsAsync(token)));
         api.MapGet("/ledger/shards", (EnergyNetwork network) => Results.Ok(LedgerShards.All(network.Settings.LedgerShardCount)));
         api.MapGet("/ledger/{shard}/blocks", (string shard, ulong? from, int? count, EnergyNetwork network, CancellationToken token) =>
@@ -110,7 +115,7 @@ public static class EnergyApi
 
     private static int StatusFor(string code) => code switch
     {
-        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
+        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
         nameof(OperatorAlreadyRegistered) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
             or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) => StatusCodes.Status409Conflict,
         nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,

@@ -20,12 +20,14 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     private readonly string _id;
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
+    private readonly IActorRef _sessions;
     private readonly Dictionary<int, ChargingTransaction> _transactions = [];
     private readonly Dictionary<int, string> _connectorStatus = [];
     private int _lastTransactionId;
 
-    public ChargePointEntity(string id, EnergySettings settings, IActorRef devices)
+    public ChargePointEntity(string id, EnergySettings settings, IActorRef devices, IActorRef sessions)
     {
+        _sessions = sessions;
         _id = id;
         _settings = settings;
         _devices = devices;
@@ -39,8 +41,14 @@ public sealed class ChargePointEntity : ReceivePersistentActor
 
     public override string PersistenceId => "charge-point-" + _id;
 
-    public static Props Props(string id, EnergySettings settings, IActorRef devices) =>
-        Akka.Actor.Props.Create(() => new ChargePointEntity(id, settings, devices));
+    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef sessions) =>
+        Akka.Actor.Props.Create(() => new ChargePointEntity(id, settings, devices, sessions));
+
+    /// <summary>The charging session of an OCPP transaction: the same sessions, payments and records as agent chargers have.</summary>
+    public static string SessionOf(string chargePoint, int transactionId) => $"ocpp:{chargePoint}:{transactionId}";
+
+    private bool FeedsSession(ChargingTransaction transaction) =>
+        transaction.Authorization == "Accepted" && DeviceId.Parse(_id).IsOk && Charging.ChargingSessionEntity.IsValidId(SessionOf(_id, transaction.TransactionId));
 
     private string Now => _settings.Clock.Now.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
@@ -110,6 +118,8 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         {
             Apply(e);
             Reply(sender, new { transactionId = e.TransactionId, idTagInfo = new { status = authorization } });
+            if (FeedsSession(_transactions[e.TransactionId]))
+                _sessions.Tell(new Charging.StartWitnessedSession(SessionOf(_id, e.TransactionId), new DeviceId(_id), new DeviceId(idTag), e.MeterStartWh));
         });
     }
 
@@ -131,6 +141,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         {
             Apply(e);
             Reply(sender, new { });
+            if (FeedsSession(transaction)) _sessions.Tell(new Charging.WitnessedReading(SessionOf(_id, e.TransactionId), e.RegisterWh, Final: false));
         });
     }
 
@@ -155,6 +166,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         {
             Apply(e);
             Reply(sender, new { idTagInfo = new { status = transaction.Authorization } });
+            if (FeedsSession(transaction)) _sessions.Tell(new Charging.WitnessedReading(SessionOf(_id, e.TransactionId), e.MeterStopWh, Final: true));
         });
     }
 

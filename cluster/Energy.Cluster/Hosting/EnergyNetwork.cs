@@ -18,6 +18,7 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
 {
     public EnergySettings Settings => settings;
     public ActorSystem System => system;
+    public EnergyRegions Regions => regions;
 
     public Task<object> Ask(IOperatorCommand command, CancellationToken token) => AskAsync(regions.Operators, command, token);
     public Task<object> Ask(IDeviceCommand command, CancellationToken token) => AskAsync(regions.Devices, command, token);
@@ -66,6 +67,12 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         (Gateway.ChargePointResponse)await AskAsync(regions.ChargePoints, request, token);
 
     public Task<object> Ask(Gateway.GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
+
+    public Task<object> Ask(Charging.ISessionCommand command, CancellationToken token) => AskAsync(regions.Sessions, command, token);
+
+    public Task<object> Ask(IDeviceCommand command, TimeSpan timeout) => regions.Devices.Ask<object>(command, timeout);
+
+    public void Tell(IDeviceCommand command) => regions.Devices.Tell(command);
 
     public string ShardOf(PartyId account) => LedgerShards.For(account, settings.LedgerShardCount);
 

@@ -7,7 +7,7 @@ using Energy.Cluster.Registry;
 namespace Energy.Cluster.Hosting;
 
 /// <summary>The shard regions of a node: the only way in to the entities.</summary>
-public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints)
+public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints, IActorRef Sessions)
 {
     public const int MaxShards = 100;
 
@@ -25,8 +25,9 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
         var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
         var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
-        var chargePoints = sharding.Start("charge-point", id => Gateway.ChargePointEntity.Props(id, settings, devices), shardSettings, extractor);
-        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints);
+        var sessions = sharding.Start("charging-session", id => Charging.ChargingSessionEntity.Props(id, settings, devices, channels), shardSettings, extractor);
+        var chargePoints = sharding.Start("charge-point", id => Gateway.ChargePointEntity.Props(id, settings, devices, sessions), shardSettings, extractor);
+        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions);
         system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }

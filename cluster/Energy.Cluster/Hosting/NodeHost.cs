@@ -70,6 +70,7 @@ public static class NodeHost
                 registry.Register<ChannelEntity>(regions.Channels);
                 registry.Register<DuplexChannelEntity>(regions.DuplexChannels);
                 registry.Register<Gateway.ChargePointEntity>(regions.ChargePoints);
+                registry.Register<Charging.ChargingSessionEntity>(regions.Sessions);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -77,7 +78,7 @@ public static class NodeHost
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = ActorRegistry.For(system);
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
-                registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>());
+                registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>());
             return new EnergyNetwork(system, regions, settings);
         });
         return builder;
@@ -88,6 +89,7 @@ public static class NodeHost
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapOpenApi();
         Gateway.OcppEndpoint.MapOcpp(app);
+        Gateway.DeviceGateway.MapDeviceGateway(app);
         app.MapEnergyApi();
         app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
         {

@@ -34,4 +34,19 @@ public sealed record EnergySettings(
 
     /// <summary>Public keys (hex) of ledger nodes whose block signatures an audit accepts, besides this node's own.</summary>
     public IReadOnlySet<string> TrustedNodeKeys { get; init; } = new HashSet<string>();
+
+    /// <summary>How long a stopped session waits for the vehicle to pay its final reading before it closes with what is outstanding.</summary>
+    public TimeSpan SessionSettleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The highest price per kWh, in minor units, a charger may ask.</summary>
+    public long MaxPricePerKwh { get; init; } = 10_000;
+
+    /// <summary>The most a charger may deliver unpaid before it must suspend, in minor units.</summary>
+    public long MaxSessionCredit { get; init; } = 10_000;
+
+    /// <summary>Price per kWh (minor units) of sessions on OCPP charge points, whose meter the network witnesses.</summary>
+    public long WitnessedPricePerKwh { get; init; } = 35;
+
+    /// <summary>Credit (minor units) of sessions on OCPP charge points.</summary>
+    public long WitnessedCredit { get; init; } = 50;
 }

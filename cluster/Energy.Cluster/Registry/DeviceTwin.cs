@@ -20,6 +20,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
     private DeviceIdentity? _identity;
     private Timestamp _endorsedAt;
     private Timestamp? _revokedAt;
+    private string? _connection;
 
     public DeviceTwin(string id, EnergySettings settings, IActorRef operators)
     {
@@ -40,6 +41,9 @@ public sealed class DeviceTwin : ReceivePersistentActor
 
         CommandAsync<EndorseDevice>(EndorseAsync);
         CommandAsync<RevokeDevice>(RevokeAsync);
+        Command<DeviceConnected>(c => _connection = c.Connection);
+        Command<DeviceDisconnected>(c => { if (_connection == c.Connection) _connection = null; });
+        Command<GetDeviceConnection>(q => Sender.Tell(new DeviceConnection(q.Device, _revokedAt is null ? _connection : null)));
         Command<GetDevice>(command => Sender.Tell(_identity is null ? Refusal.From(new DeviceNotFound(command.Device)) : View()));
     }
 

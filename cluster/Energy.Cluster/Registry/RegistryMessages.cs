@@ -60,3 +60,16 @@ public sealed record DeviceView(
     bool Revoked,
     Timestamp EndorsedAt,
     Timestamp? RevokedAt) : IEnergyMessage;
+
+/// <summary>A device authenticated on a gateway connection (live status, not persisted; the gateway repeats it while connected).</summary>
+[Manifest("registry.device-connected.v1")]
+public sealed record DeviceConnected(DeviceId Device, string Connection) : IDeviceCommand;
+
+[Manifest("registry.device-disconnected.v1")]
+public sealed record DeviceDisconnected(DeviceId Device, string Connection) : IDeviceCommand;
+
+[Manifest("registry.get-connection.v1")]
+public sealed record GetDeviceConnection(DeviceId Device) : IDeviceCommand;
+
+[Manifest("registry.connection.v1")]
+public sealed record DeviceConnection(DeviceId Device, string? Connection) : IEnergyMessage;

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Charging;
+
+/// <summary>
+/// A command for one charging session. Commands that come from a device carry the device the gateway
+/// authenticated (never a name taken from the frame) and the path of its connection, so that the session
+/// can push events back to it.
+/// </summary>
+public interface ISessionCommand : IEnergyMessage, IWithEntityId
+{
+    string Session { get; }
+    string IWithEntityId.EntityId => Session;
+}
+
+/// <summary>The charger starts a session for a plugged-in vehicle, with its signed start reading and its price.</summary>
+[Manifest("session.start.v1")]
+public sealed record StartSession(string Session, DeviceId Charger, DeviceId Vehicle, Money PricePerKwh, Money Credit, byte[] Reading, string? Connection) : ISessionCommand;
+
+/// <summary>The vehicle accepts the session and names the streaming channel it pays on.</summary>
+[Manifest("session.accept.v1")]
+public sealed record AcceptSession(string Session, DeviceId Vehicle, ChannelId Channel, string? Connection) : ISessionCommand;
+
+/// <summary>A signed meter reading from the charger.</summary>
+[Manifest("session.reading.v1")]
+public sealed record SubmitSessionReading(string Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
+
+/// <summary>The vehicle's cumulative voucher on the session's channel.</summary>
+[Manifest("session.pay.v1")]
+public sealed record PayForSession(string Session, DeviceId Vehicle, byte[] Voucher, string? Connection) : ISessionCommand;
+
+/// <summary>The charger ends the session with its signed end reading.</summary>
+[Manifest("session.stop.v1")]
+public sealed record StopSession(string Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
+
+/// <summary>An OCPP charge point started a transaction: the network witnesses its meter and signs the readings.</summary>
+[Manifest("session.witnessed-start.v1")]
+public sealed record StartWitnessedSession(string Session, DeviceId Charger, DeviceId Vehicle, long MeterStartWh) : ISessionCommand;
+
+[Manifest("session.witnessed-reading.v1")]
+public sealed record WitnessedReading(string Session, long RegisterWh, bool Final) : ISessionCommand;
+
+[Manifest("session.get.v1")]
+public sealed record GetSession(string Session) : ISessionCommand;
+
+/// <summary>The end of a session: what was delivered, what it cost, what was paid, and the signed evidence.</summary>
+[Manifest("session.charge-record.v1")]
+public sealed record ChargeRecord(
+    string Session,
+    DeviceId Charger,
+    DeviceId Vehicle,
+    ChannelId? Channel,
+    byte[] StartReading,
+    byte[] EndReading,
+    long EnergyWh,
+    Money PricePerKwh,
+    Money Cost,
+    Money Paid,
+    Money Outstanding,
+    byte[]? FinalVoucher,
+    int Suspensions,
+    Timestamp StartedAt,
+    Timestamp EndedAt) : IEnergyMessage;
+
+[Manifest("session.view.v1")]
+public sealed record SessionView(
+    string Session,
+    string Status,
+    DeviceId Charger,
+    DeviceId Vehicle,
+    ChannelId? Channel,
+    Money PricePerKwh,
+    Money Credit,
+    long EnergyWh,
+    Money Owed,
+    Money Paid,
+    int Suspensions,
+    ChargeRecord? Record) : IEnergyMessage;
+
+/// <summary>An event pushed to a device through its gateway connection.</summary>
+[Manifest("gateway.device-event.v1")]
+public sealed record DeviceEvent(DeviceId Device, string Event, JsonElement Body) : IEnergyMessage;
+
+// Events
+
+[Manifest("session.event.started.v1")]
+public sealed record SessionStarted(
+    DeviceId Charger,
+    DeviceId Vehicle,
+    PartyId Payee,
+    string MeterKeyHex,
+    bool Witnessed,
+    Money PricePerKwh,
+    Money Credit,
+    byte[] StartReading,
+    Timestamp At) : IEnergyMessage;
+
+[Manifest("session.event.channel-bound.v1")]
+public sealed record SessionChannelBound(ChannelId Channel, Money BaseCumulative) : IEnergyMessage;
+
+/// <summary>The newest reading and the newest acknowledged voucher; only the newest is persisted per flush.</summary>
+[Manifest("session.event.progressed.v1")]
+public sealed record SessionProgressed(byte[]? Reading, byte[]? Voucher) : IEnergyMessage;
+
+[Manifest("session.event.suspended.v1")]
+public sealed record SessionSuspended(Money Owed, Money Paid, Timestamp At) : IEnergyMessage;
+
+[Manifest("session.event.resumed.v1")]
+public sealed record SessionResumed(Money Owed, Money Paid, Timestamp At) : IEnergyMessage;
+
+[Manifest("session.event.stop-requested.v1")]
+public sealed record SessionStopRequested(byte[] EndReading, Timestamp At) : IEnergyMessage;
+
+[Manifest("session.event.completed.v1")]
+public sealed record SessionCompleted(ChargeRecord Record) : IEnergyMessage;

@@ -1,0 +1,388 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading.Channels;
+using Akka.Actor;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Charging;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Registry;
+using Energy.Cluster.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Energy.Cluster.Gateway;
+
+/// <summary>
+/// The device gateway: a WebSocket at /gateway (subprotocol energy.gateway.v1) through which device
+/// agents reach the network. One connection carries one capable device or many constrained ones: each
+/// device says hello, gets a fresh challenge, and signs it with its registered key; only then do its
+/// calls reach an entity, and the entity is told which device the gateway authenticated, never a name
+/// taken from the frame. Frames are JSON text, at most <see cref="MaxFrameBytes"/>; each error has a
+/// named code. Calls are pipelined (at most <see cref="MaxCallsInFlight"/> per connection) and answered
+/// by id; events the network pushes to a device arrive on the same connection.
+/// </summary>
+public static class DeviceGateway
+{
+    public const string Subprotocol = "energy.gateway.v1";
+    public const int MaxFrameBytes = 16 * 1024;
+    public const int MaxDevicesPerConnection = 10_000;
+    public const int MaxCallsInFlight = 512;
+    public const int MaxQueuedFrames = 8_192;
+    public static readonly TimeSpan ChallengeLifetime = TimeSpan.FromSeconds(60);
+
+    public static IEndpointRouteBuilder MapDeviceGateway(this IEndpointRouteBuilder app)
+    {
+        app.Map("/gateway", HandleAsync);
+        return app;
+    }
+
+    private static async Task HandleAsync(HttpContext context, EnergyNetwork network)
+    {
+        if (!context.WebSockets.IsWebSocketRequest || !context.WebSockets.WebSocketRequestedProtocols.Contains(Subprotocol))
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync($"a WebSocket connection with the {Subprotocol} subprotocol is expected");
+            return;
+        }
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(Subprotocol);
+        using var session = new Connection(socket, network, context.RequestAborted);
+        await session.RunAsync();
+    }
+
+    /// <summary>One WebSocket: a reader that answers frames, a writer that drains a bounded queue.</summary>
+    private sealed class Connection : IDisposable
+    {
+        private readonly WebSocket _socket;
+        private readonly EnergyNetwork _network;
+        private readonly CancellationTokenSource _stop;
+        private readonly Channel<byte[]> _outgoing = System.Threading.Channels.Channel.CreateBounded<byte[]>(
+            new BoundedChannelOptions(MaxQueuedFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        private readonly SemaphoreSlim _inFlight = new(MaxCallsInFlight);
+        private readonly ConcurrentDictionary<DeviceId, byte> _authenticated = new();
+        private readonly Dictionary<DeviceId, AuthenticationChallenge> _challenges = [];
+        private readonly IActorRef _actor;
+        private readonly string _path;
+
+        public Connection(WebSocket socket, EnergyNetwork network, CancellationToken aborted)
+        {
+            _socket = socket;
+            _network = network;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel()));
+            _path = GatewayConnection.PathOf(_actor, network.System);
+        }
+
+        public async Task RunAsync()
+        {
+            var writer = WriteAsync();
+            try
+            {
+                await ReadAsync();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (WebSocketException)
+            {
+            }
+            _outgoing.Writer.TryComplete();
+            await _stop.CancelAsync();
+            try { await writer; } catch (OperationCanceledException) { } catch (WebSocketException) { }
+        }
+
+        public void Dispose()
+        {
+            _actor.Tell(PoisonPill.Instance);
+            _stop.Dispose();
+            _inFlight.Dispose();
+        }
+
+        private async Task WriteAsync()
+        {
+            await foreach (var frame in _outgoing.Reader.ReadAllAsync(_stop.Token))
+                await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _stop.Token);
+        }
+
+        private async Task ReadAsync()
+        {
+            var buffer = new byte[MaxFrameBytes + 1];
+            while (_socket.State == WebSocketState.Open && !_stop.IsCancellationRequested)
+            {
+                var (length, kind) = await ReceiveAsync(buffer);
+                if (kind == WebSocketMessageType.Close)
+                {
+                    await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    return;
+                }
+                if (length > MaxFrameBytes)
+                {
+                    await SendAsync(Error(null, null, "FrameTooLarge", $"a frame is at most {MaxFrameBytes} bytes"));
+                    continue;
+                }
+                if (kind == WebSocketMessageType.Binary)
+                {
+                    await SendAsync(Error(null, null, "MalformedFrame", "frames are JSON text"));
+                    continue;
+                }
+                await OnFrameAsync(buffer.AsMemory(0, length));
+            }
+        }
+
+        private async Task<(int Length, WebSocketMessageType Kind)> ReceiveAsync(byte[] buffer)
+        {
+            var length = 0;
+            while (true)
+            {
+                // Past the bound the rest of the frame is read and dropped: one frame never grows memory.
+                var target = length < buffer.Length ? buffer.AsMemory(length) : new byte[4096].AsMemory();
+                var result = await _socket.ReceiveAsync(target, _stop.Token);
+                if (result.MessageType == WebSocketMessageType.Close) return (0, WebSocketMessageType.Close);
+                length = Math.Min(buffer.Length, length + result.Count);
+                if (result.EndOfMessage) return (length, result.MessageType);
+            }
+        }
+
+        private async Task OnFrameAsync(ReadOnlyMemory<byte> frame)
+        {
+            Frame parsed;
+            try
+            {
+                parsed = Frame.Parse(frame);
+            }
+            catch (JsonException e)
+            {
+                await SendAsync(Error(null, null, "MalformedFrame", e.Message));
+                return;
+            }
+            catch (FrameException e)
+            {
+                await SendAsync(Error(e.Id, e.Device, e.Code, e.Message));
+                return;
+            }
+            switch (parsed.Op)
+            {
+                case "hello":
+                    await SendAsync(Hello(parsed));
+                    break;
+                case "auth":
+                    await SendAsync(await AuthenticateAsync(parsed));
+                    break;
+                case "call":
+                    if (!_authenticated.ContainsKey(parsed.Device))
+                    {
+                        await SendAsync(Error(parsed.Id, parsed.Device, "NotAuthenticated", $"{parsed.Device} has not authenticated on this connection"));
+                        return;
+                    }
+                    if (RevocationList.Get(_network.System).IsRevoked(parsed.Device))
+                    {
+                        _authenticated.TryRemove(parsed.Device, out _);
+                        _actor.Tell(new GatewayConnection.Forget(parsed.Device));
+                        await SendAsync(Error(parsed.Id, parsed.Device, "DeviceIsRevoked", $"the key of {parsed.Device} is revoked"));
+                        return;
+                    }
+                    // Bounded pipelining: the reader waits when too many calls are in flight.
+                    await _inFlight.WaitAsync(_stop.Token);
+                    _ = CallAsync(parsed);
+                    break;
+                default:
+                    await SendAsync(Error(parsed.Id, parsed.Device, "UnknownOp", $"op '{parsed.Op}' is not hello, auth or call"));
+                    break;
+            }
+        }
+
+        private byte[] Hello(Frame frame)
+        {
+            if (_authenticated.ContainsKey(frame.Device))
+                return Encode(new { op = "welcome", device = frame.Device.Value });
+            if (_authenticated.Count + _challenges.Count >= MaxDevicesPerConnection)
+                return Error(null, frame.Device, "TooManyDevices", $"a connection carries at most {MaxDevicesPerConnection} devices");
+            var challenge = new AuthenticationChallenge(_network.Settings.Network, frame.Device, RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes),
+                _network.Settings.Clock.Now);
+            _challenges[frame.Device] = challenge;
+            return Encode(new { op = "challenge", device = frame.Device.Value, challenge = Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)) });
+        }
+
+        private async Task<byte[]> AuthenticateAsync(Frame frame)
+        {
+            // A challenge is used once, whatever the outcome.
+            if (!_challenges.Remove(frame.Device, out var issued))
+                return Error(null, frame.Device, "NoChallenge", $"say hello for {frame.Device} first: there is no challenge to answer");
+            var decoded = Signed<AuthenticationChallenge>.Decode(frame.Bytes("signed"));
+            if (!decoded.IsOk) return Error(null, frame.Device, decoded.Error!.Code, decoded.Error.Describe());
+            if (!decoded.Value.Payload.Equals(issued))
+                return Error(null, frame.Device, "ChallengeMismatch", "the signed challenge is not the one issued");
+            if (_network.Settings.Clock.Now.UnixMilliseconds - issued.IssuedAt.UnixMilliseconds > (long)ChallengeLifetime.TotalMilliseconds)
+                return Error(null, frame.Device, "ChallengeExpired", $"a challenge must be answered within {ChallengeLifetime.TotalSeconds} s");
+            object answer;
+            try { answer = await _network.Ask(new GetDevice(frame.Device), _network.Settings.AskTimeout); }
+            catch (AskTimeoutException) { return Error(null, frame.Device, "Timeout", "the registry did not answer in time"); }
+            if (answer is not DeviceView device) return Error(null, frame.Device, "DeviceNotFound", $"{frame.Device} is not registered");
+            if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
+                return Error(null, frame.Device, "DeviceIsRevoked", $"the key of {frame.Device} is revoked");
+            var key = DevicePublicKey.FromHex(device.PublicKeyHex);
+            if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value))
+                return Error(null, frame.Device, "InvalidSignature", $"the challenge is not signed by the registered key of {frame.Device}");
+            _authenticated[frame.Device] = 0;
+            _actor.Tell(new GatewayConnection.Authenticated(frame.Device));
+            return Encode(new { op = "welcome", device = frame.Device.Value, role = device.Role.ToString(), @operator = device.Operator.Value });
+        }
+
+        private async Task CallAsync(Frame frame)
+        {
+            try
+            {
+                object answer;
+                try
+                {
+                    var command = Command(frame);
+                    answer = command switch
+                    {
+                        ISessionCommand c => await _network.Ask(c, _stop.Token),
+                        IChannelCommand c => await _network.Ask(c, _stop.Token),
+                        _ => throw new FrameException(frame.Id, frame.Device, "UnknownAction", $"action '{frame.Action}' is not known"),
+                    };
+                }
+                catch (FrameException e)
+                {
+                    answer = new Refusal(e.Code, e.Message);
+                }
+                catch (TaskCanceledException) when (!_stop.IsCancellationRequested)
+                {
+                    answer = new Refusal("Timeout", "the network did not answer in time");
+                }
+                var reply = answer is Refusal refusal
+                    ? Error(frame.Id, frame.Device, refusal.Code, refusal.Message)
+                    : Encode(new { op = "result", id = frame.Id, device = frame.Device.Value, body = JsonSerializer.SerializeToElement(answer, answer.GetType(), EnergyJson.Options) });
+                await SendAsync(reply);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (ChannelClosedException)
+            {
+            }
+            finally
+            {
+                _inFlight.Release();
+            }
+        }
+
+        /// <summary>The command for a call, with the authenticated device filled in by the gateway.</summary>
+        private object Command(Frame frame)
+        {
+            var device = frame.Device;
+            return frame.Action switch
+            {
+                "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", _network.Settings.Currency),
+                    frame.Money("credit", _network.Settings.Currency), frame.Bytes("reading"), _path),
+                "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), _path),
+                "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), _path),
+                "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), _path),
+                "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), _path),
+                "session.get" => new GetSession(frame.Session()),
+                "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
+                "channel.get" => new GetChannel(frame.Channel("channel")),
+                _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
+            };
+        }
+
+        private async Task SendAsync(byte[] frame)
+        {
+            try
+            {
+                await _outgoing.Writer.WriteAsync(frame, _stop.Token);
+            }
+            catch (ChannelClosedException)
+            {
+            }
+        }
+    }
+
+    private static byte[] Encode(object frame) => JsonSerializer.SerializeToUtf8Bytes(frame);
+
+    private static byte[] Error(long? id, DeviceId? device, string code, string message) =>
+        Encode(new { op = "error", id, device = device?.Value, code, message });
+
+    private sealed class FrameException(long? id, DeviceId? device, string code, string message) : Exception(message)
+    {
+        public long? Id { get; } = id;
+        public DeviceId? Device { get; } = device;
+        public string Code { get; } = code;
+    }
+
+    /// <summary>A client frame: op, device, and for calls an id, an action and arguments. Every field is checked where it is read.</summary>
+    private sealed class Frame
+    {
+        private JsonElement _args;
+
+        public string Op { get; private init; } = "";
+        public DeviceId Device { get; private init; }
+        public long? Id { get; private init; }
+        public string Action { get; private init; } = "";
+        private JsonElement Root { get; init; }
+
+        public static Frame Parse(ReadOnlyMemory<byte> utf8)
+        {
+            using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 8 });
+            var root = document.RootElement.Clone();
+            if (root.ValueKind != JsonValueKind.Object) throw new FrameException(null, null, "MalformedFrame", "a frame is a JSON object");
+            long? id = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out var n) ? n : null;
+            var op = root.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new FrameException(id, null, "MalformedFrame", "op is missing");
+            var deviceText = root.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : throw new FrameException(id, null, "MalformedFrame", "device is missing");
+            var device = DeviceId.Parse(deviceText);
+            if (!device.IsOk) throw new FrameException(id, null, "MalformedFrame", device.Error!.Describe());
+            var frame = new Frame { Op = op, Device = device.Value, Id = id, Root = root };
+            if (op != "call") return frame;
+            if (id is null) throw new FrameException(null, device.Value, "MalformedFrame", "a call needs a numeric id");
+            var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw new FrameException(id, device.Value, "MalformedFrame", "action is missing");
+            var args = root.TryGetProperty("args", out var g) && g.ValueKind == JsonValueKind.Object ? g : throw new FrameException(id, device.Value, "MalformedFrame", "args is missing");
+            return new Frame { Op = op, Device = device.Value, Id = id, Action = action, Root = root, _args = args };
+        }
+
+        private JsonElement Field(string name, JsonValueKind kind)
+        {
+            var source = Op == "call" ? _args : Root;
+            if (!source.TryGetProperty(name, out var value)) throw new FrameException(Id, Device, "MissingField", $"{name} is missing");
+            if (value.ValueKind != kind) throw new FrameException(Id, Device, "MalformedFrame", $"{name} must be a JSON {kind.ToString().ToLowerInvariant()}");
+            return value;
+        }
+
+        public string Text(string name) => Field(name, JsonValueKind.String).GetString()!;
+
+        public byte[] Bytes(string name)
+        {
+            try { return Convert.FromBase64String(Text(name)); }
+            catch (FormatException) { throw new FrameException(Id, Device, "MalformedFrame", $"{name} is not base64"); }
+        }
+
+        public string Session()
+        {
+            var session = Text("session");
+            return ChargingSessionEntity.IsValidId(session) ? session : throw new FrameException(Id, Device, nameof(InvalidSessionId), new InvalidSessionId(session).Describe());
+        }
+
+        public DeviceId DeviceArg(string name)
+        {
+            var parsed = DeviceId.Parse(Text(name));
+            return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", parsed.Error!.Describe());
+        }
+
+        public ChannelId Channel(string name)
+        {
+            var parsed = ChannelId.Parse(Text(name));
+            return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", parsed.Error!.Describe());
+        }
+
+        public Money Money(string name, Currency currency)
+        {
+            var value = Field(name, JsonValueKind.Number);
+            return value.TryGetInt64(out var minor) ? new Money(minor, currency) : throw new FrameException(Id, Device, "MalformedFrame", $"{name} must be an integer of minor units");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Akka.Actor;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Charging;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Gateway;
+
+/// <summary>
+/// The actor side of one gateway WebSocket: entities anywhere in the cluster push <see cref="DeviceEvent"/>s
+/// to its path, and it queues them for the socket. It keeps the twins of its authenticated devices
+/// told where they are connected, and tells them when the connection ends.
+/// </summary>
+public sealed class GatewayConnection : ReceiveActor, IWithTimers
+{
+    public static readonly TimeSpan AnnounceInterval = TimeSpan.FromSeconds(60);
+
+    private readonly IActorRef _devices;
+    private readonly ChannelWriter<byte[]> _outgoing;
+    private readonly Action _overflow;
+    private readonly HashSet<DeviceId> _authenticated = [];
+    private readonly string _path;
+
+    public GatewayConnection(IActorRef devices, ChannelWriter<byte[]> outgoing, Action overflow)
+    {
+        _devices = devices;
+        _outgoing = outgoing;
+        _overflow = overflow;
+        _path = Self.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
+
+        Receive<DeviceEvent>(OnEvent);
+        Receive<Authenticated>(a =>
+        {
+            _authenticated.Add(a.Device);
+            _devices.Tell(new DeviceConnected(a.Device, _path));
+        });
+        Receive<Forget>(f =>
+        {
+            if (_authenticated.Remove(f.Device)) _devices.Tell(new DeviceDisconnected(f.Device, _path));
+        });
+        Receive<Announce>(_ =>
+        {
+            foreach (var device in _authenticated) _devices.Tell(new DeviceConnected(device, _path));
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef devices, ChannelWriter<byte[]> outgoing, Action overflow) =>
+        Akka.Actor.Props.Create(() => new GatewayConnection(devices, outgoing, overflow));
+
+    public static string PathOf(IActorRef connection, ActorSystem system) =>
+        connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)system).Provider.DefaultAddress);
+
+    protected override void PreStart() => Timers.StartPeriodicTimer("announce", Announce.Instance, AnnounceInterval);
+
+    protected override void PostStop()
+    {
+        foreach (var device in _authenticated) _devices.Tell(new DeviceDisconnected(device, _path));
+    }
+
+    private void OnEvent(DeviceEvent pushed)
+    {
+        // An event for a device that is no longer authenticated here goes nowhere.
+        if (!_authenticated.Contains(pushed.Device)) return;
+        var frame = JsonSerializer.SerializeToUtf8Bytes(new { op = "event", device = pushed.Device.Value, @event = pushed.Event, body = pushed.Body });
+        // The queue is bounded: a client that does not read its events is disconnected rather than buffered without end.
+        if (!_outgoing.TryWrite(frame)) _overflow();
+    }
+
+    public sealed record Authenticated(DeviceId Device);
+
+    public sealed record Forget(DeviceId Device);
+
+    private sealed record Announce
+    {
+        public static readonly Announce Instance = new();
+    }
+}

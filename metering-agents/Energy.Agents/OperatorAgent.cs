@@ -1,0 +1,50 @@
+using System.Text.Json;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Ledger;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+
+namespace Energy.Agents;
+
+/// <summary>
+/// An operator (charge point operator, fleet owner, toll operator, grid operator) as its back office plays
+/// it: it holds the operator key, registers with the network, endorses its devices' public keys (the
+/// devices keep their private keys), funds accounts and closes the channels it is paid on.
+/// </summary>
+public sealed class OperatorAgent : IDisposable
+{
+    private readonly DeviceKeyPair _key = DeviceKeyPair.Generate();
+
+    public OperatorAgent(NodeClient node, NetworkId network, OperatorId id)
+    {
+        Node = node;
+        Network = network;
+        Id = id;
+    }
+
+    public NodeClient Node { get; }
+    public NetworkId Network { get; }
+    public OperatorId Id { get; }
+    public PartyId Party => PartyId.From(Id);
+
+    public Task RegisterAsync(string name, string role) => Node.RegisterOperatorAsync(Id.Value, name, role, _key.PublicKey.Hex);
+
+    /// <summary>Endorses a device's public key for a role: the device is then known to the whole network.</summary>
+    public Task EndorseAsync(DeviceId device, DeviceRole role, DevicePublicKey deviceKey) =>
+        Node.EndorseAsync(device.Value, DeviceIdentity.Endorse(Network, Id, _key, device, role, deviceKey).Endorsement.ToArray());
+
+    public Task RevokeAsync(DeviceId device) =>
+        Node.RevokeAsync(device.Value, Signed<Revocation>.Sign(new Revocation(Network, Id, device, Now), _key).ToArray());
+
+    public Task FundAsync(PartyId account, Money amount, string requestId) =>
+        Node.FundAsync(account.Value, Signed<FundingOrder>.Sign(new FundingOrder(Network, Id, account, amount, requestId), _key).ToArray());
+
+    /// <summary>Closes a channel that pays this operator with the best voucher the network holds; returns the payouts.</summary>
+    public Task<JsonElement> CloseChannelAsync(ChannelId channel) =>
+        Node.CloseChannelAsync(channel.Value, Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Party, Now), _key).ToArray());
+
+    private static Timestamp Now => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
+
+    public void Dispose() => _key.Dispose();
+}

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Metering;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+
+namespace Energy.Agents;
+
+/// <summary>
+/// A vehicle: it keeps its own key, opens streaming channels to the operators it pays, and during a
+/// charging session verifies every meter reading (signed by the meter the network named in the offer;
+/// sequence, time and register only go up) and pays what the session's energy costs at the offered
+/// tariff with a new cumulative voucher. It never pays for a reading it could not verify.
+/// </summary>
+public sealed class VehicleAgent : IDisposable
+{
+    private readonly DeviceKeyPair _key = DeviceKeyPair.Generate();
+    private readonly ConcurrentDictionary<PartyId, PayingChannel> _channels = new();
+    private readonly ConcurrentDictionary<string, SessionState> _sessions = new();
+    private readonly Channel<(string Event, JsonElement Body)> _events = Channel.CreateBounded<(string, JsonElement)>(1_024);
+    private readonly SemaphoreSlim _paying = new(16);
+    private GatewayClient? _gateway;
+    private Task _loop = Task.CompletedTask;
+
+    public VehicleAgent(NetworkId network, DeviceId id)
+    {
+        Network = network;
+        Id = id;
+    }
+
+    public NetworkId Network { get; }
+    public DeviceId Id { get; }
+    public DevicePublicKey PublicKey => _key.PublicKey;
+    public PartyId Party => PartyId.From(Id);
+
+    /// <summary>When set, the vehicle stops paying after this many vouchers (a test plays a vehicle that does not pay).</summary>
+    public int? StopPayingAfter { get; set; }
+
+    public int Payments => _payments;
+    private int _payments;
+
+    /// <summary>Readings and payments the vehicle or the network refused, with their error codes.</summary>
+    public ConcurrentQueue<string> Refusals { get; } = new();
+
+    /// <summary>The charge records of completed sessions.</summary>
+    public ConcurrentDictionary<string, JsonElement> Records { get; } = new();
+
+    /// <summary>Fires with each completed session's record.</summary>
+    public event Action<string, JsonElement>? Completed;
+
+    public sealed class PayingChannel(ChannelId id, Money deposit)
+    {
+        public ChannelId Id { get; } = id;
+        public Money Deposit { get; } = deposit;
+        public Money Cumulative { get; set; } = Money.Zero(deposit.Currency);
+        public ulong Sequence { get; set; }
+        public object Gate { get; } = new();
+    }
+
+    private sealed record SessionState(string Session, PayingChannel Channel, DeviceId Meter, DevicePublicKey MeterKey, Tariff Tariff, Money Base, MeterReading Start)
+    {
+        public MeterReading Last { get; set; } = Start;
+    }
+
+    /// <summary>Opens a streaming channel to <paramref name="payee"/> with a deposit from the vehicle's funded account.</summary>
+    public async Task<PayingChannel> OpenChannelAsync(NodeClient node, ChannelId channel, PartyId payee, Money deposit, DurationMs challengeWindow)
+    {
+        await node.OpenChannelAsync(channel.Value, Signed<StreamingOpening>.Sign(
+            new StreamingOpening(Network, channel, Party, payee, deposit, challengeWindow), _key).ToArray());
+        var paying = new PayingChannel(channel, deposit);
+        _channels[payee] = paying;
+        return paying;
+    }
+
+    public PayingChannel? ChannelTo(PartyId payee) => _channels.GetValueOrDefault(payee);
+
+    /// <summary>Signs a voucher on a channel (tests use it to play a vehicle that signs what it should not).</summary>
+    public byte[] SignVoucher(ChannelId channel, ulong sequence, Money cumulative) =>
+        Signed<Voucher>.Sign(new Voucher(Network, channel, sequence, cumulative), _key).ToArray();
+
+    /// <summary>Authenticates on a gateway connection and starts answering session events.</summary>
+    public async Task ConnectAsync(GatewayClient gateway)
+    {
+        _gateway = gateway;
+        await gateway.AuthenticateAsync(Id, _key, (name, body) => _events.Writer.WriteAsync((name, body)));
+        _loop = Task.Run(ProcessAsync);
+    }
+
+    private async Task ProcessAsync()
+    {
+        await foreach (var (name, body) in _events.Reader.ReadAllAsync())
+        {
+            try
+            {
+                switch (name)
+                {
+                    case "session.offer":
+                        await OnOfferAsync(body);
+                        break;
+                    case "session.reading":
+                        await OnReadingAsync(body);
+                        break;
+                    case "session.completed":
+                        var session = body.GetProperty("session").GetString()!;
+                        Records[session] = body;
+                        _sessions.TryRemove(session, out _);
+                        Completed?.Invoke(session, body);
+                        break;
+                }
+            }
+            catch (GatewayRefusedException refused)
+            {
+                Refusals.Enqueue(refused.Code);
+            }
+        }
+    }
+
+    private async Task OnOfferAsync(JsonElement offer)
+    {
+        var session = offer.GetProperty("session").GetString()!;
+        var payee = new PartyId(offer.GetProperty("payee").GetString()!);
+        var currency = Currency.Of(offer.GetProperty("currency").GetString()!);
+        var channel = ChannelTo(payee);
+        if (channel is null || channel.Deposit.Currency != currency)
+        {
+            Refusals.Enqueue("NoChannelToPayee");
+            return;
+        }
+        var meterKey = DevicePublicKey.FromHex(offer.GetProperty("meterKey").GetString()!);
+        var start = Signed<MeterReading>.Decode(Convert.FromBase64String(offer.GetProperty("startReading").GetString()!));
+        var meter = new DeviceId(offer.GetProperty("charger").GetString()!);
+        if (!meterKey.IsOk || !start.IsOk)
+        {
+            Refusals.Enqueue(meterKey.Error?.Code ?? start.Error!.Code);
+            return;
+        }
+        var accepted = MeterReadings.Accept(start.Value, Network, meter, meterKey.Value, null);
+        if (!accepted.IsOk)
+        {
+            Refusals.Enqueue(accepted.Error!.Code);
+            return;
+        }
+        Money paidBefore;
+        lock (channel.Gate) paidBefore = channel.Cumulative;
+        _sessions[session] = new SessionState(session, channel, meter, meterKey.Value,
+            new Tariff(new Money(offer.GetProperty("pricePerKwh").GetInt64(), currency)), paidBefore, accepted.Value);
+        await _gateway!.CallAsync(Id, "session.accept", new { session, channel = channel.Id.Value });
+    }
+
+    private async Task OnReadingAsync(JsonElement body)
+    {
+        var session = body.GetProperty("session").GetString()!;
+        if (!_sessions.TryGetValue(session, out var state)) return;
+        var signed = Signed<MeterReading>.Decode(Convert.FromBase64String(body.GetProperty("reading").GetString()!));
+        if (!signed.IsOk) { Refusals.Enqueue(signed.Error!.Code); return; }
+        // The same reading again (the final one repeats the last) is verified already and owes nothing new.
+        var accepted = signed.Value.Payload == state.Last
+            ? (Result<MeterReading>)state.Last
+            : MeterReadings.Accept(signed.Value, Network, state.Meter, state.MeterKey, state.Last);
+        if (!accepted.IsOk) { Refusals.Enqueue(accepted.Error!.Code); return; }
+        state.Last = accepted.Value;
+        if (StopPayingAfter is { } limit && _payments >= limit) return;
+        var energy = accepted.Value.Register.Subtract(state.Start.Register).Unwrap();
+        var owed = energy.PriceAt(state.Tariff).Unwrap();
+        byte[] voucher;
+        lock (state.Channel.Gate)
+        {
+            var cumulative = state.Base.Add(owed).Unwrap();
+            if (cumulative <= state.Channel.Cumulative) return;
+            if (cumulative > state.Channel.Deposit) { Refusals.Enqueue("DepositExhausted"); return; }
+            state.Channel.Sequence++;
+            state.Channel.Cumulative = cumulative;
+            voucher = SignVoucher(state.Channel.Id, state.Channel.Sequence, cumulative);
+        }
+        // Payments are pipelined (bounded): the next reading is verified while this voucher is on its way.
+        await _paying.WaitAsync();
+        _ = PayAsync(session, voucher);
+    }
+
+    private async Task PayAsync(string session, byte[] voucher)
+    {
+        try
+        {
+            await _gateway!.CallAsync(Id, "session.pay", new { session, voucher = Convert.ToBase64String(voucher) });
+            Interlocked.Increment(ref _payments);
+        }
+        catch (GatewayRefusedException refused)
+        {
+            Refusals.Enqueue(refused.Code);
+        }
+        finally
+        {
+            _paying.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _events.Writer.TryComplete();
+        _loop.Wait(TimeSpan.FromSeconds(5));
+        _key.Dispose();
+        _paying.Dispose();
+    }
+}
