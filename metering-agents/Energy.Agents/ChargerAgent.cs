@@ -66,9 +66,9 @@ public sealed class ChargerAgent : IDisposable
         await gateway.AuthenticateAsync(Id, _key, OnEvent);
     }
 
-    /// <summary>Signs a reading of this charger's meter (tests use it to replay or forge readings).</summary>
-    public Signed<MeterReading> SignReading(ulong sequence, Timestamp time, long registerWh) =>
-        Signed<MeterReading>.Sign(new MeterReading(Network, Id, sequence, time, new EnergyWh(registerWh)), _key);
+    /// <summary>Signs a reading of this charger's meter, or in another meter's name (tests use it to replay or forge readings).</summary>
+    public Signed<MeterReading> SignReading(ulong sequence, Timestamp time, long registerWh, DeviceId? meter = null) =>
+        Signed<MeterReading>.Sign(new MeterReading(Network, meter ?? Id, sequence, time, new EnergyWh(registerWh)), _key);
 
     private Signed<MeterReading> NextReading()
     {

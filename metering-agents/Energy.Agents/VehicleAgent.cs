@@ -41,7 +41,15 @@ public sealed class VehicleAgent : IDisposable
     public int? StopPayingAfter { get; set; }
 
     public int Payments => _payments;
+
+    /// <summary>Holds back payments (the newest voucher goes out on release: vouchers are cumulative).</summary>
+    public void HoldPayments() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleasePayments() => _held?.TrySetResult();
+
+    private TaskCompletionSource? _held;
     private int _payments;
+    private int _signed;
 
     /// <summary>Readings and payments the vehicle or the network refused, with their error codes.</summary>
     public ConcurrentQueue<string> Refusals { get; } = new();
@@ -163,7 +171,12 @@ public sealed class VehicleAgent : IDisposable
             : MeterReadings.Accept(signed.Value, Network, state.Meter, state.MeterKey, state.Last);
         if (!accepted.IsOk) { Refusals.Enqueue(accepted.Error!.Code); return; }
         state.Last = accepted.Value;
-        if (StopPayingAfter is { } limit && _payments >= limit) return;
+        if (StopPayingAfter is { } limit && _signed >= limit) return;
+        if (_held is { } held && !held.Task.IsCompleted)
+        {
+            // While held, later readings queue behind this one; on release the newest is paid after it.
+            await held.Task;
+        }
         var energy = accepted.Value.Register.Subtract(state.Start.Register).Unwrap();
         var owed = energy.PriceAt(state.Tariff).Unwrap();
         byte[] voucher;
@@ -173,6 +186,7 @@ public sealed class VehicleAgent : IDisposable
             if (cumulative <= state.Channel.Cumulative) return;
             if (cumulative > state.Channel.Deposit) { Refusals.Enqueue("DepositExhausted"); return; }
             state.Channel.Sequence++;
+            _signed++;
             state.Channel.Cumulative = cumulative;
             voucher = SignVoucher(state.Channel.Id, state.Channel.Sequence, cumulative);
         }

@@ -42,6 +42,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private ChargeRecord? _record;
     private string? _chargerConnection;
     private string? _vehicleConnection;
+    private int _offerAttempts;
+    private const int MaxOfferAttempts = 60;
+    private static readonly TimeSpan OfferRetryInterval = TimeSpan.FromSeconds(1);
 
     // Progress batching: one SessionProgressed in flight; what arrives meanwhile goes in the next.
     private bool _flushInFlight;
@@ -76,6 +79,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<GetSession>(_ => Sender.Tell(_started is null ? Refusal.From(new SessionNotFound(_id)) : View()));
         Command<VehicleConnectionFound>(OnVehicleConnectionFound);
         Command<SettleDeadline>(_ => Complete());
+        Command<OfferAgain>(_ => OfferToVehicle());
     }
 
     public override string PersistenceId => "session-" + _id;
@@ -195,7 +199,13 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnVehicleConnectionFound(VehicleConnectionFound found)
     {
-        if (found.Connection is null || _vehicleConnection is not null || _channel is not null || _record is not null) return;
+        if (_vehicleConnection is not null || _channel is not null || _record is not null) return;
+        if (found.Connection is null)
+        {
+            // The vehicle is not connected (yet): look again, a bounded number of times.
+            if (++_offerAttempts < MaxOfferAttempts) Timers.StartSingleTimer("offer", OfferAgain.Instance, OfferRetryInterval);
+            return;
+        }
         _vehicleConnection = found.Connection;
         ToVehicle("session.offer", OfferBody());
     }
@@ -502,6 +512,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
 
     private sealed record VehicleConnectionFound(string? Connection);
+
+    private sealed record OfferAgain
+    {
+        public static readonly OfferAgain Instance = new();
+    }
 
     private sealed record SettleDeadline
     {

@@ -26,6 +26,14 @@ public sealed class NodeConfiguration
     public int Port { get; set; }
     public string[] SeedNodes { get; set; } = [];
     public string[] TrustedNodeKeys { get; set; } = [];
+
+    /// <summary>How long a stopped charging session waits for the vehicle's final payment.</summary>
+    public int SessionSettleSeconds { get; set; } = 30;
+
+    /// <summary>Price per kWh and credit, in minor units, of sessions on OCPP charge points.</summary>
+    public long OcppPricePerKwh { get; set; } = 35;
+
+    public long OcppCredit { get; set; } = 50;
 }
 
 public static class NodeHost
@@ -51,6 +59,9 @@ public static class NodeHost
             SystemClock.Instance)
         {
             TrustedNodeKeys = configuration.TrustedNodeKeys.ToHashSet(StringComparer.Ordinal),
+            SessionSettleTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionSettleSeconds, 1, 3_600)),
+            WitnessedPricePerKwh = configuration.OcppPricePerKwh,
+            WitnessedCredit = configuration.OcppCredit,
         };
 
         builder.Services.AddSingleton(settings);
