@@ -7,6 +7,8 @@ IBenchmark[] benchmarks =
     new ChannelUpdatesBenchmark(),
     new SettlementsBenchmark(),
     new RecoveryBenchmark(),
+    new ChargingBenchmark(),
+    new OcppConnectionsBenchmark(),
 ];
 
 var quick = args.Contains("--quick");

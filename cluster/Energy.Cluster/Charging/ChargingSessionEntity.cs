@@ -435,6 +435,12 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void ReplyWhenDurable(IActorRef replyTo)
     {
+        if (!_dirty && !_flushInFlight)
+        {
+            // Nothing waits to be written: what the sender asked about is durable already.
+            if (!replyTo.IsNobody()) replyTo.Tell(View());
+            return;
+        }
         if (!replyTo.IsNobody()) _repliesWaiting.Add((replyTo, View()));
         Flush();
     }
@@ -445,7 +451,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _dirty = false;
         _flushInFlight = true;
         (_repliesInFlight, _repliesWaiting) = (_repliesWaiting, _repliesInFlight);
-        Persist(new SessionProgressed(_latest?.ToArray(), _bestVoucher?.ToArray()), _ =>
+        // PersistAsync: readings and payments keep arriving while the flush is written, and join the next one.
+        PersistAsync(new SessionProgressed(_latest?.ToArray(), _bestVoucher?.ToArray()), _ =>
         {
             _flushInFlight = false;
             foreach (var (to, reply) in _repliesInFlight) to.Tell(reply);
@@ -464,12 +471,21 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void ToVehicle(string name, object body) => Push(_vehicleConnection, _started!.Vehicle, name, body);
 
-    private static void Push(string? connection, DeviceId device, string name, object body)
+    private void Push(string? connection, DeviceId device, string name, object body)
     {
         if (connection is null) return;
+        if (!_resolved.TryGetValue(connection, out var target))
+        {
+            // A session talks to two connections, three or four across reconnects: resolving a path is not free, so keep them.
+            if (_resolved.Count >= 8) _resolved.Clear();
+            target = ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(connection);
+            _resolved[connection] = target;
+        }
         var element = body as JsonElement? ?? JsonSerializer.SerializeToElement(body);
-        ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(connection).Tell(new DeviceEvent(device, name, element));
+        target.Tell(new DeviceEvent(device, name, element));
     }
+
+    private readonly Dictionary<string, IActorRef> _resolved = new(StringComparer.Ordinal);
 
     private void Apply(object e)
     {

@@ -241,12 +241,14 @@ public static class DeviceGateway
                 try
                 {
                     var command = Command(frame);
-                    answer = command switch
+                    var asked = command switch
                     {
-                        ISessionCommand c => await _network.Ask(c, _stop.Token),
-                        IChannelCommand c => await _network.Ask(c, _stop.Token),
+                        ISessionCommand c => _network.Ask(c, _stop.Token),
+                        IChannelCommand c => _network.Ask(c, _stop.Token),
                         _ => throw new FrameException(frame.Id, frame.Device, "UnknownAction", $"action '{frame.Action}' is not known"),
                     };
+                    // The answer completes on the entity's thread: move off it before encoding and sending.
+                    answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                 }
                 catch (FrameException e)
                 {

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using Energy.Agents;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using NSec.Cryptography;
+
+namespace Energy.Bench.Benchmarks;
+
+/// <summary>
+/// Pay-as-you-charge end to end: chargers sign readings, the network checks them and passes them on,
+/// vehicles verify them and pay each with a voucher the network verifies and persists before it is
+/// acknowledged; all through the device gateway of a node process on SQLite. Each payment costs two
+/// signatures and three verifications; the baseline is one raw Ed25519 sign plus one verify, on all
+/// cores, measured in the same run.
+/// </summary>
+public sealed class ChargingBenchmark : IBenchmark
+{
+    private const double TargetRatio = 0.4;
+
+    public string Name => "charging";
+    public string Description => "pay-as-you-charge payments/s through the gateway vs all-core raw sign+verify/s";
+
+    public async Task<BenchResult> RunAsync(BenchOptions options, Progress progress)
+    {
+        var pairs = options.Quick ? 40 : 200;
+        var readings = options.Quick ? 40 : 100;
+        await using var node = await NodeProcessHost.StartAsync(progress, "--Energy:SessionSettleSeconds=5");
+        using var http = new HttpClient { BaseAddress = node.Url, Timeout = TimeSpan.FromSeconds(60) };
+        var client = new NodeClient(http);
+        var run = Guid.NewGuid().ToString("N")[..6];
+        using var cpo = new OperatorAgent(client, BenchNode.Network, OperatorId.Of($"cpo-{run}"));
+        using var fleet = new OperatorAgent(client, BenchNode.Network, OperatorId.Of($"fleet-{run}"));
+        await cpo.RegisterAsync("Bench Charging", "chargePointOperator");
+        await fleet.RegisterAsync("Bench Fleet", "fleetOwner");
+        var chargers = Enumerable.Range(0, pairs).Select(i => new ChargerAgent(BenchNode.Network, DeviceId.Of($"charger-{run}-{i}"), Currency.Eur)).ToArray();
+        var vehicles = Enumerable.Range(0, pairs).Select(i => new VehicleAgent(BenchNode.Network, DeviceId.Of($"vehicle-{run}-{i}"))).ToArray();
+        var connections = new List<GatewayClient>();
+        try
+        {
+            var deposit = new Money(1_000_000, Currency.Eur);
+            await Parallel.ForEachAsync(Enumerable.Range(0, pairs), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+            {
+                await cpo.EndorseAsync(chargers[i].Id, DeviceRole.Charger, chargers[i].PublicKey);
+                await fleet.EndorseAsync(vehicles[i].Id, DeviceRole.Vehicle, vehicles[i].PublicKey);
+                await fleet.FundAsync(vehicles[i].Party, deposit, $"fund-{i}");
+                await vehicles[i].OpenChannelAsync(client, ChannelId.Of($"ch-{run}-{i}"), cpo.Party, deposit, DurationMs.FromSeconds(60));
+            });
+            foreach (var group in chargers.Chunk(10))
+            {
+                var gateway = await GatewayClient.ConnectAsync(node.Url);
+                connections.Add(gateway);
+                foreach (var charger in group) await charger.ConnectAsync(gateway);
+            }
+            foreach (var group in vehicles.Chunk(50))
+            {
+                var gateway = await GatewayClient.ConnectAsync(node.Url);
+                connections.Add(gateway);
+                foreach (var vehicle in group) await vehicle.ConnectAsync(gateway);
+            }
+            progress.Report($"{pairs} chargers and {pairs} vehicles registered, funded and authenticated on {connections.Count} gateway connections");
+
+            var payments = new List<double>();
+            var baseline = new List<double>();
+            for (var r = 1; r <= options.Runs; r++)
+            {
+                baseline.Add(AllCoreSignVerifyRate(options.RunDuration));
+                var before = vehicles.Sum(v => v.Payments);
+                var clock = Stopwatch.StartNew();
+                var records = await Task.WhenAll(Enumerable.Range(0, pairs).Select(i =>
+                    chargers[i].ChargeAsync($"run{r}-{i}-{run}", vehicles[i].Id, readings, whPerReading: 100, pricePerKwh: 35, credit: 10_000, TimeSpan.Zero)));
+                var elapsed = clock.Elapsed.TotalSeconds;
+                var paid = vehicles.Sum(v => v.Payments) - before;
+                var unpaid = records.Count(rec => rec.GetProperty("outstanding").GetProperty("minorUnits").GetInt64() != 0);
+                var refusals = vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count);
+                if (unpaid > 0 || refusals > 0)
+                {
+                    var codes = vehicles.SelectMany(v => v.Refusals).Concat(chargers.SelectMany(c => c.Refusals)).CountBy(c => c).Select(c => $"{c.Key} x{c.Value}");
+                    throw new InvalidOperationException($"{unpaid} sessions left unpaid, {refusals} refusals: {string.Join(", ", codes)}");
+                }
+                payments.Add(paid / elapsed);
+                progress.Report($"run {r}/{options.Runs}: {paid:N0} payments in {elapsed:0.00} s = {payments[^1]:N0}/s; raw sign+verify {baseline[^1]:N0}/s");
+            }
+            var ratios = payments.Zip(baseline, (p, b) => p / b).ToArray();
+            var ratio = Measure.Median(ratios);
+            return new BenchResult(
+                [
+                    new("payments end to end", Measure.Median(payments), "payments/s", payments),
+                    new($"raw sign+verify, {Environment.ProcessorCount} cores", Measure.Median(baseline), "pairs/s", baseline),
+                    new("ratio payments / sign+verify", ratio, "x", ratios),
+                ],
+                new Dictionary<string, object>
+                {
+                    ["payments_per_s"] = Math.Round(Measure.Median(payments)),
+                    ["sign_verify_all_cores_per_s"] = Math.Round(Measure.Median(baseline)),
+                    ["ratio"] = Math.Round(ratio, 3),
+                    ["target_ratio"] = TargetRatio,
+                    ["sessions_per_run"] = pairs,
+                    ["readings_per_session"] = readings,
+                    ["cores"] = Environment.ProcessorCount,
+                    ["runs"] = options.Runs,
+                },
+                $"{(ratio >= TargetRatio ? "PASS" : "FAIL")}: payments through the gateway run at {ratio:0.00} of the all-core raw sign+verify rate (target >= {TargetRatio})");
+        }
+        finally
+        {
+            foreach (var connection in connections) await connection.DisposeAsync();
+            foreach (var charger in chargers) charger.Dispose();
+            foreach (var vehicle in vehicles) vehicle.Dispose();
+        }
+    }
+
+    public static double AllCoreSignVerifyRate(TimeSpan duration)
+    {
+        using var key = Key.Create(SignatureAlgorithm.Ed25519);
+        var publicKey = key.PublicKey;
+        var total = 0L;
+        var clock = Stopwatch.StartNew();
+        Parallel.For(0, Environment.ProcessorCount, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, worker =>
+        {
+            var message = new byte[96];
+            message[0] = (byte)worker;
+            var count = 0L;
+            while (clock.Elapsed < duration)
+            {
+                for (var i = 0; i < 16; i++)
+                {
+                    message[1] = (byte)i;
+                    var signature = SignatureAlgorithm.Ed25519.Sign(key, message);
+                    if (!SignatureAlgorithm.Ed25519.Verify(publicKey, message, signature)) throw new InvalidOperationException("verify failed");
+                }
+                count += 16;
+            }
+            Interlocked.Add(ref total, count);
+        });
+        return total / clock.Elapsed.TotalSeconds;
+    }
+}
