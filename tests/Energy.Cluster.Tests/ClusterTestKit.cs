@@ -27,7 +27,7 @@ public static class TestStores
 
     /// <summary>The server tests/setup/postgres.sh starts; ENERGY_TEST_POSTGRES overrides it.</summary>
     public static string PostgreSqlServer =>
-        Environment.GetEnvironmentVariable("ENERGY_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=55432;Username=energy;Password=energy;Database=postgres";
+        Environment.GetEnvironmentVariable("ENERGY_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=25432;Username=energy;Password=energy;Database=postgres";
 
     /// <summary>A fresh database on the test PostgreSQL server. Fails, never skips, when the server is not there.</summary>
     public static NodeOptions PostgreSql()

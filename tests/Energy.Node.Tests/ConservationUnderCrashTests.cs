@@ -169,7 +169,7 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
     /// <summary>A new database on the server tests/setup/postgres.sh starts. Fails, never skips, when it is not there.</summary>
     private static string FreshPostgreSqlDatabase()
     {
-        var server = Environment.GetEnvironmentVariable("ENERGY_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=55432;Username=energy;Password=energy;Database=postgres";
+        var server = Environment.GetEnvironmentVariable("ENERGY_TEST_POSTGRES") ?? "Host=127.0.0.1;Port=25432;Username=energy;Password=energy;Database=postgres";
         var database = "energy_node_test_" + Guid.NewGuid().ToString("N");
         using (var connection = new Npgsql.NpgsqlConnection(server))
         {

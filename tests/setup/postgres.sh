@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts the PostgreSQL server the tests use: Debian's package, a cluster of its own under
-# /tmp/energy-pg, listening on 127.0.0.1:55432 only, user energy / password energy (test-only).
+# /tmp/energy-pg, listening on 127.0.0.1:25432 only (below the ephemeral port range, so no client socket holds it), user energy / password energy (test-only).
 # Idempotent: does nothing when the server already answers.
 set -euo pipefail
-port="${ENERGY_PG_PORT:-55432}"
+port="${ENERGY_PG_PORT:-25432}"
 data=/tmp/energy-pg/data
 log=/tmp/energy-pg/server.log
 

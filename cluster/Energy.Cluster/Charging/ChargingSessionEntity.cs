@@ -388,14 +388,18 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         {
             Apply(e);
             if (_channel is not null) ToVehicle("session.reading", ReadingBody(end));
-            if (_channel is null || Paid >= Owed) Complete();
-            else Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
+            if (_channel is null || Paid >= Owed)
+            {
+                Complete(replyTo);
+                return;
+            }
+            Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
             replyTo.Tell(View());
         });
     }
 
     /// <summary>Closes the session with its charge record: once the final reading is paid, or when the vehicle had its time and did not pay it.</summary>
-    private void Complete()
+    private void Complete(IActorRef? replyTo = null)
     {
         if (_record is not null || _end is null) return;
         Timers.Cancel("settle");
@@ -408,6 +412,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             var body = JsonSerializer.SerializeToElement(e.Record, Serialization.EnergyJson.Options);
             ToCharger("session.completed", body);
             ToVehicle("session.completed", body);
+            replyTo?.Tell(View());
         });
     }
 
