@@ -11,7 +11,8 @@ namespace Energy.Agents;
 /// vehicles, each device holding its own key and reaching the network through the gateway (chargers
 /// share one gateway connection per ten, vehicles one per fifty, as a roadside box would carry
 /// constrained devices). Every vehicle charges at the next free charger, paying per signed reading;
-/// at the end the operator closes the channels and is settled on the ledger.
+/// at the end the operator closes the channels and is settled on the ledger. Homes, endorsed by the
+/// grid operator, trade in pairs: one sells its solar surplus to its neighbour over a duplex channel.
 /// </summary>
 public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network, Currency currency, Action<string> report)
 {
@@ -19,11 +20,12 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default);
 
     public sealed record Summary(int Sessions, long EnergyWh, int Payments, long CostMinorUnits, long PaidMinorUnits, long SettledMinorUnits,
-        int Suspensions, int Errors, TimeSpan Elapsed)
+        int Suspensions, int Trades, long TradedWh, long TradedMinorUnits, int Errors, TimeSpan Elapsed)
     {
         public string Describe(Currency currency) => string.Create(CultureInfo.InvariantCulture,
             $"{Sessions} sessions, {EnergyWh / 1000.0:0.0} kWh, {Payments} payments, cost {CostMinorUnits / 100.0:0.00} {currency}, paid {PaidMinorUnits / 100.0:0.00}, " +
-            $"settled to the operator {SettledMinorUnits / 100.0:0.00} {currency}, {Suspensions} suspensions, {Errors} errors, in {Elapsed.TotalSeconds:0.0} s");
+            $"settled to the operator {SettledMinorUnits / 100.0:0.00} {currency}, {Suspensions} suspensions; {Trades} neighbour trades, {TradedWh / 1000.0:0.0} kWh for " +
+            $"{TradedMinorUnits / 100.0:0.00} {currency}; {Errors} errors, in {Elapsed.TotalSeconds:0.0} s");
     }
 
     public async Task<Summary> RunAsync(Options options, CancellationToken token)
@@ -36,6 +38,9 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         await fleet.RegisterAsync("City Fleet", "fleetOwner");
         report($"operators {cpo.Id} and {fleet.Id} registered");
 
+        using var grid = new OperatorAgent(node, network, OperatorId.Of($"grid-{run}"));
+        await grid.RegisterAsync("City Grid", "gridOperator");
+        var homes = Enumerable.Range(1, options.Homes).Select(i => new HomeAgent(network, DeviceId.Of($"home-{run}-{i}"))).ToList();
         var chargers = Enumerable.Range(1, options.Chargers).Select(i => new ChargerAgent(network, DeviceId.Of($"charger-{run}-{i}"), currency, 1_000_000)).ToList();
         var vehicles = Enumerable.Range(1, options.Vehicles).Select(i => new VehicleAgent(network, DeviceId.Of($"vehicle-{run}-{i}"))).ToList();
         var connections = new List<GatewayClient>();
@@ -49,7 +54,13 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
                 await fleet.FundAsync(v.Party, deposit, $"fund-{v.Id}");
                 await v.OpenChannelAsync(node, ChannelId.Of($"ch-{v.Id}"), cpo.Party, deposit, DurationMs.FromSeconds(30));
             });
-            report($"{chargers.Count} chargers and {vehicles.Count} vehicles registered, funded, channels open");
+            var homeDeposit = new Money(10_000, currency);
+            await Parallel.ForEachAsync(homes, token, async (h, _) =>
+            {
+                await grid.EndorseAsync(h.Id, DeviceRole.Meter, h.PublicKey);
+                await grid.FundAsync(h.Party, homeDeposit, $"fund-{h.Id}");
+            });
+            report($"{chargers.Count} chargers, {vehicles.Count} vehicles and {homes.Count} homes registered, funded, channels open");
 
             foreach (var group in chargers.Chunk(10).Cast<IEnumerable<object>>().Concat(vehicles.Chunk(50)))
             {
@@ -71,6 +82,26 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
             using var progress = new Timer(_ => report(string.Create(CultureInfo.InvariantCulture,
                 $"  {Volatile.Read(ref sessions),5}/{total} sessions  {Interlocked.Read(ref energy) / 1000.0,8:0.0} kWh  {vehicles.Sum(v => v.Payments),7} payments  {Interlocked.Read(ref paid) / 100.0,9:0.00} {currency} paid")),
                 null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
+            // Homes with solar (the first of each pair) sell to their neighbour while the vehicles charge.
+            var trades = 0;
+            long tradedWh = 0, tradedValue = 0;
+            var trading = Task.WhenAll(homes.Chunk(2).Where(pair => pair.Length == 2).Select(async pair =>
+            {
+                try
+                {
+                    var (wh, value) = await pair[0].SellAsync(node, pair[1], ChannelId.Of($"trade-{pair[0].Id}"), options.Readings, options.WhPerReading,
+                        new Money(options.PricePerKwh - 10, currency), homeDeposit, token);
+                    Interlocked.Increment(ref trades);
+                    Interlocked.Add(ref tradedWh, wh);
+                    Interlocked.Add(ref tradedValue, value);
+                }
+                catch (NodeClient.NodeRefusedException refused)
+                {
+                    Interlocked.Increment(ref errors);
+                    report($"  trade {pair[0].Id}: {refused.Message}");
+                }
+            }));
 
             await Task.WhenAll(chargers.Select(async charger =>
             {
@@ -95,6 +126,7 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
                 }
             }));
 
+            await trading;
             long settled = 0;
             await Parallel.ForEachAsync(vehicles, token, async (v, _) =>
             {
@@ -114,13 +146,15 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
                 }
             });
             errors += vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count);
-            return new Summary(sessions, energy, vehicles.Sum(v => v.Payments), cost, paid, settled, chargers.Sum(c => c.Suspensions), errors, clock.Elapsed);
+            return new Summary(sessions, energy, vehicles.Sum(v => v.Payments), cost, paid, settled, chargers.Sum(c => c.Suspensions),
+                trades, tradedWh, tradedValue, errors, clock.Elapsed);
         }
         finally
         {
             foreach (var connection in connections) await connection.DisposeAsync();
             foreach (var c in chargers) c.Dispose();
             foreach (var v in vehicles) v.Dispose();
+            foreach (var h in homes) h.Dispose();
         }
     }
 

@@ -39,6 +39,12 @@ public sealed class NodeClient(HttpClient http)
 
     public Task<JsonElement> SessionAsync(string session) => GetAsync($"/api/sessions/{session}");
 
+    public Task<JsonElement> OpenDuplexChannelAsync(string channelId, byte[] opening) =>
+        PostAsync($"/api/duplex-channels/{channelId}/open", new { signed = Convert.ToBase64String(opening) });
+
+    public Task<JsonElement> SubmitDuplexStateAsync(string channelId, byte[] state) =>
+        PostAsync($"/api/duplex-channels/{channelId}/states", new { signed = Convert.ToBase64String(state) });
+
     public Task<JsonElement> TotalsAsync() => GetAsync("/api/ledger/totals");
 
     public Task<JsonElement> ShardsAsync() => GetAsync("/api/ledger/shards");

@@ -203,6 +203,27 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         await Eventually(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.GetProperty("status").GetString() == "charging");
     }
 
+    [Fact]
+    public async Task A_small_city_charges_trades_and_settles_everything_it_paid()
+    {
+        var reports = new List<string>();
+        var city = new CityScenario(fixture.Client, fixture.Node.Url, Network, Currency.Eur, line => { lock (reports) reports.Add(line); });
+        var summary = await city.RunAsync(new CityScenario.Options(Vehicles: 6, Chargers: 2, Homes: 4, Readings: 12, WhPerReading: 250, PricePerKwh: 33, Credit: 40),
+            CancellationToken.None);
+
+        Assert.Equal(0, summary.Errors);
+        Assert.Equal(6, summary.Sessions);
+        Assert.Equal(6 * 12 * 250, summary.EnergyWh);
+        // Each session: 3 kWh at 33 = 99 minor units, exactly; paid in full and settled to the operator.
+        Assert.Equal(6 * 99, summary.CostMinorUnits);
+        Assert.Equal(summary.CostMinorUnits, summary.PaidMinorUnits);
+        Assert.Equal(summary.PaidMinorUnits, summary.SettledMinorUnits);
+        // Two pairs of homes: 3 kWh each at 23.
+        Assert.Equal((2, 6_000L, 2 * 69L), (summary.Trades, summary.TradedWh, summary.TradedMinorUnits));
+        var totals = await fixture.Api.GetAsync("/api/ledger/totals");
+        Assert.True(totals.Body.GetProperty("conserved").GetBoolean());
+    }
+
     // Hostile agents
 
     [Fact]
