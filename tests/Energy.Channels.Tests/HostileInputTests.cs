@@ -668,8 +668,8 @@ public class HostileInputTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x0F)]
-    [InlineData(0x10)]
+    [InlineData(0x11)]
+    [InlineData(0x12)]
     [InlineData(0x7F)]
     [InlineData(0xFF)]
     public void An_unknown_kind_tag_is_refused_with_UnknownKind(byte tag)

@@ -149,6 +149,13 @@ public sealed record KindSample(
 }
 
 /// <summary>A valid object of every signed kind.</summary>
+public static class TollTariffs
+{
+    /// <summary>Day 300, night 150 from 22:00, congestion above 10 vehicles: +5 % each, at most +100 %.</summary>
+    public static GantryTariff Sample(ulong version = 1) => new(TestParties.Network, TestParties.OperatorName, DeviceId.Of("gantry-1"), SegmentId.Of("a1-km-12"),
+        SegmentId.Of("zone-north"), 12_000, -350, version, Currency.Eur, [new TollBand(0, 150), new TollBand(6 * 60, 300), new TollBand(22 * 60, 150)], 10, 5, 200);
+}
+
 public static class Samples
 {
     public static IReadOnlyList<KindSample> All { get; } = Build();
@@ -185,6 +192,9 @@ public static class Samples
             KindSample.Of(TestParties.CoSign(new DuplexOpening(network, TestParties.Channel, TestParties.PayerId, TestParties.PayeeId,
                 TestParties.Eur(500), TestParties.Eur(700), DurationMs.FromMinutes(1)), Keys.Payer, Keys.Payee),
                 Keys.Payer.PublicKey, Keys.Payee.PublicKey),
+            KindSample.Of(Signed<GantryTariff>.Sign(TollTariffs.Sample(), Keys.Operator), Keys.Operator.PublicKey),
+            KindSample.Of(Signed<Quarantine>.Sign(new Quarantine(network, TestParties.OperatorName, TestParties.VehicleId, true, now), Keys.Operator),
+                Keys.Operator.PublicKey),
         ];
     }
 }

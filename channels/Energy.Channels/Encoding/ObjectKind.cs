@@ -20,9 +20,11 @@ public enum ObjectKind : byte
     FundingOrder = 0x0C,
     WithdrawalOrder = 0x0D,
     DuplexOpening = 0x0E,
+    GantryTariff = 0x0F,
+    Quarantine = 0x10,
 }
 
 public static class ObjectKinds
 {
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x0E and not 0x05;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x10 and not 0x05;
 }
