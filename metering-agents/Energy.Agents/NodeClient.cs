@@ -45,6 +45,20 @@ public sealed class NodeClient(HttpClient http)
     public Task<JsonElement> SubmitDuplexStateAsync(string channelId, byte[] state) =>
         PostAsync($"/api/duplex-channels/{channelId}/states", new { signed = Convert.ToBase64String(state) });
 
+    public Task<JsonElement> SetTariffAsync(string gantry, byte[] tariff) =>
+        PostAsync($"/api/gantries/{gantry}/tariff", new { signed = Convert.ToBase64String(tariff) });
+
+    public Task<JsonElement> QuarantineAsync(string device, byte[] order) =>
+        PostAsync($"/api/devices/{device}/quarantine", new { signed = Convert.ToBase64String(order) });
+
+    public Task<JsonElement> GantryAsync(string gantry) => GetAsync($"/api/gantries/{gantry}");
+
+    public Task<JsonElement> ViolationsAsync(string tollOperator) => GetAsync($"/api/tolls/{tollOperator}/violations");
+
+    public Task<JsonElement> ZoneAsync(string zone) => GetAsync($"/api/zones/{zone}");
+
+    public Task<JsonElement> AlertsAsync() => GetAsync("/api/alerts");
+
     public Task<JsonElement> TotalsAsync() => GetAsync("/api/ledger/totals");
 
     public Task<JsonElement> ShardsAsync() => GetAsync("/api/ledger/shards");

@@ -4,6 +4,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Channels.Tolls;
 
 namespace Energy.Agents;
 
@@ -43,6 +44,13 @@ public sealed class OperatorAgent : IDisposable
     /// <summary>Closes a channel that pays this operator with the best voucher the network holds; returns the payouts.</summary>
     public Task<JsonElement> CloseChannelAsync(ChannelId channel) =>
         Node.CloseChannelAsync(channel.Value, Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Party, Now), _key).ToArray());
+
+    /// <summary>Places and prices one of this operator's gantries (a higher version replaces the tariff).</summary>
+    public Task SetTariffAsync(GantryTariff tariff) => Node.SetTariffAsync(tariff.Gantry.Value, Signed<GantryTariff>.Sign(tariff, _key).ToArray());
+
+    /// <summary>Quarantines (or releases) a device suspected to be cloned: its payments are refused meanwhile.</summary>
+    public Task QuarantineAsync(DeviceId device, bool quarantined) =>
+        Node.QuarantineAsync(device.Value, Signed<Quarantine>.Sign(new Quarantine(Network, Id, device, quarantined, Now), _key).ToArray());
 
     private static Timestamp Now => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
 

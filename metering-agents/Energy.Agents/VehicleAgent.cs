@@ -7,6 +7,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Channels.Tolls;
 
 namespace Energy.Agents;
 
@@ -112,6 +113,9 @@ public sealed class VehicleAgent : IDisposable
                     case "session.reading":
                         await OnReadingAsync(body);
                         break;
+                    case "toll.request":
+                        await OnTollAsync(body);
+                        break;
                     case "session.completed":
                         var session = body.GetProperty("session").GetString()!;
                         Records[session] = body;
@@ -210,6 +214,84 @@ public sealed class VehicleAgent : IDisposable
         {
             _paying.Release();
         }
+    }
+
+    /// <summary>How this vehicle answers toll requests (tests play vehicles that misbehave).</summary>
+    public TollAnswer Tolls { get; set; } = TollAnswer.Pay;
+
+    public enum TollAnswer { Pay, Ignore, Underpay, PayWrongChannel }
+
+    /// <summary>The highest toll this vehicle pays without its driver's say.</summary>
+    public long MaxToll { get; set; } = 10_000;
+
+    public int TollsPaid => _tollsPaid;
+    private int _tollsPaid;
+
+    /// <summary>
+    /// A gantry asks for a toll: the vehicle checks the request (its own identity, the gantry's key, a sane
+    /// price) and pays the price with the next voucher on its channel to the toll operator; with no
+    /// channel, or not enough deposit left, it says so at once rather than let the gantry wait.
+    /// </summary>
+    private async Task OnTollAsync(JsonElement body)
+    {
+        var pass = body.GetProperty("pass").GetString()!;
+        var signed = Signed<TollRequest>.Decode(Convert.FromBase64String(body.GetProperty("request").GetString()!));
+        var gantryKey = DevicePublicKey.FromHex(body.GetProperty("gantryKey").GetString()!);
+        if (!signed.IsOk || !gantryKey.IsOk) { Refusals.Enqueue(signed.Error?.Code ?? gantryKey.Error!.Code); return; }
+        var currency = Currency.Of(body.GetProperty("currency").GetString()!);
+        var verified = TollRequests.Verify(signed.Value, Network, Id, gantryKey.Value, new Money(MaxToll, currency));
+        if (!verified.IsOk) { Refusals.Enqueue(verified.Error!.Code); return; }
+        if (Tolls == TollAnswer.Ignore) return;
+        var payee = new PartyId(body.GetProperty("payee").GetString()!);
+        var channel = Tolls == TollAnswer.PayWrongChannel ? _channels.Values.FirstOrDefault(c => c != ChannelTo(payee)) : ChannelTo(payee);
+        if (channel is null)
+        {
+            await DeclineAsync(pass, "NoChannel");
+            return;
+        }
+        var price = verified.Value.Price.MinorUnits - (Tolls == TollAnswer.Underpay ? 1 : 0);
+        byte[] voucher;
+        lock (channel.Gate)
+        {
+            var cumulative = channel.Cumulative.Add(new Money(price, currency));
+            if (!cumulative.IsOk || cumulative.Value > channel.Deposit) voucher = [];
+            else
+            {
+                channel.Sequence++;
+                channel.Cumulative = cumulative.Value;
+                voucher = SignVoucher(channel.Id, channel.Sequence, cumulative.Value);
+            }
+        }
+        if (voucher.Length == 0)
+        {
+            await DeclineAsync(pass, "DepositExhausted");
+            return;
+        }
+        await _paying.WaitAsync();
+        _ = PayTollAsync(pass, voucher);
+    }
+
+    private async Task PayTollAsync(string pass, byte[] voucher)
+    {
+        try
+        {
+            await _gateway!.CallAsync(Id, "toll.pay", new { pass, voucher = Convert.ToBase64String(voucher) });
+            Interlocked.Increment(ref _tollsPaid);
+        }
+        catch (GatewayRefusedException refused)
+        {
+            Refusals.Enqueue(refused.Code);
+        }
+        finally
+        {
+            _paying.Release();
+        }
+    }
+
+    private async Task DeclineAsync(string pass, string reason)
+    {
+        try { await _gateway!.CallAsync(Id, "toll.decline", new { pass, reason }); }
+        catch (GatewayRefusedException refused) { Refusals.Enqueue(refused.Code); }
     }
 
     public void Dispose()

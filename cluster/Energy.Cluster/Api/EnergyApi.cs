@@ -64,6 +64,18 @@ public static class EnergyApi
         api.MapGet("/duplex-channels/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => network.Ask(new GetDuplexChannel(c), token))));
 
+        api.MapPost("/devices/{id}/quarantine", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new QuarantineDevice(d, bytes), token)))));
+        api.MapGet("/alerts", (EnergyNetwork network, CancellationToken token) => Call(() => network.AlertsAsync(token)));
+        api.MapPost("/gantries/{id}/tariff", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Tolls.ConfigureGantry(d, bytes), token)))));
+        api.MapGet("/gantries/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(DeviceId.Parse(id), d => network.Ask(new Tolls.GetGantry(d), token))));
+        api.MapGet("/tolls/{operatorId}/violations", (string operatorId, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(OperatorId.Parse(operatorId), o => network.Ask(new Tolls.GetViolations(o), token))));
+        api.MapGet("/zones/{zone}", (string zone, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(SegmentId.Parse(zone), z => network.Ask(new Tolls.GetZone(z), token))));
+
         api.MapGet("/sessions/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
             Call(() => Charging.ChargingSessionEntity.IsValidId(id)
                 ? network.Ask(new Charging.GetSession(id), token)
@@ -115,11 +127,11 @@ public static class EnergyApi
 
     private static int StatusFor(string code) => code switch
     {
-        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
+        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(Tolls.PassNotFound) or nameof(Tolls.GantryNotConfigured) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
         nameof(OperatorAlreadyRegistered) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
             or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) => StatusCodes.Status409Conflict,
         nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,
-        nameof(InvalidSignature) or nameof(PartyRevoked) or nameof(DeviceIsRevoked) => StatusCodes.Status403Forbidden,
+        nameof(InvalidSignature) or nameof(PartyRevoked) or nameof(PartyQuarantined) or nameof(DeviceIsRevoked) => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };
 }

@@ -177,11 +177,17 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         var decoded = Signed<Voucher>.Decode(command.Voucher);
         if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
         if (_revocations.IsRevoked(_channel.Terms.Payer.Id)) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, _channel.Terms.Payer.Id))); return; }
+        if (_revocations.IsQuarantined(_channel.Terms.Payer.Id)) { Sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, _channel.Terms.Payer.Id))); return; }
         var accepted = StreamingChannels.AcceptVoucher(_channel, decoded.Value, _settings.Clock.Now);
         if (!accepted.IsOk) { Sender.Tell(Refusal.From(accepted.Error)); return; }
         _channel = accepted.Value.Channel;
         var voucher = decoded.Value.Payload;
-        _acksWaiting.Add((Sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)));
+        _acksWaiting.Add((Sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
+        {
+            Increment = accepted.Value.Increment,
+            Payer = _channel.Terms.Payer.Id,
+            Payee = _channel.Terms.Payee.Id,
+        }));
         _voucherWaiting = decoded.Value;
         FlushVoucher();
     }

@@ -23,6 +23,11 @@ public sealed record PartyRevoked(ChannelId ChannelId, PartyId Party) : Protocol
     public override string Describe() => $"channel {ChannelId}: the key of {Party} is revoked";
 }
 
+public sealed record PartyQuarantined(ChannelId ChannelId, PartyId Party) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: {Party} is quarantined as a suspected clone; its payments are refused until it is released";
+}
+
 public sealed record PartyUnknown(ChannelId ChannelId, PartyId Party) : ProtocolError
 {
     public override string Describe() => $"channel {ChannelId}: {Party} is neither a registered device nor an operator";

@@ -34,7 +34,15 @@ public sealed record GetChannel(ChannelId ChannelId) : IChannelCommand;
 public sealed record ChannelOpened(ChannelId ChannelId, PartyId Payer, PartyId Payee, Money Deposit, ulong EscrowBlockHeight) : IEnergyMessage;
 
 [Manifest("channel.voucher-acknowledged.v1")]
-public sealed record VoucherAcknowledged(ChannelId ChannelId, ulong Sequence, Money Cumulative) : IEnergyMessage;
+public sealed record VoucherAcknowledged(ChannelId ChannelId, ulong Sequence, Money Cumulative) : IEnergyMessage
+{
+    /// <summary>What this voucher added to the channel's best one when it was accepted.</summary>
+    public Money? Increment { get; init; }
+
+    public PartyId? Payer { get; init; }
+
+    public PartyId? Payee { get; init; }
+}
 
 [Manifest("channel.closing.v1")]
 public sealed record ChannelClosing(ChannelId ChannelId, Timestamp ChallengeDeadline) : IEnergyMessage;

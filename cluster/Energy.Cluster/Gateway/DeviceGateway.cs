@@ -245,6 +245,7 @@ public static class DeviceGateway
                     {
                         ISessionCommand c => _network.Ask(c, _stop.Token),
                         IChannelCommand c => _network.Ask(c, _stop.Token),
+                        Tolls.IGantryCommand c => _network.Ask(c, _stop.Token),
                         _ => throw new FrameException(frame.Id, frame.Device, "UnknownAction", $"action '{frame.Action}' is not known"),
                     };
                     // The answer completes on the entity's thread: move off it before encoding and sending.
@@ -288,6 +289,10 @@ public static class DeviceGateway
                 "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), _path),
                 "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), _path),
                 "session.get" => new GetSession(frame.Session()),
+                "toll.pass" => new Tolls.TollPass(device, frame.Bytes("request"), _path),
+                "toll.pay" => new Tolls.PayToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Bytes("voucher"), _path),
+                "toll.decline" => new Tolls.DeclineToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Text("reason")),
+                "toll.gantry" => new Tolls.GetGantry(device),
                 "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
                 "channel.get" => new GetChannel(frame.Channel("channel")),
                 _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
@@ -373,6 +378,15 @@ public static class DeviceGateway
         {
             var parsed = DeviceId.Parse(Text(name));
             return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", parsed.Error!.Describe());
+        }
+
+        /// <summary>The gantry a pass belongs to: a pass id is the gantry's id, a dot, and the pass's number.</summary>
+        public DeviceId GantryOfPass()
+        {
+            var pass = Text("pass");
+            var dot = pass.LastIndexOf('.');
+            var gantry = dot > 0 ? DeviceId.Parse(pass[..dot]) : DeviceId.Parse("");
+            return gantry.IsOk ? gantry.Value : throw new FrameException(Id, Device, "MalformedFrame", $"pass '{pass}' is not a gantry id, a dot and a number");
         }
 
         public ChannelId Channel(string name)

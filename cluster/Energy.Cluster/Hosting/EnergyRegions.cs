@@ -7,7 +7,8 @@ using Energy.Cluster.Registry;
 namespace Energy.Cluster.Hosting;
 
 /// <summary>The shard regions of a node: the only way in to the entities.</summary>
-public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints, IActorRef Sessions)
+public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints, IActorRef Sessions,
+    IActorRef Gantries, IActorRef TollOffices, IActorRef Zones, IActorRef Alerts)
 {
     public const int MaxShards = 100;
 
@@ -20,14 +21,19 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
 
         var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings), shardSettings, extractor);
-        var devices = sharding.Start("device", id => DeviceTwin.Props(id, settings, operators), shardSettings, extractor);
+        var zones = sharding.Start("zone", id => Tolls.ZoneEntity.Props(id, settings.Clock), shardSettings, extractor);
+        var alerts = sharding.Start("alert-log", _ => AlertLog.Props(), shardSettings, extractor);
+        var devices = sharding.Start("device", id => DeviceTwin.Props(id, settings, operators, zones, alerts), shardSettings, extractor);
         IActorRef? ledgerRegion = null;
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
         var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
         var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
         var sessions = sharding.Start("charging-session", id => Charging.ChargingSessionEntity.Props(id, settings, devices, channels), shardSettings, extractor);
         var chargePoints = sharding.Start("charge-point", id => Gateway.ChargePointEntity.Props(id, settings, devices, sessions), shardSettings, extractor);
-        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions);
+        IActorRef? gantries = null;
+        var offices = sharding.Start("toll-office", id => Tolls.TollOffice.Props(id, gantries!), shardSettings, extractor);
+        gantries = sharding.Start("gantry", id => Tolls.GantryEntity.Props(id, settings, devices, operators, channels, offices, zones), shardSettings, extractor);
+        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts);
         system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }

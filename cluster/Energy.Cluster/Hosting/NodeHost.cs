@@ -34,6 +34,12 @@ public sealed class NodeConfiguration
     public long OcppPricePerKwh { get; set; } = 35;
 
     public long OcppCredit { get; set; } = 50;
+
+    /// <summary>How long a gantry waits for a vehicle's payment, in milliseconds.</summary>
+    public int TollAnswerMs { get; set; } = 2_000;
+
+    /// <summary>Above this speed between two gantries, one identity is taken for two vehicles (a clone).</summary>
+    public double MaxPlausibleSpeedKmh { get; set; } = 250;
 }
 
 public static class NodeHost
@@ -62,6 +68,8 @@ public static class NodeHost
             SessionSettleTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionSettleSeconds, 1, 3_600)),
             WitnessedPricePerKwh = configuration.OcppPricePerKwh,
             WitnessedCredit = configuration.OcppCredit,
+            TollAnswerTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.TollAnswerMs, 50, 60_000)),
+            MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
         };
 
         builder.Services.AddSingleton(settings);
@@ -82,6 +90,10 @@ public static class NodeHost
                 registry.Register<DuplexChannelEntity>(regions.DuplexChannels);
                 registry.Register<Gateway.ChargePointEntity>(regions.ChargePoints);
                 registry.Register<Charging.ChargingSessionEntity>(regions.Sessions);
+                registry.Register<Tolls.GantryEntity>(regions.Gantries);
+                registry.Register<Tolls.TollOffice>(regions.TollOffices);
+                registry.Register<Tolls.ZoneEntity>(regions.Zones);
+                registry.Register<AlertLog>(regions.Alerts);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -89,7 +101,8 @@ public static class NodeHost
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = ActorRegistry.For(system);
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
-                registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>());
+                registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
+                registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>());
             return new EnergyNetwork(system, regions, settings);
         });
         return builder;

@@ -49,4 +49,10 @@ public sealed record EnergySettings(
 
     /// <summary>Credit (minor units) of sessions on OCPP charge points.</summary>
     public long WitnessedCredit { get; init; } = 50;
+
+    /// <summary>How long a gantry waits for a vehicle's valid payment before the pass becomes a late-answer violation.</summary>
+    public TimeSpan TollAnswerTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The speed above which two passes of one identity cannot be one vehicle (a clone or a hijacked identity).</summary>
+    public double MaxPlausibleSpeedKmh { get; init; } = 250;
 }

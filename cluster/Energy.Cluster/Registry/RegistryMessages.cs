@@ -59,7 +59,12 @@ public sealed record DeviceView(
     string PublicKeyHex,
     bool Revoked,
     Timestamp EndorsedAt,
-    Timestamp? RevokedAt) : IEnergyMessage;
+    Timestamp? RevokedAt) : IEnergyMessage
+{
+    public bool Quarantined { get; init; }
+
+    public bool CloneAlertOpen { get; init; }
+}
 
 /// <summary>A device authenticated on a gateway connection (live status, not persisted; the gateway repeats it while connected).</summary>
 [Manifest("registry.device-connected.v1")]
@@ -73,3 +78,40 @@ public sealed record GetDeviceConnection(DeviceId Device) : IDeviceCommand;
 
 [Manifest("registry.connection.v1")]
 public sealed record DeviceConnection(DeviceId Device, string? Connection) : IEnergyMessage;
+
+/// <summary>A gantry saw the vehicle: the twin checks the pass against the last one (clone watch) and reports speed to the zone.</summary>
+[Manifest("registry.vehicle-seen.v1")]
+public sealed record VehicleSeen(DeviceId Device, DeviceId Gantry, OperatorId TollOperator, SegmentId Zone, long PositionX, long PositionY, Timestamp At)
+    : IDeviceCommand;
+
+/// <summary>An operator's signed quarantine or release (wire form of <c>Signed&lt;Quarantine&gt;</c>).</summary>
+[Manifest("registry.quarantine.v1")]
+public sealed record QuarantineDevice(DeviceId Device, byte[] Order) : IDeviceCommand;
+
+[Manifest("registry.device-quarantine-changed.v1")]
+public sealed record DeviceQuarantineChanged(byte[] Order, Timestamp At) : IEnergyMessage;
+
+[Manifest("registry.clone-suspected.v1")]
+public sealed record CloneSuspected(Alert Alert) : IEnergyMessage;
+
+/// <summary>Something an operator should look at: a suspected clone, a quarantine, a revocation.</summary>
+[Manifest("alert.v1")]
+public sealed record Alert(string Id, string Kind, DeviceId Device, string Detail, Timestamp At) : IEnergyMessage;
+
+[Manifest("alert.raise.v1")]
+public sealed record RaiseAlert(Alert Alert) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => AlertLog.EntityName;
+}
+
+[Manifest("alert.get.v1")]
+public sealed record GetAlerts : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => AlertLog.EntityName;
+}
+
+[Manifest("alert.list.v1")]
+public sealed record AlertList(long Total, IReadOnlyList<Alert> Latest) : IEnergyMessage;
+
+[Manifest("alert.event.raised.v1")]
+public sealed record AlertRaised(Alert Alert) : IEnergyMessage;

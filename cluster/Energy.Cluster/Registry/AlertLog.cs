@@ -1,0 +1,45 @@
+using Akka.Actor;
+using Akka.Persistence;
+
+namespace Energy.Cluster.Registry;
+
+/// <summary>
+/// The network's alerts (suspected clones, quarantines), one persisted log. Raising the same alert twice
+/// records it once; the log keeps the newest <see cref="MaxKept"/> for reading.
+/// </summary>
+public sealed class AlertLog : ReceivePersistentActor
+{
+    public const string EntityName = "alerts";
+    public const int MaxKept = 10_000;
+
+    private readonly LinkedList<Alert> _latest = new();
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private long _total;
+
+    public AlertLog()
+    {
+        Recover<AlertRaised>(Apply);
+        Command<RaiseAlert>(raise =>
+        {
+            if (_ids.Contains(raise.Alert.Id)) return;
+            Persist(new AlertRaised(raise.Alert), Apply);
+        });
+        Command<GetAlerts>(_ => Sender.Tell(new AlertList(_total, _latest.Reverse().ToList())));
+    }
+
+    public override string PersistenceId => "alert-log";
+
+    public static Props Props() => Akka.Actor.Props.Create(() => new AlertLog());
+
+    private void Apply(AlertRaised raised)
+    {
+        if (!_ids.Add(raised.Alert.Id)) return;
+        _total++;
+        _latest.AddLast(raised.Alert);
+        while (_latest.Count > MaxKept)
+        {
+            _ids.Remove(_latest.First!.Value.Id);
+            _latest.RemoveFirst();
+        }
+    }
+}

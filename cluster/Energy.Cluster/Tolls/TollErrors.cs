@@ -1,0 +1,34 @@
+using Energy.Channels;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Tolls;
+
+public sealed record GantryNotConfigured(DeviceId Gantry) : ProtocolError
+{
+    public override string Describe() => $"gantry {Gantry} has no tariff from its operator yet";
+}
+
+public sealed record TariffNotNewer(DeviceId Gantry, ulong Current, ulong Offered) : ProtocolError
+{
+    public override string Describe() => $"gantry {Gantry}: tariff version {Offered} is not newer than {Current}";
+}
+
+public sealed record TollRequestRefused(DeviceId Gantry, string Field, string Expected, string Actual) : ProtocolError
+{
+    public override string Describe() => $"gantry {Gantry}: the toll request's {Field} is {Actual}; expected {Expected}";
+}
+
+public sealed record PassNotFound(string Pass) : ProtocolError
+{
+    public override string Describe() => $"pass {Pass} is not known";
+}
+
+public sealed record PassAlreadyResolved(string Pass, string Status) : ProtocolError
+{
+    public override string Describe() => $"pass {Pass} is already {Status}";
+}
+
+public sealed record NotPassVehicle(string Pass, DeviceId Vehicle) : ProtocolError
+{
+    public override string Describe() => $"pass {Pass} is not {Vehicle}'s";
+}

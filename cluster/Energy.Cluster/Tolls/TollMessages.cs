@@ -1,0 +1,105 @@
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Tolls;
+
+public interface IGantryCommand : IEnergyMessage, IWithEntityId
+{
+    DeviceId Gantry { get; }
+    string IWithEntityId.EntityId => Gantry.Value;
+}
+
+/// <summary>A toll operator's signed tariff for a gantry (wire form of <c>Signed&lt;GantryTariff&gt;</c>).</summary>
+[Manifest("toll.configure-gantry.v1")]
+public sealed record ConfigureGantry(DeviceId Gantry, byte[] Tariff) : IGantryCommand;
+
+/// <summary>The gantry saw a vehicle: its signed toll request.</summary>
+[Manifest("toll.pass.v1")]
+public sealed record TollPass(DeviceId Gantry, byte[] Request, string? Connection) : IGantryCommand;
+
+/// <summary>The vehicle pays a pass with a voucher on its channel to the toll operator.</summary>
+[Manifest("toll.pay.v1")]
+public sealed record PayToll(DeviceId Gantry, string Pass, DeviceId Vehicle, byte[] Voucher, string? Connection) : IGantryCommand;
+
+/// <summary>The vehicle says it cannot pay a pass (no channel to the operator, deposit exhausted).</summary>
+[Manifest("toll.decline.v1")]
+public sealed record DeclineToll(DeviceId Gantry, string Pass, DeviceId Vehicle, string Reason) : IGantryCommand;
+
+[Manifest("toll.get-gantry.v1")]
+public sealed record GetGantry(DeviceId Gantry) : IGantryCommand;
+
+[Manifest("toll.violation-filed.v1")]
+public sealed record ViolationFiled(DeviceId Gantry, string Violation) : IGantryCommand;
+
+/// <summary>Why a pass was not paid. Each pass resolves once: paid, or one violation with one cause.</summary>
+public enum ViolationCause
+{
+    NoChannel = 1,
+    DepositExhausted = 2,
+    InvalidAnswer = 3,
+    Late = 4,
+}
+
+[Manifest("toll.violation.v1")]
+public sealed record TollViolation(string Id, string Pass, DeviceId Gantry, DeviceId Vehicle, OperatorId Operator, SegmentId Segment, Money Price,
+    ViolationCause Cause, string Detail, Timestamp PassedAt, Timestamp RecordedAt) : IEnergyMessage;
+
+[Manifest("toll.pass-view.v1")]
+public sealed record PassView(string Pass, DeviceId Gantry, DeviceId Vehicle, Money Price, string Status, long? PaidMinorUnits, ViolationCause? Violation) : IEnergyMessage;
+
+[Manifest("toll.gantry-view.v1")]
+public sealed record GantryView(DeviceId Gantry, OperatorId? Operator, SegmentId? Segment, SegmentId? Zone, ulong TariffVersion, Money? Price,
+    long Passes, long Paid, long Violations, long PaidMinorUnits) : IEnergyMessage;
+
+// The toll office of an operator: its violation records, filed by its gantries.
+
+public interface ITollOfficeCommand : IEnergyMessage, IWithEntityId
+{
+    OperatorId Operator { get; }
+    string IWithEntityId.EntityId => Operator.Value;
+}
+
+[Manifest("toll.file-violation.v1")]
+public sealed record FileViolation(OperatorId Operator, TollViolation Violation) : ITollOfficeCommand;
+
+[Manifest("toll.get-violations.v1")]
+public sealed record GetViolations(OperatorId Operator) : ITollOfficeCommand;
+
+[Manifest("toll.violations.v1")]
+public sealed record ViolationList(OperatorId Operator, long Total, IReadOnlyList<TollViolation> Latest) : IEnergyMessage;
+
+// Zones: live road statistics from gantry passes.
+
+public interface IZoneCommand : IEnergyMessage, IWithEntityId
+{
+    SegmentId Zone { get; }
+    string IWithEntityId.EntityId => Zone.Value;
+}
+
+[Manifest("zone.pass.v1")]
+public sealed record ZonePass(SegmentId Zone, DeviceId Vehicle, Timestamp At, double? SpeedKmh) : IZoneCommand;
+
+[Manifest("zone.get.v1")]
+public sealed record GetZone(SegmentId Zone) : IZoneCommand;
+
+[Manifest("zone.view.v1")]
+public sealed record ZoneView(SegmentId Zone, int VehiclesLastMinute, int PassesLastMinute, double? AverageSpeedKmh, long PassesTotal) : IEnergyMessage;
+
+// Events
+
+[Manifest("toll.event.gantry-configured.v1")]
+public sealed record GantryConfigured(byte[] Tariff, string GantryKeyHex) : IEnergyMessage;
+
+[Manifest("toll.event.pass-recorded.v1")]
+public sealed record PassRecorded(string Pass, byte[] Request, Timestamp At) : IEnergyMessage;
+
+[Manifest("toll.event.pass-paid.v1")]
+public sealed record PassPaid(string Pass, byte[] Voucher, Money Paid, Timestamp At) : IEnergyMessage;
+
+[Manifest("toll.event.violation-recorded.v1")]
+public sealed record ViolationRecorded(TollViolation Violation) : IEnergyMessage;
+
+[Manifest("toll.event.violation-filed.v1")]
+public sealed record ViolationFiledRecorded(string Violation) : IEnergyMessage;
+
+[Manifest("toll.event.office-violation.v1")]
+public sealed record OfficeViolationRecorded(TollViolation Violation) : IEnergyMessage;

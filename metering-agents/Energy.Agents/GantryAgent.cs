@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Tolls;
+
+namespace Energy.Agents;
+
+/// <summary>
+/// A free-flow gantry: it keeps its own key, learns its price from the network (time band, congestion),
+/// and for each vehicle it sees signs a toll request and waits for the network to confirm the payment
+/// or record the violation.
+/// </summary>
+public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currency) : IDisposable
+{
+    private readonly DeviceKeyPair _key = DeviceKeyPair.Generate();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<PassOutcome>> _outcomes = new(StringComparer.Ordinal);
+    private GatewayClient? _gateway;
+    private long _price;
+    private SegmentId _segment;
+
+    public NetworkId Network { get; } = network;
+    public DeviceId Id { get; } = id;
+    public DevicePublicKey PublicKey => _key.PublicKey;
+    public long Price => Interlocked.Read(ref _price);
+
+    /// <summary>How long the gantry waits for the network's verdict on a pass.</summary>
+    public TimeSpan VerdictTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public sealed record PassOutcome(string Pass, bool Paid, long PaidMinorUnits, string? Violation, TimeSpan Latency);
+
+    /// <summary>Authenticates and reads its tariff's current price and segment.</summary>
+    public async Task ConnectAsync(GatewayClient gateway)
+    {
+        _gateway = gateway;
+        await gateway.AuthenticateAsync(Id, _key, OnEvent);
+        var view = await gateway.CallAsync(Id, "toll.gantry", new { });
+        _segment = new SegmentId(view.GetProperty("segment").GetString()!);
+        Interlocked.Exchange(ref _price, view.GetProperty("price").GetProperty("minorUnits").GetInt64());
+    }
+
+    /// <summary>Signs a toll request for a vehicle, in this gantry's name or another's (tests use it to forge or replay requests).</summary>
+    public Signed<TollRequest> SignRequest(DeviceId vehicle, Timestamp at, long price, SegmentId? segment = null, DeviceId? gantry = null) =>
+        Signed<TollRequest>.Sign(new TollRequest(Network, gantry ?? Id, vehicle, segment ?? _segment, at, new Money(price, currency)), _key);
+
+    /// <summary>A vehicle passes: request, then the network's verdict. The latency runs from detection to the verdict.</summary>
+    public async Task<PassOutcome> PassAsync(DeviceId vehicle, Timestamp? seenAt = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var request = SignRequest(vehicle, seenAt ?? Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Price);
+        var pass = await _gateway!.CallAsync(Id, "toll.pass", new { request = Convert.ToBase64String(request.Wire) });
+        var passId = pass.GetProperty("pass").GetString()!;
+        var outcome = _outcomes.GetOrAdd(passId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            var verdict = await outcome.Task.WaitAsync(VerdictTimeout);
+            return verdict with { Latency = clock.Elapsed };
+        }
+        finally
+        {
+            _outcomes.TryRemove(passId, out _);
+        }
+    }
+
+    private ValueTask OnEvent(string name, JsonElement body)
+    {
+        switch (name)
+        {
+            case "toll.price":
+                Interlocked.Exchange(ref _price, body.GetProperty("price").GetInt64());
+                break;
+            case "toll.confirmed":
+                Verdict(body.GetProperty("pass").GetString()!, new PassOutcome(body.GetProperty("pass").GetString()!, true, body.GetProperty("paid").GetInt64(), null, default));
+                break;
+            case "toll.violation":
+                Verdict(body.GetProperty("pass").GetString()!, new PassOutcome(body.GetProperty("pass").GetString()!, false, 0, body.GetProperty("cause").GetString(), default));
+                break;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    // The verdict can arrive before the answer to the pass itself: whichever comes first creates the waiter.
+    private void Verdict(string pass, PassOutcome outcome) =>
+        _outcomes.GetOrAdd(pass, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
+
+    public void Dispose() => _key.Dispose();
+}
