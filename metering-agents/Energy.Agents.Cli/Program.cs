@@ -27,7 +27,7 @@ switch (command)
         var nodeUrl = new Uri(Option("--node", "http://127.0.0.1:5080"));
         int Count(string name, int fallback) => int.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         var options = new CityScenario.Options(
-            Vehicles: Count("--vehicles", 20), Chargers: Count("--chargers", 5), Gantries: Count("--gantries", 0), Homes: Count("--homes", 10),
+            Vehicles: Count("--vehicles", 20), Chargers: Count("--chargers", 5), Gantries: Count("--gantries", 6), Homes: Count("--homes", 10),
             SessionsPerVehicle: Count("--sessions", 1), Readings: Count("--readings", 30),
             ReadingInterval: TimeSpan.FromMilliseconds(Count("--interval-ms", 50)));
         var network = NetworkId.Of(Option("--network", "energy-local"));

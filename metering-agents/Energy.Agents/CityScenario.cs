@@ -1,31 +1,50 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Channels.Tolls;
 
 namespace Energy.Agents;
 
 /// <summary>
-/// A city against a running network: a charge point operator with its chargers, a fleet owner with its
-/// vehicles, each device holding its own key and reaching the network through the gateway (chargers
-/// share one gateway connection per ten, vehicles one per fifty, as a roadside box would carry
-/// constrained devices). Every vehicle charges at the next free charger, paying per signed reading;
-/// at the end the operator closes the channels and is settled on the ledger. Homes, endorsed by the
-/// grid operator, trade in pairs: one sells its solar surplus to its neighbour over a duplex channel.
+/// A city against a running network. A charge point operator with its chargers, a toll operator with
+/// the gantries of a ring road, a fleet owner with its vehicles, a grid operator with the homes' meters:
+/// each device holds its own key and reaches the network through the gateway (a roadside box carries
+/// ten gantries or chargers, or fifty vehicles, on one connection). Every vehicle drives the ring road,
+/// paying each gantry's toll, then charges at the next free charger, paying per signed reading. Homes
+/// trade in pairs: one sells its solar surplus to its neighbour over a duplex channel. At the end the
+/// operators close the channels and are settled on the ledger.
 /// </summary>
 public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network, Currency currency, Action<string> report)
 {
+    /// <summary>Metres between gantries on the ring road; vehicles drive it at about 72 km/h (one gantry a second).</summary>
+    public const long GantrySpacingMetres = 20;
+
     public sealed record Options(int Vehicles = 20, int Chargers = 5, int Gantries = 0, int Homes = 0, int SessionsPerVehicle = 1, int Readings = 30,
-        long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default);
+        long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default, TimeSpan GantryInterval = default);
 
     public sealed record Summary(int Sessions, long EnergyWh, int Payments, long CostMinorUnits, long PaidMinorUnits, long SettledMinorUnits,
-        int Suspensions, int Trades, long TradedWh, long TradedMinorUnits, int Errors, TimeSpan Elapsed)
+        int Suspensions, int Trades, long TradedWh, long TradedMinorUnits, int TollPasses, int TollsPaid, int TollViolations, long TollsPaidMinorUnits, long TollsSettledMinorUnits,
+        int Errors, TimeSpan Elapsed)
     {
         public string Describe(Currency currency) => string.Create(CultureInfo.InvariantCulture,
             $"{Sessions} sessions, {EnergyWh / 1000.0:0.0} kWh, {Payments} payments, cost {CostMinorUnits / 100.0:0.00} {currency}, paid {PaidMinorUnits / 100.0:0.00}, " +
-            $"settled to the operator {SettledMinorUnits / 100.0:0.00} {currency}, {Suspensions} suspensions; {Trades} neighbour trades, {TradedWh / 1000.0:0.0} kWh for " +
-            $"{TradedMinorUnits / 100.0:0.00} {currency}; {Errors} errors, in {Elapsed.TotalSeconds:0.0} s");
+            $"settled to the charge point operator {SettledMinorUnits / 100.0:0.00} {currency}, {Suspensions} suspensions; " +
+            $"{TollPasses} gantry passes, {TollsPaid} tolls paid ({TollsPaidMinorUnits / 100.0:0.00} {currency}), {TollViolations} violations, {TollsSettledMinorUnits / 100.0:0.00} {currency} settled to the toll operator; " +
+            $"{Trades} neighbour trades, {TradedWh / 1000.0:0.0} kWh for {TradedMinorUnits / 100.0:0.00} {currency}; {Errors} errors, in {Elapsed.TotalSeconds:0.0} s");
+    }
+
+    private sealed class Tally
+    {
+        public int Sessions;
+        public long Energy, Cost, Paid;
+        public int Trades;
+        public long TradedWh, TradedValue;
+        public int Passes, TollsPaid, Violations;
+        public long TollValue;
+        public int Errors;
     }
 
     public async Task<Summary> RunAsync(Options options, CancellationToken token)
@@ -33,130 +52,196 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         var clock = Stopwatch.StartNew();
         var run = Guid.NewGuid().ToString("N")[..8];
         using var cpo = new OperatorAgent(node, network, OperatorId.Of($"cpo-{run}"));
+        using var tolls = new OperatorAgent(node, network, OperatorId.Of($"tolls-{run}"));
         using var fleet = new OperatorAgent(node, network, OperatorId.Of($"fleet-{run}"));
-        await cpo.RegisterAsync("City Charging", "chargePointOperator");
-        await fleet.RegisterAsync("City Fleet", "fleetOwner");
-        report($"operators {cpo.Id} and {fleet.Id} registered");
-
         using var grid = new OperatorAgent(node, network, OperatorId.Of($"grid-{run}"));
+        await cpo.RegisterAsync("City Charging", "chargePointOperator");
+        await tolls.RegisterAsync("Ring Road Tolls", "tollOperator");
+        await fleet.RegisterAsync("City Fleet", "fleetOwner");
         await grid.RegisterAsync("City Grid", "gridOperator");
-        var homes = Enumerable.Range(1, options.Homes).Select(i => new HomeAgent(network, DeviceId.Of($"home-{run}-{i}"))).ToList();
+        report($"operators {cpo.Id}, {tolls.Id}, {fleet.Id} and {grid.Id} registered");
+
         var chargers = Enumerable.Range(1, options.Chargers).Select(i => new ChargerAgent(network, DeviceId.Of($"charger-{run}-{i}"), currency, 1_000_000)).ToList();
+        var gantries = Enumerable.Range(1, options.Gantries).Select(i => new GantryAgent(network, DeviceId.Of($"gantry-{run}-{i}"), currency)).ToList();
         var vehicles = Enumerable.Range(1, options.Vehicles).Select(i => new VehicleAgent(network, DeviceId.Of($"vehicle-{run}-{i}"))).ToList();
+        var homes = Enumerable.Range(1, options.Homes).Select(i => new HomeAgent(network, DeviceId.Of($"home-{run}-{i}"))).ToList();
         var connections = new List<GatewayClient>();
+        var tally = new Tally();
         try
         {
-            var deposit = new Money(checked(options.SessionsPerVehicle * Cost(options) * 2 + 1_000), currency);
+            var chargingDeposit = new Money(checked(options.SessionsPerVehicle * ChargingCost(options) * 2 + 1_000), currency);
+            var tollDeposit = new Money(checked(Math.Max(1, options.Gantries) * 400L + 1_000), currency);
+            var homeDeposit = new Money(10_000, currency);
             await Parallel.ForEachAsync(chargers, token, async (c, _) => await cpo.EndorseAsync(c.Id, DeviceRole.Charger, c.PublicKey));
+            await Parallel.ForEachAsync(gantries.Select((g, i) => (g, i)), token, async (entry, _) =>
+            {
+                await tolls.EndorseAsync(entry.g.Id, DeviceRole.Gantry, entry.g.PublicKey);
+                await tolls.SetTariffAsync(RingRoadTariff(tolls.Id, entry.g.Id, entry.i, options.Vehicles));
+            });
             await Parallel.ForEachAsync(vehicles, token, async (v, _) =>
             {
                 await fleet.EndorseAsync(v.Id, DeviceRole.Vehicle, v.PublicKey);
-                await fleet.FundAsync(v.Party, deposit, $"fund-{v.Id}");
-                await v.OpenChannelAsync(node, ChannelId.Of($"ch-{v.Id}"), cpo.Party, deposit, DurationMs.FromSeconds(30));
+                await fleet.FundAsync(v.Party, chargingDeposit.Add(tollDeposit).Unwrap(), $"fund-{v.Id}");
+                await v.OpenChannelAsync(node, ChannelId.Of($"ch-{v.Id}"), cpo.Party, chargingDeposit, DurationMs.FromSeconds(30));
+                if (gantries.Count > 0) await v.OpenChannelAsync(node, ChannelId.Of($"toll-{v.Id}"), tolls.Party, tollDeposit, DurationMs.FromSeconds(30));
             });
-            var homeDeposit = new Money(10_000, currency);
             await Parallel.ForEachAsync(homes, token, async (h, _) =>
             {
                 await grid.EndorseAsync(h.Id, DeviceRole.Meter, h.PublicKey);
                 await grid.FundAsync(h.Party, homeDeposit, $"fund-{h.Id}");
             });
-            report($"{chargers.Count} chargers, {vehicles.Count} vehicles and {homes.Count} homes registered, funded, channels open");
+            report($"{chargers.Count} chargers, {gantries.Count} gantries, {vehicles.Count} vehicles and {homes.Count} homes registered, funded, channels open");
 
-            foreach (var group in chargers.Chunk(10).Cast<IEnumerable<object>>().Concat(vehicles.Chunk(50)))
+            foreach (var group in chargers.Chunk(10).Cast<IEnumerable<object>>().Concat(gantries.Chunk(10)).Concat(vehicles.Chunk(50)))
             {
                 var gateway = await GatewayClient.ConnectAsync(nodeUri, token);
                 connections.Add(gateway);
                 foreach (var device in group)
                 {
-                    if (device is ChargerAgent c) await c.ConnectAsync(gateway);
-                    else await ((VehicleAgent)device).ConnectAsync(gateway);
+                    var connecting = device switch
+                    {
+                        ChargerAgent c => c.ConnectAsync(gateway),
+                        GantryAgent g => g.ConnectAsync(gateway),
+                        _ => ((VehicleAgent)device).ConnectAsync(gateway),
+                    };
+                    await connecting;
                 }
             }
             report($"{connections.Count} gateway connections, every device authenticated by its own key");
 
-            var queue = new ConcurrentQueue<VehicleAgent>(Enumerable.Range(0, options.SessionsPerVehicle).SelectMany(_ => vehicles));
-            var total = queue.Count;
-            var sessions = 0;
-            long energy = 0, cost = 0, paid = 0;
-            var errors = 0;
+            var total = options.Vehicles * options.SessionsPerVehicle;
             using var progress = new Timer(_ => report(string.Create(CultureInfo.InvariantCulture,
-                $"  {Volatile.Read(ref sessions),5}/{total} sessions  {Interlocked.Read(ref energy) / 1000.0,8:0.0} kWh  {vehicles.Sum(v => v.Payments),7} payments  {Interlocked.Read(ref paid) / 100.0,9:0.00} {currency} paid")),
+                $"  {Volatile.Read(ref tally.Passes),5} passes {Volatile.Read(ref tally.TollsPaid),5} tolls paid  {Volatile.Read(ref tally.Sessions),4}/{total} sessions  " +
+                $"{Interlocked.Read(ref tally.Energy) / 1000.0,7:0.0} kWh  {vehicles.Sum(v => v.Payments),6} payments  {Interlocked.Read(ref tally.Paid) / 100.0,8:0.00} {currency} paid")),
                 null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
-            // Homes with solar (the first of each pair) sell to their neighbour while the vehicles charge.
-            var trades = 0;
-            long tradedWh = 0, tradedValue = 0;
-            var trading = Task.WhenAll(homes.Chunk(2).Where(pair => pair.Length == 2).Select(async pair =>
-            {
-                try
-                {
-                    var (wh, value) = await pair[0].SellAsync(node, pair[1], ChannelId.Of($"trade-{pair[0].Id}"), options.Readings, options.WhPerReading,
-                        new Money(options.PricePerKwh - 10, currency), homeDeposit, token);
-                    Interlocked.Increment(ref trades);
-                    Interlocked.Add(ref tradedWh, wh);
-                    Interlocked.Add(ref tradedValue, value);
-                }
-                catch (NodeClient.NodeRefusedException refused)
-                {
-                    Interlocked.Increment(ref errors);
-                    report($"  trade {pair[0].Id}: {refused.Message}");
-                }
-            }));
-
-            await Task.WhenAll(chargers.Select(async charger =>
-            {
-                var n = 0;
-                while (queue.TryDequeue(out var vehicle))
-                {
-                    var session = $"{charger.Id}.{++n}";
-                    try
-                    {
-                        var record = await charger.ChargeAsync(session, vehicle.Id, options.Readings, options.WhPerReading, options.PricePerKwh, options.Credit,
-                            options.ReadingInterval, token);
-                        Interlocked.Add(ref energy, record.GetProperty("energyWh").GetInt64());
-                        Interlocked.Add(ref cost, record.GetProperty("cost").GetProperty("minorUnits").GetInt64());
-                        Interlocked.Add(ref paid, record.GetProperty("paid").GetProperty("minorUnits").GetInt64());
-                        Interlocked.Increment(ref sessions);
-                    }
-                    catch (Exception e) when (e is GatewayRefusedException or TimeoutException)
-                    {
-                        Interlocked.Increment(ref errors);
-                        report($"  session {session}: {e.Message}");
-                    }
-                }
-            }));
-
+            var trading = TradeAsync(homes, options, homeDeposit, tally, token);
+            // Vehicles drive the ring road, then queue for a charger.
+            var arrivals = Channel.CreateBounded<VehicleAgent>(Math.Max(1, total));
+            var driving = Task.WhenAll(vehicles.Select((v, i) => DriveAsync(v, i, gantries, options, arrivals.Writer, tally, token)))
+                .ContinueWith(_ => arrivals.Writer.TryComplete(), TaskScheduler.Default);
+            await Task.WhenAll(chargers.Select(c => ChargeAsync(c, arrivals.Reader, options, tally, token)));
+            await driving;
             await trading;
-            long settled = 0;
-            await Parallel.ForEachAsync(vehicles, token, async (v, _) =>
-            {
-                try
-                {
-                    var result = await cpo.CloseChannelAsync(v.ChannelTo(cpo.Party)!.Id);
-                    foreach (var payout in result.GetProperty("payouts").EnumerateArray())
-                    {
-                        if (payout.GetProperty("account").GetString() == cpo.Id.Value)
-                            Interlocked.Add(ref settled, payout.GetProperty("amount").GetProperty("minorUnits").GetInt64());
-                    }
-                }
-                catch (NodeClient.NodeRefusedException refused)
-                {
-                    Interlocked.Increment(ref errors);
-                    report($"  closing {v.Id}: {refused.Message}");
-                }
-            });
-            errors += vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count);
-            return new Summary(sessions, energy, vehicles.Sum(v => v.Payments), cost, paid, settled, chargers.Sum(c => c.Suspensions),
-                trades, tradedWh, tradedValue, errors, clock.Elapsed);
+
+            var settled = await CloseAsync(cpo, vehicles, tally);
+            var tollsSettled = gantries.Count > 0 ? await CloseAsync(tolls, vehicles, tally) : 0;
+            var errors = tally.Errors + vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count);
+            return new Summary(tally.Sessions, tally.Energy, vehicles.Sum(v => v.Payments), tally.Cost, tally.Paid, settled, chargers.Sum(c => c.Suspensions),
+                tally.Trades, tally.TradedWh, tally.TradedValue, tally.Passes, tally.TollsPaid, tally.Violations, tally.TollValue, tollsSettled, errors, clock.Elapsed);
         }
         finally
         {
             foreach (var connection in connections) await connection.DisposeAsync();
-            foreach (var c in chargers) c.Dispose();
-            foreach (var v in vehicles) v.Dispose();
-            foreach (var h in homes) h.Dispose();
+            foreach (var d in chargers.Cast<IDisposable>().Concat(gantries).Concat(vehicles).Concat(homes)) d.Dispose();
         }
     }
 
-    private static long Cost(Options o) => new EnergyWh(o.Readings * o.WhPerReading).PriceAt(new Tariff(new Money(o.PricePerKwh, Currency.Eur))).Unwrap().MinorUnits;
+    /// <summary>Ring road gantries, <see cref="GantrySpacingMetres"/> apart, three to a zone; day and night bands; congestion above half the fleet.</summary>
+    private GantryTariff RingRoadTariff(OperatorId tolls, DeviceId gantry, int index, int vehicles) =>
+        new(network, tolls, gantry, SegmentId.Of($"ring-{index + 1}"), SegmentId.Of($"zone-{index / 3 + 1}"), index * GantrySpacingMetres, 0, 1, currency,
+            [new TollBand(0, 60), new TollBand(7 * 60, 150), new TollBand(19 * 60, 90)], Math.Max(5, vehicles / 2), 10, 200);
+
+    private async Task DriveAsync(VehicleAgent vehicle, int index, List<GantryAgent> gantries, Options options, ChannelWriter<VehicleAgent> arrivals,
+        Tally tally, CancellationToken token)
+    {
+        var interval = options.GantryInterval > TimeSpan.Zero ? options.GantryInterval : TimeSpan.FromSeconds(1);
+        if (gantries.Count > 0)
+        {
+            // Vehicles enter the ring a tenth of a second apart; each then passes one gantry per interval (driving, not waiting on the network).
+            await Task.Delay(TimeSpan.FromMilliseconds(100 * (index % 20)), token);
+            foreach (var gantry in gantries)
+            {
+                try
+                {
+                    var outcome = await gantry.PassAsync(vehicle.Id);
+                    Interlocked.Increment(ref tally.Passes);
+                    if (outcome.Paid)
+                    {
+                        Interlocked.Increment(ref tally.TollsPaid);
+                        Interlocked.Add(ref tally.TollValue, outcome.PaidMinorUnits);
+                    }
+                    else Interlocked.Increment(ref tally.Violations);
+                }
+                catch (Exception e) when (e is GatewayRefusedException or TimeoutException)
+                {
+                    Interlocked.Increment(ref tally.Errors);
+                    report($"  pass of {vehicle.Id} at {gantry.Id}: {e.Message}");
+                }
+                await Task.Delay(interval, token);
+            }
+        }
+        for (var s = 0; s < options.SessionsPerVehicle; s++) await arrivals.WriteAsync(vehicle, token);
+    }
+
+    private async Task ChargeAsync(ChargerAgent charger, ChannelReader<VehicleAgent> arrivals, Options options, Tally tally, CancellationToken token)
+    {
+        var n = 0;
+        await foreach (var vehicle in arrivals.ReadAllAsync(token))
+        {
+            var session = $"{charger.Id}.{++n}";
+            try
+            {
+                var record = await charger.ChargeAsync(session, vehicle.Id, options.Readings, options.WhPerReading, options.PricePerKwh, options.Credit,
+                    options.ReadingInterval, token);
+                Interlocked.Add(ref tally.Energy, record.GetProperty("energyWh").GetInt64());
+                Interlocked.Add(ref tally.Cost, Minor(record.GetProperty("cost")));
+                Interlocked.Add(ref tally.Paid, Minor(record.GetProperty("paid")));
+                Interlocked.Increment(ref tally.Sessions);
+            }
+            catch (Exception e) when (e is GatewayRefusedException or TimeoutException)
+            {
+                Interlocked.Increment(ref tally.Errors);
+                report($"  session {session}: {e.Message}");
+            }
+        }
+    }
+
+    private async Task TradeAsync(List<HomeAgent> homes, Options options, Money deposit, Tally tally, CancellationToken token)
+    {
+        await Task.WhenAll(homes.Chunk(2).Where(pair => pair.Length == 2).Select(async pair =>
+        {
+            try
+            {
+                var (wh, value) = await pair[0].SellAsync(node, pair[1], ChannelId.Of($"trade-{pair[0].Id}"), options.Readings, options.WhPerReading,
+                    new Money(Math.Max(0, options.PricePerKwh - 10), currency), deposit, token);
+                Interlocked.Increment(ref tally.Trades);
+                Interlocked.Add(ref tally.TradedWh, wh);
+                Interlocked.Add(ref tally.TradedValue, value);
+            }
+            catch (NodeClient.NodeRefusedException refused)
+            {
+                Interlocked.Increment(ref tally.Errors);
+                report($"  trade {pair[0].Id}: {refused.Message}");
+            }
+        }));
+    }
+
+    /// <summary>The operator closes every vehicle's channel to it; returns what the ledger paid the operator.</summary>
+    private async Task<long> CloseAsync(OperatorAgent payee, List<VehicleAgent> vehicles, Tally tally)
+    {
+        long settled = 0;
+        await Parallel.ForEachAsync(vehicles.Where(v => v.ChannelTo(payee.Party) is not null), async (v, _) =>
+        {
+            try
+            {
+                var result = await payee.CloseChannelAsync(v.ChannelTo(payee.Party)!.Id);
+                foreach (var payout in result.GetProperty("payouts").EnumerateArray())
+                {
+                    if (payout.GetProperty("account").GetString() == payee.Id.Value) Interlocked.Add(ref settled, Minor(payout.GetProperty("amount")));
+                }
+            }
+            catch (NodeClient.NodeRefusedException refused)
+            {
+                Interlocked.Increment(ref tally.Errors);
+                report($"  closing {v.Id}'s channel to {payee.Id}: {refused.Message}");
+            }
+        });
+        return settled;
+    }
+
+    private static long Minor(JsonElement money) => money.GetProperty("minorUnits").GetInt64();
+
+    private static long ChargingCost(Options o) =>
+        new EnergyWh(o.Readings * o.WhPerReading).PriceAt(new Tariff(new Money(o.PricePerKwh, Currency.Eur))).Unwrap().MinorUnits;
 }

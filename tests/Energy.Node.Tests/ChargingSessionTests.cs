@@ -208,8 +208,8 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     {
         var reports = new List<string>();
         var city = new CityScenario(fixture.Client, fixture.Node.Url, Network, Currency.Eur, line => { lock (reports) reports.Add(line); });
-        var summary = await city.RunAsync(new CityScenario.Options(Vehicles: 6, Chargers: 2, Homes: 4, Readings: 12, WhPerReading: 250, PricePerKwh: 33, Credit: 40),
-            CancellationToken.None);
+        var summary = await city.RunAsync(new CityScenario.Options(Vehicles: 6, Chargers: 2, Gantries: 3, Homes: 4, Readings: 12, WhPerReading: 250, PricePerKwh: 33,
+            Credit: 40, GantryInterval: TimeSpan.FromMilliseconds(400)), CancellationToken.None);
 
         Assert.Equal(0, summary.Errors);
         Assert.Equal(6, summary.Sessions);
@@ -220,6 +220,10 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         Assert.Equal(summary.PaidMinorUnits, summary.SettledMinorUnits);
         // Two pairs of homes: 3 kWh each at 23.
         Assert.Equal((2, 6_000L, 2 * 69L), (summary.Trades, summary.TradedWh, summary.TradedMinorUnits));
+        // Every vehicle drove past three gantries and paid each; the toll operator is settled exactly what the gantries confirmed.
+        Assert.Equal((18, 18, 0), (summary.TollPasses, summary.TollsPaid, summary.TollViolations));
+        Assert.True(summary.TollsPaidMinorUnits >= 18 * 60);
+        Assert.Equal(summary.TollsPaidMinorUnits, summary.TollsSettledMinorUnits);
         var totals = await fixture.Api.GetAsync("/api/ledger/totals");
         Assert.True(totals.Body.GetProperty("conserved").GetBoolean());
     }
