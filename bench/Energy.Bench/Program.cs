@@ -9,6 +9,7 @@ IBenchmark[] benchmarks =
     new RecoveryBenchmark(),
     new ChargingBenchmark(),
     new OcppConnectionsBenchmark(),
+    new TollsBenchmark(),
 ];
 
 var quick = args.Contains("--quick");

@@ -58,7 +58,12 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => Resume());
 
         CommandAsync<OpenChannel>(OpenAsync);
-        Command<SubmitVoucher>(Submit);
+        Command<SubmitVoucher>(submit =>
+        {
+            if (_payerStanding is null && _channel is not null) HoldUntilPayerKnown(submit);
+            else Submit(submit, Sender);
+        });
+        Command<PayerStanding>(OnPayerStanding);
         Command<CloseChannel>(Close);
         Command<GetChannel>(_ => Sender.Tell(View()));
         Command<WakeChannel>(_ => { });
@@ -171,18 +176,18 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     // Vouchers
 
-    private void Submit(SubmitVoucher command)
+    private void Submit(SubmitVoucher command, IActorRef sender)
     {
-        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_channel is null) { sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
         var decoded = Signed<Voucher>.Decode(command.Voucher);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        if (_revocations.IsRevoked(_channel.Terms.Payer.Id)) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, _channel.Terms.Payer.Id))); return; }
-        if (_revocations.IsQuarantined(_channel.Terms.Payer.Id)) { Sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, _channel.Terms.Payer.Id))); return; }
+        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        if (_revocations.IsRevoked(_channel.Terms.Payer.Id)) { sender.Tell(Refusal.From(new PartyRevoked(ChannelId, _channel.Terms.Payer.Id))); return; }
+        if (_revocations.IsQuarantined(_channel.Terms.Payer.Id)) { sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, _channel.Terms.Payer.Id))); return; }
         var accepted = StreamingChannels.AcceptVoucher(_channel, decoded.Value, _settings.Clock.Now);
-        if (!accepted.IsOk) { Sender.Tell(Refusal.From(accepted.Error)); return; }
+        if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
         _channel = accepted.Value.Channel;
         var voucher = decoded.Value.Payload;
-        _acksWaiting.Add((Sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
+        _acksWaiting.Add((sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
         {
             Increment = accepted.Value.Increment,
             Payer = _channel.Terms.Payer.Id,
@@ -317,6 +322,26 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Resume()
     {
+        // A payer revoked or quarantined before a restart is known on this node only once its twin runs:
+        // vouchers wait (bounded) until the twin has been asked.
+        if (_channel is not null && _record.Settlement is null)
+        {
+            var payer = new DeviceId(_channel.Terms.Payer.Id.Value);
+            if (DeviceId.Parse(payer.Value).IsOk)
+            {
+                _payerStanding = null;
+                _devices.Ask<object>(new GetDevice(payer), _settings.AskTimeout)
+                    .PipeTo(Self, success: answer => new PayerStanding(answer as DeviceView), failure: _ => new PayerStanding(null));
+            }
+            else
+            {
+                _payerStanding = new PayerStanding(null);
+            }
+        }
+        else
+        {
+            _payerStanding = new PayerStanding(null);
+        }
         if (_channel is null && _record.Opening is not null) SendToLedger();
         else if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
         else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) SendToLedger();
@@ -413,6 +438,30 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         return new ChannelView(ChannelId, status, terms.Payer.Id, terms.Payee.Id, terms.Deposit, _channel.Paid,
             _channel.LastSequence, _channel.ChallengeDeadline, _record.Settlement);
     }
+
+    private PayerStanding? _payerStanding = new(null);
+    private readonly List<(SubmitVoucher Command, IActorRef Sender)> _heldVouchers = [];
+    private const int MaxHeldVouchers = 10_000;
+
+    private void HoldUntilPayerKnown(SubmitVoucher submit)
+    {
+        if (_heldVouchers.Count >= MaxHeldVouchers) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "starting"))); return; }
+        _heldVouchers.Add((submit, Sender));
+    }
+
+    private void OnPayerStanding(PayerStanding standing)
+    {
+        if (standing.Device is { } device)
+        {
+            if (device.Revoked) _revocations.MarkRevoked(device.Device.Value);
+            if (device.Quarantined) _revocations.SetQuarantined(device.Device.Value, true);
+        }
+        _payerStanding = standing;
+        foreach (var (command, sender) in _heldVouchers) Submit(command, sender);
+        _heldVouchers.Clear();
+    }
+
+    private sealed record PayerStanding(DeviceView? Device);
 
     private sealed record RetryLedger
     {
