@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The main job: starts an Energy node on this machine (SQLite in .data/, no set-up), runs the city
-# scenario against it (chargers and vehicles through the device gateway) with live progress, prints the ledger totals and the audit of every block
-# chain, then keeps the node serving until Ctrl-C (or stops at once with --once).
+# scenario against it (chargers, gantries, vehicles and homes through the device gateway) with live progress, prints the ledger totals and the
+# audit of every block chain, then keeps the city going and the node serving, with the live dashboard, until Ctrl-C (or stops at once with --once).
 # Needs only the .NET SDK.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 once=no
-[ "${1:-}" = "--once" ] && once=yes
+if [ "${1:-}" = "--once" ]; then once=yes; shift; fi
 port="${ENERGY_HTTP_PORT:-5080}"
 url="http://127.0.0.1:$port"
 
 echo "== building"
 dotnet build cluster/Energy.Node -c Release -nologo -v quiet
 dotnet build metering-agents/Energy.Agents.Cli -c Release -nologo -v quiet
+# The dashboard's browser libraries come from npm; without Node.js the network runs, the page says what is missing.
+if command -v npm > /dev/null 2>&1 && [ ! -d dashboard/web/node_modules ]; then
+  npm ci --prefix dashboard/web --no-audit --no-fund > /dev/null 2>&1 || echo "npm ci in dashboard/web failed: the dashboard page will lack its libraries"
+fi
 
 mkdir -p .data
 echo "== starting a node at $url (journal: .data/node-1/energy.db, log: .data/node-1.log)"
@@ -27,11 +31,15 @@ for _ in $(seq 1 120); do
 done
 curl -sf "$url/health" > /dev/null || { echo "the node did not come up; see .data/node-1.log"; exit 1; }
 
-echo "== the city: vehicles charge and pay per signed meter reading"
-dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" "${@:2}"
+echo "== the city: vehicles drive the ring road, pay tolls, charge and pay per signed meter reading; homes trade"
+dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" "$@"
 
 echo
 echo "API: $url/api   OpenAPI: $url/openapi/v1.json"
+echo "Dashboard: $url/dashboard   (sign in with the two lines of .data/grid-operator.key: operator id, then key)"
 if [ "$once" = yes ]; then exit 0; fi
-echo "The node keeps serving; Ctrl-C stops it."
+echo "The city goes on, round after round, so that the dashboard stays live; Ctrl-C stops it and the node."
+dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" --rounds 0 "$@" > .data/city.log 2>&1 &
+city_pid=$!
+trap 'kill $city_pid $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
 wait $node_pid

@@ -23,7 +23,8 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
     public const long GantrySpacingMetres = 20;
 
     public sealed record Options(int Vehicles = 20, int Chargers = 5, int Gantries = 0, int Homes = 0, int SessionsPerVehicle = 1, int Readings = 30,
-        long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default, TimeSpan GantryInterval = default);
+        long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default, TimeSpan GantryInterval = default,
+        string Prefix = "");
 
     public sealed record Summary(int Sessions, long EnergyWh, int Payments, long CostMinorUnits, long PaidMinorUnits, long SettledMinorUnits,
         int Suspensions, int Trades, long TradedWh, long TradedMinorUnits, int TollPasses, int TollsPaid, int TollViolations, long TollsPaidMinorUnits, long TollsSettledMinorUnits,
@@ -47,18 +48,21 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         public int Errors;
     }
 
-    public async Task<Summary> RunAsync(Options options, CancellationToken token)
+    /// <summary>Runs the city; <paramref name="gridOperator"/>, when given, is an already registered grid operator the homes belong to.</summary>
+    public async Task<Summary> RunAsync(Options options, CancellationToken token, OperatorAgent? gridOperator = null, OperatorAgent? chargePointOperator = null)
     {
         var clock = Stopwatch.StartNew();
-        var run = Guid.NewGuid().ToString("N")[..8];
-        using var cpo = new OperatorAgent(node, network, OperatorId.Of($"cpo-{run}"));
+        var run = options.Prefix + Guid.NewGuid().ToString("N")[..8];
+        using var ownCpo = chargePointOperator is null ? new OperatorAgent(node, network, OperatorId.Of($"cpo-{run}")) : null;
+        var cpo = chargePointOperator ?? ownCpo!;
         using var tolls = new OperatorAgent(node, network, OperatorId.Of($"tolls-{run}"));
         using var fleet = new OperatorAgent(node, network, OperatorId.Of($"fleet-{run}"));
-        using var grid = new OperatorAgent(node, network, OperatorId.Of($"grid-{run}"));
-        await cpo.RegisterAsync("City Charging", "chargePointOperator");
+        using var ownGrid = gridOperator is null ? new OperatorAgent(node, network, OperatorId.Of($"grid-{run}")) : null;
+        var grid = gridOperator ?? ownGrid!;
+        if (ownCpo is not null) await ownCpo.RegisterAsync("City Charging", "chargePointOperator");
         await tolls.RegisterAsync("Ring Road Tolls", "tollOperator");
         await fleet.RegisterAsync("City Fleet", "fleetOwner");
-        await grid.RegisterAsync("City Grid", "gridOperator");
+        if (ownGrid is not null) await ownGrid.RegisterAsync("City Grid", "gridOperator");
         report($"operators {cpo.Id}, {tolls.Id}, {fleet.Id} and {grid.Id} registered");
 
         var chargers = Enumerable.Range(1, options.Chargers).Select(i => new ChargerAgent(network, DeviceId.Of($"charger-{run}-{i}"), currency, 1_000_000)).ToList();

@@ -15,10 +15,11 @@ namespace Energy.Agents;
 /// </summary>
 public sealed class OperatorAgent : IDisposable
 {
-    private readonly DeviceKeyPair _key = DeviceKeyPair.Generate();
+    private readonly DeviceKeyPair _key;
 
-    public OperatorAgent(NodeClient node, NetworkId network, OperatorId id)
+    public OperatorAgent(NodeClient node, NetworkId network, OperatorId id, DeviceKeyPair? key = null)
     {
+        _key = key ?? DeviceKeyPair.Generate();
         Node = node;
         Network = network;
         Id = id;
@@ -28,6 +29,9 @@ public sealed class OperatorAgent : IDisposable
     public NetworkId Network { get; }
     public OperatorId Id { get; }
     public PartyId Party => PartyId.From(Id);
+
+    /// <summary>The operator's key seed, as hex, for keeping it in a file (the dashboard's sign-in asks for it).</summary>
+    public string ExportKeyHex() => Convert.ToHexStringLower(_key.ExportSeed());
 
     public Task RegisterAsync(string name, string role) => Node.RegisterOperatorAsync(Id.Value, name, role, _key.PublicKey.Hex);
 

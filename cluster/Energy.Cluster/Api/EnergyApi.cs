@@ -85,12 +85,7 @@ public static class EnergyApi
         api.MapGet("/ledger/shards", (EnergyNetwork network) => Results.Ok(LedgerShards.All(network.Settings.LedgerShardCount)));
         api.MapGet("/ledger/{shard}/blocks", (string shard, ulong? from, int? count, EnergyNetwork network, CancellationToken token) =>
             Call(() => WithShard(network, shard, async () =>
-            {
-                var blocks = new List<SettlementBlock>();
-                await LedgerAudit.ReadBlocks(network.System, shard, Math.Max(1, from ?? 1), Math.Clamp(count ?? 20, 1, 200))
-                    .RunForeach(blocks.Add, Akka.Streams.ActorMaterializer.Create(network.System)).WaitAsync(token);
-                return new BlockList(shard, blocks);
-            })));
+                new BlockList(shard, await network.BlocksAsync(shard, Math.Max(1, from ?? 1), Math.Clamp(count ?? 20, 1, 200), token)))));
         api.MapGet("/ledger/{shard}/audit", (string shard, EnergyNetwork network, CancellationToken token) =>
             Call(() => WithShard(network, shard, async () => await network.AuditAsync(shard, token))));
         return app;

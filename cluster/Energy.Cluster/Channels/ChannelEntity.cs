@@ -186,6 +186,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         var accepted = StreamingChannels.AcceptVoucher(_channel, decoded.Value, _settings.Clock.Now);
         if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
         _channel = accepted.Value.Channel;
+        Dashboard.DashboardFeed.Get(Context.System).CountPayment();
         var voucher = decoded.Value.Payload;
         _acksWaiting.Add((sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
         {

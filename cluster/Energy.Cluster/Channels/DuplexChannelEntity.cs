@@ -166,9 +166,16 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         var next = Evolve(_channel, decoded.Value, now);
         if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
         var sender = Sender;
+        var balanceBefore = _channel.BalanceB;
         Persist(new DuplexStateRecorded(command.State, now), e =>
         {
             Apply(e);
+            var feed = Dashboard.DashboardFeed.Get(Context.System);
+            feed.CountPayment();
+            var moved = Math.Abs(_channel!.BalanceB.MinorUnits - balanceBefore.MinorUnits);
+            feed.Publish(new Dashboard.DashboardItem("trade", $"{ChannelId}.{_channel.Version}",
+                $"{_channel.Terms.PartyA.Id} and {_channel.Terms.PartyB.Id} trade {moved} on {ChannelId} (state {_channel.Version})",
+                [], moved, 0, null, now, ["channel:" + ChannelId.Value, "device:" + _channel.Terms.PartyA.Id.Value, "device:" + _channel.Terms.PartyB.Id.Value]));
             if (_channel!.Status == ChannelStatus.Closed)
             {
                 _settleWaiters.Add(sender);

@@ -412,6 +412,10 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             var body = JsonSerializer.SerializeToElement(e.Record, Serialization.EnergyJson.Options);
             ToCharger("session.completed", body);
             ToVehicle("session.completed", body);
+            var r = e.Record;
+            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("session", _id,
+                $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [_started!.Payee.Value], r.Paid.MinorUnits, r.EnergyWh,
+                null, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
             replyTo?.Tell(View());
         });
     }

@@ -1,3 +1,4 @@
+using Akka.Streams;
 using Akka.Actor;
 using Energy.Channels;
 using Energy.Channels.Encoding;
@@ -78,6 +79,14 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     public Task<object> Ask(IDeviceCommand command, TimeSpan timeout) => regions.Devices.Ask<object>(command, timeout);
 
     public void Tell(IDeviceCommand command) => regions.Devices.Tell(command);
+
+    public async Task<IReadOnlyList<SettlementBlock>> BlocksAsync(string shard, ulong from, int count, CancellationToken token)
+    {
+        var blocks = new List<SettlementBlock>();
+        await LedgerAudit.ReadBlocks(system, shard, Math.Max(1, from), Math.Clamp(count, 1, 200))
+            .RunForeach(blocks.Add, system.Materializer()).WaitAsync(token);
+        return blocks;
+    }
 
     public string ShardOf(PartyId account) => LedgerShards.For(account, settings.LedgerShardCount);
 

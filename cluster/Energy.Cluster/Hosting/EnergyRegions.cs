@@ -19,6 +19,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var shardSettings = ClusterShardingSettings.Create(system);
         var extractor = new EntityIdExtractor();
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
+        system.ActorOf(Dashboard.DashboardCollector.Props(settings.Clock), "dashboard-collector");
 
         var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings), shardSettings, extractor);
         var zones = sharding.Start("zone", id => Tolls.ZoneEntity.Props(id, settings.Clock), shardSettings, extractor);

@@ -40,6 +40,9 @@ public sealed class NodeConfiguration
 
     /// <summary>Above this speed between two gantries, one identity is taken for two vehicles (a clone).</summary>
     public double MaxPlausibleSpeedKmh { get; set; } = 250;
+
+    /// <summary>The dashboard's page and its npm packages (after npm ci there).</summary>
+    public string DashboardDirectory { get; set; } = "dashboard/web";
 }
 
 public static class NodeHost
@@ -73,6 +76,23 @@ public static class NodeHost
         };
 
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(configuration);
+        builder.Services.AddSingleton<Dashboard.DashboardState>();
+        builder.Services.AddSingleton<Dashboard.DashboardViewers>();
+        builder.Services.AddSingleton<Dashboard.DashboardChallenges>();
+        builder.Services.AddHostedService<Dashboard.DashboardBroadcaster>();
+        builder.Services.AddSignalR().AddJsonProtocol(options => Serialization.EnergyJson.AddConverters(options.PayloadSerializerOptions));
+        builder.Services.AddAuthentication(Dashboard.DashboardAuth.Scheme).AddCookie(Dashboard.DashboardAuth.Scheme, options =>
+        {
+            options.Cookie.Name = Dashboard.DashboardAuth.Scheme;
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
+            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            // An API and a hub, not pages: refuse with a status instead of redirecting to a sign-in page.
+            options.Events.OnRedirectToLogin = context => { context.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
+            options.Events.OnRedirectToAccessDenied = context => { context.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
+        });
+        builder.Services.AddAuthorization();
         builder.Services.ConfigureHttpJsonOptions(options => Serialization.EnergyJson.AddConverters(options.SerializerOptions));
         builder.Services.AddOpenApi();
         builder.Services.AddAkka(EnergyConfig.SystemName, akka =>
@@ -111,6 +131,16 @@ public static class NodeHost
     public static WebApplication MapEnergyNode(this WebApplication app)
     {
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        var configuration = app.Services.GetRequiredService<NodeConfiguration>();
+        Dashboard.DashboardEndpoints.MapDashboard(app, configuration.DashboardDirectory);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var system = app.Services.GetRequiredService<ActorSystem>();
+            system.ActorOf(Dashboard.DashboardSubscriber.Props(app.Services.GetRequiredService<Dashboard.DashboardState>(),
+                app.Services.GetRequiredService<EnergySettings>().Clock), "dashboard-subscriber");
+        });
         app.MapOpenApi();
         Gateway.OcppEndpoint.MapOcpp(app);
         Gateway.DeviceGateway.MapDeviceGateway(app);

@@ -168,6 +168,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
 
     private void OnDurable(SettlementBlock block)
     {
+        PublishBlock(block);
         _inFlight = false;
         _durableHeight = block.Height;
         while (_waiting.Count > 0 && _waiting.Peek().Height <= _durableHeight)
@@ -184,6 +185,20 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
             Stash.UnstashAll();
         }
         Flush();
+    }
+
+    /// <summary>Tells the dashboard what this block settled, and to whom.</summary>
+    private static void PublishBlock(SettlementBlock block)
+    {
+        var settledTo = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var entry in block.Entries)
+        {
+            if (entry is not EscrowReleaseEntry release) continue;
+            foreach (var line in release.Payouts) settledTo[line.Account.Value] = settledTo.GetValueOrDefault(line.Account.Value) + line.Amount;
+        }
+        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("block", $"{block.Shard}:{block.Height}",
+            $"{block.Shard} block {block.Height}: {block.Entries.Count} entries", [], settledTo.Values.Sum(), 0, null, block.CommittedAt,
+            [$"block:{block.Shard}:{block.Height}"]) { SettledTo = settledTo });
     }
 
     private void SendCredits(SettlementBlock block)

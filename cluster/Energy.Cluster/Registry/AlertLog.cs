@@ -22,7 +22,12 @@ public sealed class AlertLog : ReceivePersistentActor
         Command<RaiseAlert>(raise =>
         {
             if (_ids.Contains(raise.Alert.Id)) return;
-            Persist(new AlertRaised(raise.Alert), Apply);
+            Persist(new AlertRaised(raise.Alert), e =>
+            {
+                Apply(e);
+                Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", e.Alert.Id, $"{e.Alert.Kind}: {e.Alert.Device}: {e.Alert.Detail}",
+                    [], 0, 0, null, e.Alert.At, ["device:" + e.Alert.Device.Value]));
+            });
         });
         Command<GetAlerts>(_ => Sender.Tell(new AlertList(_total, _latest.Reverse().ToList())));
     }

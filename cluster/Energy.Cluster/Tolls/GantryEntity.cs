@@ -313,6 +313,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 Apply(paid);
                 PersistAsync(paid, e =>
                 {
+                    Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("pass", pass.Id,
+                        $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [Tariff.Operator.Value], e.Paid.MinorUnits, 0, Tariff.Zone.Value, e.At,
+                        ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + ack.ChannelId.Value]));
                     answered.ReplyTo.Tell(pass.View());
                     Push(_gantryConnection, new DeviceId(_id), "toll.confirmed", new
                     {
@@ -370,6 +373,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Apply(recorded);
         PersistAsync(recorded, e =>
         {
+            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("violation", violation.Id,
+                $"{request.Vehicle} at {_id}: {cause} ({detail})", [Tariff.Operator.Value], request.Price.MinorUnits, 0, Tariff.Zone.Value, violation.RecordedAt,
+                ["device:" + _id, "device:" + request.Vehicle.Value]));
             if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
             Push(_gantryConnection, new DeviceId(_id), "toll.violation", new { pass = pass.Id, vehicle = request.Vehicle.Value, cause = JsonNamingPolicy.CamelCase.ConvertName(cause.ToString()), detail });
             _offices.Tell(new FileViolation(violation.Operator, e.Violation));

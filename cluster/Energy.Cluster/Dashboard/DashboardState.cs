@@ -1,0 +1,189 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Dashboard;
+
+/// <summary>Who is looking: a grid operator sees everything; any other operator only what names it.</summary>
+public sealed record Viewer(string Operator, bool SeesEverything)
+{
+    public bool May(DashboardItem item) => SeesEverything || item.Operators.Contains(Operator);
+}
+
+/// <summary>
+/// The dashboard's picture of the whole network, built from every node's batches: totals, per-operator
+/// totals, the latest items of each kind, zone counts and one sample a second for the charts. Bounded:
+/// <see cref="FeedLength"/> items per kind, <see cref="SeriesLength"/> samples. Read by the hub under a lock.
+/// </summary>
+public sealed class DashboardState
+{
+    public const int FeedLength = 100;
+    public const int SeriesLength = 300;
+    public static readonly string[] Kinds = ["session", "trade", "pass", "violation", "block", "alert"];
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, LinkedList<DashboardItem>> _feeds = Kinds.ToDictionary(k => k, _ => new LinkedList<DashboardItem>());
+    private readonly Dictionary<string, OperatorTotals> _byOperator = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ZoneTotals> _zones = new(StringComparer.Ordinal);
+    private readonly LinkedList<Sample> _series = new();
+    private OperatorTotals _all = new();
+    private long _payments;
+    private long _paymentsThisSecond;
+    private long _secondStartedAt;
+    private long _version;
+    private long _oldestUnsentAt;
+
+    public sealed record OperatorTotals
+    {
+        public long SettledMinorUnits { get; init; }
+        public long EnergyWh { get; init; }
+        public long Sessions { get; init; }
+        public long Passes { get; init; }
+        public long Violations { get; init; }
+        public long TradedMinorUnits { get; init; }
+        public long Blocks { get; init; }
+        public long Alerts { get; init; }
+    }
+
+    public sealed record ZoneTotals(string Zone, long Passes, long Violations, long TollMinorUnits);
+
+    public sealed record Sample(long At, double PaymentsPerSecond, long SettledMinorUnits, long EnergyWh);
+
+    /// <summary>What one viewer is shown: everything it may see, as of <see cref="Version"/>.</summary>
+    public sealed record View(
+        long Version,
+        long OldestEventAt,
+        OperatorTotals Totals,
+        long Payments,
+        double PaymentsPerSecond,
+        IReadOnlyDictionary<string, IReadOnlyList<DashboardItem>> Feeds,
+        IReadOnlyList<ZoneTotals> Zones,
+        IReadOnlyList<Sample> Series);
+
+    public long Version => Volatile.Read(ref _version);
+
+    public void Apply(DashboardBatch batch, long nowMs)
+    {
+        lock (_gate)
+        {
+            foreach (var item in batch.Items) Apply(item);
+            _payments += batch.Payments;
+            _paymentsThisSecond += batch.Payments;
+            if (_oldestUnsentAt == 0 || batch.OldestAt.UnixMilliseconds < _oldestUnsentAt) _oldestUnsentAt = batch.OldestAt.UnixMilliseconds;
+            TakeSample(nowMs);
+            _version++;
+        }
+    }
+
+    /// <summary>Closes the chart's second when it is over, even without traffic.</summary>
+    public void Tick(long nowMs)
+    {
+        lock (_gate)
+        {
+            if (TakeSample(nowMs)) _version++;
+        }
+    }
+
+    private bool TakeSample(long nowMs)
+    {
+        if (_secondStartedAt == 0) _secondStartedAt = nowMs;
+        if (nowMs - _secondStartedAt < 1_000) return false;
+        var seconds = (nowMs - _secondStartedAt) / 1000.0;
+        _series.AddLast(new Sample(nowMs, Math.Round(_paymentsThisSecond / seconds, 1), _all.SettledMinorUnits, _all.EnergyWh));
+        if (_series.Count > SeriesLength) _series.RemoveFirst();
+        _paymentsThisSecond = 0;
+        _secondStartedAt = nowMs;
+        return true;
+    }
+
+    private void Apply(DashboardItem item)
+    {
+        var feed = _feeds.GetValueOrDefault(item.Kind);
+        if (feed is null) return;
+        feed.AddFirst(item);
+        if (feed.Count > FeedLength) feed.RemoveLast();
+        _all = Add(_all, item, item.ValueMinorUnits);
+        foreach (var op in item.Operators) _byOperator[op] = Add(_byOperator.GetValueOrDefault(op) ?? new OperatorTotals(), item, item.ValueMinorUnits);
+        if (item.SettledTo is { } settled)
+        {
+            foreach (var (account, amount) in settled)
+                _byOperator[account] = (_byOperator.GetValueOrDefault(account) ?? new OperatorTotals()) with
+                {
+                    SettledMinorUnits = (_byOperator.GetValueOrDefault(account)?.SettledMinorUnits ?? 0) + amount,
+                };
+        }
+        if (item.Zone is { } zone && item.Kind is "pass" or "violation")
+        {
+            var z = _zones.GetValueOrDefault(zone) ?? new ZoneTotals(zone, 0, 0, 0);
+            _zones[zone] = item.Kind == "pass"
+                ? z with { Passes = z.Passes + 1, TollMinorUnits = z.TollMinorUnits + item.ValueMinorUnits }
+                : z with { Passes = z.Passes + 1, Violations = z.Violations + 1 };
+        }
+    }
+
+    private static OperatorTotals Add(OperatorTotals t, DashboardItem item, long value) => item.Kind switch
+    {
+        "session" => t with { Sessions = t.Sessions + 1, EnergyWh = t.EnergyWh + item.EnergyWh },
+        "pass" => t with { Passes = t.Passes + 1 },
+        "violation" => t with { Violations = t.Violations + 1 },
+        "trade" => t with { TradedMinorUnits = t.TradedMinorUnits + value, EnergyWh = t.EnergyWh + item.EnergyWh },
+        "block" => t with { Blocks = t.Blocks + 1, SettledMinorUnits = t.SettledMinorUnits + value },
+        "alert" => t with { Alerts = t.Alerts + 1 },
+        _ => t,
+    };
+
+    /// <summary>The view for one viewer; and marks everything so far as sent (for the delay figure).</summary>
+    public View ViewFor(Viewer viewer)
+    {
+        lock (_gate)
+        {
+            var feeds = _feeds.ToDictionary(f => f.Key, f => (IReadOnlyList<DashboardItem>)f.Value.Where(viewer.May).Take(30).ToList());
+            var totals = viewer.SeesEverything ? _all : _byOperator.GetValueOrDefault(viewer.Operator) ?? new OperatorTotals();
+            var zones = viewer.SeesEverything || totals.Passes > 0 ? _zones.Values.OrderBy(z => z.Zone, StringComparer.Ordinal).ToList() : [];
+            var series = viewer.SeesEverything ? _series.ToList() : [];
+            var rate = _series.Last?.Value.PaymentsPerSecond ?? 0;
+            return new View(_version, _oldestUnsentAt, totals, viewer.SeesEverything ? _payments : 0, viewer.SeesEverything ? rate : 0, feeds, zones, series);
+        }
+    }
+
+    /// <summary>The latest items that concern <paramref name="link"/> and that the viewer may see, newest first.</summary>
+    public IReadOnlyList<DashboardItem> HistoryOf(string link, Viewer viewer)
+    {
+        lock (_gate)
+        {
+            return _feeds.Values.SelectMany(f => f).Where(i => i.Links.Contains(link) && viewer.May(i)).OrderByDescending(i => i.At.UnixMilliseconds).Take(50).ToList();
+        }
+    }
+
+    /// <summary>Forgets the oldest unsent event time once every viewer has been sent the current version.</summary>
+    public void MarkSent(long version)
+    {
+        lock (_gate)
+        {
+            if (_version == version) _oldestUnsentAt = 0;
+        }
+    }
+}
+
+/// <summary>Applies every node's batches to this node's <see cref="DashboardState"/>.</summary>
+public sealed class DashboardSubscriber : ReceiveActor, IWithTimers
+{
+    public DashboardSubscriber(DashboardState state, IClock clock)
+    {
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(DashboardFeed.Topic, Self));
+        Receive<SubscribeAck>(_ => { });
+        Receive<DashboardBatch>(batch => state.Apply(batch, clock.Now.UnixMilliseconds));
+        Receive<Tick>(_ => state.Tick(clock.Now.UnixMilliseconds));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(DashboardState state, IClock clock) => Akka.Actor.Props.Create(() => new DashboardSubscriber(state, clock));
+
+    protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(250));
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+}

@@ -1,0 +1,85 @@
+// The dashboard in Debian's chromium. The node and two cities run outside (the .NET test starts them);
+// this script signs in as the grid operator and as one charge point operator, checks what each sees,
+// checks that an unauthenticated client gets nothing, and keeps screenshots.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const url = process.env.DASHBOARD_URL;
+const shots = process.env.SCREENSHOTS ?? "screenshots";
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+test.after(() => browser.close());
+
+async function signIn(operator, key) {
+  const context = await browser.newContext({ viewport: { width: 1700, height: 1100 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.log(`page error: ${error.message}`));
+  await page.goto(`${url}/dashboard`);
+  await page.getByTestId("operator").fill(operator);
+  await page.getByTestId("key").fill(key);
+  await page.getByTestId("sign-in-button").click();
+  await page.getByTestId("status").filter({ hasText: "live" }).waitFor({ timeout: 15_000 });
+  return { context, page };
+}
+
+const number = async (page, id) => Number((await page.getByTestId(id).textContent()).replace(/[^0-9.]/g, ""));
+const feed = (page, kind) => page.locator(`[data-testid="feed-${kind}"] li`);
+
+test("a grid operator sees totals and feeds advance, and drills into a block with its audit", async () => {
+  const { context, page } = await signIn(process.env.GRID_OPERATOR, process.env.GRID_KEY);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="payments"]').textContent) > 0, null, { timeout: 30_000 });
+  const payments = await number(page, "payments");
+  const settled = await number(page, "settled");
+  // The cities keep paying: the numbers move while the page is open, without a reload.
+  await page.waitForFunction((before) => Number(document.querySelector('[data-testid="payments"]').textContent) > before, payments, { timeout: 30_000 });
+  await page.waitForFunction((before) => Number(document.querySelector('[data-testid="settled"]').textContent) > before, settled, { timeout: 60_000 });
+  await feed(page, "session").first().waitFor({ timeout: 60_000 });
+  await feed(page, "pass").first().waitFor({ timeout: 30_000 });
+  await feed(page, "block").first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: `${shots}/grid-operator.png`, fullPage: true });
+  await feed(page, "block").first().click();
+  await page.getByTestId("detail-body").filter({ hasText: "intact" }).waitFor({ timeout: 15_000 });
+  assert.match(await page.getByTestId("detail-body").textContent(), /"intact": true/);
+  await page.screenshot({ path: `${shots}/block-drill-down.png`, fullPage: true });
+  await context.close();
+});
+
+test("a charge point operator sees its own sessions and no other operator's trades", async () => {
+  const { context, page } = await signIn(process.env.CPO_A, process.env.CPO_A_KEY);
+  await feed(page, "session").first().waitFor({ timeout: 60_000 });
+  const sessions = await feed(page, "session").allTextContents();
+  assert.ok(sessions.length > 0);
+  for (const line of sessions) {
+    assert.ok(line.includes(process.env.CPO_A_CHARGERS), `a session not at A's chargers: ${line}`);
+    assert.ok(!line.includes(process.env.CPO_B_CHARGERS), `another operator's session: ${line}`);
+  }
+  // Trades, blocks and alerts are the grid operator's; passes belong to the toll operator.
+  for (const kind of ["trade", "block", "alert", "pass"]) assert.equal(await feed(page, kind).count(), 0, `${kind} shown to a charge point operator`);
+  // Drilling into another operator's device is refused.
+  const other = await page.evaluate(async (id) => (await fetch(`/dashboard/api/devices/${id}`)).status, process.env.CPO_B_CHARGER);
+  assert.equal(other, 403);
+  await page.screenshot({ path: `${shots}/charge-point-operator.png`, fullPage: true });
+  await context.close();
+});
+
+test("an unauthenticated client is refused by the API and by the hub", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${url}/dashboard`);
+  const statuses = await page.evaluate(async () => [
+    (await fetch("/dashboard/api/state")).status,
+    (await fetch("/dashboard/api/me")).status,
+    (await fetch("/dashboard/hub/negotiate?negotiateVersion=1", { method: "POST" })).status,
+  ]);
+  assert.deepEqual(statuses, [401, 401, 401]);
+  // A forged sign-in (a key that is not the operator's) is refused too.
+  await page.getByTestId("operator").fill(process.env.GRID_OPERATOR);
+  await page.getByTestId("key").fill("11".repeat(32));
+  await page.getByTestId("sign-in-button").click();
+  await page.getByTestId("sign-in-error").filter({ hasText: "InvalidSignature" }).waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: `${shots}/refused.png`, fullPage: true });
+  await context.close();
+});
