@@ -10,6 +10,7 @@ IBenchmark[] benchmarks =
     new ChargingBenchmark(),
     new OcppConnectionsBenchmark(),
     new TollsBenchmark(),
+    new DashboardBenchmark(),
 ];
 
 var quick = args.Contains("--quick");
