@@ -248,6 +248,10 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             }
             else
             {
+                // A payer's close opens a challenge window: a dispute the operators may want to watch.
+                Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"dispute:{ChannelId}",
+                    $"dispute: {_channel.Terms.Payer.Id} closed {ChannelId} alone; {_channel.Terms.Payee.Id} may answer with a newer voucher until the window ends",
+                    [_channel.Terms.Payee.Id.Value], 0, 0, null, now, ["channel:" + ChannelId.Value]));
                 sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value));
                 ScheduleDeadline();
             }

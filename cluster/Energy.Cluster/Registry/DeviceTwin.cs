@@ -206,6 +206,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
         Persist(new DeviceRevoked(command.Revocation, _settings.Clock.Now), e =>
         {
             _revokedAt = e.At;
+            _alerts.Tell(new RaiseAlert(new Alert($"revoked:{_id}", "revoked", command.Device, $"by {revocation.Operator}", e.At)));
             sender.Tell(View());
         });
     }
