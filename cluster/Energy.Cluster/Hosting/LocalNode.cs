@@ -9,7 +9,8 @@ public static class LocalNode
     public static async Task<(ActorSystem System, EnergyRegions Regions)> StartAsync(NodeOptions node, EnergySettings settings, string logLevel = "WARNING")
     {
         var config = EnergyConfig.Build(node).WithFallback(ConfigurationFactory.ParseString($"akka.loglevel = {logLevel}"));
-        var system = ActorSystem.Create(EnergyConfig.SystemName, config);
+        var setup = Akka.Actor.Setup.ActorSystemSetup.Create([BootstrapSetup.Create().WithConfig(config), .. EnergyConfig.Setups(node)]);
+        var system = ActorSystem.Create(EnergyConfig.SystemName, setup);
         var cluster = Akka.Cluster.Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());

@@ -98,6 +98,7 @@ public static class NodeHost
         builder.Services.AddAkka(EnergyConfig.SystemName, akka =>
         {
             akka.AddHocon(EnergyConfig.Build(node), HoconAddMode.Prepend);
+            foreach (var setup in EnergyConfig.Setups(node)) akka.AddSetup(setup);
             akka.AddStartup((system, registry) =>
             {
                 var cluster = Akka.Cluster.Cluster.Get(system);
