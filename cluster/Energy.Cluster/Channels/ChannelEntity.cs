@@ -64,6 +64,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             else Submit(submit, Sender);
         });
         Command<PayerStanding>(OnPayerStanding);
+        Command<PayerStandingUnknown>(_ => OnPayerStandingUnknown());
         Command<CloseChannel>(Close);
         Command<GetChannel>(_ => Sender.Tell(View()));
         Command<WakeChannel>(_ => { });
@@ -328,25 +329,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private void Resume()
     {
         // A payer revoked or quarantined before a restart is known on this node only once its twin runs:
-        // vouchers wait (bounded) until the twin has been asked.
-        if (_channel is not null && _record.Settlement is null)
-        {
-            var payer = new DeviceId(_channel.Terms.Payer.Id.Value);
-            if (DeviceId.Parse(payer.Value).IsOk)
-            {
-                _payerStanding = null;
-                _devices.Ask<object>(new GetDevice(payer), _settings.AskTimeout)
-                    .PipeTo(Self, success: answer => new PayerStanding(answer as DeviceView), failure: _ => new PayerStanding(null));
-            }
-            else
-            {
-                _payerStanding = new PayerStanding(null);
-            }
-        }
-        else
-        {
-            _payerStanding = new PayerStanding(null);
-        }
+        // the first voucher after a restart asks the twin, and vouchers wait (bounded) for the answer.
+        _payerStanding = _channel is not null && _record.Settlement is null && DeviceId.Parse(_channel.Terms.Payer.Id.Value).IsOk ? null : new PayerStanding(null);
         if (_channel is null && _record.Opening is not null) SendToLedger();
         else if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
         else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) SendToLedger();
@@ -452,6 +436,21 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (_heldVouchers.Count >= MaxHeldVouchers) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "starting"))); return; }
         _heldVouchers.Add((submit, Sender));
+        if (_heldVouchers.Count > 1) return;
+        _devices.Ask<object>(new GetDevice(new DeviceId(_channel!.Terms.Payer.Id.Value)), _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new PayerStanding(answer as DeviceView), failure: _ => PayerStandingUnknown.Instance);
+    }
+
+    /// <summary>The twin did not answer: the held vouchers are refused (the sender tries again), nothing is taken unchecked.</summary>
+    private void OnPayerStandingUnknown()
+    {
+        foreach (var (_, sender) in _heldVouchers) sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "checking its payer's standing")));
+        _heldVouchers.Clear();
+    }
+
+    private sealed record PayerStandingUnknown
+    {
+        public static readonly PayerStandingUnknown Instance = new();
     }
 
     private void OnPayerStanding(PayerStanding standing)

@@ -122,8 +122,8 @@ public static class EnergyConfig
 
     /// <summary>
     /// The actor-system setups a node needs beside its HOCON. For SQLite: every connection the journal,
-    /// the snapshot store and the read journal open runs the node's pragmas (synchronous and checkpointing
-    /// are per connection in SQLite, so they cannot be set once in the file). With synchronous=NORMAL in
+    /// the snapshot store and the read journal open runs the node's pragma (synchronous is
+    /// per connection in SQLite, so it cannot be set once in the file). With synchronous=NORMAL in
     /// WAL mode a committed event survives a crash of the process; a power cut may lose the last commits,
     /// never the database. PostgreSQL needs nothing here.
     /// </summary>
@@ -136,7 +136,7 @@ public static class EnergyConfig
         return [new Akka.Persistence.Sql.Config.DataOptionsSetup(data)];
     }
 
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;";
+    private const string Pragmas = "PRAGMA synchronous=NORMAL;";
 
     private static void ApplyPragmas(System.Data.Common.DbConnection connection)
     {
