@@ -99,7 +99,7 @@ function renderFeeds(feeds) {
 function renderZones(zones) {
   $("zones").replaceChildren(...zones.map((z) => {
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td>${z.zone}</td><td>${z.passes}</td><td>${z.violations}</td><td>${money(z.tollMinorUnits)}</td>`;
+    tr.innerHTML = `<td>${z.zone}</td><td>${z.sessions}</td><td>${(z.energyWh / 1000).toFixed(1)}</td><td>${z.passes}</td><td>${z.violations}</td><td>${money(z.tollMinorUnits)}</td>`;
     return tr;
   }));
 }

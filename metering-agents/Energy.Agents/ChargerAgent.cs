@@ -41,6 +41,9 @@ public sealed class ChargerAgent : IDisposable
 
     public NetworkId Network { get; }
     public Currency Currency { get; }
+
+    /// <summary>The grid zone of the charger's site, sent with each session (null: not said).</summary>
+    public string? Zone { get; init; }
     public DeviceId Id { get; }
     public DevicePublicKey PublicKey => _key.PublicKey;
     public long RegisterWh => _registerWh;
@@ -92,7 +95,7 @@ public sealed class ChargerAgent : IDisposable
         _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         var start = NextReading();
         var startRegister = _registerWh;
-        await _gateway!.CallAsync(Id, "session.start", new { session, vehicle = vehicle.Value, pricePerKwh, credit, reading = Convert.ToBase64String(start.Wire) });
+        await _gateway!.CallAsync(Id, "session.start", new { session, vehicle = vehicle.Value, pricePerKwh, credit, reading = Convert.ToBase64String(start.Wire), zone = Zone });
         var accepted = await _accepted.Task.WaitAsync(AcceptTimeout, token).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default);
         var tariff = new Tariff(new Money(pricePerKwh, Currency));
         for (var i = 0; accepted && i < readings; i++)

@@ -19,8 +19,12 @@ namespace Energy.Agents;
 /// </summary>
 public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network, Currency currency, Action<string> report)
 {
-    /// <summary>Metres between gantries on the ring road; vehicles drive it at about 72 km/h (one gantry a second).</summary>
+    /// <summary>Metres between gantries on the ring road at the default pace of one gantry a second: about 72 km/h.</summary>
     public const long GantrySpacingMetres = 20;
+
+    /// <summary>Gantries stand closer when vehicles pass them faster, so that the vehicles still drive at about 72 km/h.</summary>
+    private static long Spacing(Options o) =>
+        o.GantryInterval > TimeSpan.Zero ? Math.Max(1, (long)(GantrySpacingMetres * o.GantryInterval.TotalMilliseconds / 1000)) : GantrySpacingMetres;
 
     public sealed record Options(int Vehicles = 20, int Chargers = 5, int Gantries = 0, int Homes = 0, int SessionsPerVehicle = 1, int Readings = 30,
         long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default, TimeSpan GantryInterval = default,
@@ -65,7 +69,9 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         if (ownGrid is not null) await ownGrid.RegisterAsync("City Grid", "gridOperator");
         report($"operators {cpo.Id}, {tolls.Id}, {fleet.Id} and {grid.Id} registered");
 
-        var chargers = Enumerable.Range(1, options.Chargers).Select(i => new ChargerAgent(network, DeviceId.Of($"charger-{run}-{i}"), currency, 1_000_000)).ToList();
+        // Chargers stand in the same zones as the ring road's gantries (three to a zone).
+        var chargers = Enumerable.Range(1, options.Chargers)
+            .Select(i => new ChargerAgent(network, DeviceId.Of($"charger-{run}-{i}"), currency, 1_000_000) { Zone = $"zone-{(i - 1) % 3 + 1}" }).ToList();
         var gantries = Enumerable.Range(1, options.Gantries).Select(i => new GantryAgent(network, DeviceId.Of($"gantry-{run}-{i}"), currency)).ToList();
         var vehicles = Enumerable.Range(1, options.Vehicles).Select(i => new VehicleAgent(network, DeviceId.Of($"vehicle-{run}-{i}"))).ToList();
         var homes = Enumerable.Range(1, options.Homes).Select(i => new HomeAgent(network, DeviceId.Of($"home-{run}-{i}"))).ToList();
@@ -80,7 +86,7 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
             await Parallel.ForEachAsync(gantries.Select((g, i) => (g, i)), token, async (entry, _) =>
             {
                 await tolls.EndorseAsync(entry.g.Id, DeviceRole.Gantry, entry.g.PublicKey);
-                await tolls.SetTariffAsync(RingRoadTariff(tolls.Id, entry.g.Id, entry.i, options.Vehicles));
+                await tolls.SetTariffAsync(RingRoadTariff(tolls.Id, entry.g.Id, entry.i, options.Vehicles, Spacing(options)));
             });
             await Parallel.ForEachAsync(vehicles, token, async (v, _) =>
             {
@@ -142,8 +148,8 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
     }
 
     /// <summary>Ring road gantries, <see cref="GantrySpacingMetres"/> apart, three to a zone; day and night bands; congestion above half the fleet.</summary>
-    private GantryTariff RingRoadTariff(OperatorId tolls, DeviceId gantry, int index, int vehicles) =>
-        new(network, tolls, gantry, SegmentId.Of($"ring-{index + 1}"), SegmentId.Of($"zone-{index / 3 + 1}"), index * GantrySpacingMetres, 0, 1, currency,
+    private GantryTariff RingRoadTariff(OperatorId tolls, DeviceId gantry, int index, int vehicles, long spacing) =>
+        new(network, tolls, gantry, SegmentId.Of($"ring-{index + 1}"), SegmentId.Of($"zone-{index / 3 + 1}"), index * spacing, 0, 1, currency,
             [new TollBand(0, 60), new TollBand(7 * 60, 150), new TollBand(19 * 60, 90)], Math.Max(5, vehicles / 2), 10, 200);
 
     private async Task DriveAsync(VehicleAgent vehicle, int index, List<GantryAgent> gantries, Options options, ChannelWriter<VehicleAgent> arrivals,

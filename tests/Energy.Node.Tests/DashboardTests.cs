@@ -150,9 +150,13 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
         lock (gridUpdates)
         {
             var last = gridUpdates[^1].View;
+            // The cities' vehicles drive at a plausible speed: no identity is taken for a clone.
+            Assert.Equal(0, last.GetProperty("totals").GetProperty("alerts").GetInt64());
             Assert.True(last.GetProperty("payments").GetInt64() > 0);
             Assert.True(last.GetProperty("feeds").GetProperty("trade").GetArrayLength() > 0);
             Assert.True(last.GetProperty("feeds").GetProperty("block").GetArrayLength() > 0);
+            // Energy flow per zone: the chargers' sites are in the city's zones.
+            Assert.Contains(last.GetProperty("zones").EnumerateArray(), z => z.GetProperty("energyWh").GetInt64() > 0 && z.GetProperty("sessions").GetInt64() > 0);
         }
         // The API too shows a charge point operator only its own: another operator's device is refused.
         var others = summaries[1];

@@ -16,7 +16,11 @@ public interface ISessionCommand : IEnergyMessage, IWithEntityId
 
 /// <summary>The charger starts a session for a plugged-in vehicle, with its signed start reading and its price.</summary>
 [Manifest("session.start.v1")]
-public sealed record StartSession(string Session, DeviceId Charger, DeviceId Vehicle, Money PricePerKwh, Money Credit, byte[] Reading, string? Connection) : ISessionCommand;
+public sealed record StartSession(string Session, DeviceId Charger, DeviceId Vehicle, Money PricePerKwh, Money Credit, byte[] Reading, string? Connection) : ISessionCommand
+{
+    /// <summary>The grid zone the charger's site is in, as its operator configured the charger (for energy flow per zone).</summary>
+    public SegmentId? Zone { get; init; }
+}
 
 /// <summary>The vehicle accepts the session and names the streaming channel it pays on.</summary>
 [Manifest("session.accept.v1")]
@@ -94,7 +98,10 @@ public sealed record SessionStarted(
     Money PricePerKwh,
     Money Credit,
     byte[] StartReading,
-    Timestamp At) : IEnergyMessage;
+    Timestamp At) : IEnergyMessage
+{
+    public SegmentId? Zone { get; init; }
+}
 
 [Manifest("session.event.channel-bound.v1")]
 public sealed record SessionChannelBound(ChannelId Channel, Money BaseCumulative) : IEnergyMessage;

@@ -137,7 +137,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
         _chargerConnection = command.Connection;
         Persist(new SessionStarted(command.Charger, command.Vehicle, PartyId.From(charger.Value.Operator), charger.Value.PublicKeyHex, false,
-            command.PricePerKwh, command.Credit, command.Reading, _settings.Clock.Now), e =>
+            command.PricePerKwh, command.Credit, command.Reading, _settings.Clock.Now) { Zone = command.Zone }, e =>
         {
             Apply(e);
             sender.Tell(View());
@@ -415,7 +415,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             var r = e.Record;
             Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("session", _id,
                 $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [_started!.Payee.Value], r.Paid.MinorUnits, r.EnergyWh,
-                null, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
+                _started.Zone?.Value, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
             replyTo?.Tell(View());
         });
     }

@@ -45,7 +45,13 @@ public sealed class DashboardState
         public long Alerts { get; init; }
     }
 
-    public sealed record ZoneTotals(string Zone, long Passes, long Violations, long TollMinorUnits);
+    public sealed record ZoneTotals(string Zone, long Passes, long Violations, long TollMinorUnits)
+    {
+        /// <summary>Energy delivered by chargers in the zone, in Wh.</summary>
+        public long EnergyWh { get; init; }
+
+        public long Sessions { get; init; }
+    }
 
     public sealed record Sample(long At, double PaymentsPerSecond, long SettledMinorUnits, long EnergyWh);
 
@@ -111,6 +117,11 @@ public sealed class DashboardState
                 {
                     SettledMinorUnits = (_byOperator.GetValueOrDefault(account)?.SettledMinorUnits ?? 0) + amount,
                 };
+        }
+        if (item.Zone is { } site && item.Kind == "session")
+        {
+            var z = _zones.GetValueOrDefault(site) ?? new ZoneTotals(site, 0, 0, 0);
+            _zones[site] = z with { EnergyWh = z.EnergyWh + item.EnergyWh, Sessions = z.Sessions + 1 };
         }
         if (item.Zone is { } zone && item.Kind is "pass" or "violation")
         {

@@ -283,7 +283,7 @@ public static class DeviceGateway
             return frame.Action switch
             {
                 "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", _network.Settings.Currency),
-                    frame.Money("credit", _network.Settings.Currency), frame.Bytes("reading"), _path),
+                    frame.Money("credit", _network.Settings.Currency), frame.Bytes("reading"), _path) { Zone = frame.OptionalZone() },
                 "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), _path),
                 "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), _path),
                 "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), _path),
@@ -387,6 +387,14 @@ public static class DeviceGateway
             var dot = pass.LastIndexOf('.');
             var gantry = dot > 0 ? DeviceId.Parse(pass[..dot]) : DeviceId.Parse("");
             return gantry.IsOk ? gantry.Value : throw new FrameException(Id, Device, "MalformedFrame", $"pass '{pass}' is not a gantry id, a dot and a number");
+        }
+
+        public SegmentId? OptionalZone()
+        {
+            var source = Op == "call" ? _args : Root;
+            if (!source.TryGetProperty("zone", out var zone) || zone.ValueKind == JsonValueKind.Null) return null;
+            var parsed = zone.ValueKind == JsonValueKind.String ? SegmentId.Parse(zone.GetString()) : SegmentId.Parse(null);
+            return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", "zone must be a zone id");
         }
 
         public ChannelId Channel(string name)
