@@ -199,12 +199,16 @@ public sealed class VehicleAgent : IDisposable
         _ = PayAsync(session, voucher);
     }
 
-    private async Task PayAsync(string session, byte[] voucher)
+    private Task PayAsync(string session, byte[] voucher) =>
+        SendPaymentAsync("session.pay", new { session, voucher = Convert.ToBase64String(voucher) }, () => Interlocked.Increment(ref _payments));
+
+    /// <summary>Sends a payment (pipelined: the caller took a slot of <see cref="_paying"/>, released here) and notes a refusal.</summary>
+    private async Task SendPaymentAsync(string action, object args, Action onAcknowledged)
     {
         try
         {
-            await _gateway!.CallAsync(Id, "session.pay", new { session, voucher = Convert.ToBase64String(voucher) });
-            Interlocked.Increment(ref _payments);
+            await _gateway!.CallAsync(Id, action, args);
+            onAcknowledged();
         }
         catch (GatewayRefusedException refused)
         {
@@ -271,22 +275,8 @@ public sealed class VehicleAgent : IDisposable
         _ = PayTollAsync(pass, voucher);
     }
 
-    private async Task PayTollAsync(string pass, byte[] voucher)
-    {
-        try
-        {
-            await _gateway!.CallAsync(Id, "toll.pay", new { pass, voucher = Convert.ToBase64String(voucher) });
-            Interlocked.Increment(ref _tollsPaid);
-        }
-        catch (GatewayRefusedException refused)
-        {
-            Refusals.Enqueue(refused.Code);
-        }
-        finally
-        {
-            _paying.Release();
-        }
-    }
+    private Task PayTollAsync(string pass, byte[] voucher) =>
+        SendPaymentAsync("toll.pay", new { pass, voucher = Convert.ToBase64String(voucher) }, () => Interlocked.Increment(ref _tollsPaid));
 
     private async Task DeclineAsync(string pass, string reason)
     {

@@ -9,31 +9,6 @@ using Energy.Channels.Streaming;
 
 namespace Energy.Node.Tests;
 
-/// <summary>A node whose stopped sessions wait two seconds for a final payment.</summary>
-public sealed class ChargingNodeFixture : IAsyncLifetime
-{
-    public NodeProcess Node { get; } = new(null, "--Energy:SessionSettleSeconds=2");
-    public ApiClient Api { get; private set; } = null!;
-    public NodeClient Client { get; private set; } = null!;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-
-    public async Task InitializeAsync()
-    {
-        await Node.StartAsync();
-        Api = new ApiClient(Node, TimeSpan.FromSeconds(5));
-        _http.BaseAddress = Node.Url;
-        Client = new NodeClient(_http);
-    }
-
-    public Task DisposeAsync()
-    {
-        Api.Dispose();
-        _http.Dispose();
-        Node.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
 /// <summary>
 /// Charging end to end on a real node: agents that hold their own keys, the device gateway, the charging
 /// session, the streaming channel and the ledger.
@@ -118,7 +93,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var voucher = Signed<Voucher>.Decode(record.GetProperty("finalVoucher").GetBytesFromBase64()).Unwrap();
         Assert.True(voucher.IsSignedBy(city.Vehicle.PublicKey));
         Assert.Equal(expected, voucher.Payload.Cumulative.MinorUnits);
-        await Eventually(() => city.Vehicle.Records.ContainsKey($"s-{_run}"));
+        await Eventually.Holds(() => city.Vehicle.Records.ContainsKey($"s-{_run}"));
 
         // The operator closes; the ledger pays it the session's cost and refunds the rest of the deposit.
         var settled = await city.Cpo.CloseChannelAsync(city.Channel);
@@ -142,7 +117,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var charging = city.Charger.ChargeAsync(session, city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
 
         // Unpaid, the charger delivers at most its credit's worth (100 minor units = 3 kWh at 30) and then holds back.
-        await Eventually(() => city.Charger.Suspensions >= 1);
+        await Eventually.Holds(() => city.Charger.Suspensions >= 1);
         var held = await fixture.Api.GetAsync($"/api/sessions/{session}");
         Assert.Equal(3_000, held.Body.GetProperty("energyWh").GetInt64());
         Assert.Equal(0, Minor(held.Body.GetProperty("paid")));
@@ -185,7 +160,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
             return ValueTask.CompletedTask;
         });
         await gateway.CallAsync(city.Charger.Id, "session.start", new { session, vehicle = city.Vehicle.Id.Value, pricePerKwh = 30, credit = 50, reading = Convert.ToBase64String(start.Wire) });
-        await Eventually(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.GetProperty("status").GetString() == "charging");
+        await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.GetProperty("status").GetString() == "charging");
         for (ulong i = 1; i <= 3; i++)
         {
             var reading = city.Charger.SignReading(1_000 + i, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), 50_000 + (long)i * 1_000);
@@ -200,7 +175,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         Assert.Equal(1, view.Body.GetProperty("suspensions").GetInt32());
 
         city.Vehicle.ReleasePayments();
-        await Eventually(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.GetProperty("status").GetString() == "charging");
+        await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.GetProperty("status").GetString() == "charging");
     }
 
     [Fact]
@@ -304,7 +279,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var session = $"s-{_run}";
         city.Vehicle.HoldPayments();
         var charging = city.Charger.ChargeAsync(session, city.Vehicle.Id, readings: 4, whPerReading: 1_000, pricePerKwh: 30, credit: 500, TimeSpan.Zero);
-        await Eventually(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.TryGetProperty("energyWh", out var e) && e.GetInt64() == 4_000);
+        await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.TryGetProperty("energyWh", out var e) && e.GetInt64() == 4_000);
         await city.Fleet.RevokeAsync(city.Vehicle.Id);
 
         // Through the gateway: the revoked device is cut off.
@@ -339,7 +314,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var started = await OcppAsync(ocpp, "StartTransaction", new { connectorId = 1, idTag = city.Vehicle.Id.Value, meterStart = 1_000, timestamp = "2026-11-24T10:00:00Z" });
         var transactionId = started.GetProperty("transactionId").GetInt32();
         var session = $"ocpp:{city.Charger.Id}:{transactionId}";
-        await Eventually(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.TryGetProperty("channel", out var c) && c.ValueKind == JsonValueKind.String);
+        await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.TryGetProperty("channel", out var c) && c.ValueKind == JsonValueKind.String);
         foreach (var (value, unit) in new[] { ("1800", "Wh"), ("2.5", "kWh") })
         {
             await OcppAsync(ocpp, "MeterValues", new
@@ -370,18 +345,5 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var frame = JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.Clone();
         Assert.Equal(3, frame[0].GetInt32());
         return frame[2];
-    }
-
-    private static Task Eventually(Func<bool> condition) => Eventually(() => Task.FromResult(condition()));
-
-    /// <summary>Polls (bounded) until the condition holds: the state it waits for is reached asynchronously.</summary>
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 20 s");
-            await Task.Delay(50);
-        }
     }
 }

@@ -11,30 +11,6 @@ using Xunit.Abstractions;
 
 namespace Energy.Node.Tests;
 
-/// <summary>A node serving the dashboard page from the repository's dashboard/web.</summary>
-public sealed class DashboardNodeFixture : IAsyncLifetime
-{
-    public static readonly string Repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
-
-    public NodeProcess Node { get; } = new(null, $"--Energy:DashboardDirectory={Path.Combine(Repository, "dashboard", "web")}");
-    public NodeClient Client { get; private set; } = null!;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-
-    public async Task InitializeAsync()
-    {
-        await Node.StartAsync();
-        _http.BaseAddress = Node.Url;
-        Client = new NodeClient(_http);
-    }
-
-    public Task DisposeAsync()
-    {
-        _http.Dispose();
-        Node.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
 /// <summary>The dashboard: sign-in, the hub's authorization and throttling, and the page in a real browser.</summary>
 public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelper output) : IClassFixture<DashboardNodeFixture>
 {
@@ -115,7 +91,7 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
         await cpoHub.StartAsync();
         await gridHub.StartAsync();
         // A new client gets the current state at once.
-        await Eventually(() => { lock (cpoUpdates) return cpoUpdates.Count >= 1; });
+        await Eventually.Holds(() => { lock (cpoUpdates) return cpoUpdates.Count >= 1; }, seconds: 30);
 
         // Two cities at once: one charges at this operator's chargers, the other at another operator's.
         var cities = Task.WhenAll(
@@ -125,8 +101,8 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
                 CancellationToken.None));
         var summaries = await cities;
         Assert.All(summaries, s => Assert.Equal(0, s.Errors));
-        await Eventually(() => { lock (cpoUpdates) return cpoUpdates.Any(u => u.View.GetProperty("totals").GetProperty("sessions").GetInt64() == 6); });
-        await Eventually(() => { lock (gridUpdates) return gridUpdates.Any(u => u.View.GetProperty("totals").GetProperty("sessions").GetInt64() >= 12); });
+        await Eventually.Holds(() => { lock (cpoUpdates) return cpoUpdates.Any(u => u.View.GetProperty("totals").GetProperty("sessions").GetInt64() == 6); }, seconds: 30);
+        await Eventually.Holds(() => { lock (gridUpdates) return gridUpdates.Any(u => u.View.GetProperty("totals").GetProperty("sessions").GetInt64() >= 12); }, seconds: 30);
 
         lock (cpoUpdates)
         {
@@ -228,16 +204,5 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
         Assert.Contains("# pass 3", await stdout, StringComparison.Ordinal);
         foreach (var shot in new[] { "grid-operator.png", "block-drill-down.png", "charge-point-operator.png", "refused.png" })
             Assert.True(File.Exists(Path.Combine(screenshots, shot)), $"screenshot {shot} is missing");
-    }
-
-    /// <summary>Polls (bounded) until the condition holds: the state it waits for is reached asynchronously.</summary>
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 30 s");
-            await Task.Delay(50);
-        }
     }
 }

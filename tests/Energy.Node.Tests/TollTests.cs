@@ -6,31 +6,6 @@ using Energy.Channels.Tolls;
 
 namespace Energy.Node.Tests;
 
-/// <summary>A node whose gantries wait half a second for a payment.</summary>
-public sealed class TollNodeFixture : IAsyncLifetime
-{
-    public NodeProcess Node { get; } = new(null, "--Energy:TollAnswerMs=500");
-    public ApiClient Api { get; private set; } = null!;
-    public NodeClient Client { get; private set; } = null!;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-
-    public async Task InitializeAsync()
-    {
-        await Node.StartAsync();
-        Api = new ApiClient(Node, TimeSpan.FromSeconds(5));
-        _http.BaseAddress = Node.Url;
-        Client = new NodeClient(_http);
-    }
-
-    public Task DisposeAsync()
-    {
-        Api.Dispose();
-        _http.Dispose();
-        Node.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
 /// <summary>Tolls at free-flow gantries end to end: agents, the gateway, gantry entities, channels, the ledger.</summary>
 public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeFixture>, IAsyncLifetime
 {
@@ -150,7 +125,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
 
         // Filed with the toll office exactly once each.
         JsonElement list = default;
-        await Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             list = (await fixture.Api.GetAsync($"/api/tolls/{road.Tolls.Id}/violations")).Body;
             return list.GetProperty("total").GetInt64() >= 4;
@@ -199,7 +174,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
         Assert.Equal("PassNotFound", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             road.Gateway.CallAsync(car.Id, "toll.pay", new { pass = $"{gantry.Id}.999", voucher = Convert.ToBase64String(theirs) }))).Code);
 
-        await Eventually(async () => (await fixture.Api.GetAsync($"/api/gantries/{gantry.Id}")).Body.GetProperty("violations").GetInt64() == 1);
+        await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/gantries/{gantry.Id}")).Body.GetProperty("violations").GetInt64() == 1);
         var view = (await fixture.Api.GetAsync($"/api/gantries/{gantry.Id}")).Body;
         Assert.Equal((1L, 0L), (view.GetProperty("passes").GetInt64(), view.GetProperty("paid").GetInt64()));
         Assert.Equal(0, (await fixture.Api.GetAsync($"/api/channels/{other.ChannelTo(road.Tolls.Party)!.Id}")).Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
@@ -218,7 +193,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
         Assert.True((await road.Gantries[0].PassAsync(car.Id, new Timestamp(now))).Paid);
 
         JsonElement alerts = default;
-        await Eventually(async () =>
+        await Eventually.Holds(async () =>
         {
             alerts = (await fixture.Api.GetAsync("/api/alerts")).Body;
             return alerts.GetProperty("latest").EnumerateArray().Any(a => a.GetProperty("device").GetString() == car.Id.Value);
@@ -260,24 +235,11 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
             Assert.True((await gantry.PassAsync(vehicle.Id)).Paid);
         }
         // The gantry is told its new price once the zone counts three vehicles.
-        await Eventually(() => gantry.Price == 150);
+        await Eventually.Holds(() => gantry.Price == 150);
         var zone = (await fixture.Api.GetAsync($"/api/zones/{road.Zone}")).Body;
         Assert.Equal(3, zone.GetProperty("vehiclesLastMinute").GetInt32());
         var fourth = await VehicleAsync(road, "v3");
         var outcome = await gantry.PassAsync(fourth.Id);
         Assert.Equal(150, outcome.PaidMinorUnits);
-    }
-
-    private static Task Eventually(Func<bool> condition) => Eventually(() => Task.FromResult(condition()));
-
-    /// <summary>Polls (bounded) until the condition holds: the state it waits for is reached asynchronously.</summary>
-    private static async Task Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 20 s");
-            await Task.Delay(50);
-        }
     }
 }

@@ -28,6 +28,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _channels;
+    private readonly Gateway.DevicePusher _pusher;
 
     private SessionStarted? _started;
     private Signed<MeterReading>? _start;
@@ -58,6 +59,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _devices = devices;
         _channels = channels;
+        _pusher = new Gateway.DevicePusher(Context.System, 8);
 
         Recover<SessionStarted>(Apply);
         Recover<SessionChannelBound>(Apply);
@@ -480,21 +482,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void ToVehicle(string name, object body) => Push(_vehicleConnection, _started!.Vehicle, name, body);
 
-    private void Push(string? connection, DeviceId device, string name, object body)
-    {
-        if (connection is null) return;
-        if (!_resolved.TryGetValue(connection, out var target))
-        {
-            // A session talks to two connections, three or four across reconnects: resolving a path is not free, so keep them.
-            if (_resolved.Count >= 8) _resolved.Clear();
-            target = ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(connection);
-            _resolved[connection] = target;
-        }
-        var element = body as JsonElement? ?? JsonSerializer.SerializeToElement(body);
-        target.Tell(new DeviceEvent(device, name, element));
-    }
-
-    private readonly Dictionary<string, IActorRef> _resolved = new(StringComparer.Ordinal);
+    private void Push(string? connection, DeviceId device, string name, object body) => _pusher.Push(connection, device, name, body);
 
     private void Apply(object e)
     {

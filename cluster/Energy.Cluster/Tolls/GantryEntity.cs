@@ -47,7 +47,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, string> _passByRequest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
     private readonly Dictionary<DeviceId, (string Path, DateTime Until)> _vehicleConnections = [];
-    private readonly Dictionary<string, IActorRef> _resolved = new(StringComparer.Ordinal);
+    private readonly Gateway.DevicePusher _pusher;
     private long _passCount;
     private long _paidCount;
     private long _violationCount;
@@ -61,6 +61,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     public GantryEntity(string id, EnergySettings settings, IActorRef devices, IActorRef operators, IActorRef channels, IActorRef offices, IActorRef zones)
     {
         _operators = operators;
+        _pusher = new Gateway.DevicePusher(Context.System, 1_000);
         _id = id;
         _settings = settings;
         _devices = devices;
@@ -436,17 +437,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void Push(string? connection, DeviceId device, string name, object body)
-    {
-        if (connection is null) return;
-        if (!_resolved.TryGetValue(connection, out var target))
-        {
-            if (_resolved.Count >= 1_000) _resolved.Clear();
-            target = ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(connection);
-            _resolved[connection] = target;
-        }
-        target.Tell(new DeviceEvent(device, name, JsonSerializer.SerializeToElement(body)));
-    }
+    private void Push(string? connection, DeviceId device, string name, object body) => _pusher.Push(connection, device, name, body);
 
     private GantryView View() => new(new DeviceId(_id), Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, _price,
         _passCount, _paidCount, _violationCount, _paidMinorUnits);

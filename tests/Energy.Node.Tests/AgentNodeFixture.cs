@@ -1,0 +1,57 @@
+using Energy.Agents;
+
+namespace Energy.Node.Tests;
+
+/// <summary>A node process with the settings a suite needs, and the agents' client for it.</summary>
+public abstract class AgentNodeFixture(params string[] settings) : IAsyncLifetime
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public NodeProcess Node { get; } = new(null, settings);
+    public ApiClient Api { get; private set; } = null!;
+    public NodeClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Node.StartAsync();
+        Api = new ApiClient(Node, TimeSpan.FromSeconds(5));
+        _http.BaseAddress = Node.Url;
+        Client = new NodeClient(_http);
+    }
+
+    public Task DisposeAsync()
+    {
+        Api.Dispose();
+        _http.Dispose();
+        Node.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A node whose stopped sessions wait two seconds for a final payment.</summary>
+public sealed class ChargingNodeFixture() : AgentNodeFixture("--Energy:SessionSettleSeconds=2");
+
+/// <summary>A node whose gantries wait half a second for a payment.</summary>
+public sealed class TollNodeFixture() : AgentNodeFixture("--Energy:TollAnswerMs=500");
+
+/// <summary>A node serving the dashboard page from the repository's dashboard/web.</summary>
+public sealed class DashboardNodeFixture() : AgentNodeFixture($"--Energy:DashboardDirectory={Path.Combine(Repository, "dashboard", "web")}")
+{
+    public static readonly string Repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+}
+
+/// <summary>Bounded polling for state that is reached asynchronously (another process, a push).</summary>
+public static class Eventually
+{
+    public static Task Holds(Func<bool> condition, int seconds = 20) => Holds(() => Task.FromResult(condition()), seconds);
+
+    public static async Task Holds(Func<Task<bool>> condition, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the condition did not hold within {seconds} s");
+            await Task.Delay(50);
+        }
+    }
+}
