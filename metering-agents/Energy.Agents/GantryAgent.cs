@@ -49,8 +49,19 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
     public async Task<PassOutcome> PassAsync(DeviceId vehicle, Timestamp? seenAt = null)
     {
         var clock = Stopwatch.StartNew();
-        var request = SignRequest(vehicle, seenAt ?? Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Price);
-        var pass = await _gateway!.CallAsync(Id, "toll.pass", new { request = Convert.ToBase64String(request.Wire) });
+        var at = seenAt ?? Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
+        var price = Price;
+        JsonElement pass;
+        try
+        {
+            pass = await _gateway!.CallAsync(Id, "toll.pass", new { request = Convert.ToBase64String(SignRequest(vehicle, at, price).Wire) });
+        }
+        catch (GatewayRefusedException refused) when (refused.Code == "TollRequestRefused" && refused.Message.Contains("price", StringComparison.Ordinal))
+        {
+            // The price moved (congestion) before this gantry heard: the network tells it the new one; ask again once at that price.
+            await WaitForPriceOtherThanAsync(price, TimeSpan.FromSeconds(2));
+            pass = await _gateway!.CallAsync(Id, "toll.pass", new { request = Convert.ToBase64String(SignRequest(vehicle, at, Price).Wire) });
+        }
         var passId = pass.GetProperty("pass").GetString()!;
         var outcome = _outcomes.GetOrAdd(passId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
         try
@@ -64,12 +75,26 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
         }
     }
 
+    private TaskCompletionSource _priceChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async Task WaitForPriceOtherThanAsync(long price, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Price == price && DateTime.UtcNow < deadline)
+        {
+            var changed = Volatile.Read(ref _priceChanged).Task;
+            if (Price != price) return;
+            await Task.WhenAny(changed, Task.Delay(deadline - DateTime.UtcNow));
+        }
+    }
+
     private ValueTask OnEvent(string name, JsonElement body)
     {
         switch (name)
         {
             case "toll.price":
                 Interlocked.Exchange(ref _price, body.GetProperty("price").GetInt64());
+                Interlocked.Exchange(ref _priceChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 break;
             case "toll.confirmed":
                 Verdict(body.GetProperty("pass").GetString()!, new PassOutcome(body.GetProperty("pass").GetString()!, true, body.GetProperty("paid").GetInt64(), null, default));

@@ -242,4 +242,27 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
         var outcome = await gantry.PassAsync(fourth.Id);
         Assert.Equal(150, outcome.PaidMinorUnits);
     }
+
+    [Fact]
+    public async Task A_gantry_that_missed_a_price_change_is_told_the_new_price_and_its_pass_is_paid()
+    {
+        var road = await RoadAsync([100]);
+        var gantry = road.Gantries[0];
+        // The operator changes the price twice before the gantry has passed anyone: the gantry's 100 is neither the
+        // price nor the one before it, so its first request is refused, it is told the price, and it asks again.
+        foreach (var (version, price) in new[] { (2UL, 150L), (3UL, 180L) })
+        {
+            await road.Tolls.SetTariffAsync(new GantryTariff(Network, road.Tolls.Id, gantry.Id, SegmentId.Of($"a1-{_run}-0"), road.Zone, 0, 0, version, Currency.Eur,
+                [new TollBand(0, price)], 0, 0, 100));
+        }
+        Assert.Equal(100, gantry.Price);
+
+        var vehicle = await VehicleAsync(road, "car");
+        var outcome = await gantry.PassAsync(vehicle.Id);
+        Assert.True(outcome.Paid, outcome.Violation);
+        Assert.Equal(180, outcome.PaidMinorUnits);
+        Assert.Equal(180, gantry.Price);
+        var view = (await fixture.Api.GetAsync($"/api/gantries/{gantry.Id}")).Body;
+        Assert.Equal((1L, 1L, 0L), (view.GetProperty("passes").GetInt64(), view.GetProperty("paid").GetInt64(), view.GetProperty("violations").GetInt64()));
+    }
 }

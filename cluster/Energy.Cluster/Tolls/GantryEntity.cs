@@ -182,6 +182,12 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _previousPrice = _price;
         _price = price;
         _priceChangedAt = _settings.Clock.Now.UnixMilliseconds;
+        PushPrice();
+    }
+
+    private void PushPrice()
+    {
+        if (_price is not { } price) return;
         Push(_gantryConnection, new DeviceId(_id), "toll.price", new { gantry = _id, price = price.MinorUnits, currency = price.Currency.Code, vehiclesInZone = _vehiclesInZone });
     }
 
@@ -189,9 +195,20 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
     private void OnPass(TollPass command)
     {
+        // The gateway authenticated this gantry: its connection is where prices and verdicts go, even when this request is refused.
+        if (command.Connection is not null && command.Connection != _gantryConnection)
+        {
+            _gantryConnection = command.Connection;
+            PushPrice();
+        }
         var error = CheckPass(command, out var signed);
-        if (error is not null) { Sender.Tell(Refusal.From(error)); return; }
-        _gantryConnection = command.Connection ?? _gantryConnection;
+        if (error is not null)
+        {
+            // A request at a stale price: tell the gantry the current one, so that it asks again at once.
+            if (error is TollRequestRefused { Field: "price" }) PushPrice();
+            Sender.Tell(Refusal.From(error));
+            return;
+        }
         var requestKey = Convert.ToBase64String(signed!.Wire);
         if (_passByRequest.TryGetValue(requestKey, out var existing) && _passes.TryGetValue(existing, out var known))
         {
