@@ -55,3 +55,40 @@ public static class Eventually
         }
     }
 }
+
+/// <summary>
+/// What an agent suite's test keeps for its own run: a run id for unique names, and the gateway
+/// connections and agents it made, closed when the test ends.
+/// </summary>
+public abstract class AgentTest(AgentNodeFixture node) : IAsyncLifetime
+{
+    protected static readonly Energy.Channels.Primitives.NetworkId Network = Energy.Channels.Primitives.NetworkId.Of("energy-test");
+
+    private readonly List<GatewayClient> _connections = [];
+    private readonly List<IDisposable> _agents = [];
+
+    protected string Run { get; } = Guid.NewGuid().ToString("N")[..8];
+
+    protected IReadOnlyList<GatewayClient> Connections => _connections;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var connection in _connections) await connection.DisposeAsync();
+        foreach (var agent in _agents) agent.Dispose();
+    }
+
+    protected T Keep<T>(T agent) where T : IDisposable
+    {
+        _agents.Add(agent);
+        return agent;
+    }
+
+    protected async Task<GatewayClient> ConnectAsync()
+    {
+        var gateway = await GatewayClient.ConnectAsync(node.Node.Url);
+        _connections.Add(gateway);
+        return gateway;
+    }
+}

@@ -13,49 +13,24 @@ namespace Energy.Node.Tests;
 /// Charging end to end on a real node: agents that hold their own keys, the device gateway, the charging
 /// session, the streaming channel and the ledger.
 /// </summary>
-public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFixture<ChargingNodeFixture>, IAsyncLifetime
+public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTest(fixture), IClassFixture<ChargingNodeFixture>
 {
-    private static readonly NetworkId Network = NetworkId.Of("energy-test");
-    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
-    private readonly List<GatewayClient> _connections = [];
-    private readonly List<IDisposable> _agents = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var connection in _connections) await connection.DisposeAsync();
-        foreach (var agent in _agents) agent.Dispose();
-    }
 
     private sealed record City(OperatorAgent Cpo, OperatorAgent Fleet, ChargerAgent Charger, VehicleAgent Vehicle, ChannelId Channel);
-
-    private async Task<GatewayClient> ConnectAsync()
-    {
-        var gateway = await GatewayClient.ConnectAsync(fixture.Node.Url);
-        _connections.Add(gateway);
-        return gateway;
-    }
-
-    private T Keep<T>(T agent) where T : IDisposable
-    {
-        _agents.Add(agent);
-        return agent;
-    }
 
     /// <summary>A charge point operator with one charger, a fleet owner with one funded vehicle whose channel to the operator is open.</summary>
     private async Task<City> CityAsync(long deposit = 5_000, bool connect = true)
     {
-        var cpo = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"cpo-{_run}")));
-        var fleet = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"fleet-{_run}")));
+        var cpo = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"cpo-{Run}")));
+        var fleet = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"fleet-{Run}")));
         await cpo.RegisterAsync("Charge Co", "chargePointOperator");
         await fleet.RegisterAsync("Fleet Co", "fleetOwner");
-        var charger = Keep(new ChargerAgent(Network, DeviceId.Of($"charger-{_run}"), Currency.Eur, registerWh: 120_000) { SuspendTimeout = TimeSpan.FromSeconds(3) });
-        var vehicle = Keep(new VehicleAgent(Network, DeviceId.Of($"vehicle-{_run}")));
+        var charger = Keep(new ChargerAgent(Network, DeviceId.Of($"charger-{Run}"), Currency.Eur, registerWh: 120_000) { SuspendTimeout = TimeSpan.FromSeconds(3) });
+        var vehicle = Keep(new VehicleAgent(Network, DeviceId.Of($"vehicle-{Run}")));
         await cpo.EndorseAsync(charger.Id, DeviceRole.Charger, charger.PublicKey);
         await fleet.EndorseAsync(vehicle.Id, DeviceRole.Vehicle, vehicle.PublicKey);
-        await fleet.FundAsync(vehicle.Party, new Money(deposit, Currency.Eur), $"fund-{_run}");
-        var channel = ChannelId.Of($"ch-{_run}");
+        await fleet.FundAsync(vehicle.Party, new Money(deposit, Currency.Eur), $"fund-{Run}");
+        var channel = ChannelId.Of($"ch-{Run}");
         await vehicle.OpenChannelAsync(fixture.Client, channel, cpo.Party, new Money(deposit, Currency.Eur), DurationMs.FromSeconds(60));
         if (connect)
         {
@@ -74,7 +49,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     {
         var city = await CityAsync();
         // 37 minor units per kWh and 333 Wh per reading: the exact price is not a whole number of minor units.
-        var record = await city.Charger.ChargeAsync($"s-{_run}", city.Vehicle.Id, readings: 20, whPerReading: 333, pricePerKwh: 37, credit: 40, TimeSpan.Zero);
+        var record = await city.Charger.ChargeAsync($"s-{Run}", city.Vehicle.Id, readings: 20, whPerReading: 333, pricePerKwh: 37, credit: 40, TimeSpan.Zero);
 
         Assert.Equal(6_660, record.GetProperty("energyWh").GetInt64());
         var exact = 6_660m * 37m / 1000m; // 246.42
@@ -93,7 +68,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var voucher = Signed<Voucher>.Decode(record.GetProperty("finalVoucher").GetBytesFromBase64()).Unwrap();
         Assert.True(voucher.IsSignedBy(city.Vehicle.PublicKey));
         Assert.Equal(expected, voucher.Payload.Cumulative.MinorUnits);
-        await Eventually.Holds(() => city.Vehicle.Records.ContainsKey($"s-{_run}"));
+        await Eventually.Holds(() => city.Vehicle.Records.ContainsKey($"s-{Run}"));
 
         // The operator closes; the ledger pays it the session's cost and refunds the rest of the deposit.
         var settled = await city.Cpo.CloseChannelAsync(city.Channel);
@@ -112,7 +87,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     public async Task The_charger_suspends_when_payment_falls_behind_its_credit_and_resumes_when_paid()
     {
         var city = await CityAsync();
-        var session = $"s-{_run}";
+        var session = $"s-{Run}";
         city.Vehicle.HoldPayments();
         var charging = city.Charger.ChargeAsync(session, city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
 
@@ -134,7 +109,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     {
         var city = await CityAsync();
         city.Vehicle.StopPayingAfter = 2;
-        var record = await city.Charger.ChargeAsync($"s-{_run}", city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
+        var record = await city.Charger.ChargeAsync($"s-{Run}", city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
 
         Assert.True(city.Charger.Suspensions >= 1);
         // Two readings paid (60), then at most the credit delivered on top: 3 more kWh.
@@ -148,9 +123,9 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     public async Task A_charger_without_self_limit_is_told_to_suspend_by_the_network()
     {
         var city = await CityAsync();
-        var session = $"s-{_run}";
+        var session = $"s-{Run}";
         city.Vehicle.HoldPayments();
-        var gateway = _connections[0];
+        var gateway = Connections[0];
         var start = city.Charger.SignReading(1_000, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), 50_000);
         var suspended = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         // The charger's calls are made by hand here, ignoring its credit, as a charger that does not limit itself would.
@@ -212,21 +187,21 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         var gateway = await ConnectAsync();
         var start = city.Charger.SignReading(1, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), 1_000);
         var refused = await Assert.ThrowsAsync<GatewayRefusedException>(() => gateway.CallAsync(city.Charger.Id, "session.start",
-            new { session = $"s-{_run}", vehicle = city.Vehicle.Id.Value, pricePerKwh = 30, credit = 50, reading = Convert.ToBase64String(start.Wire) }));
+            new { session = $"s-{Run}", vehicle = city.Vehicle.Id.Value, pricePerKwh = 30, credit = 50, reading = Convert.ToBase64String(start.Wire) }));
         Assert.Equal("NotAuthenticated", refused.Code);
-        Assert.Equal("SessionNotFound", (await fixture.Api.GetAsync($"/api/sessions/s-{_run}")).Code);
+        Assert.Equal("SessionNotFound", (await fixture.Api.GetAsync($"/api/sessions/s-{Run}")).Code);
 
         // A challenge signed with a key that is not the device's registered key.
         using var impostor = DeviceKeyPair.Generate();
         var wrongKey = await Assert.ThrowsAsync<GatewayRefusedException>(() => gateway.AuthenticateAsync(city.Charger.Id, impostor));
         Assert.Equal("InvalidSignature", wrongKey.Code);
-        Assert.Equal("NotAuthenticated", (await Assert.ThrowsAsync<GatewayRefusedException>(() => gateway.CallAsync(city.Charger.Id, "session.get", new { session = $"s-{_run}" }))).Code);
+        Assert.Equal("NotAuthenticated", (await Assert.ThrowsAsync<GatewayRefusedException>(() => gateway.CallAsync(city.Charger.Id, "session.get", new { session = $"s-{Run}" }))).Code);
 
         // An answer to no challenge, an unregistered device, malformed and oversized frames.
         Assert.Equal("NoChallenge", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             gateway.HandshakeAsync(city.Charger.Id, new { op = "auth", device = city.Charger.Id.Value, signed = "AAAA" }))).Code);
         using var strangerKey = DeviceKeyPair.Generate();
-        Assert.Equal("DeviceNotFound", (await Assert.ThrowsAsync<GatewayRefusedException>(() => gateway.AuthenticateAsync(DeviceId.Of($"stranger-{_run}"), strangerKey))).Code);
+        Assert.Equal("DeviceNotFound", (await Assert.ThrowsAsync<GatewayRefusedException>(() => gateway.AuthenticateAsync(DeviceId.Of($"stranger-{Run}"), strangerKey))).Code);
         var unmatched = new List<JsonElement>();
         var got = new SemaphoreSlim(0);
         gateway.Unmatched += frame => { lock (unmatched) unmatched.Add(frame); got.Release(); };
@@ -241,8 +216,8 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     public async Task A_replayed_reading_and_a_reading_signed_by_another_meter_are_refused_and_change_nothing()
     {
         var city = await CityAsync();
-        var session = $"s-{_run}";
-        var gateway = _connections[0];
+        var session = $"s-{Run}";
+        var gateway = Connections[0];
         var now = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
         var start = city.Charger.SignReading(5_000, now, 10_000);
         await gateway.CallAsync(city.Charger.Id, "session.start", new { session, vehicle = city.Vehicle.Id.Value, pricePerKwh = 30, credit = 500, reading = Convert.ToBase64String(start.Wire) });
@@ -254,7 +229,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         Assert.Equal("ReadingNotNewer", replay.Code);
 
         // Another registered charger signs a reading in this charger's name.
-        var other = Keep(new ChargerAgent(Network, DeviceId.Of($"other-{_run}"), Currency.Eur));
+        var other = Keep(new ChargerAgent(Network, DeviceId.Of($"other-{Run}"), Currency.Eur));
         await city.Cpo.EndorseAsync(other.Id, DeviceRole.Charger, other.PublicKey);
         var forged = other.SignReading(5_002, now, 99_000, meter: city.Charger.Id);
         Assert.Equal("InvalidSignature", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
@@ -276,7 +251,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
     public async Task A_voucher_signed_by_a_revoked_key_is_refused_and_changes_nothing()
     {
         var city = await CityAsync();
-        var session = $"s-{_run}";
+        var session = $"s-{Run}";
         city.Vehicle.HoldPayments();
         var charging = city.Charger.ChargeAsync(session, city.Vehicle.Id, readings: 4, whPerReading: 1_000, pricePerKwh: 30, credit: 500, TimeSpan.Zero);
         await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.TryGetProperty("energyWh", out var e) && e.GetInt64() == 4_000);
@@ -285,7 +260,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : IClassFi
         // Through the gateway: the revoked device is cut off.
         var voucher = city.Vehicle.SignVoucher(city.Channel, 1, new Money(30, Currency.Eur));
         var gatewayRefusal = await Assert.ThrowsAsync<GatewayRefusedException>(() =>
-            _connections[0].CallAsync(city.Vehicle.Id, "session.pay", new { session, voucher = Convert.ToBase64String(voucher) }));
+            Connections[0].CallAsync(city.Vehicle.Id, "session.pay", new { session, voucher = Convert.ToBase64String(voucher) }));
         Assert.Equal("DeviceIsRevoked", gatewayRefusal.Code);
         // Straight to the channel: the revoked key's voucher is refused there too.
         var direct = await fixture.Api.PostSignedAsync($"/api/channels/{city.Channel}/vouchers", voucher);

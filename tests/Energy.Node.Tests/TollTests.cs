@@ -7,26 +7,8 @@ using Energy.Channels.Tolls;
 namespace Energy.Node.Tests;
 
 /// <summary>Tolls at free-flow gantries end to end: agents, the gateway, gantry entities, channels, the ledger.</summary>
-public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeFixture>, IAsyncLifetime
+public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), IClassFixture<TollNodeFixture>
 {
-    private static readonly NetworkId Network = NetworkId.Of("energy-test");
-    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
-    private readonly List<GatewayClient> _connections = [];
-    private readonly List<IDisposable> _agents = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var connection in _connections) await connection.DisposeAsync();
-        foreach (var agent in _agents) agent.Dispose();
-    }
-
-    private T Keep<T>(T agent) where T : IDisposable
-    {
-        _agents.Add(agent);
-        return agent;
-    }
 
     private sealed record Road(OperatorAgent Tolls, OperatorAgent Fleet, GatewayClient Gateway, IReadOnlyList<GantryAgent> Gantries, SegmentId Zone);
 
@@ -35,20 +17,19 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
     /// <summary>A toll operator with gantries on a straight road, <paramref name="spacingMetres"/> apart, each priced by its own bands.</summary>
     private async Task<Road> RoadAsync(long[] prices, long spacingMetres = 200, int congestionThreshold = 0, int congestionStep = 0)
     {
-        var tolls = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"tolls-{_run}")));
-        var fleet = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"fleet-{_run}")));
+        var tolls = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"tolls-{Run}")));
+        var fleet = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"fleet-{Run}")));
         await tolls.RegisterAsync("Motorway Co", "tollOperator");
         await fleet.RegisterAsync("Fleet Co", "fleetOwner");
-        var zone = SegmentId.Of($"zone-{_run}");
-        var gateway = await GatewayClient.ConnectAsync(fixture.Node.Url);
-        _connections.Add(gateway);
+        var zone = SegmentId.Of($"zone-{Run}");
+        var gateway = await ConnectAsync();
         var gantries = new List<GantryAgent>();
         for (var i = 0; i < prices.Length; i++)
         {
-            var gantry = Keep(new GantryAgent(Network, DeviceId.Of($"gantry-{_run}-{i}"), Currency.Eur));
+            var gantry = Keep(new GantryAgent(Network, DeviceId.Of($"gantry-{Run}-{i}"), Currency.Eur));
             await tolls.EndorseAsync(gantry.Id, DeviceRole.Gantry, gantry.PublicKey);
             // The same price all day in two bands, so that the test does not depend on the hour it runs.
-            await tolls.SetTariffAsync(new GantryTariff(Network, tolls.Id, gantry.Id, SegmentId.Of($"a1-{_run}-{i}"), zone, i * spacingMetres, 0, 1, Currency.Eur,
+            await tolls.SetTariffAsync(new GantryTariff(Network, tolls.Id, gantry.Id, SegmentId.Of($"a1-{Run}-{i}"), zone, i * spacingMetres, 0, 1, Currency.Eur,
                 [new TollBand(0, prices[i]), new TollBand(12 * 60, prices[i])], congestionThreshold, congestionStep, 300));
             await gantry.ConnectAsync(gateway);
             gantries.Add(gantry);
@@ -58,7 +39,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
 
     private async Task<VehicleAgent> VehicleAsync(Road road, string name, long? deposit = 5_000, long funds = 5_000)
     {
-        var vehicle = Keep(new VehicleAgent(Network, DeviceId.Of($"{name}-{_run}")));
+        var vehicle = Keep(new VehicleAgent(Network, DeviceId.Of($"{name}-{Run}")));
         await road.Fleet.EndorseAsync(vehicle.Id, DeviceRole.Vehicle, vehicle.PublicKey);
         await road.Fleet.FundAsync(vehicle.Party, new Money(funds, Currency.Eur), $"fund-{vehicle.Id}");
         if (deposit is { } d)
@@ -147,7 +128,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
         var other = await VehicleAsync(road, "other");
 
         // A request signed by another gantry in this gantry's name, at the wrong price, for another segment, too old.
-        var forged = road.Gantries[1].SignRequest(car.Id, Now, 150, SegmentId.Of($"a1-{_run}-0"), gantry: gantry.Id);
+        var forged = road.Gantries[1].SignRequest(car.Id, Now, 150, SegmentId.Of($"a1-{Run}-0"), gantry: gantry.Id);
         Assert.Equal("InvalidSignature", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(forged.Wire) }))).Code);
         var othersRequest = road.Gantries[1].SignRequest(car.Id, Now, 150);
@@ -214,7 +195,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
         Assert.Equal(300, (await fixture.Api.GetAsync($"/api/channels/{channel.Id}")).Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
 
         // A fleet owner that is neither the device's operator nor a toll operator cannot release it; the toll operator can.
-        var stranger = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"stranger-{_run}")));
+        var stranger = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"stranger-{Run}")));
         await stranger.RegisterAsync("Stranger", "chargePointOperator");
         var notAllowed = await Assert.ThrowsAsync<NodeClient.NodeRefusedException>(() => stranger.QuarantineAsync(car.Id, false));
         Assert.Equal("EndorsementMismatch", notAllowed.Code);
@@ -252,7 +233,7 @@ public sealed class TollTests(TollNodeFixture fixture) : IClassFixture<TollNodeF
         // price nor the one before it, so its first request is refused, it is told the price, and it asks again.
         foreach (var (version, price) in new[] { (2UL, 150L), (3UL, 180L) })
         {
-            await road.Tolls.SetTariffAsync(new GantryTariff(Network, road.Tolls.Id, gantry.Id, SegmentId.Of($"a1-{_run}-0"), road.Zone, 0, 0, version, Currency.Eur,
+            await road.Tolls.SetTariffAsync(new GantryTariff(Network, road.Tolls.Id, gantry.Id, SegmentId.Of($"a1-{Run}-0"), road.Zone, 0, 0, version, Currency.Eur,
                 [new TollBand(0, price)], 0, 0, 100));
         }
         Assert.Equal(100, gantry.Price);
