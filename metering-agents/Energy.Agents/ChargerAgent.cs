@@ -137,7 +137,10 @@ public sealed class ChargerAgent : IDisposable
     {
         try
         {
-            await _gateway!.CallAsync(Id, action, args);
+            // The answer to a reading says what is paid so far: while readings flow the network tells no more.
+            var answer = await _gateway!.CallAsync(Id, action, args);
+            if (answer.TryGetProperty("session", out var session) && session.ValueEquals(_session) &&
+                answer.TryGetProperty("paid", out var paid) && paid.TryGetProperty("minorUnits", out var minor)) NotePaid(minor.GetInt64());
         }
         catch (GatewayRefusedException refused)
         {
@@ -159,10 +162,8 @@ public sealed class ChargerAgent : IDisposable
                 break;
             case "session.paid":
             case "session.resume":
-                var paid = body.GetProperty("paid").GetInt64();
-                if (paid > Volatile.Read(ref _paid)) Volatile.Write(ref _paid, paid);
                 if (name == "session.resume") _networkSuspended = false;
-                _paidChanged.Release();
+                NotePaid(body.GetProperty("paid").GetInt64());
                 break;
             case "session.suspend":
                 _networkSuspended = true;
@@ -173,6 +174,21 @@ public sealed class ChargerAgent : IDisposable
                 break;
         }
         return ValueTask.CompletedTask;
+    }
+
+    private void NotePaid(long paid)
+    {
+        var known = Volatile.Read(ref _paid);
+        while (paid > known)
+        {
+            var seen = Interlocked.CompareExchange(ref _paid, paid, known);
+            if (seen == known)
+            {
+                _paidChanged.Release();
+                return;
+            }
+            known = seen;
+        }
     }
 
     public bool SuspendedByNetwork => _networkSuspended;

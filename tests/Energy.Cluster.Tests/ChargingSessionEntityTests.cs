@@ -68,13 +68,13 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         Assert.Equal(nameof(SessionAlreadyStarted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession("s1", Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(10_000), null))).Code);
 
         Assert.Equal("charging", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("s1", Vehicle, Channel, null))).Status);
-        var after = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new SubmitSessionReading("s1", Charger, Reading(12_345), null)));
+        var after = Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("s1", Charger, Reading(12_345), null)));
         Assert.Equal(2_345, after.EnergyWh);
         Assert.Equal(94, after.Owed.MinorUnits); // 2.345 kWh x 40 = 93.8, rounded half up
 
         // Paying more than is owed is refused; paying what is owed is acknowledged once the channel holds the voucher.
         Assert.Equal(nameof(PaymentAboveOwed), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 95, _vehicleKey), null))).Code);
-        Assert.Equal(94, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 94, _vehicleKey), null))).Paid.MinorUnits);
+        Assert.Equal(94, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 94, _vehicleKey), null))).Paid.MinorUnits);
         Assert.Equal(94, Assert.IsType<ChannelView>(await AskAsync(r.Channels, new GetChannel(Channel))).Paid!.Value.MinorUnits);
 
         var end = Reading(12_345);
@@ -112,7 +112,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("h1", Vehicle, Channel, null)));
 
         var reading = Reading(2_000);
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, reading, null)));
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, reading, null)));
         Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, reading, null))).Code);
         Assert.Equal("RegisterWentBackwards", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, Reading(1_500), null))).Code);
         Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, Reading(9_000, stranger), null))).Code);
@@ -134,10 +134,10 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         await SetUpAsync(r);
         Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("c1", Charger, Vehicle, Price, new Money(50, Currency.Eur), Reading(0), null)));
         Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("c1", Vehicle, Channel, null)));
-        Assert.Equal("charging", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(1_000), null))).Status);
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(2_000), null)));
+        Assert.Equal("charging", Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(1_000), null))).Status);
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(2_000), null)));
         await AwaitAssertAsync(async () => Assert.Equal("suspended", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1"))).Status));
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new PayForSession("c1", Vehicle, Signing.Voucher(Channel, 1, 80, _vehicleKey), null)));
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("c1", Vehicle, Signing.Voucher(Channel, 1, 80, _vehicleKey), null)));
         await AwaitAssertAsync(async () =>
         {
             var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1")));
@@ -164,9 +164,9 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
             await SetUpAsync(r);
             Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("r1", Charger, Vehicle, Price, new Money(30, Currency.Eur), Reading(500), null)));
             Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("r1", Vehicle, Channel, null)));
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(1_500), null)));
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 1, 40, _vehicleKey), null)));
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(3_500), null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(1_500), null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 1, 40, _vehicleKey), null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(3_500), null)));
             await AwaitAssertAsync(async () => Assert.Equal("suspended", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1"))).Status));
             before = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1")));
         }
@@ -178,7 +178,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
             Assert.Equal((3_000L, 120L, 40L, "suspended"), (after.EnergyWh, after.Owed.MinorUnits, after.Paid.MinorUnits, after.Status));
             // It goes on where it was: the readings' sequence continues, a replay is still refused.
             Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(4_000, sequence: 2), null))).Code);
-            Assert.Equal(120, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 2, 120, _vehicleKey), null))).Paid.MinorUnits);
+            Assert.Equal(120, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 2, 120, _vehicleKey), null))).Paid.MinorUnits);
             Assert.Equal("completed", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("r1", Charger, Reading(3_500), null))).Status);
         }
     }

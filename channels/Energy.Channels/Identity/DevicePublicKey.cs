@@ -36,13 +36,25 @@ public sealed class DevicePublicKey : IEquatable<DevicePublicKey>
 
     public static Result<DevicePublicKey> FromHex(string? hex)
     {
+        if (hex is not null && Accepted.TryGetValue(hex, out var known)) return known;
         if (hex is null || hex.Length != 2 * Ed25519Signatures.PublicKeyBytes)
             return new MalformedValue("public key", hex ?? "(null)", "64 hexadecimal characters");
         byte[] raw;
         try { raw = Convert.FromHexString(hex); }
         catch (FormatException) { return new MalformedValue("public key", hex, "64 hexadecimal characters"); }
-        return FromRaw(raw);
+        var parsed = FromRaw(raw);
+        if (parsed.IsOk)
+        {
+            if (Accepted.Count >= MaxAccepted) Accepted.Clear();
+            Accepted[hex] = parsed.Value;
+        }
+        return parsed;
     }
+
+    // Checking a key (curve membership in big-integer arithmetic) costs more than verifying a signature,
+    // and a process meets the same few keys again and again: the accepted ones are kept, boundedly.
+    private const int MaxAccepted = 16_384;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DevicePublicKey> Accepted = new(StringComparer.Ordinal);
 
     public bool Verifies(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
         signature.Length == Ed25519Signatures.SignatureBytes && Ed25519Signatures.Algorithm.Verify(Key, message, signature);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Energy.Channels.Primitives;
 
 namespace Energy.Cluster.Charging;
@@ -82,9 +81,19 @@ public sealed record SessionView(
     int Suspensions,
     ChargeRecord? Record) : IEnergyMessage;
 
-/// <summary>An event pushed to a device through its gateway connection.</summary>
-[Manifest("gateway.device-event.v1")]
-public sealed record DeviceEvent(DeviceId Device, string Event, JsonElement Body) : IEnergyMessage;
+/// <summary>
+/// The answer to a reading or a payment: where the session stands, without the terms and the record a
+/// <see cref="SessionView"/> repeats. The charger learns from it what is paid while its readings flow.
+/// </summary>
+[Manifest("session.progress.v1")]
+public sealed record SessionProgress(string Session, string Status, long EnergyWh, Money Owed, Money Paid) : IEnergyMessage;
+
+/// <summary>
+/// An event pushed to a device through its gateway connection, as the gateway frame the device will
+/// read (UTF-8 JSON: op, device, event, body), encoded once where the event arises.
+/// </summary>
+[Manifest("gateway.device-event.v2")]
+public sealed record DeviceEvent(DeviceId Device, string Event, byte[] Frame) : IEnergyMessage;
 
 // Events
 

@@ -47,11 +47,13 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private const int MaxOfferAttempts = 60;
     private static readonly TimeSpan OfferRetryInterval = TimeSpan.FromSeconds(1);
 
-    // Progress batching: one SessionProgressed in flight; what arrives meanwhile goes in the next.
+    // Progress batching: one SessionProgressed in flight; what arrives meanwhile goes in the next. An
+    // answer says where the session stands when it is sent, so a charger's answer carries what was paid
+    // in the meantime.
     private bool _flushInFlight;
     private bool _dirty;
-    private List<(IActorRef To, object Reply)> _repliesWaiting = [];
-    private List<(IActorRef To, object Reply)> _repliesInFlight = [];
+    private List<(IActorRef To, bool Charger)> _repliesWaiting = [];
+    private List<(IActorRef To, bool Charger)> _repliesInFlight = [];
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
@@ -60,6 +62,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _devices = devices;
         _channels = channels;
         _pusher = new Gateway.DevicePusher(Context.System, 8);
+        // A session is short and never snapshots: its recovery need not ask the snapshot store.
+        SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
         Recover<SessionStarted>(Apply);
         Recover<SessionChannelBound>(Apply);
@@ -290,7 +294,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _dirty = true;
         if (_channel is not null) ToVehicle("session.reading", ReadingBody(reading));
         CheckCredit();
-        ReplyWhenDurable(replyTo);
+        ReplyWhenDurable(replyTo, charger: true);
     }
 
     private object ReadingBody(Signed<MeterReading> reading) => new
@@ -336,9 +340,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             _bestVoucher = answered.Voucher;
             _dirty = true;
         }
-        ToCharger("session.paid", new { session = _id, owed = Owed.MinorUnits, paid = Paid.MinorUnits });
+        // A charger with a reading waiting for its answer learns what is paid from that answer; one
+        // without (it may be holding back energy until paid) is told now.
+        if (!ChargerAnswerPending) ToCharger("session.paid", new { session = _id, owed = Owed.MinorUnits, paid = Paid.MinorUnits });
         CheckCredit();
-        ReplyWhenDurable(answered.ReplyTo);
+        ReplyWhenDurable(answered.ReplyTo, charger: false);
         if (_end is not null && Paid >= Owed) Complete();
     }
 
@@ -444,17 +450,19 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         return false;
     }
 
-    private void ReplyWhenDurable(IActorRef replyTo)
+    private void ReplyWhenDurable(IActorRef replyTo, bool charger)
     {
         if (!_dirty && !_flushInFlight)
         {
             // Nothing waits to be written: what the sender asked about is durable already.
-            if (!replyTo.IsNobody()) replyTo.Tell(View());
+            if (!replyTo.IsNobody()) replyTo.Tell(Progress());
             return;
         }
-        if (!replyTo.IsNobody()) _repliesWaiting.Add((replyTo, View()));
+        if (!replyTo.IsNobody()) _repliesWaiting.Add((replyTo, charger));
         Flush();
     }
+
+    private bool ChargerAnswerPending => _repliesWaiting.Exists(r => r.Charger) || _repliesInFlight.Exists(r => r.Charger);
 
     private void Flush()
     {
@@ -466,13 +474,14 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         PersistAsync(new SessionProgressed(_latest?.ToArray(), _bestVoucher?.ToArray()), _ =>
         {
             _flushInFlight = false;
-            foreach (var (to, reply) in _repliesInFlight) to.Tell(reply);
+            var progress = Progress();
+            foreach (var (to, _) in _repliesInFlight) to.Tell(progress);
             _repliesInFlight.Clear();
             Flush();
             if (!_dirty && _repliesWaiting.Count > 0)
             {
                 // Nothing new to persist: what they asked about is already durable.
-                foreach (var (to, reply) in _repliesWaiting) to.Tell(reply);
+                foreach (var (to, _) in _repliesWaiting) to.Tell(progress);
                 _repliesWaiting.Clear();
             }
         });
@@ -518,6 +527,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
                 break;
         }
     }
+
+    private SessionProgress Progress() => new(_id, Status, Energy, Owed, Paid);
 
     private SessionView View() => new(_id, Status, _started!.Charger, _started.Vehicle, _channel, _started.PricePerKwh, _started.Credit,
         Energy, Owed, Paid, _suspensions, _record);

@@ -261,7 +261,7 @@ public static class DeviceGateway
                 }
                 var reply = answer is Refusal refusal
                     ? Error(frame.Id, frame.Device, refusal.Code, refusal.Message)
-                    : Encode(new { op = "result", id = frame.Id, device = frame.Device.Value, body = JsonSerializer.SerializeToElement(answer, answer.GetType(), EnergyJson.Options) });
+                    : GatewayFrames.Result(frame.Id!.Value, frame.Device, answer);
                 await SendAsync(reply);
             }
             catch (OperationCanceledException)

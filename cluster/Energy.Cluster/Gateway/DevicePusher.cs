@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Akka.Actor;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Charging;
@@ -6,8 +5,9 @@ using Energy.Cluster.Charging;
 namespace Energy.Cluster.Gateway;
 
 /// <summary>
-/// Pushes events to devices through the gateway connections they last called from. Resolving a
-/// connection's path is not free, so an entity keeps the few it talks to (bounded).
+/// Pushes events to devices through the gateway connections they last called from, each encoded once
+/// as the frame the device reads. Resolving a connection's path is not free, so an entity keeps the few
+/// it talks to (bounded).
 /// </summary>
 public sealed class DevicePusher(ActorSystem system, int maxKept)
 {
@@ -22,7 +22,6 @@ public sealed class DevicePusher(ActorSystem system, int maxKept)
             target = ((ExtendedActorSystem)system).Provider.ResolveActorRef(connection);
             _resolved[connection] = target;
         }
-        var element = body as JsonElement? ?? JsonSerializer.SerializeToElement(body);
-        target.Tell(new DeviceEvent(device, name, element));
+        target.Tell(new DeviceEvent(device, name, GatewayFrames.Event(device, name, body)));
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
 using Energy.Channels.Primitives;
@@ -64,9 +63,8 @@ public sealed class GatewayConnection : ReceiveActor, IWithTimers
     {
         // An event for a device that is no longer authenticated here goes nowhere.
         if (!_authenticated.Contains(pushed.Device)) return;
-        var frame = JsonSerializer.SerializeToUtf8Bytes(new { op = "event", device = pushed.Device.Value, @event = pushed.Event, body = pushed.Body });
         // The queue is bounded: a client that does not read its events is disconnected rather than buffered without end.
-        if (!_outgoing.TryWrite(frame)) _overflow();
+        if (!_outgoing.TryWrite(pushed.Frame)) _overflow();
     }
 
     public sealed record Authenticated(DeviceId Device);

@@ -138,8 +138,16 @@ public static class EnergyConfig
 
     private const string Pragmas = "PRAGMA synchronous=NORMAL;";
 
+    // A pooled connection opens many times over one SQLite handle, which keeps its pragmas: each handle
+    // is set up once.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> PreparedHandles = [];
+
+    private static bool NeedsPragmas(System.Data.Common.DbConnection connection) =>
+        connection is not SqliteConnection { Handle: { } handle } || PreparedHandles.TryAdd(handle, handle);
+
     private static void ApplyPragmas(System.Data.Common.DbConnection connection)
     {
+        if (!NeedsPragmas(connection)) return;
         using var command = connection.CreateCommand();
         command.CommandText = Pragmas;
         command.ExecuteNonQuery();
@@ -147,6 +155,7 @@ public static class EnergyConfig
 
     private static async Task ApplyPragmasAsync(System.Data.Common.DbConnection connection, CancellationToken token)
     {
+        if (!NeedsPragmas(connection)) return;
         await using var command = connection.CreateCommand();
         command.CommandText = Pragmas;
         await command.ExecuteNonQueryAsync(token);
