@@ -95,6 +95,9 @@ public static class EnergyConfig
                     buffer-size = 20000
                     db-round-trip-max-batch-size = 1000
                     parallelism = {{(options.Store == JournalStore.Sqlite ? 1 : 4)}}
+                    # A new connection from the same options each time: the data layer keeps what it
+                    # worked out for them, where a cloned connection combines its mapping schemas anew.
+                    use-clone-connection = false
                   }
                 }
                 snapshot-store {
@@ -104,12 +107,14 @@ public static class EnergyConfig
                     provider-name = "{{provider}}"
                     table-mapping = {{mapping}}
                     auto-initialize = on
+                    use-clone-connection = false
                   }
                 }
                 query.journal.sql {
                   connection-string = "{{connection}}"
                   provider-name = "{{provider}}"
                   table-mapping = {{mapping}}
+                  use-clone-connection = false
                 }
               }
             }
