@@ -23,6 +23,16 @@ public sealed class NodeProcessHost : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The processor time the node has used so far (all its threads).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static async Task<NodeProcessHost> StartAsync(Progress progress, params string[] settings)
     {
         var directory = Path.Combine(Path.GetTempPath(), "energy-bench", Guid.NewGuid().ToString("N"));

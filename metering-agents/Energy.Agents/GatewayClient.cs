@@ -13,17 +13,23 @@ namespace Energy.Agents;
 /// One WebSocket to the network's device gateway, shared by any number of devices (a capable device uses
 /// its own; a gateway box carries many constrained ones). Each device authenticates by signing the
 /// challenge the network sends; its key never leaves this process. Calls are pipelined and matched to
-/// their answers by id; events for a device go to the handler it registered.
+/// their answers by id; events for a device go to the handler it registered. It asks for the batching
+/// subprotocol: frames that are ready together then travel as one message, both ways.
 /// </summary>
 public sealed class GatewayClient : IAsyncDisposable
 {
     public const string Subprotocol = "energy.gateway.v1";
+    public const string BatchingSubprotocol = "energy.gateway.v2";
+
+    /// <summary>The gateway's bound on one incoming message, which a batch of frames must keep to.</summary>
+    public const int MaxMessageBytes = 16 * 1024;
+    public const int MaxFramesPerBatch = 256;
 
     private readonly ClientWebSocket _socket = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonElement>> _calls = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _handshakes = new();
     private readonly ConcurrentDictionary<string, Func<string, JsonElement, ValueTask>> _handlers = new();
-    private readonly Channel<byte[]> _outgoing = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(4_096) { SingleReader = true });
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(4_096) { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task _reader = Task.CompletedTask;
     private Task _writer = Task.CompletedTask;
@@ -34,9 +40,23 @@ public sealed class GatewayClient : IAsyncDisposable
     /// <summary>Raised for frames the network sends that answer nothing (errors without an id, for instance).</summary>
     public event Action<JsonElement>? Unmatched;
 
-    public static async Task<GatewayClient> ConnectAsync(Uri node, CancellationToken token = default)
+    /// <summary>WebSocket messages and the frames in them, sent and received so far.</summary>
+    public long MessagesSent => Interlocked.Read(ref _messagesSent);
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+    public long MessagesReceived => Interlocked.Read(ref _messagesReceived);
+    public long FramesReceived => Interlocked.Read(ref _framesReceived);
+    private long _messagesSent, _framesSent, _messagesReceived, _framesReceived;
+
+    /// <summary>Whether the gateway agreed to batching (the subprotocol it chose).</summary>
+    public bool Batching => _socket.SubProtocol == BatchingSubprotocol;
+
+    public static Task<GatewayClient> ConnectAsync(Uri node, CancellationToken token = default) => ConnectAsync(node, batching: true, token);
+
+    /// <summary>Connects, asking for batching unless <paramref name="batching"/> is false.</summary>
+    public static async Task<GatewayClient> ConnectAsync(Uri node, bool batching, CancellationToken token = default)
     {
         var client = new GatewayClient();
+        if (batching) client._socket.Options.AddSubProtocol(BatchingSubprotocol);
         client._socket.Options.AddSubProtocol(Subprotocol);
         var scheme = node.Scheme == "https" ? "wss" : "ws";
         await client._socket.ConnectAsync(new UriBuilder(node) { Scheme = scheme, Path = "/gateway" }.Uri, token);
@@ -78,12 +98,14 @@ public sealed class GatewayClient : IAsyncDisposable
         return SendAndWaitAsync(frame, answer, () => _calls.TryRemove(id, out _));
     }
 
-    /// <summary>Sends any text (tests send malformed frames with it).</summary>
-    public ValueTask SendRawAsync(string text) => _outgoing.Writer.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), _stop.Token);
+    /// <summary>Sends any text as a message of its own (tests send malformed frames with it).</summary>
+    public ValueTask SendRawAsync(string text) => _outgoing.Writer.WriteAsync(new Outgoing(System.Text.Encoding.UTF8.GetBytes(text), Alone: true), _stop.Token);
+
+    private readonly record struct Outgoing(byte[] Frame, bool Alone);
 
     private async Task<JsonElement> SendAndWaitAsync(byte[] frame, TaskCompletionSource<JsonElement> answer, Action forget)
     {
-        await _outgoing.Writer.WriteAsync(frame, _stop.Token);
+        await _outgoing.Writer.WriteAsync(new Outgoing(frame, Alone: false), _stop.Token);
         try
         {
             return await answer.Task.WaitAsync(CallTimeout, _stop.Token);
@@ -99,8 +121,30 @@ public sealed class GatewayClient : IAsyncDisposable
     {
         try
         {
-            await foreach (var frame in _outgoing.Reader.ReadAllAsync(_stop.Token))
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _stop.Token);
+            // Frames that queued up while the last message was being sent go out together; a raw one goes alone.
+            var batch = new FrameBatch(MaxMessageBytes, Batching ? MaxFramesPerBatch : 1);
+            Outgoing? carried = null;
+            while (carried is not null || await _outgoing.Reader.WaitToReadAsync(_stop.Token))
+            {
+                batch.Clear();
+                if (carried is { } first) batch.TryAdd(first.Frame);
+                var alone = carried?.Alone ?? false;
+                carried = null;
+                while (!alone && _outgoing.Reader.TryRead(out var next))
+                {
+                    if ((!next.Alone || batch.Count == 0) && batch.TryAdd(next.Frame))
+                    {
+                        alone = next.Alone;
+                        continue;
+                    }
+                    carried = next;
+                    break;
+                }
+                if (batch.Count == 0) continue;
+                await _socket.SendAsync(batch.Seal(), WebSocketMessageType.Text, true, _stop.Token);
+                Interlocked.Increment(ref _messagesSent);
+                Interlocked.Add(ref _framesSent, batch.Count);
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
@@ -123,7 +167,18 @@ public sealed class GatewayClient : IAsyncDisposable
                     length += result.Count;
                 } while (!result.EndOfMessage);
                 if (result.MessageType == WebSocketMessageType.Close) break;
-                await DispatchAsync(JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone());
+                var message = JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone();
+                Interlocked.Increment(ref _messagesReceived);
+                if (message.ValueKind == JsonValueKind.Array)
+                {
+                    Interlocked.Add(ref _framesReceived, message.GetArrayLength());
+                    foreach (var frame in message.EnumerateArray()) await DispatchAsync(frame);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _framesReceived);
+                    await DispatchAsync(message);
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)

@@ -85,9 +85,9 @@ public abstract class AgentTest(AgentNodeFixture node) : IAsyncLifetime
         return agent;
     }
 
-    protected async Task<GatewayClient> ConnectAsync()
+    protected async Task<GatewayClient> ConnectAsync(bool batching = true)
     {
-        var gateway = await GatewayClient.ConnectAsync(node.Node.Url);
+        var gateway = await GatewayClient.ConnectAsync(node.Node.Url, batching);
         _connections.Add(gateway);
         return gateway;
     }

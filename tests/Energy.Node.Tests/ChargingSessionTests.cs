@@ -205,11 +205,48 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         var unmatched = new List<JsonElement>();
         var got = new SemaphoreSlim(0);
         gateway.Unmatched += frame => { lock (unmatched) unmatched.Add(frame); got.Release(); };
+        Assert.True(gateway.Batching);
         await gateway.SendRawAsync("{not json");
         await gateway.SendRawAsync("{\"op\":\"call\",\"device\":\"x\",\"id\":1,\"action\":\"session.get\",\"args\":{\"session\":\"" + new string('a', 20_000) + "\"}}");
+        // A batch is an array of frames, each answered on its own: here three that are not frames at all,
+        // then one call from a device that has not authenticated next to one that is not a frame.
         await gateway.SendRawAsync("[1,2,3]");
-        for (var i = 0; i < 3; i++) Assert.True(await got.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal(["MalformedFrame", "FrameTooLarge", "MalformedFrame"], unmatched.Select(f => f.GetProperty("code").GetString()));
+        await gateway.SendRawAsync("[{\"op\":\"call\",\"device\":\"" + city.Charger.Id.Value + "\",\"id\":777,\"action\":\"session.get\",\"args\":{\"session\":\"s-" + Run + "\"}},\"x\"]");
+        await gateway.SendRawAsync("[" + string.Join(",", Enumerable.Repeat("{}", GatewayClient.MaxFramesPerBatch + 1)) + "]");
+        for (var i = 0; i < 8; i++) Assert.True(await got.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["MalformedFrame", "FrameTooLarge", "MalformedFrame", "MalformedFrame", "MalformedFrame", "NotAuthenticated", "MalformedFrame", "MalformedFrame"],
+            unmatched.Select(f => f.GetProperty("code").GetString()));
+        Assert.Equal(777, unmatched[5].GetProperty("id").GetInt64());
+        Assert.Contains($"at most {GatewayClient.MaxFramesPerBatch} frames", unmatched[7].GetProperty("message").GetString());
+
+        // Without the batching subprotocol an array is not a frame.
+        var plain = await ConnectAsync(batching: false);
+        Assert.False(plain.Batching);
+        var plainErrors = new List<JsonElement>();
+        plain.Unmatched += frame => { lock (plainErrors) plainErrors.Add(frame); got.Release(); };
+        await plain.SendRawAsync("[{\"op\":\"hello\",\"device\":\"x\"}]");
+        Assert.True(await got.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("MalformedFrame", Assert.Single(plainErrors).GetProperty("code").GetString());
+        Assert.Equal(plain.MessagesReceived, plain.FramesReceived);
+        Assert.Equal("SessionNotFound", (await fixture.Api.GetAsync($"/api/sessions/s-{Run}")).Code);
+    }
+
+    [Fact]
+    public async Task Frames_ready_together_travel_as_one_message_and_each_is_answered_as_if_alone()
+    {
+        var city = await CityAsync();
+        Assert.True(Connections[0].Batching);
+        // Many pipelined calls at once: their frames are batched both ways, and each gets its own answer.
+        var session = $"s-{Run}";
+        var answers = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => i % 3 == 0
+            ? Assert.ThrowsAsync<GatewayRefusedException>(() => Connections[0].CallAsync(city.Charger.Id, "session.get", new { session = $"none-{i}-{Run}" })).ContinueWith(t => (string?)t.Result.Code)
+            : Connections[0].CallAsync(city.Vehicle.Id, "channel.get", new { channel = city.Channel.Value }).ContinueWith(t => t.Result.GetProperty("status").GetString())));
+        Assert.Equal(100, answers.Count(a => a == "SessionNotFound"));
+        Assert.Equal(200, answers.Count(a => a == "open"));
+        var gateway = Connections[0];
+        Assert.True(gateway.FramesSent > gateway.MessagesSent, $"{gateway.FramesSent} frames sent in {gateway.MessagesSent} messages");
+        Assert.True(gateway.FramesReceived > gateway.MessagesReceived, $"{gateway.FramesReceived} frames received in {gateway.MessagesReceived} messages");
+        Assert.Equal("SessionNotFound", (await fixture.Api.GetAsync($"/api/sessions/{session}")).Code);
     }
 
     [Fact]

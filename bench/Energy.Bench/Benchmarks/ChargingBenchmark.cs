@@ -69,15 +69,22 @@ public sealed class ChargingBenchmark : IBenchmark
             var payments = new List<double>();
             var baseline = new List<double>();
             var allCores = new List<double>();
+            var nodeCpu = new List<double>();
+            var agentCpu = new List<double>();
+            using var self = Process.GetCurrentProcess();
             for (var r = 1; r <= options.Runs; r++)
             {
                 baseline.Add(SignVerifyRate(options.RunDuration, 1));
                 allCores.Add(SignVerifyRate(options.RunDuration, Environment.ProcessorCount));
                 var before = vehicles.Sum(v => v.Payments);
+                self.Refresh();
+                var (nodeBefore, agentsBefore) = (node.ProcessorTime, self.TotalProcessorTime);
                 var clock = Stopwatch.StartNew();
                 var records = await Task.WhenAll(Enumerable.Range(0, pairs).Select(i =>
                     chargers[i].ChargeAsync($"run{r}-{i}-{run}", vehicles[i].Id, readings, whPerReading: 100, pricePerKwh: 35, credit: 10_000, TimeSpan.Zero)));
                 var elapsed = clock.Elapsed.TotalSeconds;
+                self.Refresh();
+                var (nodeAfter, agentsAfter) = (node.ProcessorTime, self.TotalProcessorTime);
                 var paid = vehicles.Sum(v => v.Payments) - before;
                 var unpaid = records.Count(rec => rec.GetProperty("outstanding").GetProperty("minorUnits").GetInt64() != 0);
                 var refusals = vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count);
@@ -87,7 +94,10 @@ public sealed class ChargingBenchmark : IBenchmark
                     throw new InvalidOperationException($"{unpaid} sessions left unpaid, {refusals} refusals: {string.Join(", ", codes)}");
                 }
                 payments.Add(paid / elapsed);
-                progress.Report($"run {r}/{options.Runs}: {paid:N0} payments in {elapsed:0.00} s = {payments[^1]:N0}/s; raw sign+verify {baseline[^1]:N0}/s on one core, {allCores[^1]:N0}/s on all");
+                nodeCpu.Add((nodeAfter - nodeBefore).TotalMicroseconds / paid);
+                agentCpu.Add((agentsAfter - agentsBefore).TotalMicroseconds / paid);
+                progress.Report($"run {r}/{options.Runs}: {paid:N0} payments in {elapsed:0.00} s = {payments[^1]:N0}/s; raw sign+verify {baseline[^1]:N0}/s on one core, {allCores[^1]:N0}/s on all; " +
+                    $"processor time per payment: node {nodeCpu[^1]:0} µs, agents {agentCpu[^1]:0} µs, machine busy {(nodeAfter - nodeBefore + agentsAfter - agentsBefore).TotalSeconds / elapsed / Environment.ProcessorCount:P0}");
             }
             var ratios = payments.Zip(baseline, (p, b) => p / b).ToArray();
             var ratio = Measure.Median(ratios);
@@ -99,6 +109,9 @@ public sealed class ChargingBenchmark : IBenchmark
                     new($"raw sign+verify, {Environment.ProcessorCount} cores", Measure.Median(allCores), "pairs/s", allCores),
                     new("ratio payments / sign+verify (one core)", ratio, "x", ratios),
                     new($"ratio payments / sign+verify ({Environment.ProcessorCount} cores)", Measure.Median(allCoreRatios), "x", allCoreRatios),
+                    new("node processor time per payment", Measure.Median(nodeCpu), "µs", nodeCpu),
+                    new("agents' processor time per payment", Measure.Median(agentCpu), "µs", agentCpu),
+                    new("raw sign+verify pair, one core", 1e6 / Measure.Median(baseline), "µs", baseline.Select(b => 1e6 / b).ToArray()),
                 ],
                 new Dictionary<string, object>
                 {
@@ -107,6 +120,8 @@ public sealed class ChargingBenchmark : IBenchmark
                     ["sign_verify_all_cores_per_s"] = Math.Round(Measure.Median(allCores)),
                     ["ratio"] = Math.Round(ratio, 3),
                     ["ratio_all_cores"] = Math.Round(Measure.Median(allCoreRatios), 3),
+                    ["node_cpu_us_per_payment"] = Math.Round(Measure.Median(nodeCpu)),
+                    ["agents_cpu_us_per_payment"] = Math.Round(Measure.Median(agentCpu)),
                     ["target_ratio"] = TargetRatio,
                     ["sessions_per_run"] = pairs,
                     ["readings_per_session"] = readings,

@@ -19,18 +19,23 @@ using Microsoft.AspNetCore.Routing;
 namespace Energy.Cluster.Gateway;
 
 /// <summary>
-/// The device gateway: a WebSocket at /gateway (subprotocol energy.gateway.v1) through which device
-/// agents reach the network. One connection carries one capable device or many constrained ones: each
-/// device says hello, gets a fresh challenge, and signs it with its registered key; only then do its
-/// calls reach an entity, and the entity is told which device the gateway authenticated, never a name
-/// taken from the frame. Frames are JSON text, at most <see cref="MaxFrameBytes"/>; each error has a
-/// named code. Calls are pipelined (at most <see cref="MaxCallsInFlight"/> per connection) and answered
-/// by id; events the network pushes to a device arrive on the same connection.
+/// The device gateway: a WebSocket at /gateway through which device agents reach the network. One
+/// connection carries one capable device or many constrained ones: each device says hello, gets a fresh
+/// challenge, and signs it with its registered key; only then do its calls reach an entity, and the
+/// entity is told which device the gateway authenticated, never a name taken from the frame. Frames are
+/// JSON text, at most <see cref="MaxFrameBytes"/>; each error has a named code. Calls are pipelined (at
+/// most <see cref="MaxCallsInFlight"/> per connection) and answered by id; events the network pushes to
+/// a device arrive on the same connection. Under <see cref="BatchingSubprotocol"/> a WebSocket message
+/// may also carry a JSON array of frames, in both directions: a busy connection then pays for one
+/// message, not one per frame; each frame in a batch is handled and answered as if it came alone.
 /// </summary>
 public static class DeviceGateway
 {
     public const string Subprotocol = "energy.gateway.v1";
+    public const string BatchingSubprotocol = "energy.gateway.v2";
     public const int MaxFrameBytes = 16 * 1024;
+    public const int MaxFramesPerBatch = 256;
+    public const int MaxBatchBytes = 64 * 1024;
     public const int MaxDevicesPerConnection = 10_000;
     public const int MaxCallsInFlight = 512;
     public const int MaxQueuedFrames = 8_192;
@@ -44,14 +49,16 @@ public static class DeviceGateway
 
     private static async Task HandleAsync(HttpContext context, EnergyNetwork network)
     {
-        if (!context.WebSockets.IsWebSocketRequest || !context.WebSockets.WebSocketRequestedProtocols.Contains(Subprotocol))
+        var requested = context.WebSockets.WebSocketRequestedProtocols;
+        var subprotocol = requested.Contains(BatchingSubprotocol) ? BatchingSubprotocol : requested.Contains(Subprotocol) ? Subprotocol : null;
+        if (!context.WebSockets.IsWebSocketRequest || subprotocol is null)
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync($"a WebSocket connection with the {Subprotocol} subprotocol is expected");
+            await context.Response.WriteAsync($"a WebSocket connection with the {BatchingSubprotocol} or {Subprotocol} subprotocol is expected");
             return;
         }
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(Subprotocol);
-        using var session = new Connection(socket, network, context.RequestAborted);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
+        using var session = new Connection(socket, network, subprotocol == BatchingSubprotocol, context.RequestAborted);
         await session.RunAsync();
     }
 
@@ -68,11 +75,13 @@ public static class DeviceGateway
         private readonly Dictionary<DeviceId, AuthenticationChallenge> _challenges = [];
         private readonly IActorRef _actor;
         private readonly string _path;
+        private readonly bool _batching;
 
-        public Connection(WebSocket socket, EnergyNetwork network, CancellationToken aborted)
+        public Connection(WebSocket socket, EnergyNetwork network, bool batching, CancellationToken aborted)
         {
             _socket = socket;
             _network = network;
+            _batching = batching;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel()));
             _path = GatewayConnection.PathOf(_actor, network.System);
@@ -105,8 +114,28 @@ public static class DeviceGateway
 
         private async Task WriteAsync()
         {
-            await foreach (var frame in _outgoing.Reader.ReadAllAsync(_stop.Token))
-                await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _stop.Token);
+            if (!_batching)
+            {
+                await foreach (var frame in _outgoing.Reader.ReadAllAsync(_stop.Token))
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _stop.Token);
+                return;
+            }
+            // Whatever queued up while the last message was being sent goes out as one message.
+            var batch = new FrameBatch(MaxBatchBytes, MaxFramesPerBatch);
+            byte[]? carried = null;
+            while (carried is not null || await _outgoing.Reader.WaitToReadAsync(_stop.Token))
+            {
+                batch.Clear();
+                if (carried is not null) batch.TryAdd(carried);
+                carried = null;
+                while (_outgoing.Reader.TryRead(out var frame))
+                {
+                    if (batch.TryAdd(frame)) continue;
+                    carried = frame;
+                    break;
+                }
+                if (batch.Count > 0) await _socket.SendAsync(batch.Seal(), WebSocketMessageType.Text, true, _stop.Token);
+            }
         }
 
         private async Task ReadAsync()
@@ -130,7 +159,7 @@ public static class DeviceGateway
                     await SendAsync(Error(null, null, "MalformedFrame", "frames are JSON text"));
                     continue;
                 }
-                await OnFrameAsync(buffer.AsMemory(0, length));
+                await OnMessageAsync(buffer.AsMemory(0, length));
             }
         }
 
@@ -148,17 +177,39 @@ public static class DeviceGateway
             }
         }
 
-        private async Task OnFrameAsync(ReadOnlyMemory<byte> frame)
+        /// <summary>One WebSocket message: a frame, or (when batching) an array of frames handled in order.</summary>
+        private async Task OnMessageAsync(ReadOnlyMemory<byte> message)
         {
-            Frame parsed;
+            JsonElement root;
             try
             {
-                parsed = Frame.Parse(frame);
+                using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = 9 });
+                root = document.RootElement.Clone();
             }
             catch (JsonException e)
             {
                 await SendAsync(Error(null, null, "MalformedFrame", e.Message));
                 return;
+            }
+            if (!_batching || root.ValueKind != JsonValueKind.Array)
+            {
+                await OnFrameAsync(root);
+                return;
+            }
+            if (root.GetArrayLength() > MaxFramesPerBatch)
+            {
+                await SendAsync(Error(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"));
+                return;
+            }
+            foreach (var frame in root.EnumerateArray()) await OnFrameAsync(frame);
+        }
+
+        private async Task OnFrameAsync(JsonElement frame)
+        {
+            Frame parsed;
+            try
+            {
+                parsed = Frame.Parse(frame);
             }
             catch (FrameException e)
             {
@@ -334,10 +385,8 @@ public static class DeviceGateway
         public string Action { get; private init; } = "";
         private JsonElement Root { get; init; }
 
-        public static Frame Parse(ReadOnlyMemory<byte> utf8)
+        public static Frame Parse(JsonElement root)
         {
-            using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 8 });
-            var root = document.RootElement.Clone();
             if (root.ValueKind != JsonValueKind.Object) throw new FrameException(null, null, "MalformedFrame", "a frame is a JSON object");
             long? id = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out var n) ? n : null;
             var op = root.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new FrameException(id, null, "MalformedFrame", "op is missing");
