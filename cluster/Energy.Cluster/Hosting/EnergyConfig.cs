@@ -31,6 +31,9 @@ public sealed record NodeOptions
 
     public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long the journal gathers writes from many entities into one transaction (zero: it does not wait).</summary>
+    public TimeSpan GroupCommitWindow { get; init; } = TimeSpan.FromMilliseconds(1);
+
     public string SqliteConnectionString => new SqliteConnectionStringBuilder
     {
         DataSource = Path.Combine(Path.GetFullPath(DataDirectory), "energy.db"),
@@ -86,11 +89,15 @@ public static class EnergyConfig
                 journal {
                   plugin = "akka.persistence.journal.sql"
                   sql {
+                    class = "Energy.Cluster.Hosting.GroupCommitSqlJournal, Energy.Cluster"
                     connection-string = "{{connection}}"
                     provider-name = "{{provider}}"
                     table-mapping = {{mapping}}
                     auto-initialize = on
-                    # Group commit: many events, from many channels and shards, in one transaction.
+                    # Group commit: the writes of many entities that arrive within the window go in one
+                    # transaction, and so do those that queue up while a transaction runs.
+                    group-commit-window = {{(int)options.GroupCommitWindow.TotalMilliseconds}}ms
+                    group-commit-max-writes = 500
                     batch-size = 1000
                     buffer-size = 20000
                     db-round-trip-max-batch-size = 1000

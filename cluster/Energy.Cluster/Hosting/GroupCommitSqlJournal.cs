@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.Persistence.Sql.Journal;
+
+namespace Energy.Cluster.Hosting;
+
+/// <summary>
+/// The SQL journal with group commit across entities. The plugin writes what queued up while its last
+/// transaction ran, but a journal that is not busy writes every entity's events in a transaction of
+/// their own, each paying for a connection, a transaction and a statement. This one gathers the writes
+/// that arrive within a short window (<c>group-commit-window</c>, bounded by
+/// <c>group-commit-max-writes</c>) and hands them to the plugin as one write: one transaction, one
+/// multi-row insert. Every entity is still answered only once its events are durable, and a failed
+/// transaction fails every write in it. Recovery of an entity waits for its gathered write to end.
+/// </summary>
+public sealed class GroupCommitSqlJournal : SqlWriteJournal
+{
+    private readonly TimeSpan _window;
+    private readonly int _maxWrites;
+    private List<Gathered> _gathered = [];
+    private int _gatheredWrites;
+    private bool _flushScheduled;
+    private readonly Dictionary<string, Task> _writing = new(StringComparer.Ordinal);
+
+    public GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : base(journalConfig)
+    {
+        _window = journalConfig.GetTimeSpan("group-commit-window", TimeSpan.Zero);
+        _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
+    }
+
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        if (_window <= TimeSpan.Zero) return base.WriteMessagesAsync(messages, cancellationToken);
+        var gathered = new Gathered([.. messages]);
+        _gathered.Add(gathered);
+        _gatheredWrites += gathered.Writes.Count;
+        foreach (var write in gathered.Writes) _writing[write.PersistenceId] = gathered.Done.Task;
+        if (_gatheredWrites >= _maxWrites) Flush();
+        else if (!_flushScheduled)
+        {
+            _flushScheduled = true;
+            var self = Self;
+            _ = Task.Delay(_window, CancellationToken.None).ContinueWith(_ => self.Tell(FlushGathered.Instance), TaskScheduler.Default);
+        }
+        return gathered.Done.Task;
+    }
+
+    protected override bool ReceivePluginInternal(object message)
+    {
+        switch (message)
+        {
+            case FlushGathered:
+                _flushScheduled = false;
+                Flush();
+                return true;
+            case GatheredWritten written:
+                foreach (var write in written.Writes)
+                {
+                    if (_writing.TryGetValue(write.PersistenceId, out var task) && task == written.Task) _writing.Remove(write.PersistenceId);
+                }
+                return true;
+            default:
+                return base.ReceivePluginInternal(message);
+        }
+    }
+
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        // Whether the gathered write succeeds or fails, the highest number is read after it.
+        if (_writing.TryGetValue(persistenceId, out var write)) await write.ContinueWith(_ => { }, cancellationToken, TaskContinuationOptions.None, TaskScheduler.Default);
+        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+    }
+
+    private void Flush()
+    {
+        if (_gathered.Count == 0) return;
+        var batch = _gathered;
+        _gathered = [];
+        _gatheredWrites = 0;
+        var all = batch.Count == 1 ? batch[0].Writes : batch.SelectMany(g => g.Writes).ToList();
+        Task<IImmutableList<Exception>> written;
+        try
+        {
+            // The gathered writes outlive any one caller's cancellation: each is answered when the transaction ends.
+            written = base.WriteMessagesAsync(all, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            written = Task.FromException<IImmutableList<Exception>>(e);
+        }
+        var self = Self;
+        written.ContinueWith(t =>
+        {
+            var offset = 0;
+            foreach (var gathered in batch)
+            {
+                if (t.IsFaulted) gathered.Done.TrySetException(t.Exception!.InnerExceptions);
+                else if (t.IsCanceled) gathered.Done.TrySetCanceled();
+                else gathered.Done.TrySetResult(t.Result is null ? null! : t.Result.Skip(offset).Take(gathered.Writes.Count).ToImmutableList());
+                offset += gathered.Writes.Count;
+                self.Tell(new GatheredWritten(gathered.Writes, gathered.Done.Task));
+            }
+        }, TaskScheduler.Default);
+    }
+
+    private sealed record Gathered(IReadOnlyList<AtomicWrite> Writes)
+    {
+        public TaskCompletionSource<IImmutableList<Exception>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record GatheredWritten(IReadOnlyList<AtomicWrite> Writes, Task Task);
+
+    private sealed record FlushGathered
+    {
+        public static readonly FlushGathered Instance = new();
+    }
+}
