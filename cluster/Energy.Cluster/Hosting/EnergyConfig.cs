@@ -31,7 +31,7 @@ public sealed record NodeOptions
 
     public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>How long the journal gathers writes from many entities into one transaction (zero: it does not wait).</summary>
+    /// <summary>How long a busy node's journal waits to gather writes from many entities into one transaction (zero: it never waits).</summary>
     public TimeSpan GroupCommitWindow { get; init; } = TimeSpan.FromMilliseconds(1);
 
     public string SqliteConnectionString => new SqliteConnectionStringBuilder
@@ -94,9 +94,10 @@ public static class EnergyConfig
                     provider-name = "{{provider}}"
                     table-mapping = {{mapping}}
                     auto-initialize = on
-                    # Group commit: the writes of many entities that arrive within the window go in one
-                    # transaction, and so do those that queue up while a transaction runs.
+                    # Group commit: the writes of many entities waiting together go in one transaction; a
+                    # node with a backlog of work also waits the window for more.
                     group-commit-window = {{(int)options.GroupCommitWindow.TotalMilliseconds}}ms
+                    group-commit-busy-backlog = 16
                     group-commit-max-writes = 500
                     batch-size = 1000
                     buffer-size = 20000
