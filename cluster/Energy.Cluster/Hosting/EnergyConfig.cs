@@ -103,9 +103,6 @@ public static class EnergyConfig
                     buffer-size = 20000
                     db-round-trip-max-batch-size = 1000
                     parallelism = {{(options.Store == JournalStore.Sqlite ? 1 : 4)}}
-                    # A new connection from the same options each time: the data layer keeps what it
-                    # worked out for them, where a cloned connection combines its mapping schemas anew.
-                    use-clone-connection = false
                   }
                 }
                 snapshot-store {
@@ -115,14 +112,12 @@ public static class EnergyConfig
                     provider-name = "{{provider}}"
                     table-mapping = {{mapping}}
                     auto-initialize = on
-                    use-clone-connection = false
                   }
                 }
                 query.journal.sql {
                   connection-string = "{{connection}}"
                   provider-name = "{{provider}}"
                   table-mapping = {{mapping}}
-                  use-clone-connection = false
                 }
               }
             }
