@@ -26,11 +26,12 @@ public sealed class GatewayClient : IAsyncDisposable
     public const int MaxFramesPerBatch = 256;
 
     private readonly ClientWebSocket _socket = new();
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonElement>> _calls = new();
+    private readonly ConcurrentDictionary<long, PendingCall> _calls = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _handshakes = new();
     private readonly ConcurrentDictionary<string, Func<string, JsonElement, ValueTask>> _handlers = new();
     private readonly Channel<Outgoing> _outgoing = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(4_096) { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private Timer? _overdue;
     private Task _reader = Task.CompletedTask;
     private Task _writer = Task.CompletedTask;
     private long _nextId;
@@ -61,6 +62,7 @@ public sealed class GatewayClient : IAsyncDisposable
         var scheme = node.Scheme == "https" ? "wss" : "ws";
         await client._socket.ConnectAsync(new UriBuilder(node) { Scheme = scheme, Path = "/gateway" }.Uri, token);
         client._reader = Task.Run(client.ReadAsync, CancellationToken.None);
+        client._overdue = new Timer(static state => ((GatewayClient)state!).FailOverdueCalls(), client, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         client._writer = Task.Run(client.WriteAsync, CancellationToken.None);
         return client;
     }
@@ -92,10 +94,34 @@ public sealed class GatewayClient : IAsyncDisposable
     public Task<JsonElement> CallAsync(DeviceId device, string action, object args)
     {
         var id = Interlocked.Increment(ref _nextId);
-        var answer = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _calls[id] = answer;
+        var call = new PendingCall(Environment.TickCount64 + (long)CallTimeout.TotalMilliseconds);
+        _calls[id] = call;
         var frame = JsonSerializer.SerializeToUtf8Bytes(new { op = "call", id, device = device.Value, action, args });
-        return SendAndWaitAsync(frame, answer, () => _calls.TryRemove(id, out _));
+        var queued = _outgoing.Writer.WriteAsync(new Outgoing(frame, Alone: false), _stop.Token);
+        return queued.IsCompletedSuccessfully ? call.Answer.Task : QueueThenWaitAsync(queued, call.Answer.Task);
+    }
+
+    private static async Task<JsonElement> QueueThenWaitAsync(ValueTask queued, Task<JsonElement> answer)
+    {
+        await queued;
+        return await answer;
+    }
+
+    /// <summary>A call waiting for its answer; one timer fails those past their deadline (no timer per call).</summary>
+    private sealed class PendingCall(long deadline)
+    {
+        public long Deadline { get; } = deadline;
+        public TaskCompletionSource<JsonElement> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private void FailOverdueCalls()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (id, call) in _calls)
+        {
+            if (call.Deadline <= now && _calls.TryRemove(id, out _))
+                call.Answer.TrySetException(new GatewayRefusedException("Timeout", $"no answer within {CallTimeout.TotalSeconds} s"));
+        }
     }
 
     /// <summary>Sends any text as a message of its own (tests send malformed frames with it).</summary>
@@ -185,7 +211,7 @@ public sealed class GatewayClient : IAsyncDisposable
         {
         }
         var closed = new GatewayRefusedException("ConnectionClosed", _socket.CloseStatusDescription ?? "the gateway connection closed");
-        foreach (var call in _calls.Values) call.TrySetException(closed);
+        foreach (var call in _calls.Values) call.Answer.TrySetException(closed);
         foreach (var handshake in _handshakes.Values) handshake.TrySetException(closed);
     }
 
@@ -197,10 +223,10 @@ public sealed class GatewayClient : IAsyncDisposable
         switch (op)
         {
             case "result" when id is not null && _calls.TryRemove(id.Value, out var call):
-                call.TrySetResult(frame.GetProperty("body"));
+                call.Answer.TrySetResult(frame.GetProperty("body"));
                 return;
             case "error" when id is not null && _calls.TryRemove(id.Value, out var failed):
-                failed.TrySetException(GatewayRefusedException.From(frame));
+                failed.Answer.TrySetException(GatewayRefusedException.From(frame));
                 return;
             case "error" when id is null && device is not null && _handshakes.TryRemove(device, out var refused):
                 refused.TrySetException(GatewayRefusedException.From(frame));
@@ -231,6 +257,7 @@ public sealed class GatewayClient : IAsyncDisposable
         catch (Exception e) when (e is OperationCanceledException or WebSocketException)
         {
         }
+        if (_overdue is not null) await _overdue.DisposeAsync();
         await _stop.CancelAsync();
         await Task.WhenAll(_reader, _writer);
         _socket.Dispose();
