@@ -183,6 +183,30 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         }
     }
 
+    [Fact]
+    public async Task A_payment_acknowledged_just_before_a_restart_is_taken_back_from_the_channel()
+    {
+        var voucher = Signing.Voucher(Channel, 1, 40, _vehicleKey);
+        await using (var node = await TestNode.StartAsync(store, Settings))
+        {
+            var r = node.Regions;
+            await SetUpAsync(r);
+            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("p1", Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(500), null)));
+            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("p1", Vehicle, Channel, null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("p1", Charger, Reading(1_500), null)));
+            // The payment is the last thing the session hears: the channel holds it, the session has not persisted it.
+            Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("p1", Vehicle, voucher, null))).Paid.MinorUnits);
+        }
+        await using (var node = await TestNode.StartAsync(store, Settings))
+        {
+            var r = node.Regions;
+            Assert.Equal(40, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("p1"))).Paid.MinorUnits);
+            var record = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("p1", Charger, Reading(1_500), null))).Record!;
+            Assert.Equal((40L, 40L, 0L), (record.Cost.MinorUnits, record.Paid.MinorUnits, record.Outstanding.MinorUnits));
+            Assert.Equal(voucher, record.FinalVoucher);
+        }
+    }
+
     public new void Dispose()
     {
         _nodeKey.Dispose();

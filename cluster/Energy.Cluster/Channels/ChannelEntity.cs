@@ -67,6 +67,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<PayerStandingUnknown>(_ => OnPayerStandingUnknown());
         Command<CloseChannel>(Close);
         Command<GetChannel>(_ => Sender.Tell(View()));
+        Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(ChannelId, _record.BestVoucher)));
         Command<WakeChannel>(_ => { });
         Command<LedgerCommitted>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);

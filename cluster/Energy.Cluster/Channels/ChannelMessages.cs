@@ -28,7 +28,14 @@ public sealed record WakeChannel(ChannelId ChannelId) : IChannelCommand;
 [Manifest("channel.get.v1")]
 public sealed record GetChannel(ChannelId ChannelId) : IChannelCommand;
 
+/// <summary>Asks for the newest voucher the channel holds durably (a session resyncs what it was paid).</summary>
+[Manifest("channel.best-voucher.get.v1")]
+public sealed record GetBestVoucher(ChannelId ChannelId) : IChannelCommand;
+
 // Replies
+
+[Manifest("channel.best-voucher.v1")]
+public sealed record BestVoucher(ChannelId ChannelId, byte[]? Voucher) : IEnergyMessage;
 
 [Manifest("channel.opened.v1")]
 public sealed record ChannelOpened(ChannelId ChannelId, PartyId Payer, PartyId Payee, Money Deposit, ulong EscrowBlockHeight) : IEnergyMessage;

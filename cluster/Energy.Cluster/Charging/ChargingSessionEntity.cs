@@ -52,8 +52,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     // in the meantime.
     private bool _flushInFlight;
     private bool _dirty;
-    private List<(IActorRef To, bool Charger)> _repliesWaiting = [];
-    private List<(IActorRef To, bool Charger)> _repliesInFlight = [];
+    private List<IActorRef> _repliesWaiting = [];
+    private List<IActorRef> _repliesInFlight = [];
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
@@ -72,7 +72,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Recover<SessionResumed>(Apply);
         Recover<SessionStopRequested>(Apply);
         Recover<SessionCompleted>(Apply);
-        Recover<RecoveryCompleted>(_ => { if (_end is not null && _record is null) Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout); });
+        Recover<RecoveryCompleted>(_ => OnRecovered());
 
         CommandAsync<StartSession>(StartAsync);
         CommandAsync<StartWitnessedSession>(StartWitnessedAsync);
@@ -86,6 +86,41 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<VehicleConnectionFound>(OnVehicleConnectionFound);
         Command<SettleDeadline>(_ => Complete());
         Command<OfferAgain>(_ => OfferToVehicle());
+    }
+
+    /// <summary>
+    /// A session persists a payment with its next reading, not on its own: the channel holds it durably
+    /// and answered the vehicle. After a restart the session takes the channel's newest voucher, if it is
+    /// newer and pays within what this session owes, before it handles anything else (bounded by the ask
+    /// timeout; on no answer it goes on with its own).
+    /// </summary>
+    private void OnRecovered()
+    {
+        if (_end is not null && _record is null) Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
+        if (_channel is not { } channel || _record is not null) return;
+        _channels.Ask<object>(new GetBestVoucher(channel), _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new ChannelVoucherSynced((answer as BestVoucher)?.Voucher), failure: _ => new ChannelVoucherSynced(null));
+        BecomeStacked(message =>
+        {
+            if (message is not ChannelVoucherSynced synced)
+            {
+                Stash.Stash();
+                return;
+            }
+            Adopt(synced.Voucher);
+            UnbecomeStacked();
+            Stash.UnstashAll();
+        });
+    }
+
+    private void Adopt(byte[]? wire)
+    {
+        if (wire is null || Signed<Voucher>.Decode(wire) is not { IsOk: true } decoded) return;
+        var voucher = decoded.Value.Payload;
+        if (voucher.ChannelId != _channel || voucher.Sequence <= (_bestVoucher?.Payload.Sequence ?? 0)) return;
+        var paid = voucher.Cumulative.Subtract(_base);
+        if (!paid.IsOk || paid.Value.IsNegative || paid.Value > Owed) return;
+        _bestVoucher = decoded.Value;
     }
 
     public override string PersistenceId => "session-" + _id;
@@ -294,7 +329,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _dirty = true;
         if (_channel is not null) ToVehicle("session.reading", ReadingBody(reading));
         CheckCredit();
-        ReplyWhenDurable(replyTo, charger: true);
+        ReplyWhenDurable(replyTo);
     }
 
     private object ReadingBody(Signed<MeterReading> reading) => new
@@ -335,16 +370,13 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             answered.ReplyTo.Tell(answered.Answer);
             return;
         }
-        if (_bestVoucher is null || answered.Voucher.Payload.Sequence > _bestVoucher.Payload.Sequence)
-        {
-            _bestVoucher = answered.Voucher;
-            _dirty = true;
-        }
+        // The channel holds the voucher durably: the session keeps it and persists it with its next reading.
+        if (_bestVoucher is null || answered.Voucher.Payload.Sequence > _bestVoucher.Payload.Sequence) _bestVoucher = answered.Voucher;
         // A charger with a reading waiting for its answer learns what is paid from that answer; one
         // without (it may be holding back energy until paid) is told now.
         if (!ChargerAnswerPending) ToCharger("session.paid", new { session = _id, owed = Owed.MinorUnits, paid = Paid.MinorUnits });
         CheckCredit();
-        ReplyWhenDurable(answered.ReplyTo, charger: false);
+        answered.ReplyTo.Tell(Progress());
         if (_end is not null && Paid >= Owed) Complete();
     }
 
@@ -450,7 +482,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         return false;
     }
 
-    private void ReplyWhenDurable(IActorRef replyTo, bool charger)
+    private void ReplyWhenDurable(IActorRef replyTo)
     {
         if (!_dirty && !_flushInFlight)
         {
@@ -458,11 +490,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             if (!replyTo.IsNobody()) replyTo.Tell(Progress());
             return;
         }
-        if (!replyTo.IsNobody()) _repliesWaiting.Add((replyTo, charger));
+        if (!replyTo.IsNobody()) _repliesWaiting.Add(replyTo);
         Flush();
     }
 
-    private bool ChargerAnswerPending => _repliesWaiting.Exists(r => r.Charger) || _repliesInFlight.Exists(r => r.Charger);
+    private bool ChargerAnswerPending => _repliesWaiting.Count > 0 || _repliesInFlight.Count > 0;
 
     private void Flush()
     {
@@ -475,13 +507,13 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         {
             _flushInFlight = false;
             var progress = Progress();
-            foreach (var (to, _) in _repliesInFlight) to.Tell(progress);
+            foreach (var to in _repliesInFlight) to.Tell(progress);
             _repliesInFlight.Clear();
             Flush();
             if (!_dirty && _repliesWaiting.Count > 0)
             {
                 // Nothing new to persist: what they asked about is already durable.
-                foreach (var (to, _) in _repliesWaiting) to.Tell(progress);
+                foreach (var to in _repliesWaiting) to.Tell(progress);
                 _repliesWaiting.Clear();
             }
         });
@@ -536,6 +568,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
 
     private sealed record VehicleConnectionFound(string? Connection);
+
+    private sealed record ChannelVoucherSynced(byte[]? Voucher);
 
     private sealed record OfferAgain
     {
