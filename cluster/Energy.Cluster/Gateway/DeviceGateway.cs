@@ -183,7 +183,8 @@ public static class DeviceGateway
             JsonElement root;
             try
             {
-                using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = 9 });
+                // A frame nests at most 8 deep; a batch adds its array.
+                using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = _batching ? 9 : 8 });
                 root = document.RootElement.Clone();
             }
             catch (JsonException e)
