@@ -36,16 +36,19 @@ switch (command)
         using var http = new HttpClient { BaseAddress = nodeUrl, Timeout = TimeSpan.FromSeconds(30) };
         var node = new NodeClient(http);
         Console.WriteLine($"City against {nodeUrl}: {options.Vehicles} vehicles, {options.Chargers} chargers, {options.Gantries} gantries, {options.Homes} homes");
+        // The scenario acts as the network's governance through the authority key the node made for itself.
+        using var authority = NetworkAuthorityAgent.FromKeyFile(node, network, currency, Option("--authority-key", ".data/node-1/authority.key"));
         // The grid operator signs in to the dashboard: its key is kept in a file, made on first use.
-        using var grid = await GridOperatorAsync(node, network, Option("--grid-key-file", ".data/grid-operator.key"));
+        using var grid = await GridOperatorAsync(node, authority, network, Option("--grid-key-file", ".data/grid-operator.key"));
+        node = grid.Node;
         Console.WriteLine($"Dashboard: {new Uri(nodeUrl, "/dashboard")} (sign in as {grid.Id} with the key in {Option("--grid-key-file", ".data/grid-operator.key")})");
         var rounds = int.Parse(Option("--rounds", "1"), CultureInfo.InvariantCulture);
-        var summary = await new CityScenario(node, nodeUrl, network, currency, Console.WriteLine).RunAsync(options, CancellationToken.None, grid);
+        var summary = await new CityScenario(node, authority, nodeUrl, network, currency, Console.WriteLine).RunAsync(options, CancellationToken.None, grid);
         for (var round = 2; round <= rounds || rounds == 0; round++)
         {
             Console.WriteLine(summary.Describe(currency));
             Console.WriteLine($"== city, round {round}");
-            summary = await new CityScenario(node, nodeUrl, network, currency, Console.WriteLine).RunAsync(options, CancellationToken.None, grid);
+            summary = await new CityScenario(node, authority, nodeUrl, network, currency, Console.WriteLine).RunAsync(options, CancellationToken.None, grid);
         }
         Console.WriteLine(summary.Describe(currency));
         var totals = await node.TotalsAsync();
@@ -58,30 +61,26 @@ switch (command)
         return summary.Errors == 0 && totals.GetProperty("conserved").GetBoolean() ? 0 : 1;
     }
     default:
-        Console.Error.WriteLine("usage: energy-agents demo | city [--node URL] [--vehicles N] [--chargers M] [--gantries K] [--homes H] [--sessions S] [--readings R] [--interval-ms T] [--rounds R (0: until stopped)] [--grid-key-file F] [--network ID] [--currency C]");
+        Console.Error.WriteLine("usage: energy-agents demo | city [--node URL] [--vehicles N] [--chargers M] [--gantries K] [--homes H] [--sessions S] [--readings R] [--interval-ms T] [--rounds R (0: until stopped)] [--grid-key-file F] [--authority-key F] [--network ID] [--currency C]");
         return 2;
 }
 
-static async Task<OperatorAgent> GridOperatorAsync(NodeClient node, NetworkId network, string keyFile)
+static async Task<OperatorAgent> GridOperatorAsync(NodeClient node, NetworkAuthorityAgent authority, NetworkId network, string keyFile)
 {
     if (File.Exists(keyFile))
     {
         var lines = await File.ReadAllLinesAsync(keyFile);
         var key = DeviceKeyPair.FromSeed(Convert.FromHexString(lines[1].Trim())).Unwrap();
         var known = new OperatorAgent(node, network, OperatorId.Of(lines[0].Trim()), key);
-        try
-        {
-            await known.RegisterAsync("City Grid", "gridOperator");
-        }
-        catch (NodeClient.NodeRefusedException refused) when (refused.Code == "OperatorAlreadyRegistered")
-        {
-            // Registered on an earlier run with this key.
-        }
+        // Admitted on an earlier run with this key, or admitted now (the same admission again is taken once).
+        try { await known.AdmitAsync(authority, OperatorRoles.GridOperator); }
+        catch (NodeClient.NodeRefusedException refused) when (refused.Code is "AdmissionVersionReused") { }
         return known;
     }
     var grid = new OperatorAgent(node, network, OperatorId.Of($"grid-{Guid.NewGuid().ToString("N")[..6]}"));
-    await grid.RegisterAsync("City Grid", "gridOperator");
+    await grid.AdmitAsync(authority, OperatorRoles.GridOperator);
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(keyFile))!);
     await File.WriteAllLinesAsync(keyFile, [grid.Id.Value, grid.ExportKeyHex()]);
+    if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     return grid;
 }

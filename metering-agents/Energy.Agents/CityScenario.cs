@@ -17,7 +17,7 @@ namespace Energy.Agents;
 /// trade in pairs: one sells its solar surplus to its neighbour over a duplex channel. At the end the
 /// operators close the channels and are settled on the ledger.
 /// </summary>
-public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network, Currency currency, Action<string> report)
+public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authority, Uri nodeUri, NetworkId network, Currency currency, Action<string> report)
 {
     /// <summary>Metres between gantries on the ring road at the default pace of one gantry a second: about 72 km/h.</summary>
     public const long GantrySpacingMetres = 20;
@@ -52,6 +52,9 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         public int Errors;
     }
 
+    /// <summary>What the city's settlement bank may issue in all, in minor units.</summary>
+    public const long IssuanceLimit = 1_000_000_000_000;
+
     /// <summary>Runs the city; <paramref name="gridOperator"/>, when given, is an already registered grid operator the homes belong to.</summary>
     public async Task<Summary> RunAsync(Options options, CancellationToken token, OperatorAgent? gridOperator = null, OperatorAgent? chargePointOperator = null)
     {
@@ -63,11 +66,14 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
         using var fleet = new OperatorAgent(node, network, OperatorId.Of($"fleet-{run}"));
         using var ownGrid = gridOperator is null ? new OperatorAgent(node, network, OperatorId.Of($"grid-{run}")) : null;
         var grid = gridOperator ?? ownGrid!;
-        if (ownCpo is not null) await ownCpo.RegisterAsync("City Charging", "chargePointOperator");
-        await tolls.RegisterAsync("Ring Road Tolls", "tollOperator");
-        await fleet.RegisterAsync("City Fleet", "fleetOwner");
-        if (ownGrid is not null) await ownGrid.RegisterAsync("City Grid", "gridOperator");
-        report($"operators {cpo.Id}, {tolls.Id}, {fleet.Id} and {grid.Id} registered");
+        using var bank = new OperatorAgent(node, network, OperatorId.Of($"bank-{run}"));
+        // The consortium's governance admits every operator; only the settlement bank issues money, within its limit.
+        if (ownCpo is not null) await ownCpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
+        await tolls.AdmitAsync(authority, OperatorRoles.TollOperator);
+        await fleet.AdmitAsync(authority, OperatorRoles.FleetOwner);
+        if (ownGrid is not null) await ownGrid.AdmitAsync(authority, OperatorRoles.GridOperator);
+        await bank.AdmitAsync(authority, OperatorRoles.SettlementBank, new Money(IssuanceLimit, currency));
+        report($"operators {cpo.Id}, {tolls.Id}, {fleet.Id}, {grid.Id} and settlement bank {bank.Id} admitted");
 
         // Chargers stand in the same zones as the ring road's gantries (three to a zone).
         var chargers = Enumerable.Range(1, options.Chargers)
@@ -91,14 +97,14 @@ public sealed class CityScenario(NodeClient node, Uri nodeUri, NetworkId network
             await Parallel.ForEachAsync(vehicles, token, async (v, _) =>
             {
                 await fleet.EndorseAsync(v.Id, DeviceRole.Vehicle, v.PublicKey);
-                await fleet.FundAsync(v.Party, chargingDeposit.Add(tollDeposit).Unwrap(), $"fund-{v.Id}");
+                await bank.FundAsync(v.Party, chargingDeposit.Add(tollDeposit).Unwrap(), $"fund-{v.Id}");
                 await v.OpenChannelAsync(node, ChannelId.Of($"ch-{v.Id}"), cpo.Party, chargingDeposit, DurationMs.FromSeconds(30));
                 if (gantries.Count > 0) await v.OpenChannelAsync(node, ChannelId.Of($"toll-{v.Id}"), tolls.Party, tollDeposit, DurationMs.FromSeconds(30));
             });
             await Parallel.ForEachAsync(homes, token, async (h, _) =>
             {
                 await grid.EndorseAsync(h.Id, DeviceRole.Meter, h.PublicKey);
-                await grid.FundAsync(h.Party, homeDeposit, $"fund-{h.Id}");
+                await bank.FundAsync(h.Party, homeDeposit, $"fund-{h.Id}");
             });
             report($"{chargers.Count} chargers, {gantries.Count} gantries, {vehicles.Count} vehicles and {homes.Count} homes registered, funded, channels open");
 

@@ -75,7 +75,7 @@ public sealed class GatewayClient : IAsyncDisposable
         if (challengeFrame.GetProperty("op").GetString() == "welcome") return challengeFrame;
         var body = Convert.FromBase64String(challengeFrame.GetProperty("challenge").GetString()!);
         var challenge = Signed<AuthenticationChallenge>.Decode([.. body, .. new byte[Ed25519Signatures.SignatureBytes]]).Unwrap().Payload;
-        if (challenge.Device != device) throw new GatewayRefusedException("ChallengeMismatch", $"the challenge names {challenge.Device}, not {device}");
+        if (!challenge.Party.Is(device)) throw new GatewayRefusedException("ChallengeMismatch", $"the challenge names {challenge.Party}, not {device}");
         var signed = Signed<AuthenticationChallenge>.Sign(challenge, key);
         return await HandshakeAsync(device, new { op = "auth", device = device.Value, signed = Convert.ToBase64String(signed.Wire) });
     }

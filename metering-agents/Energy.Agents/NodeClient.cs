@@ -1,18 +1,38 @@
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
 
 namespace Energy.Agents;
 
-/// <summary>The network's HTTP API as a device or operator agent sees it: JSON over HTTP, signed objects as base64.</summary>
-public sealed class NodeClient(HttpClient http)
+/// <summary>
+/// The network's HTTP API as a device or operator agent sees it: JSON over HTTP, signed objects as base64.
+/// Reads are signed by the caller (<see cref="SignedBy"/>): the node answers only what that party may see.
+/// </summary>
+public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKeyPair? callerKey = null)
 {
+    /// <summary>The same node, with reads signed as this party.</summary>
+    public NodeClient SignedBy(PartyId party, DeviceKeyPair key, NetworkId network) => new(http, party, key) { NetworkFor = network };
+
+    public PartyId? Caller => caller;
+
     public sealed class NodeRefusedException(string code, string message) : Exception($"{code}: {message}")
     {
         public string Code { get; } = code;
     }
 
-    public Task<JsonElement> RegisterOperatorAsync(string operatorId, string name, string role, string publicKeyHex) =>
-        PostAsync("/api/operators", new { operatorId, name, role, publicKey = publicKeyHex });
+    /// <summary>Posts an admission signed by the network authority.</summary>
+    public Task<JsonElement> AdmitOperatorAsync(string operatorId, byte[] admission) =>
+        PostAsync($"/api/operators/{operatorId}/admission", new { signed = Convert.ToBase64String(admission) });
+
+    public Task<JsonElement> OperatorAsync(string operatorId) => GetAsync($"/api/operators/{operatorId}");
+
+    public Task<JsonElement> DeviceAsync(string deviceId) => GetAsync($"/api/devices/{deviceId}");
+
+    public Task<JsonElement> WithdrawAsync(string account, byte[] withdrawalOrder) =>
+        PostAsync($"/api/accounts/{account}/withdraw", new { signed = Convert.ToBase64String(withdrawalOrder) });
 
     public Task<JsonElement> EndorseAsync(string deviceId, byte[] endorsement) =>
         PostAsync($"/api/devices/{deviceId}/endorsement", new { signed = Convert.ToBase64String(endorsement) });
@@ -63,7 +83,24 @@ public sealed class NodeClient(HttpClient http)
 
     public Task<JsonElement> ShardsAsync() => GetAsync("/api/ledger/shards");
 
-    public Task<JsonElement> AuditAsync(string shard) => GetAsync($"/api/ledger/{shard}/audit");
+    /// <summary>Audits a shard's whole chain, page by page.</summary>
+    public async Task<JsonElement> AuditAsync(string shard)
+    {
+        ulong from = 1;
+        ulong total = 0;
+        while (true)
+        {
+            var page = await GetAsync($"/api/ledger/{shard}/audit?from={from}");
+            var checkedBlocks = page.GetProperty("blocksChecked").GetUInt64();
+            total += checkedBlocks;
+            if (!page.GetProperty("intact").GetBoolean() || checkedBlocks < AuditPageBlocks)
+                return JsonSerializer.SerializeToElement(new { shard, intact = page.GetProperty("intact").GetBoolean(), blocksChecked = total,
+                    firstBadHeight = page.GetProperty("firstBadHeight"), reason = page.GetProperty("reason") });
+            from += checkedBlocks;
+        }
+    }
+
+    private const ulong AuditPageBlocks = 1_000;
 
     private async Task<JsonElement> PostAsync(string path, object body)
     {
@@ -71,11 +108,25 @@ public sealed class NodeClient(HttpClient http)
         return await ReadAsync(response);
     }
 
-    private async Task<JsonElement> GetAsync(string path)
+    public async Task<JsonElement> GetAsync(string path)
     {
-        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        if (caller is { } party && callerKey is not null) request.Headers.Authorization = new("Energy", SignRequest(party, callerKey, "GET", path, []));
+        using var response = await http.SendAsync(request);
         return await ReadAsync(response);
     }
+
+    /// <summary>The Authorization value of a signed API call: who, when, a fresh nonce and the hash of the request.</summary>
+    public string SignRequest(PartyId party, DeviceKeyPair key, string method, string pathAndQuery, byte[] body)
+    {
+        var network = NetworkFor ?? throw new InvalidOperationException("the client's network is not set");
+        var request = new ApiRequest(network, party, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), RandomNumberGenerator.GetBytes(ApiRequest.NonceBytes),
+            ApiRequest.HashOf(method, pathAndQuery, body));
+        return Convert.ToBase64String(Signed<ApiRequest>.Sign(request, key).Wire);
+    }
+
+    /// <summary>The network signed requests are for.</summary>
+    public NetworkId? NetworkFor { get; init; }
 
     private static async Task<JsonElement> ReadAsync(HttpResponseMessage response)
     {

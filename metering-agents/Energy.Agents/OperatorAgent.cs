@@ -20,7 +20,7 @@ public sealed class OperatorAgent : IDisposable
     public OperatorAgent(NodeClient node, NetworkId network, OperatorId id, DeviceKeyPair? key = null)
     {
         _key = key ?? DeviceKeyPair.Generate();
-        Node = node;
+        Node = node.SignedBy(PartyId.From(id), _key, network);
         Network = network;
         Id = id;
     }
@@ -33,7 +33,23 @@ public sealed class OperatorAgent : IDisposable
     /// <summary>The operator's key seed, as hex, for keeping it in a file (the dashboard's sign-in asks for it).</summary>
     public string ExportKeyHex() => Convert.ToHexStringLower(_key.ExportSeed());
 
-    public Task RegisterAsync(string name, string role) => Node.RegisterOperatorAsync(Id.Value, name, role, _key.PublicKey.Hex);
+    public DevicePublicKey PublicKey => _key.PublicKey;
+
+    /// <summary>Asks the authority for its admission in these roles (a settlement bank with an issuance limit).</summary>
+    public Task AdmitAsync(NetworkAuthorityAgent authority, OperatorRoles roles, Money? issuanceLimit = null, ulong version = 1) =>
+        authority.AdmitAsync(Id, _key.PublicKey, roles, issuanceLimit, version);
+
+    /// <summary>Takes money out of this operator's own account.</summary>
+    public Task WithdrawAsync(Money amount, string requestId) =>
+        Node.WithdrawAsync(Party.Value, Signed<WithdrawalOrder>.Sign(new WithdrawalOrder(Network, Party, amount, requestId), _key).ToArray());
+
+    /// <summary>Sets the OCPP password of one of its charge points (only a salted hash leaves this agent).</summary>
+    public ChargePointPassword PasswordFor(DeviceId chargePoint, string password, bool allowUnauthenticated = false, ulong version = 1) =>
+        ChargePointPassword.For(Network, Id, chargePoint, password, allowUnauthenticated, version, Now);
+
+    /// <summary>Endorses a key for this operator's dashboard (role viewer) until it expires.</summary>
+    public Signed<ViewerKey> EndorseViewerKey(DevicePublicKey viewerKey, Timestamp expiresAt) =>
+        Signed<ViewerKey>.Sign(new ViewerKey(Network, Id, viewerKey, expiresAt), _key);
 
     /// <summary>Endorses a device's public key for a role: the device is then known to the whole network.</summary>
     public Task EndorseAsync(DeviceId device, DeviceRole role, DevicePublicKey deviceKey) =>
@@ -53,8 +69,16 @@ public sealed class OperatorAgent : IDisposable
     public Task SetTariffAsync(GantryTariff tariff) => Node.SetTariffAsync(tariff.Gantry.Value, Signed<GantryTariff>.Sign(tariff, _key).ToArray());
 
     /// <summary>Quarantines (or releases) a device suspected to be cloned: its payments are refused meanwhile.</summary>
-    public Task QuarantineAsync(DeviceId device, bool quarantined) =>
-        Node.QuarantineAsync(device.Value, Signed<Quarantine>.Sign(new Quarantine(Network, Id, device, quarantined, Now), _key).ToArray());
+    public Task QuarantineAsync(DeviceId device, bool quarantined, ulong? version = null) =>
+        Node.QuarantineAsync(device.Value, QuarantineOrder(device, quarantined, version ?? NextOrderVersion()).ToArray());
+
+    public Signed<Quarantine> QuarantineOrder(DeviceId device, bool quarantined, ulong version) =>
+        Signed<Quarantine>.Sign(new Quarantine(Network, Id, device, quarantined, version, Now), _key);
+
+    /// <summary>Order versions from the clock, so that a later order of this operator always carries a higher one.</summary>
+    private static ulong NextOrderVersion() => (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000 + (ulong)Interlocked.Increment(ref _orderSequence) % 1_000;
+
+    private static long _orderSequence;
 
     private static Timestamp Now => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
 

@@ -134,7 +134,7 @@ public sealed class VehicleAgent : IDisposable
     private async Task OnOfferAsync(JsonElement offer)
     {
         var session = offer.GetProperty("session").GetString()!;
-        var payee = new PartyId(offer.GetProperty("payee").GetString()!);
+        var payee = PartyId.Of(offer.GetProperty("payee").GetString()!);
         var currency = Currency.Of(offer.GetProperty("currency").GetString()!);
         var channel = ChannelTo(payee);
         if (channel is null || channel.Deposit.Currency != currency)
@@ -246,7 +246,7 @@ public sealed class VehicleAgent : IDisposable
         var verified = TollRequests.Verify(signed.Value, Network, Id, gantryKey.Value, new Money(MaxToll, currency));
         if (!verified.IsOk) { Refusals.Enqueue(verified.Error!.Code); return; }
         if (Tolls == TollAnswer.Ignore) return;
-        var payee = new PartyId(body.GetProperty("payee").GetString()!);
+        var payee = PartyId.Of(body.GetProperty("payee").GetString()!);
         var channel = Tolls == TollAnswer.PayWrongChannel ? _channels.Values.FirstOrDefault(c => c != ChannelTo(payee)) : ChannelTo(payee);
         if (channel is null)
         {

@@ -117,8 +117,8 @@ public class DuplexChannelTests
     // Unilateral close
 
     [Theory]
-    [InlineData("vehicle-1")]
-    [InlineData("cpo-1")]
+    [InlineData("device:vehicle-1")]
+    [InlineData("operator:cpo-1")]
     public void Either_party_may_close_alone_and_the_window_opens(string closer)
     {
         var signer = closer == PayerId.Value ? Keys.Payer : Keys.Payee;

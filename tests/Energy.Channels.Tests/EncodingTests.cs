@@ -115,9 +115,9 @@ public class EncodingTests
     [Fact]
     public void An_authentication_challenge_round_trips_field_by_field()
     {
-        var challenge = new AuthenticationChallenge(Network, VehicleId, Hash, Now);
+        var challenge = new AuthenticationChallenge(Network, PartyId.From(VehicleId), Hash, Now);
         var decoded = AssertRoundTrip(Signed<AuthenticationChallenge>.Sign(challenge, Keys.Payer)).Payload;
-        Assert.Equal((challenge.Network, challenge.Device, challenge.IssuedAt), (decoded.Network, decoded.Device, decoded.IssuedAt));
+        Assert.Equal((challenge.Network, challenge.Party, challenge.IssuedAt), (decoded.Network, decoded.Party, decoded.IssuedAt));
         Assert.Equal(challenge.Nonce, decoded.Nonce);
     }
 
@@ -135,7 +135,7 @@ public class EncodingTests
     [Fact]
     public void A_decoded_authentication_challenge_equals_the_original()
     {
-        var signed = Signed<AuthenticationChallenge>.Sign(new AuthenticationChallenge(Network, VehicleId, Hash, Now), Keys.Payer);
+        var signed = Signed<AuthenticationChallenge>.Sign(new AuthenticationChallenge(Network, PartyId.From(VehicleId), Hash, Now), Keys.Payer);
         Assert.Equal(signed.Payload, Signed<AuthenticationChallenge>.Decode(signed.Wire).Value.Payload);
     }
 
@@ -188,7 +188,7 @@ public class EncodingTests
         var voucher = Signed<Voucher>.Sign(new Voucher(NetworkId.Of("n1"), ChannelId.Of("c"), 0x0102030405060708, Eur(-2)), Keys.Payer);
         byte[] expected =
         [
-            (byte)'E', (byte)'N', 0x02, 0x01,              // magic, kind, format version
+            (byte)'E', (byte)'N', 0x02, 0x02,              // magic, kind, format version
             2, (byte)'n', (byte)'1',                       // network id
             1, (byte)'c',                                  // channel id
             1, 2, 3, 4, 5, 6, 7, 8,                        // sequence, big-endian

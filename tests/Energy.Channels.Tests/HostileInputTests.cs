@@ -668,8 +668,8 @@ public class HostileInputTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x11)]
-    [InlineData(0x12)]
+    [InlineData(0x15)]
+    [InlineData(0x16)]
     [InlineData(0x7F)]
     [InlineData(0xFF)]
     public void An_unknown_kind_tag_is_refused_with_UnknownKind(byte tag)
@@ -701,7 +701,8 @@ public class HostileInputTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(2)]
+    [InlineData(1)]
+    [InlineData(3)]
     [InlineData(255)]
     public void An_unknown_format_version_is_refused_with_UnsupportedVersion(byte version)
     {

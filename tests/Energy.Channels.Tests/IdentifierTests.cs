@@ -43,7 +43,24 @@ public class IdentifierTests
         Assert.Equal(value, DeviceId.Parse(value).Value.Value);
         Assert.Equal(value, ChannelId.Parse(value).Value.Value);
         Assert.Equal(value, SegmentId.Parse(value).Value.Value);
-        Assert.Equal(value, PartyId.Parse(value).Value.Value);
+        Assert.Equal("operator:" + value, PartyId.Parse("operator:" + value).Value.Value);
+        Assert.Equal("device:" + value, PartyId.Parse("device:" + value).Value.Value);
+        Assert.Equal(PartyKind.Operator, PartyId.Parse("operator:" + value).Value.Kind);
+        Assert.Equal(value, PartyId.Parse("device:" + value).Value.Name);
+    }
+
+    [Theory]
+    [InlineData("cpo-1")]
+    [InlineData("vehicle:1")]
+    [InlineData("operators:cpo-1")]
+    [InlineData("device:")]
+    public void A_party_id_without_its_kind_is_refused(string value) => Assert.False(PartyId.Parse(value).IsOk);
+
+    [Fact]
+    public void An_operator_and_a_device_of_the_same_name_are_different_parties()
+    {
+        Assert.NotEqual(PartyId.From(OperatorId.Of("acme")), PartyId.From(DeviceId.Of("acme")));
+        Assert.NotEqual(PartyId.From(OperatorId.Of("acme")).Value, PartyId.From(DeviceId.Of("acme")).Value);
     }
 
     [Theory]
@@ -56,7 +73,8 @@ public class IdentifierTests
         AssertMalformed(DeviceId.Parse(value).Error, "device id", value);
         AssertMalformed(ChannelId.Parse(value).Error, "channel id", value);
         AssertMalformed(SegmentId.Parse(value).Error, "segment id", value);
-        AssertMalformed(PartyId.Parse(value).Error, "party id", value);
+        AssertMalformed(PartyId.Parse("device:" + value).Error, "device id", value);
+        AssertMalformed(PartyId.Parse("operator:" + value).Error, "operator id", value);
     }
 
     [Fact]
@@ -84,8 +102,8 @@ public class IdentifierTests
     [Fact]
     public void A_party_id_made_from_a_device_or_operator_keeps_its_spelling()
     {
-        Assert.Equal("meter-1", PartyId.From(DeviceId.Of("meter-1")).Value);
-        Assert.Equal("cpo-1", PartyId.From(OperatorId.Of("cpo-1")).Value);
+        Assert.Equal("device:meter-1", PartyId.From(DeviceId.Of("meter-1")).Value);
+        Assert.Equal("operator:cpo-1", PartyId.From(OperatorId.Of("cpo-1")).Value);
     }
 
     private static void AssertMalformed(ProtocolError? error, string field, string value)

@@ -158,7 +158,7 @@ public class IdentityTests
     public void A_signed_authentication_challenge_proves_the_device_holds_its_key()
     {
         var nonce = Enumerable.Range(1, AuthenticationChallenge.NonceBytes).Select(i => (byte)i).ToArray();
-        var signed = Signed<AuthenticationChallenge>.Sign(new AuthenticationChallenge(Network, VehicleId, nonce, Now), Keys.Payer);
+        var signed = Signed<AuthenticationChallenge>.Sign(new AuthenticationChallenge(Network, PartyId.From(VehicleId), nonce, Now), Keys.Payer);
         var decoded = Signed<AuthenticationChallenge>.Decode(signed.Wire).Value;
 
         Assert.True(decoded.IsSignedBy(Keys.Payer.PublicKey));
@@ -169,7 +169,7 @@ public class IdentityTests
     [Fact]
     public void A_challenge_with_a_nonce_of_the_wrong_length_cannot_be_signed()
     {
-        Assert.Throws<ArgumentException>(() => Signed<AuthenticationChallenge>.Sign(new AuthenticationChallenge(Network, VehicleId, new byte[31], Now), Keys.Payer));
+        Assert.Throws<ArgumentException>(() => Signed<AuthenticationChallenge>.Sign(new AuthenticationChallenge(Network, PartyId.From(VehicleId), new byte[31], Now), Keys.Payer));
     }
 
     [Fact]

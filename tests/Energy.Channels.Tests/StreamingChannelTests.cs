@@ -20,8 +20,8 @@ public sealed class StreamingChannelTests : IDisposable
     private StreamingChannel OpenChannel(long depositMinorUnits = 1_000) =>
         StreamingChannels.Open(new StreamingChannelTerms(
             Network, Channel,
-            new ChannelParty(PartyId.Of("vehicle-1"), _payerKey.PublicKey),
-            new ChannelParty(PartyId.Of("cpo-1"), _payeeKey.PublicKey),
+            new ChannelParty(PartyId.Of("device:vehicle-1"), _payerKey.PublicKey),
+            new ChannelParty(PartyId.Of("operator:cpo-1"), _payeeKey.PublicKey),
             new Money(depositMinorUnits, Currency.Eur),
             DurationMs.FromSeconds(60))).Value;
 
@@ -58,7 +58,7 @@ public sealed class StreamingChannelTests : IDisposable
     public void Payer_close_settles_only_after_the_challenge_window()
     {
         var channel = StreamingChannels.AcceptVoucher(OpenChannel(), VoucherFor(1, 400), Now).Value.Channel;
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, Channel, PartyId.Of("vehicle-1"), Now), _payerKey);
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, Channel, PartyId.Of("device:vehicle-1"), Now), _payerKey);
 
         var closing = StreamingChannels.RequestClose(channel, close, Now).Value;
         var early = StreamingChannels.FinalizeClose(closing, new Timestamp(Now.UnixMilliseconds + 59_999));

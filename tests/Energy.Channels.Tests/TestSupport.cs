@@ -38,9 +38,9 @@ public static class TestParties
     public static readonly ChannelId Channel = ChannelId.Of("ch-1");
     public static readonly ChannelId OtherChannel = ChannelId.Of("ch-2");
     public static readonly Timestamp Now = new(1_800_000_000_000);
-    public static readonly PartyId PayerId = PartyId.Of("vehicle-1");
-    public static readonly PartyId PayeeId = PartyId.Of("cpo-1");
-    public static readonly PartyId StrangerId = PartyId.Of("mallory");
+    public static readonly PartyId PayerId = PartyId.Of("device:vehicle-1");
+    public static readonly PartyId PayeeId = PartyId.Of("operator:cpo-1");
+    public static readonly PartyId StrangerId = PartyId.Of("device:mallory");
     public static readonly OperatorId OperatorName = OperatorId.Of("cpo-1");
     public static readonly DeviceId MeterId = DeviceId.Of("meter-1");
     public static readonly DeviceId OtherMeterId = DeviceId.Of("meter-2");
@@ -178,7 +178,7 @@ public static class Samples
             KindSample.Of(TestParties.Reading(9, 42_000), Keys.Meter.PublicKey),
             KindSample.Of(TestParties.Toll(150), Keys.Gantry.PublicKey),
             KindSample.Of(Signed<AuthenticationChallenge>.Sign(
-                new AuthenticationChallenge(network, TestParties.VehicleId, hash, now), Keys.Payer), Keys.Payer.PublicKey),
+                new AuthenticationChallenge(network, PartyId.From(TestParties.VehicleId), hash, now), Keys.Payer), Keys.Payer.PublicKey),
             KindSample.Of(Signed<SettlementBlockHeader>.Sign(
                 new SettlementBlockHeader(network, "shard-3", 12, hash, hash.Reverse().ToArray(), now), Keys.Operator), Keys.Operator.PublicKey),
             KindSample.Of(Signed<Revocation>.Sign(new Revocation(network, TestParties.OperatorName, TestParties.MeterId, now), Keys.Operator),
@@ -193,7 +193,7 @@ public static class Samples
                 TestParties.Eur(500), TestParties.Eur(700), DurationMs.FromMinutes(1)), Keys.Payer, Keys.Payee),
                 Keys.Payer.PublicKey, Keys.Payee.PublicKey),
             KindSample.Of(Signed<GantryTariff>.Sign(TollTariffs.Sample(), Keys.Operator), Keys.Operator.PublicKey),
-            KindSample.Of(Signed<Quarantine>.Sign(new Quarantine(network, TestParties.OperatorName, TestParties.VehicleId, true, now), Keys.Operator),
+            KindSample.Of(Signed<Quarantine>.Sign(new Quarantine(network, TestParties.OperatorName, TestParties.VehicleId, true, 1, now), Keys.Operator),
                 Keys.Operator.PublicKey),
         ];
     }

@@ -25,7 +25,7 @@ public sealed class SettlementsBenchmark : IBenchmark
             using var nodeKey = DeviceKeyPair.Generate();
             await using var node = await BenchNode.StartAsync(BenchNode.FreshSqlite(), nodeKey);
             var shards = node.Settings.LedgerShardCount;
-            var accounts = Enumerable.Range(0, Accounts).Select(i => PartyId.Of($"account-{i}")).ToArray();
+            var accounts = Enumerable.Range(0, Accounts).Select(i => PartyId.Of($"device:account-{i}")).ToArray();
             Money Eur(long units) => new(units, Currency.Eur);
             await node.Expect<LedgerCommitted>(node.Regions.Ledger,
                 accounts.Select(a => (object)new Mint(LedgerShards.For(a, shards), "fund-" + a, a, Eur(1_000_000_000))).ToList());

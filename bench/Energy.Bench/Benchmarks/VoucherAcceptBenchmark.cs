@@ -25,8 +25,8 @@ public sealed class VoucherAcceptBenchmark : IBenchmark
         using var payer = DeviceKeyPair.Generate();
         using var payee = DeviceKeyPair.Generate();
         var terms = new StreamingChannelTerms(network, channelId,
-            new ChannelParty(PartyId.Of("vehicle-1"), payer.PublicKey),
-            new ChannelParty(PartyId.Of("cpo-1"), payee.PublicKey),
+            new ChannelParty(PartyId.Of("device:vehicle-1"), payer.PublicKey),
+            new ChannelParty(PartyId.Of("operator:cpo-1"), payee.PublicKey),
             new Money(long.MaxValue / 2, Currency.Eur), DurationMs.FromSeconds(60));
         var now = new Timestamp(1_800_000_000_000);
 

@@ -17,8 +17,8 @@ public sealed record DuplexOpening(NetworkId Network, ChannelId ChannelId, Party
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(ChannelId.Value);
-        writer.WriteIdentifier(PartyA.Value);
-        writer.WriteIdentifier(PartyB.Value);
+        writer.WriteParty(PartyA);
+        writer.WriteParty(PartyB);
         writer.WriteMoney(DepositA);
         writer.WriteMoney(DepositB);
         writer.WriteInt64(ChallengeWindow.Milliseconds);
@@ -28,13 +28,13 @@ public sealed record DuplexOpening(NetworkId Network, ChannelId ChannelId, Party
     {
         var network = reader.ReadHeader();
         var channel = reader.ReadIdentifier("channel");
-        var partyA = reader.ReadIdentifier("partyA");
-        var partyB = reader.ReadIdentifier("partyB");
+        var partyA = reader.ReadParty("partyA");
+        var partyB = reader.ReadParty("partyB");
         var depositA = reader.ReadMoney("depositA");
         var depositB = reader.ReadMoney("depositB");
         var window = reader.ReadInt64();
         return reader.Failed
             ? null!
-            : new DuplexOpening(network, new ChannelId(channel), new PartyId(partyA), new PartyId(partyB), depositA, depositB, new DurationMs(window));
+            : new DuplexOpening(network, new ChannelId(channel), partyA, partyB, depositA, depositB, new DurationMs(window));
     }
 }

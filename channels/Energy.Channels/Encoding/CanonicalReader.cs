@@ -114,6 +114,32 @@ public ref struct CanonicalReader
         return value;
     }
 
+    public PartyId ReadParty(string field)
+    {
+        var kind = ReadByte();
+        if (Failed) return default;
+        if (!PartyId.IsDefinedKind(kind))
+        {
+            Fail(new NonCanonicalEncoding(Kind, field, $"party kind byte 0x{kind:x2} is neither operator nor device"));
+            return default;
+        }
+        var name = ReadIdentifier(field);
+        return Failed ? default : PartyId.Create((PartyKind)kind, name).Unwrap();
+    }
+
+    /// <summary>A party that must be a device (objects that only ever name devices still write the kind).</summary>
+    public DeviceId ReadDevice(string field)
+    {
+        var party = ReadParty(field);
+        if (Failed) return default;
+        if (!party.IsDevice)
+        {
+            Fail(new NonCanonicalEncoding(Kind, field, $"{party} is not a device"));
+            return default;
+        }
+        return party.AsDevice();
+    }
+
     public Money ReadMoney(string field)
     {
         if (!Need(3)) return default;

@@ -12,7 +12,8 @@ public ref struct CanonicalWriter
 {
     public const byte Magic0 = (byte)'E';
     public const byte Magic1 = (byte)'N';
-    public const byte FormatVersion = 1;
+    /// <summary>Format 2: every party is written with its kind (operator or device); format 1 is refused.</summary>
+    public const byte FormatVersion = 2;
     public const int MaxObjectBytes = 1024;
 
     private readonly Span<byte> _buffer;
@@ -58,6 +59,13 @@ public ref struct CanonicalWriter
         if (!IdentifierRules.IsValid(value)) throw new ArgumentException($"identifier '{value}' is not valid", nameof(value));
         WriteByte((byte)value.Length);
         foreach (var c in value) WriteByte((byte)c);
+    }
+
+    /// <summary>A party: its kind's byte, then its name as an identifier.</summary>
+    public void WriteParty(PartyId party)
+    {
+        WriteByte((byte)party.Kind);
+        WriteIdentifier(party.Name);
     }
 
     public void WriteMoney(Money money)

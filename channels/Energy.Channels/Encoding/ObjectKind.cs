@@ -22,9 +22,13 @@ public enum ObjectKind : byte
     DuplexOpening = 0x0E,
     GantryTariff = 0x0F,
     Quarantine = 0x10,
+    Admission = 0x11,
+    ChargePointPassword = 0x12,
+    ViewerKey = 0x13,
+    ApiRequest = 0x14,
 }
 
 public static class ObjectKinds
 {
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x10 and not 0x05;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x14 and not 0x05;
 }

@@ -211,3 +211,15 @@ public sealed record TollRequestMismatch(DeviceId GantryId, string Field, string
 {
     public override string Describe() => $"toll request from {GantryId}: {Field} is {Actual}, expected {Expected}";
 }
+
+// The network authority and its members
+
+public sealed record UnknownAuthorityKey(ObjectKind Kind, int Index, int KeyCount) : ProtocolError
+{
+    public override string Describe() => $"{Kind}: authority key {Index} does not exist (the authority has {KeyCount})";
+}
+
+public sealed record AuthorityThresholdNotMet(ObjectKind Kind, int Signatures, int Threshold) : ProtocolError
+{
+    public override string Describe() => $"{Kind}: {Signatures} authority signatures, {Threshold} are required";
+}

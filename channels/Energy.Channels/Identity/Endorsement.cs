@@ -17,7 +17,7 @@ public sealed record Endorsement(NetworkId Network, OperatorId Operator, DeviceI
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(Operator.Value);
-        writer.WriteIdentifier(Device.Value);
+        writer.WriteParty(PartyId.From(Device));
         writer.WriteByte((byte)Role);
         writer.WriteBytes(DeviceKey.Raw);
     }
@@ -26,7 +26,7 @@ public sealed record Endorsement(NetworkId Network, OperatorId Operator, DeviceI
     {
         var network = reader.ReadHeader();
         var operatorId = reader.ReadIdentifier("operator");
-        var device = reader.ReadIdentifier("device");
+        var device = reader.ReadDevice("device");
         var role = reader.ReadByte();
         var key = reader.ReadBytes(Ed25519Signatures.PublicKeyBytes);
         if (reader.Failed) return null!;
@@ -37,7 +37,7 @@ public sealed record Endorsement(NetworkId Network, OperatorId Operator, DeviceI
         }
         var publicKey = DevicePublicKey.FromRaw(key);
         if (!publicKey.IsOk) { reader.Fail(publicKey.Error); return null!; }
-        return new Endorsement(network, new OperatorId(operatorId), new DeviceId(device), (DeviceRole)role, publicKey.Value);
+        return new Endorsement(network, new OperatorId(operatorId), device, (DeviceRole)role, publicKey.Value);
     }
 }
 

@@ -4,10 +4,13 @@ using Energy.Channels.Primitives;
 namespace Energy.Channels.Identity;
 
 /// <summary>
-/// An operator's signed order to quarantine a device it suspects is cloned or hijacked (payments in its
-/// name are refused), or to release it. Unlike a revocation it can be undone.
+/// A signed order to quarantine a device suspected to be cloned or hijacked (payments in its name are
+/// refused), or to release it. Unlike a revocation it can be undone. Issued by the device's own operator
+/// or by the grid operator. Every order carries its time and a version: a device takes only an order with
+/// a higher version than the last it took, issued recently, so an old order cannot be replayed.
 /// </summary>
-public sealed record Quarantine(NetworkId Network, OperatorId Operator, DeviceId Device, bool Quarantined, Timestamp At) : ISignable<Quarantine>
+public sealed record Quarantine(NetworkId Network, OperatorId Operator, DeviceId Device, bool Quarantined, ulong Version, Timestamp At)
+    : ISignable<Quarantine>
 {
     public static ObjectKind Kind => ObjectKind.Quarantine;
     public static int SignatureCount => 1;
@@ -16,8 +19,9 @@ public sealed record Quarantine(NetworkId Network, OperatorId Operator, DeviceId
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(Operator.Value);
-        writer.WriteIdentifier(Device.Value);
+        writer.WriteParty(PartyId.From(Device));
         writer.WriteBoolean(Quarantined);
+        writer.WriteUInt64(Version);
         writer.WriteInt64(At.UnixMilliseconds);
     }
 
@@ -25,9 +29,10 @@ public sealed record Quarantine(NetworkId Network, OperatorId Operator, DeviceId
     {
         var network = reader.ReadHeader();
         var op = reader.ReadIdentifier("operator");
-        var device = reader.ReadIdentifier("device");
+        var device = reader.ReadDevice("device");
         var quarantined = reader.ReadBoolean("quarantined");
+        var version = reader.ReadUInt64();
         var at = reader.ReadInt64();
-        return reader.Failed ? null! : new Quarantine(network, new OperatorId(op), new DeviceId(device), quarantined, new Timestamp(at));
+        return reader.Failed ? null! : new Quarantine(network, new OperatorId(op), device, quarantined, version, new Timestamp(at));
     }
 }

@@ -3,7 +3,10 @@ using Energy.Channels.Primitives;
 
 namespace Energy.Channels.Identity;
 
-/// <summary>An operator's signed withdrawal of its endorsement of a device's key (a stolen, hijacked or retired device).</summary>
+/// <summary>
+/// An operator's signed withdrawal of its endorsement of a device's key (a stolen, hijacked or retired
+/// device). The device is written as a party of kind device, so a revocation never names an operator.
+/// </summary>
 public sealed record Revocation(NetworkId Network, OperatorId Operator, DeviceId Device, Timestamp RevokedAt) : ISignable<Revocation>
 {
     public static ObjectKind Kind => ObjectKind.Revocation;
@@ -13,7 +16,7 @@ public sealed record Revocation(NetworkId Network, OperatorId Operator, DeviceId
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(Operator.Value);
-        writer.WriteIdentifier(Device.Value);
+        writer.WriteParty(PartyId.From(Device));
         writer.WriteInt64(RevokedAt.UnixMilliseconds);
     }
 
@@ -21,8 +24,8 @@ public sealed record Revocation(NetworkId Network, OperatorId Operator, DeviceId
     {
         var network = reader.ReadHeader();
         var operatorId = reader.ReadIdentifier("operator");
-        var device = reader.ReadIdentifier("device");
+        var device = reader.ReadDevice("device");
         var revokedAt = reader.ReadInt64();
-        return reader.Failed ? null! : new Revocation(network, new OperatorId(operatorId), new DeviceId(device), new Timestamp(revokedAt));
+        return reader.Failed ? null! : new Revocation(network, new OperatorId(operatorId), device, new Timestamp(revokedAt));
     }
 }

@@ -14,7 +14,7 @@ public sealed record FundingOrder(NetworkId Network, OperatorId Operator, PartyI
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(Operator.Value);
-        writer.WriteIdentifier(Account.Value);
+        writer.WriteParty(Account);
         writer.WriteMoney(Amount);
         writer.WriteIdentifier(RequestId);
     }
@@ -23,10 +23,10 @@ public sealed record FundingOrder(NetworkId Network, OperatorId Operator, PartyI
     {
         var network = reader.ReadHeader();
         var operatorId = reader.ReadIdentifier("operator");
-        var account = reader.ReadIdentifier("account");
+        var account = reader.ReadParty("account");
         var amount = reader.ReadMoney("amount");
         var requestId = reader.ReadIdentifier("requestId");
-        return reader.Failed ? null! : new FundingOrder(network, new OperatorId(operatorId), new PartyId(account), amount, requestId);
+        return reader.Failed ? null! : new FundingOrder(network, new OperatorId(operatorId), account, amount, requestId);
     }
 }
 
@@ -39,7 +39,7 @@ public sealed record WithdrawalOrder(NetworkId Network, PartyId Account, Money A
     public void Write(ref CanonicalWriter writer)
     {
         writer.WriteHeader(Kind, Network);
-        writer.WriteIdentifier(Account.Value);
+        writer.WriteParty(Account);
         writer.WriteMoney(Amount);
         writer.WriteIdentifier(RequestId);
     }
@@ -47,9 +47,9 @@ public sealed record WithdrawalOrder(NetworkId Network, PartyId Account, Money A
     public static WithdrawalOrder Read(ref CanonicalReader reader)
     {
         var network = reader.ReadHeader();
-        var account = reader.ReadIdentifier("account");
+        var account = reader.ReadParty("account");
         var amount = reader.ReadMoney("amount");
         var requestId = reader.ReadIdentifier("requestId");
-        return reader.Failed ? null! : new WithdrawalOrder(network, new PartyId(account), amount, requestId);
+        return reader.Failed ? null! : new WithdrawalOrder(network, account, amount, requestId);
     }
 }

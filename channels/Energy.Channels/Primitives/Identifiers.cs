@@ -70,15 +70,68 @@ public readonly record struct SegmentId(string Value)
     public override string ToString() => Value;
 }
 
-/// <summary>
-/// A party to a channel: the owner of a ledger account, a device (a vehicle paying) or an operator
-/// (a charge point operator being paid).
-/// </summary>
-public readonly record struct PartyId(string Value)
+/// <summary>The kind of a party. Stable byte values: they are signed inside every object that names a party.</summary>
+public enum PartyKind : byte
 {
-    public static Result<PartyId> Parse(string? value) => IdentifierRules.Parse(value, "party id", v => new PartyId(v));
+    Operator = 1,
+    Device = 2,
+}
+
+/// <summary>
+/// A party: the owner of a ledger account, a side of a channel, a signer. Operators and devices are
+/// different kinds of party with separate namespaces, so the operator <c>acme</c> and a device <c>acme</c>
+/// are never confused: the text form is <c>operator:acme</c> or <c>device:acme</c>, and the canonical
+/// encoding writes the kind's byte before the name.
+/// </summary>
+public readonly record struct PartyId
+{
+    public const string OperatorPrefix = "operator:";
+    public const string DevicePrefix = "device:";
+
+    private PartyId(PartyKind kind, string name)
+    {
+        Kind = kind;
+        Name = name;
+        Value = (kind == PartyKind.Operator ? OperatorPrefix : DevicePrefix) + name;
+    }
+
+    public PartyKind Kind { get; }
+
+    /// <summary>The operator's or device's own id, without the kind.</summary>
+    public string Name { get; }
+
+    /// <summary>The text form: kind, colon, name.</summary>
+    public string Value { get; }
+
+    public bool IsOperator => Kind == PartyKind.Operator;
+    public bool IsDevice => Kind == PartyKind.Device;
+
+    public static bool IsDefinedKind(byte kind) => kind is (byte)PartyKind.Operator or (byte)PartyKind.Device;
+
+    public static Result<PartyId> Parse(string? value)
+    {
+        if (value is not null && value.StartsWith(OperatorPrefix, StringComparison.Ordinal))
+            return Create(PartyKind.Operator, value[OperatorPrefix.Length..]);
+        if (value is not null && value.StartsWith(DevicePrefix, StringComparison.Ordinal))
+            return Create(PartyKind.Device, value[DevicePrefix.Length..]);
+        return new MalformedValue("party id", value ?? "(null)", $"{OperatorPrefix}<id> or {DevicePrefix}<id>");
+    }
+
+    public static Result<PartyId> Create(PartyKind kind, string? name)
+    {
+        if (kind is not (PartyKind.Operator or PartyKind.Device)) return new MalformedValue("party kind", ((byte)kind).ToString(), "operator or device");
+        return IdentifierRules.Parse(name, kind == PartyKind.Operator ? "operator id" : "device id", n => new PartyId(kind, n));
+    }
+
     public static PartyId Of(string value) => Parse(value).Unwrap();
-    public static PartyId From(DeviceId device) => new(device.Value);
-    public static PartyId From(OperatorId operatorId) => new(operatorId.Value);
-    public override string ToString() => Value;
+    public static PartyId From(DeviceId device) => new(PartyKind.Device, device.Value);
+    public static PartyId From(OperatorId operatorId) => new(PartyKind.Operator, operatorId.Value);
+
+    public DeviceId AsDevice() => IsDevice ? new DeviceId(Name) : throw new InvalidOperationException($"{Value} is not a device");
+    public OperatorId AsOperator() => IsOperator ? new OperatorId(Name) : throw new InvalidOperationException($"{Value} is not an operator");
+
+    public bool Is(DeviceId device) => IsDevice && Name == device.Value;
+    public bool Is(OperatorId operatorId) => IsOperator && Name == operatorId.Value;
+
+    public override string ToString() => Value ?? "";
 }

@@ -17,8 +17,8 @@ public sealed record StreamingOpening(NetworkId Network, ChannelId ChannelId, Pa
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(ChannelId.Value);
-        writer.WriteIdentifier(Payer.Value);
-        writer.WriteIdentifier(Payee.Value);
+        writer.WriteParty(Payer);
+        writer.WriteParty(Payee);
         writer.WriteMoney(Deposit);
         writer.WriteInt64(ChallengeWindow.Milliseconds);
     }
@@ -27,12 +27,12 @@ public sealed record StreamingOpening(NetworkId Network, ChannelId ChannelId, Pa
     {
         var network = reader.ReadHeader();
         var channel = reader.ReadIdentifier("channel");
-        var payer = reader.ReadIdentifier("payer");
-        var payee = reader.ReadIdentifier("payee");
+        var payer = reader.ReadParty("payer");
+        var payee = reader.ReadParty("payee");
         var deposit = reader.ReadMoney("deposit");
         var window = reader.ReadInt64();
         return reader.Failed
             ? null!
-            : new StreamingOpening(network, new ChannelId(channel), new PartyId(payer), new PartyId(payee), deposit, new DurationMs(window));
+            : new StreamingOpening(network, new ChannelId(channel), payer, payee, deposit, new DurationMs(window));
     }
 }

@@ -40,7 +40,7 @@ public sealed record CloseRequest(NetworkId Network, ChannelId ChannelId, PartyI
     {
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(ChannelId.Value);
-        writer.WriteIdentifier(Closer.Value);
+        writer.WriteParty(Closer);
         writer.WriteInt64(RequestedAt.UnixMilliseconds);
     }
 
@@ -48,8 +48,8 @@ public sealed record CloseRequest(NetworkId Network, ChannelId ChannelId, PartyI
     {
         var network = reader.ReadHeader();
         var channel = reader.ReadIdentifier("channel");
-        var closer = reader.ReadIdentifier("closer");
+        var closer = reader.ReadParty("closer");
         var requestedAt = reader.ReadInt64();
-        return reader.Failed ? null! : new CloseRequest(network, new ChannelId(channel), new PartyId(closer), new Timestamp(requestedAt));
+        return reader.Failed ? null! : new CloseRequest(network, new ChannelId(channel), closer, new Timestamp(requestedAt));
     }
 }

@@ -7,10 +7,10 @@ using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Energy.Cluster.Api;
 
-public sealed record RegisterOperatorRequest(string OperatorId, string Name, OperatorRole Role, string PublicKey);
 
 /// <summary>A signed object in its canonical wire form, base64.</summary>
 public sealed record SignedObjectRequest(string Signed);
@@ -19,76 +19,91 @@ public sealed record ErrorBody(ErrorDetail Error);
 
 public sealed record ErrorDetail(string Code, string Message);
 
-/// <summary>The HTTP API for operators and devices. Every error has one body shape: {"error":{"code","message"}}.</summary>
+/// <summary>
+/// The HTTP API for operators and devices. Writes carry their own signatures; reads need an authenticated
+/// caller and answer only what its role and ownership allow. Every error has one body shape:
+/// {"error":{"code","message"}}.
+/// </summary>
 public static class EnergyApi
 {
     public static IEndpointRouteBuilder MapEnergyApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api");
 
-        api.MapPost("/operators", (RegisterOperatorRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(OperatorId.Parse(body.OperatorId), id =>
-                network.Ask(new RegisterOperator(id, body.Name ?? "", body.Role, body.PublicKey ?? ""), token))));
-        api.MapGet("/operators/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(OperatorId.Parse(id), o => network.Ask(new GetOperator(o), token))));
-
+        // Writes: each carries its own signature (the authority's, an operator's or a device's), checked by the entity it reaches.
+        api.MapPost("/operators/{id}/admission", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(OperatorId.Parse(id), o => WithBytes(body, bytes => network.Ask(new AdmitOperator(o, bytes), token)))));
         api.MapPost("/devices/{id}/endorsement", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new EndorseDevice(d, bytes), token)))));
         api.MapPost("/devices/{id}/revocation", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new RevokeDevice(d, bytes), token)))));
-        api.MapGet("/devices/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(DeviceId.Parse(id), d => network.Ask(new GetDevice(d), token))));
-
+        api.MapPost("/devices/{id}/quarantine", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new QuarantineDevice(d, bytes), token)))));
         api.MapPost("/accounts/{id}/mint", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(PartyId.Parse(id), a => WithBytes(body, bytes => network.FundAsync(a, bytes, token)))));
         api.MapPost("/accounts/{id}/withdraw", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(PartyId.Parse(id), a => WithBytes(body, bytes => network.WithdrawAsync(a, bytes, token)))));
-        api.MapGet("/accounts/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(PartyId.Parse(id), a => network.Ask(new GetAccount(network.ShardOf(a), a), token))));
-
         api.MapPost("/channels/{id}/open", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new OpenChannel(c, bytes), token)))));
         api.MapPost("/channels/{id}/vouchers", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new SubmitVoucher(c, bytes), token)))));
         api.MapPost("/channels/{id}/close", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new CloseChannel(c, bytes), token)))));
-        api.MapGet("/channels/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(ChannelId.Parse(id), c => network.Ask(new GetChannel(c), token))));
-
         api.MapPost("/duplex-channels/{id}/open", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new OpenDuplexChannel(c, bytes), token)))));
         api.MapPost("/duplex-channels/{id}/states", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new SubmitDuplexState(c, bytes), token)))));
         api.MapPost("/duplex-channels/{id}/close", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new CloseDuplexChannel(c, bytes), token)))));
-        api.MapGet("/duplex-channels/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(ChannelId.Parse(id), c => network.Ask(new GetDuplexChannel(c), token))));
-
-        api.MapPost("/devices/{id}/quarantine", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new QuarantineDevice(d, bytes), token)))));
-        api.MapGet("/alerts", (EnergyNetwork network, CancellationToken token) => Call(() => network.AlertsAsync(token)));
         api.MapPost("/gantries/{id}/tariff", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Tolls.ConfigureGantry(d, bytes), token)))));
-        api.MapGet("/gantries/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(DeviceId.Parse(id), d => network.Ask(new Tolls.GetGantry(d), token))));
-        api.MapGet("/tolls/{operatorId}/violations", (string operatorId, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(OperatorId.Parse(operatorId), o => network.Ask(new Tolls.GetViolations(o), token))));
-        api.MapGet("/zones/{zone}", (string zone, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(SegmentId.Parse(zone), z => network.Ask(new Tolls.GetZone(z), token))));
 
-        api.MapGet("/sessions/{id}", (string id, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Charging.ChargingSessionEntity.IsValidId(id)
-                ? network.Ask(new Charging.GetSession(id), token)
+        // Reads: an authenticated caller sees what its role and ownership allow (ApiAccess).
+        api.MapGet("/me", (HttpContext context, CancellationToken _) => Read(context, (caller, _, _) => Task.FromResult<object>(caller)));
+        api.MapGet("/operators/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(OperatorId.Parse(id), o => ApiAccess.OperatorAsync(caller, network, o, token))));
+        api.MapGet("/devices/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(DeviceId.Parse(id), d => ApiAccess.DeviceAsync(caller, network, d, token))));
+        api.MapGet("/accounts/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(PartyId.Parse(id), a => ApiAccess.AccountAsync(caller, network, a, token))));
+        api.MapGet("/channels/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(ChannelId.Parse(id), c => ApiAccess.ChannelAsync(caller, network, c, token))));
+        api.MapGet("/duplex-channels/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(ChannelId.Parse(id), c => ApiAccess.DuplexChannelAsync(caller, network, c, token))));
+        api.MapGet("/alerts", (HttpContext context, CancellationToken _) => Read(context, ApiAccess.AlertsAsync));
+        api.MapGet("/gantries/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(DeviceId.Parse(id), d => ApiAccess.GantryAsync(caller, network, d, token))));
+        api.MapGet("/tolls/{operatorId}/violations", (string operatorId, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(OperatorId.Parse(operatorId), o => ApiAccess.ViolationsAsync(caller, network, o, token))));
+        api.MapGet("/zones/{zone}", (string zone, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(SegmentId.Parse(zone), z => ApiAccess.ZoneAsync(caller, network, z, token))));
+        api.MapGet("/sessions/{id}", (string id, HttpContext context) =>
+            Read(context, (caller, network, token) => Charging.ChargingSessionEntity.IsValidId(id)
+                ? ApiAccess.SessionAsync(caller, network, id, token)
                 : Task.FromResult<object>(Refusal.From(new Charging.InvalidSessionId(id)))));
-
-        api.MapGet("/ledger/totals", (EnergyNetwork network, CancellationToken token) => Call(async () => (object)await network.TotalsAsync(token)));
-        api.MapGet("/ledger/shards", (EnergyNetwork network) => Results.Ok(LedgerShards.All(network.Settings.LedgerShardCount)));
-        api.MapGet("/ledger/{shard}/blocks", (string shard, ulong? from, int? count, EnergyNetwork network, CancellationToken token) =>
-            Call(() => WithShard(network, shard, async () =>
-                new BlockList(shard, await network.BlocksAsync(shard, Math.Max(1, from ?? 1), Math.Clamp(count ?? 20, 1, 200), token)))));
-        api.MapGet("/ledger/{shard}/audit", (string shard, EnergyNetwork network, CancellationToken token) =>
-            Call(() => WithShard(network, shard, async () => await network.AuditAsync(shard, token))));
+        api.MapGet("/ledger/totals", (HttpContext context, CancellationToken _) => Read(context, ApiAccess.TotalsAsync));
+        api.MapGet("/ledger/shards", (HttpContext context, CancellationToken _) =>
+            Read(context, (_, network, _) => Task.FromResult<object>(LedgerShards.All(network.Settings.LedgerShardCount))));
+        api.MapGet("/ledger/{shard}/blocks", (string shard, ulong? from, int? count, HttpContext context) =>
+            Read(context, (caller, network, token) => ApiAccess.GridOnly(caller, "settlement blocks", () => WithShard(network, shard, async () =>
+                new BlockList(shard, await network.BlocksAsync(shard, Math.Max(1, from ?? 1), Math.Clamp(count ?? 20, 1, 200), token))))));
+        api.MapGet("/ledger/{shard}/audit", (string shard, ulong? from, int? count, HttpContext context) =>
+            Read(context, (caller, network, token) => ApiAccess.GridOnly(caller, "the ledger audit", () => WithShard(network, shard, async () =>
+                await network.AuditPageAsync(shard, from ?? 1, count ?? LedgerAudit.MaxPageBlocks, token)))));
         return app;
+    }
+
+    /// <summary>Authenticates the caller, then answers what it may see; a stranger gets 401 and nothing else.</summary>
+    private static Task<IResult> Read(HttpContext context, Func<ApiCaller, EnergyNetwork, CancellationToken, Task<object>> read)
+    {
+        var network = context.RequestServices.GetRequiredService<EnergyNetwork>();
+        var authenticator = context.RequestServices.GetRequiredService<ApiAuthenticator>();
+        var token = context.RequestAborted;
+        return Call(async () =>
+        {
+            var caller = await authenticator.AuthenticateAsync(context, token);
+            return caller.IsOk ? await read(caller.Value, network, token) : Refusal.From(caller.Error);
+        });
     }
 
     private static Task<object> Parse<T>(Result<T> parsed, Func<T, Task<object>> next) =>
@@ -123,9 +138,11 @@ public static class EnergyApi
     private static int StatusFor(string code) => code switch
     {
         nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(Tolls.PassNotFound) or nameof(Tolls.GantryNotConfigured) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
-        nameof(OperatorAlreadyRegistered) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
+        nameof(PartyKindConflict) or nameof(AdmissionSuperseded) or nameof(AdmissionVersionReused) or nameof(StaleOrder) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
             or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) => StatusCodes.Status409Conflict,
         nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,
+        nameof(Unauthenticated) => StatusCodes.Status401Unauthorized,
+        nameof(NotVisible) or nameof(NotPermitted) or nameof(RoleNotHeld) or nameof(NotASettlementBank) or nameof(IssuanceLimitExceeded) => StatusCodes.Status403Forbidden,
         nameof(InvalidSignature) or nameof(PartyRevoked) or nameof(PartyQuarantined) or nameof(DeviceIsRevoked) => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };

@@ -127,9 +127,10 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private void OnLocked(LedgerCommitted committed)
     {
         if (_terms is null || _channel is not null || _refusal is not null) return;
-        var account = new PartyId(committed.Key[(committed.Key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
-        if (_locked.Contains(account) || !Depositors.Contains(account)) return;
-        Persist(new DuplexEscrowLocked(account), e =>
+        var account = PartyId.Parse(committed.Key[(committed.Key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+        if (!account.IsOk) return;
+        if (_locked.Contains(account.Value) || !Depositors.Contains(account.Value)) return;
+        Persist(new DuplexEscrowLocked(account.Value), e =>
         {
             Apply(e);
             if (_channel is null) { SendToLedger(); return; }
@@ -357,10 +358,11 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private DuplexChannelOpened Opened() => new(ChannelId, _terms!.PartyA.Id, _terms.PartyB.Id, _terms.DepositA, _terms.DepositB);
 
-    private DuplexChannelView View() => _channel is null
+    private DuplexChannelView View() => (_channel is null
         ? new DuplexChannelView(ChannelId, _opening is null ? "none" : "opening", 0, null, null, null, null)
         : new DuplexChannelView(ChannelId, _settlement is not null ? "settled" : _channel.Status.ToString().ToLowerInvariant(),
-            _channel.Version, _channel.BalanceA, _channel.BalanceB, _channel.ChallengeDeadline, _settlement);
+            _channel.Version, _channel.BalanceA, _channel.BalanceB, _channel.ChallengeDeadline, _settlement))
+        with { PartyA = _terms?.PartyA.Id, PartyB = _terms?.PartyB.Id };
 
     private sealed record Retry
     {

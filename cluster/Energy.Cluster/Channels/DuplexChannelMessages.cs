@@ -34,7 +34,12 @@ public sealed record DuplexStateAcknowledged(ChannelId ChannelId, ulong Version)
 
 [Manifest("duplex.view.v1")]
 public sealed record DuplexChannelView(ChannelId ChannelId, string Status, ulong Version, Money? BalanceA, Money? BalanceB,
-    Timestamp? ChallengeDeadline, ChannelSettled? Settlement) : IEnergyMessage;
+    Timestamp? ChallengeDeadline, ChannelSettled? Settlement) : IEnergyMessage
+{
+    public PartyId? PartyA { get; init; }
+
+    public PartyId? PartyB { get; init; }
+}
 
 [Manifest("duplex.event.opening-started.v1")]
 public sealed record DuplexOpeningStarted(byte[] Opening, string KeyAHex, string KeyBHex) : IEnergyMessage;

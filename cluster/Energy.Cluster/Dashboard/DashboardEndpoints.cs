@@ -32,7 +32,7 @@ public sealed class DashboardChallenges
                 if (now.UnixMilliseconds - old.IssuedAt.UnixMilliseconds > Lifetime.TotalMilliseconds) _issued.TryRemove(key, out _);
             if (_issued.Count >= MaxOutstanding) return null;
         }
-        var challenge = new AuthenticationChallenge(network, new DeviceId(operatorId), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes), now);
+        var challenge = new AuthenticationChallenge(network, PartyId.From(new OperatorId(operatorId)), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes), now);
         _issued[operatorId] = challenge;
         return challenge;
     }
@@ -117,12 +117,12 @@ public static class DashboardEndpoints
         var signed = Signed<AuthenticationChallenge>.Assemble(challenge, signature);
         if (!key.IsOk || !signed.IsSignedBy(key.Value))
             return Error(401, nameof(InvalidSignature), $"the challenge is not signed by the registered key of {request.Operator}");
-        var everything = op.Role == OperatorRole.GridOperator;
+        var everything = op.Has(OperatorRoles.GridOperator);
         var identity = new ClaimsIdentity(
             [new Claim(DashboardAuth.OperatorClaim, op.Operator.Value), new Claim(DashboardAuth.EverythingClaim, everything ? "true" : "false"), new Claim(ClaimTypes.Name, op.Operator.Value)],
             DashboardAuth.Scheme);
         await context.SignInAsync(DashboardAuth.Scheme, new ClaimsPrincipal(identity));
-        return Results.Json(new { @operator = op.Operator.Value, role = op.Role.ToString(), seesEverything = everything });
+        return Results.Json(new { @operator = op.Operator.Value, role = op.Roles.ToString(), seesEverything = everything });
     }
 
     private static async Task<IResult> DeviceAsync(string id, ClaimsPrincipal user, EnergyNetwork network, DashboardState state, CancellationToken token)

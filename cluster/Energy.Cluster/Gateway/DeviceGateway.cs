@@ -254,7 +254,7 @@ public static class DeviceGateway
                 return Encode(new { op = "welcome", device = frame.Device.Value });
             if (_authenticated.Count + _challenges.Count >= MaxDevicesPerConnection)
                 return Error(null, frame.Device, "TooManyDevices", $"a connection carries at most {MaxDevicesPerConnection} devices");
-            var challenge = new AuthenticationChallenge(_network.Settings.Network, frame.Device, RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes),
+            var challenge = new AuthenticationChallenge(_network.Settings.Network, PartyId.From(frame.Device), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes),
                 _network.Settings.Clock.Now);
             _challenges[frame.Device] = challenge;
             return Encode(new { op = "challenge", device = frame.Device.Value, challenge = Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)) });

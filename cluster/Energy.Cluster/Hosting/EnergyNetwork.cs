@@ -27,7 +27,11 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     public Task<object> Ask(IChannelCommand command, CancellationToken token) => AskAsync(regions.Channels, command, token);
     public Task<object> Ask(IDuplexChannelCommand command, CancellationToken token) => AskAsync(regions.DuplexChannels, command, token);
 
-    /// <summary>An operator's signed funding order: verified against the operator's registered key, then minted once.</summary>
+    /// <summary>
+    /// A settlement bank's signed funding order: only an admitted settlement bank issues money, signed with its
+    /// current key, within the issuance limit of its admission (counted once per request by the bank's entity);
+    /// the mint names the bank.
+    /// </summary>
     public async Task<object> FundAsync(PartyId account, byte[] wire, CancellationToken token)
     {
         var decoded = Signed<FundingOrder>.Decode(wire);
@@ -35,11 +39,15 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         var order = decoded.Value.Payload;
         var refusal = CheckOrder(order.Network, order.Account, account);
         if (refusal is not null) return refusal;
-        if (await Ask(new GetOperator(order.Operator), token) is not OperatorView view) return Refusal.From(new OperatorNotFound(order.Operator));
-        var key = DevicePublicKey.FromHex(view.PublicKeyHex);
+        if (await Ask(new GetOperator(order.Operator), token) is not OperatorView bank) return Refusal.From(new OperatorNotFound(order.Operator));
+        var key = DevicePublicKey.FromHex(bank.PublicKeyHex);
         if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value))
             return Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.FundingOrder, order.Operator.Value));
-        return await Ask(new Mint(ShardOf(account), $"{order.Operator}/{order.RequestId}", account, order.Amount), token);
+        if (!bank.Has(OperatorRoles.SettlementBank)) return Refusal.From(new NotASettlementBank(order.Operator));
+        if (order.Amount.Currency != settings.Currency) return Refusal.From(new CurrencyMismatch(settings.Currency, order.Amount.Currency));
+        var reservation = await Ask(new ReserveIssuance(order.Operator, order.RequestId, order.Amount), token);
+        if (reservation is not IssuanceReserved reserved) return reservation;
+        return await Ask(new Mint(ShardOf(account), $"{order.Operator}/{order.RequestId}", account, reserved.Amount, order.Operator), token);
     }
 
     /// <summary>An account owner's signed withdrawal: verified against the owner's registered, unrevoked key.</summary>
@@ -100,6 +108,9 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
 
     public Task<AuditResult> AuditAsync(string shard, CancellationToken token) => LedgerAudit.RunAsync(system, shard, settings, token);
 
+    public Task<AuditResult> AuditPageAsync(string shard, ulong from, int count, CancellationToken token) =>
+        LedgerAudit.RunPageAsync(system, shard, settings, from, count, token);
+
     private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -119,6 +130,9 @@ public sealed record LedgerTotals(
     int Accounts,
     bool Conserved)
 {
+    /// <summary>What each settlement bank has minted, in minor units.</summary>
+    public IReadOnlyDictionary<string, long> MintedByBank { get; init; } = new Dictionary<string, long>();
+
     public static LedgerTotals From(IReadOnlyList<ShardTotals> shards)
     {
         var applied = shards.ToDictionary(s => s.Shard, s => s.AppliedFrom);
@@ -132,7 +146,11 @@ public sealed record LedgerTotals(
         var withdrawn = shards.Sum(s => s.WithdrawnMinorUnits);
         return new LedgerTotals(balances, escrows, inTransit, minted, withdrawn,
             (ulong)shards.Sum(s => (long)s.Height), shards.Sum(s => s.Accounts),
-            balances + escrows + inTransit == minted - withdrawn);
+            balances + escrows + inTransit == minted - withdrawn)
+        {
+            MintedByBank = shards.SelectMany(s => s.MintedByIssuer).GroupBy(p => p.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Sum(p => p.Value), StringComparer.Ordinal),
+        };
     }
 
     private static ulong AppliedAt(Dictionary<string, IReadOnlyDictionary<string, ulong>> applied, string destination, string source) =>

@@ -21,10 +21,12 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
         system.ActorOf(Dashboard.DashboardCollector.Props(settings.Clock), "dashboard-collector");
 
-        var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings), shardSettings, extractor);
+        IActorRef? devicesRegion = null;
+        var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings, devicesRegion!), shardSettings, extractor);
         var zones = sharding.Start("zone", id => Tolls.ZoneEntity.Props(id, settings.Clock), shardSettings, extractor);
         var alerts = sharding.Start("alert-log", _ => AlertLog.Props(), shardSettings, extractor);
         var devices = sharding.Start("device", id => DeviceTwin.Props(id, settings, operators, zones, alerts), shardSettings, extractor);
+        devicesRegion = devices;
         IActorRef? ledgerRegion = null;
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
         var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);

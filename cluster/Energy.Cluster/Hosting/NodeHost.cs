@@ -27,6 +27,9 @@ public sealed class NodeConfiguration
     public string[] SeedNodes { get; set; } = [];
     public string[] TrustedNodeKeys { get; set; } = [];
 
+    /// <summary>The network authority: its public keys (hex) and how many of them must sign (k of n). Every node of a network has the same.</summary>
+    public AuthorityConfiguration Authority { get; set; } = new();
+
     /// <summary>How long a stopped charging session waits for the vehicle's final payment.</summary>
     public int SessionSettleSeconds { get; set; } = 30;
 
@@ -45,8 +48,16 @@ public sealed class NodeConfiguration
     public string DashboardDirectory { get; set; } = "dashboard/web";
 }
 
+public sealed class AuthorityConfiguration
+{
+    public string[] Keys { get; set; } = [];
+    public int Threshold { get; set; } = 1;
+}
+
 public static class NodeHost
 {
+    public const string AuthorityKeyFile = "authority.key";
+
     /// <summary>Adds the actor system, the cluster and every sharded entity of a node to the web host.</summary>
     public static WebApplicationBuilder AddEnergyNode(this WebApplicationBuilder builder)
     {
@@ -68,6 +79,7 @@ public static class NodeHost
             SystemClock.Instance)
         {
             TrustedNodeKeys = configuration.TrustedNodeKeys.ToHashSet(StringComparer.Ordinal),
+            Authority = LoadAuthority(configuration),
             SessionSettleTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionSettleSeconds, 1, 3_600)),
             WitnessedPricePerKwh = configuration.OcppPricePerKwh,
             WitnessedCredit = configuration.OcppCredit,
@@ -77,6 +89,7 @@ public static class NodeHost
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
+        builder.Services.AddSingleton<ApiAuthenticator>();
         builder.Services.AddSingleton<Dashboard.DashboardState>();
         builder.Services.AddSingleton<Dashboard.DashboardViewers>();
         builder.Services.AddSingleton<Dashboard.DashboardChallenges>();
@@ -150,8 +163,45 @@ public static class NodeHost
         {
             network = settings.Network.Value,
             node = settings.NodeKey.PublicKey.Hex,
+            authority = settings.Authority is { } authority ? new { keys = authority.Keys.Select(k => k.Hex), threshold = authority.Threshold } : null,
         }));
         return app;
+    }
+
+    /// <summary>
+    /// The configured authority; a node with none configured makes its own on first start: one key, threshold
+    /// 1, kept in its data folder (mode 0600) so that whoever runs this single node governs it.
+    /// </summary>
+    public static NetworkAuthority LoadAuthority(NodeConfiguration configuration)
+    {
+        if (configuration.Authority.Keys.Length > 0)
+        {
+            var keys = configuration.Authority.Keys.Select(hex => DevicePublicKey.FromHex(hex.Trim().ToLowerInvariant())).ToList();
+            var bad = keys.FirstOrDefault(k => !k.IsOk);
+            if (!bad.IsOk) throw new InvalidOperationException($"Energy:Authority:Keys holds a key that is not an Ed25519 public key: {bad.Error.Describe()}");
+            return NetworkAuthority.Create(keys.Select(k => k.Value).ToList(), configuration.Authority.Threshold).Unwrap();
+        }
+        var directory = Path.GetFullPath(configuration.DataDirectory);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, AuthorityKeyFile);
+        var created = !File.Exists(path);
+        var key = LoadOrCreateKey(path);
+        Console.WriteLine(created
+            ? $"No network authority is configured: made one, its key is {path} (keep it; it admits operators)"
+            : $"No network authority is configured: this node's own authority key is {path}");
+        return NetworkAuthority.Create([key.PublicKey], 1).Unwrap();
+    }
+
+    /// <summary>A key kept as its 32-byte seed in a file only its owner may read.</summary>
+    public static DeviceKeyPair LoadOrCreateKey(string path)
+    {
+        if (File.Exists(path)) return DeviceKeyPair.FromSeed(File.ReadAllBytes(path)).Unwrap();
+        var key = DeviceKeyPair.Generate();
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        // Created readable by its owner only, never for a moment by others.
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(path, options)) file.Write(key.ExportSeed());
+        return key;
     }
 
     /// <summary>The node's signing key for settlement blocks: kept in its data folder, created on first start.</summary>
@@ -159,11 +209,6 @@ public static class NodeHost
     {
         var directory = Path.GetFullPath(dataDirectory);
         Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "node.key");
-        if (File.Exists(path)) return DeviceKeyPair.FromSeed(File.ReadAllBytes(path)).Unwrap();
-        var key = DeviceKeyPair.Generate();
-        File.WriteAllBytes(path, key.ExportSeed());
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return key;
+        return LoadOrCreateKey(Path.Combine(directory, "node.key"));
     }
 }

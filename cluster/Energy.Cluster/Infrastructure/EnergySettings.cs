@@ -11,6 +11,12 @@ public sealed record EnergySettings(
     DeviceKeyPair NodeKey,
     IClock Clock)
 {
+    /// <summary>The authority that admits operators (k of n keys); without one no operator can be admitted.</summary>
+    public NetworkAuthority? Authority { get; init; }
+
+    /// <summary>How far from this node's clock the time of a signed order (quarantine, release) may be.</summary>
+    public TimeSpan MaxOrderAge { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Entries in one settlement block, at most.</summary>
     public int MaxEntriesPerBlock { get; init; } = 4_000;
 

@@ -19,10 +19,14 @@ public sealed record AuditResult(string Shard, bool Intact, ulong BlocksChecked,
 /// </summary>
 public static class LedgerAudit
 {
-    public static AuditResult Verify(string shard, IEnumerable<SettlementBlock> blocks, Func<string, bool> isTrustedSigner)
+    public static AuditResult Verify(string shard, IEnumerable<SettlementBlock> blocks, Func<string, bool> isTrustedSigner) =>
+        Verify(shard, blocks, isTrustedSigner, 1, SettlementBlock.GenesisHash);
+
+    /// <summary>Verifies blocks from <paramref name="fromHeight"/> on, chained to the hash of the block before it.</summary>
+    public static AuditResult Verify(string shard, IEnumerable<SettlementBlock> blocks, Func<string, bool> isTrustedSigner, ulong fromHeight, string previousBlockHash)
     {
-        var previousHash = SettlementBlock.GenesisHash;
-        ulong expectedHeight = 1;
+        var previousHash = previousBlockHash;
+        ulong expectedHeight = fromHeight;
         ulong checkedCount = 0;
         foreach (var block in blocks)
         {
@@ -67,6 +71,41 @@ public static class LedgerAudit
         }
         var trusted = new HashSet<string>(settings.TrustedNodeKeys, StringComparer.Ordinal) { settings.NodeKey.PublicKey.Hex };
         return Verify(shard, blocks, trusted.Contains);
+    }
+
+    /// <summary>The most blocks one audit page reads.</summary>
+    public const int MaxPageBlocks = 1_000;
+
+    /// <summary>
+    /// Audits one page of a shard's chain: blocks <paramref name="fromHeight"/> to at most <see cref="MaxPageBlocks"/>
+    /// further, each checked against the one before it (the block before the page is read as the anchor; it is
+    /// audited by the page that holds it).
+    /// </summary>
+    public static async Task<AuditResult> RunPageAsync(ActorSystem system, string shard, EnergySettings settings, ulong fromHeight, int count,
+        CancellationToken cancellationToken = default)
+    {
+        fromHeight = Math.Max(1, fromHeight);
+        count = Math.Clamp(count, 1, MaxPageBlocks);
+        var blocks = new List<SettlementBlock>();
+        var anchorHeight = fromHeight - 1;
+        try
+        {
+            await ReadBlocks(system, shard, Math.Max(1, anchorHeight), count + (anchorHeight >= 1 ? 1 : 0))
+                .RunForeach(blocks.Add, system.Materializer()).WaitAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return new AuditResult(shard, false, 0, fromHeight, $"blocks from {fromHeight} cannot be read: {exception.GetBaseException().Message}");
+        }
+        var previousHash = SettlementBlock.GenesisHash;
+        if (anchorHeight >= 1)
+        {
+            if (blocks.Count == 0 || blocks[0].Height != anchorHeight) return new AuditResult(shard, false, 0, anchorHeight, $"block {anchorHeight} is missing");
+            previousHash = blocks[0].BlockHash();
+            blocks.RemoveAt(0);
+        }
+        var trusted = new HashSet<string>(settings.TrustedNodeKeys, StringComparer.Ordinal) { settings.NodeKey.PublicKey.Hex };
+        return Verify(shard, blocks, trusted.Contains, fromHeight, previousHash);
     }
 
     /// <summary>The shard's blocks as stored, from a height on (block N is journal event N).</summary>

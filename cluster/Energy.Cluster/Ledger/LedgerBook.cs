@@ -18,6 +18,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
     private readonly Dictionary<string, ulong> _nextOutboundSequence = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedDictionary<ulong, OutboundCredit>> _outbox = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _appliedFrom = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _mintedByIssuer = new(StringComparer.Ordinal);
 
     public string Shard { get; } = shard;
     public Currency Currency { get; } = currency;
@@ -40,7 +41,10 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
     public IEnumerable<OutboundCredit> Outbox => _outbox.Values.SelectMany(pending => pending.Values);
 
     public ShardTotals Totals() => new(Shard, _balances.Values.Sum(), _escrows.Values.Sum(), Minted, Withdrawn,
-        Outbox.ToList(), new Dictionary<string, ulong>(_appliedFrom), Height, _balances.Count);
+        Outbox.ToList(), new Dictionary<string, ulong>(_appliedFrom), Height, _balances.Count)
+    {
+        MintedByIssuer = new Dictionary<string, long>(_mintedByIssuer, StringComparer.Ordinal),
+    };
 
     // Decisions
 
@@ -49,12 +53,12 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
         var check = CheckAmount("mint", command.Account, command.Amount);
         if (check is not null) return check;
         if (_requests.TryGetValue(command.RequestId, out var earlier))
-            return earlier.Entry is MintEntry m && m.Account == command.Account && m.Amount == command.Amount.MinorUnits
+            return earlier.Entry is MintEntry m && m.Account == command.Account && m.Amount == command.Amount.MinorUnits && m.Issuer == command.Issuer
                 ? earlier.Entry
                 : new RequestIdReused(command.RequestId, $"was {earlier.Entry}");
         try { _ = checked(BalanceOf(command.Account) + command.Amount.MinorUnits + Minted); }
         catch (OverflowException) { return new AmountOverflow("mint", BalanceOf(command.Account), command.Amount.MinorUnits); }
-        return new MintEntry(command.RequestId, command.Account, command.Amount.MinorUnits);
+        return new MintEntry(command.RequestId, command.Account, command.Amount.MinorUnits, command.Issuer);
     }
 
     public Result<LedgerEntry> DecideWithdraw(Withdraw command)
@@ -155,6 +159,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
                 _requests[e.RequestId] = new RecordedEntry(e, ApplyingHeight);
                 _balances[e.Account] = BalanceOf(e.Account) + e.Amount;
                 Minted += e.Amount;
+                _mintedByIssuer[e.Issuer.Value] = _mintedByIssuer.GetValueOrDefault(e.Issuer.Value) + e.Amount;
                 break;
             case WithdrawalEntry e:
                 _requests[e.RequestId] = new RecordedEntry(e, ApplyingHeight);

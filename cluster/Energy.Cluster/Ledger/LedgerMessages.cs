@@ -11,7 +11,7 @@ public interface ILedgerCommand : IEnergyMessage, IWithEntityId
 
 /// <summary>An operator funds an account. Idempotent by <paramref name="RequestId"/>.</summary>
 [Manifest("ledger.mint.v1")]
-public sealed record Mint(string Shard, string RequestId, PartyId Account, Money Amount) : ILedgerCommand;
+public sealed record Mint(string Shard, string RequestId, PartyId Account, Money Amount, OperatorId Issuer) : ILedgerCommand;
 
 /// <summary>Money leaves the network. Idempotent by <paramref name="RequestId"/>.</summary>
 [Manifest("ledger.withdraw.v1")]
@@ -76,7 +76,11 @@ public sealed record ShardTotals(
     IReadOnlyList<OutboundCredit> Outbox,
     IReadOnlyDictionary<string, ulong> AppliedFrom,
     ulong Height,
-    int Accounts) : IEnergyMessage;
+    int Accounts) : IEnergyMessage
+{
+    /// <summary>What each settlement bank minted into this shard.</summary>
+    public IReadOnlyDictionary<string, long> MintedByIssuer { get; init; } = new Dictionary<string, long>();
+}
 
 [Manifest("ledger.block-list.v1")]
 public sealed record BlockList(string Shard, IReadOnlyList<SettlementBlock> Blocks) : IEnergyMessage;

@@ -19,7 +19,8 @@ namespace Energy.Cluster.Ledger;
 [JsonDerivedType(typeof(CreditEntry), "credit")]
 public abstract record LedgerEntry;
 
-public sealed record MintEntry(string RequestId, PartyId Account, long Amount) : LedgerEntry;
+/// <summary>Money issued by a settlement bank into an account.</summary>
+public sealed record MintEntry(string RequestId, PartyId Account, long Amount, OperatorId Issuer) : LedgerEntry;
 
 public sealed record WithdrawalEntry(string RequestId, PartyId Account, long Amount) : LedgerEntry;
 
@@ -90,7 +91,7 @@ public sealed record SettlementBlock(
         {
             switch (entry)
             {
-                case MintEntry e: Text("mint"); Text(e.RequestId); Text(e.Account.Value); Number(e.Amount); break;
+                case MintEntry e: Text("mint"); Text(e.RequestId); Text(e.Account.Value); Number(e.Amount); Text(e.Issuer.Value); break;
                 case WithdrawalEntry e: Text("withdrawal"); Text(e.RequestId); Text(e.Account.Value); Number(e.Amount); break;
                 case EscrowLockEntry e: Text("escrow-lock"); Text(e.ChannelId.Value); Text(e.Account.Value); Number(e.Amount); break;
                 case EscrowReleaseEntry e:

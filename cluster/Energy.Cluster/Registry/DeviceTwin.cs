@@ -10,7 +10,7 @@ namespace Energy.Cluster.Registry;
 
 /// <summary>
 /// A device's twin: its endorsement by its operator, and its revocation. It verifies both against the
-/// operator's registered key.
+/// operator's admitted key; only an operator with the role for the device's kind may endorse it.
 /// </summary>
 public sealed class DeviceTwin : ReceivePersistentActor
 {
@@ -22,6 +22,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
     private Timestamp? _revokedAt;
     private string? _connection;
     private bool _quarantined;
+    private ulong _quarantineVersion;
     private bool _cloneAlertOpen;
     private VehicleSeen? _lastSeen;
     private readonly IActorRef _zones;
@@ -97,7 +98,11 @@ public sealed class DeviceTwin : ReceivePersistentActor
         _zones.Tell(new Tolls.ZonePass(seen.Zone, seen.Device, seen.At, speed));
     }
 
-    /// <summary>An operator's signed quarantine or release: the device's own operator, or any toll operator.</summary>
+    /// <summary>
+    /// A signed quarantine or release. Only the device's own operator or a grid operator may give it (a toll
+    /// operator reports a suspected clone; it does not quarantine others' vehicles). Each order must carry a
+    /// higher version than the last one taken, and a time close to now, so an old order cannot be replayed.
+    /// </summary>
     private async Task QuarantineAsync(QuarantineDevice command)
     {
         var sender = Sender;
@@ -107,13 +112,13 @@ public sealed class DeviceTwin : ReceivePersistentActor
         if (_identity is null) { sender.Tell(Refusal.From(new DeviceNotFound(command.Device))); return; }
         if (order.Device != command.Device) { sender.Tell(Refusal.From(new DeviceIdMismatch(command.Device, order.Device))); return; }
         if (order.Network != _settings.Network) { sender.Tell(Refusal.From(new WrongNetwork(ChannelId.None, _settings.Network, order.Network))); return; }
-        object answer;
-        try { answer = await _operators.Ask<object>(new GetOperator(order.Operator), _settings.AskTimeout); }
-        catch (AskTimeoutException) { answer = new object(); }
-        if (answer is not OperatorView op) { sender.Tell(Refusal.From(new OperatorNotFound(order.Operator))); return; }
-        if (op.Operator != _identity.Operator && op.Role != OperatorRole.TollOperator)
+        var issuer = await OperatorAsync(order.Operator);
+        if (!issuer.IsOk) { sender.Tell(Refusal.From(issuer.Error)); return; }
+        var op = issuer.Value;
+        if (op.Operator != _identity.Operator && !op.Has(OperatorRoles.GridOperator))
         {
-            sender.Tell(Refusal.From(new EndorsementMismatch(command.Device, "operator", $"{_identity.Operator} or a toll operator", order.Operator.Value)));
+            sender.Tell(Refusal.From(new NotPermitted($"operator {order.Operator}", $"quarantine or release {command.Device}",
+                $"only its operator {_identity.Operator} or a grid operator may")));
             return;
         }
         var key = DevicePublicKey.FromHex(op.PublicKeyHex);
@@ -122,15 +127,25 @@ public sealed class DeviceTwin : ReceivePersistentActor
             sender.Tell(Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.Quarantine, order.Operator.Value)));
             return;
         }
-        if (order.Quarantined == _quarantined) { sender.Tell(View()); return; }
-        // Every reachable node refuses (or again accepts) the device's payments before the order is acknowledged.
-        var replicated = await RevocationWatcher.ReplicateQuarantineAsync(Context.System, command.Device, order.Quarantined, _settings.AskTimeout);
-        if (!replicated) Context.GetLogger().Warning("quarantine of {0} has not reached every node yet; it spreads by gossip", _id);
+        var now = _settings.Clock.Now;
+        if (order.Version <= _quarantineVersion || Math.Abs(now.UnixMilliseconds - order.At.UnixMilliseconds) > _settings.MaxOrderAge.TotalMilliseconds)
+        {
+            sender.Tell(Refusal.From(new StaleOrder($"quarantine of {command.Device}", order.Version, _quarantineVersion, order.At, now)));
+            return;
+        }
+        if (order.Quarantined != _quarantined)
+        {
+            // Every reachable node refuses (or again accepts) the device's payments before the order is acknowledged.
+            var replicated = await RevocationWatcher.ReplicateQuarantineAsync(Context.System, command.Device, order.Quarantined, _settings.AskTimeout);
+            if (!replicated) Context.GetLogger().Warning("quarantine of {0} has not reached every node yet; it spreads by gossip", _id);
+        }
+        var changes = order.Quarantined != _quarantined;
         Persist(new DeviceQuarantineChanged(command.Order, _settings.Clock.Now), e =>
         {
             ApplyQuarantine(e);
-            _alerts.Tell(new RaiseAlert(new Alert($"quarantine:{_id}:{e.At.UnixMilliseconds}", order.Quarantined ? "quarantined" : "released",
-                command.Device, $"by {order.Operator}", e.At)));
+            if (changes)
+                _alerts.Tell(new RaiseAlert(new Alert($"quarantine:{_id}:{e.At.UnixMilliseconds}", order.Quarantined ? "quarantined" : "released",
+                    command.Device, $"by {order.Operator}", e.At)));
             sender.Tell(View());
         });
     }
@@ -139,6 +154,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
     {
         var order = Signed<Quarantine>.Decode(changed.Order).Unwrap().Payload;
         _quarantined = order.Quarantined;
+        _quarantineVersion = Math.Max(_quarantineVersion, order.Version);
         if (!_quarantined) _cloneAlertOpen = false;
         RevocationList.Get(Context.System).SetQuarantined(_id, _quarantined);
     }
@@ -162,7 +178,21 @@ public sealed class DeviceTwin : ReceivePersistentActor
                 : Refusal.From(new DeviceAlreadyEndorsed(command.Device, _identity.Key.Hex)));
             return;
         }
-        var operatorKey = await OperatorKeyAsync(endorsement.Payload.Operator);
+        var endorser = await OperatorAsync(endorsement.Payload.Operator);
+        if (!endorser.IsOk) { sender.Tell(Refusal.From(endorser.Error)); return; }
+        var required = EndorserRole(endorsement.Payload.Role);
+        if ((endorser.Value.Roles & required) == 0)
+        {
+            sender.Tell(Refusal.From(new RoleNotHeld(endorsement.Payload.Operator, required, $"endorse a {endorsement.Payload.Role}")));
+            return;
+        }
+        // A device never takes the id of an operator: the two kinds of party stay apart everywhere.
+        if (await OperatorExistsAsync(new OperatorId(_id)))
+        {
+            sender.Tell(Refusal.From(new PartyKindConflict(_id, PartyKind.Operator)));
+            return;
+        }
+        var operatorKey = DevicePublicKey.FromHex(endorser.Value.PublicKeyHex);
         if (!operatorKey.IsOk) { sender.Tell(Refusal.From(operatorKey.Error)); return; }
         var identity = DeviceIdentity.Verify(endorsement, _settings.Network, endorsement.Payload.Operator, operatorKey.Value);
         if (!identity.IsOk) { sender.Tell(Refusal.From(identity.Error)); return; }
@@ -193,9 +223,10 @@ public sealed class DeviceTwin : ReceivePersistentActor
             return;
         }
         if (_revokedAt is not null) { sender.Tell(View()); return; }
-        var operatorKey = await OperatorKeyAsync(revocation.Operator);
-        if (!operatorKey.IsOk) { sender.Tell(Refusal.From(operatorKey.Error)); return; }
-        if (!decoded.Value.IsSignedBy(operatorKey.Value))
+        var revoker = await OperatorAsync(revocation.Operator);
+        if (!revoker.IsOk) { sender.Tell(Refusal.From(revoker.Error)); return; }
+        var operatorKey = DevicePublicKey.FromHex(revoker.Value.PublicKeyHex);
+        if (!operatorKey.IsOk || !decoded.Value.IsSignedBy(operatorKey.Value))
         {
             sender.Tell(Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.Revocation, revocation.Operator.Value)));
             return;
@@ -211,16 +242,28 @@ public sealed class DeviceTwin : ReceivePersistentActor
         });
     }
 
-    private async Task<Result<DevicePublicKey>> OperatorKeyAsync(OperatorId operatorId)
+    /// <summary>Which role an operator needs to endorse a device of each kind.</summary>
+    public static OperatorRoles EndorserRole(DeviceRole role) => role switch
+    {
+        DeviceRole.Vehicle => OperatorRoles.FleetOwner,
+        DeviceRole.Charger => OperatorRoles.ChargePointOperator,
+        DeviceRole.Gantry => OperatorRoles.TollOperator,
+        DeviceRole.Meter => OperatorRoles.GridOperator | OperatorRoles.ChargePointOperator,
+        _ => OperatorRoles.None,
+    };
+
+    private async Task<Result<OperatorView>> OperatorAsync(OperatorId operatorId)
     {
         object answer;
         try { answer = await _operators.Ask<object>(new GetOperator(operatorId), _settings.AskTimeout); }
         catch (AskTimeoutException) { return new OperatorNotFound(operatorId); }
-        return answer switch
-        {
-            OperatorView view => DevicePublicKey.FromHex(view.PublicKeyHex),
-            _ => new OperatorNotFound(operatorId),
-        };
+        return answer is OperatorView view ? view : new OperatorNotFound(operatorId);
+    }
+
+    private async Task<bool> OperatorExistsAsync(OperatorId operatorId)
+    {
+        try { return await _operators.Ask<object>(new GetOperator(operatorId), _settings.AskTimeout) is OperatorView; }
+        catch (AskTimeoutException) { return true; } // Unsure is refused: the id may be an operator's.
     }
 
     private DeviceView View() =>

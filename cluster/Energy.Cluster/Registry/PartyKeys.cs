@@ -4,7 +4,7 @@ using Energy.Channels.Primitives;
 
 namespace Energy.Cluster.Registry;
 
-/// <summary>The registered key of a party: a device (unless revoked) or an operator.</summary>
+/// <summary>The registered key of a party, looked up by its kind: a device's endorsed key (unless revoked) or an operator's admitted key.</summary>
 public static class PartyKeys
 {
     public enum Standing { Registered, Revoked, Unknown }
@@ -13,13 +13,14 @@ public static class PartyKeys
     {
         try
         {
-            if (await devices.Ask<object>(new GetDevice(new DeviceId(party.Value)), timeout) is DeviceView device)
+            if (party.IsDevice)
             {
+                if (await devices.Ask<object>(new GetDevice(party.AsDevice()), timeout) is not DeviceView device) return (Standing.Unknown, null);
                 if (device.Revoked) return (Standing.Revoked, null);
                 var key = DevicePublicKey.FromHex(device.PublicKeyHex);
                 return key.IsOk ? (Standing.Registered, key.Value) : (Standing.Unknown, null);
             }
-            if (await operators.Ask<object>(new GetOperator(new OperatorId(party.Value)), timeout) is OperatorView op)
+            if (await operators.Ask<object>(new GetOperator(party.AsOperator()), timeout) is OperatorView op)
             {
                 var key = DevicePublicKey.FromHex(op.PublicKeyHex);
                 return key.IsOk ? (Standing.Registered, key.Value) : (Standing.Unknown, null);

@@ -1,4 +1,5 @@
 using Energy.Channels;
+using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 
 namespace Energy.Cluster.Registry;
@@ -31,4 +32,50 @@ public sealed record DeviceIsRevoked(DeviceId Device, Timestamp RevokedAt) : Pro
 public sealed record DeviceIdMismatch(DeviceId Expected, DeviceId Actual) : ProtocolError
 {
     public override string Describe() => $"the signed object names device {Actual}, the request names {Expected}";
+}
+
+public sealed record AdmissionSuperseded(OperatorId Operator, ulong Offered, ulong Current) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator}: admission version {Offered} is not above the current {Current}";
+}
+
+public sealed record AdmissionVersionReused(OperatorId Operator, ulong Version) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator}: admission version {Version} was already given with other terms";
+}
+
+public sealed record AdmissionMismatch(OperatorId Expected, OperatorId Actual) : ProtocolError
+{
+    public override string Describe() => $"the admission names operator {Actual}, the request names {Expected}";
+}
+
+/// <summary>An id already taken by the other kind of party: an operator and a device never share one.</summary>
+public sealed record PartyKindConflict(string Id, PartyKind Existing) : ProtocolError
+{
+    public override string Describe() => $"{Id} is already the id of {(Existing == PartyKind.Operator ? "an operator" : "a device")}";
+}
+
+public sealed record RoleNotHeld(OperatorId Operator, OperatorRoles Required, string Action) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator} may not {Action}: that needs the role {Required}";
+}
+
+public sealed record NotASettlementBank(OperatorId Operator) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator} is not a settlement bank: only a settlement bank issues money";
+}
+
+public sealed record IssuanceLimitExceeded(OperatorId Operator, long LimitMinorUnits, long IssuedMinorUnits, long RequestedMinorUnits) : ProtocolError
+{
+    public override string Describe() => $"settlement bank {Operator}: issuing {RequestedMinorUnits} more would pass its limit of {LimitMinorUnits} ({IssuedMinorUnits} issued)";
+}
+
+public sealed record NotPermitted(string Actor, string Action, string Reason) : ProtocolError
+{
+    public override string Describe() => $"{Actor} may not {Action}: {Reason}";
+}
+
+public sealed record StaleOrder(string Subject, ulong OfferedVersion, ulong LastVersion, Timestamp SignedAt, Timestamp Now) : ProtocolError
+{
+    public override string Describe() => $"{Subject}: order version {OfferedVersion} signed at {SignedAt} is stale (last version {LastVersion}, now {Now})";
 }

@@ -1,14 +1,7 @@
+using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 
 namespace Energy.Cluster.Registry;
-
-public enum OperatorRole
-{
-    GridOperator = 1,
-    ChargePointOperator = 2,
-    TollOperator = 3,
-    FleetOwner = 4,
-}
 
 public interface IOperatorCommand : IEnergyMessage, IWithEntityId
 {
@@ -16,17 +9,38 @@ public interface IOperatorCommand : IEnergyMessage, IWithEntityId
     string IWithEntityId.EntityId => Operator.Value;
 }
 
-[Manifest("registry.register-operator.v1")]
-public sealed record RegisterOperator(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex) : IOperatorCommand;
+/// <summary>An admission signed by the network authority (wire form of <c>AuthorityApproved&lt;Admission&gt;</c>).</summary>
+[Manifest("registry.admit-operator.v1")]
+public sealed record AdmitOperator(OperatorId Operator, byte[] Admission) : IOperatorCommand;
 
 [Manifest("registry.get-operator.v1")]
 public sealed record GetOperator(OperatorId Operator) : IOperatorCommand;
 
-[Manifest("registry.operator-registered.v1")]
-public sealed record OperatorRegistered(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex, Timestamp RegisteredAt) : IEnergyMessage;
+/// <summary>A settlement bank takes part of its issuance limit for one funding order; the same request again takes nothing more.</summary>
+[Manifest("registry.reserve-issuance.v1")]
+public sealed record ReserveIssuance(OperatorId Operator, string RequestId, Money Amount) : IOperatorCommand;
+
+[Manifest("registry.issuance-reserved.v1")]
+public sealed record IssuanceReserved(OperatorId Operator, string RequestId, Money Amount, long IssuedMinorUnits) : IEnergyMessage;
+
+[Manifest("registry.operator-admitted.v1")]
+public sealed record OperatorAdmitted(byte[] Admission, Timestamp At) : IEnergyMessage;
+
+[Manifest("registry.issuance-recorded.v1")]
+public sealed record IssuanceRecorded(string RequestId, long AmountMinorUnits) : IEnergyMessage;
 
 [Manifest("registry.operator-view.v1")]
-public sealed record OperatorView(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex, Timestamp RegisteredAt) : IEnergyMessage;
+public sealed record OperatorView(
+    OperatorId Operator,
+    OperatorRoles Roles,
+    string PublicKeyHex,
+    ulong Version,
+    Money IssuanceLimit,
+    long IssuedMinorUnits,
+    Timestamp AdmittedAt) : IEnergyMessage
+{
+    public bool Has(OperatorRoles role) => (Roles & role) == role;
+}
 
 public interface IDeviceCommand : IEnergyMessage, IWithEntityId
 {

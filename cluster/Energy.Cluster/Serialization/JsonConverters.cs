@@ -69,7 +69,7 @@ public static class EnergyJson
         options.Converters.Add(new IdentifierConverter<OperatorId>(v => new OperatorId(v), v => v.Value));
         options.Converters.Add(new IdentifierConverter<DeviceId>(v => new DeviceId(v), v => v.Value));
         options.Converters.Add(new IdentifierConverter<ChannelId>(v => new ChannelId(v), v => v.Value));
-        options.Converters.Add(new IdentifierConverter<PartyId>(v => new PartyId(v), v => v.Value));
+        options.Converters.Add(new IdentifierConverter<PartyId>(v => PartyId.Parse(v) is { IsOk: true } party ? party.Value : throw new JsonException($"'{v}' is not a party id (operator:<id> or device:<id>)"), v => v.Value));
         options.Converters.Add(new IdentifierConverter<SegmentId>(v => new SegmentId(v), v => v.Value));
         options.Converters.Add(new IdentifierConverter<Currency>(v => Currency.Of(v), v => v.Code));
         options.Converters.Add(new MoneyConverter());

@@ -73,7 +73,7 @@ public class EncodingProperties
     [Property(MaxTest = Runs)]
     public Property Authentication_challenges_round_trip() =>
         Prop.ForAll(Gens.AuthenticationChallenge.ToArbitrary(), challenge => RoundTrip(challenge, (a, b) =>
-            a.Network == b.Network && a.Device == b.Device && a.IssuedAt == b.IssuedAt && a.Nonce.AsSpan().SequenceEqual(b.Nonce)));
+            a.Network == b.Network && a.Party == b.Party && a.IssuedAt == b.IssuedAt && a.Nonce.AsSpan().SequenceEqual(b.Nonce)));
 
     /// <summary>Compared field by field: the record's own == compares the hash arrays by reference (see EncodingTests).</summary>
     [Property(MaxTest = Runs)]

@@ -36,7 +36,10 @@ public static class Gens
 
     public static readonly Gen<NetworkId> Network = Identifier.Select(v => NetworkId.Of(v));
     public static readonly Gen<ChannelId> Channel = Identifier.Select(v => ChannelId.Of(v));
-    public static readonly Gen<PartyId> Party = Identifier.Select(v => PartyId.Of(v));
+    public static readonly Gen<PartyId> Party =
+        from id in Identifier
+        from isOperator in Gen.Elements(true, false)
+        select isOperator ? PartyId.From(OperatorId.Of(id)) : PartyId.From(DeviceId.Of(id));
     public static readonly Gen<DeviceId> Device = Identifier.Select(v => DeviceId.Of(v));
     public static readonly Gen<OperatorId> Operator = Identifier.Select(v => OperatorId.Of(v));
     public static readonly Gen<SegmentId> Segment = Identifier.Select(v => SegmentId.Of(v));
@@ -82,7 +85,7 @@ public static class Gens
 
     public static readonly Gen<AuthenticationChallenge> AuthenticationChallenge =
         from network in Network from device in Device from nonce in Bytes(32) from at in AnyTime
-        select new AuthenticationChallenge(network, device, nonce, at);
+        select new AuthenticationChallenge(network, PartyId.From(device), nonce, at);
 
     public static readonly Gen<SettlementBlockHeader> SettlementBlockHeader =
         from network in Network from shard in Identifier from height in AnyULong from previous in Bytes(32) from entries in Bytes(32) from at in AnyTime

@@ -142,10 +142,12 @@ public class SignatureBindingProperties
     /// <summary>A close request and a revocation have the same field layout; only the kind tag tells them apart.</summary>
     [Property(MaxTest = 100)]
     public Property A_close_request_signature_never_verifies_as_the_revocation_with_the_same_fields() =>
-        Prop.ForAll(Gens.CloseRequest.ToArbitrary(), close =>
+        Prop.ForAll(Gens.CloseRequest.ToArbitrary(), generated =>
         {
+            // A device closing: then the closer's bytes are exactly those of a revoked device.
+            var close = generated with { Closer = PartyId.From(DeviceId.Of(generated.Closer.Name)) };
             var signed = Signed<CloseRequest>.Sign(close, Keys.Operator);
-            var twin = new Revocation(close.Network, OperatorId.Of(close.ChannelId.Value), DeviceId.Of(close.Closer.Value), close.RequestedAt);
+            var twin = new Revocation(close.Network, OperatorId.Of(close.ChannelId.Value), close.Closer.AsDevice(), close.RequestedAt);
             var twinBody = Signed<Revocation>.EncodeBody(twin);
             Assert.Equal(signed.Body[4..].ToArray(), twinBody[4..]);
             Assert.False(Keys.Operator.PublicKey.Verifies(twinBody, signed.SignatureAt(0)));
@@ -157,10 +159,10 @@ public class SignatureBindingProperties
     [Fact]
     public void A_signature_made_for_one_kind_is_refused_when_presented_as_another_in_the_channel_rules()
     {
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(TestParties.Network, TestParties.Channel, TestParties.PayeeId, TestParties.Now), Keys.Payee);
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(TestParties.Network, TestParties.Channel, TestParties.PayerId, TestParties.Now), Keys.Payer);
         var retagged = Bytes.Set(close.Wire, 2, (byte)ObjectKind.Revocation);
         var asRevocation = Signed<Revocation>.Decode(retagged).Value;
-        Assert.False(asRevocation.IsSignedBy(Keys.Payee.PublicKey));
+        Assert.False(asRevocation.IsSignedBy(Keys.Payer.PublicKey));
         Assert.IsType<WrongKind>(Signed<SettlementBlockHeader>.Decode(close.Wire).Error);
     }
 }

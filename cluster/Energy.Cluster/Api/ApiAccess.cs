@@ -1,0 +1,120 @@
+using Energy.Channels;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Api;
+
+/// <summary>
+/// Who may see what through the API. The grid operator sees everything. Otherwise ownership decides: an
+/// operator sees itself, its devices and their accounts, channels and sessions (a charge point operator its
+/// chargers' sessions, a fleet owner its vehicles', a toll operator its gantries and violations); a device
+/// sees itself, its account, and the channels and sessions it is a party to. A refusal says only that the
+/// thing is not visible, never what it holds.
+/// </summary>
+public static class ApiAccess
+{
+    public static Task<object> GridOnly(ApiCaller caller, string what, Func<Task<object>> read) =>
+        caller.SeesEverything ? read() : Task.FromResult<object>(Refusal.From(new NotVisible(what, caller.Party.Value)));
+
+    public static async Task<object> OperatorAsync(ApiCaller caller, EnergyNetwork network, OperatorId id, CancellationToken token) =>
+        caller.SeesEverything || caller.Party.Is(id) || caller.DeviceOperator == id
+            ? await network.Ask(new GetOperator(id), token)
+            : Hidden($"operator {id}", caller);
+
+    public static async Task<object> DeviceAsync(ApiCaller caller, EnergyNetwork network, DeviceId id, CancellationToken token)
+    {
+        var answer = await network.Ask(new GetDevice(id), token);
+        if (caller.SeesEverything || caller.Party.Is(id)) return answer;
+        return answer is DeviceView view && caller.Owns(PartyId.From(id), view.Operator) ? answer : Hidden($"device {id}", caller);
+    }
+
+    public static async Task<object> AccountAsync(ApiCaller caller, EnergyNetwork network, PartyId account, CancellationToken token)
+    {
+        if (!await MaySeeAsync(caller, network, account, token)) return Hidden($"account {account}", caller);
+        return await network.Ask(new GetAccount(network.ShardOf(account), account), token);
+    }
+
+    public static async Task<object> ChannelAsync(ApiCaller caller, EnergyNetwork network, ChannelId id, CancellationToken token)
+    {
+        var answer = await network.Ask(new GetChannel(id), token);
+        if (caller.SeesEverything) return answer;
+        if (answer is ChannelView { Payer: { } payer, Payee: { } payee }
+            && (await MaySeeAsync(caller, network, payer, token) || await MaySeeAsync(caller, network, payee, token)))
+            return answer;
+        return Hidden($"channel {id}", caller);
+    }
+
+    public static async Task<object> DuplexChannelAsync(ApiCaller caller, EnergyNetwork network, ChannelId id, CancellationToken token)
+    {
+        var answer = await network.Ask(new GetDuplexChannel(id), token);
+        if (caller.SeesEverything) return answer;
+        if (answer is DuplexChannelView { PartyA: { } a, PartyB: { } b }
+            && (await MaySeeAsync(caller, network, a, token) || await MaySeeAsync(caller, network, b, token)))
+            return answer;
+        return Hidden($"duplex channel {id}", caller);
+    }
+
+    public static async Task<object> SessionAsync(ApiCaller caller, EnergyNetwork network, string id, CancellationToken token)
+    {
+        var answer = await network.Ask(new Charging.GetSession(id), token);
+        if (caller.SeesEverything) return answer;
+        if (answer is Charging.SessionView view
+            && (await MaySeeAsync(caller, network, PartyId.From(view.Vehicle), token) || await MaySeeAsync(caller, network, PartyId.From(view.Charger), token)))
+            return answer;
+        return Hidden($"session {id}", caller);
+    }
+
+    public static async Task<object> GantryAsync(ApiCaller caller, EnergyNetwork network, DeviceId id, CancellationToken token)
+    {
+        var answer = await network.Ask(new Tolls.GetGantry(id), token);
+        if (caller.SeesEverything || caller.Party.Is(id)) return answer;
+        return answer is Tolls.GantryView { Operator: { } op } && caller.Party.Is(op) ? answer : Hidden($"gantry {id}", caller);
+    }
+
+    public static async Task<object> ViolationsAsync(ApiCaller caller, EnergyNetwork network, OperatorId tollOperator, CancellationToken token) =>
+        caller.SeesEverything || caller.Party.Is(tollOperator)
+            ? await network.Ask(new Tolls.GetViolations(tollOperator), token)
+            : Hidden($"the violations of {tollOperator}", caller);
+
+    /// <summary>Zone figures (vehicles, speed) are the road's, not one operator's: the grid operator and toll operators see them.</summary>
+    public static async Task<object> ZoneAsync(ApiCaller caller, EnergyNetwork network, SegmentId zone, CancellationToken token) =>
+        caller.SeesEverything || caller.Has(OperatorRoles.TollOperator)
+            ? await network.Ask(new Tolls.GetZone(zone), token)
+            : Hidden($"zone {zone}", caller);
+
+    /// <summary>The ledger's totals (issuance, conservation): the grid operator and settlement banks.</summary>
+    public static async Task<object> TotalsAsync(ApiCaller caller, EnergyNetwork network, CancellationToken token) =>
+        caller.SeesEverything || caller.Has(OperatorRoles.SettlementBank)
+            ? await network.TotalsAsync(token)
+            : Hidden("the ledger totals", caller);
+
+    /// <summary>Alerts about devices: the grid operator sees all; an operator those about its own devices; a device those about itself.</summary>
+    public static async Task<object> AlertsAsync(ApiCaller caller, EnergyNetwork network, CancellationToken token)
+    {
+        var answer = await network.AlertsAsync(token);
+        if (caller.SeesEverything || answer is not AlertList list) return answer;
+        var owners = new Dictionary<DeviceId, OperatorId?>();
+        var visible = new List<Alert>();
+        foreach (var alert in list.Latest)
+        {
+            if (!owners.TryGetValue(alert.Device, out var owner))
+                owners[alert.Device] = owner = await network.Ask(new GetDevice(alert.Device), token) is DeviceView view ? view.Operator : null;
+            if (caller.Owns(PartyId.From(alert.Device), owner)) visible.Add(alert);
+        }
+        return new AlertList(visible.Count, visible);
+    }
+
+    /// <summary>Whether the caller is the party, or owns it (the party is one of its devices).</summary>
+    public static async Task<bool> MaySeeAsync(ApiCaller caller, EnergyNetwork network, PartyId party, CancellationToken token)
+    {
+        if (caller.SeesEverything || caller.Party == party) return true;
+        if (!caller.Party.IsOperator || !party.IsDevice) return false;
+        return await network.Ask(new GetDevice(party.AsDevice()), token) is DeviceView view && caller.Party.Is(view.Operator);
+    }
+
+    private static Refusal Hidden(string what, ApiCaller caller) => Refusal.From(new NotVisible(what, caller.Party.Value));
+}

@@ -1,0 +1,33 @@
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+
+namespace Energy.Agents;
+
+/// <summary>
+/// The network authority as its governance plays it: it holds some of the authority's keys (each with its
+/// index in the authority's list) and admits operators with admissions signed by enough of them.
+/// </summary>
+public sealed class NetworkAuthorityAgent(NodeClient node, NetworkId network, Currency currency, IReadOnlyList<(byte Index, DeviceKeyPair Key)> keys) : IDisposable
+{
+    /// <summary>The authority a single node made for itself: one key, kept in its data folder.</summary>
+    public static NetworkAuthorityAgent FromKeyFile(NodeClient node, NetworkId network, Currency currency, string path) =>
+        new(node, network, currency, [(0, DeviceKeyPair.FromSeed(File.ReadAllBytes(path)).Unwrap())]);
+
+    public Signed Admission(OperatorId id, DevicePublicKey key, OperatorRoles roles, Money? issuanceLimit = null, ulong version = 1) =>
+        new(AuthorityApproved<Admission>.Sign(
+            new Admission(network, id, roles, key, version, issuanceLimit ?? new Money(0, currency), Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), keys));
+
+    public Task AdmitAsync(OperatorId id, DevicePublicKey key, OperatorRoles roles, Money? issuanceLimit = null, ulong version = 1) =>
+        node.AdmitOperatorAsync(id.Value, Admission(id, key, roles, issuanceLimit, version).Wire);
+
+    public void Dispose()
+    {
+        foreach (var (_, key) in keys) key.Dispose();
+    }
+
+    /// <summary>An admission in its wire form.</summary>
+    public sealed record Signed(AuthorityApproved<Admission> Approved)
+    {
+        public byte[] Wire => Approved.ToArray();
+    }
+}
