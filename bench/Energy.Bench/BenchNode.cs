@@ -35,9 +35,23 @@ public sealed class BenchNode : IAsyncDisposable
         DataDirectory = Path.Combine(Path.GetTempPath(), "energy-bench", Guid.NewGuid().ToString("N")),
     };
 
+    /// <summary>The benchmarks' network authority: they act as its governance.</summary>
+    public static readonly DeviceKeyPair AuthorityKey = DeviceKeyPair.Generate();
+
+    /// <summary>The settlement bank that issues the benchmarks' money.</summary>
+    public static readonly OperatorId Bank = OperatorId.Of("bench-bank");
+
+    public static AdmitOperator Admit(OperatorId id, DevicePublicKey key, OperatorRoles roles) =>
+        new(id, AuthorityApproved<Admission>.Sign(new Admission(Network, id, roles, key, 1, new Money(0, Currency.Eur),
+            Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), [(0, AuthorityKey)]).ToArray());
+
     public static async Task<BenchNode> StartAsync(NodeOptions options, DeviceKeyPair nodeKey, int ledgerShards = 8)
     {
-        var settings = new EnergySettings(Network, Currency.Eur, ledgerShards, nodeKey, SystemClock.Instance) { AskTimeout = TimeSpan.FromSeconds(30) };
+        var settings = new EnergySettings(Network, Currency.Eur, ledgerShards, nodeKey, SystemClock.Instance)
+        {
+            AskTimeout = TimeSpan.FromSeconds(30),
+            Authority = NetworkAuthority.Create([AuthorityKey.PublicKey], 1).Unwrap(),
+        };
         var (system, regions) = await LocalNode.StartAsync(options, settings);
         return new BenchNode(system, regions, settings, options);
     }
@@ -57,14 +71,14 @@ public sealed class BenchNode : IAsyncDisposable
     {
         using var operatorKey = DeviceKeyPair.Generate();
         var cpo = OperatorId.Of("cpo-bench");
-        await Regions.Operators.Ask<object>(new RegisterOperator(cpo, "Bench", OperatorRole.ChargePointOperator, operatorKey.PublicKey.Hex), TimeSpan.FromSeconds(30));
+        await Regions.Operators.Ask<object>(Admit(cpo, operatorKey.PublicKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner), TimeSpan.FromSeconds(30));
         var keys = Enumerable.Range(0, count).Select(_ => DeviceKeyPair.Generate()).ToArray();
         var vehicles = Enumerable.Range(0, count).Select(i => DeviceId.Of($"vehicle-{i}")).ToArray();
         var channels = Enumerable.Range(0, count).Select(i => ChannelId.Of($"channel-{i}")).ToArray();
         await Expect<DeviceView>(Regions.Devices, Enumerable.Range(0, count).Select(i => (object)new EndorseDevice(vehicles[i],
             DeviceIdentity.Endorse(Network, cpo, operatorKey, vehicles[i], DeviceRole.Vehicle, keys[i].PublicKey).Endorsement.ToArray())).ToList());
         await Expect<LedgerCommitted>(Regions.Ledger, vehicles.Select(v => (object)new Mint(LedgerShards.For(PartyId.From(v), Settings.LedgerShardCount),
-            "fund-" + v, PartyId.From(v), new Money(deposit, Currency.Eur))).ToList());
+            "fund-" + v, PartyId.From(v), new Money(deposit, Currency.Eur), Bank)).ToList());
         await Expect<ChannelOpened>(Regions.Channels, Enumerable.Range(0, count).Select(i => (object)new OpenChannel(channels[i],
             Signed<StreamingOpening>.Sign(new StreamingOpening(Network, channels[i], PartyId.From(vehicles[i]), PartyId.From(cpo),
                 new Money(deposit, Currency.Eur), DurationMs.FromMinutes(10)), keys[i]).ToArray())).ToList());

@@ -23,6 +23,8 @@ public sealed class NodeProcessHost : IAsyncDisposable
 
     public Uri Url { get; }
 
+    public string DataDirectory => _directory;
+
     /// <summary>The processor time the node has used so far (all its threads).</summary>
     public TimeSpan ProcessorTime
     {

@@ -38,6 +38,9 @@ public sealed class VehicleAgent : IDisposable
     public DevicePublicKey PublicKey => _key.PublicKey;
     public PartyId Party => PartyId.From(Id);
 
+    /// <summary>A copy of the vehicle's key, for its own signed reads of the API (its channels, its account).</summary>
+    public DeviceKeyPair ExportKey() => DeviceKeyPair.FromSeed(_key.ExportSeed()).Unwrap();
+
     /// <summary>When set, the vehicle stops paying after this many vouchers (a test plays a vehicle that does not pay).</summary>
     public int? StopPayingAfter { get; set; }
 

@@ -24,13 +24,13 @@ public abstract class ChannelLifecycleTests(NodeOptions node, ITestOutputHelper 
         using var vehicleKey = DeviceKeyPair.Generate();
         var cpo = OperatorId.Of("cpo-1");
         var vehicle = DeviceId.Of("vehicle-1");
-        Regions.Operators.Tell(new RegisterOperator(cpo, "Charge Co", OperatorRole.ChargePointOperator, cpoKey.PublicKey.Hex), TestActor);
+        Regions.Operators.Tell(TestAuthority.Admit(cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner), TestActor);
         ExpectMsg<OperatorView>();
         var endorsement = DeviceIdentity.Endorse(Network, cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey);
         Regions.Devices.Tell(new EndorseDevice(vehicle, endorsement.Endorsement.ToArray()), TestActor);
         ExpectMsg<DeviceView>();
         var payer = PartyId.From(vehicle);
-        Regions.Ledger.Tell(new Mint(LedgerShards.For(payer, Settings.LedgerShardCount), "mint-1", payer, new Money(10_000, Currency.Eur)), TestActor);
+        Regions.Ledger.Tell(new Mint(LedgerShards.For(payer, Settings.LedgerShardCount), "mint-1", payer, new Money(10_000, Currency.Eur), TestAuthority.Bank), TestActor);
         ExpectMsg<LedgerCommitted>();
 
         var channel = ChannelId.Of("channel-1");

@@ -33,7 +33,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
     private readonly ManualClock _clock = new(new Timestamp(1_800_000_000_000));
     private ulong _sequence;
 
-    private EnergySettings Settings => new(ClusterTestKit.Network, Currency.Eur, 4, _nodeKey, _clock) { SessionSettleTimeout = TimeSpan.FromSeconds(1) };
+    private EnergySettings Settings => new(ClusterTestKit.Network, Currency.Eur, 4, _nodeKey, _clock) { SessionSettleTimeout = TimeSpan.FromSeconds(1), Authority = TestAuthority.Authority };
 
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
@@ -43,14 +43,14 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
     /// <summary>The operator, its charger, the vehicle with a funded account and an open channel to the operator.</summary>
     private async Task SetUpAsync(EnergyRegions r)
     {
-        Assert.IsType<OperatorView>(await AskAsync(r.Operators, new RegisterOperator(Cpo, "Charge Co", OperatorRole.ChargePointOperator, _cpoKey.PublicKey.Hex)));
+        Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Cpo, _cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
         foreach (var (device, role, key) in new[] { (Charger, DeviceRole.Charger, _chargerKey), (Vehicle, DeviceRole.Vehicle, _vehicleKey) })
         {
             Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(device,
                 DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, _cpoKey, device, role, key.PublicKey).Endorsement.ToArray())));
         }
         var payer = PartyId.From(Vehicle);
-        Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(5_000, Currency.Eur))));
+        Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(5_000, Currency.Eur), TestAuthority.Bank)));
         Assert.IsType<ChannelOpened>(await AskAsync(r.Channels, new OpenChannel(Channel, Signing.Opening(Channel, payer, PartyId.From(Cpo), 2_000, _vehicleKey))));
     }
 

@@ -56,6 +56,25 @@ public static class TestStores
     }
 }
 
+/// <summary>The network authority of the tests: one key, threshold 1. Tests act as the consortium's governance through it.</summary>
+public static class TestAuthority
+{
+    public static readonly DeviceKeyPair Key = DeviceKeyPair.Generate();
+
+    public static readonly NetworkAuthority Authority = NetworkAuthority.Create([Key.PublicKey], 1).Unwrap();
+
+    /// <summary>The settlement bank that issues the tests' money.</summary>
+    public static readonly OperatorId Bank = OperatorId.Of("test-bank");
+
+    public static AuthorityApproved<Admission> Approve(OperatorId id, DevicePublicKey key, OperatorRoles roles, ulong version = 1, long issuanceLimit = 0,
+        NetworkId? network = null) =>
+        AuthorityApproved<Admission>.Sign(new Admission(network ?? ClusterTestKit.Network, id, roles, key, version, new Money(issuanceLimit, Currency.Eur),
+            new Timestamp(1_800_000_000_000)), [(0, Key)]);
+
+    public static Registry.AdmitOperator Admit(OperatorId id, DeviceKeyPair key, OperatorRoles roles, ulong version = 1) =>
+        new(id, Approve(id, key.PublicKey, roles, version).ToArray());
+}
+
 /// <summary>
 /// A one-node cluster with every region started, over a real journal. Subclasses pick the store.
 /// </summary>
@@ -71,6 +90,7 @@ public abstract class ClusterTestKit : TestKit
         Settings = new EnergySettings(Network, Currency.Eur, LedgerShardCount: 4, DeviceKeyPair.Generate(), Clock)
         {
             AskTimeout = TimeSpan.FromSeconds(3),
+            Authority = TestAuthority.Authority,
             CreditRedeliveryInterval = TimeSpan.FromMilliseconds(200),
         };
         var cluster = Akka.Cluster.Cluster.Get(Sys);

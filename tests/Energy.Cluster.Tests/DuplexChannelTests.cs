@@ -24,8 +24,8 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
     private readonly DeviceKeyPair _aliceKey = DeviceKeyPair.Generate();
     private readonly DeviceKeyPair _bobKey = DeviceKeyPair.Generate();
     private static readonly OperatorId Grid = OperatorId.Of("grid-1");
-    private static readonly PartyId Alice = PartyId.Of("meter-alice");
-    private static readonly PartyId Bob = PartyId.Of("meter-bob");
+    private static readonly PartyId Alice = PartyId.Of("device:meter-alice");
+    private static readonly PartyId Bob = PartyId.Of("device:meter-bob");
 
     private static Money Eur(long units) => new(units, Currency.Eur);
 
@@ -37,12 +37,12 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
 
     private void Setup(long aliceFunds, long bobFunds)
     {
-        Assert.IsType<OperatorView>(Ask(new RegisterOperator(Grid, "Grid", OperatorRole.GridOperator, _gridKey.PublicKey.Hex), Regions.Operators));
+        Assert.IsType<OperatorView>(Ask(TestAuthority.Admit(Grid, _gridKey, OperatorRoles.GridOperator), Regions.Operators));
         foreach (var (party, key, funds) in new[] { (Alice, _aliceKey, aliceFunds), (Bob, _bobKey, bobFunds) })
         {
-            var device = new DeviceId(party.Value);
+            var device = party.AsDevice();
             Assert.IsType<DeviceView>(Ask(new EndorseDevice(device, DeviceIdentity.Endorse(Network, Grid, _gridKey, device, DeviceRole.Meter, key.PublicKey).Endorsement.ToArray()), Regions.Devices));
-            if (funds > 0) Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + party, party, Eur(funds)), Regions.Ledger));
+            if (funds > 0) Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + party, party, Eur(funds), TestAuthority.Bank), Regions.Ledger));
         }
     }
 

@@ -1,3 +1,4 @@
+using Energy.Channels.Identity;
 using Akka.Actor;
 using Energy.Channels;
 using Energy.Channels.Primitives;
@@ -28,10 +29,10 @@ public abstract class LedgerShardTests(NodeOptions node, ITestOutputHelper outpu
     /// <summary>Two accounts that live in different shards.</summary>
     private (PartyId, PartyId) AccountsInTwoShards(string prefix)
     {
-        var first = PartyId.Of(prefix + "-0");
+        var first = PartyId.Of("device:" + prefix + "-0");
         for (var i = 1; ; i++)
         {
-            var other = PartyId.Of($"{prefix}-{i}");
+            var other = PartyId.Of($"device:{prefix}-{i}");
             if (ShardOf(other) != ShardOf(first)) return (first, other);
         }
     }
@@ -39,21 +40,21 @@ public abstract class LedgerShardTests(NodeOptions node, ITestOutputHelper outpu
     [Fact]
     public void Minting_withdrawing_and_refusals_change_balances_exactly_once()
     {
-        var alice = PartyId.Of("alice");
+        var alice = PartyId.Of("device:alice");
         var shard = ShardOf(alice);
-        var minted = Send<LedgerCommitted>(new Mint(shard, "mint-1", alice, Eur(1_000)));
-        Assert.Equal(minted, Send<LedgerCommitted>(new Mint(shard, "mint-1", alice, Eur(1_000))));
-        Assert.Equal("RequestIdReused", Send<Refusal>(new Mint(shard, "mint-1", alice, Eur(999))).Code);
+        var minted = Send<LedgerCommitted>(new Mint(shard, "mint-1", alice, Eur(1_000), TestAuthority.Bank));
+        Assert.Equal(minted, Send<LedgerCommitted>(new Mint(shard, "mint-1", alice, Eur(1_000), TestAuthority.Bank)));
+        Assert.Equal("RequestIdReused", Send<Refusal>(new Mint(shard, "mint-1", alice, Eur(999), TestAuthority.Bank)).Code);
         Assert.Equal(1_000, Account(alice).Balance.MinorUnits);
 
         Send<LedgerCommitted>(new Withdraw(shard, "withdraw-1", alice, Eur(300)));
         var refusal = Send<Refusal>(new Withdraw(shard, "withdraw-2", alice, Eur(701)));
         Assert.Equal(nameof(InsufficientFunds), refusal.Code);
-        Assert.Equal(nameof(NonPositiveAmount), Send<Refusal>(new Mint(shard, "mint-0", alice, Eur(0))).Code);
-        Assert.Equal(nameof(NonPositiveAmount), Send<Refusal>(new Mint(shard, "mint-neg", alice, Eur(-5))).Code);
-        Assert.Equal(nameof(CurrencyMismatch), Send<Refusal>(new Mint(shard, "mint-usd", alice, new Money(5, Currency.Usd))).Code);
+        Assert.Equal(nameof(NonPositiveAmount), Send<Refusal>(new Mint(shard, "mint-0", alice, Eur(0), TestAuthority.Bank)).Code);
+        Assert.Equal(nameof(NonPositiveAmount), Send<Refusal>(new Mint(shard, "mint-neg", alice, Eur(-5), TestAuthority.Bank)).Code);
+        Assert.Equal(nameof(CurrencyMismatch), Send<Refusal>(new Mint(shard, "mint-usd", alice, new Money(5, Currency.Usd), TestAuthority.Bank)).Code);
         var wrongShard = LedgerShards.All(Settings.LedgerShardCount).First(s => s != shard);
-        Assert.Equal(nameof(WrongLedgerShard), Send<Refusal>(new Mint(wrongShard, "mint-w", alice, Eur(5))).Code);
+        Assert.Equal(nameof(WrongLedgerShard), Send<Refusal>(new Mint(wrongShard, "mint-w", alice, Eur(5), TestAuthority.Bank)).Code);
         Assert.Equal(700, Account(alice).Balance.MinorUnits);
     }
 
@@ -62,7 +63,7 @@ public abstract class LedgerShardTests(NodeOptions node, ITestOutputHelper outpu
     {
         var (payer, payee) = AccountsInTwoShards("party");
         var channel = ChannelId.Of("escrow-channel");
-        Send<LedgerCommitted>(new Mint(ShardOf(payer), "fund", payer, Eur(1_000)));
+        Send<LedgerCommitted>(new Mint(ShardOf(payer), "fund", payer, Eur(1_000), TestAuthority.Bank));
         Assert.Equal(nameof(InsufficientFunds), Send<Refusal>(new LockEscrow(ShardOf(payer), channel, payer, Eur(1_001))).Code);
         var locked = Send<LedgerCommitted>(new LockEscrow(ShardOf(payer), channel, payer, Eur(600)));
         Assert.Equal(locked.Key, Send<LedgerCommitted>(new LockEscrow(ShardOf(payer), channel, payer, Eur(600))).Key);
@@ -87,7 +88,7 @@ public abstract class LedgerShardTests(NodeOptions node, ITestOutputHelper outpu
     [Fact]
     public void A_duplicated_or_early_credit_is_applied_once_and_in_order()
     {
-        var account = PartyId.Of("credited");
+        var account = PartyId.Of("device:credited");
         var shard = ShardOf(account);
         var source = LedgerShards.All(Settings.LedgerShardCount).First(s => s != shard);
         var channel = ChannelId.Of("c");

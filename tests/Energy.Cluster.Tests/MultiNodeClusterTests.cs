@@ -33,11 +33,11 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
             var cpo = OperatorId.Of("cpo-multi");
             var vehicle = DeviceId.Of("vehicle-multi");
             var payer = PartyId.From(vehicle);
-            remote.Operators.Tell(new RegisterOperator(cpo, "Charge Co", OperatorRole.ChargePointOperator, cpoKey.PublicKey.Hex), probe.Ref);
+            remote.Operators.Tell(TestAuthority.Admit(cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner), probe.Ref);
             probe.ExpectMsg<OperatorView>(TimeSpan.FromSeconds(10));
             Regions.Devices.Tell(new EndorseDevice(vehicle, DeviceIdentity.Endorse(Network, cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray()), TestActor);
             ExpectMsg<DeviceView>(TimeSpan.FromSeconds(10));
-            remote.Ledger.Tell(new Mint(LedgerShards.For(payer, Settings.LedgerShardCount), "mint-multi", payer, new Money(1_000, Currency.Eur)), probe.Ref);
+            remote.Ledger.Tell(new Mint(LedgerShards.For(payer, Settings.LedgerShardCount), "mint-multi", payer, new Money(1_000, Currency.Eur), TestAuthority.Bank), probe.Ref);
             probe.ExpectMsg<LedgerCommitted>(TimeSpan.FromSeconds(10));
 
             var channel = ChannelId.Of("channel-multi");

@@ -34,6 +34,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
         var clock = new ManualClock(new Timestamp(1_800_000_000_000));
         var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
         {
+            Authority = TestAuthority.Authority,
             ChannelSnapshotEveryEvents = 5,
             LedgerSnapshotEveryBlocks = 3,
         };
@@ -46,10 +47,10 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
         await using (var node = await TestNode.StartAsync(store, settings))
         {
             var r = node.Regions;
-            Assert.IsType<OperatorView>(await AskAsync(r.Operators, new RegisterOperator(Cpo, "Charge Co", OperatorRole.ChargePointOperator, cpoKey.PublicKey.Hex)));
+            Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
             Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
                 DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
-            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(10_000, Currency.Eur))));
+            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(10_000, Currency.Eur), TestAuthority.Bank)));
             Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(Stolen,
                 DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, Stolen, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
             Assert.True(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new RevokeDevice(Stolen,
@@ -86,7 +87,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
             Assert.Equal("VoucherNotNewer", Assert.IsType<Refusal>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 12, 120, vehicleKey)))).Code);
             var shard = LedgerShards.For(payer, 4);
             var height = ((ShardTotals)await AskAsync(node.Regions.Ledger, new GetShardTotals(shard))).Height;
-            Assert.IsType<LedgerCommitted>(await AskAsync(node.Regions.Ledger, new Mint(shard, "fund-2", payer, new Money(1, Currency.Eur))));
+            Assert.IsType<LedgerCommitted>(await AskAsync(node.Regions.Ledger, new Mint(shard, "fund-2", payer, new Money(1, Currency.Eur), TestAuthority.Bank)));
             Assert.Equal(height + 1, ((ShardTotals)await AskAsync(node.Regions.Ledger, new GetShardTotals(shard))).Height);
             var audit = await LedgerAudit.RunAsync(node.System, shard, settings);
             Assert.True(audit.Intact, audit.Reason);

@@ -31,7 +31,7 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
 
     private string RefusalCode(object message, IActorRef region) => Assert.IsType<Refusal>(Ask(message, region)).Code;
 
-    private void RegisterCpo() => Assert.IsType<OperatorView>(Ask(new RegisterOperator(Cpo, "Charge Co", OperatorRole.ChargePointOperator, _cpoKey.PublicKey.Hex), Regions.Operators));
+    private void RegisterCpo() => Assert.IsType<OperatorView>(Ask(TestAuthority.Admit(Cpo, _cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner), Regions.Operators));
 
     private DeviceId Vehicle(string id, long funds)
     {
@@ -41,7 +41,7 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         if (funds > 0)
         {
             var party = PartyId.From(vehicle);
-            Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + id, party, new Money(funds, Currency.Eur)), Regions.Ledger));
+            Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + id, party, new Money(funds, Currency.Eur), TestAuthority.Bank), Regions.Ledger));
         }
         return vehicle;
     }
@@ -54,15 +54,33 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
     }
 
     [Fact]
-    public void Operators_register_once_and_refuse_another_key()
+    public void An_operator_is_admitted_by_the_authority_once_per_version_and_a_higher_version_rotates_its_key()
     {
         RegisterCpo();
         RegisterCpo();
         using var other = DeviceKeyPair.Generate();
-        Assert.Equal(nameof(OperatorAlreadyRegistered), RefusalCode(new RegisterOperator(Cpo, "x", OperatorRole.ChargePointOperator, other.PublicKey.Hex), Regions.Operators));
-        Assert.Equal(nameof(WeakPublicKey), RefusalCode(new RegisterOperator(OperatorId.Of("weak"), "x", OperatorRole.TollOperator, new string('0', 64)), Regions.Operators));
-        Assert.Equal(nameof(MalformedValue), RefusalCode(new RegisterOperator(OperatorId.Of("bad"), "x", OperatorRole.TollOperator, "xyz"), Regions.Operators));
+        Assert.Equal(nameof(AdmissionVersionReused), RefusalCode(TestAuthority.Admit(Cpo, other, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner), Regions.Operators));
+        var rotated = Assert.IsType<OperatorView>(Ask(TestAuthority.Admit(Cpo, other, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner, version: 2), Regions.Operators));
+        Assert.Equal((other.PublicKey.Hex, 2UL), (rotated.PublicKeyHex, rotated.Version));
+        Assert.Equal(nameof(AdmissionSuperseded), RefusalCode(TestAuthority.Admit(Cpo, _cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner), Regions.Operators));
         Assert.Equal(nameof(OperatorNotFound), RefusalCode(new GetOperator(OperatorId.Of("nobody")), Regions.Operators));
+    }
+
+    [Fact]
+    public void An_admission_not_signed_by_the_authority_is_refused_and_admits_nobody()
+    {
+        using var pretender = DeviceKeyPair.Generate();
+        var stranger = OperatorId.Of("stranger");
+        var forged = AuthorityApproved<Admission>.Sign(new Admission(Network, stranger, OperatorRoles.GridOperator | OperatorRoles.SettlementBank, pretender.PublicKey, 1,
+            new Money(1_000_000, Currency.Eur), Clock.Now), [(0, pretender)]);
+        Assert.Equal(nameof(InvalidSignature), RefusalCode(new AdmitOperator(stranger, forged.ToArray()), Regions.Operators));
+        var otherIndex = AuthorityApproved<Admission>.Sign(forged.Payload, [(1, TestAuthority.Key)]);
+        Assert.Equal(nameof(UnknownAuthorityKey), RefusalCode(new AdmitOperator(stranger, otherIndex.ToArray()), Regions.Operators));
+        var otherNetwork = TestAuthority.Approve(stranger, pretender.PublicKey, OperatorRoles.GridOperator, network: NetworkId.Of("elsewhere"));
+        Assert.Equal(nameof(WrongNetwork), RefusalCode(new AdmitOperator(stranger, otherNetwork.ToArray()), Regions.Operators));
+        var forSomeoneElse = TestAuthority.Approve(OperatorId.Of("someone-else"), pretender.PublicKey, OperatorRoles.GridOperator);
+        Assert.Equal(nameof(AdmissionMismatch), RefusalCode(new AdmitOperator(stranger, forSomeoneElse.ToArray()), Regions.Operators));
+        Assert.Equal(nameof(OperatorNotFound), RefusalCode(new GetOperator(stranger), Regions.Operators));
     }
 
     [Fact]
@@ -123,7 +141,7 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         var forged = ChannelId.Of("channel-forged");
         Assert.Equal(nameof(InvalidSignature), RefusalCode(new OpenChannel(forged, Signing.Opening(forged, PartyId.From(vehicle), CpoParty, 100, stranger)), Regions.Channels));
         var unknownPayee = ChannelId.Of("channel-nobody");
-        Assert.Equal(nameof(PartyUnknown), RefusalCode(new OpenChannel(unknownPayee, Signing.Opening(unknownPayee, PartyId.From(vehicle), PartyId.Of("nobody"), 100, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(PartyUnknown), RefusalCode(new OpenChannel(unknownPayee, Signing.Opening(unknownPayee, PartyId.From(vehicle), PartyId.Of("device:nobody"), 100, _vehicleKey)), Regions.Channels));
 
         var channel = Open(vehicle, "channel-h", 1_000);
         Assert.IsType<ChannelOpened>(Ask(new OpenChannel(channel, Signing.Opening(channel, PartyId.From(vehicle), CpoParty, 1_000, _vehicleKey)), Regions.Channels));

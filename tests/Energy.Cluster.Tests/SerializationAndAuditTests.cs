@@ -11,8 +11,8 @@ using Xunit.Abstractions;
 
 namespace Energy.Cluster.Tests;
 
-/// <summary>A type of the same shape as OperatorRegistered under another name, as after a rename.</summary>
-public sealed record RenamedOperatorRegistered(OperatorId Operator, string Name, OperatorRole Role, string PublicKeyHex, Timestamp RegisteredAt) : IEnergyMessage;
+/// <summary>A type of the same shape as IssuanceRecorded under another name, as after a rename.</summary>
+public sealed record RenamedIssuanceRecorded(string RequestId, long AmountMinorUnits) : IEnergyMessage;
 
 public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestKit(output: output)
 {
@@ -31,18 +31,17 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     [Fact]
     public void An_event_written_before_its_type_was_renamed_still_reads_back()
     {
-        var written = new OperatorRegistered(OperatorId.Of("cpo-1"), "Charge Co", OperatorRole.ChargePointOperator, new string('a', 64), new Timestamp(1_800_000_000_000));
+        var written = new IssuanceRecorded("fund-1", 1_000);
         var current = new EnergySerializer((ExtendedActorSystem)Sys);
         var bytes = current.ToBinary(written);
         var manifest = current.Manifest(written);
 
         var table = EnergySerializer.ScanManifests(typeof(EnergySerializer).Assembly);
-        table[manifest] = typeof(RenamedOperatorRegistered);
-        var renamed = (RenamedOperatorRegistered)new EnergySerializer((ExtendedActorSystem)Sys, table).FromBinary(bytes, manifest);
+        table[manifest] = typeof(RenamedIssuanceRecorded);
+        var renamed = (RenamedIssuanceRecorded)new EnergySerializer((ExtendedActorSystem)Sys, table).FromBinary(bytes, manifest);
 
-        Assert.Equal("registry.operator-registered.v1", manifest);
-        Assert.Equal((written.Operator, written.Name, written.Role, written.PublicKeyHex, written.RegisteredAt),
-            (renamed.Operator, renamed.Name, renamed.Role, renamed.PublicKeyHex, renamed.RegisteredAt));
+        Assert.Equal("registry.issuance-recorded.v1", manifest);
+        Assert.Equal((written.RequestId, written.AmountMinorUnits), (renamed.RequestId, renamed.AmountMinorUnits));
     }
 
     [Fact]
@@ -50,9 +49,9 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
         var block = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur,
-            [new MintEntry("r", PartyId.Of("a"), 5), new EscrowReleaseEntry(ChannelId.Of("c"), PartyId.Of("a"), 5, [new PayoutLine(PartyId.Of("b"), 5, "ledger-1", 1)])],
+            [new MintEntry("r", PartyId.Of("device:a"), 5, TestAuthority.Bank), new EscrowReleaseEntry(ChannelId.Of("c"), PartyId.Of("device:a"), 5, [new PayoutLine(PartyId.Of("device:b"), 5, "ledger-1", 1)])],
             DeviceKeyPair.Generate());
-        foreach (var message in new object[] { block, new Mint("ledger-0", "r", PartyId.Of("a"), new Money(5, Currency.Eur)), new Refusal("X", "y") })
+        foreach (var message in new object[] { block, new Mint("ledger-0", "r", PartyId.Of("device:a"), new Money(5, Currency.Eur), TestAuthority.Bank), new Refusal("X", "y") })
         {
             var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
             Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType(), EnergyJson.Options),
@@ -65,13 +64,13 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     {
         var store = TestStores.Sqlite();
         using var nodeKey = DeviceKeyPair.Generate();
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 2, nodeKey, new ManualClock(new Timestamp(1_800_000_000_000)));
-        var account = PartyId.Of("alice");
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 2, nodeKey, new ManualClock(new Timestamp(1_800_000_000_000))) { Authority = TestAuthority.Authority };
+        var account = PartyId.Of("device:alice");
         var shard = LedgerShards.For(account, 2);
         await using (var node = await TestNode.StartAsync(store, settings))
         {
             for (var i = 1; i <= 4; i++)
-                Assert.IsType<LedgerCommitted>(await node.Regions.Ledger.Ask<object>(new Mint(shard, $"mint-{i}", account, new Money(100 * i, Currency.Eur)), TimeSpan.FromSeconds(10)));
+                Assert.IsType<LedgerCommitted>(await node.Regions.Ledger.Ask<object>(new Mint(shard, $"mint-{i}", account, new Money(100 * i, Currency.Eur), TestAuthority.Bank), TimeSpan.FromSeconds(10)));
             Assert.True((await LedgerAudit.RunAsync(node.System, shard, settings)).Intact);
         }
 
@@ -115,9 +114,9 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     {
         using var node = DeviceKeyPair.Generate();
         using var intruder = DeviceKeyPair.Generate();
-        var first = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur, [new MintEntry("a", PartyId.Of("a"), 1)], node);
-        var second = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 2, first.BlockHash(), new Timestamp(2), Currency.Eur, [new MintEntry("b", PartyId.Of("a"), 1)], intruder);
-        var unlinked = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 2, SettlementBlock.GenesisHash, new Timestamp(2), Currency.Eur, [new MintEntry("b", PartyId.Of("a"), 1)], node);
+        var first = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur, [new MintEntry("a", PartyId.Of("device:a"), 1, TestAuthority.Bank)], node);
+        var second = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 2, first.BlockHash(), new Timestamp(2), Currency.Eur, [new MintEntry("b", PartyId.Of("device:a"), 1, TestAuthority.Bank)], intruder);
+        var unlinked = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 2, SettlementBlock.GenesisHash, new Timestamp(2), Currency.Eur, [new MintEntry("b", PartyId.Of("device:a"), 1, TestAuthority.Bank)], node);
         bool Trusted(string key) => key == node.PublicKey.Hex;
 
         Assert.True(LedgerAudit.Verify("ledger-0", [first], Trusted).Intact);

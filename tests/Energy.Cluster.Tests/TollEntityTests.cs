@@ -32,7 +32,7 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
     private readonly DeviceKeyPair _vehicleKey = DeviceKeyPair.Generate();
     private readonly ManualClock _clock = new(new Timestamp(1_800_000_000_000));
 
-    private EnergySettings Settings => new(ClusterTestKit.Network, Currency.Eur, 4, _nodeKey, _clock) { TollAnswerTimeout = TimeSpan.FromSeconds(2) };
+    private EnergySettings Settings => new(ClusterTestKit.Network, Currency.Eur, 4, _nodeKey, _clock) { TollAnswerTimeout = TimeSpan.FromSeconds(2), Authority = TestAuthority.Authority };
 
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
@@ -45,14 +45,14 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
 
     private async Task SetUpAsync(EnergyRegions r)
     {
-        Assert.IsType<OperatorView>(await AskAsync(r.Operators, new RegisterOperator(Tolls, "Motorway Co", OperatorRole.TollOperator, _tollsKey.PublicKey.Hex)));
+        Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Tolls, _tollsKey, OperatorRoles.TollOperator | OperatorRoles.FleetOwner)));
         foreach (var (device, role, key) in new[] { (Gantry, DeviceRole.Gantry, _gantryKey), (Vehicle, DeviceRole.Vehicle, _vehicleKey) })
         {
             Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(device,
                 DeviceIdentity.Endorse(ClusterTestKit.Network, Tolls, _tollsKey, device, role, key.PublicKey).Endorsement.ToArray())));
         }
         var payer = PartyId.From(Vehicle);
-        Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(5_000, Currency.Eur))));
+        Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund", payer, new Money(5_000, Currency.Eur), TestAuthority.Bank)));
         Assert.IsType<ChannelOpened>(await AskAsync(r.Channels, new OpenChannel(Channel, Signing.Opening(Channel, payer, PartyId.From(Tolls), 1_000, _vehicleKey))));
     }
 
@@ -111,12 +111,12 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
             var r = node.Regions;
             await SetUpAsync(r);
             Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 1, 10, _vehicleKey))));
-            // Only the device's own operator or a toll operator may order it; this one is a toll operator.
+            // Only the device's own operator (here the toll operator also runs the fleet) or a grid operator may order it.
             using var stranger = DeviceKeyPair.Generate();
             Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Devices, new QuarantineDevice(Vehicle,
-                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, true, _clock.Now), stranger).ToArray()))).Code);
+                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, true, 1, _clock.Now), stranger).ToArray()))).Code);
             Assert.True(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new QuarantineDevice(Vehicle,
-                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, true, _clock.Now), _tollsKey).ToArray()))).Quarantined);
+                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, true, 1, _clock.Now), _tollsKey).ToArray()))).Quarantined);
             Assert.Equal(nameof(PartyQuarantined), Assert.IsType<Refusal>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, _vehicleKey)))).Code);
         }
         await using (var node = await TestNode.StartAsync(store, Settings))
@@ -125,7 +125,7 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
             // The channel is the first to start: it asks the payer's twin before it takes a voucher.
             Assert.Equal(nameof(PartyQuarantined), Assert.IsType<Refusal>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, _vehicleKey)))).Code);
             Assert.False(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new QuarantineDevice(Vehicle,
-                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, false, _clock.Now), _tollsKey).ToArray()))).Quarantined);
+                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, false, 2, _clock.Now), _tollsKey).ToArray()))).Quarantined);
             Assert.Equal(20, Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, _vehicleKey)))).Cumulative.MinorUnits);
         }
     }

@@ -10,6 +10,7 @@ public abstract class AgentNodeFixture(params string[] settings) : IAsyncLifetim
     public NodeProcess Node { get; } = new(null, settings);
     public ApiClient Api { get; private set; } = null!;
     public NodeClient Client { get; private set; } = null!;
+    public Governance Governance { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -17,10 +18,13 @@ public abstract class AgentNodeFixture(params string[] settings) : IAsyncLifetim
         Api = new ApiClient(Node, TimeSpan.FromSeconds(5));
         _http.BaseAddress = Node.Url;
         Client = new NodeClient(_http);
+        Governance = await Governance.StartAsync(Node, Client, Api);
+        Client = Governance.Grid.Node;
     }
 
     public Task DisposeAsync()
     {
+        Governance.Dispose();
         Api.Dispose();
         _http.Dispose();
         Node.Dispose();

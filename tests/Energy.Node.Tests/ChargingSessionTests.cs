@@ -23,13 +23,13 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
     {
         var cpo = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"cpo-{Run}")));
         var fleet = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"fleet-{Run}")));
-        await cpo.RegisterAsync("Charge Co", "chargePointOperator");
-        await fleet.RegisterAsync("Fleet Co", "fleetOwner");
+        await fixture.Governance.AdmitAsync(cpo, OperatorRoles.ChargePointOperator);
+        await fixture.Governance.AdmitAsync(fleet, OperatorRoles.FleetOwner);
         var charger = Keep(new ChargerAgent(Network, DeviceId.Of($"charger-{Run}"), Currency.Eur, registerWh: 120_000) { SuspendTimeout = TimeSpan.FromSeconds(3) });
         var vehicle = Keep(new VehicleAgent(Network, DeviceId.Of($"vehicle-{Run}")));
         await cpo.EndorseAsync(charger.Id, DeviceRole.Charger, charger.PublicKey);
         await fleet.EndorseAsync(vehicle.Id, DeviceRole.Vehicle, vehicle.PublicKey);
-        await fleet.FundAsync(vehicle.Party, new Money(deposit, Currency.Eur), $"fund-{Run}");
+        await fixture.Governance.Bank.FundAsync(vehicle.Party, new Money(deposit, Currency.Eur), $"fund-{Run}");
         var channel = ChannelId.Of($"ch-{Run}");
         await vehicle.OpenChannelAsync(fixture.Client, channel, cpo.Party, new Money(deposit, Currency.Eur), DurationMs.FromSeconds(60));
         if (connect)
@@ -73,11 +73,11 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         // The operator closes; the ledger pays it the session's cost and refunds the rest of the deposit.
         var settled = await city.Cpo.CloseChannelAsync(city.Channel);
         var payouts = settled.GetProperty("payouts").EnumerateArray().ToDictionary(p => p.GetProperty("account").GetString()!, p => Minor(p.GetProperty("amount")));
-        Assert.Equal(expected, payouts[city.Cpo.Id.Value]);
-        Assert.Equal(5_000 - expected, payouts[city.Vehicle.Id.Value]);
-        var operatorAccount = await fixture.Api.GetAsync($"/api/accounts/{city.Cpo.Id}");
+        Assert.Equal(expected, payouts[city.Cpo.Party.Value]);
+        Assert.Equal(5_000 - expected, payouts[city.Vehicle.Party.Value]);
+        var operatorAccount = await fixture.Api.GetAsync($"/api/accounts/{city.Cpo.Party}");
         Assert.Equal(expected, operatorAccount.Body.GetProperty("balance").GetProperty("minorUnits").GetInt64());
-        var vehicleAccount = await fixture.Api.GetAsync($"/api/accounts/{city.Vehicle.Id}");
+        var vehicleAccount = await fixture.Api.GetAsync($"/api/accounts/{city.Vehicle.Party}");
         Assert.Equal(5_000 - expected, vehicleAccount.Body.GetProperty("balance").GetProperty("minorUnits").GetInt64());
         Assert.Empty(city.Vehicle.Refusals);
         Assert.Empty(city.Charger.Refusals);
@@ -157,7 +157,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
     public async Task A_small_city_charges_trades_and_settles_everything_it_paid()
     {
         var reports = new List<string>();
-        var city = new CityScenario(fixture.Client, fixture.Node.Url, Network, Currency.Eur, line => { lock (reports) reports.Add(line); });
+        var city = new CityScenario(fixture.Client, fixture.Governance.Authority, fixture.Node.Url, Network, Currency.Eur, line => { lock (reports) reports.Add(line); });
         var summary = await city.RunAsync(new CityScenario.Options(Vehicles: 6, Chargers: 2, Gantries: 3, Homes: 4, Readings: 12, WhPerReading: 250, PricePerKwh: 33,
             Credit: 40, GantryInterval: TimeSpan.FromMilliseconds(400)), CancellationToken.None);
 

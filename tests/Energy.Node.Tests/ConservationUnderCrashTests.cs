@@ -44,14 +44,15 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         using var api = new ApiClient(node);
         using var cpoKey = DeviceKeyPair.Generate();
         var cpo = OperatorId.Of("cpo-1");
-        Assert.True((await api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "Charge Co", role = "chargePointOperator", publicKey = cpoKey.PublicKey.Hex })).Ok);
+        Assert.True((await api.PostSignedAsync($"/api/operators/{cpo}/admission", Governance.Admission(node, cpo, cpoKey.PublicKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner | OperatorRoles.SettlementBank, 1_000_000_000_000))).Ok);
+        api.Caller = (PartyId.From(cpo), cpoKey);
 
         var vehicles = Enumerable.Range(0, 24).Select(i => new Vehicle(i)).ToArray();
         foreach (var v in vehicles)
         {
             var endorsement = DeviceIdentity.Endorse(Network, cpo, cpoKey, v.Id, DeviceRole.Vehicle, v.Key.PublicKey).Endorsement.ToArray();
             Assert.True((await api.PostSignedAsync($"/api/devices/{v.Id}/endorsement", endorsement)).Ok);
-            Assert.True((await api.PostSignedAsync($"/api/accounts/{v.Id}/mint", Signed<FundingOrder>.Sign(
+            Assert.True((await api.PostSignedAsync($"/api/accounts/{PartyId.From(v.Id)}/mint", Signed<FundingOrder>.Sign(
                 new FundingOrder(Network, cpo, PartyId.From(v.Id), new Money(100_000, Currency.Eur), $"fund-{v.Id}"), cpoKey).ToArray())).Ok);
         }
 
@@ -123,7 +124,7 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         {
             if (roll < 10)
             {
-                var withdraw = await api.PostSignedAsync($"/api/accounts/{v.Id}/withdraw", Signed<WithdrawalOrder>.Sign(new WithdrawalOrder(
+                var withdraw = await api.PostSignedAsync($"/api/accounts/{PartyId.From(v.Id)}/withdraw", Signed<WithdrawalOrder>.Sign(new WithdrawalOrder(
                     Network, PartyId.From(v.Id), new Money(1 + rng.Next(500), Currency.Eur), $"w-{v.Channels}-{roll}"), v.Key).ToArray());
                 Assert.True(withdraw.Ok || withdraw.Code is "InsufficientFunds" or "RequestIdReused", withdraw.Body.ToString());
                 return;

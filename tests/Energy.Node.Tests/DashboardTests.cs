@@ -25,7 +25,13 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
     {
         var key = DeviceKeyPair.Generate();
         var agent = new OperatorAgent(fixture.Client, Network, OperatorId.Of(id), key);
-        await agent.RegisterAsync(id, role);
+        await fixture.Governance.AdmitAsync(agent, role switch
+        {
+            "gridOperator" => OperatorRoles.GridOperator,
+            "chargePointOperator" => OperatorRoles.ChargePointOperator,
+            "tollOperator" => OperatorRoles.TollOperator,
+            _ => OperatorRoles.FleetOwner,
+        });
         return new Operator(agent, key);
     }
 
@@ -48,7 +54,7 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
         })
         .Build();
 
-    private CityScenario City() => new(fixture.Client, fixture.Node.Url, Network, Currency.Eur, line => output.WriteLine(line));
+    private CityScenario City() => new(fixture.Client, fixture.Governance.Authority, fixture.Node.Url, Network, Currency.Eur, line => output.WriteLine(line));
 
     [Fact]
     public async Task Without_sign_in_the_hub_and_the_api_refuse_and_a_forged_sign_in_is_refused()

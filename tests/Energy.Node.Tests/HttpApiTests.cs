@@ -9,17 +9,24 @@ namespace Energy.Node.Tests;
 
 public sealed class NodeFixture : IAsyncLifetime
 {
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
     public NodeProcess Node { get; } = new();
     public ApiClient Api { get; private set; } = null!;
+    public Governance Governance { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         await Node.StartAsync();
         Api = new ApiClient(Node, TimeSpan.FromSeconds(5));
+        _http.BaseAddress = Node.Url;
+        Governance = await Governance.StartAsync(Node, new Energy.Agents.NodeClient(_http), Api);
     }
 
     public Task DisposeAsync()
     {
+        Governance.Dispose();
+        _http.Dispose();
         Api.Dispose();
         Node.Dispose();
         return Task.CompletedTask;
@@ -39,10 +46,10 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         var cpo = OperatorId.Of($"cpo-{name}");
         var vehicle = DeviceId.Of($"vehicle-{name}");
         var channel = ChannelId.Of($"channel-{name}");
-        Assert.Equal(200, (await Api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "Charge Co", role = "chargePointOperator", publicKey = cpoKey.PublicKey.Hex })).Status);
+        Assert.Equal(200, (await Api.PostSignedAsync($"/api/operators/{cpo}/admission", Governance.Admission(fixture.Node, cpo, cpoKey.PublicKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner | OperatorRoles.SettlementBank, 1_000_000_000))).Status);
         Assert.Equal(200, (await Api.PostSignedAsync($"/api/devices/{vehicle}/endorsement",
             DeviceIdentity.Endorse(Network, cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())).Status);
-        Assert.Equal(200, (await Api.PostSignedAsync($"/api/accounts/{vehicle}/mint", Signed<FundingOrder>.Sign(
+        Assert.Equal(200, (await Api.PostSignedAsync($"/api/accounts/{PartyId.From(vehicle)}/mint", Signed<FundingOrder>.Sign(
             new FundingOrder(Network, cpo, PartyId.From(vehicle), new Money(5_000, Currency.Eur), "fund"), cpoKey).ToArray())).Status);
         var opened = await Api.PostSignedAsync($"/api/channels/{channel}/open", Signed<StreamingOpening>.Sign(
             new StreamingOpening(Network, channel, PartyId.From(vehicle), PartyId.From(cpo), new Money(2_000, Currency.Eur), DurationMs.FromSeconds(60)), vehicleKey).ToArray());
@@ -71,8 +78,8 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         Assert.Equal(200, first.Status);
         Assert.Equal(first.Body.ToString(), second.Body.ToString());
         var payouts = first.Body.GetProperty("payouts").EnumerateArray().ToDictionary(p => p.GetProperty("account").GetString()!, p => p.GetProperty("amount").GetProperty("minorUnits").GetInt64());
-        Assert.Equal((750L, 1_250L), (payouts[cpo.Value], payouts[vehicle.Value]));
-        var account = await Api.GetAsync($"/api/accounts/{vehicle}");
+        Assert.Equal((750L, 1_250L), (payouts[PartyId.From(cpo).Value], payouts[PartyId.From(vehicle).Value]));
+        var account = await Api.GetAsync($"/api/accounts/{PartyId.From(vehicle)}");
         Assert.Equal(4_250, account.Body.GetProperty("balance").GetProperty("minorUnits").GetInt64());
         var shards = (await Api.GetAsync("/api/ledger/shards")).Body.EnumerateArray().Select(s => s.GetString()!).ToList();
         foreach (var shard in shards)
@@ -96,12 +103,12 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         Assert.Equal(200, (await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, 1, 10, vehicleKey))).Status);
         AssertError(await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, 1, 10, vehicleKey)), 400, "VoucherNotNewer");
         AssertError(await Api.PostSignedAsync("/api/channels/nowhere/vouchers", Voucher(ChannelId.Of("nowhere"), 1, 10, vehicleKey)), 404, "ChannelNotFound");
-        AssertError(await Api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "x", role = "tollOperator", publicKey = stranger.PublicKey.Hex }), 409, "OperatorAlreadyRegistered");
-        AssertError(await Api.PostSignedAsync($"/api/accounts/{vehicle}/withdraw", Signed<WithdrawalOrder>.Sign(
+        AssertError(await Api.PostSignedAsync($"/api/operators/{cpo}/admission", Governance.Admission(fixture.Node, cpo, stranger.PublicKey, OperatorRoles.TollOperator)), 409, "AdmissionVersionReused");
+        AssertError(await Api.PostSignedAsync($"/api/accounts/{PartyId.From(vehicle)}/withdraw", Signed<WithdrawalOrder>.Sign(
             new WithdrawalOrder(Network, PartyId.From(vehicle), new Money(1_000_000, Currency.Eur), "too-much"), vehicleKey).ToArray()), 400, "InsufficientFunds");
-        AssertError(await Api.PostSignedAsync($"/api/accounts/{vehicle}/withdraw", Signed<WithdrawalOrder>.Sign(
+        AssertError(await Api.PostSignedAsync($"/api/accounts/{PartyId.From(vehicle)}/withdraw", Signed<WithdrawalOrder>.Sign(
             new WithdrawalOrder(Network, PartyId.From(vehicle), new Money(1, Currency.Eur), "stolen"), stranger).ToArray()), 403, "InvalidSignature");
-        AssertError(await Api.PostSignedAsync($"/api/accounts/{vehicle}/mint", Signed<FundingOrder>.Sign(
+        AssertError(await Api.PostSignedAsync($"/api/accounts/{PartyId.From(vehicle)}/mint", Signed<FundingOrder>.Sign(
             new FundingOrder(Network, cpo, PartyId.From(vehicle), new Money(1_000_000, Currency.Eur), "printing-money"), stranger).ToArray()), 403, "InvalidSignature");
         AssertError(await Api.PostSignedAsync("/api/accounts/someone-else/mint", Signed<FundingOrder>.Sign(
             new FundingOrder(Network, cpo, PartyId.From(vehicle), new Money(1, Currency.Eur), "moved"), cpoKey).ToArray()), 400, "MalformedValue");

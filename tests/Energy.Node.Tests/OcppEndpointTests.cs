@@ -36,7 +36,7 @@ public sealed class OcppEndpointTests(NodeFixture fixture) : IClassFixture<NodeF
         using var vehicleKey = DeviceKeyPair.Generate();
         var cpo = OperatorId.Of($"cpo-{name}");
         var vehicle = DeviceId.Of($"vehicle-{name}");
-        Assert.True((await fixture.Api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "Charge Co", role = "chargePointOperator", publicKey = cpoKey.PublicKey.Hex })).Ok);
+        Assert.True((await fixture.Api.PostSignedAsync($"/api/operators/{cpo}/admission", Governance.Admission(fixture.Node, cpo, cpoKey.PublicKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner))).Ok);
         Assert.True((await fixture.Api.PostSignedAsync($"/api/devices/{vehicle}/endorsement",
             DeviceIdentity.Endorse(Network, cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())).Ok);
         return vehicle.Value;

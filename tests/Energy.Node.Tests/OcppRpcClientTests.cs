@@ -18,7 +18,7 @@ public sealed class OcppRpcClientTests(NodeFixture fixture, ITestOutputHelper ou
         using var vehicleKey = DeviceKeyPair.Generate();
         var cpo = OperatorId.Of("cpo-rpc");
         var vehicle = DeviceId.Of("vehicle-rpc");
-        Assert.True((await fixture.Api.PostAsync("/api/operators", new { operatorId = cpo.Value, name = "Charge Co", role = "chargePointOperator", publicKey = cpoKey.PublicKey.Hex })).Ok);
+        Assert.True((await fixture.Api.PostSignedAsync($"/api/operators/{cpo}/admission", Governance.Admission(fixture.Node, cpo, cpoKey.PublicKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner))).Ok);
         Assert.True((await fixture.Api.PostSignedAsync($"/api/devices/{vehicle}/endorsement",
             DeviceIdentity.Endorse(NetworkId.Of("energy-test"), cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())).Ok);
 

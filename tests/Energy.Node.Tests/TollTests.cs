@@ -19,8 +19,8 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
     {
         var tolls = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"tolls-{Run}")));
         var fleet = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"fleet-{Run}")));
-        await tolls.RegisterAsync("Motorway Co", "tollOperator");
-        await fleet.RegisterAsync("Fleet Co", "fleetOwner");
+        await fixture.Governance.AdmitAsync(tolls, OperatorRoles.TollOperator);
+        await fixture.Governance.AdmitAsync(fleet, OperatorRoles.FleetOwner);
         var zone = SegmentId.Of($"zone-{Run}");
         var gateway = await ConnectAsync();
         var gantries = new List<GantryAgent>();
@@ -41,7 +41,7 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
     {
         var vehicle = Keep(new VehicleAgent(Network, DeviceId.Of($"{name}-{Run}")));
         await road.Fleet.EndorseAsync(vehicle.Id, DeviceRole.Vehicle, vehicle.PublicKey);
-        await road.Fleet.FundAsync(vehicle.Party, new Money(funds, Currency.Eur), $"fund-{vehicle.Id}");
+        await fixture.Governance.Bank.FundAsync(vehicle.Party, new Money(funds, Currency.Eur), $"fund-{vehicle.Id}");
         if (deposit is { } d)
             await vehicle.OpenChannelAsync(fixture.Client, ChannelId.Of($"ch-{vehicle.Id}"), road.Tolls.Party, new Money(d, Currency.Eur), DurationMs.FromSeconds(60));
         await vehicle.ConnectAsync(road.Gateway);
@@ -66,9 +66,9 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
 
         var settled = await road.Tolls.CloseChannelAsync(vehicle.ChannelTo(road.Tolls.Party)!.Id);
         var payouts = settled.GetProperty("payouts").EnumerateArray().ToDictionary(p => p.GetProperty("account").GetString()!, p => p.GetProperty("amount").GetProperty("minorUnits").GetInt64());
-        Assert.Equal(prices.Sum(), payouts[road.Tolls.Id.Value]);
-        Assert.Equal(5_000 - prices.Sum(), payouts[vehicle.Id.Value]);
-        var account = await fixture.Api.GetAsync($"/api/accounts/{road.Tolls.Id}");
+        Assert.Equal(prices.Sum(), payouts[road.Tolls.Party.Value]);
+        Assert.Equal(5_000 - prices.Sum(), payouts[vehicle.Party.Value]);
+        var account = await fixture.Api.GetAsync($"/api/accounts/{road.Tolls.Party}");
         Assert.Equal(prices.Sum(), account.Body.GetProperty("balance").GetProperty("minorUnits").GetInt64());
 
         // The zone saw one vehicle at 80 km/h; no violations, no alerts for it.
@@ -183,8 +183,10 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
         Assert.Single(clones);
         Assert.True((await fixture.Api.GetAsync($"/api/devices/{car.Id}")).Body.GetProperty("cloneAlertOpen").GetBoolean());
 
-        // The toll operator quarantines the identity: its vouchers are refused, at the gantry and straight at the channel.
-        await road.Tolls.QuarantineAsync(car.Id, true);
+        // The toll operator only reports the clone; the grid operator quarantines the identity: its vouchers are refused,
+        // at the gantry and straight at the channel.
+        Assert.Equal("NotPermitted", (await Assert.ThrowsAsync<NodeClient.NodeRefusedException>(() => road.Tolls.QuarantineAsync(car.Id, true))).Code);
+        await fixture.Governance.Grid.QuarantineAsync(car.Id, true);
         Assert.True((await fixture.Api.GetAsync($"/api/devices/{car.Id}")).Body.GetProperty("quarantined").GetBoolean());
         var refused = await road.Gantries[1].PassAsync(car.Id);
         Assert.False(refused.Paid);
@@ -194,12 +196,12 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
         Assert.Equal("PartyQuarantined", direct.Code);
         Assert.Equal(300, (await fixture.Api.GetAsync($"/api/channels/{channel.Id}")).Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
 
-        // A fleet owner that is neither the device's operator nor a toll operator cannot release it; the toll operator can.
+        // An operator that is neither the device's operator nor a grid operator cannot release it; the device's own operator can.
         var stranger = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"stranger-{Run}")));
-        await stranger.RegisterAsync("Stranger", "chargePointOperator");
+        await fixture.Governance.AdmitAsync(stranger, OperatorRoles.ChargePointOperator);
         var notAllowed = await Assert.ThrowsAsync<NodeClient.NodeRefusedException>(() => stranger.QuarantineAsync(car.Id, false));
-        Assert.Equal("EndorsementMismatch", notAllowed.Code);
-        await road.Tolls.QuarantineAsync(car.Id, false);
+        Assert.Equal("NotPermitted", notAllowed.Code);
+        await road.Fleet.QuarantineAsync(car.Id, false);
         Assert.False((await fixture.Api.GetAsync($"/api/devices/{car.Id}")).Body.GetProperty("quarantined").GetBoolean());
     }
 

@@ -30,8 +30,10 @@ public sealed class ChargingBenchmark : IBenchmark
         var run = Guid.NewGuid().ToString("N")[..6];
         using var cpo = new OperatorAgent(client, BenchNode.Network, OperatorId.Of($"cpo-{run}"));
         using var fleet = new OperatorAgent(client, BenchNode.Network, OperatorId.Of($"fleet-{run}"));
-        await cpo.RegisterAsync("Bench Charging", "chargePointOperator");
-        await fleet.RegisterAsync("Bench Fleet", "fleetOwner");
+        using var authority = NetworkAuthorityAgent.FromKeyFile(client, BenchNode.Network, Currency.Eur, Path.Combine(node.DataDirectory, "authority.key"));
+        await cpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
+        // The fleet owner is also the settlement bank that issues the deposits.
+        await fleet.AdmitAsync(authority, OperatorRoles.FleetOwner | OperatorRoles.SettlementBank, new Money(1_000_000_000_000, Currency.Eur));
         var chargers = Enumerable.Range(0, pairs).Select(i => new ChargerAgent(BenchNode.Network, DeviceId.Of($"charger-{run}-{i}"), Currency.Eur)).ToArray();
         var vehicles = Enumerable.Range(0, pairs).Select(i => new VehicleAgent(BenchNode.Network, DeviceId.Of($"vehicle-{run}-{i}"))).ToArray();
         var connections = new List<GatewayClient>();

@@ -28,7 +28,7 @@ public sealed class SettlementsBenchmark : IBenchmark
             var accounts = Enumerable.Range(0, Accounts).Select(i => PartyId.Of($"device:account-{i}")).ToArray();
             Money Eur(long units) => new(units, Currency.Eur);
             await node.Expect<LedgerCommitted>(node.Regions.Ledger,
-                accounts.Select(a => (object)new Mint(LedgerShards.For(a, shards), "fund-" + a, a, Eur(1_000_000_000))).ToList());
+                accounts.Select(a => (object)new Mint(LedgerShards.For(a, shards), "fund-" + a, a, Eur(1_000_000_000), BenchNode.Bank)).ToList());
             var locks = new List<object>(count);
             var releases = new List<object>(count);
             for (var i = 0; i < count; i++)

@@ -35,8 +35,10 @@ public sealed class TollsBenchmark : IBenchmark
         var run = Guid.NewGuid().ToString("N")[..6];
         using var tolls = new OperatorAgent(client, BenchNode.Network, OperatorId.Of($"tolls-{run}"));
         using var fleet = new OperatorAgent(client, BenchNode.Network, OperatorId.Of($"fleet-{run}"));
-        await tolls.RegisterAsync("Bench Tolls", "tollOperator");
-        await fleet.RegisterAsync("Bench Fleet", "fleetOwner");
+        using var authority = NetworkAuthorityAgent.FromKeyFile(client, BenchNode.Network, Currency.Eur, Path.Combine(node.DataDirectory, "authority.key"));
+        await tolls.AdmitAsync(authority, OperatorRoles.TollOperator);
+        // The fleet owner is also the settlement bank that issues the deposits.
+        await fleet.AdmitAsync(authority, OperatorRoles.FleetOwner | OperatorRoles.SettlementBank, new Money(1_000_000_000_000, Currency.Eur));
         var gantries = Enumerable.Range(0, gantryCount).Select(i => new GantryAgent(BenchNode.Network, DeviceId.Of($"gantry-{run}-{i}"), Currency.Eur)).ToArray();
         var vehicles = Enumerable.Range(0, vehicleCount).Select(i => new VehicleAgent(BenchNode.Network, DeviceId.Of($"vehicle-{run}-{i}"))).ToArray();
         var connections = new List<GatewayClient>();

@@ -253,7 +253,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
                 // A payer's close opens a challenge window: a dispute the operators may want to watch.
                 Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"dispute:{ChannelId}",
                     $"dispute: {_channel.Terms.Payer.Id} closed {ChannelId} alone; {_channel.Terms.Payee.Id} may answer with a newer voucher until the window ends",
-                    [_channel.Terms.Payee.Id.Value], 0, 0, null, now, ["channel:" + ChannelId.Value]));
+                    [_channel.Terms.Payee.Id.Name], 0, 0, null, now, ["channel:" + ChannelId.Value]));
                 sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value));
                 ScheduleDeadline();
             }
@@ -331,7 +331,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         // A payer revoked or quarantined before a restart is known on this node only once its twin runs:
         // the first voucher after a restart asks the twin, and vouchers wait (bounded) for the answer.
-        _payerStanding = _channel is not null && _record.Settlement is null && DeviceId.Parse(_channel.Terms.Payer.Id.Value).IsOk ? null : new PayerStanding(null);
+        _payerStanding = _channel is not null && _record.Settlement is null && _channel.Terms.Payer.Id.IsDevice ? null : new PayerStanding(null);
         if (_channel is null && _record.Opening is not null) SendToLedger();
         else if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
         else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) SendToLedger();
@@ -438,7 +438,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_heldVouchers.Count >= MaxHeldVouchers) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "starting"))); return; }
         _heldVouchers.Add((submit, Sender));
         if (_heldVouchers.Count > 1) return;
-        _devices.Ask<object>(new GetDevice(new DeviceId(_channel!.Terms.Payer.Id.Value)), _settings.AskTimeout)
+        _devices.Ask<object>(new GetDevice(_channel!.Terms.Payer.Id.AsDevice()), _settings.AskTimeout)
             .PipeTo(Self, success: answer => new PayerStanding(answer as DeviceView), failure: _ => PayerStandingUnknown.Instance);
     }
 

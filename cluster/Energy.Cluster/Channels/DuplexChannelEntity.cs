@@ -176,7 +176,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             var moved = Math.Abs(_channel!.BalanceB.MinorUnits - balanceBefore.MinorUnits);
             feed.Publish(new Dashboard.DashboardItem("trade", $"{ChannelId}.{_channel.Version}",
                 $"{_channel.Terms.PartyA.Id} and {_channel.Terms.PartyB.Id} trade {moved} on {ChannelId} (state {_channel.Version})",
-                [], moved, 0, null, now, ["channel:" + ChannelId.Value, "device:" + _channel.Terms.PartyA.Id.Value, "device:" + _channel.Terms.PartyB.Id.Value]));
+                [], moved, 0, null, now, ["channel:" + ChannelId.Value, _channel.Terms.PartyA.Id.Value, _channel.Terms.PartyB.Id.Value]));
             if (_channel!.Status == ChannelStatus.Closed)
             {
                 _settleWaiters.Add(sender);

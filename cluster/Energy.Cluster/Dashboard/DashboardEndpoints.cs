@@ -142,7 +142,7 @@ public static class DashboardEndpoints
         if (!channel.IsOk) return Error(400, "MalformedValue", channel.Error!.Describe());
         var viewer = DashboardAuth.ViewerOf(user);
         if (await network.Ask(new GetChannel(channel.Value), token) is not ChannelView view || view.Payer is null) return Error(404, nameof(ChannelNotFound), $"channel {id} is not open");
-        if (!viewer.SeesEverything && view.Payee!.Value.Value != viewer.Operator && view.Payer.Value.Value != viewer.Operator)
+        if (!viewer.SeesEverything && view.Payee!.Value.Value != "operator:" + viewer.Operator && view.Payer.Value.Value != "operator:" + viewer.Operator)
             return Error(403, "NotVisible", $"channel {id} pays another operator");
         return Results.Json(new { channel = view, history = state.HistoryOf("channel:" + id, viewer) }, Serialization.EnergyJson.Options);
     }

@@ -71,6 +71,7 @@ public static class NodeHost
             Port = configuration.Port,
             SeedNodes = configuration.SeedNodes,
         };
+        CheckDataFormat(configuration.DataDirectory);
         var settings = new EnergySettings(
             NetworkId.Of(configuration.Network),
             Currency.Of(configuration.Currency),
@@ -190,6 +191,30 @@ public static class NodeHost
             ? $"No network authority is configured: made one, its key is {path} (keep it; it admits operators)"
             : $"No network authority is configured: this node's own authority key is {path}");
         return NetworkAuthority.Create([key.PublicKey], 1).Unwrap();
+    }
+
+    /// <summary>The format of what a node keeps in its data folder: 2 since parties name their kind.</summary>
+    public const int DataFormat = 2;
+
+    /// <summary>
+    /// Refuses, with a clear message, a data folder written in an earlier format (its journal holds parties
+    /// without their kind and operators without admissions), instead of failing later in recovery.
+    /// </summary>
+    public static void CheckDataFormat(string dataDirectory)
+    {
+        var directory = Path.GetFullPath(dataDirectory);
+        Directory.CreateDirectory(directory);
+        var marker = Path.Combine(directory, "data-format");
+        if (File.Exists(marker))
+        {
+            var found = File.ReadAllText(marker).Trim();
+            if (found != DataFormat.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                throw new InvalidOperationException($"{directory} holds data of format {found}; this node reads format {DataFormat}. Move the folder away to start afresh.");
+            return;
+        }
+        if (File.Exists(Path.Combine(directory, "energy.db")))
+            throw new InvalidOperationException($"{directory} holds data of an earlier format; this node reads format {DataFormat}. Move the folder away to start afresh.");
+        File.WriteAllText(marker, DataFormat.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
     }
 
     /// <summary>A key kept as its 32-byte seed in a file only its owner may read.</summary>

@@ -190,14 +190,20 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
     /// <summary>Tells the dashboard what this block settled, and to whom.</summary>
     private static void PublishBlock(SettlementBlock block)
     {
+        // Settled to each operator (by its id, as the dashboard counts per operator); devices are counted in the total only.
         var settledTo = new Dictionary<string, long>(StringComparer.Ordinal);
+        long settled = 0;
         foreach (var entry in block.Entries)
         {
             if (entry is not EscrowReleaseEntry release) continue;
-            foreach (var line in release.Payouts) settledTo[line.Account.Value] = settledTo.GetValueOrDefault(line.Account.Value) + line.Amount;
+            foreach (var line in release.Payouts)
+            {
+                settled += line.Amount;
+                if (line.Account.IsOperator) settledTo[line.Account.Name] = settledTo.GetValueOrDefault(line.Account.Name) + line.Amount;
+            }
         }
         Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("block", $"{block.Shard}:{block.Height}",
-            $"{block.Shard} block {block.Height}: {block.Entries.Count} entries", [], settledTo.Values.Sum(), 0, null, block.CommittedAt,
+            $"{block.Shard} block {block.Height}: {block.Entries.Count} entries", [], settled, 0, null, block.CommittedAt,
             [$"block:{block.Shard}:{block.Height}"]) { SettledTo = settledTo });
     }
 

@@ -130,7 +130,7 @@ public sealed class OperatorEntity : ReceivePersistentActor
 
     private static async Task<bool> DeviceExistsAsync(IActorRef devices, OperatorId id, TimeSpan timeout)
     {
-        try { return await devices.Ask<object>(new GetDevice(new DeviceId(id.Value)), timeout) is DeviceView; }
+        try { return await devices.Ask<object>(new GetDevice(new DeviceId(id.Value)) /* the same name as a device */, timeout) is DeviceView; }
         catch (AskTimeoutException) { return true; } // Unsure is refused: the id may be a device's.
     }
 

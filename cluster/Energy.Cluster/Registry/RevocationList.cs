@@ -20,7 +20,7 @@ public sealed class RevocationList : IExtension
     private readonly ConcurrentDictionary<string, bool> _quarantined = new(StringComparer.Ordinal);
 
     public bool IsQuarantined(DeviceId device) => _quarantined.ContainsKey(device.Value);
-    public bool IsQuarantined(PartyId party) => _quarantined.ContainsKey(party.Value);
+    public bool IsQuarantined(PartyId party) => party.IsDevice && _quarantined.ContainsKey(party.Name);
 
     public void SetQuarantined(string device, bool quarantined)
     {
@@ -36,7 +36,7 @@ public sealed class RevocationList : IExtension
     }
 
     public bool IsRevoked(DeviceId device) => _revoked.ContainsKey(device.Value);
-    public bool IsRevoked(PartyId party) => _revoked.ContainsKey(party.Value);
+    public bool IsRevoked(PartyId party) => party.IsDevice && _revoked.ContainsKey(party.Name);
 
     public void MarkRevoked(string device) => _revoked[device] = true;
 
