@@ -71,6 +71,14 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> QuarantineAsync(string device, byte[] order) =>
         PostAsync($"/api/devices/{device}/quarantine", new { signed = Convert.ToBase64String(order) });
 
+    /// <summary>Posts an operator's signed setting of a charge point's OCPP password (a salted hash, never the password).</summary>
+    public Task<JsonElement> SetChargePointPasswordAsync(string chargePoint, byte[] password) =>
+        PostAsync($"/api/charge-points/{chargePoint}/password", new { signed = Convert.ToBase64String(password) });
+
+    /// <summary>Posts an operator's endorsement of a key for its dashboard.</summary>
+    public Task<JsonElement> AddViewerKeyAsync(string operatorId, byte[] viewerKey) =>
+        PostAsync($"/api/operators/{operatorId}/viewer-keys", new { signed = Convert.ToBase64String(viewerKey) });
+
     public Task<JsonElement> GantryAsync(string gantry) => GetAsync($"/api/gantries/{gantry}");
 
     public Task<JsonElement> ViolationsAsync(string tollOperator) => GetAsync($"/api/tolls/{tollOperator}/violations");
