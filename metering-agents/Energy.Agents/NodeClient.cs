@@ -102,8 +102,10 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
             var checkedBlocks = page.GetProperty("blocksChecked").GetUInt64();
             total += checkedBlocks;
             if (!page.GetProperty("intact").GetBoolean() || checkedBlocks < AuditPageBlocks)
+                // The node leaves out what is null: the first bad height and the reason of an intact chain.
                 return JsonSerializer.SerializeToElement(new { shard, intact = page.GetProperty("intact").GetBoolean(), blocksChecked = total,
-                    firstBadHeight = page.GetProperty("firstBadHeight"), reason = page.GetProperty("reason") });
+                    firstBadHeight = page.TryGetProperty("firstBadHeight", out var height) ? height : default(JsonElement?),
+                    reason = page.TryGetProperty("reason", out var reason) ? reason : default(JsonElement?) });
             from += checkedBlocks;
         }
     }
