@@ -27,8 +27,8 @@ public sealed class ChargingSessionDemo
         using var operatorKey = DeviceKeyPair.Generate();
         var meter = DeviceId.Of("meter-1");
         var terms = new StreamingChannelTerms(network, channelId,
-            new ChannelParty(PartyId.Of("vehicle-1"), vehicleKey.PublicKey),
-            new ChannelParty(PartyId.Of("cpo-1"), operatorKey.PublicKey),
+            new ChannelParty(PartyId.From(DeviceId.Of("vehicle-1")), vehicleKey.PublicKey),
+            new ChannelParty(PartyId.From(OperatorId.Of("cpo-1")), operatorKey.PublicKey),
             deposit, DurationMs.FromSeconds(60));
         var channel = StreamingChannels.Open(terms).Unwrap();
         var now = new Timestamp(1_800_000_000_000);

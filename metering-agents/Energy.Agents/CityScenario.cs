@@ -244,7 +244,7 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
                 var result = await payee.CloseChannelAsync(v.ChannelTo(payee.Party)!.Id);
                 foreach (var payout in result.GetProperty("payouts").EnumerateArray())
                 {
-                    if (payout.GetProperty("account").GetString() == payee.Id.Value) Interlocked.Add(ref settled, Minor(payout.GetProperty("amount")));
+                    if (payout.GetProperty("account").GetString() == payee.Party.Value) Interlocked.Add(ref settled, Minor(payout.GetProperty("amount")));
                 }
             }
             catch (NodeClient.NodeRefusedException refused)

@@ -71,6 +71,14 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> QuarantineAsync(string device, byte[] order) =>
         PostAsync($"/api/devices/{device}/quarantine", new { signed = Convert.ToBase64String(order) });
 
+    /// <summary>Posts an operator's signed setting of a charge point's OCPP password (a salted hash, never the password).</summary>
+    public Task<JsonElement> SetChargePointPasswordAsync(string chargePoint, byte[] password) =>
+        PostAsync($"/api/charge-points/{chargePoint}/password", new { signed = Convert.ToBase64String(password) });
+
+    /// <summary>Posts an operator's endorsement of a key for its dashboard.</summary>
+    public Task<JsonElement> AddViewerKeyAsync(string operatorId, byte[] viewerKey) =>
+        PostAsync($"/api/operators/{operatorId}/viewer-keys", new { signed = Convert.ToBase64String(viewerKey) });
+
     public Task<JsonElement> GantryAsync(string gantry) => GetAsync($"/api/gantries/{gantry}");
 
     public Task<JsonElement> ViolationsAsync(string tollOperator) => GetAsync($"/api/tolls/{tollOperator}/violations");
@@ -94,8 +102,10 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
             var checkedBlocks = page.GetProperty("blocksChecked").GetUInt64();
             total += checkedBlocks;
             if (!page.GetProperty("intact").GetBoolean() || checkedBlocks < AuditPageBlocks)
+                // The node leaves out what is null: the first bad height and the reason of an intact chain.
                 return JsonSerializer.SerializeToElement(new { shard, intact = page.GetProperty("intact").GetBoolean(), blocksChecked = total,
-                    firstBadHeight = page.GetProperty("firstBadHeight"), reason = page.GetProperty("reason") });
+                    firstBadHeight = page.TryGetProperty("firstBadHeight", out var height) ? height : default(JsonElement?),
+                    reason = page.TryGetProperty("reason", out var reason) ? reason : default(JsonElement?) });
             from += checkedBlocks;
         }
     }

@@ -40,25 +40,33 @@ public sealed class OperatorAgent : IDisposable
         authority.AdmitAsync(Id, _key.PublicKey, roles, issuanceLimit, version);
 
     /// <summary>Takes money out of this operator's own account.</summary>
-    public Task WithdrawAsync(Money amount, string requestId) =>
+    public Task<JsonElement> WithdrawAsync(Money amount, string requestId) =>
         Node.WithdrawAsync(Party.Value, Signed<WithdrawalOrder>.Sign(new WithdrawalOrder(Network, Party, amount, requestId), _key).ToArray());
 
     /// <summary>Sets the OCPP password of one of its charge points (only a salted hash leaves this agent).</summary>
     public ChargePointPassword PasswordFor(DeviceId chargePoint, string password, bool allowUnauthenticated = false, ulong version = 1) =>
         ChargePointPassword.For(Network, Id, chargePoint, password, allowUnauthenticated, version, Now);
 
+    /// <summary>Sets the OCPP password of one of its charge points on the network.</summary>
+    public Task<JsonElement> SetPasswordAsync(ChargePointPassword password) =>
+        Node.SetChargePointPasswordAsync(password.ChargePoint.Value, Signed<ChargePointPassword>.Sign(password, _key).ToArray());
+
     /// <summary>Endorses a key for this operator's dashboard (role viewer) until it expires.</summary>
     public Signed<ViewerKey> EndorseViewerKey(DevicePublicKey viewerKey, Timestamp expiresAt) =>
         Signed<ViewerKey>.Sign(new ViewerKey(Network, Id, viewerKey, expiresAt), _key);
 
+    /// <summary>Endorses a dashboard key and gives it to the network.</summary>
+    public Task<JsonElement> AddViewerKeyAsync(DevicePublicKey viewerKey, Timestamp expiresAt) =>
+        Node.AddViewerKeyAsync(Id.Value, EndorseViewerKey(viewerKey, expiresAt).ToArray());
+
     /// <summary>Endorses a device's public key for a role: the device is then known to the whole network.</summary>
-    public Task EndorseAsync(DeviceId device, DeviceRole role, DevicePublicKey deviceKey) =>
+    public Task<JsonElement> EndorseAsync(DeviceId device, DeviceRole role, DevicePublicKey deviceKey) =>
         Node.EndorseAsync(device.Value, DeviceIdentity.Endorse(Network, Id, _key, device, role, deviceKey).Endorsement.ToArray());
 
-    public Task RevokeAsync(DeviceId device) =>
+    public Task<JsonElement> RevokeAsync(DeviceId device) =>
         Node.RevokeAsync(device.Value, Signed<Revocation>.Sign(new Revocation(Network, Id, device, Now), _key).ToArray());
 
-    public Task FundAsync(PartyId account, Money amount, string requestId) =>
+    public Task<JsonElement> FundAsync(PartyId account, Money amount, string requestId) =>
         Node.FundAsync(account.Value, Signed<FundingOrder>.Sign(new FundingOrder(Network, Id, account, amount, requestId), _key).ToArray());
 
     /// <summary>Closes a channel that pays this operator with the best voucher the network holds; returns the payouts.</summary>
@@ -69,14 +77,14 @@ public sealed class OperatorAgent : IDisposable
     public Task SetTariffAsync(GantryTariff tariff) => Node.SetTariffAsync(tariff.Gantry.Value, Signed<GantryTariff>.Sign(tariff, _key).ToArray());
 
     /// <summary>Quarantines (or releases) a device suspected to be cloned: its payments are refused meanwhile.</summary>
-    public Task QuarantineAsync(DeviceId device, bool quarantined, ulong? version = null) =>
+    public Task<JsonElement> QuarantineAsync(DeviceId device, bool quarantined, ulong? version = null) =>
         Node.QuarantineAsync(device.Value, QuarantineOrder(device, quarantined, version ?? NextOrderVersion()).ToArray());
 
     public Signed<Quarantine> QuarantineOrder(DeviceId device, bool quarantined, ulong version) =>
         Signed<Quarantine>.Sign(new Quarantine(Network, Id, device, quarantined, version, Now), _key);
 
     /// <summary>Order versions from the clock, so that a later order of this operator always carries a higher one.</summary>
-    private static ulong NextOrderVersion() => (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000 + (ulong)Interlocked.Increment(ref _orderSequence) % 1_000;
+    public static ulong NextOrderVersion() => (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000 + (ulong)Interlocked.Increment(ref _orderSequence) % 1_000;
 
     private static long _orderSequence;
 

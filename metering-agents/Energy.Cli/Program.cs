@@ -1,0 +1,3 @@
+using Energy.Cli;
+
+return await EnergyTool.InvokeAsync(args, ToolEnvironment.FromConsole());
