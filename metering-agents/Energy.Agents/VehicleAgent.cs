@@ -134,10 +134,6 @@ public sealed class VehicleAgent : IDisposable
         }
     }
 
-    /// <summary>A toll is paid to the gantry's toll operator: a party id, or the operator's bare id as gantries name it.</summary>
-    private static PartyId TollPayee(string payee) =>
-        PartyId.Parse(payee) is { IsOk: true } party ? party.Value : PartyId.From(OperatorId.Of(payee));
-
     private async Task OnOfferAsync(JsonElement offer)
     {
         var session = offer.GetProperty("session").GetString()!;
@@ -253,7 +249,7 @@ public sealed class VehicleAgent : IDisposable
         var verified = TollRequests.Verify(signed.Value, Network, Id, gantryKey.Value, new Money(MaxToll, currency));
         if (!verified.IsOk) { Refusals.Enqueue(verified.Error!.Code); return; }
         if (Tolls == TollAnswer.Ignore) return;
-        var payee = TollPayee(body.GetProperty("payee").GetString()!);
+        var payee = PartyId.Of(body.GetProperty("payee").GetString()!);
         var channel = Tolls == TollAnswer.PayWrongChannel ? _channels.Values.FirstOrDefault(c => c != ChannelTo(payee)) : ChannelTo(payee);
         if (channel is null)
         {
