@@ -196,6 +196,7 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
         await foreach (var vehicle in arrivals.ReadAllAsync(token))
         {
             var session = $"{charger.Id}.{++n}";
+            vehicle.PlugInto(charger.Id);
             try
             {
                 var record = await charger.ChargeAsync(session, vehicle.Id, options.Readings, options.WhPerReading, options.PricePerKwh, options.Credit,
@@ -209,6 +210,10 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
             {
                 Interlocked.Increment(ref tally.Errors);
                 report($"  session {session}: {e.Message}");
+            }
+            finally
+            {
+                vehicle.Unplug();
             }
         }
     }

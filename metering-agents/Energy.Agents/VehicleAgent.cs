@@ -134,9 +134,25 @@ public sealed class VehicleAgent : IDisposable
         }
     }
 
+    private string? _pluggedInto;
+
+    /// <summary>The charger the vehicle is plugged into: it consents only to sessions offered from there.</summary>
+    public DeviceId? PluggedInto => Volatile.Read(ref _pluggedInto) is { } charger ? new DeviceId(charger) : null;
+
+    /// <summary>The driver plugs the vehicle into a charger (the scenario tells the agent, as the car's own sensors would).</summary>
+    public void PlugInto(DeviceId charger) => Volatile.Write(ref _pluggedInto, charger.Value);
+
+    public void Unplug() => Volatile.Write(ref _pluggedInto, null);
+
     private async Task OnOfferAsync(JsonElement offer)
     {
         var session = offer.GetProperty("session").GetString()!;
+        // A vehicle pays only for a session it consented to: one offered by the charger it is plugged into.
+        if (PluggedInto is not { } plug || plug.Value != offer.GetProperty("charger").GetString())
+        {
+            Refusals.Enqueue("NotPluggedIn");
+            return;
+        }
         var payee = PartyId.Of(offer.GetProperty("payee").GetString()!);
         var currency = Currency.Of(offer.GetProperty("currency").GetString()!);
         var channel = ChannelTo(payee);

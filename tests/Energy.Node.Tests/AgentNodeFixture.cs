@@ -32,8 +32,8 @@ public abstract class AgentNodeFixture(params string[] settings) : IAsyncLifetim
     }
 }
 
-/// <summary>A node whose stopped sessions wait two seconds for a final payment.</summary>
-public sealed class ChargingNodeFixture() : AgentNodeFixture("--Energy:SessionSettleSeconds=2");
+/// <summary>A node whose stopped sessions wait two seconds for a final payment, and OCPP sessions three for the vehicle's consent.</summary>
+public sealed class ChargingNodeFixture() : AgentNodeFixture("--Energy:SessionSettleSeconds=2", "--Energy:SessionConsentSeconds=3");
 
 /// <summary>A node whose gantries wait half a second for a payment.</summary>
 public sealed class TollNodeFixture() : AgentNodeFixture("--Energy:TollAnswerMs=500");

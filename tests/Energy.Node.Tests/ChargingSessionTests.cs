@@ -31,6 +31,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         await fleet.EndorseAsync(vehicle.Id, DeviceRole.Vehicle, vehicle.PublicKey);
         await fixture.Governance.Bank.FundAsync(vehicle.Party, new Money(deposit, Currency.Eur), $"fund-{Run}");
         var channel = ChannelId.Of($"ch-{Run}");
+        vehicle.PlugInto(charger.Id);
         await vehicle.OpenChannelAsync(fixture.Client, channel, cpo.Party, new Money(deposit, Currency.Eur), DurationMs.FromSeconds(60));
         if (connect)
         {
@@ -345,6 +346,53 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         var health = await fixture.Api.GetAsync("/health");
         var end = Signed<MeterReading>.Decode(record.GetProperty("endReading").GetBytesFromBase64()).Unwrap();
         Assert.True(end.IsSignedBy(DevicePublicKey.FromHex(health.Body.GetProperty("node").GetString()!).Unwrap()));
+    }
+
+    [Fact]
+    public async Task An_OCPP_session_the_vehicle_did_not_consent_to_is_not_billed_and_the_charger_is_told_to_stop()
+    {
+        var city = await CityAsync(connect: false);
+        // The vehicle is on the network but plugged in elsewhere: someone else's charger starts a transaction on its idTag.
+        city.Vehicle.PlugInto(DeviceId.Of($"elsewhere-{Run}"));
+        var gateway = await ConnectAsync();
+        await city.Vehicle.ConnectAsync(gateway);
+        using var ocpp = new System.Net.WebSockets.ClientWebSocket();
+        ocpp.Options.AddSubProtocol("ocpp1.6");
+        await ocpp.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/{city.Charger.Id}"), CancellationToken.None);
+        var started = await OcppAsync(ocpp, "StartTransaction", new { connectorId = 1, idTag = city.Vehicle.Id.Value, meterStart = 1_000, timestamp = "2026-11-24T10:00:00Z" });
+        var transactionId = started.GetProperty("transactionId").GetInt32();
+        var session = $"ocpp:{city.Charger.Id}:{transactionId}";
+
+        // Without the vehicle's consent within the bound, the node makes its first call to the charger.
+        var call = await ReceiveFrameAsync(ocpp, TimeSpan.FromSeconds(20));
+        Assert.Equal((2, "RemoteStopTransaction", transactionId), (call[0].GetInt32(), call[2].GetString(), call[3].GetProperty("transactionId").GetInt32()));
+        await ocpp.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new object[] { 3, call[1].GetString()!, new { status = "Accepted" } }),
+            System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+        await OcppAsync(ocpp, "MeterValues", new
+        {
+            connectorId = 1,
+            transactionId,
+            meterValue = new[] { new { timestamp = "2026-11-24T10:10:00Z", sampledValue = new[] { new { value = "5000", measurand = "Energy.Active.Import.Register", unit = "Wh" } } } },
+        });
+        await OcppAsync(ocpp, "StopTransaction", new { transactionId, meterStop = 6_000, timestamp = "2026-11-24T10:20:00Z", reason = "Remote" });
+
+        var view = (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body;
+        Assert.Equal("unconsented", view.GetProperty("status").GetString());
+        Assert.False(view.TryGetProperty("record", out var record) && record.ValueKind != JsonValueKind.Null, "an unconsented session has no charge record");
+        Assert.Equal(0, Minor(view.GetProperty("paid")));
+        Assert.Contains("NotPluggedIn", city.Vehicle.Refusals);
+        Assert.Equal(0, (await fixture.Api.GetAsync($"/api/channels/{city.Channel}")).Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
+        // Accepting late is refused by name.
+        Assert.Equal("SessionEnded", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
+            gateway.CallAsync(city.Vehicle.Id, "session.accept", new { session, channel = city.Channel.Value }))).Code);
+    }
+
+    private static async Task<JsonElement> ReceiveFrameAsync(System.Net.WebSockets.ClientWebSocket socket, TimeSpan within)
+    {
+        var buffer = new byte[65_536];
+        using var timeout = new CancellationTokenSource(within);
+        var result = await socket.ReceiveAsync(buffer, timeout.Token);
+        return JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.Clone();
     }
 
     private static async Task<JsonElement> OcppAsync(System.Net.WebSockets.ClientWebSocket socket, string action, object payload)

@@ -59,6 +59,8 @@ public sealed class ChargingBenchmark : IBenchmark
                 connections.Add(gateway);
                 foreach (var vehicle in group) await vehicle.ConnectAsync(gateway);
             }
+            // Each vehicle is plugged into its charger: it consents to that charger's sessions only.
+            for (var i = 0; i < pairs; i++) vehicles[i].PlugInto(chargers[i].Id);
             progress.Report($"{pairs} chargers and {pairs} vehicles registered, funded and authenticated on {connections.Count} gateway connections");
 
             // One run first, not counted: the node's and the agents' code is compiled (tiered compilation

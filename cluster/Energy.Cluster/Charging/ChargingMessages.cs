@@ -130,3 +130,7 @@ public sealed record SessionStopRequested(byte[] EndReading, Timestamp At) : IEn
 
 [Manifest("session.event.completed.v1")]
 public sealed record SessionCompleted(ChargeRecord Record) : IEnergyMessage;
+
+/// <summary>The vehicle did not accept the session within the bound: nothing of it is billed.</summary>
+[Manifest("session.event.consent-expired.v1")]
+public sealed record SessionConsentExpired(Timestamp At) : IEnergyMessage;

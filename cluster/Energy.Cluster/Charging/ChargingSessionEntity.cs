@@ -41,6 +41,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private int _suspensions;
     private Signed<MeterReading>? _end;
     private ChargeRecord? _record;
+    private bool _unconsented;
     private string? _chargerConnection;
     private string? _vehicleConnection;
     private int _offerAttempts;
@@ -72,6 +73,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Recover<SessionResumed>(Apply);
         Recover<SessionStopRequested>(Apply);
         Recover<SessionCompleted>(Apply);
+        Recover<SessionConsentExpired>(Apply);
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         CommandAsync<StartSession>(StartAsync);
@@ -86,6 +88,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<VehicleConnectionFound>(OnVehicleConnectionFound);
         Command<SettleDeadline>(_ => Complete());
         Command<OfferAgain>(_ => OfferToVehicle());
+        Command<ConsentDeadline>(_ => OnConsentDeadline());
     }
 
     /// <summary>
@@ -97,6 +100,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void OnRecovered()
     {
         if (_end is not null && _record is null) Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
+        if (AwaitsConsent) ScheduleConsentDeadline();
         if (_channel is not { } channel || _record is not null) return;
         _channels.Ask<object>(new GetBestVoucher(channel), _settings.AskTimeout)
             .PipeTo(Self, success: answer => new ChannelVoucherSynced((answer as BestVoucher)?.Voucher), failure: _ => new ChannelVoucherSynced(null));
@@ -147,7 +151,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private Money Paid => _bestVoucher is null ? Money.Zero(_started!.PricePerKwh.Currency) : _bestVoucher.Payload.Cumulative.Subtract(_base).Unwrap();
 
     private string Status =>
-        _record is not null ? "completed"
+        _unconsented ? "unconsented"
+        : _record is not null ? "completed"
         : _end is not null ? "stopping"
         : _channel is null ? "awaiting-vehicle"
         : _suspended ? "suspended"
@@ -199,7 +204,34 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             price, credit, reading.ToArray(), _settings.Clock.Now), e =>
         {
             Apply(e);
+            ScheduleConsentDeadline();
             OfferToVehicle();
+        });
+    }
+
+    // Consent: a vehicle pays only for a session it accepted. An OCPP charger starts a transaction on an idTag
+    // alone, so its session waits a bounded time for the vehicle to accept where it is plugged in; without
+    // that, nothing is billed and the charger is told to stop (RemoteStopTransaction).
+
+    private bool AwaitsConsent => _started is { Witnessed: true } && _channel is null && !_unconsented && _record is null && _end is null;
+
+    private void ScheduleConsentDeadline()
+    {
+        var elapsed = TimeSpan.FromMilliseconds(Math.Max(0, _settings.Clock.Now.UnixMilliseconds - _started!.At.UnixMilliseconds));
+        var left = _settings.SessionConsentTimeout - elapsed;
+        Timers.StartSingleTimer("consent", ConsentDeadline.Instance, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+    }
+
+    private void OnConsentDeadline()
+    {
+        if (!AwaitsConsent) return;
+        Persist(new SessionConsentExpired(_settings.Clock.Now), e =>
+        {
+            Apply(e);
+            Timers.Cancel("offer");
+            if (Gateway.ChargePointEntity.TransactionOf(_id) is { } transaction)
+                Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
+                    .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });
     }
 
@@ -240,7 +272,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnVehicleConnectionFound(VehicleConnectionFound found)
     {
-        if (_vehicleConnection is not null || _channel is not null || _record is not null) return;
+        if (_vehicleConnection is not null || _channel is not null || _record is not null || _unconsented) return;
         if (found.Connection is null)
         {
             // The vehicle is not connected (yet): look again, a bounded number of times.
@@ -275,7 +307,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             sender.Tell(_channel == command.Channel ? View() : Refusal.From(new ChannelNotUsable(_id, command.Channel, $"is not the session's channel {_channel}")));
             return;
         }
-        if (_record is not null) { sender.Tell(Refusal.From(new SessionEnded(_id, Status))); return; }
+        if (_record is not null || _unconsented) { sender.Tell(Refusal.From(new SessionEnded(_id, Status))); return; }
         object answer;
         try { answer = await _channels.Ask<object>(new GetChannel(command.Channel), _settings.AskTimeout); }
         catch (AskTimeoutException) { sender.Tell(Refusal.From(new ChannelNotUsable(_id, command.Channel, "did not answer"))); return; }
@@ -314,7 +346,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnWitnessedReading(WitnessedReading reading)
     {
-        if (_started is not { Witnessed: true } || _record is not null || _end is not null) return;
+        if (_started is not { Witnessed: true } || _record is not null || _end is not null || _unconsented) return;
         var last = (_latest ?? _start)!.Payload;
         if (reading.RegisterWh < last.Register.WattHours || (reading.RegisterWh == last.Register.WattHours && !reading.Final)) return;
         var signed = Signed<MeterReading>.Sign(new MeterReading(_settings.Network, _started.Charger, last.Sequence + 1,
@@ -557,6 +589,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
                 _record = c.Record;
                 _suspended = false;
                 break;
+            case SessionConsentExpired:
+                _unconsented = true;
+                break;
         }
     }
 
@@ -574,6 +609,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private sealed record OfferAgain
     {
         public static readonly OfferAgain Instance = new();
+    }
+
+    private sealed record ConsentDeadline
+    {
+        public static readonly ConsentDeadline Instance = new();
     }
 
     private sealed record SettleDeadline

@@ -24,6 +24,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     private readonly Dictionary<int, ChargingTransaction> _transactions = [];
     private readonly Dictionary<int, string> _connectorStatus = [];
     private int _lastTransactionId;
+    private string? _connection;
 
     public ChargePointEntity(string id, EnergySettings settings, IActorRef devices, IActorRef sessions)
     {
@@ -37,6 +38,9 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         Recover<TransactionStopped>(Apply);
         CommandAsync<ChargePointRequest>(HandleAsync);
         Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_transactions.GetValueOrDefault(q.TransactionId))));
+        Command<ChargePointConnected>(c => _connection = c.Connection);
+        Command<ChargePointDisconnected>(c => { if (_connection == c.Connection) _connection = null; });
+        Command<StopUnconsentedTransaction>(OnStopUnconsented);
     }
 
     public override string PersistenceId => "charge-point-" + _id;
@@ -46,6 +50,27 @@ public sealed class ChargePointEntity : ReceivePersistentActor
 
     /// <summary>The charging session of an OCPP transaction: the same sessions, payments and records as agent chargers have.</summary>
     public static string SessionOf(string chargePoint, int transactionId) => $"ocpp:{chargePoint}:{transactionId}";
+
+    /// <summary>The transaction of an OCPP session id, or null for a session of an agent charger.</summary>
+    public static (string ChargePoint, int TransactionId)? TransactionOf(string session)
+    {
+        if (!session.StartsWith("ocpp:", StringComparison.Ordinal)) return null;
+        var last = session.LastIndexOf(':');
+        return last > 5 && int.TryParse(session.AsSpan(last + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var transaction)
+            ? (session[5..last], transaction)
+            : null;
+    }
+
+    /// <summary>
+    /// The first call the network makes to a charger: stop a transaction whose vehicle did not consent. Sent on the
+    /// charge point's live connection; a charger that is not connected stops it itself when its idTag expires.
+    /// </summary>
+    private void OnStopUnconsented(StopUnconsentedTransaction command)
+    {
+        if (!_transactions.TryGetValue(command.TransactionId, out var transaction) || transaction.MeterStopWh is not null || _connection is null) return;
+        var call = new OcppOutgoingCall("RemoteStopTransaction", JsonSerializer.SerializeToElement(new { transactionId = command.TransactionId }));
+        ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(_connection).Tell(call);
+    }
 
     private bool FeedsSession(ChargingTransaction transaction) =>
         transaction.Authorization == "Accepted" && DeviceId.Parse(_id).IsOk && Charging.ChargingSessionEntity.IsValidId(SessionOf(_id, transaction.TransactionId));

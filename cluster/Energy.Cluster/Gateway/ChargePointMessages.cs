@@ -31,3 +31,27 @@ public sealed record ChargingTransaction(int TransactionId, int ConnectorId, str
 {
     public long EnergyWh => (MeterStopWh ?? LastRegisterWh) - MeterStartWh;
 }
+
+/// <summary>A charge point's OCPP connection opened on a node (live status, not persisted); the path of its connection actor.</summary>
+[Manifest("ocpp.connected.v1")]
+public sealed record ChargePointConnected(string ChargePoint, string Connection) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => ChargePoint;
+}
+
+[Manifest("ocpp.disconnected.v1")]
+public sealed record ChargePointDisconnected(string ChargePoint, string Connection) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => ChargePoint;
+}
+
+/// <summary>The vehicle did not consent to the transaction's session in time: the charger is told to stop it.</summary>
+[Manifest("ocpp.stop-unconsented.v1")]
+public sealed record StopUnconsentedTransaction(string ChargePoint, int TransactionId) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => ChargePoint;
+}
+
+/// <summary>A call the network makes to a charge point (OCPP-J CALL), written by its connection.</summary>
+[Manifest("ocpp.outgoing-call.v1")]
+public sealed record OcppOutgoingCall(string Action, JsonElement Payload) : IEnergyMessage;

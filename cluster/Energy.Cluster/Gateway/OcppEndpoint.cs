@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Akka.Actor;
 using Energy.Cluster.Hosting;
 using Energy.Ocpp;
 using Microsoft.AspNetCore.Builder;
@@ -42,6 +43,24 @@ public static class OcppEndpoint
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Ocpp16.Subprotocol);
+        // Answers and the network's own calls share the socket: one send at a time.
+        using var sending = new SemaphoreSlim(1, 1);
+        var connection = network.System.ActorOf(OcppConnection.Props(socket, sending));
+        var path = connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)network.System).Provider.DefaultAddress);
+        network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path));
+        try
+        {
+            await ServeAsync(context, chargePointId, socket, sending, network);
+        }
+        finally
+        {
+            network.Regions.ChargePoints.Tell(new ChargePointDisconnected(chargePointId, path));
+            network.System.Stop(connection);
+        }
+    }
+
+    private static async Task ServeAsync(HttpContext context, string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network)
+    {
         var buffer = new byte[OcppFrames.MaxMessageBytes + 1];
         while (socket.State == WebSocketState.Open && !context.RequestAborted.IsCancellationRequested)
         {
@@ -59,7 +78,9 @@ public static class OcppEndpoint
             }
             var reply = await AnswerAsync(chargePointId, buffer.AsMemory(0, length), network, context.RequestAborted);
             if (reply is null) continue;
-            await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted);
+            await sending.WaitAsync(context.RequestAborted);
+            try { await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted); }
+            finally { sending.Release(); }
         }
     }
 
@@ -98,4 +119,34 @@ public static class OcppEndpoint
             if (result.EndOfMessage) return (length, result.MessageType);
         }
     }
+}
+
+/// <summary>
+/// One charge point's live OCPP connection, as the cluster reaches it: writes the network's calls (OCPP-J
+/// CALL frames with a fresh unique id) on the socket. Their answers come back through the socket's reader,
+/// which takes CALLRESULTs and CALLERRORs to its calls without answering them.
+/// </summary>
+public sealed class OcppConnection : ReceiveActor
+{
+    private long _nextCall;
+
+    public OcppConnection(WebSocket socket, SemaphoreSlim sending)
+    {
+        ReceiveAsync<OcppOutgoingCall>(async call =>
+        {
+            var frame = JsonSerializer.SerializeToUtf8Bytes(new object[] { 2, $"n-{++_nextCall}", call.Action, call.Payload });
+            try
+            {
+                if (socket.State != WebSocketState.Open || !await sending.WaitAsync(TimeSpan.FromSeconds(10))) return;
+                try { await socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None); }
+                finally { sending.Release(); }
+            }
+            catch (Exception e) when (e is WebSocketException or ObjectDisposedException)
+            {
+                // The charger is gone; it learns nothing more on this connection.
+            }
+        });
+    }
+
+    public static Props Props(WebSocket socket, SemaphoreSlim sending) => Akka.Actor.Props.Create(() => new OcppConnection(socket, sending));
 }

@@ -33,6 +33,9 @@ public sealed class NodeConfiguration
     /// <summary>How long a stopped charging session waits for the vehicle's final payment.</summary>
     public int SessionSettleSeconds { get; set; } = 30;
 
+    /// <summary>How long a session on an OCPP charge point waits for the vehicle's consent.</summary>
+    public int SessionConsentSeconds { get; set; } = 60;
+
     /// <summary>Price per kWh and credit, in minor units, of sessions on OCPP charge points.</summary>
     public long OcppPricePerKwh { get; set; } = 35;
 
@@ -82,6 +85,7 @@ public static class NodeHost
             TrustedNodeKeys = configuration.TrustedNodeKeys.ToHashSet(StringComparer.Ordinal),
             Authority = LoadAuthority(configuration),
             SessionSettleTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionSettleSeconds, 1, 3_600)),
+            SessionConsentTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionConsentSeconds, 1, 600)),
             WitnessedPricePerKwh = configuration.OcppPricePerKwh,
             WitnessedCredit = configuration.OcppCredit,
             TollAnswerTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.TollAnswerMs, 50, 60_000)),

@@ -44,6 +44,9 @@ public sealed record EnergySettings(
     /// <summary>How long a stopped session waits for the vehicle to pay its final reading before it closes with what is outstanding.</summary>
     public TimeSpan SessionSettleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a session on an OCPP charge point waits for the vehicle's consent before the charger is told to stop, unbilled.</summary>
+    public TimeSpan SessionConsentTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The highest price per kWh, in minor units, a charger may ask.</summary>
     public long MaxPricePerKwh { get; init; } = 10_000;
 
