@@ -282,7 +282,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             pass = pass.Id,
             request = Convert.ToBase64String(pass.Request.Wire),
             gantryKey = _gantryKey!.Hex,
-            payee = Tariff!.Operator.Value,
+            payee = PartyId.From(Tariff!.Operator).Value,
             price = pass.Request.Payload.Price.MinorUnits,
             currency = pass.Request.Payload.Price.Currency.Code,
         });
