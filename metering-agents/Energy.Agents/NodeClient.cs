@@ -27,6 +27,10 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> AdmitOperatorAsync(string operatorId, byte[] admission) =>
         PostAsync($"/api/operators/{operatorId}/admission", new { signed = Convert.ToBase64String(admission) });
 
+    /// <summary>Posts an operator's signed endorsement of a dashboard (viewer) key.</summary>
+    public Task<JsonElement> AddViewerKeyAsync(string operatorId, byte[] viewerKey) =>
+        PostAsync($"/api/operators/{operatorId}/viewer-keys", new { signed = Convert.ToBase64String(viewerKey) });
+
     public Task<JsonElement> OperatorAsync(string operatorId) => GetAsync($"/api/operators/{operatorId}");
 
     public Task<JsonElement> DeviceAsync(string deviceId) => GetAsync($"/api/devices/{deviceId}");

@@ -30,7 +30,7 @@ public sealed class OperatorAgent : IDisposable
     public OperatorId Id { get; }
     public PartyId Party => PartyId.From(Id);
 
-    /// <summary>The operator's key seed, as hex, for keeping it in a file (the dashboard's sign-in asks for it).</summary>
+    /// <summary>The operator's key seed, as hex, for keeping it in a file (its back office's; never a browser's).</summary>
     public string ExportKeyHex() => Convert.ToHexStringLower(_key.ExportSeed());
 
     public DevicePublicKey PublicKey => _key.PublicKey;
@@ -50,6 +50,10 @@ public sealed class OperatorAgent : IDisposable
     /// <summary>Endorses a key for this operator's dashboard (role viewer) until it expires.</summary>
     public Signed<ViewerKey> EndorseViewerKey(DevicePublicKey viewerKey, Timestamp expiresAt) =>
         Signed<ViewerKey>.Sign(new ViewerKey(Network, Id, viewerKey, expiresAt), _key);
+
+    /// <summary>Has the network take a key for this operator's dashboard until it expires (the same key again renews it).</summary>
+    public Task AddViewerKeyAsync(DevicePublicKey viewerKey, Timestamp expiresAt) =>
+        Node.AddViewerKeyAsync(Id.Value, EndorseViewerKey(viewerKey, expiresAt).ToArray());
 
     /// <summary>Endorses a device's public key for a role: the device is then known to the whole network.</summary>
     public Task EndorseAsync(DeviceId device, DeviceRole role, DevicePublicKey deviceKey) =>
