@@ -454,7 +454,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             ToVehicle("session.completed", body);
             var r = e.Record;
             Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("session", _id,
-                $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [_started!.Payee.Value], r.Paid.MinorUnits, r.EnergyWh,
+                $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [_started!.Payee.Name], r.Paid.MinorUnits, r.EnergyWh,
                 _started.Zone?.Value, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
             replyTo?.Tell(View());
         });
