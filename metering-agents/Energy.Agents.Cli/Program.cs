@@ -38,10 +38,11 @@ switch (command)
         Console.WriteLine($"City against {nodeUrl}: {options.Vehicles} vehicles, {options.Chargers} chargers, {options.Gantries} gantries, {options.Homes} homes");
         // The scenario acts as the network's governance through the authority key the node made for itself.
         using var authority = NetworkAuthorityAgent.FromKeyFile(node, network, currency, Option("--authority-key", ".data/node-1/authority.key"));
-        // The grid operator signs in to the dashboard: its key is kept in a file, made on first use.
+        // The grid operator's key is kept in a file, made on first use; its dashboard signs in with a viewer key it endorses.
         using var grid = await GridOperatorAsync(node, authority, network, Option("--grid-key-file", ".data/grid-operator.key"));
         node = grid.Node;
-        Console.WriteLine($"Dashboard: {new Uri(nodeUrl, "/dashboard")} (sign in as {grid.Id} with the key in {Option("--grid-key-file", ".data/grid-operator.key")})");
+        await DashboardKeyFile.WriteAsync(grid, Option("--dashboard-key-file", ".data/grid-dashboard.key"));
+        Console.WriteLine($"Dashboard: {new Uri(nodeUrl, "/dashboard")} (sign in with the viewer key in {Option("--dashboard-key-file", ".data/grid-dashboard.key")})");
         var rounds = int.Parse(Option("--rounds", "1"), CultureInfo.InvariantCulture);
         var summary = await new CityScenario(node, authority, nodeUrl, network, currency, Console.WriteLine).RunAsync(options, CancellationToken.None, grid);
         for (var round = 2; round <= rounds || rounds == 0; round++)
@@ -61,7 +62,7 @@ switch (command)
         return summary.Errors == 0 && totals.GetProperty("conserved").GetBoolean() ? 0 : 1;
     }
     default:
-        Console.Error.WriteLine("usage: energy-agents demo | city [--node URL] [--vehicles N] [--chargers M] [--gantries K] [--homes H] [--sessions S] [--readings R] [--interval-ms T] [--rounds R (0: until stopped)] [--grid-key-file F] [--authority-key F] [--network ID] [--currency C]");
+        Console.Error.WriteLine("usage: energy-agents demo | city [--node URL] [--vehicles N] [--chargers M] [--gantries K] [--homes H] [--sessions S] [--readings R] [--interval-ms T] [--rounds R (0: until stopped)] [--grid-key-file F] [--dashboard-key-file F] [--authority-key F] [--network ID] [--currency C]");
         return 2;
 }
 

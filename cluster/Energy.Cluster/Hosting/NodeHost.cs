@@ -92,7 +92,7 @@ public static class NodeHost
         builder.Services.AddSingleton<ApiAuthenticator>();
         builder.Services.AddSingleton<Dashboard.DashboardState>();
         builder.Services.AddSingleton<Dashboard.DashboardViewers>();
-        builder.Services.AddSingleton<Dashboard.DashboardChallenges>();
+        builder.Services.AddSingleton(_ => new Dashboard.DashboardChallenges());
         builder.Services.AddHostedService<Dashboard.DashboardBroadcaster>();
         builder.Services.AddSignalR().AddJsonProtocol(options => Serialization.EnergyJson.AddConverters(options.PayloadSerializerOptions));
         builder.Services.AddAuthentication(Dashboard.DashboardAuth.Scheme).AddCookie(Dashboard.DashboardAuth.Scheme, options =>
@@ -100,7 +100,8 @@ public static class NodeHost
             options.Cookie.Name = Dashboard.DashboardAuth.Scheme;
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
-            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.ExpireTimeSpan = Dashboard.DashboardEndpoints.SessionLifetime;
+            options.Events.OnValidatePrincipal = Dashboard.DashboardAuth.ValidateAsync;
             // An API and a hub, not pages: refuse with a status instead of redirecting to a sign-in page.
             options.Events.OnRedirectToLogin = context => { context.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
             options.Events.OnRedirectToAccessDenied = context => { context.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
