@@ -44,6 +44,9 @@ public sealed class NodeConfiguration
     /// <summary>Above this speed between two gantries, one identity is taken for two vehicles (a clone).</summary>
     public double MaxPlausibleSpeedKmh { get; set; } = 250;
 
+    /// <summary>How long a gateway connection may stay without an authenticated device before it is closed, in milliseconds (100 ms to 5 minutes).</summary>
+    public int GatewayAuthenticationMs { get; set; } = 10_000;
+
     /// <summary>The dashboard's page and its npm packages (after npm ci there).</summary>
     public string DashboardDirectory { get; set; } = "dashboard/web";
 }
@@ -85,6 +88,7 @@ public static class NodeHost
             WitnessedCredit = configuration.OcppCredit,
             TollAnswerTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.TollAnswerMs, 50, 60_000)),
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
+            GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
         };
 
         builder.Services.AddSingleton(settings);
@@ -93,6 +97,7 @@ public static class NodeHost
         builder.Services.AddSingleton<Dashboard.DashboardState>();
         builder.Services.AddSingleton<Dashboard.DashboardViewers>();
         builder.Services.AddSingleton(_ => new Dashboard.DashboardChallenges());
+        builder.Services.AddSingleton(new Gateway.GatewayChallengeBudget(settings.MaxGatewayChallenges));
         builder.Services.AddHostedService<Dashboard.DashboardBroadcaster>();
         builder.Services.AddSignalR().AddJsonProtocol(options => Serialization.EnergyJson.AddConverters(options.PayloadSerializerOptions));
         builder.Services.AddAuthentication(Dashboard.DashboardAuth.Scheme).AddCookie(Dashboard.DashboardAuth.Scheme, options =>
