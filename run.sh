@@ -43,7 +43,7 @@ dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll c
 
 echo
 echo "API: $url/api   OpenAPI: $url/openapi/v1.json"
-echo "Dashboard: $url/dashboard   (sign in with the two lines of .data/grid-operator.key: operator id, then key)"
+echo "Dashboard: $url/dashboard   (sign in with .data/grid-dashboard.key: the grid operator's id, then its dashboard's viewer key)"
 if [ "$once" = yes ]; then exit 0; fi
 echo "The city goes on, round after round, so that the dashboard stays live; Ctrl-C stops it and the node."
 dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" --rounds 0 "$@" > .data/city.log 2>&1 &

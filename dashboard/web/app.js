@@ -1,6 +1,7 @@
-// The live dashboard: sign in by signing a challenge with the operator key (WebCrypto Ed25519), then
-// receive the network's picture over SignalR, at most ten updates a second, filtered to what this
-// operator may see. Libraries: @microsoft/signalr and uPlot, served from their npm packages.
+// The live dashboard: sign in by signing a challenge with a viewer key the operator endorsed (WebCrypto
+// Ed25519; the operator's own key never comes here), then receive the network's picture over SignalR, at
+// most ten updates a second, filtered to what this operator may see. Libraries: @microsoft/signalr and
+// uPlot, served from their npm packages.
 "use strict";
 
 const kinds = { session: "Charging sessions", trade: "Energy trades", pass: "Toll passes", violation: "Violations", block: "Settlement blocks", alert: "Alerts" };
@@ -9,37 +10,54 @@ let connection = null;
 let charts = null;
 
 const hex = (text) => new Uint8Array(text.trim().match(/.{2}/g).map((b) => parseInt(b, 16)));
+const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const base64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
 const unbase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const unbase64url = (text) => unbase64(text.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(text.length / 4) * 4, "="));
 const money = (minor) => (minor / 100).toFixed(2);
 
-// An Ed25519 seed as PKCS#8 (RFC 8410): a fixed prefix, then the 32 bytes.
-async function importSeed(seedHex) {
-  const seed = hex(seedHex);
-  if (seed.length !== 32) throw new Error("the key is 32 bytes, as 64 hex digits");
+// A viewer key's Ed25519 seed as PKCS#8 (RFC 8410): a fixed prefix, then the 32 bytes. Its public key,
+// which the node looks up among the operator's viewer keys, comes from the key's JWK form.
+async function importViewerKey(seedHex) {
+  const seed = /^[0-9a-fA-F]{64}$/.test(seedHex.trim()) ? hex(seedHex) : null;
+  if (!seed) throw new Error("the viewer key is 32 bytes, as 64 hex digits (the second line of the dashboard key file)");
   const prefix = hex("302e020100300506032b657004220420");
   const der = new Uint8Array(prefix.length + seed.length);
   der.set(prefix);
   der.set(seed, prefix.length);
-  return crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, true, ["sign"]);
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  return { key, publicHex: toHex(unbase64url(jwk.x)) };
+}
+
+// The dashboard key file: the operator's id, then the viewer key's seed.
+async function loadKeyFile(file) {
+  const [operator, seed] = (await file.text()).split(/\r?\n/).map((line) => line.trim());
+  $("operator").value = operator ?? "";
+  $("key").value = seed ?? "";
+}
+
+async function failure(response) {
+  const body = await response.json().catch(() => ({ error: { code: `Http${response.status}`, message: response.statusText } }));
+  return new Error(`${body.error.code}: ${body.error.message}`);
 }
 
 async function signIn() {
   $("sign-in-error").textContent = "";
   try {
     const operator = $("operator").value.trim();
-    const key = await importSeed($("key").value);
-    const challenge = await fetch(`/dashboard/sign-in/challenge?operator=${encodeURIComponent(operator)}`);
-    if (!challenge.ok) throw new Error((await challenge.json()).error.message);
-    const body = unbase64((await challenge.json()).challenge);
-    const signature = await crypto.subtle.sign({ name: "Ed25519" }, key, body);
+    const { key, publicHex } = await importViewerKey($("key").value);
+    const issued = await fetch(`/dashboard/sign-in/challenge?operator=${encodeURIComponent(operator)}`);
+    if (!issued.ok) throw await failure(issued);
+    const challenge = (await issued.json()).challenge;
+    const signature = await crypto.subtle.sign({ name: "Ed25519" }, key, unbase64(challenge));
     const answer = await fetch("/dashboard/sign-in", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ operator, signature: base64(signature) }),
+      body: JSON.stringify({ operator, key: publicHex, challenge, signature: base64(signature) }),
     });
+    if (!answer.ok) throw await failure(answer);
     const result = await answer.json();
-    if (!answer.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
     $("who").textContent = `${result.operator} (${result.role}${result.seesEverything ? ", sees everything" : ""})`;
     $("sign-in").hidden = true;
     $("board").hidden = false;
@@ -131,4 +149,5 @@ async function drill(link) {
 }
 
 $("sign-in-button").onclick = signIn;
+$("key-file").onchange = (event) => event.target.files[0] && loadKeyFile(event.target.files[0]);
 $("detail-close").onclick = () => ($("detail").hidden = true);

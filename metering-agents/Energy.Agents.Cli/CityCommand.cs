@@ -41,6 +41,12 @@ public static class CityCommand
             HelpName = "FILE",
             DefaultValueFactory = _ => ".data/grid-operator.key",
         };
+        var dashboardKeyFile = new Option<string>("--dashboard-key-file")
+        {
+            Description = "Where the grid operator's dashboard key is written (operator id, then viewer key): the page signs in with it, never with the operator's own key",
+            HelpName = "FILE",
+            DefaultValueFactory = _ => ".data/grid-dashboard.key",
+        };
         var authorityKey = new Option<string>("--authority-key")
         {
             Description = "The network authority's key file, which admits the city's operators (a node alone makes its own in its data folder)",
@@ -54,7 +60,7 @@ public static class CityCommand
         var command = new Command("city", "Runs a city against a node: chargers, gantries, vehicles and homes through the device gateway, "
             + "then prints the summary, the ledger totals and the audit of every block chain, after each round")
         {
-            node, vehicles, chargers, gantries, homes, sessions, readings, intervalMs, rounds, gridKeyFile, authorityKey, network, currency,
+            node, vehicles, chargers, gantries, homes, sessions, readings, intervalMs, rounds, gridKeyFile, dashboardKeyFile, authorityKey, network, currency,
         };
         command.SetAction((parse, token) =>
         {
@@ -63,7 +69,7 @@ public static class CityCommand
                 SessionsPerVehicle: parse.GetValue(sessions), Readings: parse.GetValue(readings),
                 ReadingInterval: TimeSpan.FromMilliseconds(parse.GetValue(intervalMs)));
             var city = new CityRun(parse.GetRequiredValue(node), NetworkId.Of(parse.GetRequiredValue(network)), Currency.Of(parse.GetRequiredValue(currency)),
-                parse.GetRequiredValue(authorityKey), parse.GetRequiredValue(gridKeyFile), parse.InvocationConfiguration.Output);
+                parse.GetRequiredValue(authorityKey), parse.GetRequiredValue(gridKeyFile), parse.GetRequiredValue(dashboardKeyFile), parse.InvocationConfiguration.Output);
             return city.RunAsync(options, parse.GetValue(rounds), token);
         });
         return command;

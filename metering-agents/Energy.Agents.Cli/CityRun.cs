@@ -5,7 +5,7 @@ using Energy.Channels.Primitives;
 namespace Energy.Agents.Cli;
 
 /// <summary>Runs the city round after round and checks, after each round, its errors, the ledger's conservation and every chain's audit.</summary>
-public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, string authorityKeyFile, string gridKeyFile, TextWriter output)
+public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, string authorityKeyFile, string gridKeyFile, string dashboardKeyFile, TextWriter output)
 {
     /// <summary>Runs the rounds (0: until cancelled); 0 when every round was clean, 1 when any was not.</summary>
     public async Task<int> RunAsync(CityScenario.Options options, int rounds, CancellationToken token)
@@ -15,9 +15,10 @@ public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, s
         output.WriteLine($"City against {nodeUrl}: {options.Vehicles} vehicles, {options.Chargers} chargers, {options.Gantries} gantries, {options.Homes} homes");
         // The scenario acts as the network's governance through the authority key the node made for itself.
         using var authority = NetworkAuthorityAgent.FromKeyFile(node, network, currency, authorityKeyFile);
-        // The grid operator signs in to the dashboard: its key is kept in a file, made on first use.
+        // The grid operator's key is kept in a file, made on first use; its dashboard signs in with a viewer key it endorses.
         using var grid = await GridOperatorAsync(node, authority);
-        output.WriteLine($"Dashboard: {new Uri(nodeUrl, "/dashboard")} (sign in as {grid.Id} with the key in {gridKeyFile})");
+        await DashboardKeyFile.WriteAsync(grid, dashboardKeyFile);
+        output.WriteLine($"Dashboard: {new Uri(nodeUrl, "/dashboard")} (sign in as {grid.Id} with the viewer key in {dashboardKeyFile})");
         var failedRounds = new List<int>();
         for (var round = 1; rounds == 0 || round <= rounds; round++)
         {

@@ -27,6 +27,10 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> AdmitOperatorAsync(string operatorId, byte[] admission) =>
         PostAsync($"/api/operators/{operatorId}/admission", new { signed = Convert.ToBase64String(admission) });
 
+    /// <summary>Posts an operator's signed endorsement of a dashboard (viewer) key.</summary>
+    public Task<JsonElement> AddViewerKeyAsync(string operatorId, byte[] viewerKey) =>
+        PostAsync($"/api/operators/{operatorId}/viewer-keys", new { signed = Convert.ToBase64String(viewerKey) });
+
     public Task<JsonElement> OperatorAsync(string operatorId) => GetAsync($"/api/operators/{operatorId}");
 
     public Task<JsonElement> DeviceAsync(string deviceId) => GetAsync($"/api/devices/{deviceId}");
@@ -74,10 +78,6 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     /// <summary>Posts an operator's signed setting of a charge point's OCPP password (a salted hash, never the password).</summary>
     public Task<JsonElement> SetChargePointPasswordAsync(string chargePoint, byte[] password) =>
         PostAsync($"/api/charge-points/{chargePoint}/password", new { signed = Convert.ToBase64String(password) });
-
-    /// <summary>Posts an operator's endorsement of a key for its dashboard.</summary>
-    public Task<JsonElement> AddViewerKeyAsync(string operatorId, byte[] viewerKey) =>
-        PostAsync($"/api/operators/{operatorId}/viewer-keys", new { signed = Convert.ToBase64String(viewerKey) });
 
     public Task<JsonElement> GantryAsync(string gantry) => GetAsync($"/api/gantries/{gantry}");
 

@@ -30,7 +30,7 @@ public sealed class OperatorAgent : IDisposable
     public OperatorId Id { get; }
     public PartyId Party => PartyId.From(Id);
 
-    /// <summary>The operator's key seed, as hex, for keeping it in a file (the dashboard's sign-in asks for it).</summary>
+    /// <summary>The operator's key seed, as hex, for keeping it in a file (its back office's; never a browser's).</summary>
     public string ExportKeyHex() => Convert.ToHexStringLower(_key.ExportSeed());
 
     public DevicePublicKey PublicKey => _key.PublicKey;
@@ -55,7 +55,7 @@ public sealed class OperatorAgent : IDisposable
     public Signed<ViewerKey> EndorseViewerKey(DevicePublicKey viewerKey, Timestamp expiresAt) =>
         Signed<ViewerKey>.Sign(new ViewerKey(Network, Id, viewerKey, expiresAt), _key);
 
-    /// <summary>Endorses a dashboard key and gives it to the network.</summary>
+    /// <summary>Has the network take a key for this operator's dashboard until it expires (the same key again renews it).</summary>
     public Task<JsonElement> AddViewerKeyAsync(DevicePublicKey viewerKey, Timestamp expiresAt) =>
         Node.AddViewerKeyAsync(Id.Value, EndorseViewerKey(viewerKey, expiresAt).ToArray());
 

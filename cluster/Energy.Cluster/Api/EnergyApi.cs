@@ -33,6 +33,8 @@ public static class EnergyApi
         // Writes: each carries its own signature (the authority's, an operator's or a device's), checked by the entity it reaches.
         api.MapPost("/operators/{id}/admission", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(OperatorId.Parse(id), o => WithBytes(body, bytes => network.Ask(new AdmitOperator(o, bytes), token)))));
+        api.MapPost("/operators/{id}/viewer-keys", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(OperatorId.Parse(id), o => WithBytes(body, bytes => network.Ask(new AddViewerKey(o, bytes), token)))));
         api.MapPost("/devices/{id}/endorsement", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new EndorseDevice(d, bytes), token)))));
         api.MapPost("/devices/{id}/revocation", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
@@ -139,7 +141,7 @@ public static class EnergyApi
     {
         nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(Tolls.PassNotFound) or nameof(Tolls.GantryNotConfigured) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
         nameof(PartyKindConflict) or nameof(AdmissionSuperseded) or nameof(AdmissionVersionReused) or nameof(StaleOrder) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
-            or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) => StatusCodes.Status409Conflict,
+            or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) or nameof(TooManyViewerKeys) => StatusCodes.Status409Conflict,
         nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,
         nameof(Unauthenticated) => StatusCodes.Status401Unauthorized,
         nameof(NotVisible) or nameof(NotPermitted) or nameof(RoleNotHeld) or nameof(NotASettlementBank) or nameof(IssuanceLimitExceeded) => StatusCodes.Status403Forbidden,

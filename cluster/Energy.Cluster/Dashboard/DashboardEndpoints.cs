@@ -17,50 +17,127 @@ using Microsoft.Extensions.FileProviders;
 
 namespace Energy.Cluster.Dashboard;
 
-/// <summary>Challenges issued to operators signing in: one use each, a minute each, at most <see cref="MaxOutstanding"/>.</summary>
-public sealed class DashboardChallenges
+public sealed record NoChallenge(OperatorId Operator) : ProtocolError
 {
-    public const int MaxOutstanding = 10_000;
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
-    private readonly ConcurrentDictionary<string, AuthenticationChallenge> _issued = new(StringComparer.Ordinal);
+    public override string Describe() => $"there is no outstanding challenge of {Operator} like this one: ask for one first; each is used once, within {DashboardChallenges.Lifetime.TotalSeconds:0} s";
+}
 
-    public AuthenticationChallenge? Issue(NetworkId network, string operatorId, Timestamp now)
+public sealed record ChallengeExpired(OperatorId Operator, Timestamp IssuedAt, Timestamp Now) : ProtocolError
+{
+    public override string Describe() => $"the challenge of {Operator} issued at {IssuedAt} is older than {DashboardChallenges.Lifetime.TotalSeconds:0} s (now {Now})";
+}
+
+public sealed record TooManySignIns(int Max) : ProtocolError
+{
+    public override string Describe() => $"{Max} sign-ins are waiting on this node; try again in a minute";
+}
+
+public sealed record TooManySignInsForOperator(OperatorId Operator, int Max) : ProtocolError
+{
+    public override string Describe() => $"{Max} sign-ins of {Operator} are waiting; answer one, or try again in a minute";
+}
+
+/// <summary>A challenge as it was issued: its text (base64 of its canonical body), which the sign-in sends back, and the challenge.</summary>
+public sealed record IssuedChallenge(string Text, AuthenticationChallenge Challenge);
+
+/// <summary>
+/// Challenges issued to operators signing in on the dashboard. The caller issues them only for admitted
+/// operators. Bounded twice: at most <c>maxPerOperator</c> outstanding for one operator, so that nobody
+/// fills the table with one operator's name, and <c>maxOutstanding</c> on the node. Each lives
+/// <see cref="Lifetime"/> and is used at most once, by a sign-in whose signature verifies: a wrong answer
+/// leaves it outstanding, so a stranger posting garbage for an operator cannot cancel the operator's own sign-in.
+/// </summary>
+public sealed class DashboardChallenges(int maxOutstanding = DashboardChallenges.DefaultMaxOutstanding, int maxPerOperator = DashboardChallenges.DefaultMaxPerOperator)
+{
+    public const int DefaultMaxOutstanding = 10_000;
+    public const int DefaultMaxPerOperator = 4;
+
+    /// <summary>The longest challenge text a sign-in may name (an issued one is about 120 characters).</summary>
+    public const int MaxTextLength = 512;
+
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, AuthenticationChallenge> _issued = new(StringComparer.Ordinal);
+    private readonly Dictionary<OperatorId, List<string>> _byOperator = [];
+
+    public int Count
     {
-        if (_issued.Count >= MaxOutstanding)
-        {
-            foreach (var (key, old) in _issued)
-                if (now.UnixMilliseconds - old.IssuedAt.UnixMilliseconds > Lifetime.TotalMilliseconds) _issued.TryRemove(key, out _);
-            if (_issued.Count >= MaxOutstanding) return null;
-        }
-        var challenge = new AuthenticationChallenge(network, PartyId.From(new OperatorId(operatorId)), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes), now);
-        _issued[operatorId] = challenge;
-        return challenge;
+        get { lock (_gate) return _issued.Count; }
     }
 
-    public AuthenticationChallenge? Take(string operatorId, Timestamp now) =>
-        _issued.TryRemove(operatorId, out var challenge) && now.UnixMilliseconds - challenge.IssuedAt.UnixMilliseconds <= Lifetime.TotalMilliseconds ? challenge : null;
+    public Result<IssuedChallenge> Issue(NetworkId network, OperatorId operatorId, Timestamp now)
+    {
+        lock (_gate)
+        {
+            var mine = _byOperator.GetValueOrDefault(operatorId) ?? [];
+            foreach (var text in mine.Where(t => Expired(_issued[t], now)).ToList()) Remove(text);
+            if (mine.Count >= maxPerOperator) return new TooManySignInsForOperator(operatorId, maxPerOperator);
+            if (_issued.Count >= maxOutstanding)
+            {
+                foreach (var text in _issued.Where(i => Expired(i.Value, now)).Select(i => i.Key).ToList()) Remove(text);
+                if (_issued.Count >= maxOutstanding) return new TooManySignIns(maxOutstanding);
+            }
+            var challenge = new AuthenticationChallenge(network, PartyId.From(operatorId), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes), now);
+            var issued = new IssuedChallenge(Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)), challenge);
+            _issued.Add(issued.Text, challenge);
+            if (!_byOperator.TryGetValue(operatorId, out var list)) _byOperator[operatorId] = list = [];
+            list.Add(issued.Text);
+            return issued;
+        }
+    }
+
+    /// <summary>The outstanding challenge this text names, issued to this operator and not expired. It stays outstanding.</summary>
+    public Result<AuthenticationChallenge> Find(string text, OperatorId operatorId, Timestamp now)
+    {
+        lock (_gate)
+        {
+            if (text.Length > MaxTextLength || !_issued.TryGetValue(text, out var challenge) || challenge.Party != PartyId.From(operatorId))
+                return new NoChallenge(operatorId);
+            if (!Expired(challenge, now)) return challenge;
+            Remove(text);
+            return new ChallengeExpired(operatorId, challenge.IssuedAt, now);
+        }
+    }
+
+    /// <summary>Uses the challenge up, after its answer verified: true once; false when another answer used it first.</summary>
+    public bool Consume(string text)
+    {
+        lock (_gate) return Remove(text);
+    }
+
+    private bool Remove(string text)
+    {
+        if (!_issued.Remove(text, out var challenge)) return false;
+        var operatorId = challenge.Party.AsOperator();
+        var list = _byOperator[operatorId];
+        list.Remove(text);
+        if (list.Count == 0) _byOperator.Remove(operatorId);
+        return true;
+    }
+
+    private static bool Expired(AuthenticationChallenge challenge, Timestamp now) =>
+        now.UnixMilliseconds - challenge.IssuedAt.UnixMilliseconds > Lifetime.TotalMilliseconds;
 }
 
 /// <summary>
-/// The dashboard's web side: the page and its npm libraries, sign-in by signing a challenge with the
-/// operator's key, the hub, and the drill-down API. Everything but the page and sign-in refuses a
-/// client that has not signed in (401), and shows an operator only what concerns it (403 otherwise).
+/// The dashboard's web side: the page and its npm libraries, sign-in by signing a challenge with a viewer
+/// key the operator endorsed (never with the operator's own key, which stays out of browsers), the hub,
+/// and the drill-down API. Everything but the page and sign-in refuses a client that has not signed in
+/// (401), and shows an operator only what concerns it (403 otherwise).
 /// </summary>
 public static class DashboardEndpoints
 {
-    public sealed record SignInRequest(string Operator, string Signature);
+    /// <summary>A sign-in: the operator, the viewer key (hex public key), the challenge as issued, and the viewer key's signature of it (base64).</summary>
+    public sealed record SignInRequest(string Operator, string Key, string Challenge, string Signature);
+
+    /// <summary>How long a dashboard session lasts at most; never past its viewer key's expiry.</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app, string webDirectory)
     {
         MapStatic(app, webDirectory);
-        app.MapGet("/dashboard/sign-in/challenge", (string? @operator, EnergyNetwork network, DashboardChallenges challenges) =>
-        {
-            if (@operator is null || !OperatorId.Parse(@operator).IsOk) return Error(400, "MalformedValue", "operator must be an operator id");
-            var challenge = challenges.Issue(network.Settings.Network, @operator, network.Settings.Clock.Now);
-            return challenge is null
-                ? Error(503, "TooManySignIns", "too many sign-ins are waiting; try again in a minute")
-                : Results.Json(new { challenge = Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)) });
-        });
+        app.MapGet("/dashboard/sign-in/challenge", ChallengeAsync);
         app.MapPost("/dashboard/sign-in", SignInAsync);
         app.MapPost("/dashboard/sign-out", async (HttpContext context) =>
         {
@@ -99,30 +176,58 @@ public static class DashboardEndpoints
         }
     }
 
+    /// <summary>A challenge, only for an admitted operator: a stranger naming anyone else is refused and nothing is kept.</summary>
+    private static async Task<IResult> ChallengeAsync(string? @operator, EnergyNetwork network, DashboardChallenges challenges, CancellationToken token)
+    {
+        var id = OperatorId.Parse(@operator);
+        if (!id.IsOk) return Error(400, id.Error);
+        object answer;
+        try { answer = await network.Ask(new GetOperator(id.Value), token); }
+        catch (OperationCanceledException) { return Error(504, "Timeout", "the registry did not answer in time"); }
+        if (answer is not OperatorView) return Error(404, new OperatorNotFound(id.Value));
+        var issued = challenges.Issue(network.Settings.Network, id.Value, network.Settings.Clock.Now);
+        if (!issued.IsOk) return Error(issued.Error is TooManySignIns ? 503 : 429, issued.Error);
+        return Results.Json(new { challenge = issued.Value.Text });
+    }
+
+    /// <summary>
+    /// Signs in with a live viewer key of the operator: the challenge must be outstanding for the operator, the
+    /// key endorsed by the operator's current key and not expired, and the signature the key's. Only a verified
+    /// answer uses the challenge up. The session lasts at most <see cref="SessionLifetime"/>, never past the key's expiry.
+    /// </summary>
     private static async Task<IResult> SignInAsync(SignInRequest request, HttpContext context, EnergyNetwork network, DashboardChallenges challenges)
     {
         var id = OperatorId.Parse(request.Operator);
-        if (!id.IsOk) return Error(400, "MalformedValue", "operator must be an operator id");
-        var challenge = challenges.Take(request.Operator, network.Settings.Clock.Now);
-        if (challenge is null) return Error(401, "NoChallenge", "ask for a challenge first; each is answered once, within a minute");
+        if (!id.IsOk) return Error(400, id.Error);
+        var key = DevicePublicKey.FromHex(request.Key);
+        if (!key.IsOk) return Error(400, new MalformedValue("key", "(not a public key)", "the viewer key's Ed25519 public key, 64 hex digits"));
         byte[] signature;
-        try { signature = Convert.FromBase64String(request.Signature); }
-        catch (FormatException) { return Error(400, "MalformedValue", "signature is not base64"); }
-        if (signature.Length != Ed25519Signatures.SignatureBytes) return Error(400, "MalformedValue", $"a signature has {Ed25519Signatures.SignatureBytes} bytes");
+        try { signature = Convert.FromBase64String(request.Signature ?? ""); }
+        catch (FormatException) { return Error(400, new MalformedValue("signature", "(not base64)", "base64 of an Ed25519 signature")); }
+        if (signature.Length != Ed25519Signatures.SignatureBytes)
+            return Error(400, new MalformedValue("signature", $"({signature.Length} bytes)", $"{Ed25519Signatures.SignatureBytes} bytes"));
+        var found = challenges.Find(request.Challenge ?? "", id.Value, network.Settings.Clock.Now);
+        if (!found.IsOk) return Error(401, found.Error);
         object answer;
-        try { answer = await network.Ask(new GetOperator(id.Value), context.RequestAborted); }
+        try { answer = await network.Ask(new CheckViewerKey(id.Value, key.Value.Hex), context.RequestAborted); }
         catch (OperationCanceledException) { return Error(504, "Timeout", "the registry did not answer in time"); }
-        if (answer is not OperatorView op) return Error(401, nameof(OperatorNotFound), $"{request.Operator} is not a registered operator");
-        var key = DevicePublicKey.FromHex(op.PublicKeyHex);
-        var signed = Signed<AuthenticationChallenge>.Assemble(challenge, signature);
-        if (!key.IsOk || !signed.IsSignedBy(key.Value))
-            return Error(401, nameof(InvalidSignature), $"the challenge is not signed by the registered key of {request.Operator}");
+        if (answer is Refusal refused) return Error(401, refused.Code, refused.Message);
+        if (answer is not ViewerKeyAccepted accepted) return Error(401, nameof(ViewerKeyUnknown), new ViewerKeyUnknown(id.Value, key.Value.Hex).Describe());
+        if (!Signed<AuthenticationChallenge>.Assemble(found.Value, signature).IsSignedBy(key.Value))
+            return Error(401, new InvalidSignature(ChannelId.None, ObjectKind.AuthenticationChallenge, $"viewer key {key.Value.Hex} of {id.Value}"));
+        if (!challenges.Consume(request.Challenge!)) return Error(401, new NoChallenge(id.Value));
+
+        var op = accepted.Operator;
         var everything = op.Has(OperatorRoles.GridOperator);
         var identity = new ClaimsIdentity(
-            [new Claim(DashboardAuth.OperatorClaim, op.Operator.Value), new Claim(DashboardAuth.EverythingClaim, everything ? "true" : "false"), new Claim(ClaimTypes.Name, op.Operator.Value)],
-            DashboardAuth.Scheme);
-        await context.SignInAsync(DashboardAuth.Scheme, new ClaimsPrincipal(identity));
-        return Results.Json(new { @operator = op.Operator.Value, role = op.Roles.ToString(), seesEverything = everything });
+        [
+            new Claim(DashboardAuth.OperatorClaim, op.Operator.Value), new Claim(DashboardAuth.EverythingClaim, everything ? "true" : "false"),
+            new Claim(DashboardAuth.ViewerKeyClaim, accepted.Key.KeyHex), new Claim(ClaimTypes.Name, op.Operator.Value),
+        ], DashboardAuth.Scheme);
+        var keyExpires = accepted.Key.ExpiresAt.ToDateTimeOffset();
+        var expires = DateTimeOffset.UtcNow + SessionLifetime < keyExpires ? DateTimeOffset.UtcNow + SessionLifetime : keyExpires;
+        await context.SignInAsync(DashboardAuth.Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { ExpiresUtc = expires, AllowRefresh = false });
+        return Results.Json(new { @operator = op.Operator.Value, role = op.Roles.ToString(), seesEverything = everything, viewerKeyExpiresAt = accepted.Key.ExpiresAt.UnixMilliseconds });
     }
 
     private static async Task<IResult> DeviceAsync(string id, ClaimsPrincipal user, EnergyNetwork network, DashboardState state, CancellationToken token)
@@ -156,6 +261,8 @@ public static class DashboardEndpoints
         var audit = await network.AuditAsync(shard, token);
         return Results.Json(new { blocks, audit }, Serialization.EnergyJson.Options);
     }
+
+    private static IResult Error(int status, ProtocolError error) => Error(status, error.Code, error.Describe());
 
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new { error = new { code, message } }, statusCode: status);

@@ -1,7 +1,14 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Registry;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Energy.Cluster.Dashboard;
@@ -9,7 +16,7 @@ namespace Energy.Cluster.Dashboard;
 /// <summary>
 /// The live dashboard's hub. Only a signed-in operator may connect; it gets the current picture at once,
 /// then at most <see cref="DashboardBroadcaster.UpdatesPerSecond"/> updates a second, each holding only
-/// what that operator may see.
+/// what that operator may see. A connection whose viewer key stops being live is closed.
 /// </summary>
 [Authorize(AuthenticationSchemes = DashboardAuth.Scheme)]
 public sealed class DashboardHub(DashboardState state, DashboardViewers viewers) : Hub
@@ -17,7 +24,7 @@ public sealed class DashboardHub(DashboardState state, DashboardViewers viewers)
     public override async Task OnConnectedAsync()
     {
         var viewer = DashboardAuth.ViewerOf(Context.User!);
-        viewers.Add(Context.ConnectionId, viewer);
+        viewers.Add(Context.ConnectionId, new DashboardViewers.Connected(viewer, Context.User!.FindFirstValue(DashboardAuth.ViewerKeyClaim) ?? "", Context));
         await Groups.AddToGroupAsync(Context.ConnectionId, DashboardViewers.GroupOf(viewer));
         await Clients.Caller.SendAsync("update", state.ViewFor(viewer));
         await base.OnConnectedAsync();
@@ -30,43 +37,72 @@ public sealed class DashboardHub(DashboardState state, DashboardViewers viewers)
     }
 }
 
-/// <summary>The connected viewers, by connection; updates go to one group per kind of viewer.</summary>
+/// <summary>
+/// The connected viewers, by connection; updates go to one group per kind of viewer: "everything" for grid
+/// operators, "operator:{id}" for each other operator, whose members all see the same filtered view.
+/// </summary>
 public sealed class DashboardViewers
 {
-    private readonly ConcurrentDictionary<string, Viewer> _byConnection = new(StringComparer.Ordinal);
+    public sealed record Connected(Viewer Viewer, string ViewerKeyHex, HubCallerContext Context);
+
+    private readonly ConcurrentDictionary<string, Connected> _byConnection = new(StringComparer.Ordinal);
 
     public static string GroupOf(Viewer viewer) => viewer.SeesEverything ? "everything" : "operator:" + viewer.Operator;
 
-    public void Add(string connection, Viewer viewer) => _byConnection[connection] = viewer;
+    public void Add(string connection, Connected connected) => _byConnection[connection] = connected;
 
     public void Remove(string connection) => _byConnection.TryRemove(connection, out _);
 
     public int Count => _byConnection.Count;
 
     /// <summary>One viewer per group (they all see the same).</summary>
-    public IEnumerable<Viewer> Groups() => _byConnection.Values.DistinctBy(GroupOf);
+    public IEnumerable<Viewer> Groups() => _byConnection.Values.Select(c => c.Viewer).DistinctBy(GroupOf);
+
+    public IReadOnlyList<Connected> All() => _byConnection.Values.ToList();
 }
 
 /// <summary>
 /// Throttles and aggregates: every tenth of a second, if anything changed, each group of viewers gets
 /// one update. A busy network changes the numbers inside the update, never the number of updates.
+/// Every <see cref="RevalidateInterval"/> it asks again whether each connection's viewer key is live, and
+/// closes the connections whose key expired or was dropped by a new admission of its operator.
 /// </summary>
-public sealed class DashboardBroadcaster(DashboardState state, DashboardViewers viewers, IHubContext<DashboardHub> hub) : BackgroundService
+public sealed class DashboardBroadcaster(DashboardState state, DashboardViewers viewers, IHubContext<DashboardHub> hub, IServiceProvider services) : BackgroundService
 {
     public const int UpdatesPerSecond = 10;
+    public static readonly TimeSpan RevalidateInterval = TimeSpan.FromSeconds(15);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(1000 / UpdatesPerSecond));
         long sent = -1;
+        var revalidateAt = DateTime.UtcNow + RevalidateInterval;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            if (DateTime.UtcNow >= revalidateAt)
+            {
+                await RevalidateAsync(stoppingToken);
+                revalidateAt = DateTime.UtcNow + RevalidateInterval;
+            }
             var version = state.Version;
             if (version == sent || viewers.Count == 0) continue;
             foreach (var viewer in viewers.Groups())
                 await hub.Clients.Group(DashboardViewers.GroupOf(viewer)).SendAsync("update", state.ViewFor(viewer), stoppingToken);
             state.MarkSent(version);
             sent = version;
+        }
+    }
+
+    private async Task RevalidateAsync(CancellationToken token)
+    {
+        var connected = viewers.All();
+        if (connected.Count == 0) return;
+        var network = services.GetRequiredService<EnergyNetwork>();
+        foreach (var group in connected.GroupBy(c => (c.Viewer.Operator, c.ViewerKeyHex, c.Viewer.SeesEverything)))
+        {
+            var (op, key, everything) = group.Key;
+            if (await DashboardAuth.IsLiveAsync(network, op, key, everything, token)) continue;
+            foreach (var connection in group) connection.Context.Abort();
         }
     }
 }
@@ -76,7 +112,35 @@ public static class DashboardAuth
     public const string Scheme = "energy-dashboard";
     public const string OperatorClaim = "energy:operator";
     public const string EverythingClaim = "energy:sees-everything";
+    public const string ViewerKeyClaim = "energy:viewer-key";
 
     public static Viewer ViewerOf(ClaimsPrincipal user) =>
         new(user.FindFirstValue(OperatorClaim) ?? "", user.HasClaim(EverythingClaim, "true"));
+
+    /// <summary>
+    /// Every request of a dashboard session asks again whether its viewer key is live (endorsed under the
+    /// operator's current admission, not expired) and whether the operator still has the roles it signed in
+    /// with: a rotated operator key or a changed role ends the session at once. An unanswered question ends it too.
+    /// </summary>
+    public static async Task ValidateAsync(CookieValidatePrincipalContext context)
+    {
+        var user = context.Principal;
+        var network = context.HttpContext.RequestServices.GetRequiredService<EnergyNetwork>();
+        if (user is not null
+            && await IsLiveAsync(network, user.FindFirstValue(OperatorClaim), user.FindFirstValue(ViewerKeyClaim), user.HasClaim(EverythingClaim, "true"), context.HttpContext.RequestAborted))
+            return;
+        context.RejectPrincipal();
+        await context.HttpContext.SignOutAsync(Scheme);
+    }
+
+    /// <summary>Whether the viewer key is live for the operator, and the operator sees everything exactly when the session says so.</summary>
+    public static async Task<bool> IsLiveAsync(EnergyNetwork network, string? operatorId, string? viewerKeyHex, bool seesEverything, CancellationToken token)
+    {
+        var id = OperatorId.Parse(operatorId);
+        if (!id.IsOk || string.IsNullOrEmpty(viewerKeyHex)) return false;
+        object answer;
+        try { answer = await network.Ask(new CheckViewerKey(id.Value, viewerKeyHex), token); }
+        catch (OperationCanceledException) { return false; }
+        return answer is ViewerKeyAccepted accepted && accepted.Operator.Has(OperatorRoles.GridOperator) == seesEverything;
+    }
 }

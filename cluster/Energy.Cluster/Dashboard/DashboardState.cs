@@ -11,20 +11,70 @@ public sealed record Viewer(string Operator, bool SeesEverything)
 }
 
 /// <summary>
+/// The zone figures, per zone and per operator whose devices made them: a charging session counts for the
+/// charge point operator, a pass or violation for the toll operator. The grid operator reads the sums over
+/// every operator; any other operator only its own rows, so no operator sees another's energy or tolls.
+/// Bounded: <see cref="MaxZones"/> zones and <see cref="MaxRows"/> rows; past either, an item still counts
+/// in the totals and feeds but not here (<see cref="Dropped"/> counts them).
+/// </summary>
+public sealed class ZoneTable
+{
+    public const int MaxZones = 1_000;
+    public const int MaxRows = 20_000;
+
+    private readonly Dictionary<string, DashboardState.ZoneTotals> _sums = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Zone, string Operator), DashboardState.ZoneTotals> _rows = [];
+
+    public long Dropped { get; private set; }
+
+    public int ZoneCount => _sums.Count;
+
+    public int RowCount => _rows.Count;
+
+    public void Add(DashboardItem item)
+    {
+        if (item.Zone is not { } zone || item.Kind is not ("session" or "pass" or "violation")) return;
+        var newRows = item.Operators.Distinct().Count(op => !_rows.ContainsKey((zone, op)));
+        if ((!_sums.ContainsKey(zone) && _sums.Count >= MaxZones) || _rows.Count + newRows > MaxRows)
+        {
+            Dropped++;
+            return;
+        }
+        _sums[zone] = Count(_sums.GetValueOrDefault(zone) ?? new DashboardState.ZoneTotals(zone, 0, 0, 0), item);
+        foreach (var op in item.Operators.Distinct())
+            _rows[(zone, op)] = Count(_rows.GetValueOrDefault((zone, op)) ?? new DashboardState.ZoneTotals(zone, 0, 0, 0), item);
+    }
+
+    /// <summary>The rows the viewer may see, by zone: every zone's sums for the grid operator, the viewer's own figures for anyone else.</summary>
+    public IReadOnlyList<DashboardState.ZoneTotals> For(Viewer viewer) => viewer.SeesEverything
+        ? _sums.Values.OrderBy(z => z.Zone, StringComparer.Ordinal).ToList()
+        : _rows.Where(r => r.Key.Operator == viewer.Operator).Select(r => r.Value).OrderBy(z => z.Zone, StringComparer.Ordinal).ToList();
+
+    private static DashboardState.ZoneTotals Count(DashboardState.ZoneTotals z, DashboardItem item) => item.Kind switch
+    {
+        "session" => z with { EnergyWh = z.EnergyWh + item.EnergyWh, Sessions = z.Sessions + 1 },
+        "pass" => z with { Passes = z.Passes + 1, TollMinorUnits = z.TollMinorUnits + item.ValueMinorUnits },
+        _ => z with { Passes = z.Passes + 1, Violations = z.Violations + 1 },
+    };
+}
+
+/// <summary>
 /// The dashboard's picture of the whole network, built from every node's batches: totals, per-operator
 /// totals, the latest items of each kind, zone counts and one sample a second for the charts. Bounded:
-/// <see cref="FeedLength"/> items per kind, <see cref="SeriesLength"/> samples. Read by the hub under a lock.
+/// <see cref="FeedLength"/> items per kind, <see cref="SeriesLength"/> samples, <see cref="MaxOperators"/>
+/// operators' totals, and the <see cref="ZoneTable"/>'s own bounds. Read by the hub under a lock.
 /// </summary>
 public sealed class DashboardState
 {
     public const int FeedLength = 100;
     public const int SeriesLength = 300;
+    public const int MaxOperators = 100_000;
     public static readonly string[] Kinds = ["session", "trade", "pass", "violation", "block", "alert"];
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedList<DashboardItem>> _feeds = Kinds.ToDictionary(k => k, _ => new LinkedList<DashboardItem>());
     private readonly Dictionary<string, OperatorTotals> _byOperator = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ZoneTotals> _zones = new(StringComparer.Ordinal);
+    private readonly ZoneTable _zones = new();
     private readonly LinkedList<Sample> _series = new();
     private OperatorTotals _all = new();
     private long _payments;
@@ -109,28 +159,22 @@ public sealed class DashboardState
         feed.AddFirst(item);
         if (feed.Count > FeedLength) feed.RemoveLast();
         _all = Add(_all, item, item.ValueMinorUnits);
-        foreach (var op in item.Operators) _byOperator[op] = Add(_byOperator.GetValueOrDefault(op) ?? new OperatorTotals(), item, item.ValueMinorUnits);
+        foreach (var op in item.Operators)
+            if (Tabulates(op)) _byOperator[op] = Add(_byOperator.GetValueOrDefault(op) ?? new OperatorTotals(), item, item.ValueMinorUnits);
         if (item.SettledTo is { } settled)
         {
+            // Value settled to operators' accounts; devices' accounts are not an operator's figures.
             foreach (var (account, amount) in settled)
-                _byOperator[account] = (_byOperator.GetValueOrDefault(account) ?? new OperatorTotals()) with
-                {
-                    SettledMinorUnits = (_byOperator.GetValueOrDefault(account)?.SettledMinorUnits ?? 0) + amount,
-                };
+            {
+                if (!PartyId.Parse(account).TryGet(out var party, out _) || !party.IsOperator || !Tabulates(party.Name)) continue;
+                var totals = _byOperator.GetValueOrDefault(party.Name) ?? new OperatorTotals();
+                _byOperator[party.Name] = totals with { SettledMinorUnits = totals.SettledMinorUnits + amount };
+            }
         }
-        if (item.Zone is { } site && item.Kind == "session")
-        {
-            var z = _zones.GetValueOrDefault(site) ?? new ZoneTotals(site, 0, 0, 0);
-            _zones[site] = z with { EnergyWh = z.EnergyWh + item.EnergyWh, Sessions = z.Sessions + 1 };
-        }
-        if (item.Zone is { } zone && item.Kind is "pass" or "violation")
-        {
-            var z = _zones.GetValueOrDefault(zone) ?? new ZoneTotals(zone, 0, 0, 0);
-            _zones[zone] = item.Kind == "pass"
-                ? z with { Passes = z.Passes + 1, TollMinorUnits = z.TollMinorUnits + item.ValueMinorUnits }
-                : z with { Passes = z.Passes + 1, Violations = z.Violations + 1 };
-        }
+        _zones.Add(item);
     }
+
+    private bool Tabulates(string op) => _byOperator.ContainsKey(op) || _byOperator.Count < MaxOperators;
 
     private static OperatorTotals Add(OperatorTotals t, DashboardItem item, long value) => item.Kind switch
     {
@@ -150,7 +194,7 @@ public sealed class DashboardState
         {
             var feeds = _feeds.ToDictionary(f => f.Key, f => (IReadOnlyList<DashboardItem>)f.Value.Where(viewer.May).Take(30).ToList());
             var totals = viewer.SeesEverything ? _all : _byOperator.GetValueOrDefault(viewer.Operator) ?? new OperatorTotals();
-            var zones = viewer.SeesEverything || totals.Passes > 0 ? _zones.Values.OrderBy(z => z.Zone, StringComparer.Ordinal).ToList() : [];
+            var zones = _zones.For(viewer);
             var series = viewer.SeesEverything ? _series.ToList() : [];
             var rate = _series.Last?.Value.PaymentsPerSecond ?? 0;
             return new View(_version, _oldestUnsentAt, totals, viewer.SeesEverything ? _payments : 0, viewer.SeesEverything ? rate : 0, feeds, zones, series);

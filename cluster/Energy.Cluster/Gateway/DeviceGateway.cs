@@ -28,6 +28,10 @@ namespace Energy.Cluster.Gateway;
 /// a device arrive on the same connection. Under <see cref="BatchingSubprotocol"/> a WebSocket message
 /// may also carry a JSON array of frames, in both directions: a busy connection then pays for one
 /// message, not one per frame; each frame in a batch is handled and answered as if it came alone.
+/// A stranger's cost is bounded: a challenge is issued only for a registered, unrevoked device, at most
+/// <see cref="MaxChallengesPerConnection"/> outstanding on a connection and
+/// <see cref="EnergySettings.MaxGatewayChallenges"/> on the node; a connection on which no device has
+/// authenticated within <see cref="EnergySettings.GatewayAuthenticationTimeout"/> is closed.
 /// </summary>
 public static class DeviceGateway
 {
@@ -37,9 +41,13 @@ public static class DeviceGateway
     public const int MaxFramesPerBatch = 256;
     public const int MaxBatchBytes = 64 * 1024;
     public const int MaxDevicesPerConnection = 10_000;
+    public const int MaxChallengesPerConnection = 16;
     public const int MaxCallsInFlight = 512;
     public const int MaxQueuedFrames = 8_192;
     public static readonly TimeSpan ChallengeLifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a connection closed for want of authentication waits for the client's close before it is cut.</summary>
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
     public static IEndpointRouteBuilder MapDeviceGateway(this IEndpointRouteBuilder app)
     {
@@ -47,7 +55,7 @@ public static class DeviceGateway
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, EnergyNetwork network)
+    private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget)
     {
         var requested = context.WebSockets.WebSocketRequestedProtocols;
         var subprotocol = requested.Contains(BatchingSubprotocol) ? BatchingSubprotocol : requested.Contains(Subprotocol) ? Subprotocol : null;
@@ -58,7 +66,7 @@ public static class DeviceGateway
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
-        using var session = new Connection(socket, network, subprotocol == BatchingSubprotocol, context.RequestAborted);
+        using var session = new Connection(socket, network, budget, subprotocol == BatchingSubprotocol, context.RequestAborted);
         await session.RunAsync();
     }
 
@@ -76,11 +84,15 @@ public static class DeviceGateway
         private readonly IActorRef _actor;
         private readonly string _path;
         private readonly bool _batching;
+        private readonly GatewayChallengeBudget _budget;
+        private bool _everAuthenticated;
+        private bool _closingUnauthenticated;
 
-        public Connection(WebSocket socket, EnergyNetwork network, bool batching, CancellationToken aborted)
+        public Connection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, bool batching, CancellationToken aborted)
         {
             _socket = socket;
             _network = network;
+            _budget = budget;
             _batching = batching;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel()));
@@ -90,6 +102,7 @@ public static class DeviceGateway
         public async Task RunAsync()
         {
             var writer = WriteAsync();
+            var idle = CloseIfUnauthenticatedAsync();
             try
             {
                 await ReadAsync();
@@ -103,10 +116,38 @@ public static class DeviceGateway
             _outgoing.Writer.TryComplete();
             await _stop.CancelAsync();
             try { await writer; } catch (OperationCanceledException) { } catch (WebSocketException) { }
+            await idle;
+        }
+
+        /// <summary>
+        /// A connection that has not authenticated a single device within the bound is closed: its queue is
+        /// completed, the writer sends what is left and then a close frame naming AuthenticationTimeout, and a
+        /// client that does not answer the close within <see cref="CloseGrace"/> is cut off.
+        /// </summary>
+        private async Task CloseIfUnauthenticatedAsync()
+        {
+            try { await Task.Delay(_network.Settings.GatewayAuthenticationTimeout, _stop.Token); }
+            catch (OperationCanceledException) { return; }
+            if (Volatile.Read(ref _everAuthenticated)) return;
+            Volatile.Write(ref _closingUnauthenticated, true);
+            _outgoing.Writer.TryComplete();
+        }
+
+        private async Task FinishWritingAsync()
+        {
+            if (!Volatile.Read(ref _closingUnauthenticated)) return;
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                var seconds = _network.Settings.GatewayAuthenticationTimeout.TotalSeconds;
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, $"AuthenticationTimeout: no device authenticated within {seconds:0.###} s", _stop.Token);
+            }
+            _stop.CancelAfter(CloseGrace);
         }
 
         public void Dispose()
         {
+            _budget.Return(_challenges.Count);
+            _challenges.Clear();
             _actor.Tell(PoisonPill.Instance);
             _stop.Dispose();
             _inFlight.Dispose();
@@ -118,6 +159,7 @@ public static class DeviceGateway
             {
                 await foreach (var frame in _outgoing.Reader.ReadAllAsync(_stop.Token))
                     await _socket.SendAsync(frame, WebSocketMessageType.Text, true, _stop.Token);
+                await FinishWritingAsync();
                 return;
             }
             // Whatever queued up while the last message was being sent goes out as one message.
@@ -136,6 +178,7 @@ public static class DeviceGateway
                 }
                 if (batch.Count > 0) await _socket.SendAsync(batch.Seal(), WebSocketMessageType.Text, true, _stop.Token);
             }
+            await FinishWritingAsync();
         }
 
         private async Task ReadAsync()
@@ -146,7 +189,8 @@ public static class DeviceGateway
                 var (length, kind) = await ReceiveAsync(buffer);
                 if (kind == WebSocketMessageType.Close)
                 {
-                    await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    if (_socket.State == WebSocketState.CloseReceived)
+                        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
                     return;
                 }
                 if (length > MaxFrameBytes)
@@ -220,7 +264,7 @@ public static class DeviceGateway
             switch (parsed.Op)
             {
                 case "hello":
-                    await SendAsync(Hello(parsed));
+                    await SendAsync(await HelloAsync(parsed));
                     break;
                 case "auth":
                     await SendAsync(await AuthenticateAsync(parsed));
@@ -248,23 +292,50 @@ public static class DeviceGateway
             }
         }
 
-        private byte[] Hello(Frame frame)
+        /// <summary>
+        /// A challenge for a registered, unrevoked device: the registry is asked first, and a device it does not
+        /// know gets a named error and nothing is kept. Bounded per connection and per node; expired challenges
+        /// are dropped first.
+        /// </summary>
+        private async Task<byte[]> HelloAsync(Frame frame)
         {
             if (_authenticated.ContainsKey(frame.Device))
                 return Encode(new { op = "welcome", device = frame.Device.Value });
-            if (_authenticated.Count + _challenges.Count >= MaxDevicesPerConnection)
+            if (_authenticated.Count >= MaxDevicesPerConnection)
                 return Error(null, frame.Device, "TooManyDevices", $"a connection carries at most {MaxDevicesPerConnection} devices");
+            DropExpiredChallenges(_network.Settings.Clock.Now);
+            var replacing = _challenges.ContainsKey(frame.Device);
+            if (!replacing && _challenges.Count >= MaxChallengesPerConnection)
+                return Error(null, frame.Device, "TooManyChallenges",
+                    $"a connection holds at most {MaxChallengesPerConnection} unanswered challenges: answer them, or wait {ChallengeLifetime.TotalSeconds:0} s");
+            object answer;
+            try { answer = await _network.Ask(new GetDevice(frame.Device), _network.Settings.AskTimeout); }
+            catch (AskTimeoutException) { return Error(null, frame.Device, "Timeout", "the registry did not answer in time"); }
+            if (answer is not DeviceView device) return Error(null, frame.Device, "DeviceNotFound", $"{frame.Device} is not registered");
+            if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
+                return Error(null, frame.Device, "DeviceIsRevoked", $"the key of {frame.Device} is revoked");
+            // Only this reader changes the connection's challenges: the counts checked before the registry's answer still hold.
+            if (!replacing && !_budget.TryTake())
+                return Error(null, frame.Device, "GatewayBusy", $"{_budget.Max} devices are authenticating on this node; try again shortly");
             var challenge = new AuthenticationChallenge(_network.Settings.Network, PartyId.From(frame.Device), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes),
                 _network.Settings.Clock.Now);
             _challenges[frame.Device] = challenge;
             return Encode(new { op = "challenge", device = frame.Device.Value, challenge = Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)) });
         }
 
+        private void DropExpiredChallenges(Timestamp now)
+        {
+            foreach (var (device, challenge) in _challenges)
+                if (now.UnixMilliseconds - challenge.IssuedAt.UnixMilliseconds > (long)ChallengeLifetime.TotalMilliseconds && _challenges.Remove(device))
+                    _budget.Return(1);
+        }
+
         private async Task<byte[]> AuthenticateAsync(Frame frame)
         {
-            // A challenge is used once, whatever the outcome.
+            // A challenge is used once, whatever the outcome: only this connection could answer it.
             if (!_challenges.Remove(frame.Device, out var issued))
                 return Error(null, frame.Device, "NoChallenge", $"say hello for {frame.Device} first: there is no challenge to answer");
+            _budget.Return(1);
             var decoded = Signed<AuthenticationChallenge>.Decode(frame.Bytes("signed"));
             if (!decoded.IsOk) return Error(null, frame.Device, decoded.Error!.Code, decoded.Error.Describe());
             if (!decoded.Value.Payload.Equals(issued))
@@ -281,6 +352,7 @@ public static class DeviceGateway
             if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value))
                 return Error(null, frame.Device, "InvalidSignature", $"the challenge is not signed by the registered key of {frame.Device}");
             _authenticated[frame.Device] = 0;
+            Volatile.Write(ref _everAuthenticated, true);
             _actor.Tell(new GatewayConnection.Authenticated(frame.Device));
             return Encode(new { op = "welcome", device = frame.Device.Value, role = device.Role.ToString(), @operator = device.Operator.Value });
         }
@@ -458,5 +530,37 @@ public static class DeviceGateway
             var value = Field(name, JsonValueKind.Number);
             return value.TryGetInt64(out var minor) ? new Money(minor, currency) : throw new FrameException(Id, Device, "MalformedFrame", $"{name} must be an integer of minor units");
         }
+    }
+}
+
+/// <summary>
+/// The gateway challenges outstanding on this node, over every connection. Each connection takes one per
+/// challenge it issues and gives it back when the challenge is answered, expires or the connection ends,
+/// so that many connections together hold at most <see cref="Max"/>.
+/// </summary>
+public sealed class GatewayChallengeBudget(int max)
+{
+    private int _outstanding;
+
+    public int Max => max;
+
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public bool TryTake()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _outstanding);
+            if (current >= max) return false;
+            if (Interlocked.CompareExchange(ref _outstanding, current + 1, current) == current) return true;
+        }
+    }
+
+    public void Return(int count)
+    {
+        if (count <= 0) return;
+        var left = Interlocked.Add(ref _outstanding, -count);
+        // Given back more than was taken is a bug in a caller: fail loudly rather than let the bound drift.
+        if (left < 0) throw new InvalidOperationException($"gateway challenges went below zero ({left})");
     }
 }

@@ -47,6 +47,9 @@ public sealed class NodeConfiguration
     /// <summary>Above this speed between two gantries, one identity is taken for two vehicles (a clone).</summary>
     public double MaxPlausibleSpeedKmh { get; set; } = 250;
 
+    /// <summary>How long a gateway connection may stay without an authenticated device before it is closed, in milliseconds (100 ms to 5 minutes).</summary>
+    public int GatewayAuthenticationMs { get; set; } = 10_000;
+
     /// <summary>The dashboard's page and its npm packages (after npm ci there).</summary>
     public string DashboardDirectory { get; set; } = "dashboard/web";
 }
@@ -90,6 +93,7 @@ public static class NodeHost
             WitnessedCredit = configuration.OcppCredit,
             TollAnswerTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.TollAnswerMs, 50, 60_000)),
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
+            GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
         };
 
         builder.Services.AddSingleton(settings);
@@ -97,7 +101,8 @@ public static class NodeHost
         builder.Services.AddSingleton<ApiAuthenticator>();
         builder.Services.AddSingleton<Dashboard.DashboardState>();
         builder.Services.AddSingleton<Dashboard.DashboardViewers>();
-        builder.Services.AddSingleton<Dashboard.DashboardChallenges>();
+        builder.Services.AddSingleton(_ => new Dashboard.DashboardChallenges());
+        builder.Services.AddSingleton(new Gateway.GatewayChallengeBudget(settings.MaxGatewayChallenges));
         builder.Services.AddHostedService<Dashboard.DashboardBroadcaster>();
         builder.Services.AddSignalR().AddJsonProtocol(options => Serialization.EnergyJson.AddConverters(options.PayloadSerializerOptions));
         builder.Services.AddAuthentication(Dashboard.DashboardAuth.Scheme).AddCookie(Dashboard.DashboardAuth.Scheme, options =>
@@ -105,7 +110,8 @@ public static class NodeHost
             options.Cookie.Name = Dashboard.DashboardAuth.Scheme;
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
-            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.ExpireTimeSpan = Dashboard.DashboardEndpoints.SessionLifetime;
+            options.Events.OnValidatePrincipal = Dashboard.DashboardAuth.ValidateAsync;
             // An API and a hub, not pages: refuse with a status instead of redirecting to a sign-in page.
             options.Events.OnRedirectToLogin = context => { context.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
             options.Events.OnRedirectToAccessDenied = context => { context.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };

@@ -62,6 +62,12 @@ public sealed record EnergySettings(
     /// <summary>How long a gantry waits for a vehicle's valid payment before the pass becomes a late-answer violation.</summary>
     public TimeSpan TollAnswerTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>A gateway connection on which no device has authenticated within this time is closed (AuthenticationTimeout).</summary>
+    public TimeSpan GatewayAuthenticationTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gateway challenges outstanding on this node at once, over every connection; past this a hello is refused (GatewayBusy).</summary>
+    public int MaxGatewayChallenges { get; init; } = 50_000;
+
     /// <summary>The speed above which two passes of one identity cannot be one vehicle (a clone or a hijacked identity).</summary>
     public double MaxPlausibleSpeedKmh { get; init; } = 250;
 }

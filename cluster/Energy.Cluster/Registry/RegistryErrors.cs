@@ -79,3 +79,35 @@ public sealed record StaleOrder(string Subject, ulong OfferedVersion, ulong Last
 {
     public override string Describe() => $"{Subject}: order version {OfferedVersion} signed at {SignedAt} is stale (last version {LastVersion}, now {Now})";
 }
+
+public sealed record OperatorIdMismatch(OperatorId Expected, OperatorId Actual, string What) : ProtocolError
+{
+    public override string Describe() => $"the {What} names operator {Actual}, the request names {Expected}";
+}
+
+/// <summary>The operator's own key offered as a viewer key: that key never goes into a browser.</summary>
+public sealed record ViewerKeyIsOperatorKey(OperatorId Operator) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator}: a viewer key must be another key than the operator's own";
+}
+
+public sealed record ViewerKeyExpired(OperatorId Operator, string KeyHex, Timestamp ExpiresAt, Timestamp Now) : ProtocolError
+{
+    public override string Describe() => $"viewer key {KeyHex} of operator {Operator} expired at {ExpiresAt} (now {Now})";
+}
+
+public sealed record ViewerKeyLifetimeTooLong(OperatorId Operator, Timestamp ExpiresAt, DurationMs MaxLifetime) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator}: a viewer key lives at most {MaxLifetime.Milliseconds / 86_400_000} days; {ExpiresAt} is later";
+}
+
+/// <summary>A key that is not a live viewer key of the operator: never endorsed, dropped, or endorsed under a replaced admission.</summary>
+public sealed record ViewerKeyUnknown(OperatorId Operator, string KeyHex) : ProtocolError
+{
+    public override string Describe() => $"{KeyHex} is not a viewer key of operator {Operator} under its current admission";
+}
+
+public sealed record TooManyViewerKeys(OperatorId Operator, int Max) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator} already has {Max} live viewer keys; let one expire first";
+}

@@ -20,6 +20,20 @@ public sealed record GetOperator(OperatorId Operator) : IOperatorCommand;
 [Manifest("registry.reserve-issuance.v1")]
 public sealed record ReserveIssuance(OperatorId Operator, string RequestId, Money Amount) : IOperatorCommand;
 
+/// <summary>An operator's endorsement of a dashboard key (wire form of <c>Signed&lt;ViewerKey&gt;</c>).</summary>
+[Manifest("registry.add-viewer-key.v1")]
+public sealed record AddViewerKey(OperatorId Operator, byte[] Endorsement) : IOperatorCommand;
+
+/// <summary>Whether a key (hex) is a live viewer key of the operator: answered by <see cref="ViewerKeyAccepted"/> or a named refusal.</summary>
+[Manifest("registry.check-viewer-key.v1")]
+public sealed record CheckViewerKey(OperatorId Operator, string KeyHex) : IOperatorCommand;
+
+[Manifest("registry.viewer-key-accepted.v1")]
+public sealed record ViewerKeyAccepted(OperatorView Operator, ViewerKeyView Key) : IEnergyMessage;
+
+[Manifest("registry.viewer-key-view.v1")]
+public sealed record ViewerKeyView(OperatorId Operator, string KeyHex, Timestamp ExpiresAt, ulong AdmissionVersion) : IEnergyMessage;
+
 [Manifest("registry.issuance-reserved.v1")]
 public sealed record IssuanceReserved(OperatorId Operator, string RequestId, Money Amount, long IssuedMinorUnits) : IEnergyMessage;
 
@@ -28,6 +42,10 @@ public sealed record OperatorAdmitted(byte[] Admission, Timestamp At) : IEnergyM
 
 [Manifest("registry.issuance-recorded.v1")]
 public sealed record IssuanceRecorded(string RequestId, long AmountMinorUnits) : IEnergyMessage;
+
+/// <summary>A viewer key endorsed under the operator's admission of that version: it stops working when a new admission replaces that one.</summary>
+[Manifest("registry.viewer-key-endorsed.v1")]
+public sealed record ViewerKeyEndorsed(byte[] Endorsement, ulong AdmissionVersion, Timestamp At) : IEnergyMessage;
 
 [Manifest("registry.operator-view.v1")]
 public sealed record OperatorView(

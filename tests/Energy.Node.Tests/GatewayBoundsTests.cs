@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Energy.Agents;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+
+namespace Energy.Node.Tests;
+
+/// <summary>A node whose gateway closes a connection that has authenticated no device within two seconds.</summary>
+public sealed class GatewayBoundsNodeFixture() : AgentNodeFixture($"--Energy:GatewayAuthenticationMs={AuthenticationMs}")
+{
+    public const int AuthenticationMs = 2_000;
+}
+
+/// <summary>
+/// What a stranger costs the device gateway: no challenge for a device the registry does not know, at most
+/// sixteen unanswered challenges on a connection, and a connection that authenticates nobody is closed.
+/// Played with a bare WebSocket, frame by frame.
+/// </summary>
+public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : AgentTest(fixture), IClassFixture<GatewayBoundsNodeFixture>
+{
+    private const int MaxChallengesPerConnection = 16;
+
+    private sealed record Device(DeviceId Id, DeviceKeyPair Key) : IDisposable
+    {
+        public void Dispose() => Key.Dispose();
+    }
+
+    /// <summary>A charge point operator admitted by the node's own authority, with <paramref name="count"/> endorsed chargers.</summary>
+    private async Task<(OperatorAgent Operator, List<Device> Devices)> ChargersAsync(int count)
+    {
+        var cpo = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"cpo-{Run}")));
+        using (var authority = NetworkAuthorityAgent.FromKeyFile(fixture.Client, Network, Currency.Eur,
+                   Path.Combine(fixture.Node.DataDirectory, Energy.Cluster.Hosting.NodeHost.AuthorityKeyFile)))
+            await cpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
+        var devices = new List<Device>();
+        for (var i = 0; i < count; i++)
+        {
+            var device = Keep(new Device(DeviceId.Of($"charger-{Run}-{i}"), DeviceKeyPair.Generate()));
+            await cpo.EndorseAsync(device.Id, DeviceRole.Charger, device.Key.PublicKey);
+            devices.Add(device);
+        }
+        return (cpo, devices);
+    }
+
+    private async Task<ClientWebSocket> OpenAsync()
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("energy.gateway.v1");
+        await socket.ConnectAsync(new UriBuilder(fixture.Node.Url) { Scheme = "ws", Path = "/gateway" }.Uri, CancellationToken.None);
+        return socket;
+    }
+
+    private static Task SendAsync(ClientWebSocket socket, object frame) =>
+        socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    /// <summary>The next frame; a close from the node comes back as its status and description.</summary>
+    private static async Task<(JsonElement Frame, WebSocketCloseStatus? Closed, string? Reason)> ReceiveAsync(ClientWebSocket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        var length = 0;
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+            if (result.MessageType == WebSocketMessageType.Close) return (default, socket.CloseStatus, socket.CloseStatusDescription);
+            length += result.Count;
+            if (result.EndOfMessage) return (JsonDocument.Parse(buffer.AsMemory(0, length)).RootElement.Clone(), null, null);
+        }
+    }
+
+    private static async Task<JsonElement> FrameAsync(ClientWebSocket socket)
+    {
+        var (frame, closed, reason) = await ReceiveAsync(socket).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(closed is null, $"the node closed the connection: {closed} {reason}");
+        return frame;
+    }
+
+    private static async Task<JsonElement> HelloAsync(ClientWebSocket socket, DeviceId device)
+    {
+        await SendAsync(socket, new { op = "hello", device = device.Value });
+        return await FrameAsync(socket);
+    }
+
+    private static async Task<JsonElement> AnswerAsync(ClientWebSocket socket, Device device, JsonElement challengeFrame)
+    {
+        var body = Convert.FromBase64String(challengeFrame.GetProperty("challenge").GetString()!);
+        var challenge = Signed<AuthenticationChallenge>.Decode([.. body, .. new byte[Ed25519Signatures.SignatureBytes]]).Unwrap().Payload;
+        await SendAsync(socket, new { op = "auth", device = device.Id.Value, signed = Convert.ToBase64String(Signed<AuthenticationChallenge>.Sign(challenge, device.Key).Wire) });
+        return await FrameAsync(socket);
+    }
+
+    private static string? Op(JsonElement frame) => frame.GetProperty("op").GetString();
+
+    private static string? Code(JsonElement frame) => frame.TryGetProperty("code", out var code) ? code.GetString() : null;
+
+    [Fact]
+    public async Task An_unknown_or_revoked_device_gets_no_challenge_and_nothing_is_kept_for_it()
+    {
+        var (cpo, devices) = await ChargersAsync(2);
+        await cpo.RevokeAsync(devices[1].Id);
+        using var socket = await OpenAsync();
+        var known = await HelloAsync(socket, devices[0].Id);
+        Assert.Equal("challenge", Op(known));
+
+        var stranger = await HelloAsync(socket, DeviceId.Of($"stranger-{Run}"));
+        Assert.Equal(("error", "DeviceNotFound"), (Op(stranger), Code(stranger)));
+        await SendAsync(socket, new { op = "auth", device = $"stranger-{Run}", signed = "AAAA" });
+        Assert.Equal("NoChallenge", Code(await FrameAsync(socket)));
+
+        var revoked = await HelloAsync(socket, devices[1].Id);
+        Assert.Equal(("error", "DeviceIsRevoked"), (Op(revoked), Code(revoked)));
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], known)));
+    }
+
+    [Fact]
+    public async Task A_connection_holds_at_most_sixteen_unanswered_challenges()
+    {
+        var (_, devices) = await ChargersAsync(MaxChallengesPerConnection + 2);
+        using var socket = await OpenAsync();
+        // One device authenticates first, so that the connection is not closed as idle meanwhile.
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], await HelloAsync(socket, devices[0].Id))));
+
+        var challenges = new List<JsonElement>();
+        for (var i = 1; i <= MaxChallengesPerConnection; i++)
+        {
+            var frame = await HelloAsync(socket, devices[i].Id);
+            Assert.Equal("challenge", Op(frame));
+            challenges.Add(frame);
+        }
+        var over = await HelloAsync(socket, devices[MaxChallengesPerConnection + 1].Id);
+        Assert.Equal(("error", "TooManyChallenges"), (Op(over), Code(over)));
+        // A hello again for a device already challenged replaces its challenge and takes no new place.
+        Assert.Equal("challenge", Op(await HelloAsync(socket, devices[1].Id)));
+
+        // Answering one makes room for the next device.
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[2], challenges[1])));
+        Assert.Equal("challenge", Op(await HelloAsync(socket, devices[MaxChallengesPerConnection + 1].Id)));
+    }
+
+    [Fact]
+    public async Task A_connection_that_authenticates_no_device_is_closed_after_the_bound()
+    {
+        var (_, devices) = await ChargersAsync(1);
+        var watch = Stopwatch.StartNew();
+        using var idle = await OpenAsync();
+        // Saying hello is not authenticating: an unanswered challenge does not keep the connection open.
+        using var greeted = await OpenAsync();
+        Assert.Equal("challenge", Op(await HelloAsync(greeted, devices[0].Id)));
+
+        foreach (var socket in new[] { idle, greeted })
+        {
+            var (_, closed, reason) = await ReceiveAsync(socket).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, closed);
+            Assert.StartsWith("AuthenticationTimeout", reason, StringComparison.Ordinal);
+        }
+        Assert.True(watch.ElapsedMilliseconds >= GatewayBoundsNodeFixture.AuthenticationMs - 100, $"closed after {watch.ElapsedMilliseconds} ms, before the bound");
+    }
+
+    [Fact]
+    public async Task A_connection_with_an_authenticated_device_stays_open_past_the_bound()
+    {
+        var (_, devices) = await ChargersAsync(1);
+        using var socket = await OpenAsync();
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], await HelloAsync(socket, devices[0].Id))));
+
+        var next = ReceiveAsync(socket);
+        var waited = await Task.WhenAny(next, Task.Delay(3 * GatewayBoundsNodeFixture.AuthenticationMs));
+        Assert.NotSame(next, waited);
+        await SendAsync(socket, new { op = "hello", device = devices[0].Id.Value });
+        var (frame, closed, _) = await next.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Null(closed);
+        Assert.Equal("welcome", Op(frame));
+    }
+}
