@@ -128,6 +128,7 @@ public static class NodeHost
                 registry.Register<Tolls.TollOffice>(regions.TollOffices);
                 registry.Register<Tolls.ZoneEntity>(regions.Zones);
                 registry.Register<AlertLog>(regions.Alerts);
+                registry.Register<Gateway.ChargePointCredentialStore>(regions.ChargePointCredentials);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -136,8 +137,14 @@ public static class NodeHost
             var registry = ActorRegistry.For(system);
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
                 registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
-                registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>());
+                registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>(),
+                registry.Get<Gateway.ChargePointCredentialStore>());
             return new EnergyNetwork(system, regions, settings);
+        });
+        builder.Services.AddSingleton(sp =>
+        {
+            var system = sp.GetRequiredService<ActorSystem>();
+            return new Gateway.OcppAuthenticator(Gateway.ChargePointCredentialTable.Get(system), RevocationList.Get(system), settings.Clock);
         });
         return builder;
     }
