@@ -46,6 +46,9 @@ public sealed class NodeConfiguration
 
     /// <summary>The dashboard's page and its npm packages (after npm ci there).</summary>
     public string DashboardDirectory { get; set; } = "dashboard/web";
+
+    /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
+    public TlsConfiguration Tls { get; set; } = new();
 }
 
 public sealed class AuthorityConfiguration
@@ -87,6 +90,7 @@ public static class NodeHost
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
         };
 
+        builder.AddNodeTls(configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
