@@ -71,6 +71,10 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> QuarantineAsync(string device, byte[] order) =>
         PostAsync($"/api/devices/{device}/quarantine", new { signed = Convert.ToBase64String(order) });
 
+    /// <summary>Posts a charge point operator's signed OCPP password object (salt and hash) for one of its chargers.</summary>
+    public Task<JsonElement> SetChargePointPasswordAsync(string chargePoint, byte[] password) =>
+        PostAsync($"/api/charge-points/{chargePoint}/password", new { signed = Convert.ToBase64String(password) });
+
     public Task<JsonElement> GantryAsync(string gantry) => GetAsync($"/api/gantries/{gantry}");
 
     public Task<JsonElement> ViolationsAsync(string tollOperator) => GetAsync($"/api/tolls/{tollOperator}/violations");
