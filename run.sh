@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 once=no
 if [ "${1:-}" = "--once" ]; then once=yes; shift; fi
 port="${ENERGY_HTTP_PORT:-5080}"
+tls_port="${ENERGY_TLS_PORT:-5443}"
 url="http://127.0.0.1:$port"
 
 echo "== building"
@@ -28,7 +29,7 @@ if [ -e .data/node-1/energy.db ] && [ "$(cat .data/node-1/data-format 2>/dev/nul
 fi
 echo "== starting a node at $url (journal: .data/node-1/energy.db, log: .data/node-1.log)"
 dotnet cluster/Energy.Node/bin/Release/net10.0/energy-node.dll --urls "$url" \
-  --Energy:DataDirectory=.data/node-1 > .data/node-1.log 2>&1 &
+  --Energy:DataDirectory=.data/node-1 --Energy:Tls:Port="$tls_port" > .data/node-1.log 2>&1 &
 node_pid=$!
 trap 'kill $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -43,6 +44,7 @@ dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll c
 
 echo
 echo "API: $url/api   OpenAPI: $url/openapi/v1.json"
+echo "OCPP 1.6J: ws://127.0.0.1:$port/ocpp/{id}, wss://127.0.0.1:$tls_port/ocpp/{id} (self-signed: .data/node-1/tls-certificate.pem); each charger with the password its operator set"
 echo "Dashboard: $url/dashboard   (sign in with .data/grid-dashboard.key: the grid operator's id, then its dashboard's viewer key)"
 if [ "$once" = yes ]; then exit 0; fi
 echo "The city goes on, round after round, so that the dashboard stays live; Ctrl-C stops it and the node."

@@ -23,6 +23,7 @@ public sealed class NodeProcessHost : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The node's data folder (its journal, and the authority key a single node makes for itself).</summary>
     public string DataDirectory => _directory;
 
     /// <summary>The processor time the node has used so far (all its threads).</summary>
@@ -46,7 +47,7 @@ public sealed class NodeProcessHost : IAsyncDisposable
         var url = new Uri($"http://127.0.0.1:{port}");
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "energy-node.dll"), "--urls", url.ToString(),
-                     $"--Energy:DataDirectory={directory}", $"--Energy:Network={BenchNode.Network}", "--Logging:LogLevel:Default=Warning" }.Concat(settings))
+                     $"--Energy:DataDirectory={directory}", $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning" }.Concat(settings))
             start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");
         process.OutputDataReceived += (_, _) => { };

@@ -43,9 +43,22 @@ public sealed class OperatorAgent : IDisposable
     public Task<JsonElement> WithdrawAsync(Money amount, string requestId) =>
         Node.WithdrawAsync(Party.Value, Signed<WithdrawalOrder>.Sign(new WithdrawalOrder(Network, Party, amount, requestId), _key).ToArray());
 
-    /// <summary>Sets the OCPP password of one of its charge points (only a salted hash leaves this agent).</summary>
-    public ChargePointPassword PasswordFor(DeviceId chargePoint, string password, bool allowUnauthenticated = false, ulong version = 1) =>
-        ChargePointPassword.For(Network, Id, chargePoint, password, allowUnauthenticated, version, Now);
+    /// <summary>The object that sets the OCPP password of one of its charge points (only a salted hash leaves this agent).</summary>
+    public ChargePointPassword PasswordFor(DeviceId chargePoint, string password, bool allowUnauthenticated = false, ulong version = 1,
+        uint iterations = ChargePointPassword.DefaultIterations) =>
+        ChargePointPassword.For(Network, Id, chargePoint, password, allowUnauthenticated, version, Now, iterations);
+
+    public Signed<ChargePointPassword> Sign(ChargePointPassword password) => Signed<ChargePointPassword>.Sign(password, _key);
+
+    /// <summary>
+    /// Sets the password with which one of its chargers authenticates on OCPP (HTTP Basic, security profiles 1
+    /// and 2); <paramref name="allowUnauthenticated"/> also lets it connect with none (profile 0). Each setting
+    /// carries a higher version than the one before.
+    /// </summary>
+    public Task<JsonElement> SetChargePointPasswordAsync(DeviceId chargePoint, string password, bool allowUnauthenticated = false, ulong? version = null,
+        uint iterations = ChargePointPassword.DefaultIterations) =>
+        Node.SetChargePointPasswordAsync(chargePoint.Value,
+            Sign(PasswordFor(chargePoint, password, allowUnauthenticated, version ?? NextOrderVersion(), iterations)).ToArray());
 
     /// <summary>Sets the OCPP password of one of its charge points on the network.</summary>
     public Task<JsonElement> SetPasswordAsync(ChargePointPassword password) =>

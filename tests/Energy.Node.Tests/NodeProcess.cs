@@ -17,10 +17,14 @@ public sealed class NodeProcess : IDisposable
         _extraArguments = extraArguments;
         Port = FreePort();
         Url = new Uri($"http://127.0.0.1:{Port}");
+        TlsPort = FreePort();
     }
 
     public int Port { get; }
     public Uri Url { get; }
+
+    /// <summary>The node's HTTPS port (OCPP security profile 2), with the self-signed certificate it made in its data folder.</summary>
+    public int TlsPort { get; }
     public string DataDirectory => _dataDirectory;
     public string LogPath => Path.Combine(_dataDirectory, "node.log");
 
@@ -35,7 +39,7 @@ public sealed class NodeProcess : IDisposable
             UseShellExecute = false,
         };
         foreach (var argument in new[] { dll, "--urls", Url.ToString(), $"--Energy:DataDirectory={_dataDirectory}", "--Energy:Network=energy-test",
-                     "--Energy:LedgerShards=4", "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
+                     "--Energy:LedgerShards=4", $"--Energy:Tls:Port={TlsPort}", "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
             start.ArgumentList.Add(argument);
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
         _process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");

@@ -10,11 +10,19 @@ namespace Energy.Node.Tests;
 public sealed class OcppEndpointTests(NodeFixture fixture) : IClassFixture<NodeFixture>
 {
     private static readonly NetworkId Network = NetworkId.Of("energy-test");
+    private const string Password = "the charger's password";
 
+    /// <summary>Endorses the charger for a charge point operator, sets its password and connects with Basic authentication (profile 1).</summary>
     private async Task<ClientWebSocket> ConnectAsync(string chargePoint)
     {
+        using (var chargers = new OcppChargers(fixture.Node, $"cpo-{chargePoint}"))
+        {
+            await chargers.AdmitAsync();
+            await chargers.ChargerAsync(chargePoint, Password);
+        }
         var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("ocpp1.6");
+        socket.Options.SetRequestHeader("Authorization", Energy.Ocpp.OcppBasicAuthentication.Header(chargePoint, Password));
         await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/{chargePoint}"), CancellationToken.None);
         return socket;
     }
@@ -46,7 +54,7 @@ public sealed class OcppEndpointTests(NodeFixture fixture) : IClassFixture<NodeF
     public async Task The_endpoint_echoes_the_ocpp16_subprotocol_and_runs_a_session_exactly_once()
     {
         var vehicle = await RegisterVehicleAsync("ocpp");
-        using var socket = await ConnectAsync("CP-0001");
+        using var socket = await ConnectAsync("cp-0001");
         Assert.Equal("ocpp1.6", socket.SubProtocol);
 
         var boot = await SendAsync(socket, Call("1", "BootNotification", new { chargePointVendor = "Energy", chargePointModel = "Wallbox" }));
@@ -73,7 +81,7 @@ public sealed class OcppEndpointTests(NodeFixture fixture) : IClassFixture<NodeF
     [Fact]
     public async Task Malformed_frames_get_the_matching_CALLERROR()
     {
-        using var socket = await ConnectAsync("CP-0002");
+        using var socket = await ConnectAsync("cp-0002");
         var notJson = await SendAsync(socket, "this is not json");
         Assert.Equal((4, "-1", "FormationViolation"), (notJson[0].GetInt32(), notJson[1].GetString(), notJson[2].GetString()));
         Assert.Equal("NotImplemented", (await SendAsync(socket, Call("a", "DataTransfer", new { vendorId = "x" })))[2].GetString());
@@ -87,6 +95,6 @@ public sealed class OcppEndpointTests(NodeFixture fixture) : IClassFixture<NodeF
     {
         using var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("ocpp2.0.1");
-        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/CP-0003"), CancellationToken.None));
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/cp-0003"), CancellationToken.None));
     }
 }

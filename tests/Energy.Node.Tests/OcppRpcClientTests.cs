@@ -22,6 +22,14 @@ public sealed class OcppRpcClientTests(NodeFixture fixture, ITestOutputHelper ou
         Assert.True((await fixture.Api.PostSignedAsync($"/api/devices/{vehicle}/endorsement",
             DeviceIdentity.Endorse(NetworkId.Of("energy-test"), cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())).Ok);
 
+        const string password = "ocpp-rpc's password";
+        using (var chargers = new OcppChargers(fixture.Node, "cpo-rpc-chargers"))
+        {
+            await chargers.AdmitAsync();
+            await chargers.ChargerAsync("rpc-cp-1", password);
+            await chargers.ChargerAsync("rpc-cp-2", password);
+        }
+
         var folder = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../ocpp-client"));
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "ocpp-rpc")), $"run npm ci in {folder} (tests/setup/npm.sh does)");
         var start = new ProcessStartInfo("node") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -29,6 +37,7 @@ public sealed class OcppRpcClientTests(NodeFixture fixture, ITestOutputHelper ou
         start.ArgumentList.Add("session.test.mjs");
         start.Environment["OCPP_ENDPOINT"] = $"ws://127.0.0.1:{fixture.Node.Port}/ocpp";
         start.Environment["OCPP_ID_TAG"] = vehicle.Value;
+        start.Environment["OCPP_PASSWORD"] = password;
         using var node = Process.Start(start)!;
         var stdout = node.StandardOutput.ReadToEndAsync();
         var stderr = node.StandardError.ReadToEndAsync();

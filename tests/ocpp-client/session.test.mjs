@@ -1,16 +1,18 @@
 // A charge point nobody here wrote: ocpp-rpc in strict mode, which checks every call it sends and every
 // answer it gets against the official OCPP 1.6 JSON schemas. Run by tests/Energy.Node.Tests against a
-// node process, with OCPP_ENDPOINT (ws://host:port/ocpp) and OCPP_ID_TAG (a registered vehicle).
+// node process, with OCPP_ENDPOINT (ws://host:port/ocpp), OCPP_ID_TAG (a registered vehicle) and
+// OCPP_PASSWORD (the password the operator of the chargers rpc-cp-1 and rpc-cp-2 set for both).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RPCClient } from 'ocpp-rpc';
 
 const endpoint = process.env.OCPP_ENDPOINT;
 const idTag = process.env.OCPP_ID_TAG;
+const password = process.env.OCPP_PASSWORD;
 const now = () => new Date().toISOString();
 
 function chargePoint(identity, strictMode) {
-  const client = new RPCClient({ endpoint, identity, protocols: ['ocpp1.6'], strictMode, reconnect: false, callTimeoutMs: 15000 });
+  const client = new RPCClient({ endpoint, identity, password, protocols: ['ocpp1.6'], strictMode, reconnect: false, callTimeoutMs: 15000 });
   client.failures = [];
   client.on('strictValidationFailure', (failure) => client.failures.push(failure));
   return client;
@@ -19,7 +21,7 @@ function chargePoint(identity, strictMode) {
 const energyRegister = (kWh) => [{ timestamp: now(), sampledValue: [{ value: String(kWh), measurand: 'Energy.Active.Import.Register', unit: 'kWh' }] }];
 
 test('a complete OCPP 1.6J session in strict mode', async () => {
-  const cp = chargePoint('RPC-CP-1', true);
+  const cp = chargePoint('rpc-cp-1', true);
   await cp.connect();
   assert.equal(cp.protocol, 'ocpp1.6');
 
@@ -50,7 +52,7 @@ test('a complete OCPP 1.6J session in strict mode', async () => {
 });
 
 test('hostile calls are answered with the matching CALLERROR and the connection stays usable', async () => {
-  const cp = chargePoint('RPC-CP-2', false);
+  const cp = chargePoint('rpc-cp-2', false);
   await cp.connect();
   const code = (expected) => (error) => { assert.equal(error.rpcErrorCode, expected); return true; };
   await assert.rejects(cp.call('StartTransaction', { connectorId: 'one', idTag, meterStart: 1, timestamp: now() }), code('TypeConstraintViolation'));

@@ -35,7 +35,7 @@ public sealed class DashboardBenchmark : IBenchmark
         var directory = Path.Combine(Path.GetTempPath(), "energy-bench", Guid.NewGuid().ToString("N"));
         var port = FreePort();
         var builder = WebApplication.CreateBuilder(["--urls", $"http://127.0.0.1:{port}", $"--Energy:DataDirectory={directory}",
-            $"--Energy:Network={BenchNode.Network}", "--Logging:LogLevel:Default=Warning"]);
+            $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning"]);
         builder.AddEnergyNode();
         var app = builder.Build();
         app.MapEnergyNode();

@@ -57,6 +57,8 @@ public static class EnergyApi
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new SubmitDuplexState(c, bytes), token)))));
         api.MapPost("/duplex-channels/{id}/close", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new CloseDuplexChannel(c, bytes), token)))));
+        api.MapPost("/charge-points/{id}/password", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.SetChargePointPasswordAsync(d, bytes, token)))));
         api.MapPost("/gantries/{id}/tariff", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Tolls.ConfigureGantry(d, bytes), token)))));
 
@@ -141,11 +143,11 @@ public static class EnergyApi
     {
         nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(Tolls.PassNotFound) or nameof(Tolls.GantryNotConfigured) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
         nameof(PartyKindConflict) or nameof(AdmissionSuperseded) or nameof(AdmissionVersionReused) or nameof(StaleOrder) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
-            or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) or nameof(TooManyViewerKeys) => StatusCodes.Status409Conflict,
+            or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) or nameof(TooManyViewerKeys) or nameof(Gateway.CredentialStoreFull) => StatusCodes.Status409Conflict,
         nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,
         nameof(Unauthenticated) => StatusCodes.Status401Unauthorized,
         nameof(NotVisible) or nameof(NotPermitted) or nameof(RoleNotHeld) or nameof(NotASettlementBank) or nameof(IssuanceLimitExceeded) => StatusCodes.Status403Forbidden,
-        nameof(InvalidSignature) or nameof(PartyRevoked) or nameof(PartyQuarantined) or nameof(DeviceIsRevoked) => StatusCodes.Status403Forbidden,
+        nameof(Gateway.NotTheChargePointOperator) or nameof(InvalidSignature) or nameof(PartyRevoked) or nameof(PartyQuarantined) or nameof(DeviceIsRevoked) => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };
 }

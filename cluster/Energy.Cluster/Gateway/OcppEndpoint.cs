@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -12,8 +13,11 @@ namespace Energy.Cluster.Gateway;
 
 /// <summary>
 /// OCPP 1.6J over WebSocket at /ocpp/{chargePointId}. The subprotocol ocpp1.6 is required and echoed.
-/// Every frame is bounded and validated against the 1.6 schemas before it reaches the charge point's
-/// entity; anything else is answered with the CALLERROR code for what is wrong.
+/// The charge point authenticates before the upgrade (<see cref="OcppAuthenticator"/>): HTTP Basic with its
+/// id and the password its operator set (security profile 1; profile 2 is the same over the node's TLS
+/// port), or nothing where its operator allows that (profile 0). A refusal is an HTTP status, never an
+/// upgrade. Every frame is bounded and validated against the 1.6 schemas before it reaches the charge
+/// point's entity; anything else is answered with the CALLERROR code for what is wrong.
 /// </summary>
 public static class OcppEndpoint
 {
@@ -28,7 +32,7 @@ public static class OcppEndpoint
     public static bool IsValidChargePointId(string id) =>
         id.Length is > 0 and <= MaxChargePointIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
 
-    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network)
+    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network, OcppAuthenticator authenticator)
     {
         if (!context.WebSockets.IsWebSocketRequest || !IsValidChargePointId(chargePointId))
         {
@@ -42,6 +46,7 @@ public static class OcppEndpoint
             await context.Response.WriteAsync($"the {Ocpp16.Subprotocol} subprotocol is required");
             return;
         }
+        if (!await AuthenticateAsync(context, chargePointId, authenticator)) return;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Ocpp16.Subprotocol);
         // Answers and the network's own calls share the socket: one send at a time.
         using var sending = new SemaphoreSlim(1, 1);
@@ -81,6 +86,34 @@ public static class OcppEndpoint
             await sending.WaitAsync(context.RequestAborted);
             try { await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted); }
             finally { sending.Release(); }
+        }
+    }
+
+    /// <summary>Answers a refused upgrade with its status and returns false; the body says no more than the status.</summary>
+    private static async Task<bool> AuthenticateAsync(HttpContext context, string chargePointId, OcppAuthenticator authenticator)
+    {
+        var admission = await authenticator.AdmitAsync(chargePointId, context.Request.Headers.Authorization.ToString(), context.Connection.RemoteIpAddress,
+            context.RequestAborted);
+        var retryAfter = ((int)Math.Ceiling(admission.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        switch (admission.Outcome)
+        {
+            case OcppAdmissionOutcome.Accepted:
+                return true;
+            case OcppAdmissionOutcome.LockedOut:
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers.RetryAfter = retryAfter;
+                await context.Response.WriteAsync("too many failed authentications; try again later");
+                return false;
+            case OcppAdmissionOutcome.NotReady:
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = retryAfter;
+                await context.Response.WriteAsync("the node is starting");
+                return false;
+            default:
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"OCPP\", charset=\"UTF-8\"";
+                await context.Response.WriteAsync("authenticate with the charge point's id and the password its operator set");
+                return false;
         }
     }
 

@@ -72,6 +72,26 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         return null;
     }
 
+    /// <summary>
+    /// A charge point operator's signed OCPP password for one of its chargers: checked against the charger's twin
+    /// and the operator's current key here, then taken by the credential store if its version is newer. The
+    /// answer names the version taken, never the salt or hash.
+    /// </summary>
+    public async Task<object> SetChargePointPasswordAsync(DeviceId chargePoint, byte[] wire, CancellationToken token)
+    {
+        var decoded = Signed<ChargePointPassword>.Decode(wire);
+        if (!decoded.IsOk) return Refusal.From(decoded.Error);
+        var device = await Ask(new GetDevice(chargePoint), token) as DeviceView;
+        var owner = device is null || decoded.Value.Payload.Operator != device.Operator ? null : await Ask(new GetOperator(device.Operator), token) as OperatorView;
+        var verified = Gateway.ChargePointCredentialRules.Verify(decoded.Value, chargePoint, settings.Network, device, owner);
+        if (!verified.IsOk) return Refusal.From(verified.Error);
+        var answer = await AskAsync(regions.ChargePointCredentials,
+            new Gateway.RecordChargePointPassword(Gateway.ChargePointCredentialStore.ShardOf(chargePoint), chargePoint, wire), token);
+        // This node serves the charger at once, whichever node the store shard lives on.
+        if (answer is Gateway.ChargePointPasswordView) Gateway.ChargePointCredentialTable.Get(system).Merge(verified.Value);
+        return answer;
+    }
+
     public async Task<Gateway.ChargePointResponse> AskChargePoint(Gateway.ChargePointRequest request, CancellationToken token) =>
         (Gateway.ChargePointResponse)await AskAsync(regions.ChargePoints, request, token);
 

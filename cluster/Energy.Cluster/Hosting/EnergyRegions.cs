@@ -8,11 +8,11 @@ namespace Energy.Cluster.Hosting;
 
 /// <summary>The shard regions of a node: the only way in to the entities.</summary>
 public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints, IActorRef Sessions,
-    IActorRef Gantries, IActorRef TollOffices, IActorRef Zones, IActorRef Alerts)
+    IActorRef Gantries, IActorRef TollOffices, IActorRef Zones, IActorRef Alerts, IActorRef ChargePointCredentials)
 {
     public const int MaxShards = 100;
 
-    /// <summary>Starts every entity type as a sharded entity, and the per-node revocation watcher.</summary>
+    /// <summary>Starts every entity type as a sharded entity, and the per-node watchers of revocations and OCPP credentials.</summary>
     public static EnergyRegions Start(ActorSystem system, EnergySettings settings)
     {
         var sharding = ClusterSharding.Get(system);
@@ -36,7 +36,9 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         IActorRef? gantries = null;
         var offices = sharding.Start("toll-office", id => Tolls.TollOffice.Props(id, gantries!), shardSettings, extractor);
         gantries = sharding.Start("gantry", id => Tolls.GantryEntity.Props(id, settings, devices, operators, channels, offices, zones), shardSettings, extractor);
-        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts);
+        var credentials = sharding.Start("ocpp-credentials", id => Gateway.ChargePointCredentialStore.Props(id, settings), shardSettings, extractor);
+        system.ActorOf(Gateway.ChargePointCredentialWatcher.Props(credentials), "ocpp-credential-watcher");
+        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials);
         system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }

@@ -52,6 +52,9 @@ public sealed class NodeConfiguration
 
     /// <summary>The dashboard's page and its npm packages (after npm ci there).</summary>
     public string DashboardDirectory { get; set; } = "dashboard/web";
+
+    /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
+    public TlsConfiguration Tls { get; set; } = new();
 }
 
 public sealed class AuthorityConfiguration
@@ -96,6 +99,7 @@ public static class NodeHost
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
         };
 
+        builder.AddNodeTls(configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
@@ -139,6 +143,7 @@ public static class NodeHost
                 registry.Register<Tolls.TollOffice>(regions.TollOffices);
                 registry.Register<Tolls.ZoneEntity>(regions.Zones);
                 registry.Register<AlertLog>(regions.Alerts);
+                registry.Register<Gateway.ChargePointCredentialStore>(regions.ChargePointCredentials);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -147,8 +152,14 @@ public static class NodeHost
             var registry = ActorRegistry.For(system);
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
                 registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
-                registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>());
+                registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>(),
+                registry.Get<Gateway.ChargePointCredentialStore>());
             return new EnergyNetwork(system, regions, settings);
+        });
+        builder.Services.AddSingleton(sp =>
+        {
+            var system = sp.GetRequiredService<ActorSystem>();
+            return new Gateway.OcppAuthenticator(Gateway.ChargePointCredentialTable.Get(system), RevocationList.Get(system), settings.Clock);
         });
         return builder;
     }

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Registry;
+using Energy.Ocpp;
+
+namespace Energy.Cluster.Gateway;
+
+public enum OcppAdmissionOutcome
+{
+    /// <summary>Upgrade: the password matched, or the operator lets this charger connect without one.</summary>
+    Accepted,
+
+    /// <summary>401: unknown id, no password object, no or wrong password, revoked charger.</summary>
+    Refused,
+
+    /// <summary>429: the id or the address failed too often; nothing was checked.</summary>
+    LockedOut,
+
+    /// <summary>503: this node has not read the credential store yet since it started.</summary>
+    NotReady,
+}
+
+public readonly record struct OcppAdmission(OcppAdmissionOutcome Outcome, TimeSpan RetryAfter = default);
+
+/// <summary>
+/// Decides an OCPP upgrade before it happens (security profiles 0, 1 and 2; TLS is the listener's). Everything
+/// it reads is on this node: the credential table, the revocation list and the failure tables. It sends no
+/// message to any entity, so an unknown or hostile id costs a lookup and wakes nothing. The password is
+/// checked against the operator's salted PBKDF2 hash, in time that does not depend on where it differs.
+/// </summary>
+public sealed class OcppAuthenticator(ChargePointCredentialTable table, RevocationList revocations, IClock clock)
+{
+    /// <summary>How long an upgrade waits for a starting node to read the credential store.</summary>
+    public static readonly TimeSpan MaxLoadWait = TimeSpan.FromSeconds(10);
+
+    private readonly AuthenticationThrottle _byChargePoint = new(ThrottlePolicy.PerChargePoint);
+    private readonly AuthenticationThrottle _byAddress = new(ThrottlePolicy.PerAddress);
+
+    // One check at a time per charge point: attempts fired together cannot all pass the lock before the first failure counts.
+    private readonly ConcurrentDictionary<string, bool> _checking = new(StringComparer.Ordinal);
+
+    public async Task<OcppAdmission> AdmitAsync(string chargePointId, string? authorization, IPAddress? remote, CancellationToken token)
+    {
+        var address = AddressKey(remote);
+        var now = clock.Now.UnixMilliseconds;
+        var locked = Max(_byChargePoint.RetryAfter(chargePointId, now), _byAddress.RetryAfter(address, now));
+        if (locked > TimeSpan.Zero) return new(OcppAdmissionOutcome.LockedOut, locked);
+        if (!await table.WhenLoadedAsync(MaxLoadWait, token)) return new(OcppAdmissionOutcome.NotReady, TimeSpan.FromSeconds(5));
+
+        if (!_checking.TryAdd(chargePointId, true)) return new(OcppAdmissionOutcome.LockedOut, TimeSpan.FromSeconds(1));
+        try
+        {
+            if (Check(chargePointId, authorization))
+            {
+                _byChargePoint.RecordSuccess(chargePointId);
+                return new(OcppAdmissionOutcome.Accepted);
+            }
+            now = clock.Now.UnixMilliseconds;
+            _byChargePoint.RecordFailure(chargePointId, now);
+            _byAddress.RecordFailure(address, now);
+            return new(OcppAdmissionOutcome.Refused);
+        }
+        finally
+        {
+            _checking.TryRemove(chargePointId, out _);
+        }
+    }
+
+    private bool Check(string chargePointId, string? authorization)
+    {
+        var password = table.Find(chargePointId);
+        if (password is null || revocations.IsRevoked(new DeviceId(chargePointId))) return false;
+        var presented = OcppBasicAuthentication.Read(authorization, chargePointId);
+        return presented.Presented switch
+        {
+            PresentedCredentials.None => password.AllowUnauthenticated,
+            PresentedCredentials.Password => password.Matches(presented.Password!),
+            _ => false,
+        };
+    }
+
+    /// <summary>An IPv4 address as it is; an IPv6 address by its /64, which one subscriber usually holds whole.</summary>
+    public static string AddressKey(IPAddress? remote)
+    {
+        if (remote is null) return "unknown";
+        if (remote.IsIPv4MappedToIPv6) remote = remote.MapToIPv4();
+        if (remote.AddressFamily != AddressFamily.InterNetworkV6) return remote.ToString();
+        var bytes = remote.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}
