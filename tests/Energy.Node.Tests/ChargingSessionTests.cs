@@ -320,9 +320,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         await city.Vehicle.ConnectAsync(gateway);
         var completed = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         city.Vehicle.Completed += (_, record) => completed.TrySetResult(record);
-        using var ocpp = new System.Net.WebSockets.ClientWebSocket();
-        ocpp.Options.AddSubProtocol("ocpp1.6");
-        await ocpp.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/{city.Charger.Id}"), CancellationToken.None);
+        using var ocpp = await OcppConnectAsync(city);
         await OcppAsync(ocpp, "BootNotification", new { chargePointVendor = "Energy", chargePointModel = "Wallbox" });
         var started = await OcppAsync(ocpp, "StartTransaction", new { connectorId = 1, idTag = city.Vehicle.Id.Value, meterStart = 1_000, timestamp = "2026-11-24T10:00:00Z" });
         var transactionId = started.GetProperty("transactionId").GetInt32();
@@ -356,9 +354,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         city.Vehicle.PlugInto(DeviceId.Of($"elsewhere-{Run}"));
         var gateway = await ConnectAsync();
         await city.Vehicle.ConnectAsync(gateway);
-        using var ocpp = new System.Net.WebSockets.ClientWebSocket();
-        ocpp.Options.AddSubProtocol("ocpp1.6");
-        await ocpp.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/{city.Charger.Id}"), CancellationToken.None);
+        using var ocpp = await OcppConnectAsync(city);
         var started = await OcppAsync(ocpp, "StartTransaction", new { connectorId = 1, idTag = city.Vehicle.Id.Value, meterStart = 1_000, timestamp = "2026-11-24T10:00:00Z" });
         var transactionId = started.GetProperty("transactionId").GetInt32();
         var session = $"ocpp:{city.Charger.Id}:{transactionId}";
@@ -385,6 +381,18 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         // Accepting late is refused by name.
         Assert.Equal("SessionEnded", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             gateway.CallAsync(city.Vehicle.Id, "session.accept", new { session, channel = city.Channel.Value }))).Code);
+    }
+
+    /// <summary>The city's charger on OCPP as its operator enrolled it: a password, then Basic authentication (security profile 1).</summary>
+    private async Task<System.Net.WebSockets.ClientWebSocket> OcppConnectAsync(City city)
+    {
+        const string password = "charger-password-1";
+        await city.Cpo.SetChargePointPasswordAsync(city.Charger.Id, password, iterations: ChargePointPassword.MinIterations);
+        var ocpp = new System.Net.WebSockets.ClientWebSocket();
+        ocpp.Options.AddSubProtocol("ocpp1.6");
+        ocpp.Options.SetRequestHeader("Authorization", Energy.Ocpp.OcppBasicAuthentication.Header(city.Charger.Id.Value, password));
+        await ocpp.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/{city.Charger.Id}"), CancellationToken.None);
+        return ocpp;
     }
 
     private static async Task<JsonElement> ReceiveFrameAsync(System.Net.WebSockets.ClientWebSocket socket, TimeSpan within)
