@@ -38,34 +38,26 @@ public static class ApiAccess
         return await network.Ask(new GetAccount(network.ShardOf(account), account), token);
     }
 
-    public static async Task<object> ChannelAsync(ApiCaller caller, EnergyNetwork network, ChannelId id, CancellationToken token)
-    {
-        var answer = await network.Ask(new GetChannel(id), token);
-        if (caller.SeesEverything) return answer;
-        if (answer is ChannelView { Payer: { } payer, Payee: { } payee }
-            && (await MaySeeAsync(caller, network, payer, token) || await MaySeeAsync(caller, network, payee, token)))
-            return answer;
-        return Hidden($"channel {id}", caller);
-    }
+    public static async Task<object> ChannelAsync(ApiCaller caller, EnergyNetwork network, ChannelId id, CancellationToken token) =>
+        await VisibleToPartiesAsync(caller, network, await network.Ask(new GetChannel(id), token), $"channel {id}",
+            answer => answer is ChannelView { Payer: { } payer, Payee: { } payee } ? [payer, payee] : [], token);
 
-    public static async Task<object> DuplexChannelAsync(ApiCaller caller, EnergyNetwork network, ChannelId id, CancellationToken token)
-    {
-        var answer = await network.Ask(new GetDuplexChannel(id), token);
-        if (caller.SeesEverything) return answer;
-        if (answer is DuplexChannelView { PartyA: { } a, PartyB: { } b }
-            && (await MaySeeAsync(caller, network, a, token) || await MaySeeAsync(caller, network, b, token)))
-            return answer;
-        return Hidden($"duplex channel {id}", caller);
-    }
+    public static async Task<object> DuplexChannelAsync(ApiCaller caller, EnergyNetwork network, ChannelId id, CancellationToken token) =>
+        await VisibleToPartiesAsync(caller, network, await network.Ask(new GetDuplexChannel(id), token), $"duplex channel {id}",
+            answer => answer is DuplexChannelView { PartyA: { } a, PartyB: { } b } ? [a, b] : [], token);
 
-    public static async Task<object> SessionAsync(ApiCaller caller, EnergyNetwork network, string id, CancellationToken token)
+    public static async Task<object> SessionAsync(ApiCaller caller, EnergyNetwork network, string id, CancellationToken token) =>
+        await VisibleToPartiesAsync(caller, network, await network.Ask(new Charging.GetSession(id), token), $"session {id}",
+            answer => answer is Charging.SessionView view ? [PartyId.From(view.Vehicle), PartyId.From(view.Charger)] : [], token);
+
+    /// <summary>An answer about something between parties (a channel, a session): visible to whoever may see one of them.</summary>
+    private static async Task<object> VisibleToPartiesAsync(ApiCaller caller, EnergyNetwork network, object answer, string what,
+        Func<object, PartyId[]> partiesOf, CancellationToken token)
     {
-        var answer = await network.Ask(new Charging.GetSession(id), token);
         if (caller.SeesEverything) return answer;
-        if (answer is Charging.SessionView view
-            && (await MaySeeAsync(caller, network, PartyId.From(view.Vehicle), token) || await MaySeeAsync(caller, network, PartyId.From(view.Charger), token)))
-            return answer;
-        return Hidden($"session {id}", caller);
+        foreach (var party in partiesOf(answer))
+            if (await MaySeeAsync(caller, network, party, token)) return answer;
+        return Hidden(what, caller);
     }
 
     public static async Task<object> GantryAsync(ApiCaller caller, EnergyNetwork network, DeviceId id, CancellationToken token)

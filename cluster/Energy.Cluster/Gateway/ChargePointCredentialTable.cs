@@ -59,15 +59,20 @@ public sealed class ChargePointCredentialTableProvider : ExtensionIdProvider<Cha
 /// <summary>
 /// Fills this node's <see cref="ChargePointCredentialTable"/>: it subscribes to every shard's replicated set,
 /// then asks every shard of the store for all it holds (which wakes the shards after a full restart: they
-/// recover from the journal), again every few seconds for the shards that have not answered yet.
+/// recover from the journal), a few at a time so that a starting node does not open a connection per shard,
+/// and again every few seconds for the shards that have not answered yet.
 /// </summary>
 public sealed class ChargePointCredentialWatcher : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
+    private const int MaxAsked = 4;
     private readonly HashSet<string> _missing;
+    private readonly HashSet<string> _asked = new(StringComparer.Ordinal);
+    private readonly IActorRef _store;
 
     public ChargePointCredentialWatcher(IActorRef store)
     {
+        _store = store;
         var table = ChargePointCredentialTable.Get(Context.System);
         var replicator = DistributedData.Get(Context.System).Replicator;
         _missing = ChargePointCredentialStore.Shards().ToHashSet(StringComparer.Ordinal);
@@ -81,14 +86,28 @@ public sealed class ChargePointCredentialWatcher : ReceiveActor, IWithTimers
         Receive<ChargePointCredentialList>(list =>
         {
             foreach (var wire in list.Passwords) table.Merge(wire);
-            if (!_missing.Remove(list.Shard) || _missing.Count > 0) return;
+            _asked.Remove(list.Shard);
+            if (!_missing.Remove(list.Shard)) return;
+            AskMore();
+            if (_missing.Count > 0) return;
             table.MarkLoaded();
             Timers.Cancel(LoadMissing.Instance);
         });
         Receive<LoadMissing>(_ =>
         {
-            foreach (var shard in _missing) store.Tell(new GetChargePointCredentials(shard), Self);
+            // Unanswered questions are asked again.
+            _asked.Clear();
+            AskMore();
         });
+    }
+
+    private void AskMore()
+    {
+        foreach (var shard in _missing)
+        {
+            if (_asked.Count >= MaxAsked) return;
+            if (_asked.Add(shard)) _store.Tell(new GetChargePointCredentials(shard), Self);
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
