@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Energy.Channels.Encoding;
 
 namespace Energy.Ocpp;
 
@@ -148,9 +149,14 @@ public static class Ocpp16
             new("transactionData", new OcppArray(MeterValue))),
     };
 
-    /// <summary>Validates a CALL: a known action and a payload that conforms to its schema.</summary>
-    public static OcppError? Validate(OcppCall call) =>
-        Requests.TryGetValue(call.Action, out var schema)
-            ? schema.Check(call.Payload, call.Action)
-            : new OcppError(OcppErrorCode.NotImplemented, $"action {call.Action} is not implemented");
+    /// <summary>
+    /// Validates a CALL: a known action and a payload that conforms to its schema. A payload that is not
+    /// well-formed JSON text is a FormationViolation, whether or not it came through <see cref="OcppFrames.Parse"/>.
+    /// </summary>
+    public static OcppError? Validate(OcppCall call)
+    {
+        if (!Requests.TryGetValue(call.Action, out var schema)) return new OcppError(OcppErrorCode.NotImplemented, $"action {call.Action} is not implemented");
+        if (InteroperableJson.FindViolation(call.Payload) is { } violation) return new OcppError(OcppErrorCode.FormationViolation, $"{call.Action}: {violation}");
+        return schema.Check(call.Payload, call.Action);
+    }
 }

@@ -38,6 +38,52 @@ public class OcppFrameTests
         Assert.Equal(uniqueId, parsed.UniqueId);
     }
 
+    public static TheoryData<byte[], string?> IllFormedText => new()
+    {
+        // A lone high surrogate as the unique id: 14 bytes.
+        { "[3,\"\\ud800\",0]"u8.ToArray(), null },
+        // A lone low surrogate.
+        { "[2,\"\\udc00x\",\"Heartbeat\",{}]"u8.ToArray(), null },
+        // A byte that is never UTF-8.
+        { [.. "[2,\""u8, 0xFF, .. "\",\"Heartbeat\",{}]"u8], null },
+        // An overlong NUL as the action.
+        { [.. "[2,\"id\",\""u8, 0xC0, 0x80, .. "\",{}]"u8], "id" },
+        // Two high surrogates in a payload.
+        { "[2,\"id\",\"Authorize\",{\"idTag\":\"\\ud800\\ud800\"}]"u8.ToArray(), "id" },
+        // A lone surrogate as a member name.
+        { "[2,\"id\",\"Authorize\",{\"\\ud800\":\"v\"}]"u8.ToArray(), "id" },
+        // A surrogate encoded in UTF-8 (CESU-8).
+        { [.. "[3,\"id\",{\"a\":[\""u8, 0xED, 0xA0, 0x80, .. "\"]}]"u8], "id" },
+        // In a CALLERROR's description.
+        { "[4,\"id\",\"GenericError\",\"\\ud800\",{}]"u8.ToArray(), "id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(IllFormedText))]
+    public void A_message_with_ill_formed_text_is_a_FormationViolation_that_can_be_answered(byte[] message, string? uniqueId)
+    {
+        var parsed = OcppFrames.Parse(message);
+        Assert.Null(parsed.Frame);
+        Assert.Equal(OcppErrorCode.FormationViolation, parsed.Error!.Code);
+        Assert.Equal(uniqueId, parsed.UniqueId);
+        Assert.StartsWith("[4,", OcppFrames.CallError(parsed.UniqueId ?? "-1", parsed.Error));
+    }
+
+    [Fact]
+    public void A_payload_with_a_lone_surrogate_is_a_FormationViolation_even_when_validated_alone()
+    {
+        Assert.Equal(OcppErrorCode.FormationViolation, Validate("Authorize", """{"idTag":"\ud800"}""")?.Code);
+        Assert.Equal(OcppErrorCode.FormationViolation, Validate("Heartbeat", """{"\udfff":1}""")?.Code);
+    }
+
+    [Fact]
+    public void Surrogate_pairs_and_other_escapes_are_well_formed_text()
+    {
+        var call = Assert.IsType<OcppCall>(Parse("""[2,"\ud83d\ude00\n\u00e9\"","Authorize",{"idTag":"\u0076-1"}]""").Frame);
+        Assert.Equal("\U0001F600\n\u00e9\"", call.UniqueId);
+        Assert.Null(Ocpp16.Validate(call));
+    }
+
     [Fact]
     public void An_unknown_message_type_is_a_ProtocolError()
     {
