@@ -84,6 +84,26 @@ public class OcppFrameTests
         Assert.Null(Ocpp16.Validate(call));
     }
 
+    [Theory]
+    // The schema saw only the last value of a repeated key: 1 passed while "x" was sent too.
+    [InlineData("""[2,"id","StartTransaction",{"connectorId":"x","connectorId":1,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}]""")]
+    [InlineData("""[2,"id","Authorize",{"idTag":"a","id\u0054ag":"b"}]""")]
+    [InlineData("""[2,"id","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"1","value":"2"}]}]}]""")]
+    [InlineData("""[3,"id",{"status":"Accepted","status":"Rejected"}]""")]
+    [InlineData("""[4,"id","GenericError","",{"a":{},"a":{}}]""")]
+    public void A_repeated_key_in_any_object_is_a_FormationViolation(string text)
+    {
+        var parsed = Parse(text);
+        Assert.Null(parsed.Frame);
+        Assert.Equal((OcppErrorCode.FormationViolation, "id"), (parsed.Error!.Code, parsed.UniqueId));
+    }
+
+    [Fact]
+    public void A_payload_with_a_repeated_key_is_a_FormationViolation_even_when_validated_alone()
+    {
+        Assert.Equal(OcppErrorCode.FormationViolation, Validate("Authorize", """{"idTag":"a","idTag":"a"}""")?.Code);
+    }
+
     [Fact]
     public void An_unknown_message_type_is_a_ProtocolError()
     {

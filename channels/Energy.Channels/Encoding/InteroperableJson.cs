@@ -6,12 +6,15 @@ namespace Energy.Channels.Encoding;
 
 /// <summary>
 /// The rules of I-JSON (RFC 7493) that System.Text.Json does not enforce while it parses: every string
-/// and member name is well-formed Unicode (valid UTF-8, no lone surrogate escaped as \ud800). A
-/// document that breaks them parses, but reading one of its strings throws; so JSON that comes from
+/// and member name is well-formed Unicode (valid UTF-8, no lone surrogate escaped as \ud800), and no
+/// object names a member twice. A document that breaks them parses, but reading one of its strings
+/// throws, and a repeated name lets two readers see two different values; so JSON that comes from
 /// outside is checked once, right after parsing, and refused by name.
 /// </summary>
 public static class InteroperableJson
 {
+    private const int MaxNameInDescription = 40;
+
     /// <summary>
     /// What is wrong with <paramref name="value"/> or anything inside it, or null when nothing is. The
     /// walk is as deep as the document, which its parser bounds (<see cref="JsonDocumentOptions.MaxDepth"/>).
@@ -37,11 +40,20 @@ public static class InteroperableJson
 
     private static string? FindViolationInObject(JsonElement value)
     {
+        var count = 0;
         foreach (var property in value.EnumerateObject())
         {
             if (!IsWellFormed(JsonMarshal.GetRawUtf8PropertyName(property)))
                 return "a member name is not well-formed text: invalid UTF-8 or a lone surrogate";
             if (FindViolation(property.Value) is { } violation) return violation;
+            count++;
+        }
+        if (count < 2) return null;
+        // Every name is well-formed now, so reading names as strings cannot throw.
+        var names = new HashSet<string>(count, StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            if (!names.Add(property.Name)) return $"member '{Shortened(property.Name)}' appears more than once in one object";
         }
         return null;
     }
@@ -108,4 +120,12 @@ public static class InteroperableJson
     }
 
     private static ReadOnlySpan<byte> Unquoted(ReadOnlySpan<byte> raw) => raw.Length >= 2 ? raw[1..^1] : [];
+
+    /// <summary>A long name cut for a description, never between the two halves of a surrogate pair.</summary>
+    private static string Shortened(string name)
+    {
+        if (name.Length <= MaxNameInDescription) return name;
+        var length = char.IsHighSurrogate(name[MaxNameInDescription - 1]) ? MaxNameInDescription - 1 : MaxNameInDescription;
+        return name[..length] + "...";
+    }
 }
