@@ -180,43 +180,15 @@ public static class DeviceGateway
         /// <summary>One WebSocket message: a frame, or (when batching) an array of frames handled in order.</summary>
         private async Task OnMessageAsync(ReadOnlyMemory<byte> message)
         {
-            JsonElement root;
-            try
+            foreach (var read in ReadMessage(message, _batching))
             {
-                // A frame nests at most 8 deep; a batch adds its array.
-                using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = _batching ? 9 : 8 });
-                root = document.RootElement.Clone();
+                if (read.Frame is { } frame) await OnFrameAsync(frame);
+                else await SendAsync(Error(read.Error!.Id, read.Error.Device, read.Error.Code, read.Error.Message));
             }
-            catch (JsonException e)
-            {
-                await SendAsync(Error(null, null, "MalformedFrame", e.Message));
-                return;
-            }
-            if (!_batching || root.ValueKind != JsonValueKind.Array)
-            {
-                await OnFrameAsync(root);
-                return;
-            }
-            if (root.GetArrayLength() > MaxFramesPerBatch)
-            {
-                await SendAsync(Error(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"));
-                return;
-            }
-            foreach (var frame in root.EnumerateArray()) await OnFrameAsync(frame);
         }
 
-        private async Task OnFrameAsync(JsonElement frame)
+        private async Task OnFrameAsync(Frame parsed)
         {
-            Frame parsed;
-            try
-            {
-                parsed = Frame.Parse(frame);
-            }
-            catch (FrameException e)
-            {
-                await SendAsync(Error(e.Id, e.Device, e.Code, e.Message));
-                return;
-            }
             switch (parsed.Op)
             {
                 case "hello":
@@ -292,7 +264,7 @@ public static class DeviceGateway
                 object answer;
                 try
                 {
-                    var command = Command(frame);
+                    var command = Command(frame, _network.Settings.Currency, _path);
                     var asked = command switch
                     {
                         ISessionCommand c => _network.Ask(c, _stop.Token),
@@ -328,28 +300,6 @@ public static class DeviceGateway
             }
         }
 
-        /// <summary>The command for a call, with the authenticated device filled in by the gateway.</summary>
-        private object Command(Frame frame)
-        {
-            var device = frame.Device;
-            return frame.Action switch
-            {
-                "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", _network.Settings.Currency),
-                    frame.Money("credit", _network.Settings.Currency), frame.Bytes("reading"), _path) { Zone = frame.OptionalZone() },
-                "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), _path),
-                "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), _path),
-                "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), _path),
-                "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), _path),
-                "session.get" => new GetSession(frame.Session()),
-                "toll.pass" => new Tolls.TollPass(device, frame.Bytes("request"), _path),
-                "toll.pay" => new Tolls.PayToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Bytes("voucher"), _path),
-                "toll.decline" => new Tolls.DeclineToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Text("reason")),
-                "toll.gantry" => new Tolls.GetGantry(device),
-                "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
-                "channel.get" => new GetChannel(frame.Channel("channel")),
-                _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
-            };
-        }
 
         private async Task SendAsync(byte[] frame)
         {
@@ -363,20 +313,91 @@ public static class DeviceGateway
         }
     }
 
+    /// <summary>
+    /// Reads one WebSocket message into its frames, in order: each is a frame, or the error to answer in
+    /// its place. Pure: it touches no connection, and whatever the bytes, it answers rather than throws.
+    /// </summary>
+    internal static IReadOnlyList<FrameRead> ReadMessage(ReadOnlyMemory<byte> message, bool batching)
+    {
+        JsonElement root;
+        try
+        {
+            // A frame nests at most 8 deep; a batch adds its array.
+            using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = batching ? 9 : 8 });
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", e.Message))];
+        }
+        if (!batching || root.ValueKind != JsonValueKind.Array) return [Read(root)];
+        if (root.GetArrayLength() > MaxFramesPerBatch)
+            return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"))];
+        return [.. root.EnumerateArray().Select(Read)];
+    }
+
+    private static FrameRead Read(JsonElement frame)
+    {
+        try
+        {
+            return new FrameRead(Frame.Parse(frame), null);
+        }
+        catch (FrameException e)
+        {
+            return FrameRead.Refused(e.Error);
+        }
+    }
+
+    /// <summary>
+    /// The command for a call, with the authenticated device filled in by the gateway. Pure: a field that
+    /// is missing or malformed throws <see cref="FrameException"/>, answered as a refusal, and nothing else.
+    /// </summary>
+    internal static object Command(Frame frame, Currency currency, string replyPath)
+    {
+        var device = frame.Device;
+        return frame.Action switch
+        {
+            "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", currency),
+                frame.Money("credit", currency), frame.Bytes("reading"), replyPath) { Zone = frame.OptionalZone() },
+            "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), replyPath),
+            "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), replyPath),
+            "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), replyPath),
+            "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), replyPath),
+            "session.get" => new GetSession(frame.Session()),
+            "toll.pass" => new Tolls.TollPass(device, frame.Bytes("request"), replyPath),
+            "toll.pay" => new Tolls.PayToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Bytes("voucher"), replyPath),
+            "toll.decline" => new Tolls.DeclineToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Text("reason")),
+            "toll.gantry" => new Tolls.GetGantry(device),
+            "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
+            "channel.get" => new GetChannel(frame.Channel("channel")),
+            _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
+        };
+    }
+
     private static byte[] Encode(object frame) => JsonSerializer.SerializeToUtf8Bytes(frame);
 
     private static byte[] Error(long? id, DeviceId? device, string code, string message) =>
         Encode(new { op = "error", id, device = device?.Value, code, message });
 
-    private sealed class FrameException(long? id, DeviceId? device, string code, string message) : Exception(message)
+    /// <summary>A refused frame: the id and device to answer to, when they could be read, and the named error.</summary>
+    internal sealed record FrameError(long? Id, DeviceId? Device, string Code, string Message);
+
+    /// <summary>One frame of a message as read: the frame, or the error to answer in its place.</summary>
+    internal readonly record struct FrameRead(Frame? Frame, FrameError? Error)
+    {
+        public static FrameRead Refused(FrameError error) => new(null, error);
+    }
+
+    internal sealed class FrameException(long? id, DeviceId? device, string code, string message) : Exception(message)
     {
         public long? Id { get; } = id;
         public DeviceId? Device { get; } = device;
         public string Code { get; } = code;
+        public FrameError Error => new(Id, Device, Code, Message);
     }
 
     /// <summary>A client frame: op, device, and for calls an id, an action and arguments. Every field is checked where it is read.</summary>
-    private sealed class Frame
+    internal sealed class Frame
     {
         private JsonElement _args;
 

@@ -1,0 +1,104 @@
+using System.Text;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Charging;
+using Energy.Cluster.Gateway;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>How the device gateway reads a WebSocket message into frames and a call into a command, without a node.</summary>
+public sealed class GatewayFrameTests
+{
+    private const string ReplyPath = "akka://test/user/connection";
+
+    private static IReadOnlyList<DeviceGateway.FrameRead> Read(string text, bool batching = false) =>
+        DeviceGateway.ReadMessage(Encoding.UTF8.GetBytes(text), batching);
+
+    private static DeviceGateway.Frame ReadOne(string text) => Assert.Single(Read(text)).Frame!;
+
+    private static DeviceGateway.FrameError Refused(DeviceGateway.FrameRead read)
+    {
+        Assert.Null(read.Frame);
+        return read.Error!;
+    }
+
+    private static object Command(string text) => DeviceGateway.Command(ReadOne(text), Currency.Eur, ReplyPath);
+
+    [Fact]
+    public void A_hello_is_read_with_its_op_and_device()
+    {
+        var frame = ReadOne("""{"op":"hello","device":"vehicle-1"}""");
+        Assert.Equal(("hello", DeviceId.Of("vehicle-1")), (frame.Op, frame.Device));
+    }
+
+    [Fact]
+    public void A_call_becomes_its_command_with_the_frames_device()
+    {
+        var command = Assert.IsType<SubmitVoucher>(Command("""{"op":"call","id":7,"device":"vehicle-1","action":"channel.voucher","args":{"channel":"ch-1","voucher":"AQID"}}"""));
+        Assert.Equal(ChannelId.Of("ch-1"), command.ChannelId);
+        Assert.Equal([1, 2, 3], command.Voucher);
+        var start = Assert.IsType<StartSession>(Command("""{"op":"call","id":8,"device":"charger-1","action":"session.start","args":{"session":"s-1","vehicle":"vehicle-1","pricePerKwh":30,"credit":500,"reading":"AA=="}}"""));
+        Assert.Equal((DeviceId.Of("charger-1"), new Money(30, Currency.Eur), ReplyPath), (start.Charger, start.PricePerKwh, start.Connection));
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("[1,")]
+    [InlineData("""{"op":"hello","device":"vehicle-1"}{}""")]
+    public void A_message_that_is_not_JSON_is_one_MalformedFrame(string text)
+    {
+        var error = Refused(Assert.Single(Read(text, batching: true)));
+        Assert.Equal(("MalformedFrame", null, null), (error.Code, error.Id, error.Device));
+    }
+
+    [Theory]
+    [InlineData("""[{"op":"hello","device":"vehicle-1"}]""", null)]
+    [InlineData("""{"device":"vehicle-1"}""", null)]
+    [InlineData("""{"op":"hello"}""", null)]
+    [InlineData("""{"op":"hello","device":"Vehicle 1"}""", null)]
+    [InlineData("""{"op":"call","device":"vehicle-1","action":"channel.get","args":{}}""", null)]
+    [InlineData("""{"op":"call","id":3,"device":"vehicle-1","args":{}}""", 3L)]
+    [InlineData("""{"op":"call","id":3,"device":"vehicle-1","action":"channel.get","args":[]}""", 3L)]
+    public void A_frame_without_what_it_needs_is_a_MalformedFrame_answered_to_its_id(string text, long? id)
+    {
+        var error = Refused(Assert.Single(Read(text)));
+        Assert.Equal(("MalformedFrame", id), (error.Code, error.Id));
+    }
+
+    [Fact]
+    public void A_batch_is_read_frame_by_frame_and_a_bad_frame_does_not_spoil_the_others()
+    {
+        var reads = Read("""[{"op":"hello","device":"vehicle-1"},{"op":"hello"},{"op":"hello","device":"vehicle-2"}]""", batching: true);
+        Assert.Equal(3, reads.Count);
+        Assert.Equal(DeviceId.Of("vehicle-1"), reads[0].Frame!.Device);
+        Assert.Equal("MalformedFrame", Refused(reads[1]).Code);
+        Assert.Equal(DeviceId.Of("vehicle-2"), reads[2].Frame!.Device);
+    }
+
+    [Fact]
+    public void A_batch_over_its_bound_is_one_MalformedFrame()
+    {
+        var frames = string.Join(',', Enumerable.Repeat("""{"op":"hello","device":"vehicle-1"}""", DeviceGateway.MaxFramesPerBatch + 1));
+        Assert.Equal("MalformedFrame", Refused(Assert.Single(Read($"[{frames}]", batching: true))).Code);
+    }
+
+    [Fact]
+    public void A_frame_nested_deeper_than_8_is_a_MalformedFrame()
+    {
+        Assert.Equal("MalformedFrame", Refused(Assert.Single(Read("""{"op":"hello","device":"vehicle-1","x":[[[[[[[[1]]]]]]]]}"""))).Code);
+        Assert.NotNull(Assert.Single(Read("""{"op":"hello","device":"vehicle-1","x":[[[[[[1]]]]]]}""")).Frame);
+    }
+
+    [Theory]
+    [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"channel.fly","args":{}}""", "UnknownAction")]
+    [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"channel.get","args":{}}""", "MissingField")]
+    [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"channel.get","args":{"channel":7}}""", "MalformedFrame")]
+    [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"channel.voucher","args":{"channel":"ch-1","voucher":"not base64!"}}""", "MalformedFrame")]
+    [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"session.get","args":{"session":"S 1"}}""", "InvalidSessionId")]
+    [InlineData("""{"op":"call","id":1,"device":"gantry-1","action":"toll.decline","args":{"pass":"nodot","reason":"x"}}""", "MalformedFrame")]
+    public void A_call_with_a_bad_argument_is_refused_by_name(string text, string code)
+    {
+        var error = Assert.Throws<DeviceGateway.FrameException>(() => Command(text));
+        Assert.Equal((code, 1L), (error.Code, error.Id));
+    }
+}
