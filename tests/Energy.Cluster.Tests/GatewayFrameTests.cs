@@ -89,6 +89,40 @@ public sealed class GatewayFrameTests
         Assert.NotNull(Assert.Single(Read("""{"op":"hello","device":"vehicle-1","x":[[[[[[1]]]]]]}""")).Frame);
     }
 
+    public static TheoryData<byte[], long?> IllFormedFrames => new()
+    {
+        // A lone surrogate as the device, before any device has authenticated.
+        { "{\"op\":\"hello\",\"device\":\"\\ud800\"}"u8.ToArray(), null },
+        // A byte that is never UTF-8, and an overlong NUL, beside valid fields.
+        { [.. "{\"op\":\"hello\",\"device\":\"vehicle-1\",\"x\":\""u8, 0xFF, .. "\"}"u8], null },
+        { [.. "{\"op\":\"hello\",\"device\":\"vehicle-1\",\"x\":\""u8, 0xC0, 0x80, .. "\"}"u8], null },
+        // In a call's argument: the call is answered by its id.
+        { "{\"op\":\"call\",\"id\":9,\"device\":\"vehicle-1\",\"action\":\"channel.get\",\"args\":{\"channel\":\"\\udc00\"}}"u8.ToArray(), 9 },
+        // In a member name.
+        { "{\"\\ud800\":1,\"id\":5,\"op\":\"hello\",\"device\":\"vehicle-1\"}"u8.ToArray(), 5 },
+        // A repeated key: which op or device would count?
+        { "{\"op\":\"hello\",\"op\":\"call\",\"device\":\"vehicle-1\"}"u8.ToArray(), null },
+        { "{\"op\":\"call\",\"id\":4,\"device\":\"vehicle-1\",\"action\":\"channel.get\",\"args\":{\"channel\":\"ch-1\",\"channel\":\"ch-2\"}}"u8.ToArray(), 4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(IllFormedFrames))]
+    public void A_frame_with_ill_formed_text_or_a_repeated_key_is_a_MalformedFrame(byte[] message, long? id)
+    {
+        var error = Refused(Assert.Single(DeviceGateway.ReadMessage(message, batching: false)));
+        Assert.Equal(("MalformedFrame", id), (error.Code, error.Id));
+    }
+
+    [Fact]
+    public void In_a_batch_only_the_frame_with_ill_formed_text_is_refused()
+    {
+        var reads = Read("""[{"op":"hello","device":"vehicle-1"},{"op":"hello","device":"\ud800"},{"op":"hello","device":"vehicle-3"}]""", batching: true);
+        Assert.Equal(3, reads.Count);
+        Assert.Equal(DeviceId.Of("vehicle-1"), reads[0].Frame!.Device);
+        Assert.Equal("MalformedFrame", Refused(reads[1]).Code);
+        Assert.Equal(DeviceId.Of("vehicle-3"), reads[2].Frame!.Device);
+    }
+
     [Theory]
     [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"channel.fly","args":{}}""", "UnknownAction")]
     [InlineData("""{"op":"call","id":1,"device":"vehicle-1","action":"channel.get","args":{}}""", "MissingField")]

@@ -411,6 +411,8 @@ public static class DeviceGateway
         {
             if (root.ValueKind != JsonValueKind.Object) throw new FrameException(null, null, "MalformedFrame", "a frame is a JSON object");
             long? id = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out var n) ? n : null;
+            // Past this check every string in the frame can be read without throwing, and each name has one value.
+            if (InteroperableJson.FindViolation(root) is { } violation) throw new FrameException(id, null, "MalformedFrame", violation);
             var op = root.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new FrameException(id, null, "MalformedFrame", "op is missing");
             var deviceText = root.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : throw new FrameException(id, null, "MalformedFrame", "device is missing");
             var device = DeviceId.Parse(deviceText);
