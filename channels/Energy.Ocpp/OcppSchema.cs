@@ -30,10 +30,14 @@ public sealed record OcppString(int MaxLength = int.MaxValue, IReadOnlySet<strin
     }
 }
 
+/// <summary>
+/// An OCPP 1.6 integer: the specification's integer type is 32 bits, so a whole number beyond Int32
+/// violates the field's data type just as a fraction does.
+/// </summary>
 public sealed record OcppInteger : OcppSchema
 {
     public override OcppError? Check(JsonElement value, string path) =>
-        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _) ? null : Type(path, "an integer");
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _) ? null : Type(path, "an integer of 32 bits");
 }
 
 public sealed record OcppArray(OcppSchema Items) : OcppSchema

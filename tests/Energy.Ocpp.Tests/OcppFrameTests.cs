@@ -104,6 +104,23 @@ public class OcppFrameTests
         Assert.Equal(OcppErrorCode.FormationViolation, Validate("Authorize", """{"idTag":"a","idTag":"a"}""")?.Code);
     }
 
+    [Theory]
+    [InlineData("StartTransaction", """{"connectorId":99999999999,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}""")]
+    [InlineData("StartTransaction", """{"connectorId":1,"idTag":"v","meterStart":2147483648,"timestamp":"2026-11-24T10:00:00Z"}""")]
+    [InlineData("StatusNotification", """{"connectorId":-2147483649,"errorCode":"NoError","status":"Available"}""")]
+    [InlineData("MeterValues", """{"connectorId":1,"transactionId":4294967296,"meterValue":[]}""")]
+    [InlineData("StopTransaction", """{"meterStop":1,"timestamp":"2026-11-24T10:30:00Z","transactionId":1e3}""")]
+    public void An_integer_beyond_32_bits_is_a_TypeConstraintViolation(string action, string payload)
+    {
+        Assert.Equal(OcppErrorCode.TypeConstraintViolation, Validate(action, payload)?.Code);
+    }
+
+    [Fact]
+    public void The_32_bit_bounds_themselves_are_integers()
+    {
+        Assert.Null(Validate("StopTransaction", """{"meterStop":2147483647,"timestamp":"2026-11-24T10:30:00Z","transactionId":-2147483648}"""));
+    }
+
     [Fact]
     public void An_unknown_message_type_is_a_ProtocolError()
     {
