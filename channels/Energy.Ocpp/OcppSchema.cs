@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Energy.Channels.Encoding;
 
@@ -24,9 +23,59 @@ public sealed record OcppString(int MaxLength = int.MaxValue, IReadOnlySet<strin
         var text = value.GetString()!;
         if (text.Length > MaxLength) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is longer than {MaxLength} characters");
         if (Enum is not null && !Enum.Contains(text)) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} '{text}' is not one of the allowed values");
-        if (DateTime && !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _))
-            return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is not a date-time");
+        if (DateTime && !OcppDateTime.IsValid(text))
+            return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is not a date-time of the form yyyy-MM-ddTHH:mm:ss[.fraction](Z|+hh:mm|-hh:mm)");
         return null;
+    }
+}
+
+/// <summary>
+/// The date-time of the OCPP-J schemas (JSON Schema's "date-time", RFC 3339 section 5.6), read
+/// strictly: yyyy-MM-ddTHH:mm:ss, optionally a fraction of 1 to 9 digits, then Z or an offset
+/// +hh:mm or -hh:mm; every field within its calendar range; nothing before, between or after.
+/// Leap seconds (:60), a lower-case t or z, and a year 0000 are refused: no charger needs them, and
+/// each has no DateTimeOffset to read it into.
+/// </summary>
+public static class OcppDateTime
+{
+    public const int MaxFractionDigits = 9;
+
+    public static bool IsValid(string text)
+    {
+        // yyyy-MM-ddTHH:mm:ss is 19 characters; the shortest zone is "Z".
+        if (text.Length < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':') return false;
+        if (!TryDigits(text, 0, 4, out var year) || !TryDigits(text, 5, 2, out var month) || !TryDigits(text, 8, 2, out var day)
+            || !TryDigits(text, 11, 2, out var hour) || !TryDigits(text, 14, 2, out var minute) || !TryDigits(text, 17, 2, out var second))
+            return false;
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > System.DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+            return false;
+        var zoneAt = 19;
+        if (text[zoneAt] == '.')
+        {
+            var digits = 0;
+            while (zoneAt + 1 + digits < text.Length && char.IsAsciiDigit(text[zoneAt + 1 + digits])) digits++;
+            if (digits is 0 or > MaxFractionDigits) return false;
+            zoneAt += 1 + digits;
+        }
+        return IsZone(text.AsSpan(zoneAt));
+    }
+
+    private static bool IsZone(ReadOnlySpan<char> zone)
+    {
+        if (zone is "Z") return true;
+        if (zone.Length != 6 || zone[0] is not ('+' or '-') || zone[3] != ':') return false;
+        return TryDigits(zone, 1, 2, out var hours) && TryDigits(zone, 4, 2, out var minutes) && hours <= 23 && minutes <= 59;
+    }
+
+    private static bool TryDigits(ReadOnlySpan<char> text, int start, int count, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            if (!char.IsAsciiDigit(text[i])) return false;
+            value = value * 10 + (text[i] - '0');
+        }
+        return true;
     }
 }
 

@@ -121,6 +121,51 @@ public class OcppFrameTests
         Assert.Null(Validate("StopTransaction", """{"meterStop":2147483647,"timestamp":"2026-11-24T10:30:00Z","transactionId":-2147483648}"""));
     }
 
+    [Theory]
+    [InlineData("2026-11-24T10:00:00Z")]
+    [InlineData("2026-11-24T10:00:00.5Z")]
+    [InlineData("2026-11-24T10:00:00.123456789Z")]
+    [InlineData("2026-11-24T10:00:00+01:00")]
+    [InlineData("2026-11-24T10:00:00.0000000-05:30")]
+    [InlineData("2024-02-29T23:59:59Z")]
+    [InlineData("0001-01-01T00:00:00Z")]
+    public void A_date_time_with_a_zone_conforms(string timestamp)
+    {
+        Assert.Null(Validate("StopTransaction", $$"""{"meterStop":1,"timestamp":"{{timestamp}}","transactionId":5}"""));
+    }
+
+    [Theory]
+    [InlineData("0:9")]                              // parsed leniently before, as a time of today
+    [InlineData("2026-11-24")]
+    [InlineData("2026-11-24T10:00:00")]              // no zone: local to whom?
+    [InlineData("2026-11-24 10:00:00Z")]
+    [InlineData("2026-11-24t10:00:00z")]
+    [InlineData("2026-11-24T10:00Z")]
+    [InlineData("2026-11-24T10:00:00.Z")]
+    [InlineData("2026-11-24T10:00:00.1234567890Z")]
+    [InlineData("2026-11-24T10:00:00+0100")]
+    [InlineData("2026-11-24T10:00:00+24:00")]
+    [InlineData("2026-11-24T10:00:00+01:60")]
+    [InlineData("2026-11-24T24:00:00Z")]
+    [InlineData("2026-11-24T10:60:00Z")]
+    [InlineData("2026-11-24T10:00:60Z")]
+    [InlineData("2025-02-29T10:00:00Z")]
+    [InlineData("2026-13-01T10:00:00Z")]
+    [InlineData("2026-00-01T10:00:00Z")]
+    [InlineData("0000-01-01T00:00:00Z")]
+    [InlineData("+2026-11-24T10:00:00Z")]
+    [InlineData(" 2026-11-24T10:00:00Z")]
+    [InlineData("2026-11-24T10:00:00Z ")]
+    [InlineData("2026-11-24T10:00:00ZZ")]
+    [InlineData("\u0662\u0660\u0662\u0666-11-24T10:00:00Z")] // Arabic-Indic digits
+    [InlineData("Tue, 24 Nov 2026 10:00:00 GMT")]
+    [InlineData("1795514400")]
+    public void Anything_but_a_strict_date_time_with_a_zone_is_a_PropertyConstraintViolation(string timestamp)
+    {
+        Assert.Equal(OcppErrorCode.PropertyConstraintViolation,
+            Validate("StopTransaction", $$"""{"meterStop":1,"timestamp":"{{timestamp}}","transactionId":5}""")?.Code);
+    }
+
     [Fact]
     public void An_unknown_message_type_is_a_ProtocolError()
     {
