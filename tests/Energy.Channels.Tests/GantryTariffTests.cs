@@ -62,7 +62,7 @@ public sealed class GantryTariffTests
     /// A tariff of 48 bands whose four identifiers have <paramref name="identifierLength"/> characters,
     /// encoded past the writer's 1 KiB buffer as a hostile sender could, and signed.
     /// </summary>
-    private static (byte[] Wire, int BodyLength) OversizedTariff(int identifierLength)
+    internal static (byte[] Wire, int BodyLength) OversizedTariff(int identifierLength)
     {
         string Name(char c) => new(c, identifierLength);
         var tariff = TollTariffs.Sample() with
