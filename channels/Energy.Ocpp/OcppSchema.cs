@@ -33,12 +33,14 @@ public sealed record OcppString(int MaxLength = int.MaxValue, IReadOnlySet<strin
 /// The date-time of the OCPP-J schemas (JSON Schema's "date-time", RFC 3339 section 5.6), read
 /// strictly: yyyy-MM-ddTHH:mm:ss, optionally a fraction of 1 to 9 digits, then Z or an offset
 /// +hh:mm or -hh:mm; every field within its calendar range; nothing before, between or after.
-/// Leap seconds (:60), a lower-case t or z, and a year 0000 are refused: no charger needs them, and
-/// each has no DateTimeOffset to read it into.
+/// Leap seconds (:60), a lower-case t or z, an offset beyond 14 hours (no zone has one) and an instant
+/// outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:58Z (a fraction may round up to the next second)
+/// are refused: no charger needs them, and none of them has a DateTimeOffset to read it into.
 /// </summary>
 public static class OcppDateTime
 {
     public const int MaxFractionDigits = 9;
+    public const int MaxOffsetMinutes = 14 * 60;
 
     public static bool IsValid(string text)
     {
@@ -57,14 +59,20 @@ public static class OcppDateTime
             if (digits is 0 or > MaxFractionDigits) return false;
             zoneAt += 1 + digits;
         }
-        return IsZone(text.AsSpan(zoneAt));
+        if (!TryOffset(text.AsSpan(zoneAt), out var offsetMinutes)) return false;
+        // Every field is in range, so this cannot throw; the instant in UTC must stay within the calendar too.
+        var utc = new System.DateTime(year, month, day, hour, minute, second).Ticks - offsetMinutes * TimeSpan.TicksPerMinute;
+        return utc >= System.DateTime.MinValue.Ticks && utc <= System.DateTime.MaxValue.Ticks - TimeSpan.TicksPerSecond;
     }
 
-    private static bool IsZone(ReadOnlySpan<char> zone)
+    private static bool TryOffset(ReadOnlySpan<char> zone, out int offsetMinutes)
     {
+        offsetMinutes = 0;
         if (zone is "Z") return true;
         if (zone.Length != 6 || zone[0] is not ('+' or '-') || zone[3] != ':') return false;
-        return TryDigits(zone, 1, 2, out var hours) && TryDigits(zone, 4, 2, out var minutes) && hours <= 23 && minutes <= 59;
+        if (!TryDigits(zone, 1, 2, out var hours) || !TryDigits(zone, 4, 2, out var minutes) || minutes > 59) return false;
+        offsetMinutes = (zone[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
+        return Math.Abs(offsetMinutes) <= MaxOffsetMinutes;
     }
 
     private static bool TryDigits(ReadOnlySpan<char> text, int start, int count, out int value)

@@ -129,6 +129,10 @@ public class OcppFrameTests
     [InlineData("2026-11-24T10:00:00.0000000-05:30")]
     [InlineData("2024-02-29T23:59:59Z")]
     [InlineData("0001-01-01T00:00:00Z")]
+    [InlineData("9999-12-31T23:59:58.999999999Z")]
+    [InlineData("2026-11-24T10:00:00+14:00")]
+    [InlineData("2026-11-24T10:00:00-14:00")]
+    [InlineData("0001-01-01T00:00:00-01:00")]
     public void A_date_time_with_a_zone_conforms(string timestamp)
     {
         Assert.Null(Validate("StopTransaction", $$"""{"meterStop":1,"timestamp":"{{timestamp}}","transactionId":5}"""));
@@ -145,6 +149,11 @@ public class OcppFrameTests
     [InlineData("2026-11-24T10:00:00.1234567890Z")]
     [InlineData("2026-11-24T10:00:00+0100")]
     [InlineData("2026-11-24T10:00:00+24:00")]
+    [InlineData("2026-11-24T10:00:00.123+21:00")]      // a valid RFC 3339 offset that no zone has
+    [InlineData("2026-11-24T10:00:00-14:01")]
+    [InlineData("0001-01-01T00:00:00+01:00")]          // before year 1 in UTC
+    [InlineData("9999-12-31T23:30:00-01:00")]          // after year 9999 in UTC
+    [InlineData("9999-12-31T23:59:59.99999999Z")]      // rounds to year 10000
     [InlineData("2026-11-24T10:00:00+01:60")]
     [InlineData("2026-11-24T24:00:00Z")]
     [InlineData("2026-11-24T10:60:00Z")]
