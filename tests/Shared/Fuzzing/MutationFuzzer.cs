@@ -14,12 +14,15 @@ namespace Energy.Fuzzing;
 /// <para>
 /// The inputs follow from the seed alone (the clock only decides where a run stops), so a failure is
 /// replayed by setting <see cref="SeedVariable"/> to the seed it reports; its message also carries the
-/// input itself, ready to become a regression case.
+/// input itself, ready to become a regression case. <see cref="ScaleVariable"/> makes a run longer.
 /// </para>
 /// </summary>
 public sealed class MutationFuzzer
 {
     public const string SeedVariable = "ENERGY_FUZZ_SEED";
+
+    /// <summary>Multiplies every run's bounds, for a deeper run by hand (ENERGY_FUZZ_SCALE=100); the suite runs at 1.</summary>
+    public const string ScaleVariable = "ENERGY_FUZZ_SCALE";
     public const int DefaultMaxInputs = 50_000;
     public static readonly TimeSpan DefaultMaxTime = TimeSpan.FromSeconds(3);
 
@@ -68,6 +71,9 @@ public sealed class MutationFuzzer
     public FuzzReport Run(Func<byte[], bool> property)
     {
         var seed = ProcessSeed.Value;
+        var scale = Scale();
+        var maxInputs = (int)Math.Min(int.MaxValue, (long)MaxInputs * scale);
+        var maxTime = MaxTime * scale;
         var random = new Random(unchecked(seed ^ StableHash(_target)));
         var clock = Stopwatch.StartNew();
         var accepted = 0;
@@ -78,7 +84,7 @@ public sealed class MutationFuzzer
         }
         var inputs = fixedInputs.Count;
         var history = new List<string>(MaxStackedMutations);
-        while (inputs < MaxInputs && clock.Elapsed < MaxTime)
+        while (inputs < maxInputs && clock.Elapsed < maxTime)
         {
             history.Clear();
             var input = Mutate(random, _corpus[random.Next(_corpus.Count)], history);
@@ -251,6 +257,12 @@ public sealed class MutationFuzzer
             ? seed
             : Random.Shared.Next();
     });
+
+    private static int Scale()
+    {
+        var configured = Environment.GetEnvironmentVariable(ScaleVariable);
+        return configured is not null && int.TryParse(configured, NumberStyles.Integer, CultureInfo.InvariantCulture, out var scale) && scale > 0 ? scale : 1;
+    }
 
     /// <summary>FNV-1a: string.GetHashCode differs from process to process, and a seed must not.</summary>
     private static int StableHash(string text)
