@@ -98,8 +98,10 @@ public sealed class GatewayFrameTests
         { [.. "{\"op\":\"hello\",\"device\":\"vehicle-1\",\"x\":\""u8, 0xC0, 0x80, .. "\"}"u8], null },
         // In a call's argument: the call is answered by its id.
         { "{\"op\":\"call\",\"id\":9,\"device\":\"vehicle-1\",\"action\":\"channel.get\",\"args\":{\"channel\":\"\\udc00\"}}"u8.ToArray(), 9 },
-        // In a member name.
+        // In a member name, where looking up another name of the same length threw.
         { "{\"\\ud800\":1,\"id\":5,\"op\":\"hello\",\"device\":\"vehicle-1\"}"u8.ToArray(), 5 },
+        { "{\"op\":\"hello\",\"\\ud800\":\"vehicle-1\"}"u8.ToArray(), null },
+        { "{\"\\udc00\":6,\"id\":3,\"op\":\"call\",\"device\":\"vehicle-1\",\"action\":\"channel.get\",\"args\":{}}"u8.ToArray(), 3 },
         // A repeated key: which op or device would count?
         { "{\"op\":\"hello\",\"op\":\"call\",\"device\":\"vehicle-1\"}"u8.ToArray(), null },
         { "{\"op\":\"call\",\"id\":4,\"device\":\"vehicle-1\",\"action\":\"channel.get\",\"args\":{\"channel\":\"ch-1\",\"channel\":\"ch-2\"}}"u8.ToArray(), 4 },

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -410,9 +411,9 @@ public static class DeviceGateway
         public static Frame Parse(JsonElement root)
         {
             if (root.ValueKind != JsonValueKind.Object) throw new FrameException(null, null, "MalformedFrame", "a frame is a JSON object");
+            // Past this check every string and name in the frame can be read, looked up included, and each name has one value.
+            if (InteroperableJson.FindViolation(root) is { } violation) throw new FrameException(RawId(root), null, "MalformedFrame", violation);
             long? id = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out var n) ? n : null;
-            // Past this check every string in the frame can be read without throwing, and each name has one value.
-            if (InteroperableJson.FindViolation(root) is { } violation) throw new FrameException(id, null, "MalformedFrame", violation);
             var op = root.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new FrameException(id, null, "MalformedFrame", "op is missing");
             var deviceText = root.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : throw new FrameException(id, null, "MalformedFrame", "device is missing");
             var device = DeviceId.Parse(deviceText);
@@ -423,6 +424,20 @@ public static class DeviceGateway
             var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw new FrameException(id, device.Value, "MalformedFrame", "action is missing");
             var args = root.TryGetProperty("args", out var g) && g.ValueKind == JsonValueKind.Object ? g : throw new FrameException(id, device.Value, "MalformedFrame", "args is missing");
             return new Frame { Op = op, Device = device.Value, Id = id, Action = action, Root = root, _args = args };
+        }
+
+        /// <summary>
+        /// The id of a frame that is not well-formed, so its refusal can still be matched to the call: found
+        /// by its raw name, as looking a name up can throw when another name in the object is ill-formed.
+        /// </summary>
+        private static long? RawId(JsonElement root)
+        {
+            foreach (var property in root.EnumerateObject())
+            {
+                if (JsonMarshal.GetRawUtf8PropertyName(property).SequenceEqual("id"u8))
+                    return property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var id) ? id : null;
+            }
+            return null;
         }
 
         private JsonElement Field(string name, JsonValueKind kind)
