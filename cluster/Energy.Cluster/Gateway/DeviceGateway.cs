@@ -377,7 +377,7 @@ public static class DeviceGateway
 
     private static byte[] Encode(object frame) => JsonSerializer.SerializeToUtf8Bytes(frame);
 
-    private static byte[] Error(long? id, DeviceId? device, string code, string message) =>
+    internal static byte[] Error(long? id, DeviceId? device, string code, string message) =>
         Encode(new { op = "error", id, device = device?.Value, code, message });
 
     /// <summary>A refused frame: the id and device to answer to, when they could be read, and the named error.</summary>

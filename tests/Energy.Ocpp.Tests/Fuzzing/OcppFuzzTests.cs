@@ -18,54 +18,21 @@ public sealed partial class OcppFuzzTests(ITestOutputHelper output)
     private static readonly IReadOnlySet<string> ErrorCodes = typeof(OcppErrorCode).GetFields(BindingFlags.Public | BindingFlags.Static)
         .Select(field => (string)field.GetValue(null)!).ToHashSet(StringComparer.Ordinal);
 
-    private static readonly string[] Samples =
-    [
-        """[2,"boot-1","BootNotification",{"chargePointVendor":"Energy","chargePointModel":"Wallbox 22","chargePointSerialNumber":"sn-1","chargeBoxSerialNumber":"cb-1","firmwareVersion":"1.2.3","iccid":"8901","imsi":"2620","meterType":"AC","meterSerialNumber":"m-1"}]""",
-        """[2,"hb-2","Heartbeat",{}]""",
-        """[2,"st-3","StatusNotification",{"connectorId":1,"errorCode":"NoError","info":"ok","status":"Available","timestamp":"2026-11-24T10:00:00Z","vendorId":"energy","vendorErrorCode":"0"}]""",
-        """[2,"au-4","Authorize",{"idTag":"vehicle-1"}]""",
-        """[2,"tx-5","StartTransaction",{"connectorId":1,"idTag":"vehicle-1","meterStart":1000,"reservationId":7,"timestamp":"2026-11-24T10:00:00.123+01:00"}]""",
-        """[2,"mv-6","MeterValues",{"connectorId":1,"transactionId":5,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"1.25","context":"Sample.Periodic","format":"Raw","measurand":"Energy.Active.Import.Register","phase":"L1","location":"Outlet","unit":"kWh"},{"value":"7.2","measurand":"Power.Active.Import","unit":"kW"}]}]}]""",
-        """[2,"sp-7","StopTransaction",{"idTag":"vehicle-1","meterStop":2500,"timestamp":"2026-11-24T10:30:00Z","transactionId":5,"reason":"EVDisconnected","transactionData":[{"timestamp":"2026-11-24T10:30:00Z","sampledValue":[{"value":"2500","unit":"Wh"}]}]}]""",
-        """[3,"cs-8",{"status":"Accepted","currentTime":"2026-11-24T10:00:00Z","interval":300}]""",
-        """[4,"ce-9","NotImplemented","not here",{"detail":["a",1,null,true]}]""",
-    ];
-
-    /// <summary>Inputs that once made the parser or the charge point throw, or passed although they should not have.</summary>
-    private static readonly byte[][] Regressions =
-    [
-        "[3,\"\\ud800\",0]"u8.ToArray(),
-        [.. "[2,\""u8, 0xFF, .. "\",\"Heartbeat\",{}]"u8],
-        [.. "[2,\"id\",\"Authorize\",{\"idTag\":\""u8, 0xC0, 0x80, .. "\"}]"u8],
-        """[2,"id","StartTransaction",{"connectorId":99999999999,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}]"""u8.ToArray(),
-        """[2,"id","StartTransaction",{"connectorId":"x","connectorId":1,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}]"""u8.ToArray(),
-        """[2,"id","StopTransaction",{"meterStop":1,"timestamp":"0:9","transactionId":5}]"""u8.ToArray(),
-    ];
-
     [Fact]
     public void Hostile_bytes_get_a_named_CALLERROR_or_a_frame_the_charge_point_can_read()
     {
-        var fuzzer = new MutationFuzzer("OcppFrames.Parse + Ocpp16.Validate", Samples.Select(Encoding.UTF8.GetBytes))
+        var fuzzer = new MutationFuzzer("OcppFrames.Parse + Ocpp16.Validate", OcppSamples.Messages.Select(Encoding.UTF8.GetBytes))
         {
-            Dictionary = [.. JsonTokens.Hostile, .. FieldTokens],
+            Dictionary = [.. JsonTokens.Hostile, .. OcppSamples.FieldTokens],
             Wrappers = JsonTokens.Nesting,
-            Regressions = Regressions,
+            Regressions = OcppSamples.Regressions,
             MaxInputBytes = 16 * 1024,
         };
         var report = fuzzer.Run(AnswersWithoutThrowing);
         output.WriteLine(report.ToString());
-        Assert.True(report.Accepted >= Samples.Length, report.ToString());
+        Assert.True(report.Accepted >= OcppSamples.Messages.Count, report.ToString());
         Assert.True(report.Accepted < report.Inputs, report.ToString());
     }
-
-    /// <summary>Fields of the schemas, to repeat keys and put values where they do not belong.</summary>
-    private static readonly byte[][] FieldTokens =
-    [
-        .. new[] { "connectorId", "idTag", "meterStart", "meterStop", "transactionId", "timestamp", "meterValue", "sampledValue", "value", "status" }
-            .Select(name => Encoding.UTF8.GetBytes($"\"{name}\":1,")),
-        .. new[] { "\"2026-11-24T10:00:00Z\"", "\"2026-02-30T10:00:00Z\"", "\"0:9\"", "\"2026-11-24T10:00:00+14:00\"", "\"Heartbeat\"", "\"BootNotification\"" }
-            .Select(Encoding.UTF8.GetBytes),
-    ];
 
     private static bool AnswersWithoutThrowing(byte[] input)
     {
