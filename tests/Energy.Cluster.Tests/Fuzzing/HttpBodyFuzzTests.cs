@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Energy.Cluster.Api;
+using Energy.Cluster.Dashboard;
 using Energy.Cluster.Serialization;
 using Energy.Fuzzing;
 using Xunit.Abstractions;
@@ -8,7 +9,7 @@ using Xunit.Abstractions;
 namespace Energy.Cluster.Tests.Fuzzing;
 
 /// <summary>
-/// The fuzz target for the HTTP API's JSON bodies, read with the node's HTTP options: a body is a value
+/// The fuzz target for the JSON bodies of the HTTP API and the dashboard's sign-in, read with the node's HTTP options: a body is a value
 /// or a JsonException (which ASP.NET answers with 400), never another exception (which would be a 500).
 /// </summary>
 public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
@@ -31,6 +32,7 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
             """{"operatorId":"cpo-1","name":"Charge Point Operator","role":"chargePointOperator","publicKey":"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"}""",
             """{"operatorId":"grid-1","name":"Grid","role":1,"publicKey":""}""",
             """{"signed":"RU4BAQtlbmVyZ3ktdGVzdA=="}""",
+            """{"operator":"cpo-1","signature":"AAEC"}""",
         ];
         var fuzzer = new MutationFuzzer("HTTP request bodies", samples.Select(Encoding.UTF8.GetBytes))
         {
@@ -40,7 +42,8 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
             MaxInputs = 20_000,
             MaxTime = TimeSpan.FromSeconds(2),
         };
-        var report = fuzzer.Run(input => ReadsOrRefuses<RegisterOperatorRequest>(input) | ReadsOrRefuses<SignedObjectRequest>(input));
+        var report = fuzzer.Run(input => ReadsOrRefuses<RegisterOperatorRequest>(input) | ReadsOrRefuses<SignedObjectRequest>(input)
+            | ReadsOrRefuses<DashboardEndpoints.SignInRequest>(input));
         output.WriteLine(report.ToString());
         Assert.True(report.Accepted > 0 && report.Accepted < report.Inputs, report.ToString());
     }
