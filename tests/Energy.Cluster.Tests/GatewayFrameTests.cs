@@ -65,6 +65,23 @@ public sealed class GatewayFrameTests
         Assert.Equal(("MalformedFrame", id), (error.Code, error.Id));
     }
 
+    [Theory]
+    // The connection read these while authenticating, where a refusal escaped and dropped the connection.
+    [InlineData("""{"op":"auth","device":"vehicle-1"}""", "MissingField")]
+    [InlineData("""{"op":"auth","device":"vehicle-1","signed":7}""", "MalformedFrame")]
+    [InlineData("""{"op":"auth","device":"vehicle-1","signed":"not base64!"}""", "MalformedFrame")]
+    public void An_auth_without_a_base64_signed_challenge_is_refused_as_it_is_read(string text, string code)
+    {
+        var error = Refused(Assert.Single(Read(text)));
+        Assert.Equal((code, DeviceId.Of("vehicle-1")), (error.Code, error.Device));
+    }
+
+    [Fact]
+    public void An_auth_is_read_with_its_signed_challenge()
+    {
+        Assert.Equal([1, 2, 3], ReadOne("""{"op":"auth","device":"vehicle-1","signed":"AQID"}""").Signed);
+    }
+
     [Fact]
     public void A_batch_is_read_frame_by_frame_and_a_bad_frame_does_not_spoil_the_others()
     {

@@ -238,7 +238,7 @@ public static class DeviceGateway
             // A challenge is used once, whatever the outcome.
             if (!_challenges.Remove(frame.Device, out var issued))
                 return Error(null, frame.Device, "NoChallenge", $"say hello for {frame.Device} first: there is no challenge to answer");
-            var decoded = Signed<AuthenticationChallenge>.Decode(frame.Bytes("signed"));
+            var decoded = Signed<AuthenticationChallenge>.Decode(frame.Signed);
             if (!decoded.IsOk) return Error(null, frame.Device, decoded.Error!.Code, decoded.Error.Describe());
             if (!decoded.Value.Payload.Equals(issued))
                 return Error(null, frame.Device, "ChallengeMismatch", "the signed challenge is not the one issued");
@@ -406,6 +406,9 @@ public static class DeviceGateway
         public DeviceId Device { get; private init; }
         public long? Id { get; private init; }
         public string Action { get; private init; } = "";
+
+        /// <summary>For an auth, the signed challenge it answers with.</summary>
+        public byte[] Signed { get; private init; } = [];
         private JsonElement Root { get; init; }
 
         public static Frame Parse(JsonElement root)
@@ -419,6 +422,8 @@ public static class DeviceGateway
             var device = DeviceId.Parse(deviceText);
             if (!device.IsOk) throw new FrameException(id, null, "MalformedFrame", device.Error!.Describe());
             var frame = new Frame { Op = op, Device = device.Value, Id = id, Root = root };
+            // An auth's signed challenge is read here, where a refusal is answered, not where the connection authenticates.
+            if (op == "auth") return new Frame { Op = op, Device = device.Value, Id = id, Root = root, Signed = frame.Bytes("signed") };
             if (op != "call") return frame;
             if (id is null) throw new FrameException(null, device.Value, "MalformedFrame", "a call needs a numeric id");
             var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw new FrameException(id, device.Value, "MalformedFrame", "action is missing");
