@@ -14,7 +14,7 @@ namespace Energy.Channels.Tests.Fuzzing;
 /// </summary>
 public sealed class CanonicalFuzzTests(ITestOutputHelper output)
 {
-    /// <summary>Fifteen kinds run one after another, so each gets less than a target of its own would.</summary>
+    /// <summary>The kinds run one after another, so each gets less than a target of its own would.</summary>
     private const int MaxInputsPerKind = 20_000;
     private static readonly TimeSpan MaxTimePerKind = TimeSpan.FromSeconds(1);
 

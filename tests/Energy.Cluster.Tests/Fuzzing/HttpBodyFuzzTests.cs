@@ -9,8 +9,9 @@ using Xunit.Abstractions;
 namespace Energy.Cluster.Tests.Fuzzing;
 
 /// <summary>
-/// The fuzz target for the JSON bodies of the HTTP API and the dashboard's sign-in, read with the node's HTTP options: a body is a value
-/// or a JsonException (which ASP.NET answers with 400), never another exception (which would be a 500).
+/// The fuzz target for the JSON bodies of the HTTP API and of the dashboard's sign-in, read with the
+/// node's HTTP options: a body is a value or a JsonException (which ASP.NET answers with 400), never
+/// another exception (which would be a 500).
 /// </summary>
 public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
 {
