@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Energy.Channels.Encoding;
 
 namespace Energy.Ocpp;
 
@@ -53,9 +54,12 @@ public static class OcppFrames
             var length = root.GetArrayLength();
             if (length < 3) return Fail(null, OcppErrorCode.FormationViolation, "a message has at least three elements");
             if (root[1].ValueKind != JsonValueKind.String) return Fail(null, OcppErrorCode.FormationViolation, "the unique id is a string");
+            if (InteroperableJson.FindViolation(root[1]) is { } badId) return Fail(null, OcppErrorCode.FormationViolation, $"the unique id: {badId}");
             var uniqueId = root[1].GetString()!;
             if (uniqueId.Length is 0 or > MaxUniqueIdLength)
                 return Fail(null, OcppErrorCode.FormationViolation, $"the unique id has 1 to {MaxUniqueIdLength} characters");
+            // Past this check every string in the message can be read without throwing.
+            if (InteroperableJson.FindViolation(root) is { } violation) return Fail(uniqueId, OcppErrorCode.FormationViolation, violation);
             if (root[0].ValueKind != JsonValueKind.Number || !root[0].TryGetInt32(out var type))
                 return Fail(uniqueId, OcppErrorCode.FormationViolation, "the message type is a number");
             switch (type)

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
+using Energy.Channels.Encoding;
 
 namespace Energy.Ocpp;
 
@@ -23,16 +23,78 @@ public sealed record OcppString(int MaxLength = int.MaxValue, IReadOnlySet<strin
         var text = value.GetString()!;
         if (text.Length > MaxLength) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is longer than {MaxLength} characters");
         if (Enum is not null && !Enum.Contains(text)) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} '{text}' is not one of the allowed values");
-        if (DateTime && !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _))
-            return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is not a date-time");
+        if (DateTime && !OcppDateTime.IsValid(text))
+            return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is not a date-time of the form yyyy-MM-ddTHH:mm:ss[.fraction](Z|+hh:mm|-hh:mm)");
         return null;
     }
 }
 
+/// <summary>
+/// The date-time of the OCPP-J schemas (JSON Schema's "date-time", RFC 3339 section 5.6), read
+/// strictly: yyyy-MM-ddTHH:mm:ss, optionally a fraction of 1 to 9 digits, then Z or an offset
+/// +hh:mm or -hh:mm; every field within its calendar range; nothing before, between or after.
+/// Leap seconds (:60), a lower-case t or z, an offset beyond 14 hours (no zone has one) and an instant
+/// outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:58Z (a fraction may round up to the next second)
+/// are refused: no charger needs them, and none of them has a DateTimeOffset to read it into.
+/// </summary>
+public static class OcppDateTime
+{
+    public const int MaxFractionDigits = 9;
+    public const int MaxOffsetMinutes = 14 * 60;
+
+    public static bool IsValid(string text)
+    {
+        // yyyy-MM-ddTHH:mm:ss is 19 characters; the shortest zone is "Z".
+        if (text.Length < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':') return false;
+        if (!TryDigits(text, 0, 4, out var year) || !TryDigits(text, 5, 2, out var month) || !TryDigits(text, 8, 2, out var day)
+            || !TryDigits(text, 11, 2, out var hour) || !TryDigits(text, 14, 2, out var minute) || !TryDigits(text, 17, 2, out var second))
+            return false;
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > System.DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+            return false;
+        var zoneAt = 19;
+        if (text[zoneAt] == '.')
+        {
+            var digits = 0;
+            while (zoneAt + 1 + digits < text.Length && char.IsAsciiDigit(text[zoneAt + 1 + digits])) digits++;
+            if (digits is 0 or > MaxFractionDigits) return false;
+            zoneAt += 1 + digits;
+        }
+        if (!TryOffset(text.AsSpan(zoneAt), out var offsetMinutes)) return false;
+        // Every field is in range, so this cannot throw; the instant in UTC must stay within the calendar too.
+        var utc = new System.DateTime(year, month, day, hour, minute, second).Ticks - offsetMinutes * TimeSpan.TicksPerMinute;
+        return utc >= System.DateTime.MinValue.Ticks && utc <= System.DateTime.MaxValue.Ticks - TimeSpan.TicksPerSecond;
+    }
+
+    private static bool TryOffset(ReadOnlySpan<char> zone, out int offsetMinutes)
+    {
+        offsetMinutes = 0;
+        if (zone is "Z") return true;
+        if (zone.Length != 6 || zone[0] is not ('+' or '-') || zone[3] != ':') return false;
+        if (!TryDigits(zone, 1, 2, out var hours) || !TryDigits(zone, 4, 2, out var minutes) || minutes > 59) return false;
+        offsetMinutes = (zone[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
+        return Math.Abs(offsetMinutes) <= MaxOffsetMinutes;
+    }
+
+    private static bool TryDigits(ReadOnlySpan<char> text, int start, int count, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            if (!char.IsAsciiDigit(text[i])) return false;
+            value = value * 10 + (text[i] - '0');
+        }
+        return true;
+    }
+}
+
+/// <summary>
+/// An OCPP 1.6 integer: the specification's integer type is 32 bits, so a whole number beyond Int32
+/// violates the field's data type just as a fraction does.
+/// </summary>
 public sealed record OcppInteger : OcppSchema
 {
     public override OcppError? Check(JsonElement value, string path) =>
-        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _) ? null : Type(path, "an integer");
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _) ? null : Type(path, "an integer of 32 bits");
 }
 
 public sealed record OcppArray(OcppSchema Items) : OcppSchema
@@ -148,9 +210,14 @@ public static class Ocpp16
             new("transactionData", new OcppArray(MeterValue))),
     };
 
-    /// <summary>Validates a CALL: a known action and a payload that conforms to its schema.</summary>
-    public static OcppError? Validate(OcppCall call) =>
-        Requests.TryGetValue(call.Action, out var schema)
-            ? schema.Check(call.Payload, call.Action)
-            : new OcppError(OcppErrorCode.NotImplemented, $"action {call.Action} is not implemented");
+    /// <summary>
+    /// Validates a CALL: a known action and a payload that conforms to its schema. A payload that is not
+    /// well-formed JSON text is a FormationViolation, whether or not it came through <see cref="OcppFrames.Parse"/>.
+    /// </summary>
+    public static OcppError? Validate(OcppCall call)
+    {
+        if (!Requests.TryGetValue(call.Action, out var schema)) return new OcppError(OcppErrorCode.NotImplemented, $"action {call.Action} is not implemented");
+        if (InteroperableJson.FindViolation(call.Payload) is { } violation) return new OcppError(OcppErrorCode.FormationViolation, $"{call.Action}: {violation}");
+        return schema.Check(call.Payload, call.Action);
+    }
 }

@@ -158,7 +158,7 @@ public class EncodingTests
         Assert.Equal(CanonicalWriter.FormatVersion, sample.Wire[3]);
         Assert.Equal(Network.Value.Length, sample.Wire[4]);
         Assert.Equal(Network.Value, System.Text.Encoding.ASCII.GetString(sample.Wire, 5, Network.Value.Length));
-        Assert.Equal(sample.BodyLength + sample.SignatureCount * Ed25519Signatures.SignatureBytes, sample.Wire.Length);
+        Assert.Equal(sample.BodyLength + sample.SignatureCount * Ed25519Signatures.SignatureBytes + sample.FramingBytes, sample.Wire.Length);
     }
 
     [Theory]

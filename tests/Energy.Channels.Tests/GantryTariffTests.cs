@@ -58,6 +58,47 @@ public sealed class GantryTariffTests
         Assert.True(GantryTariffs.Check(sample).IsOk);
     }
 
+    /// <summary>
+    /// A tariff of 48 bands whose four identifiers have <paramref name="identifierLength"/> characters,
+    /// encoded past the writer's 1 KiB buffer as a hostile sender could, and signed.
+    /// </summary>
+    internal static (byte[] Wire, int BodyLength) OversizedTariff(int identifierLength)
+    {
+        string Name(char c) => new(c, identifierLength);
+        var tariff = TollTariffs.Sample() with
+        {
+            Operator = OperatorId.Of(Name('o')), Gantry = DeviceId.Of(Name('g')), Segment = SegmentId.Of(Name('s')), Zone = SegmentId.Of(Name('z')),
+            Bands = [.. Enumerable.Range(0, GantryTariff.MaxBands).Select(i => new TollBand(i * 30, 100 + i))],
+        };
+        var buffer = new byte[4 * CanonicalWriter.MaxObjectBytes];
+        var writer = new CanonicalWriter(buffer);
+        tariff.Write(ref writer);
+        var body = writer.Written.ToArray();
+        return ([.. body, .. Keys.Operator.Sign(body)], body.Length);
+    }
+
+    [Theory]
+    [InlineData(45, 1_028)]
+    [InlineData(60, 1_088)]
+    public void A_tariff_body_over_1_KiB_is_refused_with_EncodingTooLarge(int identifierLength, int bodyLength)
+    {
+        var (wire, length) = OversizedTariff(identifierLength);
+        Assert.Equal(bodyLength, length);
+        var error = Assert.IsType<EncodingTooLarge>(Signed<GantryTariff>.Decode(wire).Error);
+        Assert.Equal(CanonicalWriter.MaxObjectBytes, error.Max);
+        Assert.True(error.Length > CanonicalWriter.MaxObjectBytes, error.ToString());
+    }
+
+    [Fact]
+    public void A_tariff_body_of_exactly_1_KiB_decodes_and_encodes_to_the_same_bytes()
+    {
+        var (wire, length) = OversizedTariff(44);
+        Assert.Equal(CanonicalWriter.MaxObjectBytes, length);
+        var decoded = Signed<GantryTariff>.Decode(wire).Unwrap();
+        Assert.Equal(wire.AsSpan(0, length).ToArray(), Signed<GantryTariff>.EncodeBody(decoded.Payload));
+        Assert.True(decoded.IsSignedBy(Keys.Operator.PublicKey));
+    }
+
     [Fact]
     public void A_non_zero_amount_beside_the_currency_is_not_canonical()
     {

@@ -135,6 +135,12 @@ public sealed record KindSample(
 {
     public override string ToString() => Name;
 
+    /// <summary>Bytes beside the body and the signatures: an authority's approval count and key indexes.</summary>
+    public int FramingBytes { get; init; }
+
+    /// <summary>Where signature <paramref name="index"/> starts in the wire form (the framing comes before the signatures).</summary>
+    public int SignatureStart(int index) => BodyLength + FramingBytes + index * Ed25519Signatures.SignatureBytes;
+
     public static KindSample Of<T>(Signed<T> signed, params DevicePublicKey[] signers) where T : ISignable<T> =>
         new(typeof(T).Name, T.Kind, T.SignatureCount, signed.ToArray(), signed.BodyLength,
             wire => Signed<T>.Decode(wire).Then<byte[]>(decoded => decoded.ToArray()),
@@ -156,7 +162,7 @@ public static class TollTariffs
         SegmentId.Of("zone-north"), 12_000, -350, version, Currency.Eur, [new TollBand(0, 150), new TollBand(6 * 60, 300), new TollBand(22 * 60, 150)], 10, 5, 200);
 }
 
-public static class Samples
+public static partial class Samples
 {
     public static IReadOnlyList<KindSample> All { get; } = Build();
 
@@ -195,7 +201,31 @@ public static class Samples
             KindSample.Of(Signed<GantryTariff>.Sign(TollTariffs.Sample(), Keys.Operator), Keys.Operator.PublicKey),
             KindSample.Of(Signed<Quarantine>.Sign(new Quarantine(network, TestParties.OperatorName, TestParties.VehicleId, true, 1, now), Keys.Operator),
                 Keys.Operator.PublicKey),
+            AdmissionSample(network, now),
+            KindSample.Of(Signed<ChargePointPassword>.Sign(new ChargePointPassword(network, TestParties.OperatorName, DeviceId.Of("charger-1"),
+                new byte[ChargePointPassword.SaltBytes], hash, ChargePointPassword.MinIterations, false, 1, now), Keys.Operator), Keys.Operator.PublicKey),
+            KindSample.Of(Signed<ViewerKey>.Sign(new ViewerKey(network, TestParties.OperatorName, Keys.Stranger.PublicKey, now), Keys.Operator),
+                Keys.Operator.PublicKey),
+            KindSample.Of(Signed<ApiRequest>.Sign(new ApiRequest(network, TestParties.PayeeId, now, new byte[ApiRequest.NonceBytes], hash), Keys.Payee),
+                Keys.Payee.PublicKey),
         ];
+    }
+}
+
+public static partial class Samples
+{
+    /// <summary>An admission approved by a one-key authority: body, a count byte, then key index and signature.</summary>
+    private static KindSample AdmissionSample(NetworkId network, Timestamp now)
+    {
+        var authority = NetworkAuthority.Create([Keys.Operator.PublicKey], 1).Unwrap();
+        var approved = AuthorityApproved<Admission>.Sign(new Admission(network, TestParties.OperatorName, OperatorRoles.ChargePointOperator,
+            Keys.Payee.PublicKey, 1, TestParties.Eur(0), now), [(0, Keys.Operator)]);
+        return new KindSample(nameof(Admission), ObjectKind.Admission, 1, approved.ToArray(), approved.Body.Length,
+            wire => AuthorityApproved<Admission>.Decode(wire).Then<byte[]>(decoded => decoded.ToArray()),
+            wire => AuthorityApproved<Admission>.Decode(wire) is { IsOk: true } decoded && authority.Verify(decoded.Value, decoded.Value.Payload.Network).IsOk)
+        {
+            FramingBytes = 2,
+        };
     }
 }
 

@@ -38,6 +38,143 @@ public class OcppFrameTests
         Assert.Equal(uniqueId, parsed.UniqueId);
     }
 
+    public static TheoryData<byte[], string?> IllFormedText => new()
+    {
+        // A lone high surrogate as the unique id: 14 bytes.
+        { "[3,\"\\ud800\",0]"u8.ToArray(), null },
+        // A lone low surrogate.
+        { "[2,\"\\udc00x\",\"Heartbeat\",{}]"u8.ToArray(), null },
+        // A byte that is never UTF-8.
+        { [.. "[2,\""u8, 0xFF, .. "\",\"Heartbeat\",{}]"u8], null },
+        // An overlong NUL as the action.
+        { [.. "[2,\"id\",\""u8, 0xC0, 0x80, .. "\",{}]"u8], "id" },
+        // Two high surrogates in a payload.
+        { "[2,\"id\",\"Authorize\",{\"idTag\":\"\\ud800\\ud800\"}]"u8.ToArray(), "id" },
+        // A lone surrogate as a member name.
+        { "[2,\"id\",\"Authorize\",{\"\\ud800\":\"v\"}]"u8.ToArray(), "id" },
+        // A surrogate encoded in UTF-8 (CESU-8).
+        { [.. "[3,\"id\",{\"a\":[\""u8, 0xED, 0xA0, 0x80, .. "\"]}]"u8], "id" },
+        // In a CALLERROR's description.
+        { "[4,\"id\",\"GenericError\",\"\\ud800\",{}]"u8.ToArray(), "id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(IllFormedText))]
+    public void A_message_with_ill_formed_text_is_a_FormationViolation_that_can_be_answered(byte[] message, string? uniqueId)
+    {
+        var parsed = OcppFrames.Parse(message);
+        Assert.Null(parsed.Frame);
+        Assert.Equal(OcppErrorCode.FormationViolation, parsed.Error!.Code);
+        Assert.Equal(uniqueId, parsed.UniqueId);
+        Assert.StartsWith("[4,", OcppFrames.CallError(parsed.UniqueId ?? "-1", parsed.Error));
+    }
+
+    [Fact]
+    public void A_payload_with_a_lone_surrogate_is_a_FormationViolation_even_when_validated_alone()
+    {
+        Assert.Equal(OcppErrorCode.FormationViolation, Validate("Authorize", """{"idTag":"\ud800"}""")?.Code);
+        Assert.Equal(OcppErrorCode.FormationViolation, Validate("Heartbeat", """{"\udfff":1}""")?.Code);
+    }
+
+    [Fact]
+    public void Surrogate_pairs_and_other_escapes_are_well_formed_text()
+    {
+        var call = Assert.IsType<OcppCall>(Parse("""[2,"\ud83d\ude00\n\u00e9\"","Authorize",{"idTag":"\u0076-1"}]""").Frame);
+        Assert.Equal("\U0001F600\n\u00e9\"", call.UniqueId);
+        Assert.Null(Ocpp16.Validate(call));
+    }
+
+    [Theory]
+    // The schema saw only the last value of a repeated key: 1 passed while "x" was sent too.
+    [InlineData("""[2,"id","StartTransaction",{"connectorId":"x","connectorId":1,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}]""")]
+    [InlineData("""[2,"id","Authorize",{"idTag":"a","id\u0054ag":"b"}]""")]
+    [InlineData("""[2,"id","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"1","value":"2"}]}]}]""")]
+    [InlineData("""[3,"id",{"status":"Accepted","status":"Rejected"}]""")]
+    [InlineData("""[4,"id","GenericError","",{"a":{},"a":{}}]""")]
+    public void A_repeated_key_in_any_object_is_a_FormationViolation(string text)
+    {
+        var parsed = Parse(text);
+        Assert.Null(parsed.Frame);
+        Assert.Equal((OcppErrorCode.FormationViolation, "id"), (parsed.Error!.Code, parsed.UniqueId));
+    }
+
+    [Fact]
+    public void A_payload_with_a_repeated_key_is_a_FormationViolation_even_when_validated_alone()
+    {
+        Assert.Equal(OcppErrorCode.FormationViolation, Validate("Authorize", """{"idTag":"a","idTag":"a"}""")?.Code);
+    }
+
+    [Theory]
+    [InlineData("StartTransaction", """{"connectorId":99999999999,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}""")]
+    [InlineData("StartTransaction", """{"connectorId":1,"idTag":"v","meterStart":2147483648,"timestamp":"2026-11-24T10:00:00Z"}""")]
+    [InlineData("StatusNotification", """{"connectorId":-2147483649,"errorCode":"NoError","status":"Available"}""")]
+    [InlineData("MeterValues", """{"connectorId":1,"transactionId":4294967296,"meterValue":[]}""")]
+    [InlineData("StopTransaction", """{"meterStop":1,"timestamp":"2026-11-24T10:30:00Z","transactionId":1e3}""")]
+    public void An_integer_beyond_32_bits_is_a_TypeConstraintViolation(string action, string payload)
+    {
+        Assert.Equal(OcppErrorCode.TypeConstraintViolation, Validate(action, payload)?.Code);
+    }
+
+    [Fact]
+    public void The_32_bit_bounds_themselves_are_integers()
+    {
+        Assert.Null(Validate("StopTransaction", """{"meterStop":2147483647,"timestamp":"2026-11-24T10:30:00Z","transactionId":-2147483648}"""));
+    }
+
+    [Theory]
+    [InlineData("2026-11-24T10:00:00Z")]
+    [InlineData("2026-11-24T10:00:00.5Z")]
+    [InlineData("2026-11-24T10:00:00.123456789Z")]
+    [InlineData("2026-11-24T10:00:00+01:00")]
+    [InlineData("2026-11-24T10:00:00.0000000-05:30")]
+    [InlineData("2024-02-29T23:59:59Z")]
+    [InlineData("0001-01-01T00:00:00Z")]
+    [InlineData("9999-12-31T23:59:58.999999999Z")]
+    [InlineData("2026-11-24T10:00:00+14:00")]
+    [InlineData("2026-11-24T10:00:00-14:00")]
+    [InlineData("0001-01-01T00:00:00-01:00")]
+    public void A_date_time_with_a_zone_conforms(string timestamp)
+    {
+        Assert.Null(Validate("StopTransaction", $$"""{"meterStop":1,"timestamp":"{{timestamp}}","transactionId":5}"""));
+    }
+
+    [Theory]
+    [InlineData("0:9")]                              // parsed leniently before, as a time of today
+    [InlineData("2026-11-24")]
+    [InlineData("2026-11-24T10:00:00")]              // no zone: local to whom?
+    [InlineData("2026-11-24 10:00:00Z")]
+    [InlineData("2026-11-24t10:00:00z")]
+    [InlineData("2026-11-24T10:00Z")]
+    [InlineData("2026-11-24T10:00:00.Z")]
+    [InlineData("2026-11-24T10:00:00.1234567890Z")]
+    [InlineData("2026-11-24T10:00:00+0100")]
+    [InlineData("2026-11-24T10:00:00+24:00")]
+    [InlineData("2026-11-24T10:00:00.123+21:00")]      // a valid RFC 3339 offset that no zone has
+    [InlineData("2026-11-24T10:00:00-14:01")]
+    [InlineData("0001-01-01T00:00:00+01:00")]          // before year 1 in UTC
+    [InlineData("9999-12-31T23:30:00-01:00")]          // after year 9999 in UTC
+    [InlineData("9999-12-31T23:59:59.99999999Z")]      // rounds to year 10000
+    [InlineData("2026-11-24T10:00:00+01:60")]
+    [InlineData("2026-11-24T24:00:00Z")]
+    [InlineData("2026-11-24T10:60:00Z")]
+    [InlineData("2026-11-24T10:00:60Z")]
+    [InlineData("2025-02-29T10:00:00Z")]
+    [InlineData("2026-13-01T10:00:00Z")]
+    [InlineData("2026-00-01T10:00:00Z")]
+    [InlineData("0000-01-01T00:00:00Z")]
+    [InlineData("+2026-11-24T10:00:00Z")]
+    [InlineData(" 2026-11-24T10:00:00Z")]
+    [InlineData("2026-11-24T10:00:00Z ")]
+    [InlineData("2026-11-24T10:00:00ZZ")]
+    [InlineData("\u0662\u0660\u0662\u0666-11-24T10:00:00Z")] // Arabic-Indic digits
+    [InlineData("Tue, 24 Nov 2026 10:00:00 GMT")]
+    [InlineData("1795514400")]
+    public void Anything_but_a_strict_date_time_with_a_zone_is_a_PropertyConstraintViolation(string timestamp)
+    {
+        Assert.Equal(OcppErrorCode.PropertyConstraintViolation,
+            Validate("StopTransaction", $$"""{"meterStop":1,"timestamp":"{{timestamp}}","transactionId":5}""")?.Code);
+    }
+
     [Fact]
     public void An_unknown_message_type_is_a_ProtocolError()
     {

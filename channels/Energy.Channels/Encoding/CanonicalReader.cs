@@ -38,8 +38,21 @@ public ref struct CanonicalReader
     private bool Need(int count)
     {
         if (Error is not null) return false;
-        if (Remaining >= count) return true;
+        if (Remaining >= count) return WithinBodyBound(count);
         Error = new Truncated(Kind, count, Remaining);
+        return false;
+    }
+
+    /// <summary>
+    /// A body is at most what the writer can write (<see cref="CanonicalWriter.MaxObjectBytes"/>): a read
+    /// past it is refused, so whatever decodes encodes again to the same bytes. The bound on the whole
+    /// input in the constructor leaves room for signatures after the body, and alone would let a body
+    /// of a single-signature kind grow to 1 KiB plus one signature.
+    /// </summary>
+    private bool WithinBodyBound(int count)
+    {
+        if (_position + count <= CanonicalWriter.MaxObjectBytes) return true;
+        Error = new EncodingTooLarge(_position + count, CanonicalWriter.MaxObjectBytes);
         return false;
     }
 

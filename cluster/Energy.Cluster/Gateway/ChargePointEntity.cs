@@ -207,6 +207,8 @@ public sealed class ChargePointEntity : ReceivePersistentActor
                 if (measurand != "Energy.Active.Import.Register") continue;
                 var unit = sample.TryGetProperty("unit", out var u) ? u.GetString() : "Wh";
                 if (!decimal.TryParse(sample.GetProperty("value").GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) continue;
+                // Decimal arithmetic throws on overflow: a value beyond any register is passed over before it is scaled.
+                if (value > long.MaxValue) continue;
                 var wh = unit switch { "kWh" => value * 1000m, "Wh" => value, _ => (decimal?)null };
                 if (wh is null || wh < 0 || wh > long.MaxValue) continue;
                 register = (long)Math.Round(wh.Value, MidpointRounding.AwayFromZero);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -224,43 +225,15 @@ public static class DeviceGateway
         /// <summary>One WebSocket message: a frame, or (when batching) an array of frames handled in order.</summary>
         private async Task OnMessageAsync(ReadOnlyMemory<byte> message)
         {
-            JsonElement root;
-            try
+            foreach (var read in ReadMessage(message, _batching))
             {
-                // A frame nests at most 8 deep; a batch adds its array.
-                using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = _batching ? 9 : 8 });
-                root = document.RootElement.Clone();
+                if (read.Frame is { } frame) await OnFrameAsync(frame);
+                else await SendAsync(Error(read.Error!.Id, read.Error.Device, read.Error.Code, read.Error.Message));
             }
-            catch (JsonException e)
-            {
-                await SendAsync(Error(null, null, "MalformedFrame", e.Message));
-                return;
-            }
-            if (!_batching || root.ValueKind != JsonValueKind.Array)
-            {
-                await OnFrameAsync(root);
-                return;
-            }
-            if (root.GetArrayLength() > MaxFramesPerBatch)
-            {
-                await SendAsync(Error(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"));
-                return;
-            }
-            foreach (var frame in root.EnumerateArray()) await OnFrameAsync(frame);
         }
 
-        private async Task OnFrameAsync(JsonElement frame)
+        private async Task OnFrameAsync(Frame parsed)
         {
-            Frame parsed;
-            try
-            {
-                parsed = Frame.Parse(frame);
-            }
-            catch (FrameException e)
-            {
-                await SendAsync(Error(e.Id, e.Device, e.Code, e.Message));
-                return;
-            }
             switch (parsed.Op)
             {
                 case "hello":
@@ -336,7 +309,7 @@ public static class DeviceGateway
             if (!_challenges.Remove(frame.Device, out var issued))
                 return Error(null, frame.Device, "NoChallenge", $"say hello for {frame.Device} first: there is no challenge to answer");
             _budget.Return(1);
-            var decoded = Signed<AuthenticationChallenge>.Decode(frame.Bytes("signed"));
+            var decoded = Signed<AuthenticationChallenge>.Decode(frame.Signed);
             if (!decoded.IsOk) return Error(null, frame.Device, decoded.Error!.Code, decoded.Error.Describe());
             if (!decoded.Value.Payload.Equals(issued))
                 return Error(null, frame.Device, "ChallengeMismatch", "the signed challenge is not the one issued");
@@ -364,7 +337,7 @@ public static class DeviceGateway
                 object answer;
                 try
                 {
-                    var command = Command(frame);
+                    var command = Command(frame, _network.Settings.Currency, _path);
                     var asked = command switch
                     {
                         ISessionCommand c => _network.Ask(c, _stop.Token),
@@ -400,28 +373,6 @@ public static class DeviceGateway
             }
         }
 
-        /// <summary>The command for a call, with the authenticated device filled in by the gateway.</summary>
-        private object Command(Frame frame)
-        {
-            var device = frame.Device;
-            return frame.Action switch
-            {
-                "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", _network.Settings.Currency),
-                    frame.Money("credit", _network.Settings.Currency), frame.Bytes("reading"), _path) { Zone = frame.OptionalZone() },
-                "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), _path),
-                "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), _path),
-                "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), _path),
-                "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), _path),
-                "session.get" => new GetSession(frame.Session()),
-                "toll.pass" => new Tolls.TollPass(device, frame.Bytes("request"), _path),
-                "toll.pay" => new Tolls.PayToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Bytes("voucher"), _path),
-                "toll.decline" => new Tolls.DeclineToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Text("reason")),
-                "toll.gantry" => new Tolls.GetGantry(device),
-                "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
-                "channel.get" => new GetChannel(frame.Channel("channel")),
-                _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
-            };
-        }
 
         private async Task SendAsync(byte[] frame)
         {
@@ -435,20 +386,91 @@ public static class DeviceGateway
         }
     }
 
+    /// <summary>
+    /// Reads one WebSocket message into its frames, in order: each is a frame, or the error to answer in
+    /// its place. Pure: it touches no connection, and whatever the bytes, it answers rather than throws.
+    /// </summary>
+    internal static IReadOnlyList<FrameRead> ReadMessage(ReadOnlyMemory<byte> message, bool batching)
+    {
+        JsonElement root;
+        try
+        {
+            // A frame nests at most 8 deep; a batch adds its array.
+            using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = batching ? 9 : 8 });
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", e.Message))];
+        }
+        if (!batching || root.ValueKind != JsonValueKind.Array) return [Read(root)];
+        if (root.GetArrayLength() > MaxFramesPerBatch)
+            return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"))];
+        return [.. root.EnumerateArray().Select(Read)];
+    }
+
+    private static FrameRead Read(JsonElement frame)
+    {
+        try
+        {
+            return new FrameRead(Frame.Parse(frame), null);
+        }
+        catch (FrameException e)
+        {
+            return FrameRead.Refused(e.Error);
+        }
+    }
+
+    /// <summary>
+    /// The command for a call, with the authenticated device filled in by the gateway. Pure: a field that
+    /// is missing or malformed throws <see cref="FrameException"/>, answered as a refusal, and nothing else.
+    /// </summary>
+    internal static object Command(Frame frame, Currency currency, string replyPath)
+    {
+        var device = frame.Device;
+        return frame.Action switch
+        {
+            "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", currency),
+                frame.Money("credit", currency), frame.Bytes("reading"), replyPath) { Zone = frame.OptionalZone() },
+            "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), replyPath),
+            "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), replyPath),
+            "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), replyPath),
+            "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), replyPath),
+            "session.get" => new GetSession(frame.Session()),
+            "toll.pass" => new Tolls.TollPass(device, frame.Bytes("request"), replyPath),
+            "toll.pay" => new Tolls.PayToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Bytes("voucher"), replyPath),
+            "toll.decline" => new Tolls.DeclineToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Text("reason")),
+            "toll.gantry" => new Tolls.GetGantry(device),
+            "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
+            "channel.get" => new GetChannel(frame.Channel("channel")),
+            _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
+        };
+    }
+
     private static byte[] Encode(object frame) => JsonSerializer.SerializeToUtf8Bytes(frame);
 
-    private static byte[] Error(long? id, DeviceId? device, string code, string message) =>
+    internal static byte[] Error(long? id, DeviceId? device, string code, string message) =>
         Encode(new { op = "error", id, device = device?.Value, code, message });
 
-    private sealed class FrameException(long? id, DeviceId? device, string code, string message) : Exception(message)
+    /// <summary>A refused frame: the id and device to answer to, when they could be read, and the named error.</summary>
+    internal sealed record FrameError(long? Id, DeviceId? Device, string Code, string Message);
+
+    /// <summary>One frame of a message as read: the frame, or the error to answer in its place.</summary>
+    internal readonly record struct FrameRead(Frame? Frame, FrameError? Error)
+    {
+        public static FrameRead Refused(FrameError error) => new(null, error);
+    }
+
+    internal sealed class FrameException(long? id, DeviceId? device, string code, string message) : Exception(message)
     {
         public long? Id { get; } = id;
         public DeviceId? Device { get; } = device;
         public string Code { get; } = code;
+        public FrameError Error => new(Id, Device, Code, Message);
     }
 
     /// <summary>A client frame: op, device, and for calls an id, an action and arguments. Every field is checked where it is read.</summary>
-    private sealed class Frame
+    internal sealed class Frame
     {
         private JsonElement _args;
 
@@ -456,22 +478,43 @@ public static class DeviceGateway
         public DeviceId Device { get; private init; }
         public long? Id { get; private init; }
         public string Action { get; private init; } = "";
+
+        /// <summary>For an auth, the signed challenge it answers with.</summary>
+        public byte[] Signed { get; private init; } = [];
         private JsonElement Root { get; init; }
 
         public static Frame Parse(JsonElement root)
         {
             if (root.ValueKind != JsonValueKind.Object) throw new FrameException(null, null, "MalformedFrame", "a frame is a JSON object");
+            // Past this check every string and name in the frame can be read, looked up included, and each name has one value.
+            if (InteroperableJson.FindViolation(root) is { } violation) throw new FrameException(RawId(root), null, "MalformedFrame", violation);
             long? id = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out var n) ? n : null;
             var op = root.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new FrameException(id, null, "MalformedFrame", "op is missing");
             var deviceText = root.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : throw new FrameException(id, null, "MalformedFrame", "device is missing");
             var device = DeviceId.Parse(deviceText);
             if (!device.IsOk) throw new FrameException(id, null, "MalformedFrame", device.Error!.Describe());
             var frame = new Frame { Op = op, Device = device.Value, Id = id, Root = root };
+            // An auth's signed challenge is read here, where a refusal is answered, not where the connection authenticates.
+            if (op == "auth") return new Frame { Op = op, Device = device.Value, Id = id, Root = root, Signed = frame.Bytes("signed") };
             if (op != "call") return frame;
             if (id is null) throw new FrameException(null, device.Value, "MalformedFrame", "a call needs a numeric id");
             var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw new FrameException(id, device.Value, "MalformedFrame", "action is missing");
             var args = root.TryGetProperty("args", out var g) && g.ValueKind == JsonValueKind.Object ? g : throw new FrameException(id, device.Value, "MalformedFrame", "args is missing");
             return new Frame { Op = op, Device = device.Value, Id = id, Action = action, Root = root, _args = args };
+        }
+
+        /// <summary>
+        /// The id of a frame that is not well-formed, so its refusal can still be matched to the call: found
+        /// by its raw name, as looking a name up can throw when another name in the object is ill-formed.
+        /// </summary>
+        private static long? RawId(JsonElement root)
+        {
+            foreach (var property in root.EnumerateObject())
+            {
+                if (JsonMarshal.GetRawUtf8PropertyName(property).SequenceEqual("id"u8))
+                    return property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var id) ? id : null;
+            }
+            return null;
         }
 
         private JsonElement Field(string name, JsonValueKind kind)
