@@ -133,5 +133,10 @@ public readonly record struct PartyId
     public bool Is(DeviceId device) => IsDevice && Name == device.Value;
     public bool Is(OperatorId operatorId) => IsOperator && Name == operatorId.Value;
 
+    /// <summary>The kind and the name are read from the text form, so the text alone decides equality (one string compare, one hash).</summary>
+    public bool Equals(PartyId other) => string.Equals(Value, other.Value, StringComparison.Ordinal);
+
+    public override int GetHashCode() => Value is null ? 0 : StringComparer.Ordinal.GetHashCode(Value);
+
     public override string ToString() => Value ?? "";
 }
