@@ -228,6 +228,13 @@ public sealed class RedTeamTests(RedTeamNodeFixture fixture) : AgentTest(fixture
         Assert.True((await asVehicle.GetAsync($"/api/channels/{channel}")).Ok);
         Assert.True((await asVehicle.GetAsync($"/api/accounts/{vehicle.Party}")).Ok);
         AssertRefused(await asVehicle.GetAsync($"/api/accounts/{cpo.Party}"), 403, "NotVisible");
+
+        // An alert about the fleet's vehicle is the fleet's (and the grid operator's), never the rival's.
+        await fleet.QuarantineAsync(vehicle.Id, quarantined: true);
+        await Eventually.Holds(async () => (await asFleet.GetAsync("/api/alerts")).Body.ToString().Contains(vehicle.Id.Value, StringComparison.Ordinal));
+        var rivalAlerts = await asRival.GetAsync("/api/alerts");
+        Assert.True(rivalAlerts.Ok);
+        Assert.DoesNotContain(vehicle.Id.Value, rivalAlerts.Body.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
