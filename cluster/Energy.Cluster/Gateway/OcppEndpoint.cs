@@ -66,26 +66,36 @@ public static class OcppEndpoint
 
     private static async Task ServeAsync(HttpContext context, string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network)
     {
-        var buffer = new byte[OcppFrames.MaxMessageBytes + 1];
-        while (socket.State == WebSocketState.Open && !context.RequestAborted.IsCancellationRequested)
+        // Most OCPP messages are a few hundred bytes: a small buffer per connection, and a pooled one only
+        // while a longer message is read, so ten thousand idle chargers do not hold 64 KiB each.
+        var message = new MessageBuffer();
+        try
         {
-            var (length, kind) = await ReceiveAsync(socket, buffer, context.RequestAborted);
-            if (kind == WebSocketMessageType.Close) break;
-            if (length > OcppFrames.MaxMessageBytes)
+            while (socket.State == WebSocketState.Open && !context.RequestAborted.IsCancellationRequested)
             {
-                await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message over 64 KiB", CancellationToken.None);
-                break;
+                var kind = await message.ReceiveAsync(socket, context.RequestAborted);
+                if (kind == WebSocketMessageType.Close) break;
+                if (message.Length > OcppFrames.MaxMessageBytes)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message over 64 KiB", CancellationToken.None);
+                    break;
+                }
+                if (kind == WebSocketMessageType.Binary)
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.InvalidMessageType, "OCPP-J messages are text", CancellationToken.None);
+                    break;
+                }
+                var reply = await AnswerAsync(chargePointId, message.Content, network, context.RequestAborted);
+                message.Shrink();
+                if (reply is null) continue;
+                await sending.WaitAsync(context.RequestAborted);
+                try { await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted); }
+                finally { sending.Release(); }
             }
-            if (kind == WebSocketMessageType.Binary)
-            {
-                await socket.CloseAsync(WebSocketCloseStatus.InvalidMessageType, "OCPP-J messages are text", CancellationToken.None);
-                break;
-            }
-            var reply = await AnswerAsync(chargePointId, buffer.AsMemory(0, length), network, context.RequestAborted);
-            if (reply is null) continue;
-            await sending.WaitAsync(context.RequestAborted);
-            try { await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted); }
-            finally { sending.Release(); }
+        }
+        finally
+        {
+            message.Shrink();
         }
     }
 
@@ -138,18 +148,57 @@ public static class OcppEndpoint
         }
     }
 
-    private static async Task<(int Length, WebSocketMessageType Kind)> ReceiveAsync(WebSocket socket, byte[] buffer, CancellationToken token)
+    /// <summary>
+    /// One message at a time, read into a 4 KiB buffer that grows (from the shared pool) up to one byte past the
+    /// 64 KiB bound; past the bound the rest of the message is read and dropped, so a frame never grows memory.
+    /// </summary>
+    private sealed class MessageBuffer
     {
-        var length = 0;
-        while (true)
+        private const int SmallBytes = 4 * 1024;
+        private const int BoundBytes = OcppFrames.MaxMessageBytes + 1;
+        private readonly byte[] _small = new byte[SmallBytes];
+        private byte[]? _rented;
+
+        public int Length { get; private set; }
+
+        public ReadOnlyMemory<byte> Content => (_rented ?? _small).AsMemory(0, Length);
+
+        public async Task<WebSocketMessageType> ReceiveAsync(WebSocket socket, CancellationToken token)
         {
-            // Past the bound the rest of the message is read and dropped, so one frame can never grow memory.
-            var target = length < buffer.Length ? buffer.AsMemory(length) : new byte[4096].AsMemory();
-            var result = await socket.ReceiveAsync(target, token);
-            if (result.MessageType == WebSocketMessageType.Close) return (0, WebSocketMessageType.Close);
-            length = Math.Min(buffer.Length, length + result.Count);
-            if (length >= buffer.Length) length = buffer.Length;
-            if (result.EndOfMessage) return (length, result.MessageType);
+            Length = 0;
+            while (true)
+            {
+                var buffer = _rented ?? _small;
+                var capacity = Math.Min(buffer.Length, BoundBytes);
+                if (Length == capacity && capacity < BoundBytes)
+                {
+                    buffer = Grow();
+                    capacity = Math.Min(buffer.Length, BoundBytes);
+                }
+                // At the bound the message lives in the rented buffer, and the small one takes what is dropped.
+                var target = Length < capacity ? buffer.AsMemory(Length, capacity - Length) : _small.AsMemory();
+                var result = await socket.ReceiveAsync(target, token);
+                if (result.MessageType == WebSocketMessageType.Close) return WebSocketMessageType.Close;
+                Length = Math.Min(BoundBytes, Length + result.Count);
+                if (result.EndOfMessage) return result.MessageType;
+            }
+        }
+
+        /// <summary>Gives a grown buffer back to the pool once its message is answered.</summary>
+        public void Shrink()
+        {
+            if (_rented is null) return;
+            System.Buffers.ArrayPool<byte>.Shared.Return(_rented);
+            _rented = null;
+        }
+
+        private byte[] Grow()
+        {
+            var grown = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(BoundBytes, Length * 4));
+            (_rented ?? _small).AsSpan(0, Length).CopyTo(grown);
+            if (_rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(_rented);
+            _rented = grown;
+            return grown;
         }
     }
 }
