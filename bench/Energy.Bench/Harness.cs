@@ -23,7 +23,11 @@ public sealed record BenchOptions(bool Quick)
 
 public sealed record BenchRow(string Measure, double Median, string Unit, IReadOnlyList<double> Runs);
 
-public sealed record BenchResult(IReadOnlyList<BenchRow> Rows, IReadOnlyDictionary<string, object> Figures, string Verdict);
+/// <summary>The verdict is one line that starts with "PASS:" when every check met its target, "FAIL:" otherwise.</summary>
+public sealed record BenchResult(IReadOnlyList<BenchRow> Rows, IReadOnlyDictionary<string, object> Figures, string Verdict)
+{
+    public bool Passed => Verdict.StartsWith("PASS:", StringComparison.Ordinal);
+}
 
 public sealed class Progress(string benchmark)
 {
