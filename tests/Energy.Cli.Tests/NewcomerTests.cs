@@ -8,7 +8,7 @@ namespace Energy.Cli.Tests;
 /// The energy tool against a real node process: what a newcomer does on a running network, end to end, and
 /// what the node refuses.
 /// </summary>
-public sealed class NewcomerTests(NodeProcess node) : IClassFixture<NodeProcess>, IDisposable
+public sealed class NewcomerTests(CliNode node) : IClassFixture<CliNode>, IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("energy-cli-newcomer-").FullName;
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
@@ -61,7 +61,7 @@ public sealed class NewcomerTests(NodeProcess node) : IClassFixture<NodeProcess>
             "--device", charger, "--role", "charger", "--device-public-key", chargerKey));
 
         var set = await Tool.RunAsync(["charge-point", "password", "--operator", cpo, "--operator-key", PathOf("cpo.key"), "--charge-point", charger,
-            "--password-stdin", "--node", node.Url.ToString(), "--network", NodeProcess.Network], input: password + "\n");
+            "--password-stdin", "--node", node.Url.ToString(), "--network", CliNode.Network], input: password + "\n");
 
         if (set.ExitCode == ExitCodes.Refused && set.Error.Contains("Http404", StringComparison.Ordinal))
         {

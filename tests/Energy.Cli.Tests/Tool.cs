@@ -18,8 +18,8 @@ public static class Tool
     }
 
     /// <summary>Runs a command against the node, on its network.</summary>
-    public static Task<ToolRun> AgainstAsync(NodeProcess node, params string[] args) =>
-        RunAsync([.. args, "--node", node.Url.ToString(), "--network", NodeProcess.Network]);
+    public static Task<ToolRun> AgainstAsync(CliNode node, params string[] args) =>
+        RunAsync([.. args, "--node", node.Url.ToString(), "--network", CliNode.Network]);
 
     /// <summary>A file's permissions (on Windows, where there are none, what the tool means by them).</summary>
     public static UnixFileMode ModeOf(string path) =>

@@ -2,9 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Energy.Node.Tests;
+namespace Energy.Tests;
 
-/// <summary>The node as a real child process, killed the hard way when a test says so.</summary>
+/// <summary>
+/// The node as a real child process on free ports, with a data folder of its own (so, unless told otherwise,
+/// an authority key of its own), killed the hard way when a test says so.
+/// </summary>
 public sealed class NodeProcess : IDisposable
 {
     private readonly string _dataDirectory;
@@ -20,6 +23,12 @@ public sealed class NodeProcess : IDisposable
         TlsPort = FreePort();
     }
 
+    public string Network { get; init; } = "energy-test";
+    public int LedgerShards { get; init; } = 4;
+
+    /// <summary>Ready means healthy and its authority key written (a node without a configured authority makes one).</summary>
+    public bool WaitForAuthorityKey { get; init; }
+
     public int Port { get; }
     public Uri Url { get; }
 
@@ -27,6 +36,7 @@ public sealed class NodeProcess : IDisposable
     public int TlsPort { get; }
     public string DataDirectory => _dataDirectory;
     public string LogPath => Path.Combine(_dataDirectory, "node.log");
+    public string AuthorityKeyFile => Path.Combine(_dataDirectory, "authority.key");
 
     public async Task StartAsync()
     {
@@ -38,8 +48,8 @@ public sealed class NodeProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { dll, "--urls", Url.ToString(), $"--Energy:DataDirectory={_dataDirectory}", "--Energy:Network=energy-test",
-                     "--Energy:LedgerShards=4", $"--Energy:Tls:Port={TlsPort}", "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
+        foreach (var argument in new[] { dll, "--urls", Url.ToString(), $"--Energy:DataDirectory={_dataDirectory}", $"--Energy:Network={Network}",
+                     $"--Energy:LedgerShards={LedgerShards}", $"--Energy:Tls:Port={TlsPort}", "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
             start.ArgumentList.Add(argument);
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
         _process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");
@@ -61,7 +71,7 @@ public sealed class NodeProcess : IDisposable
             try
             {
                 using var response = await http.GetAsync(new Uri(Url, "/health"));
-                if (response.StatusCode == HttpStatusCode.OK) return;
+                if (response.StatusCode == HttpStatusCode.OK && (!WaitForAuthorityKey || File.Exists(AuthorityKeyFile))) return;
             }
             catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
             {
