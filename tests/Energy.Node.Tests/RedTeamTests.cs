@@ -4,6 +4,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Channels.Tolls;
 
 namespace Energy.Node.Tests;
 
@@ -235,6 +236,66 @@ public sealed class RedTeamTests(RedTeamNodeFixture fixture) : AgentTest(fixture
         var rivalAlerts = await asRival.GetAsync("/api/alerts");
         Assert.True(rivalAlerts.Ok);
         Assert.DoesNotContain(vehicle.Id.Value, rivalAlerts.Body.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Another_tenant_reading_a_session_a_duplex_channel_a_gantry_or_a_zone_that_is_not_its_own_gets_403()
+    {
+        // A charge point operator's charger charges a fleet's vehicle; two homes of a grid operator trade; a toll operator runs a gantry.
+        var (fleet, vehicle) = await VehicleAsync();
+        var (cpo, cpoKey) = await OperatorAsync("cpo", OperatorRoles.ChargePointOperator);
+        var (tolls, tollsKey) = await OperatorAsync("tolls", OperatorRoles.TollOperator);
+        var charger = Keep(new ChargerAgent(Network, DeviceId.Of($"charger-{Run}"), Currency.Eur, registerWh: 1_000));
+        await cpo.EndorseAsync(charger.Id, DeviceRole.Charger, charger.PublicKey);
+        await fixture.Governance.Bank.FundAsync(vehicle.Party, Eur(1_000), $"fund-{Run}");
+        var channel = ChannelId.Of($"ch-{Run}");
+        vehicle.PlugInto(charger.Id);
+        await vehicle.OpenChannelAsync(fixture.Client, channel, cpo.Party, Eur(500), DurationMs.FromSeconds(60));
+        var gateway = await ConnectAsync();
+        await charger.ConnectAsync(gateway);
+        await vehicle.ConnectAsync(gateway);
+        var session = $"s-{Run}";
+        await charger.ChargeAsync(session, vehicle.Id, readings: 2, whPerReading: 100, pricePerKwh: 30, credit: 40, TimeSpan.Zero);
+
+        var (grid, gridKey) = await OperatorAsync("homes", OperatorRoles.GridOperator);
+        var seller = Keep(new HomeAgent(Network, DeviceId.Of($"home-a-{Run}")));
+        var buyer = Keep(new HomeAgent(Network, DeviceId.Of($"home-b-{Run}")));
+        await grid.EndorseAsync(seller.Id, DeviceRole.Meter, seller.PublicKey);
+        await grid.EndorseAsync(buyer.Id, DeviceRole.Meter, buyer.PublicKey);
+        await fixture.Governance.Bank.FundAsync(buyer.Party, Eur(100), $"fund-home-{Run}");
+        var duplex = ChannelId.Of($"dx-{Run}");
+        await seller.SellAsync(fixture.Client, buyer, duplex, intervals: 1, whPerInterval: 100, Eur(20), Eur(50), CancellationToken.None);
+
+        var gantry = Keep(new GantryAgent(Network, DeviceId.Of($"gantry-{Run}"), Currency.Eur));
+        await tolls.EndorseAsync(gantry.Id, DeviceRole.Gantry, gantry.PublicKey);
+        var zone = SegmentId.Of($"zone-{Run}");
+        await tolls.SetTariffAsync(new GantryTariff(Network, tolls.Id, gantry.Id, SegmentId.Of($"a1-{Run}"), zone, 0, 0, 1, Currency.Eur,
+            [new TollBand(0, 50)], 100, 10, 300));
+
+        // A rival holding every role an operator may hold without governing the network, and one of its own devices.
+        var (rival, rivalKey) = await OperatorAsync("rival", OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner);
+        using var asRival = Grid.As(rival.Party, rivalKey);
+        foreach (var path in new[] { $"/api/sessions/{session}", $"/api/duplex-channels/{duplex}", $"/api/gantries/{gantry.Id}", $"/api/zones/{zone}" })
+        {
+            var answer = await asRival.GetAsync(path);
+            AssertRefused(answer, 403, "NotVisible");
+            Assert.DoesNotContain("minorUnits", answer.Body.ToString());
+        }
+        // Parties see what is between them, operators what their devices are part of, and no more.
+        using var asCpo = Grid.As(cpo.Party, cpoKey);
+        using var asVehicle = Grid.As(vehicle.Party, vehicle.ExportKey());
+        using var asGrid = Grid.As(grid.Party, gridKey);
+        using var asTolls = Grid.As(tolls.Party, tollsKey);
+        Assert.True((await asCpo.GetAsync($"/api/sessions/{session}")).Ok);
+        Assert.True((await asVehicle.GetAsync($"/api/sessions/{session}")).Ok);
+        AssertRefused(await asCpo.GetAsync($"/api/duplex-channels/{duplex}"), 403, "NotVisible");
+        AssertRefused(await asTolls.GetAsync($"/api/sessions/{session}"), 403, "NotVisible");
+        Assert.True((await asTolls.GetAsync($"/api/gantries/{gantry.Id}")).Ok);
+        Assert.True((await asTolls.GetAsync($"/api/zones/{zone}")).Ok);
+        AssertRefused(await asCpo.GetAsync($"/api/gantries/{gantry.Id}"), 403, "NotVisible");
+        // The homes' grid operator governs: it sees every channel and session, as the network's overseer.
+        Assert.True((await asGrid.GetAsync($"/api/duplex-channels/{duplex}")).Ok);
+        Assert.True((await asGrid.GetAsync($"/api/sessions/{session}")).Ok);
     }
 
     [Fact]
