@@ -51,6 +51,13 @@ public sealed class GatewayFrameTests
         Assert.Equal(("MalformedFrame", null, null), (error.Code, error.Id, error.Device));
     }
 
+    [Fact]
+    public void An_empty_batch_is_one_MalformedFrame_so_its_sender_gets_an_answer()
+    {
+        var error = Refused(Assert.Single(Read("[]", batching: true)));
+        Assert.Equal(("MalformedFrame", null, null), (error.Code, error.Id, error.Device));
+    }
+
     [Theory]
     [InlineData("""[{"op":"hello","device":"vehicle-1"}]""", null)]
     [InlineData("""{"device":"vehicle-1"}""", null)]

@@ -406,6 +406,8 @@ public static class DeviceGateway
         if (!batching || root.ValueKind != JsonValueKind.Array) return [Read(root)];
         if (root.GetArrayLength() > MaxFramesPerBatch)
             return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"))];
+        // An empty batch asks nothing, but a sender waiting on it must still learn that it was read and refused.
+        if (root.GetArrayLength() == 0) return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", "a batch holds at least one frame"))];
         return [.. root.EnumerateArray().Select(Read)];
     }
 
