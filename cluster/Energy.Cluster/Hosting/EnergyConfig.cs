@@ -144,7 +144,8 @@ public static class EnergyConfig
         return [new Akka.Persistence.Sql.Config.DataOptionsSetup(data)];
     }
 
-    private const string Pragmas = "PRAGMA synchronous=NORMAL;";
+    // wal_autocheckpoint=0: no commit runs a checkpoint; the journal's SqliteCheckpointer does, off the write path.
+    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
 
     // A pooled connection opens many times over one SQLite handle, which keeps its pragmas: each handle
     // is set up once.

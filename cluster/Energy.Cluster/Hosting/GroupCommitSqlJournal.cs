@@ -15,7 +15,10 @@ namespace Energy.Cluster.Hosting;
 /// queue), it also waits <c>group-commit-window</c> for more, at most <c>group-commit-max-writes</c>.
 /// Every entity is still answered only once its events are durable, and a failed transaction fails every
 /// write in it. Recovery of an entity waits for its gathered write to end.
+/// On SQLite it also runs the write-ahead log's checkpoints (see <see cref="SqliteCheckpointer"/>), so that
+/// no commit pays for one.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor releases what it owns in PostStop.")]
 public sealed class GroupCommitSqlJournal : SqlWriteJournal
 {
     private readonly TimeSpan _window;
@@ -25,12 +28,22 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     private int _gatheredWrites;
     private bool _flushScheduled;
     private readonly Dictionary<string, Task> _writing = new(StringComparer.Ordinal);
+    private readonly SqliteCheckpointer? _checkpointer;
 
     public GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : base(journalConfig)
     {
         _window = journalConfig.GetTimeSpan("group-commit-window", TimeSpan.Zero, allowInfinite: false);
         _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
         _busyBacklog = Math.Max(1, journalConfig.GetInt("group-commit-busy-backlog", 16));
+        if (journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
+            _checkpointer = new SqliteCheckpointer(journalConfig.GetString("connection-string"),
+                journalConfig.GetTimeSpan("wal-checkpoint-interval", TimeSpan.FromSeconds(1), allowInfinite: false));
+    }
+
+    protected override void PostStop()
+    {
+        _checkpointer?.Dispose();
+        base.PostStop();
     }
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
