@@ -79,7 +79,7 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         Assert.Equal(250, settled.Payouts.Single(p => p.Account == Alice).Amount.MinorUnits);
         Assert.Equal(750, settled.Payouts.Single(p => p.Account == Bob).Amount.MinorUnits);
         AwaitAssert(() => Assert.Equal((650L, 1_350L), (Balance(Alice), Balance(Bob))), TimeSpan.FromSeconds(10));
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), _aliceKey).ToArray();
         Assert.Equal(settled, Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
     }
 
@@ -90,7 +90,7 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         var channel = ChannelId.Of("duplex-2");
         Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(channel, Opening(channel, 500, 500)), Regions.DuplexChannels));
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 1, 900, 100)), Regions.DuplexChannels));
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), _aliceKey).ToArray();
         Assert.IsType<ChannelClosing>(Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
         // Bob, the watchtower's client, presents the newer state he holds.
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 2, 200, 800)), Regions.DuplexChannels));

@@ -39,5 +39,8 @@ public static class Signing
         Signed<Voucher>.Sign(new Voucher(ClusterTestKit.Network, channel, sequence, new Money(cumulative, Currency.Eur)), payerKey).ToArray();
 
     public static byte[] Close(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
-        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, channel, closer, at), key).ToArray();
+        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Streaming, channel, closer, at), key).ToArray();
+
+    public static byte[] DuplexClose(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
+        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Duplex, channel, closer, at), key).ToArray();
 }
