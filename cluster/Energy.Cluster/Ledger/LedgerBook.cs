@@ -32,7 +32,8 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
 
     public long BalanceOf(PartyId account) => _balances.GetValueOrDefault(account);
 
-    public long EscrowedBy(PartyId account) => _escrows.Where(e => e.Key.Item2 == account).Sum(e => e.Value);
+    /// <summary>What an account has in escrow, saturating at <see cref="long.MaxValue"/>: many escrows of one account may together exceed 64 bits.</summary>
+    public long EscrowedBy(PartyId account) => SaturatingInt64(Sum(_escrows.Where(e => e.Key.Item2 == account).Select(e => e.Value)));
 
     public IReadOnlyList<ChannelId> EscrowedChannels(int max) => _escrows.Keys.Select(k => k.Item1).Distinct().Take(max).ToList();
 
@@ -40,11 +41,25 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
 
     public IEnumerable<OutboundCredit> Outbox => _outbox.Values.SelectMany(pending => pending.Values);
 
-    public ShardTotals Totals() => new(Shard, _balances.Values.Sum(), _escrows.Values.Sum(), Minted, Withdrawn,
+    /// <summary>
+    /// The shard's sums, exact and never throwing: a shard's balances may together exceed 64 bits (credits
+    /// from other shards come on top of what it minted), so they are summed in 128 bits.
+    /// </summary>
+    public ShardTotals Totals() => new(Shard, Sum(_balances.Values), Sum(_escrows.Values), Minted, Withdrawn,
         Outbox.ToList(), new Dictionary<string, ulong>(_appliedFrom), Height, _balances.Count)
     {
         MintedByIssuer = new Dictionary<string, long>(_mintedByIssuer, StringComparer.Ordinal),
     };
+
+    /// <summary>An exact sum of 64-bit amounts: 2^64 of them cannot overflow 128 bits.</summary>
+    public static Int128 Sum(IEnumerable<long> amounts)
+    {
+        Int128 sum = 0;
+        foreach (var amount in amounts) sum += amount;
+        return sum;
+    }
+
+    private static long SaturatingInt64(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
 
     // Decisions
 

@@ -66,11 +66,12 @@ public sealed record EscrowReleased(ChannelId ChannelId, PartyId Holder, IReadOn
 [Manifest("ledger.account.v1")]
 public sealed record AccountView(PartyId Account, Money Balance, Money Escrowed, string Shard) : IEnergyMessage;
 
-[Manifest("ledger.totals.v1")]
+/// <summary>A shard's sums. Balances and escrows are 128-bit: exact however large, never an overflow.</summary>
+[Manifest("ledger.totals.v2")]
 public sealed record ShardTotals(
     string Shard,
-    long BalancesMinorUnits,
-    long EscrowsMinorUnits,
+    Int128 BalancesMinorUnits,
+    Int128 EscrowsMinorUnits,
     long MintedMinorUnits,
     long WithdrawnMinorUnits,
     IReadOnlyList<OutboundCredit> Outbox,
