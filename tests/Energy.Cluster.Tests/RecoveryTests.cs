@@ -37,6 +37,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
             Authority = TestAuthority.Authority,
             ChannelSnapshotEveryEvents = 5,
             LedgerSnapshotEveryBlocks = 3,
+            MinChallengeWindow = DurationMs.FromSeconds(10),
         };
         var vehicle = DeviceId.Of("vehicle-r");
         var payer = PartyId.From(vehicle);

@@ -133,7 +133,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.Deposit.Currency != _settings.Currency) return new CurrencyMismatch(_settings.Currency, opening.Deposit.Currency);
         if (_revocations.IsRevoked(opening.Payer)) return new PartyRevoked(ChannelId, opening.Payer);
         if (_revocations.IsRevoked(opening.Payee)) return new PartyRevoked(ChannelId, opening.Payee);
-        return null;
+        // The payer alone signs a streaming opening: the network's minimum window is what protects the payee.
+        return ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
     }
 
     private async Task<Result<DevicePublicKey>> PartyKeyAsync(PartyId party)

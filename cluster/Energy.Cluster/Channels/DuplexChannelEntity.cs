@@ -96,6 +96,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.ChannelId != ChannelId) { sender.Tell(Refusal.From(new WrongChannel(ChannelId, opening.ChannelId))); return; }
         if (opening.Network != _settings.Network) { sender.Tell(Refusal.From(new WrongNetwork(ChannelId, _settings.Network, opening.Network))); return; }
         if (opening.DepositA.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, opening.DepositA.Currency))); return; }
+        var shortWindow = ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
+        if (shortWindow is not null) { sender.Tell(Refusal.From(shortWindow)); return; }
         var keyA = await KeyAsync(opening.PartyA);
         if (!keyA.IsOk) { sender.Tell(Refusal.From(keyA.Error)); return; }
         var keyB = await KeyAsync(opening.PartyB);
