@@ -98,6 +98,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.DepositA.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, opening.DepositA.Currency))); return; }
         var shortWindow = ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
         if (shortWindow is not null) { sender.Tell(Refusal.From(shortWindow)); return; }
+        var shortWindow = ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
+        if (shortWindow is not null) { sender.Tell(Refusal.From(shortWindow)); return; }
         var keyA = await KeyAsync(opening.PartyA);
         if (!keyA.IsOk) { sender.Tell(Refusal.From(keyA.Error)); return; }
         var keyB = await KeyAsync(opening.PartyB);
@@ -163,8 +165,12 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
         var decoded = Signed<DuplexState>.Decode(command.State);
         if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var revoked = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id }.FirstOrDefault(_revocations.IsRevoked);
+        // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
+        var parties = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id };
+        var revoked = parties.FirstOrDefault(_revocations.IsRevoked);
         if (revoked != default) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
+        var quarantined = parties.FirstOrDefault(_revocations.IsQuarantined);
+        if (quarantined != default) { Sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, quarantined))); return; }
         var now = _settings.Clock.Now;
         var next = Evolve(_channel, decoded.Value, now);
         if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
