@@ -219,8 +219,8 @@ public static class NodeHost
         return NetworkAuthority.Create([key.PublicKey], 1).Unwrap();
     }
 
-    /// <summary>The format of what a node keeps in its data folder: 2 since parties name their kind.</summary>
-    public const int DataFormat = 2;
+    /// <summary>The format of what a node keeps in its data folder: 3 since escrows are named by channel kind, id and opening hash.</summary>
+    public const int DataFormat = 3;
 
     /// <summary>
     /// Refuses, with a clear message, a data folder written in an earlier format (its journal holds parties
