@@ -59,7 +59,13 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => Resume());
 
         CommandAsync<OpenDuplexChannel>(OpenAsync);
-        Command<SubmitDuplexState>(Submit);
+        Command<SubmitDuplexState>(submit =>
+        {
+            if (_partiesStanding is null && _channel is not null) HoldUntilPartiesKnown(submit);
+            else Submit(submit, Sender);
+        });
+        Command<PartiesStanding>(OnPartiesStanding);
+        Command<PartiesStandingUnknown>(_ => OnPartiesStandingUnknown());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(View()));
         Command<WakeDuplexChannel>(_ => { });
@@ -165,21 +171,20 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void Submit(SubmitDuplexState command)
+    private void Submit(SubmitDuplexState command, IActorRef sender)
     {
-        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_channel is null) { sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
         var decoded = Signed<DuplexState>.Decode(command.State);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
+        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
         // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
         var parties = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id };
         var revoked = parties.FirstOrDefault(_revocations.IsRevoked);
-        if (revoked != default) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
+        if (revoked != default) { sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
         var quarantined = parties.FirstOrDefault(_revocations.IsQuarantined);
-        if (quarantined != default) { Sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, quarantined))); return; }
+        if (quarantined != default) { sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, quarantined))); return; }
         var now = _settings.Clock.Now;
         var next = Evolve(_channel, decoded.Value, now);
-        if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
-        var sender = Sender;
+        if (!next.IsOk) { sender.Tell(Refusal.From(next.Error)); return; }
         var balanceBefore = _channel.BalanceB;
         Persist(new DuplexStateRecorded(command.State, now), e =>
         {
@@ -337,8 +342,53 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Resume()
     {
+        // A party revoked or quarantined before a restart is known on this node only once its twin runs:
+        // the first state after a restart asks the parties' twins, and states wait (bounded) for the answer.
+        _partiesStanding = _channel is not null && _settlement is null && Parties.Any(p => p.IsDevice) ? null : new PartiesStanding([]);
         if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
         else SendToLedger();
+    }
+
+    private PartyId[] Parties => [_terms!.PartyA.Id, _terms.PartyB.Id];
+
+    private PartiesStanding? _partiesStanding = new([]);
+    private readonly List<(SubmitDuplexState Command, IActorRef Sender)> _heldStates = [];
+    private const int MaxHeldStates = 1_000;
+
+    private void HoldUntilPartiesKnown(SubmitDuplexState submit)
+    {
+        if (_heldStates.Count >= MaxHeldStates) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "starting"))); return; }
+        _heldStates.Add((submit, Sender));
+        if (_heldStates.Count > 1) return;
+        var timeout = _settings.AskTimeout;
+        Task.WhenAll(Parties.Where(p => p.IsDevice).Select(p => _devices.Ask<object>(new GetDevice(p.AsDevice()), timeout)))
+            .PipeTo(Self, success: answers => new PartiesStanding(answers.OfType<DeviceView>().ToList()), failure: _ => PartiesStandingUnknown.Instance);
+    }
+
+    /// <summary>A twin did not answer: the held states are refused (the sender tries again), nothing is taken unchecked.</summary>
+    private void OnPartiesStandingUnknown()
+    {
+        foreach (var (_, sender) in _heldStates) sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "checking its parties' standing")));
+        _heldStates.Clear();
+    }
+
+    private void OnPartiesStanding(PartiesStanding standing)
+    {
+        foreach (var device in standing.Devices)
+        {
+            if (device.Revoked) _revocations.MarkRevoked(device.Device.Value);
+            if (device.Quarantined) _revocations.SetQuarantined(device.Device.Value, true);
+        }
+        _partiesStanding = standing;
+        foreach (var (command, sender) in _heldStates) Submit(command, sender);
+        _heldStates.Clear();
+    }
+
+    private sealed record PartiesStanding(IReadOnlyList<DeviceView> Devices);
+
+    private sealed record PartiesStandingUnknown
+    {
+        public static readonly PartiesStandingUnknown Instance = new();
     }
 
     private void Apply(object e)
