@@ -21,7 +21,7 @@ fi
 
 mkdir -p .data
 # A data folder of an earlier format (parties without their kind, operators without admissions) is kept aside, not read.
-if [ -e .data/node-1/energy.db ] && [ "$(cat .data/node-1/data-format 2>/dev/null)" != "2" ]; then
+if [ -e .data/node-1/energy.db ] && [ "$(cat .data/node-1/data-format 2>/dev/null)" != "3" ]; then
   aside=".data-format1-$(date +%Y%m%d%H%M%S)"
   echo "== .data was written by an earlier format: moved to $aside"
   mv .data "$aside"

@@ -57,7 +57,7 @@ public sealed class ChargingSessionDemo
             onStep(new Step(sequence, received.Register.WattHours, paid.MinorUnits));
         }
 
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(network, channelId, terms.Payee.Id, now), operatorKey);
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(network, ChannelKind.Streaming, channelId, terms.Payee.Id, now), operatorKey);
         var closed = StreamingChannels.RequestClose(channel, close, now).Unwrap();
         var settlement = closed.Settlement!;
         var energy = last!.Register.WattHours - first!.Register.WattHours;

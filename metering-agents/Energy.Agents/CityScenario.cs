@@ -98,8 +98,8 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
             {
                 await fleet.EndorseAsync(v.Id, DeviceRole.Vehicle, v.PublicKey);
                 await bank.FundAsync(v.Party, chargingDeposit.Add(tollDeposit).Unwrap(), $"fund-{v.Id}");
-                await v.OpenChannelAsync(node, ChannelId.Of($"ch-{v.Id}"), cpo.Party, chargingDeposit, DurationMs.FromSeconds(30));
-                if (gantries.Count > 0) await v.OpenChannelAsync(node, ChannelId.Of($"toll-{v.Id}"), tolls.Party, tollDeposit, DurationMs.FromSeconds(30));
+                await v.OpenChannelAsync(node, ChannelId.Of($"ch-{v.Id}"), cpo.Party, chargingDeposit, DurationMs.FromSeconds(60));
+                if (gantries.Count > 0) await v.OpenChannelAsync(node, ChannelId.Of($"toll-{v.Id}"), tolls.Party, tollDeposit, DurationMs.FromSeconds(60));
             });
             await Parallel.ForEachAsync(homes, token, async (h, _) =>
             {

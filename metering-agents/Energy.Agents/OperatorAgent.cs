@@ -84,7 +84,7 @@ public sealed class OperatorAgent : IDisposable
 
     /// <summary>Closes a channel that pays this operator with the best voucher the network holds; returns the payouts.</summary>
     public Task<JsonElement> CloseChannelAsync(ChannelId channel) =>
-        Node.CloseChannelAsync(channel.Value, Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Party, Now), _key).ToArray());
+        Node.CloseChannelAsync(channel.Value, Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, channel, Party, Now), _key).ToArray());
 
     /// <summary>Places and prices one of this operator's gantries (a higher version replaces the tariff).</summary>
     public Task SetTariffAsync(GantryTariff tariff) => Node.SetTariffAsync(tariff.Gantry.Value, Signed<GantryTariff>.Sign(tariff, _key).ToArray());

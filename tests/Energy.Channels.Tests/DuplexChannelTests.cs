@@ -90,7 +90,7 @@ public class DuplexChannelTests
     [Fact]
     public void A_cooperative_close_ends_a_unilateral_close_before_its_deadline()
     {
-        var closing = DuplexChannels.RequestClose(OpenDuplex(), Close(PayerId, Keys.Payer), Now).Value;
+        var closing = DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayerId, Keys.Payer), Now).Value;
         var closed = DuplexChannels.CloseCooperatively(closing, State(1, 100, 900, isFinal: true), At(WindowMs - 1)).Value;
 
         Assert.Equal(ChannelStatus.Closed, closed.Status);
@@ -101,7 +101,7 @@ public class DuplexChannelTests
     [Fact]
     public void A_cooperative_close_after_the_deadline_is_refused_with_ChallengeWindowOver()
     {
-        var closing = DuplexChannels.RequestClose(OpenDuplex(), Close(PayerId, Keys.Payer), Now).Value;
+        var closing = DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayerId, Keys.Payer), Now).Value;
         var error = Assert.IsType<ChallengeWindowOver>(DuplexChannels.CloseCooperatively(closing, State(1, 100, 900, isFinal: true), At(WindowMs)).Error);
         Assert.Equal(At(WindowMs), error.Deadline);
     }
@@ -123,7 +123,7 @@ public class DuplexChannelTests
     {
         var signer = closer == PayerId.Value ? Keys.Payer : Keys.Payee;
         var channel = DuplexChannels.Update(OpenDuplex(), State(1, 900, 100), Now).Value;
-        var closing = DuplexChannels.RequestClose(channel, Close(PartyId.Of(closer), signer), At(10)).Value;
+        var closing = DuplexChannels.RequestClose(channel, DuplexClose(PartyId.Of(closer), signer), At(10)).Value;
 
         Assert.Equal(ChannelStatus.Closing, closing.Status);
         Assert.Equal(At(10 + WindowMs), closing.ChallengeDeadline);
@@ -135,7 +135,7 @@ public class DuplexChannelTests
     {
         var channel = DuplexChannels.Update(OpenDuplex(), State(1, 900, 100), Now).Value;
         // A closes on the stale state that favours it; B answers with version 2 inside the window.
-        var closing = DuplexChannels.RequestClose(channel, Close(PayerId, Keys.Payer), Now).Value;
+        var closing = DuplexChannels.RequestClose(channel, DuplexClose(PayerId, Keys.Payer), Now).Value;
         var challenged = DuplexChannels.Update(closing, State(2, 200, 800), At(WindowMs - 1)).Value;
 
         Assert.Equal(ChannelStatus.Closing, challenged.Status);
@@ -148,7 +148,7 @@ public class DuplexChannelTests
     public void A_higher_version_after_the_deadline_is_refused_with_ChallengeWindowOver()
     {
         var closing = DuplexChannels.RequestClose(DuplexChannels.Update(OpenDuplex(), State(1, 900, 100), Now).Value,
-            Close(PayerId, Keys.Payer), Now).Value;
+            DuplexClose(PayerId, Keys.Payer), Now).Value;
         var error = Assert.IsType<ChallengeWindowOver>(DuplexChannels.Update(closing, State(2, 200, 800), At(WindowMs)).Error);
         Assert.Equal((Channel, At(WindowMs), At(WindowMs)), (error.ChannelId, error.Deadline, error.Now));
         Assert.Equal(Eur(900), DuplexChannels.FinalizeClose(closing, At(WindowMs)).Value.Settlement!.PayoutA);
@@ -157,7 +157,7 @@ public class DuplexChannelTests
     [Fact]
     public void A_channel_closed_alone_without_updates_returns_the_deposits()
     {
-        var closing = DuplexChannels.RequestClose(OpenDuplex(250, 750), Close(PayeeId, Keys.Payee), Now).Value;
+        var closing = DuplexChannels.RequestClose(OpenDuplex(250, 750), DuplexClose(PayeeId, Keys.Payee), Now).Value;
         var settled = DuplexChannels.FinalizeClose(closing, At(WindowMs)).Value;
         Assert.Equal((Eur(250), Eur(750), 0UL), (settled.Settlement!.PayoutA, settled.Settlement.PayoutB, settled.Settlement.FinalVersion));
     }
@@ -165,8 +165,8 @@ public class DuplexChannelTests
     [Fact]
     public void A_second_close_request_does_not_move_the_deadline()
     {
-        var closing = DuplexChannels.RequestClose(OpenDuplex(), Close(PayerId, Keys.Payer), Now).Value;
-        var again = DuplexChannels.RequestClose(closing, Close(PayeeId, Keys.Payee), At(50_000)).Value;
+        var closing = DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayerId, Keys.Payer), Now).Value;
+        var again = DuplexChannels.RequestClose(closing, DuplexClose(PayeeId, Keys.Payee), At(50_000)).Value;
         Assert.Equal(closing, again);
         Assert.Equal(At(WindowMs), again.ChallengeDeadline);
     }
@@ -174,7 +174,7 @@ public class DuplexChannelTests
     [Fact]
     public void Finalizing_before_the_deadline_is_refused_with_ChallengeWindowStillOpen()
     {
-        var closing = DuplexChannels.RequestClose(OpenDuplex(), Close(PayerId, Keys.Payer), Now).Value;
+        var closing = DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayerId, Keys.Payer), Now).Value;
         var error = Assert.IsType<ChallengeWindowStillOpen>(DuplexChannels.FinalizeClose(closing, At(1)).Error);
         Assert.Equal((Channel, At(WindowMs), At(1)), (error.ChannelId, error.Deadline, error.Now));
     }
@@ -190,7 +190,7 @@ public class DuplexChannelTests
     public void A_close_request_on_a_closed_duplex_channel_is_refused_with_ChannelNotOpen()
     {
         var closed = DuplexChannels.CloseCooperatively(OpenDuplex(), State(1, 500, 500, isFinal: true), Now).Value;
-        Assert.IsType<ChannelNotOpen>(DuplexChannels.RequestClose(closed, Close(PayerId, Keys.Payer), Now).Error);
+        Assert.IsType<ChannelNotOpen>(DuplexChannels.RequestClose(closed, DuplexClose(PayerId, Keys.Payer), Now).Error);
     }
 
     [Fact]
@@ -203,28 +203,28 @@ public class DuplexChannelTests
     [Fact]
     public void A_close_request_in_the_name_of_a_non_party_is_refused_with_NotAParty()
     {
-        var error = Assert.IsType<NotAParty>(DuplexChannels.RequestClose(OpenDuplex(), Close(StrangerId, Keys.Stranger), Now).Error);
+        var error = Assert.IsType<NotAParty>(DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(StrangerId, Keys.Stranger), Now).Error);
         Assert.Equal((Channel, StrangerId.Value), (error.ChannelId, error.Signer));
     }
 
     [Fact]
     public void A_close_request_in_B_s_name_signed_by_A_is_refused_with_InvalidSignature()
     {
-        var error = Assert.IsType<InvalidSignature>(DuplexChannels.RequestClose(OpenDuplex(), Close(PayeeId, Keys.Payer), Now).Error);
+        var error = Assert.IsType<InvalidSignature>(DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayeeId, Keys.Payer), Now).Error);
         Assert.Equal((Channel, ObjectKind.CloseRequest, PayeeId.Value), (error.ChannelId, error.Kind, error.Signer));
     }
 
     [Fact]
     public void A_close_request_for_another_duplex_channel_is_refused_with_WrongChannel()
     {
-        var error = Assert.IsType<WrongChannel>(DuplexChannels.RequestClose(OpenDuplex(), Close(PayerId, Keys.Payer, channel: OtherChannel), Now).Error);
+        var error = Assert.IsType<WrongChannel>(DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayerId, Keys.Payer, channel: OtherChannel), Now).Error);
         Assert.Equal((Channel, OtherChannel), (error.Expected, error.Actual));
     }
 
     [Fact]
     public void A_close_request_for_another_network_is_refused_with_WrongNetwork()
     {
-        var error = Assert.IsType<WrongNetwork>(DuplexChannels.RequestClose(OpenDuplex(), Close(PayerId, Keys.Payer, network: OtherNetwork), Now).Error);
+        var error = Assert.IsType<WrongNetwork>(DuplexChannels.RequestClose(OpenDuplex(), DuplexClose(PayerId, Keys.Payer, network: OtherNetwork), Now).Error);
         Assert.Equal((Network, OtherNetwork), (error.Expected, error.Actual));
     }
 }

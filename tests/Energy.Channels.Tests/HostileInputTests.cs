@@ -529,7 +529,7 @@ public class HostileInputTests
     public void A_stale_duplex_version_during_the_challenge_is_refused_with_StateNotNewer()
     {
         var channel = DuplexChannels.Update(OpenDuplex(), State(5, 300, 700), Now).Value;
-        var closing = DuplexChannels.RequestClose(channel, Close(PayeeId, Keys.Payee), Now).Value;
+        var closing = DuplexChannels.RequestClose(channel, DuplexClose(PayeeId, Keys.Payee), Now).Value;
         var snapshot = closing with { };
         var error = Assert.IsType<StateNotNewer>(Refused(DuplexChannels.Update(closing, State(4, 900, 100), At(1_000))));
         Assert.Equal((Channel, 5UL, 4UL), (error.ChannelId, error.CurrentVersion, error.OfferedVersion));
@@ -597,7 +597,7 @@ public class HostileInputTests
     {
         var channel = OpenDuplex();
         var snapshot = channel with { };
-        Assert.IsType<NotAParty>(Refused(DuplexChannels.RequestClose(channel, Close(StrangerId, Keys.Stranger), Now)));
+        Assert.IsType<NotAParty>(Refused(DuplexChannels.RequestClose(channel, DuplexClose(StrangerId, Keys.Stranger), Now)));
         AssertUnchanged(snapshot, channel);
     }
 

@@ -58,7 +58,7 @@ public sealed class StreamingChannelTests : IDisposable
     public void Payer_close_settles_only_after_the_challenge_window()
     {
         var channel = StreamingChannels.AcceptVoucher(OpenChannel(), VoucherFor(1, 400), Now).Value.Channel;
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, Channel, PartyId.Of("device:vehicle-1"), Now), _payerKey);
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, Channel, PartyId.Of("device:vehicle-1"), Now), _payerKey);
 
         var closing = StreamingChannels.RequestClose(channel, close, Now).Value;
         var early = StreamingChannels.FinalizeClose(closing, new Timestamp(Now.UnixMilliseconds + 59_999));

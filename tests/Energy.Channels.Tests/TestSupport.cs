@@ -81,8 +81,13 @@ public static class TestParties
         Signed<Voucher>.Sign(new Voucher(network ?? Network, channel ?? Channel, sequence, new Money(cumulative, currency ?? Currency.Eur)),
             signer ?? Keys.Payer);
 
+    /// <summary>A close request for a streaming channel.</summary>
     public static Signed<CloseRequest> Close(PartyId closer, DeviceKeyPair signer, ChannelId? channel = null, NetworkId? network = null) =>
-        Signed<CloseRequest>.Sign(new CloseRequest(network ?? Network, channel ?? Channel, closer, Now), signer);
+        Signed<CloseRequest>.Sign(new CloseRequest(network ?? Network, ChannelKind.Streaming, channel ?? Channel, closer, Now), signer);
+
+    /// <summary>A close request for a duplex channel.</summary>
+    public static Signed<CloseRequest> DuplexClose(PartyId closer, DeviceKeyPair signer, ChannelId? channel = null, NetworkId? network = null) =>
+        Signed<CloseRequest>.Sign(new CloseRequest(network ?? Network, ChannelKind.Duplex, channel ?? Channel, closer, Now), signer);
 
     // Duplex
 

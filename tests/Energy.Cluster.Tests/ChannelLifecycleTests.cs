@@ -46,7 +46,7 @@ public abstract class ChannelLifecycleTests(NodeOptions node, ITestOutputHelper 
         }
         for (var i = 0; i < 5; i++) ExpectMsg<VoucherAcknowledged>();
 
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, PartyId.From(cpo), Clock.Now), cpoKey);
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, channel, PartyId.From(cpo), Clock.Now), cpoKey);
         Regions.Channels.Tell(new CloseChannel(channel, close.ToArray()), TestActor);
         var settled = ExpectMsg<ChannelSettled>(TimeSpan.FromSeconds(10));
         Assert.Contains(settled.Payouts, p => p.Account == PartyId.From(cpo) && p.Amount.MinorUnits == 1_500);

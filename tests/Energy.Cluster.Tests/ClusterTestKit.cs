@@ -92,6 +92,8 @@ public abstract class ClusterTestKit : TestKit
             AskTimeout = TimeSpan.FromSeconds(3),
             Authority = TestAuthority.Authority,
             CreditRedeliveryInterval = TimeSpan.FromMilliseconds(200),
+            // Below the network's default, so that tests may open channels with short windows; the clock is moved by hand.
+            MinChallengeWindow = DurationMs.FromSeconds(10),
         };
         var cluster = Akka.Cluster.Cluster.Get(Sys);
         cluster.Join(cluster.SelfAddress);

@@ -79,7 +79,7 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         Assert.Equal(250, settled.Payouts.Single(p => p.Account == Alice).Amount.MinorUnits);
         Assert.Equal(750, settled.Payouts.Single(p => p.Account == Bob).Amount.MinorUnits);
         AwaitAssert(() => Assert.Equal((650L, 1_350L), (Balance(Alice), Balance(Bob))), TimeSpan.FromSeconds(10));
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), _aliceKey).ToArray();
         Assert.Equal(settled, Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
     }
 
@@ -90,7 +90,7 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         var channel = ChannelId.Of("duplex-2");
         Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(channel, Opening(channel, 500, 500)), Regions.DuplexChannels));
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 1, 900, 100)), Regions.DuplexChannels));
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), _aliceKey).ToArray();
         Assert.IsType<ChannelClosing>(Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
         // Bob, the watchtower's client, presents the newer state he holds.
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 2, 200, 800)), Regions.DuplexChannels));
@@ -112,15 +112,19 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         var forged = ChannelId.Of("duplex-forged");
         Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(Ask(new OpenDuplexChannel(forged, Opening(forged, 500, 50, signerB: stranger)), Regions.DuplexChannels)).Code);
 
-        // Alice's deposit is locked first; Bob's cannot be: Alice is paid back and the id is free again.
+        // Alice's deposit is locked first; Bob's cannot be: Alice is paid back. The id stays taken by the
+        // refused opening (its escrow was released and is never locked again); a new opening takes a new id.
         var poor = ChannelId.Of("duplex-poor");
         Assert.Equal("InsufficientFunds", Assert.IsType<Refusal>(Ask(new OpenDuplexChannel(poor, Opening(poor, 500, 101)), Regions.DuplexChannels)).Code);
         AwaitAssert(() =>
         {
             Assert.Equal((1_000L, 100L), (Balance(Alice), Balance(Bob)));
-            Assert.Equal("none", Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(poor), Regions.DuplexChannels)).Status);
+            Assert.Equal("refused", Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(poor), Regions.DuplexChannels)).Status);
         }, TimeSpan.FromSeconds(15));
-        Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(poor, Opening(poor, 500, 100)), Regions.DuplexChannels));
+        Assert.Equal("ChannelAlreadyExists", Assert.IsType<Refusal>(Ask(new OpenDuplexChannel(poor, Opening(poor, 500, 100)), Regions.DuplexChannels)).Code);
+        Assert.Equal((1_000L, 100L), (Balance(Alice), Balance(Bob)));
+        var funded = ChannelId.Of("duplex-funded");
+        Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(funded, Opening(funded, 500, 100)), Regions.DuplexChannels));
     }
 
     protected override void Dispose(bool disposing)

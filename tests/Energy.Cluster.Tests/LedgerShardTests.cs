@@ -62,17 +62,19 @@ public abstract class LedgerShardTests(NodeOptions node, ITestOutputHelper outpu
     public void Escrow_is_locked_once_and_released_once_across_shards()
     {
         var (payer, payee) = AccountsInTwoShards("party");
-        var channel = ChannelId.Of("escrow-channel");
+        var channel = TestEscrows.Streaming("escrow-channel");
         Send<LedgerCommitted>(new Mint(ShardOf(payer), "fund", payer, Eur(1_000), TestAuthority.Bank));
         Assert.Equal(nameof(InsufficientFunds), Send<Refusal>(new LockEscrow(ShardOf(payer), channel, payer, Eur(1_001))).Code);
-        var locked = Send<LedgerCommitted>(new LockEscrow(ShardOf(payer), channel, payer, Eur(600)));
-        Assert.Equal(locked.Key, Send<LedgerCommitted>(new LockEscrow(ShardOf(payer), channel, payer, Eur(600))).Key);
+        var locked = Send<EscrowLocked>(new LockEscrow(ShardOf(payer), channel, payer, Eur(600)));
+        Assert.Equal((locked.Escrow, locked.Account, locked.Amount), (channel, payer, Eur(600)));
+        var retried = Send<EscrowLocked>(new LockEscrow(ShardOf(payer), channel, payer, Eur(600)));
+        Assert.Equal((locked.Escrow, locked.Amount), (retried.Escrow, retried.Amount));
         Assert.Equal(nameof(EscrowAlreadyLocked), Send<Refusal>(new LockEscrow(ShardOf(payer), channel, payer, Eur(500))).Code);
         Assert.Equal((400L, 600L), (Account(payer).Balance.MinorUnits, Account(payer).Escrowed.MinorUnits));
 
         var badSplit = new ReleaseEscrow(ShardOf(payer), channel, payer, [new Payout(payer, Eur(100)), new Payout(payee, Eur(400))]);
         Assert.Equal(nameof(PayoutsDoNotMatchEscrow), Send<Refusal>(badSplit).Code);
-        Assert.Equal(nameof(EscrowNotFound), Send<Refusal>(new ReleaseEscrow(ShardOf(payer), ChannelId.Of("nope"), payer, [])).Code);
+        Assert.Equal(nameof(EscrowNotFound), Send<Refusal>(new ReleaseEscrow(ShardOf(payer), TestEscrows.Streaming("nope"), payer, [])).Code);
 
         var release = new ReleaseEscrow(ShardOf(payer), channel, payer, [new Payout(payer, Eur(150)), new Payout(payee, Eur(450))]);
         var released = Send<EscrowReleased>(release);

@@ -46,7 +46,7 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
             probe.ExpectMsg<ChannelOpened>(TimeSpan.FromSeconds(10));
             Regions.Channels.Tell(new SubmitVoucher(channel, Signed<Voucher>.Sign(new Voucher(Network, channel, 1, new Money(250, Currency.Eur)), vehicleKey).ToArray()), TestActor);
             ExpectMsg<VoucherAcknowledged>(TimeSpan.FromSeconds(10));
-            remote.Channels.Tell(new CloseChannel(channel, Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, PartyId.From(cpo), Clock.Now), cpoKey).ToArray()), probe.Ref);
+            remote.Channels.Tell(new CloseChannel(channel, Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, channel, PartyId.From(cpo), Clock.Now), cpoKey).ToArray()), probe.Ref);
             var settled = probe.ExpectMsg<ChannelSettled>(TimeSpan.FromSeconds(10));
 
             Assert.Contains(settled.Payouts, p => p.Account == PartyId.From(cpo) && p.Amount.MinorUnits == 250);

@@ -39,5 +39,16 @@ public static class Signing
         Signed<Voucher>.Sign(new Voucher(ClusterTestKit.Network, channel, sequence, new Money(cumulative, Currency.Eur)), payerKey).ToArray();
 
     public static byte[] Close(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
-        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, channel, closer, at), key).ToArray();
+        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Streaming, channel, closer, at), key).ToArray();
+
+    public static byte[] DuplexClose(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
+        Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Duplex, channel, closer, at), key).ToArray();
+}
+
+/// <summary>Escrow ids for ledger tests that lock and release without a channel entity.</summary>
+public static class TestEscrows
+{
+    /// <summary>A streaming channel's escrow, named by the hash of a made-up opening (its id's bytes).</summary>
+    public static EscrowId Streaming(string channel) =>
+        new(ChannelKind.Streaming, ChannelId.Of(channel), OpeningHash.Of(System.Text.Encoding.ASCII.GetBytes(channel)));
 }

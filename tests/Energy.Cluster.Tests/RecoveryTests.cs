@@ -26,6 +26,53 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
     [Fact]
+    public async Task A_duplex_state_from_a_party_quarantined_before_a_restart_is_refused_after_it()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        using var cpoKey = DeviceKeyPair.Generate();
+        using var meterKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        {
+            Authority = TestAuthority.Authority,
+            MinChallengeWindow = DurationMs.FromSeconds(10),
+        };
+        var meter = DeviceId.Of("meter-q");
+        var party = PartyId.From(meter);
+        var channel = ChannelId.Of("duplex-q");
+        byte[] State(ulong version, long a, long b)
+        {
+            var state = new DuplexState(ClusterTestKit.Network, channel, version, new Money(a, Currency.Eur), new Money(b, Currency.Eur), false);
+            var body = Signed<DuplexState>.EncodeBody(state);
+            return Signed<DuplexState>.Assemble(state, meterKey.Sign(body), cpoKey.Sign(body)).ToArray();
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var r = node.Regions;
+            Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.GridOperator)));
+            Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(meter,
+                DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, meter, DeviceRole.Meter, meterKey.PublicKey).Endorsement.ToArray())));
+            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(party, 4), "fund", party, new Money(500, Currency.Eur), TestAuthority.Bank)));
+            var opening = new DuplexOpening(ClusterTestKit.Network, channel, party, PartyId.From(Cpo), new Money(500, Currency.Eur), new Money(0, Currency.Eur), DurationMs.FromSeconds(30));
+            var openingBody = Signed<DuplexOpening>.EncodeBody(opening);
+            Assert.IsType<DuplexChannelOpened>(await AskAsync(r.DuplexChannels, new OpenDuplexChannel(channel,
+                Signed<DuplexOpening>.Assemble(opening, meterKey.Sign(openingBody), cpoKey.Sign(openingBody)).ToArray())));
+            Assert.IsType<DuplexStateAcknowledged>(await AskAsync(r.DuplexChannels, new SubmitDuplexState(channel, State(1, 400, 100))));
+            Assert.True(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new QuarantineDevice(meter,
+                Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Cpo, meter, true, 1, clock.Now), cpoKey).ToArray()))).Quarantined);
+        }
+
+        // The restarted node has heard of no quarantine yet: the channel asks the twins before it takes a state.
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var refusal = Assert.IsType<Refusal>(await AskAsync(node.Regions.DuplexChannels, new SubmitDuplexState(channel, State(2, 0, 500))));
+            Assert.Equal("PartyQuarantined", refusal.Code);
+            Assert.Equal(1UL, Assert.IsType<DuplexChannelView>(await AskAsync(node.Regions.DuplexChannels, new GetDuplexChannel(channel))).Version);
+        }
+    }
+
+    [Fact]
     public async Task Every_entity_recovers_its_state_after_a_restart()
     {
         using var nodeKey = DeviceKeyPair.Generate();
@@ -37,6 +84,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
             Authority = TestAuthority.Authority,
             ChannelSnapshotEveryEvents = 5,
             LedgerSnapshotEveryBlocks = 3,
+            MinChallengeWindow = DurationMs.FromSeconds(10),
         };
         var vehicle = DeviceId.Of("vehicle-r");
         var payer = PartyId.From(vehicle);

@@ -49,7 +49,7 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
         var block = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur,
-            [new MintEntry("r", PartyId.Of("device:a"), 5, TestAuthority.Bank), new EscrowReleaseEntry(ChannelId.Of("c"), PartyId.Of("device:a"), 5, [new PayoutLine(PartyId.Of("device:b"), 5, "ledger-1", 1)])],
+            [new MintEntry("r", PartyId.Of("device:a"), 5, TestAuthority.Bank), new EscrowReleaseEntry(TestEscrows.Streaming("c"), PartyId.Of("device:a"), 5, [new PayoutLine(PartyId.Of("device:b"), 5, "ledger-1", 1)])],
             DeviceKeyPair.Generate());
         foreach (var message in new object[] { block, new Mint("ledger-0", "r", PartyId.Of("device:a"), new Money(5, Currency.Eur), TestAuthority.Bank), new Refusal("X", "y") })
         {
@@ -85,7 +85,7 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
                 await using var reader = await read.ExecuteReaderAsync();
                 while (await reader.ReadAsync()) manifests.Add(reader.GetString(0));
             }
-            Assert.Contains("ledger.block.v1", manifests);
+            Assert.Contains("ledger.block.v2", manifests);
             Assert.All(manifests, m => Assert.DoesNotContain("Energy.", m, StringComparison.Ordinal));
 
             // Someone edits block 3 of the shard: 300 becomes 301.

@@ -86,7 +86,7 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         // Every channel left open is closed by its payee, then everything must settle.
         foreach (var v in vehicles.Where(v => v.Open is not null))
         {
-            var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, v.Open!.Value, PartyId.From(cpo), Now()), cpoKey).ToArray();
+            var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, v.Open!.Value, PartyId.From(cpo), Now()), cpoKey).ToArray();
             var closed = await api.PostSignedAsync($"/api/channels/{v.Open}/close", close);
             Assert.True(closed.Ok, closed.Body.ToString());
         }
@@ -155,8 +155,8 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         }
         var payee = roll < 90;
         var close = payee
-            ? Signed<CloseRequest>.Sign(new CloseRequest(Network, id, PartyId.From(cpo), Now()), cpoKey).ToArray()
-            : Signed<CloseRequest>.Sign(new CloseRequest(Network, id, PartyId.From(v.Id), Now()), v.Key).ToArray();
+            ? Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, id, PartyId.From(cpo), Now()), cpoKey).ToArray()
+            : Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, id, PartyId.From(v.Id), Now()), v.Key).ToArray();
         var closed = await api.PostSignedAsync($"/api/channels/{id}/close", close);
         Assert.True(closed.Ok, closed.Body.ToString());
         if (payee || closed.Body.TryGetProperty("payouts", out _))

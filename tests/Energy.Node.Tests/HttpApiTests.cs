@@ -72,7 +72,7 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
     {
         var (cpoKey, cpo, vehicleKey, vehicle, channel) = await OpenAsync("flow");
         for (ulong i = 1; i <= 3; i++) Assert.Equal(200, (await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, i, (long)i * 250, vehicleKey))).Status);
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, channel, PartyId.From(cpo), Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), cpoKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, channel, PartyId.From(cpo), Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), cpoKey).ToArray();
         var first = await Api.PostSignedAsync($"/api/channels/{channel}/close", close);
         var second = await Api.PostSignedAsync($"/api/channels/{channel}/close", close);
         Assert.Equal(200, first.Status);

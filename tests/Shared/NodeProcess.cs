@@ -49,7 +49,8 @@ public sealed class NodeProcess : IDisposable
             UseShellExecute = false,
         };
         foreach (var argument in new[] { dll, "--urls", Url.ToString(), $"--Energy:DataDirectory={_dataDirectory}", $"--Energy:Network={Network}",
-                     $"--Energy:LedgerShards={LedgerShards}", $"--Energy:Tls:Port={TlsPort}", "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
+                     $"--Energy:LedgerShards={LedgerShards}", $"--Energy:Tls:Port={TlsPort}", "--Energy:MinChallengeWindowMs=1000",
+                     "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
             start.ArgumentList.Add(argument);
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
         _process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");

@@ -36,11 +36,13 @@ public sealed class SettlementsBenchmark : IBenchmark
                 var holder = accounts[i % Accounts];
                 var payee = accounts[(i * 7 + 1) % Accounts];
                 var channel = ChannelId.Of($"channel-{i}");
-                locks.Add(new LockEscrow(LedgerShards.For(holder, shards), channel, holder, Eur(1_000)));
-                releases.Add(new ReleaseEscrow(LedgerShards.For(holder, shards), channel, holder, [new Payout(holder, Eur(1_000 - i % 1_000)), new Payout(payee, Eur(i % 1_000))]));
+                // Each channel's escrow, as a streaming channel's opening would name it (the hash of a made-up opening).
+                var escrow = new EscrowId(ChannelKind.Streaming, channel, OpeningHash.Of(System.Text.Encoding.ASCII.GetBytes(channel.Value)));
+                locks.Add(new LockEscrow(LedgerShards.For(holder, shards), escrow, holder, Eur(1_000)));
+                releases.Add(new ReleaseEscrow(LedgerShards.For(holder, shards), escrow, holder, [new Payout(holder, Eur(1_000 - i % 1_000)), new Payout(payee, Eur(i % 1_000))]));
             }
             progress.Report($"run {run}/{options.Runs}: locking {count:N0} escrows");
-            await node.Expect<LedgerCommitted>(node.Regions.Ledger, locks, window: 8_000);
+            await node.Expect<EscrowLocked>(node.Regions.Ledger, locks, window: 8_000);
             var heightBefore = await TotalHeightAsync(node, shards);
             progress.Report($"run {run}/{options.Runs}: releasing {count:N0} escrows");
             var clock = Stopwatch.StartNew();

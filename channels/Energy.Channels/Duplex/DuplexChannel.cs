@@ -81,6 +81,7 @@ public static class DuplexChannels
         var request = signed.Payload;
         var id = terms.ChannelId;
         if (request.Network != terms.Network) return new WrongNetwork(id, terms.Network, request.Network);
+        if (request.ChannelKind != ChannelKind.Duplex) return new WrongChannelKind(id, ChannelKind.Duplex, request.ChannelKind);
         if (request.ChannelId != id) return new WrongChannel(id, request.ChannelId);
         if (channel.Status == ChannelStatus.Closed) return new ChannelNotOpen(id, channel.Status);
         ChannelParty closer;

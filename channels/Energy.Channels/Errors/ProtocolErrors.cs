@@ -185,6 +185,16 @@ public sealed record FinalStateNotUpdatable(ChannelId ChannelId, ulong Version) 
     public override string Describe() => $"channel {ChannelId}: state {Version} is final; close with it instead";
 }
 
+public sealed record WrongChannelKind(ChannelId ChannelId, ChannelKind Expected, ChannelKind Actual) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} is a {Expected} channel; the object was signed for a {Actual} channel";
+}
+
+public sealed record ChallengeWindowTooShort(ChannelId ChannelId, DurationMs Chosen, DurationMs Minimum) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: a challenge window of {Chosen} is below the network's minimum of {Minimum}";
+}
+
 // Meter readings and tolls
 
 public sealed record ReadingFromWrongMeter(DeviceId Expected, DeviceId Actual) : ProtocolError

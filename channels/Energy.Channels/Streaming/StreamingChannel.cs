@@ -83,6 +83,7 @@ public static class StreamingChannels
         var request = signed.Payload;
         var id = terms.ChannelId;
         if (request.Network != terms.Network) return new WrongNetwork(id, terms.Network, request.Network);
+        if (request.ChannelKind != ChannelKind.Streaming) return new WrongChannelKind(id, ChannelKind.Streaming, request.ChannelKind);
         if (request.ChannelId != id) return new WrongChannel(id, request.ChannelId);
         if (channel.Status == ChannelStatus.Closed) return new ChannelNotOpen(id, channel.Status);
         ChannelParty closer;

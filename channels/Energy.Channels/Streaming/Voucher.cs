@@ -30,8 +30,12 @@ public sealed record Voucher(NetworkId Network, ChannelId ChannelId, ulong Seque
     }
 }
 
-/// <summary>A party's signed request to close a channel, streaming or duplex (the kind tells which).</summary>
-public sealed record CloseRequest(NetworkId Network, ChannelId ChannelId, PartyId Closer, Timestamp RequestedAt) : ISignable<CloseRequest>
+/// <summary>
+/// A party's signed request to close a channel. The channel's kind is inside the signed bytes: a streaming
+/// and a duplex channel may share an id, and a close signed for one must never close the other.
+/// </summary>
+public sealed record CloseRequest(NetworkId Network, ChannelKind ChannelKind, ChannelId ChannelId, PartyId Closer, Timestamp RequestedAt)
+    : ISignable<CloseRequest>
 {
     public static ObjectKind Kind => ObjectKind.CloseRequest;
     public static int SignatureCount => 1;
@@ -39,6 +43,7 @@ public sealed record CloseRequest(NetworkId Network, ChannelId ChannelId, PartyI
     public void Write(ref CanonicalWriter writer)
     {
         writer.WriteHeader(Kind, Network);
+        writer.WriteByte((byte)ChannelKind);
         writer.WriteIdentifier(ChannelId.Value);
         writer.WriteParty(Closer);
         writer.WriteInt64(RequestedAt.UnixMilliseconds);
@@ -47,9 +52,12 @@ public sealed record CloseRequest(NetworkId Network, ChannelId ChannelId, PartyI
     public static CloseRequest Read(ref CanonicalReader reader)
     {
         var network = reader.ReadHeader();
+        var channelKind = reader.ReadByte();
+        if (channelKind is not ((byte)ChannelKind.Streaming or (byte)ChannelKind.Duplex))
+            reader.Fail(new NonCanonicalEncoding(Kind, "channelKind", $"channel kind byte 0x{channelKind:x2} is neither streaming nor duplex"));
         var channel = reader.ReadIdentifier("channel");
         var closer = reader.ReadParty("closer");
         var requestedAt = reader.ReadInt64();
-        return reader.Failed ? null! : new CloseRequest(network, new ChannelId(channel), closer, new Timestamp(requestedAt));
+        return reader.Failed ? null! : new CloseRequest(network, (ChannelKind)channelKind, new ChannelId(channel), closer, new Timestamp(requestedAt));
     }
 }

@@ -69,7 +69,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<GetChannel>(_ => Sender.Tell(View()));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(ChannelId, _record.BestVoucher)));
         Command<WakeChannel>(_ => { });
-        Command<LedgerCommitted>(OnEscrowLocked);
+        Command<EscrowLocked>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
         Command<Refusal>(OnLedgerRefusal);
         Command<RetryLedger>(_ => SendToLedger());
@@ -133,7 +133,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.Deposit.Currency != _settings.Currency) return new CurrencyMismatch(_settings.Currency, opening.Deposit.Currency);
         if (_revocations.IsRevoked(opening.Payer)) return new PartyRevoked(ChannelId, opening.Payer);
         if (_revocations.IsRevoked(opening.Payee)) return new PartyRevoked(ChannelId, opening.Payee);
-        return null;
+        // The payer alone signs a streaming opening: the network's minimum window is what protects the payee.
+        return ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
     }
 
     private async Task<Result<DevicePublicKey>> PartyKeyAsync(PartyId party)
@@ -147,10 +148,18 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         };
     }
 
-    private void OnEscrowLocked(LedgerCommitted committed)
+    private void OnEscrowLocked(EscrowLocked locked)
     {
         if (_record.Opening is null || _channel is not null) return;
-        Persist(new EscrowLockConfirmed(committed.BlockHeight), e =>
+        var terms = _record.OpeningTerms!;
+        // Only the lock of this channel's own escrow, of its payer's whole deposit, opens it.
+        if (locked.Escrow != _record.Escrow || locked.Account != terms.Payer.Id || locked.Amount != terms.Deposit)
+        {
+            Alert(new EscrowLockMismatch(ChannelId, _record.Escrow!.Value, $"{terms.Deposit} from {terms.Payer.Id}",
+                $"{locked.Amount} from {locked.Account} into {locked.Escrow}"));
+            return;
+        }
+        Persist(new EscrowLockConfirmed(locked.BlockHeight), e =>
         {
             Apply(e);
             Timers.Cancel("ledger");
@@ -292,6 +301,15 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private void OnEscrowReleased(EscrowReleased released)
     {
         if (_record.Settlement is not null || _channel?.Settlement is null) return;
+        // The channel is settled only by its own escrow's release paying out what the channel decided;
+        // anything else is a fault to raise, never a settlement to record.
+        var expected = Payouts(_channel.Settlement);
+        if (released.Escrow != _record.Escrow || released.Holder != _channel.Terms.Payer.Id || !released.Payouts.SequenceEqual(expected))
+        {
+            Alert(new SettlementMismatch(ChannelId, _record.Escrow!.Value, Describe(_channel.Terms.Payer.Id, expected),
+                $"{released.Escrow}: {Describe(released.Holder, released.Payouts)}"));
+            return;
+        }
         var result = new ChannelSettled(ChannelId, released.Payouts, _channel.Settlement.FinalVersion, released.Shard, released.BlockHeight);
         Persist(new SettlementRecorded(result), e =>
         {
@@ -307,16 +325,29 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (_record.Opening is not null && _channel is null && _record.OpeningTerms is { } terms)
         {
-            _ledger.Tell(new LockEscrow(LedgerShards.For(terms.Payer.Id, _settings.LedgerShardCount), ChannelId, terms.Payer.Id, terms.Deposit));
+            _ledger.Tell(new LockEscrow(LedgerShards.For(terms.Payer.Id, _settings.LedgerShardCount), _record.Escrow!.Value, terms.Payer.Id, terms.Deposit));
         }
         else if (_channel?.Settlement is { } settlement && _record.Settlement is null)
         {
-            var payouts = new List<Payout> { new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB) };
             var holder = _channel.Terms.Payer.Id;
-            _ledger.Tell(new ReleaseEscrow(LedgerShards.For(holder, _settings.LedgerShardCount), ChannelId, holder, payouts));
+            _ledger.Tell(new ReleaseEscrow(LedgerShards.For(holder, _settings.LedgerShardCount), _record.Escrow!.Value, holder, Payouts(settlement)));
         }
         else return;
         Timers.StartSingleTimer("ledger", RetryLedger.Instance, _settings.AskTimeout);
+    }
+
+    private static List<Payout> Payouts(ChannelSettlement settlement) =>
+        [new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB)];
+
+    private static string Describe(PartyId holder, IEnumerable<Payout> payouts) =>
+        $"from {holder}: " + string.Join(", ", payouts.Select(p => $"{p.Amount} to {p.Account}"));
+
+    /// <summary>A ledger answer that does not fit this channel: logged and shown to the network's operators, and otherwise ignored.</summary>
+    private void Alert(ProtocolError error)
+    {
+        Context.GetLogger().Error("channel {0}: {1}", _id, error);
+        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{ChannelId}",
+            error.Describe(), [], 0, 0, null, _settings.Clock.Now, ["channel:" + ChannelId.Value]));
     }
 
     private void ScheduleDeadline()
@@ -356,9 +387,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         switch (e)
         {
             case ChannelOpeningStarted s:
-                var opening = Signed<StreamingOpening>.Decode(s.Opening).Unwrap().Payload;
+                var signed = Signed<StreamingOpening>.Decode(s.Opening).Unwrap();
+                var opening = signed.Payload;
                 var terms = Terms(opening, DevicePublicKey.FromHex(s.PayerKeyHex).Unwrap(), DevicePublicKey.FromHex(s.PayeeKeyHex).Unwrap());
-                _record = ChannelRecord.Empty with { Opening = s.Opening, PayerKeyHex = s.PayerKeyHex, PayeeKeyHex = s.PayeeKeyHex, OpeningTerms = terms };
+                var escrow = new EscrowId(ChannelKind.Streaming, opening.ChannelId, OpeningHash.Of(signed.Body));
+                _record = ChannelRecord.Empty with { Opening = s.Opening, PayerKeyHex = s.PayerKeyHex, PayeeKeyHex = s.PayeeKeyHex, OpeningTerms = terms, Escrow = escrow };
                 break;
             case EscrowLockConfirmed l:
                 _record = _record with { EscrowBlockHeight = l.BlockHeight };
@@ -479,7 +512,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     }
 }
 
-/// <summary>The persisted facts of a channel, kept to build snapshots.</summary>
+/// <summary>The persisted facts of a channel, kept to build snapshots, and the escrow its opening names.</summary>
 internal sealed record ChannelRecord(
     byte[]? Opening,
     string? PayerKeyHex,
@@ -493,4 +526,7 @@ internal sealed record ChannelRecord(
     ChannelSettled? Settlement)
 {
     public static readonly ChannelRecord Empty = new(null, null, null, null, null, null, null, null, null, null);
+
+    /// <summary>This channel's escrow on the ledger: derived from the opening, so never persisted apart from it.</summary>
+    public EscrowId? Escrow { get; init; }
 }

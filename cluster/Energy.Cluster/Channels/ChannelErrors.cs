@@ -32,3 +32,15 @@ public sealed record PartyUnknown(ChannelId ChannelId, PartyId Party) : Protocol
 {
     public override string Describe() => $"channel {ChannelId}: {Party} is neither a registered device nor an operator";
 }
+
+/// <summary>The ledger confirmed a lock that is not this channel's (another escrow, account or amount): the channel does not open on it.</summary>
+public sealed record EscrowLockMismatch(ChannelId ChannelId, EscrowId Escrow, string Expected, string Answered) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: expected the lock of {Expected} into {Escrow}; the ledger answered {Answered}";
+}
+
+/// <summary>The ledger answered a release with another escrow's or other payouts: the channel does not record it as its settlement.</summary>
+public sealed record SettlementMismatch(ChannelId ChannelId, EscrowId Escrow, string Expected, string Answered) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: expected {Escrow} to pay out {Expected}; the ledger answered {Answered}";
+}

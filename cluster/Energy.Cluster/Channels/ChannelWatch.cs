@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 
@@ -25,13 +26,13 @@ public sealed class ChannelWatch : ReceiveActor, IWithTimers
         });
         Receive<EscrowedChannels>(escrowed =>
         {
-            // The ledger does not know a channel's kind; a wake for the other kind starts an empty entity that passivates.
-            foreach (var channel in escrowed.Channels)
+            // An escrow names its channel's kind, so only the channel that holds it is woken.
+            foreach (var escrow in escrowed.Escrows)
             {
-                regions.Channels.Tell(new WakeChannel(channel));
-                regions.DuplexChannels.Tell(new WakeDuplexChannel(channel));
+                if (escrow.Kind == ChannelKind.Streaming) regions.Channels.Tell(new WakeChannel(escrow.Channel));
+                else regions.DuplexChannels.Tell(new WakeDuplexChannel(escrow.Channel));
             }
-            if (escrowed.Channels.Count >= MaxChannelsPerShard)
+            if (escrowed.Escrows.Count >= MaxChannelsPerShard)
                 Context.GetLogger().Warning("{0} holds escrow for more than {1} channels; only the first are watched", escrowed.Shard, MaxChannelsPerShard);
         });
         Self.Tell(Tick.Instance);

@@ -17,7 +17,8 @@ namespace Energy.Cluster.Channels;
 /// ledger has locked both deposits (A's, then B's; if B's cannot be locked, A's is paid back), takes
 /// co-signed states of ever higher version, closes cooperatively on a final state or alone after the
 /// challenge window (the entity is the watchtower: a higher version wins), then releases each escrow.
-/// Every event is persisted before it is acknowledged.
+/// Every event is persisted before it is acknowledged. A refused opening keeps its channel id: its
+/// escrow was released, and the same opening can never lock it again.
 /// </summary>
 public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 {
@@ -29,6 +30,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly RevocationList _revocations;
 
     private byte[]? _opening;
+    private EscrowId? _escrow;
     private DuplexChannelTerms? _terms;
     private readonly HashSet<PartyId> _locked = [];
     private Refusal? _refusal;
@@ -57,11 +59,17 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => Resume());
 
         CommandAsync<OpenDuplexChannel>(OpenAsync);
-        Command<SubmitDuplexState>(Submit);
+        Command<SubmitDuplexState>(submit =>
+        {
+            if (_partiesStanding is null && _channel is not null) HoldUntilPartiesKnown(submit);
+            else Submit(submit, Sender);
+        });
+        Command<PartiesStanding>(OnPartiesStanding);
+        Command<PartiesStandingUnknown>(_ => OnPartiesStandingUnknown());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(View()));
         Command<WakeDuplexChannel>(_ => { });
-        Command<LedgerCommitted>(OnLocked);
+        Command<EscrowLocked>(OnLocked);
         Command<EscrowReleased>(OnReleased);
         Command<Refusal>(OnLedgerRefusal);
         Command<Retry>(_ => SendToLedger());
@@ -86,6 +94,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (_opening is not null)
         {
             if (!_opening.AsSpan().SequenceEqual(command.Opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
+            else if (_refusal is not null) sender.Tell(_refusal);
             else if (_channel is not null) sender.Tell(Opened());
             else _openWaiters.Add(sender);
             return;
@@ -96,6 +105,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.ChannelId != ChannelId) { sender.Tell(Refusal.From(new WrongChannel(ChannelId, opening.ChannelId))); return; }
         if (opening.Network != _settings.Network) { sender.Tell(Refusal.From(new WrongNetwork(ChannelId, _settings.Network, opening.Network))); return; }
         if (opening.DepositA.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, opening.DepositA.Currency))); return; }
+        var shortWindow = ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
+        if (shortWindow is not null) { sender.Tell(Refusal.From(shortWindow)); return; }
         var keyA = await KeyAsync(opening.PartyA);
         if (!keyA.IsOk) { sender.Tell(Refusal.From(keyA.Error)); return; }
         var keyB = await KeyAsync(opening.PartyB);
@@ -124,13 +135,17 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         };
     }
 
-    private void OnLocked(LedgerCommitted committed)
+    private void OnLocked(EscrowLocked locked)
     {
-        if (_terms is null || _channel is not null || _refusal is not null) return;
-        var account = PartyId.Parse(committed.Key[(committed.Key.IndexOf('/', StringComparison.Ordinal) + 1)..]);
-        if (!account.IsOk) return;
-        if (_locked.Contains(account.Value) || !Depositors.Contains(account.Value)) return;
-        Persist(new DuplexEscrowLocked(account.Value), e =>
+        if (_terms is null || _channel is not null || _locked.Contains(locked.Account)) return;
+        if (locked.Escrow != _escrow || !Depositors.Contains(locked.Account) || locked.Amount != DepositOf(locked.Account))
+        {
+            Alert(new EscrowLockMismatch(ChannelId, _escrow!.Value, string.Join(", ", Depositors.Select(d => $"{DepositOf(d)} from {d}")),
+                $"{locked.Amount} from {locked.Account} into {locked.Escrow}"));
+            return;
+        }
+        // A lock confirmed after the opening was refused (a retry that crossed the refusal) is recorded, then paid back.
+        Persist(new DuplexEscrowLocked(locked.Account), e =>
         {
             Apply(e);
             if (_channel is null) { SendToLedger(); return; }
@@ -156,17 +171,20 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void Submit(SubmitDuplexState command)
+    private void Submit(SubmitDuplexState command, IActorRef sender)
     {
-        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_channel is null) { sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
         var decoded = Signed<DuplexState>.Decode(command.State);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var revoked = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id }.FirstOrDefault(_revocations.IsRevoked);
-        if (revoked != default) { Sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
+        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
+        var parties = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id };
+        var revoked = parties.FirstOrDefault(_revocations.IsRevoked);
+        if (revoked != default) { sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
+        var quarantined = parties.FirstOrDefault(_revocations.IsQuarantined);
+        if (quarantined != default) { sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, quarantined))); return; }
         var now = _settings.Clock.Now;
         var next = Evolve(_channel, decoded.Value, now);
-        if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
-        var sender = Sender;
+        if (!next.IsOk) { sender.Tell(Refusal.From(next.Error)); return; }
         var balanceBefore = _channel.BalanceB;
         Persist(new DuplexStateRecorded(command.State, now), e =>
         {
@@ -223,7 +241,15 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void OnReleased(EscrowReleased released)
     {
-        if (_released.ContainsKey(released.Holder) || (_refusal is null && _channel?.Settlement is null)) return;
+        if (_terms is null || _released.ContainsKey(released.Holder) || (_refusal is null && _channel?.Settlement is null)) return;
+        // Only this channel's own escrow, paying out what this channel decided, counts as released.
+        var expected = ReleaseOf(released.Holder);
+        if (released.Escrow != _escrow || expected is null || !released.Payouts.SequenceEqual(expected))
+        {
+            Alert(new SettlementMismatch(ChannelId, _escrow!.Value, expected is null ? $"no release from {released.Holder}" : Describe(released.Holder, expected),
+                $"{released.Escrow}: {Describe(released.Holder, released.Payouts)}"));
+            return;
+        }
         Persist(new DuplexEscrowReleased(new EscrowReleasedRecord(released.Holder, released.Payouts, released.Shard, released.BlockHeight)), e =>
         {
             Apply(e);
@@ -243,7 +269,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         {
             foreach (var holder in _locked.Where(h => !_released.ContainsKey(h)))
             {
-                _ledger.Tell(Release(holder, [new Payout(holder, DepositOf(holder))]));
+                _ledger.Tell(Release(holder, ReleaseOf(holder)!));
                 sent = true;
             }
         }
@@ -252,7 +278,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             var next = Depositors.FirstOrDefault(d => !_locked.Contains(d));
             if (next != default)
             {
-                _ledger.Tell(new LockEscrow(LedgerShards.For(next, _settings.LedgerShardCount), ChannelId, next, DepositOf(next)));
+                _ledger.Tell(new LockEscrow(LedgerShards.For(next, _settings.LedgerShardCount), _escrow!.Value, next, DepositOf(next)));
                 sent = true;
             }
         }
@@ -268,7 +294,26 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     }
 
     private ReleaseEscrow Release(PartyId holder, IReadOnlyList<Payout> payouts) =>
-        new(LedgerShards.For(holder, _settings.LedgerShardCount), ChannelId, holder, payouts);
+        new(LedgerShards.For(holder, _settings.LedgerShardCount), _escrow!.Value, holder, payouts);
+
+    /// <summary>What the release of <paramref name="holder"/>'s escrow must pay out: its deposit back after a refusal, else its part of the split.</summary>
+    private IReadOnlyList<Payout>? ReleaseOf(PartyId holder)
+    {
+        if (_refusal is not null) return _locked.Contains(holder) ? [new Payout(holder, DepositOf(holder))] : null;
+        if (_channel?.Settlement is not { } settlement) return null;
+        return Split(settlement).Where(s => s.Holder == holder).Select(s => s.Payouts).FirstOrDefault();
+    }
+
+    private static string Describe(PartyId holder, IEnumerable<Payout> payouts) =>
+        $"from {holder}: " + string.Join(", ", payouts.Select(p => $"{p.Amount} to {p.Account}"));
+
+    /// <summary>A ledger answer that does not fit this channel: logged and shown to the network's operators, and otherwise ignored.</summary>
+    private void Alert(ProtocolError error)
+    {
+        Context.GetLogger().Error("duplex channel {0}: {1}", _id, error);
+        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{ChannelId}",
+            error.Describe(), [], 0, 0, null, _settings.Clock.Now, ["channel:" + ChannelId.Value]));
+    }
 
     private Money DepositOf(PartyId party) => party == _terms!.PartyA.Id ? _terms.DepositA : _terms.DepositB;
 
@@ -297,8 +342,53 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Resume()
     {
+        // A party revoked or quarantined before a restart is known on this node only once its twin runs:
+        // the first state after a restart asks the parties' twins, and states wait (bounded) for the answer.
+        _partiesStanding = _channel is not null && _settlement is null && Parties.Any(p => p.IsDevice) ? null : new PartiesStanding([]);
         if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
         else SendToLedger();
+    }
+
+    private PartyId[] Parties => [_terms!.PartyA.Id, _terms.PartyB.Id];
+
+    private PartiesStanding? _partiesStanding = new([]);
+    private readonly List<(SubmitDuplexState Command, IActorRef Sender)> _heldStates = [];
+    private const int MaxHeldStates = 1_000;
+
+    private void HoldUntilPartiesKnown(SubmitDuplexState submit)
+    {
+        if (_heldStates.Count >= MaxHeldStates) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "starting"))); return; }
+        _heldStates.Add((submit, Sender));
+        if (_heldStates.Count > 1) return;
+        var timeout = _settings.AskTimeout;
+        Task.WhenAll(Parties.Where(p => p.IsDevice).Select(p => _devices.Ask<object>(new GetDevice(p.AsDevice()), timeout)))
+            .PipeTo(Self, success: answers => new PartiesStanding(answers.OfType<DeviceView>().ToList()), failure: _ => PartiesStandingUnknown.Instance);
+    }
+
+    /// <summary>A twin did not answer: the held states are refused (the sender tries again), nothing is taken unchecked.</summary>
+    private void OnPartiesStandingUnknown()
+    {
+        foreach (var (_, sender) in _heldStates) sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "checking its parties' standing")));
+        _heldStates.Clear();
+    }
+
+    private void OnPartiesStanding(PartiesStanding standing)
+    {
+        foreach (var device in standing.Devices)
+        {
+            if (device.Revoked) _revocations.MarkRevoked(device.Device.Value);
+            if (device.Quarantined) _revocations.SetQuarantined(device.Device.Value, true);
+        }
+        _partiesStanding = standing;
+        foreach (var (command, sender) in _heldStates) Submit(command, sender);
+        _heldStates.Clear();
+    }
+
+    private sealed record PartiesStanding(IReadOnlyList<DeviceView> Devices);
+
+    private sealed record PartiesStandingUnknown
+    {
+        public static readonly PartiesStandingUnknown Instance = new();
     }
 
     private void Apply(object e)
@@ -306,17 +396,18 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         switch (e)
         {
             case DuplexOpeningStarted s:
-                var opening = Signed<DuplexOpening>.Decode(s.Opening).Unwrap().Payload;
+                var signed = Signed<DuplexOpening>.Decode(s.Opening).Unwrap();
+                var opening = signed.Payload;
                 _opening = s.Opening;
+                _escrow = new EscrowId(ChannelKind.Duplex, opening.ChannelId, OpeningHash.Of(signed.Body));
                 _terms = Terms(opening, DevicePublicKey.FromHex(s.KeyAHex).Unwrap(), DevicePublicKey.FromHex(s.KeyBHex).Unwrap());
                 break;
             case DuplexEscrowLocked l:
                 _locked.Add(l.Account);
-                if (Depositors.All(_locked.Contains)) _channel = DuplexChannels.Open(_terms!).Unwrap();
+                if (_refusal is null && Depositors.All(_locked.Contains)) _channel = DuplexChannels.Open(_terms!).Unwrap();
                 break;
             case DuplexOpeningRefused r:
                 _refusal = new Refusal(r.Code, r.Message);
-                ResetIfRefunded();
                 break;
             case DuplexStateRecorded s:
                 _channel = Evolve(_channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap();
@@ -329,7 +420,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
                 break;
             case DuplexEscrowReleased r:
                 _released[r.Release.Holder] = r.Release;
-                if (_refusal is not null) { ResetIfRefunded(); break; }
+                if (_refusal is not null) break;
                 if (_channel?.Settlement is { } settlement && Depositors.All(_released.ContainsKey))
                 {
                     var last = _released.Values.MaxBy(x => x.BlockHeight)!;
@@ -341,17 +432,6 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>After a refused opening, once every locked deposit is paid back, the channel id is free again.</summary>
-    private void ResetIfRefunded()
-    {
-        if (!_locked.All(_released.ContainsKey)) return;
-        _opening = null;
-        _terms = null;
-        _locked.Clear();
-        _released.Clear();
-        _refusal = null;
-    }
-
     private static DuplexChannelTerms Terms(DuplexOpening opening, DevicePublicKey keyA, DevicePublicKey keyB) =>
         new(opening.Network, opening.ChannelId, new ChannelParty(opening.PartyA, keyA), opening.DepositA,
             new ChannelParty(opening.PartyB, keyB), opening.DepositB, opening.ChallengeWindow);
@@ -359,7 +439,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private DuplexChannelOpened Opened() => new(ChannelId, _terms!.PartyA.Id, _terms.PartyB.Id, _terms.DepositA, _terms.DepositB);
 
     private DuplexChannelView View() => (_channel is null
-        ? new DuplexChannelView(ChannelId, _opening is null ? "none" : "opening", 0, null, null, null, null)
+        ? new DuplexChannelView(ChannelId, _opening is null ? "none" : _refusal is not null ? "refused" : "opening", 0, null, null, null, null)
         : new DuplexChannelView(ChannelId, _settlement is not null ? "settled" : _channel.Status.ToString().ToLowerInvariant(),
             _channel.Version, _channel.BalanceA, _channel.BalanceB, _channel.ChallengeDeadline, _settlement))
         with { PartyA = _terms?.PartyA.Id, PartyB = _terms?.PartyB.Id };

@@ -139,37 +139,45 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     }
 }
 
-/// <summary>The ledger as a whole: minted minus withdrawn must equal balances, escrows and credits in transit.</summary>
+/// <summary>
+/// The ledger as a whole: minted minus withdrawn must equal balances, escrows and credits in transit.
+/// Money sums are 128-bit, exact and never throwing however much the shards hold; the counts saturate.
+/// </summary>
 public sealed record LedgerTotals(
-    long BalancesMinorUnits,
-    long EscrowsMinorUnits,
-    long InTransitMinorUnits,
-    long MintedMinorUnits,
-    long WithdrawnMinorUnits,
+    Int128 BalancesMinorUnits,
+    Int128 EscrowsMinorUnits,
+    Int128 InTransitMinorUnits,
+    Int128 MintedMinorUnits,
+    Int128 WithdrawnMinorUnits,
     ulong Blocks,
-    int Accounts,
+    long Accounts,
     bool Conserved)
 {
     /// <summary>What each settlement bank has minted, in minor units.</summary>
-    public IReadOnlyDictionary<string, long> MintedByBank { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, Int128> MintedByBank { get; init; } = new Dictionary<string, Int128>();
 
     public static LedgerTotals From(IReadOnlyList<ShardTotals> shards)
     {
         var applied = shards.ToDictionary(s => s.Shard, s => s.AppliedFrom);
         // A credit is in transit until its destination has applied it (acknowledged or not).
-        var inTransit = shards.SelectMany(s => s.Outbox.Select(o => (Source: s.Shard, Credit: o)))
+        var inTransit = LedgerBook.Sum(shards.SelectMany(s => s.Outbox.Select(o => (Source: s.Shard, Credit: o)))
             .Where(x => x.Credit.Sequence > AppliedAt(applied, x.Credit.DestinationShard, x.Source))
-            .Sum(x => x.Credit.AmountMinorUnits);
-        var balances = shards.Sum(s => s.BalancesMinorUnits);
-        var escrows = shards.Sum(s => s.EscrowsMinorUnits);
-        var minted = shards.Sum(s => s.MintedMinorUnits);
-        var withdrawn = shards.Sum(s => s.WithdrawnMinorUnits);
-        return new LedgerTotals(balances, escrows, inTransit, minted, withdrawn,
-            (ulong)shards.Sum(s => (long)s.Height), shards.Sum(s => s.Accounts),
+            .Select(x => x.Credit.AmountMinorUnits));
+        Int128 balances = 0, escrows = 0;
+        foreach (var shard in shards)
+        {
+            // Each shard's sum is at most 2^64 times 2^63; a handful of them stays far inside 128 bits.
+            balances += shard.BalancesMinorUnits;
+            escrows += shard.EscrowsMinorUnits;
+        }
+        var minted = LedgerBook.Sum(shards.Select(s => s.MintedMinorUnits));
+        var withdrawn = LedgerBook.Sum(shards.Select(s => s.WithdrawnMinorUnits));
+        var blocks = shards.Aggregate(0UL, (sum, s) => sum > ulong.MaxValue - s.Height ? ulong.MaxValue : sum + s.Height);
+        return new LedgerTotals(balances, escrows, inTransit, minted, withdrawn, blocks, shards.Sum(s => (long)s.Accounts),
             balances + escrows + inTransit == minted - withdrawn)
         {
             MintedByBank = shards.SelectMany(s => s.MintedByIssuer).GroupBy(p => p.Key, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Sum(p => p.Value), StringComparer.Ordinal),
+                .ToDictionary(g => g.Key, g => LedgerBook.Sum(g.Select(p => p.Value)), StringComparer.Ordinal),
         };
     }
 

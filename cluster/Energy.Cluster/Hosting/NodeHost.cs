@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 using Energy.Cluster.Api;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
@@ -43,6 +44,9 @@ public sealed class NodeConfiguration
 
     /// <summary>How long a gantry waits for a vehicle's payment, in milliseconds.</summary>
     public int TollAnswerMs { get; set; } = 2_000;
+
+    /// <summary>The shortest challenge window a channel may open with (Energy:MinChallengeWindowMs); 0 only when set so on purpose.</summary>
+    public long MinChallengeWindowMs { get; set; } = 60_000;
 
     /// <summary>Above this speed between two gantries, one identity is taken for two vehicles (a clone).</summary>
     public double MaxPlausibleSpeedKmh { get; set; } = 250;
@@ -95,6 +99,7 @@ public static class NodeHost
             WitnessedPricePerKwh = configuration.OcppPricePerKwh,
             WitnessedCredit = configuration.OcppCredit,
             TollAnswerTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.TollAnswerMs, 50, 60_000)),
+            MinChallengeWindow = new DurationMs(Math.Clamp(configuration.MinChallengeWindowMs, 0, StreamingChannels.MaxChallengeWindow.Milliseconds)),
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
         };
@@ -214,8 +219,8 @@ public static class NodeHost
         return NetworkAuthority.Create([key.PublicKey], 1).Unwrap();
     }
 
-    /// <summary>The format of what a node keeps in its data folder: 2 since parties name their kind.</summary>
-    public const int DataFormat = 2;
+    /// <summary>The format of what a node keeps in its data folder: 3 since escrows are named by channel kind, id and opening hash.</summary>
+    public const int DataFormat = 3;
 
     /// <summary>
     /// Refuses, with a clear message, a data folder written in an earlier format (its journal holds parties

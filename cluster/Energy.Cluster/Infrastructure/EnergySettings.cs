@@ -35,6 +35,12 @@ public sealed record EnergySettings(
     /// <summary>How often channels holding escrow are woken, so that deadlines and settlements go on after restarts and passivation.</summary>
     public TimeSpan ChannelWatchInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The shortest challenge window a channel may open with. The payer of a streaming channel chooses its
+    /// window alone; without a floor it could choose none and close on an old voucher before the payee can answer.
+    /// </summary>
+    public DurationMs MinChallengeWindow { get; init; } = DurationMs.FromSeconds(60);
+
     /// <summary>How long an entity waits for another entity's answer.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -12,9 +12,10 @@ namespace Energy.Cluster.Ledger;
 public sealed class LedgerBook(string shard, int shardCount, Currency currency)
 {
     private readonly Dictionary<PartyId, long> _balances = [];
-    private readonly Dictionary<(ChannelId, PartyId), long> _escrows = [];
+    private readonly Dictionary<(EscrowId, PartyId), long> _escrows = [];
     private readonly Dictionary<string, RecordedEntry> _requests = new(StringComparer.Ordinal);
-    private readonly Dictionary<(ChannelId, PartyId), RecordedEntry> _released = [];
+    // Kept for good: an escrow once released is never locked again, and its release is answered the same way.
+    private readonly Dictionary<(EscrowId, PartyId), RecordedEntry> _released = [];
     private readonly Dictionary<string, ulong> _nextOutboundSequence = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedDictionary<ulong, OutboundCredit>> _outbox = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _appliedFrom = new(StringComparer.Ordinal);
@@ -32,19 +33,34 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
 
     public long BalanceOf(PartyId account) => _balances.GetValueOrDefault(account);
 
-    public long EscrowedBy(PartyId account) => _escrows.Where(e => e.Key.Item2 == account).Sum(e => e.Value);
+    /// <summary>What an account has in escrow, saturating at <see cref="long.MaxValue"/>: many escrows of one account may together exceed 64 bits.</summary>
+    public long EscrowedBy(PartyId account) => SaturatingInt64(Sum(_escrows.Where(e => e.Key.Item2 == account).Select(e => e.Value)));
 
-    public IReadOnlyList<ChannelId> EscrowedChannels(int max) => _escrows.Keys.Select(k => k.Item1).Distinct().Take(max).ToList();
+    public IReadOnlyList<EscrowId> Escrows(int max) => _escrows.Keys.Select(k => k.Item1).Distinct().Take(max).ToList();
 
     public ulong AppliedFrom(string source) => _appliedFrom.GetValueOrDefault(source);
 
     public IEnumerable<OutboundCredit> Outbox => _outbox.Values.SelectMany(pending => pending.Values);
 
-    public ShardTotals Totals() => new(Shard, _balances.Values.Sum(), _escrows.Values.Sum(), Minted, Withdrawn,
+    /// <summary>
+    /// The shard's sums, exact and never throwing: a shard's balances may together exceed 64 bits (credits
+    /// from other shards come on top of what it minted), so they are summed in 128 bits.
+    /// </summary>
+    public ShardTotals Totals() => new(Shard, Sum(_balances.Values), Sum(_escrows.Values), Minted, Withdrawn,
         Outbox.ToList(), new Dictionary<string, ulong>(_appliedFrom), Height, _balances.Count)
     {
         MintedByIssuer = new Dictionary<string, long>(_mintedByIssuer, StringComparer.Ordinal),
     };
+
+    /// <summary>An exact sum of 64-bit amounts: 2^64 of them cannot overflow 128 bits.</summary>
+    public static Int128 Sum(IEnumerable<long> amounts)
+    {
+        Int128 sum = 0;
+        foreach (var amount in amounts) sum += amount;
+        return sum;
+    }
+
+    private static long SaturatingInt64(Int128 value) => value > long.MaxValue ? long.MaxValue : value < long.MinValue ? long.MinValue : (long)value;
 
     // Decisions
 
@@ -74,24 +90,29 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
         return new WithdrawalEntry(command.RequestId, command.Account, command.Amount.MinorUnits);
     }
 
+    /// <summary>
+    /// Locks a deposit for one escrow. The balance is checked for every new lock; only a retry of the same
+    /// lock (same escrow, account and amount, still locked) is answered with the entry it already made.
+    /// An escrow that was released is spent: locking it again would pay its deposit out a second time.
+    /// </summary>
     public Result<LedgerEntry> DecideLock(LockEscrow command)
     {
         var check = CheckAmount("lock escrow", command.Account, command.Amount);
         if (check is not null) return check;
-        var key = (command.ChannelId, command.Account);
-        if (_released.ContainsKey(key)) return new EscrowLockEntry(command.ChannelId, command.Account, command.Amount.MinorUnits);
+        var key = (command.Escrow, command.Account);
+        if (_released.TryGetValue(key, out var released)) return new EscrowAlreadyReleased(command.Escrow, command.Account, released.BlockHeight);
         if (_escrows.TryGetValue(key, out var locked))
             return locked == command.Amount.MinorUnits
-                ? new EscrowLockEntry(command.ChannelId, command.Account, locked)
-                : new EscrowAlreadyLocked(command.ChannelId, command.Account, locked, command.Amount.MinorUnits);
+                ? new EscrowLockEntry(command.Escrow, command.Account, locked)
+                : new EscrowAlreadyLocked(command.Escrow, command.Account, locked, command.Amount.MinorUnits);
         var balance = BalanceOf(command.Account);
         if (balance < command.Amount.MinorUnits) return new InsufficientFunds(command.Account, balance, command.Amount.MinorUnits);
-        return new EscrowLockEntry(command.ChannelId, command.Account, command.Amount.MinorUnits);
+        return new EscrowLockEntry(command.Escrow, command.Account, command.Amount.MinorUnits);
     }
 
     /// <summary>True when the lock already took effect (a retry): nothing new to apply.</summary>
     public bool IsDuplicateLock(EscrowLockEntry entry) =>
-        _released.ContainsKey((entry.ChannelId, entry.Account)) || _escrows.ContainsKey((entry.ChannelId, entry.Account));
+        _escrows.TryGetValue((entry.Escrow, entry.Account), out var locked) && locked == entry.Amount;
 
     public bool IsDuplicateRequest(LedgerEntry entry) => entry switch
     {
@@ -100,7 +121,8 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
         _ => false,
     };
 
-    public RecordedEntry? ReleasedBefore(ChannelId channel, PartyId holder) => _released.GetValueOrDefault((channel, holder));
+    /// <summary>The release of exactly this escrow from this holder, if it was made: never another escrow's of the same channel.</summary>
+    public RecordedEntry? ReleasedBefore(EscrowId escrow, PartyId holder) => _released.GetValueOrDefault((escrow, holder));
 
     public RecordedEntry? RequestBefore(string requestId) => _requests.GetValueOrDefault(requestId);
 
@@ -108,16 +130,16 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
     {
         var wrongShard = CheckShard(command.Holder);
         if (wrongShard is not null) return wrongShard;
-        var earlier = ReleasedBefore(command.ChannelId, command.Holder);
+        var earlier = ReleasedBefore(command.Escrow, command.Holder);
         if (earlier is not null) return earlier.Entry;
-        if (!_escrows.TryGetValue((command.ChannelId, command.Holder), out var escrowed))
-            return new EscrowNotFound(command.ChannelId, command.Holder);
+        if (!_escrows.TryGetValue((command.Escrow, command.Holder), out var escrowed))
+            return new EscrowNotFound(command.Escrow, command.Holder);
         long sum = 0;
         var lines = new List<PayoutLine>(command.Payouts.Count);
         foreach (var payout in command.Payouts)
         {
             if (payout.Amount.Currency != Currency) return new CurrencyMismatch(Currency, payout.Amount.Currency);
-            if (payout.Amount.IsNegative) return new NegativeAmount(command.ChannelId, "payout", payout.Amount.MinorUnits);
+            if (payout.Amount.IsNegative) return new NegativeAmount(command.Escrow.Channel, "payout", payout.Amount.MinorUnits);
             try { sum = checked(sum + payout.Amount.MinorUnits); }
             catch (OverflowException) { return new AmountOverflow("sum payouts", sum, payout.Amount.MinorUnits); }
             var destination = LedgerShards.For(payout.Account, shardCount);
@@ -125,7 +147,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
                 ? new PayoutLine(payout.Account, payout.Amount.MinorUnits, null, 0)
                 : new PayoutLine(payout.Account, payout.Amount.MinorUnits, destination, 0));
         }
-        if (sum != escrowed) return new PayoutsDoNotMatchEscrow(command.ChannelId, escrowed, sum);
+        if (sum != escrowed) return new PayoutsDoNotMatchEscrow(command.Escrow, escrowed, sum);
         // Sequence numbers for remote payouts are assigned here, in decision order, so they are gap-free.
         for (var i = 0; i < lines.Count; i++)
         {
@@ -135,7 +157,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
             _nextOutboundSequence[line.DestinationShard] = next;
             lines[i] = line with { Sequence = next };
         }
-        return new EscrowReleaseEntry(command.ChannelId, command.Holder, escrowed, lines);
+        return new EscrowReleaseEntry(command.Escrow, command.Holder, escrowed, lines);
     }
 
     /// <summary>A credit from another shard: apply it if it is the next in order, skip a duplicate, wait for a gap to fill.</summary>
@@ -168,11 +190,11 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
                 break;
             case EscrowLockEntry e:
                 _balances[e.Account] = BalanceOf(e.Account) - e.Amount;
-                _escrows[(e.ChannelId, e.Account)] = e.Amount;
+                _escrows[(e.Escrow, e.Account)] = e.Amount;
                 break;
             case EscrowReleaseEntry e:
-                _escrows.Remove((e.ChannelId, e.Holder));
-                _released[(e.ChannelId, e.Holder)] = new RecordedEntry(e, ApplyingHeight);
+                _escrows.Remove((e.Escrow, e.Holder));
+                _released[(e.Escrow, e.Holder)] = new RecordedEntry(e, ApplyingHeight);
                 foreach (var line in e.Payouts)
                 {
                     if (line.DestinationShard is null)
@@ -182,7 +204,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
                     }
                     if (!_outbox.TryGetValue(line.DestinationShard, out var pending))
                         _outbox[line.DestinationShard] = pending = [];
-                    pending[line.Sequence] = new OutboundCredit(line.DestinationShard, line.Sequence, line.Account, line.Amount, e.ChannelId, ApplyingHeight);
+                    pending[line.Sequence] = new OutboundCredit(line.DestinationShard, line.Sequence, line.Account, line.Amount, e.Escrow.Channel, ApplyingHeight);
                     if (_nextOutboundSequence.GetValueOrDefault(line.DestinationShard) < line.Sequence)
                         _nextOutboundSequence[line.DestinationShard] = line.Sequence;
                 }
@@ -255,7 +277,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
             LastHash = snapshot.LastHash,
         };
         foreach (var b in snapshot.Balances) book._balances[b.Account] = b.MinorUnits;
-        foreach (var e in snapshot.Escrows) book._escrows[(e.ChannelId, e.Account)] = e.MinorUnits;
+        foreach (var e in snapshot.Escrows) book._escrows[(e.Escrow, e.Account)] = e.MinorUnits;
         foreach (var r in snapshot.Requests)
         {
             var id = r.Entry switch { MintEntry m => m.RequestId, WithdrawalEntry w => w.RequestId, _ => throw new InvalidOperationException("bad request entry") };
@@ -264,7 +286,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
         foreach (var r in snapshot.Released)
         {
             var release = (EscrowReleaseEntry)r.Entry;
-            book._released[(release.ChannelId, release.Holder)] = r;
+            book._released[(release.Escrow, release.Holder)] = r;
         }
         foreach (var s in snapshot.NextOutboundSequence) book._nextOutboundSequence[s.Shard] = s.Sequence;
         foreach (var o in snapshot.Outbox)
@@ -278,13 +300,13 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
 }
 
 public sealed record AccountBalance(PartyId Account, long MinorUnits);
-public sealed record EscrowBalance(ChannelId ChannelId, PartyId Account, long MinorUnits);
+public sealed record EscrowBalance(EscrowId Escrow, PartyId Account, long MinorUnits);
 public sealed record ShardSequence(string Shard, ulong Sequence);
 
 /// <summary>An entry with the block it was committed in, kept to answer a repeated request the same way.</summary>
 public sealed record RecordedEntry(LedgerEntry Entry, ulong BlockHeight);
 
-[Manifest("ledger.snapshot.v1")]
+[Manifest("ledger.snapshot.v2")]
 public sealed record LedgerSnapshot(
     string Shard,
     Currency Currency,

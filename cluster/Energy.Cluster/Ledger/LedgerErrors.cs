@@ -13,19 +13,24 @@ public sealed record NonPositiveAmount(string Operation, long MinorUnits) : Prot
     public override string Describe() => $"{Operation} needs an amount above zero, got {MinorUnits}";
 }
 
-public sealed record EscrowNotFound(ChannelId ChannelId, PartyId Holder) : ProtocolError
+public sealed record EscrowNotFound(EscrowId Escrow, PartyId Holder) : ProtocolError
 {
-    public override string Describe() => $"no escrow is locked for channel {ChannelId} from {Holder}";
+    public override string Describe() => $"no escrow {Escrow} is locked from {Holder}";
 }
 
-public sealed record EscrowAlreadyLocked(ChannelId ChannelId, PartyId Account, long LockedMinorUnits, long RequestedMinorUnits) : ProtocolError
+public sealed record EscrowAlreadyLocked(EscrowId Escrow, PartyId Account, long LockedMinorUnits, long RequestedMinorUnits) : ProtocolError
 {
-    public override string Describe() => $"channel {ChannelId} already locked {LockedMinorUnits} from {Account}; {RequestedMinorUnits} was requested";
+    public override string Describe() => $"escrow {Escrow} already locked {LockedMinorUnits} from {Account}; {RequestedMinorUnits} was requested";
 }
 
-public sealed record PayoutsDoNotMatchEscrow(ChannelId ChannelId, long EscrowMinorUnits, long PayoutsMinorUnits) : ProtocolError
+public sealed record EscrowAlreadyReleased(EscrowId Escrow, PartyId Account, ulong ReleasedInBlock) : ProtocolError
 {
-    public override string Describe() => $"channel {ChannelId}: payouts sum to {PayoutsMinorUnits}, the escrow holds {EscrowMinorUnits}";
+    public override string Describe() => $"escrow {Escrow} of {Account} was released in block {ReleasedInBlock}; a released escrow is never locked again";
+}
+
+public sealed record PayoutsDoNotMatchEscrow(EscrowId Escrow, long EscrowMinorUnits, long PayoutsMinorUnits) : ProtocolError
+{
+    public override string Describe() => $"escrow {Escrow}: payouts sum to {PayoutsMinorUnits}, the escrow holds {EscrowMinorUnits}";
 }
 
 public sealed record WrongLedgerShard(PartyId Account, string ExpectedShard, string ThisShard) : ProtocolError

@@ -17,13 +17,16 @@ public sealed record Mint(string Shard, string RequestId, PartyId Account, Money
 [Manifest("ledger.withdraw.v1")]
 public sealed record Withdraw(string Shard, string RequestId, PartyId Account, Money Amount) : ILedgerCommand;
 
-/// <summary>Moves a deposit from an account into escrow for a channel. Idempotent by channel and account.</summary>
-[Manifest("ledger.lock-escrow.v1")]
-public sealed record LockEscrow(string Shard, ChannelId ChannelId, PartyId Account, Money Amount) : ILedgerCommand;
+/// <summary>
+/// Moves a deposit from an account into one escrow. A retry of the same lock (escrow, account, amount) is
+/// answered as the first was; a lock of an escrow that was released is refused (EscrowAlreadyReleased).
+/// </summary>
+[Manifest("ledger.lock-escrow.v2")]
+public sealed record LockEscrow(string Shard, EscrowId Escrow, PartyId Account, Money Amount) : ILedgerCommand;
 
-/// <summary>Pays a channel's escrow out to the parties. Idempotent by channel and holder: the first answer is the answer.</summary>
-[Manifest("ledger.release-escrow.v1")]
-public sealed record ReleaseEscrow(string Shard, ChannelId ChannelId, PartyId Holder, IReadOnlyList<Payout> Payouts) : ILedgerCommand;
+/// <summary>Pays one escrow out to the parties. Idempotent by escrow and holder: the first answer is the answer.</summary>
+[Manifest("ledger.release-escrow.v2")]
+public sealed record ReleaseEscrow(string Shard, EscrowId Escrow, PartyId Holder, IReadOnlyList<Payout> Payouts) : ILedgerCommand;
 
 public sealed record Payout(PartyId Account, Money Amount);
 
@@ -41,12 +44,12 @@ public sealed record GetAccount(string Shard, PartyId Account) : ILedgerCommand;
 [Manifest("ledger.get-totals.v1")]
 public sealed record GetShardTotals(string Shard) : ILedgerCommand;
 
-/// <summary>Which channels hold escrow in this shard (at most <paramref name="Max"/>): the channels that still have work to finish.</summary>
+/// <summary>Which escrows this shard holds (at most <paramref name="Max"/>): the channels that still have work to finish.</summary>
 [Manifest("ledger.get-escrowed-channels.v1")]
 public sealed record GetEscrowedChannels(string Shard, int Max) : ILedgerCommand;
 
-[Manifest("ledger.escrowed-channels.v1")]
-public sealed record EscrowedChannels(string Shard, IReadOnlyList<ChannelId> Channels) : IEnergyMessage;
+[Manifest("ledger.escrowed-channels.v2")]
+public sealed record EscrowedChannels(string Shard, IReadOnlyList<EscrowId> Escrows) : IEnergyMessage;
 
 /// <summary>Sent to itself on a timer: resend credits that have not been acknowledged.</summary>
 public sealed record RedeliverCredits : IEnergyMessage
@@ -60,17 +63,23 @@ public sealed record RedeliverCredits : IEnergyMessage
 [Manifest("ledger.committed.v1")]
 public sealed record LedgerCommitted(string Shard, string Key, ulong BlockHeight) : IEnergyMessage;
 
-[Manifest("ledger.released.v1")]
-public sealed record EscrowReleased(ChannelId ChannelId, PartyId Holder, IReadOnlyList<Payout> Payouts, string Shard, ulong BlockHeight) : IEnergyMessage;
+/// <summary>The deposit is in the escrow, durable in block <paramref name="BlockHeight"/> (or, for a retry, by then).</summary>
+[Manifest("ledger.escrow-locked.v1")]
+public sealed record EscrowLocked(EscrowId Escrow, PartyId Account, Money Amount, string Shard, ulong BlockHeight) : IEnergyMessage;
+
+/// <summary>Exactly this escrow's release from this holder: the payouts of its own release entry, never another escrow's.</summary>
+[Manifest("ledger.released.v2")]
+public sealed record EscrowReleased(EscrowId Escrow, PartyId Holder, IReadOnlyList<Payout> Payouts, string Shard, ulong BlockHeight) : IEnergyMessage;
 
 [Manifest("ledger.account.v1")]
 public sealed record AccountView(PartyId Account, Money Balance, Money Escrowed, string Shard) : IEnergyMessage;
 
-[Manifest("ledger.totals.v1")]
+/// <summary>A shard's sums. Balances and escrows are 128-bit: exact however large, never an overflow.</summary>
+[Manifest("ledger.totals.v2")]
 public sealed record ShardTotals(
     string Shard,
-    long BalancesMinorUnits,
-    long EscrowsMinorUnits,
+    Int128 BalancesMinorUnits,
+    Int128 EscrowsMinorUnits,
     long MintedMinorUnits,
     long WithdrawnMinorUnits,
     IReadOnlyList<OutboundCredit> Outbox,

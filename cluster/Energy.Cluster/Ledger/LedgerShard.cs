@@ -48,7 +48,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         Command<GetAccount>(c => ReplyWhenDurable(Sender, new AccountView(c.Account,
             new(_book.BalanceOf(c.Account), _settings.Currency), new(_book.EscrowedBy(c.Account), _settings.Currency), _shard)));
         Command<GetShardTotals>(_ => ReplyWhenDurable(Sender, _book.Totals()));
-        Command<GetEscrowedChannels>(c => Sender.Tell(new EscrowedChannels(_shard, _book.EscrowedChannels(c.Max))));
+        Command<GetEscrowedChannels>(c => Sender.Tell(new EscrowedChannels(_shard, _book.Escrows(Math.Clamp(c.Max, 0, 1_000_000)))));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "{0}: snapshot failed", _shard));
     }
@@ -89,15 +89,14 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
     {
         var decision = _book.DecideLock(command);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        var key = $"{command.ChannelId}/{command.Account}";
         var entry = (EscrowLockEntry)decision.Value;
         var height = _book.IsDuplicateLock(entry) ? TipHeight : Append(entry);
-        ReplyWhenDurable(Sender, new LedgerCommitted(_shard, key, height));
+        ReplyWhenDurable(Sender, new EscrowLocked(entry.Escrow, entry.Account, new(entry.Amount, _settings.Currency), _shard, height));
     }
 
     private void Release(ReleaseEscrow command)
     {
-        var earlier = _book.ReleasedBefore(command.ChannelId, command.Holder);
+        var earlier = _book.ReleasedBefore(command.Escrow, command.Holder);
         if (earlier is not null)
         {
             ReplyWhenDurable(Sender, Released((EscrowReleaseEntry)earlier.Entry, earlier.BlockHeight));
@@ -111,7 +110,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
     }
 
     private EscrowReleased Released(EscrowReleaseEntry entry, ulong height) =>
-        new(entry.ChannelId, entry.Holder, entry.Payouts.Select(p => new Payout(p.Account, new(p.Amount, _settings.Currency))).ToList(), _shard, height);
+        new(entry.Escrow, entry.Holder, entry.Payouts.Select(p => new Payout(p.Account, new(p.Amount, _settings.Currency))).ToList(), _shard, height);
 
     private void ReceiveCredit(Credit credit)
     {
@@ -216,7 +215,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
             {
                 if (line.DestinationShard is null) continue;
                 _ledgerRegion.Tell(new Credit(line.DestinationShard, _shard, line.Sequence, line.Account,
-                    new(line.Amount, _settings.Currency), release.ChannelId));
+                    new(line.Amount, _settings.Currency), release.Escrow.Channel));
             }
         }
     }

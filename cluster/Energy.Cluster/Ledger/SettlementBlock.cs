@@ -24,12 +24,12 @@ public sealed record MintEntry(string RequestId, PartyId Account, long Amount, O
 
 public sealed record WithdrawalEntry(string RequestId, PartyId Account, long Amount) : LedgerEntry;
 
-public sealed record EscrowLockEntry(ChannelId ChannelId, PartyId Account, long Amount) : LedgerEntry;
+public sealed record EscrowLockEntry(EscrowId Escrow, PartyId Account, long Amount) : LedgerEntry;
 
 /// <summary>A payout line; a destination shard and sequence when the account lives in another shard.</summary>
 public sealed record PayoutLine(PartyId Account, long Amount, string? DestinationShard, ulong Sequence);
 
-public sealed record EscrowReleaseEntry(ChannelId ChannelId, PartyId Holder, long Escrowed, IReadOnlyList<PayoutLine> Payouts) : LedgerEntry;
+public sealed record EscrowReleaseEntry(EscrowId Escrow, PartyId Holder, long Escrowed, IReadOnlyList<PayoutLine> Payouts) : LedgerEntry;
 
 public sealed record CreditEntry(string SourceShard, ulong Sequence, PartyId Account, long Amount, ChannelId ChannelId) : LedgerEntry;
 
@@ -37,7 +37,7 @@ public sealed record CreditEntry(string SourceShard, ulong Sequence, PartyId Acc
 /// A block of ledger entries, chained by hash to the block before and signed by the node that
 /// committed it. It is the only event a ledger shard persists.
 /// </summary>
-[Manifest("ledger.block.v1")]
+[Manifest("ledger.block.v2")]
 public sealed record SettlementBlock(
     NetworkId Network,
     string Shard,
@@ -93,9 +93,10 @@ public sealed record SettlementBlock(
             {
                 case MintEntry e: Text("mint"); Text(e.RequestId); Text(e.Account.Value); Number(e.Amount); Text(e.Issuer.Value); break;
                 case WithdrawalEntry e: Text("withdrawal"); Text(e.RequestId); Text(e.Account.Value); Number(e.Amount); break;
-                case EscrowLockEntry e: Text("escrow-lock"); Text(e.ChannelId.Value); Text(e.Account.Value); Number(e.Amount); break;
+                // The escrow's whole identity (kind, channel, opening hash) is hashed: which escrow moved is part of the record.
+                case EscrowLockEntry e: Text("escrow-lock"); Text(e.Escrow.ToString()); Text(e.Account.Value); Number(e.Amount); break;
                 case EscrowReleaseEntry e:
-                    Text("escrow-release"); Text(e.ChannelId.Value); Text(e.Holder.Value); Number(e.Escrowed); Number(e.Payouts.Count);
+                    Text("escrow-release"); Text(e.Escrow.ToString()); Text(e.Holder.Value); Number(e.Escrowed); Number(e.Payouts.Count);
                     foreach (var line in e.Payouts)
                     {
                         Text(line.Account.Value); Number(line.Amount); Text(line.DestinationShard ?? ""); Number((long)line.Sequence);

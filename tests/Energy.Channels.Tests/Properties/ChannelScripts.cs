@@ -212,13 +212,13 @@ public static class ChannelScripts
                         : DuplexChannels.Update(channel, offered, now);
                     break;
                 case DuplexAction.CloseByA:
-                    result = DuplexChannels.RequestClose(channel, Close(PayerId, step.Flaw == Flaw.ForgedSignature ? Keys.Stranger : Keys.Payer), now);
+                    result = DuplexChannels.RequestClose(channel, DuplexClose(PayerId, step.Flaw == Flaw.ForgedSignature ? Keys.Stranger : Keys.Payer), now);
                     break;
                 case DuplexAction.CloseByB:
-                    result = DuplexChannels.RequestClose(channel, Close(PayeeId, Keys.Payee), now);
+                    result = DuplexChannels.RequestClose(channel, DuplexClose(PayeeId, Keys.Payee), now);
                     break;
                 case DuplexAction.StrangerClose:
-                    result = DuplexChannels.RequestClose(channel, Close(StrangerId, Keys.Stranger), now);
+                    result = DuplexChannels.RequestClose(channel, DuplexClose(StrangerId, Keys.Stranger), now);
                     break;
                 default:
                     result = DuplexChannels.FinalizeClose(channel, now);
@@ -232,7 +232,7 @@ public static class ChannelScripts
         var last = channel;
         var closed = channel.Status switch
         {
-            ChannelStatus.Open => DuplexChannels.FinalizeClose(DuplexChannels.RequestClose(channel, Close(PayeeId, Keys.Payee), new Timestamp(time)).Value, end).Value,
+            ChannelStatus.Open => DuplexChannels.FinalizeClose(DuplexChannels.RequestClose(channel, DuplexClose(PayeeId, Keys.Payee), new Timestamp(time)).Value, end).Value,
             ChannelStatus.Closing => DuplexChannels.FinalizeClose(channel, end).Value,
             _ => channel,
         };

@@ -63,8 +63,8 @@ public static class Gens
         select new Voucher(network, channel, sequence, cumulative);
 
     public static readonly Gen<CloseRequest> CloseRequest =
-        from network in Network from channel in Channel from closer in Party from at in AnyTime
-        select new CloseRequest(network, channel, closer, at);
+        from network in Network from kind in Gen.Elements(ChannelKind.Streaming, ChannelKind.Duplex) from channel in Channel from closer in Party from at in AnyTime
+        select new CloseRequest(network, kind, channel, closer, at);
 
     public static readonly Gen<DuplexState> DuplexState =
         from network in Network from channel in Channel from version in AnyULong
