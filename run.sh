@@ -20,9 +20,10 @@ if command -v npm > /dev/null 2>&1 && [ ! -d dashboard/web/node_modules ]; then
 fi
 
 mkdir -p .data
-# A data folder of an earlier format (parties without their kind, operators without admissions) is kept aside, not read.
+# A data folder of an earlier format (parties without their kind, operators without admissions, vouchers
+# without a purpose) is kept aside, not read.
 if [ -e .data/node-1/energy.db ] && [ "$(cat .data/node-1/data-format 2>/dev/null)" != "3" ]; then
-  aside=".data-format1-$(date +%Y%m%d%H%M%S)"
+  aside=".data-format-old-$(date +%Y%m%d%H%M%S)"
   echo "== .data was written by an earlier format: moved to $aside"
   mv .data "$aside"
   mkdir -p .data

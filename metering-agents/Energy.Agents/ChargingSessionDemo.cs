@@ -36,6 +36,8 @@ public sealed class ChargingSessionDemo
         MeterReading? first = null;
         MeterReading? last = null;
         var paid = Money.Zero(deposit.Currency);
+        // Every voucher names the session it pays for.
+        var session = PaymentPurpose.ForSession("demo-session").Unwrap();
         for (ulong sequence = 1; sequence <= (ulong)readings; sequence++)
         {
             now = new Timestamp(now.UnixMilliseconds + 1_000);
@@ -49,7 +51,7 @@ public sealed class ChargingSessionDemo
             last = received;
             var owed = received.Register.Subtract(first.Register).Unwrap().PriceAt(tariff).Unwrap();
             if (owed == paid) continue;
-            var voucher = Signed<Voucher>.Sign(new Voucher(network, channelId, sequence, owed), vehicleKey).ToArray();
+            var voucher = Signed<Voucher>.Sign(new Voucher(network, channelId, sequence, owed, owed.Subtract(paid).Unwrap(), session), vehicleKey).ToArray();
 
             // The operator: decode and accept the voucher.
             channel = StreamingChannels.AcceptVoucher(channel, Signed<Voucher>.Decode(voucher).Unwrap(), now).Unwrap().Channel;

@@ -73,9 +73,12 @@ public sealed class VehicleAgent : IDisposable
         public object Gate { get; } = new();
     }
 
-    private sealed record SessionState(string Session, PayingChannel Channel, DeviceId Meter, DevicePublicKey MeterKey, Tariff Tariff, Money Base, MeterReading Start)
+    private sealed record SessionState(string Session, PaymentPurpose Purpose, PayingChannel Channel, DeviceId Meter, DevicePublicKey MeterKey, Tariff Tariff, MeterReading Start)
     {
         public MeterReading Last { get; set; } = Start;
+
+        /// <summary>What the vouchers naming this session added in all (the channel also carries tolls and other sessions).</summary>
+        public Money Paid { get; set; } = Money.Zero(Tariff.MinorUnitsPerKwh.Currency);
     }
 
     /// <summary>Opens a streaming channel to <paramref name="payee"/> with a deposit from the vehicle's funded account.</summary>
@@ -91,8 +94,8 @@ public sealed class VehicleAgent : IDisposable
     public PayingChannel? ChannelTo(PartyId payee) => _channels.GetValueOrDefault(payee);
 
     /// <summary>Signs a voucher on a channel (tests use it to play a vehicle that signs what it should not).</summary>
-    public byte[] SignVoucher(ChannelId channel, ulong sequence, Money cumulative) =>
-        Signed<Voucher>.Sign(new Voucher(Network, channel, sequence, cumulative), _key).ToArray();
+    public byte[] SignVoucher(ChannelId channel, ulong sequence, Money cumulative, Money increment, PaymentPurpose purpose) =>
+        Signed<Voucher>.Sign(new Voucher(Network, channel, sequence, cumulative, increment, purpose), _key).ToArray();
 
     /// <summary>Authenticates on a gateway connection and starts answering session events.</summary>
     public async Task ConnectAsync(GatewayClient gateway)
@@ -175,10 +178,13 @@ public sealed class VehicleAgent : IDisposable
             Refusals.Enqueue(accepted.Error!.Code);
             return;
         }
-        Money paidBefore;
-        lock (channel.Gate) paidBefore = channel.Cumulative;
-        _sessions[session] = new SessionState(session, channel, meter, meterKey.Value,
-            new Tariff(new Money(offer.GetProperty("pricePerKwh").GetInt64(), currency)), paidBefore, accepted.Value);
+        if (PaymentPurpose.ForSession(session) is not { IsOk: true } purpose)
+        {
+            Refusals.Enqueue("MalformedValue");
+            return;
+        }
+        _sessions[session] = new SessionState(session, purpose.Value, channel, meter, meterKey.Value,
+            new Tariff(new Money(offer.GetProperty("pricePerKwh").GetInt64(), currency)), accepted.Value);
         await _gateway!.CallAsync(Id, "session.accept", new { session, channel = channel.Id.Value });
     }
 
@@ -205,13 +211,16 @@ public sealed class VehicleAgent : IDisposable
         byte[] voucher;
         lock (state.Channel.Gate)
         {
-            var cumulative = state.Base.Add(owed).Unwrap();
-            if (cumulative <= state.Channel.Cumulative) return;
+            // The voucher adds what this session owes beyond what its own vouchers paid, and names the session.
+            var increment = owed.Subtract(state.Paid).Unwrap();
+            if (increment.MinorUnits <= 0) return;
+            var cumulative = state.Channel.Cumulative.Add(increment).Unwrap();
             if (cumulative > state.Channel.Deposit) { Refusals.Enqueue("DepositExhausted"); return; }
             state.Channel.Sequence++;
             _signed++;
             state.Channel.Cumulative = cumulative;
-            voucher = SignVoucher(state.Channel.Id, state.Channel.Sequence, cumulative);
+            state.Paid = owed;
+            voucher = SignVoucher(state.Channel.Id, state.Channel.Sequence, cumulative, increment, state.Purpose);
         }
         // Payments are pipelined (bounded): the next reading is verified while this voucher is on its way.
         await _paying.WaitAsync();
@@ -272,17 +281,19 @@ public sealed class VehicleAgent : IDisposable
             await DeclineAsync(pass, "NoChannel");
             return;
         }
-        var price = verified.Value.Price.MinorUnits - (Tolls == TollAnswer.Underpay ? 1 : 0);
+        var price = new Money(verified.Value.Price.MinorUnits - (Tolls == TollAnswer.Underpay ? 1 : 0), currency);
+        if (PaymentPurpose.ForTollPass(pass) is not { IsOk: true } purpose) { Refusals.Enqueue("MalformedValue"); return; }
         byte[] voucher;
         lock (channel.Gate)
         {
-            var cumulative = channel.Cumulative.Add(new Money(price, currency));
+            var cumulative = channel.Cumulative.Add(price);
             if (!cumulative.IsOk || cumulative.Value > channel.Deposit) voucher = [];
             else
             {
                 channel.Sequence++;
                 channel.Cumulative = cumulative.Value;
-                voucher = SignVoucher(channel.Id, channel.Sequence, cumulative.Value);
+                // The voucher names the pass: its increment pays this pass and nothing else.
+                voucher = SignVoucher(channel.Id, channel.Sequence, cumulative.Value, price, purpose.Value);
             }
         }
         if (voucher.Length == 0)

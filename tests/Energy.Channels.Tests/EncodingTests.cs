@@ -185,15 +185,19 @@ public class EncodingTests
     [Fact]
     public void A_voucher_has_exactly_the_documented_layout()
     {
-        var voucher = Signed<Voucher>.Sign(new Voucher(NetworkId.Of("n1"), ChannelId.Of("c"), 0x0102030405060708, Eur(-2)), Keys.Payer);
+        var voucher = Signed<Voucher>.Sign(new Voucher(NetworkId.Of("n1"), ChannelId.Of("c"), 0x0102030405060708, Eur(-2), Eur(3),
+            PaymentPurpose.ForTollPass(DeviceId.Of("g"), 0x0a)), Keys.Payer);
         byte[] expected =
         [
-            (byte)'E', (byte)'N', 0x02, 0x02,              // magic, kind, format version
+            (byte)'E', (byte)'N', 0x15, 0x02,              // magic, kind, format version
             2, (byte)'n', (byte)'1',                       // network id
             1, (byte)'c',                                  // channel id
             1, 2, 3, 4, 5, 6, 7, 8,                        // sequence, big-endian
             (byte)'E', (byte)'U', (byte)'R',               // currency
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // amount, big-endian two's complement
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // cumulative, big-endian two's complement
+            0, 0, 0, 0, 0, 0, 0, 3,                        // increment, in the cumulative's currency
+            2, 1, (byte)'g',                               // purpose: a toll pass, its gantry
+            0, 0, 0, 0, 0, 0, 0, 0x0a,                     // and the pass's number
         ];
         Assert.Equal(expected, voucher.Body.ToArray());
         Assert.Equal(expected.Length + 64, voucher.Wire.Length);
@@ -212,7 +216,7 @@ public class EncodingTests
     [Fact]
     public void The_same_payload_always_encodes_to_the_same_body()
     {
-        var payload = new Voucher(Network, Channel, 42, Eur(4_200));
+        var payload = new Voucher(Network, Channel, 42, Eur(4_200), Eur(200), PaymentPurpose.ForSession("s-1").Unwrap());
         Assert.Equal(Signed<Voucher>.EncodeBody(payload), Signed<Voucher>.EncodeBody(payload with { }));
         Assert.Equal(Signed<Voucher>.Sign(payload, Keys.Payer).Body.ToArray(), Signed<Voucher>.EncodeBody(payload));
     }
@@ -236,7 +240,7 @@ public class EncodingTests
     [Fact]
     public void An_invalid_identifier_cannot_be_encoded()
     {
-        Assert.Throws<ArgumentException>(() => Signed<Voucher>.EncodeBody(new Voucher(Network, new ChannelId("Upper"), 1, Eur(1))));
+        Assert.Throws<ArgumentException>(() => Signed<Voucher>.EncodeBody(new Voucher(Network, new ChannelId("Upper"), 1, Eur(1), Eur(1), PaymentPurpose.None)));
     }
 
     [Fact]

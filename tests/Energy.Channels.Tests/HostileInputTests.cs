@@ -38,7 +38,7 @@ public class HostileInputTests
     private static void AssertUnchanged(StreamingChannel snapshot, StreamingChannel channel)
     {
         Assert.Equal(snapshot, channel);
-        var next = StreamingChannels.AcceptVoucher(channel, Voucher(channel.LastSequence + 1, channel.Paid.MinorUnits + 1), Now).Value;
+        var next = StreamingChannels.AcceptVoucher(channel, Voucher(channel.LastSequence + 1, channel.Paid.MinorUnits + 1, increment: 1), Now).Value;
         Assert.Equal(Eur(1), next.Increment);
     }
 
@@ -56,7 +56,7 @@ public class HostileInputTests
     {
         var channel = Paid(100);
         var snapshot = channel with { };
-        var error = Assert.IsType<InvalidSignature>(Refused(Accept(channel, Voucher(2, 900, signer: Keys.Stranger))));
+        var error = Assert.IsType<InvalidSignature>(Refused(Accept(channel, Voucher(2, 900, signer: Keys.Stranger, increment: 900 - channel.Paid.MinorUnits))));
         Assert.Equal((Channel, ObjectKind.Voucher, PayerId.Value), (error.ChannelId, error.Kind, error.Signer));
         AssertUnchanged(snapshot, channel);
     }
@@ -279,7 +279,7 @@ public class HostileInputTests
     {
         var channel = Paid(100);
         var snapshot = channel with { };
-        var error = Assert.IsType<CurrencyMismatch>(Refused(Accept(channel, Voucher(2, 200, currency: Currency.Usd))));
+        var error = Assert.IsType<CurrencyMismatch>(Refused(Accept(channel, Voucher(2, 200, currency: Currency.Usd, increment: 100))));
         Assert.Equal((Currency.Eur, Currency.Usd), (error.Expected, error.Actual));
         AssertUnchanged(snapshot, channel);
     }
@@ -668,8 +668,8 @@ public class HostileInputTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x15)]
     [InlineData(0x16)]
+    [InlineData(0x17)]
     [InlineData(0x7F)]
     [InlineData(0xFF)]
     public void An_unknown_kind_tag_is_refused_with_UnknownKind(byte tag)
@@ -764,7 +764,7 @@ public class HostileInputTests
     public void Currency_bytes_that_are_not_upper_case_letters_are_refused_with_NonCanonicalEncoding(int letter, byte value)
     {
         var voucher = Voucher(1, 100);
-        var currencyAt = voucher.BodyLength - 11; // three currency bytes, then the eight amount bytes
+        var currencyAt = voucher.BodyLength - 20; // three currency bytes, the eight cumulative bytes, the eight increment bytes, the purpose's byte
         var error = Assert.IsType<NonCanonicalEncoding>(Refused(Signed<Voucher>.Decode(Bytes.Set(voucher.Wire, currencyAt + letter, value))));
         Assert.Equal((ObjectKind.Voucher, "cumulative"), (error.Kind, error.Field));
     }
@@ -773,7 +773,8 @@ public class HostileInputTests
     public void A_voucher_whose_amount_was_raised_on_the_wire_decodes_but_is_refused_with_InvalidSignature()
     {
         var voucher = Voucher(1, 100);
-        var tampered = Signed<Voucher>.Decode(Bytes.Set(voucher.Wire, voucher.BodyLength - 2, 0x03)).Value; // 100 -> 868
+        // Cumulative and increment raised alike (100 -> 868), so that only the signature can tell.
+        var tampered = Signed<Voucher>.Decode(Bytes.Set(Bytes.Set(voucher.Wire, voucher.BodyLength - 11, 0x03), voucher.BodyLength - 3, 0x03)).Value;
         Assert.Equal(868, tampered.Payload.Cumulative.MinorUnits);
         Assert.IsType<InvalidSignature>(Refused(Accept(OpenStreaming(), tampered)));
     }

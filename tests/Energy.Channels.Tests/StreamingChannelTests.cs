@@ -25,15 +25,16 @@ public sealed class StreamingChannelTests : IDisposable
             new Money(depositMinorUnits, Currency.Eur),
             DurationMs.FromSeconds(60))).Value;
 
-    private Signed<Voucher> VoucherFor(ulong sequence, long cumulative) =>
-        Signed<Voucher>.Sign(new Voucher(Network, Channel, sequence, new Money(cumulative, Currency.Eur)), _payerKey);
+    /// <summary>A voucher; its increment is the whole cumulative unless told (right for a channel's first voucher).</summary>
+    private Signed<Voucher> VoucherFor(ulong sequence, long cumulative, long? increment = null, PaymentPurpose purpose = default) =>
+        Signed<Voucher>.Sign(new Voucher(Network, Channel, sequence, new Money(cumulative, Currency.Eur), new Money(increment ?? cumulative, Currency.Eur), purpose), _payerKey);
 
     [Fact]
     public void Accepting_a_newer_voucher_pays_the_increment()
     {
         var channel = OpenChannel();
         var first = StreamingChannels.AcceptVoucher(channel, VoucherFor(1, 100), Now).Value;
-        var second = StreamingChannels.AcceptVoucher(first.Channel, VoucherFor(2, 250), Now).Value;
+        var second = StreamingChannels.AcceptVoucher(first.Channel, VoucherFor(2, 250, increment: 150), Now).Value;
 
         Assert.Equal(100, first.Increment.MinorUnits);
         Assert.Equal(150, second.Increment.MinorUnits);
@@ -128,7 +129,7 @@ public sealed class StreamingChannelTests : IDisposable
     [Fact]
     public void Sequences_may_skip_numbers()
     {
-        var accepted = StreamingChannels.AcceptVoucher(Paid(100, sequence: 1), Voucher(10, 150), Now).Value;
+        var accepted = StreamingChannels.AcceptVoucher(Paid(100, sequence: 1), Voucher(10, 150, increment: 50), Now).Value;
         Assert.Equal((10UL, 150L), (accepted.Channel.LastSequence, accepted.Channel.Paid.MinorUnits));
         Assert.Equal(Eur(50), accepted.Increment);
     }
@@ -136,7 +137,7 @@ public sealed class StreamingChannelTests : IDisposable
     [Fact]
     public void A_newer_voucher_for_the_same_amount_is_accepted_with_a_zero_increment()
     {
-        var accepted = StreamingChannels.AcceptVoucher(Paid(400), Voucher(2, 400), Now).Value;
+        var accepted = StreamingChannels.AcceptVoucher(Paid(400), Voucher(2, 400, increment: 0), Now).Value;
         Assert.Equal(Eur(0), accepted.Increment);
         Assert.Equal(2UL, accepted.Channel.LastSequence);
     }
@@ -187,7 +188,7 @@ public sealed class StreamingChannelTests : IDisposable
     public void The_payee_may_close_at_once_during_the_payers_challenge_window()
     {
         var closing = PayerClosing(cumulative: 100);
-        var challenged = StreamingChannels.AcceptVoucher(closing, Voucher(2, 450), At(1_000)).Value.Channel;
+        var challenged = StreamingChannels.AcceptVoucher(closing, Voucher(2, 450, increment: 350), At(1_000)).Value.Channel;
         var closed = StreamingChannels.RequestClose(challenged, Close(PayeeId, Keys.Payee), At(2_000)).Value;
 
         Assert.Equal(ChannelStatus.Closed, closed.Status);
@@ -221,7 +222,7 @@ public sealed class StreamingChannelTests : IDisposable
     public void During_the_challenge_window_a_newer_voucher_is_accepted_and_wins()
     {
         var closing = PayerClosing(cumulative: 100);
-        var challenged = StreamingChannels.AcceptVoucher(closing, Voucher(2, 700), At(WindowMs - 1)).Value;
+        var challenged = StreamingChannels.AcceptVoucher(closing, Voucher(2, 700, increment: 600), At(WindowMs - 1)).Value;
 
         Assert.Equal(Eur(600), challenged.Increment);
         Assert.Equal(ChannelStatus.Closing, challenged.Channel.Status);
@@ -235,7 +236,7 @@ public sealed class StreamingChannelTests : IDisposable
     public void At_the_deadline_a_newer_voucher_is_refused_with_ChallengeWindowOver()
     {
         var closing = PayerClosing(cumulative: 100);
-        var result = StreamingChannels.AcceptVoucher(closing, Voucher(2, 700), At(WindowMs));
+        var result = StreamingChannels.AcceptVoucher(closing, Voucher(2, 700, increment: 600), At(WindowMs));
 
         var error = Assert.IsType<ChallengeWindowOver>(result.Error);
         Assert.Equal((Channel, At(WindowMs), At(WindowMs)), (error.ChannelId, error.Deadline, error.Now));

@@ -76,10 +76,11 @@ public static class TestParties
     public static StreamingChannel PayerClosing(long cumulative = 100, ulong sequence = 1) =>
         StreamingChannels.RequestClose(Paid(cumulative, sequence), Close(PayerId, Keys.Payer), Now).Value;
 
+    /// <summary>A voucher; its increment is the whole cumulative unless told (right for a channel's first voucher).</summary>
     public static Signed<Voucher> Voucher(ulong sequence, long cumulative, DeviceKeyPair? signer = null, ChannelId? channel = null,
-        NetworkId? network = null, Currency? currency = null) =>
-        Signed<Voucher>.Sign(new Voucher(network ?? Network, channel ?? Channel, sequence, new Money(cumulative, currency ?? Currency.Eur)),
-            signer ?? Keys.Payer);
+        NetworkId? network = null, Currency? currency = null, long? increment = null, PaymentPurpose purpose = default) =>
+        Signed<Voucher>.Sign(new Voucher(network ?? Network, channel ?? Channel, sequence, new Money(cumulative, currency ?? Currency.Eur),
+            new Money(increment ?? cumulative, currency ?? Currency.Eur), purpose), signer ?? Keys.Payer);
 
     /// <summary>A close request for a streaming channel.</summary>
     public static Signed<CloseRequest> Close(PartyId closer, DeviceKeyPair signer, ChannelId? channel = null, NetworkId? network = null) =>

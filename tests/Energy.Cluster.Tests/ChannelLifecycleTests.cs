@@ -41,7 +41,7 @@ public abstract class ChannelLifecycleTests(NodeOptions node, ITestOutputHelper 
 
         for (ulong i = 1; i <= 5; i++)
         {
-            var voucher = Signed<Voucher>.Sign(new Voucher(Network, channel, i, new Money((long)i * 300, Currency.Eur)), vehicleKey);
+            var voucher = Signed<Voucher>.Sign(new Voucher(Network, channel, i, new Money((long)i * 300, Currency.Eur), new Money(300, Currency.Eur), PaymentPurpose.None), vehicleKey);
             Regions.Channels.Tell(new SubmitVoucher(channel, voucher.ToArray()), TestActor);
         }
         for (var i = 0; i < 5; i++) ExpectMsg<VoucherAcknowledged>();

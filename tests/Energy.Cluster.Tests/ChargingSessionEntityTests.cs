@@ -73,8 +73,8 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         Assert.Equal(94, after.Owed.MinorUnits); // 2.345 kWh x 40 = 93.8, rounded half up
 
         // Paying more than is owed is refused; paying what is owed is acknowledged once the channel holds the voucher.
-        Assert.Equal(nameof(PaymentAboveOwed), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 95, _vehicleKey), null))).Code);
-        Assert.Equal(94, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 94, _vehicleKey), null))).Paid.MinorUnits);
+        Assert.Equal(nameof(PaymentAboveOwed), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 95, 95, _vehicleKey, Signing.Session("s1")), null))).Code);
+        Assert.Equal(94, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 94, 94, _vehicleKey, Signing.Session("s1")), null))).Paid.MinorUnits);
         Assert.Equal(94, Assert.IsType<ChannelView>(await AskAsync(r.Channels, new GetChannel(Channel))).Paid!.Value.MinorUnits);
 
         var end = Reading(12_345);
@@ -106,7 +106,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
 
         Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("h1", Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(1_000), null)));
         // Payments before the vehicle accepted, and a channel that does not pay the charger's operator.
-        Assert.Equal(nameof(SessionNotAccepted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, Signing.Voucher(Channel, 1, 1, _vehicleKey), null))).Code);
+        Assert.Equal(nameof(SessionNotAccepted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, Signing.Voucher(Channel, 1, 1, 1, _vehicleKey, Signing.Session("h1")), null))).Code);
         Assert.Equal(nameof(ChannelNotUsable), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new AcceptSession("h1", Vehicle, ChannelId.Of("no-such-channel"), null))).Code);
         Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new AcceptSession("h1", Charger, Channel, null))).Code);
         Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("h1", Vehicle, Channel, null)));
@@ -117,9 +117,9 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         Assert.Equal("RegisterWentBackwards", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, Reading(1_500), null))).Code);
         Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, Reading(9_000, stranger), null))).Code);
         Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Vehicle, Reading(9_000), null))).Code);
-        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Charger, Signing.Voucher(Channel, 1, 40, _vehicleKey), null))).Code);
+        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Charger, Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("h1")), null))).Code);
         // A voucher the vehicle did not sign reaches the channel and is refused there.
-        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, Signing.Voucher(Channel, 1, 40, stranger), null))).Code);
+        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, Signing.Voucher(Channel, 1, 40, 40, stranger, Signing.Session("h1")), null))).Code);
         Assert.Equal("Truncated", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, [1, 2, 3], null))).Code);
 
         var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("h1")));
@@ -137,7 +137,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         Assert.Equal("charging", Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(1_000), null))).Status);
         Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(2_000), null)));
         await AwaitAssertAsync(async () => Assert.Equal("suspended", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1"))).Status));
-        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("c1", Vehicle, Signing.Voucher(Channel, 1, 80, _vehicleKey), null)));
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("c1", Vehicle, Signing.Voucher(Channel, 1, 80, 80, _vehicleKey, Signing.Session("c1")), null)));
         await AwaitAssertAsync(async () =>
         {
             var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1")));
@@ -165,7 +165,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
             Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("r1", Charger, Vehicle, Price, new Money(30, Currency.Eur), Reading(500), null)));
             Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("r1", Vehicle, Channel, null)));
             Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(1_500), null)));
-            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 1, 40, _vehicleKey), null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("r1")), null)));
             Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(3_500), null)));
             await AwaitAssertAsync(async () => Assert.Equal("suspended", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1"))).Status));
             before = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1")));
@@ -178,7 +178,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
             Assert.Equal((3_000L, 120L, 40L, "suspended"), (after.EnergyWh, after.Owed.MinorUnits, after.Paid.MinorUnits, after.Status));
             // It goes on where it was: the readings' sequence continues, a replay is still refused.
             Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(4_000, sequence: 2), null))).Code);
-            Assert.Equal(120, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 2, 120, _vehicleKey), null))).Paid.MinorUnits);
+            Assert.Equal(120, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 2, 120, 80, _vehicleKey, Signing.Session("r1")), null))).Paid.MinorUnits);
             Assert.Equal("completed", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("r1", Charger, Reading(3_500), null))).Status);
         }
     }
@@ -186,7 +186,7 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
     [Fact]
     public async Task A_payment_acknowledged_just_before_a_restart_is_taken_back_from_the_channel()
     {
-        var voucher = Signing.Voucher(Channel, 1, 40, _vehicleKey);
+        var voucher = Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("p1"));
         await using (var node = await TestNode.StartAsync(store, Settings))
         {
             var r = node.Regions;

@@ -90,7 +90,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         // The streaming channel of the same id, paying a million from Alice's thousand.
         Assert.Equal(nameof(InsufficientFunds), Refused(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 1_000_000, _aliceKey)), Regions.Channels));
 
-        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 400_000, _aliceKey)), Regions.Channels));
+        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 400_000, 400_000, _aliceKey)), Regions.Channels));
         Assert.Equal("none", Assert.IsType<ChannelView>(Ask(new GetChannel(x1), Regions.Channels)).Status);
         Assert.Equal(before, Ledger());
         Assert.Equal((1_000L, 0L, 100L, 0L), (before.Item1, before.Item2, before.Item3, before.Item4));
@@ -123,7 +123,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
 
         Assert.Equal(nameof(InsufficientFunds), Refused(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 300, _aliceKey)), Regions.Channels));
 
-        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 300, _aliceKey)), Regions.Channels));
+        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 300, 300, _aliceKey)), Regions.Channels));
         Assert.Equal(before, Ledger());
     }
 
@@ -209,7 +209,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         ledger.Reply(new EscrowLocked(escrow, Alice, Eur(500), lockEscrow.Shard, 8));
         Assert.Equal(8UL, ExpectMsg<ChannelOpened>().EscrowBlockHeight);
 
-        entity.Tell(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 200, _aliceKey)), TestActor);
+        entity.Tell(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 200, 200, _aliceKey)), TestActor);
         ExpectMsg<VoucherAcknowledged>();
         entity.Tell(new CloseChannel(channel, Signing.Close(channel, Bob, _bobKey, Clock.Now)), TestActor);
         var release = ledger.ExpectMsg<ReleaseEscrow>();

@@ -4,6 +4,7 @@ using Energy.Channels.Duplex;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
@@ -18,9 +19,11 @@ namespace Energy.Cluster.Tests;
 /// Model-based: random interleavings of streaming and duplex opens (funded, over the balance, refunded),
 /// channel ids reused across kinds and after settlement, vouchers, co-signed states, closes by either
 /// side, disputes inside the window, windows passing and node restarts, played on the real entities over
-/// SQLite. The model follows only what the network acknowledged; after every step the ledger must agree
-/// with it account by account (so no escrow is granted without funds and none is released twice), value
-/// is conserved, and every settlement pays exactly the last acknowledged voucher or state.
+/// SQLite. Vouchers on one channel name two sessions, a toll pass or nothing. The model follows only what
+/// the network acknowledged; after every step the ledger must agree with it account by account (so no
+/// escrow is granted without funds and none is released twice), value is conserved, what each purpose
+/// counts as paid is exactly the sum of the increments that named it, and every settlement pays exactly
+/// the last acknowledged voucher or state.
 /// </summary>
 public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: output)
 {
@@ -70,7 +73,7 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
 
     private static readonly Arbitrary<Step[]> Scripts = Gen.Choose(12, 32).SelectMany(n => Gen.ArrayOf(Steps, n)).ToArbitrary();
 
-    [FsCheck.Xunit.Property(MaxTest = 8)]
+    [FsCheck.Xunit.Property(MaxTest = 12)]
     public Property Money_is_counted_once_whatever_the_interleaving() =>
         Prop.ForAll(Scripts, script => PlayAsync(script).GetAwaiter().GetResult());
 
@@ -83,7 +86,16 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
         public long Paid { get; set; }
         public bool Closing { get; set; }
         public bool Settled { get; set; }
+
+        /// <summary>The acknowledged increments of the vouchers that named each purpose.</summary>
+        public Dictionary<PaymentPurpose, long> PaidFor { get; } = [];
     }
+
+    /// <summary>What a voucher pays for: two sessions and a toll pass, sharing one channel, or nothing.</summary>
+    private static readonly PaymentPurpose[] Purposes =
+    [
+        PaymentPurpose.None, Signing.Session("s-a"), Signing.Session("s-b"), PaymentPurpose.ForTollPass(DeviceId.Of("gantry-model"), 7),
+    ];
 
     private sealed class DuplexModel(int a, int b, long depositA, long depositB)
     {
@@ -228,14 +240,17 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
                 var c = model.Streaming.GetValueOrDefault(id);
                 var payer = c?.Payer ?? step.From;
                 var sequence = (c?.Sequence ?? 0) + 1;
-                var cumulative = (c?.Paid ?? 0) + step.Amount % 80 + 1;
-                var answer = await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, sequence, cumulative, keys[payer])));
+                var increment = step.Amount % 80 + 1;
+                var cumulative = (c?.Paid ?? 0) + increment;
+                var purpose = Purposes[step.Other % Purposes.Length];
+                var answer = await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, sequence, cumulative, increment, keys[payer], purpose)));
                 if (answer is not VoucherAcknowledged ack) break;
                 Assert.NotNull(c);
                 Assert.False(c!.Settled, $"a voucher was acknowledged on settled channel {id}");
                 Assert.True(cumulative <= c.Deposit, $"a voucher of {cumulative} was acknowledged over a deposit of {c.Deposit}");
-                Assert.Equal(cumulative - c.Paid, ack.Increment?.MinorUnits ?? cumulative - c.Paid);
+                Assert.Equal(increment, ack.Increment?.MinorUnits);
                 (c.Sequence, c.Paid) = (sequence, cumulative);
+                if (purpose != PaymentPurpose.None) c.PaidFor[purpose] = c.PaidFor.GetValueOrDefault(purpose) + increment;
                 break;
             }
             case Act.DuplexPay:
@@ -323,6 +338,14 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
             model.Release(d.B, d.DepositB, (d.B, d.BalanceB));
             d.Settled = true;
         }
+
+        // What each purpose counts as paid on a channel is exactly the sum of the increments that named it: no voucher counts twice.
+        foreach (var (id, c) in model.Streaming.Where(c => !c.Value.Settled))
+            foreach (var purpose in Purposes.Where(p => p != PaymentPurpose.None))
+            {
+                var paid = Assert.IsType<PurposePaid>(await AskAsync(r.Channels, new GetPurposePaid(ChannelId.Of(id), purpose)));
+                Assert.Equal(c.PaidFor.GetValueOrDefault(purpose), paid.Paid.MinorUnits);
+            }
 
         await AwaitAssertAsync(async () =>
         {

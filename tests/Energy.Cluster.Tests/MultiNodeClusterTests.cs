@@ -44,7 +44,7 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
             remote.Channels.Tell(new OpenChannel(channel, Signed<StreamingOpening>.Sign(new StreamingOpening(Network, channel, payer,
                 PartyId.From(cpo), new Money(600, Currency.Eur), DurationMs.FromSeconds(10)), vehicleKey).ToArray()), probe.Ref);
             probe.ExpectMsg<ChannelOpened>(TimeSpan.FromSeconds(10));
-            Regions.Channels.Tell(new SubmitVoucher(channel, Signed<Voucher>.Sign(new Voucher(Network, channel, 1, new Money(250, Currency.Eur)), vehicleKey).ToArray()), TestActor);
+            Regions.Channels.Tell(new SubmitVoucher(channel, Signed<Voucher>.Sign(new Voucher(Network, channel, 1, new Money(250, Currency.Eur), new Money(250, Currency.Eur), PaymentPurpose.None), vehicleKey).ToArray()), TestActor);
             ExpectMsg<VoucherAcknowledged>(TimeSpan.FromSeconds(10));
             remote.Channels.Tell(new CloseChannel(channel, Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, channel, PartyId.From(cpo), Clock.Now), cpoKey).ToArray()), probe.Ref);
             var settled = probe.ExpectMsg<ChannelSettled>(TimeSpan.FromSeconds(10));

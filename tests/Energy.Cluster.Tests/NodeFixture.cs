@@ -35,8 +35,14 @@ public static class Signing
         Signed<StreamingOpening>.Sign(new StreamingOpening(ClusterTestKit.Network, channel, payer, payee,
             new Money(deposit, Currency.Eur), new DurationMs(windowMs)), payerKey).ToArray();
 
-    public static byte[] Voucher(ChannelId channel, ulong sequence, long cumulative, DeviceKeyPair payerKey) =>
-        Signed<Voucher>.Sign(new Voucher(ClusterTestKit.Network, channel, sequence, new Money(cumulative, Currency.Eur)), payerKey).ToArray();
+    /// <summary>A voucher adding <paramref name="increment"/> to the channel's accepted cumulative, for <paramref name="purpose"/>.</summary>
+    public static byte[] Voucher(ChannelId channel, ulong sequence, long cumulative, long increment, DeviceKeyPair payerKey, PaymentPurpose purpose = default) =>
+        Signed<Voucher>.Sign(new Voucher(ClusterTestKit.Network, channel, sequence, new Money(cumulative, Currency.Eur), new Money(increment, Currency.Eur), purpose),
+            payerKey).ToArray();
+
+    public static PaymentPurpose Session(string session) => PaymentPurpose.ForSession(session).Unwrap();
+
+    public static PaymentPurpose Pass(string pass) => PaymentPurpose.ForTollPass(pass).Unwrap();
 
     public static byte[] Close(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
         Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Streaming, channel, closer, at), key).ToArray();

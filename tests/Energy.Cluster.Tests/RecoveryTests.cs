@@ -4,6 +4,7 @@ using Energy.Channels.Duplex;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
@@ -22,6 +23,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
     private static readonly OperatorId Cpo = OperatorId.Of("cpo-r");
     private static readonly ChannelId Duplex = ChannelId.Of("duplex-r");
     private static readonly DeviceId Stolen = DeviceId.Of("vehicle-stolen");
+    private static readonly PaymentPurpose Purpose = Signing.Session("session-r");
 
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
@@ -107,7 +109,7 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
             {
                 Assert.IsType<ChannelOpened>(await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 2_000, vehicleKey))));
                 for (ulong i = 1; i <= 12; i++)
-                    Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, i, (long)i * 10, vehicleKey))));
+                    Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, i, (long)i * 10, 10, vehicleKey, i % 2 == 0 ? Purpose : PaymentPurpose.None))));
             }
             Assert.IsType<ChannelSettled>(await AskAsync(r.Channels, new CloseChannel(settled, Signing.Close(settled, PartyId.From(Cpo), cpoKey, clock.Now))));
             // A duplex channel between the vehicle and the operator, with co-signed states.
@@ -131,8 +133,8 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
             var after = await SnapshotAsync(node.Regions, vehicle, payer, open, settled);
             Assert.Equal(Describe(before), Describe(after));
             // Work goes on where it stopped: the next voucher, and a ledger chain that keeps growing and stays intact.
-            Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 13, 130, vehicleKey))));
-            Assert.Equal("VoucherNotNewer", Assert.IsType<Refusal>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 12, 120, vehicleKey)))).Code);
+            Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 13, 130, 10, vehicleKey, Purpose))));
+            Assert.Equal("VoucherNotNewer", Assert.IsType<Refusal>(await AskAsync(node.Regions.Channels, new SubmitVoucher(open, Signing.Voucher(open, 12, 120, 10, vehicleKey, Purpose)))).Code);
             var shard = LedgerShards.For(payer, 4);
             var height = ((ShardTotals)await AskAsync(node.Regions.Ledger, new GetShardTotals(shard))).Height;
             Assert.IsType<LedgerCommitted>(await AskAsync(node.Regions.Ledger, new Mint(shard, "fund-2", payer, new Money(1, Currency.Eur), TestAuthority.Bank)));
@@ -163,6 +165,8 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
         await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(PartyId.From(Cpo), 4), PartyId.From(Cpo))),
         await AskAsync(r.Channels, new GetChannel(open)),
         await AskAsync(r.Channels, new GetChannel(settled)),
+        // What the vouchers naming a session paid survives snapshots and the batches of which only the newest was written.
+        await AskAsync(r.Channels, new GetPurposePaid(open, Purpose)),
         await AskAsync(r.DuplexChannels, new GetDuplexChannel(Duplex)),
     ];
 

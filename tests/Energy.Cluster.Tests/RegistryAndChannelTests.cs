@@ -109,7 +109,7 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         RegisterCpo();
         var vehicle = Vehicle("vehicle-r", 5_000);
         var channel = Open(vehicle, "channel-r", 1_000);
-        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, _vehicleKey)), Regions.Channels));
+        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, 100, _vehicleKey)), Regions.Channels));
 
         using var stranger = DeviceKeyPair.Generate();
         var forged = Signed<Revocation>.Sign(new Revocation(Network, Cpo, vehicle, Clock.Now), stranger).ToArray();
@@ -122,7 +122,7 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         Assert.True(Assert.IsType<DeviceView>(Ask(new RevokeDevice(vehicle, revocation), Regions.Devices)).Revoked);
         Assert.True(RevocationList.Get(Sys).IsRevoked(vehicle));
 
-        Assert.Equal(nameof(PartyRevoked), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 200, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(PartyRevoked), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 200, 100, _vehicleKey)), Regions.Channels));
         var second = ChannelId.Of("channel-r2");
         Assert.Equal(nameof(PartyRevoked), RefusalCode(new OpenChannel(second, Signing.Opening(second, PartyId.From(vehicle), CpoParty, 100, _vehicleKey)), Regions.Channels));
         Assert.Equal(nameof(DeviceIsRevoked), RefusalCode(new EndorseDevice(vehicle,
@@ -136,7 +136,7 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         var vehicle = Vehicle("vehicle-h", 1_000);
         var poor = ChannelId.Of("channel-poor");
         Assert.Equal(nameof(InsufficientFunds), RefusalCode(new OpenChannel(poor, Signing.Opening(poor, PartyId.From(vehicle), CpoParty, 1_001, _vehicleKey)), Regions.Channels));
-        Assert.Equal(nameof(ChannelNotFound), RefusalCode(new SubmitVoucher(poor, Signing.Voucher(poor, 1, 1, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(ChannelNotFound), RefusalCode(new SubmitVoucher(poor, Signing.Voucher(poor, 1, 1, 1, _vehicleKey)), Regions.Channels));
         using var stranger = DeviceKeyPair.Generate();
         var forged = ChannelId.Of("channel-forged");
         Assert.Equal(nameof(InvalidSignature), RefusalCode(new OpenChannel(forged, Signing.Opening(forged, PartyId.From(vehicle), CpoParty, 100, stranger)), Regions.Channels));
@@ -146,12 +146,12 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         var channel = Open(vehicle, "channel-h", 1_000);
         Assert.IsType<ChannelOpened>(Ask(new OpenChannel(channel, Signing.Opening(channel, PartyId.From(vehicle), CpoParty, 1_000, _vehicleKey)), Regions.Channels));
         Assert.Equal(nameof(ChannelAlreadyExists), RefusalCode(new OpenChannel(channel, Signing.Opening(channel, PartyId.From(vehicle), CpoParty, 999, _vehicleKey)), Regions.Channels));
-        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, _vehicleKey)), Regions.Channels));
-        Assert.Equal(nameof(VoucherNotNewer), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, _vehicleKey)), Regions.Channels));
-        Assert.Equal(nameof(InvalidSignature), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 200, stranger)), Regions.Channels));
-        Assert.Equal(nameof(AmountExceedsDeposit), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 1_001, _vehicleKey)), Regions.Channels));
-        Assert.Equal(nameof(WrongChannel), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(poor, 2, 200, _vehicleKey)), Regions.Channels));
-        Assert.Equal(nameof(TrailingBytes), RefusalCode(new SubmitVoucher(channel, [.. Signing.Voucher(channel, 2, 200, _vehicleKey), 0]), Regions.Channels));
+        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, 100, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(VoucherNotNewer), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, 100, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(InvalidSignature), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 200, 100, stranger)), Regions.Channels));
+        Assert.Equal(nameof(AmountExceedsDeposit), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 1_001, 901, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(WrongChannel), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(poor, 2, 200, 100, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(TrailingBytes), RefusalCode(new SubmitVoucher(channel, [.. Signing.Voucher(channel, 2, 200, 100, _vehicleKey), 0]), Regions.Channels));
         var view = Assert.IsType<ChannelView>(Ask(new GetChannel(channel), Regions.Channels));
         Assert.Equal((1UL, 100L), (view.LastSequence, view.Paid!.Value.MinorUnits));
     }
@@ -162,16 +162,16 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         RegisterCpo();
         var vehicle = Vehicle("vehicle-d", 2_000);
         var channel = Open(vehicle, "channel-d", 1_000, windowMs: 30_000);
-        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, _vehicleKey)), Regions.Channels));
+        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, 100, _vehicleKey)), Regions.Channels));
         var payerClose = Signing.Close(channel, PartyId.From(vehicle), _vehicleKey, Clock.Now);
         var closing = Assert.IsType<ChannelClosing>(Ask(new CloseChannel(channel, payerClose), Regions.Channels));
         Assert.Equal(Clock.Now.UnixMilliseconds + 30_000, closing.ChallengeDeadline.UnixMilliseconds);
         Assert.IsType<ChannelClosing>(Ask(new CloseChannel(channel, payerClose), Regions.Channels));
 
         // The payee (through its agent) presents the newer voucher it holds inside the window.
-        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 400, _vehicleKey)), Regions.Channels));
+        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 400, 300, _vehicleKey)), Regions.Channels));
         Clock.Advance(DurationMs.FromSeconds(31));
-        Assert.Equal(nameof(ChallengeWindowOver), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 3, 500, _vehicleKey)), Regions.Channels));
+        Assert.Equal(nameof(ChallengeWindowOver), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 3, 500, 100, _vehicleKey)), Regions.Channels));
         AwaitAssert(() =>
         {
             var view = Assert.IsType<ChannelView>(Ask(new GetChannel(channel), Regions.Channels));

@@ -73,10 +73,10 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
 
             var first = Assert.IsType<PassView>(await AskAsync(r.Gantries, new TollPass(Gantry, Request(120), null)));
             Assert.Equal("awaiting-payment", first.Status);
-            var paid = Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, first.Pass, Vehicle, Signing.Voucher(Channel, 1, 120, _vehicleKey), null)));
+            var paid = Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, first.Pass, Vehicle, Signing.Voucher(Channel, 1, 120, 120, _vehicleKey, Signing.Pass(first.Pass)), null)));
             Assert.Equal(("paid", 120L), (paid.Status, paid.PaidMinorUnits!.Value));
             // Paying a resolved pass again changes nothing.
-            Assert.Equal("paid", Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, first.Pass, Vehicle, Signing.Voucher(Channel, 2, 240, _vehicleKey), null))).Status);
+            Assert.Equal("paid", Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, first.Pass, Vehicle, Signing.Voucher(Channel, 2, 240, 120, _vehicleKey, Signing.Pass(first.Pass)), null))).Status);
             Assert.Equal(120, Assert.IsType<ChannelView>(await AskAsync(r.Channels, new GetChannel(Channel))).Paid!.Value.MinorUnits);
 
             // A pass nobody pays becomes one late violation, filed with the toll office.
@@ -85,7 +85,7 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
             await AwaitAssertAsync(async () => Assert.Equal(1, Assert.IsType<GantryView>(await AskAsync(r.Gantries, new GetGantry(Gantry))).Violations));
             // A payment after the deadline changes nothing: the pass stays a violation and the channel takes nothing.
             Assert.Equal("violation", Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, unpaid.Pass, Vehicle,
-                Signing.Voucher(Channel, 2, 240, _vehicleKey), null))).Status);
+                Signing.Voucher(Channel, 2, 240, 120, _vehicleKey, Signing.Pass(unpaid.Pass)), null))).Status);
             Assert.Equal(120, Assert.IsType<ChannelView>(await AskAsync(r.Channels, new GetChannel(Channel))).Paid!.Value.MinorUnits);
             await AwaitAssertAsync(async () => Assert.Equal(1, Assert.IsType<ViolationList>(await AskAsync(r.TollOffices, new GetViolations(Tolls))).Total));
             before = Assert.IsType<GantryView>(await AskAsync(r.Gantries, new GetGantry(Gantry)));
@@ -110,23 +110,23 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
         {
             var r = node.Regions;
             await SetUpAsync(r);
-            Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 1, 10, _vehicleKey))));
+            Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 1, 10, 10, _vehicleKey))));
             // Only the device's own operator (here the toll operator also runs the fleet) or a grid operator may order it.
             using var stranger = DeviceKeyPair.Generate();
             Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Devices, new QuarantineDevice(Vehicle,
                 Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, true, 1, _clock.Now), stranger).ToArray()))).Code);
             Assert.True(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new QuarantineDevice(Vehicle,
                 Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, true, 1, _clock.Now), _tollsKey).ToArray()))).Quarantined);
-            Assert.Equal(nameof(PartyQuarantined), Assert.IsType<Refusal>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, _vehicleKey)))).Code);
+            Assert.Equal(nameof(PartyQuarantined), Assert.IsType<Refusal>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, 10, _vehicleKey)))).Code);
         }
         await using (var node = await TestNode.StartAsync(store, Settings))
         {
             var r = node.Regions;
             // The channel is the first to start: it asks the payer's twin before it takes a voucher.
-            Assert.Equal(nameof(PartyQuarantined), Assert.IsType<Refusal>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, _vehicleKey)))).Code);
+            Assert.Equal(nameof(PartyQuarantined), Assert.IsType<Refusal>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, 10, _vehicleKey)))).Code);
             Assert.False(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new QuarantineDevice(Vehicle,
                 Signed<Quarantine>.Sign(new Quarantine(ClusterTestKit.Network, Tolls, Vehicle, false, 2, _clock.Now), _tollsKey).ToArray()))).Quarantined);
-            Assert.Equal(20, Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, _vehicleKey)))).Cumulative.MinorUnits);
+            Assert.Equal(20, Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(Channel, Signing.Voucher(Channel, 2, 20, 10, _vehicleKey)))).Cumulative.MinorUnits);
         }
     }
 

@@ -296,7 +296,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         await city.Fleet.RevokeAsync(city.Vehicle.Id);
 
         // Through the gateway: the revoked device is cut off.
-        var voucher = city.Vehicle.SignVoucher(city.Channel, 1, new Money(30, Currency.Eur));
+        var voucher = city.Vehicle.SignVoucher(city.Channel, 1, new Money(30, Currency.Eur), new Money(30, Currency.Eur), PaymentPurpose.ForSession(session).Unwrap());
         var gatewayRefusal = await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             Connections[0].CallAsync(city.Vehicle.Id, "session.pay", new { session, voucher = Convert.ToBase64String(voucher) }));
         Assert.Equal("DeviceIsRevoked", gatewayRefusal.Code);

@@ -144,7 +144,7 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         {
             var amount = Math.Min(v.Deposit, v.Paid + rng.Next(200));
             var sequence = v.Sequence + 1;
-            var voucher = Signed<Voucher>.Sign(new Voucher(Network, id, sequence, new Money(amount, Currency.Eur)), v.Key).ToArray();
+            var voucher = Signed<Voucher>.Sign(new Voucher(Network, id, sequence, new Money(amount, Currency.Eur), new Money(amount - v.Paid, Currency.Eur), PaymentPurpose.None), v.Key).ToArray();
             var answer = await api.PostSignedAsync($"/api/channels/{id}/vouchers", voucher);
             v.Sequence = sequence;
             v.Paid = amount;

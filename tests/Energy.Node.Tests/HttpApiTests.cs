@@ -57,8 +57,9 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         return (cpoKey, cpo, vehicleKey, vehicle, channel);
     }
 
-    private static byte[] Voucher(ChannelId channel, ulong sequence, long amount, DeviceKeyPair key) =>
-        Signed<Voucher>.Sign(new Voucher(Network, channel, sequence, new Money(amount, Currency.Eur)), key).ToArray();
+    /// <summary>A voucher; its increment is the whole amount unless told (right for a channel's first voucher).</summary>
+    private static byte[] Voucher(ChannelId channel, ulong sequence, long amount, DeviceKeyPair key, long? increment = null) =>
+        Signed<Voucher>.Sign(new Voucher(Network, channel, sequence, new Money(amount, Currency.Eur), new Money(increment ?? amount, Currency.Eur), PaymentPurpose.None), key).ToArray();
 
     private static void AssertError(ApiAnswer answer, int status, string code)
     {
@@ -71,7 +72,7 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
     public async Task A_channel_pays_and_settles_and_the_same_close_gets_the_same_answer()
     {
         var (cpoKey, cpo, vehicleKey, vehicle, channel) = await OpenAsync("flow");
-        for (ulong i = 1; i <= 3; i++) Assert.Equal(200, (await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, i, (long)i * 250, vehicleKey))).Status);
+        for (ulong i = 1; i <= 3; i++) Assert.Equal(200, (await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, i, (long)i * 250, vehicleKey, increment: 250))).Status);
         var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, channel, PartyId.From(cpo), Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), cpoKey).ToArray();
         var first = await Api.PostSignedAsync($"/api/channels/{channel}/close", close);
         var second = await Api.PostSignedAsync($"/api/channels/{channel}/close", close);
@@ -117,7 +118,7 @@ public sealed class HttpApiTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         var revocation = Signed<Revocation>.Sign(new Revocation(Network, cpo, vehicle, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), cpoKey).ToArray();
         var revoked = await Api.PostSignedAsync($"/api/devices/{vehicle}/revocation", revocation);
         Assert.True(revoked.Body.GetProperty("revoked").GetBoolean());
-        AssertError(await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, 2, 20, vehicleKey)), 403, "PartyRevoked");
+        AssertError(await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, 2, 20, vehicleKey, increment: 10)), 403, "PartyRevoked");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Energy.Agents;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
 
 namespace Energy.Node.Tests;
@@ -149,7 +150,7 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
         var pass = (await road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(request.Wire) })).GetProperty("pass").GetString()!;
         // The same request again is the same pass, not a second toll.
         Assert.Equal(pass, (await road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(request.Wire) })).GetProperty("pass").GetString());
-        var theirs = other.SignVoucher(other.ChannelTo(road.Tolls.Party)!.Id, 1, new Money(150, Currency.Eur));
+        var theirs = other.SignVoucher(other.ChannelTo(road.Tolls.Party)!.Id, 1, new Money(150, Currency.Eur), new Money(150, Currency.Eur), PaymentPurpose.ForTollPass(pass).Unwrap());
         Assert.Equal("NotPassVehicle", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             road.Gateway.CallAsync(other.Id, "toll.pay", new { pass, voucher = Convert.ToBase64String(theirs) }))).Code);
         Assert.Equal("PassNotFound", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
@@ -192,7 +193,7 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
         Assert.False(refused.Paid);
         Assert.Equal("invalidAnswer", refused.Violation);
         var channel = car.ChannelTo(road.Tolls.Party)!;
-        var direct = await fixture.Api.PostSignedAsync($"/api/channels/{channel.Id}/vouchers", car.SignVoucher(channel.Id, channel.Sequence + 1, channel.Cumulative.Add(new Money(1, Currency.Eur)).Value));
+        var direct = await fixture.Api.PostSignedAsync($"/api/channels/{channel.Id}/vouchers", car.SignVoucher(channel.Id, channel.Sequence + 1, channel.Cumulative.Add(new Money(1, Currency.Eur)).Value, new Money(1, Currency.Eur), PaymentPurpose.None));
         Assert.Equal("PartyQuarantined", direct.Code);
         Assert.Equal(300, (await fixture.Api.GetAsync($"/api/channels/{channel.Id}")).Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
 

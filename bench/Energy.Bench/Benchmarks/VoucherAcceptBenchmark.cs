@@ -29,6 +29,7 @@ public sealed class VoucherAcceptBenchmark : IBenchmark
             new ChannelParty(PartyId.Of("operator:cpo-1"), payee.PublicKey),
             new Money(long.MaxValue / 2, Currency.Eur), DurationMs.FromSeconds(60));
         var now = new Timestamp(1_800_000_000_000);
+        var session = PaymentPurpose.ForSession("bench-session").Unwrap();
 
         // Vouchers for the accept path are signed ahead: each accept needs a newer one.
         var voucherCount = options.Quick ? 20_000 : 60_000;
@@ -36,7 +37,8 @@ public sealed class VoucherAcceptBenchmark : IBenchmark
         var wires = new byte[voucherCount][];
         for (var i = 0; i < voucherCount; i++)
         {
-            var voucher = new Voucher(network, channelId, (ulong)i + 1, new Money(i + 1, Currency.Eur));
+            // Each voucher pays one more unit for a charging session: the hot path counts it for its purpose.
+            var voucher = new Voucher(network, channelId, (ulong)i + 1, new Money(i + 1, Currency.Eur), new Money(1, Currency.Eur), session);
             wires[i] = Signed<Voucher>.Sign(voucher, payer).ToArray();
         }
         var sample = Signed<Voucher>.Decode(wires[0]).Value;

@@ -66,6 +66,7 @@ public ref struct CanonicalReader
             return default;
         }
         var tag = _input[2];
+        if (tag == ObjectKinds.RetiredVoucher) { Fail(new UnsupportedVoucherVersion(tag, (byte)ObjectKind.Voucher)); return default; }
         if (!ObjectKinds.IsDefined(tag)) { Fail(new UnknownKind(tag)); return default; }
         if ((ObjectKind)tag != Kind) { Fail(new WrongKind(Kind, (ObjectKind)tag)); return default; }
         if (_input[3] != CanonicalWriter.FormatVersion)

@@ -7,7 +7,8 @@ namespace Energy.Channels;
 public enum ObjectKind : byte
 {
     Endorsement = 0x01,
-    Voucher = 0x02,
+    // 0x02 is retired: the voucher that named no purpose and no increment. It is refused by name
+    // (UnsupportedVoucherVersion), so a device still signing it learns why.
     CloseRequest = 0x03,
     DuplexState = 0x04,
     // 0x05 is retired: closes of both channel kinds use CloseRequest.
@@ -26,9 +27,15 @@ public enum ObjectKind : byte
     ChargePointPassword = 0x12,
     ViewerKey = 0x13,
     ApiRequest = 0x14,
+
+    /// <summary>A voucher that names its increment and what it pays for (a session, a toll pass, or nothing).</summary>
+    Voucher = 0x15,
 }
 
 public static class ObjectKinds
 {
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x14 and not 0x05;
+    /// <summary>The tag of the voucher without a purpose, retired for <see cref="ObjectKind.Voucher"/>.</summary>
+    public const byte RetiredVoucher = 0x02;
+
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x15 and not 0x05 and not RetiredVoucher;
 }

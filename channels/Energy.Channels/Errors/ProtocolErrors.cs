@@ -76,6 +76,12 @@ public sealed record UnsupportedVersion(ObjectKind Kind, byte Version, byte Supp
     public override string Describe() => $"{Kind} version {Version} is not supported (this build speaks {Supported})";
 }
 
+public sealed record UnsupportedVoucherVersion(byte Tag, byte SupportedTag) : ProtocolError
+{
+    public override string Describe() =>
+        $"a voucher of kind tag 0x{Tag:x2} names neither its increment nor what it pays for and is no longer accepted; sign kind 0x{SupportedTag:x2}";
+}
+
 public sealed record LengthOutOfBounds(ObjectKind Kind, string Field, int Length, int Max) : ProtocolError
 {
     public override string Describe() => $"{Kind}.{Field}: length {Length} is outside 0..{Max}";
@@ -138,6 +144,18 @@ public sealed record VoucherNotNewer(ChannelId ChannelId, ulong LastSequence, ul
 public sealed record CumulativeAmountDecreased(ChannelId ChannelId, long LastMinorUnits, long OfferedMinorUnits) : ProtocolError
 {
     public override string Describe() => $"channel {ChannelId}: cumulative amount {OfferedMinorUnits} is below the accepted {LastMinorUnits}";
+}
+
+public sealed record IncrementMismatch(ChannelId ChannelId, ulong Sequence, long PreviousCumulativeMinorUnits, long CumulativeMinorUnits, long IncrementMinorUnits) : ProtocolError
+{
+    public override string Describe() =>
+        $"channel {ChannelId}: voucher {Sequence} says it adds {IncrementMinorUnits}, but its cumulative {CumulativeMinorUnits} is {CumulativeMinorUnits - PreviousCumulativeMinorUnits} above the accepted {PreviousCumulativeMinorUnits}";
+}
+
+public sealed record TooManyPurposes(ChannelId ChannelId, int Max, string Purpose) : ProtocolError
+{
+    public override string Describe() =>
+        $"channel {ChannelId} already counts payments for {Max} purposes; a voucher for {Purpose} is refused (close this channel and pay on a new one)";
 }
 
 public sealed record AmountExceedsDeposit(ChannelId ChannelId, long DepositMinorUnits, long OfferedMinorUnits) : ProtocolError

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
 
@@ -28,14 +29,33 @@ public sealed record StreamingChannel(
     public Money Paid => Best?.Payload.Cumulative ?? Money.Zero(Terms.Deposit.Currency);
 
     public ulong LastSequence => Best?.Payload.Sequence ?? 0;
+
+    /// <summary>
+    /// The sum of the accepted increments per purpose (a session, a toll pass): what each was paid on
+    /// this channel. Purposes with nothing paid and <see cref="PaymentPurpose.None"/> are not kept.
+    /// Bounded by <see cref="StreamingChannels.MaxPurposes"/>.
+    /// </summary>
+    public ImmutableDictionary<PaymentPurpose, Money> PaidByPurpose { get; init; } = ImmutableDictionary<PaymentPurpose, Money>.Empty;
+
+    /// <summary>What was paid for <paramref name="purpose"/> on this channel (zero for none and for purposes never paid).</summary>
+    public Money PaidFor(PaymentPurpose purpose) =>
+        PaidByPurpose.TryGetValue(purpose, out var paid) ? paid : Money.Zero(Terms.Deposit.Currency);
 }
 
-public sealed record VoucherAccepted(StreamingChannel Channel, Money Increment);
+/// <summary>An accepted voucher: the next state, what the voucher added, and what its purpose is paid in all now.</summary>
+public sealed record VoucherAccepted(StreamingChannel Channel, Money Increment, Money PaidForPurpose);
 
 /// <summary>The rules of a streaming channel, as pure functions.</summary>
 public static class StreamingChannels
 {
     public static readonly DurationMs MaxChallengeWindow = DurationMs.FromMinutes(7 * 24 * 60);
+
+    /// <summary>
+    /// How many purposes one channel counts. Every toll pass is a purpose of its own, so a long-lived
+    /// channel fills up; a voucher for one purpose more is refused and the payer opens a new channel.
+    /// The bound keeps a channel's state, snapshot and recovery small.
+    /// </summary>
+    public const int MaxPurposes = 1_024;
 
     public static Result<StreamingChannel> Open(StreamingChannelTerms terms)
     {
@@ -67,10 +87,40 @@ public static class StreamingChannels
         if (voucher.Sequence <= channel.LastSequence) return new VoucherNotNewer(id, channel.LastSequence, voucher.Sequence);
         if (voucher.Cumulative < channel.Paid) return new CumulativeAmountDecreased(id, channel.Paid.MinorUnits, voucher.Cumulative.MinorUnits);
         if (voucher.Cumulative > terms.Deposit) return new AmountExceedsDeposit(id, terms.Deposit.MinorUnits, voucher.Cumulative.MinorUnits);
+        // Both are within the deposit and the cumulative did not decrease: the difference neither overflows nor is negative.
+        var increment = voucher.Cumulative.MinorUnits - channel.Paid.MinorUnits;
+        if (voucher.Increment.MinorUnits != increment || voucher.Increment.Currency != terms.Deposit.Currency)
+            return new IncrementMismatch(id, voucher.Sequence, channel.Paid.MinorUnits, voucher.Cumulative.MinorUnits, voucher.Increment.MinorUnits);
+        var counts = increment > 0 && !voucher.Purpose.IsNone;
+        var purposes = channel.PaidByPurpose;
+        var known = purposes.TryGetValue(voucher.Purpose, out var before);
+        if (!known) before = Money.Zero(terms.Deposit.Currency);
+        if (counts && !known && purposes.Count >= MaxPurposes) return new TooManyPurposes(id, MaxPurposes, voucher.Purpose.ToString());
         // The signature is checked last: it is the expensive check, and everything before it is free.
         if (!signed.IsSignedBy(terms.Payer.Key)) return new InvalidSignature(id, ObjectKind.Voucher, terms.Payer.Id.Value);
-        var increment = voucher.Cumulative.Subtract(channel.Paid).Value;
-        return new VoucherAccepted(channel with { Best = signed }, increment);
+        if (!counts) return new VoucherAccepted(channel with { Best = signed }, voucher.Increment, before);
+        // A purpose's sum is at most the cumulative, itself within the deposit: it cannot overflow.
+        var paidForPurpose = new Money(before.MinorUnits + increment, terms.Deposit.Currency);
+        return new VoucherAccepted(channel with { Best = signed, PaidByPurpose = purposes.SetItem(voucher.Purpose, paidForPurpose) }, voucher.Increment, paidForPurpose);
+    }
+
+    /// <summary>
+    /// Restores a voucher that was accepted before it was persisted, with what the vouchers written with it
+    /// paid per purpose (a channel persists only the newest voucher of a batch). Recovery does not verify
+    /// again; it checks that the purposes stay within the bound and the sums within the cumulative.
+    /// </summary>
+    public static StreamingChannel Restore(StreamingChannel channel, Signed<Voucher> best, IEnumerable<KeyValuePair<PaymentPurpose, Money>> increments)
+    {
+        var purposes = channel.PaidByPurpose.ToBuilder();
+        foreach (var (purpose, amount) in increments)
+        {
+            if (purpose.IsNone || amount.MinorUnits <= 0) continue;
+            var sum = purposes.TryGetValue(purpose, out var before) ? before.Add(amount).Unwrap() : amount;
+            if (sum > best.Payload.Cumulative) throw new InvalidOperationException($"channel {channel.Id}: {purpose} sums to {sum.MinorUnits}, above the cumulative {best.Payload.Cumulative.MinorUnits}");
+            purposes[purpose] = sum;
+        }
+        if (purposes.Count > MaxPurposes) throw new InvalidOperationException($"channel {channel.Id}: {purposes.Count} purposes restored, above the bound of {MaxPurposes}");
+        return channel with { Best = best, PaidByPurpose = purposes.ToImmutable() };
     }
 
     /// <summary>

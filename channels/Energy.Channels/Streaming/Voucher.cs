@@ -4,20 +4,29 @@ using Energy.Channels.Primitives;
 namespace Energy.Channels.Streaming;
 
 /// <summary>
-/// The payer's promise: "on this channel, I owe the payee this much in total". Cumulative, so only the
-/// newest voucher matters; a lost one is replaced by the next.
+/// The payer's promise: "on this channel, I owe the payee this much in total; this voucher adds
+/// <see cref="Increment"/>, for <see cref="Purpose"/>". Cumulative, so only the newest voucher matters to
+/// settlement and a lost one is replaced by the next; the increment and the purpose say what each
+/// voucher paid for, so the network counts every increment for the one session or toll pass it names.
+/// The channel accepts a voucher only if its increment is exactly its cumulative minus the accepted one.
 /// </summary>
-public sealed record Voucher(NetworkId Network, ChannelId ChannelId, ulong Sequence, Money Cumulative) : ISignable<Voucher>
+public sealed record Voucher(NetworkId Network, ChannelId ChannelId, ulong Sequence, Money Cumulative, Money Increment, PaymentPurpose Purpose)
+    : ISignable<Voucher>
 {
     public static ObjectKind Kind => ObjectKind.Voucher;
     public static int SignatureCount => 1;
 
+    /// <summary>The increment is in the cumulative's currency, so only its minor units are written.</summary>
     public void Write(ref CanonicalWriter writer)
     {
+        if (Increment.Currency != Cumulative.Currency)
+            throw new InvalidOperationException($"increment in {Increment.Currency}, cumulative in {Cumulative.Currency}");
         writer.WriteHeader(Kind, Network);
         writer.WriteIdentifier(ChannelId.Value);
         writer.WriteUInt64(Sequence);
         writer.WriteMoney(Cumulative);
+        writer.WriteInt64(Increment.MinorUnits);
+        Purpose.Write(ref writer);
     }
 
     public static Voucher Read(ref CanonicalReader reader)
@@ -26,7 +35,11 @@ public sealed record Voucher(NetworkId Network, ChannelId ChannelId, ulong Seque
         var channel = reader.ReadIdentifier("channel");
         var sequence = reader.ReadUInt64();
         var cumulative = reader.ReadMoney("cumulative");
-        return reader.Failed ? null! : new Voucher(network, new ChannelId(channel), sequence, cumulative);
+        var increment = reader.ReadInt64();
+        var purpose = PaymentPurpose.Read(ref reader);
+        return reader.Failed
+            ? null!
+            : new Voucher(network, new ChannelId(channel), sequence, cumulative, new Money(increment, cumulative.Currency), purpose);
     }
 }
 

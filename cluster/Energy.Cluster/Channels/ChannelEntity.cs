@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -68,6 +69,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<CloseChannel>(Close);
         Command<GetChannel>(_ => Sender.Tell(View()));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(ChannelId, _record.BestVoucher)));
+        Command<GetPurposePaid>(OnGetPurposePaid);
         Command<WakeChannel>(_ => { });
         Command<EscrowLocked>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
@@ -202,6 +204,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _acksWaiting.Add((sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
         {
             Increment = accepted.Value.Increment,
+            Purpose = voucher.Purpose,
+            PaidForPurpose = accepted.Value.PaidForPurpose,
             Payer = _channel.Terms.Payer.Id,
             Payee = _channel.Terms.Payee.Id,
         }));
@@ -209,17 +213,46 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         FlushVoucher();
     }
 
+    /// <summary>Answers from what is durable: a voucher accepted but not yet written is not counted.</summary>
+    private void OnGetPurposePaid(GetPurposePaid query)
+    {
+        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        var terms = _channel.Terms;
+        var paid = _record.PaidByPurpose.TryGetValue(query.Purpose, out var sum) ? sum : Money.Zero(terms.Deposit.Currency);
+        var newest = _record.BestVoucher is { } best && Signed<Voucher>.Decode(best) is { IsOk: true } decoded && decoded.Value.Payload.Purpose == query.Purpose ? best : null;
+        Sender.Tell(new PurposePaid(ChannelId, query.Purpose, paid, terms.Payer.Id, terms.Payee.Id, newest));
+    }
+
+    /// <summary>
+    /// The event for a batch: its newest voucher, and what the batch paid per purpose, summed from the
+    /// acknowledgements (one entry per voucher already), so that recovery counts the vouchers not written.
+    /// </summary>
+    private static VoucherRecorded Recorded(Signed<Voucher> newest, List<(IActorRef To, VoucherAcknowledged Ack)> acks)
+    {
+        var purposes = new List<PurposePayment>(1);
+        foreach (var (_, ack) in acks)
+        {
+            if (ack.Purpose.IsNone || ack.Increment is not { MinorUnits: > 0 } increment) continue;
+            var index = purposes.FindIndex(p => p.Purpose == ack.Purpose);
+            if (index < 0) purposes.Add(new PurposePayment(ack.Purpose, increment));
+            else purposes[index] = purposes[index] with { Amount = purposes[index].Amount.Add(increment).Unwrap() };
+        }
+        return new VoucherRecorded(newest.ToArray(), purposes);
+    }
+
     private void FlushVoucher()
     {
         if (_voucherInFlight || _voucherWaiting is null) return;
         var voucher = _voucherWaiting;
         var acks = _acksWaiting;
+        // The channel already counts every voucher of the batch: once the batch is durable, so are these sums.
+        var durable = _channel!.PaidByPurpose;
         _voucherWaiting = null;
         _acksWaiting = [];
         _voucherInFlight = true;
-        PersistAsync(new VoucherRecorded(voucher.ToArray()), e =>
+        PersistAsync(Recorded(voucher, acks), e =>
         {
-            _record = _record with { BestVoucher = e.Voucher };
+            _record = _record with { BestVoucher = e.Voucher, PaidByPurpose = durable };
             _voucherInFlight = false;
             foreach (var (to, ack) in acks) to.Tell(ack);
             MaybeSnapshot();
@@ -274,11 +307,12 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_voucherWaiting is null) return;
         var voucher = _voucherWaiting;
         var acks = _acksWaiting;
+        var durable = _channel!.PaidByPurpose;
         _voucherWaiting = null;
         _acksWaiting = [];
-        PersistAsync(new VoucherRecorded(voucher.ToArray()), e =>
+        PersistAsync(Recorded(voucher, acks), e =>
         {
-            _record = _record with { BestVoucher = e.Voucher };
+            _record = _record with { BestVoucher = e.Voucher, PaidByPurpose = durable };
             foreach (var (to, ack) in acks) to.Tell(ack);
         });
     }
@@ -403,8 +437,9 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
                 break;
             case VoucherRecorded v:
                 // Verified before it was persisted; recovery restores it without verifying again.
-                _record = _record with { BestVoucher = v.Voucher };
-                _channel = _channel! with { Best = Signed<Voucher>.Decode(v.Voucher).Unwrap() };
+                _channel = StreamingChannels.Restore(_channel!, Signed<Voucher>.Decode(v.Voucher).Unwrap(),
+                    v.Purposes.Select(p => KeyValuePair.Create(p.Purpose, p.Amount)));
+                _record = _record with { BestVoucher = v.Voucher, PaidByPurpose = _channel.PaidByPurpose };
                 break;
             case CloseRecorded c:
                 _record = _record with { CloseRequest = c.CloseRequest, ClosedAt = c.At };
@@ -428,7 +463,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_voucherInFlight || _voucherWaiting is not null) return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(new ChannelSnapshot(_record.Opening, _record.PayerKeyHex, _record.PayeeKeyHex, _record.EscrowBlockHeight,
-            _record.BestVoucher, _record.CloseRequest, _record.ClosedAt, _record.ChallengeEndedAt, _record.Settlement));
+            _record.BestVoucher, _record.PaidByPurpose.Select(p => new PurposePayment(p.Key, p.Value)).ToList(), _record.CloseRequest, _record.ClosedAt, _record.ChallengeEndedAt, _record.Settlement));
     }
 
     private void RestoreSnapshot(ChannelSnapshot s)
@@ -436,7 +471,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (s.Opening is null) return;
         Apply(new ChannelOpeningStarted(s.Opening, s.PayerKeyHex!, s.PayeeKeyHex!));
         if (s.EscrowBlockHeight is { } height) Apply(new EscrowLockConfirmed(height));
-        if (s.BestVoucher is not null) Apply(new VoucherRecorded(s.BestVoucher));
+        if (s.BestVoucher is not null) Apply(new VoucherRecorded(s.BestVoucher, s.PaidByPurpose ?? []));
         if (s.CloseRequest is not null) Apply(new CloseRecorded(s.CloseRequest, s.ClosedAt!.Value));
         if (s.ChallengeEndedAt is { } ended) Apply(new ChallengeWindowEnded(ended));
         if (s.Settlement is not null) Apply(new SettlementRecorded(s.Settlement));
@@ -529,4 +564,7 @@ internal sealed record ChannelRecord(
 
     /// <summary>This channel's escrow on the ledger: derived from the opening, so never persisted apart from it.</summary>
     public EscrowId? Escrow { get; init; }
+
+    /// <summary>What the durable vouchers paid per purpose (the channel's own map runs ahead while a batch is written).</summary>
+    public ImmutableDictionary<PaymentPurpose, Money> PaidByPurpose { get; init; } = ImmutableDictionary<PaymentPurpose, Money>.Empty;
 }

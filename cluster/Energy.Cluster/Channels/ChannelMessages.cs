@@ -1,4 +1,5 @@
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 using Energy.Cluster.Ledger;
 
 namespace Energy.Cluster.Channels;
@@ -32,7 +33,24 @@ public sealed record GetChannel(ChannelId ChannelId) : IChannelCommand;
 [Manifest("channel.best-voucher.get.v1")]
 public sealed record GetBestVoucher(ChannelId ChannelId) : IChannelCommand;
 
+/// <summary>
+/// Asks what the channel holds durably as paid for one purpose: the sum of the increments of the vouchers
+/// that name it. A session or a gantry asks after a restart instead of trusting the channel's cumulative.
+/// </summary>
+[Manifest("channel.purpose-paid.get.v1")]
+public sealed record GetPurposePaid(ChannelId ChannelId, PaymentPurpose Purpose) : IChannelCommand;
+
 // Replies
+
+/// <summary>
+/// What is durably paid for <see cref="Purpose"/> on the channel, and who pays whom on it; with the
+/// channel's newest voucher when that one names the purpose (the evidence a charge record keeps).
+/// </summary>
+[Manifest("channel.purpose-paid.v1")]
+public sealed record PurposePaid(ChannelId ChannelId, PaymentPurpose Purpose, Money Paid, PartyId Payer, PartyId Payee, byte[]? Voucher) : IEnergyMessage;
+
+/// <summary>What the vouchers written together paid for one purpose (a channel persists only the newest voucher of a batch).</summary>
+public sealed record PurposePayment(PaymentPurpose Purpose, Money Amount);
 
 [Manifest("channel.best-voucher.v1")]
 public sealed record BestVoucher(ChannelId ChannelId, byte[]? Voucher) : IEnergyMessage;
@@ -45,6 +63,12 @@ public sealed record VoucherAcknowledged(ChannelId ChannelId, ulong Sequence, Mo
 {
     /// <summary>What this voucher added to the channel's best one when it was accepted.</summary>
     public Money? Increment { get; init; }
+
+    /// <summary>What the voucher pays for.</summary>
+    public PaymentPurpose Purpose { get; init; }
+
+    /// <summary>The sum of the increments paid for <see cref="Purpose"/> on the channel, this voucher's included.</summary>
+    public Money? PaidForPurpose { get; init; }
 
     public PartyId? Payer { get; init; }
 
@@ -80,8 +104,9 @@ public sealed record EscrowLockConfirmed(ulong BlockHeight) : IEnergyMessage;
 [Manifest("channel.event.opening-abandoned.v1")]
 public sealed record ChannelOpeningAbandoned(string Code, string Message) : IEnergyMessage;
 
-[Manifest("channel.event.voucher-recorded.v1")]
-public sealed record VoucherRecorded(byte[] Voucher) : IEnergyMessage;
+/// <summary>The newest voucher of a batch, and what every voucher of the batch paid per purpose.</summary>
+[Manifest("channel.event.voucher-recorded.v2")]
+public sealed record VoucherRecorded(byte[] Voucher, IReadOnlyList<PurposePayment> Purposes) : IEnergyMessage;
 
 [Manifest("channel.event.close-recorded.v1")]
 public sealed record CloseRecorded(byte[] CloseRequest, Timestamp At) : IEnergyMessage;
@@ -93,13 +118,14 @@ public sealed record ChallengeWindowEnded(Timestamp At) : IEnergyMessage;
 public sealed record SettlementRecorded(ChannelSettled Result) : IEnergyMessage;
 
 /// <summary>A channel's state for recovery: the same records the events carry, newest only.</summary>
-[Manifest("channel.snapshot.v1")]
+[Manifest("channel.snapshot.v2")]
 public sealed record ChannelSnapshot(
     byte[]? Opening,
     string? PayerKeyHex,
     string? PayeeKeyHex,
     ulong? EscrowBlockHeight,
     byte[]? BestVoucher,
+    IReadOnlyList<PurposePayment>? PaidByPurpose,
     byte[]? CloseRequest,
     Timestamp? ClosedAt,
     Timestamp? ChallengeEndedAt,

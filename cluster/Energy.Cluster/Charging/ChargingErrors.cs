@@ -52,3 +52,8 @@ public sealed record PaymentAboveOwed(string Session, long PaidMinorUnits, long 
 {
     public override string Describe() => $"session {Session}: a voucher paying {PaidMinorUnits} is above the {OwedMinorUnits} owed";
 }
+
+public sealed record VoucherForAnotherPurpose(string Session, string Purpose) : ProtocolError
+{
+    public override string Describe() => $"session {Session}: the voucher pays for {Purpose}, not for this session";
+}

@@ -29,7 +29,7 @@ public sealed record AcceptSession(string Session, DeviceId Vehicle, ChannelId C
 [Manifest("session.reading.v1")]
 public sealed record SubmitSessionReading(string Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
 
-/// <summary>The vehicle's cumulative voucher on the session's channel.</summary>
+/// <summary>The vehicle's cumulative voucher on the session's channel, naming this session as its purpose.</summary>
 [Manifest("session.pay.v1")]
 public sealed record PayForSession(string Session, DeviceId Vehicle, byte[] Voucher, string? Connection) : ISessionCommand;
 
@@ -112,12 +112,16 @@ public sealed record SessionStarted(
     public SegmentId? Zone { get; init; }
 }
 
+/// <summary>The vehicle's channel for the session, and its cumulative then (for the record: payments are counted by the purpose they name).</summary>
 [Manifest("session.event.channel-bound.v1")]
 public sealed record SessionChannelBound(ChannelId Channel, Money BaseCumulative) : IEnergyMessage;
 
-/// <summary>The newest reading and the newest acknowledged voucher; only the newest is persisted per flush.</summary>
-[Manifest("session.event.progressed.v1")]
-public sealed record SessionProgressed(byte[]? Reading, byte[]? Voucher) : IEnergyMessage;
+/// <summary>
+/// The newest reading, the newest acknowledged voucher that names the session, and what the vouchers that
+/// name it paid in all; only the newest is persisted per flush.
+/// </summary>
+[Manifest("session.event.progressed.v2")]
+public sealed record SessionProgressed(byte[]? Reading, byte[]? Voucher, Money Paid) : IEnergyMessage;
 
 [Manifest("session.event.suspended.v1")]
 public sealed record SessionSuspended(Money Owed, Money Paid, Timestamp At) : IEnergyMessage;

@@ -17,8 +17,10 @@ namespace Energy.Cluster.Charging;
 /// session checks each against the meter's registered key and the last reading, and passes it to the
 /// vehicle with what is owed (the session's energy times the tariff, rounded half up to the minor unit,
 /// on the running total so rounding never accumulates). The vehicle pays with cumulative vouchers on its
-/// streaming channel to the charger's operator; the session hands each to the channel, which persists it,
-/// and tells the charger what is paid. When unpaid energy exceeds the charger's credit the session tells
+/// streaming channel to the charger's operator, each naming this session; the session hands each to the
+/// channel, which persists it, and counts as paid only the increments of the vouchers that name it (never
+/// the channel's cumulative, which other sessions and toll passes on the channel share), and tells the
+/// charger what is paid. When unpaid energy exceeds the charger's credit the session tells
 /// the charger to suspend, and to resume once paid. An OCPP charge point cannot sign: for it the node
 /// witnesses the meter values and signs the readings with its own key.
 /// </summary>
@@ -35,7 +37,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private DevicePublicKey? _meterKey;
     private Signed<MeterReading>? _latest;
     private ChannelId? _channel;
-    private Money _base;
+    private readonly PaymentPurpose _purpose;
+    private Money _paid;
     private Signed<Voucher>? _bestVoucher;
     private bool _suspended;
     private int _suspensions;
@@ -62,6 +65,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _devices = devices;
         _channels = channels;
+        // A session whose id is no identifier cannot be named by a voucher: it takes none (see OnPay).
+        _purpose = PaymentPurpose.ForSession(id) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None;
         _pusher = new Gateway.DevicePusher(Context.System, 8);
         // A session is short and never snapshots: its recovery need not ask the snapshot store.
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
@@ -93,38 +98,36 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// A session persists a payment with its next reading, not on its own: the channel holds it durably
-    /// and answered the vehicle. After a restart the session takes the channel's newest voucher, if it is
-    /// newer and pays within what this session owes, before it handles anything else (bounded by the ask
-    /// timeout; on no answer it goes on with its own).
+    /// and answered the vehicle. After a restart the session asks the channel what is durably paid for
+    /// this session (the increments of the vouchers that name it) and takes it if it is more than its own,
+    /// before it handles anything else (bounded by the ask timeout; on no answer it goes on with its own).
     /// </summary>
     private void OnRecovered()
     {
         if (_end is not null && _record is null) Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
         if (AwaitsConsent) ScheduleConsentDeadline();
         if (_channel is not { } channel || _record is not null) return;
-        _channels.Ask<object>(new GetBestVoucher(channel), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new ChannelVoucherSynced((answer as BestVoucher)?.Voucher), failure: _ => new ChannelVoucherSynced(null));
+        _channels.Ask<object>(new GetPurposePaid(channel, _purpose), _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new ChannelPaymentSynced(answer as PurposePaid), failure: _ => new ChannelPaymentSynced(null));
         BecomeStacked(message =>
         {
-            if (message is not ChannelVoucherSynced synced)
+            if (message is not ChannelPaymentSynced synced)
             {
                 Stash.Stash();
                 return;
             }
-            Adopt(synced.Voucher);
+            Adopt(synced.Answer);
             UnbecomeStacked();
             Stash.UnstashAll();
         });
     }
 
-    private void Adopt(byte[]? wire)
+    private void Adopt(PurposePaid? answer)
     {
-        if (wire is null || Signed<Voucher>.Decode(wire) is not { IsOk: true } decoded) return;
-        var voucher = decoded.Value.Payload;
-        if (voucher.ChannelId != _channel || voucher.Sequence <= (_bestVoucher?.Payload.Sequence ?? 0)) return;
-        var paid = voucher.Cumulative.Subtract(_base);
-        if (!paid.IsOk || paid.Value.IsNegative || paid.Value > Owed) return;
-        _bestVoucher = decoded.Value;
+        if (answer is null || answer.ChannelId != _channel || answer.Purpose != _purpose) return;
+        if (answer.Paid.Currency == _paid.Currency && answer.Paid > _paid) _paid = answer.Paid;
+        if (answer.Voucher is not null && Signed<Voucher>.Decode(answer.Voucher) is { IsOk: true } decoded
+            && decoded.Value.Payload.Sequence > (_bestVoucher?.Payload.Sequence ?? 0)) _bestVoucher = decoded.Value;
     }
 
     public override string PersistenceId => "session-" + _id;
@@ -148,7 +151,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private long Energy => (_end ?? _latest ?? _start)!.Payload.Register.WattHours - _start!.Payload.Register.WattHours;
 
-    private Money Paid => _bestVoucher is null ? Money.Zero(_started!.PricePerKwh.Currency) : _bestVoucher.Payload.Cumulative.Subtract(_base).Unwrap();
+    /// <summary>The sum of the increments of the acknowledged vouchers that name this session.</summary>
+    private Money Paid => _paid;
 
     private string Status =>
         _unconsented ? "unconsented"
@@ -384,7 +388,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
         var voucher = decoded.Value.Payload;
         if (voucher.ChannelId != _channel) { Sender.Tell(Refusal.From(new ChannelNotUsable(_id, voucher.ChannelId, $"is not the session's channel {_channel}"))); return; }
-        var paid = voucher.Cumulative.Subtract(_base);
+        // Only a voucher that names this session pays it: its increment then counts for nothing else.
+        if (_purpose.IsNone || voucher.Purpose != _purpose) { Sender.Tell(Refusal.From(new VoucherForAnotherPurpose(_id, voucher.Purpose.ToString()))); return; }
+        var paid = _paid.Add(voucher.Increment);
         if (!paid.IsOk) { Sender.Tell(Refusal.From(paid.Error)); return; }
         if (paid.Value > Owed) { Sender.Tell(Refusal.From(new PaymentAboveOwed(_id, paid.Value.MinorUnits, Owed.MinorUnits))); return; }
         // The channel verifies the voucher against the vehicle's registered key and persists it before it answers.
@@ -403,6 +409,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         // The channel holds the voucher durably: the session keeps it and persists it with its next reading.
+        // What is paid is the channel's sum for this session; answers may arrive out of order, sums only grow.
+        var ack = (VoucherAcknowledged)answered.Answer;
+        if (ack.Purpose == _purpose && ack.PaidForPurpose is { } sum && sum > _paid) _paid = sum;
         if (_bestVoucher is null || answered.Voucher.Payload.Sequence > _bestVoucher.Payload.Sequence) _bestVoucher = answered.Voucher;
         // A charger with a reading waiting for its answer learns what is paid from that answer; one
         // without (it may be holding back energy until paid) is told now.
@@ -535,7 +544,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _flushInFlight = true;
         (_repliesInFlight, _repliesWaiting) = (_repliesWaiting, _repliesInFlight);
         // PersistAsync: readings and payments keep arriving while the flush is written, and join the next one.
-        PersistAsync(new SessionProgressed(_latest?.ToArray(), _bestVoucher?.ToArray()), _ =>
+        PersistAsync(new SessionProgressed(_latest?.ToArray(), _bestVoucher?.ToArray(), _paid), _ =>
         {
             _flushInFlight = false;
             var progress = Progress();
@@ -565,15 +574,15 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
                 _started = s;
                 _start = Signed<MeterReading>.Decode(s.StartReading).Unwrap();
                 _meterKey = DevicePublicKey.FromHex(s.MeterKeyHex).Unwrap();
-                _base = Money.Zero(s.PricePerKwh.Currency);
+                _paid = Money.Zero(s.PricePerKwh.Currency);
                 break;
             case SessionChannelBound b:
                 _channel = b.Channel;
-                _base = b.BaseCumulative;
                 break;
             case SessionProgressed p:
                 if (p.Reading is not null) _latest = Signed<MeterReading>.Decode(p.Reading).Unwrap();
                 if (p.Voucher is not null) _bestVoucher = Signed<Voucher>.Decode(p.Voucher).Unwrap();
+                if (p.Paid > _paid) _paid = p.Paid;
                 break;
             case SessionSuspended:
                 _suspended = true;
@@ -604,7 +613,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private sealed record VehicleConnectionFound(string? Connection);
 
-    private sealed record ChannelVoucherSynced(byte[]? Voucher);
+    private sealed record ChannelPaymentSynced(PurposePaid? Answer);
 
     private sealed record OfferAgain
     {

@@ -219,12 +219,17 @@ public static class NodeHost
         return NetworkAuthority.Create([key.PublicKey], 1).Unwrap();
     }
 
-    /// <summary>The format of what a node keeps in its data folder: 3 since escrows are named by channel kind, id and opening hash.</summary>
+    /// <summary>
+    /// The format of what a node keeps in its data folder: 2 since parties name their kind, 3 since escrows
+    /// are named by channel kind, id and opening hash and vouchers name their increment and purpose (the
+    /// journal's vouchers and escrows of format 2 no longer decode).
+    /// </summary>
     public const int DataFormat = 3;
 
     /// <summary>
     /// Refuses, with a clear message, a data folder written in an earlier format (its journal holds parties
-    /// without their kind and operators without admissions), instead of failing later in recovery.
+    /// without their kind, operators without admissions, or vouchers without a purpose), instead of failing
+    /// later in recovery.
     /// </summary>
     public static void CheckDataFormat(string dataDirectory)
     {

@@ -73,6 +73,9 @@ public static class EnergyJson
         options.Converters.Add(new IdentifierConverter<SegmentId>(v => new SegmentId(v), v => v.Value));
         options.Converters.Add(new IdentifierConverter<EscrowId>(v => EscrowId.Parse(v) is { IsOk: true } escrow ? escrow.Value : throw new JsonException($"'{v}' is not an escrow id"), v => v.ToString()));
         options.Converters.Add(new IdentifierConverter<Currency>(v => Currency.Of(v), v => v.Code));
+        options.Converters.Add(new IdentifierConverter<Energy.Channels.Streaming.PaymentPurpose>(
+            v => Energy.Channels.Streaming.PaymentPurpose.Parse(v) is { IsOk: true } purpose ? purpose.Value : throw new JsonException($"'{v}' is not a payment purpose"),
+            v => v.ToString()));
         options.Converters.Add(new MoneyConverter());
         options.Converters.Add(new Int64Converter<Timestamp>(v => new Timestamp(v), v => v.UnixMilliseconds));
         options.Converters.Add(new Int64Converter<DurationMs>(v => new DurationMs(v), v => v.Milliseconds));

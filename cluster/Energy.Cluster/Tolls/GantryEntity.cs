@@ -18,8 +18,11 @@ namespace Energy.Cluster.Tolls;
 /// and prices it (time bands, congestion). For each vehicle it sees, the gantry signs a toll request;
 /// the entity checks it (the gantry's key, its segment, the current price, the time), records the pass,
 /// passes the request to the vehicle at once and waits, bounded, for the vehicle's voucher on its
-/// channel to the operator. The pass then resolves exactly once: paid (the channel has persisted the
-/// voucher) or one violation with its cause, filed with the operator's toll office until acknowledged.
+/// channel to the operator, which must name the pass. The gantry records which channel the voucher is on
+/// before it hands it to the channel, so that after a crash it asks the channel what was paid for the
+/// pass instead of calling a paid pass late. The pass then resolves exactly once: paid (the channel has
+/// persisted vouchers naming it for the price) or one violation with its cause, filed with the
+/// operator's toll office until acknowledged.
 /// Every pass also goes to the vehicle's twin (cloned-identity watch, speed) and to the zone (counts).
 /// </summary>
 public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
@@ -30,6 +33,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private static readonly TimeSpan ConnectionCacheFor = TimeSpan.FromSeconds(30);
     private const long PriceChangeGraceMs = 5_000;
     private const long RequestClockSkewMs = 30_000;
+    private const int MaxChannelAsks = 5;
 
     private readonly string _id;
     private readonly EnergySettings _settings;
@@ -71,6 +75,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
         Recover<GantryConfigured>(Apply);
         Recover<PassRecorded>(Apply);
+        Recover<PassPaymentSubmitted>(Apply);
         Recover<PassPaid>(Apply);
         Recover<ViolationRecorded>(Apply);
         Recover<ViolationFiledRecorded>(Apply);
@@ -81,6 +86,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Command<PayToll>(OnPay);
         Command<DeclineToll>(OnDecline);
         Command<PaymentAnswered>(OnPaymentAnswered);
+        Command<PassPaymentFound>(OnPassPaymentFound);
         Command<VehicleConnectionFound>(OnVehicleConnection);
         Command<ViolationFiled>(filed =>
         {
@@ -113,6 +119,30 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             UpdatePrice();
         }
         FileUnfiled();
+        foreach (var pass in _open.Values.Where(p => p.Channel is not null)) AskChannelForPass(pass);
+    }
+
+    /// <summary>
+    /// A pass whose voucher was handed to its channel before a restart: the channel may have persisted it
+    /// while the gantry did not learn so. The pass waits (not swept as late) for the channel's answer.
+    /// </summary>
+    private void AskChannelForPass(Pass pass)
+    {
+        pass.Answering = true;
+        _channels.Ask<object>(new GetPurposePaid(pass.Channel!.Value, pass.Purpose), _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new PassPaymentFound(pass.Id, answer), failure: _ => new PassPaymentFound(pass.Id, null));
+    }
+
+    private void OnPassPaymentFound(PassPaymentFound found)
+    {
+        if (!_passes.TryGetValue(found.Pass, out var pass) || pass.Status != "awaiting-payment") return;
+        var request = pass.Request.Payload;
+        if (found.Answer is null && ++pass.ChannelAsks < MaxChannelAsks) { AskChannelForPass(pass); return; }
+        pass.Answering = false;
+        // Not paid (the voucher never became durable), or no answer: the deadline decides, as for any pass.
+        if (found.Answer is not PurposePaid paid || paid.Payer != PartyId.From(request.Vehicle) || paid.Payee != PartyId.From(Tariff!.Operator)
+            || paid.Paid.Currency != request.Price.Currency || paid.Paid < request.Price) return;
+        MarkPaid(pass, null, paid.Paid, paid.ChannelId, ActorRefs.Nobody);
     }
 
     // Configuration
@@ -302,11 +332,23 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             Violate(pass, ViolationCause.InvalidAnswer, decoded.Error.Describe(), Sender);
             return;
         }
+        var voucher = decoded.Value.Payload;
+        if (voucher.Purpose != pass.Purpose)
+        {
+            Violate(pass, ViolationCause.InvalidAnswer, $"the voucher pays for {voucher.Purpose}, not for {pass.Purpose}", Sender);
+            return;
+        }
         pass.Answering = true;
         var sender = Sender;
-        _channels.Ask<object>(new SubmitVoucher(decoded.Value.Payload.ChannelId, command.Voucher), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new PaymentAnswered(pass.Id, decoded.Value, answer, sender),
-                failure: _ => new PaymentAnswered(pass.Id, decoded.Value, new Refusal("Timeout", "the channel did not answer in time"), sender));
+        // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
+        // leaves a pass the gantry can settle by asking that channel (see AskChannelForPass).
+        PersistAsync(new PassPaymentSubmitted(pass.Id, voucher.ChannelId), e =>
+        {
+            Apply(e);
+            _channels.Ask<object>(new SubmitVoucher(voucher.ChannelId, command.Voucher), _settings.AskTimeout)
+                .PipeTo(Self, success: answer => new PaymentAnswered(pass.Id, decoded.Value, answer, sender),
+                    failure: _ => new PaymentAnswered(pass.Id, decoded.Value, new Refusal("Timeout", "the channel did not answer in time"), sender));
+        });
     }
 
     private void OnPaymentAnswered(PaymentAnswered answered)
@@ -323,26 +365,12 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             case VoucherAcknowledged ack when ack.Payee != PartyId.From(Tariff!.Operator) || ack.Payer != PartyId.From(request.Vehicle):
                 Violate(pass, ViolationCause.InvalidAnswer, $"the voucher is on channel {ack.ChannelId}, which does not pay {Tariff.Operator} from {request.Vehicle}", answered.ReplyTo);
                 break;
-            case VoucherAcknowledged ack when ack.Increment is null || ack.Increment.Value < request.Price:
-                Violate(pass, ViolationCause.InvalidAnswer, $"the voucher adds {ack.Increment?.MinorUnits ?? 0}; the toll is {request.Price.MinorUnits}", answered.ReplyTo);
+            // What counts is what the vouchers naming this pass paid in all, never what the channel's cumulative grew by.
+            case VoucherAcknowledged ack when ack.Purpose != pass.Purpose || ack.PaidForPurpose is not { } sum || sum < request.Price:
+                Violate(pass, ViolationCause.InvalidAnswer, $"the vouchers for {pass.Purpose} add {ack.PaidForPurpose?.MinorUnits ?? 0}; the toll is {request.Price.MinorUnits}", answered.ReplyTo);
                 break;
             case VoucherAcknowledged ack:
-                var paid = new PassPaid(pass.Id, answered.Voucher.ToArray(), ack.Increment!.Value, _settings.Clock.Now);
-                Apply(paid);
-                PersistAsync(paid, e =>
-                {
-                    Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("pass", pass.Id,
-                        $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [Tariff.Operator.Value], e.Paid.MinorUnits, 0, Tariff.Zone.Value, e.At,
-                        ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + ack.ChannelId.Value]));
-                    answered.ReplyTo.Tell(pass.View());
-                    Push(_gantryConnection, new DeviceId(_id), "toll.confirmed", new
-                    {
-                        pass = pass.Id,
-                        vehicle = request.Vehicle.Value,
-                        paid = e.Paid.MinorUnits,
-                        passedAt = request.Time.UnixMilliseconds,
-                    });
-                });
+                MarkPaid(pass, answered.Voucher.ToArray(), ack.PaidForPurpose!.Value, ack.ChannelId, answered.ReplyTo);
                 break;
             case Refusal refusal:
                 var cause = refusal.Code switch
@@ -357,6 +385,27 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 Violate(pass, ViolationCause.InvalidAnswer, "the channel gave no answer", answered.ReplyTo);
                 break;
         }
+    }
+
+    private void MarkPaid(Pass pass, byte[]? voucher, Money amount, ChannelId channel, IActorRef replyTo)
+    {
+        var request = pass.Request.Payload;
+        var paid = new PassPaid(pass.Id, voucher, amount, _settings.Clock.Now);
+        Apply(paid);
+        PersistAsync(paid, e =>
+        {
+            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("pass", pass.Id,
+                $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [Tariff!.Operator.Value], e.Paid.MinorUnits, 0, Tariff.Zone.Value, e.At,
+                ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + channel.Value]));
+            if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
+            Push(_gantryConnection, new DeviceId(_id), "toll.confirmed", new
+            {
+                pass = pass.Id,
+                vehicle = request.Vehicle.Value,
+                paid = e.Paid.MinorUnits,
+                passedAt = request.Time.UnixMilliseconds,
+            });
+        });
     }
 
     private void OnDecline(DeclineToll command)
@@ -422,6 +471,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 _passByRequest[Convert.ToBase64String(signed.Wire)] = r.Pass;
                 _passCount = Math.Max(_passCount, long.Parse(r.Pass[(r.Pass.LastIndexOf('.') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
                 break;
+            case PassPaymentSubmitted s when _passes.TryGetValue(s.Pass, out var submitted):
+                submitted.Channel = s.Channel;
+                break;
             case PassPaid p when _passes.TryGetValue(p.Pass, out var paid) && paid.Status == "awaiting-payment":
                 paid.Status = "paid";
                 paid.Paid = p.Paid.MinorUnits;
@@ -464,6 +516,14 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         public string Id { get; } = id;
         public Signed<TollRequest> Request { get; } = request;
         public Timestamp RecordedAt { get; } = recordedAt;
+
+        /// <summary>What a voucher must name to pay this pass.</summary>
+        public PaymentPurpose Purpose { get; } = PaymentPurpose.ForTollPass(id).Unwrap();
+
+        /// <summary>The channel a voucher for this pass was handed to, once that is durable.</summary>
+        public ChannelId? Channel { get; set; }
+
+        public int ChannelAsks { get; set; }
         public string Status { get; set; } = "awaiting-payment";
         public bool Answering { get; set; }
         public long? Paid { get; set; }
@@ -475,6 +535,8 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private sealed record PaymentAnswered(string Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
 
     private sealed record VehicleConnectionFound(string Pass, string? Connection);
+
+    private sealed record PassPaymentFound(string Pass, object? Answer);
 
     private sealed record SweepDeadlines
     {

@@ -16,7 +16,7 @@ public sealed record ConfigureGantry(DeviceId Gantry, byte[] Tariff) : IGantryCo
 [Manifest("toll.pass.v1")]
 public sealed record TollPass(DeviceId Gantry, byte[] Request, string? Connection) : IGantryCommand;
 
-/// <summary>The vehicle pays a pass with a voucher on its channel to the toll operator.</summary>
+/// <summary>The vehicle pays a pass with a voucher on its channel to the toll operator, naming the pass as its purpose.</summary>
 [Manifest("toll.pay.v1")]
 public sealed record PayToll(DeviceId Gantry, string Pass, DeviceId Vehicle, byte[] Voucher, string? Connection) : IGantryCommand;
 
@@ -92,8 +92,16 @@ public sealed record GantryConfigured(byte[] Tariff, string GantryKeyHex) : IEne
 [Manifest("toll.event.pass-recorded.v1")]
 public sealed record PassRecorded(string Pass, byte[] Request, Timestamp At) : IEnergyMessage;
 
-[Manifest("toll.event.pass-paid.v1")]
-public sealed record PassPaid(string Pass, byte[] Voucher, Money Paid, Timestamp At) : IEnergyMessage;
+/// <summary>A voucher for the pass was handed to this channel; recorded first, so that a restart knows where to ask.</summary>
+[Manifest("toll.event.pass-payment-submitted.v1")]
+public sealed record PassPaymentSubmitted(string Pass, ChannelId Channel) : IEnergyMessage;
+
+/// <summary>
+/// The pass is paid: what the vouchers naming it paid, and the voucher that paid it (none when the gantry
+/// found the payment after a restart by asking the channel, which holds the voucher).
+/// </summary>
+[Manifest("toll.event.pass-paid.v2")]
+public sealed record PassPaid(string Pass, byte[]? Voucher, Money Paid, Timestamp At) : IEnergyMessage;
 
 [Manifest("toll.event.violation-recorded.v1")]
 public sealed record ViolationRecorded(TollViolation Violation) : IEnergyMessage;

@@ -137,9 +137,11 @@ public static class ChannelScripts
             switch (step.Action)
             {
                 case StreamingAction.Voucher:
+                    var cumulative = Saturating(channel.Paid.MinorUnits, step.AmountDelta);
                     offered = Voucher(
                         Offset(channel.LastSequence, step.SequenceDelta),
-                        Saturating(channel.Paid.MinorUnits, step.AmountDelta),
+                        cumulative,
+                        increment: unchecked(cumulative - channel.Paid.MinorUnits),
                         signer: step.Flaw is Flaw.ForgedSignature or Flaw.SwappedSignatures ? Keys.Payee : Keys.Payer,
                         channel: step.Flaw == Flaw.OtherChannel ? OtherChannel : Channel,
                         network: step.Flaw == Flaw.OtherNetwork ? OtherNetwork : Network,

@@ -58,9 +58,15 @@ public static class Gens
 
     // Every kind's payload
 
+    public static readonly Gen<PaymentPurpose> Purpose = Gen.OneOf(
+        Gen.Constant(PaymentPurpose.None),
+        Channel.Select(c => PaymentPurpose.ForSession(c.Value).Unwrap()),
+        from gantry in Channel from number in AnyULong where number > 0 select PaymentPurpose.ForTollPass(new DeviceId(gantry.Value), number));
+
     public static readonly Gen<Voucher> Voucher =
         from network in Network from channel in Channel from sequence in AnyULong from cumulative in AnyMoney
-        select new Voucher(network, channel, sequence, cumulative);
+        from increment in AnyLong from purpose in Purpose
+        select new Voucher(network, channel, sequence, cumulative, new Money(increment, cumulative.Currency), purpose);
 
     public static readonly Gen<CloseRequest> CloseRequest =
         from network in Network from kind in Gen.Elements(ChannelKind.Streaming, ChannelKind.Duplex) from channel in Channel from closer in Party from at in AnyTime

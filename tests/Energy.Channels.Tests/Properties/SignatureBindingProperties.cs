@@ -78,7 +78,7 @@ public class SignatureBindingProperties
     [Fact]
     public void Splicing_the_network_is_the_same_as_encoding_the_payload_with_it()
     {
-        var voucher = new Voucher(TestParties.Network, TestParties.Channel, 9, TestParties.Eur(99));
+        var voucher = new Voucher(TestParties.Network, TestParties.Channel, 9, TestParties.Eur(99), TestParties.Eur(9), PaymentPurpose.ForSession("s-9").Unwrap());
         var spliced = WithNetwork(Signed<Voucher>.EncodeBody(voucher), TestParties.OtherNetwork);
         Assert.Equal(Signed<Voucher>.EncodeBody(voucher with { Network = TestParties.OtherNetwork }), spliced);
     }
