@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
+using Energy.Agents;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Dashboard;
@@ -44,10 +45,15 @@ public sealed class DashboardBenchmark : IBenchmark
         var connections = new List<HubConnection>();
         try
         {
-            using var key = DeviceKeyPair.Generate();
+            // The grid operator is admitted by the node's own authority and endorses the viewer key its dashboards sign in with.
             using var http = new HttpClient { BaseAddress = url };
+            var node = new NodeClient(http);
             var grid = $"grid-{Guid.NewGuid().ToString("N")[..6]}";
-            (await http.PostAsJsonAsync("/api/operators", new { operatorId = grid, name = "Bench Grid", role = "gridOperator", publicKey = key.PublicKey.Hex })).EnsureSuccessStatusCode();
+            using var operatorAgent = new OperatorAgent(node, BenchNode.Network, OperatorId.Of(grid));
+            using (var authority = NetworkAuthorityAgent.FromKeyFile(node, BenchNode.Network, Currency.Eur, Path.Combine(directory, NodeHost.AuthorityKeyFile)))
+                await operatorAgent.AdmitAsync(authority, OperatorRoles.GridOperator);
+            using var key = DeviceKeyPair.Generate();
+            await operatorAgent.AddViewerKeyAsync(key.PublicKey, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddHours(1)));
             var received = new ConcurrentDictionary<int, List<(double At, double DelayMs)>>();
             var clock = Stopwatch.StartNew();
             var epoch = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - clock.Elapsed.TotalMilliseconds;
@@ -150,8 +156,10 @@ public sealed class DashboardBenchmark : IBenchmark
         var cookies = new CookieContainer();
         using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = url };
         var challenge = await http.GetFromJsonAsync<JsonElement>($"/dashboard/sign-in/challenge?operator={grid}");
-        var signature = key.Sign(Convert.FromBase64String(challenge.GetProperty("challenge").GetString()!));
-        (await http.PostAsJsonAsync("/dashboard/sign-in", new { @operator = grid, signature = Convert.ToBase64String(signature) })).EnsureSuccessStatusCode();
+        var text = challenge.GetProperty("challenge").GetString()!;
+        var signature = key.Sign(Convert.FromBase64String(text));
+        (await http.PostAsJsonAsync("/dashboard/sign-in", new { @operator = grid, key = key.PublicKey.Hex, challenge = text, signature = Convert.ToBase64String(signature) }))
+            .EnsureSuccessStatusCode();
         return cookies;
     }
 
