@@ -18,47 +18,12 @@ public sealed class DuplexChannelsOnSqlite(ITestOutputHelper output) : DuplexCha
 public sealed class DuplexChannelsOnPostgreSql(ITestOutputHelper output) : DuplexChannelTests(TestStores.PostgreSql(), output);
 
 /// <summary>Duplex channels between two homes trading energy: both deposit, both sign every state.</summary>
-public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper output) : ClusterTestKit(node, output)
+public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper output) : TwoHomesTestKit(node, output)
 {
-    private readonly DeviceKeyPair _gridKey = DeviceKeyPair.Generate();
-    private readonly DeviceKeyPair _aliceKey = DeviceKeyPair.Generate();
-    private readonly DeviceKeyPair _bobKey = DeviceKeyPair.Generate();
-    private static readonly OperatorId Grid = OperatorId.Of("grid-1");
-    private static readonly PartyId Alice = PartyId.Of("device:meter-alice");
-    private static readonly PartyId Bob = PartyId.Of("device:meter-bob");
+    private byte[] Opening(ChannelId channel, long depositA, long depositB, DeviceKeyPair? signerB = null) =>
+        DuplexOpening(channel, depositA, depositB, signerB: signerB);
 
-    private static Money Eur(long units) => new(units, Currency.Eur);
-
-    private object Ask(object message, IActorRef region)
-    {
-        region.Tell(message, TestActor);
-        return ExpectMsg<object>(TimeSpan.FromSeconds(10));
-    }
-
-    private void Setup(long aliceFunds, long bobFunds)
-    {
-        Assert.IsType<OperatorView>(Ask(TestAuthority.Admit(Grid, _gridKey, OperatorRoles.GridOperator), Regions.Operators));
-        foreach (var (party, key, funds) in new[] { (Alice, _aliceKey, aliceFunds), (Bob, _bobKey, bobFunds) })
-        {
-            var device = party.AsDevice();
-            Assert.IsType<DeviceView>(Ask(new EndorseDevice(device, DeviceIdentity.Endorse(Network, Grid, _gridKey, device, DeviceRole.Meter, key.PublicKey).Endorsement.ToArray()), Regions.Devices));
-            if (funds > 0) Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + party, party, Eur(funds), TestAuthority.Bank), Regions.Ledger));
-        }
-    }
-
-    private byte[] Opening(ChannelId channel, long depositA, long depositB, DeviceKeyPair? signerB = null)
-    {
-        var opening = new DuplexOpening(Network, channel, Alice, Bob, Eur(depositA), Eur(depositB), DurationMs.FromSeconds(30));
-        var body = Signed<DuplexOpening>.EncodeBody(opening);
-        return Signed<DuplexOpening>.Assemble(opening, _aliceKey.Sign(body), (signerB ?? _bobKey).Sign(body)).ToArray();
-    }
-
-    private byte[] State(ChannelId channel, ulong version, long a, long b, bool isFinal = false)
-    {
-        var state = new DuplexState(Network, channel, version, Eur(a), Eur(b), isFinal);
-        var body = Signed<DuplexState>.EncodeBody(state);
-        return Signed<DuplexState>.Assemble(state, _aliceKey.Sign(body), _bobKey.Sign(body)).ToArray();
-    }
+    private byte[] State(ChannelId channel, ulong version, long a, long b, bool isFinal = false) => DuplexState(channel, version, a, b, isFinal);
 
     private long Balance(PartyId party) =>
         Assert.IsType<AccountView>(Ask(new GetAccount(LedgerShards.For(party, Settings.LedgerShardCount), party), Regions.Ledger)).Balance.MinorUnits;
@@ -79,7 +44,7 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         Assert.Equal(250, settled.Payouts.Single(p => p.Account == Alice).Amount.MinorUnits);
         Assert.Equal(750, settled.Payouts.Single(p => p.Account == Bob).Amount.MinorUnits);
         AwaitAssert(() => Assert.Equal((650L, 1_350L), (Balance(Alice), Balance(Bob))), TimeSpan.FromSeconds(10));
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), AliceKey).ToArray();
         Assert.Equal(settled, Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
     }
 
@@ -90,7 +55,7 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         var channel = ChannelId.Of("duplex-2");
         Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(channel, Opening(channel, 500, 500)), Regions.DuplexChannels));
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 1, 900, 100)), Regions.DuplexChannels));
-        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), _aliceKey).ToArray();
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, channel, Alice, Clock.Now), AliceKey).ToArray();
         Assert.IsType<ChannelClosing>(Ask(new CloseDuplexChannel(channel, close), Regions.DuplexChannels));
         // Bob, the watchtower's client, presents the newer state he holds.
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(channel, State(channel, 2, 200, 800)), Regions.DuplexChannels));
@@ -125,13 +90,5 @@ public abstract class DuplexChannelTests(NodeOptions node, ITestOutputHelper out
         Assert.Equal((1_000L, 100L), (Balance(Alice), Balance(Bob)));
         var funded = ChannelId.Of("duplex-funded");
         Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(funded, Opening(funded, 500, 100)), Regions.DuplexChannels));
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        _gridKey.Dispose();
-        _aliceKey.Dispose();
-        _bobKey.Dispose();
-        base.Dispose(disposing);
     }
 }

@@ -22,52 +22,9 @@ public sealed class EscrowIdentityOnPostgreSql(ITestOutputHelper output) : Escro
 /// escrow, funded from a real balance; what is signed for one kind never acts on the other; a channel
 /// opens only with a window the network allows; and duplex payments stop for a quarantined or revoked key.
 /// </summary>
-public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper output) : ClusterTestKit(node, output)
+public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper output) : TwoHomesTestKit(node, output)
 {
-    private readonly DeviceKeyPair _gridKey = DeviceKeyPair.Generate();
-    private readonly DeviceKeyPair _aliceKey = DeviceKeyPair.Generate();
-    private readonly DeviceKeyPair _bobKey = DeviceKeyPair.Generate();
-    private static readonly OperatorId Grid = OperatorId.Of("grid-1");
-    private static readonly PartyId Alice = PartyId.Of("device:meter-alice");
-    private static readonly PartyId Bob = PartyId.Of("device:meter-bob");
-
-    private static Money Eur(long units) => new(units, Currency.Eur);
-
-    private object Ask(object message, IActorRef region)
-    {
-        region.Tell(message, TestActor);
-        return ExpectMsg<object>(TimeSpan.FromSeconds(10));
-    }
-
     private string Refused(object message, IActorRef region) => Assert.IsType<Refusal>(Ask(message, region)).Code;
-
-    private void Setup(long aliceFunds, long bobFunds)
-    {
-        Assert.IsType<OperatorView>(Ask(TestAuthority.Admit(Grid, _gridKey, OperatorRoles.GridOperator), Regions.Operators));
-        foreach (var (party, key, funds) in new[] { (Alice, _aliceKey, aliceFunds), (Bob, _bobKey, bobFunds) })
-        {
-            var device = party.AsDevice();
-            Assert.IsType<DeviceView>(Ask(new EndorseDevice(device, DeviceIdentity.Endorse(Network, Grid, _gridKey, device, DeviceRole.Meter, key.PublicKey).Endorsement.ToArray()), Regions.Devices));
-            if (funds > 0) Assert.IsType<LedgerCommitted>(Ask(new Mint(LedgerShards.For(party, Settings.LedgerShardCount), "fund-" + party, party, Eur(funds), TestAuthority.Bank), Regions.Ledger));
-        }
-    }
-
-    private byte[] DuplexOpening(ChannelId channel, long depositA, long depositB, long windowMs = 30_000)
-    {
-        var opening = new DuplexOpening(Network, channel, Alice, Bob, Eur(depositA), Eur(depositB), new DurationMs(windowMs));
-        var body = Signed<DuplexOpening>.EncodeBody(opening);
-        return Signed<DuplexOpening>.Assemble(opening, _aliceKey.Sign(body), _bobKey.Sign(body)).ToArray();
-    }
-
-    private byte[] DuplexState(ChannelId channel, ulong version, long a, long b)
-    {
-        var state = new DuplexState(Network, channel, version, Eur(a), Eur(b), false);
-        var body = Signed<DuplexState>.EncodeBody(state);
-        return Signed<DuplexState>.Assemble(state, _aliceKey.Sign(body), _bobKey.Sign(body)).ToArray();
-    }
-
-    private AccountView Account(PartyId party) =>
-        Assert.IsType<AccountView>(Ask(new GetAccount(LedgerShards.For(party, Settings.LedgerShardCount), party), Regions.Ledger));
 
     private ulong HeightOf(PartyId party) =>
         Assert.IsType<ShardTotals>(Ask(new GetShardTotals(LedgerShards.For(party, Settings.LedgerShardCount)), Regions.Ledger)).Height;
@@ -88,9 +45,9 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         var before = Ledger();
 
         // The streaming channel of the same id, paying a million from Alice's thousand.
-        Assert.Equal(nameof(InsufficientFunds), Refused(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 1_000_000, _aliceKey)), Regions.Channels));
+        Assert.Equal(nameof(InsufficientFunds), Refused(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 1_000_000, AliceKey)), Regions.Channels));
 
-        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 400_000, 400_000, _aliceKey)), Regions.Channels));
+        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 400_000, 400_000, AliceKey)), Regions.Channels));
         Assert.Equal("none", Assert.IsType<ChannelView>(Ask(new GetChannel(x1), Regions.Channels)).Status);
         Assert.Equal(before, Ledger());
         Assert.Equal((1_000L, 0L, 100L, 0L), (before.Item1, before.Item2, before.Item3, before.Item4));
@@ -121,9 +78,9 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         var before = Ledger();
         Assert.Equal((0L, 300L), (before.Item1, before.Item2));
 
-        Assert.Equal(nameof(InsufficientFunds), Refused(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 300, _aliceKey)), Regions.Channels));
+        Assert.Equal(nameof(InsufficientFunds), Refused(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 300, AliceKey)), Regions.Channels));
 
-        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 300, 300, _aliceKey)), Regions.Channels));
+        Assert.Equal(nameof(ChannelNotFound), Refused(new SubmitVoucher(x1, Signing.Voucher(x1, 1, 300, 300, AliceKey)), Regions.Channels));
         Assert.Equal(before, Ledger());
     }
 
@@ -132,12 +89,12 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
     {
         Setup(1_000, 1_000);
         var x1 = ChannelId.Of("x1");
-        Assert.IsType<ChannelOpened>(Ask(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 200, _aliceKey)), Regions.Channels));
+        Assert.IsType<ChannelOpened>(Ask(new OpenChannel(x1, Signing.Opening(x1, Alice, Bob, 200, AliceKey)), Regions.Channels));
         Assert.IsType<DuplexChannelOpened>(Ask(new OpenDuplexChannel(x1, DuplexOpening(x1, 300, 300)), Regions.DuplexChannels));
         var before = Ledger();
 
-        Assert.Equal(nameof(WrongChannelKind), Refused(new CloseDuplexChannel(x1, Signing.Close(x1, Alice, _aliceKey, Clock.Now)), Regions.DuplexChannels));
-        Assert.Equal(nameof(WrongChannelKind), Refused(new CloseChannel(x1, Signing.DuplexClose(x1, Alice, _aliceKey, Clock.Now)), Regions.Channels));
+        Assert.Equal(nameof(WrongChannelKind), Refused(new CloseDuplexChannel(x1, Signing.Close(x1, Alice, AliceKey, Clock.Now)), Regions.DuplexChannels));
+        Assert.Equal(nameof(WrongChannelKind), Refused(new CloseChannel(x1, Signing.DuplexClose(x1, Alice, AliceKey, Clock.Now)), Regions.Channels));
 
         Assert.Equal("open", Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(x1), Regions.DuplexChannels)).Status);
         Assert.Equal("open", Assert.IsType<ChannelView>(Ask(new GetChannel(x1), Regions.Channels)).Status);
@@ -154,7 +111,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         foreach (var window in new[] { 0, minimum - 1 })
         {
             var streaming = ChannelId.Of($"short-{window}");
-            Assert.Equal(nameof(ChallengeWindowTooShort), Refused(new OpenChannel(streaming, Signing.Opening(streaming, Alice, Bob, 500, _aliceKey, window)), Regions.Channels));
+            Assert.Equal(nameof(ChallengeWindowTooShort), Refused(new OpenChannel(streaming, Signing.Opening(streaming, Alice, Bob, 500, AliceKey, window)), Regions.Channels));
             Assert.Equal("none", Assert.IsType<ChannelView>(Ask(new GetChannel(streaming), Regions.Channels)).Status);
             var duplex = ChannelId.Of($"short-duplex-{window}");
             Assert.Equal(nameof(ChallengeWindowTooShort), Refused(new OpenDuplexChannel(duplex, DuplexOpening(duplex, 500, 500, window)), Regions.DuplexChannels));
@@ -163,7 +120,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
 
         Assert.Equal(before, Ledger());
         var enough = ChannelId.Of("window-at-minimum");
-        Assert.IsType<ChannelOpened>(Ask(new OpenChannel(enough, Signing.Opening(enough, Alice, Bob, 500, _aliceKey, minimum)), Regions.Channels));
+        Assert.IsType<ChannelOpened>(Ask(new OpenChannel(enough, Signing.Opening(enough, Alice, Bob, 500, AliceKey, minimum)), Regions.Channels));
     }
 
     [Fact]
@@ -175,14 +132,14 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         Assert.IsType<DuplexStateAcknowledged>(Ask(new SubmitDuplexState(x1, DuplexState(x1, 1, 400, 600)), Regions.DuplexChannels));
 
         Assert.True(Assert.IsType<DeviceView>(Ask(new QuarantineDevice(Bob.AsDevice(),
-            Signed<Quarantine>.Sign(new Quarantine(Network, Grid, Bob.AsDevice(), true, 1, Clock.Now), _gridKey).ToArray()), Regions.Devices)).Quarantined);
+            Signed<Quarantine>.Sign(new Quarantine(Network, Grid, Bob.AsDevice(), true, 1, Clock.Now), GridKey).ToArray()), Regions.Devices)).Quarantined);
         var before = Ledger();
 
         Assert.Equal(nameof(PartyQuarantined), Refused(new SubmitDuplexState(x1, DuplexState(x1, 2, 0, 1_000)), Regions.DuplexChannels));
         Assert.Equal(1UL, Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(x1), Regions.DuplexChannels)).Version);
 
         Assert.True(Assert.IsType<DeviceView>(Ask(new RevokeDevice(Alice.AsDevice(),
-            Signed<Revocation>.Sign(new Revocation(Network, Grid, Alice.AsDevice(), Clock.Now), _gridKey).ToArray()), Regions.Devices)).Revoked);
+            Signed<Revocation>.Sign(new Revocation(Network, Grid, Alice.AsDevice(), Clock.Now), GridKey).ToArray()), Regions.Devices)).Revoked);
         Assert.Equal(nameof(PartyRevoked), Refused(new SubmitDuplexState(x1, DuplexState(x1, 2, 1_000, 0)), Regions.DuplexChannels));
 
         var view = Assert.IsType<DuplexChannelView>(Ask(new GetDuplexChannel(x1), Regions.DuplexChannels));
@@ -197,7 +154,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         var ledger = CreateTestProbe();
         var channel = ChannelId.Of("probed");
         var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings, ledger.Ref, Regions.Devices, Regions.Operators));
-        var opening = Signing.Opening(channel, Alice, Bob, 500, _aliceKey);
+        var opening = Signing.Opening(channel, Alice, Bob, 500, AliceKey);
         var escrow = new EscrowId(ChannelKind.Streaming, channel, OpeningHash.Of(Signed<StreamingOpening>.Decode(opening).Value.Body));
 
         entity.Tell(new OpenChannel(channel, opening), TestActor);
@@ -209,9 +166,9 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         ledger.Reply(new EscrowLocked(escrow, Alice, Eur(500), lockEscrow.Shard, 8));
         Assert.Equal(8UL, ExpectMsg<ChannelOpened>().EscrowBlockHeight);
 
-        entity.Tell(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 200, 200, _aliceKey)), TestActor);
+        entity.Tell(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 200, 200, AliceKey)), TestActor);
         ExpectMsg<VoucherAcknowledged>();
-        entity.Tell(new CloseChannel(channel, Signing.Close(channel, Bob, _bobKey, Clock.Now)), TestActor);
+        entity.Tell(new CloseChannel(channel, Signing.Close(channel, Bob, BobKey, Clock.Now)), TestActor);
         var release = ledger.ExpectMsg<ReleaseEscrow>();
         Assert.Equal(escrow, release.Escrow);
         Assert.Equal(new[] { new Payout(Alice, Eur(300)), new Payout(Bob, Eur(200)) }, release.Payouts);
@@ -228,13 +185,5 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         var settled = ExpectMsg<ChannelSettled>();
         Assert.Equal(release.Payouts, settled.Payouts);
         Assert.Equal(10UL, settled.BlockHeight);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        _gridKey.Dispose();
-        _aliceKey.Dispose();
-        _bobKey.Dispose();
-        base.Dispose(disposing);
     }
 }

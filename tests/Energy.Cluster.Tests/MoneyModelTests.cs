@@ -219,10 +219,8 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
             }
             case Act.OpenDuplex:
             {
-                var opening = new DuplexOpening(Network, channel, parties[step.From], parties[step.To], Eur(step.Amount), Eur(step.Other), new DurationMs(WindowMs));
-                var body = Signed<DuplexOpening>.EncodeBody(opening);
                 var answer = await AskAsync(r.DuplexChannels, new OpenDuplexChannel(channel,
-                    Signed<DuplexOpening>.Assemble(opening, keys[step.From].Sign(body), keys[step.To].Sign(body)).ToArray()));
+                    Signing.DuplexOpening(channel, parties[step.From], parties[step.To], step.Amount, step.Other, keys[step.From], keys[step.To], WindowMs)));
                 if (answer is not DuplexChannelOpened) break;
                 if (model.Duplex.GetValueOrDefault(id) is { } open && !open.Settled)
                 {
@@ -257,11 +255,11 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
             {
                 if (model.Duplex.GetValueOrDefault(id) is not { } d)
                 {
-                    Assert.IsType<Refusal>(await AskAsync(r.DuplexChannels, new SubmitDuplexState(channel, DuplexState(channel, 1, step.Amount, 0, keys[step.From], keys[step.To]))));
+                    Assert.IsType<Refusal>(await AskAsync(r.DuplexChannels, new SubmitDuplexState(channel, Signing.DuplexState(channel, 1, step.Amount, 0, keys[step.From], keys[step.To]))));
                     break;
                 }
                 var moved = Math.Min(step.Amount % 80 + 1, d.BalanceA);
-                var state = DuplexState(channel, d.Version + 1, d.BalanceA - moved, d.BalanceB + moved, keys[d.A], keys[d.B]);
+                var state = Signing.DuplexState(channel, d.Version + 1, d.BalanceA - moved, d.BalanceB + moved, keys[d.A], keys[d.B]);
                 var answer = await AskAsync(r.DuplexChannels, new SubmitDuplexState(channel, state));
                 if (answer is not DuplexStateAcknowledged) break;
                 Assert.False(d.Settled, $"a state was acknowledged on settled duplex {id}");
@@ -369,13 +367,6 @@ public sealed class MoneyModelTests(ITestOutputHelper output) : TestKit(output: 
         Assert.Equal(c.Deposit - c.Paid, payouts.GetValueOrDefault(parties[c.Payer]));
         model.Release(c.Payer, c.Deposit, (c.Payee, c.Paid), (c.Payer, c.Deposit - c.Paid));
         c.Settled = true;
-    }
-
-    private static byte[] DuplexState(ChannelId channel, ulong version, long a, long b, DeviceKeyPair keyA, DeviceKeyPair keyB)
-    {
-        var state = new DuplexState(Network, channel, version, Eur(a), Eur(b), false);
-        var body = Signed<DuplexState>.EncodeBody(state);
-        return Signed<DuplexState>.Assemble(state, keyA.Sign(body), keyB.Sign(body)).ToArray();
     }
 
     private static string Shard(PartyId party) => LedgerShards.For(party, 4);

@@ -47,6 +47,22 @@ public static class Signing
     public static byte[] Close(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
         Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Streaming, channel, closer, at), key).ToArray();
 
+    public static byte[] DuplexOpening(ChannelId channel, PartyId a, PartyId b, long depositA, long depositB, DeviceKeyPair keyA, DeviceKeyPair keyB,
+        long windowMs = 30_000)
+    {
+        var opening = new Energy.Channels.Duplex.DuplexOpening(ClusterTestKit.Network, channel, a, b, new Money(depositA, Currency.Eur),
+            new Money(depositB, Currency.Eur), new DurationMs(windowMs));
+        var body = Signed<Energy.Channels.Duplex.DuplexOpening>.EncodeBody(opening);
+        return Signed<Energy.Channels.Duplex.DuplexOpening>.Assemble(opening, keyA.Sign(body), keyB.Sign(body)).ToArray();
+    }
+
+    public static byte[] DuplexState(ChannelId channel, ulong version, long a, long b, DeviceKeyPair keyA, DeviceKeyPair keyB, bool isFinal = false)
+    {
+        var state = new Energy.Channels.Duplex.DuplexState(ClusterTestKit.Network, channel, version, new Money(a, Currency.Eur), new Money(b, Currency.Eur), isFinal);
+        var body = Signed<Energy.Channels.Duplex.DuplexState>.EncodeBody(state);
+        return Signed<Energy.Channels.Duplex.DuplexState>.Assemble(state, keyA.Sign(body), keyB.Sign(body)).ToArray();
+    }
+
     public static byte[] DuplexClose(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
         Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Duplex, channel, closer, at), key).ToArray();
 }
