@@ -4,6 +4,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
+using Energy.Wire;
 
 namespace Energy.Agents;
 
@@ -95,7 +96,7 @@ public sealed class ChargerAgent : IDisposable
         _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         var start = NextReading();
         var startRegister = _registerWh;
-        await _gateway!.CallAsync(Id, "session.start", new { session, vehicle = vehicle.Value, pricePerKwh, credit, reading = Convert.ToBase64String(start.Wire), zone = Zone });
+        await _gateway!.CallAsync(Id, new StartSessionCall(session, vehicle, pricePerKwh, credit, start.ToArray(), Zone is null ? null : SegmentId.Of(Zone)));
         var accepted = await _accepted.Task.WaitAsync(AcceptTimeout, token).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default);
         var tariff = new Tariff(new Money(pricePerKwh, Currency));
         for (var i = 0; accepted && i < readings; i++)
@@ -111,14 +112,14 @@ public sealed class ChargerAgent : IDisposable
             _registerWh += whPerReading;
             var reading = NextReading();
             await _sending.WaitAsync(token);
-            _ = SendAsync("session.reading", new { session, reading = Convert.ToBase64String(reading.Wire) });
+            _ = SendAsync(new SessionReadingCall(session, reading.ToArray()));
             if (interval > TimeSpan.Zero) await Task.Delay(interval, token);
         }
         // Every reading is answered before the end reading goes out.
         for (var i = 0; i < 16; i++) await _sending.WaitAsync(token);
         _sending.Release(16);
         var end = NextReading();
-        await _gateway.CallAsync(Id, "session.stop", new { session, reading = Convert.ToBase64String(end.Wire) });
+        await _gateway.CallAsync(Id, new StopSessionCall(session, end.ToArray()));
         return await _completed.Task.WaitAsync(CompleteTimeout, token);
     }
 
@@ -133,14 +134,13 @@ public sealed class ChargerAgent : IDisposable
         return true;
     }
 
-    private async Task SendAsync(string action, object args)
+    private async Task SendAsync(SessionReadingCall reading)
     {
         try
         {
             // The answer to a reading says what is paid so far: while readings flow the network tells no more.
-            var answer = await _gateway!.CallAsync(Id, action, args);
-            if (answer.TryGetProperty("session", out var session) && session.ValueEquals(_session) &&
-                answer.TryGetProperty("paid", out var paid) && paid.TryGetProperty("minorUnits", out var minor)) NotePaid(minor.GetInt64());
+            var answer = WireJson.Read<SessionReply>(await _gateway!.CallAsync(Id, reading));
+            if (answer.Session == _session && answer.Paid is { } paid) NotePaid(paid.MinorUnits);
         }
         catch (GatewayRefusedException refused)
         {
@@ -154,27 +154,32 @@ public sealed class ChargerAgent : IDisposable
 
     private ValueTask OnEvent(string name, JsonElement body)
     {
-        if (body.TryGetProperty("session", out var s) && s.GetString() != _session) return ValueTask.CompletedTask;
         switch (name)
         {
-            case "session.accepted":
+            case GatewayEvents.SessionAccepted when IsCurrent(WireJson.Read<SessionAcceptedEvent>(body).Session):
                 _accepted.TrySetResult(true);
                 break;
-            case "session.paid":
-            case "session.resume":
-                if (name == "session.resume") _networkSuspended = false;
-                NotePaid(body.GetProperty("paid").GetInt64());
+            case GatewayEvents.SessionPaid when WireJson.Read<SessionPaidEvent>(body) is var paid && IsCurrent(paid.Session):
+                NotePaid(paid.Paid);
                 break;
-            case "session.suspend":
+            case GatewayEvents.SessionResume when WireJson.Read<SessionResumeEvent>(body) is var resumed && IsCurrent(resumed.Session):
+                _networkSuspended = false;
+                NotePaid(resumed.Paid);
+                break;
+            case GatewayEvents.SessionSuspend when IsCurrent(WireJson.Read<SessionSuspendEvent>(body).Session):
                 _networkSuspended = true;
                 NetworkSuspensions++;
                 break;
-            case "session.completed":
+            case GatewayEvents.SessionCompleted when IsCurrent(WireJson.Read<SessionCompletedEvent>(body).Session):
+                // The charge record is kept whole, as the network wrote it.
                 _completed.TrySetResult(body);
                 break;
         }
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>Events of an earlier session (late, or repeated) change nothing in the one in progress.</summary>
+    private bool IsCurrent(string session) => session == _session;
 
     private void NotePaid(long paid)
     {

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
+using Energy.Wire;
 
 namespace Energy.Agents;
 
@@ -201,9 +202,10 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
             {
                 var record = await charger.ChargeAsync(session, vehicle.Id, options.Readings, options.WhPerReading, options.PricePerKwh, options.Credit,
                     options.ReadingInterval, token);
-                Interlocked.Add(ref tally.Energy, record.GetProperty("energyWh").GetInt64());
-                Interlocked.Add(ref tally.Cost, Minor(record.GetProperty("cost")));
-                Interlocked.Add(ref tally.Paid, Minor(record.GetProperty("paid")));
+                var completed = WireJson.Read<SessionCompletedEvent>(record);
+                Interlocked.Add(ref tally.Energy, completed.EnergyWh);
+                Interlocked.Add(ref tally.Cost, completed.Cost.MinorUnits);
+                Interlocked.Add(ref tally.Paid, completed.Paid.MinorUnits);
                 Interlocked.Increment(ref tally.Sessions);
             }
             catch (Exception e) when (e is GatewayRefusedException or TimeoutException)

@@ -5,6 +5,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
+using Energy.Wire;
 
 namespace Energy.Agents;
 
@@ -36,9 +37,10 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
     {
         _gateway = gateway;
         await gateway.AuthenticateAsync(Id, _key, OnEvent);
-        var view = await gateway.CallAsync(Id, "toll.gantry", new { });
-        _segment = new SegmentId(view.GetProperty("segment").GetString()!);
-        Interlocked.Exchange(ref _price, view.GetProperty("price").GetProperty("minorUnits").GetInt64());
+        var view = WireJson.Read<GantryReply>(await gateway.CallAsync(Id, new GetGantryCall()));
+        if (view.Segment is not { } segment || view.Price is not { } price) throw new InvalidOperationException($"{Id} has no tariff: its operator configures it first");
+        _segment = segment;
+        Interlocked.Exchange(ref _price, price.MinorUnits);
     }
 
     /// <summary>Signs a toll request for a vehicle, in this gantry's name or another's (tests use it to forge or replay requests).</summary>
@@ -54,15 +56,15 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
         JsonElement pass;
         try
         {
-            pass = await _gateway!.CallAsync(Id, "toll.pass", new { request = Convert.ToBase64String(SignRequest(vehicle, at, price).Wire) });
+            pass = await _gateway!.CallAsync(Id, new TollPassCall(SignRequest(vehicle, at, price).ToArray()));
         }
         catch (GatewayRefusedException refused) when (refused.Code == "TollRequestRefused" && refused.Message.Contains("price", StringComparison.Ordinal))
         {
             // The price moved (congestion) before this gantry heard: the network tells it the new one; ask again once at that price.
             await WaitForPriceOtherThanAsync(price, TimeSpan.FromSeconds(2));
-            pass = await _gateway!.CallAsync(Id, "toll.pass", new { request = Convert.ToBase64String(SignRequest(vehicle, at, Price).Wire) });
+            pass = await _gateway!.CallAsync(Id, new TollPassCall(SignRequest(vehicle, at, Price).ToArray()));
         }
-        var passId = pass.GetProperty("pass").GetString()!;
+        var passId = WireJson.Read<TollPassReply>(pass).Pass;
         var outcome = _outcomes.GetOrAdd(passId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
@@ -92,15 +94,17 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
     {
         switch (name)
         {
-            case "toll.price":
-                Interlocked.Exchange(ref _price, body.GetProperty("price").GetInt64());
+            case GatewayEvents.TollPrice:
+                Interlocked.Exchange(ref _price, WireJson.Read<TollPriceEvent>(body).Price);
                 Interlocked.Exchange(ref _priceChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 break;
-            case "toll.confirmed":
-                Verdict(body.GetProperty("pass").GetString()!, new PassOutcome(body.GetProperty("pass").GetString()!, true, body.GetProperty("paid").GetInt64(), null, default));
+            case GatewayEvents.TollConfirmed:
+                var confirmed = WireJson.Read<TollConfirmedEvent>(body);
+                Verdict(confirmed.Pass, new PassOutcome(confirmed.Pass, true, confirmed.Paid, null, default));
                 break;
-            case "toll.violation":
-                Verdict(body.GetProperty("pass").GetString()!, new PassOutcome(body.GetProperty("pass").GetString()!, false, 0, body.GetProperty("cause").GetString(), default));
+            case GatewayEvents.TollViolation:
+                var violation = WireJson.Read<TollViolationEvent>(body);
+                Verdict(violation.Pass, new PassOutcome(violation.Pass, false, 0, violation.Cause, default));
                 break;
         }
         return ValueTask.CompletedTask;

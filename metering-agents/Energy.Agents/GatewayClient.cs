@@ -6,6 +6,7 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Wire;
 
 namespace Energy.Agents;
 
@@ -18,13 +19,6 @@ namespace Energy.Agents;
 /// </summary>
 public sealed class GatewayClient : IAsyncDisposable
 {
-    public const string Subprotocol = "energy.gateway.v1";
-    public const string BatchingSubprotocol = "energy.gateway.v2";
-
-    /// <summary>The gateway's bound on one incoming message, which a batch of frames must keep to.</summary>
-    public const int MaxMessageBytes = 16 * 1024;
-    public const int MaxFramesPerBatch = 256;
-
     private readonly ClientWebSocket _socket = new();
     private readonly ConcurrentDictionary<long, PendingCall> _calls = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _handshakes = new();
@@ -49,7 +43,7 @@ public sealed class GatewayClient : IAsyncDisposable
     private long _messagesSent, _framesSent, _messagesReceived, _framesReceived;
 
     /// <summary>Whether the gateway agreed to batching (the subprotocol it chose).</summary>
-    public bool Batching => _socket.SubProtocol == BatchingSubprotocol;
+    public bool Batching => _socket.SubProtocol == GatewayProtocol.BatchingSubprotocol;
 
     public static Task<GatewayClient> ConnectAsync(Uri node, CancellationToken token = default) => ConnectAsync(node, batching: true, token);
 
@@ -57,10 +51,10 @@ public sealed class GatewayClient : IAsyncDisposable
     public static async Task<GatewayClient> ConnectAsync(Uri node, bool batching, CancellationToken token = default)
     {
         var client = new GatewayClient();
-        if (batching) client._socket.Options.AddSubProtocol(BatchingSubprotocol);
-        client._socket.Options.AddSubProtocol(Subprotocol);
+        if (batching) client._socket.Options.AddSubProtocol(GatewayProtocol.BatchingSubprotocol);
+        client._socket.Options.AddSubProtocol(GatewayProtocol.Subprotocol);
         var scheme = node.Scheme == "https" ? "wss" : "ws";
-        await client._socket.ConnectAsync(new UriBuilder(node) { Scheme = scheme, Path = "/gateway" }.Uri, token);
+        await client._socket.ConnectAsync(new UriBuilder(node) { Scheme = scheme, Path = GatewayProtocol.Path }.Uri, token);
         client._reader = Task.Run(client.ReadAsync, CancellationToken.None);
         client._overdue = new Timer(static state => ((GatewayClient)state!).FailOverdueCalls(), client, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         client._writer = Task.Run(client.WriteAsync, CancellationToken.None);
@@ -71,32 +65,45 @@ public sealed class GatewayClient : IAsyncDisposable
     public async Task<JsonElement> AuthenticateAsync(DeviceId device, DeviceKeyPair key, Func<string, JsonElement, ValueTask>? onEvent = null)
     {
         if (onEvent is not null) _handlers[device.Value] = onEvent;
-        var challengeFrame = await HandshakeAsync(device, new { op = "hello", device = device.Value });
-        if (challengeFrame.GetProperty("op").GetString() == "welcome") return challengeFrame;
-        var body = Convert.FromBase64String(challengeFrame.GetProperty("challenge").GetString()!);
+        var challengeFrame = await HandshakeAsync(device, GatewayFrameWriter.Hello(device));
+        if (GatewayReply.Read(challengeFrame).Op == GatewayOps.Welcome) return challengeFrame;
+        var body = WireJson.Read<ChallengeReply>(challengeFrame).Challenge;
         var challenge = Signed<AuthenticationChallenge>.Decode([.. body, .. new byte[Ed25519Signatures.SignatureBytes]]).Unwrap().Payload;
-        if (!challenge.Party.Is(device)) throw new GatewayRefusedException("ChallengeMismatch", $"the challenge names {challenge.Party}, not {device}");
+        if (!challenge.Party.Is(device)) throw new GatewayRefusedException(nameof(GatewayError.ChallengeMismatch), $"the challenge names {challenge.Party}, not {device}");
         var signed = Signed<AuthenticationChallenge>.Sign(challenge, key);
-        return await HandshakeAsync(device, new { op = "auth", device = device.Value, signed = Convert.ToBase64String(signed.Wire) });
+        return await HandshakeAsync(device, GatewayFrameWriter.Auth(device, signed.Wire));
     }
 
     /// <summary>Sends a raw hello or auth frame (tests use it to play hostile clients) and returns the answer.</summary>
-    public Task<JsonElement> HandshakeAsync(DeviceId device, object frame)
+    public Task<JsonElement> HandshakeAsync(DeviceId device, object frame) => HandshakeAsync(device, JsonSerializer.SerializeToUtf8Bytes(frame));
+
+    private Task<JsonElement> HandshakeAsync(DeviceId device, byte[] frame)
     {
         var answer = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         _handshakes[device.Value] = answer;
-        return SendAndWaitAsync(JsonSerializer.SerializeToUtf8Bytes(frame), answer, () => _handshakes.TryRemove(device.Value, out _));
+        return SendAndWaitAsync(frame, answer, () => _handshakes.TryRemove(device.Value, out _));
     }
 
     public void OnEvent(DeviceId device, Func<string, JsonElement, ValueTask> handler) => _handlers[device.Value] = handler;
 
-    /// <summary>Calls an action as a device and returns the body of the result; a refusal throws <see cref="GatewayRefusedException"/>.</summary>
+    /// <summary>Calls the action of <typeparamref name="TCall"/> as a device and returns the body of the result; a refusal throws <see cref="GatewayRefusedException"/>.</summary>
+    public Task<JsonElement> CallAsync<TCall>(DeviceId device, TCall args) where TCall : IGatewayCall
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        return SendCallAsync(id, GatewayFrameWriter.Call(id, device, args));
+    }
+
+    /// <summary>Calls any action with any arguments, written with their own names (tests use it to play hostile or outdated clients).</summary>
     public Task<JsonElement> CallAsync(DeviceId device, string action, object args)
     {
         var id = Interlocked.Increment(ref _nextId);
+        return SendCallAsync(id, GatewayFrameWriter.Call(id, device, action, args));
+    }
+
+    private Task<JsonElement> SendCallAsync(long id, byte[] frame)
+    {
         var call = new PendingCall(Environment.TickCount64 + (long)CallTimeout.TotalMilliseconds);
         _calls[id] = call;
-        var frame = JsonSerializer.SerializeToUtf8Bytes(new { op = "call", id, device = device.Value, action, args });
         var queued = _outgoing.Writer.WriteAsync(new Outgoing(frame, Alone: false), _stop.Token);
         return queued.IsCompletedSuccessfully ? call.Answer.Task : QueueThenWaitAsync(queued, call.Answer.Task);
     }
@@ -120,7 +127,7 @@ public sealed class GatewayClient : IAsyncDisposable
         foreach (var (id, call) in _calls)
         {
             if (call.Deadline <= now && _calls.TryRemove(id, out _))
-                call.Answer.TrySetException(new GatewayRefusedException("Timeout", $"no answer within {CallTimeout.TotalSeconds} s"));
+                call.Answer.TrySetException(new GatewayRefusedException(nameof(GatewayError.Timeout), $"no answer within {CallTimeout.TotalSeconds} s"));
         }
     }
 
@@ -139,7 +146,7 @@ public sealed class GatewayClient : IAsyncDisposable
         catch (TimeoutException)
         {
             forget();
-            throw new GatewayRefusedException("Timeout", $"no answer within {CallTimeout.TotalSeconds} s");
+            throw new GatewayRefusedException(nameof(GatewayError.Timeout), $"no answer within {CallTimeout.TotalSeconds} s");
         }
     }
 
@@ -148,7 +155,7 @@ public sealed class GatewayClient : IAsyncDisposable
         try
         {
             // Frames that queued up while the last message was being sent go out together; a raw one goes alone.
-            var batch = new FrameBatch(MaxMessageBytes, Batching ? MaxFramesPerBatch : 1);
+            var batch = new FrameBatch(GatewayProtocol.MaxFrameBytes, Batching ? GatewayProtocol.MaxFramesPerBatch : 1);
             Outgoing? carried = null;
             while (carried is not null || await _outgoing.Reader.WaitToReadAsync(_stop.Token))
             {
@@ -179,7 +186,7 @@ public sealed class GatewayClient : IAsyncDisposable
 
     private async Task ReadAsync()
     {
-        var buffer = new byte[64 * 1024];
+        var buffer = new byte[GatewayProtocol.MaxBatchBytes];
         try
         {
             while (_socket.State == WebSocketState.Open)
@@ -217,25 +224,23 @@ public sealed class GatewayClient : IAsyncDisposable
 
     private async ValueTask DispatchAsync(JsonElement frame)
     {
-        var op = frame.GetProperty("op").GetString();
-        var device = frame.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : null;
-        long? id = frame.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number ? i.GetInt64() : null;
+        var (op, device, id, name, body) = GatewayReply.Read(frame);
         switch (op)
         {
-            case "result" when id is not null && _calls.TryRemove(id.Value, out var call):
-                call.Answer.TrySetResult(frame.GetProperty("body"));
+            case GatewayOps.Result when id is not null && _calls.TryRemove(id.Value, out var call):
+                call.Answer.TrySetResult(body);
                 return;
-            case "error" when id is not null && _calls.TryRemove(id.Value, out var failed):
+            case GatewayOps.Error when id is not null && _calls.TryRemove(id.Value, out var failed):
                 failed.Answer.TrySetException(GatewayRefusedException.From(frame));
                 return;
-            case "error" when id is null && device is not null && _handshakes.TryRemove(device, out var refused):
+            case GatewayOps.Error when id is null && device is not null && _handshakes.TryRemove(device, out var refused):
                 refused.TrySetException(GatewayRefusedException.From(frame));
                 return;
-            case "challenge" or "welcome" when device is not null && _handshakes.TryRemove(device, out var handshake):
+            case GatewayOps.Challenge or GatewayOps.Welcome when device is not null && _handshakes.TryRemove(device, out var handshake):
                 handshake.TrySetResult(frame);
                 return;
-            case "event" when device is not null && _handlers.TryGetValue(device, out var handler):
-                await handler(frame.GetProperty("event").GetString()!, frame.GetProperty("body"));
+            case GatewayOps.Event when device is not null && _handlers.TryGetValue(device, out var handler):
+                await handler(name ?? "", body);
                 return;
             default:
                 Unmatched?.Invoke(frame);
@@ -269,6 +274,9 @@ public sealed class GatewayRefusedException(string code, string message) : Excep
 {
     public string Code { get; } = code;
 
-    public static GatewayRefusedException From(JsonElement frame) =>
-        new(frame.GetProperty("code").GetString() ?? "Unknown", frame.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "");
+    public static GatewayRefusedException From(JsonElement frame)
+    {
+        var error = WireJson.Read<ErrorReply>(frame);
+        return new(error.Code ?? "Unknown", error.Message ?? "");
+    }
 }

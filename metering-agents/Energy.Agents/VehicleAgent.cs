@@ -8,6 +8,7 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
+using Energy.Wire;
 
 namespace Energy.Agents;
 
@@ -113,17 +114,18 @@ public sealed class VehicleAgent : IDisposable
             {
                 switch (name)
                 {
-                    case "session.offer":
-                        await OnOfferAsync(body);
+                    case GatewayEvents.SessionOffer:
+                        await OnOfferAsync(WireJson.Read<SessionOfferEvent>(body));
                         break;
-                    case "session.reading":
-                        await OnReadingAsync(body);
+                    case GatewayEvents.SessionReading:
+                        await OnReadingAsync(WireJson.Read<SessionReadingEvent>(body));
                         break;
-                    case "toll.request":
-                        await OnTollAsync(body);
+                    case GatewayEvents.TollRequest:
+                        await OnTollAsync(WireJson.Read<TollRequestEvent>(body));
                         break;
-                    case "session.completed":
-                        var session = body.GetProperty("session").GetString()!;
+                    case GatewayEvents.SessionCompleted:
+                        // The charge record is kept whole, as the network wrote it.
+                        var session = WireJson.Read<SessionCompletedEvent>(body).Session;
                         Records[session] = body;
                         _sessions.TryRemove(session, out _);
                         Completed?.Invoke(session, body);
@@ -133,6 +135,11 @@ public sealed class VehicleAgent : IDisposable
             catch (GatewayRefusedException refused)
             {
                 Refusals.Enqueue(refused.Code);
+            }
+            catch (JsonException)
+            {
+                // A body that is not the event's record is noted and skipped: the next event is still answered.
+                Refusals.Enqueue("MalformedEvent");
             }
         }
     }
@@ -147,26 +154,25 @@ public sealed class VehicleAgent : IDisposable
 
     public void Unplug() => Volatile.Write(ref _pluggedInto, null);
 
-    private async Task OnOfferAsync(JsonElement offer)
+    private async Task OnOfferAsync(SessionOfferEvent offer)
     {
-        var session = offer.GetProperty("session").GetString()!;
+        var session = offer.Session;
         // A vehicle pays only for a session it consented to: one offered by the charger it is plugged into.
-        if (PluggedInto is not { } plug || plug.Value != offer.GetProperty("charger").GetString())
+        if (PluggedInto is not { } plug || plug != offer.Charger)
         {
             Refusals.Enqueue("NotPluggedIn");
             return;
         }
-        var payee = PartyId.Of(offer.GetProperty("payee").GetString()!);
-        var currency = Currency.Of(offer.GetProperty("currency").GetString()!);
-        var channel = ChannelTo(payee);
+        var currency = offer.Currency;
+        var channel = ChannelTo(offer.Payee);
         if (channel is null || channel.Deposit.Currency != currency)
         {
             Refusals.Enqueue("NoChannelToPayee");
             return;
         }
-        var meterKey = DevicePublicKey.FromHex(offer.GetProperty("meterKey").GetString()!);
-        var start = Signed<MeterReading>.Decode(Convert.FromBase64String(offer.GetProperty("startReading").GetString()!));
-        var meter = new DeviceId(offer.GetProperty("charger").GetString()!);
+        var meterKey = DevicePublicKey.FromHex(offer.MeterKey);
+        var start = Signed<MeterReading>.Decode(offer.StartReading);
+        var meter = offer.Charger;
         if (!meterKey.IsOk || !start.IsOk)
         {
             Refusals.Enqueue(meterKey.Error?.Code ?? start.Error!.Code);
@@ -184,15 +190,15 @@ public sealed class VehicleAgent : IDisposable
             return;
         }
         _sessions[session] = new SessionState(session, purpose.Value, channel, meter, meterKey.Value,
-            new Tariff(new Money(offer.GetProperty("pricePerKwh").GetInt64(), currency)), accepted.Value);
-        await _gateway!.CallAsync(Id, "session.accept", new { session, channel = channel.Id.Value });
+            new Tariff(new Money(offer.PricePerKwh, currency)), accepted.Value);
+        await _gateway!.CallAsync(Id, new AcceptSessionCall(session, channel.Id));
     }
 
-    private async Task OnReadingAsync(JsonElement body)
+    private async Task OnReadingAsync(SessionReadingEvent body)
     {
-        var session = body.GetProperty("session").GetString()!;
+        var session = body.Session;
         if (!_sessions.TryGetValue(session, out var state)) return;
-        var signed = Signed<MeterReading>.Decode(Convert.FromBase64String(body.GetProperty("reading").GetString()!));
+        var signed = Signed<MeterReading>.Decode(body.Reading);
         if (!signed.IsOk) { Refusals.Enqueue(signed.Error!.Code); return; }
         // The same reading again (the final one repeats the last) is verified already and owes nothing new.
         var accepted = signed.Value.Payload == state.Last
@@ -228,14 +234,14 @@ public sealed class VehicleAgent : IDisposable
     }
 
     private Task PayAsync(string session, byte[] voucher) =>
-        SendPaymentAsync("session.pay", new { session, voucher = Convert.ToBase64String(voucher) }, () => Interlocked.Increment(ref _payments));
+        SendPaymentAsync(new PaySessionCall(session, voucher), () => Interlocked.Increment(ref _payments));
 
     /// <summary>Sends a payment (pipelined: the caller took a slot of <see cref="_paying"/>, released here) and notes a refusal.</summary>
-    private async Task SendPaymentAsync(string action, object args, Action onAcknowledged)
+    private async Task SendPaymentAsync<TCall>(TCall payment, Action onAcknowledged) where TCall : IGatewayCall
     {
         try
         {
-            await _gateway!.CallAsync(Id, action, args);
+            await _gateway!.CallAsync(Id, payment);
             onAcknowledged();
         }
         catch (GatewayRefusedException refused)
@@ -264,21 +270,21 @@ public sealed class VehicleAgent : IDisposable
     /// price) and pays the price with the next voucher on its channel to the toll operator; with no
     /// channel, or not enough deposit left, it says so at once rather than let the gantry wait.
     /// </summary>
-    private async Task OnTollAsync(JsonElement body)
+    private async Task OnTollAsync(TollRequestEvent body)
     {
-        var pass = body.GetProperty("pass").GetString()!;
-        var signed = Signed<TollRequest>.Decode(Convert.FromBase64String(body.GetProperty("request").GetString()!));
-        var gantryKey = DevicePublicKey.FromHex(body.GetProperty("gantryKey").GetString()!);
+        var pass = body.Pass;
+        var signed = Signed<TollRequest>.Decode(body.Request);
+        var gantryKey = DevicePublicKey.FromHex(body.GantryKey);
         if (!signed.IsOk || !gantryKey.IsOk) { Refusals.Enqueue(signed.Error?.Code ?? gantryKey.Error!.Code); return; }
-        var currency = Currency.Of(body.GetProperty("currency").GetString()!);
+        var currency = body.Currency;
         var verified = TollRequests.Verify(signed.Value, Network, Id, gantryKey.Value, new Money(MaxToll, currency));
         if (!verified.IsOk) { Refusals.Enqueue(verified.Error!.Code); return; }
         if (Tolls == TollAnswer.Ignore) return;
-        var payee = PartyId.Of(body.GetProperty("payee").GetString()!);
+        var payee = body.Payee;
         var channel = Tolls == TollAnswer.PayWrongChannel ? _channels.Values.FirstOrDefault(c => c != ChannelTo(payee)) : ChannelTo(payee);
         if (channel is null)
         {
-            await DeclineAsync(pass, "NoChannel");
+            await DeclineAsync(pass, TollDeclineReasons.NoChannel);
             return;
         }
         var price = new Money(verified.Value.Price.MinorUnits - (Tolls == TollAnswer.Underpay ? 1 : 0), currency);
@@ -298,7 +304,7 @@ public sealed class VehicleAgent : IDisposable
         }
         if (voucher.Length == 0)
         {
-            await DeclineAsync(pass, "DepositExhausted");
+            await DeclineAsync(pass, TollDeclineReasons.DepositExhausted);
             return;
         }
         await _paying.WaitAsync();
@@ -306,11 +312,11 @@ public sealed class VehicleAgent : IDisposable
     }
 
     private Task PayTollAsync(string pass, byte[] voucher) =>
-        SendPaymentAsync("toll.pay", new { pass, voucher = Convert.ToBase64String(voucher) }, () => Interlocked.Increment(ref _tollsPaid));
+        SendPaymentAsync(new PayTollCall(pass, voucher), () => Interlocked.Increment(ref _tollsPaid));
 
     private async Task DeclineAsync(string pass, string reason)
     {
-        try { await _gateway!.CallAsync(Id, "toll.decline", new { pass, reason }); }
+        try { await _gateway!.CallAsync(Id, new DeclineTollCall(pass, reason)); }
         catch (GatewayRefusedException refused) { Refusals.Enqueue(refused.Code); }
     }
 

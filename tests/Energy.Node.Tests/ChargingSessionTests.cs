@@ -6,6 +6,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Wire;
 
 namespace Energy.Node.Tests;
 
@@ -213,12 +214,12 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         // then one call from a device that has not authenticated next to one that is not a frame.
         await gateway.SendRawAsync("[1,2,3]");
         await gateway.SendRawAsync("[{\"op\":\"call\",\"device\":\"" + city.Charger.Id.Value + "\",\"id\":777,\"action\":\"session.get\",\"args\":{\"session\":\"s-" + Run + "\"}},\"x\"]");
-        await gateway.SendRawAsync("[" + string.Join(",", Enumerable.Repeat("{}", GatewayClient.MaxFramesPerBatch + 1)) + "]");
+        await gateway.SendRawAsync("[" + string.Join(",", Enumerable.Repeat("{}", GatewayProtocol.MaxFramesPerBatch + 1)) + "]");
         for (var i = 0; i < 8; i++) Assert.True(await got.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(["MalformedFrame", "FrameTooLarge", "MalformedFrame", "MalformedFrame", "MalformedFrame", "NotAuthenticated", "MalformedFrame", "MalformedFrame"],
             unmatched.Select(f => f.GetProperty("code").GetString()));
         Assert.Equal(777, unmatched[5].GetProperty("id").GetInt64());
-        Assert.Contains($"at most {GatewayClient.MaxFramesPerBatch} frames", unmatched[7].GetProperty("message").GetString());
+        Assert.Contains($"at most {GatewayProtocol.MaxFramesPerBatch} frames", unmatched[7].GetProperty("message").GetString());
 
         // Without the batching subprotocol an array is not a frame.
         var plain = await ConnectAsync(batching: false);

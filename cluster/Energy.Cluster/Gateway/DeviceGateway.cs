@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
 using Energy.Channels.Encoding;
@@ -13,6 +11,7 @@ using Energy.Cluster.Charging;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
+using Energy.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -23,51 +22,45 @@ namespace Energy.Cluster.Gateway;
 /// The device gateway: a WebSocket at /gateway through which device agents reach the network. One
 /// connection carries one capable device or many constrained ones: each device says hello, gets a fresh
 /// challenge, and signs it with its registered key; only then do its calls reach an entity, and the
-/// entity is told which device the gateway authenticated, never a name taken from the frame. Frames are
-/// JSON text, at most <see cref="MaxFrameBytes"/>; each error has a named code. Calls are pipelined (at
-/// most <see cref="MaxCallsInFlight"/> per connection) and answered by id; events the network pushes to
-/// a device arrive on the same connection. Under <see cref="BatchingSubprotocol"/> a WebSocket message
+/// entity is told which device the gateway authenticated, never a name taken from the frame. The frames,
+/// their names, bounds and bodies are the wire contract of Energy.Wire (<see cref="GatewayProtocol"/>,
+/// <see cref="GatewayCodec"/>); each error is a named <see cref="GatewayError"/>. Calls are pipelined (at
+/// most <see cref="GatewayProtocol.MaxCallsInFlight"/> per connection) and answered by id; events the network pushes to
+/// a device arrive on the same connection. Under <see cref="GatewayProtocol.BatchingSubprotocol"/> a WebSocket message
 /// may also carry a JSON array of frames, in both directions: a busy connection then pays for one
 /// message, not one per frame; each frame in a batch is handled and answered as if it came alone.
 /// A stranger's cost is bounded: a challenge is issued only for a registered, unrevoked device, at most
-/// <see cref="MaxChallengesPerConnection"/> outstanding on a connection and
+/// <see cref="GatewayProtocol.MaxChallengesPerConnection"/> outstanding on a connection and
 /// <see cref="EnergySettings.MaxGatewayChallenges"/> on the node; a connection on which no device has
 /// authenticated within <see cref="EnergySettings.GatewayAuthenticationTimeout"/> is closed.
 /// </summary>
 public static class DeviceGateway
 {
-    public const string Subprotocol = "energy.gateway.v1";
-    public const string BatchingSubprotocol = "energy.gateway.v2";
-    public const int MaxFrameBytes = 16 * 1024;
-    public const int MaxFramesPerBatch = 256;
-    public const int MaxBatchBytes = 64 * 1024;
-    public const int MaxDevicesPerConnection = 10_000;
-    public const int MaxChallengesPerConnection = 16;
-    public const int MaxCallsInFlight = 512;
+    /// <summary>Frames waiting for the socket on one connection: past it the connection waits (answers) or is cut (pushed events).</summary>
     public const int MaxQueuedFrames = 8_192;
-    public static readonly TimeSpan ChallengeLifetime = TimeSpan.FromSeconds(60);
 
     /// <summary>How long a connection closed for want of authentication waits for the client's close before it is cut.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
     public static IEndpointRouteBuilder MapDeviceGateway(this IEndpointRouteBuilder app)
     {
-        app.Map("/gateway", HandleAsync);
+        app.Map(GatewayProtocol.Path, HandleAsync);
         return app;
     }
 
     private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget)
     {
         var requested = context.WebSockets.WebSocketRequestedProtocols;
-        var subprotocol = requested.Contains(BatchingSubprotocol) ? BatchingSubprotocol : requested.Contains(Subprotocol) ? Subprotocol : null;
+        var subprotocol = requested.Contains(GatewayProtocol.BatchingSubprotocol) ? GatewayProtocol.BatchingSubprotocol
+            : requested.Contains(GatewayProtocol.Subprotocol) ? GatewayProtocol.Subprotocol : null;
         if (!context.WebSockets.IsWebSocketRequest || subprotocol is null)
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync($"a WebSocket connection with the {BatchingSubprotocol} or {Subprotocol} subprotocol is expected");
+            await context.Response.WriteAsync($"a WebSocket connection with the {GatewayProtocol.BatchingSubprotocol} or {GatewayProtocol.Subprotocol} subprotocol is expected");
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
-        using var session = new Connection(socket, network, budget, subprotocol == BatchingSubprotocol, context.RequestAborted);
+        using var session = new Connection(socket, network, budget, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
         await session.RunAsync();
     }
 
@@ -79,7 +72,7 @@ public static class DeviceGateway
         private readonly CancellationTokenSource _stop;
         private readonly Channel<byte[]> _outgoing = System.Threading.Channels.Channel.CreateBounded<byte[]>(
             new BoundedChannelOptions(MaxQueuedFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        private readonly SemaphoreSlim _inFlight = new(MaxCallsInFlight);
+        private readonly SemaphoreSlim _inFlight = new(GatewayProtocol.MaxCallsInFlight);
         private readonly ConcurrentDictionary<DeviceId, byte> _authenticated = new();
         private readonly Dictionary<DeviceId, AuthenticationChallenge> _challenges = [];
         private readonly IActorRef _actor;
@@ -164,7 +157,7 @@ public static class DeviceGateway
                 return;
             }
             // Whatever queued up while the last message was being sent goes out as one message.
-            var batch = new FrameBatch(MaxBatchBytes, MaxFramesPerBatch);
+            var batch = new FrameBatch(GatewayProtocol.MaxBatchBytes, GatewayProtocol.MaxFramesPerBatch);
             byte[]? carried = null;
             while (carried is not null || await _outgoing.Reader.WaitToReadAsync(_stop.Token))
             {
@@ -184,7 +177,7 @@ public static class DeviceGateway
 
         private async Task ReadAsync()
         {
-            var buffer = new byte[MaxFrameBytes + 1];
+            var buffer = new byte[GatewayProtocol.MaxFrameBytes + 1];
             while (_socket.State == WebSocketState.Open && !_stop.IsCancellationRequested)
             {
                 var (length, kind) = await ReceiveAsync(buffer);
@@ -194,14 +187,14 @@ public static class DeviceGateway
                         await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
                     return;
                 }
-                if (length > MaxFrameBytes)
+                if (length > GatewayProtocol.MaxFrameBytes)
                 {
-                    await SendAsync(Error(null, null, "FrameTooLarge", $"a frame is at most {MaxFrameBytes} bytes"));
+                    await SendAsync(Error(new GatewayError.FrameTooLarge(GatewayProtocol.MaxFrameBytes)));
                     continue;
                 }
                 if (kind == WebSocketMessageType.Binary)
                 {
-                    await SendAsync(Error(null, null, "MalformedFrame", "frames are JSON text"));
+                    await SendAsync(Error(new GatewayError.BinaryMessage()));
                     continue;
                 }
                 await OnMessageAsync(buffer.AsMemory(0, length));
@@ -225,34 +218,34 @@ public static class DeviceGateway
         /// <summary>One WebSocket message: a frame, or (when batching) an array of frames handled in order.</summary>
         private async Task OnMessageAsync(ReadOnlyMemory<byte> message)
         {
-            foreach (var read in ReadMessage(message, _batching))
+            foreach (var read in GatewayCodec.ReadMessage(message, _batching))
             {
                 if (read.Frame is { } frame) await OnFrameAsync(frame);
-                else await SendAsync(Error(read.Error!.Id, read.Error.Device, read.Error.Code, read.Error.Message));
+                else await SendAsync(Error(read.Error!));
             }
         }
 
-        private async Task OnFrameAsync(Frame parsed)
+        private async Task OnFrameAsync(GatewayFrame parsed)
         {
             switch (parsed.Op)
             {
-                case "hello":
+                case GatewayOps.Hello:
                     await SendAsync(await HelloAsync(parsed));
                     break;
-                case "auth":
+                case GatewayOps.Auth:
                     await SendAsync(await AuthenticateAsync(parsed));
                     break;
-                case "call":
+                case GatewayOps.Call:
                     if (!_authenticated.ContainsKey(parsed.Device))
                     {
-                        await SendAsync(Error(parsed.Id, parsed.Device, "NotAuthenticated", $"{parsed.Device} has not authenticated on this connection"));
+                        await SendAsync(Error(new GatewayError.NotAuthenticated(parsed.Id, parsed.Device)));
                         return;
                     }
                     if (RevocationList.Get(_network.System).IsRevoked(parsed.Device))
                     {
                         _authenticated.TryRemove(parsed.Device, out _);
                         _actor.Tell(new GatewayConnection.Forget(parsed.Device));
-                        await SendAsync(Error(parsed.Id, parsed.Device, "DeviceIsRevoked", $"the key of {parsed.Device} is revoked"));
+                        await SendAsync(Error(new GatewayError.DeviceIsRevoked(parsed.Id, parsed.Device)));
                         return;
                     }
                     // Bounded pipelining: the reader waits when too many calls are in flight.
@@ -260,7 +253,7 @@ public static class DeviceGateway
                     _ = CallAsync(parsed);
                     break;
                 default:
-                    await SendAsync(Error(parsed.Id, parsed.Device, "UnknownOp", $"op '{parsed.Op}' is not hello, auth or call"));
+                    await SendAsync(Error(new GatewayError.UnknownOp(parsed.Id, parsed.Device, parsed.Op)));
                     break;
             }
         }
@@ -270,95 +263,97 @@ public static class DeviceGateway
         /// know gets a named error and nothing is kept. Bounded per connection and per node; expired challenges
         /// are dropped first.
         /// </summary>
-        private async Task<byte[]> HelloAsync(Frame frame)
+        private async Task<byte[]> HelloAsync(GatewayFrame frame)
         {
             if (_authenticated.ContainsKey(frame.Device))
-                return Encode(new { op = "welcome", device = frame.Device.Value });
-            if (_authenticated.Count >= MaxDevicesPerConnection)
-                return Error(null, frame.Device, "TooManyDevices", $"a connection carries at most {MaxDevicesPerConnection} devices");
+                return GatewayFrameWriter.Welcome(frame.Device);
+            if (_authenticated.Count >= GatewayProtocol.MaxDevicesPerConnection)
+                return Error(new GatewayError.TooManyDevices(frame.Device, GatewayProtocol.MaxDevicesPerConnection));
             DropExpiredChallenges(_network.Settings.Clock.Now);
             var replacing = _challenges.ContainsKey(frame.Device);
-            if (!replacing && _challenges.Count >= MaxChallengesPerConnection)
-                return Error(null, frame.Device, "TooManyChallenges",
-                    $"a connection holds at most {MaxChallengesPerConnection} unanswered challenges: answer them, or wait {ChallengeLifetime.TotalSeconds:0} s");
+            if (!replacing && _challenges.Count >= GatewayProtocol.MaxChallengesPerConnection)
+                return Error(new GatewayError.TooManyChallenges(frame.Device, GatewayProtocol.MaxChallengesPerConnection, GatewayProtocol.ChallengeLifetime));
             object answer;
             try { answer = await _network.Ask(new GetDevice(frame.Device), _network.Settings.AskTimeout); }
-            catch (AskTimeoutException) { return Error(null, frame.Device, "Timeout", "the registry did not answer in time"); }
-            if (answer is not DeviceView device) return Error(null, frame.Device, "DeviceNotFound", $"{frame.Device} is not registered");
+            catch (AskTimeoutException) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
+            if (answer is not DeviceView device) return Error(new GatewayError.DeviceNotFound(frame.Device));
             if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
-                return Error(null, frame.Device, "DeviceIsRevoked", $"the key of {frame.Device} is revoked");
+                return Error(new GatewayError.DeviceIsRevoked(null, frame.Device));
             // Only this reader changes the connection's challenges: the counts checked before the registry's answer still hold.
             if (!replacing && !_budget.TryTake())
-                return Error(null, frame.Device, "GatewayBusy", $"{_budget.Max} devices are authenticating on this node; try again shortly");
+                return Error(new GatewayError.GatewayBusy(frame.Device, _budget.Max));
             var challenge = new AuthenticationChallenge(_network.Settings.Network, PartyId.From(frame.Device), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes),
                 _network.Settings.Clock.Now);
             _challenges[frame.Device] = challenge;
-            return Encode(new { op = "challenge", device = frame.Device.Value, challenge = Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)) });
+            return GatewayFrameWriter.Challenge(frame.Device, Signed<AuthenticationChallenge>.EncodeBody(challenge));
         }
 
         private void DropExpiredChallenges(Timestamp now)
         {
             foreach (var (device, challenge) in _challenges)
-                if (now.UnixMilliseconds - challenge.IssuedAt.UnixMilliseconds > (long)ChallengeLifetime.TotalMilliseconds && _challenges.Remove(device))
+                if (now.UnixMilliseconds - challenge.IssuedAt.UnixMilliseconds > (long)GatewayProtocol.ChallengeLifetime.TotalMilliseconds && _challenges.Remove(device))
                     _budget.Return(1);
         }
 
-        private async Task<byte[]> AuthenticateAsync(Frame frame)
+        private async Task<byte[]> AuthenticateAsync(GatewayFrame frame)
         {
             // A challenge is used once, whatever the outcome: only this connection could answer it.
             if (!_challenges.Remove(frame.Device, out var issued))
-                return Error(null, frame.Device, "NoChallenge", $"say hello for {frame.Device} first: there is no challenge to answer");
+                return Error(new GatewayError.NoChallenge(frame.Device));
             _budget.Return(1);
             var decoded = Signed<AuthenticationChallenge>.Decode(frame.Signed);
-            if (!decoded.IsOk) return Error(null, frame.Device, decoded.Error!.Code, decoded.Error.Describe());
+            if (!decoded.IsOk) return Error(new GatewayError.Protocol(null, frame.Device, decoded.Error));
             if (!decoded.Value.Payload.Equals(issued))
-                return Error(null, frame.Device, "ChallengeMismatch", "the signed challenge is not the one issued");
-            if (_network.Settings.Clock.Now.UnixMilliseconds - issued.IssuedAt.UnixMilliseconds > (long)ChallengeLifetime.TotalMilliseconds)
-                return Error(null, frame.Device, "ChallengeExpired", $"a challenge must be answered within {ChallengeLifetime.TotalSeconds} s");
+                return Error(new GatewayError.ChallengeMismatch(frame.Device));
+            if (_network.Settings.Clock.Now.UnixMilliseconds - issued.IssuedAt.UnixMilliseconds > (long)GatewayProtocol.ChallengeLifetime.TotalMilliseconds)
+                return Error(new GatewayError.ChallengeExpired(frame.Device, GatewayProtocol.ChallengeLifetime));
             object answer;
             try { answer = await _network.Ask(new GetDevice(frame.Device), _network.Settings.AskTimeout); }
-            catch (AskTimeoutException) { return Error(null, frame.Device, "Timeout", "the registry did not answer in time"); }
-            if (answer is not DeviceView device) return Error(null, frame.Device, "DeviceNotFound", $"{frame.Device} is not registered");
+            catch (AskTimeoutException) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
+            if (answer is not DeviceView device) return Error(new GatewayError.DeviceNotFound(frame.Device));
             if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
-                return Error(null, frame.Device, "DeviceIsRevoked", $"the key of {frame.Device} is revoked");
+                return Error(new GatewayError.DeviceIsRevoked(null, frame.Device));
             var key = DevicePublicKey.FromHex(device.PublicKeyHex);
             if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value))
-                return Error(null, frame.Device, "InvalidSignature", $"the challenge is not signed by the registered key of {frame.Device}");
+                return Error(new GatewayError.InvalidSignature(frame.Device));
             _authenticated[frame.Device] = 0;
             Volatile.Write(ref _everAuthenticated, true);
             _actor.Tell(new GatewayConnection.Authenticated(frame.Device));
-            return Encode(new { op = "welcome", device = frame.Device.Value, role = device.Role.ToString(), @operator = device.Operator.Value });
+            return GatewayFrameWriter.Welcome(frame.Device, device.Role.ToString(), device.Operator.Value);
         }
 
-        private async Task CallAsync(Frame frame)
+        private async Task CallAsync(GatewayFrame frame)
         {
             try
             {
-                object answer;
-                try
+                byte[] reply;
+                var read = Command(frame, _network.Settings.Currency, _path);
+                if (!read.IsOk)
                 {
-                    var command = Command(frame, _network.Settings.Currency, _path);
-                    var asked = command switch
+                    reply = Error(read.Error!);
+                }
+                else
+                {
+                    try
                     {
-                        ISessionCommand c => _network.Ask(c, _stop.Token),
-                        IChannelCommand c => _network.Ask(c, _stop.Token),
-                        Tolls.IGantryCommand c => _network.Ask(c, _stop.Token),
-                        _ => throw new FrameException(frame.Id, frame.Device, "UnknownAction", $"action '{frame.Action}' is not known"),
-                    };
-                    // The answer completes on the entity's thread: move off it before encoding and sending.
-                    answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                        var asked = read.Value switch
+                        {
+                            ISessionCommand c => _network.Ask(c, _stop.Token),
+                            IChannelCommand c => _network.Ask(c, _stop.Token),
+                            Tolls.IGantryCommand c => _network.Ask(c, _stop.Token),
+                            _ => throw new InvalidOperationException($"action '{frame.Action}' made a command no entity takes: {read.Value?.GetType().Name}"),
+                        };
+                        // The answer completes on the entity's thread: move off it before encoding and sending.
+                        var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                        reply = answer is Refusal refusal
+                            ? Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Code, refusal.Message))
+                            : GatewayFrameWriter.Result(frame.Id!.Value, frame.Device, answer, EnergyJson.Options);
+                    }
+                    catch (TaskCanceledException) when (!_stop.IsCancellationRequested)
+                    {
+                        reply = Error(new GatewayError.Timeout(frame.Id, frame.Device, "network"));
+                    }
                 }
-                catch (FrameException e)
-                {
-                    answer = new Refusal(e.Code, e.Message);
-                }
-                catch (TaskCanceledException) when (!_stop.IsCancellationRequested)
-                {
-                    answer = new Refusal("Timeout", "the network did not answer in time");
-                }
-                var reply = answer is Refusal refusal
-                    ? Error(frame.Id, frame.Device, refusal.Code, refusal.Message)
-                    : GatewayFrames.Result(frame.Id!.Value, frame.Device, answer);
                 await SendAsync(reply);
             }
             catch (OperationCanceledException)
@@ -387,194 +382,41 @@ public static class DeviceGateway
     }
 
     /// <summary>
-    /// Reads one WebSocket message into its frames, in order: each is a frame, or the error to answer in
-    /// its place. Pure: it touches no connection, and whatever the bytes, it answers rather than throws.
+    /// The command for a call, with the authenticated device and the connection to answer filled in by the
+    /// gateway; or the named error the wire contract refused its arguments with.
     /// </summary>
-    internal static IReadOnlyList<FrameRead> ReadMessage(ReadOnlyMemory<byte> message, bool batching)
+    internal static CallRead<object> Command(GatewayFrame frame, Currency currency, string replyPath) =>
+        GatewayCalls.Read<CommandOf, object>(frame, new CommandOf(frame.Device, currency, replyPath));
+
+    internal static byte[] Error(GatewayError error) => GatewayFrameWriter.Error(error);
+
+    /// <summary>Each call's arguments as the command of the entity that answers it. A struct: reading a call allocates only the command.</summary>
+    private readonly record struct CommandOf(DeviceId Device, Currency Currency, string ReplyPath) : IGatewayCallHandler<object>
     {
-        JsonElement root;
-        try
-        {
-            // A frame nests at most 8 deep; a batch adds its array.
-            using var document = JsonDocument.Parse(message, new JsonDocumentOptions { MaxDepth = batching ? 9 : 8 });
-            root = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", e.Message))];
-        }
-        if (!batching || root.ValueKind != JsonValueKind.Array) return [Read(root)];
-        if (root.GetArrayLength() > MaxFramesPerBatch)
-            return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", $"a batch holds at most {MaxFramesPerBatch} frames"))];
-        // An empty batch asks nothing, but a sender waiting on it must still learn that it was read and refused.
-        if (root.GetArrayLength() == 0) return [FrameRead.Refused(new FrameError(null, null, "MalformedFrame", "a batch holds at least one frame"))];
-        return [.. root.EnumerateArray().Select(Read)];
-    }
+        public object StartSession(in StartSessionCall call) =>
+            new StartSession(call.Session, Device, call.Vehicle, new Money(call.PricePerKwh, Currency), new Money(call.Credit, Currency), call.Reading, ReplyPath) { Zone = call.Zone };
 
-    private static FrameRead Read(JsonElement frame)
-    {
-        try
-        {
-            return new FrameRead(Frame.Parse(frame), null);
-        }
-        catch (FrameException e)
-        {
-            return FrameRead.Refused(e.Error);
-        }
-    }
+        public object AcceptSession(in AcceptSessionCall call) => new AcceptSession(call.Session, Device, call.Channel, ReplyPath);
 
-    /// <summary>
-    /// The command for a call, with the authenticated device filled in by the gateway. Pure: a field that
-    /// is missing or malformed throws <see cref="FrameException"/>, answered as a refusal, and nothing else.
-    /// </summary>
-    internal static object Command(Frame frame, Currency currency, string replyPath)
-    {
-        var device = frame.Device;
-        return frame.Action switch
-        {
-            "session.start" => new StartSession(frame.Session(), device, frame.DeviceArg("vehicle"), frame.Money("pricePerKwh", currency),
-                frame.Money("credit", currency), frame.Bytes("reading"), replyPath) { Zone = frame.OptionalZone() },
-            "session.accept" => new AcceptSession(frame.Session(), device, frame.Channel("channel"), replyPath),
-            "session.reading" => new SubmitSessionReading(frame.Session(), device, frame.Bytes("reading"), replyPath),
-            "session.pay" => new PayForSession(frame.Session(), device, frame.Bytes("voucher"), replyPath),
-            "session.stop" => new StopSession(frame.Session(), device, frame.Bytes("reading"), replyPath),
-            "session.get" => new GetSession(frame.Session()),
-            "toll.pass" => new Tolls.TollPass(device, frame.Bytes("request"), replyPath),
-            "toll.pay" => new Tolls.PayToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Bytes("voucher"), replyPath),
-            "toll.decline" => new Tolls.DeclineToll(frame.GantryOfPass(), frame.Text("pass"), device, frame.Text("reason")),
-            "toll.gantry" => new Tolls.GetGantry(device),
-            "channel.voucher" => new SubmitVoucher(frame.Channel("channel"), frame.Bytes("voucher")),
-            "channel.get" => new GetChannel(frame.Channel("channel")),
-            _ => throw new FrameException(frame.Id, device, "UnknownAction", $"action '{frame.Action}' is not known"),
-        };
-    }
+        public object SessionReading(in SessionReadingCall call) => new SubmitSessionReading(call.Session, Device, call.Reading, ReplyPath);
 
-    private static byte[] Encode(object frame) => JsonSerializer.SerializeToUtf8Bytes(frame);
+        public object PaySession(in PaySessionCall call) => new PayForSession(call.Session, Device, call.Voucher, ReplyPath);
 
-    internal static byte[] Error(long? id, DeviceId? device, string code, string message) =>
-        Encode(new { op = "error", id, device = device?.Value, code, message });
+        public object StopSession(in StopSessionCall call) => new StopSession(call.Session, Device, call.Reading, ReplyPath);
 
-    /// <summary>A refused frame: the id and device to answer to, when they could be read, and the named error.</summary>
-    internal sealed record FrameError(long? Id, DeviceId? Device, string Code, string Message);
+        public object GetSession(in GetSessionCall call) => new GetSession(call.Session);
 
-    /// <summary>One frame of a message as read: the frame, or the error to answer in its place.</summary>
-    internal readonly record struct FrameRead(Frame? Frame, FrameError? Error)
-    {
-        public static FrameRead Refused(FrameError error) => new(null, error);
-    }
+        public object TollPass(in TollPassCall call) => new Tolls.TollPass(Device, call.Request, ReplyPath);
 
-    internal sealed class FrameException(long? id, DeviceId? device, string code, string message) : Exception(message)
-    {
-        public long? Id { get; } = id;
-        public DeviceId? Device { get; } = device;
-        public string Code { get; } = code;
-        public FrameError Error => new(Id, Device, Code, Message);
-    }
+        public object PayToll(DeviceId gantry, in PayTollCall call) => new Tolls.PayToll(gantry, call.Pass, Device, call.Voucher, ReplyPath);
 
-    /// <summary>A client frame: op, device, and for calls an id, an action and arguments. Every field is checked where it is read.</summary>
-    internal sealed class Frame
-    {
-        private JsonElement _args;
+        public object DeclineToll(DeviceId gantry, in DeclineTollCall call) => new Tolls.DeclineToll(gantry, call.Pass, Device, call.Reason);
 
-        public string Op { get; private init; } = "";
-        public DeviceId Device { get; private init; }
-        public long? Id { get; private init; }
-        public string Action { get; private init; } = "";
+        public object GetGantry(in GetGantryCall call) => new Tolls.GetGantry(Device);
 
-        /// <summary>For an auth, the signed challenge it answers with.</summary>
-        public byte[] Signed { get; private init; } = [];
-        private JsonElement Root { get; init; }
+        public object SubmitVoucher(in SubmitVoucherCall call) => new SubmitVoucher(call.Channel, call.Voucher);
 
-        public static Frame Parse(JsonElement root)
-        {
-            if (root.ValueKind != JsonValueKind.Object) throw new FrameException(null, null, "MalformedFrame", "a frame is a JSON object");
-            // Past this check every string and name in the frame can be read, looked up included, and each name has one value.
-            if (InteroperableJson.FindViolation(root) is { } violation) throw new FrameException(RawId(root), null, "MalformedFrame", violation);
-            long? id = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt64(out var n) ? n : null;
-            var op = root.TryGetProperty("op", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : throw new FrameException(id, null, "MalformedFrame", "op is missing");
-            var deviceText = root.TryGetProperty("device", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : throw new FrameException(id, null, "MalformedFrame", "device is missing");
-            var device = DeviceId.Parse(deviceText);
-            if (!device.IsOk) throw new FrameException(id, null, "MalformedFrame", device.Error!.Describe());
-            var frame = new Frame { Op = op, Device = device.Value, Id = id, Root = root };
-            // An auth's signed challenge is read here, where a refusal is answered, not where the connection authenticates.
-            if (op == "auth") return new Frame { Op = op, Device = device.Value, Id = id, Root = root, Signed = frame.Bytes("signed") };
-            if (op != "call") return frame;
-            if (id is null) throw new FrameException(null, device.Value, "MalformedFrame", "a call needs a numeric id");
-            var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : throw new FrameException(id, device.Value, "MalformedFrame", "action is missing");
-            var args = root.TryGetProperty("args", out var g) && g.ValueKind == JsonValueKind.Object ? g : throw new FrameException(id, device.Value, "MalformedFrame", "args is missing");
-            return new Frame { Op = op, Device = device.Value, Id = id, Action = action, Root = root, _args = args };
-        }
-
-        /// <summary>
-        /// The id of a frame that is not well-formed, so its refusal can still be matched to the call: found
-        /// by its raw name, as looking a name up can throw when another name in the object is ill-formed.
-        /// </summary>
-        private static long? RawId(JsonElement root)
-        {
-            foreach (var property in root.EnumerateObject())
-            {
-                if (JsonMarshal.GetRawUtf8PropertyName(property).SequenceEqual("id"u8))
-                    return property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var id) ? id : null;
-            }
-            return null;
-        }
-
-        private JsonElement Field(string name, JsonValueKind kind)
-        {
-            var source = Op == "call" ? _args : Root;
-            if (!source.TryGetProperty(name, out var value)) throw new FrameException(Id, Device, "MissingField", $"{name} is missing");
-            if (value.ValueKind != kind) throw new FrameException(Id, Device, "MalformedFrame", $"{name} must be a JSON {kind.ToString().ToLowerInvariant()}");
-            return value;
-        }
-
-        public string Text(string name) => Field(name, JsonValueKind.String).GetString()!;
-
-        public byte[] Bytes(string name)
-        {
-            try { return Convert.FromBase64String(Text(name)); }
-            catch (FormatException) { throw new FrameException(Id, Device, "MalformedFrame", $"{name} is not base64"); }
-        }
-
-        public string Session()
-        {
-            var session = Text("session");
-            return ChargingSessionEntity.IsValidId(session) ? session : throw new FrameException(Id, Device, nameof(InvalidSessionId), new InvalidSessionId(session).Describe());
-        }
-
-        public DeviceId DeviceArg(string name)
-        {
-            var parsed = DeviceId.Parse(Text(name));
-            return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", parsed.Error!.Describe());
-        }
-
-        /// <summary>The gantry a pass belongs to: a pass id is the gantry's id, a dot, and the pass's number.</summary>
-        public DeviceId GantryOfPass()
-        {
-            var pass = Text("pass");
-            var dot = pass.LastIndexOf('.');
-            var gantry = dot > 0 ? DeviceId.Parse(pass[..dot]) : DeviceId.Parse("");
-            return gantry.IsOk ? gantry.Value : throw new FrameException(Id, Device, "MalformedFrame", $"pass '{pass}' is not a gantry id, a dot and a number");
-        }
-
-        public SegmentId? OptionalZone()
-        {
-            var source = Op == "call" ? _args : Root;
-            if (!source.TryGetProperty("zone", out var zone) || zone.ValueKind == JsonValueKind.Null) return null;
-            var parsed = zone.ValueKind == JsonValueKind.String ? SegmentId.Parse(zone.GetString()) : SegmentId.Parse(null);
-            return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", "zone must be a zone id");
-        }
-
-        public ChannelId Channel(string name)
-        {
-            var parsed = ChannelId.Parse(Text(name));
-            return parsed.IsOk ? parsed.Value : throw new FrameException(Id, Device, "MalformedFrame", parsed.Error!.Describe());
-        }
-
-        public Money Money(string name, Currency currency)
-        {
-            var value = Field(name, JsonValueKind.Number);
-            return value.TryGetInt64(out var minor) ? new Money(minor, currency) : throw new FrameException(Id, Device, "MalformedFrame", $"{name} must be an integer of minor units");
-        }
+        public object GetChannel(in GetChannelCall call) => new GetChannel(call.Channel);
     }
 }
 

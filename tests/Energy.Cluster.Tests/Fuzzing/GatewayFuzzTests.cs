@@ -5,6 +5,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Gateway;
 using Energy.Fuzzing;
+using Energy.Wire;
 using Xunit.Abstractions;
 
 namespace Energy.Cluster.Tests.Fuzzing;
@@ -75,12 +76,12 @@ public sealed class GatewayFuzzTests(ITestOutputHelper output)
     [InlineData(true)]
     public void Hostile_messages_read_into_frames_and_commands_or_named_errors(bool batching)
     {
-        var fuzzer = new MutationFuzzer($"DeviceGateway.ReadMessage (batching: {batching}) + Command", Samples(batching))
+        var fuzzer = new MutationFuzzer($"GatewayCodec.ReadMessage (batching: {batching}) + DeviceGateway.Command", Samples(batching))
         {
             Dictionary = [.. JsonTokens.Hostile, .. FieldTokens],
             Wrappers = JsonTokens.Nesting,
             Regressions = Regressions,
-            MaxInputBytes = DeviceGateway.MaxFrameBytes,
+            MaxInputBytes = GatewayProtocol.MaxFrameBytes,
         };
         var report = fuzzer.Run(input => AnswersWithoutThrowing(input, batching));
         output.WriteLine(report.ToString());
@@ -99,9 +100,9 @@ public sealed class GatewayFuzzTests(ITestOutputHelper output)
     /// <summary>The property: every read is a frame or an answerable named error; reading a frame's fields throws nothing but a named refusal.</summary>
     private static bool AnswersWithoutThrowing(byte[] input, bool batching)
     {
-        var reads = DeviceGateway.ReadMessage(input, batching);
+        var reads = GatewayCodec.ReadMessage(input, batching);
         // An empty batch holds no frame to answer; anything else reads into at least one frame or error.
-        Assert.InRange(reads.Count, batching ? 0 : 1, DeviceGateway.MaxFramesPerBatch);
+        Assert.InRange(reads.Count, batching ? 0 : 1, GatewayProtocol.MaxFramesPerBatch);
         var accepted = false;
         foreach (var read in reads)
         {
@@ -109,7 +110,7 @@ public sealed class GatewayFuzzTests(ITestOutputHelper output)
             if (read.Error is { } error)
             {
                 Assert.Contains(error.Code, FrameCodes);
-                AssertAnswerable(error.Id, error.Device, error.Code, error.Message);
+                AssertAnswerable(error);
                 continue;
             }
             accepted |= ReadsFields(read.Frame!);
@@ -121,36 +122,35 @@ public sealed class GatewayFuzzTests(ITestOutputHelper output)
     /// What the connection does with a frame before any entity sees it. Only a call's command may be
     /// refused here (the connection answers that refusal); an auth's challenge was read with the frame.
     /// </summary>
-    private static bool ReadsFields(DeviceGateway.Frame frame)
+    private static bool ReadsFields(GatewayFrame frame)
     {
         Assert.True(IdentifierRules.IsValid(frame.Device.Value));
-        if (frame.Op == "auth")
+        if (frame.Op == GatewayOps.Auth)
         {
             var decoded = Signed<AuthenticationChallenge>.Decode(frame.Signed);
-            if (!decoded.IsOk) AssertAnswerable(null, frame.Device, decoded.Error.Code, decoded.Error.Describe());
+            if (!decoded.IsOk) AssertAnswerable(new GatewayError.Protocol(null, frame.Device, decoded.Error));
         }
-        if (frame.Op != "call") return true;
+        if (frame.Op != GatewayOps.Call) return true;
         Assert.NotNull(frame.Id);
-        try
+        var read = DeviceGateway.Command(frame, Currency.Eur, ReplyPath);
+        if (read.IsOk)
         {
-            Assert.NotNull(DeviceGateway.Command(frame, Currency.Eur, ReplyPath));
+            Assert.NotNull(read.Value);
             return true;
         }
-        catch (DeviceGateway.FrameException refused)
-        {
-            Assert.Contains(refused.Code, FrameCodes);
-            AssertAnswerable(refused.Id, refused.Device, refused.Code, refused.Message);
-            return false;
-        }
+        Assert.Contains(read.Error!.Code, FrameCodes);
+        Assert.Equal((frame.Id, frame.Device), (read.Error.Id, read.Error.Device));
+        AssertAnswerable(read.Error);
+        return false;
     }
 
     /// <summary>The error frame the gateway would send: JSON whose op is error and whose code is the one named.</summary>
-    private static void AssertAnswerable(long? id, DeviceId? device, string code, string message)
+    private static void AssertAnswerable(GatewayError error)
     {
-        Assert.False(string.IsNullOrEmpty(code), $"no code for: {message}");
-        using var answer = JsonDocument.Parse(DeviceGateway.Error(id, device, code, message));
+        Assert.False(string.IsNullOrEmpty(error.Code), $"no code for: {error.Describe()}");
+        using var answer = JsonDocument.Parse(DeviceGateway.Error(error));
         Assert.Equal("error", answer.RootElement.GetProperty("op").GetString());
-        Assert.Equal(code, answer.RootElement.GetProperty("code").GetString());
-        if (id is not null) Assert.Equal(id, answer.RootElement.GetProperty("id").GetInt64());
+        Assert.Equal(error.Code, answer.RootElement.GetProperty("code").GetString());
+        if (error.Id is { } id) Assert.Equal(id, answer.RootElement.GetProperty("id").GetInt64());
     }
 }
