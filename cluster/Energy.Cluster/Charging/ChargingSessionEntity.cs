@@ -26,25 +26,14 @@ namespace Energy.Cluster.Charging;
 /// </summary>
 public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 {
-    private readonly string _id;
+    private readonly SessionId _id;
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _channels;
     private readonly Gateway.DevicePusher _pusher;
+    private readonly SessionLimits _limits;
 
-    private SessionStarted? _started;
-    private Signed<MeterReading>? _start;
-    private DevicePublicKey? _meterKey;
-    private Signed<MeterReading>? _latest;
-    private ChannelId? _channel;
-    private readonly PaymentPurpose _purpose;
-    private Money _paid;
-    private Signed<Voucher>? _bestVoucher;
-    private bool _suspended;
-    private int _suspensions;
-    private Signed<MeterReading>? _end;
-    private ChargeRecord? _record;
-    private bool _unconsented;
+    private ChargingSessionState _state = ChargingSessionState.Empty;
     private string? _chargerConnection;
     private string? _vehicleConnection;
     private int _offerAttempts;
@@ -61,40 +50,43 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
-        _id = id;
+        _id = SessionId.Of(id);
         _settings = settings;
         _devices = devices;
         _channels = channels;
-        // A session whose id is no identifier cannot be named by a voucher: it takes none (see OnPay).
-        _purpose = PaymentPurpose.ForSession(id) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None;
+        _limits = new SessionLimits(settings.Currency, settings.MaxPricePerKwh, settings.MaxSessionCredit);
         _pusher = new Gateway.DevicePusher(Context.System, 8);
         // A session is short and never snapshots: its recovery need not ask the snapshot store.
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
-        Recover<SessionStarted>(Apply);
-        Recover<SessionChannelBound>(Apply);
-        Recover<SessionProgressed>(Apply);
-        Recover<SessionSuspended>(Apply);
-        Recover<SessionResumed>(Apply);
-        Recover<SessionStopRequested>(Apply);
-        Recover<SessionCompleted>(Apply);
-        Recover<SessionConsentExpired>(Apply);
+        Recover<IEnergyMessage>(e => _state = ChargingSession.Evolve(_state, e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
-        CommandAsync<StartSession>(StartAsync);
-        CommandAsync<StartWitnessedSession>(StartWitnessedAsync);
-        CommandAsync<AcceptSession>(AcceptAsync);
+        Command<StartSession>(OnStart);
+        Command<StartWitnessedSession>(OnStartWitnessed);
+        Command<AcceptSession>(OnAccept);
         Command<SubmitSessionReading>(OnReading);
         Command<WitnessedReading>(OnWitnessedReading);
         Command<PayForSession>(OnPay);
         Command<PaymentAnswered>(OnPaymentAnswered);
         Command<StopSession>(OnStop);
-        Command<GetSession>(_ => Sender.Tell(_started is null ? Refusal.From(new SessionNotFound(_id)) : View()));
+        Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id.Value))));
         Command<VehicleConnectionFound>(OnVehicleConnectionFound);
         Command<SettleDeadline>(_ => Complete());
         Command<OfferAgain>(_ => OfferToVehicle());
         Command<ConsentDeadline>(_ => OnConsentDeadline());
     }
+
+    public override string PersistenceId => "session-" + _id.Value;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef channels) =>
+        Akka.Actor.Props.Create(() => new ChargingSessionEntity(id, settings, devices, channels));
+
+    public static bool IsValidId(string id) => id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-');
+
+    private Timestamp Now => _settings.Clock.Now;
 
     /// <summary>
     /// A session persists a payment with its next reading, not on its own: the channel holds it durably
@@ -104,161 +96,138 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnRecovered()
     {
-        if (_end is not null && _record is null) Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
-        if (AwaitsConsent) ScheduleConsentDeadline();
-        if (_channel is not { } channel || _record is not null) return;
-        _channels.Ask<object>(new GetPurposePaid(channel, _purpose), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new ChannelPaymentSynced(answer as PurposePaid), failure: _ => new ChannelPaymentSynced(null));
+        if (_state.End is not null && _state.Record is null) Timers.StartSingleTimer("settle", SettleDeadline.Instance, _settings.SessionSettleTimeout);
+        if (_state.AwaitsConsent) ScheduleConsentDeadline();
+        if (_state.Channel is not { } channel || _state.Record is not null) return;
+        var asked = _channels.Ask<object>(new GetPurposePaid(channel, _id.Purpose), _settings.AskTimeout);
+        AwaitAnswer(asked, answer => new ChannelPaymentSynced(answer as PurposePaid), _ => new ChannelPaymentSynced(null),
+            synced => Take(ChargingSession.DecideAdopt(_state, _id, synced.Answer)));
+    }
+
+    /// <summary>
+    /// Pipes an ask's answer back as a message and handles it before anything else: what arrives meanwhile is
+    /// stashed, so the session decides on its state as the answer finds it, never on one changed under it.
+    /// </summary>
+    private void AwaitAnswer<T>(Task<object> asked, Func<object, T> success, Func<Exception, T> failure, Action<T> then) where T : class
+    {
+        asked.PipeTo(Self, success: answer => success(answer), failure: e => failure(e));
         BecomeStacked(message =>
         {
-            if (message is not ChannelPaymentSynced synced)
+            if (message is not T answered)
             {
                 Stash.Stash();
                 return;
             }
-            Adopt(synced.Answer);
             UnbecomeStacked();
+            then(answered);
             Stash.UnstashAll();
         });
     }
 
-    private void Adopt(PurposePaid? answer)
+    /// <summary>Takes progress at once; it is persisted with the next flush, and nobody is answered before.</summary>
+    private void Take(ProgressTaken? progress)
     {
-        if (answer is null || answer.ChannelId != _channel || answer.Purpose != _purpose) return;
-        if (answer.Paid.Currency == _paid.Currency && answer.Paid > _paid) _paid = answer.Paid;
-        if (answer.Voucher is not null && Signed<Voucher>.Decode(answer.Voucher) is { IsOk: true } decoded
-            && decoded.Value.Payload.Sequence > (_bestVoucher?.Payload.Sequence ?? 0)) _bestVoucher = decoded.Value;
+        if (progress is null) return;
+        _state = ChargingSession.Evolve(_state, progress);
+        _dirty = true;
     }
-
-    public override string PersistenceId => "session-" + _id;
-
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef channels) =>
-        Akka.Actor.Props.Create(() => new ChargingSessionEntity(id, settings, devices, channels));
-
-    public static bool IsValidId(string id) => id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-');
-
-    private Money Owed
-    {
-        get
-        {
-            if (_started is null || _start is null) return default;
-            var energy = Energy;
-            return new EnergyWh(energy).PriceAt(new Tariff(_started.PricePerKwh)).Unwrap();
-        }
-    }
-
-    private long Energy => (_end ?? _latest ?? _start)!.Payload.Register.WattHours - _start!.Payload.Register.WattHours;
-
-    /// <summary>The sum of the increments of the acknowledged vouchers that name this session.</summary>
-    private Money Paid => _paid;
-
-    private string Status =>
-        _unconsented ? "unconsented"
-        : _record is not null ? "completed"
-        : _end is not null ? "stopping"
-        : _channel is null ? "awaiting-vehicle"
-        : _suspended ? "suspended"
-        : "charging";
 
     // Starting
 
-    private async Task StartAsync(StartSession command)
+    private void OnStart(StartSession command)
     {
         var sender = Sender;
         var reading = Signed<MeterReading>.Decode(command.Reading);
         if (!reading.IsOk) { sender.Tell(Refusal.From(reading.Error)); return; }
-        if (_started is not null)
+        var check = ChargingSession.CheckStart(_state, _id, command, _limits);
+        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
+        if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
+        AwaitDevices(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
-            // The same start again (a retry) gets the same answer; different terms are refused.
-            sender.Tell(_started.Charger == command.Charger && _started.StartReading.AsSpan().SequenceEqual(command.Reading)
-                ? View() : Refusal.From(new SessionAlreadyStarted(_id)));
-            return;
-        }
-        var terms = CheckTerms(command.PricePerKwh, command.Credit);
-        if (terms is not null) { sender.Tell(Refusal.From(terms)); return; }
-        var charger = await DeviceAsync(command.Charger, DeviceRole.Charger, DeviceRole.Meter);
-        if (!charger.IsOk) { sender.Tell(Refusal.From(charger.Error)); return; }
-        var vehicle = await DeviceAsync(command.Vehicle, DeviceRole.Vehicle);
-        if (!vehicle.IsOk) { sender.Tell(Refusal.From(vehicle.Error)); return; }
-        var meterKey = DevicePublicKey.FromHex(charger.Value.PublicKeyHex).Unwrap();
-        var accepted = MeterReadings.Accept(reading.Value, _settings.Network, command.Charger, meterKey, null);
-        if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
-        _chargerConnection = command.Connection;
-        Persist(new SessionStarted(command.Charger, command.Vehicle, PartyId.From(charger.Value.Operator), charger.Value.PublicKeyHex, false,
-            command.PricePerKwh, command.Credit, command.Reading, _settings.Clock.Now) { Zone = command.Zone }, e =>
-        {
-            Apply(e);
-            sender.Tell(View());
-            OfferToVehicle();
+            var checkedCharger = CheckDevice(command.Charger, charger, DeviceRole.Charger, DeviceRole.Meter);
+            if (!checkedCharger.IsOk) { sender.Tell(Refusal.From(checkedCharger.Error)); return; }
+            var checkedVehicle = CheckDevice(command.Vehicle, vehicle, DeviceRole.Vehicle);
+            if (!checkedVehicle.IsOk) { sender.Tell(Refusal.From(checkedVehicle.Error)); return; }
+            var started = ChargingSession.DecideStart(command, reading.Value, _settings.Network, checkedCharger.Value, Now);
+            if (!started.IsOk) { sender.Tell(Refusal.From(started.Error)); return; }
+            _chargerConnection = command.Connection;
+            Persist(started.Value, e =>
+            {
+                _state = ChargingSession.Evolve(_state, e);
+                sender.Tell(View());
+                OfferToVehicle();
+            });
         });
     }
 
-    private async Task StartWitnessedAsync(StartWitnessedSession command)
+    private void OnStartWitnessed(StartWitnessedSession command)
     {
-        if (_started is not null) return;
-        var price = new Money(_settings.WitnessedPricePerKwh, _settings.Currency);
-        var credit = new Money(_settings.WitnessedCredit, _settings.Currency);
-        var charger = await DeviceAsync(command.Charger, DeviceRole.Charger, DeviceRole.Meter);
-        var vehicle = await DeviceAsync(command.Vehicle, DeviceRole.Vehicle);
-        if (!charger.IsOk || !vehicle.IsOk || command.MeterStartWh < 0) return;
-        var reading = Signed<MeterReading>.Sign(new MeterReading(_settings.Network, command.Charger, 1, _settings.Clock.Now, new EnergyWh(command.MeterStartWh)), _settings.NodeKey);
-        Persist(new SessionStarted(command.Charger, command.Vehicle, PartyId.From(charger.Value.Operator), _settings.NodeKey.PublicKey.Hex, true,
-            price, credit, reading.ToArray(), _settings.Clock.Now), e =>
+        if (_state.IsStarted) return;
+        AwaitDevices(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
-            Apply(e);
-            ScheduleConsentDeadline();
-            OfferToVehicle();
+            var checkedCharger = CheckDevice(command.Charger, charger, DeviceRole.Charger, DeviceRole.Meter);
+            if (!checkedCharger.IsOk || !CheckDevice(command.Vehicle, vehicle, DeviceRole.Vehicle).IsOk) return;
+            var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, PartyId.From(checkedCharger.Value.Operator), _settings.NodeKey,
+                new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
+            if (!started.IsOk) return;
+            Persist(started.Value, e =>
+            {
+                _state = ChargingSession.Evolve(_state, e);
+                ScheduleConsentDeadline();
+                OfferToVehicle();
+            });
         });
+    }
+
+    /// <summary>Looks up the charger's and the vehicle's twins together, and goes on with both answers (null for none).</summary>
+    private void AwaitDevices(DeviceId charger, DeviceId vehicle, Action<object?, object?> then) =>
+        AwaitAnswer(FindDevicesAsync(charger, vehicle), answer => (DevicesFound)answer, _ => new DevicesFound(null, null),
+            found => then(found.Charger, found.Vehicle));
+
+    // Runs off the actor: it reads only what never changes, and its answer is piped back as a message.
+    private async Task<object> FindDevicesAsync(DeviceId charger, DeviceId vehicle)
+    {
+        var chargerView = AskDeviceAsync(charger);
+        var vehicleView = AskDeviceAsync(vehicle);
+        return new DevicesFound(await chargerView, await vehicleView);
+    }
+
+    private async Task<object?> AskDeviceAsync(DeviceId device)
+    {
+        try { return await _devices.Ask<object>(new GetDevice(device), _settings.AskTimeout); }
+        catch (AskTimeoutException) { return null; }
+    }
+
+    private Result<DeviceView> CheckDevice(DeviceId device, object? answer, params DeviceRole[] roles)
+    {
+        if (answer is not DeviceView view) return new DeviceNotFound(device);
+        if (view.Revoked || RevocationList.Get(Context.System).IsRevoked(device)) return new DeviceIsRevoked(device, view.RevokedAt ?? Now);
+        if (!roles.Contains(view.Role)) return new DeviceRoleRefused(device, view.Role.ToString(), string.Join(" or ", roles));
+        return view;
     }
 
     // Consent: a vehicle pays only for a session it accepted. An OCPP charger starts a transaction on an idTag
     // alone, so its session waits a bounded time for the vehicle to accept where it is plugged in; without
     // that, nothing is billed and the charger is told to stop (RemoteStopTransaction).
 
-    private bool AwaitsConsent => _started is { Witnessed: true } && _channel is null && !_unconsented && _record is null && _end is null;
-
     private void ScheduleConsentDeadline()
     {
-        var elapsed = TimeSpan.FromMilliseconds(Math.Max(0, _settings.Clock.Now.UnixMilliseconds - _started!.At.UnixMilliseconds));
+        var elapsed = TimeSpan.FromMilliseconds(Math.Max(0, Now.UnixMilliseconds - _state.Started!.At.UnixMilliseconds));
         var left = _settings.SessionConsentTimeout - elapsed;
         Timers.StartSingleTimer("consent", ConsentDeadline.Instance, left > TimeSpan.Zero ? left : TimeSpan.Zero);
     }
 
     private void OnConsentDeadline()
     {
-        if (!AwaitsConsent) return;
-        Persist(new SessionConsentExpired(_settings.Clock.Now), e =>
+        if (ChargingSession.DecideConsentExpiry(_state, Now) is not { } expired) return;
+        Persist(expired, e =>
         {
-            Apply(e);
+            _state = ChargingSession.Evolve(_state, e);
             Timers.Cancel("offer");
-            if (Gateway.ChargePointEntity.TransactionOf(_id) is { } transaction)
+            if (Gateway.ChargePointEntity.TransactionOf(_id.Value) is { } transaction)
                 Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
                     .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });
-    }
-
-    private ProtocolError? CheckTerms(Money price, Money credit)
-    {
-        if (price.Currency != _settings.Currency) return new CurrencyMismatch(_settings.Currency, price.Currency);
-        if (credit.Currency != _settings.Currency) return new CurrencyMismatch(_settings.Currency, credit.Currency);
-        if (price.IsNegative || price.MinorUnits > _settings.MaxPricePerKwh)
-            return new InvalidSessionTerms(_id, $"a price of {price.MinorUnits} per kWh is outside 0..{_settings.MaxPricePerKwh}");
-        if (credit.IsNegative || credit.MinorUnits > _settings.MaxSessionCredit)
-            return new InvalidSessionTerms(_id, $"a credit of {credit.MinorUnits} is outside 0..{_settings.MaxSessionCredit}");
-        return null;
-    }
-
-    private async Task<Result<DeviceView>> DeviceAsync(DeviceId device, params DeviceRole[] roles)
-    {
-        object answer;
-        try { answer = await _devices.Ask<object>(new GetDevice(device), _settings.AskTimeout); }
-        catch (AskTimeoutException) { return new DeviceNotFound(device); }
-        if (answer is not DeviceView view) return new DeviceNotFound(device);
-        if (view.Revoked || RevocationList.Get(Context.System).IsRevoked(device)) return new DeviceIsRevoked(device, view.RevokedAt ?? _settings.Clock.Now);
-        if (!roles.Contains(view.Role)) return new DeviceRoleRefused(device, view.Role.ToString(), string.Join(" or ", roles));
-        return view;
     }
 
     /// <summary>Offers the session to the vehicle on its connection, looked up in its twin when it is not known yet.</summary>
@@ -269,14 +238,14 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             ToVehicle("session.offer", OfferBody());
             return;
         }
-        _devices.Ask<object>(new GetDeviceConnection(_started!.Vehicle), _settings.AskTimeout)
+        _devices.Ask<object>(new GetDeviceConnection(_state.Started!.Vehicle), _settings.AskTimeout)
             .PipeTo(Self, success: answer => new VehicleConnectionFound((answer as DeviceConnection)?.Connection),
                 failure: _ => new VehicleConnectionFound(null));
     }
 
     private void OnVehicleConnectionFound(VehicleConnectionFound found)
     {
-        if (_vehicleConnection is not null || _channel is not null || _record is not null || _unconsented) return;
+        if (_vehicleConnection is not null || _state.Channel is not null || _state.Record is not null || _state.Unconsented) return;
         if (found.Connection is null)
         {
             // The vehicle is not connected (yet): look again, a bounded number of times.
@@ -287,52 +256,46 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         ToVehicle("session.offer", OfferBody());
     }
 
-    private object OfferBody() => new
+    private object OfferBody()
     {
-        session = _id,
-        charger = _started!.Charger.Value,
-        payee = _started.Payee.Value,
-        meterKey = _started.MeterKeyHex,
-        witnessed = _started.Witnessed,
-        pricePerKwh = _started.PricePerKwh.MinorUnits,
-        credit = _started.Credit.MinorUnits,
-        currency = _started.PricePerKwh.Currency.Code,
-        startReading = Convert.ToBase64String(_started.StartReading),
-    };
+        var started = _state.Started!;
+        return new
+        {
+            session = _id.Value,
+            charger = started.Charger.Value,
+            payee = started.Payee.Value,
+            meterKey = started.MeterKeyHex,
+            witnessed = started.Witnessed,
+            pricePerKwh = started.PricePerKwh.MinorUnits,
+            credit = started.Credit.MinorUnits,
+            currency = started.PricePerKwh.Currency.Code,
+            startReading = Convert.ToBase64String(started.StartReading),
+        };
+    }
 
-    private async Task AcceptAsync(AcceptSession command)
+    // Accepting
+
+    private void OnAccept(AcceptSession command)
     {
         var sender = Sender;
-        if (_started is null) { sender.Tell(Refusal.From(new SessionNotFound(_id))); return; }
-        if (command.Vehicle != _started.Vehicle) { sender.Tell(Refusal.From(new NotSessionParty(_id, command.Vehicle, "vehicle"))); return; }
-        _vehicleConnection = command.Connection ?? _vehicleConnection;
-        if (_channel is not null)
+        var check = ChargingSession.CheckAccept(_state, _id, command.Vehicle, command.Channel);
+        if (_state.IsStarted && command.Vehicle == _state.Started!.Vehicle) _vehicleConnection = command.Connection ?? _vehicleConnection;
+        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
+        if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
+        var asked = _channels.Ask<object>(new GetChannel(command.Channel), _settings.AskTimeout);
+        AwaitAnswer(asked, answer => new ChannelFound(answer), _ => new ChannelFound(null), found =>
         {
-            sender.Tell(_channel == command.Channel ? View() : Refusal.From(new ChannelNotUsable(_id, command.Channel, $"is not the session's channel {_channel}")));
-            return;
-        }
-        if (_record is not null || _unconsented) { sender.Tell(Refusal.From(new SessionEnded(_id, Status))); return; }
-        object answer;
-        try { answer = await _channels.Ask<object>(new GetChannel(command.Channel), _settings.AskTimeout); }
-        catch (AskTimeoutException) { sender.Tell(Refusal.From(new ChannelNotUsable(_id, command.Channel, "did not answer"))); return; }
-        var problem = answer switch
-        {
-            ChannelView { Status: not "open" } v => $"is {v.Status}, not open",
-            ChannelView v when v.Payer != PartyId.From(_started.Vehicle) => $"is paid from {v.Payer}, not from the vehicle",
-            ChannelView v when v.Payee != _started.Payee => $"pays {v.Payee}, not the charger's operator {_started.Payee}",
-            ChannelView v when v.Deposit!.Value.Currency != _started.PricePerKwh.Currency => $"is in {v.Deposit.Value.Currency}",
-            ChannelView => null,
-            _ => "is not open",
-        };
-        if (problem is not null) { sender.Tell(Refusal.From(new ChannelNotUsable(_id, command.Channel, problem))); return; }
-        var paidBefore = ((ChannelView)answer).Paid!.Value;
-        Persist(new SessionChannelBound(command.Channel, paidBefore), e =>
-        {
-            Apply(e);
-            sender.Tell(View());
-            ToCharger("session.accepted", new { session = _id, channel = e.Channel.Value });
-            // Readings that arrived before the vehicle accepted are owed now.
-            if (_latest is not null) ToVehicle("session.reading", ReadingBody(_latest));
+            if (found.Answer is null) { sender.Tell(Refusal.From(new ChannelNotUsable(_id.Value, command.Channel, "did not answer"))); return; }
+            var bound = ChargingSession.DecideBind(_state, _id, command.Channel, found.Answer);
+            if (!bound.IsOk) { sender.Tell(Refusal.From(bound.Error)); return; }
+            Persist(bound.Value, e =>
+            {
+                _state = ChargingSession.Evolve(_state, e);
+                sender.Tell(View());
+                ToCharger("session.accepted", new { session = _id.Value, channel = e.Channel.Value });
+                // Readings that arrived before the vehicle accepted are owed now.
+                if (_state.Latest is not null) ToVehicle("session.reading", ReadingBody(_state.Latest));
+            });
         });
     }
 
@@ -340,106 +303,89 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnReading(SubmitSessionReading command)
     {
-        if (Refuse(command.Charger, "charger", command.Connection, isCharger: true)) return;
-        var decoded = Signed<MeterReading>.Decode(command.Reading);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var accepted = MeterReadings.Accept(decoded.Value, _settings.Network, _started!.Charger, _meterKey!, (_latest ?? _start)!.Payload);
-        if (!accepted.IsOk) { Sender.Tell(Refusal.From(accepted.Error)); return; }
-        TakeReading(decoded.Value, Sender);
+        if (IsRefused(command.Charger, command.Connection, isCharger: true)) return;
+        var taken = ChargingSession.DecideReading(_state, _id, command.Charger, command.Reading, _settings.Network);
+        if (!taken.IsOk) { Sender.Tell(Refusal.From(taken.Error)); return; }
+        TakeReading(taken.Value, Sender);
     }
 
     private void OnWitnessedReading(WitnessedReading reading)
     {
-        if (_started is not { Witnessed: true } || _record is not null || _end is not null || _unconsented) return;
-        var last = (_latest ?? _start)!.Payload;
-        if (reading.RegisterWh < last.Register.WattHours || (reading.RegisterWh == last.Register.WattHours && !reading.Final)) return;
-        var signed = Signed<MeterReading>.Sign(new MeterReading(_settings.Network, _started.Charger, last.Sequence + 1,
-            _settings.Clock.Now > last.Time ? _settings.Clock.Now : last.Time, new EnergyWh(reading.RegisterWh)), _settings.NodeKey);
-        if (reading.Final) Stop(signed, ActorRefs.Nobody);
-        else TakeReading(signed, ActorRefs.Nobody);
+        if (ChargingSession.DecideWitnessedReading(_state, reading, _settings.Network, _settings.NodeKey, Now) is not { } signed) return;
+        if (reading.Final) Stop(new SessionStopRequested(signed.ToArray(), Now), ActorRefs.Nobody);
+        else TakeReading(ChargingSession.ReadingTaken(_state, signed), ActorRefs.Nobody);
     }
 
-    private void TakeReading(Signed<MeterReading> reading, IActorRef replyTo)
+    private void TakeReading(ProgressTaken reading, IActorRef replyTo)
     {
-        _latest = reading;
-        _dirty = true;
-        if (_channel is not null) ToVehicle("session.reading", ReadingBody(reading));
+        Take(reading);
+        if (_state.Channel is not null) ToVehicle("session.reading", ReadingBody(reading.Reading!));
         CheckCredit();
         ReplyWhenDurable(replyTo);
     }
 
     private object ReadingBody(Signed<MeterReading> reading) => new
     {
-        session = _id,
+        session = _id.Value,
         reading = Convert.ToBase64String(reading.Wire),
-        energyWh = reading.Payload.Register.WattHours - _start!.Payload.Register.WattHours,
-        owed = Owed.MinorUnits,
-        paid = Paid.MinorUnits,
-        final = _end is not null,
+        energyWh = reading.Payload.Register.WattHours - _state.Start!.Payload.Register.WattHours,
+        owed = _state.Owed.MinorUnits,
+        paid = _state.Paid.MinorUnits,
+        final = _state.End is not null,
     };
 
     // Payments
 
     private void OnPay(PayForSession command)
     {
-        if (Refuse(command.Vehicle, "vehicle", command.Connection, isCharger: false, allowStopping: true)) return;
-        if (_channel is null) { Sender.Tell(Refusal.From(new SessionNotAccepted(_id))); return; }
-        var decoded = Signed<Voucher>.Decode(command.Voucher);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var voucher = decoded.Value.Payload;
-        if (voucher.ChannelId != _channel) { Sender.Tell(Refusal.From(new ChannelNotUsable(_id, voucher.ChannelId, $"is not the session's channel {_channel}"))); return; }
-        // Only a voucher that names this session pays it: its increment then counts for nothing else.
-        if (_purpose.IsNone || voucher.Purpose != _purpose) { Sender.Tell(Refusal.From(new VoucherForAnotherPurpose(_id, voucher.Purpose.ToString()))); return; }
-        var paid = _paid.Add(voucher.Increment);
-        if (!paid.IsOk) { Sender.Tell(Refusal.From(paid.Error)); return; }
-        if (paid.Value > Owed) { Sender.Tell(Refusal.From(new PaymentAboveOwed(_id, paid.Value.MinorUnits, Owed.MinorUnits))); return; }
+        if (IsRefused(command.Vehicle, command.Connection, isCharger: false, allowStopping: true)) return;
+        var decided = ChargingSession.DecidePayment(_state, _id, command.Vehicle, command.Voucher);
+        if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
         // The channel verifies the voucher against the vehicle's registered key and persists it before it answers.
         var sender = Sender;
-        var signed = decoded.Value;
-        _channels.Ask<object>(new SubmitVoucher(_channel.Value, command.Voucher), _settings.AskTimeout)
+        var signed = decided.Value;
+        var channel = _state.Channel!.Value;
+        _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher), _settings.AskTimeout)
             .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender),
-                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id, _channel.Value, "did not answer")), sender));
+                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id.Value, channel, "did not answer")), sender));
     }
 
     private void OnPaymentAnswered(PaymentAnswered answered)
     {
-        if (answered.Answer is not VoucherAcknowledged)
+        if (answered.Answer is not VoucherAcknowledged ack)
         {
             answered.ReplyTo.Tell(answered.Answer);
             return;
         }
         // The channel holds the voucher durably: the session keeps it and persists it with its next reading.
-        // What is paid is the channel's sum for this session; answers may arrive out of order, sums only grow.
-        var ack = (VoucherAcknowledged)answered.Answer;
-        if (ack.Purpose == _purpose && ack.PaidForPurpose is { } sum && sum > _paid) _paid = sum;
-        if (_bestVoucher is null || answered.Voucher.Payload.Sequence > _bestVoucher.Payload.Sequence) _bestVoucher = answered.Voucher;
+        Take(ChargingSession.DecideAcknowledged(_state, _id, answered.Voucher, ack));
         // A charger with a reading waiting for its answer learns what is paid from that answer; one
         // without (it may be holding back energy until paid) is told now.
-        if (!ChargerAnswerPending) ToCharger("session.paid", new { session = _id, owed = Owed.MinorUnits, paid = Paid.MinorUnits });
+        if (!ChargerAnswerPending) ToCharger("session.paid", new { session = _id.Value, owed = _state.Owed.MinorUnits, paid = _state.Paid.MinorUnits });
         CheckCredit();
         answered.ReplyTo.Tell(Progress());
-        if (_end is not null && Paid >= Owed) Complete();
+        if (_state.End is not null && _state.Paid >= _state.Owed) Complete();
     }
 
     /// <summary>Suspends when what is owed and unpaid exceeds the credit; resumes once it no longer does.</summary>
     private void CheckCredit()
     {
-        var unpaid = Owed.MinorUnits - Paid.MinorUnits;
-        if (!_suspended && unpaid > _started!.Credit.MinorUnits && _end is null)
+        switch (ChargingSession.DecideCredit(_state, Now))
         {
-            Persist(new SessionSuspended(Owed, Paid, _settings.Clock.Now), e =>
-            {
-                Apply(e);
-                ToCharger("session.suspend", new { session = _id, owed = e.Owed.MinorUnits, paid = e.Paid.MinorUnits, credit = _started.Credit.MinorUnits });
-            });
-        }
-        else if (_suspended && unpaid <= _started!.Credit.MinorUnits)
-        {
-            Persist(new SessionResumed(Owed, Paid, _settings.Clock.Now), e =>
-            {
-                Apply(e);
-                ToCharger("session.resume", new { session = _id, owed = e.Owed.MinorUnits, paid = e.Paid.MinorUnits });
-            });
+            case SessionSuspended suspended:
+                Persist(suspended, e =>
+                {
+                    _state = ChargingSession.Evolve(_state, e);
+                    ToCharger("session.suspend", new { session = _id.Value, owed = e.Owed.MinorUnits, paid = e.Paid.MinorUnits, credit = _state.Started!.Credit.MinorUnits });
+                });
+                break;
+            case SessionResumed resumed:
+                Persist(resumed, e =>
+                {
+                    _state = ChargingSession.Evolve(_state, e);
+                    ToCharger("session.resume", new { session = _id.Value, owed = e.Owed.MinorUnits, paid = e.Paid.MinorUnits });
+                });
+                break;
         }
     }
 
@@ -447,29 +393,20 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnStop(StopSession command)
     {
-        if (_started is not null && _end is not null && command.Charger == _started.Charger && _end.Wire.SequenceEqual(command.Reading))
-        {
-            Sender.Tell(View());
-            return;
-        }
-        if (Refuse(command.Charger, "charger", command.Connection, isCharger: true)) return;
-        var decoded = Signed<MeterReading>.Decode(command.Reading);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var last = (_latest ?? _start)!;
-        var accepted = decoded.Value.Wire.SequenceEqual(last.Wire)
-            ? (Result<MeterReading>)last.Payload
-            : MeterReadings.Accept(decoded.Value, _settings.Network, _started!.Charger, _meterKey!, last.Payload);
-        if (!accepted.IsOk) { Sender.Tell(Refusal.From(accepted.Error)); return; }
-        Stop(decoded.Value, Sender);
+        var decided = ChargingSession.DecideStop(_state, _id, command, _settings.Network, Now);
+        if (decided.IsOk && decided.Value is null) { Sender.Tell(View()); return; }
+        if (IsRefused(command.Charger, command.Connection, isCharger: true)) return;
+        if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
+        Stop(decided.Value!, Sender);
     }
 
-    private void Stop(Signed<MeterReading> end, IActorRef replyTo)
+    private void Stop(SessionStopRequested stop, IActorRef replyTo)
     {
-        Persist(new SessionStopRequested(end.ToArray(), _settings.Clock.Now), e =>
+        Persist(stop, e =>
         {
-            Apply(e);
-            if (_channel is not null) ToVehicle("session.reading", ReadingBody(end));
-            if (_channel is null || Paid >= Owed)
+            _state = ChargingSession.Evolve(_state, e);
+            if (_state.Channel is not null) ToVehicle("session.reading", ReadingBody(_state.End!));
+            if (_state.IsSettled)
             {
                 Complete(replyTo);
                 return;
@@ -482,37 +419,39 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Closes the session with its charge record: once the final reading is paid, or when the vehicle had its time and did not pay it.</summary>
     private void Complete(IActorRef? replyTo = null)
     {
-        if (_record is not null || _end is null) return;
+        if (ChargingSession.DecideCompletion(_state, _id, Now) is not { } completed) return;
         Timers.Cancel("settle");
-        var record = new ChargeRecord(_id, _started!.Charger, _started.Vehicle, _channel, _started.StartReading, _end.ToArray(), Energy,
-            _started.PricePerKwh, Owed, Paid, Owed.Subtract(Paid).Unwrap() is { IsNegative: false } outstanding ? outstanding : Money.Zero(Owed.Currency),
-            _bestVoucher?.ToArray(), _suspensions, _started.At, _settings.Clock.Now);
-        Persist(new SessionCompleted(record), e =>
+        Persist(completed, e =>
         {
-            Apply(e);
+            _state = ChargingSession.Evolve(_state, e);
             var body = JsonSerializer.SerializeToElement(e.Record, Serialization.EnergyJson.Options);
             ToCharger("session.completed", body);
             ToVehicle("session.completed", body);
-            var r = e.Record;
-            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("session", _id,
-                $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [_started!.Payee.Name], r.Paid.MinorUnits, r.EnergyWh,
-                _started.Zone?.Value, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
+            PublishCompleted(e.Record);
             replyTo?.Tell(View());
         });
     }
 
+    private void PublishCompleted(ChargeRecord r)
+    {
+        var started = _state.Started!;
+        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("session", _id.Value,
+            $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [started.Payee.Name], r.Paid.MinorUnits, r.EnergyWh,
+            started.Zone?.Value, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
+    }
+
     // Shared
 
-    /// <summary>Refuses a command from someone who is not the session's charger or vehicle, or that comes after the end.</summary>
-    private bool Refuse(DeviceId device, string role, string? connection, bool isCharger, bool allowStopping = false)
+    /// <summary>
+    /// Refuses a command from a device that is not the session's party, or one after the end; a party's
+    /// connection is remembered for pushes even when its command is then refused for its content.
+    /// </summary>
+    private bool IsRefused(DeviceId device, string? connection, bool isCharger, bool allowStopping = false)
     {
-        ProtocolError? error = null;
-        if (_started is null) error = new SessionNotFound(_id);
-        else if (device != (isCharger ? _started.Charger : _started.Vehicle)) error = new NotSessionParty(_id, device, role);
-        else if (_record is not null || (_end is not null && !allowStopping)) error = new SessionEnded(_id, Status);
-        if (error is not null)
+        var refused = ChargingSession.CheckParty(_state, _id, device, isCharger, allowStopping);
+        if (refused is not null)
         {
-            Sender.Tell(Refusal.From(error));
+            Sender.Tell(Refusal.From(refused));
             return true;
         }
         if (connection is not null)
@@ -544,7 +483,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _flushInFlight = true;
         (_repliesInFlight, _repliesWaiting) = (_repliesWaiting, _repliesInFlight);
         // PersistAsync: readings and payments keep arriving while the flush is written, and join the next one.
-        PersistAsync(new SessionProgressed(_latest?.ToArray(), _bestVoucher?.ToArray(), _paid), _ =>
+        // The state took this progress already; replaying it on recovery gives the same state.
+        PersistAsync(ChargingSession.ToProgressed(_state), _ =>
         {
             _flushInFlight = false;
             var progress = Progress();
@@ -560,60 +500,30 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void ToCharger(string name, object body) => Push(_chargerConnection, _started!.Charger, name, body);
+    private void ToCharger(string name, object body) => Push(_chargerConnection, _state.Started!.Charger, name, body);
 
-    private void ToVehicle(string name, object body) => Push(_vehicleConnection, _started!.Vehicle, name, body);
+    private void ToVehicle(string name, object body) => Push(_vehicleConnection, _state.Started!.Vehicle, name, body);
 
     private void Push(string? connection, DeviceId device, string name, object body) => _pusher.Push(connection, device, name, body);
 
-    private void Apply(object e)
+    private SessionProgress Progress() => new(_id.Value, _state.Status.ToWire(), _state.DeliveredWh, _state.Owed, _state.Paid);
+
+    private SessionView View()
     {
-        switch (e)
-        {
-            case SessionStarted s:
-                _started = s;
-                _start = Signed<MeterReading>.Decode(s.StartReading).Unwrap();
-                _meterKey = DevicePublicKey.FromHex(s.MeterKeyHex).Unwrap();
-                _paid = Money.Zero(s.PricePerKwh.Currency);
-                break;
-            case SessionChannelBound b:
-                _channel = b.Channel;
-                break;
-            case SessionProgressed p:
-                if (p.Reading is not null) _latest = Signed<MeterReading>.Decode(p.Reading).Unwrap();
-                if (p.Voucher is not null) _bestVoucher = Signed<Voucher>.Decode(p.Voucher).Unwrap();
-                if (p.Paid > _paid) _paid = p.Paid;
-                break;
-            case SessionSuspended:
-                _suspended = true;
-                _suspensions++;
-                break;
-            case SessionResumed:
-                _suspended = false;
-                break;
-            case SessionStopRequested stop:
-                _end = Signed<MeterReading>.Decode(stop.EndReading).Unwrap();
-                break;
-            case SessionCompleted c:
-                _record = c.Record;
-                _suspended = false;
-                break;
-            case SessionConsentExpired:
-                _unconsented = true;
-                break;
-        }
+        var started = _state.Started!;
+        return new(_id.Value, _state.Status.ToWire(), started.Charger, started.Vehicle, _state.Channel, started.PricePerKwh, started.Credit,
+            _state.DeliveredWh, _state.Owed, _state.Paid, _state.Suspensions, _state.Record);
     }
-
-    private SessionProgress Progress() => new(_id, Status, Energy, Owed, Paid);
-
-    private SessionView View() => new(_id, Status, _started!.Charger, _started.Vehicle, _channel, _started.PricePerKwh, _started.Credit,
-        Energy, Owed, Paid, _suspensions, _record);
 
     private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
 
     private sealed record VehicleConnectionFound(string? Connection);
 
     private sealed record ChannelPaymentSynced(PurposePaid? Answer);
+
+    private sealed record DevicesFound(object? Charger, object? Vehicle);
+
+    private sealed record ChannelFound(object? Answer);
 
     private sealed record OfferAgain
     {

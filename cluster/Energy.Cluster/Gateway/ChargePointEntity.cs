@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Registry;
 using Energy.Ocpp;
 
@@ -21,9 +22,8 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _sessions;
-    private readonly Dictionary<int, ChargingTransaction> _transactions = [];
     private readonly Dictionary<int, string> _connectorStatus = [];
-    private int _lastTransactionId;
+    private ChargePointState _state = ChargePointState.Empty;
     private string? _connection;
 
     public ChargePointEntity(string id, EnergySettings settings, IActorRef devices, IActorRef sessions)
@@ -32,12 +32,9 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         _id = id;
         _settings = settings;
         _devices = devices;
-        Recover<ChargePointBooted>(_ => { });
-        Recover<TransactionStarted>(Apply);
-        Recover<TransactionMeterValue>(Apply);
-        Recover<TransactionStopped>(Apply);
-        CommandAsync<ChargePointRequest>(HandleAsync);
-        Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_transactions.GetValueOrDefault(q.TransactionId))));
+        Recover<IEnergyMessage>(e => _state = ChargePointTransactions.Evolve(_state, e));
+        Command<ChargePointRequest>(Handle);
+        Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_state.Find(q.TransactionId))));
         Command<ChargePointConnected>(c => _connection = c.Connection);
         Command<ChargePointDisconnected>(c => { if (_connection == c.Connection) _connection = null; });
         Command<StopUnconsentedTransaction>(OnStopUnconsented);
@@ -67,38 +64,37 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     /// </summary>
     private void OnStopUnconsented(StopUnconsentedTransaction command)
     {
-        if (!_transactions.TryGetValue(command.TransactionId, out var transaction) || transaction.MeterStopWh is not null || _connection is null) return;
+        if (_state.Find(command.TransactionId) is not { MeterStopWh: null } || _connection is null) return;
         var call = new OcppOutgoingCall("RemoteStopTransaction", JsonSerializer.SerializeToElement(new { transactionId = command.TransactionId }));
         ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(_connection).Tell(call);
     }
 
-    private bool FeedsSession(ChargingTransaction transaction) =>
-        transaction.Authorization == "Accepted" && DeviceId.Parse(_id).IsOk && Charging.ChargingSessionEntity.IsValidId(SessionOf(_id, transaction.TransactionId));
+    private Timestamp Now => _settings.Clock.Now;
 
-    private string Now => _settings.Clock.Now.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    private string NowText => Now.ToDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
-    private async Task HandleAsync(ChargePointRequest request)
+    private void Handle(ChargePointRequest request)
     {
         var sender = Sender;
         var p = request.Payload;
         switch (request.Action)
         {
             case "BootNotification":
-                Persist(new ChargePointBooted(p.GetProperty("chargePointVendor").GetString()!, p.GetProperty("chargePointModel").GetString()!, _settings.Clock.Now),
-                    _ => Reply(sender, new { status = "Accepted", currentTime = Now, interval = 300 }));
+                Persist(new ChargePointBooted(p.GetProperty("chargePointVendor").GetString()!, p.GetProperty("chargePointModel").GetString()!, Now),
+                    _ => Reply(sender, new { status = "Accepted", currentTime = NowText, interval = 300 }));
                 break;
             case "Heartbeat":
-                Reply(sender, new { currentTime = Now });
+                Reply(sender, new { currentTime = NowText });
                 break;
             case "StatusNotification":
                 _connectorStatus[p.GetProperty("connectorId").GetInt32()] = p.GetProperty("status").GetString()!;
                 Reply(sender, new { });
                 break;
             case "Authorize":
-                Reply(sender, new { idTagInfo = new { status = await AuthorizeAsync(p.GetProperty("idTag").GetString()!) } });
+                AwaitAuthorization(p.GetProperty("idTag").GetString()!, authorization => Reply(sender, new { idTagInfo = new { status = authorization.ToWire() } }));
                 break;
             case "StartTransaction":
-                await StartAsync(sender, p);
+                Start(sender, p);
                 break;
             case "MeterValues":
                 MeterValues(sender, p);
@@ -112,61 +108,70 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         }
     }
 
-    /// <summary>The idTag is a vehicle's identity: a registered vehicle is Accepted, a revoked one Blocked, anything else Invalid.</summary>
-    private async Task<string> AuthorizeAsync(string idTag)
+    /// <summary>
+    /// Asks the registry about an idTag and goes on with the authorization before anything else: what arrives
+    /// meanwhile is stashed, so a transaction is decided on the state the answer finds.
+    /// </summary>
+    private void AwaitAuthorization(string idTag, Action<OcppAuthorization> then)
     {
-        if (!DeviceId.Parse(idTag).IsOk) return "Invalid";
-        try
+        if (!DeviceId.Parse(idTag).IsOk)
         {
-            var answer = await _devices.Ask<object>(new GetDevice(new DeviceId(idTag)), _settings.AskTimeout);
-            return answer switch
+            then(OcppAuthorization.Invalid);
+            return;
+        }
+        _devices.Ask<object>(new GetDevice(new DeviceId(idTag)), _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new Authorized(ChargePointTransactions.Authorize(answer)), failure: _ => new Authorized(OcppAuthorization.Invalid));
+        BecomeStacked(message =>
+        {
+            if (message is not Authorized authorized)
             {
-                DeviceView { Revoked: true } => "Blocked",
-                DeviceView { Role: DeviceRole.Vehicle } => "Accepted",
-                _ => "Invalid",
-            };
-        }
-        catch (AskTimeoutException)
-        {
-            return "Invalid";
-        }
+                Stash.Stash();
+                return;
+            }
+            UnbecomeStacked();
+            Stash.UnstashAll();
+            then(authorized.Authorization);
+        });
     }
 
-    private async Task StartAsync(IActorRef sender, JsonElement p)
+    private void Start(IActorRef sender, JsonElement p)
     {
         var idTag = p.GetProperty("idTag").GetString()!;
-        var authorization = await AuthorizeAsync(idTag);
-        var started = new TransactionStarted(_lastTransactionId + 1, p.GetProperty("connectorId").GetInt32(), idTag, authorization,
-            p.GetProperty("meterStart").GetInt64(), _settings.Clock.Now);
-        // The charger gets a transaction id even when the idTag is refused; it then stops the transaction itself.
-        Persist(started, e =>
+        var connectorId = p.GetProperty("connectorId").GetInt32();
+        var meterStart = p.GetProperty("meterStart").GetInt64();
+        AwaitAuthorization(idTag, authorization =>
         {
-            Apply(e);
-            Reply(sender, new { transactionId = e.TransactionId, idTagInfo = new { status = authorization } });
-            if (FeedsSession(_transactions[e.TransactionId]))
-                _sessions.Tell(new Charging.StartWitnessedSession(SessionOf(_id, e.TransactionId), new DeviceId(_id), new DeviceId(idTag), e.MeterStartWh));
+            var started = ChargePointTransactions.DecideStart(_state, _id, connectorId, idTag, authorization, meterStart, Now);
+            if (!started.IsOk)
+            {
+                sender.Tell(new ChargePointResponse(null, OcppErrorCode.InternalError, started.Error.Describe()));
+                return;
+            }
+            Persist(started.Value, e =>
+            {
+                _state = ChargePointTransactions.Evolve(_state, e);
+                Reply(sender, new { transactionId = e.TransactionId, idTagInfo = new { status = e.Authorization } });
+                if (ChargePointTransactions.FeedsSession(_id, _state.Find(e.TransactionId)!))
+                    _sessions.Tell(new Charging.StartWitnessedSession(SessionOf(_id, e.TransactionId), new DeviceId(_id), new DeviceId(idTag), e.MeterStartWh));
+            });
         });
     }
 
     private void MeterValues(IActorRef sender, JsonElement p)
     {
-        if (!p.TryGetProperty("transactionId", out var id) || !_transactions.TryGetValue(id.GetInt32(), out var transaction) || transaction.MeterStopWh is not null)
+        int? transactionId = p.TryGetProperty("transactionId", out var id) ? id.GetInt32() : null;
+        var register = transactionId is { } known && _state.Find(known) is { MeterStopWh: null } ? EnergyRegister(p.GetProperty("meterValue")) : null;
+        if (ChargePointTransactions.DecideMeterValue(_state, transactionId, register, Now) is not { } value)
         {
             Reply(sender, new { });
             return;
         }
-        var register = EnergyRegister(p.GetProperty("meterValue"));
-        if (register is null || register.Value <= transaction.LastRegisterWh)
+        Persist(value, e =>
         {
-            // No energy register, or one that went backwards or did not move: answered, not recorded.
+            _state = ChargePointTransactions.Evolve(_state, e);
             Reply(sender, new { });
-            return;
-        }
-        Persist(new TransactionMeterValue(transaction.TransactionId, register.Value, _settings.Clock.Now), e =>
-        {
-            Apply(e);
-            Reply(sender, new { });
-            if (FeedsSession(transaction)) _sessions.Tell(new Charging.WitnessedReading(SessionOf(_id, e.TransactionId), e.RegisterWh, Final: false));
+            if (ChargePointTransactions.FeedsSession(_id, _state.Find(e.TransactionId)!))
+                _sessions.Tell(new Charging.WitnessedReading(SessionOf(_id, e.TransactionId), e.RegisterWh, Final: false));
         });
     }
 
@@ -174,24 +179,19 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     {
         var transactionId = p.GetProperty("transactionId").GetInt32();
         var meterStop = p.GetProperty("meterStop").GetInt64();
-        if (!_transactions.TryGetValue(transactionId, out var transaction))
+        var reason = p.TryGetProperty("reason", out var r) ? r.GetString() : null;
+        var (status, stopped) = ChargePointTransactions.DecideStop(_state, transactionId, meterStop, reason, Now);
+        if (stopped is null)
         {
-            Reply(sender, new { idTagInfo = new { status = "Invalid" } });
-            return;
-        }
-        if (transaction.MeterStopWh is not null || meterStop < transaction.MeterStartWh || meterStop < transaction.LastRegisterWh)
-        {
-            // A repeated stop gets the same answer; a stop below what was metered is refused in the answer and recorded nowhere.
-            var status = transaction.MeterStopWh is not null ? transaction.Authorization : "Invalid";
             Reply(sender, new { idTagInfo = new { status } });
             return;
         }
-        var reason = p.TryGetProperty("reason", out var r) ? r.GetString() : null;
-        Persist(new TransactionStopped(transactionId, meterStop, reason, _settings.Clock.Now), e =>
+        Persist(stopped, e =>
         {
-            Apply(e);
-            Reply(sender, new { idTagInfo = new { status = transaction.Authorization } });
-            if (FeedsSession(transaction)) _sessions.Tell(new Charging.WitnessedReading(SessionOf(_id, e.TransactionId), e.MeterStopWh, Final: true));
+            _state = ChargePointTransactions.Evolve(_state, e);
+            Reply(sender, new { idTagInfo = new { status } });
+            if (ChargePointTransactions.FeedsSession(_id, _state.Find(e.TransactionId)!))
+                _sessions.Tell(new Charging.WitnessedReading(SessionOf(_id, e.TransactionId), e.MeterStopWh, Final: true));
         });
     }
 
@@ -217,25 +217,10 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         return register;
     }
 
-    private void Apply(object e)
-    {
-        switch (e)
-        {
-            case TransactionStarted s:
-                _lastTransactionId = Math.Max(_lastTransactionId, s.TransactionId);
-                _transactions[s.TransactionId] = new ChargingTransaction(s.TransactionId, s.ConnectorId, s.IdTag, s.Authorization, s.MeterStartWh, s.MeterStartWh, null);
-                break;
-            case TransactionMeterValue m:
-                _transactions[m.TransactionId] = _transactions[m.TransactionId] with { LastRegisterWh = m.RegisterWh };
-                break;
-            case TransactionStopped t:
-                _transactions[t.TransactionId] = _transactions[t.TransactionId] with { MeterStopWh = t.MeterStopWh, LastRegisterWh = t.MeterStopWh };
-                break;
-        }
-    }
-
     private static void Reply(IActorRef sender, object payload) =>
         sender.Tell(new ChargePointResponse(JsonSerializer.SerializeToElement(payload), null, null));
+
+    private sealed record Authorized(OcppAuthorization Authorization);
 }
 
 [Manifest("ocpp.get-transaction.v1")]

@@ -27,39 +27,29 @@ namespace Energy.Cluster.Tolls;
 /// </summary>
 public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 {
-    private const int MaxResolvedKept = 10_000;
     private static readonly TimeSpan Sweep = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ZoneRefresh = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ConnectionCacheFor = TimeSpan.FromSeconds(30);
-    private const long PriceChangeGraceMs = 5_000;
-    private const long RequestClockSkewMs = 30_000;
+    private const long ConnectionCacheForMs = 30_000;
+    private const int MaxConnectionsKept = 10_000;
     private const int MaxChannelAsks = 5;
 
     private readonly string _id;
+    private readonly DeviceId _gantry;
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _channels;
     private readonly IActorRef _offices;
     private readonly IActorRef _zones;
     private readonly IActorRef _operators;
-    private readonly Dictionary<string, Pass> _open = new(StringComparer.Ordinal);
-
-    private Signed<GantryTariff>? _tariff;
-    private DevicePublicKey? _gantryKey;
-    private readonly Dictionary<string, Pass> _passes = new(StringComparer.Ordinal);
-    private readonly Queue<string> _resolvedOrder = new();
-    private readonly Dictionary<string, string> _passByRequest = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
-    private readonly Dictionary<DeviceId, (string Path, DateTime Until)> _vehicleConnections = [];
+    private readonly TollPassBook _book;
     private readonly Gateway.DevicePusher _pusher;
-    private long _passCount;
-    private long _paidCount;
-    private long _violationCount;
-    private long _paidMinorUnits;
+
+    // What the shell keeps beside the book: asks in flight, where devices are connected, the live price.
+    private readonly HashSet<string> _answering = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _channelAsks = new(StringComparer.Ordinal);
+    private readonly Dictionary<DeviceId, (string Path, Timestamp Until)> _vehicleConnections = [];
+    private TollPricing _pricing;
     private int _vehiclesInZone;
-    private Money? _price;
-    private Money? _previousPrice;
-    private long _priceChangedAt;
     private string? _gantryConnection;
 
     public GantryEntity(string id, EnergySettings settings, IActorRef devices, IActorRef operators, IActorRef channels, IActorRef offices, IActorRef zones)
@@ -67,21 +57,18 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _operators = operators;
         _pusher = new Gateway.DevicePusher(Context.System, 1_000);
         _id = id;
+        _gantry = new DeviceId(id);
+        _book = new TollPassBook(_gantry);
         _settings = settings;
         _devices = devices;
         _channels = channels;
         _offices = offices;
         _zones = zones;
 
-        Recover<GantryConfigured>(Apply);
-        Recover<PassRecorded>(Apply);
-        Recover<PassPaymentSubmitted>(Apply);
-        Recover<PassPaid>(Apply);
-        Recover<ViolationRecorded>(Apply);
-        Recover<ViolationFiledRecorded>(Apply);
+        Recover<IEnergyMessage>(_book.Apply);
         Recover<RecoveryCompleted>(_ => Start());
 
-        CommandAsync<ConfigureGantry>(ConfigureAsync);
+        Command<ConfigureGantry>(OnConfigure);
         Command<TollPass>(OnPass);
         Command<PayToll>(OnPay);
         Command<DeclineToll>(OnDecline);
@@ -90,7 +77,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Command<VehicleConnectionFound>(OnVehicleConnection);
         Command<ViolationFiled>(filed =>
         {
-            if (_unfiled.ContainsKey(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), Apply);
+            if (_book.IsUnfiled(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), _book.Apply);
         });
         Command<GetGantry>(_ => Sender.Tell(View()));
         Command<SweepDeadlines>(_ => SweepOpenPasses());
@@ -107,7 +94,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef operators, IActorRef channels, IActorRef offices, IActorRef zones) =>
         Akka.Actor.Props.Create(() => new GantryEntity(id, settings, devices, operators, channels, offices, zones));
 
-    private GantryTariff? Tariff => _tariff?.Payload;
+    private GantryTariff? Tariff => _book.Tariff;
+
+    private Timestamp Now => _settings.Clock.Now;
 
     private void Start()
     {
@@ -119,83 +108,82 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             UpdatePrice();
         }
         FileUnfiled();
-        foreach (var pass in _open.Values.Where(p => p.Channel is not null)) AskChannelForPass(pass);
+        foreach (var pass in _book.Open.Where(p => p.Channel is not null).ToList()) AskChannelForPass(pass);
     }
 
     /// <summary>
     /// A pass whose voucher was handed to its channel before a restart: the channel may have persisted it
     /// while the gantry did not learn so. The pass waits (not swept as late) for the channel's answer.
     /// </summary>
-    private void AskChannelForPass(Pass pass)
+    private void AskChannelForPass(TollPassState pass)
     {
-        pass.Answering = true;
+        _answering.Add(pass.Id);
+        var id = pass.Id;
         _channels.Ask<object>(new GetPurposePaid(pass.Channel!.Value, pass.Purpose), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new PassPaymentFound(pass.Id, answer), failure: _ => new PassPaymentFound(pass.Id, null));
+            .PipeTo(Self, success: answer => new PassPaymentFound(id, answer), failure: _ => new PassPaymentFound(id, null));
     }
 
     private void OnPassPaymentFound(PassPaymentFound found)
     {
-        if (!_passes.TryGetValue(found.Pass, out var pass) || pass.Status != "awaiting-payment") return;
-        var request = pass.Request.Payload;
-        if (found.Answer is null && ++pass.ChannelAsks < MaxChannelAsks) { AskChannelForPass(pass); return; }
-        pass.Answering = false;
+        if (_book.Find(found.Pass) is not { IsOpen: true } pass) return;
+        if (found.Answer is null && CountChannelAsk(pass.Id) < MaxChannelAsks)
+        {
+            AskChannelForPass(pass);
+            return;
+        }
+        _answering.Remove(pass.Id);
         // Not paid (the voucher never became durable), or no answer: the deadline decides, as for any pass.
-        if (found.Answer is not PurposePaid paid || paid.Payer != PartyId.From(request.Vehicle) || paid.Payee != PartyId.From(Tariff!.Operator)
-            || paid.Paid.Currency != request.Price.Currency || paid.Paid < request.Price) return;
-        MarkPaid(pass, null, paid.Paid, paid.ChannelId, ActorRefs.Nobody);
+        if (TollPasses.DecideFound(pass, Tariff!.Operator, found.Answer, Now) is { } paid) Resolve(pass, paid, ActorRefs.Nobody);
     }
+
+    private int CountChannelAsk(string pass) => _channelAsks[pass] = _channelAsks.GetValueOrDefault(pass) + 1;
 
     // Configuration
 
-    private async Task ConfigureAsync(ConfigureGantry command)
+    private void OnConfigure(ConfigureGantry command)
     {
         var sender = Sender;
         var decoded = Signed<GantryTariff>.Decode(command.Tariff);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var tariff = decoded.Value.Payload;
-        var checkedTariff = GantryTariffs.Check(tariff);
+        var checkedTariff = _book.CheckTariff(decoded.Value, command.Gantry, _settings.Network, _settings.Currency);
         if (!checkedTariff.IsOk) { sender.Tell(Refusal.From(checkedTariff.Error)); return; }
-        if (tariff.Network != _settings.Network) { sender.Tell(Refusal.From(new WrongNetwork(ChannelId.None, _settings.Network, tariff.Network))); return; }
-        if (tariff.Gantry != command.Gantry) { sender.Tell(Refusal.From(new DeviceIdMismatch(command.Gantry, tariff.Gantry))); return; }
-        if (tariff.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, tariff.Currency))); return; }
-        if (Tariff is not null && tariff.Version <= Tariff.Version)
+        if (checkedTariff.Value is not { } tariff) { sender.Tell(View()); return; }
+        FindRegistrationsAsync(command.Gantry, tariff.Operator).PipeTo(Self, success: found => found, failure: _ => new RegistrationsFound(null, null));
+        BecomeStacked(message =>
         {
-            sender.Tell(_tariff!.Equals(decoded.Value) ? View() : Refusal.From(new TariffNotNewer(command.Gantry, Tariff.Version, tariff.Version)));
-            return;
-        }
-        object gantry, op;
+            if (message is not RegistrationsFound found)
+            {
+                Stash.Stash();
+                return;
+            }
+            UnbecomeStacked();
+            Stash.UnstashAll();
+            if (found.Device is null || found.Operator is null) { sender.Tell(new Refusal("Timeout", "the registry did not answer in time")); return; }
+            var configured = TollPassBook.DecideConfigure(decoded.Value, command.Tariff, command.Gantry, found.Device, found.Operator, Now);
+            if (!configured.IsOk) { sender.Tell(Refusal.From(configured.Error)); return; }
+            Persist(configured.Value, e =>
+            {
+                _book.Apply(e);
+                Timers.StartPeriodicTimer("zone", RefreshZone.Instance, ZoneRefresh);
+                UpdatePrice();
+                sender.Tell(View());
+            });
+        });
+    }
+
+    // Runs off the actor: it reads only what never changes, and its answer is piped back as a message.
+    private async Task<RegistrationsFound> FindRegistrationsAsync(DeviceId gantry, OperatorId tollOperator)
+    {
         try
         {
-            gantry = await _devices.Ask<object>(new GetDevice(command.Gantry), _settings.AskTimeout);
-            op = await _operators.Ask<object>(new GetOperator(tariff.Operator), _settings.AskTimeout);
+            var device = await _devices.Ask<object>(new GetDevice(gantry), _settings.AskTimeout);
+            var found = await _operators.Ask<object>(new GetOperator(tollOperator), _settings.AskTimeout);
+            return new RegistrationsFound(device, found);
         }
         catch (AskTimeoutException)
         {
-            sender.Tell(new Refusal("Timeout", "the registry did not answer in time"));
-            return;
+            return new RegistrationsFound(null, null);
         }
-        if (gantry is not DeviceView device) { sender.Tell(Refusal.From(new DeviceNotFound(command.Gantry))); return; }
-        if (device.Role != DeviceRole.Gantry) { sender.Tell(Refusal.From(new DeviceRoleRefused(command.Gantry, device.Role.ToString(), "Gantry"))); return; }
-        if (device.Revoked) { sender.Tell(Refusal.From(new DeviceIsRevoked(command.Gantry, device.RevokedAt ?? _settings.Clock.Now))); return; }
-        if (device.Operator != tariff.Operator)
-        {
-            sender.Tell(Refusal.From(new EndorsementMismatch(command.Gantry, "operator", device.Operator.Value, tariff.Operator.Value)));
-            return;
-        }
-        if (op is not OperatorView operatorView) { sender.Tell(Refusal.From(new OperatorNotFound(tariff.Operator))); return; }
-        var operatorKey = DevicePublicKey.FromHex(operatorView.PublicKeyHex);
-        if (!operatorKey.IsOk || !decoded.Value.IsSignedBy(operatorKey.Value))
-        {
-            sender.Tell(Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.GantryTariff, tariff.Operator.Value)));
-            return;
-        }
-        Persist(new GantryConfigured(command.Tariff, device.PublicKeyHex), e =>
-        {
-            Apply(e);
-            Timers.StartPeriodicTimer("zone", RefreshZone.Instance, ZoneRefresh);
-            UpdatePrice();
-            sender.Tell(View());
-        });
     }
 
     private void AskZone()
@@ -207,18 +195,16 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private void UpdatePrice()
     {
         if (Tariff is null) return;
-        var price = GantryTariffs.PriceAt(Tariff, _settings.Clock.Now, _vehiclesInZone);
-        if (price == _price) return;
-        _previousPrice = _price;
-        _price = price;
-        _priceChangedAt = _settings.Clock.Now.UnixMilliseconds;
+        var (pricing, changed) = _pricing.Next(Tariff, Now, _vehiclesInZone);
+        if (!changed) return;
+        _pricing = pricing;
         PushPrice();
     }
 
     private void PushPrice()
     {
-        if (_price is not { } price) return;
-        Push(_gantryConnection, new DeviceId(_id), "toll.price", new { gantry = _id, price = price.MinorUnits, currency = price.Currency.Code, vehiclesInZone = _vehiclesInZone });
+        if (_pricing.Current is not { } price) return;
+        Push(_gantryConnection, _gantry, "toll.price", new { gantry = _id, price = price.MinorUnits, currency = price.Currency.Code, vehiclesInZone = _vehiclesInZone });
     }
 
     // Passes
@@ -231,312 +217,202 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             _gantryConnection = command.Connection;
             PushPrice();
         }
-        var error = CheckPass(command, out var signed);
-        if (error is not null)
+        var decided = _book.DecidePass(command.Request, _settings.Network, RevocationList.Get(Context.System).IsRevoked(_gantry), _pricing, Now);
+        if (!decided.IsOk)
         {
             // A request at a stale price: tell the gantry the current one, so that it asks again at once.
-            if (error is TollRequestRefused { Field: "price" }) PushPrice();
-            Sender.Tell(Refusal.From(error));
+            if (decided.Error is TollRequestRefused { Field: "price" }) PushPrice();
+            Sender.Tell(Refusal.From(decided.Error));
             return;
         }
-        var requestKey = Convert.ToBase64String(signed!.Wire);
-        if (_passByRequest.TryGetValue(requestKey, out var existing) && _passes.TryGetValue(existing, out var known))
+        if (decided.Value.Known is { } known)
         {
             // The same request again (a retry): the same pass.
             Sender.Tell(known.View());
             return;
         }
-        var request = signed.Payload;
-        var id = $"{_id}.{_passCount + 1}";
-        var now = _settings.Clock.Now;
-        var pass = new Pass(id, signed, now);
-        _passCount++;
-        _passes[id] = pass;
-        _open[id] = pass;
-        _passByRequest[requestKey] = id;
-        // The vehicle is asked at once; the pass is durable before the gantry is answered.
+        var recorded = decided.Value.Recorded!;
+        var signed = decided.Value.Request;
+        // The book takes the pass at once, so that the next request gets the next number and a retry finds it;
+        // the gantry is answered only once it is durable. The vehicle is asked at once.
+        _book.Apply(recorded, signed);
+        var pass = _book.Find(recorded.Pass)!;
         OfferToVehicle(pass);
         var sender = Sender;
-        PersistAsync(new PassRecorded(id, signed.ToArray(), now), _ => sender.Tell(pass.View()));
+        PersistAsync(recorded, _ => sender.Tell(pass.View()));
         var tariff = Tariff!;
-        _devices.Tell(new VehicleSeen(request.Vehicle, new DeviceId(_id), tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, request.Time));
+        var request = signed.Payload;
+        _devices.Tell(new VehicleSeen(request.Vehicle, _gantry, tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, request.Time));
     }
 
-    private ProtocolError? CheckPass(TollPass command, out Signed<TollRequest>? signed)
+    private void OfferToVehicle(TollPassState pass)
     {
-        signed = null;
-        if (Tariff is null) return new GantryNotConfigured(command.Gantry);
-        var decoded = Signed<TollRequest>.Decode(command.Request);
-        if (!decoded.IsOk) return decoded.Error;
-        var request = decoded.Value.Payload;
-        var gantry = new DeviceId(_id);
-        if (request.Network != _settings.Network) return new WrongNetwork(ChannelId.None, _settings.Network, request.Network);
-        if (request.Gantry != gantry) return new TollRequestRefused(gantry, "gantry", _id, request.Gantry.Value);
-        if (RevocationList.Get(Context.System).IsRevoked(gantry)) return new DeviceIsRevoked(gantry, _settings.Clock.Now);
-        if (!decoded.Value.IsSignedBy(_gantryKey!)) return new InvalidSignature(ChannelId.None, ObjectKind.TollRequest, _id);
-        if (request.Segment != Tariff.Segment) return new TollRequestRefused(gantry, "segment", Tariff.Segment.Value, request.Segment.Value);
-        var skew = Math.Abs(request.Time.UnixMilliseconds - _settings.Clock.Now.UnixMilliseconds);
-        if (skew > RequestClockSkewMs) return new TollRequestRefused(gantry, "time", $"within {RequestClockSkewMs / 1000} s of the network's clock", $"{skew} ms off");
-        var graceful = _previousPrice is not null && request.Price == _previousPrice && _settings.Clock.Now.UnixMilliseconds - _priceChangedAt <= PriceChangeGraceMs;
-        if (request.Price != _price && !graceful)
-            return new TollRequestRefused(gantry, "price", $"{_price!.Value.MinorUnits} {_price.Value.Currency}", $"{request.Price.MinorUnits} {request.Price.Currency}");
-        signed = decoded.Value;
-        return null;
-    }
-
-    private void OfferToVehicle(Pass pass)
-    {
-        var vehicle = pass.Request.Payload.Vehicle;
-        if (_vehicleConnections.TryGetValue(vehicle, out var cached) && cached.Until > DateTime.UtcNow)
+        var vehicle = pass.Payload.Vehicle;
+        if (_vehicleConnections.TryGetValue(vehicle, out var cached) && cached.Until > Now)
         {
             PushRequest(cached.Path, pass);
             return;
         }
+        var id = pass.Id;
         _devices.Ask<object>(new GetDeviceConnection(vehicle), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new VehicleConnectionFound(pass.Id, (answer as DeviceConnection)?.Connection), failure: _ => new VehicleConnectionFound(pass.Id, null));
+            .PipeTo(Self, success: answer => new VehicleConnectionFound(id, (answer as DeviceConnection)?.Connection), failure: _ => new VehicleConnectionFound(id, null));
     }
 
     private void OnVehicleConnection(VehicleConnectionFound found)
     {
         // With no connection the vehicle cannot answer: the pass ends as a late answer at its deadline.
-        if (found.Connection is null || !_passes.TryGetValue(found.Pass, out var pass) || pass.Status != "awaiting-payment") return;
-        var vehicle = pass.Request.Payload.Vehicle;
-        if (_vehicleConnections.Count >= 10_000) _vehicleConnections.Clear();
-        _vehicleConnections[vehicle] = (found.Connection, DateTime.UtcNow + ConnectionCacheFor);
+        if (found.Connection is null || _book.Find(found.Pass) is not { IsOpen: true } pass) return;
+        if (_vehicleConnections.Count >= MaxConnectionsKept) _vehicleConnections.Clear();
+        RememberVehicle(pass.Payload.Vehicle, found.Connection);
         PushRequest(found.Connection, pass);
     }
 
-    private void PushRequest(string connection, Pass pass) =>
-        Push(connection, pass.Request.Payload.Vehicle, "toll.request", new
+    private void RememberVehicle(DeviceId vehicle, string connection) =>
+        _vehicleConnections[vehicle] = (connection, new Timestamp(Now.UnixMilliseconds + ConnectionCacheForMs));
+
+    private void PushRequest(string connection, TollPassState pass) =>
+        Push(connection, pass.Payload.Vehicle, "toll.request", new
         {
             pass = pass.Id,
             request = Convert.ToBase64String(pass.Request.Wire),
-            gantryKey = _gantryKey!.Hex,
+            gantryKey = _book.GantryKey!.Hex,
             payee = PartyId.From(Tariff!.Operator).Value,
-            price = pass.Request.Payload.Price.MinorUnits,
-            currency = pass.Request.Payload.Price.Currency.Code,
+            price = pass.Payload.Price.MinorUnits,
+            currency = pass.Payload.Price.Currency.Code,
         });
 
     // Answers
 
+    /// <summary>The pass a vehicle answers, or the refusal or view it is answered with instead.</summary>
+    private TollPassState? AnsweredPass(string id, DeviceId vehicle, bool refuseWhileAnswering)
+    {
+        if (_book.Find(id) is not { } pass) { Sender.Tell(Refusal.From(new PassNotFound(id))); return null; }
+        if (TollPasses.CheckVehicle(pass, vehicle) is { } refused) { Sender.Tell(Refusal.From(refused)); return null; }
+        if (pass.IsOpen && !_answering.Contains(pass.Id)) return pass;
+        Sender.Tell(pass.IsOpen && refuseWhileAnswering ? Refusal.From(new PassAlreadyResolved(id, "being paid")) : pass.View());
+        return null;
+    }
+
     private void OnPay(PayToll command)
     {
-        if (!_passes.TryGetValue(command.Pass, out var pass)) { Sender.Tell(Refusal.From(new PassNotFound(command.Pass))); return; }
-        if (pass.Request.Payload.Vehicle != command.Vehicle) { Sender.Tell(Refusal.From(new NotPassVehicle(command.Pass, command.Vehicle))); return; }
-        if (pass.Status != "awaiting-payment" || pass.Answering) { Sender.Tell(pass.Status == "awaiting-payment" ? Refusal.From(new PassAlreadyResolved(command.Pass, "being paid")) : pass.View()); return; }
-        if (command.Connection is not null && _vehicleConnections.Count < 10_000)
-            _vehicleConnections[command.Vehicle] = (command.Connection, DateTime.UtcNow + ConnectionCacheFor);
+        if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileAnswering: true) is not { } pass) return;
+        if (command.Connection is not null && _vehicleConnections.Count < MaxConnectionsKept) RememberVehicle(command.Vehicle, command.Connection);
         var decoded = Signed<Voucher>.Decode(command.Voucher);
-        if (!decoded.IsOk)
-        {
-            Violate(pass, ViolationCause.InvalidAnswer, decoded.Error.Describe(), Sender);
-            return;
-        }
-        var voucher = decoded.Value.Payload;
-        if (voucher.Purpose != pass.Purpose)
-        {
-            Violate(pass, ViolationCause.InvalidAnswer, $"the voucher pays for {voucher.Purpose}, not for {pass.Purpose}", Sender);
-            return;
-        }
-        pass.Answering = true;
         var sender = Sender;
-        // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
-        // leaves a pass the gantry can settle by asking that channel (see AskChannelForPass).
-        PersistAsync(new PassPaymentSubmitted(pass.Id, voucher.ChannelId), e =>
+        switch (TollPasses.DecidePayment(pass, Tariff!.Operator, decoded, Now))
         {
-            Apply(e);
-            _channels.Ask<object>(new SubmitVoucher(voucher.ChannelId, command.Voucher), _settings.AskTimeout)
-                .PipeTo(Self, success: answer => new PaymentAnswered(pass.Id, decoded.Value, answer, sender),
-                    failure: _ => new PaymentAnswered(pass.Id, decoded.Value, new Refusal("Timeout", "the channel did not answer in time"), sender));
-        });
+            case ViolationRecorded violation:
+                Resolve(pass, violation, sender);
+                break;
+            case PassPaymentSubmitted submitted:
+                _answering.Add(pass.Id);
+                // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
+                // leaves a pass the gantry can settle by asking that channel (see AskChannelForPass).
+                PersistAsync(submitted, e =>
+                {
+                    _book.Apply(e);
+                    var voucher = decoded.Value;
+                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher), _settings.AskTimeout)
+                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, voucher, answer, sender),
+                            failure: _ => new PaymentAnswered(e.Pass, voucher, new Refusal("Timeout", "the channel did not answer in time"), sender));
+                });
+                break;
+        }
     }
 
     private void OnPaymentAnswered(PaymentAnswered answered)
     {
-        if (!_passes.TryGetValue(answered.Pass, out var pass) || pass.Status != "awaiting-payment")
+        if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
         {
             answered.ReplyTo.Tell(new Refusal(nameof(PassAlreadyResolved), $"pass {answered.Pass} was resolved while the voucher was checked"));
             return;
         }
-        pass.Answering = false;
-        var request = pass.Request.Payload;
-        switch (answered.Answer)
-        {
-            case VoucherAcknowledged ack when ack.Payee != PartyId.From(Tariff!.Operator) || ack.Payer != PartyId.From(request.Vehicle):
-                Violate(pass, ViolationCause.InvalidAnswer, $"the voucher is on channel {ack.ChannelId}, which does not pay {Tariff.Operator} from {request.Vehicle}", answered.ReplyTo);
-                break;
-            // What counts is what the vouchers naming this pass paid in all, never what the channel's cumulative grew by.
-            case VoucherAcknowledged ack when ack.Purpose != pass.Purpose || ack.PaidForPurpose is not { } sum || sum < request.Price:
-                Violate(pass, ViolationCause.InvalidAnswer, $"the vouchers for {pass.Purpose} add {ack.PaidForPurpose?.MinorUnits ?? 0}; the toll is {request.Price.MinorUnits}", answered.ReplyTo);
-                break;
-            case VoucherAcknowledged ack:
-                MarkPaid(pass, answered.Voucher.ToArray(), ack.PaidForPurpose!.Value, ack.ChannelId, answered.ReplyTo);
-                break;
-            case Refusal refusal:
-                var cause = refusal.Code switch
-                {
-                    nameof(ChannelNotFound) => ViolationCause.NoChannel,
-                    nameof(AmountExceedsDeposit) => ViolationCause.DepositExhausted,
-                    _ => ViolationCause.InvalidAnswer,
-                };
-                Violate(pass, cause, $"{refusal.Code}: {refusal.Message}", answered.ReplyTo);
-                break;
-            default:
-                Violate(pass, ViolationCause.InvalidAnswer, "the channel gave no answer", answered.ReplyTo);
-                break;
-        }
-    }
-
-    private void MarkPaid(Pass pass, byte[]? voucher, Money amount, ChannelId channel, IActorRef replyTo)
-    {
-        var request = pass.Request.Payload;
-        var paid = new PassPaid(pass.Id, voucher, amount, _settings.Clock.Now);
-        Apply(paid);
-        PersistAsync(paid, e =>
-        {
-            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("pass", pass.Id,
-                $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [Tariff!.Operator.Value], e.Paid.MinorUnits, 0, Tariff.Zone.Value, e.At,
-                ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + channel.Value]));
-            if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
-            Push(_gantryConnection, new DeviceId(_id), "toll.confirmed", new
-            {
-                pass = pass.Id,
-                vehicle = request.Vehicle.Value,
-                paid = e.Paid.MinorUnits,
-                passedAt = request.Time.UnixMilliseconds,
-            });
-        });
+        _answering.Remove(pass.Id);
+        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo);
     }
 
     private void OnDecline(DeclineToll command)
     {
-        if (!_passes.TryGetValue(command.Pass, out var pass)) { Sender.Tell(Refusal.From(new PassNotFound(command.Pass))); return; }
-        if (pass.Request.Payload.Vehicle != command.Vehicle) { Sender.Tell(Refusal.From(new NotPassVehicle(command.Pass, command.Vehicle))); return; }
-        if (pass.Status != "awaiting-payment" || pass.Answering) { Sender.Tell(pass.View()); return; }
-        var cause = command.Reason switch
-        {
-            nameof(ViolationCause.NoChannel) => ViolationCause.NoChannel,
-            nameof(ViolationCause.DepositExhausted) => ViolationCause.DepositExhausted,
-            _ => ViolationCause.InvalidAnswer,
-        };
-        Violate(pass, cause, $"the vehicle declined: {command.Reason}", Sender);
+        if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileAnswering: false) is not { } pass) return;
+        Resolve(pass, TollPasses.DecideDecline(pass, Tariff!.Operator, command.Reason, Now), Sender);
     }
 
     private void SweepOpenPasses()
     {
-        var now = _settings.Clock.Now.UnixMilliseconds;
+        if (_book.OpenCount == 0 || Tariff is not { } tariff) return;
         var deadline = (long)_settings.TollAnswerTimeout.TotalMilliseconds;
-        if (_open.Count == 0) return;
-        foreach (var pass in _open.Values.Where(p => !p.Answering && now - p.RecordedAt.UnixMilliseconds > deadline).ToList())
-            Violate(pass, ViolationCause.Late, $"no valid payment within {deadline} ms", ActorRefs.Nobody);
+        var now = Now;
+        var late = _book.Open.Where(p => !_answering.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, deadline, now)).OfType<ViolationRecorded>().ToList();
+        foreach (var violation in late) Resolve(_book.Find(violation.Violation.Pass)!, violation, ActorRefs.Nobody);
     }
 
-    private void Violate(Pass pass, ViolationCause cause, string detail, IActorRef replyTo)
+    /// <summary>
+    /// Resolves a pass: paid, or one violation. The book takes it at once, so that nothing resolves the pass a
+    /// second time while it is written; whoever asked is answered, and the gantry told, once it is durable.
+    /// </summary>
+    private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo)
     {
-        var request = pass.Request.Payload;
-        var violation = new TollViolation($"{pass.Id}.v", pass.Id, new DeviceId(_id), request.Vehicle, Tariff!.Operator, request.Segment, request.Price,
-            cause, detail, request.Time, _settings.Clock.Now);
-        var recorded = new ViolationRecorded(violation);
-        Apply(recorded);
-        PersistAsync(recorded, e =>
+        _answering.Remove(pass.Id);
+        _channelAsks.Remove(pass.Id);
+        _book.Apply(resolution);
+        var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
+        switch (resolution)
         {
-            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("violation", violation.Id,
-                $"{request.Vehicle} at {_id}: {cause} ({detail})", [Tariff.Operator.Value], request.Price.MinorUnits, 0, Tariff.Zone.Value, violation.RecordedAt,
-                ["device:" + _id, "device:" + request.Vehicle.Value]));
-            if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
-            Push(_gantryConnection, new DeviceId(_id), "toll.violation", new { pass = pass.Id, vehicle = request.Vehicle.Value, cause = JsonNamingPolicy.CamelCase.ConvertName(cause.ToString()), detail });
-            _offices.Tell(new FileViolation(violation.Operator, e.Violation));
+            case PassPaid paid:
+                PersistAsync(paid, e => OnPaid(resolved, e, replyTo));
+                break;
+            case ViolationRecorded violation:
+                PersistAsync(violation, e => OnViolation(resolved, e.Violation, replyTo));
+                break;
+        }
+    }
+
+    private void OnPaid(TollPassState pass, PassPaid e, IActorRef replyTo)
+    {
+        var request = pass.Payload;
+        var tariff = Tariff!;
+        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("pass", pass.Id,
+            $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [tariff.Operator.Value], e.Paid.MinorUnits, 0, tariff.Zone.Value, e.At,
+            ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + pass.Channel?.Value]));
+        if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
+        Push(_gantryConnection, _gantry, "toll.confirmed", new
+        {
+            pass = pass.Id,
+            vehicle = request.Vehicle.Value,
+            paid = e.Paid.MinorUnits,
+            passedAt = request.Time.UnixMilliseconds,
         });
+    }
+
+    private void OnViolation(TollPassState pass, TollViolation violation, IActorRef replyTo)
+    {
+        var request = pass.Payload;
+        var tariff = Tariff!;
+        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("violation", violation.Id,
+            $"{request.Vehicle} at {_id}: {violation.Cause} ({violation.Detail})", [tariff.Operator.Value], request.Price.MinorUnits, 0, tariff.Zone.Value, violation.RecordedAt,
+            ["device:" + _id, "device:" + request.Vehicle.Value]));
+        if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
+        Push(_gantryConnection, _gantry, "toll.violation", new { pass = pass.Id, vehicle = request.Vehicle.Value, cause = JsonNamingPolicy.CamelCase.ConvertName(violation.Cause.ToString()), detail = violation.Detail });
+        _offices.Tell(new FileViolation(violation.Operator, violation));
     }
 
     private void FileUnfiled()
     {
-        foreach (var violation in _unfiled.Values.Take(1_000)) _offices.Tell(new FileViolation(violation.Operator, violation));
-    }
-
-    // State
-
-    private void Apply(object e)
-    {
-        switch (e)
-        {
-            case GantryConfigured c:
-                _tariff = Signed<GantryTariff>.Decode(c.Tariff).Unwrap();
-                _gantryKey = DevicePublicKey.FromHex(c.GantryKeyHex).Unwrap();
-                break;
-            case PassRecorded r when !_passes.ContainsKey(r.Pass):
-                var signed = Signed<TollRequest>.Decode(r.Request).Unwrap();
-                _passes[r.Pass] = new Pass(r.Pass, signed, r.At);
-                _open[r.Pass] = _passes[r.Pass];
-                _passByRequest[Convert.ToBase64String(signed.Wire)] = r.Pass;
-                _passCount = Math.Max(_passCount, long.Parse(r.Pass[(r.Pass.LastIndexOf('.') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-                break;
-            case PassPaymentSubmitted s when _passes.TryGetValue(s.Pass, out var submitted):
-                submitted.Channel = s.Channel;
-                break;
-            case PassPaid p when _passes.TryGetValue(p.Pass, out var paid) && paid.Status == "awaiting-payment":
-                paid.Status = "paid";
-                paid.Paid = p.Paid.MinorUnits;
-                _paidCount++;
-                _paidMinorUnits += p.Paid.MinorUnits;
-                Resolved(paid);
-                break;
-            case ViolationRecorded v when _passes.TryGetValue(v.Violation.Pass, out var violated) && violated.Status == "awaiting-payment":
-                violated.Status = "violation";
-                violated.Violation = v.Violation.Cause;
-                _violationCount++;
-                _unfiled[v.Violation.Id] = v.Violation;
-                Resolved(violated);
-                break;
-            case ViolationFiledRecorded f:
-                _unfiled.Remove(f.Violation);
-                break;
-        }
-    }
-
-    /// <summary>Keeps a bounded number of resolved passes for answering retries; the oldest are forgotten.</summary>
-    private void Resolved(Pass pass)
-    {
-        _open.Remove(pass.Id);
-        _resolvedOrder.Enqueue(pass.Id);
-        while (_resolvedOrder.Count > MaxResolvedKept)
-        {
-            var old = _resolvedOrder.Dequeue();
-            if (_passes.Remove(old, out var gone)) _passByRequest.Remove(Convert.ToBase64String(gone.Request.Wire));
-        }
+        foreach (var violation in _book.Unfiled.Take(1_000)) _offices.Tell(new FileViolation(violation.Operator, violation));
     }
 
     private void Push(string? connection, DeviceId device, string name, object body) => _pusher.Push(connection, device, name, body);
 
-    private GantryView View() => new(new DeviceId(_id), Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, _price,
-        _passCount, _paidCount, _violationCount, _paidMinorUnits);
-
-    private sealed class Pass(string id, Signed<TollRequest> request, Timestamp recordedAt)
-    {
-        public string Id { get; } = id;
-        public Signed<TollRequest> Request { get; } = request;
-        public Timestamp RecordedAt { get; } = recordedAt;
-
-        /// <summary>What a voucher must name to pay this pass.</summary>
-        public PaymentPurpose Purpose { get; } = PaymentPurpose.ForTollPass(id).Unwrap();
-
-        /// <summary>The channel a voucher for this pass was handed to, once that is durable.</summary>
-        public ChannelId? Channel { get; set; }
-
-        public int ChannelAsks { get; set; }
-        public string Status { get; set; } = "awaiting-payment";
-        public bool Answering { get; set; }
-        public long? Paid { get; set; }
-        public ViolationCause? Violation { get; set; }
-
-        public PassView View() => new(Id, Request.Payload.Gantry, Request.Payload.Vehicle, Request.Payload.Price, Status, Paid, Violation);
-    }
+    private GantryView View() => new(_gantry, Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, _pricing.Current,
+        _book.PassCount, _book.PaidCount, _book.ViolationCount, _book.PaidMinorUnits);
 
     private sealed record PaymentAnswered(string Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
 
     private sealed record VehicleConnectionFound(string Pass, string? Connection);
 
     private sealed record PassPaymentFound(string Pass, object? Answer);
+
+    private sealed record RegistrationsFound(object? Device, object? Operator);
 
     private sealed record SweepDeadlines
     {

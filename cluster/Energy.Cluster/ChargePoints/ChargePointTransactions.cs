@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using Energy.Channels;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Gateway;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.ChargePoints;
+
+/// <summary>What a charge point is told about an idTag. The wire names are OCPP's.</summary>
+public enum OcppAuthorization
+{
+    Accepted,
+    Blocked,
+    Invalid,
+}
+
+public static class OcppAuthorizationNames
+{
+    public static string ToWire(this OcppAuthorization authorization) => authorization switch
+    {
+        OcppAuthorization.Accepted => "Accepted",
+        OcppAuthorization.Blocked => "Blocked",
+        OcppAuthorization.Invalid => "Invalid",
+        _ => throw new ArgumentOutOfRangeException(nameof(authorization), authorization, "no wire name"),
+    };
+}
+
+/// <summary>A charge point's transaction id: the network hands them out, from 1, each once.</summary>
+public readonly record struct OcppTransactionId(int Value)
+{
+    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+public sealed record TransactionIdsExhausted(string ChargePoint, int Last) : ProtocolError
+{
+    public override string Describe() => $"charge point {ChargePoint} has used every transaction id up to {Last}";
+}
+
+/// <summary>The OCPP transactions of one charge point, immutable; changed only by <see cref="ChargePointTransactions.Evolve"/>.</summary>
+public sealed record ChargePointState(ImmutableDictionary<int, ChargingTransaction> Transactions, int LastTransactionId)
+{
+    public static readonly ChargePointState Empty = new(ImmutableDictionary<int, ChargingTransaction>.Empty, 0);
+
+    public ChargingTransaction? Find(int transactionId) => Transactions.GetValueOrDefault(transactionId);
+}
+
+/// <summary>How a StopTransaction is answered: the idTag status to give, and the event to persist when there is one.</summary>
+public readonly record struct StopDecision(string Status, TransactionStopped? Stopped);
+
+/// <summary>
+/// The rules of a charge point's transactions, pure. Transaction messages are exactly-once: a repeated stop,
+/// a stop below the start, a register going backwards or an unknown transaction each get a defined answer
+/// and no event, so a charger is never pushed into a retry loop. Time comes only from the <c>now</c> passed in.
+/// </summary>
+public static class ChargePointTransactions
+{
+    /// <summary>The idTag is a vehicle's identity: a registered vehicle is Accepted, a revoked one Blocked, anything else Invalid.</summary>
+    public static OcppAuthorization Authorize(object? registryAnswer) => registryAnswer switch
+    {
+        DeviceView { Revoked: true } => OcppAuthorization.Blocked,
+        DeviceView { Role: DeviceRole.Vehicle } => OcppAuthorization.Accepted,
+        _ => OcppAuthorization.Invalid,
+    };
+
+    /// <summary>
+    /// A transaction with the next id, never one used before (ids are not reused even after a restart). The
+    /// charger gets a transaction id even when the idTag is refused; it then stops the transaction itself.
+    /// </summary>
+    public static Result<TransactionStarted> DecideStart(ChargePointState state, string chargePoint, int connectorId, string idTag,
+        OcppAuthorization authorization, long meterStartWh, Timestamp now)
+    {
+        if (state.LastTransactionId == int.MaxValue) return new TransactionIdsExhausted(chargePoint, state.LastTransactionId);
+        return new TransactionStarted(state.LastTransactionId + 1, connectorId, idTag, authorization.ToWire(), meterStartWh, now);
+    }
+
+    /// <summary>A meter value of a running transaction, recorded only when its energy register moved forward.</summary>
+    public static TransactionMeterValue? DecideMeterValue(ChargePointState state, int? transactionId, long? registerWh, Timestamp now)
+    {
+        if (transactionId is not { } id || state.Find(id) is not { MeterStopWh: null } transaction) return null;
+        // No energy register, or one that went backwards or did not move: answered, not recorded.
+        if (registerWh is not { } register || register <= transaction.LastRegisterWh) return null;
+        return new TransactionMeterValue(id, register, now);
+    }
+
+    /// <summary>
+    /// A stop of a transaction. An unknown one is Invalid; a repeated stop gets the same answer; a stop below
+    /// what was metered is refused in the answer and recorded nowhere.
+    /// </summary>
+    public static StopDecision DecideStop(ChargePointState state, int transactionId, long meterStopWh, string? reason, Timestamp now)
+    {
+        if (state.Find(transactionId) is not { } transaction) return new StopDecision(OcppAuthorization.Invalid.ToWire(), null);
+        if (transaction.MeterStopWh is not null) return new StopDecision(transaction.Authorization, null);
+        if (meterStopWh < transaction.MeterStartWh || meterStopWh < transaction.LastRegisterWh) return new StopDecision(OcppAuthorization.Invalid.ToWire(), null);
+        return new StopDecision(transaction.Authorization, new TransactionStopped(transactionId, meterStopWh, reason, now));
+    }
+
+    /// <summary>Whether the network bills a transaction through a witnessed charging session.</summary>
+    public static bool FeedsSession(string chargePoint, ChargingTransaction transaction) =>
+        transaction.Authorization == OcppAuthorization.Accepted.ToWire() && DeviceId.Parse(chargePoint).IsOk
+        && Charging.ChargingSessionEntity.IsValidId(ChargePointEntity.SessionOf(chargePoint, transaction.TransactionId));
+
+    /// <summary>The one way the state changes, live and in recovery alike.</summary>
+    public static ChargePointState Evolve(ChargePointState state, IEnergyMessage e) => e switch
+    {
+        TransactionStarted s => state with
+        {
+            LastTransactionId = Math.Max(state.LastTransactionId, s.TransactionId),
+            Transactions = state.Transactions.SetItem(s.TransactionId,
+                new ChargingTransaction(s.TransactionId, s.ConnectorId, s.IdTag, s.Authorization, s.MeterStartWh, s.MeterStartWh, null)),
+        },
+        TransactionMeterValue m when state.Find(m.TransactionId) is { } running =>
+            state with { Transactions = state.Transactions.SetItem(m.TransactionId, running with { LastRegisterWh = m.RegisterWh }) },
+        TransactionStopped t when state.Find(t.TransactionId) is { } stopping =>
+            state with { Transactions = state.Transactions.SetItem(t.TransactionId, stopping with { MeterStopWh = t.MeterStopWh, LastRegisterWh = t.MeterStopWh }) },
+        _ => state,
+    };
+}

@@ -1,0 +1,397 @@
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Metering;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Charging;
+
+/// <summary>Where a charging session stands. The wire names are what devices and the HTTP API read.</summary>
+public enum SessionStatus
+{
+    AwaitingVehicle,
+    Charging,
+    Suspended,
+    Stopping,
+    Completed,
+    Unconsented,
+}
+
+public static class SessionStatusNames
+{
+    public static string ToWire(this SessionStatus status) => status switch
+    {
+        SessionStatus.AwaitingVehicle => "awaiting-vehicle",
+        SessionStatus.Charging => "charging",
+        SessionStatus.Suspended => "suspended",
+        SessionStatus.Stopping => "stopping",
+        SessionStatus.Completed => "completed",
+        SessionStatus.Unconsented => "unconsented",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "no wire name"),
+    };
+}
+
+/// <summary>
+/// A session's id and the purpose a voucher names to pay it, parsed once. A session whose id is no
+/// identifier cannot be named by a voucher: its purpose is none, and it takes no payment.
+/// </summary>
+public readonly record struct SessionId(string Value, PaymentPurpose Purpose)
+{
+    public static SessionId Of(string value) =>
+        new(value, PaymentPurpose.ForSession(value) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None);
+
+    public override string ToString() => Value;
+}
+
+/// <summary>The bounds the network puts on a session's terms.</summary>
+public readonly record struct SessionLimits(Currency Currency, long MaxPricePerKwh, long MaxCredit);
+
+/// <summary>
+/// The state of one charging session, immutable. It is changed only by <see cref="ChargingSession.Evolve"/>,
+/// the same function live and in recovery. What is owed is derived from the readings, never stored, so it
+/// cannot drift from them.
+/// </summary>
+public sealed record ChargingSessionState
+{
+    public static readonly ChargingSessionState Empty = new();
+
+    public SessionStarted? Started { get; init; }
+    public Signed<MeterReading>? Start { get; init; }
+    public DevicePublicKey? MeterKey { get; init; }
+    public Signed<MeterReading>? Latest { get; init; }
+    public Signed<MeterReading>? End { get; init; }
+    public ChannelId? Channel { get; init; }
+
+    /// <summary>The sum of the increments of the acknowledged vouchers that name this session.</summary>
+    public Money Paid { get; init; }
+
+    public Signed<Voucher>? BestVoucher { get; init; }
+    public bool Suspended { get; init; }
+    public int Suspensions { get; init; }
+    public ChargeRecord? Record { get; init; }
+    public bool Unconsented { get; init; }
+
+    public bool IsStarted => Started is not null;
+
+    /// <summary>The newest reading the session holds: the end once stopped, else the latest, else the start.</summary>
+    public Signed<MeterReading>? LastReading => End ?? Latest ?? Start;
+
+    public long DeliveredWh => Start is null ? 0 : LastReading!.Payload.Register.WattHours - Start.Payload.Register.WattHours;
+
+    /// <summary>The session's energy times the tariff, rounded on the running total so rounding never accumulates.</summary>
+    public Money Owed => Started is null ? default : new EnergyWh(DeliveredWh).PriceAt(new Tariff(Started.PricePerKwh)).Unwrap();
+
+    /// <summary>What is owed and not paid, in minor units; negative never happens (payments above owed are refused).</summary>
+    public long UnpaidMinorUnits => Owed.MinorUnits - Paid.MinorUnits;
+
+    public bool IsSettled => Channel is null || Paid >= Owed;
+
+    public SessionStatus Status =>
+        Unconsented ? SessionStatus.Unconsented
+        : Record is not null ? SessionStatus.Completed
+        : End is not null ? SessionStatus.Stopping
+        : Channel is null ? SessionStatus.AwaitingVehicle
+        : Suspended ? SessionStatus.Suspended
+        : SessionStatus.Charging;
+
+    /// <summary>
+    /// An OCPP charger starts a transaction on an idTag alone: its session waits for the vehicle to accept it
+    /// where it is plugged in, and bills nothing without that.
+    /// </summary>
+    public bool AwaitsConsent => Started is { Witnessed: true } && Channel is null && !Unconsented && Record is null && End is null;
+}
+
+/// <summary>
+/// A reading taken, a voucher acknowledged by the channel, or what the channel says is paid: progress that a
+/// session takes at once and persists in batches (one <see cref="SessionProgressed"/> carries the newest of
+/// each). Nobody is answered about it before that batch is durable.
+/// </summary>
+public sealed record ProgressTaken(Signed<MeterReading>? Reading, Signed<Voucher>? Voucher, Money Paid);
+
+/// <summary>What a command asks of the session when it is answered without a new event.</summary>
+public enum SessionDecision
+{
+    /// <summary>The command goes ahead: the session decides (or asks) further.</summary>
+    Proceed,
+
+    /// <summary>The same command again (a retry): it is answered with where the session stands.</summary>
+    Repeat,
+}
+
+/// <summary>
+/// The rules of a charging session, pure: each <c>Decide*</c> takes the state and a command and returns the
+/// event to persist, a <see cref="SessionDecision"/>, or a named error, and changes nothing; <see cref="Evolve"/>
+/// is the only way state changes. Time comes only from the <c>now</c> passed in.
+/// </summary>
+public static class ChargingSession
+{
+    // Starting
+
+    /// <summary>Whether a start may go ahead: the same start again is a repeat, other terms are refused.</summary>
+    public static Result<SessionDecision> CheckStart(ChargingSessionState state, SessionId session, StartSession command, SessionLimits limits)
+    {
+        if (state.Started is { } started)
+            return started.Charger == command.Charger && started.StartReading.AsSpan().SequenceEqual(command.Reading)
+                ? SessionDecision.Repeat
+                : new SessionAlreadyStarted(session.Value);
+        var terms = CheckTerms(session, command.PricePerKwh, command.Credit, limits);
+        return terms is null ? SessionDecision.Proceed : terms;
+    }
+
+    public static ProtocolError? CheckTerms(SessionId session, Money price, Money credit, SessionLimits limits)
+    {
+        if (price.Currency != limits.Currency) return new CurrencyMismatch(limits.Currency, price.Currency);
+        if (credit.Currency != limits.Currency) return new CurrencyMismatch(limits.Currency, credit.Currency);
+        if (price.IsNegative || price.MinorUnits > limits.MaxPricePerKwh)
+            return new InvalidSessionTerms(session.Value, $"a price of {price.MinorUnits} per kWh is outside 0..{limits.MaxPricePerKwh}");
+        if (credit.IsNegative || credit.MinorUnits > limits.MaxCredit)
+            return new InvalidSessionTerms(session.Value, $"a credit of {credit.MinorUnits} is outside 0..{limits.MaxCredit}");
+        return null;
+    }
+
+    /// <summary>Starts a session once its charger is known: the start reading must be the charger's meter's.</summary>
+    public static Result<SessionStarted> DecideStart(StartSession command, Signed<MeterReading> reading, NetworkId network, DeviceView charger, Timestamp now)
+    {
+        var meterKey = DevicePublicKey.FromHex(charger.PublicKeyHex);
+        if (!meterKey.IsOk) return meterKey.Error;
+        var accepted = MeterReadings.Accept(reading, network, command.Charger, meterKey.Value, null);
+        if (!accepted.IsOk) return accepted.Error;
+        return new SessionStarted(command.Charger, command.Vehicle, PartyId.From(charger.Operator), charger.PublicKeyHex, false, command.PricePerKwh,
+            command.Credit, command.Reading, now) { Zone = command.Zone };
+    }
+
+    /// <summary>A session for an OCPP transaction: the node witnesses the meter and signs the start reading.</summary>
+    public static Result<SessionStarted> DecideWitnessedStart(StartWitnessedSession command, NetworkId network, PartyId payee,
+        DeviceKeyPair nodeKey, Money price, Money credit, Timestamp now)
+    {
+        if (command.MeterStartWh < 0) return new InvalidSessionTerms(command.Session, $"a meter start of {command.MeterStartWh} Wh is negative");
+        var reading = Signed<MeterReading>.Sign(new MeterReading(network, command.Charger, 1, now, new EnergyWh(command.MeterStartWh)), nodeKey);
+        return new SessionStarted(command.Charger, command.Vehicle, payee, nodeKey.PublicKey.Hex, true, price, credit, reading.ToArray(), now);
+    }
+
+    /// <summary>The vehicle had its time to accept a witnessed session and did not: nothing of it is billed.</summary>
+    public static SessionConsentExpired? DecideConsentExpiry(ChargingSessionState state, Timestamp now) =>
+        state.AwaitsConsent ? new SessionConsentExpired(now) : null;
+
+    // Accepting
+
+    /// <summary>Whether the vehicle may bind a channel: the same channel again is a repeat; the channel is asked next.</summary>
+    public static Result<SessionDecision> CheckAccept(ChargingSessionState state, SessionId session, DeviceId vehicle, ChannelId channel)
+    {
+        if (state.Started is not { } started) return new SessionNotFound(session.Value);
+        if (vehicle != started.Vehicle) return new NotSessionParty(session.Value, vehicle, "vehicle");
+        if (state.Channel is { } bound)
+            return bound == channel ? SessionDecision.Repeat : new ChannelNotUsable(session.Value, channel, $"is not the session's channel {bound}");
+        if (state.Record is not null || state.Unconsented) return new SessionEnded(session.Value, state.Status.ToWire());
+        return SessionDecision.Proceed;
+    }
+
+    /// <summary>Binds the channel the channel entity described, if it is open, from the vehicle, to the charger's operator, in the tariff's currency.</summary>
+    public static Result<SessionChannelBound> DecideBind(ChargingSessionState state, SessionId session, ChannelId channel, object? answer)
+    {
+        var started = state.Started!;
+        var problem = answer switch
+        {
+            ChannelView { Status: not "open" } v => $"is {v.Status}, not open",
+            ChannelView v when v.Payer != PartyId.From(started.Vehicle) => $"is paid from {v.Payer}, not from the vehicle",
+            ChannelView v when v.Payee != started.Payee => $"pays {v.Payee}, not the charger's operator {started.Payee}",
+            ChannelView v when v.Deposit!.Value.Currency != started.PricePerKwh.Currency => $"is in {v.Deposit.Value.Currency}",
+            ChannelView => null,
+            _ => "is not open",
+        };
+        if (problem is not null) return new ChannelNotUsable(session.Value, channel, problem);
+        return new SessionChannelBound(channel, ((ChannelView)answer!).Paid!.Value);
+    }
+
+    // Readings
+
+    /// <summary>
+    /// Refuses a command from a device that is not the session's charger (or vehicle), or one that comes after
+    /// the end; a vehicle may still pay while the session is stopping.
+    /// </summary>
+    public static ProtocolError? CheckParty(ChargingSessionState state, SessionId session, DeviceId device, bool isCharger, bool allowStopping = false)
+    {
+        if (state.Started is not { } started) return new SessionNotFound(session.Value);
+        if (device != (isCharger ? started.Charger : started.Vehicle)) return new NotSessionParty(session.Value, device, isCharger ? "charger" : "vehicle");
+        if (state.Record is not null || (state.End is not null && !allowStopping)) return new SessionEnded(session.Value, state.Status.ToWire());
+        return null;
+    }
+
+    /// <summary>A reading from the charger: signed by its meter, after the last one in sequence, time and register.</summary>
+    public static Result<ProgressTaken> DecideReading(ChargingSessionState state, SessionId session, DeviceId charger, byte[] wire, NetworkId network)
+    {
+        var refused = CheckParty(state, session, charger, isCharger: true);
+        if (refused is not null) return refused;
+        var decoded = Signed<MeterReading>.Decode(wire);
+        if (!decoded.IsOk) return decoded.Error;
+        var accepted = MeterReadings.Accept(decoded.Value, network, state.Started!.Charger, state.MeterKey!, state.LastReading!.Payload);
+        if (!accepted.IsOk) return accepted.Error;
+        return ReadingTaken(state, decoded.Value);
+    }
+
+    public static ProgressTaken ReadingTaken(ChargingSessionState state, Signed<MeterReading> reading) => new(reading, null, state.Paid);
+
+    /// <summary>
+    /// A meter value the node witnessed for an OCPP charger, signed by the node. A register below the last is
+    /// ignored, and so is the same register again unless it is the final one. The reading's time never goes
+    /// back, whatever the clock says.
+    /// </summary>
+    public static Signed<MeterReading>? DecideWitnessedReading(ChargingSessionState state, WitnessedReading reading, NetworkId network, DeviceKeyPair nodeKey, Timestamp now)
+    {
+        if (state.Started is not { Witnessed: true } started || state.Record is not null || state.End is not null || state.Unconsented) return null;
+        var last = state.LastReading!.Payload;
+        if (reading.RegisterWh < last.Register.WattHours || (reading.RegisterWh == last.Register.WattHours && !reading.Final)) return null;
+        return Signed<MeterReading>.Sign(new MeterReading(network, started.Charger, last.Sequence + 1, now > last.Time ? now : last.Time,
+            new EnergyWh(reading.RegisterWh)), nodeKey);
+    }
+
+    // Payments
+
+    /// <summary>
+    /// A voucher the session may hand to its channel: on the session's channel, naming this session, and not
+    /// paying the session more than it owes. The channel verifies the signature and persists it.
+    /// </summary>
+    public static Result<Signed<Voucher>> DecidePayment(ChargingSessionState state, SessionId session, DeviceId vehicle, byte[] wire)
+    {
+        var refused = CheckParty(state, session, vehicle, isCharger: false, allowStopping: true);
+        if (refused is not null) return refused;
+        if (state.Channel is not { } channel) return new SessionNotAccepted(session.Value);
+        var decoded = Signed<Voucher>.Decode(wire);
+        if (!decoded.IsOk) return decoded.Error;
+        var voucher = decoded.Value.Payload;
+        if (voucher.ChannelId != channel) return new ChannelNotUsable(session.Value, voucher.ChannelId, $"is not the session's channel {channel}");
+        // Only a voucher that names this session pays it: its increment then counts for nothing else.
+        if (session.Purpose.IsNone || voucher.Purpose != session.Purpose) return new VoucherForAnotherPurpose(session.Value, voucher.Purpose.ToString());
+        var paid = state.Paid.Add(voucher.Increment);
+        if (!paid.IsOk) return paid.Error;
+        var owed = state.Owed;
+        if (paid.Value > owed) return new PaymentAboveOwed(session.Value, paid.Value.MinorUnits, owed.MinorUnits);
+        return decoded.Value;
+    }
+
+    /// <summary>
+    /// What the channel's acknowledgement of a voucher adds: the channel's sum for this session (answers may
+    /// arrive out of order; sums only grow) and the voucher, if it is the newest.
+    /// </summary>
+    public static ProgressTaken? DecideAcknowledged(ChargingSessionState state, SessionId session, Signed<Voucher> voucher, VoucherAcknowledged ack)
+    {
+        var paid = ack.Purpose == session.Purpose && ack.PaidForPurpose is { } sum ? sum : state.Paid;
+        return Progress(state, null, voucher, paid);
+    }
+
+    /// <summary>After a restart, what the channel says is durably paid for the session, if it is more than the session's own.</summary>
+    public static ProgressTaken? DecideAdopt(ChargingSessionState state, SessionId session, PurposePaid? answer)
+    {
+        if (answer is null || answer.ChannelId != state.Channel || answer.Purpose != session.Purpose) return null;
+        var voucher = answer.Voucher is not null && Signed<Voucher>.Decode(answer.Voucher) is { IsOk: true } decoded ? decoded.Value : null;
+        var paid = answer.Paid.Currency == state.Paid.Currency ? answer.Paid : state.Paid;
+        return Progress(state, null, voucher, paid);
+    }
+
+    /// <summary>A progress event for what is newer than the state holds, or none when nothing is.</summary>
+    private static ProgressTaken? Progress(ChargingSessionState state, Signed<MeterReading>? reading, Signed<Voucher>? voucher, Money paid)
+    {
+        var newerVoucher = IsNewer(state, voucher) ? voucher : null;
+        var morePaid = IsMore(state, paid);
+        if (reading is null && newerVoucher is null && !morePaid) return null;
+        return new ProgressTaken(reading, newerVoucher, morePaid ? paid : state.Paid);
+    }
+
+    private static bool IsNewer(ChargingSessionState state, Signed<Voucher>? voucher) =>
+        voucher is not null && voucher.Payload.Sequence > (state.BestVoucher?.Payload.Sequence ?? 0);
+
+    private static bool IsMore(ChargingSessionState state, Money paid) => paid.Currency == state.Paid.Currency && paid > state.Paid;
+
+    /// <summary>The durable form of the state's progress: its newest reading and voucher and what is paid.</summary>
+    public static SessionProgressed ToProgressed(ChargingSessionState state) =>
+        new(state.Latest?.ToArray(), state.BestVoucher?.ToArray(), state.Paid);
+
+    /// <summary>
+    /// Suspends when what is owed and unpaid exceeds the credit, and resumes once it no longer does. A stopping
+    /// session is not suspended anew: its charger has stopped already.
+    /// </summary>
+    public static object? DecideCredit(ChargingSessionState state, Timestamp now)
+    {
+        if (state.Started is not { } started) return null;
+        var overCredit = state.UnpaidMinorUnits > started.Credit.MinorUnits;
+        if (!state.Suspended && overCredit && state.End is null) return new SessionSuspended(state.Owed, state.Paid, now);
+        if (state.Suspended && !overCredit) return new SessionResumed(state.Owed, state.Paid, now);
+        return null;
+    }
+
+    // Stopping
+
+    /// <summary>
+    /// The charger's end reading. The same stop again is a repeat, answered without a new event (none is
+    /// returned); the last reading again may end the session.
+    /// </summary>
+    public static Result<SessionStopRequested?> DecideStop(ChargingSessionState state, SessionId session, StopSession command, NetworkId network, Timestamp now)
+    {
+        if (state.Started is { } started && state.End is not null && command.Charger == started.Charger && state.End.Wire.SequenceEqual(command.Reading))
+            return (SessionStopRequested?)null;
+        var refused = CheckParty(state, session, command.Charger, isCharger: true);
+        if (refused is not null) return refused;
+        var decoded = Signed<MeterReading>.Decode(command.Reading);
+        if (!decoded.IsOk) return decoded.Error;
+        var last = state.LastReading!;
+        if (!decoded.Value.Wire.SequenceEqual(last.Wire))
+        {
+            var accepted = MeterReadings.Accept(decoded.Value, network, state.Started!.Charger, state.MeterKey!, last.Payload);
+            if (!accepted.IsOk) return accepted.Error;
+        }
+        return new SessionStopRequested(decoded.Value.ToArray(), now);
+    }
+
+    /// <summary>The charge record, once the session is stopped and not yet completed.</summary>
+    public static SessionCompleted? DecideCompletion(ChargingSessionState state, SessionId session, Timestamp now)
+    {
+        if (state.Record is not null || state.End is null) return null;
+        var started = state.Started!;
+        var owed = state.Owed;
+        var paid = state.Paid;
+        var outstanding = owed.Subtract(paid).Unwrap() is { IsNegative: false } rest ? rest : Money.Zero(owed.Currency);
+        return new SessionCompleted(new ChargeRecord(session.Value, started.Charger, started.Vehicle, state.Channel, started.StartReading,
+            state.End.ToArray(), state.DeliveredWh, started.PricePerKwh, owed, paid, outstanding, state.BestVoucher?.ToArray(),
+            state.Suspensions, started.At, now));
+    }
+
+    // Evolving
+
+    /// <summary>The one way a session's state changes, live and in recovery alike.</summary>
+    public static ChargingSessionState Evolve(ChargingSessionState state, object e) => e switch
+    {
+        SessionStarted s => state with
+        {
+            Started = s,
+            Start = Signed<MeterReading>.Decode(s.StartReading).Unwrap(),
+            MeterKey = DevicePublicKey.FromHex(s.MeterKeyHex).Unwrap(),
+            Paid = Money.Zero(s.PricePerKwh.Currency),
+        },
+        SessionChannelBound b => state with { Channel = b.Channel },
+        ProgressTaken p => Progressed(state, p.Reading, p.Voucher, p.Paid),
+        SessionProgressed p => Progressed(state,
+            p.Reading is null ? null : Signed<MeterReading>.Decode(p.Reading).Unwrap(),
+            p.Voucher is null ? null : Signed<Voucher>.Decode(p.Voucher).Unwrap(),
+            p.Paid),
+        SessionSuspended => state with { Suspended = true, Suspensions = state.Suspensions + 1 },
+        SessionResumed => state with { Suspended = false },
+        SessionStopRequested stop => state with { End = Signed<MeterReading>.Decode(stop.EndReading).Unwrap() },
+        SessionCompleted c => state with { Record = c.Record, Suspended = false },
+        SessionConsentExpired => state with { Unconsented = true },
+        _ => state,
+    };
+
+    /// <summary>
+    /// Takes a reading, a voucher and what is paid, the voucher and the sum only if newer than the state's:
+    /// answers of the channel may arrive out of order, and what is paid never shrinks.
+    /// </summary>
+    private static ChargingSessionState Progressed(ChargingSessionState state, Signed<MeterReading>? reading, Signed<Voucher>? voucher, Money paid) => state with
+    {
+        Latest = reading ?? state.Latest,
+        BestVoucher = IsNewer(state, voucher) ? voucher : state.BestVoucher,
+        Paid = IsMore(state, paid) ? paid : state.Paid,
+    };
+}

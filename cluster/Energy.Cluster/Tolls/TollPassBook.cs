@@ -1,0 +1,188 @@
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Tolls;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Tolls;
+
+/// <summary>A toll request the book decided on: a pass it already holds (the same request again), or a new one to record.</summary>
+public readonly record struct PassDecision(TollPassState? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
+
+/// <summary>
+/// A gantry's tariff and passes. Decisions are pure (<c>Decide*</c> returns an event or a named error and
+/// changes nothing); <see cref="Apply"/> is the only mutation and is used both live and in recovery, so a
+/// recovered book equals the one that was running. Each pass is an immutable <see cref="TollPassState"/>
+/// evolved by <see cref="TollPasses.Evolve"/>. The book itself is mutable for speed, as the ledger's is: a
+/// gantry records thousands of passes a second and owns its book alone.
+/// </summary>
+public sealed class TollPassBook(DeviceId gantry)
+{
+    public const int MaxResolvedKept = 10_000;
+    public const long RequestClockSkewMs = 30_000;
+
+    private readonly Dictionary<string, TollPassState> _passes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _open = new(StringComparer.Ordinal);
+    private readonly Queue<string> _resolvedOrder = new();
+    private readonly Dictionary<string, string> _passByRequest = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
+
+    public DeviceId Gantry { get; } = gantry;
+    public Signed<GantryTariff>? SignedTariff { get; private set; }
+    public GantryTariff? Tariff => SignedTariff?.Payload;
+    public DevicePublicKey? GantryKey { get; private set; }
+    public long PassCount { get; private set; }
+    public long PaidCount { get; private set; }
+    public long ViolationCount { get; private set; }
+    public long PaidMinorUnits { get; private set; }
+
+    public TollPassState? Find(string pass) => _passes.GetValueOrDefault(pass);
+
+    public IEnumerable<TollPassState> Open => _open.Select(id => _passes[id]);
+
+    public int OpenCount => _open.Count;
+
+    public IEnumerable<TollViolation> Unfiled => _unfiled.Values;
+
+    public bool IsUnfiled(string violation) => _unfiled.ContainsKey(violation);
+
+    // Decisions
+
+    /// <summary>
+    /// The checks of an operator's tariff that need nothing of the registry: its form, network, gantry and
+    /// currency, and that it is newer than the one in force. The same tariff again is a repeat (none returned).
+    /// </summary>
+    public Result<GantryTariff?> CheckTariff(Signed<GantryTariff> signed, DeviceId gantry, NetworkId network, Currency currency)
+    {
+        var tariff = signed.Payload;
+        var checkedTariff = GantryTariffs.Check(tariff);
+        if (!checkedTariff.IsOk) return checkedTariff.Error;
+        if (tariff.Network != network) return new WrongNetwork(ChannelId.None, network, tariff.Network);
+        if (tariff.Gantry != gantry) return new DeviceIdMismatch(gantry, tariff.Gantry);
+        if (tariff.Currency != currency) return new CurrencyMismatch(currency, tariff.Currency);
+        if (Tariff is { } current && tariff.Version <= current.Version)
+            return SignedTariff!.Equals(signed) ? (GantryTariff?)null : new TariffNotNewer(gantry, current.Version, tariff.Version);
+        return tariff;
+    }
+
+    /// <summary>
+    /// Configures the gantry once the registry answered: the gantry is registered as a gantry, not revoked, of
+    /// the tariff's operator, and the operator signed the tariff.
+    /// </summary>
+    public static Result<GantryConfigured> DecideConfigure(Signed<GantryTariff> signed, byte[] wire, DeviceId gantry, object? device, object? tollOperator, Timestamp now)
+    {
+        var tariff = signed.Payload;
+        if (device is not DeviceView view) return new DeviceNotFound(gantry);
+        if (view.Role != DeviceRole.Gantry) return new Charging.DeviceRoleRefused(gantry, view.Role.ToString(), "Gantry");
+        if (view.Revoked) return new DeviceIsRevoked(gantry, view.RevokedAt ?? now);
+        if (view.Operator != tariff.Operator) return new EndorsementMismatch(gantry, "operator", view.Operator.Value, tariff.Operator.Value);
+        if (tollOperator is not OperatorView operatorView) return new OperatorNotFound(tariff.Operator);
+        var operatorKey = DevicePublicKey.FromHex(operatorView.PublicKeyHex);
+        if (!operatorKey.IsOk || !signed.IsSignedBy(operatorKey.Value)) return new InvalidSignature(ChannelId.None, ObjectKind.GantryTariff, tariff.Operator.Value);
+        return new GantryConfigured(wire, view.PublicKeyHex);
+    }
+
+    /// <summary>
+    /// A toll request from the gantry: for this network, gantry and segment, signed by the gantry's key, near
+    /// the network's clock, at the price asked (or the one before, within its grace). The same request again is
+    /// the same pass.
+    /// </summary>
+    public Result<PassDecision> DecidePass(byte[] wire, NetworkId network, bool gantryRevoked, TollPricing pricing, Timestamp now)
+    {
+        var checkedRequest = CheckRequest(wire, network, gantryRevoked, pricing, now);
+        if (!checkedRequest.IsOk) return checkedRequest.Error;
+        var signed = checkedRequest.Value;
+        if (_passByRequest.TryGetValue(RequestKey(signed), out var existing) && _passes.TryGetValue(existing, out var known))
+            return new PassDecision(known, null, signed);
+        return new PassDecision(null, new PassRecorded($"{Gantry.Value}.{PassCount + 1}", signed.ToArray(), now), signed);
+    }
+
+    private Result<Signed<TollRequest>> CheckRequest(byte[] wire, NetworkId network, bool gantryRevoked, TollPricing pricing, Timestamp now)
+    {
+        if (Tariff is not { } tariff) return new GantryNotConfigured(Gantry);
+        var decoded = Signed<TollRequest>.Decode(wire);
+        if (!decoded.IsOk) return decoded.Error;
+        var request = decoded.Value.Payload;
+        if (request.Network != network) return new WrongNetwork(ChannelId.None, network, request.Network);
+        if (request.Gantry != Gantry) return new TollRequestRefused(Gantry, "gantry", Gantry.Value, request.Gantry.Value);
+        if (gantryRevoked) return new DeviceIsRevoked(Gantry, now);
+        if (!decoded.Value.IsSignedBy(GantryKey!)) return new InvalidSignature(ChannelId.None, ObjectKind.TollRequest, Gantry.Value);
+        if (request.Segment != tariff.Segment) return new TollRequestRefused(Gantry, "segment", tariff.Segment.Value, request.Segment.Value);
+        // A gantry's clock may drift a little; a request far from the network's clock is a replay or a broken gantry.
+        var skew = Math.Abs(request.Time.UnixMilliseconds - now.UnixMilliseconds);
+        if (skew > RequestClockSkewMs) return new TollRequestRefused(Gantry, "time", $"within {RequestClockSkewMs / 1000} s of the network's clock", $"{skew} ms off");
+        if (!pricing.Accepts(request.Price, now))
+            return new TollRequestRefused(Gantry, "price", $"{pricing.Current!.Value.MinorUnits} {pricing.Current.Value.Currency}", $"{request.Price.MinorUnits} {request.Price.Currency}");
+        return decoded.Value;
+    }
+
+    private static string RequestKey(Signed<TollRequest> request) => Convert.ToBase64String(request.Wire);
+
+    // Evolving
+
+    /// <summary>The one way the book changes, live and in recovery alike.</summary>
+    public void Apply(IEnergyMessage e)
+    {
+        switch (e)
+        {
+            case GantryConfigured c:
+                SignedTariff = Signed<GantryTariff>.Decode(c.Tariff).Unwrap();
+                GantryKey = DevicePublicKey.FromHex(c.GantryKeyHex).Unwrap();
+                break;
+            case PassRecorded r:
+                Apply(r, Signed<TollRequest>.Decode(r.Request).Unwrap());
+                break;
+            case PassPaymentSubmitted s:
+                Evolve(s.Pass, s);
+                break;
+            case PassPaid p:
+                if (Evolve(p.Pass, p) is not { Status: PassStatus.Paid }) break;
+                PaidCount++;
+                PaidMinorUnits += p.Paid.MinorUnits;
+                Resolved(p.Pass);
+                break;
+            case ViolationRecorded v:
+                if (Evolve(v.Violation.Pass, v) is not { Status: PassStatus.Violation }) break;
+                ViolationCount++;
+                _unfiled[v.Violation.Id] = v.Violation;
+                Resolved(v.Violation.Pass);
+                break;
+            case ViolationFiledRecorded f:
+                _unfiled.Remove(f.Violation);
+                break;
+        }
+    }
+
+    /// <summary>Records a pass whose request is decoded already (live, the decision decoded it; in recovery, <see cref="Apply(IEnergyMessage)"/> does).</summary>
+    public void Apply(PassRecorded recorded, Signed<TollRequest> request)
+    {
+        if (_passes.ContainsKey(recorded.Pass)) return;
+        _passes[recorded.Pass] = TollPasses.Recorded(recorded, request);
+        _open.Add(recorded.Pass);
+        _passByRequest[RequestKey(request)] = recorded.Pass;
+        var number = long.Parse(recorded.Pass.AsSpan(recorded.Pass.LastIndexOf('.') + 1), System.Globalization.CultureInfo.InvariantCulture);
+        PassCount = Math.Max(PassCount, number);
+    }
+
+    /// <summary>Evolves an open pass; the pass after, or none when the book does not hold it open (it resolved once already, or was forgotten).</summary>
+    private TollPassState? Evolve(string id, IEnergyMessage e)
+    {
+        if (!_open.Contains(id) || !_passes.TryGetValue(id, out var pass)) return null;
+        var next = TollPasses.Evolve(pass, e);
+        _passes[id] = next;
+        return next;
+    }
+
+    /// <summary>Keeps a bounded number of resolved passes for answering retries; the oldest are forgotten.</summary>
+    private void Resolved(string id)
+    {
+        _open.Remove(id);
+        _resolvedOrder.Enqueue(id);
+        while (_resolvedOrder.Count > MaxResolvedKept)
+        {
+            var old = _resolvedOrder.Dequeue();
+            if (_passes.Remove(old, out var gone)) _passByRequest.Remove(RequestKey(gone.Request));
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using Energy.Channels.Primitives;
+using Energy.Cluster.ChargePoints;
+using Energy.Cluster.Gateway;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Energy.Cluster.Tests.Properties;
+
+/// <summary>
+/// A charge point's OCPP transactions, called directly: random starts (accepted or not), meter values (forward,
+/// backward, for unknown or stopped transactions), stops (repeated, below the start, below the last value) and
+/// restarts, in which the state is rebuilt from the journal alone.
+/// </summary>
+public class ChargePointTransactionProperties
+{
+    private const string ChargePoint = "charger-p";
+    private static readonly Timestamp Start = new(1_800_000_000_000);
+
+    public enum StepKind { Start, MeterValue, Stop, Restart }
+
+    public sealed record Step(StepKind Kind, int Transaction, int RegisterDeltaWh, bool Accepted);
+
+    private static readonly Gen<Step> Steps =
+        from kind in Gen.Frequency((2, Gen.Constant(StepKind.Start)), (4, Gen.Constant(StepKind.MeterValue)), (2, Gen.Constant(StepKind.Stop)), (1, Gen.Constant(StepKind.Restart)))
+        from transaction in Gen.Choose(-1, 12)
+        from delta in Gen.Frequency((1, Gen.Choose(-500, 0)), (4, Gen.Choose(1, 2_000)))
+        from accepted in Gen.Frequency((3, Gen.Constant(true)), (1, Gen.Constant(false)))
+        select new Step(kind, transaction, delta, accepted);
+
+    private static readonly Arbitrary<IReadOnlyList<Step>> Scripts = Gen.ListOf(Steps).Select(steps => (IReadOnlyList<Step>)steps.ToList()).ToArbitrary();
+
+    public sealed record Played(ChargePointState State, IReadOnlyList<IEnergyMessage> Journal, IReadOnlyList<int> IdsHandedOut, IReadOnlyList<(ChargePointState Before, ChargePointState After)> Steps);
+
+    private static ChargePointState Replay(IEnumerable<IEnergyMessage> journal) => journal.Aggregate(ChargePointState.Empty, ChargePointTransactions.Evolve);
+
+    /// <summary>Plays a script as the charge point entity does: each decided event is journaled and evolved; a restart rebuilds the state from the journal.</summary>
+    public static Played Play(IReadOnlyList<Step> script)
+    {
+        var state = ChargePointState.Empty;
+        var journal = new List<IEnergyMessage>();
+        var ids = new List<int>();
+        var steps = new List<(ChargePointState, ChargePointState)>();
+        var now = Start;
+        foreach (var step in script)
+        {
+            now = new Timestamp(now.UnixMilliseconds + 1_000);
+            var before = state;
+            IEnergyMessage? e = null;
+            var target = step.Transaction <= 0 ? step.Transaction : (state.LastTransactionId == 0 ? step.Transaction : (step.Transaction - 1) % state.LastTransactionId + 1);
+            var last = state.Find(target)?.LastRegisterWh ?? 10_000;
+            switch (step.Kind)
+            {
+                case StepKind.Start:
+                    var started = ChargePointTransactions.DecideStart(state, ChargePoint, 1, "vehicle-p",
+                        step.Accepted ? OcppAuthorization.Accepted : OcppAuthorization.Invalid, 10_000 + step.RegisterDeltaWh, now);
+                    e = started.Value;
+                    ids.Add(started.Value.TransactionId);
+                    break;
+                case StepKind.MeterValue:
+                    e = ChargePointTransactions.DecideMeterValue(state, target, last + step.RegisterDeltaWh, now);
+                    break;
+                case StepKind.Stop:
+                    e = ChargePointTransactions.DecideStop(state, target, last + step.RegisterDeltaWh, "Local", now).Stopped;
+                    break;
+                case StepKind.Restart:
+                    state = Replay(journal);
+                    break;
+            }
+            if (e is not null)
+            {
+                journal.Add(e);
+                state = ChargePointTransactions.Evolve(state, e);
+            }
+            steps.Add((before, state));
+        }
+        return new Played(state, journal, ids, steps);
+    }
+
+    [Property(MaxTest = 100)]
+    public Property Transaction_ids_are_never_reused_even_across_restarts() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            Assert.Equal(played.IdsHandedOut.Count, played.IdsHandedOut.Distinct().Count());
+            Assert.Equal(Enumerable.Range(1, played.IdsHandedOut.Count), played.IdsHandedOut);
+        });
+
+    [Property(MaxTest = 100)]
+    public Property Replaying_the_journal_gives_the_live_state() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            var replayed = Replay(played.Journal);
+            Assert.Equal(played.State.LastTransactionId, replayed.LastTransactionId);
+            Assert.Equal(played.State.Transactions.OrderBy(t => t.Key), replayed.Transactions.OrderBy(t => t.Key));
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_register_never_goes_back_and_a_stopped_transaction_never_changes() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            foreach (var (before, after) in Play(script).Steps)
+            {
+                foreach (var (id, was) in before.Transactions)
+                {
+                    var now = after.Find(id)!;
+                    Assert.True(now.LastRegisterWh >= was.LastRegisterWh, $"transaction {id}: {was.LastRegisterWh} -> {now.LastRegisterWh}");
+                    Assert.True(now.LastRegisterWh >= now.MeterStartWh);
+                    if (was.MeterStopWh is not null) Assert.Equal(was, now);
+                }
+            }
+        });
+
+    [Fact]
+    public void A_stop_of_an_unknown_transaction_is_invalid_and_a_repeated_stop_gets_the_same_answer()
+    {
+        Assert.Equal(new StopDecision("Invalid", null), ChargePointTransactions.DecideStop(ChargePointState.Empty, 7, 100, null, Start));
+        var started = ChargePointTransactions.DecideStart(ChargePointState.Empty, ChargePoint, 1, "vehicle-p", OcppAuthorization.Accepted, 100, Start).Value;
+        var state = ChargePointTransactions.Evolve(ChargePointState.Empty, started);
+        Assert.Equal(new StopDecision("Invalid", null), ChargePointTransactions.DecideStop(state, started.TransactionId, 99, null, Start));
+        var stop = ChargePointTransactions.DecideStop(state, started.TransactionId, 150, null, Start);
+        Assert.Equal("Accepted", stop.Status);
+        state = ChargePointTransactions.Evolve(state, stop.Stopped!);
+        Assert.Equal(new StopDecision("Accepted", null), ChargePointTransactions.DecideStop(state, started.TransactionId, 150, null, Start));
+    }
+
+    [Fact]
+    public void Transaction_ids_end_with_a_named_error_not_an_overflow()
+    {
+        var last = ChargePointState.Empty with { LastTransactionId = int.MaxValue };
+        Assert.IsType<TransactionIdsExhausted>(ChargePointTransactions.DecideStart(last, ChargePoint, 1, "vehicle-p", OcppAuthorization.Accepted, 0, Start).Error);
+    }
+}

@@ -1,0 +1,260 @@
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Metering;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Charging;
+using Energy.Cluster.Registry;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Energy.Cluster.Tests.Properties;
+
+/// <summary>
+/// The charging session's rules, called directly: random scripts of accepts, readings, payments (for the
+/// session, for another session, on another channel), stops and completions, played against the pure core
+/// the way the entity plays them.
+/// </summary>
+public class ChargingSessionProperties
+{
+    private static readonly SessionId Session = SessionId.Of("session-p");
+    private static readonly SessionId OtherSession = SessionId.Of("session-q");
+    private static readonly DeviceId Charger = DeviceId.Of("charger-p");
+    private static readonly DeviceId Vehicle = DeviceId.Of("vehicle-p");
+    private static readonly ChannelId Channel = ChannelId.Of("channel-p");
+    private static readonly ChannelId OtherChannel = ChannelId.Of("channel-q");
+    private static readonly OperatorId Cpo = OperatorId.Of("cpo-p");
+    private static readonly PartyId Payee = PartyId.From(Cpo);
+    private static readonly DeviceKeyPair MeterKey = DeviceKeyPair.Generate();
+    private static readonly DeviceKeyPair ForgedKey = DeviceKeyPair.Generate();
+    private static readonly DeviceKeyPair VehicleKey = DeviceKeyPair.Generate();
+    private static readonly Timestamp Start = new(1_800_000_000_000);
+    private static readonly DeviceView ChargerView = new(Charger, Cpo, DeviceRole.Charger, MeterKey.PublicKey.Hex, false, Start, null);
+    private static readonly SessionLimits Limits = new(Currency.Eur, 10_000, 100_000);
+
+    public enum StepKind { Accept, Reading, ForgedReading, Pay, PayOtherSession, PayOtherChannel, Stop, SettleDeadline }
+
+    public sealed record Step(StepKind Kind, int Amount);
+
+    public sealed record Script(long PricePerKwh, long Credit, IReadOnlyList<Step> Steps);
+
+    private static readonly Gen<Step> Steps =
+        from kind in Gen.Frequency(
+            (1, Gen.Constant(StepKind.Accept)), (6, Gen.Constant(StepKind.Reading)), (1, Gen.Constant(StepKind.ForgedReading)),
+            (5, Gen.Constant(StepKind.Pay)), (1, Gen.Constant(StepKind.PayOtherSession)), (1, Gen.Constant(StepKind.PayOtherChannel)),
+            (1, Gen.Constant(StepKind.Stop)), (1, Gen.Constant(StepKind.SettleDeadline)))
+        from amount in Gen.Choose(0, 3_000)
+        select new Step(kind, amount);
+
+    private static readonly Arbitrary<Script> Scripts =
+        (from price in Gen.Choose(0, 500)
+         from credit in Gen.Choose(0, 300)
+         from steps in Gen.ListOf(Steps)
+         select new Script(price, credit, steps.ToList())).ToArbitrary();
+
+    /// <summary>One step of a played script: the state before and after, what became durable, and a refusal if any.</summary>
+    public sealed record Transition(Step Step, ChargingSessionState Before, ChargingSessionState After, ProtocolError? Error, Money? Increment);
+
+    /// <summary>Everything a played script left: its transitions, the durable events in order, and the live state.</summary>
+    public sealed record Played(IReadOnlyList<Transition> Transitions, IReadOnlyList<object> Journal, ChargingSessionState State, Money AcknowledgedForSession);
+
+    /// <summary>
+    /// Plays a script as the entity does: an event is evolved once decided (the entity evolves it once durable);
+    /// progress is taken at once and persisted as one <see cref="SessionProgressed"/> after the step; credit is
+    /// checked after every reading and payment. The channel is modelled: it acknowledges each voucher it is
+    /// handed and sums the increments per purpose.
+    /// </summary>
+    public static Played Play(Script script)
+    {
+        var journal = new List<object>();
+        var transitions = new List<Transition>();
+        var state = ChargingSessionState.Empty;
+        var register = 10_000L;
+        ulong meterSequence = 1, voucherSequence = 0;
+        long cumulative = 0;
+        var acknowledged = Money.Zero(Currency.Eur);
+        var now = Start;
+
+        void Persist(object e)
+        {
+            journal.Add(e);
+            state = ChargingSession.Evolve(state, e);
+        }
+
+        // Progress is evolved at once and written as the state's newest; the written form is not evolved again.
+        void Take(ProgressTaken? progress)
+        {
+            if (progress is null) return;
+            state = ChargingSession.Evolve(state, progress);
+            journal.Add(ChargingSession.ToProgressed(state));
+        }
+
+        void CheckCredit()
+        {
+            if (ChargingSession.DecideCredit(state, now) is { } e) Persist(e);
+        }
+
+        var startCommand = new StartSession(Session.Value, Charger, Vehicle, new Money(script.PricePerKwh, Currency.Eur), new Money(script.Credit, Currency.Eur),
+            Reading(meterSequence, register, now, MeterKey), null);
+        Assert.Equal(SessionDecision.Proceed, ChargingSession.CheckStart(state, Session, startCommand, Limits).Value);
+        Persist(ChargingSession.DecideStart(startCommand, Signed<MeterReading>.Decode(startCommand.Reading).Value, ClusterTestKit.Network, ChargerView,
+            now).Value);
+
+        foreach (var step in script.Steps)
+        {
+            now = new Timestamp(now.UnixMilliseconds + 1_000);
+            var before = state;
+            ProtocolError? error = null;
+            Money? increment = null;
+            switch (step.Kind)
+            {
+                case StepKind.Accept:
+                    var accept = ChargingSession.CheckAccept(state, Session, Vehicle, Channel);
+                    if (!accept.IsOk) error = accept.Error;
+                    else if (accept.Value == SessionDecision.Proceed)
+                    {
+                        var bound = ChargingSession.DecideBind(state, Session, Channel, OpenChannel());
+                        if (bound.IsOk) Persist(bound.Value);
+                        else error = bound.Error;
+                    }
+                    break;
+                case StepKind.Reading or StepKind.ForgedReading:
+                    var reading = Reading(meterSequence + 1, register + step.Amount, now, step.Kind == StepKind.Reading ? MeterKey : ForgedKey);
+                    var taken = ChargingSession.DecideReading(state, Session, Charger, reading, ClusterTestKit.Network);
+                    if (!taken.IsOk) { error = taken.Error; break; }
+                    meterSequence++;
+                    register += step.Amount;
+                    Take(taken.Value);
+                    CheckCredit();
+                    break;
+                case StepKind.Pay or StepKind.PayOtherSession or StepKind.PayOtherChannel:
+                    var purpose = step.Kind == StepKind.PayOtherSession ? OtherSession.Purpose : Session.Purpose;
+                    var channel = step.Kind == StepKind.PayOtherChannel ? OtherChannel : Channel;
+                    var pay = Math.Min(step.Amount, Math.Max(0, state.UnpaidMinorUnits + (step.Amount % 3 == 0 ? 1 : 0)));
+                    var wire = Signing.Voucher(channel, voucherSequence + 1, cumulative + pay, pay, VehicleKey, purpose);
+                    var decided = ChargingSession.DecidePayment(state, Session, Vehicle, wire);
+                    if (!decided.IsOk) { error = decided.Error; break; }
+                    voucherSequence++;
+                    cumulative += pay;
+                    acknowledged = acknowledged.Add(new Money(pay, Currency.Eur)).Value;
+                    increment = new Money(pay, Currency.Eur);
+                    var ack = new VoucherAcknowledged(Channel, voucherSequence, new Money(cumulative, Currency.Eur))
+                    {
+                        Increment = increment, Purpose = Session.Purpose, PaidForPurpose = acknowledged,
+                    };
+                    Take(ChargingSession.DecideAcknowledged(state, Session, decided.Value, ack));
+                    CheckCredit();
+                    if (state.End is not null && state.Paid >= state.Owed && ChargingSession.DecideCompletion(state, Session, now) is { } paidUp) Persist(paidUp);
+                    break;
+                case StepKind.Stop:
+                    var stop = ChargingSession.DecideStop(state, Session, new StopSession(Session.Value, Charger, Reading(meterSequence + 1, register + step.Amount, now, MeterKey), null),
+                        ClusterTestKit.Network, now);
+                    if (!stop.IsOk) { error = stop.Error; break; }
+                    if (stop.Value is not { } stopped) break;
+                    meterSequence++;
+                    register += step.Amount;
+                    Persist(stopped);
+                    if (state.IsSettled && ChargingSession.DecideCompletion(state, Session, now) is { } settled) Persist(settled);
+                    break;
+                case StepKind.SettleDeadline:
+                    if (ChargingSession.DecideCompletion(state, Session, now) is { } completed) Persist(completed);
+                    break;
+            }
+            if (error is not null) Assert.Same(before, state);
+            transitions.Add(new Transition(step, before, state, error, increment));
+        }
+        return new Played(transitions, journal, state, acknowledged);
+    }
+
+    private static byte[] Reading(ulong sequence, long registerWh, Timestamp at, DeviceKeyPair key) =>
+        Signed<MeterReading>.Sign(new MeterReading(ClusterTestKit.Network, Charger, sequence, at, new EnergyWh(registerWh)), key).ToArray();
+
+    private static ChannelView OpenChannel() =>
+        new(Channel, "open", PartyId.From(Vehicle), Payee, new Money(100_000, Currency.Eur), Money.Zero(Currency.Eur), 0, null, null);
+
+    private static ChargingSessionState Replay(IEnumerable<object> journal) => journal.Aggregate(ChargingSessionState.Empty, ChargingSession.Evolve);
+
+    [Property(MaxTest = 60)]
+    public Property Replaying_the_durable_events_gives_the_live_state() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            Assert.Equal(played.State, Replay(played.Journal));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property Replaying_progress_twice_or_out_of_order_changes_nothing_paid() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            var progress = played.Journal.OfType<SessionProgressed>().ToList();
+            var shuffled = Replay(played.Journal.Concat(Enumerable.Reverse(progress)));
+            Assert.Equal(played.State.Paid, shuffled.Paid);
+            Assert.Equal(played.State.BestVoucher, shuffled.BestVoucher);
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_session_never_counts_as_paid_more_than_the_increments_that_named_it_nor_more_than_it_owes() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            var named = 0L;
+            foreach (var t in played.Transitions)
+            {
+                if (t.Increment is { } increment) named += increment.MinorUnits;
+                Assert.True(t.After.Paid.MinorUnits <= named, $"paid {t.After.Paid} after increments of {named} that named the session");
+                Assert.True(t.After.Paid <= t.After.Owed, $"paid {t.After.Paid} above owed {t.After.Owed}");
+                if (t.Step.Kind is StepKind.PayOtherSession or StepKind.PayOtherChannel && t.Before.Channel is not null && t.Before.Record is null)
+                    Assert.NotNull(t.Error);
+            }
+            Assert.Equal(named, played.State.Paid.MinorUnits);
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_running_session_is_suspended_exactly_when_owed_less_paid_exceeds_its_credit() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            foreach (var t in played.Transitions.Where(t => t.After.End is null))
+                Assert.Equal(t.After.UnpaidMinorUnits > script.Credit, t.After.Suspended);
+            foreach (var t in played.Transitions.Where(t => t.After.Status == SessionStatus.Suspended))
+                Assert.Equal("suspended", t.After.Status.ToWire());
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_completed_session_takes_nothing_more_and_its_record_adds_up() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            foreach (var t in played.Transitions.Where(t => t.Before.Record is not null))
+                Assert.Same(t.Before, t.After);
+            if (played.State.Record is { } record)
+            {
+                Assert.Equal(record.Cost.MinorUnits, record.Paid.MinorUnits + record.Outstanding.MinorUnits);
+                Assert.Equal(played.State.DeliveredWh, record.EnergyWh);
+                Assert.Equal(SessionStatus.Completed, played.State.Status);
+            }
+        });
+
+    [Fact]
+    public void A_session_id_that_is_no_identifier_takes_no_voucher()
+    {
+        Assert.True(SessionId.Of("Not An Identifier!").Purpose.IsNone);
+        Assert.False(Session.Purpose.IsNone);
+    }
+
+    [Fact]
+    public void Other_terms_for_a_started_session_are_refused_and_the_same_start_is_a_repeat()
+    {
+        var command = new StartSession(Session.Value, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), Reading(1, 100, Start, MeterKey), null);
+        var started = ChargingSession.Evolve(ChargingSessionState.Empty,
+            ChargingSession.DecideStart(command, Signed<MeterReading>.Decode(command.Reading).Value, ClusterTestKit.Network, ChargerView, Start).Value);
+        Assert.Equal(SessionDecision.Repeat, ChargingSession.CheckStart(started, Session, command, Limits).Value);
+        var other = command with { Reading = Reading(1, 200, Start, MeterKey) };
+        Assert.IsType<SessionAlreadyStarted>(ChargingSession.CheckStart(started, Session, other, Limits).Error);
+        Assert.IsType<InvalidSessionTerms>(ChargingSession.CheckStart(ChargingSessionState.Empty, Session, command with { PricePerKwh = new Money(-1, Currency.Eur) }, Limits).Error);
+    }
+}

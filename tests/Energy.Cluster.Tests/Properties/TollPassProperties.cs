@@ -1,0 +1,236 @@
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Channels.Tolls;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Tolls;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Energy.Cluster.Tests.Properties;
+
+/// <summary>
+/// A gantry's pass book and the rules of a toll pass, called directly: random scripts of toll requests (at the
+/// price, at the price before a change, stale, off the clock, forged), vouchers naming the pass or something
+/// else, channel answers that cover the toll or not, declines and deadlines.
+/// </summary>
+public class TollPassProperties
+{
+    private static readonly DeviceId Gantry = DeviceId.Of("gantry-p");
+    private static readonly DeviceId Vehicle = DeviceId.Of("vehicle-p");
+    private static readonly OperatorId Operator = OperatorId.Of("tolls-p");
+    private static readonly SegmentId Segment = SegmentId.Of("segment-p");
+    private static readonly ChannelId Channel = ChannelId.Of("channel-p");
+    private static readonly DeviceKeyPair GantryKey = DeviceKeyPair.Generate();
+    private static readonly DeviceKeyPair ForgedKey = DeviceKeyPair.Generate();
+    private static readonly DeviceKeyPair OperatorKey = DeviceKeyPair.Generate();
+    private static readonly DeviceKeyPair VehicleKey = DeviceKeyPair.Generate();
+    private static readonly Timestamp Start = new(1_800_000_000_000);
+    private const long Price = 120;
+    private const long AnswerTimeoutMs = 2_000;
+
+    public enum StepKind { Request, RequestAtOldPrice, RequestStale, RequestOffClock, RequestForged, RequestAgain, PayPass, PayOtherPass, PaySession, PayUnreadable, Decline, Wait }
+
+    public sealed record Step(StepKind Kind, int Pass, int Amount, int WaitMs, bool WrongPayee);
+
+    private static readonly Gen<Step> Steps =
+        from kind in Gen.Frequency(
+            (5, Gen.Constant(StepKind.Request)), (1, Gen.Constant(StepKind.RequestAtOldPrice)), (1, Gen.Constant(StepKind.RequestStale)),
+            (1, Gen.Constant(StepKind.RequestOffClock)), (1, Gen.Constant(StepKind.RequestForged)), (1, Gen.Constant(StepKind.RequestAgain)),
+            (5, Gen.Constant(StepKind.PayPass)), (1, Gen.Constant(StepKind.PayOtherPass)), (1, Gen.Constant(StepKind.PaySession)),
+            (1, Gen.Constant(StepKind.PayUnreadable)), (1, Gen.Constant(StepKind.Decline)), (2, Gen.Constant(StepKind.Wait)))
+        from pass in Gen.Choose(0, 20)
+        from amount in Gen.Frequency((4, Gen.Constant((int)Price)), (1, Gen.Choose(0, 200)))
+        from wait in Gen.Choose(0, 4_000)
+        from wrongPayee in Gen.Frequency((8, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select new Step(kind, pass, amount, wait, wrongPayee);
+
+    private static readonly Arbitrary<IReadOnlyList<Step>> Scripts = Gen.ListOf(Steps).Select(steps => (IReadOnlyList<Step>)steps.ToList()).ToArbitrary();
+
+    /// <summary>What a voucher decided to pay a pass named, and what the channel said the vouchers naming that purpose paid.</summary>
+    public sealed record Payment(string Pass, PaymentPurpose Named, Money PaidForPurpose, bool WrongPayee, IEnergyMessage Outcome);
+
+    public sealed record Played(TollPassBook Book, IReadOnlyList<IEnergyMessage> Journal, IReadOnlyList<Payment> Payments, IReadOnlyList<(Step Step, ProtocolError Error)> Refusals);
+
+    private static byte[] SignedTariff() =>
+        Signed<GantryTariff>.Sign(new GantryTariff(ClusterTestKit.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1, Currency.Eur,
+            [new TollBand(0, Price)], 0, 0, 100), OperatorKey).ToArray();
+
+    private static byte[] Request(Timestamp at, long price, DeviceKeyPair key) =>
+        Signed<TollRequest>.Sign(new TollRequest(ClusterTestKit.Network, Gantry, Vehicle, Segment, at, new Money(price, Currency.Eur)), key).ToArray();
+
+    /// <summary>
+    /// Plays a script as the gantry does: an event is applied to the book once decided (the gantry applies it at
+    /// once and answers once it is durable). The price changes from one band price to it once, at the start, so
+    /// that a request at the price before is within its grace only for a while.
+    /// </summary>
+    public static Played Play(IReadOnlyList<Step> steps)
+    {
+        var book = new TollPassBook(Gantry);
+        var journal = new List<IEnergyMessage>();
+        var payments = new List<Payment>();
+        var refusals = new List<(Step, ProtocolError)>();
+        var now = Start;
+        var pricing = new TollPricing(new Money(Price, Currency.Eur), new Money(Price - 20, Currency.Eur), Start);
+        var sequence = 0;
+        byte[]? lastRequest = null;
+
+        void Record(IEnergyMessage e)
+        {
+            journal.Add(e);
+            book.Apply(e);
+        }
+
+        Record(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
+        foreach (var step in steps)
+        {
+            now = new Timestamp(now.UnixMilliseconds + 50);
+            var open = book.Open.ToList();
+            var pass = open.Count == 0 ? null : open[step.Pass % open.Count];
+            switch (step.Kind)
+            {
+                case StepKind.Request or StepKind.RequestAtOldPrice or StepKind.RequestStale or StepKind.RequestOffClock or StepKind.RequestForged or StepKind.RequestAgain:
+                    var wire = step.Kind switch
+                    {
+                        StepKind.RequestAtOldPrice => Request(new Timestamp(now.UnixMilliseconds + ++sequence), Price - 20, GantryKey),
+                        StepKind.RequestStale => Request(new Timestamp(now.UnixMilliseconds + ++sequence), Price + 1, GantryKey),
+                        StepKind.RequestOffClock => Request(new Timestamp(now.UnixMilliseconds + TollPassBook.RequestClockSkewMs + 1 + ++sequence), Price, GantryKey),
+                        StepKind.RequestForged => Request(new Timestamp(now.UnixMilliseconds + ++sequence), Price, ForgedKey),
+                        StepKind.RequestAgain when lastRequest is not null => lastRequest,
+                        _ => Request(new Timestamp(now.UnixMilliseconds + ++sequence), Price, GantryKey),
+                    };
+                    var decided = book.DecidePass(wire, ClusterTestKit.Network, gantryRevoked: false, pricing, now);
+                    if (!decided.IsOk) { refusals.Add((step, decided.Error)); break; }
+                    lastRequest = wire;
+                    if (decided.Value.Recorded is { } recorded)
+                    {
+                        journal.Add(recorded);
+                        book.Apply(recorded, decided.Value.Request);
+                    }
+                    break;
+                case StepKind.PayPass or StepKind.PayOtherPass or StepKind.PaySession or StepKind.PayUnreadable when pass is not null:
+                    var named = step.Kind switch
+                    {
+                        StepKind.PayOtherPass => PaymentPurpose.ForTollPass(Gantry, (ulong)book.PassCount + 1),
+                        StepKind.PaySession => PaymentPurpose.ForSession("session-p").Value,
+                        _ => pass.Purpose,
+                    };
+                    var voucher = step.Kind == StepKind.PayUnreadable
+                        ? Signed<Voucher>.Decode([1, 2, 3])
+                        : Signed<Voucher>.Decode(Signing.Voucher(Channel, (ulong)journal.Count + 1, step.Amount, step.Amount, VehicleKey, named));
+                    var payment = TollPasses.DecidePayment(pass, Operator, voucher, now);
+                    if (payment is PassPaymentSubmitted submitted)
+                    {
+                        Record(submitted);
+                        var paidForPurpose = new Money(step.Amount, Currency.Eur);
+                        var ack = new VoucherAcknowledged(Channel, 1, paidForPurpose)
+                        {
+                            Purpose = named, PaidForPurpose = paidForPurpose, Payer = PartyId.From(Vehicle),
+                            Payee = step.WrongPayee ? PartyId.From(OperatorId.Of("rival-p")) : PartyId.From(Operator),
+                        };
+                        payment = TollPasses.DecideAnswer(book.Find(pass.Id)!, Operator, voucher.Value, ack, now);
+                        payments.Add(new Payment(pass.Id, named, paidForPurpose, step.WrongPayee, payment));
+                    }
+                    Record(payment);
+                    break;
+                case StepKind.Decline when pass is not null:
+                    Record(TollPasses.DecideDecline(pass, Operator, "NoChannel", now));
+                    break;
+                case StepKind.Wait:
+                    now = new Timestamp(now.UnixMilliseconds + step.WaitMs);
+                    foreach (var late in book.Open.Select(p => TollPasses.DecideLate(p, Operator, AnswerTimeoutMs, now)).OfType<ViolationRecorded>().ToList())
+                        Record(late);
+                    break;
+            }
+        }
+        return new Played(book, journal, payments, refusals);
+    }
+
+    private static TollPassBook Replay(IEnumerable<IEnergyMessage> journal)
+    {
+        var book = new TollPassBook(Gantry);
+        foreach (var e in journal) book.Apply(e);
+        return book;
+    }
+
+    [Property(MaxTest = 60)]
+    public Property Replaying_the_journal_gives_the_live_book() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var replayed = Replay(played.Journal);
+            Assert.Equal((played.Book.PassCount, played.Book.PaidCount, played.Book.ViolationCount, played.Book.PaidMinorUnits),
+                (replayed.PassCount, replayed.PaidCount, replayed.ViolationCount, replayed.PaidMinorUnits));
+            Assert.Equal(played.Book.Open.Select(p => p.Id).Order(), replayed.Open.Select(p => p.Id).Order());
+            Assert.Equal(played.Book.Unfiled.Select(v => v.Id).Order(), replayed.Unfiled.Select(v => v.Id).Order());
+            for (var n = 1; n <= played.Book.PassCount; n++)
+                Assert.Equal(played.Book.Find($"{Gantry.Value}.{n}"), replayed.Find($"{Gantry.Value}.{n}"));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_pass_is_paid_only_by_vouchers_naming_it_that_cover_its_toll() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            foreach (var payment in played.Payments.Where(p => p.Outcome is PassPaid))
+            {
+                Assert.Equal(PaymentPurpose.ForTollPass(payment.Pass).Value, payment.Named);
+                Assert.True(payment.PaidForPurpose.MinorUnits >= Price, $"paid {payment.PaidForPurpose} for a toll of {Price}");
+                Assert.False(payment.WrongPayee);
+            }
+            foreach (var e in played.Journal.OfType<PassPaid>())
+                Assert.Contains(played.Payments, p => p.Pass == e.Pass && Equals(p.Outcome, e));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property Each_pass_resolves_once_and_every_violation_is_filed_until_acknowledged() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var book = played.Book;
+            Assert.Equal(book.PassCount, book.PaidCount + book.ViolationCount + book.OpenCount);
+            var resolvedTwice = played.Journal.OfType<PassPaid>().Select(p => p.Pass).Concat(played.Journal.OfType<ViolationRecorded>().Select(v => v.Violation.Pass))
+                .GroupBy(id => id).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            Assert.Empty(resolvedTwice);
+            Assert.Equal(book.ViolationCount, book.Unfiled.Count());
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_request_is_refused_off_the_clock_at_a_stale_price_or_unsigned_by_the_gantry() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            foreach (var (step, error) in played.Refusals)
+            {
+                switch (step.Kind)
+                {
+                    case StepKind.RequestForged: Assert.IsType<InvalidSignature>(error); break;
+                    case StepKind.RequestStale: Assert.Equal("price", Assert.IsType<TollRequestRefused>(error).Field); break;
+                    case StepKind.RequestOffClock: Assert.Equal("time", Assert.IsType<TollRequestRefused>(error).Field); break;
+                    case StepKind.RequestAtOldPrice: Assert.Equal("price", Assert.IsType<TollRequestRefused>(error).Field); break;
+                    // The same request again may have fallen out of the clock's or the price's bounds meanwhile.
+                    case StepKind.RequestAgain: Assert.IsType<TollRequestRefused>(error); break;
+                    default: Assert.Fail($"{step.Kind} was refused: {error}"); break;
+                }
+            }
+        });
+
+    [Fact]
+    public void The_price_before_a_change_is_taken_only_within_its_grace()
+    {
+        var pricing = new TollPricing(new Money(120, Currency.Eur), new Money(100, Currency.Eur), Start);
+        Assert.True(pricing.Accepts(new Money(120, Currency.Eur), new Timestamp(Start.UnixMilliseconds + 60_000)));
+        Assert.True(pricing.Accepts(new Money(100, Currency.Eur), new Timestamp(Start.UnixMilliseconds + TollPricing.PriceChangeGraceMs)));
+        Assert.False(pricing.Accepts(new Money(100, Currency.Eur), new Timestamp(Start.UnixMilliseconds + TollPricing.PriceChangeGraceMs + 1)));
+        Assert.False(pricing.Accepts(new Money(90, Currency.Eur), Start));
+    }
+
+    [Fact]
+    public void A_pass_status_keeps_its_wire_name()
+    {
+        Assert.Equal(new[] { "awaiting-payment", "paid", "violation" }, Enum.GetValues<PassStatus>().Select(s => s.ToWire()));
+    }
+}
