@@ -9,6 +9,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Charging;
 
@@ -235,7 +236,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     {
         if (_vehicleConnection is not null)
         {
-            ToVehicle("session.offer", OfferBody());
+            ToVehicle(OfferEvent());
             return;
         }
         _devices.Ask<object>(new GetDeviceConnection(_state.Started!.Vehicle), _settings.AskTimeout)
@@ -253,24 +254,14 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         _vehicleConnection = found.Connection;
-        ToVehicle("session.offer", OfferBody());
+        ToVehicle(OfferEvent());
     }
 
-    private object OfferBody()
+    private SessionOfferEvent OfferEvent()
     {
         var started = _state.Started!;
-        return new
-        {
-            session = _id.Value,
-            charger = started.Charger.Value,
-            payee = started.Payee.Value,
-            meterKey = started.MeterKeyHex,
-            witnessed = started.Witnessed,
-            pricePerKwh = started.PricePerKwh.MinorUnits,
-            credit = started.Credit.MinorUnits,
-            currency = started.PricePerKwh.Currency.Code,
-            startReading = Convert.ToBase64String(started.StartReading),
-        };
+        return new SessionOfferEvent(_id.Value, started.Charger, started.Payee, started.MeterKeyHex, started.Witnessed, started.PricePerKwh.MinorUnits,
+            started.Credit.MinorUnits, started.PricePerKwh.Currency, started.StartReading);
     }
 
     // Accepting
@@ -292,9 +283,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             {
                 _state = ChargingSession.Evolve(_state, e);
                 sender.Tell(View());
-                ToCharger("session.accepted", new { session = _id.Value, channel = e.Channel.Value });
+                ToCharger(new SessionAcceptedEvent(_id.Value, e.Channel));
                 // Readings that arrived before the vehicle accepted are owed now.
-                if (_state.Latest is not null) ToVehicle("session.reading", ReadingBody(_state.Latest));
+                if (_state.Latest is not null) ToVehicle(ReadingEvent(_state.Latest));
             });
         });
     }
@@ -319,20 +310,14 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void TakeReading(ProgressTaken reading, IActorRef replyTo)
     {
         Take(reading);
-        if (_state.Channel is not null) ToVehicle("session.reading", ReadingBody(reading.Reading!));
+        if (_state.Channel is not null) ToVehicle(ReadingEvent(reading.Reading!));
         CheckCredit();
         ReplyWhenDurable(replyTo);
     }
 
-    private object ReadingBody(Signed<MeterReading> reading) => new
-    {
-        session = _id.Value,
-        reading = Convert.ToBase64String(reading.Wire),
-        energyWh = reading.Payload.Register.WattHours - _state.Start!.Payload.Register.WattHours,
-        owed = _state.Owed.MinorUnits,
-        paid = _state.Paid.MinorUnits,
-        final = _state.End is not null,
-    };
+    private SessionReadingEvent ReadingEvent(Signed<MeterReading> reading) =>
+        new(_id.Value, reading.Wire.ToArray(), reading.Payload.Register.WattHours - _state.Start!.Payload.Register.WattHours, _state.Owed.MinorUnits,
+            _state.Paid.MinorUnits, _state.End is not null);
 
     // Payments
 
@@ -361,7 +346,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Take(ChargingSession.DecideAcknowledged(_state, _id, answered.Voucher, ack));
         // A charger with a reading waiting for its answer learns what is paid from that answer; one
         // without (it may be holding back energy until paid) is told now.
-        if (!ChargerAnswerPending) ToCharger("session.paid", new { session = _id.Value, owed = _state.Owed.MinorUnits, paid = _state.Paid.MinorUnits });
+        if (!ChargerAnswerPending) ToCharger(new SessionPaidEvent(_id.Value, _state.Owed.MinorUnits, _state.Paid.MinorUnits));
         CheckCredit();
         answered.ReplyTo.Tell(Progress());
         if (_state.End is not null && _state.Paid >= _state.Owed) Complete();
@@ -376,14 +361,14 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
                 Persist(suspended, e =>
                 {
                     _state = ChargingSession.Evolve(_state, e);
-                    ToCharger("session.suspend", new { session = _id.Value, owed = e.Owed.MinorUnits, paid = e.Paid.MinorUnits, credit = _state.Started!.Credit.MinorUnits });
+                    ToCharger(new SessionSuspendEvent(_id.Value, e.Owed.MinorUnits, e.Paid.MinorUnits, _state.Started!.Credit.MinorUnits));
                 });
                 break;
             case SessionResumed resumed:
                 Persist(resumed, e =>
                 {
                     _state = ChargingSession.Evolve(_state, e);
-                    ToCharger("session.resume", new { session = _id.Value, owed = e.Owed.MinorUnits, paid = e.Paid.MinorUnits });
+                    ToCharger(new SessionResumeEvent(_id.Value, e.Owed.MinorUnits, e.Paid.MinorUnits));
                 });
                 break;
         }
@@ -405,7 +390,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Persist(stop, e =>
         {
             _state = ChargingSession.Evolve(_state, e);
-            if (_state.Channel is not null) ToVehicle("session.reading", ReadingBody(_state.End!));
+            if (_state.Channel is not null) ToVehicle(ReadingEvent(_state.End!));
             if (_state.IsSettled)
             {
                 Complete(replyTo);
@@ -425,8 +410,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         {
             _state = ChargingSession.Evolve(_state, e);
             var body = JsonSerializer.SerializeToElement(e.Record, Serialization.EnergyJson.Options);
-            ToCharger("session.completed", body);
-            ToVehicle("session.completed", body);
+            Push(_chargerConnection, _state.Started!.Charger, GatewayEvents.SessionCompleted, body);
+            Push(_vehicleConnection, _state.Started!.Vehicle, GatewayEvents.SessionCompleted, body);
             PublishCompleted(e.Record);
             replyTo?.Tell(View());
         });
@@ -500,9 +485,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void ToCharger(string name, object body) => Push(_chargerConnection, _state.Started!.Charger, name, body);
+    private void ToCharger<TEvent>(TEvent body) where TEvent : IGatewayEvent => _pusher.Push(_chargerConnection, _state.Started!.Charger, body);
 
-    private void ToVehicle(string name, object body) => Push(_vehicleConnection, _state.Started!.Vehicle, name, body);
+    private void ToVehicle<TEvent>(TEvent body) where TEvent : IGatewayEvent => _pusher.Push(_vehicleConnection, _state.Started!.Vehicle, body);
 
     private void Push(string? connection, DeviceId device, string name, object body) => _pusher.Push(connection, device, name, body);
 

@@ -10,6 +10,7 @@ using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Tolls;
 
@@ -204,7 +205,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private void PushPrice()
     {
         if (_pricing.Current is not { } price) return;
-        Push(_gantryConnection, _gantry, "toll.price", new { gantry = _id, price = price.MinorUnits, currency = price.Currency.Code, vehiclesInZone = _vehiclesInZone });
+        Push(_gantryConnection, _gantry, new TollPriceEvent(_gantry, price.MinorUnits, price.Currency, _vehiclesInZone));
     }
 
     // Passes
@@ -271,15 +272,8 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _vehicleConnections[vehicle] = (connection, new Timestamp(Now.UnixMilliseconds + ConnectionCacheForMs));
 
     private void PushRequest(string connection, TollPassState pass) =>
-        Push(connection, pass.Payload.Vehicle, "toll.request", new
-        {
-            pass = pass.Id,
-            request = Convert.ToBase64String(pass.Request.Wire),
-            gantryKey = _book.GantryKey!.Hex,
-            payee = PartyId.From(Tariff!.Operator).Value,
-            price = pass.Payload.Price.MinorUnits,
-            currency = pass.Payload.Price.Currency.Code,
-        });
+        Push(connection, pass.Payload.Vehicle, new TollRequestEvent(pass.Id, pass.Request.Wire.ToArray(), _book.GantryKey!.Hex, PartyId.From(Tariff!.Operator),
+            pass.Payload.Price.MinorUnits, pass.Payload.Price.Currency));
 
     // Answers
 
@@ -375,13 +369,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [tariff.Operator.Value], e.Paid.MinorUnits, 0, tariff.Zone.Value, e.At,
             ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + pass.Channel?.Value]));
         if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
-        Push(_gantryConnection, _gantry, "toll.confirmed", new
-        {
-            pass = pass.Id,
-            vehicle = request.Vehicle.Value,
-            paid = e.Paid.MinorUnits,
-            passedAt = request.Time.UnixMilliseconds,
-        });
+        Push(_gantryConnection, _gantry, new TollConfirmedEvent(pass.Id, request.Vehicle, e.Paid.MinorUnits, request.Time.UnixMilliseconds));
     }
 
     private void OnViolation(TollPassState pass, TollViolation violation, IActorRef replyTo)
@@ -392,7 +380,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             $"{request.Vehicle} at {_id}: {violation.Cause} ({violation.Detail})", [tariff.Operator.Value], request.Price.MinorUnits, 0, tariff.Zone.Value, violation.RecordedAt,
             ["device:" + _id, "device:" + request.Vehicle.Value]));
         if (!replyTo.IsNobody()) replyTo.Tell(pass.View());
-        Push(_gantryConnection, _gantry, "toll.violation", new { pass = pass.Id, vehicle = request.Vehicle.Value, cause = JsonNamingPolicy.CamelCase.ConvertName(violation.Cause.ToString()), detail = violation.Detail });
+        Push(_gantryConnection, _gantry, new TollViolationEvent(pass.Id, request.Vehicle, JsonNamingPolicy.CamelCase.ConvertName(violation.Cause.ToString()), violation.Detail));
         _offices.Tell(new FileViolation(violation.Operator, violation));
     }
 
@@ -401,7 +389,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         foreach (var violation in _book.Unfiled.Take(1_000)) _offices.Tell(new FileViolation(violation.Operator, violation));
     }
 
-    private void Push(string? connection, DeviceId device, string name, object body) => _pusher.Push(connection, device, name, body);
+    private void Push<TEvent>(string? connection, DeviceId device, TEvent body) where TEvent : IGatewayEvent => _pusher.Push(connection, device, body);
 
     private GantryView View() => new(_gantry, Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, _pricing.Current,
         _book.PassCount, _book.PaidCount, _book.ViolationCount, _book.PaidMinorUnits);
