@@ -7,6 +7,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 
@@ -23,30 +24,35 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
-    private readonly IActorRef _ledger;
     private readonly IActorRef _devices;
     private readonly IActorRef _operators;
     private readonly RevocationList _revocations;
 
     private ChannelRecord _record = ChannelRecord.Empty;
     private StreamingChannel? _channel;
-    private readonly List<IActorRef> _openWaiters = [];
-    private readonly List<IActorRef> _settleWaiters = [];
+    private readonly Waiters _openWaiters;
+    private readonly Waiters _settleWaiters;
+    private readonly EscrowClient _escrow;
 
-    // Voucher batching: at most one voucher event in flight; the newest waiting one goes next.
-    private bool _voucherInFlight;
+    // Voucher batching: one voucher write in flight; the newest waiting voucher goes next, with what
+    // every voucher of its batch paid per purpose. Acknowledgements wait for the write of their batch.
+    private readonly DurableReplies _voucherReplies;
     private Signed<Voucher>? _voucherWaiting;
-    private List<(IActorRef To, VoucherAcknowledged Ack)> _acksWaiting = [];
+    private List<PurposePayment> _purposesWaiting = [];
+    private int _openingLookups;
     private int _eventsSinceSnapshot;
 
     public ChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
         _id = id;
         _settings = settings;
-        _ledger = ledger;
         _devices = devices;
         _operators = operators;
         _revocations = RevocationList.Get(Context.System);
+        _openWaiters = new Waiters("channel " + id, settings.MaxChannelWaiters);
+        _settleWaiters = new Waiters("channel " + id, settings.MaxChannelWaiters);
+        _voucherReplies = new DurableReplies("channel " + id, settings.MaxWaitingVoucherReplies);
+        _escrow = new EscrowClient(new ChannelId(id), ledger, this, settings, OwedByLedger);
 
         Recover<SnapshotOffer>(offer => RestoreSnapshot((ChannelSnapshot)offer.Snapshot));
         Recover<ChannelOpeningStarted>(Apply);
@@ -58,7 +64,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Recover<SettlementRecorded>(Apply);
         Recover<RecoveryCompleted>(_ => Resume());
 
-        CommandAsync<OpenChannel>(OpenAsync);
+        Command<OpenChannel>(Open);
+        Command<OpeningKeysFound>(OnOpeningKeysFound);
         Command<SubmitVoucher>(submit =>
         {
             if (_payerStanding is null && _channel is not null) HoldUntilPayerKnown(submit);
@@ -70,11 +77,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<GetChannel>(_ => Sender.Tell(View()));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(ChannelId, _record.BestVoucher)));
         Command<GetPurposePaid>(OnGetPurposePaid);
-        Command<WakeChannel>(_ => { });
+        Command<WakeChannel>(_ => { if (_escrow.GaveUp) _escrow.Send(); });
         Command<EscrowLocked>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
         Command<Refusal>(OnLedgerRefusal);
-        Command<RetryLedger>(_ => SendToLedger());
+        Command<EscrowRetryDue>(_ => { if (_record.Escrow is { } escrow && _escrow.Retry(escrow) is { } unanswered) Alert(unanswered); });
         Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
@@ -91,42 +98,64 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     // Opening
 
-    private async Task OpenAsync(OpenChannel command)
+    private void Open(OpenChannel command)
     {
-        var sender = Sender;
-        if (_record.Opening is not null)
-        {
-            if (!_record.Opening.AsSpan().SequenceEqual(command.Opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
-            else if (_channel is not null) sender.Tell(Opened());
-            else _openWaiters.Add(sender);
-            return;
-        }
+        if (AnswerKnownOpening(command.Opening, Sender)) return;
         var decoded = Signed<StreamingOpening>.Decode(command.Opening);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
         var opening = decoded.Value.Payload;
         var refusal = CheckOpening(opening, command.ChannelId);
-        if (refusal is not null) { sender.Tell(Refusal.From(refusal)); return; }
+        if (refusal is not null) { Sender.Tell(Refusal.From(refusal)); return; }
+        if (_openingLookups >= MaxOpeningLookups) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "looking up the parties of other openings"))); return; }
+        // The parties' keys come from their twins: the answer is piped back, and the entity goes on meanwhile.
+        _openingLookups++;
+        var sender = Sender;
+        PartyKeysAsync(ChannelId, opening.Payer, opening.Payee)
+            .PipeTo(Self, success: keys => new OpeningKeysFound(command.Opening, decoded.Value, sender, keys.First, keys.Second),
+                failure: _ => new OpeningKeysFound(command.Opening, decoded.Value, sender, new PartyUnknown(ChannelId, opening.Payer), new PartyUnknown(ChannelId, opening.Payee)));
+    }
 
-        var payerKey = await PartyKeyAsync(opening.Payer);
-        if (!payerKey.IsOk) { sender.Tell(Refusal.From(payerKey.Error)); return; }
-        var payeeKey = await PartyKeyAsync(opening.Payee);
-        if (!payeeKey.IsOk) { sender.Tell(Refusal.From(payeeKey.Error)); return; }
-        if (!decoded.Value.IsSignedBy(payerKey.Value))
+    /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender)
+    {
+        if (_record.Opening is null) return false;
+        if (!_record.Opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
+        else if (_channel is not null) sender.Tell(Opened());
+        else _openWaiters.Add(sender);
+        return true;
+    }
+
+    private void OnOpeningKeysFound(OpeningKeysFound found)
+    {
+        _openingLookups--;
+        var sender = found.Sender;
+        // Another opening may have been taken while the keys were looked up.
+        if (AnswerKnownOpening(found.Opening, sender)) return;
+        if (!found.PayerKey.IsOk) { sender.Tell(Refusal.From(found.PayerKey.Error)); return; }
+        if (!found.PayeeKey.IsOk) { sender.Tell(Refusal.From(found.PayeeKey.Error)); return; }
+        var opening = found.Signed.Payload;
+        if (!found.Signed.IsSignedBy(found.PayerKey.Value))
         {
             sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.StreamingOpening, opening.Payer.Value)));
             return;
         }
-        var terms = Terms(opening, payerKey.Value, payeeKey.Value);
+        var terms = Terms(opening, found.PayerKey.Value, found.PayeeKey.Value);
         var check = StreamingChannels.Open(terms);
         if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
 
-        Persist(new ChannelOpeningStarted(command.Opening, payerKey.Value.Hex, payeeKey.Value.Hex), e =>
+        Persist(new ChannelOpeningStarted(found.Opening, found.PayerKey.Value.Hex, found.PayeeKey.Value.Hex), e =>
         {
             Apply(e);
             _openWaiters.Add(sender);
-            SendToLedger();
+            _escrow.Send();
         });
     }
+
+    /// <summary>Openings whose parties are being looked up at once, at most; more are refused as busy.</summary>
+    private const int MaxOpeningLookups = 64;
+
+    private sealed record OpeningKeysFound(byte[] Opening, Signed<StreamingOpening> Signed, IActorRef Sender,
+        Result<DevicePublicKey> PayerKey, Result<DevicePublicKey> PayeeKey);
 
     private ProtocolError? CheckOpening(StreamingOpening opening, ChannelId requested)
     {
@@ -139,34 +168,22 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         return ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
     }
 
-    private async Task<Result<DevicePublicKey>> PartyKeyAsync(PartyId party)
-    {
-        var (standing, key) = await PartyKeys.ResolveAsync(_devices, _operators, party, _settings.AskTimeout);
-        return standing switch
-        {
-            PartyKeys.Standing.Registered => key!,
-            PartyKeys.Standing.Revoked => new PartyRevoked(ChannelId, party),
-            _ => new PartyUnknown(ChannelId, party),
-        };
-    }
+    /// <summary>Looks up both parties' keys at once; runs outside the entity and touches none of its state.</summary>
+    private Task<(Result<DevicePublicKey> First, Result<DevicePublicKey> Second)> PartyKeysAsync(ChannelId channel, PartyId first, PartyId second) =>
+        PartyKeys.ResolveBothAsync(_devices, _operators, channel, first, second, _settings.AskTimeout);
 
     private void OnEscrowLocked(EscrowLocked locked)
     {
         if (_record.Opening is null || _channel is not null) return;
         var terms = _record.OpeningTerms!;
         // Only the lock of this channel's own escrow, of its payer's whole deposit, opens it.
-        if (locked.Escrow != _record.Escrow || locked.Account != terms.Payer.Id || locked.Amount != terms.Deposit)
-        {
-            Alert(new EscrowLockMismatch(ChannelId, _record.Escrow!.Value, $"{terms.Deposit} from {terms.Payer.Id}",
-                $"{locked.Amount} from {locked.Account} into {locked.Escrow}"));
-            return;
-        }
+        var mismatch = EscrowChecks.CheckLock(ChannelId, _record.Escrow!.Value, locked, [(terms.Payer.Id, terms.Deposit)]);
+        if (mismatch is not null) { Alert(mismatch); return; }
         Persist(new EscrowLockConfirmed(locked.BlockHeight), e =>
         {
             Apply(e);
-            Timers.Cancel("ledger");
-            foreach (var waiter in _openWaiters) waiter.Tell(Opened());
-            _openWaiters.Clear();
+            _escrow.Settled();
+            _openWaiters.AnswerAll(Opened());
         });
     }
 
@@ -181,9 +198,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Persist(new ChannelOpeningAbandoned(refusal.Code, refusal.Message), e =>
         {
             Apply(e);
-            Timers.Cancel("ledger");
-            foreach (var waiter in _openWaiters) waiter.Tell(refusal);
-            _openWaiters.Clear();
+            _escrow.Settled();
+            _openWaiters.AnswerAll(refusal);
         });
     }
 
@@ -196,21 +212,40 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
         if (_revocations.IsRevoked(_channel.Terms.Payer.Id)) { sender.Tell(Refusal.From(new PartyRevoked(ChannelId, _channel.Terms.Payer.Id))); return; }
         if (_revocations.IsQuarantined(_channel.Terms.Payer.Id)) { sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, _channel.Terms.Payer.Id))); return; }
+        // Refused before it is accepted: an accepted voucher is always acknowledged once durable.
+        if (_voucherReplies.Full is { } full) { sender.Tell(Refusal.From(full)); return; }
         var accepted = StreamingChannels.AcceptVoucher(_channel, decoded.Value, _settings.Clock.Now);
         if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
         _channel = accepted.Value.Channel;
         Dashboard.DashboardFeed.Get(Context.System).CountPayment();
         var voucher = decoded.Value.Payload;
-        _acksWaiting.Add((sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
+        _voucherReplies.ReplyAfter(_voucherReplies.Next, sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
         {
             Increment = accepted.Value.Increment,
             Purpose = voucher.Purpose,
             PaidForPurpose = accepted.Value.PaidForPurpose,
             Payer = _channel.Terms.Payer.Id,
             Payee = _channel.Terms.Payee.Id,
-        }));
+        });
+        CountForPurpose(voucher.Purpose, accepted.Value.Increment);
         _voucherWaiting = decoded.Value;
         FlushVoucher();
+    }
+
+    /// <summary>
+    /// Adds a voucher's increment to what its batch paid for its purpose, so that recovery counts the
+    /// vouchers of the batch that are not written (a channel persists only the newest voucher of a batch).
+    /// </summary>
+    private void CountForPurpose(PaymentPurpose purpose, Money increment)
+    {
+        if (purpose.IsNone || increment.MinorUnits <= 0) return;
+        for (var i = 0; i < _purposesWaiting.Count; i++)
+        {
+            if (_purposesWaiting[i].Purpose != purpose) continue;
+            _purposesWaiting[i] = _purposesWaiting[i] with { Amount = _purposesWaiting[i].Amount.Add(increment).Unwrap() };
+            return;
+        }
+        _purposesWaiting.Add(new PurposePayment(purpose, increment));
     }
 
     /// <summary>Answers from what is durable: a voucher accepted but not yet written is not counted.</summary>
@@ -223,39 +258,26 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Sender.Tell(new PurposePaid(ChannelId, query.Purpose, paid, terms.Payer.Id, terms.Payee.Id, newest));
     }
 
-    /// <summary>
-    /// The event for a batch: its newest voucher, and what the batch paid per purpose, summed from the
-    /// acknowledgements (one entry per voucher already), so that recovery counts the vouchers not written.
-    /// </summary>
-    private static VoucherRecorded Recorded(Signed<Voucher> newest, List<(IActorRef To, VoucherAcknowledged Ack)> acks)
-    {
-        var purposes = new List<PurposePayment>(1);
-        foreach (var (_, ack) in acks)
-        {
-            if (ack.Purpose.IsNone || ack.Increment is not { MinorUnits: > 0 } increment) continue;
-            var index = purposes.FindIndex(p => p.Purpose == ack.Purpose);
-            if (index < 0) purposes.Add(new PurposePayment(ack.Purpose, increment));
-            else purposes[index] = purposes[index] with { Amount = purposes[index].Amount.Add(increment).Unwrap() };
-        }
-        return new VoucherRecorded(newest.ToArray(), purposes);
-    }
-
     private void FlushVoucher()
     {
-        if (_voucherInFlight || _voucherWaiting is null) return;
-        var voucher = _voucherWaiting;
-        var acks = _acksWaiting;
+        if (_voucherReplies.InFlight || _voucherWaiting is null) return;
+        WriteVoucherBatch(snapshotAfter: true);
+    }
+
+    /// <summary>Writes the waiting batch; its acknowledgements are sent once it is durable.</summary>
+    private void WriteVoucherBatch(bool snapshotAfter)
+    {
+        var recorded = new VoucherRecorded(_voucherWaiting!.ToArray(), _purposesWaiting);
         // The channel already counts every voucher of the batch: once the batch is durable, so are these sums.
         var durable = _channel!.PaidByPurpose;
         _voucherWaiting = null;
-        _acksWaiting = [];
-        _voucherInFlight = true;
-        PersistAsync(Recorded(voucher, acks), e =>
+        _purposesWaiting = [];
+        var write = _voucherReplies.Start();
+        PersistAsync(recorded, e =>
         {
             _record = _record with { BestVoucher = e.Voucher, PaidByPurpose = durable };
-            _voucherInFlight = false;
-            foreach (var (to, ack) in acks) to.Tell(ack);
-            MaybeSnapshot();
+            _voucherReplies.Written(write);
+            if (snapshotAfter) MaybeSnapshot();
             FlushVoucher();
         });
     }
@@ -288,7 +310,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             if (_channel!.Status == ChannelStatus.Closed)
             {
                 _settleWaiters.Add(sender);
-                SendToLedger();
+                _escrow.Send();
             }
             else
             {
@@ -302,19 +324,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
+    /// <summary>Writes the waiting batch now, even while another is in flight: a close must follow the vouchers it counted.</summary>
     private void ForceFlushVoucher()
     {
         if (_voucherWaiting is null) return;
-        var voucher = _voucherWaiting;
-        var acks = _acksWaiting;
-        var durable = _channel!.PaidByPurpose;
-        _voucherWaiting = null;
-        _acksWaiting = [];
-        PersistAsync(Recorded(voucher, acks), e =>
-        {
-            _record = _record with { BestVoucher = e.Voucher, PaidByPurpose = durable };
-            foreach (var (to, ack) in acks) to.Tell(ack);
-        });
+        WriteVoucherBatch(snapshotAfter: false);
     }
 
     private void FinalizeIfDue()
@@ -328,7 +342,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         PersistAsync(new ChallengeWindowEnded(now), e =>
         {
             Record(e);
-            SendToLedger();
+            _escrow.Send();
         });
     }
 
@@ -337,69 +351,43 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_record.Settlement is not null || _channel?.Settlement is null) return;
         // The channel is settled only by its own escrow's release paying out what the channel decided;
         // anything else is a fault to raise, never a settlement to record.
-        var expected = Payouts(_channel.Settlement);
-        if (released.Escrow != _record.Escrow || released.Holder != _channel.Terms.Payer.Id || !released.Payouts.SequenceEqual(expected))
-        {
-            Alert(new SettlementMismatch(ChannelId, _record.Escrow!.Value, Describe(_channel.Terms.Payer.Id, expected),
-                $"{released.Escrow}: {Describe(released.Holder, released.Payouts)}"));
-            return;
-        }
+        var mismatch = EscrowChecks.CheckRelease(ChannelId, _record.Escrow!.Value, released, _channel.Terms.Payer.Id, Payouts(_channel.Settlement));
+        if (mismatch is not null) { Alert(mismatch); return; }
         var result = new ChannelSettled(ChannelId, released.Payouts, _channel.Settlement.FinalVersion, released.Shard, released.BlockHeight);
         Persist(new SettlementRecorded(result), e =>
         {
             Apply(e);
-            Timers.Cancel("ledger");
-            foreach (var waiter in _settleWaiters) waiter.Tell(result);
-            _settleWaiters.Clear();
+            _escrow.Settled();
+            _settleWaiters.AnswerAll(result);
         });
     }
 
-    /// <summary>Sends the pending ledger request (lock or release) and retries it until answered; both are idempotent.</summary>
-    private void SendToLedger()
+    /// <summary>What the ledger still owes this channel: the lock while opening, the release once closed; both are idempotent.</summary>
+    private IReadOnlyList<ILedgerCommand> OwedByLedger()
     {
         if (_record.Opening is not null && _channel is null && _record.OpeningTerms is { } terms)
-        {
-            _ledger.Tell(new LockEscrow(LedgerShards.For(terms.Payer.Id, _settings.LedgerShardCount), _record.Escrow!.Value, terms.Payer.Id, terms.Deposit));
-        }
-        else if (_channel?.Settlement is { } settlement && _record.Settlement is null)
-        {
-            var holder = _channel.Terms.Payer.Id;
-            _ledger.Tell(new ReleaseEscrow(LedgerShards.For(holder, _settings.LedgerShardCount), _record.Escrow!.Value, holder, Payouts(settlement)));
-        }
-        else return;
-        Timers.StartSingleTimer("ledger", RetryLedger.Instance, _settings.AskTimeout);
+            return [LedgerRequests.Lock(_settings.LedgerShardCount, _record.Escrow!.Value, terms.Payer.Id, terms.Deposit)];
+        if (_channel?.Settlement is { } settlement && _record.Settlement is null)
+            return [LedgerRequests.Release(_settings.LedgerShardCount, _record.Escrow!.Value, _channel.Terms.Payer.Id, Payouts(settlement))];
+        return [];
     }
 
     private static List<Payout> Payouts(ChannelSettlement settlement) =>
         [new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB)];
 
-    private static string Describe(PartyId holder, IEnumerable<Payout> payouts) =>
-        $"from {holder}: " + string.Join(", ", payouts.Select(p => $"{p.Amount} to {p.Account}"));
+    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, ChannelId, error);
 
-    /// <summary>A ledger answer that does not fit this channel: logged and shown to the network's operators, and otherwise ignored.</summary>
-    private void Alert(ProtocolError error)
-    {
-        Context.GetLogger().Error("channel {0}: {1}", _id, error);
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{ChannelId}",
-            error.Describe(), [], 0, 0, null, _settings.Clock.Now, ["channel:" + ChannelId.Value]));
-    }
-
-    private void ScheduleDeadline()
-    {
-        var deadline = _channel!.ChallengeDeadline!.Value;
-        var wait = TimeSpan.FromMilliseconds(Math.Max(0, deadline.UnixMilliseconds - _settings.Clock.Now.UnixMilliseconds));
-        // Bounded so that a moved clock (tests, NTP steps) is noticed within a second.
-        Timers.StartSingleTimer("deadline", ChallengeDeadlineReached.Instance, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
-    }
+    private void ScheduleDeadline() =>
+        Deadlines.Schedule(Timers, "deadline", ChallengeDeadlineReached.Instance, _channel!.ChallengeDeadline!.Value, _settings.Clock.Now);
 
     private void Resume()
     {
         // A payer revoked or quarantined before a restart is known on this node only once its twin runs:
         // the first voucher after a restart asks the twin, and vouchers wait (bounded) for the answer.
         _payerStanding = _channel is not null && _record.Settlement is null && _channel.Terms.Payer.Id.IsDevice ? null : new PayerStanding(null);
-        if (_channel is null && _record.Opening is not null) SendToLedger();
+        if (_channel is null && _record.Opening is not null) _escrow.Send();
         else if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
-        else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) SendToLedger();
+        else if (_channel is { Status: ChannelStatus.Closed } && _record.Settlement is null) _escrow.Send();
     }
 
     /// <summary>Live close and finalize events: the channel already moved when the decision was made; only the record follows.</summary>
@@ -460,7 +448,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (IsRecovering || ++_eventsSinceSnapshot < _settings.ChannelSnapshotEveryEvents) return;
         // Only durable state goes into a snapshot: not while a voucher waits or is in flight.
-        if (_voucherInFlight || _voucherWaiting is not null) return;
+        if (_voucherReplies.InFlight || _voucherWaiting is not null) return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(new ChannelSnapshot(_record.Opening, _record.PayerKeyHex, _record.PayeeKeyHex, _record.EscrowBlockHeight,
             _record.BestVoucher, _record.PaidByPurpose.Select(p => new PurposePayment(p.Key, p.Value)).ToList(), _record.CloseRequest, _record.ClosedAt, _record.ChallengeEndedAt, _record.Settlement));
@@ -535,11 +523,6 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record PayerStanding(DeviceView? Device);
-
-    private sealed record RetryLedger
-    {
-        public static readonly RetryLedger Instance = new();
-    }
 
     private sealed record ChallengeDeadlineReached
     {

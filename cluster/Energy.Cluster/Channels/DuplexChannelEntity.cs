@@ -7,6 +7,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 
@@ -24,7 +25,6 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
-    private readonly IActorRef _ledger;
     private readonly IActorRef _devices;
     private readonly IActorRef _operators;
     private readonly RevocationList _revocations;
@@ -37,17 +37,21 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private DuplexChannel? _channel;
     private readonly Dictionary<PartyId, EscrowReleasedRecord> _released = [];
     private ChannelSettled? _settlement;
-    private readonly List<IActorRef> _openWaiters = [];
-    private readonly List<IActorRef> _settleWaiters = [];
+    private readonly Waiters _openWaiters;
+    private readonly Waiters _settleWaiters;
+    private readonly EscrowClient _escrowClient;
+    private int _openingLookups;
 
     public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
         _id = id;
         _settings = settings;
-        _ledger = ledger;
         _devices = devices;
         _operators = operators;
         _revocations = RevocationList.Get(Context.System);
+        _openWaiters = new Waiters("duplex channel " + id, settings.MaxChannelWaiters);
+        _settleWaiters = new Waiters("duplex channel " + id, settings.MaxChannelWaiters);
+        _escrowClient = new EscrowClient(new ChannelId(id), ledger, this, settings, OwedByLedger);
 
         Recover<DuplexOpeningStarted>(Apply);
         Recover<DuplexEscrowLocked>(Apply);
@@ -58,7 +62,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Recover<DuplexEscrowReleased>(Apply);
         Recover<RecoveryCompleted>(_ => Resume());
 
-        CommandAsync<OpenDuplexChannel>(OpenAsync);
+        Command<OpenDuplexChannel>(Open);
+        Command<OpeningKeysFound>(OnOpeningKeysFound);
         Command<SubmitDuplexState>(submit =>
         {
             if (_partiesStanding is null && _channel is not null) HoldUntilPartiesKnown(submit);
@@ -68,11 +73,11 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Command<PartiesStandingUnknown>(_ => OnPartiesStandingUnknown());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(View()));
-        Command<WakeDuplexChannel>(_ => { });
+        Command<WakeDuplexChannel>(_ => { if (_escrowClient.GaveUp) _escrowClient.Send(); });
         Command<EscrowLocked>(OnLocked);
         Command<EscrowReleased>(OnReleased);
         Command<Refusal>(OnLedgerRefusal);
-        Command<Retry>(_ => SendToLedger());
+        Command<EscrowRetryDue>(_ => { if (_escrow is { } escrow && _escrowClient.Retry(escrow) is { } unanswered) Alert(unanswered); });
         Command<DeadlineReached>(_ => FinalizeIfDue());
     }
 
@@ -88,17 +93,10 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private IEnumerable<PartyId> Depositors =>
         new[] { (_terms!.PartyA.Id, _terms.DepositA), (_terms.PartyB.Id, _terms.DepositB) }.Where(d => d.Item2.MinorUnits > 0).Select(d => d.Item1);
 
-    private async Task OpenAsync(OpenDuplexChannel command)
+    private void Open(OpenDuplexChannel command)
     {
         var sender = Sender;
-        if (_opening is not null)
-        {
-            if (!_opening.AsSpan().SequenceEqual(command.Opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
-            else if (_refusal is not null) sender.Tell(_refusal);
-            else if (_channel is not null) sender.Tell(Opened());
-            else _openWaiters.Add(sender);
-            return;
-        }
+        if (AnswerKnownOpening(command.Opening, sender)) return;
         var decoded = Signed<DuplexOpening>.Decode(command.Opening);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
         var opening = decoded.Value.Payload;
@@ -107,51 +105,71 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.DepositA.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, opening.DepositA.Currency))); return; }
         var shortWindow = ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
         if (shortWindow is not null) { sender.Tell(Refusal.From(shortWindow)); return; }
-        var keyA = await KeyAsync(opening.PartyA);
+        if (_openingLookups >= MaxOpeningLookups) { sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "looking up the parties of other openings"))); return; }
+        // The parties' keys come from their twins: the answer is piped back, and the entity goes on meanwhile.
+        _openingLookups++;
+        PartyKeys.ResolveBothAsync(_devices, _operators, ChannelId, opening.PartyA, opening.PartyB, _settings.AskTimeout)
+            .PipeTo(Self, success: keys => new OpeningKeysFound(command.Opening, decoded.Value, sender, keys.First, keys.Second),
+                failure: _ => new OpeningKeysFound(command.Opening, decoded.Value, sender, new PartyUnknown(ChannelId, opening.PartyA), new PartyUnknown(ChannelId, opening.PartyB)));
+    }
+
+    /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender)
+    {
+        if (_opening is null) return false;
+        if (!_opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
+        else if (_refusal is not null) sender.Tell(_refusal);
+        else if (_channel is not null) sender.Tell(Opened());
+        else _openWaiters.Add(sender);
+        return true;
+    }
+
+    private void OnOpeningKeysFound(OpeningKeysFound found)
+    {
+        _openingLookups--;
+        var sender = found.Sender;
+        // Another opening may have been taken while the keys were looked up.
+        if (AnswerKnownOpening(found.Opening, sender)) return;
+        var decoded = found.Signed;
+        var opening = decoded.Payload;
+        var keyA = KnownKey(opening.PartyA, found.KeyA);
         if (!keyA.IsOk) { sender.Tell(Refusal.From(keyA.Error)); return; }
-        var keyB = await KeyAsync(opening.PartyB);
+        var keyB = KnownKey(opening.PartyB, found.KeyB);
         if (!keyB.IsOk) { sender.Tell(Refusal.From(keyB.Error)); return; }
-        if (!decoded.Value.IsSignedBy(keyA.Value, 0)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyA.Value))); return; }
-        if (!decoded.Value.IsSignedBy(keyB.Value, 1)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyB.Value))); return; }
+        if (!decoded.IsSignedBy(keyA.Value, 0)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyA.Value))); return; }
+        if (!decoded.IsSignedBy(keyB.Value, 1)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyB.Value))); return; }
         var check = DuplexChannels.Open(Terms(opening, keyA.Value, keyB.Value));
         if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
-        Persist(new DuplexOpeningStarted(command.Opening, keyA.Value.Hex, keyB.Value.Hex), e =>
+        Persist(new DuplexOpeningStarted(found.Opening, keyA.Value.Hex, keyB.Value.Hex), e =>
         {
             Apply(e);
             _openWaiters.Add(sender);
-            SendToLedger();
+            _escrowClient.Send();
         });
     }
 
-    private async Task<Result<DevicePublicKey>> KeyAsync(PartyId party)
-    {
-        if (_revocations.IsRevoked(party)) return new PartyRevoked(ChannelId, party);
-        var (standing, key) = await PartyKeys.ResolveAsync(_devices, _operators, party, _settings.AskTimeout);
-        return standing switch
-        {
-            PartyKeys.Standing.Registered => key!,
-            PartyKeys.Standing.Revoked => new PartyRevoked(ChannelId, party),
-            _ => new PartyUnknown(ChannelId, party),
-        };
-    }
+    /// <summary>A party's key as looked up, unless this node already knows the party is revoked.</summary>
+    private Result<DevicePublicKey> KnownKey(PartyId party, Result<DevicePublicKey> found) =>
+        _revocations.IsRevoked(party) ? new PartyRevoked(ChannelId, party) : found;
+
+    /// <summary>Openings whose parties are being looked up at once, at most; more are refused as busy.</summary>
+    private const int MaxOpeningLookups = 64;
+
+    private sealed record OpeningKeysFound(byte[] Opening, Signed<DuplexOpening> Signed, IActorRef Sender,
+        Result<DevicePublicKey> KeyA, Result<DevicePublicKey> KeyB);
 
     private void OnLocked(EscrowLocked locked)
     {
         if (_terms is null || _channel is not null || _locked.Contains(locked.Account)) return;
-        if (locked.Escrow != _escrow || !Depositors.Contains(locked.Account) || locked.Amount != DepositOf(locked.Account))
-        {
-            Alert(new EscrowLockMismatch(ChannelId, _escrow!.Value, string.Join(", ", Depositors.Select(d => $"{DepositOf(d)} from {d}")),
-                $"{locked.Amount} from {locked.Account} into {locked.Escrow}"));
-            return;
-        }
+        var mismatch = EscrowChecks.CheckLock(ChannelId, _escrow!.Value, locked, Depositors.Select(d => (d, DepositOf(d))).ToList());
+        if (mismatch is not null) { Alert(mismatch); return; }
         // A lock confirmed after the opening was refused (a retry that crossed the refusal) is recorded, then paid back.
         Persist(new DuplexEscrowLocked(locked.Account), e =>
         {
             Apply(e);
-            if (_channel is null) { SendToLedger(); return; }
-            Timers.Cancel("ledger");
-            foreach (var waiter in _openWaiters) waiter.Tell(Opened());
-            _openWaiters.Clear();
+            if (_channel is null) { _escrowClient.Send(); return; }
+            _escrowClient.Settled();
+            _openWaiters.AnswerAll(Opened());
         });
     }
 
@@ -164,10 +182,9 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         }
         Persist(new DuplexOpeningRefused(refusal.Code, refusal.Message), e =>
         {
-            foreach (var waiter in _openWaiters) waiter.Tell(refusal);
-            _openWaiters.Clear();
+            _openWaiters.AnswerAll(refusal);
             Apply(e);
-            SendToLedger();
+            _escrowClient.Send();
         });
     }
 
@@ -198,7 +215,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             if (_channel!.Status == ChannelStatus.Closed)
             {
                 _settleWaiters.Add(sender);
-                SendToLedger();
+                _escrowClient.Send();
             }
             else sender.Tell(new DuplexStateAcknowledged(ChannelId, _channel.Version));
         });
@@ -235,7 +252,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Persist(new DuplexChallengeEnded(now), e =>
         {
             Apply(e);
-            SendToLedger();
+            _escrowClient.Send();
         });
     }
 
@@ -243,58 +260,35 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (_terms is null || _released.ContainsKey(released.Holder) || (_refusal is null && _channel?.Settlement is null)) return;
         // Only this channel's own escrow, paying out what this channel decided, counts as released.
-        var expected = ReleaseOf(released.Holder);
-        if (released.Escrow != _escrow || expected is null || !released.Payouts.SequenceEqual(expected))
-        {
-            Alert(new SettlementMismatch(ChannelId, _escrow!.Value, expected is null ? $"no release from {released.Holder}" : Describe(released.Holder, expected),
-                $"{released.Escrow}: {Describe(released.Holder, released.Payouts)}"));
-            return;
-        }
+        var mismatch = EscrowChecks.CheckRelease(ChannelId, _escrow!.Value, released, released.Holder, ReleaseOf(released.Holder));
+        if (mismatch is not null) { Alert(mismatch); return; }
         Persist(new DuplexEscrowReleased(new EscrowReleasedRecord(released.Holder, released.Payouts, released.Shard, released.BlockHeight)), e =>
         {
             Apply(e);
-            if (_settlement is null && _channel is not null) { SendToLedger(); return; }
-            Timers.Cancel("ledger");
-            foreach (var waiter in _settleWaiters) waiter.Tell(_settlement!);
-            _settleWaiters.Clear();
+            // Sends what is still owed (the other escrow's release or refund), or stops retrying when nothing is.
+            _escrowClient.Send();
+            if (_settlement is not null) _settleWaiters.AnswerAll(_settlement);
         });
     }
 
-    /// <summary>Sends whatever the ledger still owes this channel (locks, refunds, releases); retried until answered.</summary>
-    private void SendToLedger()
+    /// <summary>
+    /// What the ledger still owes this channel: refunds after a refused opening, the next lock (A's, then B's)
+    /// while opening, the releases once closed. All are idempotent on the ledger.
+    /// </summary>
+    private List<ILedgerCommand> OwedByLedger()
     {
-        if (_terms is null) return;
-        var sent = false;
+        if (_terms is null) return [];
         if (_refusal is not null)
-        {
-            foreach (var holder in _locked.Where(h => !_released.ContainsKey(h)))
-            {
-                _ledger.Tell(Release(holder, ReleaseOf(holder)!));
-                sent = true;
-            }
-        }
-        else if (_channel is null)
+            return _locked.Where(h => !_released.ContainsKey(h)).Select(h => (ILedgerCommand)LedgerRequests.Release(_settings.LedgerShardCount, _escrow!.Value, h, ReleaseOf(h)!)).ToList();
+        if (_channel is null)
         {
             var next = Depositors.FirstOrDefault(d => !_locked.Contains(d));
-            if (next != default)
-            {
-                _ledger.Tell(new LockEscrow(LedgerShards.For(next, _settings.LedgerShardCount), _escrow!.Value, next, DepositOf(next)));
-                sent = true;
-            }
+            return next == default ? [] : [LedgerRequests.Lock(_settings.LedgerShardCount, _escrow!.Value, next, DepositOf(next))];
         }
-        else if (_channel.Settlement is { } settlement && _settlement is null)
-        {
-            foreach (var (holder, payouts) in Split(settlement).Where(s => !_released.ContainsKey(s.Holder)))
-            {
-                _ledger.Tell(Release(holder, payouts));
-                sent = true;
-            }
-        }
-        if (sent) Timers.StartSingleTimer("ledger", Retry.Instance, _settings.AskTimeout);
+        if (_channel.Settlement is { } settlement && _settlement is null)
+            return Split(settlement).Where(s => !_released.ContainsKey(s.Holder)).Select(s => (ILedgerCommand)LedgerRequests.Release(_settings.LedgerShardCount, _escrow!.Value, s.Holder, s.Payouts)).ToList();
+        return [];
     }
-
-    private ReleaseEscrow Release(PartyId holder, IReadOnlyList<Payout> payouts) =>
-        new(LedgerShards.For(holder, _settings.LedgerShardCount), _escrow!.Value, holder, payouts);
 
     /// <summary>What the release of <paramref name="holder"/>'s escrow must pay out: its deposit back after a refusal, else its part of the split.</summary>
     private IReadOnlyList<Payout>? ReleaseOf(PartyId holder)
@@ -304,16 +298,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         return Split(settlement).Where(s => s.Holder == holder).Select(s => s.Payouts).FirstOrDefault();
     }
 
-    private static string Describe(PartyId holder, IEnumerable<Payout> payouts) =>
-        $"from {holder}: " + string.Join(", ", payouts.Select(p => $"{p.Amount} to {p.Account}"));
-
-    /// <summary>A ledger answer that does not fit this channel: logged and shown to the network's operators, and otherwise ignored.</summary>
-    private void Alert(ProtocolError error)
-    {
-        Context.GetLogger().Error("duplex channel {0}: {1}", _id, error);
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{ChannelId}",
-            error.Describe(), [], 0, 0, null, _settings.Clock.Now, ["channel:" + ChannelId.Value]));
-    }
+    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, ChannelId, error);
 
     private Money DepositOf(PartyId party) => party == _terms!.PartyA.Id ? _terms.DepositA : _terms.DepositB;
 
@@ -334,11 +319,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         return split;
     }
 
-    private void ScheduleDeadline()
-    {
-        var wait = TimeSpan.FromMilliseconds(Math.Max(0, _channel!.ChallengeDeadline!.Value.UnixMilliseconds - _settings.Clock.Now.UnixMilliseconds));
-        Timers.StartSingleTimer("deadline", DeadlineReached.Instance, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
-    }
+    private void ScheduleDeadline() =>
+        Deadlines.Schedule(Timers, "deadline", DeadlineReached.Instance, _channel!.ChallengeDeadline!.Value, _settings.Clock.Now);
 
     private void Resume()
     {
@@ -346,7 +328,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         // the first state after a restart asks the parties' twins, and states wait (bounded) for the answer.
         _partiesStanding = _channel is not null && _settlement is null && Parties.Any(p => p.IsDevice) ? null : new PartiesStanding([]);
         if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
-        else SendToLedger();
+        else _escrowClient.Send();
     }
 
     private PartyId[] Parties => [_terms!.PartyA.Id, _terms.PartyB.Id];
@@ -443,11 +425,6 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         : new DuplexChannelView(ChannelId, _settlement is not null ? "settled" : _channel.Status.ToString().ToLowerInvariant(),
             _channel.Version, _channel.BalanceA, _channel.BalanceB, _channel.ChallengeDeadline, _settlement))
         with { PartyA = _terms?.PartyA.Id, PartyB = _terms?.PartyB.Id };
-
-    private sealed record Retry
-    {
-        public static readonly Retry Instance = new();
-    }
 
     private sealed record DeadlineReached
     {
