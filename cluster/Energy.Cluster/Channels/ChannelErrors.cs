@@ -44,3 +44,9 @@ public sealed record SettlementMismatch(ChannelId ChannelId, EscrowId Escrow, st
 {
     public override string Describe() => $"channel {ChannelId}: expected {Escrow} to pay out {Expected}; the ledger answered {Answered}";
 }
+
+/// <summary>A command that fits another phase of the channel's life than the one it is in.</summary>
+public sealed record WrongPhase(ChannelId ChannelId, ChannelPhase Expected, ChannelPhase Actual) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} is {Actual}, not {Expected}";
+}

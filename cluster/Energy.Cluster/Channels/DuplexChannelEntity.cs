@@ -7,72 +7,71 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 
 namespace Energy.Cluster.Channels;
 
 /// <summary>
-/// A duplex channel on the network, a thin shell around <see cref="DuplexChannels"/>. It opens once the
+/// A duplex channel on the network, a thin shell around <see cref="DuplexChannelLifecycle"/>. It opens once the
 /// ledger has locked both deposits (A's, then B's; if B's cannot be locked, A's is paid back), takes
 /// co-signed states of ever higher version, closes cooperatively on a final state or alone after the
 /// challenge window (the entity is the watchtower: a higher version wins), then releases each escrow.
-/// Every event is persisted before it is acknowledged. A refused opening keeps its channel id: its
-/// escrow was released, and the same opening can never lock it again.
+/// Every event is persisted before it is acknowledged, and the state changes only with a durable event.
+/// A refused opening keeps its channel id: its escrow was released, and the same opening can never lock it again.
 /// </summary>
 public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
-    private readonly IActorRef _ledger;
     private readonly IActorRef _devices;
     private readonly IActorRef _operators;
     private readonly RevocationList _revocations;
 
-    private byte[]? _opening;
-    private EscrowId? _escrow;
-    private DuplexChannelTerms? _terms;
-    private readonly HashSet<PartyId> _locked = [];
-    private Refusal? _refusal;
-    private DuplexChannel? _channel;
-    private readonly Dictionary<PartyId, EscrowReleasedRecord> _released = [];
-    private ChannelSettled? _settlement;
-    private readonly List<IActorRef> _openWaiters = [];
-    private readonly List<IActorRef> _settleWaiters = [];
+    private DuplexChannelState _state = DuplexChannelState.Empty;
+    private readonly Waiters _openWaiters;
+    private readonly Waiters _settleWaiters;
+    private readonly EscrowClient _escrow;
+    private int _openingLookups;
 
     public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
         _id = id;
         _settings = settings;
-        _ledger = ledger;
         _devices = devices;
         _operators = operators;
         _revocations = RevocationList.Get(Context.System);
+        _openWaiters = new Waiters("duplex channel " + id, settings.MaxChannelWaiters);
+        _settleWaiters = new Waiters("duplex channel " + id, settings.MaxChannelWaiters);
+        _escrow = new EscrowClient(new ChannelId(id), ledger, this, settings,
+            () => DuplexChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount));
 
-        Recover<DuplexOpeningStarted>(Apply);
-        Recover<DuplexEscrowLocked>(Apply);
-        Recover<DuplexOpeningRefused>(Apply);
-        Recover<DuplexStateRecorded>(Apply);
-        Recover<DuplexCloseRecorded>(Apply);
-        Recover<DuplexChallengeEnded>(Apply);
-        Recover<DuplexEscrowReleased>(Apply);
+        Recover<DuplexOpeningStarted>(Evolve);
+        Recover<DuplexEscrowLocked>(Evolve);
+        Recover<DuplexOpeningRefused>(Evolve);
+        Recover<DuplexStateRecorded>(Evolve);
+        Recover<DuplexCloseRecorded>(Evolve);
+        Recover<DuplexChallengeEnded>(Evolve);
+        Recover<DuplexEscrowReleased>(Evolve);
         Recover<RecoveryCompleted>(_ => Resume());
 
-        CommandAsync<OpenDuplexChannel>(OpenAsync);
+        Command<OpenDuplexChannel>(Open);
+        Command<OpeningKeysFound>(OnOpeningKeysFound);
         Command<SubmitDuplexState>(submit =>
         {
-            if (_partiesStanding is null && _channel is not null) HoldUntilPartiesKnown(submit);
+            if (_partiesStanding is null && _state.Channel is not null) HoldUntilPartiesKnown(submit);
             else Submit(submit, Sender);
         });
         Command<PartiesStanding>(OnPartiesStanding);
         Command<PartiesStandingUnknown>(_ => OnPartiesStandingUnknown());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(View()));
-        Command<WakeDuplexChannel>(_ => { });
+        Command<WakeDuplexChannel>(_ => { if (_escrow.GaveUp) _escrow.Send(); });
         Command<EscrowLocked>(OnLocked);
         Command<EscrowReleased>(OnReleased);
         Command<Refusal>(OnLedgerRefusal);
-        Command<Retry>(_ => SendToLedger());
+        Command<EscrowRetryDue>(_ => { if (_state.Escrow is { } escrow && _escrow.Retry(escrow) is { } unanswered) Alert(unanswered); });
         Command<DeadlineReached>(_ => FinalizeIfDue());
     }
 
@@ -85,20 +84,15 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private ChannelId ChannelId => new(_id);
 
-    private IEnumerable<PartyId> Depositors =>
-        new[] { (_terms!.PartyA.Id, _terms.DepositA), (_terms.PartyB.Id, _terms.DepositB) }.Where(d => d.Item2.MinorUnits > 0).Select(d => d.Item1);
+    /// <summary>The one way the state changes: a durable event, live or in recovery.</summary>
+    private void Evolve(object e) => _state = DuplexChannelLifecycle.Evolve(_state, e);
 
-    private async Task OpenAsync(OpenDuplexChannel command)
+    // Opening
+
+    private void Open(OpenDuplexChannel command)
     {
         var sender = Sender;
-        if (_opening is not null)
-        {
-            if (!_opening.AsSpan().SequenceEqual(command.Opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
-            else if (_refusal is not null) sender.Tell(_refusal);
-            else if (_channel is not null) sender.Tell(Opened());
-            else _openWaiters.Add(sender);
-            return;
-        }
+        if (AnswerKnownOpening(command.Opening, sender)) return;
         var decoded = Signed<DuplexOpening>.Decode(command.Opening);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
         var opening = decoded.Value.Payload;
@@ -107,249 +101,190 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (opening.DepositA.Currency != _settings.Currency) { sender.Tell(Refusal.From(new CurrencyMismatch(_settings.Currency, opening.DepositA.Currency))); return; }
         var shortWindow = ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
         if (shortWindow is not null) { sender.Tell(Refusal.From(shortWindow)); return; }
-        var keyA = await KeyAsync(opening.PartyA);
+        if (_openingLookups >= MaxOpeningLookups) { sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "looking up the parties of other openings"))); return; }
+        // The parties' keys come from their twins: the answer is piped back, and the entity goes on meanwhile.
+        _openingLookups++;
+        PartyKeys.ResolveBothAsync(_devices, _operators, ChannelId, opening.PartyA, opening.PartyB, _settings.AskTimeout)
+            .PipeTo(Self, success: keys => new OpeningKeysFound(command.Opening, decoded.Value, sender, keys.First, keys.Second),
+                failure: _ => new OpeningKeysFound(command.Opening, decoded.Value, sender, new PartyUnknown(ChannelId, opening.PartyA), new PartyUnknown(ChannelId, opening.PartyB)));
+    }
+
+    /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender)
+    {
+        if (_state.Opening is null) return false;
+        if (!_state.Opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
+        else if (_state.Refusal is not null) sender.Tell(_state.Refusal);
+        else if (_state.Channel is not null) sender.Tell(Opened());
+        else _openWaiters.Add(sender);
+        return true;
+    }
+
+    private void OnOpeningKeysFound(OpeningKeysFound found)
+    {
+        _openingLookups--;
+        var sender = found.Sender;
+        // Another opening may have been taken while the keys were looked up.
+        if (AnswerKnownOpening(found.Opening, sender)) return;
+        var opening = found.Signed.Payload;
+        var keyA = KnownKey(opening.PartyA, found.KeyA);
         if (!keyA.IsOk) { sender.Tell(Refusal.From(keyA.Error)); return; }
-        var keyB = await KeyAsync(opening.PartyB);
+        var keyB = KnownKey(opening.PartyB, found.KeyB);
         if (!keyB.IsOk) { sender.Tell(Refusal.From(keyB.Error)); return; }
-        if (!decoded.Value.IsSignedBy(keyA.Value, 0)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyA.Value))); return; }
-        if (!decoded.Value.IsSignedBy(keyB.Value, 1)) { sender.Tell(Refusal.From(new InvalidSignature(ChannelId, ObjectKind.DuplexOpening, opening.PartyB.Value))); return; }
-        var check = DuplexChannels.Open(Terms(opening, keyA.Value, keyB.Value));
-        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
-        Persist(new DuplexOpeningStarted(command.Opening, keyA.Value.Hex, keyB.Value.Hex), e =>
+        var started = DuplexChannelLifecycle.Open(_state, ChannelId, found.Opening, found.Signed, keyA.Value, keyB.Value);
+        if (!started.IsOk) { sender.Tell(Refusal.From(started.Error)); return; }
+        Persist(started.Value, e =>
         {
-            Apply(e);
+            Evolve(e);
             _openWaiters.Add(sender);
-            SendToLedger();
+            _escrow.Send();
         });
     }
 
-    private async Task<Result<DevicePublicKey>> KeyAsync(PartyId party)
-    {
-        if (_revocations.IsRevoked(party)) return new PartyRevoked(ChannelId, party);
-        var (standing, key) = await PartyKeys.ResolveAsync(_devices, _operators, party, _settings.AskTimeout);
-        return standing switch
-        {
-            PartyKeys.Standing.Registered => key!,
-            PartyKeys.Standing.Revoked => new PartyRevoked(ChannelId, party),
-            _ => new PartyUnknown(ChannelId, party),
-        };
-    }
+    /// <summary>A party's key as looked up, unless this node already knows the party is revoked.</summary>
+    private Result<DevicePublicKey> KnownKey(PartyId party, Result<DevicePublicKey> found) =>
+        _revocations.IsRevoked(party) ? new PartyRevoked(ChannelId, party) : found;
+
+    /// <summary>Openings whose parties are being looked up at once, at most; more are refused as busy.</summary>
+    private const int MaxOpeningLookups = 64;
+
+    private sealed record OpeningKeysFound(byte[] Opening, Signed<DuplexOpening> Signed, IActorRef Sender,
+        Result<DevicePublicKey> KeyA, Result<DevicePublicKey> KeyB);
 
     private void OnLocked(EscrowLocked locked)
     {
-        if (_terms is null || _channel is not null || _locked.Contains(locked.Account)) return;
-        if (locked.Escrow != _escrow || !Depositors.Contains(locked.Account) || locked.Amount != DepositOf(locked.Account))
+        if (_state.Phase is not (ChannelPhase.Opening or ChannelPhase.Refused) || _state.Locked.Contains(locked.Account)) return;
+        var confirmed = DuplexChannelLifecycle.ConfirmLock(_state, ChannelId, locked);
+        if (!confirmed.IsOk) { Alert(confirmed.Error); return; }
+        Persist(confirmed.Value, e =>
         {
-            Alert(new EscrowLockMismatch(ChannelId, _escrow!.Value, string.Join(", ", Depositors.Select(d => $"{DepositOf(d)} from {d}")),
-                $"{locked.Amount} from {locked.Account} into {locked.Escrow}"));
-            return;
-        }
-        // A lock confirmed after the opening was refused (a retry that crossed the refusal) is recorded, then paid back.
-        Persist(new DuplexEscrowLocked(locked.Account), e =>
-        {
-            Apply(e);
-            if (_channel is null) { SendToLedger(); return; }
-            Timers.Cancel("ledger");
-            foreach (var waiter in _openWaiters) waiter.Tell(Opened());
-            _openWaiters.Clear();
+            Evolve(e);
+            // Not open yet (the other deposit, or a refund after a refusal): the client sends what is still owed.
+            if (_state.Channel is null) { _escrow.Send(); return; }
+            _escrow.Settled();
+            _openWaiters.AnswerAll(Opened());
         });
     }
 
     private void OnLedgerRefusal(Refusal refusal)
     {
-        if (_terms is null || _channel is not null || _refusal is not null)
+        var refused = DuplexChannelLifecycle.Refuse(_state, ChannelId, refusal);
+        if (!refused.IsOk)
         {
             Context.GetLogger().Error("duplex channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message);
             return;
         }
-        Persist(new DuplexOpeningRefused(refusal.Code, refusal.Message), e =>
+        Persist(refused.Value, e =>
         {
-            foreach (var waiter in _openWaiters) waiter.Tell(refusal);
-            _openWaiters.Clear();
-            Apply(e);
-            SendToLedger();
+            Evolve(e);
+            _openWaiters.AnswerAll(refusal);
+            _escrow.Send();
         });
     }
 
+    // States
+
     private void Submit(SubmitDuplexState command, IActorRef sender)
     {
-        if (_channel is null) { sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_state.Channel is not { } channel) { sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
         var decoded = Signed<DuplexState>.Decode(command.State);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
         // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
-        var parties = new[] { _channel.Terms.PartyA.Id, _channel.Terms.PartyB.Id };
+        var parties = Parties;
         var revoked = parties.FirstOrDefault(_revocations.IsRevoked);
         if (revoked != default) { sender.Tell(Refusal.From(new PartyRevoked(ChannelId, revoked))); return; }
         var quarantined = parties.FirstOrDefault(_revocations.IsQuarantined);
         if (quarantined != default) { sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, quarantined))); return; }
         var now = _settings.Clock.Now;
-        var next = Evolve(_channel, decoded.Value, now);
-        if (!next.IsOk) { sender.Tell(Refusal.From(next.Error)); return; }
-        var balanceBefore = _channel.BalanceB;
-        Persist(new DuplexStateRecorded(command.State, now), e =>
+        var recorded = DuplexChannelLifecycle.TakeState(_state, ChannelId, command.State, decoded.Value, now);
+        if (!recorded.IsOk) { sender.Tell(Refusal.From(recorded.Error)); return; }
+        var balanceBefore = channel.BalanceB;
+        Persist(recorded.Value, e =>
         {
-            Apply(e);
-            var feed = Dashboard.DashboardFeed.Get(Context.System);
-            feed.CountPayment();
-            var moved = Math.Abs(_channel!.BalanceB.MinorUnits - balanceBefore.MinorUnits);
-            feed.Publish(new Dashboard.DashboardItem("trade", $"{ChannelId}.{_channel.Version}",
-                $"{_channel.Terms.PartyA.Id} and {_channel.Terms.PartyB.Id} trade {moved} on {ChannelId} (state {_channel.Version})",
-                [], moved, 0, null, now, ["channel:" + ChannelId.Value, _channel.Terms.PartyA.Id.Value, _channel.Terms.PartyB.Id.Value]));
-            if (_channel!.Status == ChannelStatus.Closed)
+            Evolve(e);
+            var after = _state.Channel!;
+            PublishTrade(after, Math.Abs(after.BalanceB.MinorUnits - balanceBefore.MinorUnits), now);
+            if (after.Status == ChannelStatus.Closed)
             {
                 _settleWaiters.Add(sender);
-                SendToLedger();
+                _escrow.Send();
             }
-            else sender.Tell(new DuplexStateAcknowledged(ChannelId, _channel.Version));
+            else sender.Tell(new DuplexStateAcknowledged(ChannelId, after.Version));
         });
     }
 
-    private static Result<DuplexChannel> Evolve(DuplexChannel channel, Signed<DuplexState> state, Timestamp now) =>
-        state.Payload.IsFinal ? DuplexChannels.CloseCooperatively(channel, state, now) : DuplexChannels.Update(channel, state, now);
+    private void PublishTrade(DuplexChannel channel, long moved, Timestamp now)
+    {
+        var feed = Dashboard.DashboardFeed.Get(Context.System);
+        feed.CountPayment();
+        feed.Publish(new Dashboard.DashboardItem("trade", $"{ChannelId}.{channel.Version}",
+            $"{channel.Terms.PartyA.Id} and {channel.Terms.PartyB.Id} trade {moved} on {ChannelId} (state {channel.Version})",
+            [], moved, 0, null, now, ["channel:" + ChannelId.Value, channel.Terms.PartyA.Id.Value, channel.Terms.PartyB.Id.Value]));
+    }
+
+    // Closing and settlement
 
     private void Close(CloseDuplexChannel command)
     {
-        if (_channel is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
-        if (_settlement is not null) { Sender.Tell(_settlement); return; }
-        if (_channel.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
+        if (_state.Channel is not { } channel) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_state.Settlement is not null) { Sender.Tell(_state.Settlement); return; }
+        if (channel.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
         var decoded = Signed<CloseRequest>.Decode(command.CloseRequest);
         if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var now = _settings.Clock.Now;
-        var next = DuplexChannels.RequestClose(_channel, decoded.Value, now);
-        if (!next.IsOk) { Sender.Tell(Refusal.From(next.Error)); return; }
-        if (_channel.Status == ChannelStatus.Closing) { Sender.Tell(new ChannelClosing(ChannelId, _channel.ChallengeDeadline!.Value)); return; }
+        var decision = DuplexChannelLifecycle.Close(_state, ChannelId, command.CloseRequest, decoded.Value, _settings.Clock.Now);
+        if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
+        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(ChannelId, channel.ChallengeDeadline!.Value)); return; }
         var sender = Sender;
-        Persist(new DuplexCloseRecorded(command.CloseRequest, now), e =>
+        Persist(closed, e =>
         {
-            Apply(e);
-            sender.Tell(new ChannelClosing(ChannelId, _channel!.ChallengeDeadline!.Value));
+            Evolve(e);
+            sender.Tell(new ChannelClosing(ChannelId, _state.Channel!.ChallengeDeadline!.Value));
             ScheduleDeadline();
         });
     }
 
     private void FinalizeIfDue()
     {
-        if (_channel is not { Status: ChannelStatus.Closing }) return;
-        var now = _settings.Clock.Now;
-        if (!DuplexChannels.FinalizeClose(_channel, now).IsOk) { ScheduleDeadline(); return; }
-        Persist(new DuplexChallengeEnded(now), e =>
+        if (_state.Phase != ChannelPhase.Closing) return;
+        var ended = DuplexChannelLifecycle.EndChallenge(_state, ChannelId, _settings.Clock.Now);
+        if (!ended.IsOk) { ScheduleDeadline(); return; }
+        Persist(ended.Value, e =>
         {
-            Apply(e);
-            SendToLedger();
+            Evolve(e);
+            _escrow.Send();
         });
     }
 
     private void OnReleased(EscrowReleased released)
     {
-        if (_terms is null || _released.ContainsKey(released.Holder) || (_refusal is null && _channel?.Settlement is null)) return;
-        // Only this channel's own escrow, paying out what this channel decided, counts as released.
-        var expected = ReleaseOf(released.Holder);
-        if (released.Escrow != _escrow || expected is null || !released.Payouts.SequenceEqual(expected))
+        if (_state.Phase is not (ChannelPhase.Closed or ChannelPhase.Refused) || _state.IsReleased(released.Holder)) return;
+        var confirmed = DuplexChannelLifecycle.ConfirmRelease(_state, ChannelId, released);
+        if (!confirmed.IsOk) { Alert(confirmed.Error); return; }
+        Persist(confirmed.Value, e =>
         {
-            Alert(new SettlementMismatch(ChannelId, _escrow!.Value, expected is null ? $"no release from {released.Holder}" : Describe(released.Holder, expected),
-                $"{released.Escrow}: {Describe(released.Holder, released.Payouts)}"));
-            return;
-        }
-        Persist(new DuplexEscrowReleased(new EscrowReleasedRecord(released.Holder, released.Payouts, released.Shard, released.BlockHeight)), e =>
-        {
-            Apply(e);
-            if (_settlement is null && _channel is not null) { SendToLedger(); return; }
-            Timers.Cancel("ledger");
-            foreach (var waiter in _settleWaiters) waiter.Tell(_settlement!);
-            _settleWaiters.Clear();
+            Evolve(e);
+            // Sends what is still owed (the other escrow's release or refund), or stops retrying when nothing is.
+            _escrow.Send();
+            // A refused opening answers no one on its refunds: its waiters were told of the refusal.
+            if (_state.Settlement is { } settlement) _settleWaiters.AnswerAll(settlement);
         });
     }
 
-    /// <summary>Sends whatever the ledger still owes this channel (locks, refunds, releases); retried until answered.</summary>
-    private void SendToLedger()
-    {
-        if (_terms is null) return;
-        var sent = false;
-        if (_refusal is not null)
-        {
-            foreach (var holder in _locked.Where(h => !_released.ContainsKey(h)))
-            {
-                _ledger.Tell(Release(holder, ReleaseOf(holder)!));
-                sent = true;
-            }
-        }
-        else if (_channel is null)
-        {
-            var next = Depositors.FirstOrDefault(d => !_locked.Contains(d));
-            if (next != default)
-            {
-                _ledger.Tell(new LockEscrow(LedgerShards.For(next, _settings.LedgerShardCount), _escrow!.Value, next, DepositOf(next)));
-                sent = true;
-            }
-        }
-        else if (_channel.Settlement is { } settlement && _settlement is null)
-        {
-            foreach (var (holder, payouts) in Split(settlement).Where(s => !_released.ContainsKey(s.Holder)))
-            {
-                _ledger.Tell(Release(holder, payouts));
-                sent = true;
-            }
-        }
-        if (sent) Timers.StartSingleTimer("ledger", Retry.Instance, _settings.AskTimeout);
-    }
+    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, ChannelId, error);
 
-    private ReleaseEscrow Release(PartyId holder, IReadOnlyList<Payout> payouts) =>
-        new(LedgerShards.For(holder, _settings.LedgerShardCount), _escrow!.Value, holder, payouts);
-
-    /// <summary>What the release of <paramref name="holder"/>'s escrow must pay out: its deposit back after a refusal, else its part of the split.</summary>
-    private IReadOnlyList<Payout>? ReleaseOf(PartyId holder)
-    {
-        if (_refusal is not null) return _locked.Contains(holder) ? [new Payout(holder, DepositOf(holder))] : null;
-        if (_channel?.Settlement is not { } settlement) return null;
-        return Split(settlement).Where(s => s.Holder == holder).Select(s => s.Payouts).FirstOrDefault();
-    }
-
-    private static string Describe(PartyId holder, IEnumerable<Payout> payouts) =>
-        $"from {holder}: " + string.Join(", ", payouts.Select(p => $"{p.Amount} to {p.Account}"));
-
-    /// <summary>A ledger answer that does not fit this channel: logged and shown to the network's operators, and otherwise ignored.</summary>
-    private void Alert(ProtocolError error)
-    {
-        Context.GetLogger().Error("duplex channel {0}: {1}", _id, error);
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{ChannelId}",
-            error.Describe(), [], 0, 0, null, _settings.Clock.Now, ["channel:" + ChannelId.Value]));
-    }
-
-    private Money DepositOf(PartyId party) => party == _terms!.PartyA.Id ? _terms.DepositA : _terms.DepositB;
-
-    /// <summary>Pays the final balances out of the two escrows: A's deposit goes first to A, B's covers the rest.</summary>
-    private List<(PartyId Holder, IReadOnlyList<Payout> Payouts)> Split(ChannelSettlement settlement)
-    {
-        var terms = _terms!;
-        var fromAToA = Math.Min(terms.DepositA.MinorUnits, settlement.PayoutA.MinorUnits);
-        var split = new List<(PartyId, IReadOnlyList<Payout>)>();
-        Money Eur(long units) => new(units, terms.DepositA.Currency);
-        if (terms.DepositA.MinorUnits > 0)
-            split.Add((terms.PartyA.Id, [new Payout(terms.PartyA.Id, Eur(fromAToA)), new Payout(terms.PartyB.Id, Eur(terms.DepositA.MinorUnits - fromAToA))]));
-        if (terms.DepositB.MinorUnits > 0)
-        {
-            var fromBToA = settlement.PayoutA.MinorUnits - fromAToA;
-            split.Add((terms.PartyB.Id, [new Payout(terms.PartyA.Id, Eur(fromBToA)), new Payout(terms.PartyB.Id, Eur(terms.DepositB.MinorUnits - fromBToA))]));
-        }
-        return split;
-    }
-
-    private void ScheduleDeadline()
-    {
-        var wait = TimeSpan.FromMilliseconds(Math.Max(0, _channel!.ChallengeDeadline!.Value.UnixMilliseconds - _settings.Clock.Now.UnixMilliseconds));
-        Timers.StartSingleTimer("deadline", DeadlineReached.Instance, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
-    }
+    private void ScheduleDeadline() =>
+        Deadlines.Schedule(Timers, "deadline", DeadlineReached.Instance, _state.Channel!.ChallengeDeadline!.Value, _settings.Clock.Now);
 
     private void Resume()
     {
         // A party revoked or quarantined before a restart is known on this node only once its twin runs:
         // the first state after a restart asks the parties' twins, and states wait (bounded) for the answer.
-        _partiesStanding = _channel is not null && _settlement is null && Parties.Any(p => p.IsDevice) ? null : new PartiesStanding([]);
-        if (_channel is { Status: ChannelStatus.Closing }) ScheduleDeadline();
-        else SendToLedger();
+        _partiesStanding = _state.Channel is not null && _state.Settlement is null && Parties.Any(p => p.IsDevice) ? null : new PartiesStanding([]);
+        if (_state.Phase == ChannelPhase.Closing) ScheduleDeadline();
+        else _escrow.Send();
     }
 
-    private PartyId[] Parties => [_terms!.PartyA.Id, _terms.PartyB.Id];
+    private PartyId[] Parties => [_state.Terms!.PartyA.Id, _state.Terms.PartyB.Id];
 
     private PartiesStanding? _partiesStanding = new([]);
     private readonly List<(SubmitDuplexState Command, IActorRef Sender)> _heldStates = [];
@@ -391,62 +326,20 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         public static readonly PartiesStandingUnknown Instance = new();
     }
 
-    private void Apply(object e)
+    private DuplexChannelOpened Opened()
     {
-        switch (e)
-        {
-            case DuplexOpeningStarted s:
-                var signed = Signed<DuplexOpening>.Decode(s.Opening).Unwrap();
-                var opening = signed.Payload;
-                _opening = s.Opening;
-                _escrow = new EscrowId(ChannelKind.Duplex, opening.ChannelId, OpeningHash.Of(signed.Body));
-                _terms = Terms(opening, DevicePublicKey.FromHex(s.KeyAHex).Unwrap(), DevicePublicKey.FromHex(s.KeyBHex).Unwrap());
-                break;
-            case DuplexEscrowLocked l:
-                _locked.Add(l.Account);
-                if (_refusal is null && Depositors.All(_locked.Contains)) _channel = DuplexChannels.Open(_terms!).Unwrap();
-                break;
-            case DuplexOpeningRefused r:
-                _refusal = new Refusal(r.Code, r.Message);
-                break;
-            case DuplexStateRecorded s:
-                _channel = Evolve(_channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap();
-                break;
-            case DuplexCloseRecorded c:
-                _channel = DuplexChannels.RequestClose(_channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap();
-                break;
-            case DuplexChallengeEnded w:
-                _channel = DuplexChannels.FinalizeClose(_channel!, w.At).Unwrap();
-                break;
-            case DuplexEscrowReleased r:
-                _released[r.Release.Holder] = r.Release;
-                if (_refusal is not null) break;
-                if (_channel?.Settlement is { } settlement && Depositors.All(_released.ContainsKey))
-                {
-                    var last = _released.Values.MaxBy(x => x.BlockHeight)!;
-                    var payouts = _released.Values.SelectMany(x => x.Payouts).GroupBy(p => p.Account)
-                        .Select(g => new Payout(g.Key, new Money(g.Sum(p => p.Amount.MinorUnits), settlement.PayoutA.Currency))).OrderBy(p => p.Account.Value, StringComparer.Ordinal).ToList();
-                    _settlement = new ChannelSettled(ChannelId, payouts, settlement.FinalVersion, last.Shard, last.BlockHeight);
-                }
-                break;
-        }
+        var terms = _state.Terms!;
+        return new(ChannelId, terms.PartyA.Id, terms.PartyB.Id, terms.DepositA, terms.DepositB);
     }
 
-    private static DuplexChannelTerms Terms(DuplexOpening opening, DevicePublicKey keyA, DevicePublicKey keyB) =>
-        new(opening.Network, opening.ChannelId, new ChannelParty(opening.PartyA, keyA), opening.DepositA,
-            new ChannelParty(opening.PartyB, keyB), opening.DepositB, opening.ChallengeWindow);
-
-    private DuplexChannelOpened Opened() => new(ChannelId, _terms!.PartyA.Id, _terms.PartyB.Id, _terms.DepositA, _terms.DepositB);
-
-    private DuplexChannelView View() => (_channel is null
-        ? new DuplexChannelView(ChannelId, _opening is null ? "none" : _refusal is not null ? "refused" : "opening", 0, null, null, null, null)
-        : new DuplexChannelView(ChannelId, _settlement is not null ? "settled" : _channel.Status.ToString().ToLowerInvariant(),
-            _channel.Version, _channel.BalanceA, _channel.BalanceB, _channel.ChallengeDeadline, _settlement))
-        with { PartyA = _terms?.PartyA.Id, PartyB = _terms?.PartyB.Id };
-
-    private sealed record Retry
+    private DuplexChannelView View()
     {
-        public static readonly Retry Instance = new();
+        var channel = _state.Channel;
+        var view = channel is null
+            ? new DuplexChannelView(ChannelId, _state.Opening is null ? "none" : _state.Refusal is not null ? "refused" : "opening", 0, null, null, null, null)
+            : new DuplexChannelView(ChannelId, _state.Settlement is not null ? "settled" : channel.Status.ToString().ToLowerInvariant(),
+                channel.Version, channel.BalanceA, channel.BalanceB, channel.ChallengeDeadline, _state.Settlement);
+        return view with { PartyA = _state.Terms?.PartyA.Id, PartyB = _state.Terms?.PartyB.Id };
     }
 
     private sealed record DeadlineReached

@@ -23,6 +23,24 @@ public sealed record EnergySettings(
     /// <summary>Commands a ledger shard holds waiting for a block, at most; past this it refuses with LedgerOverloaded.</summary>
     public int MaxPendingLedgerEntries { get; init; } = 50_000;
 
+    /// <summary>
+    /// Answers a ledger shard holds until their block is durable, at most (commands, duplicates and reads
+    /// together); past this it refuses with TooManyWaiting. Room for every pending entry and as many reads.
+    /// </summary>
+    public int MaxWaitingLedgerReplies { get; init; } = 100_000;
+
+    /// <summary>Acknowledgements a channel holds until its voucher batch is durable, at most; past this it refuses with TooManyWaiting.</summary>
+    public int MaxWaitingVoucherReplies { get; init; } = 10_000;
+
+    /// <summary>
+    /// Times in a row a channel sends its escrow requests (each after <see cref="AskTimeout"/>) before it stops
+    /// and raises an alert; it sends again when it is woken. An hour at the default timeout.
+    /// </summary>
+    public int MaxEscrowAttempts { get; init; } = 360;
+
+    /// <summary>Requests a channel holds waiting for its opening or its settlement, at most; past this it refuses with TooManyWaiting.</summary>
+    public int MaxChannelWaiters { get; init; } = 1_000;
+
     /// <summary>A ledger shard saves a snapshot every this many blocks.</summary>
     public int LedgerSnapshotEveryBlocks { get; init; } = 200;
 

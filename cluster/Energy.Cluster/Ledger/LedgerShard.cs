@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using Energy.Channels;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Ledger;
 
@@ -17,10 +18,8 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
     private readonly string _shard;
     private LedgerBook _book;
     private readonly List<LedgerEntry> _pending = [];
-    private readonly Queue<(ulong Height, IActorRef To, object Message)> _waiting = new();
-    private ulong _assignedHeight;
-    private ulong _durableHeight;
-    private bool _inFlight;
+    // Writes are blocks: a write's number is the height of its block.
+    private readonly DurableReplies _replies;
     private bool _snapshotDue;
 
     public LedgerShard(string shard, EnergySettings settings, IActorRef ledgerRegion)
@@ -29,12 +28,13 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _ledgerRegion = ledgerRegion;
         _book = new LedgerBook(shard, settings.LedgerShardCount, settings.Currency);
+        _replies = new DurableReplies(shard, settings.MaxWaitingLedgerReplies);
 
         Recover<SnapshotOffer>(offer => _book = LedgerBook.FromSnapshot((LedgerSnapshot)offer.Snapshot, settings.LedgerShardCount));
         Recover<SettlementBlock>(block => _book.ApplyBlock(block));
         Recover<RecoveryCompleted>(_ =>
         {
-            _assignedHeight = _durableHeight = _book.Height;
+            _replies.Recovered(_book.Height);
             Timers.StartPeriodicTimer("redeliver", RedeliverCredits.Instance, settings.CreditRedeliveryInterval);
         });
 
@@ -62,7 +62,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
 
     /// <summary>The height at which everything the book shows now will be durable.</summary>
     private ulong TipHeight =>
-        _assignedHeight + (ulong)((_pending.Count + _settings.MaxEntriesPerBlock - 1) / _settings.MaxEntriesPerBlock);
+        _replies.Started + (ulong)((_pending.Count + _settings.MaxEntriesPerBlock - 1) / _settings.MaxEntriesPerBlock);
 
     private void WhenAccepting(ILedgerCommand command, Action handle)
     {
@@ -71,6 +71,13 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         if (_pending.Count >= _settings.MaxPendingLedgerEntries)
         {
             Sender.Tell(Refusal.From(new LedgerOverloaded(_shard, _pending.Count, _settings.MaxPendingLedgerEntries)));
+            return;
+        }
+        // Refused before it is decided, so that a command is never refused after its effect was taken. A credit
+        // is not answered: its source sends it again.
+        if (_replies.Full is { } full)
+        {
+            if (command is not Credit) Sender.Tell(Refusal.From(full));
             return;
         }
         handle();
@@ -146,35 +153,29 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
 
     private void ReplyWhenDurable(IActorRef to, object message)
     {
-        var height = TipHeight;
-        if (height <= _durableHeight && _waiting.Count == 0) to.Tell(message);
-        else _waiting.Enqueue((height, to, message));
+        if (_replies.ReplyAfter(TipHeight, to, message)) return;
+        // An acknowledgement of a credit is not answered with a refusal: its source sends the credit again.
+        if (to.Equals(_ledgerRegion)) return;
+        to.Tell(Refusal.From(_replies.Full!));
     }
 
     private void Flush()
     {
-        if (_inFlight || _pending.Count == 0) return;
+        if (_replies.InFlight || _pending.Count == 0) return;
         var take = Math.Min(_pending.Count, _settings.MaxEntriesPerBlock);
         var entries = _pending.GetRange(0, take);
         _pending.RemoveRange(0, take);
-        var height = ++_assignedHeight;
+        var height = _replies.Start();
         var block = SettlementBlock.Commit(_settings.Network, _shard, height, _book.LastHash, _settings.Clock.Now,
             _settings.Currency, entries, _settings.NodeKey);
         _book.SetHead(height, block.BlockHash());
-        _inFlight = true;
         PersistAsync(block, OnDurable);
     }
 
     private void OnDurable(SettlementBlock block)
     {
         PublishBlock(block);
-        _inFlight = false;
-        _durableHeight = block.Height;
-        while (_waiting.Count > 0 && _waiting.Peek().Height <= _durableHeight)
-        {
-            var (_, to, message) = _waiting.Dequeue();
-            to.Tell(message);
-        }
+        _replies.Written(block.Height);
         SendCredits(block);
         if (block.Height % (ulong)_settings.LedgerSnapshotEveryBlocks == 0) _snapshotDue = true;
         if (_snapshotDue && _pending.Count == 0)
@@ -225,7 +226,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         const int MaxPerDestination = 1_000;
         foreach (var destination in _book.Outbox.GroupBy(o => o.DestinationShard))
         {
-            foreach (var credit in destination.Where(o => o.BlockHeight <= _durableHeight).Take(MaxPerDestination))
+            foreach (var credit in destination.Where(o => o.BlockHeight <= _replies.Durable).Take(MaxPerDestination))
             {
                 _ledgerRegion.Tell(new Credit(credit.DestinationShard, _shard, credit.Sequence, credit.Account,
                     new(credit.AmountMinorUnits, _settings.Currency), credit.ChannelId));

@@ -1,6 +1,8 @@
 using Akka.Actor;
+using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
 
 namespace Energy.Cluster.Registry;
 
@@ -32,4 +34,23 @@ public static class PartyKeys
         }
         return (Standing.Unknown, null);
     }
+
+    /// <summary>
+    /// Both parties' keys of a channel, looked up at once, each as its key or the named error for its standing.
+    /// Meant to be piped back to the entity that asks: it touches no actor's state.
+    /// </summary>
+    public static async Task<(Result<DevicePublicKey> First, Result<DevicePublicKey> Second)> ResolveBothAsync(
+        IActorRef devices, IActorRef operators, ChannelId channel, PartyId first, PartyId second, TimeSpan timeout)
+    {
+        var firstLookup = ResolveAsync(devices, operators, first, timeout);
+        var secondLookup = ResolveAsync(devices, operators, second, timeout);
+        return (KeyOf(channel, first, await firstLookup), KeyOf(channel, second, await secondLookup));
+    }
+
+    private static Result<DevicePublicKey> KeyOf(ChannelId channel, PartyId party, (Standing Standing, DevicePublicKey? Key) found) => found.Standing switch
+    {
+        Standing.Registered => found.Key!,
+        Standing.Revoked => new PartyRevoked(channel, party),
+        _ => new PartyUnknown(channel, party),
+    };
 }

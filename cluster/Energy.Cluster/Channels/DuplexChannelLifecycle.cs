@@ -1,0 +1,236 @@
+using System.Collections.Immutable;
+using Energy.Channels;
+using Energy.Channels.Duplex;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Kernel;
+using Energy.Cluster.Ledger;
+
+namespace Energy.Cluster.Channels;
+
+/// <summary>
+/// The durable state of a duplex channel: its opening, which deposits the ledger locked, the protocol state,
+/// which escrows the ledger released, and the settlement once both are. A refused opening keeps its facts:
+/// its locked deposits are paid back. Changed only by <see cref="DuplexChannelLifecycle.Evolve"/>.
+/// </summary>
+public sealed record DuplexChannelState(
+    byte[]? Opening,
+    DuplexChannelTerms? Terms,
+    EscrowId? Escrow,
+    ImmutableHashSet<PartyId> Locked,
+    Refusal? Refusal,
+    DuplexChannel? Channel,
+    ImmutableList<EscrowReleasedRecord> Released,
+    ChannelSettled? Settlement)
+{
+    public static readonly DuplexChannelState Empty = new(null, null, null, ImmutableHashSet<PartyId>.Empty, null, null,
+        ImmutableList<EscrowReleasedRecord>.Empty, null);
+
+    public ChannelPhase Phase =>
+        Settlement is not null ? ChannelPhase.Settled
+        : Refusal is not null ? ChannelPhase.Refused
+        : Channel is null ? (Opening is null ? ChannelPhase.None : ChannelPhase.Opening)
+        : Channel.Status switch
+        {
+            ChannelStatus.Closing => ChannelPhase.Closing,
+            ChannelStatus.Closed => ChannelPhase.Closed,
+            _ => ChannelPhase.Open,
+        };
+
+    /// <summary>The parties that put money in, in order (A, then B): only they lock an escrow.</summary>
+    public IReadOnlyList<(PartyId Account, Money Amount)> Deposits =>
+        Terms is null ? [] : new[] { (Terms.PartyA.Id, Terms.DepositA), (Terms.PartyB.Id, Terms.DepositB) }.Where(d => d.Item2.MinorUnits > 0).ToList();
+
+    public Money DepositOf(PartyId party) => party == Terms!.PartyA.Id ? Terms.DepositA : Terms.DepositB;
+
+    /// <summary>The ledger released <paramref name="holder"/>'s escrow (at most two escrows: a short list, in the order released).</summary>
+    public bool IsReleased(PartyId holder) => Released.Exists(r => r.Holder == holder);
+}
+
+/// <summary>A close decided against the channel: the event to persist, none when the channel already closes.</summary>
+public sealed record DuplexCloseDecision(DuplexCloseRecorded? Event, DuplexChannel Next);
+
+/// <summary>
+/// The life of a duplex channel as pure functions around <see cref="DuplexChannels"/>: both deposits locked
+/// (A's, then B's; if one is refused, what was locked is paid back), co-signed states of ever higher version,
+/// a close (cooperative at once, or alone after the challenge window), then each escrow released with its
+/// part of the final split. Decide: <c>(state, command, now) -> event or a named error</c>; evolve:
+/// <c>(state, event) -> state</c>, the same live and in recovery.
+/// </summary>
+public static class DuplexChannelLifecycle
+{
+    // Deciding
+
+    /// <summary>Takes an opening whose parties' keys were looked up: signed by both, on terms the protocol accepts.</summary>
+    public static Result<DuplexOpeningStarted> Open(DuplexChannelState state, ChannelId channel, byte[] opening,
+        Signed<DuplexOpening> signed, DevicePublicKey keyA, DevicePublicKey keyB)
+    {
+        if (state.Phase != ChannelPhase.None) return new ChannelAlreadyExists(channel);
+        var payload = signed.Payload;
+        if (!signed.IsSignedBy(keyA, 0)) return new InvalidSignature(channel, ObjectKind.DuplexOpening, payload.PartyA.Value);
+        if (!signed.IsSignedBy(keyB, 1)) return new InvalidSignature(channel, ObjectKind.DuplexOpening, payload.PartyB.Value);
+        var check = DuplexChannels.Open(Terms(payload, keyA, keyB));
+        if (!check.IsOk) return check.Error;
+        return new DuplexOpeningStarted(opening, keyA.Hex, keyB.Hex);
+    }
+
+    /// <summary>
+    /// A depositor's lock of its whole deposit into this channel's own escrow. A lock confirmed after the opening
+    /// was refused (a retry that crossed the refusal) is recorded too, so that it is paid back.
+    /// </summary>
+    public static Result<DuplexEscrowLocked> ConfirmLock(DuplexChannelState state, ChannelId channel, EscrowLocked locked)
+    {
+        if (state.Phase is not (ChannelPhase.Opening or ChannelPhase.Refused)) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
+        var mismatch = EscrowChecks.CheckLock(channel, state.Escrow!.Value, locked, state.Deposits);
+        if (mismatch is not null) return mismatch;
+        return new DuplexEscrowLocked(locked.Account);
+    }
+
+    /// <summary>The ledger refused a lock for good: the opening is refused, and what was locked is owed back.</summary>
+    public static Result<DuplexOpeningRefused> Refuse(DuplexChannelState state, ChannelId channel, Refusal refusal)
+    {
+        if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
+        return new DuplexOpeningRefused(refusal.Code, refusal.Message);
+    }
+
+    /// <summary>A co-signed state: a newer one updates the channel, a final one closes it at once.</summary>
+    public static Result<DuplexStateRecorded> TakeState(DuplexChannelState state, ChannelId channel, byte[] bytes, Signed<DuplexState> signed, Timestamp now)
+    {
+        if (state.Channel is null) return new ChannelNotFound(channel);
+        var next = Next(state.Channel, signed, now);
+        if (!next.IsOk) return next.Error;
+        return new DuplexStateRecorded(bytes, now);
+    }
+
+    /// <summary>One party's close: opens the challenge window, or changes nothing while it runs.</summary>
+    public static Result<DuplexCloseDecision> Close(DuplexChannelState state, ChannelId channel, byte[] bytes, Signed<CloseRequest> signed, Timestamp now)
+    {
+        if (state.Channel is null) return new ChannelNotFound(channel);
+        var next = DuplexChannels.RequestClose(state.Channel, signed, now);
+        if (!next.IsOk) return next.Error;
+        if (state.Channel.Status == ChannelStatus.Closing) return new DuplexCloseDecision(null, state.Channel);
+        return new DuplexCloseDecision(new DuplexCloseRecorded(bytes, now), next.Value);
+    }
+
+    /// <summary>Ends the challenge window once it has passed.</summary>
+    public static Result<DuplexChallengeEnded> EndChallenge(DuplexChannelState state, ChannelId channel, Timestamp now)
+    {
+        if (state.Channel is null) return new ChannelNotFound(channel);
+        var finalized = DuplexChannels.FinalizeClose(state.Channel, now);
+        if (!finalized.IsOk) return finalized.Error;
+        return new DuplexChallengeEnded(now);
+    }
+
+    /// <summary>Only this channel's own escrow, paying out what this channel decided for that holder, counts as released.</summary>
+    public static Result<DuplexEscrowReleased> ConfirmRelease(DuplexChannelState state, ChannelId channel, EscrowReleased released)
+    {
+        if (state.Phase is not (ChannelPhase.Closed or ChannelPhase.Refused)) return new WrongPhase(channel, ChannelPhase.Closed, state.Phase);
+        if (state.IsReleased(released.Holder)) return new WrongPhase(channel, ChannelPhase.Closed, ChannelPhase.Settled);
+        var mismatch = EscrowChecks.CheckRelease(channel, state.Escrow!.Value, released, released.Holder, ReleaseOf(state, released.Holder));
+        if (mismatch is not null) return mismatch;
+        return new DuplexEscrowReleased(new EscrowReleasedRecord(released.Holder, released.Payouts, released.Shard, released.BlockHeight));
+    }
+
+    /// <summary>
+    /// What the ledger still owes the channel: refunds after a refused opening, the next lock (A's, then B's)
+    /// while opening, the releases once closed; nothing otherwise. All are idempotent on the ledger.
+    /// </summary>
+    public static IReadOnlyList<ILedgerCommand> OwedByLedger(DuplexChannelState state, int ledgerShardCount)
+    {
+        var escrow = state.Escrow;
+        switch (state.Phase)
+        {
+            case ChannelPhase.Refused:
+                return state.Locked.Where(h => !state.IsReleased(h))
+                    .Select(h => (ILedgerCommand)LedgerRequests.Release(ledgerShardCount, escrow!.Value, h, ReleaseOf(state, h)!)).ToList();
+            case ChannelPhase.Opening:
+                var next = state.Deposits.FirstOrDefault(d => !state.Locked.Contains(d.Account));
+                return next.Account == default ? [] : [LedgerRequests.Lock(ledgerShardCount, escrow!.Value, next.Account, next.Amount)];
+            case ChannelPhase.Closed:
+                return Split(state.Terms!, state.Channel!.Settlement!).Where(s => !state.IsReleased(s.Holder))
+                    .Select(s => (ILedgerCommand)LedgerRequests.Release(ledgerShardCount, escrow!.Value, s.Holder, s.Payouts)).ToList();
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>What the release of <paramref name="holder"/>'s escrow must pay out: its deposit back after a refusal, else its part of the split.</summary>
+    public static IReadOnlyList<Payout>? ReleaseOf(DuplexChannelState state, PartyId holder)
+    {
+        if (state.Refusal is not null) return state.Locked.Contains(holder) ? [new Payout(holder, state.DepositOf(holder))] : null;
+        if (state.Channel?.Settlement is not { } settlement) return null;
+        return Split(state.Terms!, settlement).Where(s => s.Holder == holder).Select(s => s.Payouts).FirstOrDefault();
+    }
+
+    /// <summary>Pays the final balances out of the two escrows: A's deposit goes first to A, B's covers the rest.</summary>
+    public static List<(PartyId Holder, IReadOnlyList<Payout> Payouts)> Split(DuplexChannelTerms terms, ChannelSettlement settlement)
+    {
+        var fromAToA = Math.Min(terms.DepositA.MinorUnits, settlement.PayoutA.MinorUnits);
+        var split = new List<(PartyId, IReadOnlyList<Payout>)>();
+        Money Units(long units) => new(units, terms.DepositA.Currency);
+        if (terms.DepositA.MinorUnits > 0)
+            split.Add((terms.PartyA.Id, [new Payout(terms.PartyA.Id, Units(fromAToA)), new Payout(terms.PartyB.Id, Units(terms.DepositA.MinorUnits - fromAToA))]));
+        if (terms.DepositB.MinorUnits > 0)
+        {
+            var fromBToA = settlement.PayoutA.MinorUnits - fromAToA;
+            split.Add((terms.PartyB.Id, [new Payout(terms.PartyA.Id, Units(fromBToA)), new Payout(terms.PartyB.Id, Units(terms.DepositB.MinorUnits - fromBToA))]));
+        }
+        return split;
+    }
+
+    // Evolving
+
+    /// <summary>The state after a durable event, the same live and in recovery.</summary>
+    public static DuplexChannelState Evolve(DuplexChannelState state, object e) => e switch
+    {
+        DuplexOpeningStarted s => Started(s),
+        DuplexEscrowLocked l => Locked(state, l),
+        DuplexOpeningRefused r => state with { Refusal = new Refusal(r.Code, r.Message) },
+        DuplexStateRecorded s => state with { Channel = Next(state.Channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap() },
+        DuplexCloseRecorded c => state with { Channel = DuplexChannels.RequestClose(state.Channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap() },
+        DuplexChallengeEnded w => state with { Channel = DuplexChannels.FinalizeClose(state.Channel!, w.At).Unwrap() },
+        DuplexEscrowReleased r => Released(state, r.Release),
+        _ => throw new InvalidOperationException($"not a duplex channel event: {e.GetType().Name}"),
+    };
+
+    private static DuplexChannelState Started(DuplexOpeningStarted s)
+    {
+        var signed = Signed<DuplexOpening>.Decode(s.Opening).Unwrap();
+        var opening = signed.Payload;
+        // The escrow is derived from the opening, so it is never persisted apart from it.
+        var escrow = new EscrowId(ChannelKind.Duplex, opening.ChannelId, OpeningHash.Of(signed.Body));
+        var terms = Terms(opening, DevicePublicKey.FromHex(s.KeyAHex).Unwrap(), DevicePublicKey.FromHex(s.KeyBHex).Unwrap());
+        return DuplexChannelState.Empty with { Opening = s.Opening, Escrow = escrow, Terms = terms };
+    }
+
+    private static DuplexChannelState Locked(DuplexChannelState state, DuplexEscrowLocked l)
+    {
+        var next = state with { Locked = state.Locked.Add(l.Account) };
+        // The channel opens once every depositor's escrow is locked, unless the opening was refused.
+        if (next.Refusal is null && next.Channel is null && next.Deposits.All(d => next.Locked.Contains(d.Account)))
+            next = next with { Channel = DuplexChannels.Open(next.Terms!).Unwrap() };
+        return next;
+    }
+
+    private static DuplexChannelState Released(DuplexChannelState state, EscrowReleasedRecord release)
+    {
+        var next = state with { Released = state.Released.Add(release) };
+        if (next.Refusal is not null || next.Channel?.Settlement is not { } settlement) return next;
+        if (!next.Deposits.All(d => next.IsReleased(d.Account))) return next;
+        // Settled once every escrow is released: what each party received from both, in one answer.
+        var last = next.Released.MaxBy(x => x.BlockHeight)!;
+        var payouts = next.Released.SelectMany(x => x.Payouts).GroupBy(p => p.Account)
+            .Select(g => new Payout(g.Key, new Money(g.Sum(p => p.Amount.MinorUnits), settlement.PayoutA.Currency)))
+            .OrderBy(p => p.Account.Value, StringComparer.Ordinal).ToList();
+        return next with { Settlement = new ChannelSettled(next.Terms!.ChannelId, payouts, settlement.FinalVersion, last.Shard, last.BlockHeight) };
+    }
+
+    private static Result<DuplexChannel> Next(DuplexChannel channel, Signed<DuplexState> state, Timestamp now) =>
+        state.Payload.IsFinal ? DuplexChannels.CloseCooperatively(channel, state, now) : DuplexChannels.Update(channel, state, now);
+
+    public static DuplexChannelTerms Terms(DuplexOpening opening, DevicePublicKey keyA, DevicePublicKey keyB) =>
+        new(opening.Network, opening.ChannelId, new ChannelParty(opening.PartyA, keyA), opening.DepositA,
+            new ChannelParty(opening.PartyB, keyB), opening.DepositB, opening.ChallengeWindow);
+}

@@ -1,0 +1,222 @@
+using System.Collections.Immutable;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Kernel;
+using Energy.Cluster.Ledger;
+
+namespace Energy.Cluster.Channels;
+
+/// <summary>Where a channel is in its life, from its opening to its settlement on the ledger.</summary>
+public enum ChannelPhase : byte
+{
+    /// <summary>No opening was taken.</summary>
+    None,
+
+    /// <summary>The opening is durable; the ledger has not locked the escrow yet.</summary>
+    Opening,
+
+    /// <summary>The escrow is locked; payments are taken.</summary>
+    Open,
+
+    /// <summary>A party closed alone; the challenge window runs.</summary>
+    Closing,
+
+    /// <summary>The final split is decided; the ledger has not released the escrow yet.</summary>
+    Closed,
+
+    /// <summary>The ledger released the escrow as the channel decided.</summary>
+    Settled,
+
+    /// <summary>The ledger refused the opening; what was locked for it is paid back.</summary>
+    Refused,
+}
+
+/// <summary>
+/// The durable state of a streaming channel: the facts its events carry, and the protocol state they
+/// evolve into. Changed only by <see cref="StreamingChannelLifecycle.Evolve"/>, and only with durable events.
+/// </summary>
+public sealed record StreamingChannelState(
+    byte[]? Opening,
+    string? PayerKeyHex,
+    string? PayeeKeyHex,
+    StreamingChannelTerms? Terms,
+    EscrowId? Escrow,
+    ulong? EscrowBlockHeight,
+    StreamingChannel? Channel,
+    byte[]? BestVoucher,
+    byte[]? CloseRequest,
+    Timestamp? ClosedAt,
+    Timestamp? ChallengeEndedAt,
+    ChannelSettled? Settlement)
+{
+    public static readonly StreamingChannelState Empty = new(null, null, null, null, null, null, null, null, null, null, null, null);
+
+    public ChannelPhase Phase =>
+        Settlement is not null ? ChannelPhase.Settled
+        : Channel is null ? (Opening is null ? ChannelPhase.None : ChannelPhase.Opening)
+        : Channel.Status switch
+        {
+            ChannelStatus.Closing => ChannelPhase.Closing,
+            ChannelStatus.Closed => ChannelPhase.Closed,
+            _ => ChannelPhase.Open,
+        };
+
+    /// <summary>What the durable vouchers paid per purpose.</summary>
+    public ImmutableDictionary<PaymentPurpose, Money> PaidByPurpose => Channel?.PaidByPurpose ?? ImmutableDictionary<PaymentPurpose, Money>.Empty;
+}
+
+/// <summary>A close decided against the channel: the event to persist (none when the channel already closes) and the channel after it.</summary>
+public sealed record StreamingCloseDecision(CloseRecorded? Event, StreamingChannel Next);
+
+/// <summary>The end of a challenge window: the event to persist and the channel after it.</summary>
+public sealed record StreamingWindowEnd(ChallengeWindowEnded Event, StreamingChannel Next);
+
+/// <summary>
+/// The life of a streaming channel as pure functions around <see cref="StreamingChannels"/>:
+/// <c>decide(state, command, now) -> event or a named error</c> and <c>evolve(state, event) -> state</c>,
+/// the same evolve for live events and recovery. Vouchers are decided by the protocol itself against the
+/// channel ahead of the durable one (the entity writes only the newest voucher of a batch).
+/// </summary>
+public static class StreamingChannelLifecycle
+{
+    // Deciding
+
+    /// <summary>Takes an opening whose parties' keys were looked up: signed by the payer, on terms the protocol accepts.</summary>
+    public static Result<ChannelOpeningStarted> Open(StreamingChannelState state, ChannelId channel, byte[] opening,
+        Signed<StreamingOpening> signed, DevicePublicKey payerKey, DevicePublicKey payeeKey)
+    {
+        if (state.Phase != ChannelPhase.None) return new ChannelAlreadyExists(channel);
+        var payload = signed.Payload;
+        if (!signed.IsSignedBy(payerKey)) return new InvalidSignature(channel, ObjectKind.StreamingOpening, payload.Payer.Value);
+        var check = StreamingChannels.Open(Terms(payload, payerKey, payeeKey));
+        if (!check.IsOk) return check.Error;
+        return new ChannelOpeningStarted(opening, payerKey.Hex, payeeKey.Hex);
+    }
+
+    /// <summary>Only the lock of this channel's own escrow, of its payer's whole deposit, opens it.</summary>
+    public static Result<EscrowLockConfirmed> ConfirmLock(StreamingChannelState state, ChannelId channel, EscrowLocked locked)
+    {
+        if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
+        var terms = state.Terms!;
+        var mismatch = EscrowChecks.CheckLock(channel, state.Escrow!.Value, locked, [(terms.Payer.Id, terms.Deposit)]);
+        if (mismatch is not null) return mismatch;
+        return new EscrowLockConfirmed(locked.BlockHeight);
+    }
+
+    /// <summary>The ledger refused the lock for good (no funds): the opening is abandoned.</summary>
+    public static Result<ChannelOpeningAbandoned> Abandon(StreamingChannelState state, ChannelId channel, Refusal refusal)
+    {
+        if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
+        return new ChannelOpeningAbandoned(refusal.Code, refusal.Message);
+    }
+
+    /// <summary>
+    /// A close against the channel as it stands with every accepted voucher (<paramref name="ahead"/>). A payer's
+    /// second close while closing changes nothing and writes nothing.
+    /// </summary>
+    public static Result<StreamingCloseDecision> Close(StreamingChannel ahead, byte[] closeRequest, Signed<CloseRequest> signed, Timestamp now)
+    {
+        var next = StreamingChannels.RequestClose(ahead, signed, now);
+        if (!next.IsOk) return next.Error;
+        if (next.Value.Status == ChannelStatus.Closing && ahead.Status == ChannelStatus.Closing) return new StreamingCloseDecision(null, ahead);
+        return new StreamingCloseDecision(new CloseRecorded(closeRequest, now), next.Value);
+    }
+
+    /// <summary>Ends the challenge window once it has passed: the event to persist, and the closed channel after it.</summary>
+    public static Result<StreamingWindowEnd> EndChallenge(StreamingChannel ahead, Timestamp now)
+    {
+        var finalized = StreamingChannels.FinalizeClose(ahead, now);
+        if (!finalized.IsOk) return finalized.Error;
+        return new StreamingWindowEnd(new ChallengeWindowEnded(now), finalized.Value);
+    }
+
+    /// <summary>
+    /// The channel is settled only by its own escrow's release paying out what the channel decided; anything
+    /// else is a fault to raise, never a settlement to record.
+    /// </summary>
+    public static Result<SettlementRecorded> ConfirmRelease(StreamingChannelState state, ChannelId channel, EscrowReleased released)
+    {
+        if (state.Phase != ChannelPhase.Closed) return new WrongPhase(channel, ChannelPhase.Closed, state.Phase);
+        var settlement = state.Channel!.Settlement!;
+        var mismatch = EscrowChecks.CheckRelease(channel, state.Escrow!.Value, released, state.Terms!.Payer.Id, Payouts(settlement));
+        if (mismatch is not null) return mismatch;
+        return new SettlementRecorded(new ChannelSettled(channel, released.Payouts, settlement.FinalVersion, released.Shard, released.BlockHeight));
+    }
+
+    /// <summary>What the ledger still owes the channel: the lock while opening, the release once closed; nothing otherwise.</summary>
+    public static IReadOnlyList<ILedgerCommand> OwedByLedger(StreamingChannelState state, int ledgerShardCount) => state.Phase switch
+    {
+        ChannelPhase.Opening => [LedgerRequests.Lock(ledgerShardCount, state.Escrow!.Value, state.Terms!.Payer.Id, state.Terms.Deposit)],
+        ChannelPhase.Closed => [LedgerRequests.Release(ledgerShardCount, state.Escrow!.Value, state.Terms!.Payer.Id, Payouts(state.Channel!.Settlement!))],
+        _ => [],
+    };
+
+    public static List<Payout> Payouts(ChannelSettlement settlement) =>
+        [new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB)];
+
+    // Evolving
+
+    /// <summary>
+    /// The state after a durable event, the same live and in recovery. Every event was decided (and its
+    /// signatures verified) before it was persisted; a voucher is restored without verifying again.
+    /// </summary>
+    public static StreamingChannelState Evolve(StreamingChannelState state, object e) => e switch
+    {
+        ChannelOpeningStarted s => Started(s),
+        EscrowLockConfirmed l => state with { EscrowBlockHeight = l.BlockHeight, Channel = StreamingChannels.Open(state.Terms!).Unwrap() },
+        ChannelOpeningAbandoned => StreamingChannelState.Empty,
+        VoucherRecorded v => state with
+        {
+            Channel = StreamingChannels.Restore(state.Channel!, Signed<Voucher>.Decode(v.Voucher).Unwrap(),
+                v.Purposes.Select(p => KeyValuePair.Create(p.Purpose, p.Amount))),
+            BestVoucher = v.Voucher,
+        },
+        CloseRecorded c => state with
+        {
+            CloseRequest = c.CloseRequest,
+            ClosedAt = c.At,
+            Channel = StreamingChannels.RequestClose(state.Channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap(),
+        },
+        ChallengeWindowEnded w => state with { ChallengeEndedAt = w.At, Channel = StreamingChannels.FinalizeClose(state.Channel!, w.At).Unwrap() },
+        SettlementRecorded r => state with { Settlement = r.Result },
+        _ => throw new InvalidOperationException($"not a streaming channel event: {e.GetType().Name}"),
+    };
+
+    private static StreamingChannelState Started(ChannelOpeningStarted s)
+    {
+        var signed = Signed<StreamingOpening>.Decode(s.Opening).Unwrap();
+        var opening = signed.Payload;
+        var terms = Terms(opening, DevicePublicKey.FromHex(s.PayerKeyHex).Unwrap(), DevicePublicKey.FromHex(s.PayeeKeyHex).Unwrap());
+        // The escrow is derived from the opening, so it is never persisted apart from it.
+        var escrow = new EscrowId(ChannelKind.Streaming, opening.ChannelId, OpeningHash.Of(signed.Body));
+        return StreamingChannelState.Empty with { Opening = s.Opening, PayerKeyHex = s.PayerKeyHex, PayeeKeyHex = s.PayeeKeyHex, Terms = terms, Escrow = escrow };
+    }
+
+    public static StreamingChannelTerms Terms(StreamingOpening opening, DevicePublicKey payerKey, DevicePublicKey payeeKey) =>
+        new(opening.Network, opening.ChannelId, new ChannelParty(opening.Payer, payerKey), new ChannelParty(opening.Payee, payeeKey),
+            opening.Deposit, opening.ChallengeWindow);
+
+    // Snapshots: the same facts the events carry, newest only.
+
+    public static ChannelSnapshot ToSnapshot(StreamingChannelState state) =>
+        new(state.Opening, state.PayerKeyHex, state.PayeeKeyHex, state.EscrowBlockHeight, state.BestVoucher,
+            state.PaidByPurpose.Select(p => new PurposePayment(p.Key, p.Value)).ToList(), state.CloseRequest, state.ClosedAt,
+            state.ChallengeEndedAt, state.Settlement);
+
+    /// <summary>Restores a snapshot by evolving the events it stands for, in their order.</summary>
+    public static StreamingChannelState FromSnapshot(ChannelSnapshot s)
+    {
+        var state = StreamingChannelState.Empty;
+        if (s.Opening is null) return state;
+        state = Evolve(state, new ChannelOpeningStarted(s.Opening, s.PayerKeyHex!, s.PayeeKeyHex!));
+        if (s.EscrowBlockHeight is { } height) state = Evolve(state, new EscrowLockConfirmed(height));
+        if (s.BestVoucher is not null) state = Evolve(state, new VoucherRecorded(s.BestVoucher, s.PaidByPurpose ?? []));
+        if (s.CloseRequest is not null) state = Evolve(state, new CloseRecorded(s.CloseRequest, s.ClosedAt!.Value));
+        if (s.ChallengeEndedAt is { } ended) state = Evolve(state, new ChallengeWindowEnded(ended));
+        if (s.Settlement is not null) state = Evolve(state, new SettlementRecorded(s.Settlement));
+        return state;
+    }
+}

@@ -1,0 +1,82 @@
+using Akka.Actor;
+using Energy.Channels;
+
+namespace Energy.Cluster.Kernel;
+
+/// <summary>More answers wait for a write than the entity holds: the request is refused instead of held without end.</summary>
+public sealed record TooManyWaiting(string Entity, int Waiting, int Max) : ProtocolError
+{
+    public override string Describe() => $"{Entity} holds {Waiting} answers waiting for a write (at most {Max}); try again when it has written them";
+}
+
+/// <summary>
+/// The answers an entity owes once its writes are durable. Writes are numbered in the order they are
+/// started; an answer is held for the write that makes it true and sent once that write (and every one
+/// before it) is durable, in the order the answers were given. One write is in flight at a time: what is
+/// decided meanwhile joins the next write, so the busier the entity, the bigger its writes. Held answers
+/// are bounded; beyond the bound the caller refuses by name (<see cref="TooManyWaiting"/>).
+/// </summary>
+public sealed class DurableReplies
+{
+    private readonly Queue<(ulong Write, IActorRef To, object Reply)> _held = new();
+    private readonly string _entity;
+    private readonly int _maxHeld;
+
+    public DurableReplies(string entity, int maxHeld)
+    {
+        if (maxHeld <= 0) throw new ArgumentOutOfRangeException(nameof(maxHeld), maxHeld, "at least one answer must be able to wait");
+        _entity = entity;
+        _maxHeld = maxHeld;
+    }
+
+    /// <summary>The number of the newest write started.</summary>
+    public ulong Started { get; private set; }
+
+    /// <summary>The number of the newest write known durable; every write up to it is durable.</summary>
+    public ulong Durable { get; private set; }
+
+    /// <summary>The number the next write will take: what is decided now becomes durable with it.</summary>
+    public ulong Next => Started + 1;
+
+    /// <summary>A write was started and is not durable yet.</summary>
+    public bool InFlight => Started > Durable;
+
+    public int Held => _held.Count;
+
+    /// <summary>The refusal for one answer more than the bound, or null while there is room.</summary>
+    public ProtocolError? Full => _held.Count >= _maxHeld ? new TooManyWaiting(_entity, _held.Count, _maxHeld) : null;
+
+    /// <summary>After recovery: everything up to <paramref name="write"/> is durable and nothing is in flight.</summary>
+    public void Recovered(ulong write) => Started = Durable = write;
+
+    /// <summary>Starts the next write and returns its number; it must be reported to <see cref="Written"/> once durable.</summary>
+    public ulong Start() => ++Started;
+
+    /// <summary>
+    /// Sends <paramref name="reply"/> once write <paramref name="write"/> is durable: at once if it is and no
+    /// earlier answer waits (answers keep their order). Returns false, and holds nothing, when the bound is reached.
+    /// </summary>
+    public bool ReplyAfter(ulong write, IActorRef to, object reply)
+    {
+        if (write <= Durable && _held.Count == 0)
+        {
+            to.Tell(reply);
+            return true;
+        }
+        if (_held.Count >= _maxHeld) return false;
+        _held.Enqueue((write, to, reply));
+        return true;
+    }
+
+    /// <summary>Write <paramref name="write"/> is durable: the answers it (and the writes before it) made true are sent.</summary>
+    public void Written(ulong write)
+    {
+        if (write > Started) throw new InvalidOperationException($"{_entity}: write {write} reported durable, but only {Started} were started");
+        if (write > Durable) Durable = write;
+        while (_held.Count > 0 && _held.Peek().Write <= Durable)
+        {
+            var (_, to, reply) = _held.Dequeue();
+            to.Tell(reply);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using Akka.Actor;
+using Akka.Event;
+using Energy.Channels;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Ledger;
+
+namespace Energy.Cluster.Kernel;
+
+/// <summary>The ledger did not answer a channel's escrow requests after every attempt; it tries again when the channel is woken.</summary>
+public sealed record EscrowUnanswered(ChannelId ChannelId, EscrowId Escrow, int Attempts) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: the ledger did not answer the requests for {Escrow} after {Attempts} attempts";
+}
+
+/// <summary>
+/// What a channel entity asks of the ledger for its escrow: locks, refunds and releases. The entity says
+/// what the ledger still owes it (derived from its durable state); the client sends it, and sends it again
+/// after <c>retryAfter</c> until the entity has what it needs, at most <c>maxAttempts</c> times in a row.
+/// Every request is idempotent on the ledger, so sending again is always safe. Answers are checked against
+/// the channel's own escrow: a lock or release of anything else is raised as an alert, never acted on.
+/// </summary>
+public sealed class EscrowClient
+{
+    private const string RetryTimer = "escrow-retry";
+
+    private readonly ChannelId _channel;
+    private readonly IActorRef _ledger;
+    private readonly IWithTimers _owner;
+    private readonly EnergySettings _settings;
+    private readonly Func<IReadOnlyList<ILedgerCommand>> _owed;
+    private int _attempts;
+
+    /// <param name="owner">The entity whose timers retry (they are given to it only once it is constructed).</param>
+    public EscrowClient(ChannelId channel, IActorRef ledger, IWithTimers owner, EnergySettings settings, Func<IReadOnlyList<ILedgerCommand>> owed)
+    {
+        _channel = channel;
+        _ledger = ledger;
+        _owner = owner;
+        _settings = settings;
+        _owed = owed;
+    }
+
+    /// <summary>The client stopped after <see cref="EnergySettings.MaxEscrowAttempts"/> unanswered attempts.</summary>
+    public bool GaveUp => _attempts >= _settings.MaxEscrowAttempts;
+
+    /// <summary>The state changed (or the channel woke): sends what is owed now, with a fresh count of attempts.</summary>
+    public void Send()
+    {
+        _attempts = 0;
+        SendOwed();
+    }
+
+    /// <summary>
+    /// The retry timer fired: sends what is still owed, unless every attempt is spent; then the error is
+    /// returned to raise, and the client waits for <see cref="Send"/>.
+    /// </summary>
+    public ProtocolError? Retry(EscrowId escrow)
+    {
+        if (!GaveUp) { SendOwed(); return null; }
+        return new EscrowUnanswered(_channel, escrow, _attempts);
+    }
+
+    /// <summary>The ledger owes nothing more: no retry is pending.</summary>
+    public void Settled()
+    {
+        _owner.Timers.Cancel(RetryTimer);
+        _attempts = 0;
+    }
+
+    private void SendOwed()
+    {
+        var owed = _owed();
+        if (owed.Count == 0) { Settled(); return; }
+        foreach (var request in owed) _ledger.Tell(request);
+        _attempts++;
+        _owner.Timers.StartSingleTimer(RetryTimer, EscrowRetryDue.Instance, _settings.AskTimeout);
+    }
+
+    /// <summary>A ledger answer that does not fit the channel: logged and shown to the network's operators, and otherwise ignored.</summary>
+    public static void Alert(IActorContext context, EnergySettings settings, ChannelId channel, ProtocolError error)
+    {
+        context.GetLogger().Error("channel {0}: {1}", channel, error);
+        Dashboard.DashboardFeed.Get(context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{channel}",
+            error.Describe(), [], 0, 0, null, settings.Clock.Now, ["channel:" + channel.Value]));
+    }
+}
+
+/// <summary>The escrow client's retry timer fired.</summary>
+public sealed record EscrowRetryDue
+{
+    public static readonly EscrowRetryDue Instance = new();
+}
+
+/// <summary>Timers for a wall-clock deadline (a challenge window's end).</summary>
+public static class Deadlines
+{
+    /// <summary>
+    /// Sends <paramref name="message"/> when <paramref name="deadline"/> is reached, checking at least every
+    /// second so that a moved clock (tests, NTP steps) is noticed; the receiver asks its rules whether it is due.
+    /// </summary>
+    public static void Schedule(ITimerScheduler timers, object key, object message, Timestamp deadline, Timestamp now)
+    {
+        var wait = TimeSpan.FromMilliseconds(Math.Max(0, deadline.UnixMilliseconds - now.UnixMilliseconds));
+        timers.StartSingleTimer(key, message, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
+    }
+}
+
+/// <summary>Who waits for an outcome (an opening, a settlement): answered all at once, bounded.</summary>
+public sealed class Waiters
+{
+    private readonly List<IActorRef> _waiting = [];
+    private readonly string _entity;
+    private readonly int _max;
+
+    public Waiters(string entity, int max)
+    {
+        _entity = entity;
+        _max = max;
+    }
+
+    public int Count => _waiting.Count;
+
+    /// <summary>Adds <paramref name="to"/>, or refuses it by name when the bound is reached.</summary>
+    public void Add(IActorRef to)
+    {
+        if (_waiting.Count >= _max) { to.Tell(Refusal.From(new TooManyWaiting(_entity, _waiting.Count, _max))); return; }
+        _waiting.Add(to);
+    }
+
+    public void AnswerAll(object answer)
+    {
+        foreach (var to in _waiting) to.Tell(answer);
+        _waiting.Clear();
+    }
+}
