@@ -16,6 +16,30 @@ public static class LocalNode
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         cluster.Join(cluster.SelfAddress);
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return (system, EnergyRegions.Start(system, settings));
+        var regions = EnergyRegions.Start(system, settings);
+        await WhenEntitiesAnswerAsync(regions, TimeSpan.FromSeconds(60));
+        return (system, regions);
+    }
+
+    /// <summary>
+    /// Ready means an entity answers: the first one a fresh node wakes pays for the journal's start (its tables
+    /// made, its first connections opened) and for the first shard's allocation, which on a busy machine can
+    /// take longer than one ask. A lookup of an operator nobody admitted is asked until it is answered, within a bound.
+    /// </summary>
+    private static async Task WhenEntitiesAnswerAsync(EnergyRegions regions, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            try
+            {
+                await regions.Operators.Ask<object>(new Registry.GetOperator(Energy.Channels.Primitives.OperatorId.Of("readiness-probe")), TimeSpan.FromSeconds(5));
+                return;
+            }
+            catch (AskTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                // Not answered yet: ask again until the bound.
+            }
+        }
     }
 }
