@@ -36,6 +36,23 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+if [ "$failed" -ne 0 ]; then
+  # The names of the failed tests and the first line of each error, last, where a reader of the tail sees them.
+  echo "== failed tests"
+  for trx in "$results"/*.trx; do
+    [ -e "$trx" ] || continue
+    python3 - "$trx" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    message = r.find(".//t:ErrorInfo/t:Message", ns)
+    first = (message.text or "").strip().splitlines()[0][:300] if message is not None and message.text else ""
+    print(f"FAILED {r.get('testName')}: {first}")
+PY
+  done
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The runner failed without a failed test (a crash, a build error): count it as a failure.
   failed=1
