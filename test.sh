@@ -41,16 +41,11 @@ if [ "$failed" -ne 0 ]; then
   echo "== failed tests"
   for trx in "$results"/*.trx; do
     [ -e "$trx" ] || continue
-    python3 - "$trx" <<'PY' || true
-import sys, xml.etree.ElementTree as ET
-ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
-for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
-    if r.get("outcome") != "Failed":
-        continue
-    message = r.find(".//t:ErrorInfo/t:Message", ns)
-    first = (message.text or "").strip().splitlines()[0][:300] if message is not None and message.text else ""
-    print(f"FAILED {r.get('testName')}: {first}")
-PY
+    # A failed result's name is on its UnitTestResult element; its message follows in <Message>.
+    awk '
+      /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; next }
+      want && /<Message>/ { line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line); print "FAILED " name ": " substr(line, 1, 300); want = 0 }
+    ' "$trx"
   done
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
