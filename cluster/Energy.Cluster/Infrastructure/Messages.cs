@@ -27,4 +27,7 @@ public sealed class ManifestAttribute(string name) : Attribute
 public sealed record Refusal(string Code, string Message) : IEnergyMessage
 {
     public static Refusal From(Energy.Channels.ProtocolError error) => new(error.Code, error.Describe());
+
+    /// <summary>Whether this refuses with <typeparamref name="TError"/>: a refusal's code is its error's type name.</summary>
+    public bool Is<TError>() where TError : Energy.Channels.ProtocolError => Code == typeof(TError).Name;
 }
