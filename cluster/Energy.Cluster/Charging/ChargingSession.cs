@@ -6,6 +6,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Charging;
 
@@ -42,6 +43,10 @@ public readonly record struct SessionId(string Value, PaymentPurpose Purpose)
 {
     public static SessionId Of(string value) =>
         new(value, PaymentPurpose.ForSession(value) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None);
+
+    /// <summary>Whether <paramref name="value"/> may name a session: 1 to 64 of [a-z0-9._:-].</summary>
+    public static bool IsValid(string value) =>
+        value.Length is > 0 and <= 64 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-');
 
     public override string ToString() => Value;
 }
@@ -102,6 +107,12 @@ public sealed record ChargingSessionState
     /// where it is plugged in, and bills nothing without that.
     /// </summary>
     public bool AwaitsConsent => Started is { Witnessed: true } && Channel is null && !Unconsented && Record is null && End is null;
+
+    /// <summary>Started, and its vehicle has not accepted it yet, nor can it no more: an offer is still worth making.</summary>
+    public bool AwaitsVehicle => Started is not null && Channel is null && Record is null && !Unconsented;
+
+    /// <summary>Stopped, not completed, and its end reading paid (or nothing to pay it on): the charge record is due.</summary>
+    public bool ReadyToComplete => End is not null && Record is null && IsSettled;
 }
 
 /// <summary>
@@ -152,6 +163,29 @@ public static class ChargingSession
         return null;
     }
 
+    /// <summary>
+    /// The twins' answers about a session's charger and vehicle (null when a twin did not answer): the charger must
+    /// be registered as a charger or a meter and the vehicle as a vehicle, neither revoked (by its twin, or as this
+    /// node already knows). The charger's registration is what the session goes on with.
+    /// </summary>
+    public static Result<DeviceView> CheckParties(DeviceId charger, object? chargerAnswer, DeviceId vehicle, object? vehicleAnswer,
+        Func<DeviceId, bool> revokedHere, Timestamp now)
+    {
+        var checkedCharger = CheckDevice(charger, chargerAnswer, revokedHere(charger), now, DeviceRole.Charger, DeviceRole.Meter);
+        if (!checkedCharger.IsOk) return checkedCharger;
+        var checkedVehicle = CheckDevice(vehicle, vehicleAnswer, revokedHere(vehicle), now, DeviceRole.Vehicle);
+        return checkedVehicle.IsOk ? checkedCharger : checkedVehicle;
+    }
+
+    /// <summary>A twin's answer about a device: registered, not revoked, in one of the roles asked.</summary>
+    public static Result<DeviceView> CheckDevice(DeviceId device, object? answer, bool revokedHere, Timestamp now, params DeviceRole[] roles)
+    {
+        if (answer is not DeviceView view) return new DeviceNotFound(device);
+        if (view.Revoked || revokedHere) return new DeviceIsRevoked(device, view.RevokedAt ?? now);
+        if (!roles.Contains(view.Role)) return new DeviceRoleRefused(device, view.Role.ToString(), string.Join(" or ", roles));
+        return view;
+    }
+
     /// <summary>Starts a session once its charger is known: the start reading must be the charger's meter's.</summary>
     public static Result<SessionStarted> DecideStart(StartSession command, Signed<MeterReading> reading, NetworkId network, DeviceView charger, Timestamp now)
     {
@@ -172,6 +206,14 @@ public static class ChargingSession
         return new SessionStarted(command.Charger, command.Vehicle, payee, nodeKey.PublicKey.Hex, true, price, credit, reading.ToArray(), now);
     }
 
+    /// <summary>How long a witnessed session still waits for its vehicle's consent, counted from its start (none once the time is up).</summary>
+    public static TimeSpan ConsentLeft(ChargingSessionState state, TimeSpan consentTimeout, Timestamp now)
+    {
+        var elapsed = TimeSpan.FromMilliseconds(Math.Max(0, now.UnixMilliseconds - state.Started!.At.UnixMilliseconds));
+        var left = consentTimeout - elapsed;
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
     /// <summary>The vehicle had its time to accept a witnessed session and did not: nothing of it is billed.</summary>
     public static SessionConsentExpired? DecideConsentExpiry(ChargingSessionState state, Timestamp now) =>
         state.AwaitsConsent ? new SessionConsentExpired(now) : null;
@@ -189,13 +231,17 @@ public static class ChargingSession
         return SessionDecision.Proceed;
     }
 
-    /// <summary>Binds the channel the channel entity described, if it is open, from the vehicle, to the charger's operator, in the tariff's currency.</summary>
+    /// <summary>
+    /// Binds the channel the channel entity described (null: it did not answer), if it is open, from the vehicle,
+    /// to the charger's operator, in the tariff's currency.
+    /// </summary>
     public static Result<SessionChannelBound> DecideBind(ChargingSessionState state, SessionId session, ChannelId channel, object? answer)
     {
         var started = state.Started!;
         var problem = answer switch
         {
-            ChannelView { Status: not "open" } v => $"is {v.Status}, not open",
+            null => "did not answer",
+            ChannelView v when ChannelPhases.FromWire(v.Status) != ChannelPhase.Open => $"is {v.Status}, not open",
             ChannelView v when v.Payer != PartyId.From(started.Vehicle) => $"is paid from {v.Payer}, not from the vehicle",
             ChannelView v when v.Payee != started.Payee => $"pays {v.Payee}, not the charger's operator {started.Payee}",
             ChannelView v when v.Deposit!.Value.Currency != started.PricePerKwh.Currency => $"is in {v.Deposit.Value.Currency}",
@@ -356,6 +402,30 @@ public static class ChargingSession
         return new SessionCompleted(new ChargeRecord(session.Value, started.Charger, started.Vehicle, state.Channel, started.StartReading,
             state.End.ToArray(), state.DeliveredWh, started.PricePerKwh, owed, paid, outstanding, state.BestVoucher?.ToArray(),
             state.Suspensions, started.At, now));
+    }
+
+    // What the session's parties and callers are told
+
+    public static SessionOfferEvent Offer(ChargingSessionState state, SessionId session)
+    {
+        var started = state.Started!;
+        return new SessionOfferEvent(session.Value, started.Charger, started.Payee, started.MeterKeyHex, started.Witnessed, started.PricePerKwh.MinorUnits,
+            started.Credit.MinorUnits, started.PricePerKwh.Currency, started.StartReading);
+    }
+
+    /// <summary>A reading passed to the vehicle with the session's energy up to it, and what is owed and paid now.</summary>
+    public static SessionReadingEvent ReadingEvent(ChargingSessionState state, SessionId session, Signed<MeterReading> reading) =>
+        new(session.Value, reading.Wire.ToArray(), reading.Payload.Register.WattHours - state.Start!.Payload.Register.WattHours, state.Owed.MinorUnits,
+            state.Paid.MinorUnits, state.End is not null);
+
+    public static SessionProgress Progress(ChargingSessionState state, SessionId session) =>
+        new(session.Value, state.Status.ToWire(), state.DeliveredWh, state.Owed, state.Paid);
+
+    public static SessionView View(ChargingSessionState state, SessionId session)
+    {
+        var started = state.Started!;
+        return new(session.Value, state.Status.ToWire(), started.Charger, started.Vehicle, state.Channel, started.PricePerKwh, started.Credit,
+            state.DeliveredWh, state.Owed, state.Paid, state.Suspensions, state.Record);
     }
 
     // Evolving
