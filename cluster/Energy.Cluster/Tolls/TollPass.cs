@@ -27,6 +27,25 @@ public static class PassStatusNames
     };
 }
 
+/// <summary>The names a violation's cause has in what the gantry is told: the cause's name in camel case.</summary>
+public static class ViolationCauseNames
+{
+    public static string ToWire(this ViolationCause cause) => cause switch
+    {
+        ViolationCause.NoChannel => "noChannel",
+        ViolationCause.DepositExhausted => "depositExhausted",
+        ViolationCause.InvalidAnswer => "invalidAnswer",
+        ViolationCause.Late => "late",
+        _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "no wire name"),
+    };
+}
+
+/// <summary>
+/// How a vehicle's answer to a pass is taken: the open pass to decide on, or what the vehicle is told instead
+/// (why it is refused, or the pass as it stands when it is resolved or being paid already).
+/// </summary>
+public readonly record struct PassAnswer(TollPassState? Pass, ProtocolError? Refused, PassView? Standing);
+
 /// <summary>
 /// One vehicle's pass under a gantry, immutable: the signed request, what a voucher must name to pay it, the
 /// channel a voucher for it was handed to (once that is durable), and how it resolved.
@@ -61,6 +80,19 @@ public static class TollPasses
         pass.Payload.Vehicle == vehicle ? null : new NotPassVehicle(pass.Id, vehicle);
 
     /// <summary>
+    /// Whether a vehicle's payment or decline may be decided on the pass: it must know the pass, be its vehicle,
+    /// and the pass must be open and not being paid already (a voucher of it is with the channel). A resolved pass
+    /// answers with where it stands; one being paid refuses a second payment and answers a decline with where it stands.
+    /// </summary>
+    public static PassAnswer CheckAnswer(TollPassState? pass, string id, DeviceId vehicle, bool beingPaid, bool refuseWhileBeingPaid)
+    {
+        if (pass is null) return new PassAnswer(null, new PassNotFound(id), null);
+        if (CheckVehicle(pass, vehicle) is { } refused) return new PassAnswer(null, refused, null);
+        if (pass.IsOpen && !beingPaid) return new PassAnswer(pass, null, null);
+        return pass.IsOpen && refuseWhileBeingPaid ? new PassAnswer(null, new PassAlreadyResolved(id, "being paid"), null) : new PassAnswer(null, null, pass.View());
+    }
+
+    /// <summary>
     /// A voucher for the pass: one that cannot be read, or that names anything but this pass, is a violation at
     /// once; otherwise which channel it is on is recorded before the channel sees it.
     /// </summary>
@@ -92,12 +124,9 @@ public static class TollPasses
             case VoucherAcknowledged ack:
                 return new PassPaid(pass.Id, voucher.ToArray(), ack.PaidForPurpose!.Value, now);
             case Refusal refusal:
-                var cause = refusal.Code switch
-                {
-                    nameof(ChannelNotFound) => ViolationCause.NoChannel,
-                    nameof(AmountExceedsDeposit) => ViolationCause.DepositExhausted,
-                    _ => ViolationCause.InvalidAnswer,
-                };
+                var cause = refusal.Is<ChannelNotFound>() ? ViolationCause.NoChannel
+                    : refusal.Is<AmountExceedsDeposit>() ? ViolationCause.DepositExhausted
+                    : ViolationCause.InvalidAnswer;
                 return Violate(pass, tollOperator, cause, $"{refusal.Code}: {refusal.Message}", now);
             default:
                 return Violate(pass, tollOperator, ViolationCause.InvalidAnswer, "the channel gave no answer", now);

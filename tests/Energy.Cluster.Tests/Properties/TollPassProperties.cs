@@ -211,15 +211,75 @@ public class TollPassProperties
                 switch (step.Kind)
                 {
                     case StepKind.RequestForged: Assert.IsType<InvalidSignature>(error); break;
-                    case StepKind.RequestStale: Assert.IsType<TollPriceChanged>(error); break;
+                    case StepKind.RequestStale: Assert.Equal("price", Assert.IsType<TollRequestRefused>(error).Field); break;
                     case StepKind.RequestOffClock: Assert.Equal("time", Assert.IsType<TollRequestRefused>(error).Field); break;
-                    case StepKind.RequestAtOldPrice: Assert.True(error is TollPriceChanged { } changed && changed.Current != changed.Asked, $"{error}"); break;
+                    case StepKind.RequestAtOldPrice: Assert.Equal("price", Assert.IsType<TollRequestRefused>(error).Field); break;
                     // The same request again may have fallen out of the clock's or the price's bounds meanwhile.
-                    case StepKind.RequestAgain: Assert.True(error is TollRequestRefused or TollPriceChanged, $"{error}"); break;
+                    case StepKind.RequestAgain: Assert.IsType<TollRequestRefused>(error); break;
                     default: Assert.Fail($"{step.Kind} was refused: {error}"); break;
                 }
             }
         });
+
+    [Property(MaxTest = 60)]
+    public Property A_sweep_finds_late_exactly_the_open_passes_past_their_answer_time_that_are_not_being_paid() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 10_000).ToArbitrary(), (steps, laterMs) =>
+        {
+            var book = Play(steps).Book;
+            var open = book.Open.ToList();
+            var beingPaid = open.Where((_, i) => i % 3 == 0).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+            var now = new Timestamp(open.Select(p => p.RecordedAt.UnixMilliseconds).DefaultIfEmpty(Start.UnixMilliseconds).Max() - 5_000 + laterMs);
+            var late = book.DecideLate(AnswerTimeoutMs, beingPaid, now);
+            var expected = open.Where(p => !beingPaid.Contains(p.Id) && now.UnixMilliseconds - p.RecordedAt.UnixMilliseconds > AnswerTimeoutMs).Select(p => p.Id);
+            Assert.Equal(expected.Order(StringComparer.Ordinal), late.Select(v => v.Violation.Pass).Order(StringComparer.Ordinal));
+            Assert.All(late, v => Assert.Equal(ViolationCause.Late, v.Violation.Cause));
+        });
+
+    [Fact]
+    public void A_vehicle_answers_only_its_own_open_pass_and_a_pass_being_paid_is_not_paid_twice()
+    {
+        var book = new TollPassBook(Gantry);
+        book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
+        var decided = book.DecidePass(Request(Start, Price, GantryKey), ClusterTestKit.Network, gantryRevoked: false,
+            new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
+        book.Apply(decided.Recorded!, decided.Request);
+        var pass = book.Find(decided.Recorded!.Pass)!;
+        Assert.Equal(pass, TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: false, refuseWhileBeingPaid: true).Pass);
+        Assert.Equal(new PassNotFound("gantry-p.9"), TollPasses.CheckAnswer(null, "gantry-p.9", Vehicle, false, true).Refused);
+        Assert.Equal(new NotPassVehicle(pass.Id, DeviceId.Of("other-p")), TollPasses.CheckAnswer(pass, pass.Id, DeviceId.Of("other-p"), false, true).Refused);
+        Assert.Equal(new PassAlreadyResolved(pass.Id, "being paid"), TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: true, refuseWhileBeingPaid: true).Refused);
+        Assert.Equal(pass.View(), TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: true, refuseWhileBeingPaid: false).Standing);
+        var resolved = TollPasses.Evolve(pass, TollPasses.DecideDecline(pass, Operator, "NoChannel", Start));
+        var answer = TollPasses.CheckAnswer(resolved, pass.Id, Vehicle, beingPaid: false, refuseWhileBeingPaid: true);
+        Assert.Null(answer.Pass);
+        Assert.Null(answer.Refused);
+        Assert.Equal(resolved.View(), answer.Standing);
+    }
+
+    [Fact]
+    public void A_channel_refusal_is_read_by_its_error_type_into_the_violation_s_cause()
+    {
+        var book = new TollPassBook(Gantry);
+        book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
+        var decided = book.DecidePass(Request(Start, Price, GantryKey), ClusterTestKit.Network, false, new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
+        book.Apply(decided.Recorded!, decided.Request);
+        var pass = book.Find(decided.Recorded!.Pass)!;
+        var voucher = Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, Price, Price, VehicleKey, pass.Purpose)).Value;
+        ViolationCause CauseOf(ProtocolError error) =>
+            Assert.IsType<ViolationRecorded>(TollPasses.DecideAnswer(pass, Operator, voucher, Refusal.From(error), Start)).Violation.Cause;
+        Assert.Equal(ViolationCause.NoChannel, CauseOf(new ChannelNotFound(Channel)));
+        Assert.Equal(ViolationCause.DepositExhausted, CauseOf(new AmountExceedsDeposit(Channel, 1, Price)));
+        Assert.Equal(ViolationCause.InvalidAnswer, CauseOf(new ChannelBusy(Channel, "starting")));
+    }
+
+    [Fact]
+    public void A_violation_s_cause_keeps_its_wire_name_and_a_stale_price_asks_for_the_current_one()
+    {
+        foreach (var cause in Enum.GetValues<ViolationCause>())
+            Assert.Equal(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(cause.ToString()), cause.ToWire());
+        Assert.True(TollPassBook.AsksCurrentPrice(new TollRequestRefused(Gantry, "price", "120 EUR", "121 EUR")));
+        Assert.False(TollPassBook.AsksCurrentPrice(new TollRequestRefused(Gantry, "time", "within 30 s", "40000 ms off")));
+    }
 
     [Fact]
     public void The_price_before_a_change_is_taken_only_within_its_grace()
