@@ -5,6 +5,7 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Wire;
 
@@ -141,9 +142,11 @@ public static class ChargingSession
 {
     // Starting
 
-    /// <summary>Whether a start may go ahead: the same start again is a repeat, other terms are refused.</summary>
+    /// <summary>Whether a start may go ahead: its reading must be readable; the same start again is a repeat, other terms are refused.</summary>
     public static Result<SessionDecision> CheckStart(ChargingSessionState state, SessionId session, StartSession command, SessionLimits limits)
     {
+        var reading = Signed<MeterReading>.Decode(command.Reading);
+        if (!reading.IsOk) return reading.Error;
         if (state.Started is { } started)
             return started.Charger == command.Charger && started.StartReading.AsSpan().SequenceEqual(command.Reading)
                 ? SessionDecision.Repeat
@@ -184,6 +187,16 @@ public static class ChargingSession
         if (view.Revoked || revokedHere) return new DeviceIsRevoked(device, view.RevokedAt ?? now);
         if (!roles.Contains(view.Role)) return new DeviceRoleRefused(device, view.Role.ToString(), string.Join(" or ", roles));
         return view;
+    }
+
+    /// <summary>Starts a session once its parties' twins answered: both registered in their roles, the start reading the charger's meter's.</summary>
+    public static Result<SessionStarted> DecideStart(StartSession command, NetworkId network, object? chargerAnswer, object? vehicleAnswer,
+        Func<DeviceId, bool> revokedHere, Timestamp now)
+    {
+        var charger = CheckParties(command.Charger, chargerAnswer, command.Vehicle, vehicleAnswer, revokedHere, now);
+        if (!charger.IsOk) return charger.Error;
+        var reading = Signed<MeterReading>.Decode(command.Reading);
+        return reading.IsOk ? DecideStart(command, reading.Value, network, charger.Value, now) : reading.Error;
     }
 
     /// <summary>Starts a session once its charger is known: the start reading must be the charger's meter's.</summary>
@@ -405,6 +418,40 @@ public static class ChargingSession
     }
 
     // What the session's parties and callers are told
+
+    /// <summary>
+    /// What the session's parties are told once <paramref name="e"/> is taken (<paramref name="state"/> is the state
+    /// after it), each event framed for the device it goes to. The charger hears that the vehicle accepted and
+    /// whether to suspend or resume; the vehicle hears each reading once it accepted (and, as it accepts, the
+    /// newest one before), and the end; both get the charge record.
+    /// </summary>
+    public static IReadOnlyList<DeviceEvent> Notices(ChargingSessionState state, SessionId session, object e)
+    {
+        if (state.Started is not { } started) return [];
+        return e switch
+        {
+            SessionChannelBound b when state.Latest is { } latest =>
+                [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session.Value, b.Channel)), DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, latest))],
+            SessionChannelBound b => [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session.Value, b.Channel))],
+            ProgressTaken { Reading: { } reading } when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, reading))],
+            SessionSuspended s => [DeviceEvents.Of(started.Charger, new SessionSuspendEvent(session.Value, s.Owed.MinorUnits, s.Paid.MinorUnits, started.Credit.MinorUnits))],
+            SessionResumed r => [DeviceEvents.Of(started.Charger, new SessionResumeEvent(session.Value, r.Owed.MinorUnits, r.Paid.MinorUnits))],
+            SessionStopRequested when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, state.End!))],
+            SessionCompleted c => RecordFor(started, c.Record),
+            _ => [],
+        };
+    }
+
+    /// <summary>The charge record as both parties get it: the network's JSON of the record.</summary>
+    private static DeviceEvent[] RecordFor(SessionStarted started, ChargeRecord record)
+    {
+        var body = System.Text.Json.JsonSerializer.SerializeToElement(record, Serialization.EnergyJson.Options);
+        return [DeviceEvents.Of(started.Charger, GatewayEvents.SessionCompleted, body), DeviceEvents.Of(started.Vehicle, GatewayEvents.SessionCompleted, body)];
+    }
+
+    /// <summary>What the charger is told of a payment when no answer to a reading of its own will tell it.</summary>
+    public static DeviceEvent PaidNotice(ChargingSessionState state, SessionId session) =>
+        DeviceEvents.Of(state.Started!.Charger, new SessionPaidEvent(session.Value, state.Owed.MinorUnits, state.Paid.MinorUnits));
 
     public static SessionOfferEvent Offer(ChargingSessionState state, SessionId session)
     {

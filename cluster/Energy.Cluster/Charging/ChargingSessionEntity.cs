@@ -1,30 +1,26 @@
-using System.Text.Json;
 using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Encoding;
-using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
-using Energy.Wire;
 
 namespace Energy.Cluster.Charging;
 
 /// <summary>
 /// One charging session, from plug-in to charge record: a shell around <see cref="ChargingSession"/>. It looks
-/// up the parties, persists what the core decides, and tells the charger and the vehicle. Readings and the
-/// payments the channel acknowledged are taken at once and persisted in batches (<see cref="BatchedWrites"/>);
-/// a charger's reading is answered once its batch is durable, with where the session stands then. A payment
-/// is answered once the channel holds its voucher durably. An OCPP charge point cannot sign: for it the node
-/// witnesses the meter values and signs the readings with its own key.
+/// up what a decision needs, persists what the core decides, and tells the parties what the core says they hear.
+/// Readings and the payments the channel acknowledged are taken at once and written in batches
+/// (<see cref="BatchedWrites"/>); a charger's reading is answered once its batch is durable, with where the
+/// session stands then. A payment is answered once the channel holds its voucher durably. An OCPP charge point
+/// cannot sign: for it the node witnesses the meter values and signs the readings with its own key.
 /// </summary>
 public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 {
-    private const string Offer = "offer";
     private readonly SessionId _id;
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
@@ -61,7 +57,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id.Value))));
         Command<DeviceConnectionFound>(found =>
         {
-            if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) ToVehicle(ChargingSession.Offer(_state, _id));
+            if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
         });
         Command<DeviceLookupDue>(_ => OfferToVehicle());
         Command<Due>(due => { if (due == Due.Settle) Complete(); else OnConsentDeadline(); });
@@ -79,14 +75,22 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private Timestamp Now => _settings.Clock.Now;
 
-    private DeviceId Charger => _state.Started!.Charger;
-
     private DeviceId Vehicle => _state.Started!.Vehicle;
 
     private void Evolve(object e) => _state = ChargingSession.Evolve(_state, e);
 
-    /// <summary>Persists an event the core decided, evolves by it once durable, then goes on.</summary>
-    private void Record<TEvent>(TEvent e, Action<TEvent> then) where TEvent : class => Persist(e, durable => { Evolve(durable); then(durable); });
+    /// <summary>Persists what the core decided; once durable, evolves by it, tells the parties what they hear of it, and goes on.</summary>
+    private void Record<TEvent>(TEvent e, Action<TEvent> then) where TEvent : class => Persist(e, durable =>
+    {
+        Evolve(durable);
+        Notify(durable);
+        then(durable);
+    });
+
+    private void Notify(object e)
+    {
+        foreach (var notice in ChargingSession.Notices(_state, _id, e)) _push.Push(notice);
+    }
 
     /// <summary>
     /// A payment is persisted with the next reading, not on its own: the channel holds it durably. After a restart
@@ -102,7 +106,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             answer => Take(ChargingSession.DecideAdopt(_state, _id, answer as PurposePaid)));
     }
 
-    /// <summary>Takes progress at once; it is persisted with the next batch, and nobody is told of it before.</summary>
+    /// <summary>Takes progress at once; it is written with the next batch, and nobody is answered about it before.</summary>
     private void Take(ProgressTaken? progress)
     {
         if (progress is null) return;
@@ -110,19 +114,17 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _progress.Taken();
     }
 
-    // Starting
+    // Starting, and the vehicle's consent
 
     private void OnStart(StartSession command)
     {
         var sender = Sender;
-        var reading = Signed<MeterReading>.Decode(command.Reading);
-        if (!reading.IsOk) { sender.Tell(Refusal.From(reading.Error)); return; }
         var check = ChargingSession.CheckStart(_state, _id, command, _limits);
         if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
         if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
-        AwaitParties(command.Charger, command.Vehicle, charger =>
+        AskParties(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
-            var started = charger.IsOk ? ChargingSession.DecideStart(command, reading.Value, _settings.Network, charger.Value, Now) : charger.Error;
+            var started = ChargingSession.DecideStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked, Now);
             if (!started.IsOk) { sender.Tell(Refusal.From(started.Error)); return; }
             _push.Pin(command.Charger, command.Connection);
             Record(started.Value, _ => { sender.Tell(View()); OfferToVehicle(); });
@@ -132,8 +134,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void OnStartWitnessed(StartWitnessedSession command)
     {
         if (_state.IsStarted) return;
-        AwaitParties(command.Charger, command.Vehicle, charger =>
+        AskParties(command.Charger, command.Vehicle, (chargerAnswer, vehicleAnswer) =>
         {
+            var charger = ChargingSession.CheckParties(command.Charger, chargerAnswer, command.Vehicle, vehicleAnswer, RevocationList.Get(Context.System).IsRevoked, Now);
             if (!charger.IsOk) return;
             var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, PartyId.From(charger.Value.Operator), _settings.NodeKey,
                 new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
@@ -141,18 +144,19 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
-    /// <summary>Looks up the charger's and the vehicle's twins together, and goes on with the charger's registration or why the parties are refused.</summary>
-    private void AwaitParties(DeviceId charger, DeviceId vehicle, Action<Result<DeviceView>> then)
+    private void AskParties(DeviceId charger, DeviceId vehicle, Action<object?, object?> then) =>
+        AwaitedAnswers.AskBoth(Context, Stash, (_devices, new GetDevice(charger)), (_devices, new GetDevice(vehicle)), _settings.AskTimeout, then);
+
+    /// <summary>Offers the session to the vehicle on its connection, looked up in its twin when it is not known yet.</summary>
+    private void OfferToVehicle()
     {
-        var revocations = RevocationList.Get(Context.System);
-        AwaitedAnswers.AskBoth(Context, Stash, (_devices, new GetDevice(charger)), (_devices, new GetDevice(vehicle)), _settings.AskTimeout,
-            (chargerAnswer, vehicleAnswer) => then(ChargingSession.CheckParties(charger, chargerAnswer, vehicle, vehicleAnswer, revocations.IsRevoked, Now)));
+        if (!_state.AwaitsVehicle) return;
+        if (_push.ConnectionOf(Vehicle) is null) _push.Find(Vehicle, "offer");
+        else _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
     }
 
-    // Consent: a vehicle pays only for a session it accepted. An OCPP charger starts a transaction on an idTag
-    // alone, so its session waits a bounded time for the vehicle to accept; without that, nothing is billed and
-    // the charger is told to stop (RemoteStopTransaction).
-
+    // An OCPP charger starts a transaction on an idTag alone: its session waits a bounded time for the vehicle to
+    // accept; without that, nothing is billed and the charger is told to stop (RemoteStopTransaction).
     private void ScheduleConsentDeadline() =>
         Timers.StartSingleTimer(Due.Consent, Due.Consent, ChargingSession.ConsentLeft(_state, _settings.SessionConsentTimeout, Now));
 
@@ -167,14 +171,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
-    /// <summary>Offers the session to the vehicle on its connection, looked up in its twin when it is not known yet.</summary>
-    private void OfferToVehicle()
-    {
-        if (!_state.AwaitsVehicle) return;
-        if (_push.ConnectionOf(Vehicle) is null) _push.Find(Vehicle, Offer);
-        else ToVehicle(ChargingSession.Offer(_state, _id));
-    }
-
     // Accepting
 
     private void OnAccept(AcceptSession command)
@@ -187,14 +183,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         AwaitedAnswers.Ask(Context, Stash, _channels, new GetChannel(command.Channel), _settings.AskTimeout, answer =>
         {
             var bound = ChargingSession.DecideBind(_state, _id, command.Channel, answer);
-            if (!bound.IsOk) { sender.Tell(Refusal.From(bound.Error)); return; }
-            Record(bound.Value, e =>
-            {
-                sender.Tell(View());
-                ToCharger(new SessionAcceptedEvent(_id.Value, e.Channel));
-                // Readings that arrived before the vehicle accepted are owed now.
-                if (_state.Latest is { } latest) ToVehicle(ChargingSession.ReadingEvent(_state, _id, latest));
-            });
+            if (bound.IsOk) Record(bound.Value, _ => sender.Tell(View()));
+            else sender.Tell(Refusal.From(bound.Error));
         });
     }
 
@@ -220,7 +210,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void TakeReading(ProgressTaken reading, IActorRef replyTo)
     {
         Take(reading);
-        if (_state.Channel is not null) ToVehicle(ChargingSession.ReadingEvent(_state, _id, reading.Reading!));
+        Notify(reading);
         CheckCredit();
         if (!replyTo.IsNobody()) _progress.ReplyWhenDurable(replyTo, () => Progress());
         WriteProgress();
@@ -255,10 +245,10 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void OnPaymentAnswered(PaymentAnswered answered)
     {
         if (answered.Answer is not VoucherAcknowledged ack) { answered.ReplyTo.Tell(answered.Answer); return; }
-        // The channel holds the voucher durably: the session takes it and persists it with its next batch.
+        // The channel holds the voucher durably: the session takes it and writes it with its next batch.
         Take(ChargingSession.DecideAcknowledged(_state, _id, answered.Voucher, ack));
         // A charger with a reading waiting for its answer learns what is paid from that answer; one without is told now.
-        if (_progress.Held == 0) ToCharger(new SessionPaidEvent(_id.Value, _state.Owed.MinorUnits, _state.Paid.MinorUnits));
+        if (_progress.Held == 0) _push.Push(ChargingSession.PaidNotice(_state, _id));
         CheckCredit();
         answered.ReplyTo.Tell(Progress());
         if (_state.ReadyToComplete) Complete();
@@ -267,15 +257,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Suspends when what is owed and unpaid exceeds the credit; resumes once it no longer does.</summary>
     private void CheckCredit()
     {
-        switch (ChargingSession.DecideCredit(_state, Now))
-        {
-            case SessionSuspended suspended:
-                Record(suspended, e => ToCharger(new SessionSuspendEvent(_id.Value, e.Owed.MinorUnits, e.Paid.MinorUnits, _state.Started!.Credit.MinorUnits)));
-                break;
-            case SessionResumed resumed:
-                Record(resumed, e => ToCharger(new SessionResumeEvent(_id.Value, e.Owed.MinorUnits, e.Paid.MinorUnits)));
-                break;
-        }
+        if (ChargingSession.DecideCredit(_state, Now) is { } decided) Record(decided, _ => { });
     }
 
     // Stopping
@@ -291,7 +273,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void Stop(SessionStopRequested stop, IActorRef replyTo) => Record(stop, _ =>
     {
-        if (_state.Channel is not null) ToVehicle(ChargingSession.ReadingEvent(_state, _id, _state.End!));
         if (_state.ReadyToComplete) { Complete(replyTo); return; }
         Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
         replyTo.Tell(View());
@@ -302,14 +283,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     {
         if (ChargingSession.DecideCompletion(_state, _id, Now) is not { } completed) return;
         Timers.Cancel(Due.Settle);
-        Record(completed, e =>
-        {
-            var body = JsonSerializer.SerializeToElement(e.Record, Serialization.EnergyJson.Options);
-            _push.Push(Charger, GatewayEvents.SessionCompleted, body);
-            _push.Push(Vehicle, GatewayEvents.SessionCompleted, body);
-            PublishCompleted(e.Record);
-            replyTo?.Tell(View());
-        });
+        Record(completed, e => { PublishCompleted(e.Record); replyTo?.Tell(View()); });
     }
 
     private void PublishCompleted(ChargeRecord r)
@@ -319,8 +293,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [started.Payee.Name], r.Paid.MinorUnits, r.EnergyWh,
             started.Zone?.Value, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
     }
-
-    // Shared
 
     /// <summary>
     /// Refuses a command from a device that is not the session's party, or one after the end; a party's
@@ -332,10 +304,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _push.Pin(device, connection);
         return false;
     }
-
-    private void ToCharger<TEvent>(TEvent body) where TEvent : IGatewayEvent => _push.Push(Charger, body);
-
-    private void ToVehicle<TEvent>(TEvent body) where TEvent : IGatewayEvent => _push.Push(Vehicle, body);
 
     private SessionProgress Progress() => ChargingSession.Progress(_state, _id);
 

@@ -12,6 +12,17 @@ public sealed record DeviceConnectionFound(DeviceId Device, string Key, string? 
 /// <summary>A device was not connected when its entity looked: time to look again.</summary>
 public sealed record DeviceLookupDue(DeviceId Device, string Key);
 
+/// <summary>Events for devices, each framed once, where it arises, as the frame the device reads.</summary>
+public static class DeviceEvents
+{
+    /// <summary>An event of the wire contract: its record names the event and spells its body.</summary>
+    public static DeviceEvent Of<TEvent>(DeviceId device, TEvent body) where TEvent : IGatewayEvent =>
+        new(device, TEvent.Name, GatewayFrameWriter.Event(device, body));
+
+    /// <summary>An event named by its entity with a body the entity shaped (a JSON element, or an object written with its own names).</summary>
+    public static DeviceEvent Of(DeviceId device, string name, object body) => new(device, name, GatewayFrameWriter.Event(device, name, body));
+}
+
 /// <summary>
 /// How much a <see cref="DevicePush"/> keeps and how often it looks. <paramref name="KeepFor"/> bounds how long
 /// a remembered connection is trusted (none: until replaced); a connection pinned for one of the entity's own
@@ -115,6 +126,12 @@ public sealed class DevicePush
     public void Push(DeviceId device, string name, object body)
     {
         if (Resolve(ConnectionOf(device)) is { } target) target.Tell(new DeviceEvent(device, name, GatewayFrameWriter.Event(device, name, body)));
+    }
+
+    /// <summary>Pushes an event framed already (<see cref="DeviceEvents"/>) to its device's connection. Dropped when none is known.</summary>
+    public void Push(DeviceEvent framed)
+    {
+        if (Resolve(ConnectionOf(framed.Device)) is { } target) target.Tell(framed);
     }
 
     // Resolving a connection's path is not free: the few the entity talks to are kept (bounded).

@@ -199,9 +199,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _devices.Tell(new VehicleSeen(vehicle, _gantry, tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, pass.Payload.Time));
     }
 
-    private void PushRequest(TollPassState pass) =>
-        _push.Push(pass.Payload.Vehicle, new TollRequestEvent(pass.Id, pass.Request.Wire.ToArray(), _book.GantryKey!.Hex, PartyId.From(Tariff!.Operator),
-            pass.Payload.Price.MinorUnits, pass.Payload.Price.Currency));
+    private void PushRequest(TollPassState pass) => _push.Push(_book.RequestNotice(pass));
 
     // Answers
 
@@ -261,21 +259,11 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
         PersistAsync(resolution, _ =>
         {
-            var request = resolved.Payload;
-            switch (resolution)
-            {
-                case PassPaid paid:
-                    PublishPaid(resolved, paid);
-                    if (!replyTo.IsNobody()) replyTo.Tell(resolved.View());
-                    _push.Push(_gantry, new TollConfirmedEvent(resolved.Id, request.Vehicle, paid.Paid.MinorUnits, request.Time.UnixMilliseconds));
-                    break;
-                case ViolationRecorded { Violation: var violation }:
-                    PublishViolation(resolved, violation);
-                    if (!replyTo.IsNobody()) replyTo.Tell(resolved.View());
-                    _push.Push(_gantry, new TollViolationEvent(resolved.Id, request.Vehicle, violation.Cause.ToWire(), violation.Detail));
-                    _offices.Tell(new FileViolation(violation.Operator, violation));
-                    break;
-            }
+            if (resolution is PassPaid paid) PublishPaid(resolved, paid);
+            if (resolution is ViolationRecorded recorded) PublishViolation(resolved, recorded.Violation);
+            if (!replyTo.IsNobody()) replyTo.Tell(resolved.View());
+            if (TollPasses.Notice(resolved, resolution) is { } notice) _push.Push(notice);
+            if (resolution is ViolationRecorded { Violation: var violation }) _offices.Tell(new FileViolation(violation.Operator, violation));
         });
     }
 

@@ -5,6 +5,9 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
+using Energy.Cluster.Charging;
+using Energy.Cluster.Kernel;
+using Energy.Wire;
 
 namespace Energy.Cluster.Tolls;
 
@@ -170,6 +173,18 @@ public static class TollPasses
         var request = pass.Payload;
         return new ViolationRecorded(new TollViolation($"{pass.Id}.v", pass.Id, request.Gantry, request.Vehicle, tollOperator, request.Segment,
             request.Price, cause, detail, request.Time, now));
+    }
+
+    /// <summary>What the gantry is told once a pass resolves: confirmed with what was paid, or the violation's cause; none for anything else.</summary>
+    public static DeviceEvent? Notice(TollPassState pass, IEnergyMessage resolution)
+    {
+        var request = pass.Payload;
+        return resolution switch
+        {
+            PassPaid paid => DeviceEvents.Of(request.Gantry, new TollConfirmedEvent(pass.Id, request.Vehicle, paid.Paid.MinorUnits, request.Time.UnixMilliseconds)),
+            ViolationRecorded { Violation: var v } => DeviceEvents.Of(request.Gantry, new TollViolationEvent(pass.Id, request.Vehicle, v.Cause.ToWire(), v.Detail)),
+            _ => null,
+        };
     }
 
     /// <summary>The one way a pass changes, live and in recovery alike. A resolved pass never changes again.</summary>

@@ -3,7 +3,10 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
+using Energy.Cluster.Charging;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Tolls;
 
@@ -46,6 +49,11 @@ public sealed class TollPassBook(DeviceId gantry)
     public IEnumerable<TollViolation> Unfiled => _unfiled.Values;
 
     public bool IsUnfiled(string violation) => _unfiled.ContainsKey(violation);
+
+    /// <summary>The toll request as the pass's vehicle is asked to pay it: the gantry's signed request, its key, and whom to pay how much.</summary>
+    public DeviceEvent RequestNotice(TollPassState pass) =>
+        DeviceEvents.Of(pass.Payload.Vehicle, new TollRequestEvent(pass.Id, pass.Request.Wire.ToArray(), GantryKey!.Hex, PartyId.From(Tariff!.Operator),
+            pass.Payload.Price.MinorUnits, pass.Payload.Price.Currency));
 
     /// <summary>The gantry as its callers see it, at the price it asks now.</summary>
     public GantryView View(Money? price) => new(Gantry, Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, price,

@@ -253,6 +253,33 @@ public class ChargingSessionProperties
             }
         });
 
+    [Property(MaxTest = 60)]
+    public Property Only_the_session_s_parties_are_told_and_the_vehicle_only_once_it_accepted() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            var state = ChargingSessionState.Empty;
+            foreach (var e in played.Journal)
+            {
+                state = ChargingSession.Evolve(state, e);
+                var notices = ChargingSession.Notices(state, Session, e);
+                Assert.All(notices, n => Assert.Contains(n.Device, new[] { Charger, Vehicle }));
+                if (state.Channel is null) Assert.DoesNotContain(notices, n => n.Device == Vehicle && e is not SessionCompleted);
+                switch (e)
+                {
+                    case SessionCompleted:
+                        Assert.Equal(new[] { (Charger, "session.completed"), (Vehicle, "session.completed") }, notices.Select(n => (n.Device, n.Event)));
+                        break;
+                    case SessionSuspended or SessionResumed:
+                        Assert.Equal(Charger, Assert.Single(notices).Device);
+                        break;
+                    case SessionStarted or SessionProgressed or SessionConsentExpired:
+                        Assert.Empty(notices);
+                        break;
+                }
+            }
+        });
+
     [Property(MaxTest = 100)]
     public Property The_time_left_for_consent_is_between_none_and_the_timeout_and_shrinks_as_time_passes() =>
         Prop.ForAll(Gen.Choose(-5_000, 200_000).ToArbitrary(), Gen.Choose(0, 100_000).ToArbitrary(), (elapsedMs, laterMs) =>

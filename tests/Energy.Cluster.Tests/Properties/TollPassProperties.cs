@@ -272,6 +272,34 @@ public class TollPassProperties
         Assert.Equal(ViolationCause.InvalidAnswer, CauseOf(new ChannelBusy(Channel, "starting")));
     }
 
+    [Property(MaxTest = 60)]
+    public Property The_gantry_is_told_how_each_pass_resolved_and_of_nothing_else() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var passes = new Dictionary<string, TollPassState>();
+            foreach (var e in played.Journal)
+            {
+                if (e is PassRecorded recorded) passes[recorded.Pass] = TollPasses.Recorded(recorded, Signed<TollRequest>.Decode(recorded.Request).Value);
+                var pass = e switch { PassPaid p => passes[p.Pass], ViolationRecorded v => passes[v.Violation.Pass], PassRecorded r => passes[r.Pass], _ => null };
+                if (pass is null) continue;
+                var notice = TollPasses.Notice(pass, e);
+                switch (e)
+                {
+                    case PassPaid:
+                        Assert.Equal((Gantry, "toll.confirmed"), (notice!.Device, notice.Event));
+                        break;
+                    case ViolationRecorded v:
+                        Assert.Equal((Gantry, "toll.violation"), (notice!.Device, notice.Event));
+                        Assert.Contains($"\"{v.Violation.Cause.ToWire()}\"", System.Text.Encoding.UTF8.GetString(notice.Frame));
+                        break;
+                    default:
+                        Assert.Null(notice);
+                        break;
+                }
+            }
+        });
+
     [Fact]
     public void A_violation_s_cause_keeps_its_wire_name_and_a_stale_price_asks_for_the_current_one()
     {
