@@ -71,7 +71,7 @@ public sealed class NodeProcess : IDisposable
             if (process is not null && HasExited(process)) throw new InvalidOperationException($"the node exited; see {LogPath}");
             try
             {
-                using var response = await http.GetAsync(new Uri(Url, "/health"));
+                using var response = await http.GetAsync(new Uri(Url, "/health/ready"));
                 if (response.StatusCode == HttpStatusCode.OK && (!WaitForAuthorityKey || File.Exists(AuthorityKeyFile))) return;
             }
             catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
@@ -80,7 +80,7 @@ public sealed class NodeProcess : IDisposable
             }
             await Task.Delay(50); // poll interval of a bounded wait for an external process
         }
-        throw new TimeoutException($"the node did not answer /health within {timeout}; see {LogPath}");
+        throw new TimeoutException($"the node was not ready (/health/ready) within {timeout}; see {LogPath}");
     }
 
     /// <summary>Like kill -9: no shutdown hooks, nothing flushed that was not already durable.</summary>

@@ -108,6 +108,7 @@ public static class NodeHost
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
+        builder.Services.AddNodeHealth(node);
         builder.Services.AddSingleton<Dashboard.DashboardState>();
         builder.Services.AddSingleton<Dashboard.DashboardViewers>();
         builder.Services.AddSingleton(_ => new Dashboard.DashboardChallenges());
@@ -186,6 +187,7 @@ public static class NodeHost
         Gateway.OcppEndpoint.MapOcpp(app);
         Gateway.DeviceGateway.MapDeviceGateway(app);
         app.MapEnergyApi();
+        app.MapNodeHealth();
         app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
         {
             network = settings.Network.Value,
