@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence;
+using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -141,7 +142,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         if (checkedTariff.Value is not { } tariff) { sender.Tell(View()); return; }
         AwaitedAnswers.AskBoth(Context, Stash, (_devices, new GetDevice(command.Gantry)), (_operators, new GetOperator(tariff.Operator)), _settings.AskTimeout, (device, tollOperator) =>
         {
-            if (device is null || tollOperator is null) { sender.Tell(new Refusal("Timeout", "the registry did not answer in time")); return; }
+            if (device is null || tollOperator is null) { sender.Tell(Refusal.From(new NotAnsweredInTime("registry"))); return; }
             var configured = TollPassBook.DecideConfigure(decoded.Value, command.Tariff, command.Gantry, device, tollOperator, Now);
             if (!configured.IsOk) { sender.Tell(Refusal.From(configured.Error)); return; }
             Persist(configured.Value, e => { _book.Apply(e); Priced(); sender.Tell(View()); });
@@ -231,7 +232,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                     _book.Apply(e);
                     _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher), _settings.AskTimeout)
                         .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender),
-                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, new Refusal("Timeout", "the channel did not answer in time"), sender));
+                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender));
                 });
                 break;
         }
@@ -241,7 +242,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
         {
-            answered.ReplyTo.Tell(new Refusal(nameof(PassAlreadyResolved), $"pass {answered.Pass} was resolved while the voucher was checked"));
+            answered.ReplyTo.Tell(Refusal.From(new PassAlreadyResolved(answered.Pass, "resolved while the voucher was checked")));
             return;
         }
         _beingPaid.Remove(pass.Id);

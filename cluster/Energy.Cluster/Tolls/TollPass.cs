@@ -127,9 +127,12 @@ public static class TollPasses
             case VoucherAcknowledged ack:
                 return new PassPaid(pass.Id, voucher.ToArray(), ack.PaidForPurpose!.Value, now);
             case Refusal refusal:
-                var cause = refusal.Is<ChannelNotFound>() ? ViolationCause.NoChannel
-                    : refusal.Is<AmountExceedsDeposit>() ? ViolationCause.DepositExhausted
-                    : ViolationCause.InvalidAnswer;
+                var cause = refusal.Error switch
+                {
+                    ChannelNotFound => ViolationCause.NoChannel,
+                    AmountExceedsDeposit => ViolationCause.DepositExhausted,
+                    _ => ViolationCause.InvalidAnswer,
+                };
                 return Violate(pass, tollOperator, cause, $"{refusal.Code}: {refusal.Message}", now);
             default:
                 return Violate(pass, tollOperator, ViolationCause.InvalidAnswer, "the channel gave no answer", now);

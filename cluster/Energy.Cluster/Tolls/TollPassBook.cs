@@ -125,14 +125,14 @@ public sealed class TollPassBook(DeviceId gantry)
         var skew = Math.Abs(request.Time.UnixMilliseconds - now.UnixMilliseconds);
         if (skew > RequestClockSkewMs) return new TollRequestRefused(Gantry, "time", $"within {RequestClockSkewMs / 1000} s of the network's clock", $"{skew} ms off");
         if (!pricing.Accepts(request.Price, now))
-            return new TollRequestRefused(Gantry, "price", $"{pricing.Current!.Value.MinorUnits} {pricing.Current.Value.Currency}", $"{request.Price.MinorUnits} {request.Price.Currency}");
+            return new TollPriceChanged(Gantry, pricing.Current!.Value, request.Price);
         return decoded.Value;
     }
 
     private static string RequestKey(Signed<TollRequest> request) => Convert.ToBase64String(request.Wire);
 
     /// <summary>A request refused for its price: the gantry is to be told the current one, so that it asks again at once.</summary>
-    public static bool AsksCurrentPrice(ProtocolError refusal) => refusal is TollRequestRefused { Field: "price" };
+    public static bool AsksCurrentPrice(ProtocolError refusal) => refusal is TollPriceChanged;
 
     /// <summary>
     /// The open passes not paid within the answer time, each resolved by one violation; a pass being paid (its

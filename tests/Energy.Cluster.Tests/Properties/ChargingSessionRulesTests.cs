@@ -36,7 +36,7 @@ public sealed class ChargingSessionRulesTests
     [Fact]
     public void Parties_not_registered_revoked_or_in_another_role_are_refused_by_name_the_charger_first()
     {
-        var refusal = new Refusal(nameof(DeviceNotFound), "no such device");
+        var refusal = Refusal.From(new DeviceNotFound(Charger));
         Assert.Equal(new DeviceNotFound(Charger), Check(null, null).Error);
         Assert.Equal(new DeviceNotFound(Charger), Check(refusal, View(Vehicle, DeviceRole.Vehicle)).Error);
         Assert.Equal(new DeviceNotFound(Vehicle), Check(View(Charger, DeviceRole.Charger), refusal).Error);
