@@ -109,23 +109,10 @@ public static class ChargePointTransactions
 
     // Sessions: the network bills an accepted transaction through a witnessed charging session.
 
-    /// <summary>The charging session of an OCPP transaction: the same sessions, payments and records as agent chargers have.</summary>
-    public static string SessionOf(string chargePoint, int transactionId) => $"ocpp:{chargePoint}:{transactionId}";
-
-    /// <summary>The transaction of an OCPP session id, or null for a session of an agent charger.</summary>
-    public static (string ChargePoint, int TransactionId)? TransactionOf(string session)
-    {
-        if (!session.StartsWith("ocpp:", StringComparison.Ordinal)) return null;
-        var last = session.LastIndexOf(':');
-        return last > 5 && int.TryParse(session.AsSpan(last + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var transaction)
-            ? (session[5..last], transaction)
-            : null;
-    }
-
     /// <summary>Whether the network bills a transaction through a witnessed charging session.</summary>
     public static bool FeedsSession(string chargePoint, ChargingTransaction transaction) =>
         OcppAuthorizationNames.FromWire(transaction.Authorization) == OcppAuthorization.Accepted && DeviceId.Parse(chargePoint).IsOk
-        && Charging.SessionId.IsValid(SessionOf(chargePoint, transaction.TransactionId));
+        && Charging.SessionId.IsValid(Charging.SessionId.OfTransaction(chargePoint, transaction.TransactionId));
 
     /// <summary>
     /// What a durable transaction event tells the transaction's session (<paramref name="state"/> is the state
@@ -142,7 +129,7 @@ public static class ChargePointTransactions
             _ => (int?)null,
         };
         if (transactionId is not { } id || state.Find(id) is not { } transaction || !FeedsSession(chargePoint, transaction)) return null;
-        var session = SessionOf(chargePoint, id);
+        var session = Charging.SessionId.OfTransaction(chargePoint, id);
         return e switch
         {
             TransactionStarted s => new Charging.StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),

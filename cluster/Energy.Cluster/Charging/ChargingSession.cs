@@ -5,7 +5,6 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
-using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Wire;
 
@@ -44,6 +43,19 @@ public readonly record struct SessionId(string Value, PaymentPurpose Purpose)
 {
     public static SessionId Of(string value) =>
         new(value, PaymentPurpose.ForSession(value) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None);
+
+    /// <summary>The session of an OCPP charge point's transaction: the same sessions, payments and records as agent chargers have.</summary>
+    public static string OfTransaction(string chargePoint, int transactionId) => $"ocpp:{chargePoint}:{transactionId}";
+
+    /// <summary>The OCPP transaction a session is of, or null for a session of an agent charger.</summary>
+    public static (string ChargePoint, int TransactionId)? TransactionOf(string session)
+    {
+        if (!session.StartsWith("ocpp:", StringComparison.Ordinal)) return null;
+        var last = session.LastIndexOf(':');
+        return last > 5 && int.TryParse(session.AsSpan(last + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var transaction)
+            ? (session[5..last], transaction)
+            : null;
+    }
 
     /// <summary>Whether <paramref name="value"/> may name a session: 1 to 64 of [a-z0-9._:-].</summary>
     public static bool IsValid(string value) =>

@@ -5,7 +5,6 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
-using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 
@@ -165,7 +164,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (ChargingSession.DecideConsentExpiry(_state, Now) is not { } expired) return;
         Record(expired, _ =>
         {
-            if (ChargePointTransactions.TransactionOf(_id.Value) is { } transaction)
+            if (SessionId.TransactionOf(_id.Value) is { } transaction)
                 Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
                     .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });

@@ -5,8 +5,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
-using Energy.Cluster.Charging;
-using Energy.Cluster.Kernel;
+using Energy.Cluster.Registry;
 using Energy.Wire;
 
 namespace Energy.Cluster.Tolls;

@@ -3,8 +3,6 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
-using Energy.Cluster.Charging;
-using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Wire;
 

@@ -1,9 +1,8 @@
 using Akka.Actor;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
 
-namespace Energy.Cluster.Kernel;
+namespace Energy.Cluster.Channels;
 
 /// <summary>The twins' answers about a channel's device parties, piped back to the channel.</summary>
 public sealed record PartiesStanding(IReadOnlyList<DeviceView> Devices);

@@ -3,10 +3,9 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
 
-namespace Energy.Cluster.Kernel;
+namespace Energy.Cluster.Channels;
 
 /// <summary>The keys of an opening's two parties as their twins gave them (or why not), piped back to the channel with the opening.</summary>
 public sealed record OpeningKeysFound<TOpening>(byte[] Opening, Signed<TOpening> Signed, IActorRef Sender,

@@ -1,10 +1,15 @@
 using Akka.Actor;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Charging;
-using Energy.Cluster.Registry;
 using Energy.Wire;
 
-namespace Energy.Cluster.Kernel;
+namespace Energy.Cluster.Registry;
+
+/// <summary>
+/// An event pushed to a device through its gateway connection, as the gateway frame the device will
+/// read (UTF-8 JSON: op, device, event, body), encoded once where the event arises.
+/// </summary>
+[Manifest("gateway.device-event.v2")]
+public sealed record DeviceEvent(DeviceId Device, string Event, byte[] Frame) : IEnergyMessage;
 
 /// <summary>The device twin's answer to where a device is connected (none when it is not), piped back to the entity that looked.</summary>
 public sealed record DeviceConnectionFound(DeviceId Device, string Key, string? Connection);
