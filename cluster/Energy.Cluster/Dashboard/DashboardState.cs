@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Energy.Channels.Primitives;
+using Energy.Cluster.Activity;
 
 namespace Energy.Cluster.Dashboard;
 
@@ -220,14 +221,14 @@ public sealed class DashboardState
     }
 }
 
-/// <summary>Applies every node's batches to this node's <see cref="DashboardState"/>.</summary>
+/// <summary>Applies every node's activity, as the dashboard shows it, to this node's <see cref="DashboardState"/>.</summary>
 public sealed class DashboardSubscriber : ReceiveActor, IWithTimers
 {
     public DashboardSubscriber(DashboardState state, IClock clock)
     {
-        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(DashboardFeed.Topic, Self));
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(ActivityFeed.Topic, Self));
         Receive<SubscribeAck>(_ => { });
-        Receive<DashboardBatch>(batch => state.Apply(batch, clock.Now.UnixMilliseconds));
+        Receive<ActivityBatch>(batch => state.Apply(DashboardProjection.Of(batch), clock.Now.UnixMilliseconds));
         Receive<Tick>(_ => state.Tick(clock.Now.UnixMilliseconds));
     }
 

@@ -81,8 +81,7 @@ public sealed class EscrowClient
     public static void Alert(IActorContext context, EnergySettings settings, ChannelId channel, ProtocolError error)
     {
         context.GetLogger().Error("channel {0}: {1}", channel, error);
-        Dashboard.DashboardFeed.Get(context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{channel}",
-            error.Describe(), [], 0, 0, null, settings.Clock.Now, ["channel:" + channel.Value]));
+        Activity.ActivityFeed.Get(context.System).Publish(new Activity.ChannelEscrowAlert(channel, error.Code, error.Describe(), settings.Clock.Now));
     }
 }
 
