@@ -1,7 +1,8 @@
 using Energy.Cluster.Hosting;
+using Energy.Dashboard;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddEnergyNode();
+builder.AddEnergyNode(new DashboardModule());
 var app = builder.Build();
 app.MapEnergyNode();
 app.Run();

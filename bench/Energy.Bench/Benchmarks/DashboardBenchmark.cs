@@ -8,8 +8,8 @@ using Energy.Agents;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Activity;
-using Energy.Cluster.Dashboard;
 using Energy.Cluster.Hosting;
+using Energy.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,7 +38,7 @@ public sealed class DashboardBenchmark : IBenchmark
         var port = FreePort();
         var builder = WebApplication.CreateBuilder(["--urls", $"http://127.0.0.1:{port}", $"--Energy:DataDirectory={directory}",
             $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning"]);
-        builder.AddEnergyNode();
+        builder.AddEnergyNode(new DashboardModule());
         var app = builder.Build();
         app.MapEnergyNode();
         await app.StartAsync();

@@ -1,9 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Energy.Channels.Primitives;
+using Energy.Cluster;
 using Energy.Cluster.Activity;
 
-namespace Energy.Cluster.Dashboard;
+namespace Energy.Dashboard;
 
 /// <summary>Who is looking: a grid operator sees everything; any other operator only what names it.</summary>
 public sealed record Viewer(string Operator, bool SeesEverything)

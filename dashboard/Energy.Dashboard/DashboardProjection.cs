@@ -1,7 +1,7 @@
 using Energy.Channels.Primitives;
 using Energy.Cluster.Activity;
 
-namespace Energy.Cluster.Dashboard;
+namespace Energy.Dashboard;
 
 /// <summary>
 /// Something that happened, as the dashboard shows it: a completed charging session, a toll pass or
