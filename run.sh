@@ -34,11 +34,11 @@ dotnet cluster/Energy.Node/bin/Release/net10.0/energy-node.dll --urls "$url" \
 node_pid=$!
 trap 'kill $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
-  if curl -sf "$url/health" > /dev/null 2>&1; then break; fi
+  if curl -sf "$url/health/ready" > /dev/null 2>&1; then break; fi
   if ! kill -0 "$node_pid" 2>/dev/null; then echo "the node stopped; see .data/node-1.log"; exit 1; fi
   sleep 0.5
 done
-curl -sf "$url/health" > /dev/null || { echo "the node did not come up; see .data/node-1.log"; exit 1; }
+curl -sf "$url/health/ready" > /dev/null || { echo "the node did not come up; see .data/node-1.log"; exit 1; }
 
 echo "== the city: vehicles drive the ring road, pay tolls, charge and pay per signed meter reading; homes trade"
 dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" "$@"

@@ -61,14 +61,14 @@ public sealed class NodeProcessHost : IAsyncDisposable
             if (process.HasExited) throw new InvalidOperationException("the node exited while starting");
             try
             {
-                using var response = await http.GetAsync(new Uri(url, "/health"));
+                using var response = await http.GetAsync(new Uri(url, "/health/ready"));
                 if (response.IsSuccessStatusCode) break;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 // Not listening yet.
             }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the node did not answer /health within 60 s");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the node was not ready (/health/ready) within 60 s");
             await Task.Delay(200);
         }
         progress.Report($"node process {process.Id} serving at {url}");

@@ -123,11 +123,11 @@ public abstract record GatewayError(long? Id, DeviceId? Device)
         public override string Describe() => Error.Describe();
     }
 
-    /// <summary>An entity refused a call: its own code and description, passed on as they came.</summary>
-    public sealed record Refused(long? Id, DeviceId? Device, string RefusalCode, string Message) : GatewayError(Id, Device)
+    /// <summary>An entity refused a call: its named error, passed on to the device by its code and description.</summary>
+    public sealed record Refused(long? Id, DeviceId? Device, Energy.Channels.ProtocolError Error) : GatewayError(Id, Device)
     {
-        public override string Code => RefusalCode;
+        public override string Code => Error.Code;
 
-        public override string Describe() => Message;
+        public override string Describe() => Error.Describe();
     }
 }

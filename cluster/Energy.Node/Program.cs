@@ -1,7 +1,9 @@
 using Energy.Cluster.Hosting;
 using Energy.Dashboard;
 
-var builder = WebApplication.CreateBuilder(args);
+// The node's own settings (appsettings.json beside the program) are found wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.UseDefaultUrlsUnlessConfigured();
 builder.AddEnergyNode(new DashboardModule());
 var app = builder.Build();
 app.MapEnergyNode();

@@ -84,8 +84,9 @@ public sealed class DashboardBroadcaster(DashboardState state, DashboardViewers 
             }
             var version = state.Version;
             if (version == sent || viewers.Count == 0) continue;
+            var sentAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var viewer in viewers.Groups())
-                await hub.Clients.Group(DashboardViewers.GroupOf(viewer)).SendAsync("update", state.ViewFor(viewer), stoppingToken);
+                await hub.Clients.Group(DashboardViewers.GroupOf(viewer)).SendAsync("update", state.ViewFor(viewer) with { SentAtMs = sentAtMs }, stoppingToken);
             state.MarkSent(version);
             sent = version;
         }

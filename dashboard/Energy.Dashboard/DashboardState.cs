@@ -116,7 +116,11 @@ public sealed class DashboardState
         double PaymentsPerSecond,
         IReadOnlyDictionary<string, IReadOnlyList<DashboardItem>> Feeds,
         IReadOnlyList<ZoneTotals> Zones,
-        IReadOnlyList<Sample> Series);
+        IReadOnlyList<Sample> Series)
+    {
+        /// <summary>When the node sent this update (Unix milliseconds): the pace of updates is the server's, whatever the network does to it.</summary>
+        public long SentAtMs { get; init; }
+    }
 
     public long Version => Volatile.Read(ref _version);
 

@@ -58,7 +58,7 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
         {
             pass = await _gateway!.CallAsync(Id, new TollPassCall(SignRequest(vehicle, at, price).ToArray()));
         }
-        catch (GatewayRefusedException refused) when (refused.Code == "TollRequestRefused" && refused.Message.Contains("price", StringComparison.Ordinal))
+        catch (GatewayRefusedException refused) when (refused.Code == nameof(TollPriceChanged))
         {
             // The price moved (congestion) before this gantry heard: the network tells it the new one; ask again once at that price.
             await WaitForPriceOtherThanAsync(price, TimeSpan.FromSeconds(2));

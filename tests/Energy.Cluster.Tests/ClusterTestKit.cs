@@ -46,7 +46,14 @@ public static class TestStores
             throw new InvalidOperationException(
                 $"The test PostgreSQL server is not reachable ({exception.Message}); start it with tests/setup/postgres.sh", exception);
         }
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgreSqlServer) { Database = database };
+        // Every test class has a database, so a pool of its own: idle connections close within seconds,
+        // or the classes of one run would together hold more connections than the server allows.
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgreSqlServer)
+        {
+            Database = database,
+            ConnectionIdleLifetime = 5,
+            ConnectionPruningInterval = 1,
+        };
         return new NodeOptions
         {
             Store = JournalStore.PostgreSql,
@@ -99,6 +106,14 @@ public abstract class ClusterTestKit : TestKit
         cluster.Join(cluster.SelfAddress);
         AwaitCondition(() => cluster.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
         Regions = EnergyRegions.Start(Sys, Settings);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        // The actor system is down: the pool of this class's database has nothing left to serve.
+        if (disposing && Node.Store == JournalStore.PostgreSql && Node.ConnectionString is { } connectionString)
+            Npgsql.NpgsqlConnection.ClearPool(new Npgsql.NpgsqlConnection(connectionString));
     }
 
     protected NodeOptions Node { get; }

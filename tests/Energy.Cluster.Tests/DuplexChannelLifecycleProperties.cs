@@ -105,7 +105,7 @@ public class DuplexChannelLifecycleProperties
                 switch (request)
                 {
                     case LockEscrow l when script.RefuseB && l.Account == PartyB:
-                        Persist(DuplexChannelLifecycle.Refuse(state, Channel, new Refusal("InsufficientFunds", "no funds")).Value);
+                        Persist(DuplexChannelLifecycle.Refuse(state, Channel, Refusal.From(new InsufficientFunds(PartyId.Of("device:home-a"), 0, 1))).Value);
                         break;
                     case LockEscrow l:
                         Persist(DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(l.Escrow, l.Account, l.Amount, l.Shard, height)).Value);

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
@@ -14,6 +15,51 @@ namespace Energy.Cluster.Tests;
 /// <summary>Two nodes on loopback form one cluster over one journal; entities answer from either node.</summary>
 public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(TestStores.Sqlite(), output)
 {
+    [Fact]
+    public async Task A_node_reads_publish_subscribe_messages_from_its_start_before_its_own_mediator_runs()
+    {
+        // Another node's mediator gossips as soon as the cluster forms; this node must read it even if it has
+        // not used publish/subscribe yet.
+        var fresh = ActorSystem.Create("energy-fresh", EnergyConfig.Build(TestStores.Sqlite()));
+        try
+        {
+            // Publish/subscribe's own serializer (identifier 9), not the default one that cannot read its messages.
+            Assert.Equal(9, fresh.Serialization.FindSerializerForType(typeof(Publish)).Identifier);
+        }
+        finally
+        {
+            await fresh.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    [Fact]
+    public async Task What_one_node_publishes_reaches_a_subscriber_on_the_other()
+    {
+        var second = ActorSystem.Create("energy", EnergyConfig.Build(Node));
+        try
+        {
+            Akka.Cluster.Cluster.Get(second).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+            AwaitCondition(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2,
+                TimeSpan.FromSeconds(30));
+            // The subscriber's node starts its mediator first; the publisher's mediator gossips to it.
+            var subscriber = CreateTestProbe(second);
+            DistributedPubSub.Get(second).Mediator.Tell(new Subscribe("energy-test-topic", subscriber.Ref), subscriber.Ref);
+            subscriber.ExpectMsg<SubscribeAck>(TimeSpan.FromSeconds(10));
+            var sent = Refusal.From(new Energy.Channels.NotAnsweredInTime("registry"));
+            var mediator = DistributedPubSub.Get(Sys).Mediator;
+            // The publisher learns of the remote subscriber by gossip: publish until it has.
+            await AwaitAssertAsync(() =>
+            {
+                mediator.Tell(new Publish("energy-test-topic", sent));
+                Assert.Equal(sent, subscriber.ExpectMsg<Refusal>(TimeSpan.FromMilliseconds(500)));
+            }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        }
+        finally
+        {
+            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
     [Fact]
     public async Task Two_nodes_form_one_cluster_and_a_channel_settles_through_either_node()
     {

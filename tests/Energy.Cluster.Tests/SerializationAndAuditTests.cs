@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
@@ -51,12 +52,54 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
         var block = SettlementBlock.Commit(ClusterTestKit.Network, "ledger-0", 1, SettlementBlock.GenesisHash, new Timestamp(1), Currency.Eur,
             [new MintEntry("r", PartyId.Of("device:a"), 5, TestAuthority.Bank), new EscrowReleaseEntry(TestEscrows.Streaming("c"), PartyId.Of("device:a"), 5, [new PayoutLine(PartyId.Of("device:b"), 5, "ledger-1", 1)])],
             DeviceKeyPair.Generate());
-        foreach (var message in new object[] { block, new Mint("ledger-0", "r", PartyId.Of("device:a"), new Money(5, Currency.Eur), TestAuthority.Bank), new Refusal("X", "y") })
+        foreach (var message in new object[] { block, new Mint("ledger-0", "r", PartyId.Of("device:a"), new Money(5, Currency.Eur), TestAuthority.Bank), Refusal.From(new InsufficientFunds(PartyId.Of("device:a"), 3, 5)) })
         {
             var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
             Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType(), EnergyJson.Options),
                 System.Text.Json.JsonSerializer.Serialize(back, back.GetType(), EnergyJson.Options));
         }
+    }
+
+    [Fact]
+    public void A_refusal_crosses_nodes_as_its_typed_error_with_its_values()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        foreach (var error in new ProtocolError[]
+                 {
+                     new InsufficientFunds(PartyId.Of("device:a"), 3, 5),
+                     new Energy.Channels.Tolls.TollPriceChanged(DeviceId.Of("gantry-1"), new Money(120, Currency.Eur), new Money(119, Currency.Eur)),
+                     new NotAnsweredInTime("registry"),
+                     new MalformedValue("shard", "x", "a shard"),
+                 })
+        {
+            var refusal = Refusal.From(error);
+            var back = Assert.IsType<Refusal>(serializer.FromBinary(serializer.ToBinary(refusal), serializer.Manifest(refusal)));
+            Assert.Equal(error, back.Error);
+            Assert.Equal((error.Code, error.Describe()), (back.Code, back.Message));
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"code":"NewerError","message":"a node of a newer version refused","type":"NewerError","error":{"x":1}}""", "NewerError")]
+    [InlineData("""{"code":"InsufficientFunds","message":"values this node cannot read","type":"InsufficientFunds","error":{"account":"not a party"}}""", "InsufficientFunds")]
+    [InlineData("""{"code":"Timeout","message":"the registry did not answer in time"}""", "Timeout")]
+    public void A_refusal_whose_error_this_node_cannot_read_keeps_its_code_and_sentence(string json, string code)
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        var back = Assert.IsType<Refusal>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json), "error.v1"));
+        var recorded = Assert.IsType<RecordedError>(back.Error);
+        Assert.Equal(code, recorded.Code);
+        Assert.Equal(System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("message").GetString(), back.Message);
+    }
+
+    [Fact]
+    public void Every_error_of_the_network_has_a_name_of_its_own()
+    {
+        // The catalog refuses two error types of one name: a refusal names its error's type.
+        Assert.True(ErrorCatalog.ByName.Count > 100);
+        Assert.Contains(nameof(InsufficientFunds), ErrorCatalog.ByName.Keys);
+        Assert.Contains(nameof(Tolls.PassNotFound), ErrorCatalog.ByName.Keys);
+        Assert.Throws<InvalidOperationException>(() => ErrorCatalog.Scan(typeof(ProtocolError).Assembly, typeof(Refusal).Assembly, typeof(SecondErrorNamed.InsufficientFunds).Assembly));
     }
 
     [Fact]
@@ -126,5 +169,14 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
         Assert.Contains("previous-hash", broken.Reason, StringComparison.Ordinal);
         var forgedSignature = first with { Signature = second.Signature };
         Assert.Contains("signature", LedgerAudit.Verify("ledger-0", [forgedSignature], Trusted).Reason, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>An error type named like one of the network's, for the catalog to refuse.</summary>
+public static class SecondErrorNamed
+{
+    public sealed record InsufficientFunds : ProtocolError
+    {
+        public override string Describe() => "a second error of this name";
     }
 }

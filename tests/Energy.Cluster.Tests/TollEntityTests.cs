@@ -69,7 +69,8 @@ public abstract class TollEntityTests(NodeOptions store, ITestOutputHelper outpu
             Assert.Equal(nameof(GantryNotConfigured), Assert.IsType<Refusal>(await AskAsync(r.Gantries, new TollPass(Gantry, Request(120), null))).Code);
             Assert.Equal(120, Assert.IsType<GantryView>(await AskAsync(r.Gantries, new ConfigureGantry(Gantry, Signed<GantryTariff>.Sign(Tariff(2, 120), _tollsKey).ToArray()))).Price!.Value.MinorUnits);
             Assert.Equal(nameof(TariffNotNewer), Assert.IsType<Refusal>(await AskAsync(r.Gantries, new ConfigureGantry(Gantry, Signed<GantryTariff>.Sign(Tariff(1, 80), _tollsKey).ToArray()))).Code);
-            Assert.Equal(nameof(TollRequestRefused), Assert.IsType<Refusal>(await AskAsync(r.Gantries, new TollPass(Gantry, Request(119), null))).Code);
+            var stale = Assert.IsType<TollPriceChanged>(Assert.IsType<Refusal>(await AskAsync(r.Gantries, new TollPass(Gantry, Request(119), null))).Error);
+            Assert.Equal((120L, 119L), (stale.Current.MinorUnits, stale.Asked.MinorUnits));
 
             var first = Assert.IsType<PassView>(await AskAsync(r.Gantries, new TollPass(Gantry, Request(120), null)));
             Assert.Equal("awaiting-payment", first.Status);

@@ -37,7 +37,8 @@ public sealed class GatewayErrorTests
         { new GatewayError.Timeout(3, Vehicle, "network"), "Timeout", "the network did not answer in time" },
         { new GatewayError.Protocol(null, Vehicle, new MalformedValue("signed", "AAAA", "a signed challenge")), "MalformedValue",
             "signed 'AAAA' is malformed; expected a signed challenge" },
-        { new GatewayError.Refused(3, Vehicle, "SessionNotFound", "session s-1 has not been started"), "SessionNotFound", "session s-1 has not been started" },
+        { new GatewayError.Refused(3, Vehicle, new MalformedValue("amount", "-1", "a positive amount")), "MalformedValue", "amount '-1' is malformed; expected a positive amount" },
+        { new GatewayError.Refused(3, Vehicle, new RecordedError("SessionNotFound", "session s-1 has not been started")), "SessionNotFound", "session s-1 has not been started" },
     };
 
     [Theory]

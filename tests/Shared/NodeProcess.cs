@@ -29,6 +29,9 @@ public sealed class NodeProcess : IDisposable
     /// <summary>Ready means healthy and its authority key written (a node without a configured authority makes one).</summary>
     public bool WaitForAuthorityKey { get; init; }
 
+    /// <summary>Started means ready (/health/ready); a test of an unready node waits only until it is live (/health/live).</summary>
+    public bool WaitUntilReady { get; init; } = true;
+
     public int Port { get; }
     public Uri Url { get; }
 
@@ -71,7 +74,7 @@ public sealed class NodeProcess : IDisposable
             if (process is not null && HasExited(process)) throw new InvalidOperationException($"the node exited; see {LogPath}");
             try
             {
-                using var response = await http.GetAsync(new Uri(Url, "/health"));
+                using var response = await http.GetAsync(new Uri(Url, WaitUntilReady ? "/health/ready" : "/health/live"));
                 if (response.StatusCode == HttpStatusCode.OK && (!WaitForAuthorityKey || File.Exists(AuthorityKeyFile))) return;
             }
             catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
@@ -80,7 +83,7 @@ public sealed class NodeProcess : IDisposable
             }
             await Task.Delay(50); // poll interval of a bounded wait for an external process
         }
-        throw new TimeoutException($"the node did not answer /health within {timeout}; see {LogPath}");
+        throw new TimeoutException($"the node did not answer {(WaitUntilReady ? "/health/ready" : "/health/live")} within {timeout}; see {LogPath}");
     }
 
     /// <summary>Like kill -9: no shutdown hooks, nothing flushed that was not already durable.</summary>

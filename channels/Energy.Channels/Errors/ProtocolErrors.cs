@@ -9,12 +9,31 @@ namespace Energy.Channels;
 /// </summary>
 public abstract record ProtocolError
 {
-    /// <summary>The stable, machine-readable name of this error (the type name).</summary>
-    public string Code => GetType().Name;
+    /// <summary>The stable, machine-readable name of this error (the type name, unless the error says otherwise).</summary>
+    public virtual string Code => GetType().Name;
 
     public abstract string Describe();
 
     public override string ToString() => $"{Code}: {Describe()}";
+}
+
+/// <summary>
+/// An error known only by its code and sentence: written as text in an event recorded before errors were
+/// carried whole, or sent by a node that knows an error this one does not.
+/// </summary>
+public sealed record RecordedError(string RecordedCode, string Message) : ProtocolError
+{
+    public override string Code => RecordedCode;
+
+    public override string Describe() => Message;
+}
+
+/// <summary>What the answer depended on (the registry, a channel, the network) did not answer within its bound; the caller may retry.</summary>
+public sealed record NotAnsweredInTime(string Silent) : ProtocolError
+{
+    public override string Code => "Timeout";
+
+    public override string Describe() => $"the {Silent} did not answer in time";
 }
 
 // Values and arithmetic

@@ -133,21 +133,24 @@ public static class EnergyApi
         object reply;
         try { reply = await call(); }
         catch (OperationCanceledException) { return Error(StatusCodes.Status504GatewayTimeout, "Timeout", "the network did not answer in time"); }
-        return reply is Refusal refusal ? Error(StatusFor(refusal.Code), refusal.Code, refusal.Message) : Results.Json(reply, Serialization.EnergyJson.Options);
+        return reply is Refusal refusal ? Error(StatusFor(refusal.Error), refusal.Code, refusal.Message) : Results.Json(reply, Serialization.EnergyJson.Options);
     }
 
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new ErrorBody(new ErrorDetail(code, message)), Serialization.EnergyJson.Options, statusCode: status);
 
-    private static int StatusFor(string code) => code switch
+    /// <summary>The HTTP status of a refusal, by the type of its error.</summary>
+    public static int StatusFor(ProtocolError error) => error switch
     {
-        nameof(OperatorNotFound) or nameof(DeviceNotFound) or nameof(ChannelNotFound) or nameof(Charging.SessionNotFound) or nameof(Tolls.PassNotFound) or nameof(Tolls.GantryNotConfigured) or nameof(EscrowNotFound) or nameof(PartyUnknown) => StatusCodes.Status404NotFound,
-        nameof(PartyKindConflict) or nameof(AdmissionSuperseded) or nameof(AdmissionVersionReused) or nameof(StaleOrder) or nameof(DeviceAlreadyEndorsed) or nameof(ChannelAlreadyExists)
-            or nameof(RequestIdReused) or nameof(EscrowAlreadyLocked) or nameof(TooManyViewerKeys) or nameof(Gateway.CredentialStoreFull) => StatusCodes.Status409Conflict,
-        nameof(LedgerOverloaded) or nameof(ChannelBusy) => StatusCodes.Status503ServiceUnavailable,
-        nameof(Unauthenticated) => StatusCodes.Status401Unauthorized,
-        nameof(NotVisible) or nameof(NotPermitted) or nameof(RoleNotHeld) or nameof(NotASettlementBank) or nameof(IssuanceLimitExceeded) => StatusCodes.Status403Forbidden,
-        nameof(Gateway.NotTheChargePointOperator) or nameof(InvalidSignature) or nameof(PartyRevoked) or nameof(PartyQuarantined) or nameof(DeviceIsRevoked) => StatusCodes.Status403Forbidden,
+        OperatorNotFound or DeviceNotFound or ChannelNotFound or Charging.SessionNotFound or Tolls.PassNotFound or Tolls.GantryNotConfigured or EscrowNotFound
+            or PartyUnknown => StatusCodes.Status404NotFound,
+        PartyKindConflict or AdmissionSuperseded or AdmissionVersionReused or StaleOrder or DeviceAlreadyEndorsed or ChannelAlreadyExists
+            or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull => StatusCodes.Status409Conflict,
+        LedgerOverloaded or ChannelBusy => StatusCodes.Status503ServiceUnavailable,
+        NotAnsweredInTime => StatusCodes.Status504GatewayTimeout,
+        Unauthenticated => StatusCodes.Status401Unauthorized,
+        NotVisible or NotPermitted or RoleNotHeld or NotASettlementBank or IssuanceLimitExceeded => StatusCodes.Status403Forbidden,
+        Gateway.NotTheChargePointOperator or InvalidSignature or PartyRevoked or PartyQuarantined or DeviceIsRevoked => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };
 }

@@ -346,7 +346,7 @@ public static class DeviceGateway
                         // The answer completes on the entity's thread: move off it before encoding and sending.
                         var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                         reply = answer is Refusal refusal
-                            ? Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Code, refusal.Message))
+                            ? Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Error))
                             : GatewayFrameWriter.Result(frame.Id!.Value, frame.Device, answer, EnergyJson.Options);
                     }
                     catch (TaskCanceledException) when (!_stop.IsCancellationRequested)

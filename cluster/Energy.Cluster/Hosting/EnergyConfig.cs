@@ -125,7 +125,10 @@ public static class EnergyConfig
         return ConfigurationFactory.ParseString(hocon)
             .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration)
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
-            .WithFallback(Akka.DistributedData.DistributedData.DefaultConfig());
+            .WithFallback(Akka.DistributedData.DistributedData.DefaultConfig())
+            // Publish/subscribe's serializer must be known before the first message from another node arrives,
+            // not only once this node first uses the mediator.
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
     }
 
     /// <summary>

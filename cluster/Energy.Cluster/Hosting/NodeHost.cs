@@ -8,6 +8,7 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,6 +82,20 @@ public static class NodeHost
 {
     public const string AuthorityKeyFile = "authority.key";
 
+    /// <summary>Where a node listens when neither --urls, ASPNETCORE_URLS nor a Urls setting says: this machine only.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// Listens on <see cref="DefaultUrl"/> only when nothing configures the addresses; a container's
+    /// ASPNETCORE_URLS or a --urls argument always wins.
+    /// </summary>
+    public static WebApplicationBuilder UseDefaultUrlsUnlessConfigured(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration["urls"]) && string.IsNullOrWhiteSpace(builder.Configuration["http_ports"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        return builder;
+    }
+
     /// <summary>Adds the actor system, the cluster and every sharded entity of a node to the web host, then the modules' services.</summary>
     public static WebApplicationBuilder AddEnergyNode(this WebApplicationBuilder builder, params INodeModule[] modules)
     {
@@ -118,6 +133,7 @@ public static class NodeHost
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
+        builder.Services.AddNodeHealth(node);
         builder.Services.AddSingleton(new Gateway.GatewayChallengeBudget(settings.MaxGatewayChallenges));
         builder.Services.AddAuthentication();
         builder.Services.AddAuthorization();
@@ -179,6 +195,7 @@ public static class NodeHost
         Gateway.OcppEndpoint.MapOcpp(app);
         Gateway.DeviceGateway.MapDeviceGateway(app);
         app.MapEnergyApi();
+        app.MapNodeHealth();
         app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
         {
             network = settings.Network.Value,

@@ -22,9 +22,17 @@ public sealed class ManifestAttribute(string name) : Attribute
     public string Name { get; } = name;
 }
 
-/// <summary>The error every refusal carries: a stable code and a sentence for people.</summary>
+/// <summary>
+/// A refusal carries its named error whole, between nodes too, so that callers match on the error's type
+/// and its values; <see cref="Code"/> and <see cref="Message"/> are what devices and people read.
+/// </summary>
 [Manifest("error.v1")]
-public sealed record Refusal(string Code, string Message) : IEnergyMessage
+[System.Text.Json.Serialization.JsonConverter(typeof(Serialization.RefusalJsonConverter))]
+public sealed record Refusal(Energy.Channels.ProtocolError Error) : IEnergyMessage
 {
-    public static Refusal From(Energy.Channels.ProtocolError error) => new(error.Code, error.Describe());
+    public string Code => Error.Code;
+
+    public string Message => Error.Describe();
+
+    public static Refusal From(Energy.Channels.ProtocolError error) => new(error);
 }

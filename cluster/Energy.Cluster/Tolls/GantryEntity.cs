@@ -159,7 +159,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             }
             UnbecomeStacked();
             Stash.UnstashAll();
-            if (found.Device is null || found.Operator is null) { sender.Tell(new Refusal("Timeout", "the registry did not answer in time")); return; }
+            if (found.Device is null || found.Operator is null) { sender.Tell(Refusal.From(new NotAnsweredInTime("registry"))); return; }
             var configured = TollPassBook.DecideConfigure(decoded.Value, command.Tariff, command.Gantry, found.Device, found.Operator, Now);
             if (!configured.IsOk) { sender.Tell(Refusal.From(configured.Error)); return; }
             Persist(configured.Value, e =>
@@ -308,7 +308,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                     var voucher = decoded.Value;
                     _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher), _settings.AskTimeout)
                         .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, voucher, answer, sender),
-                            failure: _ => new PaymentAnswered(e.Pass, voucher, new Refusal("Timeout", "the channel did not answer in time"), sender));
+                            failure: _ => new PaymentAnswered(e.Pass, voucher, Refusal.From(new NotAnsweredInTime("channel")), sender));
                 });
                 break;
         }
@@ -318,7 +318,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
         {
-            answered.ReplyTo.Tell(new Refusal(nameof(PassAlreadyResolved), $"pass {answered.Pass} was resolved while the voucher was checked"));
+            answered.ReplyTo.Tell(Refusal.From(new PassAlreadyResolved(answered.Pass, "resolved while the voucher was checked")));
             return;
         }
         _answering.Remove(pass.Id);

@@ -92,10 +92,10 @@ public static class TollPasses
             case VoucherAcknowledged ack:
                 return new PassPaid(pass.Id, voucher.ToArray(), ack.PaidForPurpose!.Value, now);
             case Refusal refusal:
-                var cause = refusal.Code switch
+                var cause = refusal.Error switch
                 {
-                    nameof(ChannelNotFound) => ViolationCause.NoChannel,
-                    nameof(AmountExceedsDeposit) => ViolationCause.DepositExhausted,
+                    ChannelNotFound => ViolationCause.NoChannel,
+                    AmountExceedsDeposit => ViolationCause.DepositExhausted,
                     _ => ViolationCause.InvalidAnswer,
                 };
                 return Violate(pass, tollOperator, cause, $"{refusal.Code}: {refusal.Message}", now);

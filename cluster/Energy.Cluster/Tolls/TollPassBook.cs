@@ -113,7 +113,7 @@ public sealed class TollPassBook(DeviceId gantry)
         var skew = Math.Abs(request.Time.UnixMilliseconds - now.UnixMilliseconds);
         if (skew > RequestClockSkewMs) return new TollRequestRefused(Gantry, "time", $"within {RequestClockSkewMs / 1000} s of the network's clock", $"{skew} ms off");
         if (!pricing.Accepts(request.Price, now))
-            return new TollRequestRefused(Gantry, "price", $"{pricing.Current!.Value.MinorUnits} {pricing.Current.Value.Currency}", $"{request.Price.MinorUnits} {request.Price.Currency}");
+            return new TollPriceChanged(Gantry, pricing.Current!.Value, request.Price);
         return decoded.Value;
     }
 

@@ -1,0 +1,53 @@
+using System.Net;
+using System.Text.Json;
+using Energy.Tests;
+
+namespace Energy.Node.Tests;
+
+/// <summary>What an orchestrator asks a node process: is it live, and is it ready for traffic.</summary>
+public sealed class NodeHealthTests
+{
+    [Fact]
+    public async Task A_started_node_is_live_and_ready_and_names_each_check()
+    {
+        using var node = new NodeProcess();
+        await node.StartAsync();
+        using var http = new HttpClient { BaseAddress = node.Url };
+
+        using var live = await http.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        using var ready = await http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var checks = Checks(await ready.Content.ReadAsStringAsync());
+        Assert.Equal(["cluster", "entities", "journal"], checks.Keys.Order());
+        Assert.All(checks.Values, status => Assert.Equal("Healthy", status));
+    }
+
+    [Fact]
+    public async Task A_node_whose_journal_does_not_answer_is_live_but_not_ready_and_says_why()
+    {
+        // A PostgreSQL store on a port where nothing listens: the process serves HTTP, its journal cannot.
+        using var node = new NodeProcess(null, "--Energy:Store=postgresql",
+            "--Energy:ConnectionString=Host=127.0.0.1;Port=1;Username=energy;Password=energy;Database=energy;Timeout=1")
+        {
+            WaitUntilReady = false,
+        };
+        await node.StartAsync();
+        using var http = new HttpClient { BaseAddress = node.Url };
+
+        using var live = await http.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        using var ready = await http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        var checks = Checks(await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Unhealthy", checks["journal"]);
+        Assert.Equal("Unhealthy", checks["entities"]);
+    }
+
+    private static Dictionary<string, string> Checks(string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.GetProperty("checks").EnumerateObject()
+            .ToDictionary(c => c.Name, c => c.Value.GetProperty("status").GetString()!);
+    }
+}
