@@ -142,6 +142,12 @@ public static class NodeHost
         builder.Services.AddAkka(EnergyConfig.SystemName, akka =>
         {
             akka.AddHocon(EnergyConfig.Build(node), HoconAddMode.Prepend);
+            // Akka's log goes where the host's goes (levels, sinks and filters of Microsoft.Extensions.Logging).
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
             foreach (var setup in EnergyConfig.Setups(node)) akka.AddSetup(setup);
             akka.AddStartup((system, registry) =>
             {
