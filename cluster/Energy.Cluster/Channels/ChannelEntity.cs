@@ -216,7 +216,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         var accepted = StreamingChannels.AcceptVoucher(_ahead, decoded.Value, _settings.Clock.Now);
         if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
         _ahead = accepted.Value.Channel;
-        Dashboard.DashboardFeed.Get(Context.System).CountPayment();
+        Activity.ActivityFeed.Get(Context.System).CountPayment();
         var voucher = decoded.Value.Payload;
         _voucherReplies.ReplyAfter(_voucherReplies.Next, sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
         {
@@ -316,9 +316,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
                 return;
             }
             // A payer's close opens a challenge window: a dispute the operators may want to watch.
-            Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"dispute:{ChannelId}",
-                $"dispute: {next.Terms.Payer.Id} closed {ChannelId} alone; {next.Terms.Payee.Id} may answer with a newer voucher until the window ends",
-                [next.Terms.Payee.Id.Name], 0, 0, null, now, ["channel:" + ChannelId.Value]));
+            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(ChannelId, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
             sender.Tell(new ChannelClosing(ChannelId, next.ChallengeDeadline!.Value));
             ScheduleDeadline();
         });
