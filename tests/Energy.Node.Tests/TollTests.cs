@@ -135,7 +135,7 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
         var othersRequest = road.Gantries[1].SignRequest(car.Id, Now, 150);
         Assert.Equal("TollRequestRefused", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(othersRequest.Wire) }))).Code);
-        Assert.Equal("TollPriceChanged", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
+        Assert.Equal(nameof(TollPriceChanged), (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(gantry.SignRequest(car.Id, Now, 1).Wire) }))).Code);
         Assert.Equal("TollRequestRefused", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
             road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(gantry.SignRequest(car.Id, Now, 150, SegmentId.Of("elsewhere")).Wire) }))).Code);

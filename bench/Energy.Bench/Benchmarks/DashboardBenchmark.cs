@@ -7,8 +7,9 @@ using Akka.Actor;
 using Energy.Agents;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Dashboard;
+using Energy.Cluster.Activity;
 using Energy.Cluster.Hosting;
+using Energy.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +38,7 @@ public sealed class DashboardBenchmark : IBenchmark
         var port = FreePort();
         var builder = WebApplication.CreateBuilder(["--urls", $"http://127.0.0.1:{port}", $"--Energy:DataDirectory={directory}",
             $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning"]);
-        builder.AddEnergyNode();
+        builder.AddEnergyNode(new DashboardModule());
         var app = builder.Build();
         app.MapEnergyNode();
         await app.StartAsync();
@@ -75,7 +76,7 @@ public sealed class DashboardBenchmark : IBenchmark
             progress.Report($"{Clients} clients signed in and connected; feeding {EventsPerSecond:N0} events/s for {seconds} s per run");
 
             var system = app.Services.GetRequiredService<ActorSystem>();
-            var feed = DashboardFeed.Get(system);
+            var feed = ActivityFeed.Get(system);
             var rates = new List<double>();
             var p50s = new List<double>();
             var p99s = new List<double>();
@@ -129,26 +130,42 @@ public sealed class DashboardBenchmark : IBenchmark
         }
     }
 
-    /// <summary>Feeds events at the set rate, as the entities do: items for the feeds, and payments only counted.</summary>
-    private static async Task<long> FeedAsync(DashboardFeed feed, Stopwatch clock, int seconds)
+    /// <summary>Feeds events at the set rate, as the entities do: domain events for the feeds, and payments only counted.</summary>
+    private static async Task<long> FeedAsync(ActivityFeed feed, Stopwatch clock, int seconds)
     {
         var start = clock.Elapsed;
         long sent = 0;
-        string[] kinds = ["session", "pass", "trade", "block", "violation", "alert"];
         while (clock.Elapsed - start < TimeSpan.FromSeconds(seconds))
         {
             var due = (long)((clock.Elapsed - start).TotalSeconds * EventsPerSecond);
             var now = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow);
             for (; sent < due; sent++)
             {
-                // Half the events are payments (counted), half are items the feeds show.
+                // Half the events are payments (counted), half are events the feeds show.
                 if (sent % 2 == 0) { feed.CountPayment(); continue; }
-                var kind = kinds[sent / 2 % kinds.Length];
-                feed.Publish(new DashboardItem(kind, $"{kind}-{sent}", $"{kind} {sent}", [$"cpo-{sent % 7}"], 100, 500, $"zone-{sent % 5}", now, [$"device:d-{sent % 1000}"]));
+                feed.Publish(Event(sent / 2 % 6, sent, now));
             }
             await Task.Delay(5);
         }
         return sent;
+    }
+
+    /// <summary>One of each kind the dashboard shows, in turn: sessions, passes, trades, blocks, violations, alerts.</summary>
+    private static NetworkActivity Event(long kind, long sent, Timestamp now)
+    {
+        var device = DeviceId.Of($"d-{sent % 1000}");
+        var operatorId = OperatorId.Of($"cpo-{sent % 7}");
+        var zone = SegmentId.Of($"zone-{sent % 5}");
+        var value = new Money(100, Currency.Eur);
+        return kind switch
+        {
+            0 => new ChargingSessionCompleted($"session-{sent}", PartyId.From(operatorId), device, DeviceId.Of("vehicle-1"), null, new EnergyWh(500), value, value, zone, now),
+            1 => new TollPassPaid($"pass-{sent}", operatorId, device, DeviceId.Of("vehicle-1"), ChannelId.Of("channel-1"), value, zone, now),
+            2 => new DuplexTradeAgreed(ChannelId.Of($"duplex-{sent % 1000}"), (ulong)sent, PartyId.From(device), PartyId.Of("device:home-1"), value, now),
+            3 => new SettlementBlockCommitted("ledger-0", (ulong)sent, 1, value, [new OperatorSettlement(operatorId, value)], now),
+            4 => new TollViolationRecorded($"violation-{sent}", operatorId, device, DeviceId.Of("vehicle-1"), value, "NoChannel", "no open channel", zone, now),
+            _ => new DeviceAlertRaised($"alert-{sent}", "clone", device, "seen at two gantries too far apart", now),
+        };
     }
 
     private static async Task<CookieContainer> SignInAsync(Uri url, string grid, DeviceKeyPair key)

@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
-using System.Security.Claims;
 using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Registry;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 
 namespace Energy.Cluster.Api;
@@ -38,13 +36,24 @@ public sealed record NotVisible(string What, string Caller) : ProtocolError
 }
 
 /// <summary>
+/// A sign-in that another part of the node keeps and that the API takes too: the dashboard's session of an
+/// operator who signed a challenge with a viewer key. The API defines what it needs of a session (the operator
+/// it signed in) and the part that signs people in provides it, so the API depends on no such part.
+/// </summary>
+public interface IOperatorSessions
+{
+    /// <summary>The operator whose live session the request carries, or null when it carries none.</summary>
+    Task<OperatorId?> SignedInOperatorAsync(HttpContext context);
+}
+
+/// <summary>
 /// Authenticates API reads. A caller either signs the request (header <c>Authorization: Energy &lt;base64 of a
 /// signed ApiRequest&gt;</c>: the party, a time within <see cref="MaxSkew"/> of the node's clock, a fresh nonce
-/// and the hash of method, path and body, with the party's registered key), or presents the short-lived
-/// session of the dashboard's challenge sign-in. A signed request is taken once: its nonce is remembered
-/// until it would be stale anyway, in a table bounded by <see cref="MaxRememberedNonces"/>.
+/// and the hash of method, path and body, with the party's registered key), or presents a session one of the
+/// node's <see cref="IOperatorSessions"/> recognises (the dashboard's challenge sign-in). A signed request is
+/// taken once: its nonce is remembered until it would be stale anyway, in a table bounded by <see cref="MaxRememberedNonces"/>.
 /// </summary>
-public sealed class ApiAuthenticator(EnergyNetwork network)
+public sealed class ApiAuthenticator(EnergyNetwork network, IEnumerable<IOperatorSessions> sessions)
 {
     public const string Scheme = "Energy";
     public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(60);
@@ -57,13 +66,10 @@ public sealed class ApiAuthenticator(EnergyNetwork network)
     {
         var header = context.Request.Headers.Authorization.ToString();
         if (header.StartsWith(Scheme + " ", StringComparison.Ordinal)) return await SignedAsync(context, header[(Scheme.Length + 1)..].Trim(), token);
-        var session = await context.AuthenticateAsync(Dashboard.DashboardAuth.Scheme);
-        if (session.Succeeded && session.Principal is { } user)
+        foreach (var signIn in sessions)
         {
-            var viewer = Dashboard.DashboardAuth.ViewerOf(user);
-            var party = OperatorId.Parse(viewer.Operator);
-            if (!party.IsOk) return new Unauthenticated("the dashboard session names no operator");
-            return await CallerAsync(PartyId.From(party.Value), token) is { IsOk: true } caller ? caller.Value : new Unauthenticated($"operator {viewer.Operator} is no longer admitted");
+            if (await signIn.SignedInOperatorAsync(context) is not { } signedIn) continue;
+            return await CallerAsync(PartyId.From(signedIn), token) is { IsOk: true } caller ? caller.Value : new Unauthenticated($"operator {signedIn} is no longer admitted");
         }
         return new Unauthenticated($"sign the request (Authorization: {Scheme} <signed request>) or sign in on the dashboard");
     }

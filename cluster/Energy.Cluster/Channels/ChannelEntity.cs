@@ -260,12 +260,10 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     private static object Answer<T>(Result<T> result) => result.IsOk ? result.Value! : Refusal.From(result.Error);
 
-    private static void CountPayment() => Dashboard.DashboardFeed.Get(Context.System).CountPayment();
+    private static void CountPayment() => Activity.ActivityFeed.Get(Context.System).CountPayment();
 
     private void PublishDispute(StreamingChannel next, Timestamp now) =>
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", $"dispute:{_id}",
-            $"dispute: {next.Terms.Payer.Id} closed {_id} alone; {next.Terms.Payee.Id} may answer with a newer voucher until the window ends",
-            [next.Terms.Payee.Id.Name], 0, 0, null, now, ["channel:" + _id.Value]));
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
 
     private sealed record ChallengeDeadlineReached
     {

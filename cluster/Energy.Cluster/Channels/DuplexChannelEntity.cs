@@ -163,11 +163,9 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void PublishTrade(DuplexChannel channel, long moved, Timestamp now)
     {
-        var feed = Dashboard.DashboardFeed.Get(Context.System);
+        var feed = Activity.ActivityFeed.Get(Context.System);
         feed.CountPayment();
-        feed.Publish(new Dashboard.DashboardItem("trade", $"{_id}.{channel.Version}",
-            $"{channel.Terms.PartyA.Id} and {channel.Terms.PartyB.Id} trade {moved} on {_id} (state {channel.Version})",
-            [], moved, 0, null, now, ["channel:" + _id.Value, channel.Terms.PartyA.Id.Value, channel.Terms.PartyB.Id.Value]));
+        feed.Publish(new Activity.DuplexTradeAgreed(_id, channel.Version, channel.Terms.PartyA.Id, channel.Terms.PartyB.Id, new Money(moved, channel.BalanceB.Currency), now));
     }
 
     // Closing and settlement

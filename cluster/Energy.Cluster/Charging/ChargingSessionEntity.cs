@@ -288,9 +288,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void PublishCompleted(ChargeRecord r)
     {
         var started = _state.Started!;
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("session", _id.Value,
-            $"{r.Vehicle} charged {r.EnergyWh} Wh at {r.Charger}, paid {r.Paid.MinorUnits} of {r.Cost.MinorUnits}", [started.Payee.Name], r.Paid.MinorUnits, r.EnergyWh,
-            started.Zone?.Value, r.EndedAt, r.Channel is { } ch ? ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value, "channel:" + ch.Value] : ["device:" + r.Charger.Value, "device:" + r.Vehicle.Value]));
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id.Value, started.Payee, r.Charger, r.Vehicle, r.Channel,
+            new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
     }
 
     /// <summary>

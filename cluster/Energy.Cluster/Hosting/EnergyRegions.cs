@@ -19,7 +19,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var shardSettings = ClusterShardingSettings.Create(system);
         var extractor = new EntityIdExtractor();
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
-        system.ActorOf(Dashboard.DashboardCollector.Props(settings.Clock), "dashboard-collector");
+        system.ActorOf(Activity.ActivityCollector.Props(settings.Clock), "activity-collector");
 
         IActorRef? devicesRegion = null;
         var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings, devicesRegion!), shardSettings, extractor);

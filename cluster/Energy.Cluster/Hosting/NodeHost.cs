@@ -55,9 +55,6 @@ public sealed class NodeConfiguration
     /// <summary>How long a gateway connection may stay without an authenticated device before it is closed, in milliseconds (100 ms to 5 minutes).</summary>
     public int GatewayAuthenticationMs { get; set; } = 10_000;
 
-    /// <summary>The dashboard's page and its npm packages (after npm ci there).</summary>
-    public string DashboardDirectory { get; set; } = "dashboard/web";
-
     /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
     public TlsConfiguration Tls { get; set; } = new();
 }
@@ -66,6 +63,19 @@ public sealed class AuthorityConfiguration
 {
     public string[] Keys { get; set; } = [];
     public int Threshold { get; set; } = 1;
+}
+
+/// <summary>
+/// A part of a node that brings its own services and endpoints, such as the dashboard. The node's program adds
+/// it; the node knows it only through this interface, so the cluster references no such part.
+/// </summary>
+public interface INodeModule
+{
+    /// <summary>Adds the module's services, after the node's own.</summary>
+    void AddServices(WebApplicationBuilder builder);
+
+    /// <summary>Maps the module's endpoints, once authentication and authorization are in the pipeline.</summary>
+    void Map(WebApplication app);
 }
 
 public static class NodeHost
@@ -86,8 +96,8 @@ public static class NodeHost
         return builder;
     }
 
-    /// <summary>Adds the actor system, the cluster and every sharded entity of a node to the web host.</summary>
-    public static WebApplicationBuilder AddEnergyNode(this WebApplicationBuilder builder)
+    /// <summary>Adds the actor system, the cluster and every sharded entity of a node to the web host, then the modules' services.</summary>
+    public static WebApplicationBuilder AddEnergyNode(this WebApplicationBuilder builder, params INodeModule[] modules)
     {
         var configuration = builder.Configuration.GetSection("Energy").Get<NodeConfiguration>() ?? new NodeConfiguration();
         var node = new NodeOptions
@@ -124,23 +134,8 @@ public static class NodeHost
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
         builder.Services.AddNodeHealth(node);
-        builder.Services.AddSingleton<Dashboard.DashboardState>();
-        builder.Services.AddSingleton<Dashboard.DashboardViewers>();
-        builder.Services.AddSingleton(_ => new Dashboard.DashboardChallenges());
         builder.Services.AddSingleton(new Gateway.GatewayChallengeBudget(settings.MaxGatewayChallenges));
-        builder.Services.AddHostedService<Dashboard.DashboardBroadcaster>();
-        builder.Services.AddSignalR().AddJsonProtocol(options => Serialization.EnergyJson.AddConverters(options.PayloadSerializerOptions));
-        builder.Services.AddAuthentication(Dashboard.DashboardAuth.Scheme).AddCookie(Dashboard.DashboardAuth.Scheme, options =>
-        {
-            options.Cookie.Name = Dashboard.DashboardAuth.Scheme;
-            options.Cookie.HttpOnly = true;
-            options.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
-            options.ExpireTimeSpan = Dashboard.DashboardEndpoints.SessionLifetime;
-            options.Events.OnValidatePrincipal = Dashboard.DashboardAuth.ValidateAsync;
-            // An API and a hub, not pages: refuse with a status instead of redirecting to a sign-in page.
-            options.Events.OnRedirectToLogin = context => { context.Response.StatusCode = StatusCodes.Status401Unauthorized; return Task.CompletedTask; };
-            options.Events.OnRedirectToAccessDenied = context => { context.Response.StatusCode = StatusCodes.Status403Forbidden; return Task.CompletedTask; };
-        });
+        builder.Services.AddAuthentication();
         builder.Services.AddAuthorization();
         builder.Services.ConfigureHttpJsonOptions(options => Serialization.EnergyJson.AddConverters(options.SerializerOptions));
         builder.Services.AddOpenApi();
@@ -188,6 +183,11 @@ public static class NodeHost
             var system = sp.GetRequiredService<ActorSystem>();
             return new Gateway.OcppAuthenticator(Gateway.ChargePointCredentialTable.Get(system), RevocationList.Get(system), settings.Clock);
         });
+        foreach (var module in modules)
+        {
+            builder.Services.AddSingleton(module);
+            module.AddServices(builder);
+        }
         return builder;
     }
 
@@ -196,14 +196,7 @@ public static class NodeHost
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseAuthentication();
         app.UseAuthorization();
-        var configuration = app.Services.GetRequiredService<NodeConfiguration>();
-        Dashboard.DashboardEndpoints.MapDashboard(app, configuration.DashboardDirectory);
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            var system = app.Services.GetRequiredService<ActorSystem>();
-            system.ActorOf(Dashboard.DashboardSubscriber.Props(app.Services.GetRequiredService<Dashboard.DashboardState>(),
-                app.Services.GetRequiredService<EnergySettings>().Clock), "dashboard-subscriber");
-        });
+        foreach (var module in app.Services.GetServices<INodeModule>()) module.Map(app);
         app.MapOpenApi();
         Gateway.OcppEndpoint.MapOcpp(app);
         Gateway.DeviceGateway.MapDeviceGateway(app);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using Energy.Channels;
+using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Ledger;
@@ -187,11 +188,11 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         Flush();
     }
 
-    /// <summary>Tells the dashboard what this block settled, and to whom.</summary>
+    /// <summary>Tells whoever watches the network what this block settled, and to whom.</summary>
     private static void PublishBlock(SettlementBlock block)
     {
-        // Settled to each operator (by its id, as the dashboard counts per operator); devices are counted in the total only.
-        var settledTo = new Dictionary<string, long>(StringComparer.Ordinal);
+        // Settled to each operator's account; devices' accounts are counted in the total only.
+        var settledTo = new Dictionary<OperatorId, long>();
         long settled = 0;
         foreach (var entry in block.Entries)
         {
@@ -199,12 +200,11 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
             foreach (var line in release.Payouts)
             {
                 settled += line.Amount;
-                if (line.Account.IsOperator) settledTo[line.Account.Name] = settledTo.GetValueOrDefault(line.Account.Name) + line.Amount;
+                if (line.Account.IsOperator) settledTo[line.Account.AsOperator()] = settledTo.GetValueOrDefault(line.Account.AsOperator()) + line.Amount;
             }
         }
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("block", $"{block.Shard}:{block.Height}",
-            $"{block.Shard} block {block.Height}: {block.Entries.Count} entries", [], settled, 0, null, block.CommittedAt,
-            [$"block:{block.Shard}:{block.Height}"]) { SettledTo = settledTo });
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.SettlementBlockCommitted(block.Shard, block.Height, block.Entries.Count,
+            new Money(settled, block.Currency), settledTo.Select(s => new Activity.OperatorSettlement(s.Key, new Money(s.Value, block.Currency))).ToList(), block.CommittedAt));
     }
 
     private void SendCredits(SettlementBlock block)

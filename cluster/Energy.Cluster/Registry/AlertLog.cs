@@ -25,8 +25,7 @@ public sealed class AlertLog : ReceivePersistentActor
             Persist(new AlertRaised(raise.Alert), e =>
             {
                 Apply(e);
-                Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("alert", e.Alert.Id, $"{e.Alert.Kind}: {e.Alert.Device}: {e.Alert.Detail}",
-                    [], 0, 0, null, e.Alert.At, ["device:" + e.Alert.Device.Value]));
+                Activity.ActivityFeed.Get(Context.System).Publish(new Activity.DeviceAlertRaised(e.Alert.Id, e.Alert.Kind, e.Alert.Device, e.Alert.Detail, e.Alert.At));
             });
         });
         Command<GetAlerts>(_ => Sender.Tell(new AlertList(_total, _latest.Reverse().ToList())));

@@ -272,18 +272,15 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         var request = pass.Payload;
         var tariff = Tariff!;
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("pass", pass.Id,
-            $"{request.Vehicle} paid {e.Paid.MinorUnits} at {_id}", [tariff.Operator.Value], e.Paid.MinorUnits, 0, tariff.Zone.Value, e.At,
-            ["device:" + _id, "device:" + request.Vehicle.Value, "channel:" + pass.Channel?.Value]));
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.TollPassPaid(pass.Id, tariff.Operator, _gantry, request.Vehicle, pass.Channel, e.Paid, tariff.Zone, e.At));
     }
 
     private void PublishViolation(TollPassState pass, TollViolation violation)
     {
         var request = pass.Payload;
         var tariff = Tariff!;
-        Dashboard.DashboardFeed.Get(Context.System).Publish(new Dashboard.DashboardItem("violation", violation.Id,
-            $"{request.Vehicle} at {_id}: {violation.Cause} ({violation.Detail})", [tariff.Operator.Value], request.Price.MinorUnits, 0, tariff.Zone.Value, violation.RecordedAt,
-            ["device:" + _id, "device:" + request.Vehicle.Value]));
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.TollViolationRecorded(violation.Id, tariff.Operator, _gantry, request.Vehicle, request.Price,
+            violation.Cause.ToString(), violation.Detail, tariff.Zone, violation.RecordedAt));
     }
 
     private void FileUnfiled()

@@ -1,8 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Energy.Channels.Primitives;
+using Energy.Cluster;
+using Energy.Cluster.Activity;
 
-namespace Energy.Cluster.Dashboard;
+namespace Energy.Dashboard;
 
 /// <summary>Who is looking: a grid operator sees everything; any other operator only what names it.</summary>
 public sealed record Viewer(string Operator, bool SeesEverything)
@@ -224,14 +226,14 @@ public sealed class DashboardState
     }
 }
 
-/// <summary>Applies every node's batches to this node's <see cref="DashboardState"/>.</summary>
+/// <summary>Applies every node's activity, as the dashboard shows it, to this node's <see cref="DashboardState"/>.</summary>
 public sealed class DashboardSubscriber : ReceiveActor, IWithTimers
 {
     public DashboardSubscriber(DashboardState state, IClock clock)
     {
-        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(DashboardFeed.Topic, Self));
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(ActivityFeed.Topic, Self));
         Receive<SubscribeAck>(_ => { });
-        Receive<DashboardBatch>(batch => state.Apply(batch, clock.Now.UnixMilliseconds));
+        Receive<ActivityBatch>(batch => state.Apply(DashboardProjection.Of(batch), clock.Now.UnixMilliseconds));
         Receive<Tick>(_ => state.Tick(clock.Now.UnixMilliseconds));
     }
 

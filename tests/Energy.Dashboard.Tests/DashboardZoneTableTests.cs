@@ -1,7 +1,6 @@
 using Energy.Channels.Primitives;
-using Energy.Cluster.Dashboard;
 
-namespace Energy.Cluster.Tests;
+namespace Energy.Dashboard.Tests;
 
 /// <summary>
 /// The dashboard's zone table and totals, filtered like the API: the grid operator sees every zone's sums,

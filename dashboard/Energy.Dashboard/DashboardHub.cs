@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
-using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
@@ -11,7 +9,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Energy.Cluster.Dashboard;
+namespace Energy.Dashboard;
 
 /// <summary>
 /// The live dashboard's hub. Only a signed-in operator may connect; it gets the current picture at once,
@@ -105,43 +103,5 @@ public sealed class DashboardBroadcaster(DashboardState state, DashboardViewers 
             if (await DashboardAuth.IsLiveAsync(network, op, key, everything, token)) continue;
             foreach (var connection in group) connection.Context.Abort();
         }
-    }
-}
-
-public static class DashboardAuth
-{
-    public const string Scheme = "energy-dashboard";
-    public const string OperatorClaim = "energy:operator";
-    public const string EverythingClaim = "energy:sees-everything";
-    public const string ViewerKeyClaim = "energy:viewer-key";
-
-    public static Viewer ViewerOf(ClaimsPrincipal user) =>
-        new(user.FindFirstValue(OperatorClaim) ?? "", user.HasClaim(EverythingClaim, "true"));
-
-    /// <summary>
-    /// Every request of a dashboard session asks again whether its viewer key is live (endorsed under the
-    /// operator's current admission, not expired) and whether the operator still has the roles it signed in
-    /// with: a rotated operator key or a changed role ends the session at once. An unanswered question ends it too.
-    /// </summary>
-    public static async Task ValidateAsync(CookieValidatePrincipalContext context)
-    {
-        var user = context.Principal;
-        var network = context.HttpContext.RequestServices.GetRequiredService<EnergyNetwork>();
-        if (user is not null
-            && await IsLiveAsync(network, user.FindFirstValue(OperatorClaim), user.FindFirstValue(ViewerKeyClaim), user.HasClaim(EverythingClaim, "true"), context.HttpContext.RequestAborted))
-            return;
-        context.RejectPrincipal();
-        await context.HttpContext.SignOutAsync(Scheme);
-    }
-
-    /// <summary>Whether the viewer key is live for the operator, and the operator sees everything exactly when the session says so.</summary>
-    public static async Task<bool> IsLiveAsync(EnergyNetwork network, string? operatorId, string? viewerKeyHex, bool seesEverything, CancellationToken token)
-    {
-        var id = OperatorId.Parse(operatorId);
-        if (!id.IsOk || string.IsNullOrEmpty(viewerKeyHex)) return false;
-        object answer;
-        try { answer = await network.Ask(new CheckViewerKey(id.Value, viewerKeyHex), token); }
-        catch (OperationCanceledException) { return false; }
-        return answer is ViewerKeyAccepted accepted && accepted.Operator.Has(OperatorRoles.GridOperator) == seesEverything;
     }
 }

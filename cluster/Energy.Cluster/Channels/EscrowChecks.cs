@@ -1,8 +1,7 @@
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
 
-namespace Energy.Cluster.Kernel;
+namespace Energy.Cluster.Channels;
 
 /// <summary>
 /// A channel's checks of the ledger's answers against its own escrow, as pure functions: a lock or a release

@@ -2,10 +2,9 @@ using Akka.Actor;
 using Akka.Event;
 using Energy.Channels;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
 
-namespace Energy.Cluster.Kernel;
+namespace Energy.Cluster.Channels;
 
 /// <summary>The ledger did not answer a channel's escrow requests after every attempt; it tries again when the channel is woken.</summary>
 public sealed record EscrowUnanswered(ChannelId ChannelId, EscrowId Escrow, int Attempts) : ProtocolError
@@ -81,8 +80,7 @@ public sealed class EscrowClient
     public static void Alert(IActorContext context, EnergySettings settings, ChannelId channel, ProtocolError error)
     {
         context.GetLogger().Error("channel {0}: {1}", channel, error);
-        Dashboard.DashboardFeed.Get(context.System).Publish(new Dashboard.DashboardItem("alert", $"{error.Code}:{channel}",
-            error.Describe(), [], 0, 0, null, settings.Clock.Now, ["channel:" + channel.Value]));
+        Activity.ActivityFeed.Get(context.System).Publish(new Activity.ChannelEscrowAlert(channel, error.Code, error.Describe(), settings.Clock.Now));
     }
 }
 
@@ -90,47 +88,4 @@ public sealed class EscrowClient
 public sealed record EscrowRetryDue
 {
     public static readonly EscrowRetryDue Instance = new();
-}
-
-/// <summary>Timers for a wall-clock deadline (a challenge window's end).</summary>
-public static class Deadlines
-{
-    /// <summary>
-    /// Sends <paramref name="message"/> when <paramref name="deadline"/> is reached, checking at least every
-    /// second so that a moved clock (tests, NTP steps) is noticed; the receiver asks its rules whether it is due.
-    /// </summary>
-    public static void Schedule(ITimerScheduler timers, object key, object message, Timestamp deadline, Timestamp now)
-    {
-        var wait = TimeSpan.FromMilliseconds(Math.Max(0, deadline.UnixMilliseconds - now.UnixMilliseconds));
-        timers.StartSingleTimer(key, message, wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1));
-    }
-}
-
-/// <summary>Who waits for an outcome (an opening, a settlement): answered all at once, bounded.</summary>
-public sealed class Waiters
-{
-    private readonly List<IActorRef> _waiting = [];
-    private readonly string _entity;
-    private readonly int _max;
-
-    public Waiters(string entity, int max)
-    {
-        _entity = entity;
-        _max = max;
-    }
-
-    public int Count => _waiting.Count;
-
-    /// <summary>Adds <paramref name="to"/>, or refuses it by name when the bound is reached.</summary>
-    public void Add(IActorRef to)
-    {
-        if (_waiting.Count >= _max) { to.Tell(Refusal.From(new TooManyWaiting(_entity, _waiting.Count, _max))); return; }
-        _waiting.Add(to);
-    }
-
-    public void AnswerAll(object answer)
-    {
-        foreach (var to in _waiting) to.Tell(answer);
-        _waiting.Clear();
-    }
 }

@@ -1,124 +1,20 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
-using System.Security.Cryptography;
 using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Cluster;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Cluster.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.FileProviders;
 
-namespace Energy.Cluster.Dashboard;
-
-public sealed record NoChallenge(OperatorId Operator) : ProtocolError
-{
-    public override string Describe() => $"there is no outstanding challenge of {Operator} like this one: ask for one first; each is used once, within {DashboardChallenges.Lifetime.TotalSeconds:0} s";
-}
-
-public sealed record ChallengeExpired(OperatorId Operator, Timestamp IssuedAt, Timestamp Now) : ProtocolError
-{
-    public override string Describe() => $"the challenge of {Operator} issued at {IssuedAt} is older than {DashboardChallenges.Lifetime.TotalSeconds:0} s (now {Now})";
-}
-
-public sealed record TooManySignIns(int Max) : ProtocolError
-{
-    public override string Describe() => $"{Max} sign-ins are waiting on this node; try again in a minute";
-}
-
-public sealed record TooManySignInsForOperator(OperatorId Operator, int Max) : ProtocolError
-{
-    public override string Describe() => $"{Max} sign-ins of {Operator} are waiting; answer one, or try again in a minute";
-}
-
-/// <summary>A challenge as it was issued: its text (base64 of its canonical body), which the sign-in sends back, and the challenge.</summary>
-public sealed record IssuedChallenge(string Text, AuthenticationChallenge Challenge);
-
-/// <summary>
-/// Challenges issued to operators signing in on the dashboard. The caller issues them only for admitted
-/// operators. Bounded twice: at most <c>maxPerOperator</c> outstanding for one operator, so that nobody
-/// fills the table with one operator's name, and <c>maxOutstanding</c> on the node. Each lives
-/// <see cref="Lifetime"/> and is used at most once, by a sign-in whose signature verifies: a wrong answer
-/// leaves it outstanding, so a stranger posting garbage for an operator cannot cancel the operator's own sign-in.
-/// </summary>
-public sealed class DashboardChallenges(int maxOutstanding = DashboardChallenges.DefaultMaxOutstanding, int maxPerOperator = DashboardChallenges.DefaultMaxPerOperator)
-{
-    public const int DefaultMaxOutstanding = 10_000;
-    public const int DefaultMaxPerOperator = 4;
-
-    /// <summary>The longest challenge text a sign-in may name (an issued one is about 120 characters).</summary>
-    public const int MaxTextLength = 512;
-
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
-
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, AuthenticationChallenge> _issued = new(StringComparer.Ordinal);
-    private readonly Dictionary<OperatorId, List<string>> _byOperator = [];
-
-    public int Count
-    {
-        get { lock (_gate) return _issued.Count; }
-    }
-
-    public Result<IssuedChallenge> Issue(NetworkId network, OperatorId operatorId, Timestamp now)
-    {
-        lock (_gate)
-        {
-            var mine = _byOperator.GetValueOrDefault(operatorId) ?? [];
-            foreach (var text in mine.Where(t => Expired(_issued[t], now)).ToList()) Remove(text);
-            if (mine.Count >= maxPerOperator) return new TooManySignInsForOperator(operatorId, maxPerOperator);
-            if (_issued.Count >= maxOutstanding)
-            {
-                foreach (var text in _issued.Where(i => Expired(i.Value, now)).Select(i => i.Key).ToList()) Remove(text);
-                if (_issued.Count >= maxOutstanding) return new TooManySignIns(maxOutstanding);
-            }
-            var challenge = new AuthenticationChallenge(network, PartyId.From(operatorId), RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes), now);
-            var issued = new IssuedChallenge(Convert.ToBase64String(Signed<AuthenticationChallenge>.EncodeBody(challenge)), challenge);
-            _issued.Add(issued.Text, challenge);
-            if (!_byOperator.TryGetValue(operatorId, out var list)) _byOperator[operatorId] = list = [];
-            list.Add(issued.Text);
-            return issued;
-        }
-    }
-
-    /// <summary>The outstanding challenge this text names, issued to this operator and not expired. It stays outstanding.</summary>
-    public Result<AuthenticationChallenge> Find(string text, OperatorId operatorId, Timestamp now)
-    {
-        lock (_gate)
-        {
-            if (text.Length > MaxTextLength || !_issued.TryGetValue(text, out var challenge) || challenge.Party != PartyId.From(operatorId))
-                return new NoChallenge(operatorId);
-            if (!Expired(challenge, now)) return challenge;
-            Remove(text);
-            return new ChallengeExpired(operatorId, challenge.IssuedAt, now);
-        }
-    }
-
-    /// <summary>Uses the challenge up, after its answer verified: true once; false when another answer used it first.</summary>
-    public bool Consume(string text)
-    {
-        lock (_gate) return Remove(text);
-    }
-
-    private bool Remove(string text)
-    {
-        if (!_issued.Remove(text, out var challenge)) return false;
-        var operatorId = challenge.Party.AsOperator();
-        var list = _byOperator[operatorId];
-        list.Remove(text);
-        if (list.Count == 0) _byOperator.Remove(operatorId);
-        return true;
-    }
-
-    private static bool Expired(AuthenticationChallenge challenge, Timestamp now) =>
-        now.UnixMilliseconds - challenge.IssuedAt.UnixMilliseconds > Lifetime.TotalMilliseconds;
-}
+namespace Energy.Dashboard;
 
 /// <summary>
 /// The dashboard's web side: the page and its npm libraries, sign-in by signing a challenge with a viewer
@@ -148,7 +44,7 @@ public static class DashboardEndpoints
 
         var api = app.MapGroup("/dashboard/api").RequireAuthorization(policy => policy.AddAuthenticationSchemes(DashboardAuth.Scheme).RequireAuthenticatedUser());
         api.MapGet("/me", (ClaimsPrincipal user) => Results.Json(DashboardAuth.ViewerOf(user)));
-        api.MapGet("/state", (ClaimsPrincipal user, DashboardState state) => Results.Json(state.ViewFor(DashboardAuth.ViewerOf(user)), Serialization.EnergyJson.Options));
+        api.MapGet("/state", (ClaimsPrincipal user, DashboardState state) => Results.Json(state.ViewFor(DashboardAuth.ViewerOf(user)), EnergyJson.Options));
         api.MapGet("/devices/{id}", DeviceAsync);
         api.MapGet("/channels/{id}", ChannelAsync);
         api.MapGet("/blocks/{shard}/{height}", BlockAsync);
@@ -238,7 +134,7 @@ public static class DashboardEndpoints
         var answer = await network.Ask(new GetDevice(device.Value), token);
         if (answer is not DeviceView view) return Error(404, nameof(DeviceNotFound), $"{id} is not registered");
         if (!viewer.SeesEverything && view.Operator.Value != viewer.Operator) return Error(403, "NotVisible", $"{id} belongs to another operator");
-        return Results.Json(new { device = view, history = state.HistoryOf("device:" + id, viewer) }, Serialization.EnergyJson.Options);
+        return Results.Json(new { device = view, history = state.HistoryOf("device:" + id, viewer) }, EnergyJson.Options);
     }
 
     private static async Task<IResult> ChannelAsync(string id, ClaimsPrincipal user, EnergyNetwork network, DashboardState state, CancellationToken token)
@@ -249,7 +145,7 @@ public static class DashboardEndpoints
         if (await network.Ask(new GetChannel(channel.Value), token) is not ChannelView view || view.Payer is null) return Error(404, nameof(ChannelNotFound), $"channel {id} is not open");
         if (!viewer.SeesEverything && view.Payee!.Value.Value != "operator:" + viewer.Operator && view.Payer.Value.Value != "operator:" + viewer.Operator)
             return Error(403, "NotVisible", $"channel {id} pays another operator");
-        return Results.Json(new { channel = view, history = state.HistoryOf("channel:" + id, viewer) }, Serialization.EnergyJson.Options);
+        return Results.Json(new { channel = view, history = state.HistoryOf("channel:" + id, viewer) }, EnergyJson.Options);
     }
 
     private static async Task<IResult> BlockAsync(string shard, ulong height, ClaimsPrincipal user, EnergyNetwork network, CancellationToken token)
@@ -260,7 +156,7 @@ public static class DashboardEndpoints
         var blocks = await network.BlocksAsync(shard, height, 1, token);
         // The block checked against the one before it: bounded work, whatever the length of the chain.
         var audit = await network.AuditPageAsync(shard, height, 1, token);
-        return Results.Json(new { blocks, audit }, Serialization.EnergyJson.Options);
+        return Results.Json(new { blocks, audit }, EnergyJson.Options);
     }
 
     private static IResult Error(int status, ProtocolError error) => Error(status, error.Code, error.Describe());

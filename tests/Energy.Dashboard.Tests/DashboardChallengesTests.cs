@@ -1,9 +1,8 @@
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Dashboard;
 
-namespace Energy.Cluster.Tests;
+namespace Energy.Dashboard.Tests;
 
 /// <summary>The dashboard's sign-in challenges: bounded per operator and per node, kept through wrong answers, used once.</summary>
 public sealed class DashboardChallengesTests
