@@ -1,16 +1,16 @@
 using System.Text.Json;
-using Energy.Cluster.Gateway;
+using Energy.Cluster.ChargePoints;
 
 namespace Energy.Cluster.Tests;
 
-/// <summary>The energy register a charge point's MeterValues carry, as its entity reads it from a validated payload.</summary>
+/// <summary>The energy register a charge point's MeterValues carry, as the network reads it from a validated payload.</summary>
 public sealed class ChargePointRegisterTests
 {
     private static long? Register(string value, string unit)
     {
         using var document = JsonDocument.Parse(
             $$"""[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"{{value}}","measurand":"Energy.Active.Import.Register","unit":"{{unit}}"}]}]""");
-        return ChargePointEntity.EnergyRegister(document.RootElement);
+        return ChargePointCalls.EnergyRegister(document.RootElement);
     }
 
     [Theory]

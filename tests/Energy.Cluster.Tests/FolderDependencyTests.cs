@@ -16,8 +16,8 @@ public sealed partial class FolderDependencyTests
         ["Infrastructure", "Serialization", "Activity", "Kernel", "Ledger", "Registry", "Channels", "Charging", "Tolls", "ChargePoints", "Gateway", "Api", "Hosting"];
 
     /// <summary>
-    /// Uses that still point up, each closing a circle. They are to go, not to grow: a device push and the OCPP
-    /// charge point's transactions belong below the sessions and gantries that use them, the channel errors a
+    /// Uses that still point up, each closing a circle. They are to go, not to grow: the OCPP charge point's
+    /// transaction messages belong below the sessions and the charge point's rules that use them, the channel errors a
     /// registry lookup names belong with the registry, the zone's pass message with the registry that sends it,
     /// the entities' way in (EnergyNetwork, EnergyRegions) below the web side and the watchers that use it, and
     /// a refusal's JSON converter among the converters the serializer registers.
@@ -28,9 +28,8 @@ public sealed partial class FolderDependencyTests
         ("Registry", "Channels"), // PartyKeys names PartyRevoked and PartyUnknown
         ("Registry", "Tolls"), // DeviceTwin tells its zone a ZonePass
         ("Channels", "Hosting"), // ChannelWatch takes EnergyRegions
-        ("Charging", "Gateway"), // DevicePusher; ChargePointEntity.TransactionOf and StopUnconsentedTransaction
-        ("Tolls", "Gateway"), // DevicePusher
-        ("ChargePoints", "Gateway"), // ChargePointEntity.SessionOf and the transaction events
+        ("Charging", "Gateway"), // StopUnconsentedTransaction, told to the charge point of an unconsented session
+        ("ChargePoints", "Gateway"), // the transaction events and ChargingTransaction, declared beside ChargePointEntity
         ("Gateway", "Hosting"), // EnergyNetwork
         ("Api", "Hosting"), // EnergyNetwork
     ];

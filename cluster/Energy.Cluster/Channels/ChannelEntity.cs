@@ -15,71 +15,58 @@ namespace Energy.Cluster.Channels;
 /// <summary>
 /// A streaming channel on the network. A thin shell around <see cref="StreamingChannelLifecycle"/> and
 /// <see cref="StreamingChannels"/>: it opens only once the ledger has locked the escrow, verifies every
-/// voucher where it enters, persists only the newest voucher per flush and acknowledges once it is durable,
+/// voucher where it enters, persists only the newest voucher per batch and acknowledges once it is durable,
 /// watches the challenge window (it is the watchtower: a newer voucher during the window wins), then
 /// settles through the ledger until the ledger confirms. Its state changes only when an event is durable.
 /// </summary>
 public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 {
-    private readonly string _id;
+    private readonly ChannelId _id;
     private readonly EnergySettings _settings;
-    private readonly IActorRef _devices;
-    private readonly IActorRef _operators;
     private readonly RevocationList _revocations;
+    private readonly OpeningLookups _lookups;
+    private readonly PartyStanding<SubmitVoucher> _payer;
+    private readonly Waiters _openWaiters;
+    private readonly Waiters _settleWaiters;
+    private readonly EscrowClient _escrow;
+    // Vouchers are written in batches: the newest of a batch, with what each purpose was paid by all of it.
+    private readonly BatchedWrites _vouchers;
+    private VoucherBatch? _batch;
+    private int _eventsSinceSnapshot;
 
     // What is durable, and the channel ahead of it: with every voucher accepted and the close or the end
     // of the window decided, while their events are written. New vouchers and closes are judged against it.
     private StreamingChannelState _state = StreamingChannelState.Empty;
     private StreamingChannel? _ahead;
 
-    private readonly Waiters _openWaiters;
-    private readonly Waiters _settleWaiters;
-    private readonly EscrowClient _escrow;
-
-    // Voucher batching: one voucher write in flight; the newest waiting voucher goes next, with what
-    // every voucher of its batch paid per purpose. Acknowledgements wait for the write of their batch.
-    private readonly DurableReplies _voucherReplies;
-    private Signed<Voucher>? _voucherWaiting;
-    private List<PurposePayment> _purposesWaiting = [];
-    private int _openingLookups;
-    private int _eventsSinceSnapshot;
-
     public ChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
-        _id = id;
+        _id = new ChannelId(id);
         _settings = settings;
-        _devices = devices;
-        _operators = operators;
         _revocations = RevocationList.Get(Context.System);
+        _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
+        _payer = new PartyStanding<SubmitVoucher>(Context, devices, _revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing");
         _openWaiters = new Waiters("channel " + id, settings.MaxChannelWaiters);
         _settleWaiters = new Waiters("channel " + id, settings.MaxChannelWaiters);
-        _voucherReplies = new DurableReplies("channel " + id, settings.MaxWaitingVoucherReplies);
-        _escrow = new EscrowClient(new ChannelId(id), ledger, this, settings,
-            () => StreamingChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount));
+        _vouchers = new BatchedWrites("channel " + id, settings.MaxWaitingVoucherReplies);
+        _escrow = new EscrowClient(_id, ledger, this, settings, () => StreamingChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount));
 
         Recover<SnapshotOffer>(offer => _state = StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
-        Recover<ChannelOpeningStarted>(Evolve);
-        Recover<EscrowLockConfirmed>(Evolve);
-        Recover<ChannelOpeningAbandoned>(Evolve);
-        Recover<VoucherRecorded>(Evolve);
-        Recover<CloseRecorded>(Evolve);
-        Recover<ChallengeWindowEnded>(Evolve);
-        Recover<SettlementRecorded>(Evolve);
+        Recover<IEnergyMessage>(Evolve);
         Recover<RecoveryCompleted>(_ => Resume());
-
         Command<OpenChannel>(Open);
-        Command<OpeningKeysFound>(OnOpeningKeysFound);
+        Command<OpeningKeysFound<StreamingOpening>>(OnOpeningKeysFound);
         Command<SubmitVoucher>(submit =>
         {
-            if (_payerStanding is null && _ahead is not null) HoldUntilPayerKnown(submit);
+            if (!_payer.Known && _ahead is not null) _payer.Hold(submit, Sender, [_ahead.Terms.Payer.Id]);
             else Submit(submit, Sender);
         });
-        Command<PayerStanding>(OnPayerStanding);
-        Command<PayerStandingUnknown>(_ => OnPayerStandingUnknown());
+        Command<PartiesStanding>(standing => _payer.Answered(standing, Submit));
+        Command<PartiesStandingUnknown>(_ => _payer.Unanswered());
         Command<CloseChannel>(Close);
-        Command<GetChannel>(_ => Sender.Tell(View()));
-        Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(ChannelId, _state.BestVoucher)));
-        Command<GetPurposePaid>(OnGetPurposePaid);
+        Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(_state, _ahead, _id)));
+        Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, _state.BestVoucher)));
+        Command<GetPurposePaid>(query => Sender.Tell(Answer(StreamingChannelLifecycle.PaidFor(_state, _id, query.Purpose))));
         Command<WakeChannel>(_ => { if (_escrow.GaveUp) _escrow.Send(); });
         Command<EscrowLocked>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
@@ -90,14 +77,12 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<SaveSnapshotFailure>(_ => { });
     }
 
-    public override string PersistenceId => "channel-" + _id;
+    public override string PersistenceId => "channel-" + _id.Value;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
         Akka.Actor.Props.Create(() => new ChannelEntity(id, settings, ledger, devices, operators));
-
-    private ChannelId ChannelId => new(_id);
 
     /// <summary>The one way the state changes: a durable event, live or in recovery.</summary>
     private void Evolve(object e) => _state = StreamingChannelLifecycle.Evolve(_state, e);
@@ -110,67 +95,38 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         var decoded = Signed<StreamingOpening>.Decode(command.Opening);
         if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
         var opening = decoded.Value.Payload;
-        var refusal = CheckOpening(opening, command.ChannelId);
+        var refusal = StreamingChannelLifecycle.CheckOpening(opening, command.ChannelId, _id, _settings.Network, _settings.Currency, _settings.MinChallengeWindow, _revocations.IsRevoked)
+            ?? _lookups.Busy;
         if (refusal is not null) { Sender.Tell(Refusal.From(refusal)); return; }
-        if (_openingLookups >= MaxOpeningLookups) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "looking up the parties of other openings"))); return; }
-        // The parties' keys come from their twins: the answer is piped back, and the entity goes on meanwhile.
-        _openingLookups++;
-        var sender = Sender;
-        PartyKeys.ResolveBothAsync(_devices, _operators, ChannelId, opening.Payer, opening.Payee, _settings.AskTimeout)
-            .PipeTo(Self, success: keys => new OpeningKeysFound(command.Opening, decoded.Value, sender, keys.First, keys.Second),
-                failure: _ => new OpeningKeysFound(command.Opening, decoded.Value, sender, new PartyUnknown(ChannelId, opening.Payer), new PartyUnknown(ChannelId, opening.Payee)));
+        _lookups.Start(command.Opening, decoded.Value, Sender, opening.Payer, opening.Payee);
     }
 
     /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
     private bool AnswerKnownOpening(byte[] opening, IActorRef sender)
     {
         if (_state.Opening is null) return false;
-        if (!_state.Opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(ChannelId)));
-        else if (_state.Phase != ChannelPhase.Opening) sender.Tell(Opened());
+        if (!_state.Opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(_id)));
+        else if (_state.Phase != ChannelPhase.Opening) sender.Tell(StreamingChannelLifecycle.Opened(_state, _id));
         else _openWaiters.Add(sender);
         return true;
     }
 
-    private void OnOpeningKeysFound(OpeningKeysFound found)
+    private void OnOpeningKeysFound(OpeningKeysFound<StreamingOpening> found)
     {
-        _openingLookups--;
-        var sender = found.Sender;
+        _lookups.Done();
         // Another opening may have been taken while the keys were looked up.
-        if (AnswerKnownOpening(found.Opening, sender)) return;
-        if (!found.PayerKey.IsOk) { sender.Tell(Refusal.From(found.PayerKey.Error)); return; }
-        if (!found.PayeeKey.IsOk) { sender.Tell(Refusal.From(found.PayeeKey.Error)); return; }
-        var started = StreamingChannelLifecycle.Open(_state, ChannelId, found.Opening, found.Signed, found.PayerKey.Value, found.PayeeKey.Value);
-        if (!started.IsOk) { sender.Tell(Refusal.From(started.Error)); return; }
-        Persist(started.Value, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            _openWaiters.Add(sender);
-            _escrow.Send();
-        });
-    }
-
-    /// <summary>Openings whose parties are being looked up at once, at most; more are refused as busy.</summary>
-    private const int MaxOpeningLookups = 64;
-
-    private sealed record OpeningKeysFound(byte[] Opening, Signed<StreamingOpening> Signed, IActorRef Sender,
-        Result<DevicePublicKey> PayerKey, Result<DevicePublicKey> PayeeKey);
-
-    private ProtocolError? CheckOpening(StreamingOpening opening, ChannelId requested)
-    {
-        if (opening.ChannelId != requested || opening.ChannelId != ChannelId) return new WrongChannel(ChannelId, opening.ChannelId);
-        if (opening.Network != _settings.Network) return new WrongNetwork(ChannelId, _settings.Network, opening.Network);
-        if (opening.Deposit.Currency != _settings.Currency) return new CurrencyMismatch(_settings.Currency, opening.Deposit.Currency);
-        if (_revocations.IsRevoked(opening.Payer)) return new PartyRevoked(ChannelId, opening.Payer);
-        if (_revocations.IsRevoked(opening.Payee)) return new PartyRevoked(ChannelId, opening.Payee);
-        // The payer alone signs a streaming opening: the network's minimum window is what protects the payee.
-        return ChallengeWindows.CheckMinimum(ChannelId, opening.ChallengeWindow, _settings.MinChallengeWindow);
+        if (AnswerKnownOpening(found.Opening, found.Sender)) return;
+        var started = !found.First.IsOk ? found.First.Error
+            : !found.Second.IsOk ? found.Second.Error
+            : StreamingChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First.Value, found.Second.Value);
+        if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
+        Persist(started.Value, e => { Evolve(e); MaybeSnapshot(); _openWaiters.Add(found.Sender); _escrow.Send(); });
     }
 
     private void OnEscrowLocked(EscrowLocked locked)
     {
         if (_state.Phase != ChannelPhase.Opening) return;
-        var confirmed = StreamingChannelLifecycle.ConfirmLock(_state, ChannelId, locked);
+        var confirmed = StreamingChannelLifecycle.ConfirmLock(_state, _id, locked);
         if (!confirmed.IsOk) { Alert(confirmed.Error); return; }
         Persist(confirmed.Value, e =>
         {
@@ -178,119 +134,63 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             MaybeSnapshot();
             _ahead = _state.Channel;
             _escrow.Settled();
-            _openWaiters.AnswerAll(Opened());
+            _openWaiters.AnswerAll(StreamingChannelLifecycle.Opened(_state, _id));
         });
     }
 
     private void OnLedgerRefusal(Refusal refusal)
     {
         // Only the lock can be refused for good (no funds); a refused release is a bug and is retried loudly.
-        var abandoned = StreamingChannelLifecycle.Abandon(_state, ChannelId, refusal);
-        if (!abandoned.IsOk)
-        {
-            Context.GetLogger().Error("channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message);
-            return;
-        }
-        Persist(abandoned.Value, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            _ahead = null;
-            _escrow.Settled();
-            _openWaiters.AnswerAll(refusal);
-        });
+        var abandoned = StreamingChannelLifecycle.Abandon(_state, _id, refusal);
+        if (!abandoned.IsOk) { Context.GetLogger().Error("channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message); return; }
+        Persist(abandoned.Value, e => { Evolve(e); MaybeSnapshot(); _ahead = null; _escrow.Settled(); _openWaiters.AnswerAll(refusal); });
     }
 
     // Vouchers
 
     private void Submit(SubmitVoucher command, IActorRef sender)
     {
-        if (_ahead is null) { sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_ahead is null) { sender.Tell(Refusal.From(new ChannelNotFound(_id))); return; }
         var decoded = Signed<Voucher>.Decode(command.Voucher);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var payer = _ahead.Terms.Payer.Id;
-        if (_revocations.IsRevoked(payer)) { sender.Tell(Refusal.From(new PartyRevoked(ChannelId, payer))); return; }
-        if (_revocations.IsQuarantined(payer)) { sender.Tell(Refusal.From(new PartyQuarantined(ChannelId, payer))); return; }
         // Refused before it is accepted: an accepted voucher is always acknowledged once durable.
-        if (_voucherReplies.Full is { } full) { sender.Tell(Refusal.From(full)); return; }
+        var refused = ChannelParties.CheckStanding(_id, [_ahead.Terms.Payer.Id], _revocations.IsRevoked, _revocations.IsQuarantined) ?? _vouchers.Full;
+        if (refused is not null) { sender.Tell(Refusal.From(refused)); return; }
         var accepted = StreamingChannels.AcceptVoucher(_ahead, decoded.Value, _settings.Clock.Now);
         if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
         _ahead = accepted.Value.Channel;
-        Activity.ActivityFeed.Get(Context.System).CountPayment();
-        var voucher = decoded.Value.Payload;
-        _voucherReplies.ReplyAfter(_voucherReplies.Next, sender, new VoucherAcknowledged(ChannelId, voucher.Sequence, voucher.Cumulative)
-        {
-            Increment = accepted.Value.Increment,
-            Purpose = voucher.Purpose,
-            PaidForPurpose = accepted.Value.PaidForPurpose,
-            Payer = payer,
-            Payee = _ahead.Terms.Payee.Id,
-        });
-        CountForPurpose(voucher.Purpose, accepted.Value.Increment);
-        _voucherWaiting = decoded.Value;
-        FlushVoucher();
+        CountPayment();
+        _batch = VoucherBatch.Add(_batch, decoded.Value, accepted.Value.Increment);
+        _vouchers.Taken();
+        _vouchers.ReplyWhenDurable(sender, StreamingChannelLifecycle.Acknowledge(_id, decoded.Value.Payload, accepted.Value));
+        WriteVouchers(beforeAClose: false);
     }
 
     /// <summary>
-    /// Adds a voucher's increment to what its batch paid for its purpose, so that recovery counts the
-    /// vouchers of the batch that are not written (a channel persists only the newest voucher of a batch).
+    /// Writes the waiting batch, one at a time; its acknowledgements are sent once it is durable. Before a close
+    /// it is written even while another is in flight: the close must follow every voucher it counted.
     /// </summary>
-    private void CountForPurpose(PaymentPurpose purpose, Money increment)
+    private void WriteVouchers(bool beforeAClose)
     {
-        if (purpose.IsNone || increment.MinorUnits <= 0) return;
-        for (var i = 0; i < _purposesWaiting.Count; i++)
-        {
-            if (_purposesWaiting[i].Purpose != purpose) continue;
-            _purposesWaiting[i] = _purposesWaiting[i] with { Amount = _purposesWaiting[i].Amount.Add(increment).Unwrap() };
-            return;
-        }
-        _purposesWaiting.Add(new PurposePayment(purpose, increment));
-    }
-
-    /// <summary>Answers from what is durable: a voucher accepted but not yet written is not counted.</summary>
-    private void OnGetPurposePaid(GetPurposePaid query)
-    {
-        if (_ahead is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
-        var terms = _ahead.Terms;
-        var paid = _state.PaidByPurpose.TryGetValue(query.Purpose, out var sum) ? sum : Money.Zero(terms.Deposit.Currency);
-        var newest = _state.BestVoucher is { } best && Signed<Voucher>.Decode(best) is { IsOk: true } decoded && decoded.Value.Payload.Purpose == query.Purpose ? best : null;
-        Sender.Tell(new PurposePaid(ChannelId, query.Purpose, paid, terms.Payer.Id, terms.Payee.Id, newest));
-    }
-
-    private void FlushVoucher()
-    {
-        if (_voucherReplies.InFlight || _voucherWaiting is null) return;
-        WriteVoucherBatch(snapshotAfter: true);
-    }
-
-    /// <summary>Writes the waiting batch; its acknowledgements are sent once it is durable.</summary>
-    private void WriteVoucherBatch(bool snapshotAfter)
-    {
-        var recorded = new VoucherRecorded(_voucherWaiting!.ToArray(), _purposesWaiting);
-        _voucherWaiting = null;
-        _purposesWaiting = [];
-        var write = _voucherReplies.Start();
+        ulong write;
+        if (beforeAClose) { if (!_vouchers.Waiting) return; write = _vouchers.Start(); }
+        else if (!_vouchers.TryStart(out write)) return;
+        var recorded = _batch!.ToEvent();
+        _batch = null;
         PersistAsync(recorded, e =>
         {
             Evolve(e);
-            _voucherReplies.Written(write);
-            if (snapshotAfter) MaybeSnapshot();
-            FlushVoucher();
+            _vouchers.Written(write);
+            if (!beforeAClose) MaybeSnapshot();
+            WriteVouchers(beforeAClose: false);
         });
-    }
-
-    /// <summary>Writes the waiting batch now, even while another is in flight: a close must follow the vouchers it counted.</summary>
-    private void ForceFlushVoucher()
-    {
-        if (_voucherWaiting is null) return;
-        WriteVoucherBatch(snapshotAfter: false);
     }
 
     // Closing and settlement
 
     private void Close(CloseChannel command)
     {
-        if (_ahead is null) { Sender.Tell(Refusal.From(new ChannelNotFound(ChannelId))); return; }
+        if (_ahead is null) { Sender.Tell(Refusal.From(new ChannelNotFound(_id))); return; }
         if (_state.Settlement is not null) { Sender.Tell(_state.Settlement); return; }
         if (_ahead.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
         var decoded = Signed<CloseRequest>.Decode(command.CloseRequest);
@@ -298,26 +198,19 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         var now = _settings.Clock.Now;
         var decision = StreamingChannelLifecycle.Close(_ahead, command.CloseRequest, decoded.Value, now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(ChannelId, _ahead.ChallengeDeadline!.Value)); return; }
-        // The close must follow every voucher it counted: send the waiting voucher ahead of it. From
-        // here on, vouchers are judged against the closing (or closed) channel, and are journaled after it.
-        var sender = Sender;
-        var next = decision.Value.Next;
-        ForceFlushVoucher();
+        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, _ahead.ChallengeDeadline!.Value)); return; }
+        // From here on, vouchers are judged against the closing (or closed) channel, and are journaled after it.
+        var (sender, next) = (Sender, decision.Value.Next);
+        WriteVouchers(beforeAClose: true);
         _ahead = next;
         PersistAsync(closed, e =>
         {
             Evolve(e);
             MaybeSnapshot();
-            if (next.Status == ChannelStatus.Closed)
-            {
-                _settleWaiters.Add(sender);
-                _escrow.Send();
-                return;
-            }
+            if (next.Status == ChannelStatus.Closed) { _settleWaiters.Add(sender); _escrow.Send(); return; }
             // A payer's close opens a challenge window: a dispute the operators may want to watch.
-            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(ChannelId, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
-            sender.Tell(new ChannelClosing(ChannelId, next.ChallengeDeadline!.Value));
+            PublishDispute(next, now);
+            sender.Tell(new ChannelClosing(_id, next.ChallengeDeadline!.Value));
             ScheduleDeadline();
         });
     }
@@ -325,44 +218,25 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private void FinalizeIfDue()
     {
         if (_ahead is not { Status: ChannelStatus.Closing }) return;
-        var now = _settings.Clock.Now;
-        var ended = StreamingChannelLifecycle.EndChallenge(_ahead, now);
+        var ended = StreamingChannelLifecycle.EndChallenge(_ahead, _settings.Clock.Now);
         if (!ended.IsOk) { ScheduleDeadline(); return; }
-        ForceFlushVoucher();
+        WriteVouchers(beforeAClose: true);
         _ahead = ended.Value.Next;
-        PersistAsync(ended.Value.Event, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            _escrow.Send();
-        });
+        PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); _escrow.Send(); });
     }
 
     private void OnEscrowReleased(EscrowReleased released)
     {
         if (_state.Phase != ChannelPhase.Closed) return;
-        var settled = StreamingChannelLifecycle.ConfirmRelease(_state, ChannelId, released);
+        var settled = StreamingChannelLifecycle.ConfirmRelease(_state, _id, released);
         if (!settled.IsOk) { Alert(settled.Error); return; }
-        Persist(settled.Value, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            _escrow.Settled();
-            _settleWaiters.AnswerAll(e.Result);
-        });
+        Persist(settled.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Settled(); _settleWaiters.AnswerAll(e.Result); });
     }
-
-    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, ChannelId, error);
-
-    private void ScheduleDeadline() =>
-        Deadlines.Schedule(Timers, "deadline", ChallengeDeadlineReached.Instance, _ahead!.ChallengeDeadline!.Value, _settings.Clock.Now);
 
     private void Resume()
     {
         _ahead = _state.Channel;
-        // A payer revoked or quarantined before a restart is known on this node only once its twin runs:
-        // the first voucher after a restart asks the twin, and vouchers wait (bounded) for the answer.
-        _payerStanding = _ahead is not null && _state.Settlement is null && _ahead.Terms.Payer.Id.IsDevice ? null : new PayerStanding(null);
+        _payer.Recovered(takesPayments: _ahead is not null && _state.Settlement is null, _ahead is null ? [] : [_ahead.Terms.Payer.Id]);
         switch (_state.Phase)
         {
             case ChannelPhase.Opening or ChannelPhase.Closed: _escrow.Send(); break;
@@ -374,65 +248,22 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (IsRecovering || ++_eventsSinceSnapshot < _settings.ChannelSnapshotEveryEvents) return;
         // Only durable state goes into a snapshot: not while a voucher waits or is in flight.
-        if (_voucherReplies.InFlight || _voucherWaiting is not null) return;
+        if (!_vouchers.Idle) return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(StreamingChannelLifecycle.ToSnapshot(_state));
     }
 
-    private ChannelOpened Opened()
-    {
-        var terms = _state.Terms!;
-        return new ChannelOpened(ChannelId, terms.Payer.Id, terms.Payee.Id, terms.Deposit, _state.EscrowBlockHeight ?? 0);
-    }
+    private void ScheduleDeadline() =>
+        Deadlines.Schedule(Timers, "deadline", ChallengeDeadlineReached.Instance, _ahead!.ChallengeDeadline!.Value, _settings.Clock.Now);
 
-    private ChannelView View()
-    {
-        if (_ahead is null)
-            return new ChannelView(ChannelId, _state.Opening is null ? "none" : "opening", null, null, null, null, 0, null, null);
-        var status = _state.Settlement is not null ? "settled" : _ahead.Status.ToString().ToLowerInvariant();
-        var terms = _ahead.Terms;
-        return new ChannelView(ChannelId, status, terms.Payer.Id, terms.Payee.Id, terms.Deposit, _ahead.Paid,
-            _ahead.LastSequence, _ahead.ChallengeDeadline, _state.Settlement);
-    }
+    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, _id, error);
 
-    private PayerStanding? _payerStanding = new(null);
-    private readonly List<(SubmitVoucher Command, IActorRef Sender)> _heldVouchers = [];
-    private const int MaxHeldVouchers = 10_000;
+    private static object Answer<T>(Result<T> result) => result.IsOk ? result.Value! : Refusal.From(result.Error);
 
-    private void HoldUntilPayerKnown(SubmitVoucher submit)
-    {
-        if (_heldVouchers.Count >= MaxHeldVouchers) { Sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "starting"))); return; }
-        _heldVouchers.Add((submit, Sender));
-        if (_heldVouchers.Count > 1) return;
-        _devices.Ask<object>(new GetDevice(_ahead!.Terms.Payer.Id.AsDevice()), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new PayerStanding(answer as DeviceView), failure: _ => PayerStandingUnknown.Instance);
-    }
+    private static void CountPayment() => Activity.ActivityFeed.Get(Context.System).CountPayment();
 
-    /// <summary>The twin did not answer: the held vouchers are refused (the sender tries again), nothing is taken unchecked.</summary>
-    private void OnPayerStandingUnknown()
-    {
-        foreach (var (_, sender) in _heldVouchers) sender.Tell(Refusal.From(new ChannelBusy(ChannelId, "checking its payer's standing")));
-        _heldVouchers.Clear();
-    }
-
-    private sealed record PayerStandingUnknown
-    {
-        public static readonly PayerStandingUnknown Instance = new();
-    }
-
-    private void OnPayerStanding(PayerStanding standing)
-    {
-        if (standing.Device is { } device)
-        {
-            if (device.Revoked) _revocations.MarkRevoked(device.Device.Value);
-            if (device.Quarantined) _revocations.SetQuarantined(device.Device.Value, true);
-        }
-        _payerStanding = standing;
-        foreach (var (command, sender) in _heldVouchers) Submit(command, sender);
-        _heldVouchers.Clear();
-    }
-
-    private sealed record PayerStanding(DeviceView? Device);
+    private void PublishDispute(StreamingChannel next, Timestamp now) =>
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
 
     private sealed record ChallengeDeadlineReached
     {

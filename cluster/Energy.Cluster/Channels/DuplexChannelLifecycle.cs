@@ -32,12 +32,7 @@ public sealed record DuplexChannelState(
         Settlement is not null ? ChannelPhase.Settled
         : Refusal is not null ? ChannelPhase.Refused
         : Channel is null ? (Opening is null ? ChannelPhase.None : ChannelPhase.Opening)
-        : Channel.Status switch
-        {
-            ChannelStatus.Closing => ChannelPhase.Closing,
-            ChannelStatus.Closed => ChannelPhase.Closed,
-            _ => ChannelPhase.Open,
-        };
+        : ChannelPhases.Of(Channel.Status);
 
     /// <summary>The parties that put money in, in order (A, then B): only they lock an escrow.</summary>
     public IReadOnlyList<(PartyId Account, Money Amount)> Deposits =>
@@ -63,6 +58,15 @@ public static class DuplexChannelLifecycle
 {
     // Deciding
 
+    /// <summary>The checks of an opening that need no registry: for this channel, network and currency, with a challenge window no shorter than the network's minimum.</summary>
+    public static ProtocolError? CheckOpening(DuplexOpening opening, ChannelId channel, NetworkId network, Currency currency, DurationMs minimumWindow)
+    {
+        if (opening.ChannelId != channel) return new WrongChannel(channel, opening.ChannelId);
+        if (opening.Network != network) return new WrongNetwork(channel, network, opening.Network);
+        if (opening.DepositA.Currency != currency) return new CurrencyMismatch(currency, opening.DepositA.Currency);
+        return ChallengeWindows.CheckMinimum(channel, opening.ChallengeWindow, minimumWindow);
+    }
+
     /// <summary>Takes an opening whose parties' keys were looked up: signed by both, on terms the protocol accepts.</summary>
     public static Result<DuplexOpeningStarted> Open(DuplexChannelState state, ChannelId channel, byte[] opening,
         Signed<DuplexOpening> signed, DevicePublicKey keyA, DevicePublicKey keyB)
@@ -75,6 +79,14 @@ public static class DuplexChannelLifecycle
         if (!check.IsOk) return check.Error;
         return new DuplexOpeningStarted(opening, keyA.Hex, keyB.Hex);
     }
+
+    /// <summary>Whether the channel waits for this lock: it is opening (or refused, to be paid back) and has not had that depositor's lock yet.</summary>
+    public static bool AwaitsLock(DuplexChannelState state, EscrowLocked locked) =>
+        state.Phase is ChannelPhase.Opening or ChannelPhase.Refused && !state.Locked.Contains(locked.Account);
+
+    /// <summary>Whether the channel waits for this release: it is closed (or refused) and that holder's escrow is not released yet.</summary>
+    public static bool AwaitsRelease(DuplexChannelState state, EscrowReleased released) =>
+        state.Phase is ChannelPhase.Closed or ChannelPhase.Refused && !state.IsReleased(released.Holder);
 
     /// <summary>
     /// A depositor's lock of its whole deposit into this channel's own escrow. A lock confirmed after the opening
@@ -178,6 +190,23 @@ public static class DuplexChannelLifecycle
             split.Add((terms.PartyB.Id, [new Payout(terms.PartyA.Id, Units(fromBToA)), new Payout(terms.PartyB.Id, Units(terms.DepositB.MinorUnits - fromBToA))]));
         }
         return split;
+    }
+
+    // What callers are told
+
+    public static DuplexChannelOpened Opened(DuplexChannelState state, ChannelId channel)
+    {
+        var terms = state.Terms!;
+        return new(channel, terms.PartyA.Id, terms.PartyB.Id, terms.DepositA, terms.DepositB);
+    }
+
+    public static DuplexChannelView View(DuplexChannelState state, ChannelId channel)
+    {
+        var view = state.Channel is not { } open
+            ? new DuplexChannelView(channel, state.Phase.ToWire(), 0, null, null, null, null)
+            : new DuplexChannelView(channel, (state.Settlement is not null ? ChannelPhase.Settled : ChannelPhases.Of(open.Status)).ToWire(),
+                open.Version, open.BalanceA, open.BalanceB, open.ChallengeDeadline, state.Settlement);
+        return view with { PartyA = state.Terms?.PartyA.Id, PartyB = state.Terms?.PartyB.Id };
     }
 
     // Evolving

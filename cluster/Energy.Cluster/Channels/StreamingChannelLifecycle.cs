@@ -34,6 +34,34 @@ public enum ChannelPhase : byte
     Refused,
 }
 
+/// <summary>A channel's phase: the name it has in the views callers read, and the phase of an opened channel.</summary>
+public static class ChannelPhases
+{
+    public static string ToWire(this ChannelPhase phase) => phase switch
+    {
+        ChannelPhase.None => "none",
+        ChannelPhase.Opening => "opening",
+        ChannelPhase.Open => "open",
+        ChannelPhase.Closing => "closing",
+        ChannelPhase.Closed => "closed",
+        ChannelPhase.Settled => "settled",
+        ChannelPhase.Refused => "refused",
+        _ => throw new ArgumentOutOfRangeException(nameof(phase), phase, "no wire name"),
+    };
+
+    /// <summary>The phase a view names, or null for a name no phase has.</summary>
+    public static ChannelPhase? FromWire(string name) =>
+        Enum.GetValues<ChannelPhase>().Select(p => (ChannelPhase?)p).FirstOrDefault(p => p!.Value.ToWire() == name);
+
+    /// <summary>The phase of an opened channel, by its protocol status.</summary>
+    public static ChannelPhase Of(ChannelStatus status) => status switch
+    {
+        ChannelStatus.Closing => ChannelPhase.Closing,
+        ChannelStatus.Closed => ChannelPhase.Closed,
+        _ => ChannelPhase.Open,
+    };
+}
+
 /// <summary>
 /// The durable state of a streaming channel: the facts its events carry, and the protocol state they
 /// evolve into. Changed only by <see cref="StreamingChannelLifecycle.Evolve"/>, and only with durable events.
@@ -57,12 +85,7 @@ public sealed record StreamingChannelState(
     public ChannelPhase Phase =>
         Settlement is not null ? ChannelPhase.Settled
         : Channel is null ? (Opening is null ? ChannelPhase.None : ChannelPhase.Opening)
-        : Channel.Status switch
-        {
-            ChannelStatus.Closing => ChannelPhase.Closing,
-            ChannelStatus.Closed => ChannelPhase.Closed,
-            _ => ChannelPhase.Open,
-        };
+        : ChannelPhases.Of(Channel.Status);
 
     /// <summary>What the durable vouchers paid per purpose.</summary>
     public ImmutableDictionary<PaymentPurpose, Money> PaidByPurpose => Channel?.PaidByPurpose ?? ImmutableDictionary<PaymentPurpose, Money>.Empty;
@@ -75,6 +98,30 @@ public sealed record StreamingCloseDecision(CloseRecorded? Event, StreamingChann
 public sealed record StreamingWindowEnd(ChallengeWindowEnded Event, StreamingChannel Next);
 
 /// <summary>
+/// The vouchers accepted since the last write, written as one event: the newest voucher, and what every voucher of
+/// the batch paid per purpose (a channel persists only the newest voucher, so recovery counts the others from here).
+/// </summary>
+public sealed record VoucherBatch(Signed<Voucher> Newest, ImmutableList<PurposePayment> Purposes)
+{
+    /// <summary>The batch with one more accepted voucher: the newest now, its increment added to its purpose's sum.</summary>
+    public static VoucherBatch Add(VoucherBatch? batch, Signed<Voucher> voucher, Money increment)
+    {
+        var purposes = batch?.Purposes ?? [];
+        var purpose = voucher.Payload.Purpose;
+        if (!purpose.IsNone && increment.MinorUnits > 0)
+        {
+            var index = purposes.FindIndex(p => p.Purpose == purpose);
+            purposes = index < 0
+                ? purposes.Add(new PurposePayment(purpose, increment))
+                : purposes.SetItem(index, purposes[index] with { Amount = purposes[index].Amount.Add(increment).Unwrap() });
+        }
+        return new VoucherBatch(voucher, purposes);
+    }
+
+    public VoucherRecorded ToEvent() => new(Newest.ToArray(), Purposes.ToList());
+}
+
+/// <summary>
 /// The life of a streaming channel as pure functions around <see cref="StreamingChannels"/>:
 /// <c>decide(state, command, now) -> event or a named error</c> and <c>evolve(state, event) -> state</c>,
 /// the same evolve for live events and recovery. Vouchers are decided by the protocol itself against the
@@ -83,6 +130,22 @@ public sealed record StreamingWindowEnd(ChallengeWindowEnded Event, StreamingCha
 public static class StreamingChannelLifecycle
 {
     // Deciding
+
+    /// <summary>
+    /// The checks of an opening that need no registry: for this channel (as requested), network and currency,
+    /// neither party revoked as this node knows, and a challenge window no shorter than the network's minimum
+    /// (the payer alone signs a streaming opening: the minimum window is what protects the payee).
+    /// </summary>
+    public static ProtocolError? CheckOpening(StreamingOpening opening, ChannelId requested, ChannelId channel, NetworkId network, Currency currency,
+        DurationMs minimumWindow, Func<PartyId, bool> revokedHere)
+    {
+        if (opening.ChannelId != requested || opening.ChannelId != channel) return new WrongChannel(channel, opening.ChannelId);
+        if (opening.Network != network) return new WrongNetwork(channel, network, opening.Network);
+        if (opening.Deposit.Currency != currency) return new CurrencyMismatch(currency, opening.Deposit.Currency);
+        if (revokedHere(opening.Payer)) return new PartyRevoked(channel, opening.Payer);
+        if (revokedHere(opening.Payee)) return new PartyRevoked(channel, opening.Payee);
+        return ChallengeWindows.CheckMinimum(channel, opening.ChallengeWindow, minimumWindow);
+    }
 
     /// <summary>Takes an opening whose parties' keys were looked up: signed by the payer, on terms the protocol accepts.</summary>
     public static Result<ChannelOpeningStarted> Open(StreamingChannelState state, ChannelId channel, byte[] opening,
@@ -156,6 +219,47 @@ public static class StreamingChannelLifecycle
 
     public static List<Payout> Payouts(ChannelSettlement settlement) =>
         [new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB)];
+
+    // What callers are told
+
+    /// <summary>The acknowledgement of an accepted voucher, sent once its batch is durable.</summary>
+    public static VoucherAcknowledged Acknowledge(ChannelId channel, Voucher voucher, VoucherAccepted accepted) =>
+        new(channel, voucher.Sequence, voucher.Cumulative)
+        {
+            Increment = accepted.Increment,
+            Purpose = voucher.Purpose,
+            PaidForPurpose = accepted.PaidForPurpose,
+            Payer = accepted.Channel.Terms.Payer.Id,
+            Payee = accepted.Channel.Terms.Payee.Id,
+        };
+
+    /// <summary>
+    /// What is durably paid for a purpose on an open channel (a voucher accepted but not yet written is not counted),
+    /// with the channel's newest voucher when that one names the purpose.
+    /// </summary>
+    public static Result<PurposePaid> PaidFor(StreamingChannelState state, ChannelId channel, PaymentPurpose purpose)
+    {
+        if (state.Channel is not { } open) return new ChannelNotFound(channel);
+        var terms = open.Terms;
+        var paid = state.PaidByPurpose.TryGetValue(purpose, out var sum) ? sum : Money.Zero(terms.Deposit.Currency);
+        var newest = state.BestVoucher is { } best && Signed<Voucher>.Decode(best) is { IsOk: true } decoded && decoded.Value.Payload.Purpose == purpose ? best : null;
+        return new PurposePaid(channel, purpose, paid, terms.Payer.Id, terms.Payee.Id, newest);
+    }
+
+    public static ChannelOpened Opened(StreamingChannelState state, ChannelId channel)
+    {
+        var terms = state.Terms!;
+        return new ChannelOpened(channel, terms.Payer.Id, terms.Payee.Id, terms.Deposit, state.EscrowBlockHeight ?? 0);
+    }
+
+    /// <summary>The channel as it stands with every accepted voucher (<paramref name="ahead"/>), settled once the ledger released it.</summary>
+    public static ChannelView View(StreamingChannelState state, StreamingChannel? ahead, ChannelId channel)
+    {
+        if (ahead is null) return new ChannelView(channel, state.Opening is null ? ChannelPhase.None.ToWire() : ChannelPhase.Opening.ToWire(), null, null, null, null, 0, null, null);
+        var phase = state.Settlement is not null ? ChannelPhase.Settled : ChannelPhases.Of(ahead.Status);
+        var terms = ahead.Terms;
+        return new ChannelView(channel, phase.ToWire(), terms.Payer.Id, terms.Payee.Id, terms.Deposit, ahead.Paid, ahead.LastSequence, ahead.ChallengeDeadline, state.Settlement);
+    }
 
     // Evolving
 

@@ -24,6 +24,14 @@ public static class OcppAuthorizationNames
         OcppAuthorization.Invalid => "Invalid",
         _ => throw new ArgumentOutOfRangeException(nameof(authorization), authorization, "no wire name"),
     };
+
+    /// <summary>The authorization a wire name stands for; a name OCPP does not give here reads as Invalid.</summary>
+    public static OcppAuthorization FromWire(string name) => name switch
+    {
+        "Accepted" => OcppAuthorization.Accepted,
+        "Blocked" => OcppAuthorization.Blocked,
+        _ => OcppAuthorization.Invalid,
+    };
 }
 
 /// <summary>A charge point's transaction id: the network hands them out, from 1, each once.</summary>
@@ -46,7 +54,7 @@ public sealed record ChargePointState(ImmutableDictionary<int, ChargingTransacti
 }
 
 /// <summary>How a StopTransaction is answered: the idTag status to give, and the event to persist when there is one.</summary>
-public readonly record struct StopDecision(string Status, TransactionStopped? Stopped);
+public readonly record struct StopDecision(OcppAuthorization Status, TransactionStopped? Stopped);
 
 /// <summary>
 /// The rules of a charge point's transactions, pure. Transaction messages are exactly-once: a repeated stop,
@@ -89,16 +97,47 @@ public static class ChargePointTransactions
     /// </summary>
     public static StopDecision DecideStop(ChargePointState state, int transactionId, long meterStopWh, string? reason, Timestamp now)
     {
-        if (state.Find(transactionId) is not { } transaction) return new StopDecision(OcppAuthorization.Invalid.ToWire(), null);
-        if (transaction.MeterStopWh is not null) return new StopDecision(transaction.Authorization, null);
-        if (meterStopWh < transaction.MeterStartWh || meterStopWh < transaction.LastRegisterWh) return new StopDecision(OcppAuthorization.Invalid.ToWire(), null);
-        return new StopDecision(transaction.Authorization, new TransactionStopped(transactionId, meterStopWh, reason, now));
+        if (state.Find(transactionId) is not { } transaction) return new StopDecision(OcppAuthorization.Invalid, null);
+        var authorization = OcppAuthorizationNames.FromWire(transaction.Authorization);
+        if (transaction.MeterStopWh is not null) return new StopDecision(authorization, null);
+        if (meterStopWh < transaction.MeterStartWh || meterStopWh < transaction.LastRegisterWh) return new StopDecision(OcppAuthorization.Invalid, null);
+        return new StopDecision(authorization, new TransactionStopped(transactionId, meterStopWh, reason, now));
     }
+
+    /// <summary>A transaction that has not stopped: the network may ask its charger to stop it.</summary>
+    public static bool IsRunning(ChargePointState state, int transactionId) => state.Find(transactionId) is { MeterStopWh: null };
+
+    // Sessions: the network bills an accepted transaction through a witnessed charging session.
 
     /// <summary>Whether the network bills a transaction through a witnessed charging session.</summary>
     public static bool FeedsSession(string chargePoint, ChargingTransaction transaction) =>
-        transaction.Authorization == OcppAuthorization.Accepted.ToWire() && DeviceId.Parse(chargePoint).IsOk
-        && Charging.ChargingSessionEntity.IsValidId(ChargePointEntity.SessionOf(chargePoint, transaction.TransactionId));
+        OcppAuthorizationNames.FromWire(transaction.Authorization) == OcppAuthorization.Accepted && DeviceId.Parse(chargePoint).IsOk
+        && Charging.SessionId.IsValid(Charging.SessionId.OfTransaction(chargePoint, transaction.TransactionId));
+
+    /// <summary>
+    /// What a durable transaction event tells the transaction's session (<paramref name="state"/> is the state
+    /// after it): a start starts the session, a meter value and a stop are its witnessed readings. None when the
+    /// network does not bill the transaction.
+    /// </summary>
+    public static Charging.ISessionCommand? ToSession(string chargePoint, ChargePointState state, IEnergyMessage e)
+    {
+        var transactionId = e switch
+        {
+            TransactionStarted s => s.TransactionId,
+            TransactionMeterValue m => m.TransactionId,
+            TransactionStopped t => t.TransactionId,
+            _ => (int?)null,
+        };
+        if (transactionId is not { } id || state.Find(id) is not { } transaction || !FeedsSession(chargePoint, transaction)) return null;
+        var session = Charging.SessionId.OfTransaction(chargePoint, id);
+        return e switch
+        {
+            TransactionStarted s => new Charging.StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),
+            TransactionMeterValue m => new Charging.WitnessedReading(session, m.RegisterWh, Final: false),
+            TransactionStopped t => new Charging.WitnessedReading(session, t.MeterStopWh, Final: true),
+            _ => null,
+        };
+    }
 
     /// <summary>The one way the state changes, live and in recovery alike.</summary>
     public static ChargePointState Evolve(ChargePointState state, IEnergyMessage e) => e switch

@@ -88,13 +88,6 @@ public sealed record SessionView(
 [Manifest("session.progress.v1")]
 public sealed record SessionProgress(string Session, string Status, long EnergyWh, Money Owed, Money Paid) : IEnergyMessage;
 
-/// <summary>
-/// An event pushed to a device through its gateway connection, as the gateway frame the device will
-/// read (UTF-8 JSON: op, device, event, body), encoded once where the event arises.
-/// </summary>
-[Manifest("gateway.device-event.v2")]
-public sealed record DeviceEvent(DeviceId Device, string Event, byte[] Frame) : IEnergyMessage;
-
 // Events
 
 [Manifest("session.event.started.v1")]

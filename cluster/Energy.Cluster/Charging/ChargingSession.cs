@@ -6,6 +6,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Charging;
 
@@ -42,6 +43,23 @@ public readonly record struct SessionId(string Value, PaymentPurpose Purpose)
 {
     public static SessionId Of(string value) =>
         new(value, PaymentPurpose.ForSession(value) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None);
+
+    /// <summary>The session of an OCPP charge point's transaction: the same sessions, payments and records as agent chargers have.</summary>
+    public static string OfTransaction(string chargePoint, int transactionId) => $"ocpp:{chargePoint}:{transactionId}";
+
+    /// <summary>The OCPP transaction a session is of, or null for a session of an agent charger.</summary>
+    public static (string ChargePoint, int TransactionId)? TransactionOf(string session)
+    {
+        if (!session.StartsWith("ocpp:", StringComparison.Ordinal)) return null;
+        var last = session.LastIndexOf(':');
+        return last > 5 && int.TryParse(session.AsSpan(last + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var transaction)
+            ? (session[5..last], transaction)
+            : null;
+    }
+
+    /// <summary>Whether <paramref name="value"/> may name a session: 1 to 64 of [a-z0-9._:-].</summary>
+    public static bool IsValid(string value) =>
+        value.Length is > 0 and <= 64 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-');
 
     public override string ToString() => Value;
 }
@@ -102,6 +120,12 @@ public sealed record ChargingSessionState
     /// where it is plugged in, and bills nothing without that.
     /// </summary>
     public bool AwaitsConsent => Started is { Witnessed: true } && Channel is null && !Unconsented && Record is null && End is null;
+
+    /// <summary>Started, and its vehicle has not accepted it yet, nor can it no more: an offer is still worth making.</summary>
+    public bool AwaitsVehicle => Started is not null && Channel is null && Record is null && !Unconsented;
+
+    /// <summary>Stopped, not completed, and its end reading paid (or nothing to pay it on): the charge record is due.</summary>
+    public bool ReadyToComplete => End is not null && Record is null && IsSettled;
 }
 
 /// <summary>
@@ -130,9 +154,11 @@ public static class ChargingSession
 {
     // Starting
 
-    /// <summary>Whether a start may go ahead: the same start again is a repeat, other terms are refused.</summary>
+    /// <summary>Whether a start may go ahead: its reading must be readable; the same start again is a repeat, other terms are refused.</summary>
     public static Result<SessionDecision> CheckStart(ChargingSessionState state, SessionId session, StartSession command, SessionLimits limits)
     {
+        var reading = Signed<MeterReading>.Decode(command.Reading);
+        if (!reading.IsOk) return reading.Error;
         if (state.Started is { } started)
             return started.Charger == command.Charger && started.StartReading.AsSpan().SequenceEqual(command.Reading)
                 ? SessionDecision.Repeat
@@ -150,6 +176,39 @@ public static class ChargingSession
         if (credit.IsNegative || credit.MinorUnits > limits.MaxCredit)
             return new InvalidSessionTerms(session.Value, $"a credit of {credit.MinorUnits} is outside 0..{limits.MaxCredit}");
         return null;
+    }
+
+    /// <summary>
+    /// The twins' answers about a session's charger and vehicle (null when a twin did not answer): the charger must
+    /// be registered as a charger or a meter and the vehicle as a vehicle, neither revoked (by its twin, or as this
+    /// node already knows). The charger's registration is what the session goes on with.
+    /// </summary>
+    public static Result<DeviceView> CheckParties(DeviceId charger, object? chargerAnswer, DeviceId vehicle, object? vehicleAnswer,
+        Func<DeviceId, bool> revokedHere, Timestamp now)
+    {
+        var checkedCharger = CheckDevice(charger, chargerAnswer, revokedHere(charger), now, DeviceRole.Charger, DeviceRole.Meter);
+        if (!checkedCharger.IsOk) return checkedCharger;
+        var checkedVehicle = CheckDevice(vehicle, vehicleAnswer, revokedHere(vehicle), now, DeviceRole.Vehicle);
+        return checkedVehicle.IsOk ? checkedCharger : checkedVehicle;
+    }
+
+    /// <summary>A twin's answer about a device: registered, not revoked, in one of the roles asked.</summary>
+    public static Result<DeviceView> CheckDevice(DeviceId device, object? answer, bool revokedHere, Timestamp now, params DeviceRole[] roles)
+    {
+        if (answer is not DeviceView view) return new DeviceNotFound(device);
+        if (view.Revoked || revokedHere) return new DeviceIsRevoked(device, view.RevokedAt ?? now);
+        if (!roles.Contains(view.Role)) return new DeviceRoleRefused(device, view.Role.ToString(), string.Join(" or ", roles));
+        return view;
+    }
+
+    /// <summary>Starts a session once its parties' twins answered: both registered in their roles, the start reading the charger's meter's.</summary>
+    public static Result<SessionStarted> DecideStart(StartSession command, NetworkId network, object? chargerAnswer, object? vehicleAnswer,
+        Func<DeviceId, bool> revokedHere, Timestamp now)
+    {
+        var charger = CheckParties(command.Charger, chargerAnswer, command.Vehicle, vehicleAnswer, revokedHere, now);
+        if (!charger.IsOk) return charger.Error;
+        var reading = Signed<MeterReading>.Decode(command.Reading);
+        return reading.IsOk ? DecideStart(command, reading.Value, network, charger.Value, now) : reading.Error;
     }
 
     /// <summary>Starts a session once its charger is known: the start reading must be the charger's meter's.</summary>
@@ -172,6 +231,14 @@ public static class ChargingSession
         return new SessionStarted(command.Charger, command.Vehicle, payee, nodeKey.PublicKey.Hex, true, price, credit, reading.ToArray(), now);
     }
 
+    /// <summary>How long a witnessed session still waits for its vehicle's consent, counted from its start (none once the time is up).</summary>
+    public static TimeSpan ConsentLeft(ChargingSessionState state, TimeSpan consentTimeout, Timestamp now)
+    {
+        var elapsed = TimeSpan.FromMilliseconds(Math.Max(0, now.UnixMilliseconds - state.Started!.At.UnixMilliseconds));
+        var left = consentTimeout - elapsed;
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
     /// <summary>The vehicle had its time to accept a witnessed session and did not: nothing of it is billed.</summary>
     public static SessionConsentExpired? DecideConsentExpiry(ChargingSessionState state, Timestamp now) =>
         state.AwaitsConsent ? new SessionConsentExpired(now) : null;
@@ -189,13 +256,17 @@ public static class ChargingSession
         return SessionDecision.Proceed;
     }
 
-    /// <summary>Binds the channel the channel entity described, if it is open, from the vehicle, to the charger's operator, in the tariff's currency.</summary>
+    /// <summary>
+    /// Binds the channel the channel entity described (null: it did not answer), if it is open, from the vehicle,
+    /// to the charger's operator, in the tariff's currency.
+    /// </summary>
     public static Result<SessionChannelBound> DecideBind(ChargingSessionState state, SessionId session, ChannelId channel, object? answer)
     {
         var started = state.Started!;
         var problem = answer switch
         {
-            ChannelView { Status: not "open" } v => $"is {v.Status}, not open",
+            null => "did not answer",
+            ChannelView v when ChannelPhases.FromWire(v.Status) != ChannelPhase.Open => $"is {v.Status}, not open",
             ChannelView v when v.Payer != PartyId.From(started.Vehicle) => $"is paid from {v.Payer}, not from the vehicle",
             ChannelView v when v.Payee != started.Payee => $"pays {v.Payee}, not the charger's operator {started.Payee}",
             ChannelView v when v.Deposit!.Value.Currency != started.PricePerKwh.Currency => $"is in {v.Deposit.Value.Currency}",
@@ -356,6 +427,64 @@ public static class ChargingSession
         return new SessionCompleted(new ChargeRecord(session.Value, started.Charger, started.Vehicle, state.Channel, started.StartReading,
             state.End.ToArray(), state.DeliveredWh, started.PricePerKwh, owed, paid, outstanding, state.BestVoucher?.ToArray(),
             state.Suspensions, started.At, now));
+    }
+
+    // What the session's parties and callers are told
+
+    /// <summary>
+    /// What the session's parties are told once <paramref name="e"/> is taken (<paramref name="state"/> is the state
+    /// after it), each event framed for the device it goes to. The charger hears that the vehicle accepted and
+    /// whether to suspend or resume; the vehicle hears each reading once it accepted (and, as it accepts, the
+    /// newest one before), and the end; both get the charge record.
+    /// </summary>
+    public static IReadOnlyList<DeviceEvent> Notices(ChargingSessionState state, SessionId session, object e)
+    {
+        if (state.Started is not { } started) return [];
+        return e switch
+        {
+            SessionChannelBound b when state.Latest is { } latest =>
+                [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session.Value, b.Channel)), DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, latest))],
+            SessionChannelBound b => [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session.Value, b.Channel))],
+            ProgressTaken { Reading: { } reading } when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, reading))],
+            SessionSuspended s => [DeviceEvents.Of(started.Charger, new SessionSuspendEvent(session.Value, s.Owed.MinorUnits, s.Paid.MinorUnits, started.Credit.MinorUnits))],
+            SessionResumed r => [DeviceEvents.Of(started.Charger, new SessionResumeEvent(session.Value, r.Owed.MinorUnits, r.Paid.MinorUnits))],
+            SessionStopRequested when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, state.End!))],
+            SessionCompleted c => RecordFor(started, c.Record),
+            _ => [],
+        };
+    }
+
+    /// <summary>The charge record as both parties get it: the network's JSON of the record.</summary>
+    private static DeviceEvent[] RecordFor(SessionStarted started, ChargeRecord record)
+    {
+        var body = System.Text.Json.JsonSerializer.SerializeToElement(record, Serialization.EnergyJson.Options);
+        return [DeviceEvents.Of(started.Charger, GatewayEvents.SessionCompleted, body), DeviceEvents.Of(started.Vehicle, GatewayEvents.SessionCompleted, body)];
+    }
+
+    /// <summary>What the charger is told of a payment when no answer to a reading of its own will tell it.</summary>
+    public static DeviceEvent PaidNotice(ChargingSessionState state, SessionId session) =>
+        DeviceEvents.Of(state.Started!.Charger, new SessionPaidEvent(session.Value, state.Owed.MinorUnits, state.Paid.MinorUnits));
+
+    public static SessionOfferEvent Offer(ChargingSessionState state, SessionId session)
+    {
+        var started = state.Started!;
+        return new SessionOfferEvent(session.Value, started.Charger, started.Payee, started.MeterKeyHex, started.Witnessed, started.PricePerKwh.MinorUnits,
+            started.Credit.MinorUnits, started.PricePerKwh.Currency, started.StartReading);
+    }
+
+    /// <summary>A reading passed to the vehicle with the session's energy up to it, and what is owed and paid now.</summary>
+    public static SessionReadingEvent ReadingEvent(ChargingSessionState state, SessionId session, Signed<MeterReading> reading) =>
+        new(session.Value, reading.Wire.ToArray(), reading.Payload.Register.WattHours - state.Start!.Payload.Register.WattHours, state.Owed.MinorUnits,
+            state.Paid.MinorUnits, state.End is not null);
+
+    public static SessionProgress Progress(ChargingSessionState state, SessionId session) =>
+        new(session.Value, state.Status.ToWire(), state.DeliveredWh, state.Owed, state.Paid);
+
+    public static SessionView View(ChargingSessionState state, SessionId session)
+    {
+        var started = state.Started!;
+        return new(session.Value, state.Status.ToWire(), started.Charger, started.Vehicle, state.Channel, started.PricePerKwh, started.Credit,
+            state.DeliveredWh, state.Owed, state.Paid, state.Suspensions, state.Record);
     }
 
     // Evolving

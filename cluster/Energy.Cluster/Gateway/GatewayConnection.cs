@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Akka.Actor;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Charging;
 using Energy.Cluster.Registry;
 
 namespace Energy.Cluster.Gateway;

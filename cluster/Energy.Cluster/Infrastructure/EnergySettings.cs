@@ -32,6 +32,9 @@ public sealed record EnergySettings(
     /// <summary>Acknowledgements a channel holds until its voucher batch is durable, at most; past this it refuses with TooManyWaiting.</summary>
     public int MaxWaitingVoucherReplies { get; init; } = 10_000;
 
+    /// <summary>Answers to readings a charging session holds until its progress is durable, at most; past this it refuses with TooManyWaiting.</summary>
+    public int MaxWaitingSessionReplies { get; init; } = 10_000;
+
     /// <summary>
     /// Times in a row a channel sends its escrow requests (each after <see cref="AskTimeout"/>) before it stops
     /// and raises an alert; it sends again when it is woken. An hour at the default timeout.

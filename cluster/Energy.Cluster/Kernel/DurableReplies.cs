@@ -18,7 +18,8 @@ public sealed record TooManyWaiting(string Entity, int Waiting, int Max) : Proto
 /// </summary>
 public sealed class DurableReplies
 {
-    private readonly Queue<(ulong Write, IActorRef To, object Reply)> _held = new();
+    // An answer is held either as it is, or as what makes it when it is sent (an answer that says where the entity stands then).
+    private readonly Queue<(ulong Write, IActorRef To, object? Reply, Func<object>? Make)> _held = new();
     private readonly string _entity;
     private readonly int _maxHeld;
 
@@ -56,15 +57,23 @@ public sealed class DurableReplies
     /// Sends <paramref name="reply"/> once write <paramref name="write"/> is durable: at once if it is and no
     /// earlier answer waits (answers keep their order). Returns false, and holds nothing, when the bound is reached.
     /// </summary>
-    public bool ReplyAfter(ulong write, IActorRef to, object reply)
+    public bool ReplyAfter(ulong write, IActorRef to, object reply) => Hold(write, to, reply, null);
+
+    /// <summary>
+    /// Sends what <paramref name="reply"/> makes once write <paramref name="write"/> is durable, made when it is
+    /// sent: the answer says where the entity stands then, which is at least what that write made durable.
+    /// </summary>
+    public bool ReplyAfter(ulong write, IActorRef to, Func<object> reply) => Hold(write, to, null, reply);
+
+    private bool Hold(ulong write, IActorRef to, object? reply, Func<object>? make)
     {
         if (write <= Durable && _held.Count == 0)
         {
-            to.Tell(reply);
+            to.Tell(reply ?? make!());
             return true;
         }
         if (_held.Count >= _maxHeld) return false;
-        _held.Enqueue((write, to, reply));
+        _held.Enqueue((write, to, reply, make));
         return true;
     }
 
@@ -75,8 +84,8 @@ public sealed class DurableReplies
         if (write > Durable) Durable = write;
         while (_held.Count > 0 && _held.Peek().Write <= Durable)
         {
-            var (_, to, reply) = _held.Dequeue();
-            to.Tell(reply);
+            var (_, to, reply, make) = _held.Dequeue();
+            to.Tell(reply ?? make!());
         }
     }
 }

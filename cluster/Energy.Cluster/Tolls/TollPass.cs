@@ -5,6 +5,8 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
+using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Tolls;
 
@@ -26,6 +28,25 @@ public static class PassStatusNames
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "no wire name"),
     };
 }
+
+/// <summary>The names a violation's cause has in what the gantry is told: the cause's name in camel case.</summary>
+public static class ViolationCauseNames
+{
+    public static string ToWire(this ViolationCause cause) => cause switch
+    {
+        ViolationCause.NoChannel => "noChannel",
+        ViolationCause.DepositExhausted => "depositExhausted",
+        ViolationCause.InvalidAnswer => "invalidAnswer",
+        ViolationCause.Late => "late",
+        _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "no wire name"),
+    };
+}
+
+/// <summary>
+/// How a vehicle's answer to a pass is taken: the open pass to decide on, or what the vehicle is told instead
+/// (why it is refused, or the pass as it stands when it is resolved or being paid already).
+/// </summary>
+public readonly record struct PassAnswer(TollPassState? Pass, ProtocolError? Refused, PassView? Standing);
 
 /// <summary>
 /// One vehicle's pass under a gantry, immutable: the signed request, what a voucher must name to pay it, the
@@ -59,6 +80,19 @@ public static class TollPasses
     /// <summary>Refuses a vehicle that is not the pass's.</summary>
     public static ProtocolError? CheckVehicle(TollPassState pass, DeviceId vehicle) =>
         pass.Payload.Vehicle == vehicle ? null : new NotPassVehicle(pass.Id, vehicle);
+
+    /// <summary>
+    /// Whether a vehicle's payment or decline may be decided on the pass: it must know the pass, be its vehicle,
+    /// and the pass must be open and not being paid already (a voucher of it is with the channel). A resolved pass
+    /// answers with where it stands; one being paid refuses a second payment and answers a decline with where it stands.
+    /// </summary>
+    public static PassAnswer CheckAnswer(TollPassState? pass, string id, DeviceId vehicle, bool beingPaid, bool refuseWhileBeingPaid)
+    {
+        if (pass is null) return new PassAnswer(null, new PassNotFound(id), null);
+        if (CheckVehicle(pass, vehicle) is { } refused) return new PassAnswer(null, refused, null);
+        if (pass.IsOpen && !beingPaid) return new PassAnswer(pass, null, null);
+        return pass.IsOpen && refuseWhileBeingPaid ? new PassAnswer(null, new PassAlreadyResolved(id, "being paid"), null) : new PassAnswer(null, null, pass.View());
+    }
 
     /// <summary>
     /// A voucher for the pass: one that cannot be read, or that names anything but this pass, is a violation at
@@ -141,6 +175,18 @@ public static class TollPasses
         var request = pass.Payload;
         return new ViolationRecorded(new TollViolation($"{pass.Id}.v", pass.Id, request.Gantry, request.Vehicle, tollOperator, request.Segment,
             request.Price, cause, detail, request.Time, now));
+    }
+
+    /// <summary>What the gantry is told once a pass resolves: confirmed with what was paid, or the violation's cause; none for anything else.</summary>
+    public static DeviceEvent? Notice(TollPassState pass, IEnergyMessage resolution)
+    {
+        var request = pass.Payload;
+        return resolution switch
+        {
+            PassPaid paid => DeviceEvents.Of(request.Gantry, new TollConfirmedEvent(pass.Id, request.Vehicle, paid.Paid.MinorUnits, request.Time.UnixMilliseconds)),
+            ViolationRecorded { Violation: var v } => DeviceEvents.Of(request.Gantry, new TollViolationEvent(pass.Id, request.Vehicle, v.Cause.ToWire(), v.Detail)),
+            _ => null,
+        };
     }
 
     /// <summary>The one way a pass changes, live and in recovery alike. A resolved pass never changes again.</summary>

@@ -4,6 +4,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
 using Energy.Cluster.Registry;
+using Energy.Wire;
 
 namespace Energy.Cluster.Tolls;
 
@@ -46,6 +47,15 @@ public sealed class TollPassBook(DeviceId gantry)
     public IEnumerable<TollViolation> Unfiled => _unfiled.Values;
 
     public bool IsUnfiled(string violation) => _unfiled.ContainsKey(violation);
+
+    /// <summary>The toll request as the pass's vehicle is asked to pay it: the gantry's signed request, its key, and whom to pay how much.</summary>
+    public DeviceEvent RequestNotice(TollPassState pass) =>
+        DeviceEvents.Of(pass.Payload.Vehicle, new TollRequestEvent(pass.Id, pass.Request.Wire.ToArray(), GantryKey!.Hex, PartyId.From(Tariff!.Operator),
+            pass.Payload.Price.MinorUnits, pass.Payload.Price.Currency));
+
+    /// <summary>The gantry as its callers see it, at the price it asks now.</summary>
+    public GantryView View(Money? price) => new(Gantry, Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, price,
+        PassCount, PaidCount, ViolationCount, PaidMinorUnits);
 
     // Decisions
 
@@ -118,6 +128,19 @@ public sealed class TollPassBook(DeviceId gantry)
     }
 
     private static string RequestKey(Signed<TollRequest> request) => Convert.ToBase64String(request.Wire);
+
+    /// <summary>A request refused for its price: the gantry is to be told the current one, so that it asks again at once.</summary>
+    public static bool AsksCurrentPrice(ProtocolError refusal) => refusal is TollPriceChanged;
+
+    /// <summary>
+    /// The open passes not paid within the answer time, each resolved by one violation; a pass being paid (its
+    /// voucher is with the channel) waits for the channel's answer instead.
+    /// </summary>
+    public IReadOnlyList<ViolationRecorded> DecideLate(long answerTimeoutMs, IReadOnlySet<string> beingPaid, Timestamp now)
+    {
+        if (_open.Count == 0 || Tariff is not { } tariff) return [];
+        return Open.Where(p => !beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
+    }
 
     // Evolving
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Gateway;
 using Energy.Cluster.Serialization;
 using Energy.Fuzzing;
@@ -43,32 +44,10 @@ public sealed class ChargePointFuzzTests(ITestOutputHelper output)
         return true;
     }
 
-    /// <summary>The fields ChargePointEntity reads from each request, read the same way.</summary>
+    /// <summary>The fields ChargePointEntity reads from each request, read by the same function; and the register of a stop's transaction data.</summary>
     private static void ReadAsTheEntityDoes(string action, JsonElement p)
     {
-        switch (action)
-        {
-            case "BootNotification":
-                _ = (p.GetProperty("chargePointVendor").GetString(), p.GetProperty("chargePointModel").GetString());
-                break;
-            case "StatusNotification":
-                _ = (p.GetProperty("connectorId").GetInt32(), p.GetProperty("status").GetString());
-                break;
-            case "Authorize":
-                _ = p.GetProperty("idTag").GetString();
-                break;
-            case "StartTransaction":
-                _ = (p.GetProperty("idTag").GetString(), p.GetProperty("connectorId").GetInt32(), p.GetProperty("meterStart").GetInt64());
-                break;
-            case "MeterValues":
-                if (p.TryGetProperty("transactionId", out var id)) _ = id.GetInt32();
-                _ = ChargePointEntity.EnergyRegister(p.GetProperty("meterValue"));
-                break;
-            case "StopTransaction":
-                _ = (p.GetProperty("transactionId").GetInt32(), p.GetProperty("meterStop").GetInt64());
-                if (p.TryGetProperty("reason", out var reason)) _ = reason.GetString();
-                if (p.TryGetProperty("transactionData", out var data)) _ = ChargePointEntity.EnergyRegister(data);
-                break;
-        }
+        _ = ChargePointCalls.Read(action, p);
+        if (action == "StopTransaction" && p.TryGetProperty("transactionData", out var data)) _ = ChargePointCalls.EnergyRegister(data);
     }
 }

@@ -112,17 +112,59 @@ public class ChargePointTransactionProperties
             }
         });
 
+    [Property(MaxTest = 100)]
+    public Property The_session_of_an_accepted_transaction_hears_its_start_then_forward_readings_then_one_final_one() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            var state = ChargePointState.Empty;
+            var heard = new Dictionary<string, List<Charging.ISessionCommand>>();
+            foreach (var e in played.Journal)
+            {
+                state = ChargePointTransactions.Evolve(state, e);
+                var command = ChargePointTransactions.ToSession(ChargePoint, state, e);
+                var transaction = e switch { TransactionStarted s => s.TransactionId, TransactionMeterValue m => m.TransactionId, TransactionStopped t => t.TransactionId, _ => 0 };
+                Assert.Equal(state.Find(transaction)!.Authorization == "Accepted", command is not null);
+                if (command is not null) (heard.TryGetValue(command.Session, out var list) ? list : heard[command.Session] = []).Add(command);
+            }
+            foreach (var (session, commands) in heard)
+            {
+                var (chargePoint, transactionId) = Charging.SessionId.TransactionOf(session)!.Value;
+                Assert.Equal((ChargePoint, session), (chargePoint, Charging.SessionId.OfTransaction(ChargePoint, transactionId)));
+                var start = Assert.IsType<Charging.StartWitnessedSession>(commands[0]);
+                var readings = commands.Skip(1).Cast<Charging.WitnessedReading>().ToList();
+                Assert.True(readings.Select(r => r.RegisterWh).Prepend(start.MeterStartWh).Zip(readings.Select(r => r.RegisterWh)).All(p => p.Item1 <= p.Item2));
+                Assert.True(readings.Count(r => r.Final) <= 1 && (readings.Count == 0 || readings.Take(readings.Count - 1).All(r => !r.Final)));
+            }
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_transaction_is_found_again_from_its_session_id() =>
+        Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), Gen.Elements("cp-1", "charger.a", "x", "wallbox:7").ToArbitrary(), (transactionId, chargePoint) =>
+        {
+            Assert.Equal((chargePoint, transactionId), Charging.SessionId.TransactionOf(Charging.SessionId.OfTransaction(chargePoint, transactionId)));
+            Assert.Null(Charging.SessionId.TransactionOf(chargePoint + ":" + transactionId));
+        });
+
+    [Fact]
+    public void An_authorization_keeps_its_wire_name_and_an_unknown_name_reads_as_invalid()
+    {
+        foreach (var authorization in Enum.GetValues<OcppAuthorization>())
+            Assert.Equal(authorization, OcppAuthorizationNames.FromWire(authorization.ToWire()));
+        Assert.Equal(OcppAuthorization.Invalid, OcppAuthorizationNames.FromWire("Expired"));
+    }
+
     [Fact]
     public void A_stop_of_an_unknown_transaction_is_invalid_and_a_repeated_stop_gets_the_same_answer()
     {
-        Assert.Equal(new StopDecision("Invalid", null), ChargePointTransactions.DecideStop(ChargePointState.Empty, 7, 100, null, Start));
+        Assert.Equal(new StopDecision(OcppAuthorization.Invalid, null), ChargePointTransactions.DecideStop(ChargePointState.Empty, 7, 100, null, Start));
         var started = ChargePointTransactions.DecideStart(ChargePointState.Empty, ChargePoint, 1, "vehicle-p", OcppAuthorization.Accepted, 100, Start).Value;
         var state = ChargePointTransactions.Evolve(ChargePointState.Empty, started);
-        Assert.Equal(new StopDecision("Invalid", null), ChargePointTransactions.DecideStop(state, started.TransactionId, 99, null, Start));
+        Assert.Equal(new StopDecision(OcppAuthorization.Invalid, null), ChargePointTransactions.DecideStop(state, started.TransactionId, 99, null, Start));
         var stop = ChargePointTransactions.DecideStop(state, started.TransactionId, 150, null, Start);
-        Assert.Equal("Accepted", stop.Status);
+        Assert.Equal(OcppAuthorization.Accepted, stop.Status);
         state = ChargePointTransactions.Evolve(state, stop.Stopped!);
-        Assert.Equal(new StopDecision("Accepted", null), ChargePointTransactions.DecideStop(state, started.TransactionId, 150, null, Start));
+        Assert.Equal(new StopDecision(OcppAuthorization.Accepted, null), ChargePointTransactions.DecideStop(state, started.TransactionId, 150, null, Start));
     }
 
     [Fact]

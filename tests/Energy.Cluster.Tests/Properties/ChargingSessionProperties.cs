@@ -147,7 +147,7 @@ public class ChargingSessionProperties
                     };
                     Take(ChargingSession.DecideAcknowledged(state, Session, decided.Value, ack));
                     CheckCredit();
-                    if (state.End is not null && state.Paid >= state.Owed && ChargingSession.DecideCompletion(state, Session, now) is { } paidUp) Persist(paidUp);
+                    if (state.ReadyToComplete && ChargingSession.DecideCompletion(state, Session, now) is { } paidUp) Persist(paidUp);
                     break;
                 case StepKind.Stop:
                     var stop = ChargingSession.DecideStop(state, Session, new StopSession(Session.Value, Charger, Reading(meterSequence + 1, register + step.Amount, now, MeterKey), null),
@@ -157,7 +157,7 @@ public class ChargingSessionProperties
                     meterSequence++;
                     register += step.Amount;
                     Persist(stopped);
-                    if (state.IsSettled && ChargingSession.DecideCompletion(state, Session, now) is { } settled) Persist(settled);
+                    if (state.ReadyToComplete && ChargingSession.DecideCompletion(state, Session, now) is { } settled) Persist(settled);
                     break;
                 case StepKind.SettleDeadline:
                     if (ChargingSession.DecideCompletion(state, Session, now) is { } completed) Persist(completed);
@@ -238,6 +238,63 @@ public class ChargingSessionProperties
                 Assert.Equal(SessionStatus.Completed, played.State.Status);
             }
         });
+
+    [Property(MaxTest = 60)]
+    public Property A_session_is_ready_to_complete_only_when_stopped_and_nothing_of_it_is_outstanding() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            foreach (var t in played.Transitions)
+            {
+                var later = new Timestamp(Start.UnixMilliseconds + 3_600_000);
+                var completion = ChargingSession.DecideCompletion(t.After, Session, later);
+                if (t.After.ReadyToComplete) Assert.Equal(0, completion!.Record.Outstanding.MinorUnits);
+                if (t.After.End is null || t.After.Record is not null) Assert.False(t.After.ReadyToComplete);
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property Only_the_session_s_parties_are_told_and_the_vehicle_only_once_it_accepted() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var played = Play(script);
+            var state = ChargingSessionState.Empty;
+            foreach (var e in played.Journal)
+            {
+                state = ChargingSession.Evolve(state, e);
+                var notices = ChargingSession.Notices(state, Session, e);
+                Assert.All(notices, n => Assert.Contains(n.Device, new[] { Charger, Vehicle }));
+                if (state.Channel is null) Assert.DoesNotContain(notices, n => n.Device == Vehicle && e is not SessionCompleted);
+                switch (e)
+                {
+                    case SessionCompleted:
+                        Assert.Equal(new[] { (Charger, "session.completed"), (Vehicle, "session.completed") }, notices.Select(n => (n.Device, n.Event)));
+                        break;
+                    case SessionSuspended or SessionResumed:
+                        Assert.Equal(Charger, Assert.Single(notices).Device);
+                        break;
+                    case SessionStarted or SessionProgressed or SessionConsentExpired:
+                        Assert.Empty(notices);
+                        break;
+                }
+            }
+        });
+
+    [Property(MaxTest = 100)]
+    public Property The_time_left_for_consent_is_between_none_and_the_timeout_and_shrinks_as_time_passes() =>
+        Prop.ForAll(Gen.Choose(-5_000, 200_000).ToArbitrary(), Gen.Choose(0, 100_000).ToArbitrary(), (elapsedMs, laterMs) =>
+        {
+            var state = ChargingSessionState.Empty with { Started = Started(Start) };
+            var timeout = TimeSpan.FromSeconds(60);
+            var now = new Timestamp(Start.UnixMilliseconds + elapsedMs);
+            var left = ChargingSession.ConsentLeft(state, timeout, now);
+            Assert.InRange(left, TimeSpan.Zero, timeout);
+            Assert.Equal(TimeSpan.FromMilliseconds(Math.Clamp(60_000 - Math.Max(0, elapsedMs), 0, 60_000)), left);
+            Assert.True(ChargingSession.ConsentLeft(state, timeout, new Timestamp(now.UnixMilliseconds + laterMs)) <= left);
+        });
+
+    private static SessionStarted Started(Timestamp at) =>
+        new(Charger, Vehicle, Payee, MeterKey.PublicKey.Hex, true, new Money(40, Currency.Eur), new Money(100, Currency.Eur), Reading(1, 100, at, MeterKey), at);
 
     [Fact]
     public void A_session_id_that_is_no_identifier_takes_no_voucher()

@@ -50,8 +50,11 @@ public class TollPassProperties
 
     private static readonly Arbitrary<IReadOnlyList<Step>> Scripts = Gen.ListOf(Steps).Select(steps => (IReadOnlyList<Step>)steps.ToList()).ToArbitrary();
 
-    /// <summary>What a voucher decided to pay a pass named, and what the channel said the vouchers naming that purpose paid.</summary>
-    public sealed record Payment(string Pass, PaymentPurpose Named, Money PaidForPurpose, bool WrongPayee, IEnergyMessage Outcome);
+    /// <summary>
+    /// What a voucher decided to pay a pass named, the pass's toll (the price its request was signed at: the
+    /// price before a change is taken within its grace), and what the channel said the vouchers naming that purpose paid.
+    /// </summary>
+    public sealed record Payment(string Pass, Money Toll, PaymentPurpose Named, Money PaidForPurpose, bool WrongPayee, IEnergyMessage Outcome);
 
     public sealed record Played(TollPassBook Book, IReadOnlyList<IEnergyMessage> Journal, IReadOnlyList<Payment> Payments, IReadOnlyList<(Step Step, ProtocolError Error)> Refusals);
 
@@ -132,7 +135,7 @@ public class TollPassProperties
                             Payee = step.WrongPayee ? PartyId.From(OperatorId.Of("rival-p")) : PartyId.From(Operator),
                         };
                         payment = TollPasses.DecideAnswer(book.Find(pass.Id)!, Operator, voucher.Value, ack, now);
-                        payments.Add(new Payment(pass.Id, named, paidForPurpose, step.WrongPayee, payment));
+                        payments.Add(new Payment(pass.Id, pass.Payload.Price, named, paidForPurpose, step.WrongPayee, payment));
                     }
                     Record(payment);
                     break;
@@ -178,7 +181,7 @@ public class TollPassProperties
             foreach (var payment in played.Payments.Where(p => p.Outcome is PassPaid))
             {
                 Assert.Equal(PaymentPurpose.ForTollPass(payment.Pass).Value, payment.Named);
-                Assert.True(payment.PaidForPurpose.MinorUnits >= Price, $"paid {payment.PaidForPurpose} for a toll of {Price}");
+                Assert.True(payment.PaidForPurpose >= payment.Toll, $"paid {payment.PaidForPurpose} for a toll of {payment.Toll}");
                 Assert.False(payment.WrongPayee);
             }
             foreach (var e in played.Journal.OfType<PassPaid>())
@@ -217,6 +220,94 @@ public class TollPassProperties
                 }
             }
         });
+
+    [Property(MaxTest = 60)]
+    public Property A_sweep_finds_late_exactly_the_open_passes_past_their_answer_time_that_are_not_being_paid() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 10_000).ToArbitrary(), (steps, laterMs) =>
+        {
+            var book = Play(steps).Book;
+            var open = book.Open.ToList();
+            var beingPaid = open.Where((_, i) => i % 3 == 0).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+            var now = new Timestamp(open.Select(p => p.RecordedAt.UnixMilliseconds).DefaultIfEmpty(Start.UnixMilliseconds).Max() - 5_000 + laterMs);
+            var late = book.DecideLate(AnswerTimeoutMs, beingPaid, now);
+            var expected = open.Where(p => !beingPaid.Contains(p.Id) && now.UnixMilliseconds - p.RecordedAt.UnixMilliseconds > AnswerTimeoutMs).Select(p => p.Id);
+            Assert.Equal(expected.Order(StringComparer.Ordinal), late.Select(v => v.Violation.Pass).Order(StringComparer.Ordinal));
+            Assert.All(late, v => Assert.Equal(ViolationCause.Late, v.Violation.Cause));
+        });
+
+    [Fact]
+    public void A_vehicle_answers_only_its_own_open_pass_and_a_pass_being_paid_is_not_paid_twice()
+    {
+        var book = new TollPassBook(Gantry);
+        book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
+        var decided = book.DecidePass(Request(Start, Price, GantryKey), ClusterTestKit.Network, gantryRevoked: false,
+            new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
+        book.Apply(decided.Recorded!, decided.Request);
+        var pass = book.Find(decided.Recorded!.Pass)!;
+        Assert.Equal(pass, TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: false, refuseWhileBeingPaid: true).Pass);
+        Assert.Equal(new PassNotFound("gantry-p.9"), TollPasses.CheckAnswer(null, "gantry-p.9", Vehicle, false, true).Refused);
+        Assert.Equal(new NotPassVehicle(pass.Id, DeviceId.Of("other-p")), TollPasses.CheckAnswer(pass, pass.Id, DeviceId.Of("other-p"), false, true).Refused);
+        Assert.Equal(new PassAlreadyResolved(pass.Id, "being paid"), TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: true, refuseWhileBeingPaid: true).Refused);
+        Assert.Equal(pass.View(), TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: true, refuseWhileBeingPaid: false).Standing);
+        var resolved = TollPasses.Evolve(pass, TollPasses.DecideDecline(pass, Operator, "NoChannel", Start));
+        var answer = TollPasses.CheckAnswer(resolved, pass.Id, Vehicle, beingPaid: false, refuseWhileBeingPaid: true);
+        Assert.Null(answer.Pass);
+        Assert.Null(answer.Refused);
+        Assert.Equal(resolved.View(), answer.Standing);
+    }
+
+    [Fact]
+    public void A_channel_refusal_is_read_by_its_error_type_into_the_violation_s_cause()
+    {
+        var book = new TollPassBook(Gantry);
+        book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
+        var decided = book.DecidePass(Request(Start, Price, GantryKey), ClusterTestKit.Network, false, new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
+        book.Apply(decided.Recorded!, decided.Request);
+        var pass = book.Find(decided.Recorded!.Pass)!;
+        var voucher = Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, Price, Price, VehicleKey, pass.Purpose)).Value;
+        ViolationCause CauseOf(ProtocolError error) =>
+            Assert.IsType<ViolationRecorded>(TollPasses.DecideAnswer(pass, Operator, voucher, Refusal.From(error), Start)).Violation.Cause;
+        Assert.Equal(ViolationCause.NoChannel, CauseOf(new ChannelNotFound(Channel)));
+        Assert.Equal(ViolationCause.DepositExhausted, CauseOf(new AmountExceedsDeposit(Channel, 1, Price)));
+        Assert.Equal(ViolationCause.InvalidAnswer, CauseOf(new ChannelBusy(Channel, "starting")));
+    }
+
+    [Property(MaxTest = 60)]
+    public Property The_gantry_is_told_how_each_pass_resolved_and_of_nothing_else() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var passes = new Dictionary<string, TollPassState>();
+            foreach (var e in played.Journal)
+            {
+                if (e is PassRecorded recorded) passes[recorded.Pass] = TollPasses.Recorded(recorded, Signed<TollRequest>.Decode(recorded.Request).Value);
+                var pass = e switch { PassPaid p => passes[p.Pass], ViolationRecorded v => passes[v.Violation.Pass], PassRecorded r => passes[r.Pass], _ => null };
+                if (pass is null) continue;
+                var notice = TollPasses.Notice(pass, e);
+                switch (e)
+                {
+                    case PassPaid:
+                        Assert.Equal((Gantry, "toll.confirmed"), (notice!.Device, notice.Event));
+                        break;
+                    case ViolationRecorded v:
+                        Assert.Equal((Gantry, "toll.violation"), (notice!.Device, notice.Event));
+                        Assert.Contains($"\"{v.Violation.Cause.ToWire()}\"", System.Text.Encoding.UTF8.GetString(notice.Frame));
+                        break;
+                    default:
+                        Assert.Null(notice);
+                        break;
+                }
+            }
+        });
+
+    [Fact]
+    public void A_violation_s_cause_keeps_its_wire_name_and_a_stale_price_asks_for_the_current_one()
+    {
+        foreach (var cause in Enum.GetValues<ViolationCause>())
+            Assert.Equal(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(cause.ToString()), cause.ToWire());
+        Assert.True(TollPassBook.AsksCurrentPrice(new TollPriceChanged(Gantry, new Money(120, Currency.Eur), new Money(121, Currency.Eur))));
+        Assert.False(TollPassBook.AsksCurrentPrice(new TollRequestRefused(Gantry, "time", "within 30 s", "40000 ms off")));
+    }
 
     [Fact]
     public void The_price_before_a_change_is_taken_only_within_its_grace()

@@ -1,0 +1,30 @@
+using Energy.Channels;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Channels;
+
+/// <summary>The standing of a channel's parties, as this node knows it, in rules both channel kinds share.</summary>
+public static class ChannelParties
+{
+    /// <summary>
+    /// A payment is refused when a party that signs or pays it is revoked (first) or quarantined as a suspected clone,
+    /// the first such party named.
+    /// </summary>
+    public static ProtocolError? CheckStanding(ChannelId channel, IReadOnlyList<PartyId> parties, Func<PartyId, bool> revoked, Func<PartyId, bool> quarantined)
+    {
+        foreach (var party in parties)
+        {
+            if (revoked(party)) return new PartyRevoked(channel, party);
+        }
+        foreach (var party in parties)
+        {
+            if (quarantined(party)) return new PartyQuarantined(channel, party);
+        }
+        return null;
+    }
+
+    /// <summary>A party's key as its twin gave it, unless this node already knows the party is revoked.</summary>
+    public static Result<DevicePublicKey> KnownKey(ChannelId channel, PartyId party, Result<DevicePublicKey> found, bool revokedHere) =>
+        revokedHere ? new PartyRevoked(channel, party) : found;
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text.Json;
+using Energy.Channels.Primitives;
+using Energy.Ocpp;
+
+namespace Energy.Cluster.ChargePoints;
+
+/// <summary>A charge point's call as the network reads it from its validated payload: only the fields it acts on.</summary>
+public abstract record ChargePointCall;
+
+public sealed record BootNotificationCall(string Vendor, string Model) : ChargePointCall;
+
+public sealed record HeartbeatCall : ChargePointCall;
+
+public sealed record StatusNotificationCall(int ConnectorId, string Status) : ChargePointCall;
+
+public sealed record AuthorizeCall(string IdTag) : ChargePointCall;
+
+public sealed record StartTransactionCall(int ConnectorId, string IdTag, long MeterStartWh) : ChargePointCall;
+
+/// <summary>Meter values, with the energy register they end on (none when they carry no readable one).</summary>
+public sealed record MeterValuesCall(int? TransactionId, long? RegisterWh) : ChargePointCall;
+
+public sealed record StopTransactionCall(int TransactionId, long MeterStopWh, string? Reason) : ChargePointCall;
+
+/// <summary>An action the network does not implement.</summary>
+public sealed record UnsupportedCall(string Action) : ChargePointCall;
+
+/// <summary>
+/// Reads a charge point's calls, pure. The payload was validated against the OCPP 1.6 schema where it entered
+/// (required fields are there, integers are integers), so reading it never throws.
+/// </summary>
+public static class ChargePointCalls
+{
+    public static ChargePointCall Read(string action, JsonElement p) => action switch
+    {
+        Ocpp16Actions.BootNotification => new BootNotificationCall(p.GetProperty("chargePointVendor").GetString()!, p.GetProperty("chargePointModel").GetString()!),
+        Ocpp16Actions.Heartbeat => new HeartbeatCall(),
+        Ocpp16Actions.StatusNotification => new StatusNotificationCall(p.GetProperty("connectorId").GetInt32(), p.GetProperty("status").GetString()!),
+        Ocpp16Actions.Authorize => new AuthorizeCall(p.GetProperty("idTag").GetString()!),
+        Ocpp16Actions.StartTransaction => new StartTransactionCall(p.GetProperty("connectorId").GetInt32(), p.GetProperty("idTag").GetString()!,
+            p.GetProperty("meterStart").GetInt64()),
+        Ocpp16Actions.MeterValues => new MeterValuesCall(p.TryGetProperty("transactionId", out var id) ? id.GetInt32() : null,
+            EnergyRegister(p.GetProperty("meterValue"))),
+        Ocpp16Actions.StopTransaction => new StopTransactionCall(p.GetProperty("transactionId").GetInt32(), p.GetProperty("meterStop").GetInt64(),
+            p.TryGetProperty("reason", out var reason) ? reason.GetString() : null),
+        _ => new UnsupportedCall(action),
+    };
+
+    /// <summary>Every charge point that boots is accepted, told the network's time, and asked for a heartbeat every 300 s.</summary>
+    public static BootNotificationConf Booted(Timestamp now) => new("Accepted", Time(now), HeartbeatIntervalSeconds);
+
+    public const int HeartbeatIntervalSeconds = 300;
+
+    public static HeartbeatConf Heartbeat(Timestamp now) => new(Time(now));
+
+    public static IdTagInfo IdTag(OcppAuthorization authorization) => new(authorization.ToWire());
+
+    private static string Time(Timestamp now) => Ocpp16Json.FormatInstant(now.ToDateTimeOffset());
+
+    /// <summary>The last Energy.Active.Import.Register sample (the default measurand), in Wh; kWh is converted.</summary>
+    public static long? EnergyRegister(JsonElement meterValues)
+    {
+        long? register = null;
+        foreach (var meterValue in meterValues.EnumerateArray())
+        {
+            foreach (var sample in meterValue.GetProperty("sampledValue").EnumerateArray())
+            {
+                var measurand = sample.TryGetProperty("measurand", out var m) ? m.GetString() : "Energy.Active.Import.Register";
+                if (measurand != "Energy.Active.Import.Register") continue;
+                var unit = sample.TryGetProperty("unit", out var u) ? u.GetString() : "Wh";
+                if (!decimal.TryParse(sample.GetProperty("value").GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) continue;
+                // Decimal arithmetic throws on overflow: a value beyond any register is passed over before it is scaled.
+                if (value > long.MaxValue) continue;
+                var wh = unit switch { "kWh" => value * 1000m, "Wh" => value, _ => (decimal?)null };
+                if (wh is null || wh < 0 || wh > long.MaxValue) continue;
+                register = (long)Math.Round(wh.Value, MidpointRounding.AwayFromZero);
+            }
+        }
+        return register;
+    }
+}

@@ -1,0 +1,183 @@
+using Energy.Channels;
+using Energy.Channels.Duplex;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
+using Energy.Cluster.Channels;
+using Energy.Cluster.Ledger;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Energy.Cluster.Tests.Properties;
+
+/// <summary>
+/// The rules the channel shells ask their cores about: the checks of an opening, the standing of the parties,
+/// the batch of vouchers written together, what a purpose was paid, and the views callers read.
+/// </summary>
+public sealed class ChannelRulesTests
+{
+    private static readonly DeviceKeyPair PayerKey = DeviceKeyPair.Generate();
+    private static readonly DeviceKeyPair PayeeKey = DeviceKeyPair.Generate();
+    private static readonly NetworkId Network = ClusterTestKit.Network;
+    private static readonly ChannelId Channel = ChannelId.Of("rules-1");
+    private static readonly PartyId Payer = PartyId.Of("device:vehicle-rules");
+    private static readonly PartyId Payee = PartyId.Of("operator:cpo-rules");
+    private static readonly DurationMs Minimum = DurationMs.FromSeconds(60);
+    private static readonly PaymentPurpose[] Purposes =
+        [PaymentPurpose.None, PaymentPurpose.ForSession("session-a").Unwrap(), PaymentPurpose.ForSession("session-b").Unwrap(), PaymentPurpose.ForTollPass("gantry-1.7").Unwrap()];
+
+    private static Money Eur(long minorUnits) => new(minorUnits, Currency.Eur);
+
+    private static Signed<Voucher> Voucher(ulong sequence, long cumulative, long increment, PaymentPurpose purpose) =>
+        Signed<Voucher>.Sign(new Voucher(Network, Channel, sequence, Eur(cumulative), Eur(increment), purpose), PayerKey);
+
+    // The batch of vouchers written together
+
+    [Property(MaxTest = 200)]
+    public Property A_batch_holds_its_newest_voucher_and_what_each_named_purpose_was_paid_by_all_of_it() =>
+        Prop.ForAll(Gen.ListOf(Gen.Zip(Gen.Choose(0, Purposes.Length - 1), Gen.Choose(-5, 500))).ToArbitrary(), accepted =>
+        {
+            var batch = (VoucherBatch?)null;
+            var expected = new List<(PaymentPurpose Purpose, long Sum)>();
+            ulong sequence = 0;
+            foreach (var (index, increment) in accepted)
+            {
+                var purpose = Purposes[index];
+                batch = VoucherBatch.Add(batch, Voucher(++sequence, 1_000 + (long)sequence, Math.Max(0, increment), purpose), Eur(increment));
+                if (purpose.IsNone || increment <= 0) continue;
+                var at = expected.FindIndex(e => e.Purpose == purpose);
+                if (at < 0) expected.Add((purpose, increment));
+                else expected[at] = (purpose, expected[at].Sum + increment);
+            }
+            if (batch is null) { Assert.Empty(accepted); return; }
+            Assert.Equal(sequence, batch.Newest.Payload.Sequence);
+            var recorded = batch.ToEvent();
+            Assert.Equal(batch.Newest.ToArray(), recorded.Voucher);
+            Assert.Equal(expected.Select(e => new PurposePayment(e.Purpose, Eur(e.Sum))), recorded.Purposes);
+        });
+
+    // Openings
+
+    private static StreamingOpening Opening(ChannelId? channel = null, NetworkId? network = null, Currency? currency = null, long windowMs = 60_000) =>
+        new(network ?? Network, channel ?? Channel, Payer, Payee, new Money(5_000, currency ?? Currency.Eur), new DurationMs(windowMs));
+
+    private static ProtocolError? Check(StreamingOpening opening, ChannelId? requested = null, params PartyId[] revoked) =>
+        StreamingChannelLifecycle.CheckOpening(opening, requested ?? Channel, Channel, Network, Currency.Eur, Minimum, revoked.Contains);
+
+    [Fact]
+    public void A_streaming_opening_for_another_channel_network_or_currency_a_revoked_party_or_a_short_window_is_refused_by_name()
+    {
+        Assert.Null(Check(Opening()));
+        Assert.IsType<WrongChannel>(Check(Opening(), ChannelId.Of("rules-2")));
+        Assert.IsType<WrongChannel>(Check(Opening(channel: ChannelId.Of("rules-2")), ChannelId.Of("rules-2")));
+        Assert.IsType<WrongNetwork>(Check(Opening(network: NetworkId.Of("elsewhere"))));
+        Assert.IsType<CurrencyMismatch>(Check(Opening(currency: Currency.Usd)));
+        Assert.Equal(new PartyRevoked(Channel, Payer), Check(Opening(), null, Payer, Payee));
+        Assert.Equal(new PartyRevoked(Channel, Payee), Check(Opening(), null, Payee));
+        Assert.IsType<ChallengeWindowTooShort>(Check(Opening(windowMs: 59_999)));
+    }
+
+    [Fact]
+    public void A_duplex_opening_for_another_channel_network_or_currency_or_with_a_short_window_is_refused_by_name()
+    {
+        DuplexOpening Duplex(ChannelId channel, NetworkId network, Currency currency, long windowMs) =>
+            new(network, channel, Payer, Payee, new Money(1, currency), new Money(1, currency), new DurationMs(windowMs));
+        ProtocolError? CheckDuplex(DuplexOpening opening) => DuplexChannelLifecycle.CheckOpening(opening, Channel, Network, Currency.Eur, Minimum);
+        Assert.Null(CheckDuplex(Duplex(Channel, Network, Currency.Eur, 60_000)));
+        Assert.IsType<WrongChannel>(CheckDuplex(Duplex(ChannelId.Of("rules-2"), Network, Currency.Eur, 60_000)));
+        Assert.IsType<WrongNetwork>(CheckDuplex(Duplex(Channel, NetworkId.Of("elsewhere"), Currency.Eur, 60_000)));
+        Assert.IsType<CurrencyMismatch>(CheckDuplex(Duplex(Channel, Network, Currency.Usd, 60_000)));
+        Assert.IsType<ChallengeWindowTooShort>(CheckDuplex(Duplex(Channel, Network, Currency.Eur, 1_000)));
+    }
+
+    [Fact]
+    public void A_payment_is_refused_for_a_revoked_party_before_a_quarantined_one_and_names_the_first()
+    {
+        PartyId[] parties = [Payer, Payee];
+        Assert.Null(ChannelParties.CheckStanding(Channel, parties, _ => false, _ => false));
+        Assert.Equal(new PartyRevoked(Channel, Payee), ChannelParties.CheckStanding(Channel, parties, p => p == Payee, _ => true));
+        Assert.Equal(new PartyQuarantined(Channel, Payer), ChannelParties.CheckStanding(Channel, parties, _ => false, _ => true));
+        Result<DevicePublicKey> key = PayerKey.PublicKey;
+        Assert.Equal(PayerKey.PublicKey, ChannelParties.KnownKey(Channel, Payer, key, revokedHere: false).Value);
+        Assert.Equal(new PartyRevoked(Channel, Payer), ChannelParties.KnownKey(Channel, Payer, key, revokedHere: true).Error);
+    }
+
+    // Views and answers
+
+    [Fact]
+    public void A_phase_keeps_its_wire_name_and_is_read_back_from_it()
+    {
+        Assert.Equal(new[] { "none", "opening", "open", "closing", "closed", "settled", "refused" }, Enum.GetValues<ChannelPhase>().Select(p => p.ToWire()));
+        foreach (var phase in Enum.GetValues<ChannelPhase>()) Assert.Equal(phase, ChannelPhases.FromWire(phase.ToWire()));
+        Assert.Null(ChannelPhases.FromWire("Open"));
+        Assert.Equal(ChannelPhase.Closing, ChannelPhases.Of(ChannelStatus.Closing));
+    }
+
+    [Fact]
+    public void A_streaming_channel_answers_what_is_durably_paid_for_a_purpose_and_its_view_follows_its_phase()
+    {
+        Assert.Equal("none", StreamingChannelLifecycle.View(StreamingChannelState.Empty, null, Channel).Status);
+        var opening = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
+        var started = StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty,
+            StreamingChannelLifecycle.Open(StreamingChannelState.Empty, Channel, opening.ToArray(), opening, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        Assert.Equal("opening", StreamingChannelLifecycle.View(started, started.Channel, Channel).Status);
+        Assert.IsType<ChannelNotFound>(StreamingChannelLifecycle.PaidFor(started, Channel, Purposes[1]).Error);
+
+        var open = StreamingChannelLifecycle.Evolve(started, new EscrowLockConfirmed(3));
+        Assert.Equal(new ChannelOpened(Channel, Payer, Payee, Eur(5_000), 3), StreamingChannelLifecycle.Opened(open, Channel));
+        Assert.Equal("open", StreamingChannelLifecycle.View(open, open.Channel, Channel).Status);
+        var paid = StreamingChannelLifecycle.Evolve(open, VoucherBatch.Add(VoucherBatch.Add(null, Voucher(1, 40, 40, Purposes[1]), Eur(40)), Voucher(2, 70, 30, Purposes[2]), Eur(30)).ToEvent());
+        var forA = StreamingChannelLifecycle.PaidFor(paid, Channel, Purposes[1]).Value;
+        Assert.Equal((Eur(40), Payer, Payee, (byte[]?)null), (forA.Paid, forA.Payer, forA.Payee, forA.Voucher));
+        var forB = StreamingChannelLifecycle.PaidFor(paid, Channel, Purposes[2]).Value;
+        Assert.Equal(Eur(30), forB.Paid);
+        Assert.Equal(paid.BestVoucher, forB.Voucher);
+        Assert.Equal(Eur(0), StreamingChannelLifecycle.PaidFor(paid, Channel, Purposes[3]).Value.Paid);
+    }
+
+    [Fact]
+    public void An_acknowledgement_says_what_the_voucher_added_for_its_purpose_and_who_pays_whom()
+    {
+        var opening = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
+        var state = StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty,
+            StreamingChannelLifecycle.Open(StreamingChannelState.Empty, Channel, opening.ToArray(), opening, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        state = StreamingChannelLifecycle.Evolve(state, new EscrowLockConfirmed(1));
+        var voucher = Voucher(1, 25, 25, Purposes[1]);
+        var accepted = StreamingChannels.AcceptVoucher(state.Channel!, voucher, new Timestamp(1_800_000_000_000)).Value;
+        var ack = StreamingChannelLifecycle.Acknowledge(Channel, voucher.Payload, accepted);
+        Assert.Equal((1UL, Eur(25), (Money?)Eur(25), Purposes[1], (Money?)Eur(25), (PartyId?)Payer, (PartyId?)Payee),
+            (ack.Sequence, ack.Cumulative, ack.Increment, ack.Purpose, ack.PaidForPurpose, ack.Payer, ack.Payee));
+    }
+
+    [Fact]
+    public void A_duplex_channel_awaits_each_depositor_s_lock_and_each_holder_s_release_once()
+    {
+        var opening = new DuplexOpening(Network, Channel, Payer, Payee, Eur(100), Eur(50), new DurationMs(60_000));
+        var body = Signed<DuplexOpening>.EncodeBody(opening);
+        var signed = Signed<DuplexOpening>.Assemble(opening, PayerKey.Sign(body), PayeeKey.Sign(body));
+        Assert.Equal("none", DuplexChannelLifecycle.View(DuplexChannelState.Empty, Channel).Status);
+        var state = DuplexChannelLifecycle.Evolve(DuplexChannelState.Empty,
+            DuplexChannelLifecycle.Open(DuplexChannelState.Empty, Channel, signed.ToArray(), signed, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        Assert.Equal("opening", DuplexChannelLifecycle.View(state, Channel).Status);
+        var lockA = new EscrowLocked(state.Escrow!.Value, Payer, Eur(100), "ledger-0", 1);
+        Assert.True(DuplexChannelLifecycle.AwaitsLock(state, lockA));
+        state = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, lockA).Value);
+        Assert.False(DuplexChannelLifecycle.AwaitsLock(state, lockA));
+        var refused = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.Refuse(state, Channel, Refusal.From(new InsufficientFunds(Payer, 0, 100))).Value);
+        Assert.Equal("refused", DuplexChannelLifecycle.View(refused, Channel).Status);
+        var refund = new EscrowReleased(state.Escrow!.Value, Payer, [new Payout(Payer, Eur(100))], "ledger-0", 2);
+        Assert.True(DuplexChannelLifecycle.AwaitsRelease(refused, refund));
+        Assert.False(DuplexChannelLifecycle.AwaitsRelease(state, refund));
+        refused = DuplexChannelLifecycle.Evolve(refused, DuplexChannelLifecycle.ConfirmRelease(refused, Channel, refund).Value);
+        Assert.False(DuplexChannelLifecycle.AwaitsRelease(refused, refund));
+
+        var lockB = new EscrowLocked(state.Escrow!.Value, Payee, Eur(50), "ledger-1", 2);
+        var open = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, lockB).Value);
+        Assert.False(DuplexChannelLifecycle.AwaitsLock(open, lockB));
+        var view = DuplexChannelLifecycle.View(open, Channel);
+        Assert.Equal(("open", (PartyId?)Payer, (PartyId?)Payee, (Money?)Eur(100), (Money?)Eur(50)), (view.Status, view.PartyA, view.PartyB, view.BalanceA, view.BalanceB));
+        Assert.Equal(new DuplexChannelOpened(Channel, Payer, Payee, Eur(100), Eur(50)), DuplexChannelLifecycle.Opened(open, Channel));
+    }
+}
