@@ -58,8 +58,8 @@ public static class NodeHealth
         {
             var self = Akka.Cluster.Cluster.Get(system).SelfMember;
             return Task.FromResult(self.Status == MemberStatus.Up
-                ? HealthCheckResult.Healthy($"member {self.Address} is Up")
-                : HealthCheckResult.Unhealthy($"member {self.Address} is {self.Status}"));
+                ? HealthCheckResult.Healthy("this node is an Up member")
+                : HealthCheckResult.Unhealthy($"this node is {self.Status}"));
         }
     }
 
@@ -81,7 +81,8 @@ public static class NodeHealth
             }
             catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
             {
-                return HealthCheckResult.Unhealthy($"{node.Store} does not answer: {exception.Message}");
+                // Anyone may ask: the answer names the check, not the database's address or its error (the exception stays in the node's log).
+                return HealthCheckResult.Unhealthy($"{node.Store} does not answer", exception);
             }
         }
     }
