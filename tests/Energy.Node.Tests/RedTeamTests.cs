@@ -177,6 +177,13 @@ public sealed class RedTeamTests(RedTeamNodeFixture fixture) : AgentTest(fixture
                  })
             AssertRefused(await stranger.GetAsync(path), 401, "Unauthenticated");
         Assert.True((await stranger.GetAsync("/health")).Ok);
+        // Orchestrators ask without credentials: liveness and readiness answer anyone, and name no address.
+        foreach (var path in new[] { "/health/live", "/health/ready" })
+        {
+            var health = await stranger.GetAsync(path);
+            Assert.True(health.Ok, path);
+            Assert.DoesNotContain("127.0.0.1", health.Body.GetRawText(), StringComparison.Ordinal);
+        }
         Assert.True((await stranger.GetAsync("/openapi/v1.json")).Ok);
     }
 
