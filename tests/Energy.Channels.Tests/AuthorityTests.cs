@@ -90,4 +90,46 @@ public sealed class AuthorityTests
         Assert.False(NetworkAuthority.Create([Keys.Payer.PublicKey], 2).IsOk);
         Assert.False(NetworkAuthority.Create([Keys.Payer.PublicKey], 0).IsOk);
     }
+
+    private static AuthorityApproved<LedgerNodeAdmission> ApproveNode(LedgerNodeAdmission admission, params int[] indexes) =>
+        AuthorityApproved<LedgerNodeAdmission>.Sign(admission, indexes.Select(i => ((byte)i, AuthorityKeys[i])).ToList());
+
+    [Fact]
+    public void A_ledger_node_admission_signed_by_the_threshold_verifies_round_trips_and_names_the_key_and_whether_it_is_admitted()
+    {
+        var approved = ApproveNode(new LedgerNodeAdmission(Network, Keys.Stranger.PublicKey, false, 2, Now), 1, 2);
+        var decoded = AuthorityApproved<LedgerNodeAdmission>.Decode(approved.ToArray()).Value;
+        var admission = TwoOfThree.Verify(decoded, Network).Value;
+
+        Assert.Equal((Keys.Stranger.PublicKey.Hex, false, 2UL, Now), (admission.NodeKey.Hex, admission.Admitted, admission.Version, admission.At));
+        Assert.Equal(approved.ToArray(), decoded.ToArray());
+    }
+
+    [Fact]
+    public void A_ledger_node_admission_of_a_non_authority_key_below_the_threshold_or_for_another_network_is_refused_by_name()
+    {
+        var admission = new LedgerNodeAdmission(Network, Keys.Stranger.PublicKey, true, 1, Now);
+        var forged = AuthorityApproved<LedgerNodeAdmission>.Sign(admission, [(0, Keys.Stranger), (1, Keys.OtherOperator)]);
+        Assert.IsType<InvalidSignature>(TwoOfThree.Verify(AuthorityApproved<LedgerNodeAdmission>.Decode(forged.ToArray()).Value, Network).Error);
+        Assert.IsType<AuthorityThresholdNotMet>(TwoOfThree.Verify(AuthorityApproved<LedgerNodeAdmission>.Decode(ApproveNode(admission, 0).ToArray()).Value, Network).Error);
+        var elsewhere = ApproveNode(admission with { Network = OtherNetwork }, 0, 1);
+        Assert.IsType<WrongNetwork>(TwoOfThree.Verify(AuthorityApproved<LedgerNodeAdmission>.Decode(elsewhere.ToArray()).Value, Network).Error);
+        // An operator admission's signature does not make a ledger node admission: the kind is in the signed bytes.
+        var operatorWire = Approve(Cpo(), 0, 1).ToArray();
+        Assert.IsType<WrongKind>(AuthorityApproved<LedgerNodeAdmission>.Decode(operatorWire).Error);
+    }
+
+    [Fact]
+    public void A_ledger_node_admission_starts_at_version_one_and_carries_an_ed25519_key()
+    {
+        Assert.IsType<NonCanonicalEncoding>(AuthorityApproved<LedgerNodeAdmission>.Decode(
+            ApproveNode(new LedgerNodeAdmission(Network, Keys.Stranger.PublicKey, true, 0, Now), 0, 1).ToArray()).Error);
+        var wire = ApproveNode(new LedgerNodeAdmission(Network, Keys.Stranger.PublicKey, true, 1, Now), 0, 1).ToArray();
+        var keyAt = Signed<LedgerNodeAdmission>.EncodeBody(new LedgerNodeAdmission(Network, Keys.Stranger.PublicKey, true, 1, Now)).Length - (32 + 1 + 8 + 8);
+        // A key that is no point on the curve (the y coordinate 2^255 - 1) is refused by name, not taken.
+        for (var i = 0; i < 32; i++) wire[keyAt + i] = 0xFF;
+        wire[keyAt + 31] = 0x7F;
+        Assert.False(AuthorityApproved<LedgerNodeAdmission>.Decode(wire).IsOk);
+        Assert.IsType<Truncated>(AuthorityApproved<LedgerNodeAdmission>.Decode(wire.AsSpan(0, keyAt + 10)).Error);
+    }
 }

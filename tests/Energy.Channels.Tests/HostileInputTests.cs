@@ -668,8 +668,8 @@ public class HostileInputTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x16)]
     [InlineData(0x17)]
+    [InlineData(0x18)]
     [InlineData(0x7F)]
     [InlineData(0xFF)]
     public void An_unknown_kind_tag_is_refused_with_UnknownKind(byte tag)

@@ -207,28 +207,28 @@ public static partial class Samples
             KindSample.Of(Signed<GantryTariff>.Sign(TollTariffs.Sample(), Keys.Operator), Keys.Operator.PublicKey),
             KindSample.Of(Signed<Quarantine>.Sign(new Quarantine(network, TestParties.OperatorName, TestParties.VehicleId, true, 1, now), Keys.Operator),
                 Keys.Operator.PublicKey),
-            AdmissionSample(network, now),
+            ApprovedSample(new Admission(network, TestParties.OperatorName, OperatorRoles.ChargePointOperator, Keys.Payee.PublicKey, 1, TestParties.Eur(0), now)),
             KindSample.Of(Signed<ChargePointPassword>.Sign(new ChargePointPassword(network, TestParties.OperatorName, DeviceId.Of("charger-1"),
                 new byte[ChargePointPassword.SaltBytes], hash, ChargePointPassword.MinIterations, false, 1, now), Keys.Operator), Keys.Operator.PublicKey),
             KindSample.Of(Signed<ViewerKey>.Sign(new ViewerKey(network, TestParties.OperatorName, Keys.Stranger.PublicKey, now), Keys.Operator),
                 Keys.Operator.PublicKey),
             KindSample.Of(Signed<ApiRequest>.Sign(new ApiRequest(network, TestParties.PayeeId, now, new byte[ApiRequest.NonceBytes], hash), Keys.Payee),
                 Keys.Payee.PublicKey),
+            ApprovedSample(new LedgerNodeAdmission(network, Keys.Stranger.PublicKey, true, 1, now)),
         ];
     }
 }
 
 public static partial class Samples
 {
-    /// <summary>An admission approved by a one-key authority: body, a count byte, then key index and signature.</summary>
-    private static KindSample AdmissionSample(NetworkId network, Timestamp now)
+    /// <summary>A statement approved by a one-key authority (an admission of an operator or of a ledger node): body, a count byte, then key index and signature.</summary>
+    private static KindSample ApprovedSample<T>(T payload) where T : ISignable<T>
     {
         var authority = NetworkAuthority.Create([Keys.Operator.PublicKey], 1).Unwrap();
-        var approved = AuthorityApproved<Admission>.Sign(new Admission(network, TestParties.OperatorName, OperatorRoles.ChargePointOperator,
-            Keys.Payee.PublicKey, 1, TestParties.Eur(0), now), [(0, Keys.Operator)]);
-        return new KindSample(nameof(Admission), ObjectKind.Admission, 1, approved.ToArray(), approved.Body.Length,
-            wire => AuthorityApproved<Admission>.Decode(wire).Then<byte[]>(decoded => decoded.ToArray()),
-            wire => AuthorityApproved<Admission>.Decode(wire) is { IsOk: true } decoded && authority.Verify(decoded.Value, decoded.Value.Payload.Network).IsOk)
+        var approved = AuthorityApproved<T>.Sign(payload, [(0, Keys.Operator)]);
+        return new KindSample(typeof(T).Name, T.Kind, 1, approved.ToArray(), approved.Body.Length,
+            wire => AuthorityApproved<T>.Decode(wire).Then<byte[]>(decoded => decoded.ToArray()),
+            wire => AuthorityApproved<T>.Decode(wire) is { IsOk: true } decoded && authority.Verify(decoded.Value, decoded.Value.Payload.Network).IsOk)
         {
             FramingBytes = 2,
         };

@@ -75,6 +75,55 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Ledger_node_admissions_survive_a_restart_and_an_audit_takes_an_admitted_nodes_blocks()
+    {
+        using var firstNodeKey = DeviceKeyPair.Generate();
+        using var secondNodeKey = DeviceKeyPair.Generate();
+        using var withdrawnKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var first = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, firstNodeKey, clock) { Authority = TestAuthority.Authority };
+        byte[] Statement(DevicePublicKey key, bool admitted, ulong version) => AuthorityApproved<LedgerNodeAdmission>.Sign(
+            new LedgerNodeAdmission(ClusterTestKit.Network, key, admitted, version, clock.Now), [(0, TestAuthority.Key)]).ToArray();
+        var account = PartyId.Of("device:ledger-node-test");
+        var shard = LedgerShards.For(account, 4);
+
+        await using (var node = await TestNode.StartAsync(store, first))
+        {
+            var r = node.Regions;
+            // The first node writes a block; then the authority admits the second node's key and admits and withdraws a third.
+            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(shard, "ln-1", account, new Money(5, Currency.Eur), TestAuthority.Bank)));
+            Assert.True(Assert.IsType<LedgerNodeView>(await AskAsync(r.LedgerNodes, new AdmitLedgerNode(Statement(secondNodeKey.PublicKey, true, 1)))).Admitted);
+            Assert.IsType<LedgerNodeView>(await AskAsync(r.LedgerNodes, new AdmitLedgerNode(Statement(withdrawnKey.PublicKey, true, 1))));
+            Assert.False(Assert.IsType<LedgerNodeView>(await AskAsync(r.LedgerNodes, new AdmitLedgerNode(Statement(withdrawnKey.PublicKey, false, 2)))).Admitted);
+        }
+
+        // The same journal under the second node's key: its own blocks and the first node's, which it does not know by configuration.
+        var second = first with { NodeKey = secondNodeKey };
+        await using (var node = await TestNode.StartAsync(store, second))
+        {
+            var r = node.Regions;
+            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(shard, "ln-2", account, new Money(5, Currency.Eur), TestAuthority.Bank)));
+            var nodes = Assert.IsType<LedgerNodeList>(await AskAsync(r.LedgerNodes, GetLedgerNodes.Instance));
+            Assert.Equal(new[] { (secondNodeKey.PublicKey.Hex, true, 1UL), (withdrawnKey.PublicKey.Hex, false, 2UL) }.OrderBy(n => n.Item1, StringComparer.Ordinal),
+                nodes.Nodes.Select(n => (n.Key, n.Admitted, n.Version)));
+            var admitted = nodes.Nodes.Where(n => n.Admitted).Select(n => n.Key).ToHashSet(StringComparer.Ordinal);
+
+            // Without the first node's key (neither configured nor admitted) its block does not audit as intact here...
+            var untrusted = await LedgerAudit.RunAsync(node.System, shard, LedgerSigners.Of(second, admitted));
+            Assert.False(untrusted.Intact);
+            Assert.Contains(firstNodeKey.PublicKey.Hex, untrusted.Reason, StringComparison.Ordinal);
+            // ...and once configured, or admitted, the whole chain does.
+            Assert.True((await LedgerAudit.RunAsync(node.System, shard, LedgerSigners.Of(second with { TrustedNodeKeys = new HashSet<string> { firstNodeKey.PublicKey.Hex } }, admitted))).Intact);
+            Assert.IsType<LedgerNodeView>(await AskAsync(r.LedgerNodes, new AdmitLedgerNode(Statement(firstNodeKey.PublicKey, true, 1))));
+            admitted.Add(firstNodeKey.PublicKey.Hex);
+            var audit = await LedgerAudit.RunAsync(node.System, shard, LedgerSigners.Of(second, admitted));
+            Assert.True(audit.Intact, audit.Reason);
+            // A replay of the withdrawn key's admission is refused by name.
+            Assert.Equal("StaleOrder", Assert.IsType<Refusal>(await AskAsync(r.LedgerNodes, new AdmitLedgerNode(Statement(withdrawnKey.PublicKey, true, 1)))).Code);
+        }
+    }
+
+    [Fact]
     public async Task Every_entity_recovers_its_state_after_a_restart()
     {
         using var nodeKey = DeviceKeyPair.Generate();

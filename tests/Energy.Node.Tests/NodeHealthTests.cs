@@ -18,9 +18,30 @@ public sealed class NodeHealthTests
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         using var ready = await http.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var body = await ready.Content.ReadAsStringAsync();
+        var checks = Checks(body);
+        Assert.Equal(["cluster", "entities", "journal", "ledger-node"], checks.Keys.Order());
+        Assert.All(["cluster", "entities", "journal"], check => Assert.Equal("Healthy", checks[check]));
+        // Its key is neither configured nor admitted by the authority yet: it serves, and says that its blocks will not audit as trusted elsewhere.
+        Assert.Equal("Degraded", checks["ledger-node"]);
+        Assert.Contains("will not audit as trusted", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_node_whose_key_is_configured_as_a_ledger_node_says_its_blocks_audit_as_trusted()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "energy-node-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDirectory);
+        using var key = Energy.Channels.Identity.DeviceKeyPair.Generate();
+        await File.WriteAllBytesAsync(Path.Combine(dataDirectory, "node.key"), key.ExportSeed());
+        using var node = new NodeProcess(dataDirectory, $"--Energy:TrustedNodeKeys:0={key.PublicKey.Hex}");
+        await node.StartAsync();
+        using var http = new HttpClient { BaseAddress = node.Url };
+
+        using var ready = await http.GetAsync("/health/ready");
         var checks = Checks(await ready.Content.ReadAsStringAsync());
-        Assert.Equal(["cluster", "entities", "journal"], checks.Keys.Order());
-        Assert.All(checks.Values, status => Assert.Equal("Healthy", status));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", checks["ledger-node"]);
     }
 
     [Fact]

@@ -173,7 +173,7 @@ public sealed class RedTeamTests(RedTeamNodeFixture fixture) : AgentTest(fixture
                      "/api/me", $"/api/operators/{fixture.Governance.Grid.Id}", "/api/devices/anything", $"/api/accounts/{fixture.Governance.Bank.Party}",
                      "/api/channels/anything", "/api/duplex-channels/anything", "/api/sessions/s-1", "/api/alerts", "/api/gantries/anything",
                      "/api/tolls/anyone/violations", "/api/zones/zone-1", "/api/ledger/totals", "/api/ledger/shards", "/api/ledger/ledger-0/blocks",
-                     "/api/ledger/ledger-0/audit",
+                     "/api/ledger/ledger-0/audit", "/api/ledger/nodes", "/api/cluster",
                  })
             AssertRefused(await stranger.GetAsync(path), 401, "Unauthenticated");
         Assert.True((await stranger.GetAsync("/health")).Ok);

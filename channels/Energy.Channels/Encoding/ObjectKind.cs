@@ -30,6 +30,9 @@ public enum ObjectKind : byte
 
     /// <summary>A voucher that names its increment and what it pays for (a session, a toll pass, or nothing).</summary>
     Voucher = 0x15,
+
+    /// <summary>The authority admits (or withdraws) a node's key as a signer of ledger blocks.</summary>
+    LedgerNodeAdmission = 0x16,
 }
 
 public static class ObjectKinds
@@ -37,5 +40,5 @@ public static class ObjectKinds
     /// <summary>The tag of the voucher without a purpose, retired for <see cref="ObjectKind.Voucher"/>.</summary>
     public const byte RetiredVoucher = 0x02;
 
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x15 and not 0x05 and not RetiredVoucher;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x16 and not 0x05 and not RetiredVoucher;
 }

@@ -59,6 +59,8 @@ public static class EnergyApi
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new CloseDuplexChannel(c, bytes), token)))));
         api.MapPost("/charge-points/{id}/password", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.SetChargePointPasswordAsync(d, bytes, token)))));
+        api.MapPost("/ledger/nodes/{key}/admission", (string key, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(Energy.Channels.Identity.DevicePublicKey.FromHex(key.ToLowerInvariant()), k => WithBytes(body, bytes => network.AdmitLedgerNodeAsync(k, bytes, token)))));
         api.MapPost("/gantries/{id}/tariff", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Tolls.ConfigureGantry(d, bytes), token)))));
 
@@ -88,6 +90,10 @@ public static class EnergyApi
         api.MapGet("/ledger/totals", (HttpContext context, CancellationToken _) => Read(context, ApiAccess.TotalsAsync));
         api.MapGet("/ledger/shards", (HttpContext context, CancellationToken _) =>
             Read(context, (_, network, _) => Task.FromResult<object>(LedgerShards.All(network.Settings.LedgerShardCount))));
+        api.MapGet("/ledger/nodes", (HttpContext context, CancellationToken _) =>
+            Read(context, (caller, network, token) => ApiAccess.GridOnly(caller, "the ledger nodes", () => network.LedgerNodesAsync(token))));
+        api.MapGet("/cluster", (HttpContext context, CancellationToken _) =>
+            Read(context, (caller, network, token) => ApiAccess.GridOnly(caller, "the cluster", async () => await ClusterViews.BuildAsync(network, token))));
         api.MapGet("/ledger/{shard}/blocks", (string shard, ulong? from, int? count, HttpContext context) =>
             Read(context, (caller, network, token) => ApiAccess.GridOnly(caller, "settlement blocks", () => WithShard(network, shard, async () =>
                 new BlockList(shard, await network.BlocksAsync(shard, Math.Max(1, from ?? 1), Math.Clamp(count ?? 20, 1, 200), token))))));
@@ -145,7 +151,7 @@ public static class EnergyApi
         OperatorNotFound or DeviceNotFound or ChannelNotFound or Charging.SessionNotFound or Tolls.PassNotFound or Tolls.GantryNotConfigured or EscrowNotFound
             or PartyUnknown => StatusCodes.Status404NotFound,
         PartyKindConflict or AdmissionSuperseded or AdmissionVersionReused or StaleOrder or DeviceAlreadyEndorsed or ChannelAlreadyExists
-            or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull => StatusCodes.Status409Conflict,
+            or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull or TooManyLedgerNodes => StatusCodes.Status409Conflict,
         LedgerOverloaded or ChannelBusy => StatusCodes.Status503ServiceUnavailable,
         NotAnsweredInTime => StatusCodes.Status504GatewayTimeout,
         Unauthenticated => StatusCodes.Status401Unauthorized,

@@ -126,10 +126,46 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         return LedgerTotals.From(shards);
     }
 
-    public Task<AuditResult> AuditAsync(string shard, CancellationToken token) => LedgerAudit.RunAsync(system, shard, settings, token);
+    public async Task<AuditResult> AuditAsync(string shard, CancellationToken token) =>
+        await LedgerAudit.RunAsync(system, shard, await LedgerSignersAsync(token), token);
 
-    public Task<AuditResult> AuditPageAsync(string shard, ulong from, int count, CancellationToken token) =>
-        LedgerAudit.RunPageAsync(system, shard, settings, from, count, token);
+    public async Task<AuditResult> AuditPageAsync(string shard, ulong from, int count, CancellationToken token) =>
+        await LedgerAudit.RunPageAsync(system, shard, await LedgerSignersAsync(token), from, count, token);
+
+    /// <summary>
+    /// The authority's signed statement about a ledger node key, taken by the network's register of ledger nodes
+    /// when it names the key in the path.
+    /// </summary>
+    public async Task<object> AdmitLedgerNodeAsync(DevicePublicKey key, byte[] wire, CancellationToken token)
+    {
+        var decoded = AuthorityApproved<LedgerNodeAdmission>.Decode(wire);
+        if (!decoded.IsOk) return Refusal.From(decoded.Error);
+        if (!decoded.Value.Payload.NodeKey.Equals(key)) return Refusal.From(new LedgerNodeKeyMismatch(key.Hex, decoded.Value.Payload.NodeKey.Hex));
+        return await AskAsync(regions.LedgerNodes, new AdmitLedgerNode(wire), token);
+    }
+
+    public Task<object> LedgerNodesAsync(CancellationToken token) => AskAsync(regions.LedgerNodes, GetLedgerNodes.Instance, token);
+
+    /// <summary>
+    /// Whose blocks this node's audit takes: its own key, the configured keys and the keys the authority admitted.
+    /// When the register does not answer in time the admitted keys are unknown, and an audit says so at the first
+    /// block of another signer instead of calling it untrusted.
+    /// </summary>
+    public async Task<LedgerSigners> LedgerSignersAsync(CancellationToken token, TimeSpan? within = null)
+    {
+        try
+        {
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(token);
+            bound.CancelAfter(within ?? settings.AskTimeout);
+            return await LedgerNodesAsync(bound.Token) is LedgerNodeList list
+                ? LedgerSigners.Of(settings, list.Nodes.Where(n => n.Admitted).Select(n => n.Key).ToHashSet(StringComparer.Ordinal))
+                : LedgerSigners.Of(settings, null);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            return LedgerSigners.Of(settings, null);
+        }
+    }
 
     private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token)
     {

@@ -8,9 +8,17 @@ namespace Energy.Cluster.Hosting;
 
 /// <summary>The shard regions of a node: the only way in to the entities.</summary>
 public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints, IActorRef Sessions,
-    IActorRef Gantries, IActorRef TollOffices, IActorRef Zones, IActorRef Alerts, IActorRef ChargePointCredentials)
+    IActorRef Gantries, IActorRef TollOffices, IActorRef Zones, IActorRef Alerts, IActorRef ChargePointCredentials, IActorRef LedgerNodes)
 {
     public const int MaxShards = 100;
+
+    /// <summary>Every region with the entity type name it was started under.</summary>
+    public IReadOnlyList<(string TypeName, IActorRef Region)> All() =>
+    [
+        ("operator", Operators), ("device", Devices), ("ledger", Ledger), ("channel", Channels), ("duplex-channel", DuplexChannels),
+        ("charge-point", ChargePoints), ("charging-session", Sessions), ("gantry", Gantries), ("toll-office", TollOffices), ("zone", Zones),
+        ("alert-log", Alerts), ("ocpp-credentials", ChargePointCredentials), ("ledger-nodes", LedgerNodes),
+    ];
 
     /// <summary>Starts every entity type as a sharded entity, and the per-node watchers of revocations and OCPP credentials.</summary>
     public static EnergyRegions Start(ActorSystem system, EnergySettings settings)
@@ -19,6 +27,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var shardSettings = ClusterShardingSettings.Create(system);
         var extractor = new EntityIdExtractor();
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
+        system.ActorOf(NodeKeyPublisher.Props(settings.NodeKey.PublicKey.Hex), "node-key-publisher");
         system.ActorOf(Activity.ActivityCollector.Props(settings.Clock), "activity-collector");
 
         IActorRef? devicesRegion = null;
@@ -38,7 +47,9 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         gantries = sharding.Start("gantry", id => Tolls.GantryEntity.Props(id, settings, devices, operators, channels, offices, zones), shardSettings, extractor);
         var credentials = sharding.Start("ocpp-credentials", id => Gateway.ChargePointCredentialStore.Props(id, settings), shardSettings, extractor);
         system.ActorOf(Gateway.ChargePointCredentialWatcher.Props(credentials), "ocpp-credential-watcher");
-        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials);
+        var ledgerNodes = sharding.Start("ledger-nodes", _ => LedgerNodeRegistry.Props(settings), shardSettings, extractor);
+        var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
+            ledgerNodes);
         system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }

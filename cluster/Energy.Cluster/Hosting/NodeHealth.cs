@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 namespace Energy.Cluster.Hosting;
 
@@ -29,7 +30,9 @@ public static class NodeHealth
         services.AddHealthChecks()
             .AddCheck<ClusterMemberCheck>("cluster", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck("journal", new JournalStoreCheck(node), tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<EntitiesCheck>("entities", tags: [ReadyTag], timeout: CheckTimeout);
+            .AddCheck<EntitiesCheck>("entities", tags: [ReadyTag], timeout: CheckTimeout)
+            .AddCheck<LedgerNodeCheck>("ledger-node", tags: [ReadyTag], timeout: CheckTimeout);
+        services.AddSingleton<LedgerNodeStanding>();
         return services;
     }
 
@@ -107,4 +110,73 @@ public static class NodeHealth
             }
         }
     }
+
+    /// <summary>
+    /// Whether the blocks this node signs audit as intact on the other nodes: its key is configured on the nodes
+    /// (Energy:TrustedNodeKeys) or admitted by the network authority. A node that is neither still serves (its
+    /// own audits take its own key), so the check is Degraded, not Unhealthy: the answer stays 200 and says why.
+    /// </summary>
+    private sealed class LedgerNodeCheck(LedgerNodeStanding standing) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var (trusted, description) = await standing.CheckAsync(cancellationToken);
+            return trusted ? HealthCheckResult.Healthy(description) : HealthCheckResult.Degraded(description);
+        }
+    }
+}
+
+/// <summary>
+/// This node's standing as a signer of ledger blocks, asked of the register of ledger nodes at most once every
+/// <see cref="RecheckAfter"/> (a probe does not wake an entity each time), with a log line whenever it changes.
+/// </summary>
+public sealed partial class LedgerNodeStanding(EnergyNetwork network, ILogger<LedgerNodeStanding> log)
+{
+    public static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one look at the register may take; past it the standing is not known, which is said.</summary>
+    public static readonly TimeSpan AskBound = TimeSpan.FromSeconds(1);
+
+    private int _asking;
+    private (bool Trusted, string Description, DateTime At)? _last;
+    private bool _logged;
+
+    public async Task<(bool Trusted, string Description)> CheckAsync(CancellationToken token)
+    {
+        var last = _last;
+        if (last is { } held && DateTime.UtcNow - held.At < RecheckAfter) return (held.Trusted, held.Description);
+        // One look at a time: a probe that comes while another looks answers with what was known.
+        if (Interlocked.CompareExchange(ref _asking, 1, 0) != 0)
+            return last is { } earlier ? (earlier.Trusted, earlier.Description) : (false, "the register of ledger nodes is being asked");
+        try
+        {
+            var key = network.Settings.NodeKey.PublicKey.Hex;
+            var signers = await network.LedgerSignersAsync(token, AskBound);
+            var (trusted, description) = signers.Configured.Contains(key) ? (true, $"this node's key {key} is configured as a ledger node")
+                : signers.Admitted is null ? (false, $"the register of ledger nodes did not answer: whether blocks signed by {key} audit as trusted on other nodes is not known")
+                : signers.Admitted.Contains(key) ? (true, $"this node's key {key} is admitted by the network authority as a ledger node")
+                : (false, $"this node's key {key} is neither configured nor admitted: the blocks it signs will not audit as trusted on other nodes "
+                    + "(the authority admits it with: energy authority admit-node)");
+            var standingKnown = signers.Admitted is not null || signers.Configured.Contains(key);
+            if (standingKnown && (last is null || last.Value.Trusted != trusted || !_logged))
+            {
+                _logged = true;
+                if (trusted) LogTrusted(log, description);
+                else LogNotTrusted(log, description);
+            }
+            // Only a known standing is kept: while the register does not answer, the next probe asks again.
+            if (standingKnown) _last = (trusted, description, DateTime.UtcNow);
+            return (trusted, description);
+        }
+        finally
+        {
+            Volatile.Write(ref _asking, 0);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger node: {Description}")]
+    private static partial void LogTrusted(ILogger logger, string description);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ledger node: {Description}")]
+    private static partial void LogNotTrusted(ILogger logger, string description);
 }

@@ -166,6 +166,7 @@ public static class NodeHost
                 registry.Register<Tolls.ZoneEntity>(regions.Zones);
                 registry.Register<AlertLog>(regions.Alerts);
                 registry.Register<Gateway.ChargePointCredentialStore>(regions.ChargePointCredentials);
+                registry.Register<LedgerNodeRegistry>(regions.LedgerNodes);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -175,7 +176,7 @@ public static class NodeHost
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
                 registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
                 registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>(),
-                registry.Get<Gateway.ChargePointCredentialStore>());
+                registry.Get<Gateway.ChargePointCredentialStore>(), registry.Get<LedgerNodeRegistry>());
             return new EnergyNetwork(system, regions, settings);
         });
         builder.Services.AddSingleton(sp =>

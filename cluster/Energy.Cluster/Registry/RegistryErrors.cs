@@ -111,3 +111,13 @@ public sealed record TooManyViewerKeys(OperatorId Operator, int Max) : ProtocolE
 {
     public override string Describe() => $"operator {Operator} already has {Max} live viewer keys; let one expire first";
 }
+
+public sealed record TooManyLedgerNodes(int Max) : ProtocolError
+{
+    public override string Describe() => $"the network already holds statements about {Max} ledger node keys";
+}
+
+public sealed record LedgerNodeKeyMismatch(string Expected, string Actual) : ProtocolError
+{
+    public override string Describe() => $"the statement names ledger node key {Actual}, the request names {Expected}";
+}

@@ -147,3 +147,29 @@ public sealed record AlertList(long Total, IReadOnlyList<Alert> Latest) : IEnerg
 
 [Manifest("alert.event.raised.v1")]
 public sealed record AlertRaised(Alert Alert) : IEnergyMessage;
+
+/// <summary>The authority's signed statement about a ledger node key (<see cref="Energy.Channels.Identity.LedgerNodeAdmission"/>, approved).</summary>
+[Manifest("registry.admit-ledger-node.v1")]
+public sealed record AdmitLedgerNode(byte[] Admission) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => LedgerNodeRegistry.EntityName;
+}
+
+[Manifest("registry.get-ledger-nodes.v1")]
+public sealed record GetLedgerNodes : IEnergyMessage, IWithEntityId
+{
+    public static readonly GetLedgerNodes Instance = new();
+
+    public string EntityId => LedgerNodeRegistry.EntityName;
+}
+
+/// <summary>The registry took the statement: its wire form as the authority signed it, and when.</summary>
+[Manifest("registry.ledger-node-admission-recorded.v1")]
+public sealed record LedgerNodeAdmissionRecorded(byte[] Admission, Timestamp At) : IEnergyMessage;
+
+/// <summary>What the network holds about one ledger node key.</summary>
+[Manifest("registry.ledger-node.v1")]
+public sealed record LedgerNodeView(string Key, bool Admitted, ulong Version, Timestamp SignedAt, Timestamp RecordedAt) : IEnergyMessage;
+
+[Manifest("registry.ledger-nodes.v1")]
+public sealed record LedgerNodeList(IReadOnlyList<LedgerNodeView> Nodes) : IEnergyMessage;

@@ -38,8 +38,13 @@ public sealed class CanonicalFuzzTests(ITestOutputHelper output)
     public void Hostile_bytes_decode_to_a_named_error_or_to_an_object_that_encodes_to_the_same_bytes(string name)
     {
         var sample = Samples.Named(name);
-        // An admission is approved by the authority's keys, not signed like the rest: its own decoder, the same property.
-        var property = name == nameof(Admission) ? ApprovedDecodesToANamedErrorOrToItsOwnEncoding : PropertyOf(SignableTypes[name]);
+        // Admissions are approved by the authority's keys, not signed like the rest: their own decoder, the same property.
+        var property = name switch
+        {
+            nameof(Admission) => ApprovedDecodesToANamedErrorOrToItsOwnEncoding<Admission>,
+            nameof(LedgerNodeAdmission) => ApprovedDecodesToANamedErrorOrToItsOwnEncoding<LedgerNodeAdmission>,
+            _ => PropertyOf(SignableTypes[name]),
+        };
         var fuzzer = new MutationFuzzer($"Signed<{name}>.Decode", [sample.Wire])
         {
             Dictionary = Tokens,
@@ -72,16 +77,16 @@ public sealed class CanonicalFuzzTests(ITestOutputHelper output)
         return true;
     }
 
-    private static bool ApprovedDecodesToANamedErrorOrToItsOwnEncoding(byte[] input)
+    private static bool ApprovedDecodesToANamedErrorOrToItsOwnEncoding<T>(byte[] input) where T : ISignable<T>
     {
-        var decoded = AuthorityApproved<Admission>.Decode(input);
+        var decoded = AuthorityApproved<T>.Decode(input);
         if (!decoded.IsOk)
         {
             Assert.False(string.IsNullOrEmpty(decoded.Error.Describe()));
             return false;
         }
         Assert.Equal(input, decoded.Value.ToArray());
-        Assert.Equal(decoded.Value.Body.ToArray(), Signed<Admission>.EncodeBody(decoded.Value.Payload));
+        Assert.Equal(decoded.Value.Body.ToArray(), Signed<T>.EncodeBody(decoded.Value.Payload));
         return true;
     }
 
@@ -99,7 +104,7 @@ public sealed class CanonicalFuzzTests(ITestOutputHelper output)
     private static readonly IReadOnlyList<byte[]> Tokens =
     [
         "EN"u8.ToArray(),
-        .. Enumerable.Range(0, 0x16).Select(tag => new byte[] { (byte)'E', (byte)'N', (byte)tag, CanonicalWriter.FormatVersion }),
+        .. Enumerable.Range(0, 0x17).Select(tag => new byte[] { (byte)'E', (byte)'N', (byte)tag, CanonicalWriter.FormatVersion }),
         [0], [1], [2], [63], [64], [65], [255],
         "EUR"u8.ToArray(), "eur"u8.ToArray(), "E\0R"u8.ToArray(),
         "energy-test"u8.ToArray(), "ENERGY"u8.ToArray(), "a/b"u8.ToArray(), [0xC3, 0xA9],
