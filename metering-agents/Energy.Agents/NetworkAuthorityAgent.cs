@@ -5,7 +5,7 @@ namespace Energy.Agents;
 
 /// <summary>
 /// The network authority as its governance plays it: it holds some of the authority's keys (each with its
-/// index in the authority's list) and admits operators with admissions signed by enough of them.
+/// index in the authority's list) and admits operators and ledger nodes with statements signed by enough of them.
 /// </summary>
 public sealed class NetworkAuthorityAgent(NodeClient node, NetworkId network, Currency currency, IReadOnlyList<(byte Index, DeviceKeyPair Key)> keys) : IDisposable
 {
@@ -19,6 +19,15 @@ public sealed class NetworkAuthorityAgent(NodeClient node, NetworkId network, Cu
 
     public Task AdmitAsync(OperatorId id, DevicePublicKey key, OperatorRoles roles, Money? issuanceLimit = null, ulong version = 1) =>
         node.AdmitOperatorAsync(id.Value, Admission(id, key, roles, issuanceLimit, version).Wire);
+
+    /// <summary>The authority's statement that a node's key signs ledger blocks (or, with <paramref name="admitted"/> false, no longer does).</summary>
+    public AuthorityApproved<LedgerNodeAdmission> LedgerNodeAdmission(DevicePublicKey nodeKey, bool admitted = true, ulong version = 1) =>
+        AuthorityApproved<LedgerNodeAdmission>.Sign(
+            new LedgerNodeAdmission(network, nodeKey, admitted, version, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), keys);
+
+    /// <summary>Admits (or withdraws) a ledger node's key: the blocks it signs then audit as intact on every node.</summary>
+    public Task<System.Text.Json.JsonElement> AdmitLedgerNodeAsync(DevicePublicKey nodeKey, bool admitted = true, ulong version = 1) =>
+        node.AdmitLedgerNodeAsync(nodeKey.Hex, LedgerNodeAdmission(nodeKey, admitted, version).ToArray());
 
     public void Dispose()
     {

@@ -27,6 +27,16 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> AdmitOperatorAsync(string operatorId, byte[] admission) =>
         PostAsync($"/api/operators/{operatorId}/admission", new { signed = Convert.ToBase64String(admission) });
 
+    /// <summary>Posts the authority's signed statement about a ledger node key.</summary>
+    public Task<JsonElement> AdmitLedgerNodeAsync(string nodeKeyHex, byte[] admission) =>
+        PostAsync($"/api/ledger/nodes/{nodeKeyHex}/admission", new { signed = Convert.ToBase64String(admission) });
+
+    /// <summary>The ledger node keys the authority has spoken about (the grid operator reads it).</summary>
+    public Task<JsonElement> LedgerNodesAsync() => GetAsync("/api/ledger/nodes");
+
+    /// <summary>The cluster's members, the key each signs ledger blocks with, and the shards each hosts (the grid operator reads it).</summary>
+    public Task<JsonElement> ClusterAsync() => GetAsync("/api/cluster");
+
     /// <summary>Posts an operator's signed endorsement of a dashboard (viewer) key.</summary>
     public Task<JsonElement> AddViewerKeyAsync(string operatorId, byte[] viewerKey) =>
         PostAsync($"/api/operators/{operatorId}/viewer-keys", new { signed = Convert.ToBase64String(viewerKey) });

@@ -48,7 +48,7 @@ public class HelpTests
             .Where(p => !p.Split(' ').Aggregate((Command)Energy, (parent, name) => parent.Subcommands.Single(c => c.Name == name)).Subcommands.Any());
 
         Assert.Equal(
-            ["authority admit", "charge-point password", "dashboard-key", "device endorse", "device quarantine", "device revoke", "get",
+            ["authority admit", "authority admit-node", "charge-point password", "dashboard-key", "device endorse", "device quarantine", "device revoke", "get",
              "keys new", "keys show", "money fund", "money withdraw"],
             leaves.Order(StringComparer.Ordinal));
     }

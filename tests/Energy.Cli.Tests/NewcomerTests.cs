@@ -129,6 +129,33 @@ public sealed class NewcomerTests(CliNode node) : IClassFixture<CliNode>, IDispo
     }
 
     [Fact]
+    public async Task The_authority_admits_the_node_s_ledger_key_its_readiness_says_so_and_a_stranger_s_admission_or_a_replay_is_refused()
+    {
+        var nodeKeyFile = Path.Combine(node.DataDirectory, "node.key");
+        var nodeKey = (await Tool.SucceedsAsync(Tool.RunAsync(["keys", "show", "--key", nodeKeyFile]))).Output.Trim();
+        await NewKeyAsync("stranger.key");
+        Assert.Equal("Degraded", await CityCommandTests.LedgerNodeCheckAsync(node, "Degraded"));
+
+        var stranger = await Tool.AgainstAsync(node, "authority", "admit-node", "--authority-key", PathOf("stranger.key"), "--node-key", nodeKeyFile);
+        var admitted = Json(await Tool.SucceedsAsync(Tool.AgainstAsync(node, "authority", "admit-node", "--authority-key", node.AuthorityKeyFile,
+            "--node-public-key", nodeKey)));
+        Assert.Equal("Healthy", await CityCommandTests.LedgerNodeCheckAsync(node, "Healthy"));
+        var withdrawn = Json(await Tool.SucceedsAsync(Tool.AgainstAsync(node, "authority", "admit-node", "--authority-key", node.AuthorityKeyFile,
+            "--node-key", nodeKeyFile, "--withdraw", "--version", "2")));
+        var replay = await Tool.AgainstAsync(node, "authority", "admit-node", "--authority-key", node.AuthorityKeyFile, "--node-key", nodeKeyFile);
+        var readmitted = Json(await Tool.SucceedsAsync(Tool.AgainstAsync(node, "authority", "admit-node", "--authority-key", node.AuthorityKeyFile,
+            "--node-key", nodeKeyFile, "--version", "3")));
+
+        Assert.Equal(ExitCodes.Refused, stranger.ExitCode);
+        Assert.Contains("InvalidSignature", stranger.Error);
+        Assert.Equal((nodeKey, true, 1), (admitted.GetProperty("key").GetString(), admitted.GetProperty("admitted").GetBoolean(), admitted.GetProperty("version").GetInt32()));
+        Assert.Equal((false, 2), (withdrawn.GetProperty("admitted").GetBoolean(), withdrawn.GetProperty("version").GetInt32()));
+        Assert.Equal(ExitCodes.Refused, replay.ExitCode);
+        Assert.Contains("StaleOrder", replay.Error);
+        Assert.True(readmitted.GetProperty("admitted").GetBoolean());
+    }
+
+    [Fact]
     public async Task An_operator_quarantines_releases_and_revokes_its_device_and_a_stranger_may_not_read_it()
     {
         var cpo = $"cpo-{_run}";

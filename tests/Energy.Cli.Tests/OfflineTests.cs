@@ -102,6 +102,10 @@ public sealed class OfflineTests : IDisposable
     [InlineData("authority", "admit", "--authority-key", "KEY", "--operator", "cpo-2", "--roles", "chargePointOperator", "--operator-key", "KEY", "--issuance-limit", "5")]
     [InlineData("authority", "admit", "--authority-key", "KEY", "--operator", "cpo-2", "--roles", "chargePointOperator")]
     [InlineData("authority", "admit", "--authority-key", "KEY", "--index", "0", "--index", "1", "--operator", "cpo-2", "--roles", "fleetOwner", "--operator-key", "KEY")]
+    [InlineData("authority", "admit-node", "--authority-key", "KEY")]
+    [InlineData("authority", "admit-node", "--authority-key", "KEY", "--node-key", "KEY", "--node-public-key", "00")]
+    [InlineData("authority", "admit-node", "--authority-key", "KEY", "--node-public-key", "not-a-key")]
+    [InlineData("authority", "admit-node", "--authority-key", "KEY", "--node-key", "KEY", "--version", "0")]
     [InlineData("get", "/api/me", "--as", "operator:cpo-2", "--key", "KEY", "--node", "ftp://example")]
     [InlineData("dashboard-key", "--operator", "cpo-2", "--operator-key", "KEY", "--out", "viewer.key", "--days", "400")]
     public async Task A_malformed_or_inconsistent_command_is_refused_with_exit_2_before_anything_is_sent(params string[] args)

@@ -6,18 +6,21 @@ using Energy.Channels.Primitives;
 
 namespace Energy.Cli.Commands;
 
-/// <summary><c>energy authority admit</c>: the network authority admits an operator, signed by k of its n keys.</summary>
+/// <summary>
+/// <c>energy authority admit</c> and <c>admit-node</c>: the network authority admits an operator, or a node's key as a
+/// signer of ledger blocks, signed by k of its n keys.
+/// </summary>
 public static class AuthorityCommand
 {
     public static Command Create(ToolEnvironment environment) =>
-        new("authority", "What the network authority signs: the admission of operators")
+        new("authority", "What the network authority signs: the admission of operators and of ledger nodes")
         {
             Admit(environment),
+            AdmitNode(environment),
         };
 
-    private static Command Admit(ToolEnvironment environment)
-    {
-        var authorityKeys = new Option<string[]>("--authority-key")
+    private static Option<string[]> AuthorityKeys() =>
+        new("--authority-key")
         {
             Description = "A key file of the network authority; repeat it (with --index) when k of n keys must sign. "
                 + "A node alone makes its own: <data directory>/authority.key",
@@ -25,12 +28,19 @@ public static class AuthorityCommand
             Required = true,
             Arity = new ArgumentArity(1, NetworkAuthority.MaxKeys),
         };
-        var indexes = new Option<int[]>("--index")
+
+    private static Option<int[]> Indexes() =>
+        new("--index")
         {
             Description = "The place of each --authority-key in the authority's list of keys, in the same order [default: 0, 1, 2, ...]",
             HelpName = "N",
             Arity = new ArgumentArity(0, NetworkAuthority.MaxKeys),
         };
+
+    private static Command Admit(ToolEnvironment environment)
+    {
+        var authorityKeys = AuthorityKeys();
+        var indexes = Indexes();
         var operatorId = ToolOptions.Operator("--operator", "The operator to admit");
         var roles = new Option<OperatorRoles>("--roles")
         {
@@ -85,12 +95,47 @@ public static class AuthorityCommand
         return command;
     }
 
-    private static DevicePublicKey OperatorPublicKey(ParseResult parse, Option<DevicePublicKey> publicKey, Option<string> keyFile, ToolEnvironment environment)
+    /// <summary>
+    /// The authority admits a node's key as a signer of ledger blocks (or withdraws it): the blocks that key signs
+    /// then audit as intact on every node of the network.
+    /// </summary>
+    private static Command AdmitNode(ToolEnvironment environment)
+    {
+        var authorityKeys = AuthorityKeys();
+        var indexes = Indexes();
+        var publicKey = ToolOptions.PublicKey("--node-public-key", "The node's public key (hex), as its /health answer names it (\"node\")");
+        var nodeKey = ToolOptions.KeyFile("--node-key", "Or: the node's key file (node.key in its data folder), to take its public key from", required: false);
+        var withdraw = new Option<bool>("--withdraw") { Description = "Withdraw the key instead: the blocks it signs no longer audit as intact" };
+        var version = ToolOptions.OrderVersion("The statement's version: each statement about a key needs a higher one than the last (a withdrawal after an admission: 2) [default: 1]");
+        var node = new NodeOptions();
+        var command = new Command("admit-node", "Admits a node's key as a signer of ledger blocks: signs the statement with the authority's keys and posts it to the node")
+        {
+            authorityKeys, indexes, publicKey, nodeKey, withdraw, version,
+        };
+        node.AddTo(command);
+        command.Runs(environment, async (parse, _) =>
+        {
+            var key = PublicKeyOf(parse, publicKey, nodeKey, environment, "NodeKeyMissing", "give the node's key once: --node-public-key HEX or --node-key FILE");
+            var admitted = !parse.GetValue(withdraw);
+            var statementVersion = parse.GetValue(version) ?? 1;
+            using var connection = node.Connect(parse, environment);
+            using var authority = new NetworkAuthorityAgent(connection.Client, connection.Network, Currency.Eur, SigningKeys(parse, authorityKeys, indexes, environment));
+            environment.PrintJson(await authority.AdmitLedgerNodeAsync(key, admitted, statementVersion));
+            environment.Note($"ledger node {key.Hex} {(admitted ? "admitted" : "withdrawn")}, version {statementVersion}");
+        });
+        return command;
+    }
+
+    private static DevicePublicKey OperatorPublicKey(ParseResult parse, Option<DevicePublicKey> publicKey, Option<string> keyFile, ToolEnvironment environment) =>
+        PublicKeyOf(parse, publicKey, keyFile, environment, "OperatorKeyMissing", "give the operator's key once: --operator-public-key HEX or --operator-key FILE");
+
+    /// <summary>A public key given once: as hex, or from a key file whose public part is taken.</summary>
+    private static DevicePublicKey PublicKeyOf(ParseResult parse, Option<DevicePublicKey> publicKey, Option<string> keyFile, ToolEnvironment environment,
+        string missingCode, string missingMessage)
     {
         var hex = parse.GetValue(publicKey);
         var file = parse.GetValue(keyFile);
-        if ((hex is null) == (file is null))
-            throw new ToolFailureException("OperatorKeyMissing", "give the operator's key once: --operator-public-key HEX or --operator-key FILE");
+        if ((hex is null) == (file is null)) throw new ToolFailureException(missingCode, missingMessage);
         if (hex is not null) return hex;
         using var key = KeyFile.Load(file!, environment.Error);
         return key.PublicKey;
