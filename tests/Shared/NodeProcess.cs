@@ -33,6 +33,9 @@ public sealed class NodeProcess : IDisposable
     public bool WaitUntilReady { get; init; } = true;
 
     public int Port { get; }
+
+    /// <summary>The node's log level: Warning, or what ENERGY_TEST_NODE_LOG_LEVEL says (Information shows the cluster's membership changes).</summary>
+    public static string LogLevel => Environment.GetEnvironmentVariable("ENERGY_TEST_NODE_LOG_LEVEL") is { Length: > 0 } level ? level : "Warning";
     public Uri Url { get; }
 
     /// <summary>The node's HTTPS port (OCPP security profile 2), with the self-signed certificate it made in its data folder.</summary>
@@ -53,7 +56,7 @@ public sealed class NodeProcess : IDisposable
         };
         foreach (var argument in new[] { dll, "--urls", Url.ToString(), $"--Energy:DataDirectory={_dataDirectory}", $"--Energy:Network={Network}",
                      $"--Energy:LedgerShards={LedgerShards}", $"--Energy:Tls:Port={TlsPort}", "--Energy:MinChallengeWindowMs=1000",
-                     "--Logging:LogLevel:Default=Warning" }.Concat(_extraArguments))
+                     $"--Logging:LogLevel:Default={LogLevel}", "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff " }.Concat(_extraArguments))
             start.ArgumentList.Add(argument);
         var log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
         _process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");
@@ -105,7 +108,8 @@ public sealed class NodeProcess : IDisposable
 
     public void Dispose() => Kill();
 
-    private static int FreePort()
+    /// <summary>A TCP port on the loopback interface that nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -53,7 +53,8 @@ public sealed class NodeKeyPublisher : ReceiveActor
         replicator.Tell(Dsl.Subscribe(NodeKeys.Key, Self));
         cluster.RegisterOnMemberUp(() => self.Tell(PublishOwn.Instance));
         cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
-        Receive<PublishOwn>(_ => replicator.Tell(Dsl.Update(NodeKeys.Key, LWWDictionary<string, string>.Empty, WriteLocal.Instance,
+        // Written to every node at once (gossip would take a round or two), so that a node that just joined is known by its key.
+        Receive<PublishOwn>(_ => replicator.Tell(Dsl.Update(NodeKeys.Key, LWWDictionary<string, string>.Empty, new WriteAll(TimeSpan.FromSeconds(3)),
             map => map.SetItem(cluster, cluster.SelfAddress.ToString(), ownKeyHex))));
         Receive<ClusterEvent.MemberRemoved>(removed => replicator.Tell(Dsl.Update(NodeKeys.Key, LWWDictionary<string, string>.Empty, WriteLocal.Instance,
             map => map.ContainsKey(removed.Member.Address.ToString()) ? map.Remove(cluster, removed.Member.Address.ToString()) : map)));
@@ -69,7 +70,7 @@ public sealed class NodeKeyPublisher : ReceiveActor
 /// <summary>
 /// One member of the cluster as this node sees it: no address, only the key it signs ledger blocks with and how
 /// that key stands (configured on this node, admitted by the authority, or neither: then its blocks do not audit
-/// as intact on the other nodes).
+/// as intact on the other nodes), and per entity type the shards it hosts and how many entities run in them.
 /// </summary>
 public sealed record ClusterMemberView(
     string? Key,
@@ -77,7 +78,7 @@ public sealed record ClusterMemberView(
     string Status,
     bool Reachable,
     LedgerSignerStanding? LedgerSigner,
-    IReadOnlyDictionary<string, int> Shards,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> Shards,
     IReadOnlyDictionary<string, int> Entities);
 
 /// <summary>The cluster as this node sees it, for the grid operator: its members, their keys, and the shards each hosts.</summary>
@@ -85,40 +86,48 @@ public sealed record ClusterView(IReadOnlyList<ClusterMemberView> Members);
 
 public static class ClusterViews
 {
-    /// <summary>How long a region gathers its shard counts from the other nodes before it answers with what it has.</summary>
-    public static readonly TimeSpan ShardStatsTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>How long one member's region has to say which shards it hosts; a member that does not answer in time shows none.</summary>
+    public static readonly TimeSpan ShardStateTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>Every member with its key, its status and reachability, how its blocks audit here, and its shards and entities per entity type.</summary>
     public static async Task<ClusterView> BuildAsync(EnergyNetwork network, CancellationToken token)
     {
         var system = network.System;
-        var state = Akka.Cluster.Cluster.Get(system).State;
-        var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var state = cluster.State;
         var signers = await network.LedgerSignersAsync(token);
-        var stats = await Task.WhenAll(network.Regions.All().Select(async region => (region.TypeName, Stats: await StatsAsync(region.Region, token))));
         var keys = NodeKeys.Get(system);
-        var members = state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(member =>
+        var members = await Task.WhenAll(state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(async member =>
         {
-            var key = member.Address == self ? network.Settings.NodeKey.PublicKey.Hex : keys.Of(member.Address);
-            var shards = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            var self = member.Address == cluster.SelfAddress;
+            var reachable = !state.Unreachable.Contains(member);
+            var key = self ? network.Settings.NodeKey.PublicKey.Hex : keys.Of(member.Address);
+            // Each member's own regions say what they host: a region asked at its own node answers for that node alone.
+            var hosted = reachable && member.Status == MemberStatus.Up
+                ? await Task.WhenAll(network.Regions.All().Select(async region =>
+                    (region.TypeName, State: await RegionStateAsync(system, self ? region.Region : null, member.Address, region.TypeName, token))))
+                : [];
+            var shards = new SortedDictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
             var entities = new SortedDictionary<string, int>(StringComparer.Ordinal);
-            foreach (var (typeName, regionStats) in stats)
+            foreach (var (typeName, regionState) in hosted)
             {
-                if (regionStats?.Regions.TryGetValue(member.Address, out var onMember) != true) continue;
-                shards[typeName] = onMember!.Stats.Count;
-                entities[typeName] = onMember.Stats.Values.Sum();
+                if (regionState is null || regionState.Shards.Count == 0) continue;
+                shards[typeName] = regionState.Shards.Select(s => s.ShardId).Order(StringComparer.Ordinal).ToList();
+                entities[typeName] = regionState.Shards.Sum(s => s.EntityIds.Count);
             }
-            return new ClusterMemberView(key, member.Address == self, member.Status.ToString(), !state.Unreachable.Contains(member),
-                key is null ? null : signers.NetworkStandingOf(key), shards, entities);
-        }).ToList();
+            return new ClusterMemberView(key, self, member.Status.ToString(), reachable, key is null ? null : signers.NetworkStandingOf(key), shards, entities);
+        }));
         return new ClusterView(members);
     }
 
-    private static async Task<ClusterShardingStats?> StatsAsync(IActorRef region, CancellationToken token)
+    private static async Task<CurrentShardRegionState?> RegionStateAsync(ActorSystem system, IActorRef? local, Address member, string typeName, CancellationToken token)
     {
         try
         {
-            return await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(ShardStatsTimeout), ShardStatsTimeout + TimeSpan.FromSeconds(1), token);
+            return local is not null
+                ? await local.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, ShardStateTimeout, token)
+                : await system.ActorSelection(new RootActorPath(member) / "system" / "sharding" / typeName)
+                    .Ask<CurrentShardRegionState>(GetShardRegionState.Instance, ShardStateTimeout, token);
         }
         catch (Exception exception) when (exception is AskTimeoutException or OperationCanceledException && !token.IsCancellationRequested)
         {

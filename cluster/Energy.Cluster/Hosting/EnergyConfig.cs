@@ -73,16 +73,36 @@ public static class EnergyConfig
               }
               cluster {
                 seed-nodes = [{{seeds}}]
+                # Failover of a crashed node's entities: unreachable after a heartbeat pause of about 3 s, downed by
+                # the split-brain resolver once membership has been stable for 4 s, its shards handed to the survivors
+                # after a removal margin of 1 s. The README's "The cluster" says what each value trades.
+                failure-detector {
+                  heartbeat-interval = 1s
+                  acceptable-heartbeat-pause = 3s
+                }
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
                 split-brain-resolver {
                   active-strategy = keep-majority
-                  stable-after = 15s
+                  stable-after = 4s
+                  down-all-when-unstable = 4s
                 }
+                down-removal-margin = 1s
                 sharding {
                   state-store-mode = ddata
                   remember-entities = off
                   passivate-idle-entity-after = {{(int)options.PassivateIdleAfter.TotalSeconds}}s
                   least-shard-allocation-strategy.rebalance-absolute-limit = 20
+                  # The coordinator's state goes to a majority of the nodes, not to all of them: with one node
+                  # unreachable it still allocates shards and takes the dead node's regions off.
+                  coordinator-state {
+                    write-majority-plus = 0
+                    read-majority-plus = 0
+                  }
+                  distributed-data.majority-min-cap = 2
+                  retry-interval = 1s
+                  # A rebalance that waits on a node that died in the middle of it gives up after this long (the shard
+                  # stays where it was) instead of holding the shard for a minute.
+                  handoff-timeout = 10s
                 }
               }
               persistence {
