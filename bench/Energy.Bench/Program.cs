@@ -12,6 +12,7 @@ IBenchmark[] benchmarks =
     new OcppConnectionsBenchmark(),
     new TollsBenchmark(),
     new DashboardBenchmark(),
+    new ClusterBenchmark(),
 ];
 
 // One subcommand per benchmark. The exit code tells the truth: 0 when the benchmark met its target,

@@ -9,9 +9,20 @@ namespace Energy.Agents;
 /// </summary>
 public sealed class NetworkAuthorityAgent(NodeClient node, NetworkId network, Currency currency, IReadOnlyList<(byte Index, DeviceKeyPair Key)> keys) : IDisposable
 {
-    /// <summary>The authority a single node made for itself: one key, kept in its data folder.</summary>
-    public static NetworkAuthorityAgent FromKeyFile(NodeClient node, NetworkId network, Currency currency, string path) =>
-        new(node, network, currency, [(0, DeviceKeyPair.FromSeed(File.ReadAllBytes(path)).Unwrap())]);
+    /// <summary>
+    /// An authority of one key, kept in a file: the raw 32-byte seed a single node makes in its data folder, or the
+    /// 64 hex digits <c>energy keys new</c> writes.
+    /// </summary>
+    public static NetworkAuthorityAgent FromKeyFile(NodeClient node, NetworkId network, Currency currency, string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var seed = bytes.Length == 32 ? bytes : SeedFromHex(System.Text.Encoding.ASCII.GetString(bytes).Trim())
+            ?? throw new InvalidDataException($"{path} holds no Ed25519 key: expected its 32-byte seed, raw or as 64 hex digits");
+        return new(node, network, currency, [(0, DeviceKeyPair.FromSeed(seed).Unwrap())]);
+    }
+
+    private static byte[]? SeedFromHex(string text) =>
+        text.Length == 64 && text.All(char.IsAsciiHexDigit) ? Convert.FromHexString(text) : null;
 
     public Signed Admission(OperatorId id, DevicePublicKey key, OperatorRoles roles, Money? issuanceLimit = null, ulong version = 1) =>
         new(AuthorityApproved<Admission>.Sign(

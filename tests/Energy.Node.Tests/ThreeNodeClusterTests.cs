@@ -146,36 +146,20 @@ public sealed class ThreeNodeClusterTests(ThreeNodeCluster cluster, ITestOutputH
                 lock (failures) failures.Add(exception);
             }
         }));
-        await WaitPaidSinceAsync(fleet, Enumerable.Range(0, fleet.Vehicles).ToList(), Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(60));
+        await NodeCluster.PaidSinceAsync(fleet, Enumerable.Range(0, fleet.Vehicles).ToList(), Stopwatch.GetTimestamp(), TimeSpan.FromSeconds(60));
 
         var failovers = new List<double>();
-        var shardOf = new Energy.Cluster.Hosting.EntityIdExtractor();
-        var channelShards = fleet.Channels.Select(c => shardOf.ShardId(c.Value)).ToList();
         var victim = 0; // first the oldest node: it runs the shard coordinators
         for (var kill = 1; kill <= Kills; kill++)
         {
-            // The vehicles whose channel entity runs on the node about to be killed, as the node itself says.
-            var victimKey = await cluster.NodeKeyAsync(victim);
-            var hosted = (await cluster.MembersAsync(victim)).Single(m => m.GetProperty("key").GetString() == victimKey).GetProperty("shards");
-            var victimShards = hosted.TryGetProperty("channel", out var ids) ? ids.EnumerateArray().Select(i => i.GetString()).ToHashSet() : [];
-            var stranded = Enumerable.Range(0, fleet.Vehicles).Where(v => victimShards.Contains(channelShards[v])).ToList();
-            Assert.NotEmpty(stranded);
-
-            var killedAt = Stopwatch.GetTimestamp();
-            var killedAtClock = DateTime.UtcNow;
-            cluster.Nodes[victim].Kill();
-            var served = await WaitPaidSinceAsync(fleet, stranded, killedAt, TimeSpan.FromSeconds(90));
-            var all = await WaitPaidSinceAsync(fleet, Enumerable.Range(0, fleet.Vehicles).ToList(), killedAt, TimeSpan.FromSeconds(90));
-            failovers.Add(served.TotalSeconds);
-            var restart = Stopwatch.StartNew();
-            await cluster.Nodes[victim].StartAsync();
-            var ready = restart.Elapsed;
-            await cluster.WaitForMembersAsync(3, TimeSpan.FromSeconds(90));
-            output.WriteLine($"kill {kill} at {killedAtClock:HH:mm:ss.fff}: node {victim} with {stranded.Count} of the {fleet.Vehicles} channels; those paid again after "
-                + $"{served.TotalSeconds:0.0} s (every channel after {all.TotalSeconds:0.0} s); restarted: ready after {ready.TotalSeconds:0.0} s, "
-                + $"a member seen by all after {restart.Elapsed.TotalSeconds:0.0} s");
+            var failover = await cluster.Cluster.KillAndRestartAsync(victim, fleet, TimeSpan.FromSeconds(90));
+            Assert.True(failover.Stranded > 0, $"node {victim} ran none of the channels");
+            failovers.Add(failover.Served.TotalSeconds);
+            output.WriteLine($"kill {kill} at {failover.KilledAt:HH:mm:ss.fff}: node {victim} with {failover.Stranded} of the {fleet.Vehicles} channels; "
+                + $"those paid again {failover.Served.TotalSeconds:0.0} s after the kill; restarted: ready after {failover.Ready.TotalSeconds:0.0} s, "
+                + $"a member seen by all after {failover.Rejoined.TotalSeconds:0.0} s");
             Assert.Empty(failures);
-            victim = await BusiestNodeAsync(victim);
+            victim = await cluster.Cluster.BusiestNodeAsync(victim);
         }
 
         await stop.CancelAsync();
@@ -186,16 +170,7 @@ public sealed class ThreeNodeClusterTests(ThreeNodeCluster cluster, ITestOutputH
 
         // Nothing acknowledged was lost, through any node; value is conserved once every channel is settled.
         for (var node = 0; node < 3; node++) Assert.Empty(await fleet.LostAcknowledgedAsync(node));
-        await fleet.CloseAllAsync(1);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        JsonElement totals;
-        while (true)
-        {
-            totals = await fleet.TotalsAsync(2);
-            if (totals.GetProperty("inTransitMinorUnits").GetInt64() == 0 && totals.GetProperty("escrowsMinorUnits").GetInt64() == 0) break;
-            Assert.True(DateTime.UtcNow < deadline, $"the ledger did not settle within 60 s: {totals}");
-            await Task.Delay(200); // poll interval of a bounded wait on other processes
-        }
+        var totals = await NodeCluster.SettleAsync(fleet, 1, TimeSpan.FromSeconds(60));
         Assert.True(totals.GetProperty("conserved").GetBoolean(), totals.ToString());
         Assert.True(fleet.Acknowledged > 500, $"only {fleet.Acknowledged} payments were acknowledged");
         Assert.True(failovers.Max() < FailoverBoundSeconds, $"a failover took {failovers.Max():0.0} s");
@@ -203,35 +178,9 @@ public sealed class ThreeNodeClusterTests(ThreeNodeCluster cluster, ITestOutputH
 
     /// <summary>
     /// The bound a failover must stay within on a busy CI machine: the settings aim at about ten seconds (a heartbeat
-    /// pause of 3 s, stable-after 5 s, a removal margin of 2 s); this leaves room for a machine that is slow to notice.
+    /// pause of 3 s, stable-after 4 s, a removal margin of 1 s); this leaves room for a machine that is slow to notice.
     /// </summary>
     private const double FailoverBoundSeconds = 30;
-
-    /// <summary>
-    /// Waits (bounded) until each of the vehicles has been acknowledged a payment it sent after <paramref name="since"/>;
-    /// how long that took.
-    /// </summary>
-    private static async Task<TimeSpan> WaitPaidSinceAsync(FleetPayments fleet, List<int> vehicles, long since, TimeSpan within)
-    {
-        while (true)
-        {
-            var elapsed = Stopwatch.GetElapsedTime(since);
-            if (vehicles.All(v => fleet.LastAcknowledgedSentAt(v) > since)) return elapsed;
-            if (elapsed > within)
-                throw new TimeoutException($"{vehicles.Count(v => fleet.LastAcknowledgedSentAt(v) <= since)} of {vehicles.Count} channels were not paid again within {within}");
-            await Task.Delay(50); // poll interval of a bounded wait on other processes
-        }
-    }
-
-    /// <summary>The node, other than the one just restarted, that hosts the most channel entities (it has the most to hand over).</summary>
-    private async Task<int> BusiestNodeAsync(int restarted)
-    {
-        var keys = await Task.WhenAll(Enumerable.Range(0, 3).Select(cluster.NodeKeyAsync));
-        var members = await cluster.MembersAsync(restarted);
-        int Channels(int node) => members.Single(m => m.GetProperty("key").GetString() == keys[node]).GetProperty("entities").TryGetProperty("channel", out var count)
-            ? count.GetInt32() : 0;
-        return Enumerable.Range(0, 3).Where(n => n != restarted).OrderByDescending(Channels).First();
-    }
 
     private static double Median(List<double> values)
     {
