@@ -31,7 +31,12 @@ public sealed record SubmitSessionReading(string Session, DeviceId Charger, byte
 
 /// <summary>The vehicle's cumulative voucher on the session's channel, naming this session as its purpose.</summary>
 [Manifest("session.pay.v1")]
-public sealed record PayForSession(string Session, DeviceId Vehicle, byte[] Voucher, string? Connection) : ISessionCommand;
+public sealed record PayForSession(string Session, DeviceId Vehicle, byte[] Voucher, string? Connection) : ISessionCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>The charger ends the session with its signed end reading.</summary>
 [Manifest("session.stop.v1")]

@@ -18,7 +18,12 @@ public sealed record TollPass(DeviceId Gantry, byte[] Request, string? Connectio
 
 /// <summary>The vehicle pays a pass with a voucher on its channel to the toll operator, naming the pass as its purpose.</summary>
 [Manifest("toll.pay.v1")]
-public sealed record PayToll(DeviceId Gantry, string Pass, DeviceId Vehicle, byte[] Voucher, string? Connection) : IGantryCommand;
+public sealed record PayToll(DeviceId Gantry, string Pass, DeviceId Vehicle, byte[] Voucher, string? Connection) : IGantryCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>The vehicle says it cannot pay a pass (no channel to the operator, deposit exhausted).</summary>
 [Manifest("toll.decline.v1")]
