@@ -44,7 +44,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ => OnRecovered());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("charging-session");
+            OnRecovered();
+        });
         Command<StartSession>(OnStart);
         Command<StartWitnessedSession>(OnStartWitnessed);
         Command<AcceptSession>(OnAccept);
@@ -234,15 +238,17 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (IsRefused(command.Vehicle, command.Connection, isCharger: false, allowStopping: true)) return;
         var decided = ChargingSession.DecidePayment(_state, _id, command.Vehicle, command.Voucher);
         if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
-        // The channel verifies the voucher against the vehicle's registered key and persists it before it answers.
+        // The channel verifies the voucher against the vehicle's registered key and persists it before it answers; its span is this one's child.
+        var span = EnergyTracing.StartHandling("session.pay", command.TraceParent);
         var (sender, signed, channel) = (Sender, decided.Value, _state.Channel!.Value);
-        _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender),
-                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id.Value, channel, "did not answer")), sender));
+        _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender, span),
+                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id.Value, channel, "did not answer")), sender, span));
     }
 
     private void OnPaymentAnswered(PaymentAnswered answered)
     {
+        EnergyTracing.End(answered.Span, (answered.Answer as Refusal)?.Code);
         if (answered.Answer is not VoucherAcknowledged ack) { answered.ReplyTo.Tell(answered.Answer); return; }
         // The channel holds the voucher durably: the session takes it and writes it with its next batch.
         Take(ChargingSession.DecideAcknowledged(_state, _id, answered.Voucher, ack));
@@ -307,5 +313,5 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private SessionView View() => ChargingSession.View(_state, _id);
 
-    private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
+    private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 }

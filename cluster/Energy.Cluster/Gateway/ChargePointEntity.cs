@@ -31,6 +31,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         _devices = devices;
         _sessions = sessions;
         Recover<IEnergyMessage>(e => _state = ChargePointTransactions.Evolve(_state, e));
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("charge-point"));
         Command<ChargePointRequest>(request => Handle(ChargePointCalls.Read(request.Action, request.Payload), Sender));
         Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_state.Find(q.TransactionId))));
         Command<ChargePointConnected>(c => _connection = c.Connection);

@@ -34,6 +34,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
         _alerts = alerts;
         Recover<DeviceQuarantineChanged>(ApplyQuarantine);
         Recover<CloneSuspected>(_ => _cloneAlertOpen = true);
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("device"));
         _id = id;
         _settings = settings;
         _operators = operators;

@@ -60,7 +60,11 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             new DevicePushBounds(MaxConnections: 10_000, MaxResolved: 1_000, KeepFor: DurationMs.FromSeconds(30), MaxLookups: 1, LookAgainAfter: TimeSpan.FromSeconds(1)));
 
         Recover<IEnergyMessage>(_book.Apply);
-        Recover<RecoveryCompleted>(_ => Start());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("gantry");
+            Start();
+        });
         Command<ConfigureGantry>(OnConfigure);
         Command<TollPass>(OnPass);
         Command<PayToll>(OnPay);
@@ -218,10 +222,12 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: true) is not { } pass) return;
         _push.Remember(command.Vehicle, command.Connection);
         var (sender, decoded) = (Sender, Signed<Voucher>.Decode(command.Voucher));
+        // The pass's payment, until it resolves: the channel's span is this one's child.
+        var span = EnergyTracing.StartHandling("gantry.pay", command.TraceParent);
         switch (TollPasses.DecidePayment(pass, Tariff!.Operator, decoded, Now))
         {
             case ViolationRecorded violation:
-                Resolve(pass, violation, sender);
+                Resolve(pass, violation, sender, span);
                 break;
             case PassPaymentSubmitted submitted:
                 _beingPaid.Add(pass.Id);
@@ -230,9 +236,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 PersistAsync(submitted, e =>
                 {
                     _book.Apply(e);
-                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher), _settings.AskTimeout)
-                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender),
-                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender));
+                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
+                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender, span),
+                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender, span));
                 });
                 break;
         }
@@ -242,25 +248,32 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
         {
+            EnergyTracing.End(answered.Span, "resolved while the voucher was checked");
             answered.ReplyTo.Tell(Refusal.From(new PassAlreadyResolved(answered.Pass, "resolved while the voucher was checked")));
             return;
         }
         _beingPaid.Remove(pass.Id);
-        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo);
+        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
     }
 
     /// <summary>
     /// Resolves a pass: paid, or one violation. The book takes it at once, so that nothing resolves the pass a
     /// second time while it is written; whoever asked is answered, and the gantry told, once it is durable.
     /// </summary>
-    private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo)
+    private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
     {
         _beingPaid.Remove(pass.Id);
         _book.Apply(resolution);
         var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
         PersistAsync(resolution, _ =>
         {
-            if (resolution is PassPaid paid) PublishPaid(resolved, paid);
+            EnergyTracing.End(span, resolution is ViolationRecorded recordedViolation ? recordedViolation.Violation.Cause.ToString() : null);
+            if (resolution is PassPaid paid)
+            {
+                // From the gantry's detection (the time it signed) to the toll paid and durable, by this node's clock.
+                EnergyMetrics.TollPaid(TimeSpan.FromMilliseconds(Now.UnixMilliseconds - resolved.Payload.Time.UnixMilliseconds));
+                PublishPaid(resolved, paid);
+            }
             if (resolution is ViolationRecorded recorded) PublishViolation(resolved, recorded.Violation);
             if (!replyTo.IsNobody()) replyTo.Tell(resolved.View());
             if (TollPasses.Notice(resolved, resolution) is { } notice) _push.Push(notice);
@@ -290,7 +303,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
     private GantryView View() => _book.View(_pricing.Current);
 
-    private sealed record PaymentAnswered(string Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
+    private sealed record PaymentAnswered(string Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 
     private sealed record PassPaymentFound(string Pass, object? Answer);
 }
