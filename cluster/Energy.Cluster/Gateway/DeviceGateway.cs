@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Threading.Channels;
@@ -61,7 +62,9 @@ public static class DeviceGateway
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
         using var session = new Connection(socket, network, budget, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
-        await session.RunAsync();
+        EnergyMetrics.GatewayConnections.Add(1);
+        try { await session.RunAsync(); }
+        finally { EnergyMetrics.GatewayConnections.Add(-1); }
     }
 
     /// <summary>One WebSocket: a reader that answers frames, a writer that drains a bounded queue.</summary>
@@ -324,10 +327,14 @@ public static class DeviceGateway
 
         private async Task CallAsync(GatewayFrame frame)
         {
+            // A call is a trace of its own, not a part of the connection's (which may last for days); the entity's span is its child.
+            System.Diagnostics.Activity.Current = null;
+            using var span = EnergyTracing.Source.StartActivity("gateway.call", ActivityKind.Server);
             try
             {
                 byte[] reply;
                 var read = Command(frame, _network.Settings.Currency, _path);
+                if (span is not null) Describe(span, frame, read.IsOk ? null : read.Error!.Code);
                 if (!read.IsOk)
                 {
                     reply = Error(read.Error!);
@@ -345,12 +352,14 @@ public static class DeviceGateway
                         };
                         // The answer completes on the entity's thread: move off it before encoding and sending.
                         var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                        if (answer is Refusal refused) span?.SetStatus(ActivityStatusCode.Error, refused.Code);
                         reply = answer is Refusal refusal
                             ? Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Error))
                             : GatewayFrameWriter.Result(frame.Id!.Value, frame.Device, answer, EnergyJson.Options);
                     }
                     catch (TaskCanceledException) when (!_stop.IsCancellationRequested)
                     {
+                        span?.SetStatus(ActivityStatusCode.Error, "Timeout");
                         reply = Error(new GatewayError.Timeout(frame.Id, frame.Device, "network"));
                     }
                 }
@@ -368,6 +377,14 @@ public static class DeviceGateway
             }
         }
 
+
+        /// <summary>Names a call's span by its action (only an action the gateway knows: a frame's text is never a name).</summary>
+        private static void Describe(System.Diagnostics.Activity span, GatewayFrame frame, string? refused)
+        {
+            if (refused is not null) { span.SetStatus(ActivityStatusCode.Error, refused); return; }
+            span.DisplayName = "gateway " + frame.Action;
+            span.SetTag("energy.gateway.action", frame.Action);
+        }
 
         private async Task SendAsync(byte[] frame)
         {

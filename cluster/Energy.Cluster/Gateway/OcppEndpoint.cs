@@ -53,12 +53,14 @@ public static class OcppEndpoint
         var connection = network.System.ActorOf(OcppConnection.Props(socket, sending));
         var path = connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)network.System).Provider.DefaultAddress);
         network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path));
+        EnergyMetrics.OcppConnections.Add(1);
         try
         {
             await ServeAsync(context, chargePointId, socket, sending, network);
         }
         finally
         {
+            EnergyMetrics.OcppConnections.Add(-1);
             network.Regions.ChargePoints.Tell(new ChargePointDisconnected(chargePointId, path));
             network.System.Stop(connection);
         }
@@ -135,15 +137,25 @@ public static class OcppEndpoint
         if (parsed.Frame is not OcppCall call) return null;
         var invalid = Ocpp16.Validate(call);
         if (invalid is not null) return OcppFrames.CallError(call.UniqueId, invalid);
+        // A call is a trace of its own, not a part of the connection's; its action is one the schemas know.
+        System.Diagnostics.Activity.Current = null;
+        using var span = EnergyTracing.Source.StartActivity("ocpp.call", System.Diagnostics.ActivityKind.Server);
+        if (span is not null)
+        {
+            span.DisplayName = "ocpp " + call.Action;
+            span.SetTag("energy.ocpp.action", call.Action);
+        }
         try
         {
             var response = await network.AskChargePoint(new ChargePointRequest(chargePointId, call.Action, call.Payload), token);
+            if (response.ErrorCode is not null) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, response.ErrorCode);
             return response.ErrorCode is not null
                 ? OcppFrames.CallError(call.UniqueId, new OcppError(response.ErrorCode, response.ErrorDescription ?? ""))
                 : OcppFrames.CallResult(call.UniqueId, response.Payload!.Value);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "Timeout");
             return OcppFrames.CallError(call.UniqueId, new OcppError(OcppErrorCode.InternalError, "the network did not answer in time"));
         }
     }
