@@ -20,6 +20,8 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var extractor = new EntityIdExtractor();
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
         system.ActorOf(Activity.ActivityCollector.Props(settings.Clock), "activity-collector");
+        // The ledger totals gauge reads this node's figures from now on (zero while it holds no ledger shard).
+        LedgerFigures.Get(system);
 
         IActorRef? devicesRegion = null;
         var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings, devicesRegion!), shardSettings, extractor);

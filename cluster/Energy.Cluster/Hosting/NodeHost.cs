@@ -57,6 +57,9 @@ public sealed class NodeConfiguration
 
     /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
     public TlsConfiguration Tls { get; set; } = new();
+
+    /// <summary>Metrics at /metrics and, when configured, metrics and traces over OTLP.</summary>
+    public TelemetryConfiguration Telemetry { get; set; } = new();
 }
 
 public sealed class AuthorityConfiguration
@@ -130,6 +133,7 @@ public static class NodeHost
         };
 
         builder.AddNodeTls(configuration);
+        builder.AddNodeTelemetry(configuration.Telemetry);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
@@ -202,6 +206,7 @@ public static class NodeHost
         Gateway.DeviceGateway.MapDeviceGateway(app);
         app.MapEnergyApi();
         app.MapNodeHealth();
+        app.MapNodeTelemetry(app.Services.GetRequiredService<NodeConfiguration>().Telemetry);
         app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
         {
             network = settings.Network.Value,
