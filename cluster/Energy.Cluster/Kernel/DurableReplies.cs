@@ -11,14 +11,14 @@ public sealed record TooManyWaiting(string Entity, int Waiting, int Max) : Proto
 }
 
 /// <summary>
-/// A payment an entity took and acknowledges once it is durable: when its answer is sent it is counted, timed
+/// A payment an entity took and acknowledges once it is durable: as its answer goes out it is counted, timed
 /// from its arrival (a <see cref="Stopwatch"/> timestamp) and its span ends. The default is no payment.
 /// </summary>
 public readonly record struct PendingPayment(PaymentKind Kind, long ArrivedAt, System.Diagnostics.Activity? Span)
 {
     public bool IsPayment => ArrivedAt != 0;
 
-    /// <summary>The answer about the payment was sent: it is durable.</summary>
+    /// <summary>The answer about the payment goes out: it is durable.</summary>
     public void Durable()
     {
         if (!IsPayment) return;
@@ -87,8 +87,9 @@ public sealed class DurableReplies
     {
         if (write <= Durable && _held.Count == 0)
         {
-            to.Tell(reply ?? make!());
+            // Counted (and its span ended) before it is answered: whoever reads the answer finds it counted.
             payment.Durable();
+            to.Tell(reply ?? make!());
             return true;
         }
         if (_held.Count >= _maxHeld) return false;
@@ -104,8 +105,8 @@ public sealed class DurableReplies
         while (_held.Count > 0 && _held.Peek().Write <= Durable)
         {
             var (_, to, reply, make, payment) = _held.Dequeue();
-            to.Tell(reply ?? make!());
             payment.Durable();
+            to.Tell(reply ?? make!());
         }
     }
 }
