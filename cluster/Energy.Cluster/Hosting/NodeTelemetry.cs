@@ -21,6 +21,9 @@ public sealed class TelemetryConfiguration
     /// <summary>Where to send traces and metrics over OTLP (<c>http://collector:4317</c>); without it, the standard OTEL_EXPORTER_OTLP_ENDPOINT. Neither: no OTLP, and no traces.</summary>
     public string? OtlpEndpoint { get; set; }
 
+    /// <summary>How to speak OTLP to <see cref="OtlpEndpoint"/>: <c>grpc</c> (port 4317) or <c>http/protobuf</c> (port 4318, paths <c>/v1/traces</c> and <c>/v1/metrics</c>).</summary>
+    public string OtlpProtocol { get; set; } = NodeTelemetry.Grpc;
+
     /// <summary>The share of traces recorded, 0 to 1, when traces are exported (OTEL_TRACES_SAMPLER, when set, decides instead).</summary>
     public double TraceSampleRatio { get; set; } = 0.01;
 
@@ -48,6 +51,8 @@ public static class NodeTelemetry
     public const string MetricsPath = "/metrics";
     public const string ServiceName = "energy-node";
     public const int MinTokenLength = 16;
+    public const string Grpc = "grpc";
+    public const string HttpProtobuf = "http/protobuf";
 
     /// <summary>
     /// The tags other meters may keep: methods, routes (templates, never values), statuses, protocols, error types
@@ -72,6 +77,8 @@ public static class NodeTelemetry
     {
         if (telemetry.OtlpEndpoint is { } endpoint && !(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
             throw new InvalidOperationException($"Energy:Telemetry:OtlpEndpoint '{endpoint}' is not an absolute http or https URI");
+        if (telemetry.OtlpProtocol is not (Grpc or HttpProtobuf))
+            throw new InvalidOperationException($"Energy:Telemetry:OtlpProtocol is '{telemetry.OtlpProtocol}'; it is {Grpc} or {HttpProtobuf}");
         if (telemetry.TraceSampleRatio is < 0 or > 1 || double.IsNaN(telemetry.TraceSampleRatio))
             throw new InvalidOperationException($"Energy:Telemetry:TraceSampleRatio is {telemetry.TraceSampleRatio}; it is a share of traces, from 0 to 1");
         if (telemetry.MetricsToken is { } token && (token.Length < MinTokenLength || token.Any(char.IsWhiteSpace)))
@@ -100,7 +107,7 @@ public static class NodeTelemetry
                     .AddNpgsqlInstrumentation()
                     .AddView(instrument => UnfilteredMeters.Contains(instrument.Meter.Name) ? null : new MetricStreamConfiguration { TagKeys = SharedTagKeys });
                 if (telemetry.Prometheus) metrics.AddPrometheusExporter();
-                if (otlp is not null) metrics.AddOtlpExporter(options => options.Endpoint = new Uri(otlp));
+                if (otlp is not null) metrics.AddOtlpExporter(options => Otlp(options, telemetry, "metrics"));
             });
         // Traces go nowhere but OTLP: without it nothing listens to the node's spans, and starting one costs a flag test.
         if (otlp is not null)
@@ -110,11 +117,22 @@ public static class NodeTelemetry
                 tracing.AddSource(EnergyTracing.SourceName)
                     .AddAspNetCoreInstrumentation(options => options.Filter = Traced)
                     .AddNpgsql()
-                    .AddOtlpExporter(options => options.Endpoint = new Uri(otlp));
+                    .AddOtlpExporter(options => Otlp(options, telemetry, "traces"));
                 if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_TRACES_SAMPLER"))) tracing.SetSampler(Sampler(telemetry.TraceSampleRatio));
             });
         }
         return builder;
+    }
+
+    /// <summary>
+    /// The exporter's protocol, and its endpoint when the setting names one (over HTTP, with the signal's path). An
+    /// endpoint from OTEL_EXPORTER_OTLP_ENDPOINT is the exporter's own to read, with the other OTEL_EXPORTER_OTLP_* variables.
+    /// </summary>
+    private static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions options, TelemetryConfiguration telemetry, string signal)
+    {
+        var http = telemetry.OtlpProtocol == HttpProtobuf;
+        if (http) options.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+        if (telemetry.OtlpEndpoint is { } endpoint) options.Endpoint = new Uri(http ? $"{endpoint.TrimEnd('/')}/v1/{signal}" : endpoint);
     }
 
     /// <summary>
