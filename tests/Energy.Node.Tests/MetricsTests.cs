@@ -44,7 +44,7 @@ public sealed partial record Scrape(IReadOnlyList<(string Name, IReadOnlyDiction
 /// operators' dashboards read; no tag naming a party, a device, a channel or an address; and, when the operator
 /// closes it, a stranger refused.
 /// </summary>
-public sealed class MetricsTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+public sealed class MetricsTests(NodeFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<NodeFixture>
 {
     private static readonly NetworkId Network = NetworkId.Of("energy-test");
     private ApiClient Api => fixture.Api;
@@ -105,6 +105,7 @@ public sealed class MetricsTests(NodeFixture fixture) : IClassFixture<NodeFixtur
         Assert.Equal(400, (await Api.PostSignedAsync($"/api/channels/{channel}/vouchers", Voucher(channel, 1, 250, vehicleKey))).Status);
 
         var after = await ScrapeUntilAsync(s => s.Value("energy_payments_total", ("kind", "streaming")) > paymentsBefore);
+        foreach (var line in after.Text.Split('\n').Where(l => l.StartsWith("energy_", StringComparison.Ordinal) && !l.Contains("_bucket{", StringComparison.Ordinal))) output.WriteLine(line);
         Assert.Equal(paymentsBefore + 1, after.Value("energy_payments_total", ("kind", "streaming")));
         Assert.Equal(timedBefore + 1, after.Value("energy_voucher_accept_duration_seconds_count", ("kind", "streaming")));
         Assert.True(after.Value("energy_journal_batch_size_count") > 0, "no journal write measured");
