@@ -57,6 +57,9 @@ public sealed class NodeConfiguration
 
     /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
     public TlsConfiguration Tls { get; set; } = new();
+
+    /// <summary>TLS between the nodes of the cluster (Akka.Remote); off unless a certificate is configured.</summary>
+    public RemoteTlsConfiguration RemoteTls { get; set; } = new();
 }
 
 public sealed class AuthorityConfiguration
@@ -108,6 +111,7 @@ public static class NodeHost
             Hostname = configuration.Hostname,
             Port = configuration.Port,
             SeedNodes = configuration.SeedNodes,
+            RemoteTls = configuration.RemoteTls,
         };
         CheckDataFormat(configuration.DataDirectory);
         var settings = new EnergySettings(
