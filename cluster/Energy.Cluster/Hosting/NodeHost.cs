@@ -65,6 +65,10 @@ public sealed class NodeConfiguration
 public sealed class AuthorityConfiguration
 {
     public string[] Keys { get; set; } = [];
+
+    /// <summary>A file of the authority's public keys (hex, one a line), read when <see cref="Keys"/> is empty: a provisioned cluster's nodes read it.</summary>
+    public string? KeysFile { get; set; }
+
     public int Threshold { get; set; } = 1;
 }
 
@@ -221,11 +225,17 @@ public static class NodeHost
     /// </summary>
     public static NetworkAuthority LoadAuthority(NodeConfiguration configuration)
     {
-        if (configuration.Authority.Keys.Length > 0)
+        var configured = configuration.Authority.Keys;
+        if (configured.Length == 0 && !string.IsNullOrWhiteSpace(configuration.Authority.KeysFile))
         {
-            var keys = configuration.Authority.Keys.Select(hex => DevicePublicKey.FromHex(hex.Trim().ToLowerInvariant())).ToList();
+            configured = File.ReadAllLines(configuration.Authority.KeysFile).Where(line => !string.IsNullOrWhiteSpace(line)).ToArray();
+            if (configured.Length == 0) throw new InvalidOperationException($"Energy:Authority:KeysFile {configuration.Authority.KeysFile} holds no key");
+        }
+        if (configured.Length > 0)
+        {
+            var keys = configured.Select(hex => DevicePublicKey.FromHex(hex.Trim().ToLowerInvariant())).ToList();
             var bad = keys.FirstOrDefault(k => !k.IsOk);
-            if (!bad.IsOk) throw new InvalidOperationException($"Energy:Authority:Keys holds a key that is not an Ed25519 public key: {bad.Error.Describe()}");
+            if (!bad.IsOk) throw new InvalidOperationException($"Energy:Authority:Keys (or KeysFile) holds a key that is not an Ed25519 public key: {bad.Error.Describe()}");
             return NetworkAuthority.Create(keys.Select(k => k.Value).ToList(), configuration.Authority.Threshold).Unwrap();
         }
         var directory = Path.GetFullPath(configuration.DataDirectory);
