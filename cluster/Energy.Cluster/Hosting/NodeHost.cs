@@ -29,6 +29,9 @@ public sealed class NodeConfiguration
     public string[] SeedNodes { get; set; } = [];
     public string[] TrustedNodeKeys { get; set; } = [];
 
+    /// <summary>A folder the cluster's nodes share: each publishes its key there and trusts the keys found there (<see cref="NodeKeyDirectory"/>).</summary>
+    public string? NodeKeysDirectory { get; set; }
+
     /// <summary>The network authority: its public keys (hex) and how many of them must sign (k of n). Every node of a network has the same.</summary>
     public AuthorityConfiguration Authority { get; set; } = new();
 
@@ -126,6 +129,7 @@ public static class NodeHost
             SystemClock.Instance)
         {
             TrustedNodeKeys = configuration.TrustedNodeKeys.ToHashSet(StringComparer.Ordinal),
+            NodeKeysDirectory = configuration.NodeKeysDirectory,
             Authority = LoadAuthority(configuration),
             SessionSettleTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionSettleSeconds, 1, 3_600)),
             SessionConsentTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionConsentSeconds, 1, 600)),
@@ -137,6 +141,7 @@ public static class NodeHost
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
         };
 
+        if (settings.NodeKeysDirectory is { } nodeKeys) NodeKeyDirectory.Publish(nodeKeys, settings.NodeKey.PublicKey.Hex);
         builder.AddNodeTls(configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
