@@ -55,6 +55,25 @@ public class RemoteTlsTests : TestKit
     }
 
     [Fact]
+    public async Task A_node_listening_on_every_address_is_known_to_the_cluster_by_its_public_name()
+    {
+        var second = ActorSystem.Create("energy", TlsNodes.Setup(TlsNodes.Cluster, bindHostname: "0.0.0.0"));
+        try
+        {
+            var secondCluster = Akka.Cluster.Cluster.Get(second);
+            secondCluster.Join(Seed);
+            AwaitCondition(() => UpMembers == 2, TimeSpan.FromSeconds(30));
+
+            Assert.Equal("127.0.0.1", secondCluster.SelfAddress.Host);
+            Assert.Contains(Akka.Cluster.Cluster.Get(Sys).State.Members, m => m.Address == secondCluster.SelfAddress);
+        }
+        finally
+        {
+            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    [Fact]
     public async Task A_node_with_another_certificate_is_refused_by_the_cluster_and_never_joins()
     {
         var refusals = CreateTestProbe();
@@ -161,18 +180,19 @@ public static class TlsNodes
 
     public static X509Certificate2 Load(string path) => X509CertificateLoader.LoadPkcs12FromFile(path, Password);
 
-    public static NodeOptions Options(string? tls, bool suppressValidation = false) => TestStores.Sqlite() with
+    public static NodeOptions Options(string? tls, bool suppressValidation = false, string? bindHostname = null) => TestStores.Sqlite() with
     {
         Hostname = "127.0.0.1",
+        BindHostname = bindHostname,
         Port = 0,
         RemoteTls = tls is null
             ? new RemoteTlsConfiguration()
             : new RemoteTlsConfiguration { CertificatePath = tls, CertificatePassword = Password, SuppressValidation = suppressValidation },
     };
 
-    public static ActorSystemSetup Setup(string? tls, bool suppressValidation = false)
+    public static ActorSystemSetup Setup(string? tls, bool suppressValidation = false, string? bindHostname = null)
     {
-        var options = Options(tls, suppressValidation);
+        var options = Options(tls, suppressValidation, bindHostname);
         var config = EnergyConfig.Build(options).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.test.single-expect-default = 10s"));
         return ActorSystemSetup.Create(EnergyConfig.Setups(options)).WithSetup(BootstrapSetup.Create().WithConfig(config));
     }

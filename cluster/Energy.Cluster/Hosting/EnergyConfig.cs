@@ -21,7 +21,14 @@ public sealed record NodeOptions
     /// <summary>PostgreSQL connection string (required when <see cref="Store"/> is PostgreSql).</summary>
     public string? ConnectionString { get; init; }
 
+    /// <summary>The name other nodes reach this one by (its address in the cluster).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
+
+    /// <summary>
+    /// Where remoting listens when that is not <see cref="Hostname"/>: 0.0.0.0 for a container on several networks,
+    /// whose name resolves to one address per network. Null: it listens on <see cref="Hostname"/>.
+    /// </summary>
+    public string? BindHostname { get; init; }
 
     /// <summary>Akka.Remote port; 0 picks a free one.</summary>
     public int Port { get; init; }
@@ -74,7 +81,8 @@ public static class EnergyConfig
                 serialization-identifiers { "Energy.Cluster.Serialization.EnergySerializer, Energy.Cluster" = 7311 }
               }
               remote.dot-netty.tcp {
-                hostname = "{{options.Hostname}}"
+                hostname = "{{options.BindHostname ?? options.Hostname}}"
+                public-hostname = "{{options.Hostname}}"
                 port = {{options.Port}}
                 maximum-frame-size = 4 MiB
                 # With TLS the certificate and the peer check come from the setup (see Setups), never from here.

@@ -25,6 +25,10 @@ public sealed class NodeConfiguration
     public string DataDirectory { get; set; } = ".data/node";
     public string? ConnectionString { get; set; }
     public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>Where remoting listens when that is not <see cref="Hostname"/> (0.0.0.0 in a container on several networks).</summary>
+    public string? BindHostname { get; set; }
+
     public int Port { get; set; }
     public string[] SeedNodes { get; set; } = [];
     public string[] TrustedNodeKeys { get; set; } = [];
@@ -116,6 +120,7 @@ public static class NodeHost
             DataDirectory = configuration.DataDirectory,
             ConnectionString = configuration.ConnectionString,
             Hostname = configuration.Hostname,
+            BindHostname = string.IsNullOrWhiteSpace(configuration.BindHostname) ? null : configuration.BindHostname,
             Port = configuration.Port,
             SeedNodes = configuration.SeedNodes,
             RemoteTls = configuration.RemoteTls,
