@@ -31,7 +31,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
-        _id = SessionId.Of(id);
+        _id = new SessionId(id);
         _settings = settings;
         _devices = devices;
         _channels = channels;
@@ -53,7 +53,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<PayForSession>(OnPay);
         Command<PaymentAnswered>(OnPaymentAnswered);
         Command<StopSession>(OnStop);
-        Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id.Value))));
+        Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id))));
         Command<DeviceConnectionFound>(found =>
         {
             if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
@@ -65,7 +65,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// <summary>The session's deadlines: its vehicle's time to consent, and to pay the end reading.</summary>
     private enum Due { Consent, Settle }
 
-    public override string PersistenceId => "session-" + _id.Value;
+    public override string PersistenceId => "session-" + _id;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -164,7 +164,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (ChargingSession.DecideConsentExpiry(_state, Now) is not { } expired) return;
         Record(expired, _ =>
         {
-            if (SessionId.TransactionOf(_id.Value) is { } transaction)
+            if (_id.Transaction is { } transaction)
                 Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
                     .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });
@@ -238,7 +238,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         var (sender, signed, channel) = (Sender, decided.Value, _state.Channel!.Value);
         _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher), _settings.AskTimeout)
             .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender),
-                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id.Value, channel, "did not answer")), sender));
+                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id, channel, "did not answer")), sender));
     }
 
     private void OnPaymentAnswered(PaymentAnswered answered)
@@ -288,7 +288,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void PublishCompleted(ChargeRecord r)
     {
         var started = _state.Started!;
-        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id.Value, started.Payee, r.Charger, r.Vehicle, r.Channel,
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id, started.Payee, r.Charger, r.Vehicle, r.Channel,
             new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
     }
 

@@ -408,9 +408,9 @@ public static class DeviceGateway
 
         public object TollPass(in TollPassCall call) => new Tolls.TollPass(Device, call.Request, ReplyPath);
 
-        public object PayToll(DeviceId gantry, in PayTollCall call) => new Tolls.PayToll(gantry, call.Pass, Device, call.Voucher, ReplyPath);
+        public object PayToll(in PayTollCall call) => new Tolls.PayToll(call.Pass.Gantry, call.Pass, Device, call.Voucher, ReplyPath);
 
-        public object DeclineToll(DeviceId gantry, in DeclineTollCall call) => new Tolls.DeclineToll(gantry, call.Pass, Device, call.Reason);
+        public object DeclineToll(in DeclineTollCall call) => new Tolls.DeclineToll(call.Pass.Gantry, call.Pass, Device, call.Reason);
 
         public object GetGantry(in GetGantryCall call) => new Tolls.GetGantry(Device);
 

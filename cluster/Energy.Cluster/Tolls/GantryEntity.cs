@@ -40,7 +40,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private readonly DevicePush _push;
 
     // What the shell keeps beside the book: the passes whose voucher is with the channel, and the live price.
-    private readonly HashSet<string> _beingPaid = new(StringComparer.Ordinal);
+    private readonly HashSet<PassId> _beingPaid = new();
     private TollPricing _pricing;
     private int _vehiclesInZone;
 
@@ -67,7 +67,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Command<DeclineToll>(command => { if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: false) is { } pass) Resolve(pass, TollPasses.DecideDecline(pass, Tariff!.Operator, command.Reason, Now), Sender); });
         Command<PaymentAnswered>(OnPaymentAnswered);
         Command<PassPaymentFound>(OnPassPaymentFound);
-        Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(found.Key) is { IsOpen: true }) is not null) PushRequest(_book.Find(found.Key)!); });
+        Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(PassId.Of(found.Key)) is { IsOpen: true }) is not null) PushRequest(_book.Find(PassId.Of(found.Key))!); });
         Command<ViolationFiled>(filed => { if (_book.IsUnfiled(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), _book.Apply); });
         Command<GetGantry>(_ => Sender.Tell(View()));
         Command<Tick>(OnTick);
@@ -194,7 +194,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _book.Apply(recorded, decided.Value.Request);
         var pass = _book.Find(recorded.Pass)!;
         var (sender, vehicle, tariff) = (Sender, pass.Payload.Vehicle, Tariff!);
-        if (_push.ConnectionOf(vehicle) is null) _push.Find(vehicle, pass.Id);
+        if (_push.ConnectionOf(vehicle) is null) _push.Find(vehicle, pass.Id.Value);
         else PushRequest(pass);
         PersistAsync(recorded, _ => sender.Tell(pass.View()));
         _devices.Tell(new VehicleSeen(vehicle, _gantry, tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, pass.Payload.Time));
@@ -205,7 +205,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     // Answers
 
     /// <summary>The pass a vehicle answers, or null when it was told instead why not, or how the pass stands.</summary>
-    private TollPassState? AnsweredPass(string id, DeviceId vehicle, bool refuseWhileBeingPaid)
+    private TollPassState? AnsweredPass(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid)
     {
         var answer = TollPasses.CheckAnswer(_book.Find(id), id, vehicle, _beingPaid.Contains(id), refuseWhileBeingPaid);
         if (answer.Refused is { } refused) Sender.Tell(Refusal.From(refused));
@@ -242,7 +242,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
         {
-            answered.ReplyTo.Tell(Refusal.From(new PassAlreadyResolved(answered.Pass, "resolved while the voucher was checked")));
+            answered.ReplyTo.Tell(Refusal.From(_book.Find(answered.Pass) is { } resolved ? new PassAlreadyResolved(answered.Pass, resolved.Status) : new PassNotFound(answered.Pass)));
             return;
         }
         _beingPaid.Remove(pass.Id);
@@ -290,7 +290,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
     private GantryView View() => _book.View(_pricing.Current);
 
-    private sealed record PaymentAnswered(string Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
+    private sealed record PaymentAnswered(PassId Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
 
-    private sealed record PassPaymentFound(string Pass, object? Answer);
+    private sealed record PassPaymentFound(PassId Pass, object? Answer);
 }
