@@ -7,6 +7,9 @@ namespace Energy.Agents.Cli;
 /// <summary>Runs the city round after round and checks, after each round, its errors, the ledger's conservation and every chain's audit.</summary>
 public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, string authorityKeyFile, string gridKeyFile, string dashboardKeyFile, TextWriter output)
 {
+    /// <summary>Where the outcome of the last round is written, if anywhere.</summary>
+    public string? StatusFile { get; init; }
+
     /// <summary>Runs the rounds (0: until cancelled); 0 when every round was clean, 1 when any was not.</summary>
     public async Task<int> RunAsync(CityScenario.Options options, int rounds, CancellationToken token)
     {
@@ -26,12 +29,24 @@ public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, s
             var summary = await new CityScenario(grid.Node, authority, nodeUrl, network, currency, output.WriteLine).RunAsync(options, token, grid);
             output.WriteLine(summary.Describe(currency));
             var ledgerSound = await LedgerIsSoundAsync(grid.Node);
-            if (summary.Errors == 0 && ledgerSound) continue;
+            var clean = summary.Errors == 0 && ledgerSound;
+            if (StatusFile is not null) await WriteStatusAsync(StatusFile, $"{(clean ? "clean" : "failed")} round {round}");
+            if (clean) continue;
             failedRounds.Add(round);
             output.WriteLine($"Round {round} failed: {summary.Errors} errors{(ledgerSound ? "" : ", the ledger is not conserved or a chain is not intact")}");
         }
         if (failedRounds.Count > 0) output.WriteLine($"Failed rounds: {string.Join(", ", failedRounds)}");
         return failedRounds.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>Replaces the status file whole (written beside it, then moved), so that a reader never sees half a line.</summary>
+    private static async Task WriteStatusAsync(string path, string status)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var next = full + ".next";
+        await File.WriteAllTextAsync(next, status + "\n");
+        File.Move(next, full, overwrite: true);
     }
 
     /// <summary>Prints the ledger totals and the audit of every shard's chain; whether value is conserved and every chain intact.</summary>

@@ -84,6 +84,7 @@ public static class DeviceGateway
         private readonly GatewayChallengeBudget _budget;
         private bool _everAuthenticated;
         private bool _closingUnauthenticated;
+        private bool _closingReplaced;
 
         public Connection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, bool batching, CancellationToken aborted)
         {
@@ -92,7 +93,7 @@ public static class DeviceGateway
             _budget = budget;
             _batching = batching;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel()));
+            _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel(), Replaced));
             _path = GatewayConnection.PathOf(_actor, network.System);
         }
 
@@ -130,14 +131,26 @@ public static class DeviceGateway
             _outgoing.Writer.TryComplete();
         }
 
+        /// <summary>
+        /// The device authenticated again on a newer connection: calls for it here are refused as NotAuthenticated from
+        /// now on, and once no device is left, the socket is closed with a close frame saying ConnectionReplaced.
+        /// </summary>
+        private void Replaced(DeviceId device)
+        {
+            _authenticated.TryRemove(device, out _);
+            if (!_authenticated.IsEmpty) return;
+            Volatile.Write(ref _closingReplaced, true);
+            _outgoing.Writer.TryComplete();
+        }
+
         private async Task FinishWritingAsync()
         {
-            if (!Volatile.Read(ref _closingUnauthenticated)) return;
+            var reason = Volatile.Read(ref _closingUnauthenticated)
+                ? $"AuthenticationTimeout: no device authenticated within {_network.Settings.GatewayAuthenticationTimeout.TotalSeconds:0.###} s"
+                : Volatile.Read(ref _closingReplaced) ? "ConnectionReplaced: every device of this connection authenticated on a newer one" : null;
+            if (reason is null) return;
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                var seconds = _network.Settings.GatewayAuthenticationTimeout.TotalSeconds;
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, $"AuthenticationTimeout: no device authenticated within {seconds:0.###} s", _stop.Token);
-            }
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, reason, _stop.Token);
             _stop.CancelAfter(CloseGrace);
         }
 
@@ -321,7 +334,7 @@ public static class DeviceGateway
                 return Error(new GatewayError.InvalidSignature(frame.Device));
             _authenticated[frame.Device] = 0;
             Volatile.Write(ref _everAuthenticated, true);
-            _actor.Tell(new GatewayConnection.Authenticated(frame.Device));
+            _actor.Tell(new GatewayConnection.Authenticated(frame.Device, _network.Settings.Clock.Now.UnixMilliseconds));
             return GatewayFrameWriter.Welcome(frame.Device, device.Role.ToString(), device.Operator.Value);
         }
 

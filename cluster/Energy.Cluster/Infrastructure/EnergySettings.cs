@@ -68,6 +68,17 @@ public sealed record EnergySettings(
     /// <summary>Public keys (hex) of ledger nodes whose block signatures an audit accepts, besides this node's own.</summary>
     public IReadOnlySet<string> TrustedNodeKeys { get; init; } = new HashSet<string>();
 
+    /// <summary>A folder where the cluster's nodes publish their public keys (<see cref="NodeKeyDirectory"/>), if any.</summary>
+    public string? NodeKeysDirectory { get; init; }
+
+    /// <summary>The node keys an audit accepts now: this node's, the configured ones, and those published in <see cref="NodeKeysDirectory"/>.</summary>
+    public IReadOnlySet<string> NodeKeysTrustedNow()
+    {
+        var trusted = new HashSet<string>(TrustedNodeKeys, StringComparer.Ordinal) { NodeKey.PublicKey.Hex };
+        if (NodeKeysDirectory is { } directory) trusted.UnionWith(NodeKeyDirectory.Read(directory));
+        return trusted;
+    }
+
     /// <summary>How long a stopped session waits for the vehicle to pay its final reading before it closes with what is outstanding.</summary>
     public TimeSpan SessionSettleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -69,7 +69,7 @@ public static class LedgerAudit
             var next = (ulong)blocks.Count + 1;
             return new AuditResult(shard, false, (ulong)blocks.Count, next, $"block {next} cannot be read: {exception.GetBaseException().Message}");
         }
-        var trusted = new HashSet<string>(settings.TrustedNodeKeys, StringComparer.Ordinal) { settings.NodeKey.PublicKey.Hex };
+        var trusted = settings.NodeKeysTrustedNow();
         return Verify(shard, blocks, trusted.Contains);
     }
 
@@ -104,7 +104,7 @@ public static class LedgerAudit
             previousHash = blocks[0].BlockHash();
             blocks.RemoveAt(0);
         }
-        var trusted = new HashSet<string>(settings.TrustedNodeKeys, StringComparer.Ordinal) { settings.NodeKey.PublicKey.Hex };
+        var trusted = settings.NodeKeysTrustedNow();
         return Verify(shard, blocks, trusted.Contains, fromHeight, previousHash);
     }
 
