@@ -199,14 +199,7 @@ public static class TlsNodes
 
     private static string MakeCertificate()
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=Energy cluster", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication"), new Oid("1.3.6.1.5.5.7.3.2", "Client Authentication")], false));
-        var now = DateTimeOffset.UtcNow;
-        using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+        using var certificate = ClusterProvisioning.CreateClusterCertificate(DateTimeOffset.UtcNow);
         var path = Path.Combine(Path.GetTempPath(), "energy-tests", "remote-tls-" + Guid.NewGuid().ToString("N") + ".pfx");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, certificate.Export(X509ContentType.Pkcs12, Password));
