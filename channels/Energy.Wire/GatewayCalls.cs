@@ -12,33 +12,33 @@ public interface IGatewayCall
 // network's currency; signed objects travel as their wire bytes (base64 in JSON).
 
 /// <summary>A charger starts a session for a plugged-in vehicle, with the signed start reading.</summary>
-public readonly record struct StartSessionCall(string Session, DeviceId Vehicle, long PricePerKwh, long Credit, byte[] Reading, SegmentId? Zone) : IGatewayCall
+public readonly record struct StartSessionCall(SessionId Session, DeviceId Vehicle, long PricePerKwh, long Credit, byte[] Reading, SegmentId? Zone) : IGatewayCall
 {
     public static string Action => GatewayActions.SessionStart;
 }
 
 /// <summary>A vehicle consents to a session it was offered and names the channel it pays on.</summary>
-public readonly record struct AcceptSessionCall(string Session, ChannelId Channel) : IGatewayCall
+public readonly record struct AcceptSessionCall(SessionId Session, ChannelId Channel) : IGatewayCall
 {
     public static string Action => GatewayActions.SessionAccept;
 }
 
-public readonly record struct SessionReadingCall(string Session, byte[] Reading) : IGatewayCall
+public readonly record struct SessionReadingCall(SessionId Session, byte[] Reading) : IGatewayCall
 {
     public static string Action => GatewayActions.SessionReading;
 }
 
-public readonly record struct PaySessionCall(string Session, byte[] Voucher) : IGatewayCall
+public readonly record struct PaySessionCall(SessionId Session, byte[] Voucher) : IGatewayCall
 {
     public static string Action => GatewayActions.SessionPay;
 }
 
-public readonly record struct StopSessionCall(string Session, byte[] Reading) : IGatewayCall
+public readonly record struct StopSessionCall(SessionId Session, byte[] Reading) : IGatewayCall
 {
     public static string Action => GatewayActions.SessionStop;
 }
 
-public readonly record struct GetSessionCall(string Session) : IGatewayCall
+public readonly record struct GetSessionCall(SessionId Session) : IGatewayCall
 {
     public static string Action => GatewayActions.SessionGet;
 }
@@ -50,13 +50,13 @@ public readonly record struct TollPassCall(byte[] Request) : IGatewayCall
 }
 
 /// <summary>A vehicle pays a pass (its id is the gantry's id, a dot and a number).</summary>
-public readonly record struct PayTollCall(string Pass, byte[] Voucher) : IGatewayCall
+public readonly record struct PayTollCall(PassId Pass, byte[] Voucher) : IGatewayCall
 {
     public static string Action => GatewayActions.TollPay;
 }
 
 /// <summary>A vehicle says at once that it will not pay a pass, rather than let the gantry wait; <see cref="TollDeclineReasons"/> names why.</summary>
-public readonly record struct DeclineTollCall(string Pass, string Reason) : IGatewayCall
+public readonly record struct DeclineTollCall(PassId Pass, string Reason) : IGatewayCall
 {
     public static string Action => GatewayActions.TollDecline;
 }
@@ -98,10 +98,8 @@ public interface IGatewayCallHandler<out TResult>
     TResult GetSession(in GetSessionCall call);
     TResult TollPass(in TollPassCall call);
 
-    /// <param name="gantry">The gantry the pass belongs to, read from the pass's id.</param>
-    TResult PayToll(DeviceId gantry, in PayTollCall call);
-
-    TResult DeclineToll(DeviceId gantry, in DeclineTollCall call);
+    TResult PayToll(in PayTollCall call);
+    TResult DeclineToll(in DeclineTollCall call);
     TResult GetGantry(in GetGantryCall call);
     TResult SubmitVoucher(in SubmitVoucherCall call);
     TResult GetChannel(in GetChannelCall call);
@@ -144,8 +142,8 @@ public static class GatewayCalls
             GatewayActions.SessionStop => handler.StopSession(new StopSessionCall(frame.Session(), frame.Bytes("reading"))),
             GatewayActions.SessionGet => handler.GetSession(new GetSessionCall(frame.Session())),
             GatewayActions.TollPass => handler.TollPass(new TollPassCall(frame.Bytes("request"))),
-            GatewayActions.TollPay => handler.PayToll(frame.GantryOfPass(), new PayTollCall(frame.Text("pass"), frame.Bytes("voucher"))),
-            GatewayActions.TollDecline => handler.DeclineToll(frame.GantryOfPass(), new DeclineTollCall(frame.Text("pass"), frame.Text("reason"))),
+            GatewayActions.TollPay => handler.PayToll(new PayTollCall(frame.Pass(), frame.Bytes("voucher"))),
+            GatewayActions.TollDecline => handler.DeclineToll(new DeclineTollCall(frame.Pass(), frame.Text("reason"))),
             GatewayActions.TollGantry => handler.GetGantry(default),
             GatewayActions.ChannelVoucher => handler.SubmitVoucher(new SubmitVoucherCall(frame.Channel("channel"), frame.Bytes("voucher"))),
             GatewayActions.ChannelGet => handler.GetChannel(new GetChannelCall(frame.Channel("channel"))),

@@ -12,37 +12,37 @@ public interface IGatewayEvent
 // (the network's, where the body does not say); signed objects travel as their wire bytes (base64 in JSON).
 
 /// <summary>To a vehicle: a charger offers a session; the vehicle verifies the start reading with the meter's key before it consents.</summary>
-public sealed record SessionOfferEvent(string Session, DeviceId Charger, PartyId Payee, string MeterKey, bool Witnessed, long PricePerKwh, long Credit,
+public sealed record SessionOfferEvent(SessionId Session, DeviceId Charger, PartyId Payee, string MeterKey, bool Witnessed, long PricePerKwh, long Credit,
     Currency Currency, byte[] StartReading) : IGatewayEvent
 {
     public static string Name => GatewayEvents.SessionOffer;
 }
 
 /// <summary>To a charger: the vehicle consented and pays on this channel.</summary>
-public sealed record SessionAcceptedEvent(string Session, ChannelId Channel) : IGatewayEvent
+public sealed record SessionAcceptedEvent(SessionId Session, ChannelId Channel) : IGatewayEvent
 {
     public static string Name => GatewayEvents.SessionAccepted;
 }
 
 /// <summary>To a vehicle: a signed reading to verify and pay; the final one ends the session.</summary>
-public sealed record SessionReadingEvent(string Session, byte[] Reading, long EnergyWh, long Owed, long Paid, bool Final) : IGatewayEvent
+public sealed record SessionReadingEvent(SessionId Session, byte[] Reading, long EnergyWh, long Owed, long Paid, bool Final) : IGatewayEvent
 {
     public static string Name => GatewayEvents.SessionReading;
 }
 
 /// <summary>To a charger: what the vehicle has paid so far.</summary>
-public sealed record SessionPaidEvent(string Session, long Owed, long Paid) : IGatewayEvent
+public sealed record SessionPaidEvent(SessionId Session, long Owed, long Paid) : IGatewayEvent
 {
     public static string Name => GatewayEvents.SessionPaid;
 }
 
 /// <summary>To a charger: payment fell behind by more than the credit; deliver no more until resumed.</summary>
-public sealed record SessionSuspendEvent(string Session, long Owed, long Paid, long Credit) : IGatewayEvent
+public sealed record SessionSuspendEvent(SessionId Session, long Owed, long Paid, long Credit) : IGatewayEvent
 {
     public static string Name => GatewayEvents.SessionSuspend;
 }
 
-public sealed record SessionResumeEvent(string Session, long Owed, long Paid) : IGatewayEvent
+public sealed record SessionResumeEvent(SessionId Session, long Owed, long Paid) : IGatewayEvent
 {
     public static string Name => GatewayEvents.SessionResume;
 }
@@ -51,7 +51,7 @@ public sealed record SessionResumeEvent(string Session, long Owed, long Paid) : 
 /// To both: the session's charge record, in the network's JSON (money as {minorUnits, currency}, times in
 /// Unix milliseconds; a session that never bound a channel has none, nor a final voucher).
 /// </summary>
-public sealed record SessionCompletedEvent(string Session, DeviceId Charger, DeviceId Vehicle, ChannelId? Channel, byte[] StartReading, byte[] EndReading,
+public sealed record SessionCompletedEvent(SessionId Session, DeviceId Charger, DeviceId Vehicle, ChannelId? Channel, byte[] StartReading, byte[] EndReading,
     long EnergyWh, MoneyBody PricePerKwh, MoneyBody Cost, MoneyBody Paid, MoneyBody Outstanding, byte[]? FinalVoucher, int Suspensions,
     long StartedAt, long EndedAt) : IGatewayEvent
 {
@@ -59,7 +59,7 @@ public sealed record SessionCompletedEvent(string Session, DeviceId Charger, Dev
 }
 
 /// <summary>To a vehicle: a gantry's signed toll request, to verify with the gantry's key and pay on the channel to the payee.</summary>
-public sealed record TollRequestEvent(string Pass, byte[] Request, string GantryKey, PartyId Payee, long Price, Currency Currency) : IGatewayEvent
+public sealed record TollRequestEvent(PassId Pass, byte[] Request, string GantryKey, PartyId Payee, long Price, Currency Currency) : IGatewayEvent
 {
     public static string Name => GatewayEvents.TollRequest;
 }
@@ -70,13 +70,13 @@ public sealed record TollPriceEvent(DeviceId Gantry, long Price, Currency Curren
     public static string Name => GatewayEvents.TollPrice;
 }
 
-public sealed record TollConfirmedEvent(string Pass, DeviceId Vehicle, long Paid, long PassedAt) : IGatewayEvent
+public sealed record TollConfirmedEvent(PassId Pass, DeviceId Vehicle, long Paid, long PassedAt) : IGatewayEvent
 {
     public static string Name => GatewayEvents.TollConfirmed;
 }
 
 /// <summary>To a gantry: no valid payment for a pass; the cause in camelCase (late, noChannel, ...).</summary>
-public sealed record TollViolationEvent(string Pass, DeviceId Vehicle, string Cause, string Detail) : IGatewayEvent
+public sealed record TollViolationEvent(PassId Pass, DeviceId Vehicle, string Cause, string Detail) : IGatewayEvent
 {
     public static string Name => GatewayEvents.TollViolation;
 }

@@ -87,10 +87,10 @@ public sealed class GatewayFrame
         catch (FormatException) { throw Malformed($"{name} is not base64"); }
     }
 
-    internal string Session()
+    internal SessionId Session()
     {
         var session = Text("session");
-        return SessionIds.IsValid(session) ? session : throw Refuse(new GatewayError.InvalidSessionId(Id, Device, session));
+        return SessionId.IsValid(session) ? new SessionId(session) : throw Refuse(new GatewayError.InvalidSessionId(Id, Device, session));
     }
 
     internal DeviceId DeviceArg(string name)
@@ -99,13 +99,11 @@ public sealed class GatewayFrame
         return parsed.IsOk ? parsed.Value : throw Malformed(parsed.Error!.Describe());
     }
 
-    /// <summary>The gantry a pass belongs to: a pass id is the gantry's id, a dot, and the pass's number.</summary>
-    internal DeviceId GantryOfPass()
+    /// <summary>A pass: the gantry's id, a dot, and the pass's number there.</summary>
+    internal PassId Pass()
     {
         var pass = Text("pass");
-        var dot = pass.LastIndexOf('.');
-        var gantry = dot > 0 ? DeviceId.Parse(pass[..dot]) : DeviceId.Parse("");
-        return gantry.IsOk ? gantry.Value : throw Malformed($"pass '{pass}' is not a gantry id, a dot and a number");
+        return PassId.Parse(pass) is { IsOk: true } parsed ? parsed.Value : throw Malformed($"pass '{pass}' is not a gantry id, a dot and a number");
     }
 
     internal SegmentId? OptionalZone()
@@ -136,13 +134,4 @@ public sealed class GatewayFrame
 internal sealed class FrameRefusedException(GatewayError error) : Exception(error.Describe())
 {
     public GatewayError Error { get; } = error;
-}
-
-/// <summary>The syntax of a charging session's id, checked where a call names one.</summary>
-public static class SessionIds
-{
-    public const int MaxLength = 64;
-
-    public static bool IsValid(string id) =>
-        id.Length is > 0 and <= MaxLength && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-');
 }

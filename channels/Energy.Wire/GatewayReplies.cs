@@ -10,10 +10,10 @@ namespace Energy.Wire;
 public sealed record MoneyBody(long MinorUnits, Currency Currency);
 
 /// <summary>The answer to session calls: which session, and what is paid on it so far.</summary>
-public sealed record SessionReply(string Session, MoneyBody? Paid);
+public sealed record SessionReply(SessionId Session, MoneyBody? Paid);
 
 /// <summary>The answer to <see cref="TollPassCall"/>: the pass the gantry waits on.</summary>
-public sealed record TollPassReply(string Pass);
+public sealed record TollPassReply(PassId Pass);
 
 /// <summary>The answer to <see cref="GetGantryCall"/>: the gantry's segment and current price (neither, before its operator configured it).</summary>
 public sealed record GantryReply(SegmentId? Segment, MoneyBody? Price);

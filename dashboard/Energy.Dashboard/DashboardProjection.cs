@@ -40,11 +40,11 @@ public static class DashboardProjection
 
     public static DashboardItem? ItemOf(NetworkActivity happened) => happened switch
     {
-        ChargingSessionCompleted s => new DashboardItem("session", s.Session,
+        ChargingSessionCompleted s => new DashboardItem("session", s.Session.Value,
             $"{s.Vehicle} charged {s.Energy.WattHours} Wh at {s.Charger}, paid {s.Paid.MinorUnits} of {s.Cost.MinorUnits}",
             [s.Payee.Name], s.Paid.MinorUnits, s.Energy.WattHours, s.Zone?.Value, s.At,
             s.Channel is { } channel ? [Device(s.Charger), Device(s.Vehicle), Channel(channel)] : [Device(s.Charger), Device(s.Vehicle)]),
-        TollPassPaid p => new DashboardItem("pass", p.Pass, $"{p.Vehicle} paid {p.Paid.MinorUnits} at {p.Gantry}",
+        TollPassPaid p => new DashboardItem("pass", p.Pass.Value, $"{p.Vehicle} paid {p.Paid.MinorUnits} at {p.Gantry}",
             [p.TollOperator.Value], p.Paid.MinorUnits, 0, p.Zone.Value, p.At,
             [Device(p.Gantry), Device(p.Vehicle), "channel:" + p.Channel?.Value]),
         TollViolationRecorded v => new DashboardItem("violation", v.Violation, $"{v.Vehicle} at {v.Gantry}: {v.Cause} ({v.Detail})",

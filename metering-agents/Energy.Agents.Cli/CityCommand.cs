@@ -53,6 +53,11 @@ public static class CityCommand
             HelpName = "FILE",
             DefaultValueFactory = _ => ".data/node-1/authority.key",
         };
+        var statusFile = new Option<string?>("--status-file")
+        {
+            Description = "A file rewritten after each round: 'clean round N' or 'failed round N' (a container's health check reads it)",
+            HelpName = "FILE",
+        };
         var network = new Option<string>("--network") { Description = "The network's id", HelpName = "ID", DefaultValueFactory = _ => "energy-local" };
         var currency = new Option<string>("--currency") { Description = "The network's currency", HelpName = "CODE", DefaultValueFactory = _ => "EUR" };
         network.Validators.Add(result => Check(result, NetworkId.Parse(result.GetValueOrDefault<string>())));
@@ -60,7 +65,7 @@ public static class CityCommand
         var command = new Command("city", "Runs a city against a node: chargers, gantries, vehicles and homes through the device gateway, "
             + "then prints the summary, the ledger totals and the audit of every block chain, after each round")
         {
-            node, vehicles, chargers, gantries, homes, sessions, readings, intervalMs, rounds, gridKeyFile, dashboardKeyFile, authorityKey, network, currency,
+            node, vehicles, chargers, gantries, homes, sessions, readings, intervalMs, rounds, gridKeyFile, dashboardKeyFile, authorityKey, statusFile, network, currency,
         };
         command.SetAction((parse, token) =>
         {
@@ -69,7 +74,10 @@ public static class CityCommand
                 SessionsPerVehicle: parse.GetValue(sessions), Readings: parse.GetValue(readings),
                 ReadingInterval: TimeSpan.FromMilliseconds(parse.GetValue(intervalMs)));
             var city = new CityRun(parse.GetRequiredValue(node), NetworkId.Of(parse.GetRequiredValue(network)), Currency.Of(parse.GetRequiredValue(currency)),
-                parse.GetRequiredValue(authorityKey), parse.GetRequiredValue(gridKeyFile), parse.GetRequiredValue(dashboardKeyFile), parse.InvocationConfiguration.Output);
+                parse.GetRequiredValue(authorityKey), parse.GetRequiredValue(gridKeyFile), parse.GetRequiredValue(dashboardKeyFile), parse.InvocationConfiguration.Output)
+            {
+                StatusFile = parse.GetValue(statusFile),
+            };
             return city.RunAsync(options, parse.GetValue(rounds), token);
         });
         return command;

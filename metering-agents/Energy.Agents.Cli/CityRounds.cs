@@ -30,6 +30,9 @@ public sealed record RoundOutcome(int Round, int Errors, bool Conserved, IReadOn
 /// </summary>
 public sealed class CityRounds(TextWriter output)
 {
+    /// <summary>Told each round's outcome once it is known, clean or not (a status file for a container's health check).</summary>
+    public Func<RoundOutcome, Task>? AfterRound { get; init; }
+
     public async Task<int> RunAsync(Func<int, CancellationToken, Task<RoundOutcome>> round, int rounds, CancellationToken token)
     {
         var failed = new List<RoundOutcome>();
@@ -49,6 +52,7 @@ public sealed class CityRounds(TextWriter output)
                 // Whatever stopped the round (a refusal, a timeout, a node gone, an answer not as expected) fails it, and names it.
                 outcome = RoundOutcome.Stopped(number, $"{exception.GetType().Name}: {exception.Message}");
             }
+            if (AfterRound is not null) await AfterRound(outcome);
             if (outcome.Clean) continue;
             failed.Add(outcome);
             output.WriteLine($"Round {number} failed: {outcome.Problems()}");

@@ -10,6 +10,9 @@ namespace Energy.Agents.Cli;
 /// </summary>
 public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, string authorityKeyFile, string gridKeyFile, string dashboardKeyFile, TextWriter output)
 {
+    /// <summary>Where the outcome of the last round is written, if anywhere.</summary>
+    public string? StatusFile { get; init; }
+
     /// <summary>Runs the rounds (0: until cancelled); 0 when every round was clean, 1 when any was not (<see cref="CityRounds"/>).</summary>
     public async Task<int> RunAsync(CityScenario.Options options, int rounds, CancellationToken token)
     {
@@ -22,7 +25,11 @@ public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, s
         using var grid = await GridOperatorAsync(node, authority);
         await DashboardKeyFile.WriteAsync(grid, dashboardKeyFile);
         output.WriteLine($"Dashboard: {new Uri(nodeUrl, "/dashboard")} (sign in as {grid.Id} with the viewer key in {dashboardKeyFile})");
-        return await new CityRounds(output).RunAsync(async (round, roundToken) =>
+        var city = new CityRounds(output)
+        {
+            AfterRound = StatusFile is null ? null : outcome => WriteStatusAsync(StatusFile, $"{(outcome.Clean ? "clean" : "failed")} round {outcome.Round}"),
+        };
+        return await city.RunAsync(async (round, roundToken) =>
         {
             if (round > 1) output.WriteLine($"== city, round {round}");
             await AdmitLedgerNodesAsync(grid.Node, authority);
@@ -48,6 +55,16 @@ public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, s
             await authority.AdmitLedgerNodeAsync(DevicePublicKey.FromHex(key).Unwrap());
             output.WriteLine($"ledger node {key} admitted by the authority: the blocks it signs audit as intact on every node");
         }
+    }
+
+    /// <summary>Replaces the status file whole (written beside it, then moved), so that a reader never sees half a line.</summary>
+    private static async Task WriteStatusAsync(string path, string status)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var next = full + ".next";
+        await File.WriteAllTextAsync(next, status + "\n");
+        File.Move(next, full, overwrite: true);
     }
 
     /// <summary>Prints the ledger totals and the audit of every shard's chain; whether value is conserved, and the shards not intact.</summary>

@@ -25,7 +25,7 @@ public sealed class ChargerAgent : IDisposable
     private Timestamp _lastTime;
 
     // The session in progress: what the network last reported, and signals for the waits.
-    private string? _session;
+    private SessionId? _session;
     private long _paid;
     private bool _networkSuspended;
     private TaskCompletionSource<bool> _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -86,7 +86,7 @@ public sealed class ChargerAgent : IDisposable
     /// one every <paramref name="interval"/>, at <paramref name="pricePerKwh"/> minor units, granting
     /// <paramref name="credit"/> minor units of unpaid energy. Returns the charge record.
     /// </summary>
-    public async Task<JsonElement> ChargeAsync(string session, DeviceId vehicle, int readings, long whPerReading, long pricePerKwh, long credit,
+    public async Task<JsonElement> ChargeAsync(SessionId session, DeviceId vehicle, int readings, long whPerReading, long pricePerKwh, long credit,
         TimeSpan interval, CancellationToken token = default)
     {
         _session = session;
@@ -179,7 +179,7 @@ public sealed class ChargerAgent : IDisposable
     }
 
     /// <summary>Events of an earlier session (late, or repeated) change nothing in the one in progress.</summary>
-    private bool IsCurrent(string session) => session == _session;
+    private bool IsCurrent(SessionId session) => session == _session;
 
     private void NotePaid(long paid)
     {

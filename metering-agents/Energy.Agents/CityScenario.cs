@@ -196,7 +196,7 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
         var n = 0;
         await foreach (var vehicle in arrivals.ReadAllAsync(token))
         {
-            var session = $"{charger.Id}.{++n}";
+            var session = SessionId.Of($"{charger.Id}.{++n}");
             vehicle.PlugInto(charger.Id);
             try
             {

@@ -17,7 +17,7 @@ namespace Energy.Agents;
 public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currency) : IDisposable
 {
     private readonly DeviceKeyPair _key = DeviceKeyPair.Generate();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<PassOutcome>> _outcomes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<PassId, TaskCompletionSource<PassOutcome>> _outcomes = new();
     private GatewayClient? _gateway;
     private long _price;
     private SegmentId _segment;
@@ -30,7 +30,7 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
     /// <summary>How long the gantry waits for the network's verdict on a pass.</summary>
     public TimeSpan VerdictTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    public sealed record PassOutcome(string Pass, bool Paid, long PaidMinorUnits, string? Violation, TimeSpan Latency);
+    public sealed record PassOutcome(PassId Pass, bool Paid, long PaidMinorUnits, string? Violation, TimeSpan Latency);
 
     /// <summary>Authenticates and reads its tariff's current price and segment.</summary>
     public async Task ConnectAsync(GatewayClient gateway)
@@ -111,7 +111,7 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
     }
 
     // The verdict can arrive before the answer to the pass itself: whichever comes first creates the waiter.
-    private void Verdict(string pass, PassOutcome outcome) =>
+    private void Verdict(PassId pass, PassOutcome outcome) =>
         _outcomes.GetOrAdd(pass, _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(outcome);
 
     public void Dispose() => _key.Dispose();

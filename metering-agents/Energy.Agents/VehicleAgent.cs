@@ -22,7 +22,7 @@ public sealed class VehicleAgent : IDisposable
 {
     private readonly DeviceKeyPair _key = DeviceKeyPair.Generate();
     private readonly ConcurrentDictionary<PartyId, PayingChannel> _channels = new();
-    private readonly ConcurrentDictionary<string, SessionState> _sessions = new();
+    private readonly ConcurrentDictionary<SessionId, SessionState> _sessions = new();
     private readonly Channel<(string Event, JsonElement Body)> _events = Channel.CreateBounded<(string, JsonElement)>(1_024);
     private readonly SemaphoreSlim _paying = new(16);
     private GatewayClient? _gateway;
@@ -63,7 +63,7 @@ public sealed class VehicleAgent : IDisposable
     public ConcurrentDictionary<string, JsonElement> Records { get; } = new();
 
     /// <summary>Fires with each completed session's record.</summary>
-    public event Action<string, JsonElement>? Completed;
+    public event Action<SessionId, JsonElement>? Completed;
 
     public sealed class PayingChannel(ChannelId id, Money deposit)
     {
@@ -74,7 +74,7 @@ public sealed class VehicleAgent : IDisposable
         public object Gate { get; } = new();
     }
 
-    private sealed record SessionState(string Session, PaymentPurpose Purpose, PayingChannel Channel, DeviceId Meter, DevicePublicKey MeterKey, Tariff Tariff, MeterReading Start)
+    private sealed record SessionState(SessionId Session, PaymentPurpose Purpose, PayingChannel Channel, DeviceId Meter, DevicePublicKey MeterKey, Tariff Tariff, MeterReading Start)
     {
         public MeterReading Last { get; set; } = Start;
 
@@ -126,7 +126,7 @@ public sealed class VehicleAgent : IDisposable
                     case GatewayEvents.SessionCompleted:
                         // The charge record is kept whole, as the network wrote it.
                         var session = WireJson.Read<SessionCompletedEvent>(body).Session;
-                        Records[session] = body;
+                        Records[session.Value] = body;
                         _sessions.TryRemove(session, out _);
                         Completed?.Invoke(session, body);
                         break;
@@ -184,12 +184,7 @@ public sealed class VehicleAgent : IDisposable
             Refusals.Enqueue(accepted.Error!.Code);
             return;
         }
-        if (PaymentPurpose.ForSession(session) is not { IsOk: true } purpose)
-        {
-            Refusals.Enqueue("MalformedValue");
-            return;
-        }
-        _sessions[session] = new SessionState(session, purpose.Value, channel, meter, meterKey.Value,
+        _sessions[session] = new SessionState(session, session.Purpose, channel, meter, meterKey.Value,
             new Tariff(new Money(offer.PricePerKwh, currency)), accepted.Value);
         await _gateway!.CallAsync(Id, new AcceptSessionCall(session, channel.Id));
     }
@@ -233,7 +228,7 @@ public sealed class VehicleAgent : IDisposable
         _ = PayAsync(session, voucher);
     }
 
-    private Task PayAsync(string session, byte[] voucher) =>
+    private Task PayAsync(SessionId session, byte[] voucher) =>
         SendPaymentAsync(new PaySessionCall(session, voucher), () => Interlocked.Increment(ref _payments));
 
     /// <summary>Sends a payment (pipelined: the caller took a slot of <see cref="_paying"/>, released here) and notes a refusal.</summary>
@@ -288,7 +283,7 @@ public sealed class VehicleAgent : IDisposable
             return;
         }
         var price = new Money(verified.Value.Price.MinorUnits - (Tolls == TollAnswer.Underpay ? 1 : 0), currency);
-        if (PaymentPurpose.ForTollPass(pass) is not { IsOk: true } purpose) { Refusals.Enqueue("MalformedValue"); return; }
+        var purpose = pass.Purpose;
         byte[] voucher;
         lock (channel.Gate)
         {
@@ -299,7 +294,7 @@ public sealed class VehicleAgent : IDisposable
                 channel.Sequence++;
                 channel.Cumulative = cumulative.Value;
                 // The voucher names the pass: its increment pays this pass and nothing else.
-                voucher = SignVoucher(channel.Id, channel.Sequence, cumulative.Value, price, purpose.Value);
+                voucher = SignVoucher(channel.Id, channel.Sequence, cumulative.Value, price, purpose);
             }
         }
         if (voucher.Length == 0)
@@ -311,10 +306,10 @@ public sealed class VehicleAgent : IDisposable
         _ = PayTollAsync(pass, voucher);
     }
 
-    private Task PayTollAsync(string pass, byte[] voucher) =>
+    private Task PayTollAsync(PassId pass, byte[] voucher) =>
         SendPaymentAsync(new PayTollCall(pass, voucher), () => Interlocked.Increment(ref _tollsPaid));
 
-    private async Task DeclineAsync(string pass, string reason)
+    private async Task DeclineAsync(PassId pass, string reason)
     {
         try { await _gateway!.CallAsync(Id, new DeclineTollCall(pass, reason)); }
         catch (GatewayRefusedException refused) { Refusals.Enqueue(refused.Code); }

@@ -106,6 +106,39 @@ public class IdentifierTests
         Assert.Equal("operator:cpo-1", PartyId.From(OperatorId.Of("cpo-1")).Value);
     }
 
+    [Theory]
+    [InlineData("gantry-1.17", "gantry-1", 17UL)]
+    [InlineData("gantry-1.north.3", "gantry-1.north", 3UL)]
+    public void A_pass_id_is_its_gantry_and_number_and_reads_back_as_written(string text, string gantry, ulong number)
+    {
+        var pass = PassId.Parse(text).Unwrap();
+        Assert.Equal((DeviceId.Of(gantry), number, text), (pass.Gantry, pass.Number, pass.Value));
+        Assert.Equal(pass, PassId.Of(pass.Value));
+        Assert.Equal(Streaming.PaymentPurpose.ForTollPass(text).Unwrap(), pass.Purpose);
+    }
+
+    [Theory]
+    [InlineData("gantry-1")]
+    [InlineData("gantry-1.0")]
+    [InlineData(".5")]
+    [InlineData("Gantry.5")]
+    [InlineData("gantry-1.-5")]
+    [InlineData("gantry-1.5x")]
+    [InlineData("")]
+    public void A_pass_id_that_is_not_a_gantry_and_a_number_from_one_is_refused_by_name(string text) =>
+        AssertMalformed(PassId.Parse(text).Error, "pass id", text);
+
+    [Fact]
+    public void A_session_id_is_an_identifier_and_names_its_purpose()
+    {
+        var session = SessionId.Of("charger-1.7");
+        Assert.Equal(Streaming.PaymentPurpose.ForSession("charger-1.7").Unwrap(), session.Purpose);
+        AssertMalformed(SessionId.Parse("Charger 1").Error, "session id", "Charger 1");
+        Assert.True(new SessionId("Charger 1").Purpose.IsNone);
+        Assert.Equal(("cp-1", 42), SessionId.OfTransaction("cp-1", 42).Transaction);
+        Assert.Null(SessionId.Of("cp-1.42").Transaction);
+    }
+
     private static void AssertMalformed(ProtocolError? error, string field, string value)
     {
         var malformed = Assert.IsType<MalformedValue>(error);

@@ -25,11 +25,11 @@ public sealed class ActivityFeedTests(ITestOutputHelper output) : ClusterTestKit
     /// <summary>One event of every kind.</summary>
     public static IReadOnlyList<NetworkActivity> EveryKind() =>
     [
-        new ChargingSessionCompleted("session-1", PartyId.Of("operator:cpo-1"), DeviceId.Of("charger-1"), DeviceId.Of("vehicle-1"), ChannelId.Of("channel-1"),
+        new ChargingSessionCompleted(SessionId.Of("session-1"), PartyId.Of("operator:cpo-1"), DeviceId.Of("charger-1"), DeviceId.Of("vehicle-1"), ChannelId.Of("channel-1"),
             new EnergyWh(7_000), new Money(245, Currency.Eur), new Money(245, Currency.Eur), SegmentId.Of("zone-a"), At),
-        new ChargingSessionCompleted("session-2", PartyId.Of("operator:cpo-1"), DeviceId.Of("charger-1"), DeviceId.Of("vehicle-2"), null,
+        new ChargingSessionCompleted(SessionId.Of("session-2"), PartyId.Of("operator:cpo-1"), DeviceId.Of("charger-1"), DeviceId.Of("vehicle-2"), null,
             new EnergyWh(0), Money.Zero(Currency.Eur), Money.Zero(Currency.Eur), null, At),
-        new TollPassPaid("pass-1", OperatorId.Of("tolls-1"), DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-1"), ChannelId.Of("channel-2"), Ten, SegmentId.Of("zone-a"), At),
+        new TollPassPaid(PassId.Of("gantry-1.1"), OperatorId.Of("tolls-1"), DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-1"), ChannelId.Of("channel-2"), Ten, SegmentId.Of("zone-a"), At),
         new TollViolationRecorded("violation-1", OperatorId.Of("tolls-1"), DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-3"), Ten, "NoChannel", "no open channel",
             SegmentId.Of("zone-a"), At),
         new DuplexTradeAgreed(ChannelId.Of("duplex-1"), 3, PartyId.Of("device:home-1"), PartyId.Of("device:home-2"), Ten, At),

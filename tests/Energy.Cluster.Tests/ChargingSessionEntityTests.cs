@@ -61,33 +61,33 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         var r = node.Regions;
         await SetUpAsync(r);
         var start = Reading(10_000);
-        var started = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("s1", Charger, Vehicle, Price, new Money(100, Currency.Eur), start, null)));
-        Assert.Equal("awaiting-vehicle", started.Status);
+        var started = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("s1"), Charger, Vehicle, Price, new Money(100, Currency.Eur), start, null)));
+        Assert.Equal(SessionStatus.AwaitingVehicle, started.Status);
         // The same start again is answered the same; other terms under the same id are refused.
-        Assert.Equal("awaiting-vehicle", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("s1", Charger, Vehicle, Price, new Money(100, Currency.Eur), start, null))).Status);
-        Assert.Equal(nameof(SessionAlreadyStarted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession("s1", Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(10_000), null))).Code);
+        Assert.Equal(SessionStatus.AwaitingVehicle, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("s1"), Charger, Vehicle, Price, new Money(100, Currency.Eur), start, null))).Status);
+        Assert.Equal(nameof(SessionAlreadyStarted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("s1"), Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(10_000), null))).Code);
 
-        Assert.Equal("charging", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("s1", Vehicle, Channel, null))).Status);
-        var after = Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("s1", Charger, Reading(12_345), null)));
+        Assert.Equal(SessionStatus.Charging, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("s1"), Vehicle, Channel, null))).Status);
+        var after = Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("s1"), Charger, Reading(12_345), null)));
         Assert.Equal(2_345, after.EnergyWh);
         Assert.Equal(94, after.Owed.MinorUnits); // 2.345 kWh x 40 = 93.8, rounded half up
 
         // Paying more than is owed is refused; paying what is owed is acknowledged once the channel holds the voucher.
-        Assert.Equal(nameof(PaymentAboveOwed), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 95, 95, _vehicleKey, Signing.Session("s1")), null))).Code);
-        Assert.Equal(94, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("s1", Vehicle, Signing.Voucher(Channel, 1, 94, 94, _vehicleKey, Signing.Session("s1")), null))).Paid.MinorUnits);
+        Assert.Equal(nameof(PaymentAboveOwed), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("s1"), Vehicle, Signing.Voucher(Channel, 1, 95, 95, _vehicleKey, Signing.Session("s1")), null))).Code);
+        Assert.Equal(94, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("s1"), Vehicle, Signing.Voucher(Channel, 1, 94, 94, _vehicleKey, Signing.Session("s1")), null))).Paid.MinorUnits);
         Assert.Equal(94, Assert.IsType<ChannelView>(await AskAsync(r.Channels, new GetChannel(Channel))).Paid!.Value.MinorUnits);
 
         var end = Reading(12_345);
-        var stopped = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("s1", Charger, end, null)));
-        Assert.Equal("completed", stopped.Status);
+        var stopped = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession(SessionId.Of("s1"), Charger, end, null)));
+        Assert.Equal(SessionStatus.Completed, stopped.Status);
         var record = stopped.Record!;
         Assert.Equal((2_345L, 94L, 94L, 0L), (record.EnergyWh, record.Cost.MinorUnits, record.Paid.MinorUnits, record.Outstanding.MinorUnits));
         Assert.Equal(start, record.StartReading);
         Assert.Equal(end, record.EndReading);
         Assert.Equal(94, Signed<Energy.Channels.Streaming.Voucher>.Decode(record.FinalVoucher!).Unwrap().Payload.Cumulative.MinorUnits);
         // A stop repeated gets the same answer; a reading after the end is refused.
-        Assert.Equal("completed", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("s1", Charger, end, null))).Status);
-        Assert.Equal(nameof(SessionEnded), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("s1", Charger, Reading(13_000), null))).Code);
+        Assert.Equal(SessionStatus.Completed, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession(SessionId.Of("s1"), Charger, end, null))).Status);
+        Assert.Equal(nameof(SessionEnded), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("s1"), Charger, Reading(13_000), null))).Code);
     }
 
     [Fact]
@@ -98,32 +98,32 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         await SetUpAsync(r);
         using var stranger = DeviceKeyPair.Generate();
         // A vehicle cannot act as a charger; a start reading under another key does not verify; terms are bounded.
-        Assert.Equal(nameof(DeviceRoleRefused), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession("h1", Vehicle, Vehicle, Price, Price, Reading(1), null))).Code);
-        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession("h1", Charger, Vehicle, Price, Price, Reading(1, stranger), null))).Code);
-        Assert.Equal(nameof(InvalidSessionTerms), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession("h1", Charger, Vehicle, new Money(-1, Currency.Eur), Price, Reading(1), null))).Code);
-        Assert.Equal("CurrencyMismatch", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession("h1", Charger, Vehicle, new Money(40, Currency.Usd), Price, Reading(1), null))).Code);
-        Assert.Equal(nameof(SessionNotFound), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new GetSession("h1"))).Code);
+        Assert.Equal(nameof(DeviceRoleRefused), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("h1"), Vehicle, Vehicle, Price, Price, Reading(1), null))).Code);
+        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("h1"), Charger, Vehicle, Price, Price, Reading(1, stranger), null))).Code);
+        Assert.Equal(nameof(InvalidSessionTerms), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("h1"), Charger, Vehicle, new Money(-1, Currency.Eur), Price, Reading(1), null))).Code);
+        Assert.Equal("CurrencyMismatch", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("h1"), Charger, Vehicle, new Money(40, Currency.Usd), Price, Reading(1), null))).Code);
+        Assert.Equal(nameof(SessionNotFound), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("h1")))).Code);
 
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("h1", Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(1_000), null)));
+        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("h1"), Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(1_000), null)));
         // Payments before the vehicle accepted, and a channel that does not pay the charger's operator.
-        Assert.Equal(nameof(SessionNotAccepted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, Signing.Voucher(Channel, 1, 1, 1, _vehicleKey, Signing.Session("h1")), null))).Code);
-        Assert.Equal(nameof(ChannelNotUsable), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new AcceptSession("h1", Vehicle, ChannelId.Of("no-such-channel"), null))).Code);
-        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new AcceptSession("h1", Charger, Channel, null))).Code);
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("h1", Vehicle, Channel, null)));
+        Assert.Equal(nameof(SessionNotAccepted), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("h1"), Vehicle, Signing.Voucher(Channel, 1, 1, 1, _vehicleKey, Signing.Session("h1")), null))).Code);
+        Assert.Equal(nameof(ChannelNotUsable), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("h1"), Vehicle, ChannelId.Of("no-such-channel"), null))).Code);
+        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("h1"), Charger, Channel, null))).Code);
+        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("h1"), Vehicle, Channel, null)));
 
         var reading = Reading(2_000);
-        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, reading, null)));
-        Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, reading, null))).Code);
-        Assert.Equal("RegisterWentBackwards", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, Reading(1_500), null))).Code);
-        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Charger, Reading(9_000, stranger), null))).Code);
-        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("h1", Vehicle, Reading(9_000), null))).Code);
-        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Charger, Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("h1")), null))).Code);
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("h1"), Charger, reading, null)));
+        Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("h1"), Charger, reading, null))).Code);
+        Assert.Equal("RegisterWentBackwards", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("h1"), Charger, Reading(1_500), null))).Code);
+        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("h1"), Charger, Reading(9_000, stranger), null))).Code);
+        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("h1"), Vehicle, Reading(9_000), null))).Code);
+        Assert.Equal(nameof(NotSessionParty), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("h1"), Charger, Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("h1")), null))).Code);
         // A voucher the vehicle did not sign reaches the channel and is refused there.
-        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, Signing.Voucher(Channel, 1, 40, 40, stranger, Signing.Session("h1")), null))).Code);
-        Assert.Equal("Truncated", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("h1", Vehicle, [1, 2, 3], null))).Code);
+        Assert.Equal("InvalidSignature", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("h1"), Vehicle, Signing.Voucher(Channel, 1, 40, 40, stranger, Signing.Session("h1")), null))).Code);
+        Assert.Equal("Truncated", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("h1"), Vehicle, [1, 2, 3], null))).Code);
 
-        var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("h1")));
-        Assert.Equal((1_000L, 40L, 0L, "charging"), (view.EnergyWh, view.Owed.MinorUnits, view.Paid.MinorUnits, view.Status));
+        var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("h1"))));
+        Assert.Equal((1_000L, 40L, 0L, SessionStatus.Charging), (view.EnergyWh, view.Owed.MinorUnits, view.Paid.MinorUnits, view.Status));
     }
 
     [Fact]
@@ -132,23 +132,23 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         await using var node = await TestNode.StartAsync(store, Settings);
         var r = node.Regions;
         await SetUpAsync(r);
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("c1", Charger, Vehicle, Price, new Money(50, Currency.Eur), Reading(0), null)));
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("c1", Vehicle, Channel, null)));
-        Assert.Equal("charging", Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(1_000), null))).Status);
-        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("c1", Charger, Reading(2_000), null)));
-        await AwaitAssertAsync(async () => Assert.Equal("suspended", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1"))).Status));
-        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("c1", Vehicle, Signing.Voucher(Channel, 1, 80, 80, _vehicleKey, Signing.Session("c1")), null)));
+        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("c1"), Charger, Vehicle, Price, new Money(50, Currency.Eur), Reading(0), null)));
+        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("c1"), Vehicle, Channel, null)));
+        Assert.Equal(SessionStatus.Charging, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("c1"), Charger, Reading(1_000), null))).Status);
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("c1"), Charger, Reading(2_000), null)));
+        await AwaitAssertAsync(async () => Assert.Equal(SessionStatus.Suspended, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("c1")))).Status));
+        Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("c1"), Vehicle, Signing.Voucher(Channel, 1, 80, 80, _vehicleKey, Signing.Session("c1")), null)));
         await AwaitAssertAsync(async () =>
         {
-            var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1")));
-            Assert.Equal(("charging", 1), (view.Status, view.Suspensions));
+            var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("c1"))));
+            Assert.Equal((SessionStatus.Charging, 1), (view.Status, view.Suspensions));
         });
 
         // Stopped while the vehicle owes: after the settle time the record closes with what is outstanding.
-        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("c1", Charger, Reading(3_000), null)));
+        Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession(SessionId.Of("c1"), Charger, Reading(3_000), null)));
         await AwaitAssertAsync(async () =>
         {
-            var record = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("c1"))).Record;
+            var record = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("c1")))).Record;
             Assert.NotNull(record);
             Assert.Equal((120L, 80L, 40L, 1), (record.Cost.MinorUnits, record.Paid.MinorUnits, record.Outstanding.MinorUnits, record.Suspensions));
         }, TimeSpan.FromSeconds(10));
@@ -162,24 +162,24 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         {
             var r = node.Regions;
             await SetUpAsync(r);
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("r1", Charger, Vehicle, Price, new Money(30, Currency.Eur), Reading(500), null)));
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("r1", Vehicle, Channel, null)));
-            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(1_500), null)));
-            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("r1")), null)));
-            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(3_500), null)));
-            await AwaitAssertAsync(async () => Assert.Equal("suspended", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1"))).Status));
-            before = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1")));
+            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("r1"), Charger, Vehicle, Price, new Money(30, Currency.Eur), Reading(500), null)));
+            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("r1"), Vehicle, Channel, null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("r1"), Charger, Reading(1_500), null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("r1"), Vehicle, Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("r1")), null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("r1"), Charger, Reading(3_500), null)));
+            await AwaitAssertAsync(async () => Assert.Equal(SessionStatus.Suspended, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("r1")))).Status));
+            before = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("r1"))));
         }
         await using (var node = await TestNode.StartAsync(store, Settings))
         {
             var r = node.Regions;
-            var after = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("r1")));
+            var after = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("r1"))));
             Assert.Equal(before with { Record = null }, after with { Record = null });
-            Assert.Equal((3_000L, 120L, 40L, "suspended"), (after.EnergyWh, after.Owed.MinorUnits, after.Paid.MinorUnits, after.Status));
+            Assert.Equal((3_000L, 120L, 40L, SessionStatus.Suspended), (after.EnergyWh, after.Owed.MinorUnits, after.Paid.MinorUnits, after.Status));
             // It goes on where it was: the readings' sequence continues, a replay is still refused.
-            Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading("r1", Charger, Reading(4_000, sequence: 2), null))).Code);
-            Assert.Equal(120, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("r1", Vehicle, Signing.Voucher(Channel, 2, 120, 80, _vehicleKey, Signing.Session("r1")), null))).Paid.MinorUnits);
-            Assert.Equal("completed", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("r1", Charger, Reading(3_500), null))).Status);
+            Assert.Equal("ReadingNotNewer", Assert.IsType<Refusal>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("r1"), Charger, Reading(4_000, sequence: 2), null))).Code);
+            Assert.Equal(120, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("r1"), Vehicle, Signing.Voucher(Channel, 2, 120, 80, _vehicleKey, Signing.Session("r1")), null))).Paid.MinorUnits);
+            Assert.Equal(SessionStatus.Completed, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession(SessionId.Of("r1"), Charger, Reading(3_500), null))).Status);
         }
     }
 
@@ -191,17 +191,17 @@ public abstract class ChargingSessionEntityTests(NodeOptions store, ITestOutputH
         {
             var r = node.Regions;
             await SetUpAsync(r);
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession("p1", Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(500), null)));
-            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession("p1", Vehicle, Channel, null)));
-            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("p1", Charger, Reading(1_500), null)));
+            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(SessionId.Of("p1"), Charger, Vehicle, Price, new Money(100, Currency.Eur), Reading(500), null)));
+            Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(SessionId.Of("p1"), Vehicle, Channel, null)));
+            Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("p1"), Charger, Reading(1_500), null)));
             // The payment is the last thing the session hears: the channel holds it, the session has not persisted it.
-            Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("p1", Vehicle, voucher, null))).Paid.MinorUnits);
+            Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("p1"), Vehicle, voucher, null))).Paid.MinorUnits);
         }
         await using (var node = await TestNode.StartAsync(store, Settings))
         {
             var r = node.Regions;
-            Assert.Equal(40, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("p1"))).Paid.MinorUnits);
-            var record = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession("p1", Charger, Reading(1_500), null))).Record!;
+            Assert.Equal(40, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("p1")))).Paid.MinorUnits);
+            var record = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StopSession(SessionId.Of("p1"), Charger, Reading(1_500), null))).Record!;
             Assert.Equal((40L, 40L, 0L), (record.Cost.MinorUnits, record.Paid.MinorUnits, record.Outstanding.MinorUnits));
             Assert.Equal(voucher, record.FinalVoucher);
         }

@@ -41,8 +41,10 @@ public static class Signing
             payerKey).ToArray();
 
     public static PaymentPurpose Session(string session) => PaymentPurpose.ForSession(session).Unwrap();
+    public static PaymentPurpose Session(SessionId session) => session.Purpose;
 
     public static PaymentPurpose Pass(string pass) => PaymentPurpose.ForTollPass(pass).Unwrap();
+    public static PaymentPurpose Pass(PassId pass) => pass.Purpose;
 
     public static byte[] Close(ChannelId channel, PartyId closer, DeviceKeyPair key, Timestamp at) =>
         Signed<CloseRequest>.Sign(new CloseRequest(ClusterTestKit.Network, ChannelKind.Streaming, channel, closer, at), key).ToArray();

@@ -81,10 +81,10 @@ public sealed class PurposeBoundPaymentTests(ITestOutputHelper output) : TestKit
         Assert.IsType<GantryView>(await AskAsync(r.Gantries, new ConfigureGantry(Gantry, Signed<GantryTariff>.Sign(tariff, _operatorKey).ToArray())));
     }
 
-    private async Task StartAsync(EnergyRegions r, string session, DeviceId charger, long creditMinorUnits)
+    private async Task StartAsync(EnergyRegions r, SessionId session, DeviceId charger, long creditMinorUnits)
     {
         Assert.IsType<SessionView>(await AskAsync(r.Sessions, new StartSession(session, charger, Vehicle, Price, new Money(creditMinorUnits, Currency.Eur), Reading(charger, 0), null)));
-        Assert.Equal("charging", Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(session, Vehicle, Channel, null))).Status);
+        Assert.Equal(SessionStatus.Charging, Assert.IsType<SessionView>(await AskAsync(r.Sessions, new AcceptSession(session, Vehicle, Channel, null))).Status);
     }
 
     [Fact]
@@ -93,27 +93,27 @@ public sealed class PurposeBoundPaymentTests(ITestOutputHelper output) : TestKit
         await using var node = await TestNode.StartAsync(_store, Settings);
         var r = node.Regions;
         await SetUpAsync(r);
-        await StartAsync(r, "session-a", ChargerA, 10);
-        await StartAsync(r, "session-b", ChargerB, 10);
-        Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("session-a", ChargerA, Reading(ChargerA, 1_000), null))).Owed.MinorUnits);
-        Assert.Equal(80, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("session-b", ChargerB, Reading(ChargerB, 2_000), null))).Owed.MinorUnits);
+        await StartAsync(r, SessionId.Of("session-a"), ChargerA, 10);
+        await StartAsync(r, SessionId.Of("session-b"), ChargerB, 10);
+        Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("session-a"), ChargerA, Reading(ChargerA, 1_000), null))).Owed.MinorUnits);
+        Assert.Equal(80, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("session-b"), ChargerB, Reading(ChargerB, 2_000), null))).Owed.MinorUnits);
 
         // Session a is paid in full; then a voucher adds 35 for session b. The channel's cumulative is 75,
         // which is within what b is owed less its credit, but only 35 of it was paid for b.
-        Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("session-a", Vehicle,
+        Assert.Equal(40, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("session-a"), Vehicle,
             Signing.Voucher(Channel, 1, 40, 40, _vehicleKey, Signing.Session("session-a")), null))).Paid.MinorUnits);
-        Assert.Equal(35, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("session-b", Vehicle,
+        Assert.Equal(35, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("session-b"), Vehicle,
             Signing.Voucher(Channel, 2, 75, 35, _vehicleKey, Signing.Session("session-b")), null))).Paid.MinorUnits);
         // A voucher naming session a does not pay session b, even handed to b.
-        Assert.Equal(nameof(VoucherForAnotherPurpose), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession("session-b", Vehicle,
+        Assert.Equal(nameof(VoucherForAnotherPurpose), Assert.IsType<Refusal>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("session-b"), Vehicle,
             Signing.Voucher(Channel, 3, 80, 5, _vehicleKey, Signing.Session("session-a")), null))).Code);
 
         await AwaitAssertAsync(async () =>
         {
-            var a = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("session-a")));
-            var b = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("session-b")));
-            Assert.Equal(("charging", 40L), (a.Status, a.Paid.MinorUnits));
-            Assert.Equal(("suspended", 35L), (b.Status, b.Paid.MinorUnits));
+            var a = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("session-a"))));
+            var b = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("session-b"))));
+            Assert.Equal((SessionStatus.Charging, 40L), (a.Status, a.Paid.MinorUnits));
+            Assert.Equal((SessionStatus.Suspended, 35L), (b.Status, b.Paid.MinorUnits));
         });
         Assert.Equal(40, Assert.IsType<PurposePaid>(await AskAsync(r.Channels, new GetPurposePaid(Channel, Signing.Session("session-a")))).Paid.MinorUnits);
         Assert.Equal(35, Assert.IsType<PurposePaid>(await AskAsync(r.Channels, new GetPurposePaid(Channel, Signing.Session("session-b")))).Paid.MinorUnits);
@@ -127,28 +127,28 @@ public sealed class PurposeBoundPaymentTests(ITestOutputHelper output) : TestKit
         var r = node.Regions;
         await SetUpAsync(r);
         // The session is bound while the channel has paid nothing yet.
-        await StartAsync(r, "session-c", ChargerA, 50);
+        await StartAsync(r, SessionId.Of("session-c"), ChargerA, 50);
         var pass = Assert.IsType<PassView>(await AskAsync(r.Gantries, new TollPass(Gantry, TollRequest(120), null)));
         // A voucher naming the session does not pay the pass.
         var wrong = Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, pass.Pass, Vehicle,
             Signing.Voucher(Channel, 1, 120, 120, _vehicleKey, Signing.Session("session-c")), null)));
-        Assert.Equal(("violation", ViolationCause.InvalidAnswer), (wrong.Status, wrong.Violation!.Value));
+        Assert.Equal((PassStatus.Violation, ViolationCause.InvalidAnswer), (wrong.Status, wrong.Violation!.Value));
         _clock.Advance(new DurationMs(1)); // a later sighting, not the same request again
         var second = Assert.IsType<PassView>(await AskAsync(r.Gantries, new TollPass(Gantry, TollRequest(120), null)));
         Assert.NotEqual(pass.Pass, second.Pass);
         var paid = Assert.IsType<PassView>(await AskAsync(r.Gantries, new PayToll(Gantry, second.Pass, Vehicle,
             Signing.Voucher(Channel, 1, 120, 120, _vehicleKey, Signing.Pass(second.Pass)), null)));
-        Assert.Equal(("paid", 120L), (paid.Status, paid.PaidMinorUnits!.Value));
+        Assert.Equal((PassStatus.Paid, 120L), (paid.Status, paid.PaidMinorUnits!.Value));
 
         // The session owes 160; a voucher adds 5 for it. The channel's cumulative (125) would leave 35 unpaid,
         // within the credit of 50; counted by purpose, 155 are unpaid and the session suspends.
-        Assert.Equal(160, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading("session-c", ChargerA, Reading(ChargerA, 4_000), null))).Owed.MinorUnits);
-        Assert.Equal(5, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession("session-c", Vehicle,
+        Assert.Equal(160, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new SubmitSessionReading(SessionId.Of("session-c"), ChargerA, Reading(ChargerA, 4_000), null))).Owed.MinorUnits);
+        Assert.Equal(5, Assert.IsType<SessionProgress>(await AskAsync(r.Sessions, new PayForSession(SessionId.Of("session-c"), Vehicle,
             Signing.Voucher(Channel, 2, 125, 5, _vehicleKey, Signing.Session("session-c")), null))).Paid.MinorUnits);
         await AwaitAssertAsync(async () =>
         {
-            var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession("session-c")));
-            Assert.Equal(("suspended", 5L), (view.Status, view.Paid.MinorUnits));
+            var view = Assert.IsType<SessionView>(await AskAsync(r.Sessions, new GetSession(SessionId.Of("session-c"))));
+            Assert.Equal((SessionStatus.Suspended, 5L), (view.Status, view.Paid.MinorUnits));
         });
         Assert.Equal(120, Assert.IsType<PurposePaid>(await AskAsync(r.Channels, new GetPurposePaid(Channel, Signing.Pass(second.Pass)))).Paid.MinorUnits);
     }
@@ -156,7 +156,7 @@ public sealed class PurposeBoundPaymentTests(ITestOutputHelper output) : TestKit
     [Fact]
     public async Task A_pass_whose_voucher_the_channel_persisted_before_a_crash_is_found_paid_after_the_restart()
     {
-        string pass;
+        PassId pass;
         await using (var node = await TestNode.StartAsync(_store, Settings))
         {
             var r = node.Regions;

@@ -46,6 +46,22 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void Session_and_pass_ids_are_stored_as_the_strings_they_were_before_they_had_types()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        var recorded = new Tolls.PassRecorded(PassId.Of("gantry-1.17"), [1, 2], new Timestamp(5));
+        var json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(recorded));
+        Assert.Contains("\"pass\":\"gantry-1.17\"", json, StringComparison.Ordinal);
+        Assert.Equal(recorded.Pass, Assert.IsType<Tolls.PassRecorded>(serializer.FromBinary(serializer.ToBinary(recorded), serializer.Manifest(recorded))).Pass);
+
+        var progress = new Charging.SessionProgress(SessionId.Of("charger-1.7"), Charging.SessionStatus.AwaitingVehicle, 5, new Money(1, Currency.Eur), new Money(0, Currency.Eur));
+        json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(progress));
+        Assert.Contains("\"session\":\"charger-1.7\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"awaiting-vehicle\"", json, StringComparison.Ordinal);
+        Assert.Equal(progress, serializer.FromBinary(serializer.ToBinary(progress), serializer.Manifest(progress)));
+    }
+
+    [Fact]
     public void Every_energy_message_round_trips_through_the_serializer()
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);

@@ -20,10 +20,10 @@ public sealed class WireContractTests
     [Fact]
     public void A_charge_record_reads_as_the_session_completed_event()
     {
-        var record = new ChargeRecord("s-1", DeviceId.Of("charger-1"), DeviceId.Of("vehicle-1"), null, [1, 2], [3, 4], 1_500, Eur(30), Eur(45), Eur(40), Eur(5),
+        var record = new ChargeRecord(SessionId.Of("s-1"), DeviceId.Of("charger-1"), DeviceId.Of("vehicle-1"), null, [1, 2], [3, 4], 1_500, Eur(30), Eur(45), Eur(40), Eur(5),
             null, 2, new Timestamp(1_800_000_000_000), new Timestamp(1_800_000_060_000));
         var completed = AsDeviceReadsIt<SessionCompletedEvent>(record);
-        Assert.Equal(("s-1", DeviceId.Of("charger-1"), (ChannelId?)null, 1_500L, 45L, 40L, 5L, 2, 1_800_000_060_000L),
+        Assert.Equal((SessionId.Of("s-1"), DeviceId.Of("charger-1"), (ChannelId?)null, 1_500L, 45L, 40L, 5L, 2, 1_800_000_060_000L),
             (completed.Session, completed.Charger, completed.Channel, completed.EnergyWh, completed.Cost.MinorUnits, completed.Paid.MinorUnits,
                 completed.Outstanding.MinorUnits, completed.Suspensions, completed.EndedAt));
         Assert.Equal([3, 4], completed.EndReading);
@@ -32,8 +32,8 @@ public sealed class WireContractTests
     [Fact]
     public void A_sessions_progress_reads_as_the_session_reply()
     {
-        var reply = AsDeviceReadsIt<SessionReply>(new SessionProgress("s-1", "charging", 100, Eur(3), Eur(2)));
-        Assert.Equal(("s-1", 2L), (reply.Session, reply.Paid!.MinorUnits));
+        var reply = AsDeviceReadsIt<SessionReply>(new SessionProgress(SessionId.Of("s-1"), SessionStatus.Charging, 100, Eur(3), Eur(2)));
+        Assert.Equal((SessionId.Of("s-1"), 2L), (reply.Session, reply.Paid!.MinorUnits));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class WireContractTests
     [Fact]
     public void A_pass_view_reads_as_the_toll_pass_reply()
     {
-        var pass = AsDeviceReadsIt<TollPassReply>(new PassView("gantry-1.17", DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-1"), Eur(150), "awaiting-payment", null, null));
-        Assert.Equal("gantry-1.17", pass.Pass);
+        var pass = AsDeviceReadsIt<TollPassReply>(new PassView(PassId.Of("gantry-1.17"), DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-1"), Eur(150), PassStatus.AwaitingPayment, null, null));
+        Assert.Equal(PassId.Of("gantry-1.17"), pass.Pass);
     }
 }

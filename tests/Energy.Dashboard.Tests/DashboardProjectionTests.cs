@@ -18,11 +18,11 @@ public sealed class DashboardProjectionTests
     private static Money Eur(long minorUnits) => new(minorUnits, Currency.Eur);
 
     private static ChargingSessionCompleted Session(string id, string chargePointOperator, ChannelId? channel = null) =>
-        new(id, PartyId.Of("operator:" + chargePointOperator), DeviceId.Of("charger-" + id), DeviceId.Of("vehicle-" + id), channel,
+        new(SessionId.Of(id), PartyId.Of("operator:" + chargePointOperator), DeviceId.Of("charger-" + id), DeviceId.Of("vehicle-" + id), channel,
             new EnergyWh(7_000), Eur(245), Eur(240), SegmentId.Of("zone-a"), At);
 
-    private static TollPassPaid Pass(string id) =>
-        new(id, OperatorId.Of("tolls-1"), DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-" + id), ChannelId.Of("channel-" + id), Eur(120), SegmentId.Of("zone-b"), At);
+    private static TollPassPaid Pass(ulong number) =>
+        new(new PassId(DeviceId.Of("gantry-1"), number), OperatorId.Of("tolls-1"), DeviceId.Of("gantry-1"), DeviceId.Of($"vehicle-p{number}"), ChannelId.Of($"channel-p{number}"), Eur(120), SegmentId.Of("zone-b"), At);
 
     private static TollViolationRecorded Violation(string id) =>
         new(id, OperatorId.Of("tolls-1"), DeviceId.Of("gantry-1"), DeviceId.Of("vehicle-" + id), Eur(120), "NoChannel", "no open channel", SegmentId.Of("zone-b"), At);
@@ -55,8 +55,8 @@ public sealed class DashboardProjectionTests
     [Fact]
     public void Passes_and_violations_are_shown_to_the_toll_operator_with_the_toll_and_the_gantrys_zone()
     {
-        var pass = ItemOf(Pass("p1"));
-        Assert.Equal(("pass", "p1", "vehicle-p1 paid 120 at gantry-1", 120L, "zone-b"), (pass.Kind, pass.Id, pass.Title, pass.ValueMinorUnits, pass.Zone));
+        var pass = ItemOf(Pass(1));
+        Assert.Equal(("pass", "gantry-1.1", "vehicle-p1 paid 120 at gantry-1", 120L, "zone-b"), (pass.Kind, pass.Id, pass.Title, pass.ValueMinorUnits, pass.Zone));
         Assert.Equal(["tolls-1"], pass.Operators);
         Assert.Equal(["device:gantry-1", "device:vehicle-p1", "channel:channel-p1"], pass.Links);
 
@@ -105,13 +105,13 @@ public sealed class DashboardProjectionTests
     public void The_grid_operator_sees_every_event_and_any_other_operator_only_the_events_that_name_it()
     {
         var state = new DashboardState();
-        NetworkActivity[] events = [Session("s1", "cpo-1"), Session("s2", "cpo-2"), Pass("p1"), Violation("v1"), Trade, Block, Dispute, EscrowAlert, Clone];
+        NetworkActivity[] events = [Session("s1", "cpo-1"), Session("s2", "cpo-2"), Pass(1), Violation("v1"), Trade, Block, Dispute, EscrowAlert, Clone];
         state.Apply(DashboardProjection.Of(new ActivityBatch("node-1", events, Payments: 5, At)), 1_000);
 
         Assert.Equal(events.Length, Shown(state, Grid).Count);
         Assert.Equal(["alert:dispute:channel-9", "session:s1"], Shown(state, ChargePoints));
         Assert.Equal(["session:s2"], Shown(state, OtherChargePoints));
-        Assert.Equal(["pass:p1", "violation:v1"], Shown(state, Tolls));
+        Assert.Equal(["pass:gantry-1.1", "violation:v1"], Shown(state, Tolls));
         Assert.Equal(5, state.ViewFor(Grid).Payments);
         Assert.Equal(0, state.ViewFor(ChargePoints).Payments);
     }

@@ -51,7 +51,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
     {
         var city = await CityAsync();
         // 37 minor units per kWh and 333 Wh per reading: the exact price is not a whole number of minor units.
-        var record = await city.Charger.ChargeAsync($"s-{Run}", city.Vehicle.Id, readings: 20, whPerReading: 333, pricePerKwh: 37, credit: 40, TimeSpan.Zero);
+        var record = await city.Charger.ChargeAsync(SessionId.Of($"s-{Run}"), city.Vehicle.Id, readings: 20, whPerReading: 333, pricePerKwh: 37, credit: 40, TimeSpan.Zero);
 
         Assert.Equal(6_660, record.GetProperty("energyWh").GetInt64());
         var exact = 6_660m * 37m / 1000m; // 246.42
@@ -91,7 +91,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         var city = await CityAsync();
         var session = $"s-{Run}";
         city.Vehicle.HoldPayments();
-        var charging = city.Charger.ChargeAsync(session, city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
+        var charging = city.Charger.ChargeAsync(SessionId.Of(session), city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
 
         // Unpaid, the charger delivers at most its credit's worth (100 minor units = 3 kWh at 30) and then holds back.
         await Eventually.Holds(() => city.Charger.Suspensions >= 1);
@@ -111,7 +111,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
     {
         var city = await CityAsync();
         city.Vehicle.StopPayingAfter = 2;
-        var record = await city.Charger.ChargeAsync($"s-{Run}", city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
+        var record = await city.Charger.ChargeAsync(SessionId.Of($"s-{Run}"), city.Vehicle.Id, readings: 20, whPerReading: 1_000, pricePerKwh: 30, credit: 100, TimeSpan.Zero);
 
         Assert.True(city.Charger.Suspensions >= 1);
         // Two readings paid (60), then at most the credit delivered on top: 3 more kWh.
@@ -292,7 +292,7 @@ public sealed class ChargingSessionTests(ChargingNodeFixture fixture) : AgentTes
         var city = await CityAsync();
         var session = $"s-{Run}";
         city.Vehicle.HoldPayments();
-        var charging = city.Charger.ChargeAsync(session, city.Vehicle.Id, readings: 4, whPerReading: 1_000, pricePerKwh: 30, credit: 500, TimeSpan.Zero);
+        var charging = city.Charger.ChargeAsync(SessionId.Of(session), city.Vehicle.Id, readings: 4, whPerReading: 1_000, pricePerKwh: 30, credit: 500, TimeSpan.Zero);
         await Eventually.Holds(async () => (await fixture.Api.GetAsync($"/api/sessions/{session}")).Body.TryGetProperty("energyWh", out var e) && e.GetInt64() == 4_000);
         await city.Fleet.RevokeAsync(city.Vehicle.Id);
 

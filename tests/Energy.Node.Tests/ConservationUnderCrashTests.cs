@@ -105,7 +105,13 @@ public sealed class ConservationUnderCrashTests(ITestOutputHelper output)
         // Nothing acknowledged was lost: each channel's state is at or past every voucher it acknowledged.
         foreach (var group in acked.GroupBy(a => a.Channel))
         {
-            var channel = (await api.GetAsync($"/api/channels/{group.Key}")).Body;
+            // The ledger releases the escrow first; the channel records its settlement when the release's answer reaches it.
+            var channel = default(JsonElement);
+            await Eventually.Holds(async () =>
+            {
+                channel = (await api.GetAsync($"/api/channels/{group.Key}")).Body;
+                return channel.GetProperty("status").GetString() == "settled";
+            });
             var best = group.MaxBy(a => a.Sequence)!;
             Assert.True(channel.GetProperty("lastSequence").GetUInt64() >= best.Sequence, $"{group.Key} lost voucher {best.Sequence}");
             Assert.True(channel.GetProperty("paid").GetProperty("minorUnits").GetInt64() >= best.Cumulative);

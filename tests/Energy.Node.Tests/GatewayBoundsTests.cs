@@ -174,4 +174,41 @@ public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : Agent
         Assert.Null(closed);
         Assert.Equal("welcome", Op(frame));
     }
+
+    [Fact]
+    public async Task A_device_that_authenticates_on_a_newer_connection_is_served_there_and_the_older_connection_is_closed()
+    {
+        var (_, devices) = await ChargersAsync(2);
+        using var older = await OpenAsync();
+        Assert.Equal("welcome", Op(await AnswerAsync(older, devices[0], await HelloAsync(older, devices[0].Id))));
+        using var shared = await OpenAsync();
+        Assert.Equal("welcome", Op(await AnswerAsync(shared, devices[1], await HelloAsync(shared, devices[1].Id))));
+
+        // The first device's network dropped while its socket still looks open: it connects again.
+        using var newer = await OpenAsync();
+        Assert.Equal("welcome", Op(await AnswerAsync(newer, devices[0], await HelloAsync(newer, devices[0].Id))));
+        var (_, closed, reason) = await ReceiveAsync(older).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, closed);
+        Assert.StartsWith("ConnectionReplaced", reason, StringComparison.Ordinal);
+
+        // The connection that serves the second device takes the first one too: the newer connection had no other, and closes.
+        Assert.Equal("welcome", Op(await AnswerAsync(shared, devices[0], await HelloAsync(shared, devices[0].Id))));
+        (_, closed, reason) = await ReceiveAsync(newer).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal((WebSocketCloseStatus.PolicyViolation, true), (closed, reason?.StartsWith("ConnectionReplaced", StringComparison.Ordinal)));
+
+        // A connection that still serves another device stays open, and refuses calls for the device it lost.
+        using var latest = await OpenAsync();
+        Assert.Equal("welcome", Op(await AnswerAsync(latest, devices[1], await HelloAsync(latest, devices[1].Id))));
+        // The twin tells the shared connection after the latest one is welcomed: ask until it has heard (each answer paces the next ask).
+        string? code = null;
+        var deadline = Stopwatch.StartNew();
+        for (var id = 1; code != "NotAuthenticated" && deadline.Elapsed < TimeSpan.FromSeconds(20); id++)
+        {
+            await SendAsync(shared, new { op = "call", id, device = devices[1].Id.Value, action = "channel.get", args = new { channel = $"none-{Run}" } });
+            code = Code(await FrameAsync(shared));
+        }
+        Assert.Equal("NotAuthenticated", code);
+        await SendAsync(shared, new { op = "call", id = 0, device = devices[0].Id.Value, action = "channel.get", args = new { channel = $"none-{Run}" } });
+        Assert.NotEqual("NotAuthenticated", Code(await FrameAsync(shared)));
+    }
 }

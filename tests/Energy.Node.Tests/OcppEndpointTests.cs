@@ -97,4 +97,25 @@ public sealed class OcppEndpointTests(NodeFixture fixture) : IClassFixture<NodeF
         socket.Options.AddSubProtocol("ocpp2.0.1");
         await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/cp-0003"), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_charge_point_that_connects_again_is_served_on_the_new_socket_and_the_old_one_is_closed()
+    {
+        using var old = await ConnectAsync("cp-0004");
+        Assert.Equal(3, (await SendAsync(old, Call("1", "Heartbeat", new { }))).GetArrayLength());
+
+        // Its network dropped while the old socket still looks open to it: it connects again.
+        using var renewed = new ClientWebSocket();
+        renewed.Options.AddSubProtocol("ocpp1.6");
+        renewed.Options.SetRequestHeader("Authorization", Energy.Ocpp.OcppBasicAuthentication.Header("cp-0004", Password));
+        await renewed.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/cp-0004"), CancellationToken.None);
+
+        var buffer = new byte[4_096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var closing = await old.ReceiveAsync(buffer, timeout.Token);
+        Assert.Equal((WebSocketMessageType.Close, WebSocketCloseStatus.PolicyViolation), (closing.MessageType, old.CloseStatus));
+        var boot = await SendAsync(renewed, Call("2", "BootNotification", new { chargePointVendor = "Energy", chargePointModel = "Wallbox" }));
+        Assert.Equal((3, "2", "Accepted"), (boot[0].GetInt32(), boot[1].GetString(), boot[2].GetProperty("status").GetString()));
+    }
 }
+

@@ -262,7 +262,7 @@ public sealed class RedTeamTests(RedTeamNodeFixture fixture) : AgentTest(fixture
         await charger.ConnectAsync(gateway);
         await vehicle.ConnectAsync(gateway);
         var session = $"s-{Run}";
-        await charger.ChargeAsync(session, vehicle.Id, readings: 2, whPerReading: 100, pricePerKwh: 30, credit: 40, TimeSpan.Zero);
+        await charger.ChargeAsync(SessionId.Of(session), vehicle.Id, readings: 2, whPerReading: 100, pricePerKwh: 30, credit: 40, TimeSpan.Zero);
 
         var (grid, gridKey) = await OperatorAsync("homes", OperatorRoles.GridOperator);
         var seller = Keep(new HomeAgent(Network, DeviceId.Of($"home-a-{Run}")));

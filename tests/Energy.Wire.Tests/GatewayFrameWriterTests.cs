@@ -36,7 +36,7 @@ public sealed class GatewayFrameWriterTests
     [Fact]
     public void A_result_carries_the_answer_in_the_options_given()
     {
-        var written = GatewayFrameWriter.Result(7, Vehicle, new SessionReply("s-1", null), WebOptions);
+        var written = GatewayFrameWriter.Result(7, Vehicle, new SessionReply(SessionId.Of("s-1"), null), WebOptions);
         using var frame = JsonDocument.Parse(written);
         var reply = GatewayReply.Read(frame.RootElement);
         Assert.Equal((GatewayOps.Result, "vehicle-1", 7L), (reply.Op, reply.Device, reply.Id));
@@ -47,10 +47,10 @@ public sealed class GatewayFrameWriterTests
     public void A_typed_event_is_the_frame_of_the_body_its_entity_shaped_by_hand()
     {
         // Bodies without bytes are written exactly as the anonymous bodies entities pushed.
-        var confirmed = new TollConfirmedEvent("gantry-1.17", Vehicle, 150, 1_800_000_000_000);
+        var confirmed = new TollConfirmedEvent(PassId.Of("gantry-1.17"), Vehicle, 150, 1_800_000_000_000);
         var byHand = new { pass = "gantry-1.17", vehicle = "vehicle-1", paid = 150L, passedAt = 1_800_000_000_000L };
         Assert.Equal(GatewayFrameWriter.Event(Vehicle, GatewayEvents.TollConfirmed, byHand), GatewayFrameWriter.Event(Vehicle, confirmed));
-        var suspend = new SessionSuspendEvent("s-1", 90, 30, 50);
+        var suspend = new SessionSuspendEvent(SessionId.Of("s-1"), 90, 30, 50);
         Assert.Equal(GatewayFrameWriter.Event(Vehicle, GatewayEvents.SessionSuspend, new { session = "s-1", owed = 90L, paid = 30L, credit = 50L }),
             GatewayFrameWriter.Event(Vehicle, suspend));
     }
@@ -58,10 +58,10 @@ public sealed class GatewayFrameWriterTests
     [Fact]
     public void An_event_frame_names_its_event_and_device()
     {
-        using var frame = JsonDocument.Parse(GatewayFrameWriter.Event(Vehicle, new SessionPaidEvent("s-1", 90, 60)));
+        using var frame = JsonDocument.Parse(GatewayFrameWriter.Event(Vehicle, new SessionPaidEvent(SessionId.Of("s-1"), 90, 60)));
         var reply = GatewayReply.Read(frame.RootElement);
         Assert.Equal((GatewayOps.Event, "vehicle-1", GatewayEvents.SessionPaid, (long?)null), (reply.Op, reply.Device, reply.Event, reply.Id));
-        Assert.Equal(new SessionPaidEvent("s-1", 90, 60), WireJson.Read<SessionPaidEvent>(reply.Body));
+        Assert.Equal(new SessionPaidEvent(SessionId.Of("s-1"), 90, 60), WireJson.Read<SessionPaidEvent>(reply.Body));
     }
 
     /// <summary>
@@ -84,7 +84,7 @@ public sealed class GatewayFrameWriterTests
         Assert.Equal(50, Read<SessionSuspendEvent>(new { session = "s-1", owed = 90L, paid = 30L, credit = 50L }).Credit);
         Assert.Equal(90, Read<SessionResumeEvent>(new { session = "s-1", owed = 90L, paid = 90L }).Paid);
         var request = Read<TollRequestEvent>(new { pass = "gantry-1.17", request = base64, gantryKey = "ab", payee = "operator:tolls-1", price = 150L, currency = "EUR" });
-        Assert.Equal(("gantry-1.17", PartyId.Of("operator:tolls-1"), 150L), (request.Pass, request.Payee, request.Price));
+        Assert.Equal((PassId.Of("gantry-1.17"), PartyId.Of("operator:tolls-1"), 150L), (request.Pass, request.Payee, request.Price));
         Assert.Equal(Bytes, request.Request);
         var price = Read<TollPriceEvent>(new { gantry = "gantry-1", price = 180L, currency = "EUR", vehiclesInZone = 12 });
         Assert.Equal((DeviceId.Of("gantry-1"), 180L, 12), (price.Gantry, price.Price, price.VehiclesInZone));

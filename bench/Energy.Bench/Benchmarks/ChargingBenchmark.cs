@@ -67,7 +67,7 @@ public sealed class ChargingBenchmark : IBenchmark
             // settles) and their caches filled before the measured runs.
             var warmUp = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, pairs).Select(i =>
-                chargers[i].ChargeAsync($"warm-{i}-{run}", vehicles[i].Id, readings, whPerReading: 100, pricePerKwh: 35, credit: 10_000, TimeSpan.Zero)));
+                chargers[i].ChargeAsync(SessionId.Of($"warm-{i}-{run}"), vehicles[i].Id, readings, whPerReading: 100, pricePerKwh: 35, credit: 10_000, TimeSpan.Zero)));
             progress.Report($"warm-up: {pairs} sessions of {readings} readings in {warmUp.Elapsed.TotalSeconds:0.00} s (not counted)");
 
             var payments = new List<double>();
@@ -85,7 +85,7 @@ public sealed class ChargingBenchmark : IBenchmark
                 var (nodeBefore, agentsBefore) = (node.ProcessorTime, self.TotalProcessorTime);
                 var clock = Stopwatch.StartNew();
                 var records = await Task.WhenAll(Enumerable.Range(0, pairs).Select(i =>
-                    chargers[i].ChargeAsync($"run{r}-{i}-{run}", vehicles[i].Id, readings, whPerReading: 100, pricePerKwh: 35, credit: 10_000, TimeSpan.Zero)));
+                    chargers[i].ChargeAsync(SessionId.Of($"run{r}-{i}-{run}"), vehicles[i].Id, readings, whPerReading: 100, pricePerKwh: 35, credit: 10_000, TimeSpan.Zero)));
                 var elapsed = clock.Elapsed.TotalSeconds;
                 self.Refresh();
                 var (nodeAfter, agentsAfter) = (node.ProcessorTime, self.TotalProcessorTime);

@@ -159,8 +159,8 @@ public sealed class DashboardBenchmark : IBenchmark
         var value = new Money(100, Currency.Eur);
         return kind switch
         {
-            0 => new ChargingSessionCompleted($"session-{sent}", PartyId.From(operatorId), device, DeviceId.Of("vehicle-1"), null, new EnergyWh(500), value, value, zone, now),
-            1 => new TollPassPaid($"pass-{sent}", operatorId, device, DeviceId.Of("vehicle-1"), ChannelId.Of("channel-1"), value, zone, now),
+            0 => new ChargingSessionCompleted(SessionId.Of($"session-{sent}"), PartyId.From(operatorId), device, DeviceId.Of("vehicle-1"), null, new EnergyWh(500), value, value, zone, now),
+            1 => new TollPassPaid(new PassId(device, (ulong)sent + 1), operatorId, device, DeviceId.Of("vehicle-1"), ChannelId.Of("channel-1"), value, zone, now),
             2 => new DuplexTradeAgreed(ChannelId.Of($"duplex-{sent % 1000}"), (ulong)sent, PartyId.From(device), PartyId.Of("device:home-1"), value, now),
             3 => new SettlementBlockCommitted("ledger-0", (ulong)sent, 1, value, [new OperatorSettlement(operatorId, value)], now),
             4 => new TollViolationRecorded($"violation-{sent}", operatorId, device, DeviceId.Of("vehicle-1"), value, "NoChannel", "no open channel", zone, now),

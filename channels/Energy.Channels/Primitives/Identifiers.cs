@@ -70,6 +70,99 @@ public readonly record struct SegmentId(string Value)
     public override string ToString() => Value;
 }
 
+/// <summary>
+/// A charging session: 1 to 64 characters of [a-z0-9._:-]. Its payments name it as their purpose (see
+/// <see cref="Streaming.PaymentPurpose"/>); a value that is not an identifier names no purpose and takes no payment.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(SessionIdJson))]
+public readonly record struct SessionId
+{
+    public SessionId(string value)
+    {
+        Value = value;
+        Purpose = Streaming.PaymentPurpose.ForSession(value) is { IsOk: true } purpose ? purpose.Value : Streaming.PaymentPurpose.None;
+    }
+
+    public string Value { get; }
+
+    /// <summary>What a voucher paying for this session names; none when the value is not an identifier.</summary>
+    public Streaming.PaymentPurpose Purpose { get; }
+
+    public static Result<SessionId> Parse(string? value) => IdentifierRules.Parse(value, "session id", v => new SessionId(v));
+    public static SessionId Of(string value) => Parse(value).Unwrap();
+    public static bool IsValid(string? value) => IdentifierRules.IsValid(value);
+
+    /// <summary>The session of an OCPP charge point's transaction: the same sessions, payments and records as agent chargers have.</summary>
+    public static SessionId OfTransaction(string chargePoint, int transactionId) => new($"ocpp:{chargePoint}:{transactionId}");
+
+    /// <summary>The OCPP transaction this session is of, or null for a session of an agent charger.</summary>
+    public (string ChargePoint, int TransactionId)? Transaction
+    {
+        get
+        {
+            if (Value is null || !Value.StartsWith("ocpp:", StringComparison.Ordinal)) return null;
+            var last = Value.LastIndexOf(':');
+            return last > 5 && int.TryParse(Value.AsSpan(last + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var transaction)
+                ? (Value[5..last], transaction)
+                : null;
+        }
+    }
+
+    public bool Equals(SessionId other) => string.Equals(Value, other.Value, StringComparison.Ordinal);
+    public override int GetHashCode() => Value is null ? 0 : StringComparer.Ordinal.GetHashCode(Value);
+    public override string ToString() => Value ?? "";
+}
+
+/// <summary>
+/// A toll pass: the gantry that recorded it and its number there, from 1. Its text form is
+/// <c>{gantry}.{number}</c> (which may be longer than one identifier); its payments name it as their purpose.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(PassIdJson))]
+public readonly record struct PassId(DeviceId Gantry, ulong Number)
+{
+    public static Result<PassId> Parse(string? value)
+    {
+        var dot = value?.LastIndexOf('.') ?? -1;
+        if (dot <= 0
+            || !ulong.TryParse(value.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number == 0
+            || DeviceId.Parse(value![..dot]) is not { IsOk: true } gantry)
+            return new MalformedValue("pass id", value ?? "(null)", "<gantry>.<number>, the number from 1");
+        return new PassId(gantry.Value, number);
+    }
+
+    public static PassId Of(string value) => Parse(value).Unwrap();
+
+    /// <summary>The text form: gantry, dot, number.</summary>
+    public string Value => $"{Gantry.Value}.{Number.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>What a voucher paying for this pass names.</summary>
+    public Streaming.PaymentPurpose Purpose => Streaming.PaymentPurpose.ForTollPass(Gantry, Number);
+
+    public override string ToString() => Value;
+}
+
+/// <summary>A session id in JSON is its plain string, whatever the options; reading checks it as <see cref="SessionId.Parse"/> does.</summary>
+public sealed class SessionIdJson : System.Text.Json.Serialization.JsonConverter<SessionId>
+{
+    public override SessionId Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        reader.TokenType == System.Text.Json.JsonTokenType.String && SessionId.Parse(reader.GetString()) is { IsOk: true } session
+            ? session.Value
+            : throw new System.Text.Json.JsonException("a session id is a string of 1 to 64 characters of [a-z0-9._:-]");
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, SessionId value, System.Text.Json.JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+}
+
+/// <summary>A pass id in JSON is its text form, whatever the options; reading checks it as <see cref="PassId.Parse"/> does.</summary>
+public sealed class PassIdJson : System.Text.Json.Serialization.JsonConverter<PassId>
+{
+    public override PassId Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        reader.TokenType == System.Text.Json.JsonTokenType.String && PassId.Parse(reader.GetString()) is { IsOk: true } pass
+            ? pass.Value
+            : throw new System.Text.Json.JsonException("a pass id is a string: a gantry id, a dot and a number from 1");
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, PassId value, System.Text.Json.JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+}
+
 /// <summary>The kind of a party. Stable byte values: they are signed inside every object that names a party.</summary>
 public enum PartyKind : byte
 {

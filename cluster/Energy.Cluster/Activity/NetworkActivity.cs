@@ -25,7 +25,7 @@ public abstract record NetworkActivity(Timestamp At) : IEnergyMessage;
 /// </summary>
 [Manifest("activity.charging-session-completed.v1")]
 public sealed record ChargingSessionCompleted(
-    string Session,
+    SessionId Session,
     PartyId Payee,
     DeviceId Charger,
     DeviceId Vehicle,
@@ -39,7 +39,7 @@ public sealed record ChargingSessionCompleted(
 /// <summary>A vehicle paid for its pass at a toll operator's gantry, over <see cref="Channel"/>.</summary>
 [Manifest("activity.toll-pass-paid.v1")]
 public sealed record TollPassPaid(
-    string Pass,
+    PassId Pass,
     OperatorId TollOperator,
     DeviceId Gantry,
     DeviceId Vehicle,

@@ -46,7 +46,7 @@ public static class ApiAccess
         await VisibleToPartiesAsync(caller, network, await network.Ask(new GetDuplexChannel(id), token), $"duplex channel {id}",
             answer => answer is DuplexChannelView { PartyA: { } a, PartyB: { } b } ? [a, b] : [], token);
 
-    public static async Task<object> SessionAsync(ApiCaller caller, EnergyNetwork network, string id, CancellationToken token) =>
+    public static async Task<object> SessionAsync(ApiCaller caller, EnergyNetwork network, SessionId id, CancellationToken token) =>
         await VisibleToPartiesAsync(caller, network, await network.Ask(new Charging.GetSession(id), token), $"session {id}",
             answer => answer is Charging.SessionView view ? [PartyId.From(view.Vehicle), PartyId.From(view.Charger)] : [], token);
 

@@ -84,8 +84,8 @@ public static class EnergyApi
         api.MapGet("/zones/{zone}", (string zone, HttpContext context) =>
             Read(context, (caller, network, token) => Parse(SegmentId.Parse(zone), z => ApiAccess.ZoneAsync(caller, network, z, token))));
         api.MapGet("/sessions/{id}", (string id, HttpContext context) =>
-            Read(context, (caller, network, token) => Charging.SessionId.IsValid(id)
-                ? ApiAccess.SessionAsync(caller, network, id, token)
+            Read(context, (caller, network, token) => SessionId.IsValid(id)
+                ? ApiAccess.SessionAsync(caller, network, new SessionId(id), token)
                 : Task.FromResult<object>(Refusal.From(new Charging.InvalidSessionId(id)))));
         api.MapGet("/ledger/totals", (HttpContext context, CancellationToken _) => Read(context, ApiAccess.TotalsAsync));
         api.MapGet("/ledger/shards", (HttpContext context, CancellationToken _) =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -33,6 +34,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly BatchedWrites _vouchers;
     private VoucherBatch? _batch;
     private int _eventsSinceSnapshot;
+    private readonly OpenChannelCount _openCount = new(duplex: false);
+    private System.Diagnostics.Activity? _settleSpan;
 
     // What is durable, and the channel ahead of it: with every voucher accepted and the close or the end
     // of the window decided, while their events are written. New vouchers and closes are judged against it.
@@ -53,7 +56,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
         Recover<SnapshotOffer>(offer => _state = StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ => Resume());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("channel");
+            Resume();
+        });
         Command<OpenChannel>(Open);
         Command<OpeningKeysFound<StreamingOpening>>(OnOpeningKeysFound);
         Command<SubmitVoucher>(submit =>
@@ -134,6 +141,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             MaybeSnapshot();
             _ahead = _state.Channel;
             _escrow.Settled();
+            _openCount.Update(_state.Phase);
             _openWaiters.AnswerAll(StreamingChannelLifecycle.Opened(_state, _id));
         });
     }
@@ -150,20 +158,39 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Submit(SubmitVoucher command, IActorRef sender)
     {
-        if (_ahead is null) { sender.Tell(Refusal.From(new ChannelNotFound(_id))); return; }
+        var arrivedAt = Stopwatch.GetTimestamp();
+        var span = EnergyTracing.StartHandling("channel.voucher", command.TraceParent);
+        var taken = Take(command, span);
+        if (!taken.IsOk)
+        {
+            EnergyTracing.End(span, taken.Error.Code);
+            sender.Tell(Refusal.From(taken.Error));
+            return;
+        }
+        var (voucher, accepted) = taken.Value;
+        _ahead = accepted.Channel;
+        CountPayment();
+        _batch = VoucherBatch.Add(_batch, voucher, accepted.Increment);
+        _vouchers.Taken();
+        // Counted, timed and its span ended when its acknowledgement goes out: once it is durable.
+        _vouchers.ReplyWhenDurable(sender, StreamingChannelLifecycle.Acknowledge(_id, voucher.Payload, accepted),
+            new PendingPayment(EnergyMetrics.KindOf(voucher.Payload.Purpose), arrivedAt, span));
+        WriteVouchers(beforeAClose: false);
+    }
+
+    /// <summary>The voucher decoded and accepted against the channel ahead, or the error it is refused with.</summary>
+    private Result<(Signed<Voucher> Voucher, VoucherAccepted Accepted)> Take(SubmitVoucher command, System.Diagnostics.Activity? span)
+    {
+        if (_ahead is null) return new ChannelNotFound(_id);
         var decoded = Signed<Voucher>.Decode(command.Voucher);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        if (!decoded.IsOk) return decoded.Error;
+        span?.SetTag("energy.payment.kind", EnergyMetrics.NameOf(EnergyMetrics.KindOf(decoded.Value.Payload.Purpose)));
         // Refused before it is accepted: an accepted voucher is always acknowledged once durable.
         var refused = ChannelParties.CheckStanding(_id, [_ahead.Terms.Payer.Id], _revocations.IsRevoked, _revocations.IsQuarantined) ?? _vouchers.Full;
-        if (refused is not null) { sender.Tell(Refusal.From(refused)); return; }
+        if (refused is not null) return refused;
         var accepted = StreamingChannels.AcceptVoucher(_ahead, decoded.Value, _settings.Clock.Now);
-        if (!accepted.IsOk) { sender.Tell(Refusal.From(accepted.Error)); return; }
-        _ahead = accepted.Value.Channel;
-        CountPayment();
-        _batch = VoucherBatch.Add(_batch, decoded.Value, accepted.Value.Increment);
-        _vouchers.Taken();
-        _vouchers.ReplyWhenDurable(sender, StreamingChannelLifecycle.Acknowledge(_id, decoded.Value.Payload, accepted.Value));
-        WriteVouchers(beforeAClose: false);
+        if (!accepted.IsOk) return accepted.Error;
+        return (decoded.Value, accepted.Value);
     }
 
     /// <summary>
@@ -207,7 +234,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         {
             Evolve(e);
             MaybeSnapshot();
-            if (next.Status == ChannelStatus.Closed) { _settleWaiters.Add(sender); _escrow.Send(); return; }
+            if (next.Status == ChannelStatus.Closed) { _settleWaiters.Add(sender); Settle(command.TraceParent); return; }
             // A payer's close opens a challenge window: a dispute the operators may want to watch.
             PublishDispute(next, now);
             sender.Tell(new ChannelClosing(_id, next.ChallengeDeadline!.Value));
@@ -222,7 +249,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (!ended.IsOk) { ScheduleDeadline(); return; }
         WriteVouchers(beforeAClose: true);
         _ahead = ended.Value.Next;
-        PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); _escrow.Send(); });
+        PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); Settle(traceParent: null); });
     }
 
     private void OnEscrowReleased(EscrowReleased released)
@@ -230,18 +257,47 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_state.Phase != ChannelPhase.Closed) return;
         var settled = StreamingChannelLifecycle.ConfirmRelease(_state, _id, released);
         if (!settled.IsOk) { Alert(settled.Error); return; }
-        Persist(settled.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Settled(); _settleWaiters.AnswerAll(e.Result); });
+        Persist(settled.Value, e =>
+        {
+            Evolve(e);
+            MaybeSnapshot();
+            _escrow.Settled();
+            _openCount.Update(_state.Phase);
+            EnergyTracing.End(_settleSpan);
+            _settleSpan = null;
+            _settleWaiters.AnswerAll(e.Result);
+        });
+    }
+
+    /// <summary>
+    /// The split is decided: the ledger is asked to release the escrow (again until it confirms). The settlement's
+    /// span runs until the release is durable here; its parent is the close that decided it, when one did.
+    /// </summary>
+    private void Settle(string? traceParent)
+    {
+        _settleSpan ??= EnergyTracing.StartHandling("channel.settle", traceParent);
+        _escrow.TraceParent = EnergyTracing.TraceParentOf(_settleSpan);
+        _escrow.Send();
     }
 
     private void Resume()
     {
         _ahead = _state.Channel;
         _payer.Recovered(takesPayments: _ahead is not null && _state.Settlement is null, _ahead is null ? [] : [_ahead.Terms.Payer.Id]);
+        _openCount.Update(_state.Phase);
         switch (_state.Phase)
         {
-            case ChannelPhase.Opening or ChannelPhase.Closed: _escrow.Send(); break;
+            case ChannelPhase.Opening: _escrow.Send(); break;
+            case ChannelPhase.Closed: Settle(traceParent: null); break;
             case ChannelPhase.Closing: ScheduleDeadline(); break;
         }
+    }
+
+    protected override void PostStop()
+    {
+        _openCount.Stopped();
+        EnergyTracing.End(_settleSpan, "stopped before the ledger confirmed");
+        base.PostStop();
     }
 
     private void MaybeSnapshot()

@@ -16,11 +16,21 @@ public sealed record OpenChannel(ChannelId ChannelId, byte[] Opening) : IChannel
 
 /// <summary>A payer's voucher (wire form of <c>Signed&lt;Voucher&gt;</c>). Acknowledged only once durable.</summary>
 [Manifest("channel.submit-voucher.v1")]
-public sealed record SubmitVoucher(ChannelId ChannelId, byte[] Voucher) : IChannelCommand;
+public sealed record SubmitVoucher(ChannelId ChannelId, byte[] Voucher) : IChannelCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>A party's signed close request (wire form of <c>Signed&lt;CloseRequest&gt;</c>).</summary>
 [Manifest("channel.close.v1")]
-public sealed record CloseChannel(ChannelId ChannelId, byte[] CloseRequest) : IChannelCommand;
+public sealed record CloseChannel(ChannelId ChannelId, byte[] CloseRequest) : IChannelCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>Starts the channel if it is not running, so that its deadlines and pending settlement go on.</summary>
 [Manifest("channel.wake.v1")]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -31,6 +32,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly Waiters _settleWaiters;
     private readonly EscrowClient _escrow;
     private DuplexChannelState _state = DuplexChannelState.Empty;
+    private readonly OpenChannelCount _openCount = new(duplex: true);
+    private System.Diagnostics.Activity? _settleSpan;
 
     public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
@@ -44,7 +47,11 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         _escrow = new EscrowClient(_id, ledger, this, settings, () => DuplexChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount));
 
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ => Resume());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("duplex-channel");
+            Resume();
+        });
         Command<OpenDuplexChannel>(Open);
         Command<OpeningKeysFound<DuplexOpening>>(OnOpeningKeysFound);
         Command<SubmitDuplexState>(submit =>
@@ -126,6 +133,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             // Not open yet (the other deposit, or a refund after a refusal): the client sends what is still owed.
             if (_state.Channel is null) { _escrow.Send(); return; }
             _escrow.Settled();
+            _openCount.Update(_state.Phase);
             _openWaiters.AnswerAll(DuplexChannelLifecycle.Opened(_state, _id));
         });
     }
@@ -141,24 +149,39 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Submit(SubmitDuplexState command, IActorRef sender)
     {
-        if (_state.Channel is not { } channel) { sender.Tell(Refusal.From(new ChannelNotFound(_id))); return; }
-        var decoded = Signed<DuplexState>.Decode(command.State);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
-        if (ChannelParties.CheckStanding(_id, Parties, _revocations.IsRevoked, _revocations.IsQuarantined) is { } refused) { sender.Tell(Refusal.From(refused)); return; }
+        var arrivedAt = Stopwatch.GetTimestamp();
+        var span = EnergyTracing.StartHandling("duplex.state", command.TraceParent);
         var now = _settings.Clock.Now;
-        var recorded = DuplexChannelLifecycle.TakeState(_state, _id, command.State, decoded.Value, now);
-        if (!recorded.IsOk) { sender.Tell(Refusal.From(recorded.Error)); return; }
-        var balanceBefore = channel.BalanceB;
+        var recorded = Take(command, now);
+        if (!recorded.IsOk)
+        {
+            EnergyTracing.End(span, recorded.Error.Code);
+            sender.Tell(Refusal.From(recorded.Error));
+            return;
+        }
+        var balanceBefore = _state.Channel!.BalanceB;
         Persist(recorded.Value, e =>
         {
             Evolve(e);
             var after = _state.Channel!;
             PublishTrade(after, Math.Abs(after.BalanceB.MinorUnits - balanceBefore.MinorUnits), now);
+            EnergyMetrics.PaymentDurable(PaymentKind.Duplex, arrivedAt);
+            EnergyTracing.End(span);
             if (after.Status != ChannelStatus.Closed) { sender.Tell(new DuplexStateAcknowledged(_id, after.Version)); return; }
             _settleWaiters.Add(sender);
-            _escrow.Send();
+            Settle(command.TraceParent);
         });
+    }
+
+    /// <summary>The event for a co-signed state, or the error it is refused with.</summary>
+    private Result<DuplexStateRecorded> Take(SubmitDuplexState command, Timestamp now)
+    {
+        if (_state.Channel is null) return new ChannelNotFound(_id);
+        var decoded = Signed<DuplexState>.Decode(command.State);
+        if (!decoded.IsOk) return decoded.Error;
+        // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
+        if (ChannelParties.CheckStanding(_id, Parties, _revocations.IsRevoked, _revocations.IsQuarantined) is { } refused) return refused;
+        return DuplexChannelLifecycle.TakeState(_state, _id, command.State, decoded.Value, now);
     }
 
     private void PublishTrade(DuplexChannel channel, long moved, Timestamp now)
@@ -189,7 +212,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (_state.Phase != ChannelPhase.Closing) return;
         var ended = DuplexChannelLifecycle.EndChallenge(_state, _id, _settings.Clock.Now);
         if (!ended.IsOk) { ScheduleDeadline(); return; }
-        Persist(ended.Value, e => { Evolve(e); _escrow.Send(); });
+        Persist(ended.Value, e => { Evolve(e); Settle(traceParent: null); });
     }
 
     private void OnReleased(EscrowReleased released)
@@ -203,15 +226,39 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             // Sends what is still owed (the other escrow's release or refund), or stops retrying when nothing is.
             _escrow.Send();
             // A refused opening answers no one on its refunds: its waiters were told of the refusal.
-            if (_state.Settlement is { } settlement) _settleWaiters.AnswerAll(settlement);
+            if (_state.Settlement is not { } settlement) return;
+            _openCount.Update(_state.Phase);
+            EnergyTracing.End(_settleSpan);
+            _settleSpan = null;
+            _settleWaiters.AnswerAll(settlement);
         });
+    }
+
+    /// <summary>
+    /// The final balances are decided: the ledger is asked to release both escrows (again until it confirms). The
+    /// settlement's span runs until the last release is durable here; its parent is the state or close that decided it.
+    /// </summary>
+    private void Settle(string? traceParent)
+    {
+        _settleSpan ??= EnergyTracing.StartHandling("duplex.settle", traceParent);
+        _escrow.TraceParent = EnergyTracing.TraceParentOf(_settleSpan);
+        _escrow.Send();
     }
 
     private void Resume()
     {
         _parties.Recovered(takesPayments: _state.Channel is not null && _state.Settlement is null, _state.Terms is null ? [] : Parties);
+        _openCount.Update(_state.Phase);
         if (_state.Phase == ChannelPhase.Closing) ScheduleDeadline();
+        else if (_state.Phase == ChannelPhase.Closed) Settle(traceParent: null);
         else _escrow.Send();
+    }
+
+    protected override void PostStop()
+    {
+        _openCount.Stopped();
+        EnergyTracing.End(_settleSpan, "stopped before the ledger confirmed");
+        base.PostStop();
     }
 
     private void ScheduleDeadline() =>

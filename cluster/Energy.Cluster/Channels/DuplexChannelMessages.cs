@@ -14,11 +14,21 @@ public sealed record OpenDuplexChannel(ChannelId ChannelId, byte[] Opening) : ID
 
 /// <summary>A co-signed state (wire form of <c>Signed&lt;DuplexState&gt;</c>); final states close the channel at once.</summary>
 [Manifest("duplex.submit-state.v1")]
-public sealed record SubmitDuplexState(ChannelId ChannelId, byte[] State) : IDuplexChannelCommand;
+public sealed record SubmitDuplexState(ChannelId ChannelId, byte[] State) : IDuplexChannelCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>One party's signed close request: the newest state stands unless a higher one arrives in the window.</summary>
 [Manifest("duplex.close.v1")]
-public sealed record CloseDuplexChannel(ChannelId ChannelId, byte[] CloseRequest) : IDuplexChannelCommand;
+public sealed record CloseDuplexChannel(ChannelId ChannelId, byte[] CloseRequest) : IDuplexChannelCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 [Manifest("duplex.wake.v1")]
 public sealed record WakeDuplexChannel(ChannelId ChannelId) : IDuplexChannelCommand;

@@ -40,6 +40,9 @@ public sealed class EscrowClient
         _owed = owed;
     }
 
+    /// <summary>The span of the settlement these requests serve, carried to the ledger with each release; null for none.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>The client stopped after <see cref="EnergySettings.MaxEscrowAttempts"/> unanswered attempts.</summary>
     public bool GaveUp => _attempts >= _settings.MaxEscrowAttempts;
 
@@ -71,7 +74,7 @@ public sealed class EscrowClient
     {
         var owed = _owed();
         if (owed.Count == 0) { Settled(); return; }
-        foreach (var request in owed) _ledger.Tell(request);
+        foreach (var request in owed) _ledger.Tell(TraceParent is { } traceParent && request is ITraced traced ? traced.WithTraceParent(traceParent) : request);
         _attempts++;
         _owner.Timers.StartSingleTimer(RetryTimer, EscrowRetryDue.Instance, _settings.AskTimeout);
     }

@@ -112,7 +112,7 @@ public static class ChargePointTransactions
     /// <summary>Whether the network bills a transaction through a witnessed charging session.</summary>
     public static bool FeedsSession(string chargePoint, ChargingTransaction transaction) =>
         OcppAuthorizationNames.FromWire(transaction.Authorization) == OcppAuthorization.Accepted && DeviceId.Parse(chargePoint).IsOk
-        && Charging.SessionId.IsValid(Charging.SessionId.OfTransaction(chargePoint, transaction.TransactionId));
+        && SessionId.IsValid(SessionId.OfTransaction(chargePoint, transaction.TransactionId).Value);
 
     /// <summary>
     /// What a durable transaction event tells the transaction's session (<paramref name="state"/> is the state
@@ -129,7 +129,7 @@ public static class ChargePointTransactions
             _ => (int?)null,
         };
         if (transactionId is not { } id || state.Find(id) is not { } transaction || !FeedsSession(chargePoint, transaction)) return null;
-        var session = Charging.SessionId.OfTransaction(chargePoint, id);
+        var session = SessionId.OfTransaction(chargePoint, id);
         return e switch
         {
             TransactionStarted s => new Charging.StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),

@@ -9,13 +9,13 @@ namespace Energy.Cluster.Charging;
 /// </summary>
 public interface ISessionCommand : IEnergyMessage, IWithEntityId
 {
-    string Session { get; }
-    string IWithEntityId.EntityId => Session;
+    SessionId Session { get; }
+    string IWithEntityId.EntityId => Session.Value;
 }
 
 /// <summary>The charger starts a session for a plugged-in vehicle, with its signed start reading and its price.</summary>
 [Manifest("session.start.v1")]
-public sealed record StartSession(string Session, DeviceId Charger, DeviceId Vehicle, Money PricePerKwh, Money Credit, byte[] Reading, string? Connection) : ISessionCommand
+public sealed record StartSession(SessionId Session, DeviceId Charger, DeviceId Vehicle, Money PricePerKwh, Money Credit, byte[] Reading, string? Connection) : ISessionCommand
 {
     /// <summary>The grid zone the charger's site is in, as its operator configured the charger (for energy flow per zone).</summary>
     public SegmentId? Zone { get; init; }
@@ -23,34 +23,39 @@ public sealed record StartSession(string Session, DeviceId Charger, DeviceId Veh
 
 /// <summary>The vehicle accepts the session and names the streaming channel it pays on.</summary>
 [Manifest("session.accept.v1")]
-public sealed record AcceptSession(string Session, DeviceId Vehicle, ChannelId Channel, string? Connection) : ISessionCommand;
+public sealed record AcceptSession(SessionId Session, DeviceId Vehicle, ChannelId Channel, string? Connection) : ISessionCommand;
 
 /// <summary>A signed meter reading from the charger.</summary>
 [Manifest("session.reading.v1")]
-public sealed record SubmitSessionReading(string Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
+public sealed record SubmitSessionReading(SessionId Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
 
 /// <summary>The vehicle's cumulative voucher on the session's channel, naming this session as its purpose.</summary>
 [Manifest("session.pay.v1")]
-public sealed record PayForSession(string Session, DeviceId Vehicle, byte[] Voucher, string? Connection) : ISessionCommand;
+public sealed record PayForSession(SessionId Session, DeviceId Vehicle, byte[] Voucher, string? Connection) : ISessionCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>The charger ends the session with its signed end reading.</summary>
 [Manifest("session.stop.v1")]
-public sealed record StopSession(string Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
+public sealed record StopSession(SessionId Session, DeviceId Charger, byte[] Reading, string? Connection) : ISessionCommand;
 
 /// <summary>An OCPP charge point started a transaction: the network witnesses its meter and signs the readings.</summary>
 [Manifest("session.witnessed-start.v1")]
-public sealed record StartWitnessedSession(string Session, DeviceId Charger, DeviceId Vehicle, long MeterStartWh) : ISessionCommand;
+public sealed record StartWitnessedSession(SessionId Session, DeviceId Charger, DeviceId Vehicle, long MeterStartWh) : ISessionCommand;
 
 [Manifest("session.witnessed-reading.v1")]
-public sealed record WitnessedReading(string Session, long RegisterWh, bool Final) : ISessionCommand;
+public sealed record WitnessedReading(SessionId Session, long RegisterWh, bool Final) : ISessionCommand;
 
 [Manifest("session.get.v1")]
-public sealed record GetSession(string Session) : ISessionCommand;
+public sealed record GetSession(SessionId Session) : ISessionCommand;
 
 /// <summary>The end of a session: what was delivered, what it cost, what was paid, and the signed evidence.</summary>
 [Manifest("session.charge-record.v1")]
 public sealed record ChargeRecord(
-    string Session,
+    SessionId Session,
     DeviceId Charger,
     DeviceId Vehicle,
     ChannelId? Channel,
@@ -68,8 +73,8 @@ public sealed record ChargeRecord(
 
 [Manifest("session.view.v1")]
 public sealed record SessionView(
-    string Session,
-    string Status,
+    SessionId Session,
+    SessionStatus Status,
     DeviceId Charger,
     DeviceId Vehicle,
     ChannelId? Channel,
@@ -86,7 +91,7 @@ public sealed record SessionView(
 /// <see cref="SessionView"/> repeats. The charger learns from it what is paid while its readings flow.
 /// </summary>
 [Manifest("session.progress.v1")]
-public sealed record SessionProgress(string Session, string Status, long EnergyWh, Money Owed, Money Paid) : IEnergyMessage;
+public sealed record SessionProgress(SessionId Session, SessionStatus Status, long EnergyWh, Money Owed, Money Paid) : IEnergyMessage;
 
 // Events
 

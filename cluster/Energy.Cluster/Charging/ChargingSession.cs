@@ -7,18 +7,20 @@ using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
 using Energy.Wire;
+using System.Text.Json.Serialization;
 
 namespace Energy.Cluster.Charging;
 
 /// <summary>Where a charging session stands. The wire names are what devices and the HTTP API read.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SessionStatus>))]
 public enum SessionStatus
 {
-    AwaitingVehicle,
-    Charging,
-    Suspended,
-    Stopping,
-    Completed,
-    Unconsented,
+    [JsonStringEnumMemberName("awaiting-vehicle")] AwaitingVehicle,
+    [JsonStringEnumMemberName("charging")] Charging,
+    [JsonStringEnumMemberName("suspended")] Suspended,
+    [JsonStringEnumMemberName("stopping")] Stopping,
+    [JsonStringEnumMemberName("completed")] Completed,
+    [JsonStringEnumMemberName("unconsented")] Unconsented,
 }
 
 public static class SessionStatusNames
@@ -33,35 +35,6 @@ public static class SessionStatusNames
         SessionStatus.Unconsented => "unconsented",
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "no wire name"),
     };
-}
-
-/// <summary>
-/// A session's id and the purpose a voucher names to pay it, parsed once. A session whose id is no
-/// identifier cannot be named by a voucher: its purpose is none, and it takes no payment.
-/// </summary>
-public readonly record struct SessionId(string Value, PaymentPurpose Purpose)
-{
-    public static SessionId Of(string value) =>
-        new(value, PaymentPurpose.ForSession(value) is { IsOk: true } purpose ? purpose.Value : PaymentPurpose.None);
-
-    /// <summary>The session of an OCPP charge point's transaction: the same sessions, payments and records as agent chargers have.</summary>
-    public static string OfTransaction(string chargePoint, int transactionId) => $"ocpp:{chargePoint}:{transactionId}";
-
-    /// <summary>The OCPP transaction a session is of, or null for a session of an agent charger.</summary>
-    public static (string ChargePoint, int TransactionId)? TransactionOf(string session)
-    {
-        if (!session.StartsWith("ocpp:", StringComparison.Ordinal)) return null;
-        var last = session.LastIndexOf(':');
-        return last > 5 && int.TryParse(session.AsSpan(last + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var transaction)
-            ? (session[5..last], transaction)
-            : null;
-    }
-
-    /// <summary>Whether <paramref name="value"/> may name a session: 1 to 64 of [a-z0-9._:-].</summary>
-    public static bool IsValid(string value) =>
-        value.Length is > 0 and <= 64 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '_' or ':' or '-');
-
-    public override string ToString() => Value;
 }
 
 /// <summary>The bounds the network puts on a session's terms.</summary>
@@ -162,7 +135,7 @@ public static class ChargingSession
         if (state.Started is { } started)
             return started.Charger == command.Charger && started.StartReading.AsSpan().SequenceEqual(command.Reading)
                 ? SessionDecision.Repeat
-                : new SessionAlreadyStarted(session.Value);
+                : new SessionAlreadyStarted(session);
         var terms = CheckTerms(session, command.PricePerKwh, command.Credit, limits);
         return terms is null ? SessionDecision.Proceed : terms;
     }
@@ -172,9 +145,9 @@ public static class ChargingSession
         if (price.Currency != limits.Currency) return new CurrencyMismatch(limits.Currency, price.Currency);
         if (credit.Currency != limits.Currency) return new CurrencyMismatch(limits.Currency, credit.Currency);
         if (price.IsNegative || price.MinorUnits > limits.MaxPricePerKwh)
-            return new InvalidSessionTerms(session.Value, $"a price of {price.MinorUnits} per kWh is outside 0..{limits.MaxPricePerKwh}");
+            return new InvalidSessionTerms(session, $"a price of {price.MinorUnits} per kWh is outside 0..{limits.MaxPricePerKwh}");
         if (credit.IsNegative || credit.MinorUnits > limits.MaxCredit)
-            return new InvalidSessionTerms(session.Value, $"a credit of {credit.MinorUnits} is outside 0..{limits.MaxCredit}");
+            return new InvalidSessionTerms(session, $"a credit of {credit.MinorUnits} is outside 0..{limits.MaxCredit}");
         return null;
     }
 
@@ -248,11 +221,11 @@ public static class ChargingSession
     /// <summary>Whether the vehicle may bind a channel: the same channel again is a repeat; the channel is asked next.</summary>
     public static Result<SessionDecision> CheckAccept(ChargingSessionState state, SessionId session, DeviceId vehicle, ChannelId channel)
     {
-        if (state.Started is not { } started) return new SessionNotFound(session.Value);
-        if (vehicle != started.Vehicle) return new NotSessionParty(session.Value, vehicle, "vehicle");
+        if (state.Started is not { } started) return new SessionNotFound(session);
+        if (vehicle != started.Vehicle) return new NotSessionParty(session, vehicle, "vehicle");
         if (state.Channel is { } bound)
-            return bound == channel ? SessionDecision.Repeat : new ChannelNotUsable(session.Value, channel, $"is not the session's channel {bound}");
-        if (state.Record is not null || state.Unconsented) return new SessionEnded(session.Value, state.Status.ToWire());
+            return bound == channel ? SessionDecision.Repeat : new ChannelNotUsable(session, channel, $"is not the session's channel {bound}");
+        if (state.Record is not null || state.Unconsented) return new SessionEnded(session, state.Status);
         return SessionDecision.Proceed;
     }
 
@@ -273,7 +246,7 @@ public static class ChargingSession
             ChannelView => null,
             _ => "is not open",
         };
-        if (problem is not null) return new ChannelNotUsable(session.Value, channel, problem);
+        if (problem is not null) return new ChannelNotUsable(session, channel, problem);
         return new SessionChannelBound(channel, ((ChannelView)answer!).Paid!.Value);
     }
 
@@ -285,9 +258,9 @@ public static class ChargingSession
     /// </summary>
     public static ProtocolError? CheckParty(ChargingSessionState state, SessionId session, DeviceId device, bool isCharger, bool allowStopping = false)
     {
-        if (state.Started is not { } started) return new SessionNotFound(session.Value);
-        if (device != (isCharger ? started.Charger : started.Vehicle)) return new NotSessionParty(session.Value, device, isCharger ? "charger" : "vehicle");
-        if (state.Record is not null || (state.End is not null && !allowStopping)) return new SessionEnded(session.Value, state.Status.ToWire());
+        if (state.Started is not { } started) return new SessionNotFound(session);
+        if (device != (isCharger ? started.Charger : started.Vehicle)) return new NotSessionParty(session, device, isCharger ? "charger" : "vehicle");
+        if (state.Record is not null || (state.End is not null && !allowStopping)) return new SessionEnded(session, state.Status);
         return null;
     }
 
@@ -329,17 +302,17 @@ public static class ChargingSession
     {
         var refused = CheckParty(state, session, vehicle, isCharger: false, allowStopping: true);
         if (refused is not null) return refused;
-        if (state.Channel is not { } channel) return new SessionNotAccepted(session.Value);
+        if (state.Channel is not { } channel) return new SessionNotAccepted(session);
         var decoded = Signed<Voucher>.Decode(wire);
         if (!decoded.IsOk) return decoded.Error;
         var voucher = decoded.Value.Payload;
-        if (voucher.ChannelId != channel) return new ChannelNotUsable(session.Value, voucher.ChannelId, $"is not the session's channel {channel}");
+        if (voucher.ChannelId != channel) return new ChannelNotUsable(session, voucher.ChannelId, $"is not the session's channel {channel}");
         // Only a voucher that names this session pays it: its increment then counts for nothing else.
-        if (session.Purpose.IsNone || voucher.Purpose != session.Purpose) return new VoucherForAnotherPurpose(session.Value, voucher.Purpose.ToString());
+        if (session.Purpose.IsNone || voucher.Purpose != session.Purpose) return new VoucherForAnotherPurpose(session, voucher.Purpose.ToString());
         var paid = state.Paid.Add(voucher.Increment);
         if (!paid.IsOk) return paid.Error;
         var owed = state.Owed;
-        if (paid.Value > owed) return new PaymentAboveOwed(session.Value, paid.Value.MinorUnits, owed.MinorUnits);
+        if (paid.Value > owed) return new PaymentAboveOwed(session, paid.Value.MinorUnits, owed.MinorUnits);
         return decoded.Value;
     }
 
@@ -424,7 +397,7 @@ public static class ChargingSession
         var owed = state.Owed;
         var paid = state.Paid;
         var outstanding = owed.Subtract(paid).Unwrap() is { IsNegative: false } rest ? rest : Money.Zero(owed.Currency);
-        return new SessionCompleted(new ChargeRecord(session.Value, started.Charger, started.Vehicle, state.Channel, started.StartReading,
+        return new SessionCompleted(new ChargeRecord(session, started.Charger, started.Vehicle, state.Channel, started.StartReading,
             state.End.ToArray(), state.DeliveredWh, started.PricePerKwh, owed, paid, outstanding, state.BestVoucher?.ToArray(),
             state.Suspensions, started.At, now));
     }
@@ -443,11 +416,11 @@ public static class ChargingSession
         return e switch
         {
             SessionChannelBound b when state.Latest is { } latest =>
-                [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session.Value, b.Channel)), DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, latest))],
-            SessionChannelBound b => [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session.Value, b.Channel))],
+                [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session, b.Channel)), DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, latest))],
+            SessionChannelBound b => [DeviceEvents.Of(started.Charger, new SessionAcceptedEvent(session, b.Channel))],
             ProgressTaken { Reading: { } reading } when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, reading))],
-            SessionSuspended s => [DeviceEvents.Of(started.Charger, new SessionSuspendEvent(session.Value, s.Owed.MinorUnits, s.Paid.MinorUnits, started.Credit.MinorUnits))],
-            SessionResumed r => [DeviceEvents.Of(started.Charger, new SessionResumeEvent(session.Value, r.Owed.MinorUnits, r.Paid.MinorUnits))],
+            SessionSuspended s => [DeviceEvents.Of(started.Charger, new SessionSuspendEvent(session, s.Owed.MinorUnits, s.Paid.MinorUnits, started.Credit.MinorUnits))],
+            SessionResumed r => [DeviceEvents.Of(started.Charger, new SessionResumeEvent(session, r.Owed.MinorUnits, r.Paid.MinorUnits))],
             SessionStopRequested when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, state.End!))],
             SessionCompleted c => RecordFor(started, c.Record),
             _ => [],
@@ -463,27 +436,27 @@ public static class ChargingSession
 
     /// <summary>What the charger is told of a payment when no answer to a reading of its own will tell it.</summary>
     public static DeviceEvent PaidNotice(ChargingSessionState state, SessionId session) =>
-        DeviceEvents.Of(state.Started!.Charger, new SessionPaidEvent(session.Value, state.Owed.MinorUnits, state.Paid.MinorUnits));
+        DeviceEvents.Of(state.Started!.Charger, new SessionPaidEvent(session, state.Owed.MinorUnits, state.Paid.MinorUnits));
 
     public static SessionOfferEvent Offer(ChargingSessionState state, SessionId session)
     {
         var started = state.Started!;
-        return new SessionOfferEvent(session.Value, started.Charger, started.Payee, started.MeterKeyHex, started.Witnessed, started.PricePerKwh.MinorUnits,
+        return new SessionOfferEvent(session, started.Charger, started.Payee, started.MeterKeyHex, started.Witnessed, started.PricePerKwh.MinorUnits,
             started.Credit.MinorUnits, started.PricePerKwh.Currency, started.StartReading);
     }
 
     /// <summary>A reading passed to the vehicle with the session's energy up to it, and what is owed and paid now.</summary>
     public static SessionReadingEvent ReadingEvent(ChargingSessionState state, SessionId session, Signed<MeterReading> reading) =>
-        new(session.Value, reading.Wire.ToArray(), reading.Payload.Register.WattHours - state.Start!.Payload.Register.WattHours, state.Owed.MinorUnits,
+        new(session, reading.Wire.ToArray(), reading.Payload.Register.WattHours - state.Start!.Payload.Register.WattHours, state.Owed.MinorUnits,
             state.Paid.MinorUnits, state.End is not null);
 
     public static SessionProgress Progress(ChargingSessionState state, SessionId session) =>
-        new(session.Value, state.Status.ToWire(), state.DeliveredWh, state.Owed, state.Paid);
+        new(session, state.Status, state.DeliveredWh, state.Owed, state.Paid);
 
     public static SessionView View(ChargingSessionState state, SessionId session)
     {
         var started = state.Started!;
-        return new(session.Value, state.Status.ToWire(), started.Charger, started.Vehicle, state.Channel, started.PricePerKwh, started.Credit,
+        return new(session, state.Status, started.Charger, started.Vehicle, state.Channel, started.PricePerKwh, started.Credit,
             state.DeliveredWh, state.Owed, state.Paid, state.Suspensions, state.Record);
     }
 

@@ -31,7 +31,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
-        _id = SessionId.Of(id);
+        _id = new SessionId(id);
         _settings = settings;
         _devices = devices;
         _channels = channels;
@@ -44,7 +44,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ => OnRecovered());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("charging-session");
+            OnRecovered();
+        });
         Command<StartSession>(OnStart);
         Command<StartWitnessedSession>(OnStartWitnessed);
         Command<AcceptSession>(OnAccept);
@@ -53,7 +57,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<PayForSession>(OnPay);
         Command<PaymentAnswered>(OnPaymentAnswered);
         Command<StopSession>(OnStop);
-        Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id.Value))));
+        Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id))));
         Command<DeviceConnectionFound>(found =>
         {
             if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
@@ -65,7 +69,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// <summary>The session's deadlines: its vehicle's time to consent, and to pay the end reading.</summary>
     private enum Due { Consent, Settle }
 
-    public override string PersistenceId => "session-" + _id.Value;
+    public override string PersistenceId => "session-" + _id;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -164,7 +168,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (ChargingSession.DecideConsentExpiry(_state, Now) is not { } expired) return;
         Record(expired, _ =>
         {
-            if (SessionId.TransactionOf(_id.Value) is { } transaction)
+            if (_id.Transaction is { } transaction)
                 Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
                     .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });
@@ -234,15 +238,17 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (IsRefused(command.Vehicle, command.Connection, isCharger: false, allowStopping: true)) return;
         var decided = ChargingSession.DecidePayment(_state, _id, command.Vehicle, command.Voucher);
         if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
-        // The channel verifies the voucher against the vehicle's registered key and persists it before it answers.
+        // The channel verifies the voucher against the vehicle's registered key and persists it before it answers; its span is this one's child.
+        var span = EnergyTracing.StartHandling("session.pay", command.TraceParent);
         var (sender, signed, channel) = (Sender, decided.Value, _state.Channel!.Value);
-        _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher), _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender),
-                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id.Value, channel, "did not answer")), sender));
+        _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender, span),
+                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id, channel, "did not answer")), sender, span));
     }
 
     private void OnPaymentAnswered(PaymentAnswered answered)
     {
+        EnergyTracing.End(answered.Span, (answered.Answer as Refusal)?.Code);
         if (answered.Answer is not VoucherAcknowledged ack) { answered.ReplyTo.Tell(answered.Answer); return; }
         // The channel holds the voucher durably: the session takes it and writes it with its next batch.
         Take(ChargingSession.DecideAcknowledged(_state, _id, answered.Voucher, ack));
@@ -288,7 +294,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void PublishCompleted(ChargeRecord r)
     {
         var started = _state.Started!;
-        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id.Value, started.Payee, r.Charger, r.Vehicle, r.Channel,
+        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id, started.Payee, r.Charger, r.Vehicle, r.Channel,
             new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
     }
 
@@ -307,5 +313,5 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private SessionView View() => ChargingSession.View(_state, _id);
 
-    private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
+    private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 }

@@ -40,6 +40,7 @@ public sealed class ChargePointCredentialStore : ReceivePersistentActor
         Recover<ChargePointPasswordRecorded>(e => _state = ChargePointCredentialRules.Evolve(_state, e));
         Recover<RecoveryCompleted>(_ =>
         {
+            EnergyMetrics.EntityActivated("ocpp-credentials");
             foreach (var stored in _state.ByChargePoint.Values) table.Merge(stored.Password);
         });
 

@@ -22,7 +22,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     private readonly IActorRef _devices;
     private readonly IActorRef _sessions;
     private ChargePointState _state = ChargePointState.Empty;
-    private string? _connection;
+    private LiveConnection? _connection;
 
     public ChargePointEntity(string id, EnergySettings settings, IActorRef devices, IActorRef sessions)
     {
@@ -31,10 +31,15 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         _devices = devices;
         _sessions = sessions;
         Recover<IEnergyMessage>(e => _state = ChargePointTransactions.Evolve(_state, e));
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("charge-point"));
         Command<ChargePointRequest>(request => Handle(ChargePointCalls.Read(request.Action, request.Payload), Sender));
         Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_state.Find(q.TransactionId))));
-        Command<ChargePointConnected>(c => _connection = c.Connection);
-        Command<ChargePointDisconnected>(c => { if (_connection == c.Connection) _connection = null; });
+        Command<ChargePointConnected>(c =>
+        {
+            (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
+            if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(_id));
+        });
+        Command<ChargePointDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
         Command<StopUnconsentedTransaction>(OnStopUnconsented);
     }
 
@@ -115,7 +120,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     {
         if (!ChargePointTransactions.IsRunning(_state, command.TransactionId) || _connection is null) return;
         var call = new OcppOutgoingCall(Ocpp16Actions.RemoteStopTransaction, Ocpp16Json.ToElement(new RemoteStopTransactionReq(command.TransactionId)));
-        ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(_connection).Tell(call);
+        ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(_connection.Value.Path).Tell(call);
     }
 
     private static void Reply(IActorRef sender, object body) => sender.Tell(new ChargePointResponse(Ocpp16Json.ToElement(body), null, null));

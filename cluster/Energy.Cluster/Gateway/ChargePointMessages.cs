@@ -32,9 +32,12 @@ public sealed record ChargingTransaction(int TransactionId, int ConnectorId, str
     public long EnergyWh => (MeterStopWh ?? LastRegisterWh) - MeterStartWh;
 }
 
-/// <summary>A charge point's OCPP connection opened on a node (live status, not persisted); the path of its connection actor.</summary>
+/// <summary>
+/// A charge point's OCPP connection opened on a node (live status, not persisted): the path of its connection actor and
+/// when the charge point authenticated on it (0 from a node that does not say, as if long ago).
+/// </summary>
 [Manifest("ocpp.connected.v1")]
-public sealed record ChargePointConnected(string ChargePoint, string Connection) : IEnergyMessage, IWithEntityId
+public sealed record ChargePointConnected(string ChargePoint, string Connection, long AuthenticatedAtMs = 0) : IEnergyMessage, IWithEntityId
 {
     public string EntityId => ChargePoint;
 }

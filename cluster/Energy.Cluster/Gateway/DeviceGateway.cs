@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Threading.Channels;
@@ -61,7 +62,9 @@ public static class DeviceGateway
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
         using var session = new Connection(socket, network, budget, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
-        await session.RunAsync();
+        EnergyMetrics.GatewayConnections.Add(1);
+        try { await session.RunAsync(); }
+        finally { EnergyMetrics.GatewayConnections.Add(-1); }
     }
 
     /// <summary>One WebSocket: a reader that answers frames, a writer that drains a bounded queue.</summary>
@@ -81,6 +84,7 @@ public static class DeviceGateway
         private readonly GatewayChallengeBudget _budget;
         private bool _everAuthenticated;
         private bool _closingUnauthenticated;
+        private bool _closingReplaced;
 
         public Connection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, bool batching, CancellationToken aborted)
         {
@@ -89,7 +93,7 @@ public static class DeviceGateway
             _budget = budget;
             _batching = batching;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel()));
+            _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _outgoing.Writer, () => _stop.Cancel(), Replaced));
             _path = GatewayConnection.PathOf(_actor, network.System);
         }
 
@@ -127,14 +131,26 @@ public static class DeviceGateway
             _outgoing.Writer.TryComplete();
         }
 
+        /// <summary>
+        /// The device authenticated again on a newer connection: calls for it here are refused as NotAuthenticated from
+        /// now on, and once no device is left, the socket is closed with a close frame saying ConnectionReplaced.
+        /// </summary>
+        private void Replaced(DeviceId device)
+        {
+            _authenticated.TryRemove(device, out _);
+            if (!_authenticated.IsEmpty) return;
+            Volatile.Write(ref _closingReplaced, true);
+            _outgoing.Writer.TryComplete();
+        }
+
         private async Task FinishWritingAsync()
         {
-            if (!Volatile.Read(ref _closingUnauthenticated)) return;
+            var reason = Volatile.Read(ref _closingUnauthenticated)
+                ? $"AuthenticationTimeout: no device authenticated within {_network.Settings.GatewayAuthenticationTimeout.TotalSeconds:0.###} s"
+                : Volatile.Read(ref _closingReplaced) ? "ConnectionReplaced: every device of this connection authenticated on a newer one" : null;
+            if (reason is null) return;
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                var seconds = _network.Settings.GatewayAuthenticationTimeout.TotalSeconds;
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, $"AuthenticationTimeout: no device authenticated within {seconds:0.###} s", _stop.Token);
-            }
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, reason, _stop.Token);
             _stop.CancelAfter(CloseGrace);
         }
 
@@ -318,16 +334,20 @@ public static class DeviceGateway
                 return Error(new GatewayError.InvalidSignature(frame.Device));
             _authenticated[frame.Device] = 0;
             Volatile.Write(ref _everAuthenticated, true);
-            _actor.Tell(new GatewayConnection.Authenticated(frame.Device));
+            _actor.Tell(new GatewayConnection.Authenticated(frame.Device, _network.Settings.Clock.Now.UnixMilliseconds));
             return GatewayFrameWriter.Welcome(frame.Device, device.Role.ToString(), device.Operator.Value);
         }
 
         private async Task CallAsync(GatewayFrame frame)
         {
+            // A call is a trace of its own, not a part of the connection's (which may last for days); the entity's span is its child.
+            System.Diagnostics.Activity.Current = null;
+            using var span = EnergyTracing.Source.StartActivity("gateway.call", ActivityKind.Server);
             try
             {
                 byte[] reply;
                 var read = Command(frame, _network.Settings.Currency, _path);
+                if (span is not null) Describe(span, frame, read.IsOk ? null : read.Error!.Code);
                 if (!read.IsOk)
                 {
                     reply = Error(read.Error!);
@@ -345,12 +365,14 @@ public static class DeviceGateway
                         };
                         // The answer completes on the entity's thread: move off it before encoding and sending.
                         var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                        if (answer is Refusal refused) span?.SetStatus(ActivityStatusCode.Error, refused.Code);
                         reply = answer is Refusal refusal
                             ? Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Error))
                             : GatewayFrameWriter.Result(frame.Id!.Value, frame.Device, answer, EnergyJson.Options);
                     }
                     catch (TaskCanceledException) when (!_stop.IsCancellationRequested)
                     {
+                        span?.SetStatus(ActivityStatusCode.Error, "Timeout");
                         reply = Error(new GatewayError.Timeout(frame.Id, frame.Device, "network"));
                     }
                 }
@@ -368,6 +390,14 @@ public static class DeviceGateway
             }
         }
 
+
+        /// <summary>Names a call's span by its action (only an action the gateway knows: a frame's text is never a name).</summary>
+        private static void Describe(System.Diagnostics.Activity span, GatewayFrame frame, string? refused)
+        {
+            if (refused is not null) { span.SetStatus(ActivityStatusCode.Error, refused); return; }
+            span.DisplayName = "gateway " + frame.Action;
+            span.SetTag("energy.gateway.action", frame.Action);
+        }
 
         private async Task SendAsync(byte[] frame)
         {
@@ -408,9 +438,9 @@ public static class DeviceGateway
 
         public object TollPass(in TollPassCall call) => new Tolls.TollPass(Device, call.Request, ReplyPath);
 
-        public object PayToll(DeviceId gantry, in PayTollCall call) => new Tolls.PayToll(gantry, call.Pass, Device, call.Voucher, ReplyPath);
+        public object PayToll(in PayTollCall call) => new Tolls.PayToll(call.Pass.Gantry, call.Pass, Device, call.Voucher, ReplyPath);
 
-        public object DeclineToll(DeviceId gantry, in DeclineTollCall call) => new Tolls.DeclineToll(gantry, call.Pass, Device, call.Reason);
+        public object DeclineToll(in DeclineTollCall call) => new Tolls.DeclineToll(call.Pass.Gantry, call.Pass, Device, call.Reason);
 
         public object GetGantry(in GetGantryCall call) => new Tolls.GetGantry(Device);
 

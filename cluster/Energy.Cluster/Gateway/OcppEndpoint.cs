@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Kernel;
 using Energy.Ocpp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -50,30 +51,37 @@ public static class OcppEndpoint
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Ocpp16.Subprotocol);
         // Answers and the network's own calls share the socket: one send at a time.
         using var sending = new SemaphoreSlim(1, 1);
-        var connection = network.System.ActorOf(OcppConnection.Props(socket, sending));
+        using var served = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var connection = network.System.ActorOf(OcppConnection.Props(socket, sending, served));
         var path = connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)network.System).Provider.DefaultAddress);
-        network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path));
+        network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path, network.Settings.Clock.Now.UnixMilliseconds));
+        EnergyMetrics.OcppConnections.Add(1);
         try
         {
-            await ServeAsync(context, chargePointId, socket, sending, network);
+            await ServeAsync(chargePointId, socket, sending, network, served.Token);
+        }
+        catch (OperationCanceledException) when (served.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Replaced by a newer connection of the same charge point: this one was told so and closed.
         }
         finally
         {
+            EnergyMetrics.OcppConnections.Add(-1);
             network.Regions.ChargePoints.Tell(new ChargePointDisconnected(chargePointId, path));
             network.System.Stop(connection);
         }
     }
 
-    private static async Task ServeAsync(HttpContext context, string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network)
+    private static async Task ServeAsync(string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network, CancellationToken served)
     {
         // Most OCPP messages are a few hundred bytes: a small buffer per connection, and a pooled one only
         // while a longer message is read, so ten thousand idle chargers do not hold 64 KiB each.
         var message = new MessageBuffer();
         try
         {
-            while (socket.State == WebSocketState.Open && !context.RequestAborted.IsCancellationRequested)
+            while (socket.State == WebSocketState.Open && !served.IsCancellationRequested)
             {
-                var kind = await message.ReceiveAsync(socket, context.RequestAborted);
+                var kind = await message.ReceiveAsync(socket, served);
                 if (kind == WebSocketMessageType.Close) break;
                 if (message.Length > OcppFrames.MaxMessageBytes)
                 {
@@ -85,11 +93,11 @@ public static class OcppEndpoint
                     await socket.CloseAsync(WebSocketCloseStatus.InvalidMessageType, "OCPP-J messages are text", CancellationToken.None);
                     break;
                 }
-                var reply = await AnswerAsync(chargePointId, message.Content, network, context.RequestAborted);
+                var reply = await AnswerAsync(chargePointId, message.Content, network, served);
                 message.Shrink();
                 if (reply is null) continue;
-                await sending.WaitAsync(context.RequestAborted);
-                try { await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, context.RequestAborted); }
+                await sending.WaitAsync(served);
+                try { await socket.SendAsync(Encoding.UTF8.GetBytes(reply), WebSocketMessageType.Text, true, served); }
                 finally { sending.Release(); }
             }
         }
@@ -135,15 +143,25 @@ public static class OcppEndpoint
         if (parsed.Frame is not OcppCall call) return null;
         var invalid = Ocpp16.Validate(call);
         if (invalid is not null) return OcppFrames.CallError(call.UniqueId, invalid);
+        // A call is a trace of its own, not a part of the connection's; its action is one the schemas know.
+        System.Diagnostics.Activity.Current = null;
+        using var span = EnergyTracing.Source.StartActivity("ocpp.call", System.Diagnostics.ActivityKind.Server);
+        if (span is not null)
+        {
+            span.DisplayName = "ocpp " + call.Action;
+            span.SetTag("energy.ocpp.action", call.Action);
+        }
         try
         {
             var response = await network.AskChargePoint(new ChargePointRequest(chargePointId, call.Action, call.Payload), token);
+            if (response.ErrorCode is not null) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, response.ErrorCode);
             return response.ErrorCode is not null
                 ? OcppFrames.CallError(call.UniqueId, new OcppError(response.ErrorCode, response.ErrorDescription ?? ""))
                 : OcppFrames.CallResult(call.UniqueId, response.Payload!.Value);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "Timeout");
             return OcppFrames.CallError(call.UniqueId, new OcppError(OcppErrorCode.InternalError, "the network did not answer in time"));
         }
     }
@@ -206,14 +224,36 @@ public static class OcppEndpoint
 /// <summary>
 /// One charge point's live OCPP connection, as the cluster reaches it: writes the network's calls (OCPP-J
 /// CALL frames with a fresh unique id) on the socket. Their answers come back through the socket's reader,
-/// which takes CALLRESULTs and CALLERRORs to its calls without answering them.
+/// which takes CALLRESULTs and CALLERRORs to its calls without answering them. When the charge point connects
+/// again (its network dropped while this socket still looked open), its entity tells this one that it was
+/// replaced: it sends a close frame saying so and stops serving, so the network's calls go only to the new socket.
 /// </summary>
 public sealed class OcppConnection : ReceiveActor
 {
+    /// <summary>How long a replaced connection waits for the charge point to answer its close frame.</summary>
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
+
     private long _nextCall;
 
-    public OcppConnection(WebSocket socket, SemaphoreSlim sending)
+    public OcppConnection(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served)
     {
+        ReceiveAsync<ConnectionReplaced>(async _ =>
+        {
+            try
+            {
+                if (socket.State == WebSocketState.Open && await sending.WaitAsync(CloseGrace))
+                {
+                    try { await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of this charge point", CancellationToken.None); }
+                    finally { sending.Release(); }
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or ObjectDisposedException)
+            {
+                // Gone already.
+            }
+            try { served.CancelAfter(CloseGrace); }
+            catch (ObjectDisposedException) { }
+        });
         ReceiveAsync<OcppOutgoingCall>(async call =>
         {
             var frame = JsonSerializer.SerializeToUtf8Bytes(new object[] { 2, $"n-{++_nextCall}", call.Action, call.Payload });
@@ -230,5 +270,5 @@ public sealed class OcppConnection : ReceiveActor
         });
     }
 
-    public static Props Props(WebSocket socket, SemaphoreSlim sending) => Akka.Actor.Props.Create(() => new OcppConnection(socket, sending));
+    public static Props Props(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served) => Akka.Actor.Props.Create(() => new OcppConnection(socket, sending, served));
 }

@@ -21,13 +21,26 @@ public sealed record NodeOptions
     /// <summary>PostgreSQL connection string (required when <see cref="Store"/> is PostgreSql).</summary>
     public string? ConnectionString { get; init; }
 
+    /// <summary>The name other nodes reach this one by (its address in the cluster).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
+
+    /// <summary>
+    /// Where remoting listens when that is not <see cref="Hostname"/>: 0.0.0.0 for a container on several networks,
+    /// whose name resolves to one address per network. Null: it listens on <see cref="Hostname"/>.
+    /// </summary>
+    public string? BindHostname { get; init; }
 
     /// <summary>Akka.Remote port; 0 picks a free one.</summary>
     public int Port { get; init; }
 
-    /// <summary>Seed nodes as akka.tcp://energy@host:port; empty means this node forms a cluster of its own.</summary>
+    /// <summary>
+    /// Seed nodes as akka.tcp://energy@host:port (akka.ssl.tcp://energy@host:port with <see cref="RemoteTls"/>); empty
+    /// means this node forms a cluster of its own.
+    /// </summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>TLS between nodes; off unless a certificate is configured.</summary>
+    public RemoteTlsConfiguration RemoteTls { get; init; } = new();
 
     public TimeSpan PassivateIdleAfter { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -56,6 +69,7 @@ public static class EnergyConfig
                 options.ConnectionString ?? throw new InvalidOperationException("PostgreSQL needs a connection string")),
             _ => throw new ArgumentOutOfRangeException(nameof(options)),
         };
+        CheckSeedSchemes(options);
         var seeds = string.Join(", ", options.SeedNodes.Select(s => $"\"{s}\""));
         var hocon = $$"""
             akka {
@@ -67,9 +81,16 @@ public static class EnergyConfig
                 serialization-identifiers { "Energy.Cluster.Serialization.EnergySerializer, Energy.Cluster" = 7311 }
               }
               remote.dot-netty.tcp {
-                hostname = "{{options.Hostname}}"
+                hostname = "{{options.BindHostname ?? options.Hostname}}"
+                public-hostname = "{{options.Hostname}}"
                 port = {{options.Port}}
                 maximum-frame-size = 4 MiB
+                # With TLS the certificate and the peer check come from the setup (see Setups), never from here.
+                enable-ssl = {{(options.RemoteTls.Enabled ? "on" : "off")}}
+                ssl {
+                  suppress-validation = {{(options.RemoteTls.SuppressValidation ? "on" : "off")}}
+                  require-mutual-authentication = on
+                }
               }
               cluster {
                 seed-nodes = [{{seeds}}]
@@ -152,7 +173,8 @@ public static class EnergyConfig
     }
 
     /// <summary>
-    /// The actor-system setups a node needs beside its HOCON. For SQLite: every connection the journal,
+    /// The actor-system setups a node needs beside its HOCON. With remote TLS: the node's certificate and the
+    /// check of every peer's (<see cref="Hosting.RemoteTls.Setup"/>). For SQLite: every connection the journal,
     /// the snapshot store and the read journal open runs the node's pragma (synchronous is
     /// per connection in SQLite, so it cannot be set once in the file). With synchronous=NORMAL in
     /// WAL mode a committed event survives a crash of the process; a power cut may lose the last commits,
@@ -160,11 +182,26 @@ public static class EnergyConfig
     /// </summary>
     public static Akka.Actor.Setup.Setup[] Setups(NodeOptions options)
     {
-        if (options.Store != JournalStore.Sqlite) return [];
+        var setups = new List<Akka.Actor.Setup.Setup>();
+        if (options.RemoteTls.Enabled) setups.Add(Hosting.RemoteTls.Setup(options.RemoteTls));
+        if (options.Store != JournalStore.Sqlite) return [.. setups];
         var data = new LinqToDB.DataOptions()
             .UseConnectionString(LinqToDB.ProviderName.SQLiteMS, options.SqliteConnectionString)
             .UseAfterConnectionOpened(ApplyPragmas, async (connection, token) => await ApplyPragmasAsync(connection, token));
-        return [new Akka.Persistence.Sql.Config.DataOptionsSetup(data)];
+        setups.Add(new Akka.Persistence.Sql.Config.DataOptionsSetup(data));
+        return [.. setups];
+    }
+
+    /// <summary>
+    /// A seed of the wrong scheme would never answer (a TLS node cannot reach a plain one, nor the reverse): refused
+    /// at start with the scheme to use.
+    /// </summary>
+    private static void CheckSeedSchemes(NodeOptions options)
+    {
+        var scheme = options.RemoteTls.Enabled ? Hosting.RemoteTls.Scheme : "akka.tcp";
+        var wrong = options.SeedNodes.FirstOrDefault(seed => !seed.StartsWith(scheme + "://", StringComparison.Ordinal));
+        if (wrong is not null)
+            throw new InvalidOperationException($"Energy:SeedNodes holds {wrong}; with remote TLS {(options.RemoteTls.Enabled ? "on" : "off")} every seed is {scheme}://{SystemName}@host:port");
     }
 
     // wal_autocheckpoint=0: no commit runs a checkpoint; the journal's SqliteCheckpointer does, off the write path.

@@ -171,7 +171,8 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
         timeout.CancelAfter(settings.AskTimeout);
-        return await region.Ask<object>(message, timeout.Token);
+        // A traced command carries the caller's span (a request, a gateway call) to the entity, on whichever node it runs.
+        return await region.Ask<object>(EnergyTracing.Stamp(message), timeout.Token);
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Journal;
@@ -100,6 +101,15 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         _gathered = [];
         _gatheredWrites = 0;
         var all = batch.Count == 1 ? batch[0].Writes : batch.SelectMany(g => g.Writes).ToList();
+        var started = Stopwatch.GetTimestamp();
+        var events = 0;
+        foreach (var write in all) events += write.Size;
+        EnergyMetrics.JournalBatchSize.Record(events);
+        // The write's span is current while the transaction starts, so that the database's own spans are its children.
+        var span = EnergyTracing.StartRoot("journal.write");
+        span?.SetTag("energy.journal.writes", all.Count).SetTag("energy.journal.events", events);
+        var previous = System.Diagnostics.Activity.Current;
+        if (span is not null) System.Diagnostics.Activity.Current = span;
         Task<IImmutableList<Exception>> written;
         try
         {
@@ -110,9 +120,15 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         {
             written = Task.FromException<IImmutableList<Exception>>(e);
         }
+        finally
+        {
+            System.Diagnostics.Activity.Current = previous;
+        }
         var self = Self;
         written.ContinueWith(t =>
         {
+            EnergyMetrics.JournalWriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            EnergyTracing.End(span, t.IsFaulted ? t.Exception!.InnerException?.GetType().Name : t.IsCanceled ? "canceled" : null);
             var offset = 0;
             foreach (var gathered in batch)
             {

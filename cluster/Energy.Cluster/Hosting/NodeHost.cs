@@ -25,9 +25,16 @@ public sealed class NodeConfiguration
     public string DataDirectory { get; set; } = ".data/node";
     public string? ConnectionString { get; set; }
     public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>Where remoting listens when that is not <see cref="Hostname"/> (0.0.0.0 in a container on several networks).</summary>
+    public string? BindHostname { get; set; }
+
     public int Port { get; set; }
     public string[] SeedNodes { get; set; } = [];
     public string[] TrustedNodeKeys { get; set; } = [];
+
+    /// <summary>A folder the cluster's nodes share: each publishes its key there and trusts the keys found there (<see cref="NodeKeyDirectory"/>).</summary>
+    public string? NodeKeysDirectory { get; set; }
 
     /// <summary>The network authority: its public keys (hex) and how many of them must sign (k of n). Every node of a network has the same.</summary>
     public AuthorityConfiguration Authority { get; set; } = new();
@@ -57,11 +64,21 @@ public sealed class NodeConfiguration
 
     /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
     public TlsConfiguration Tls { get; set; } = new();
+
+    /// <summary>TLS between the nodes of the cluster (Akka.Remote); off unless a certificate is configured.</summary>
+    public RemoteTlsConfiguration RemoteTls { get; set; } = new();
+
+    /// <summary>Metrics at /metrics and, when configured, metrics and traces over OTLP.</summary>
+    public TelemetryConfiguration Telemetry { get; set; } = new();
 }
 
 public sealed class AuthorityConfiguration
 {
     public string[] Keys { get; set; } = [];
+
+    /// <summary>A file of the authority's public keys (hex, one a line), read when <see cref="Keys"/> is empty: a provisioned cluster's nodes read it.</summary>
+    public string? KeysFile { get; set; }
+
     public int Threshold { get; set; } = 1;
 }
 
@@ -106,8 +123,10 @@ public static class NodeHost
             DataDirectory = configuration.DataDirectory,
             ConnectionString = configuration.ConnectionString,
             Hostname = configuration.Hostname,
+            BindHostname = string.IsNullOrWhiteSpace(configuration.BindHostname) ? null : configuration.BindHostname,
             Port = configuration.Port,
             SeedNodes = configuration.SeedNodes,
+            RemoteTls = configuration.RemoteTls,
         };
         CheckDataFormat(configuration.DataDirectory);
         var settings = new EnergySettings(
@@ -118,6 +137,7 @@ public static class NodeHost
             SystemClock.Instance)
         {
             TrustedNodeKeys = configuration.TrustedNodeKeys.ToHashSet(StringComparer.Ordinal),
+            NodeKeysDirectory = configuration.NodeKeysDirectory,
             Authority = LoadAuthority(configuration),
             SessionSettleTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionSettleSeconds, 1, 3_600)),
             SessionConsentTimeout = TimeSpan.FromSeconds(Math.Clamp(configuration.SessionConsentSeconds, 1, 600)),
@@ -129,7 +149,9 @@ public static class NodeHost
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
         };
 
+        if (settings.NodeKeysDirectory is { } nodeKeys) NodeKeyDirectory.Publish(nodeKeys, settings.NodeKey.PublicKey.Hex);
         builder.AddNodeTls(configuration);
+        builder.AddNodeTelemetry(configuration.Telemetry);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(configuration);
         builder.Services.AddSingleton<ApiAuthenticator>();
@@ -203,6 +225,7 @@ public static class NodeHost
         Gateway.DeviceGateway.MapDeviceGateway(app);
         app.MapEnergyApi();
         app.MapNodeHealth();
+        app.MapNodeTelemetry(app.Services.GetRequiredService<NodeConfiguration>().Telemetry);
         app.MapGet("/health", (EnergySettings settings) => Results.Ok(new
         {
             network = settings.Network.Value,
@@ -218,11 +241,17 @@ public static class NodeHost
     /// </summary>
     public static NetworkAuthority LoadAuthority(NodeConfiguration configuration)
     {
-        if (configuration.Authority.Keys.Length > 0)
+        var configured = configuration.Authority.Keys;
+        if (configured.Length == 0 && !string.IsNullOrWhiteSpace(configuration.Authority.KeysFile))
         {
-            var keys = configuration.Authority.Keys.Select(hex => DevicePublicKey.FromHex(hex.Trim().ToLowerInvariant())).ToList();
+            configured = File.ReadAllLines(configuration.Authority.KeysFile).Where(line => !string.IsNullOrWhiteSpace(line)).ToArray();
+            if (configured.Length == 0) throw new InvalidOperationException($"Energy:Authority:KeysFile {configuration.Authority.KeysFile} holds no key");
+        }
+        if (configured.Length > 0)
+        {
+            var keys = configured.Select(hex => DevicePublicKey.FromHex(hex.Trim().ToLowerInvariant())).ToList();
             var bad = keys.FirstOrDefault(k => !k.IsOk);
-            if (!bad.IsOk) throw new InvalidOperationException($"Energy:Authority:Keys holds a key that is not an Ed25519 public key: {bad.Error.Describe()}");
+            if (!bad.IsOk) throw new InvalidOperationException($"Energy:Authority:Keys (or KeysFile) holds a key that is not an Ed25519 public key: {bad.Error.Describe()}");
             return NetworkAuthority.Create(keys.Select(k => k.Value).ToList(), configuration.Authority.Threshold).Unwrap();
         }
         var directory = Path.GetFullPath(configuration.DataDirectory);

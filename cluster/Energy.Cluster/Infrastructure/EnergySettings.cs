@@ -68,6 +68,27 @@ public sealed record EnergySettings(
     /// <summary>Public keys (hex) of ledger nodes whose block signatures an audit accepts, besides this node's own.</summary>
     public IReadOnlySet<string> TrustedNodeKeys { get; init; } = new HashSet<string>();
 
+    /// <summary>A folder where the cluster's nodes publish their public keys (<see cref="NodeKeyDirectory"/>), if any.</summary>
+    public string? NodeKeysDirectory { get; init; }
+
+    /// <summary>The node keys an audit accepts now: this node's, the configured ones, and those published in <see cref="NodeKeysDirectory"/>.</summary>
+    public IReadOnlySet<string> NodeKeysTrustedNow()
+    {
+        var trusted = new HashSet<string>(ConfiguredNodeKeys(), StringComparer.Ordinal) { NodeKey.PublicKey.Hex };
+        return trusted;
+    }
+
+    /// <summary>
+    /// The node keys this node is configured to accept, apart from its own and apart from the ones the authority
+    /// admitted: those of <see cref="TrustedNodeKeys"/> and those published in <see cref="NodeKeysDirectory"/>.
+    /// </summary>
+    public IReadOnlySet<string> ConfiguredNodeKeys()
+    {
+        var configured = new HashSet<string>(TrustedNodeKeys, StringComparer.Ordinal);
+        if (NodeKeysDirectory is { } directory) configured.UnionWith(NodeKeyDirectory.Read(directory));
+        return configured;
+    }
+
     /// <summary>How long a stopped session waits for the vehicle to pay its final reading before it closes with what is outstanding.</summary>
     public TimeSpan SessionSettleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -39,6 +39,9 @@ public sealed class BatchedWrites
     /// </summary>
     public bool ReplyWhenDurable(IActorRef to, object reply) => _replies.ReplyAfter(Holding, to, reply);
 
+    /// <summary>As <see cref="ReplyWhenDurable(IActorRef, object)"/>, for the answer to a payment: counted and timed when it is sent.</summary>
+    public bool ReplyWhenDurable(IActorRef to, object reply, PendingPayment payment) => _replies.ReplyAfter(Holding, to, reply, payment);
+
     /// <summary>As <see cref="ReplyWhenDurable(IActorRef, object)"/>, with the answer made when it is sent.</summary>
     public bool ReplyWhenDurable(IActorRef to, Func<object> reply) => _replies.ReplyAfter(Holding, to, reply);
 

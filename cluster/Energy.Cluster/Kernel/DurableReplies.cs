@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Energy.Channels;
 
@@ -10,6 +11,23 @@ public sealed record TooManyWaiting(string Entity, int Waiting, int Max) : Proto
 }
 
 /// <summary>
+/// A payment an entity took and acknowledges once it is durable: as its answer goes out it is counted, timed
+/// from its arrival (a <see cref="Stopwatch"/> timestamp) and its span ends. The default is no payment.
+/// </summary>
+public readonly record struct PendingPayment(PaymentKind Kind, long ArrivedAt, System.Diagnostics.Activity? Span)
+{
+    public bool IsPayment => ArrivedAt != 0;
+
+    /// <summary>The answer about the payment goes out: it is durable.</summary>
+    public void Durable()
+    {
+        if (!IsPayment) return;
+        EnergyMetrics.PaymentDurable(Kind, ArrivedAt);
+        EnergyTracing.End(Span);
+    }
+}
+
+/// <summary>
 /// The answers an entity owes once its writes are durable. Writes are numbered in the order they are
 /// started; an answer is held for the write that makes it true and sent once that write (and every one
 /// before it) is durable, in the order the answers were given. One write is in flight at a time: what is
@@ -19,7 +37,7 @@ public sealed record TooManyWaiting(string Entity, int Waiting, int Max) : Proto
 public sealed class DurableReplies
 {
     // An answer is held either as it is, or as what makes it when it is sent (an answer that says where the entity stands then).
-    private readonly Queue<(ulong Write, IActorRef To, object? Reply, Func<object>? Make)> _held = new();
+    private readonly Queue<(ulong Write, IActorRef To, object? Reply, Func<object>? Make, PendingPayment Payment)> _held = new();
     private readonly string _entity;
     private readonly int _maxHeld;
 
@@ -57,23 +75,25 @@ public sealed class DurableReplies
     /// Sends <paramref name="reply"/> once write <paramref name="write"/> is durable: at once if it is and no
     /// earlier answer waits (answers keep their order). Returns false, and holds nothing, when the bound is reached.
     /// </summary>
-    public bool ReplyAfter(ulong write, IActorRef to, object reply) => Hold(write, to, reply, null);
+    public bool ReplyAfter(ulong write, IActorRef to, object reply, PendingPayment payment = default) => Hold(write, to, reply, null, payment);
 
     /// <summary>
     /// Sends what <paramref name="reply"/> makes once write <paramref name="write"/> is durable, made when it is
     /// sent: the answer says where the entity stands then, which is at least what that write made durable.
     /// </summary>
-    public bool ReplyAfter(ulong write, IActorRef to, Func<object> reply) => Hold(write, to, null, reply);
+    public bool ReplyAfter(ulong write, IActorRef to, Func<object> reply) => Hold(write, to, null, reply, default);
 
-    private bool Hold(ulong write, IActorRef to, object? reply, Func<object>? make)
+    private bool Hold(ulong write, IActorRef to, object? reply, Func<object>? make, PendingPayment payment)
     {
         if (write <= Durable && _held.Count == 0)
         {
+            // Counted (and its span ended) before it is answered: whoever reads the answer finds it counted.
+            payment.Durable();
             to.Tell(reply ?? make!());
             return true;
         }
         if (_held.Count >= _maxHeld) return false;
-        _held.Enqueue((write, to, reply, make));
+        _held.Enqueue((write, to, reply, make, payment));
         return true;
     }
 
@@ -84,7 +104,8 @@ public sealed class DurableReplies
         if (write > Durable) Durable = write;
         while (_held.Count > 0 && _held.Peek().Write <= Durable)
         {
-            var (_, to, reply, make) = _held.Dequeue();
+            var (_, to, reply, make, payment) = _held.Dequeue();
+            payment.Durable();
             to.Tell(reply ?? make!());
         }
     }

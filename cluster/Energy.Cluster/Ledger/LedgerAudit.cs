@@ -18,7 +18,7 @@ public enum LedgerSignerStanding
     /// <summary>This node's own key.</summary>
     Own,
 
-    /// <summary>Named in this node's configuration (Energy:TrustedNodeKeys).</summary>
+    /// <summary>Named in this node's configuration (Energy:TrustedNodeKeys) or published in the cluster's shared folder of node keys (Energy:NodeKeysDirectory).</summary>
     Configured,
 
     /// <summary>Admitted by the network authority.</summary>
@@ -38,7 +38,7 @@ public enum LedgerSignerStanding
 public sealed record LedgerSigners(string OwnKey, IReadOnlySet<string> Configured, IReadOnlySet<string>? Admitted)
 {
     public static LedgerSigners Of(EnergySettings settings, IReadOnlySet<string>? admitted) =>
-        new(settings.NodeKey.PublicKey.Hex, settings.TrustedNodeKeys, admitted);
+        new(settings.NodeKey.PublicKey.Hex, settings.ConfiguredNodeKeys(), admitted);
 
     public LedgerSignerStanding StandingOf(string key) => key == OwnKey ? LedgerSignerStanding.Own : NetworkStandingOf(key);
 

@@ -26,6 +26,12 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
     public long Minted { get; private set; }
     public long Withdrawn { get; private set; }
     public ulong Height { get; private set; }
+
+    /// <summary>The sum of every balance, kept as entries apply (the node's metrics read it after each block without summing the accounts).</summary>
+    public Int128 BalancesTotal { get; private set; }
+
+    /// <summary>The sum of every escrow, kept as entries apply.</summary>
+    public Int128 EscrowsTotal { get; private set; }
     public string LastHash { get; private set; } = SettlementBlock.GenesisHash;
 
     /// <summary>Which block each entry was applied in; set by the shard before applying a block's entries.</summary>
@@ -180,26 +186,31 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
             case MintEntry e:
                 _requests[e.RequestId] = new RecordedEntry(e, ApplyingHeight);
                 _balances[e.Account] = BalanceOf(e.Account) + e.Amount;
+                BalancesTotal += e.Amount;
                 Minted += e.Amount;
                 _mintedByIssuer[e.Issuer.Value] = _mintedByIssuer.GetValueOrDefault(e.Issuer.Value) + e.Amount;
                 break;
             case WithdrawalEntry e:
                 _requests[e.RequestId] = new RecordedEntry(e, ApplyingHeight);
                 _balances[e.Account] = BalanceOf(e.Account) - e.Amount;
+                BalancesTotal -= e.Amount;
                 Withdrawn += e.Amount;
                 break;
             case EscrowLockEntry e:
                 _balances[e.Account] = BalanceOf(e.Account) - e.Amount;
+                BalancesTotal -= e.Amount;
+                EscrowsTotal += e.Amount - _escrows.GetValueOrDefault((e.Escrow, e.Account));
                 _escrows[(e.Escrow, e.Account)] = e.Amount;
                 break;
             case EscrowReleaseEntry e:
-                _escrows.Remove((e.Escrow, e.Holder));
+                if (_escrows.Remove((e.Escrow, e.Holder), out var held)) EscrowsTotal -= held;
                 _released[(e.Escrow, e.Holder)] = new RecordedEntry(e, ApplyingHeight);
                 foreach (var line in e.Payouts)
                 {
                     if (line.DestinationShard is null)
                     {
                         _balances[line.Account] = BalanceOf(line.Account) + line.Amount;
+                        BalancesTotal += line.Amount;
                         continue;
                     }
                     if (!_outbox.TryGetValue(line.DestinationShard, out var pending))
@@ -212,6 +223,7 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
             case CreditEntry e:
                 _appliedFrom[e.SourceShard] = e.Sequence;
                 _balances[e.Account] = BalanceOf(e.Account) + e.Amount;
+                BalancesTotal += e.Amount;
                 break;
             default:
                 throw new InvalidOperationException($"unknown ledger entry {entry.GetType().Name}");
@@ -278,6 +290,8 @@ public sealed class LedgerBook(string shard, int shardCount, Currency currency)
         };
         foreach (var b in snapshot.Balances) book._balances[b.Account] = b.MinorUnits;
         foreach (var e in snapshot.Escrows) book._escrows[(e.Escrow, e.Account)] = e.MinorUnits;
+        book.BalancesTotal = Sum(book._balances.Values);
+        book.EscrowsTotal = Sum(book._escrows.Values);
         foreach (var r in snapshot.Requests)
         {
             var id = r.Entry switch { MintEntry m => m.RequestId, WithdrawalEntry w => w.RequestId, _ => throw new InvalidOperationException("bad request entry") };

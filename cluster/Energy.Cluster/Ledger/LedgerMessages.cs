@@ -26,7 +26,12 @@ public sealed record LockEscrow(string Shard, EscrowId Escrow, PartyId Account, 
 
 /// <summary>Pays one escrow out to the parties. Idempotent by escrow and holder: the first answer is the answer.</summary>
 [Manifest("ledger.release-escrow.v2")]
-public sealed record ReleaseEscrow(string Shard, EscrowId Escrow, PartyId Holder, IReadOnlyList<Payout> Payouts) : ILedgerCommand;
+public sealed record ReleaseEscrow(string Shard, EscrowId Escrow, PartyId Holder, IReadOnlyList<Payout> Payouts) : ILedgerCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 public sealed record Payout(PartyId Account, Money Amount);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -22,6 +23,12 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
     // Writes are blocks: a write's number is the height of its block.
     private readonly DurableReplies _replies;
     private bool _snapshotDue;
+    private readonly LedgerFigures _figures;
+
+    // The settlements the next block serves, linked from its span (bounded: a block links to the first few), and the span of the block in flight.
+    private const int MaxLinksPerBlock = 32;
+    private readonly List<ActivityLink> _links = [];
+    private System.Diagnostics.Activity? _blockSpan;
 
     public LedgerShard(string shard, EnergySettings settings, IActorRef ledgerRegion)
     {
@@ -30,11 +37,14 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         _ledgerRegion = ledgerRegion;
         _book = new LedgerBook(shard, settings.LedgerShardCount, settings.Currency);
         _replies = new DurableReplies(shard, settings.MaxWaitingLedgerReplies);
+        _figures = LedgerFigures.Get(Context.System);
 
         Recover<SnapshotOffer>(offer => _book = LedgerBook.FromSnapshot((LedgerSnapshot)offer.Snapshot, settings.LedgerShardCount));
         Recover<SettlementBlock>(block => _book.ApplyBlock(block));
         Recover<RecoveryCompleted>(_ =>
         {
+            EnergyMetrics.EntityActivated("ledger");
+            _figures.Put(_shard, ShardFigures.Of(_book));
             _replies.Recovered(_book.Height);
             Timers.StartPeriodicTimer("redeliver", RedeliverCredits.Instance, settings.CreditRedeliveryInterval);
         });
@@ -104,6 +114,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
 
     private void Release(ReleaseEscrow command)
     {
+        if (_links.Count < MaxLinksPerBlock && EnergyTracing.TryLink(command.TraceParent, out var link)) _links.Add(link);
         var earlier = _book.ReleasedBefore(command.Escrow, command.Holder);
         if (earlier is not null)
         {
@@ -170,11 +181,32 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         var block = SettlementBlock.Commit(_settings.Network, _shard, height, _book.LastHash, _settings.Clock.Now,
             _settings.Currency, entries, _settings.NodeKey);
         _book.SetHead(height, block.BlockHash());
+        _blockSpan = StartBlockSpan(block);
         PersistAsync(block, OnDurable);
+    }
+
+    /// <summary>A block's span: a trace of its own (it serves many payments), linked to the settlements it commits.</summary>
+    private System.Diagnostics.Activity? StartBlockSpan(SettlementBlock block)
+    {
+        var span = EnergyTracing.StartRoot("ledger.block", _links.Count == 0 ? null : _links.ToArray());
+        _links.Clear();
+        span?.SetTag("energy.ledger.shard", _shard).SetTag("energy.block.height", (long)block.Height).SetTag("energy.block.entries", block.Entries.Count);
+        return span;
+    }
+
+    protected override void PostStop()
+    {
+        // The shard runs elsewhere now (or the node stops): its figures are that node's to report.
+        _figures.Remove(_shard);
+        EnergyTracing.End(_blockSpan, "stopped before the block was durable");
+        base.PostStop();
     }
 
     private void OnDurable(SettlementBlock block)
     {
+        EnergyTracing.End(_blockSpan);
+        _blockSpan = null;
+        _figures.Put(_shard, ShardFigures.Of(_book));
         PublishBlock(block);
         _replies.Written(block.Height);
         SendCredits(block);

@@ -19,6 +19,7 @@ public sealed class AlertLog : ReceivePersistentActor
     public AlertLog()
     {
         Recover<AlertRaised>(Apply);
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("alert-log"));
         Command<RaiseAlert>(raise =>
         {
             if (_ids.Contains(raise.Alert.Id)) return;

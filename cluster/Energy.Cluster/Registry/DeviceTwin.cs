@@ -1,3 +1,4 @@
+using Energy.Cluster.Kernel;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -20,7 +21,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
     private DeviceIdentity? _identity;
     private Timestamp _endorsedAt;
     private Timestamp? _revokedAt;
-    private string? _connection;
+    private LiveConnection? _connection;
     private bool _quarantined;
     private ulong _quarantineVersion;
     private bool _cloneAlertOpen;
@@ -34,6 +35,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
         _alerts = alerts;
         Recover<DeviceQuarantineChanged>(ApplyQuarantine);
         Recover<CloneSuspected>(_ => _cloneAlertOpen = true);
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("device"));
         _id = id;
         _settings = settings;
         _operators = operators;
@@ -53,9 +55,13 @@ public sealed class DeviceTwin : ReceivePersistentActor
         CommandAsync<RevokeDevice>(RevokeAsync);
         Command<VehicleSeen>(OnSeen);
         CommandAsync<QuarantineDevice>(QuarantineAsync);
-        Command<DeviceConnected>(c => _connection = c.Connection);
-        Command<DeviceDisconnected>(c => { if (_connection == c.Connection) _connection = null; });
-        Command<GetDeviceConnection>(q => Sender.Tell(new DeviceConnection(q.Device, _revokedAt is null ? _connection : null)));
+        Command<DeviceConnected>(c =>
+        {
+            (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
+            if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(c.Device.Value));
+        });
+        Command<DeviceDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
+        Command<GetDeviceConnection>(q => Sender.Tell(new DeviceConnection(q.Device, _revokedAt is null ? _connection?.Path : null)));
         Command<GetDevice>(command => Sender.Tell(_identity is null ? Refusal.From(new DeviceNotFound(command.Device)) : View()));
     }
 

@@ -167,6 +167,7 @@ public sealed class OperatorEntity : ReceivePersistentActor
         Recover<OperatorAdmitted>(e => _state = OperatorRules.Evolve(_state, e));
         Recover<IssuanceRecorded>(e => _state = OperatorRules.Evolve(_state, e));
         Recover<ViewerKeyEndorsed>(e => _state = OperatorRules.Evolve(_state, e));
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("operator"));
 
         CommandAsync<AdmitOperator>(async command =>
         {

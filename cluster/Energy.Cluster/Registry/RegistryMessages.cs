@@ -98,9 +98,12 @@ public sealed record DeviceView(
     public bool CloneAlertOpen { get; init; }
 }
 
-/// <summary>A device authenticated on a gateway connection (live status, not persisted; the gateway repeats it while connected).</summary>
+/// <summary>
+/// A device authenticated on a gateway connection (live status, not persisted; the gateway repeats it while connected), and
+/// when it authenticated there (0 from a node that does not say, as if long ago).
+/// </summary>
 [Manifest("registry.device-connected.v1")]
-public sealed record DeviceConnected(DeviceId Device, string Connection) : IDeviceCommand;
+public sealed record DeviceConnected(DeviceId Device, string Connection, long AuthenticatedAtMs = 0) : IDeviceCommand;
 
 [Manifest("registry.device-disconnected.v1")]
 public sealed record DeviceDisconnected(DeviceId Device, string Connection) : IDeviceCommand;

@@ -40,7 +40,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private readonly DevicePush _push;
 
     // What the shell keeps beside the book: the passes whose voucher is with the channel, and the live price.
-    private readonly HashSet<string> _beingPaid = new(StringComparer.Ordinal);
+    private readonly HashSet<PassId> _beingPaid = new();
     private TollPricing _pricing;
     private int _vehiclesInZone;
 
@@ -60,14 +60,18 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             new DevicePushBounds(MaxConnections: 10_000, MaxResolved: 1_000, KeepFor: DurationMs.FromSeconds(30), MaxLookups: 1, LookAgainAfter: TimeSpan.FromSeconds(1)));
 
         Recover<IEnergyMessage>(_book.Apply);
-        Recover<RecoveryCompleted>(_ => Start());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("gantry");
+            Start();
+        });
         Command<ConfigureGantry>(OnConfigure);
         Command<TollPass>(OnPass);
         Command<PayToll>(OnPay);
         Command<DeclineToll>(command => { if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: false) is { } pass) Resolve(pass, TollPasses.DecideDecline(pass, Tariff!.Operator, command.Reason, Now), Sender); });
         Command<PaymentAnswered>(OnPaymentAnswered);
         Command<PassPaymentFound>(OnPassPaymentFound);
-        Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(found.Key) is { IsOpen: true }) is not null) PushRequest(_book.Find(found.Key)!); });
+        Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(PassId.Of(found.Key)) is { IsOpen: true }) is not null) PushRequest(_book.Find(PassId.Of(found.Key))!); });
         Command<ViolationFiled>(filed => { if (_book.IsUnfiled(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), _book.Apply); });
         Command<GetGantry>(_ => Sender.Tell(View()));
         Command<Tick>(OnTick);
@@ -194,7 +198,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _book.Apply(recorded, decided.Value.Request);
         var pass = _book.Find(recorded.Pass)!;
         var (sender, vehicle, tariff) = (Sender, pass.Payload.Vehicle, Tariff!);
-        if (_push.ConnectionOf(vehicle) is null) _push.Find(vehicle, pass.Id);
+        if (_push.ConnectionOf(vehicle) is null) _push.Find(vehicle, pass.Id.Value);
         else PushRequest(pass);
         PersistAsync(recorded, _ => sender.Tell(pass.View()));
         _devices.Tell(new VehicleSeen(vehicle, _gantry, tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, pass.Payload.Time));
@@ -205,7 +209,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     // Answers
 
     /// <summary>The pass a vehicle answers, or null when it was told instead why not, or how the pass stands.</summary>
-    private TollPassState? AnsweredPass(string id, DeviceId vehicle, bool refuseWhileBeingPaid)
+    private TollPassState? AnsweredPass(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid)
     {
         var answer = TollPasses.CheckAnswer(_book.Find(id), id, vehicle, _beingPaid.Contains(id), refuseWhileBeingPaid);
         if (answer.Refused is { } refused) Sender.Tell(Refusal.From(refused));
@@ -218,10 +222,12 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: true) is not { } pass) return;
         _push.Remember(command.Vehicle, command.Connection);
         var (sender, decoded) = (Sender, Signed<Voucher>.Decode(command.Voucher));
+        // The pass's payment, until it resolves: the channel's span is this one's child.
+        var span = EnergyTracing.StartHandling("gantry.pay", command.TraceParent);
         switch (TollPasses.DecidePayment(pass, Tariff!.Operator, decoded, Now))
         {
             case ViolationRecorded violation:
-                Resolve(pass, violation, sender);
+                Resolve(pass, violation, sender, span);
                 break;
             case PassPaymentSubmitted submitted:
                 _beingPaid.Add(pass.Id);
@@ -230,9 +236,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 PersistAsync(submitted, e =>
                 {
                     _book.Apply(e);
-                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher), _settings.AskTimeout)
-                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender),
-                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender));
+                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
+                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender, span),
+                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender, span));
                 });
                 break;
         }
@@ -242,25 +248,32 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
         {
-            answered.ReplyTo.Tell(Refusal.From(new PassAlreadyResolved(answered.Pass, "resolved while the voucher was checked")));
+            EnergyTracing.End(answered.Span, "resolved while the voucher was checked");
+            answered.ReplyTo.Tell(Refusal.From(_book.Find(answered.Pass) is { } resolved ? new PassAlreadyResolved(answered.Pass, resolved.Status) : new PassNotFound(answered.Pass)));
             return;
         }
         _beingPaid.Remove(pass.Id);
-        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo);
+        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
     }
 
     /// <summary>
     /// Resolves a pass: paid, or one violation. The book takes it at once, so that nothing resolves the pass a
     /// second time while it is written; whoever asked is answered, and the gantry told, once it is durable.
     /// </summary>
-    private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo)
+    private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
     {
         _beingPaid.Remove(pass.Id);
         _book.Apply(resolution);
         var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
         PersistAsync(resolution, _ =>
         {
-            if (resolution is PassPaid paid) PublishPaid(resolved, paid);
+            EnergyTracing.End(span, resolution is ViolationRecorded recordedViolation ? recordedViolation.Violation.Cause.ToString() : null);
+            if (resolution is PassPaid paid)
+            {
+                // From the gantry's detection (the time it signed) to the toll paid and durable, by this node's clock.
+                EnergyMetrics.TollPaid(TimeSpan.FromMilliseconds(Now.UnixMilliseconds - resolved.Payload.Time.UnixMilliseconds));
+                PublishPaid(resolved, paid);
+            }
             if (resolution is ViolationRecorded recorded) PublishViolation(resolved, recorded.Violation);
             if (!replyTo.IsNobody()) replyTo.Tell(resolved.View());
             if (TollPasses.Notice(resolved, resolution) is { } notice) _push.Push(notice);
@@ -290,7 +303,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
     private GantryView View() => _book.View(_pricing.Current);
 
-    private sealed record PaymentAnswered(string Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo);
+    private sealed record PaymentAnswered(PassId Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 
-    private sealed record PassPaymentFound(string Pass, object? Answer);
+    private sealed record PassPaymentFound(PassId Pass, object? Answer);
 }

@@ -18,17 +18,22 @@ public sealed record TollRequestRefused(DeviceId Gantry, string Field, string Ex
     public override string Describe() => $"gantry {Gantry}: the toll request's {Field} is {Actual}; expected {Expected}";
 }
 
-public sealed record PassNotFound(string Pass) : ProtocolError
+public sealed record PassNotFound(PassId Pass) : ProtocolError
 {
     public override string Describe() => $"pass {Pass} is not known";
 }
 
-public sealed record PassAlreadyResolved(string Pass, string Status) : ProtocolError
+public sealed record PassAlreadyResolved(PassId Pass, PassStatus Status) : ProtocolError
 {
-    public override string Describe() => $"pass {Pass} is already {Status}";
+    public override string Describe() => $"pass {Pass} is already {Status.ToWire()}";
 }
 
-public sealed record NotPassVehicle(string Pass, DeviceId Vehicle) : ProtocolError
+public sealed record PassBeingPaid(PassId Pass) : ProtocolError
+{
+    public override string Describe() => $"pass {Pass} is being paid: a voucher for it is with its channel";
+}
+
+public sealed record NotPassVehicle(PassId Pass, DeviceId Vehicle) : ProtocolError
 {
     public override string Describe() => $"pass {Pass} is not {Vehicle}'s";
 }

@@ -18,11 +18,16 @@ public sealed record TollPass(DeviceId Gantry, byte[] Request, string? Connectio
 
 /// <summary>The vehicle pays a pass with a voucher on its channel to the toll operator, naming the pass as its purpose.</summary>
 [Manifest("toll.pay.v1")]
-public sealed record PayToll(DeviceId Gantry, string Pass, DeviceId Vehicle, byte[] Voucher, string? Connection) : IGantryCommand;
+public sealed record PayToll(DeviceId Gantry, PassId Pass, DeviceId Vehicle, byte[] Voucher, string? Connection) : IGantryCommand, ITraced
+{
+    public string? TraceParent { get; init; }
+
+    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
+}
 
 /// <summary>The vehicle says it cannot pay a pass (no channel to the operator, deposit exhausted).</summary>
 [Manifest("toll.decline.v1")]
-public sealed record DeclineToll(DeviceId Gantry, string Pass, DeviceId Vehicle, string Reason) : IGantryCommand;
+public sealed record DeclineToll(DeviceId Gantry, PassId Pass, DeviceId Vehicle, string Reason) : IGantryCommand;
 
 [Manifest("toll.get-gantry.v1")]
 public sealed record GetGantry(DeviceId Gantry) : IGantryCommand;
@@ -40,11 +45,11 @@ public enum ViolationCause
 }
 
 [Manifest("toll.violation.v1")]
-public sealed record TollViolation(string Id, string Pass, DeviceId Gantry, DeviceId Vehicle, OperatorId Operator, SegmentId Segment, Money Price,
+public sealed record TollViolation(string Id, PassId Pass, DeviceId Gantry, DeviceId Vehicle, OperatorId Operator, SegmentId Segment, Money Price,
     ViolationCause Cause, string Detail, Timestamp PassedAt, Timestamp RecordedAt) : IEnergyMessage;
 
 [Manifest("toll.pass-view.v1")]
-public sealed record PassView(string Pass, DeviceId Gantry, DeviceId Vehicle, Money Price, string Status, long? PaidMinorUnits, ViolationCause? Violation) : IEnergyMessage;
+public sealed record PassView(PassId Pass, DeviceId Gantry, DeviceId Vehicle, Money Price, PassStatus Status, long? PaidMinorUnits, ViolationCause? Violation) : IEnergyMessage;
 
 [Manifest("toll.gantry-view.v1")]
 public sealed record GantryView(DeviceId Gantry, OperatorId? Operator, SegmentId? Segment, SegmentId? Zone, ulong TariffVersion, Money? Price,
@@ -90,18 +95,18 @@ public sealed record ZoneView(SegmentId Zone, int VehiclesLastMinute, int Passes
 public sealed record GantryConfigured(byte[] Tariff, string GantryKeyHex) : IEnergyMessage;
 
 [Manifest("toll.event.pass-recorded.v1")]
-public sealed record PassRecorded(string Pass, byte[] Request, Timestamp At) : IEnergyMessage;
+public sealed record PassRecorded(PassId Pass, byte[] Request, Timestamp At) : IEnergyMessage;
 
 /// <summary>A voucher for the pass was handed to this channel; recorded first, so that a restart knows where to ask.</summary>
 [Manifest("toll.event.pass-payment-submitted.v1")]
-public sealed record PassPaymentSubmitted(string Pass, ChannelId Channel) : IEnergyMessage;
+public sealed record PassPaymentSubmitted(PassId Pass, ChannelId Channel) : IEnergyMessage;
 
 /// <summary>
 /// The pass is paid: what the vouchers naming it paid, and the voucher that paid it (none when the gantry
 /// found the payment after a restart by asking the channel, which holds the voucher).
 /// </summary>
 [Manifest("toll.event.pass-paid.v2")]
-public sealed record PassPaid(string Pass, byte[]? Voucher, Money Paid, Timestamp At) : IEnergyMessage;
+public sealed record PassPaid(PassId Pass, byte[]? Voucher, Money Paid, Timestamp At) : IEnergyMessage;
 
 [Manifest("toll.event.violation-recorded.v1")]
 public sealed record ViolationRecorded(TollViolation Violation) : IEnergyMessage;

@@ -23,6 +23,7 @@ public sealed class TollOffice : ReceivePersistentActor
         _id = id;
         _gantries = gantries;
         Recover<OfficeViolationRecorded>(Apply);
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("toll-office"));
         Command<FileViolation>(file =>
         {
             var violation = file.Violation;

@@ -7,15 +7,17 @@ using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
 using Energy.Wire;
+using System.Text.Json.Serialization;
 
 namespace Energy.Cluster.Tolls;
 
 /// <summary>Where a toll pass stands. Each pass resolves once: paid, or one violation. The wire names are what devices and the HTTP API read.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PassStatus>))]
 public enum PassStatus
 {
-    AwaitingPayment,
-    Paid,
-    Violation,
+    [JsonStringEnumMemberName("awaiting-payment")] AwaitingPayment,
+    [JsonStringEnumMemberName("paid")] Paid,
+    [JsonStringEnumMemberName("violation")] Violation,
 }
 
 public static class PassStatusNames
@@ -52,7 +54,7 @@ public readonly record struct PassAnswer(TollPassState? Pass, ProtocolError? Ref
 /// One vehicle's pass under a gantry, immutable: the signed request, what a voucher must name to pay it, the
 /// channel a voucher for it was handed to (once that is durable), and how it resolved.
 /// </summary>
-public sealed record TollPassState(string Id, Signed<TollRequest> Request, Timestamp RecordedAt, PaymentPurpose Purpose)
+public sealed record TollPassState(PassId Id, Signed<TollRequest> Request, Timestamp RecordedAt, PaymentPurpose Purpose)
 {
     public ChannelId? Channel { get; init; }
     public PassStatus Status { get; init; } = PassStatus.AwaitingPayment;
@@ -63,7 +65,7 @@ public sealed record TollPassState(string Id, Signed<TollRequest> Request, Times
 
     public TollRequest Payload => Request.Payload;
 
-    public PassView View() => new(Id, Payload.Gantry, Payload.Vehicle, Payload.Price, Status.ToWire(), PaidMinorUnits, Violation);
+    public PassView View() => new(Id, Payload.Gantry, Payload.Vehicle, Payload.Price, Status, PaidMinorUnits, Violation);
 }
 
 /// <summary>
@@ -75,7 +77,7 @@ public static class TollPasses
 {
     /// <summary>The pass a <see cref="PassRecorded"/> names; its id is <c>{gantry}.{number}</c>, so a voucher can name it.</summary>
     public static TollPassState Recorded(PassRecorded recorded, Signed<TollRequest> request) =>
-        new(recorded.Pass, request, recorded.At, PaymentPurpose.ForTollPass(recorded.Pass).Unwrap());
+        new(recorded.Pass, request, recorded.At, recorded.Pass.Purpose);
 
     /// <summary>Refuses a vehicle that is not the pass's.</summary>
     public static ProtocolError? CheckVehicle(TollPassState pass, DeviceId vehicle) =>
@@ -86,12 +88,12 @@ public static class TollPasses
     /// and the pass must be open and not being paid already (a voucher of it is with the channel). A resolved pass
     /// answers with where it stands; one being paid refuses a second payment and answers a decline with where it stands.
     /// </summary>
-    public static PassAnswer CheckAnswer(TollPassState? pass, string id, DeviceId vehicle, bool beingPaid, bool refuseWhileBeingPaid)
+    public static PassAnswer CheckAnswer(TollPassState? pass, PassId id, DeviceId vehicle, bool beingPaid, bool refuseWhileBeingPaid)
     {
         if (pass is null) return new PassAnswer(null, new PassNotFound(id), null);
         if (CheckVehicle(pass, vehicle) is { } refused) return new PassAnswer(null, refused, null);
         if (pass.IsOpen && !beingPaid) return new PassAnswer(pass, null, null);
-        return pass.IsOpen && refuseWhileBeingPaid ? new PassAnswer(null, new PassAlreadyResolved(id, "being paid"), null) : new PassAnswer(null, null, pass.View());
+        return pass.IsOpen && refuseWhileBeingPaid ? new PassAnswer(null, new PassBeingPaid(id), null) : new PassAnswer(null, null, pass.View());
     }
 
     /// <summary>

@@ -23,10 +23,10 @@ public sealed class TollPassBook(DeviceId gantry)
     public const int MaxResolvedKept = 10_000;
     public const long RequestClockSkewMs = 30_000;
 
-    private readonly Dictionary<string, TollPassState> _passes = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _open = new(StringComparer.Ordinal);
-    private readonly Queue<string> _resolvedOrder = new();
-    private readonly Dictionary<string, string> _passByRequest = new(StringComparer.Ordinal);
+    private readonly Dictionary<PassId, TollPassState> _passes = new();
+    private readonly HashSet<PassId> _open = new();
+    private readonly Queue<PassId> _resolvedOrder = new();
+    private readonly Dictionary<string, PassId> _passByRequest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
 
     public DeviceId Gantry { get; } = gantry;
@@ -38,7 +38,7 @@ public sealed class TollPassBook(DeviceId gantry)
     public long ViolationCount { get; private set; }
     public long PaidMinorUnits { get; private set; }
 
-    public TollPassState? Find(string pass) => _passes.GetValueOrDefault(pass);
+    public TollPassState? Find(PassId pass) => _passes.GetValueOrDefault(pass);
 
     public IEnumerable<TollPassState> Open => _open.Select(id => _passes[id]);
 
@@ -105,7 +105,7 @@ public sealed class TollPassBook(DeviceId gantry)
         var signed = checkedRequest.Value;
         if (_passByRequest.TryGetValue(RequestKey(signed), out var existing) && _passes.TryGetValue(existing, out var known))
             return new PassDecision(known, null, signed);
-        return new PassDecision(null, new PassRecorded($"{Gantry.Value}.{PassCount + 1}", signed.ToArray(), now), signed);
+        return new PassDecision(null, new PassRecorded(new PassId(Gantry, (ulong)PassCount + 1), signed.ToArray(), now), signed);
     }
 
     private Result<Signed<TollRequest>> CheckRequest(byte[] wire, NetworkId network, bool gantryRevoked, TollPricing pricing, Timestamp now)
@@ -136,7 +136,7 @@ public sealed class TollPassBook(DeviceId gantry)
     /// The open passes not paid within the answer time, each resolved by one violation; a pass being paid (its
     /// voucher is with the channel) waits for the channel's answer instead.
     /// </summary>
-    public IReadOnlyList<ViolationRecorded> DecideLate(long answerTimeoutMs, IReadOnlySet<string> beingPaid, Timestamp now)
+    public IReadOnlyList<ViolationRecorded> DecideLate(long answerTimeoutMs, IReadOnlySet<PassId> beingPaid, Timestamp now)
     {
         if (_open.Count == 0 || Tariff is not { } tariff) return [];
         return Open.Where(p => !beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
@@ -184,12 +184,11 @@ public sealed class TollPassBook(DeviceId gantry)
         _passes[recorded.Pass] = TollPasses.Recorded(recorded, request);
         _open.Add(recorded.Pass);
         _passByRequest[RequestKey(request)] = recorded.Pass;
-        var number = long.Parse(recorded.Pass.AsSpan(recorded.Pass.LastIndexOf('.') + 1), System.Globalization.CultureInfo.InvariantCulture);
-        PassCount = Math.Max(PassCount, number);
+        PassCount = Math.Max(PassCount, (long)recorded.Pass.Number);
     }
 
     /// <summary>Evolves an open pass; the pass after, or none when the book does not hold it open (it resolved once already, or was forgotten).</summary>
-    private TollPassState? Evolve(string id, IEnergyMessage e)
+    private TollPassState? Evolve(PassId id, IEnergyMessage e)
     {
         if (!_open.Contains(id) || !_passes.TryGetValue(id, out var pass)) return null;
         var next = TollPasses.Evolve(pass, e);
@@ -198,7 +197,7 @@ public sealed class TollPassBook(DeviceId gantry)
     }
 
     /// <summary>Keeps a bounded number of resolved passes for answering retries; the oldest are forgotten.</summary>
-    private void Resolved(string id)
+    private void Resolved(PassId id)
     {
         _open.Remove(id);
         _resolvedOrder.Enqueue(id);

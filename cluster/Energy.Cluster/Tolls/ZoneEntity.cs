@@ -41,6 +41,9 @@ public sealed class ZoneEntity : ReceiveActor
         });
     }
 
+    /// <summary>A zone lives in memory only: it is activated when started, with nothing to recover.</summary>
+    protected override void PreStart() => EnergyMetrics.EntityActivated("zone");
+
     public static Props Props(string id, IClock clock) => Akka.Actor.Props.Create(() => new ZoneEntity(id, clock));
 
     private void Trim()

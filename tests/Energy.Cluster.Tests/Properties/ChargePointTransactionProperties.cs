@@ -118,7 +118,7 @@ public class ChargePointTransactionProperties
         {
             var played = Play(script);
             var state = ChargePointState.Empty;
-            var heard = new Dictionary<string, List<Charging.ISessionCommand>>();
+            var heard = new Dictionary<SessionId, List<Charging.ISessionCommand>>();
             foreach (var e in played.Journal)
             {
                 state = ChargePointTransactions.Evolve(state, e);
@@ -129,8 +129,8 @@ public class ChargePointTransactionProperties
             }
             foreach (var (session, commands) in heard)
             {
-                var (chargePoint, transactionId) = Charging.SessionId.TransactionOf(session)!.Value;
-                Assert.Equal((ChargePoint, session), (chargePoint, Charging.SessionId.OfTransaction(ChargePoint, transactionId)));
+                var (chargePoint, transactionId) = session.Transaction!.Value;
+                Assert.Equal((ChargePoint, session), (chargePoint, SessionId.OfTransaction(ChargePoint, transactionId)));
                 var start = Assert.IsType<Charging.StartWitnessedSession>(commands[0]);
                 var readings = commands.Skip(1).Cast<Charging.WitnessedReading>().ToList();
                 Assert.True(readings.Select(r => r.RegisterWh).Prepend(start.MeterStartWh).Zip(readings.Select(r => r.RegisterWh)).All(p => p.Item1 <= p.Item2));
@@ -142,8 +142,8 @@ public class ChargePointTransactionProperties
     public Property A_transaction_is_found_again_from_its_session_id() =>
         Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), Gen.Elements("cp-1", "charger.a", "x", "wallbox:7").ToArbitrary(), (transactionId, chargePoint) =>
         {
-            Assert.Equal((chargePoint, transactionId), Charging.SessionId.TransactionOf(Charging.SessionId.OfTransaction(chargePoint, transactionId)));
-            Assert.Null(Charging.SessionId.TransactionOf(chargePoint + ":" + transactionId));
+            Assert.Equal((chargePoint, transactionId), SessionId.OfTransaction(chargePoint, transactionId).Transaction);
+            Assert.Null(new SessionId(chargePoint + ":" + transactionId).Transaction);
         });
 
     [Fact]

@@ -97,7 +97,7 @@ public class ChargingSessionProperties
             if (ChargingSession.DecideCredit(state, now) is { } e) Persist(e);
         }
 
-        var startCommand = new StartSession(Session.Value, Charger, Vehicle, new Money(script.PricePerKwh, Currency.Eur), new Money(script.Credit, Currency.Eur),
+        var startCommand = new StartSession(Session, Charger, Vehicle, new Money(script.PricePerKwh, Currency.Eur), new Money(script.Credit, Currency.Eur),
             Reading(meterSequence, register, now, MeterKey), null);
         Assert.Equal(SessionDecision.Proceed, ChargingSession.CheckStart(state, Session, startCommand, Limits).Value);
         Persist(ChargingSession.DecideStart(startCommand, Signed<MeterReading>.Decode(startCommand.Reading).Value, ClusterTestKit.Network, ChargerView,
@@ -150,7 +150,7 @@ public class ChargingSessionProperties
                     if (state.ReadyToComplete && ChargingSession.DecideCompletion(state, Session, now) is { } paidUp) Persist(paidUp);
                     break;
                 case StepKind.Stop:
-                    var stop = ChargingSession.DecideStop(state, Session, new StopSession(Session.Value, Charger, Reading(meterSequence + 1, register + step.Amount, now, MeterKey), null),
+                    var stop = ChargingSession.DecideStop(state, Session, new StopSession(Session, Charger, Reading(meterSequence + 1, register + step.Amount, now, MeterKey), null),
                         ClusterTestKit.Network, now);
                     if (!stop.IsOk) { error = stop.Error; break; }
                     if (stop.Value is not { } stopped) break;
@@ -299,14 +299,15 @@ public class ChargingSessionProperties
     [Fact]
     public void A_session_id_that_is_no_identifier_takes_no_voucher()
     {
-        Assert.True(SessionId.Of("Not An Identifier!").Purpose.IsNone);
+        Assert.True(new SessionId("Not An Identifier!").Purpose.IsNone);
+        Assert.False(SessionId.Parse("Not An Identifier!").IsOk);
         Assert.False(Session.Purpose.IsNone);
     }
 
     [Fact]
     public void Other_terms_for_a_started_session_are_refused_and_the_same_start_is_a_repeat()
     {
-        var command = new StartSession(Session.Value, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), Reading(1, 100, Start, MeterKey), null);
+        var command = new StartSession(Session, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), Reading(1, 100, Start, MeterKey), null);
         var started = ChargingSession.Evolve(ChargingSessionState.Empty,
             ChargingSession.DecideStart(command, Signed<MeterReading>.Decode(command.Reading).Value, ClusterTestKit.Network, ChargerView, Start).Value);
         Assert.Equal(SessionDecision.Repeat, ChargingSession.CheckStart(started, Session, command, Limits).Value);

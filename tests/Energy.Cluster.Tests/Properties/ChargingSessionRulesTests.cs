@@ -63,16 +63,16 @@ public sealed class ChargingSessionRulesTests
     {
         var state = Started();
         var offer = ChargingSession.Offer(state, Session);
-        Assert.Equal((Session.Value, Charger, 40L, 100L, Currency.Eur), (offer.Session, offer.Charger, offer.PricePerKwh, offer.Credit, offer.Currency));
+        Assert.Equal((Session, Charger, 40L, 100L, Currency.Eur), (offer.Session, offer.Charger, offer.PricePerKwh, offer.Credit, offer.Currency));
         Assert.Equal(state.Started!.StartReading, offer.StartReading);
-        Assert.Equal("awaiting-vehicle", ChargingSession.Progress(state, Session).Status);
+        Assert.Equal(SessionStatus.AwaitingVehicle, ChargingSession.Progress(state, Session).Status);
         var view = ChargingSession.View(state, Session);
-        Assert.Equal((Session.Value, "awaiting-vehicle", Charger, Vehicle, (ChannelId?)null), (view.Session, view.Status, view.Charger, view.Vehicle, view.Channel));
+        Assert.Equal((Session, SessionStatus.AwaitingVehicle, Charger, Vehicle, (ChannelId?)null), (view.Session, view.Status, view.Charger, view.Vehicle, view.Channel));
         Assert.True(state.AwaitsVehicle);
         Assert.False(state.ReadyToComplete);
         var bound = ChargingSession.Evolve(state, ChargingSession.DecideBind(state, Session, Channel, ChannelOf(ChannelPhase.Open)).Value);
         Assert.False(bound.AwaitsVehicle);
-        Assert.Equal("charging", ChargingSession.View(bound, Session).Status);
+        Assert.Equal(SessionStatus.Charging, ChargingSession.View(bound, Session).Status);
     }
 
     [Theory]
@@ -91,7 +91,7 @@ public sealed class ChargingSessionRulesTests
     private static ChargingSessionState Started()
     {
         var reading = Signed<MeterReading>.Sign(new MeterReading(ClusterTestKit.Network, Charger, 1, Now, new EnergyWh(1_000)), MeterKey);
-        var command = new StartSession(Session.Value, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), reading.ToArray(), null);
+        var command = new StartSession(Session, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), reading.ToArray(), null);
         return ChargingSession.Evolve(ChargingSessionState.Empty,
             ChargingSession.DecideStart(command, reading, ClusterTestKit.Network, View(Charger, DeviceRole.Charger), Now).Value);
     }
