@@ -33,6 +33,9 @@ public enum ObjectKind : byte
 
     /// <summary>The authority admits (or withdraws) a node's key as a signer of ledger blocks.</summary>
     LedgerNodeAdmission = 0x16,
+
+    /// <summary>A meter's bid or offer in its grid zone's energy market for one interval.</summary>
+    MarketOrder = 0x17,
 }
 
 public static class ObjectKinds
@@ -40,5 +43,5 @@ public static class ObjectKinds
     /// <summary>The tag of the voucher without a purpose, retired for <see cref="ObjectKind.Voucher"/>.</summary>
     public const byte RetiredVoucher = 0x02;
 
-    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x16 and not 0x05 and not RetiredVoucher;
+    public static bool IsDefined(byte tag) => tag is >= 0x01 and <= 0x17 and not 0x05 and not RetiredVoucher;
 }
