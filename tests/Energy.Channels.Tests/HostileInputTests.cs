@@ -668,7 +668,7 @@ public class HostileInputTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x17)]
+    [InlineData(0x19)]
     [InlineData(0x18)]
     [InlineData(0x7F)]
     [InlineData(0xFF)]

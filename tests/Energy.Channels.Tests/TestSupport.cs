@@ -4,6 +4,7 @@ using Energy.Channels.Duplex;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
+using Energy.Channels.Market;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -215,6 +216,8 @@ public static partial class Samples
             KindSample.Of(Signed<ApiRequest>.Sign(new ApiRequest(network, TestParties.PayeeId, now, new byte[ApiRequest.NonceBytes], hash), Keys.Payee),
                 Keys.Payee.PublicKey),
             ApprovedSample(new LedgerNodeAdmission(network, Keys.Stranger.PublicKey, true, 1, now)),
+            KindSample.Of(Signed<MarketOrder>.Sign(new MarketOrder(network, MarketInterval.Numbered(ZoneId.Of("zone-north"), 6_000_001, DurationMs.FromMinutes(5)),
+                TestParties.MeterId, MarketSide.Offer, 1, new EnergyWh(1_500), new EnergyPrice(21, Currency.Eur)), Keys.Meter), Keys.Meter.PublicKey),
         ];
     }
 }

@@ -43,8 +43,13 @@ public readonly record struct EnergyPrice(long MinorUnitsPerKwh, Currency Curren
         return Rounded(exact, 50_000, 100_000, energy);
     }
 
-    private Money Amount(EnergyWh energy, long bias, long divisor) =>
-        Rounded((Int128)energy.WattHours * MinorUnitsPerKwh, bias, divisor, energy);
+    private Money Amount(EnergyWh energy, long bias, long divisor)
+    {
+        // A price within bounds times up to 9 x 10^13 Wh fits 64 bits: the common case takes no 128-bit division.
+        if (IsWithinBounds && energy.WattHours is >= 0 and < 90_000_000_000_000)
+            return new Money((energy.WattHours * MinorUnitsPerKwh + bias) / divisor, Currency);
+        return Rounded((Int128)energy.WattHours * MinorUnitsPerKwh, bias, divisor, energy);
+    }
 
     private Money Rounded(Int128 exact, long bias, long divisor, EnergyWh energy)
     {

@@ -104,7 +104,7 @@ public sealed class CanonicalFuzzTests(ITestOutputHelper output)
     private static readonly IReadOnlyList<byte[]> Tokens =
     [
         "EN"u8.ToArray(),
-        .. Enumerable.Range(0, 0x17).Select(tag => new byte[] { (byte)'E', (byte)'N', (byte)tag, CanonicalWriter.FormatVersion }),
+        .. Enumerable.Range(0, 0x18).Select(tag => new byte[] { (byte)'E', (byte)'N', (byte)tag, CanonicalWriter.FormatVersion }),
         [0], [1], [2], [63], [64], [65], [255],
         "EUR"u8.ToArray(), "eur"u8.ToArray(), "E\0R"u8.ToArray(),
         "energy-test"u8.ToArray(), "ENERGY"u8.ToArray(), "a/b"u8.ToArray(), [0xC3, 0xA9],

@@ -2,6 +2,7 @@ using Energy.Channels.Duplex;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
+using Energy.Channels.Market;
 using Energy.Channels.Metering;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
@@ -35,6 +36,9 @@ public class EncodingProperties
     }
 
     private static void RoundTrip<T>(T payload) where T : ISignable<T>, IEquatable<T> => RoundTrip(payload, (a, b) => a.Equals(b));
+
+    [Property(MaxTest = Runs)]
+    public Property Market_orders_round_trip() => Prop.ForAll(Gens.MarketOrder.ToArbitrary(), RoundTrip);
 
     [Property(MaxTest = Runs)]
     public Property Vouchers_round_trip() => Prop.ForAll(Gens.Voucher.ToArbitrary(), RoundTrip);

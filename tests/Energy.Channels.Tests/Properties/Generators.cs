@@ -3,6 +3,7 @@ using Energy.Channels.Duplex;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
+using Energy.Channels.Market;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -118,6 +119,17 @@ public static class Gens
         from depositA in AnyMoney from depositB in AnyMoney from window in AnyLong
         select new DuplexOpening(network, channel, a, b, depositA, depositB, new DurationMs(window));
 
+    /// <summary>Orders within every bound a decoder checks (random values elsewhere), so each one decodes.</summary>
+    public static readonly Gen<MarketOrder> MarketOrder =
+        from network in Network from zone in Identifier from lengthSeconds in Gen.Choose(1, 24 * 60 * 60) from number in Gen.Choose(0, int.MaxValue)
+        from device in Device from side in Gen.Elements(MarketSide.Bid, MarketSide.Offer) from orderNumber in AnyULong where orderNumber != 0
+        from quantity in Gen.Frequency((3, Gen.Choose(1, 10_000)), (1, Gen.Elements(1, (int)global::Energy.Channels.Market.MarketOrder.MaxQuantityWh)))
+        from price in Gen.Choose(0, (int)EnergyPrice.MaxMinorUnitsPerKwh) from currency in AnyCurrency
+        let length = DurationMs.FromSeconds(lengthSeconds)
+        let start = number % (MarketInterval.MaxEndUnixMilliseconds / length.Milliseconds) * length.Milliseconds
+        select new MarketOrder(network, new MarketInterval(ZoneId.Of(zone), new Timestamp(start), length), device, side, orderNumber,
+            new EnergyWh(quantity), new EnergyPrice(price, currency));
+
     // Signed objects of any kind, erased to bytes
 
     private static Gen<KindSample> Single<T>(Gen<T> payload) where T : ISignable<T> =>
@@ -132,5 +144,5 @@ public static class Gens
     public static readonly Gen<KindSample> AnySigned = Gen.OneOf(
         Single(Endorsement), Single(Voucher), Single(CloseRequest), Double(DuplexState), Single(MeterReading),
         Single(TollRequest), Single(AuthenticationChallenge), Single(SettlementBlockHeader), Single(Revocation),
-        Single(StreamingOpening), Single(FundingOrder), Single(WithdrawalOrder), Double(DuplexOpening));
+        Single(StreamingOpening), Single(FundingOrder), Single(WithdrawalOrder), Double(DuplexOpening), Single(MarketOrder));
 }
