@@ -69,6 +69,10 @@ public sealed record DeliverySettlement(
 /// </summary>
 public static class DeliverySettlements
 {
+    /// <summary>Settles an interval the book cleared, under the book's network and rules.</summary>
+    public static Result<DeliverySettlement> Settle(MarketBook book, IntervalCleared cleared, IReadOnlyList<DeliveryEvidence> evidence) =>
+        Settle(book.Network, cleared.Interval, cleared.Result, evidence, book.Rules);
+
     public static Result<DeliverySettlement> Settle(NetworkId network, MarketInterval interval, ClearingResult cleared,
         IReadOnlyList<DeliveryEvidence> evidence, MarketRules rules)
     {

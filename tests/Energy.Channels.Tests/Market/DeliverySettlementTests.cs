@@ -68,6 +68,15 @@ public class DeliverySettlementTests
     }
 
     [Fact]
+    public void An_interval_the_book_cleared_settles_under_the_book_s_network_and_rules()
+    {
+        var book = Place(Place(EmptyBook(), Order(MarketSide.Offer, 1_000, 20)), Order(MarketSide.Bid, 1_000, 30));
+        var cleared = MarketBooks.DecideClearing(book, Next, book.GateClosesAt(Next)).Value;
+        var settlement = DeliverySettlements.Settle(book, cleared, [Evidence(Seller, MarketSide.Offer, 600), Evidence(Buyer, MarketSide.Bid, 1_000)]).Value;
+        Assert.Equal((Next, TestParties.Eur(15), TestParties.Eur(15)), (settlement.Interval, settlement.SellersReceive, settlement.ImbalanceCharges));
+    }
+
+    [Fact]
     public void More_than_the_contract_is_neither_paid_nor_charged()
     {
         var settlement = Settle(Evidence(Seller, MarketSide.Offer, 4_000), Evidence(Buyer, MarketSide.Bid, 9_000));
