@@ -76,9 +76,8 @@ public static class ZoneMarkets
         var s = settled.Value;
         var lines = s.Lines.Select(l => new SettledLine(l.Participant, l.Side, l.Contracted, l.Metered, l.Settled, l.Shortfall, l.EnergyAmount,
             l.ImbalanceCharge, l.Refusal?.Code, l.Refusal?.Describe())).ToList();
-        var currency = market.Book.Currency;
         return new MarketIntervalSettled(interval, marketOperator, s.Price, lines, s.BuyersPay, s.SellersReceive, s.ImbalanceCharges,
-            s.SellersShortfall, s.BuyersShortfall, now) { };
+            s.SellersShortfall, s.BuyersShortfall, now);
     }
 
     /// <summary>
