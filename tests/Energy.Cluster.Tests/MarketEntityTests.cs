@@ -89,9 +89,9 @@ public sealed class MarketEntityTests(ITestOutputHelper output) : ClusterTestKit
 
     private T Refused<T>(object message) where T : ProtocolError => Assert.IsType<T>(Assert.IsType<Refusal>(Ask(message, Regions.Markets)).Error);
 
-    private void Onboard()
+    private void Onboard(long fundsEach = FundsEach)
     {
-        foreach (var step in _m.Onboarding(Settings.LedgerShardCount, FundsEach, OperatorFloat))
+        foreach (var step in _m.Onboarding(Settings.LedgerShardCount, fundsEach, OperatorFloat))
         {
             var region = step switch { AdmitOperator => Regions.Operators, EndorseDevice => Regions.Devices, _ => Regions.Ledger };
             Assert.IsNotType<Refusal>(Ask(step, region));
@@ -230,6 +230,70 @@ public sealed class MarketEntityTests(ITestOutputHelper output) : ClusterTestKit
         Assert.All(own.Fills, f => Assert.Equal(MarketParticipants.Buyer2, f.Device));
         Assert.Equal(2_000, own.Fills.Sum(f => f.Quantity.WattHours));
         Assert.Single(own.Orders);
+    }
+
+    /// <summary>Clears the test book and returns its interval, with the clock past the interval's end.</summary>
+    private MarketInterval ClearTheBook()
+    {
+        var interval = Next;
+        foreach (var order in MarketParticipants.Book(interval)) Submit(_m.Sign(order));
+        PassGateOf(interval);
+        Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets));
+        Clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 60_000 - Clock.Now.UnixMilliseconds));
+        return interval;
+    }
+
+    private static MarketSide SideOf(DeviceId device) =>
+        device == MarketParticipants.Seller1 || device == MarketParticipants.Seller2 ? MarketSide.Offer : MarketSide.Bid;
+
+    /// <summary>Every participant delivers or takes its whole contract (the test book's fills, at most 3,000 Wh each).</summary>
+    private List<DeliveryProof> FullDelivery(MarketInterval interval) =>
+        MarketParticipants.All.Select(d => new DeliveryProof(d, SideOf(d),
+            _m.Reading(d, 1, interval.Start, 0).ToArray(), _m.Reading(d, 2, interval.End, 3_000).ToArray())).ToList();
+
+    [Fact]
+    public void Buyers_without_the_funds_are_named_and_the_operator_still_pays_the_sellers_with_value_conserved()
+    {
+        Onboard(fundsEach: 100);
+        var interval = ClearTheBook();
+
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, FullDelivery(interval)), Regions.Markets));
+
+        AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
+        var view = View(interval.Number);
+        Assert.Equal(2, view.PaymentRefusals.Count);
+        Assert.All(view.PaymentRefusals, r => Assert.Contains("InsufficientFunds", r, StringComparison.Ordinal));
+        Assert.Contains(view.PaymentRefusals, r => r.StartsWith(MarketParticipants.Buyer1.Value, StringComparison.Ordinal));
+        Assert.Equal(100, Balance(PartyId.From(MarketParticipants.Buyer1)));
+        foreach (var line in settled.Lines.Where(l => l.Side == MarketSide.Offer))
+            Assert.Equal(100 + line.EnergyAmount.MinorUnits, Balance(PartyId.From(line.Participant)));
+        AwaitAssert(() => Assert.Equal(OperatorFloat - settled.SellersReceive.MinorUnits, Balance(PartyId.From(MarketParticipants.Grid))), TimeSpan.FromSeconds(10));
+        var network = new EnergyNetwork(Sys, Regions, Settings);
+        AwaitAssert(() => Assert.True(network.TotalsAsync(CancellationToken.None).GetAwaiter().GetResult() is { Conserved: true, InTransitMinorUnits: var t, EscrowsMinorUnits: var e }
+            && t == 0 && e == 0), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public void Readings_signed_by_another_key_or_taken_by_another_meter_count_as_nothing_delivered_and_are_named_on_the_line()
+    {
+        Onboard();
+        var interval = ClearTheBook();
+        var proofs = FullDelivery(interval);
+        using var thief = DeviceKeyPair.Generate();
+        var forged = (Signed<MeterReading>.Sign(new MeterReading(Network, MarketParticipants.Seller1, 1, interval.Start, new EnergyWh(0)), thief),
+            Signed<MeterReading>.Sign(new MeterReading(Network, MarketParticipants.Seller1, 2, interval.End, new EnergyWh(3_000)), thief));
+        proofs[0] = new DeliveryProof(MarketParticipants.Seller1, MarketSide.Offer, forged.Item1.ToArray(), forged.Item2.ToArray());
+        // Seller 2 brings the buyer's meter's readings as its own.
+        proofs[1] = proofs[1] with { Start = proofs[2].Start, End = proofs[2].End };
+
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, proofs), Regions.Markets));
+
+        var seller1 = settled.Lines.Single(l => l.Participant == MarketParticipants.Seller1);
+        var seller2 = settled.Lines.Single(l => l.Participant == MarketParticipants.Seller2);
+        Assert.Equal(("InvalidSignature", 0L, seller1.Contracted), (seller1.RefusalCode, seller1.Metered.WattHours, seller1.Shortfall));
+        Assert.Equal(("ReadingFromWrongMeter", 0L, seller2.Contracted), (seller2.RefusalCode, seller2.Metered.WattHours, seller2.Shortfall));
+        Assert.All(settled.Lines.Where(l => l.Side == MarketSide.Bid), l => Assert.Null(l.RefusalCode));
+        Assert.Equal(new EnergyWh(4_500), settled.SellersShortfall);
     }
 
     protected override void Dispose(bool disposing)

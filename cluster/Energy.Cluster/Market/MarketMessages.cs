@@ -67,7 +67,11 @@ public sealed record MarketIntervalView(
     Money? SellersReceive,
     Money? RoundingResidual,
     MarketIntervalSettled? Settlement,
-    bool Paid) : IEnergyMessage;
+    bool Paid) : IEnergyMessage
+{
+    /// <summary>Transfers the ledger refused when the interval was paid (a buyer without the funds), by participant and refusal.</summary>
+    public IReadOnlyList<string> PaymentRefusals { get; init; } = [];
+}
 
 public sealed record OwnOrder(MarketSide Side, ulong OrderNumber, EnergyWh Quantity, EnergyPrice LimitPrice, ulong Sequence);
 
@@ -130,7 +134,10 @@ public sealed record MarketIntervalPaid(long Interval, IReadOnlyList<string> Ref
 /// <summary>An order the snapshot keeps, without its signature (it was verified when taken).</summary>
 public sealed record SnapshotOrder(DeviceId Device, MarketSide Side, ulong OrderNumber, EnergyWh Quantity, long LimitMinorUnitsPerKwh, ulong Sequence);
 
-public sealed record SnapshotInterval(long Interval, IReadOnlyList<SnapshotOrder> Orders, Timestamp? ClearedAt, MarketIntervalSettled? Settlement, bool Paid);
+public sealed record SnapshotInterval(long Interval, IReadOnlyList<SnapshotOrder> Orders, Timestamp? ClearedAt, MarketIntervalSettled? Settlement, bool Paid)
+{
+    public IReadOnlyList<string>? PaymentRefusals { get; init; }
+}
 
 /// <summary>A market's state for recovery: its open intervals and the recent cleared ones, each with its orders.</summary>
 [Manifest("market.snapshot.v1")]

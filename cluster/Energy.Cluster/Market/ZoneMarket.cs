@@ -13,6 +13,9 @@ public sealed record ClearedInterval(MarketInterval Interval, ImmutableList<Acce
 {
     public MarketIntervalSettled? Settlement { get; init; }
     public bool Paid { get; init; }
+
+    /// <summary>The transfers the ledger refused when the interval was paid, each naming its participant and the refusal.</summary>
+    public IReadOnlyList<string> PaymentRefusals { get; init; } = [];
 }
 
 /// <summary>
@@ -148,7 +151,7 @@ public static class ZoneMarkets
 
     public static ZoneMarket Apply(ZoneMarket market, MarketIntervalPaid paid) =>
         market.Cleared.TryGetValue(paid.Interval, out var cleared)
-            ? market with { Cleared = market.Cleared.SetItem(paid.Interval, cleared with { Paid = true }) }
+            ? market with { Cleared = market.Cleared.SetItem(paid.Interval, cleared with { Paid = true, PaymentRefusals = paid.Refused }) }
             : market;
 
     // Snapshots
@@ -157,7 +160,7 @@ public static class ZoneMarkets
     {
         var intervals = new List<SnapshotInterval>();
         foreach (var (number, cleared) in market.Cleared)
-            intervals.Add(new SnapshotInterval(number, Rows(cleared.Orders), cleared.ClearedAt, cleared.Settlement, cleared.Paid));
+            intervals.Add(new SnapshotInterval(number, Rows(cleared.Orders), cleared.ClearedAt, cleared.Settlement, cleared.Paid) { PaymentRefusals = cleared.PaymentRefusals });
         foreach (var (number, open) in market.Book.Open)
             intervals.Add(new SnapshotInterval(number, Rows(open.Orders), null, null, false));
         return new MarketSnapshot(market.Book.LastCleared, market.Book.NextSequence, intervals);
@@ -182,7 +185,7 @@ public static class ZoneMarkets
                 market = Apply(market, new MarketIntervalCleared(interval.Interval, at));
                 clearedUpTo = interval.Interval;
                 if (interval.Settlement is { } settled) market = Apply(market, settled);
-                if (interval.Paid) market = Apply(market, new MarketIntervalPaid(interval.Interval, []));
+                if (interval.Paid) market = Apply(market, new MarketIntervalPaid(interval.Interval, interval.PaymentRefusals ?? []));
             }
         }
         return market with { Book = market.Book with { LastCleared = Math.Max(snapshot.LastCleared, clearedUpTo), NextSequence = snapshot.NextSequence } };
@@ -216,7 +219,10 @@ public static class ZoneMarkets
             var r = cleared.Result;
             var status = cleared.Paid ? "paid" : cleared.Settlement is not null ? "settled" : "cleared";
             return new MarketIntervalView(zone, number, interval.Start, interval.End, status, Depth(cleared.Orders, MarketSide.Bid), Depth(cleared.Orders, MarketSide.Offer),
-                r.Price, r.Volume, r.Fills.Length, r.BuyersPay, r.SellersReceive, r.RoundingResidual, cleared.Settlement, cleared.Paid);
+                r.Price, r.Volume, r.Fills.Length, r.BuyersPay, r.SellersReceive, r.RoundingResidual, cleared.Settlement, cleared.Paid)
+            {
+                PaymentRefusals = cleared.PaymentRefusals,
+            };
         }
         var open = market.Book.OrdersFor(interval).Orders;
         var state = number <= market.Book.LastCleared ? "forgotten" : "open";
