@@ -122,7 +122,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         var replyTo = Sender;
         if (decided.Count == 0)
         {
-            if (!replyTo.IsNobody()) replyTo.Tell(new MarketCleared(_zone, [], _market.Book.LastCleared));
+            if (Asked(replyTo)) replyTo.Tell(new MarketCleared(_zone, [], _market.Book.LastCleared));
             return;
         }
         var results = decided.ToDictionary(d => d.Interval.Number, d => d.Result);
@@ -133,10 +133,13 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
             Evolve(e, result);
             Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketIntervalClearedActivity(_zone, e.Interval, result.Price, result.Volume,
                 result.Fills.Length, result.BuyersPay, e.ClearedAt));
-            if (++done == decided.Count && !replyTo.IsNobody())
+            if (++done == decided.Count && Asked(replyTo))
                 replyTo.Tell(new MarketCleared(_zone, decided.Select(d => d.Interval.Number).ToList(), _market.Book.LastCleared));
         });
     }
+
+    /// <summary>Whether someone asked (the market's own timer asks nobody to answer).</summary>
+    private bool Asked(IActorRef sender) => !sender.IsNobody() && !sender.Equals(Self);
 
     // Settlement
 
@@ -160,7 +163,8 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         {
             var evidence = Evidence(command.Evidence, keys);
             var decision = ZoneMarkets.DecideSettlement(_market, command.Interval, command.MarketOperator, evidence, _settings.Clock.Now);
-            if (!decision.IsOk || _market.Cleared[command.Interval].Settlement is not null) { replyTo.Tell(Answer(decision)); return; }
+            // A settlement decided meanwhile (or an interval forgotten meanwhile) is answered as it stands, never written twice.
+            if (!decision.IsOk || _market.Cleared.GetValueOrDefault(command.Interval)?.Settlement is not null) { replyTo.Tell(Answer(decision)); return; }
             Persist(decision.Value, e =>
             {
                 Evolve(e);
