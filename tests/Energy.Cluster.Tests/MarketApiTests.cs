@@ -28,7 +28,8 @@ namespace Energy.Cluster.Tests;
 /// decides), the grid operator reads and settles everything, a meter reads only its own, and the stranger, the other
 /// tenant and the replayer are refused.
 /// </summary>
-public sealed class MarketApiTests(ITestOutputHelper output) : ClusterTestKit(TestStores.Sqlite(), output), IAsyncLifetime
+public sealed class MarketApiTests(ITestOutputHelper output)
+    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1) }), IAsyncLifetime
 {
     private static readonly OperatorId OtherTenant = OperatorId.Of("cpo-elsewhere");
     private readonly MarketParticipants _m = new();

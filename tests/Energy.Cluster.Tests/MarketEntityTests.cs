@@ -68,7 +68,9 @@ public sealed class MarketParticipants : IDisposable
     }
 }
 
-public sealed class MarketEntityTests(ITestOutputHelper output) : ClusterTestKit(TestStores.Sqlite(), output)
+/// <summary>The market entity on a node; its own clearing timer is out of the way, so every clearing is the test's tick.</summary>
+public sealed class MarketEntityTests(ITestOutputHelper output)
+    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1) })
 {
     private const long FundsEach = 10_000;
     private const long OperatorFloat = 1_000;
@@ -303,6 +305,40 @@ public sealed class MarketEntityTests(ITestOutputHelper output) : ClusterTestKit
     }
 }
 
+public sealed class MarketTimerTests(ITestOutputHelper output)
+    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromMilliseconds(200) })
+{
+    [Fact]
+    public void An_interval_clears_on_the_market_s_own_timer_once_its_gate_has_closed()
+    {
+        using var m = new MarketParticipants();
+        foreach (var step in m.Onboarding(Settings.LedgerShardCount, 10_000, 1_000))
+        {
+            var region = step switch { AdmitOperator => Regions.Operators, EndorseDevice => Regions.Devices, _ => Regions.Ledger };
+            region.Tell(step, TestActor);
+            Assert.IsNotType<Refusal>(ExpectMsg<object>(TimeSpan.FromSeconds(15)));
+        }
+        var zone = MarketParticipants.Zone;
+        var interval = MarketInterval.Numbered(zone, MarketInterval.Containing(zone, Clock.Now, Settings.MarketRules.IntervalLength).Number + 1, Settings.MarketRules.IntervalLength);
+        foreach (var order in MarketParticipants.Book(interval))
+        {
+            Regions.Markets.Tell(new SubmitMarketOrder(zone, m.Sign(order).ToArray()), TestActor);
+            ExpectMsg<MarketOrderAccepted>(TimeSpan.FromSeconds(15));
+        }
+        MarketIntervalView View()
+        {
+            Regions.Markets.Tell(new GetMarketInterval(zone, interval.Number), TestActor);
+            return ExpectMsg<MarketIntervalView>(TimeSpan.FromSeconds(15));
+        }
+
+        Assert.Equal("open", View().Status);
+        Clock.Advance(new DurationMs(interval.Start.UnixMilliseconds - Settings.MarketRules.GateClosure.Milliseconds - Clock.Now.UnixMilliseconds));
+
+        AwaitAssert(() => Assert.Equal("cleared", View().Status), TimeSpan.FromSeconds(10));
+        Assert.Equal(new EnergyWh(4_500), View().Volume);
+    }
+}
+
 public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
@@ -314,7 +350,12 @@ public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit
         using var nodeKey = DeviceKeyPair.Generate();
         var clock = new ManualClock(new Timestamp(1_800_000_000_000));
         // A snapshot every three events: recovery takes a snapshot and the events after it.
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority, MarketSnapshotEveryEvents = 3 };
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        {
+            Authority = TestAuthority.Authority,
+            MarketSnapshotEveryEvents = 3,
+            MarketClearCheckInterval = TimeSpan.FromHours(1),
+        };
         var store = TestStores.Sqlite();
         var zone = MarketParticipants.Zone;
         var interval = MarketInterval.Numbered(zone, MarketInterval.Containing(zone, clock.Now, settings.MarketRules.IntervalLength).Number + 1, settings.MarketRules.IntervalLength);

@@ -16,7 +16,7 @@ namespace Energy.Cluster.Market;
 /// <summary>
 /// The market of one grid zone. Its rules are <see cref="ZoneMarkets"/> over the pure <see cref="MarketBook"/>;
 /// the entity looks up signers' keys (piped back, never awaited), persists, and only then answers. Clearing
-/// runs on a timer and on <see cref="ClearDue"/>; settlement moves money on the ledger through the grid
+/// runs on a timer (while the market has open intervals it keeps itself awake) and on <see cref="ClearDue"/>; settlement moves money on the ledger through the grid
 /// operator's account, one idempotent escrow per participant and interval, until every transfer is done.
 /// </summary>
 public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
@@ -27,17 +27,19 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _ledger;
+    private readonly IActorRef _markets;
     private readonly ZoneId _zone;
     private readonly MarketBook _empty;
     private ZoneMarket _market;
     private int _eventsSinceSnapshot;
     private readonly Dictionary<long, MarketPayments> _payments = [];
 
-    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef ledger)
+    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets)
     {
         _settings = settings;
         _devices = devices;
         _ledger = ledger;
+        _markets = markets;
         _zone = ZoneId.Of(id);
         _empty = MarketBooks.Create(settings.Network, _zone, settings.Currency, settings.MarketRules).Unwrap();
         _market = new ZoneMarket(_empty);
@@ -50,7 +52,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             EnergyMetrics.EntityActivated("market");
-            Timers.StartPeriodicTimer("clear-due", new ClearDue(_zone), settings.MarketClearCheckInterval);
+            Timers.StartPeriodicTimer("clear-due", ClearCheckDue.Instance, settings.MarketClearCheckInterval);
             foreach (var (number, cleared) in _market.Cleared)
                 if (cleared.Settlement is not null && !cleared.Paid) StartPayments(cleared.Settlement);
         });
@@ -58,6 +60,12 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         Command<SubmitMarketOrder>(Submit);
         Command<OrderKeyFound>(Decide);
         Command<ClearDue>(_ => Clear());
+        // Through the region, not to itself: a market with open intervals or payments under way is busy, and the shard
+        // does not put it to sleep as idle; a market with nothing to do lets itself be put to sleep.
+        Command<ClearCheckDue>(_ =>
+        {
+            if (!_market.Book.Open.IsEmpty || _payments.Count > 0) _markets.Tell(new ClearDue(_zone), ActorRefs.NoSender);
+        });
         Command<GetMarketInterval>(q => Sender.Tell(ZoneMarkets.View(_market, q.Interval)));
         Command<GetMarketFills>(q => Sender.Tell(ZoneMarkets.FillsOf(_market, q.Interval, q.Device)));
         Command<SettleMarketInterval>(Settle);
@@ -71,8 +79,8 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef ledger) =>
-        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, ledger));
+    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets) =>
+        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, ledger, markets));
 
     // Orders
 
@@ -285,6 +293,11 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private sealed record OrderKeyFound(Signed<MarketOrder> Order, object? Answer, IActorRef ReplyTo);
 
     private sealed record TransferAnswered(long Interval, EscrowId Escrow, object? Answer);
+
+    private sealed record ClearCheckDue
+    {
+        public static readonly ClearCheckDue Instance = new();
+    }
 
     private sealed record RetryTransfers
     {
