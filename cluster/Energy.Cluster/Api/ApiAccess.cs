@@ -122,7 +122,8 @@ public static class ApiAccess
             return Refusal.From(new Unauthenticated("a settlement is a signed request"));
         MarketSettlementRequest? body;
         try { body = await request.ReadFromJsonAsync<MarketSettlementRequest>(Serialization.EnergyJson.Options, token); }
-        catch (System.Text.Json.JsonException) { body = null; }
+        // Not JSON, or not of a JSON content type: no body (refused below as missing evidence).
+        catch (Exception exception) when (exception is System.Text.Json.JsonException or InvalidOperationException) { body = null; }
         var proofs = MarketSettlementRequest.Proofs(body, network.Settings.MarketRules.MaxOrdersPerInterval);
         if (!proofs.IsOk) return Refusal.From(proofs.Error!);
         return await network.Ask(new Market.SettleMarketInterval(interval.Zone, interval.Number, caller.Party.AsOperator(), proofs.Value), token);
@@ -152,6 +153,7 @@ public sealed record MarketSettlementRequest(IReadOnlyList<DeliveryProofRequest>
         var proofs = new List<Market.DeliveryProof>(evidence.Count);
         foreach (var item in evidence)
         {
+            if (item is null) return new MalformedValue("evidence", "null", "a delivery proof");
             var device = DeviceId.Parse(item.Participant);
             if (!device.IsOk) return device.Error!;
             Energy.Channels.Market.MarketSide? side = item.Side switch
