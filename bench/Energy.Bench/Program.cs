@@ -14,6 +14,7 @@ IBenchmark[] benchmarks =
     new TollsBenchmark(),
     new DashboardBenchmark(),
     new ClusterBenchmark(),
+    new MarketBenchmark(),
 ];
 
 // One subcommand per benchmark. The exit code tells the truth: 0 when the benchmark met its target,

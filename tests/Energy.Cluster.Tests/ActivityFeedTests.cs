@@ -37,6 +37,9 @@ public sealed class ActivityFeedTests(ITestOutputHelper output) : ClusterTestKit
         new ChannelDisputeOpened(ChannelId.Of("channel-1"), PartyId.Of("device:vehicle-1"), PartyId.Of("operator:cpo-1"), At),
         new ChannelEscrowAlert(ChannelId.Of("channel-1"), "EscrowMismatch", "the ledger locked another escrow", At),
         new DeviceAlertRaised("clone:vehicle-1", "clone", DeviceId.Of("vehicle-1"), "seen at two gantries 40 km apart within a minute", At),
+        new MarketIntervalClearedActivity(Energy.Channels.Market.ZoneId.Of("zone-a"), 6_000_000, new Energy.Channels.Market.EnergyPrice(120, Currency.Eur),
+            new EnergyWh(4_000), 4, new Money(480, Currency.Eur), At),
+        new MarketIntervalClearedActivity(Energy.Channels.Market.ZoneId.Of("zone-a"), 6_000_001, null, EnergyWh.Zero, 0, Money.Zero(Currency.Eur), At),
     ];
 
     [Fact]

@@ -89,7 +89,7 @@ public abstract class ClusterTestKit : TestKit
 {
     public static readonly NetworkId Network = NetworkId.Of("energy-test");
 
-    protected ClusterTestKit(NodeOptions node, ITestOutputHelper output, ManualClock? clock = null)
+    protected ClusterTestKit(NodeOptions node, ITestOutputHelper output, ManualClock? clock = null, Func<EnergySettings, EnergySettings>? configure = null)
         : base(EnergyConfig.Build(node).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.test.single-expect-default = 10s")), "energy", output)
     {
         Node = node;
@@ -102,6 +102,7 @@ public abstract class ClusterTestKit : TestKit
             // Below the network's default, so that tests may open channels with short windows; the clock is moved by hand.
             MinChallengeWindow = DurationMs.FromSeconds(10),
         };
+        if (configure is not null) Settings = configure(Settings);
         var cluster = Akka.Cluster.Cluster.Get(Sys);
         cluster.Join(cluster.SelfAddress);
         AwaitCondition(() => cluster.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));

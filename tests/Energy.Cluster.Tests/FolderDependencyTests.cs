@@ -13,7 +13,7 @@ public sealed partial class FolderDependencyTests
 {
     /// <summary>From the bottom up: a folder may use those before it, never one after it.</summary>
     private static readonly string[] Layers =
-        ["Infrastructure", "Serialization", "Activity", "Kernel", "Ledger", "Registry", "Channels", "Charging", "Tolls", "ChargePoints", "Gateway", "Api", "Hosting"];
+        ["Infrastructure", "Serialization", "Activity", "Kernel", "Ledger", "Registry", "Channels", "Charging", "Tolls", "Market", "ChargePoints", "Gateway", "Api", "Hosting"];
 
     /// <summary>
     /// Uses that still point up, each closing a circle. They are to go, not to grow: the OCPP charge point's

@@ -17,6 +17,7 @@ namespace Energy.Cluster.Activity;
 [JsonDerivedType(typeof(ChannelDisputeOpened), "channel-dispute-opened")]
 [JsonDerivedType(typeof(ChannelEscrowAlert), "channel-escrow-alert")]
 [JsonDerivedType(typeof(DeviceAlertRaised), "device-alert-raised")]
+[JsonDerivedType(typeof(MarketIntervalClearedActivity), "market-interval-cleared")]
 public abstract record NetworkActivity(Timestamp At) : IEnergyMessage;
 
 /// <summary>
@@ -95,3 +96,14 @@ public sealed record ChannelEscrowAlert(ChannelId Channel, string Code, string M
 /// <summary>The alert log recorded an alert about a device: a suspected clone, a quarantine, a release.</summary>
 [Manifest("activity.device-alert-raised.v1")]
 public sealed record DeviceAlertRaised(string Alert, string Kind, DeviceId Device, string Detail, Timestamp At) : NetworkActivity(At);
+
+/// <summary>A zone's market cleared an interval, durably: its price (none when nothing traded), the energy traded and how many fills.</summary>
+[Manifest("activity.market-interval-cleared.v1")]
+public sealed record MarketIntervalClearedActivity(
+    Energy.Channels.Market.ZoneId Zone,
+    long Interval,
+    Energy.Channels.Market.EnergyPrice? Price,
+    EnergyWh Volume,
+    int Fills,
+    Money BuyersPay,
+    Timestamp At) : NetworkActivity(At);

@@ -5,6 +5,7 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Microsoft.AspNetCore.Http;
 
 namespace Energy.Cluster.Api;
 
@@ -100,6 +101,34 @@ public static class ApiAccess
         return new AlertList(visible.Count, visible);
     }
 
+    /// <summary>
+    /// An interval of a zone's market: the grid operator sees everything (depth, price, volume, delivery,
+    /// imbalance, every line); a meter sees only its own orders, fills and settlement line; anyone else nothing.
+    /// </summary>
+    public static async Task<object> MarketIntervalAsync(ApiCaller caller, EnergyNetwork network, Energy.Channels.Market.MarketInterval interval, CancellationToken token)
+    {
+        if (caller.SeesEverything) return await network.Ask(new Market.GetMarketInterval(interval.Zone, interval.Number), token);
+        if (caller.Party.IsDevice) return await network.Ask(new Market.GetMarketFills(interval.Zone, interval.Number, caller.Party.AsDevice()), token);
+        return Hidden($"the market interval {interval}", caller);
+    }
+
+    /// <summary>Only a grid operator settles a zone's interval, and its own account is the counterparty of every payment.</summary>
+    public static async Task<object> SettleMarketIntervalAsync(ApiCaller caller, EnergyNetwork network, Energy.Channels.Market.MarketInterval interval,
+        HttpRequest request, CancellationToken token)
+    {
+        if (!caller.SeesEverything) return Refusal.From(new NotPermitted(caller.Party.Value, $"settle {interval}", "only the grid operator settles a zone's market"));
+        // A write carries its own signature: a browser's sign-in session reads, it never settles.
+        if (!request.Headers.Authorization.ToString().StartsWith(ApiAuthenticator.Scheme + " ", StringComparison.Ordinal))
+            return Refusal.From(new Unauthenticated("a settlement is a signed request"));
+        MarketSettlementRequest? body;
+        try { body = await request.ReadFromJsonAsync<MarketSettlementRequest>(Serialization.EnergyJson.Options, token); }
+        // Not JSON, or not of a JSON content type: no body (refused below as missing evidence).
+        catch (Exception exception) when (exception is System.Text.Json.JsonException or InvalidOperationException) { body = null; }
+        var proofs = MarketSettlementRequest.Proofs(body, network.Settings.MarketRules.MaxOrdersPerInterval);
+        if (!proofs.IsOk) return Refusal.From(proofs.Error!);
+        return await network.Ask(new Market.SettleMarketInterval(interval.Zone, interval.Number, caller.Party.AsOperator(), proofs.Value), token);
+    }
+
     /// <summary>Whether the caller is the party, or owns it (the party is one of its devices).</summary>
     public static async Task<bool> MaySeeAsync(ApiCaller caller, EnergyNetwork network, PartyId party, CancellationToken token)
     {
@@ -109,4 +138,44 @@ public static class ApiAccess
     }
 
     private static Refusal Hidden(string what, ApiCaller caller) => Refusal.From(new NotVisible(what, caller.Party.Value));
+}
+
+/// <summary>One participant's meter readings in a settlement request: its device, "bid" or "offer", and base64 of each signed reading.</summary>
+public sealed record DeliveryProofRequest(string Participant, string Side, string? Start, string? End);
+
+/// <summary>The body of a grid operator's settlement of a market interval.</summary>
+public sealed record MarketSettlementRequest(IReadOnlyList<DeliveryProofRequest>? Evidence)
+{
+    public static Result<IReadOnlyList<Market.DeliveryProof>> Proofs(MarketSettlementRequest? body, int maxParticipants)
+    {
+        if (body?.Evidence is not { } evidence) return new MalformedValue("evidence", "(missing)", "a list of delivery proofs");
+        if (evidence.Count > 2 * maxParticipants) return new MalformedValue("evidence", $"{evidence.Count} proofs", $"at most {2 * maxParticipants}");
+        var proofs = new List<Market.DeliveryProof>(evidence.Count);
+        foreach (var item in evidence)
+        {
+            if (item is null) return new MalformedValue("evidence", "null", "a delivery proof");
+            var device = DeviceId.Parse(item.Participant);
+            if (!device.IsOk) return device.Error!;
+            Energy.Channels.Market.MarketSide? side = item.Side switch
+            {
+                "bid" => Energy.Channels.Market.MarketSide.Bid,
+                "offer" => Energy.Channels.Market.MarketSide.Offer,
+                _ => null,
+            };
+            if (side is null) return new MalformedValue("side", item.Side ?? "(null)", "bid or offer");
+            if (!TryBase64(item.Start, out var start) || !TryBase64(item.End, out var end))
+                return new MalformedValue("reading", "(not base64 or over 1 KiB)", "base64 of a signed meter reading");
+            proofs.Add(new Market.DeliveryProof(device.Value, side.Value, start, end));
+        }
+        return proofs;
+    }
+
+    private static bool TryBase64(string? text, out byte[]? bytes)
+    {
+        bytes = null;
+        if (text is null) return true;
+        if (text.Length > 1_024) return false;
+        try { bytes = Convert.FromBase64String(text); return true; }
+        catch (FormatException) { return false; }
+    }
 }

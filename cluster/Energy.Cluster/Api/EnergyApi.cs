@@ -61,6 +61,12 @@ public static class EnergyApi
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.SetChargePointPasswordAsync(d, bytes, token)))));
         api.MapPost("/ledger/nodes/{key}/admission", (string key, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(Energy.Channels.Identity.DevicePublicKey.FromHex(key.ToLowerInvariant()), k => WithBytes(body, bytes => network.AdmitLedgerNodeAsync(k, bytes, token)))));
+        api.MapPost("/market/{zone}/orders", (string zone, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
+            Call(() => Parse(Energy.Channels.Market.ZoneId.Parse(zone), z => WithBytes(body, bytes => network.Ask(new Market.SubmitMarketOrder(z, bytes), token)))));
+        // The grid operator's settlement of an interval: a signed request (as a read is), so the node knows who settles.
+        api.MapPost("/market/{zone}/intervals/{start}/settlement", (string zone, long start, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(MarketIntervalOf(network, zone, start), interval =>
+                ApiAccess.SettleMarketIntervalAsync(caller, network, interval, context.Request, token))));
         api.MapPost("/gantries/{id}/tariff", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Tolls.ConfigureGantry(d, bytes), token)))));
 
@@ -83,6 +89,8 @@ public static class EnergyApi
             Read(context, (caller, network, token) => Parse(OperatorId.Parse(operatorId), o => ApiAccess.ViolationsAsync(caller, network, o, token))));
         api.MapGet("/zones/{zone}", (string zone, HttpContext context) =>
             Read(context, (caller, network, token) => Parse(SegmentId.Parse(zone), z => ApiAccess.ZoneAsync(caller, network, z, token))));
+        api.MapGet("/market/{zone}/intervals/{start}", (string zone, long start, HttpContext context) =>
+            Read(context, (caller, network, token) => Parse(MarketIntervalOf(network, zone, start), interval => ApiAccess.MarketIntervalAsync(caller, network, interval, token))));
         api.MapGet("/sessions/{id}", (string id, HttpContext context) =>
             Read(context, (caller, network, token) => SessionId.IsValid(id)
                 ? ApiAccess.SessionAsync(caller, network, new SessionId(id), token)
@@ -119,6 +127,15 @@ public static class EnergyApi
     private static Task<object> Parse<T>(Result<T> parsed, Func<T, Task<object>> next) =>
         parsed.IsOk ? next(parsed.Value) : Task.FromResult<object>(Refusal.From(parsed.Error));
 
+    /// <summary>The interval of the zone's market that starts at <paramref name="startMs"/> (Unix ms, a whole multiple of the market's interval length).</summary>
+    private static Result<Energy.Channels.Market.MarketInterval> MarketIntervalOf(EnergyNetwork network, string zone, long startMs)
+    {
+        var parsed = Energy.Channels.Market.ZoneId.Parse(zone);
+        if (!parsed.IsOk) return parsed.Error!;
+        var interval = new Energy.Channels.Market.MarketInterval(parsed.Value, new Timestamp(startMs), network.Settings.MarketRules.IntervalLength);
+        return interval.Check() is { } malformed ? malformed : interval;
+    }
+
     private static Task<object> WithBytes(SignedObjectRequest? body, Func<byte[], Task<object>> next)
     {
         if (body?.Signed is null || body.Signed.Length > 4 * 1024)
@@ -151,12 +168,13 @@ public static class EnergyApi
         OperatorNotFound or DeviceNotFound or ChannelNotFound or Charging.SessionNotFound or Tolls.PassNotFound or Tolls.GantryNotConfigured or EscrowNotFound
             or PartyUnknown => StatusCodes.Status404NotFound,
         PartyKindConflict or AdmissionSuperseded or AdmissionVersionReused or StaleOrder or DeviceAlreadyEndorsed or ChannelAlreadyExists
-            or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull or TooManyLedgerNodes => StatusCodes.Status409Conflict,
+            or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull or TooManyLedgerNodes
+            or Energy.Channels.Market.DuplicateOrder or Market.MarketSettledByAnother or Market.MarketIntervalNotCleared => StatusCodes.Status409Conflict,
         LedgerOverloaded or ChannelBusy => StatusCodes.Status503ServiceUnavailable,
         NotAnsweredInTime => StatusCodes.Status504GatewayTimeout,
         Unauthenticated => StatusCodes.Status401Unauthorized,
         NotVisible or NotPermitted or RoleNotHeld or NotASettlementBank or IssuanceLimitExceeded => StatusCodes.Status403Forbidden,
-        Gateway.NotTheChargePointOperator or InvalidSignature or PartyRevoked or PartyQuarantined or DeviceIsRevoked => StatusCodes.Status403Forbidden,
+        Gateway.NotTheChargePointOperator or InvalidSignature or PartyRevoked or PartyQuarantined or DeviceIsRevoked or Market.NotAMeter => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };
 }

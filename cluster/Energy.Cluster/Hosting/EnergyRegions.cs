@@ -12,12 +12,15 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
 {
     public const int MaxShards = 100;
 
+    /// <summary>The market of each grid zone.</summary>
+    public IActorRef Markets { get; init; } = ActorRefs.Nobody;
+
     /// <summary>Every region with the entity type name it was started under.</summary>
     public IReadOnlyList<(string TypeName, IActorRef Region)> All() =>
     [
         ("operator", Operators), ("device", Devices), ("ledger", Ledger), ("channel", Channels), ("duplex-channel", DuplexChannels),
         ("charge-point", ChargePoints), ("charging-session", Sessions), ("gantry", Gantries), ("toll-office", TollOffices), ("zone", Zones),
-        ("alert-log", Alerts), ("ocpp-credentials", ChargePointCredentials), ("ledger-nodes", LedgerNodes),
+        ("alert-log", Alerts), ("ocpp-credentials", ChargePointCredentials), ("ledger-nodes", LedgerNodes), ("market", Markets),
     ];
 
     /// <summary>Starts every entity type as a sharded entity, and the per-node watchers of revocations and OCPP credentials.</summary>
@@ -50,8 +53,10 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var credentials = sharding.Start("ocpp-credentials", id => Gateway.ChargePointCredentialStore.Props(id, settings), shardSettings, extractor);
         system.ActorOf(Gateway.ChargePointCredentialWatcher.Props(credentials), "ocpp-credential-watcher");
         var ledgerNodes = sharding.Start("ledger-nodes", _ => LedgerNodeRegistry.Props(settings), shardSettings, extractor);
+        IActorRef? markets = null;
+        markets = sharding.Start("market", id => Market.MarketEntity.Props(id, settings, devices, ledgerRegion, markets!), shardSettings, extractor);
         var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
-            ledgerNodes);
+            ledgerNodes) { Markets = markets };
         system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }

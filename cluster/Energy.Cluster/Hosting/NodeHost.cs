@@ -193,6 +193,7 @@ public static class NodeHost
                 registry.Register<AlertLog>(regions.Alerts);
                 registry.Register<Gateway.ChargePointCredentialStore>(regions.ChargePointCredentials);
                 registry.Register<LedgerNodeRegistry>(regions.LedgerNodes);
+                registry.Register<Market.MarketEntity>(regions.Markets);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -202,7 +203,7 @@ public static class NodeHost
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
                 registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
                 registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>(),
-                registry.Get<Gateway.ChargePointCredentialStore>(), registry.Get<LedgerNodeRegistry>());
+                registry.Get<Gateway.ChargePointCredentialStore>(), registry.Get<LedgerNodeRegistry>()) { Markets = registry.Get<Market.MarketEntity>() };
             return new EnergyNetwork(system, regions, settings);
         });
         builder.Services.AddSingleton(sp =>

@@ -56,6 +56,15 @@ public sealed record EnergySettings(
     /// <summary>How often channels holding escrow are woken, so that deadlines and settlements go on after restarts and passivation.</summary>
     public TimeSpan ChannelWatchInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The rules every zone's market runs under (interval length, gate closure, bounds, imbalance penalty).</summary>
+    public Energy.Channels.Market.MarketRules MarketRules { get; init; } = Energy.Channels.Market.MarketRules.Default;
+
+    /// <summary>How often a running market looks for intervals whose gate has closed.</summary>
+    public TimeSpan MarketClearCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A market snapshots its state after this many events, so recovery replays at most that many.</summary>
+    public int MarketSnapshotEveryEvents { get; init; } = 500;
+
     /// <summary>
     /// The shortest challenge window a channel may open with. The payer of a streaming channel chooses its
     /// window alone; without a floor it could choose none and close on an old voucher before the payee can answer.

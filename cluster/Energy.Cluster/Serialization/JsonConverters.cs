@@ -71,6 +71,7 @@ public static class EnergyJson
         options.Converters.Add(new IdentifierConverter<ChannelId>(v => new ChannelId(v), v => v.Value));
         options.Converters.Add(new IdentifierConverter<PartyId>(v => PartyId.Parse(v) is { IsOk: true } party ? party.Value : throw new JsonException($"'{v}' is not a party id (operator:<id> or device:<id>)"), v => v.Value));
         options.Converters.Add(new IdentifierConverter<SegmentId>(v => new SegmentId(v), v => v.Value));
+        options.Converters.Add(new IdentifierConverter<Energy.Channels.Market.ZoneId>(v => new Energy.Channels.Market.ZoneId(v), v => v.Value));
         options.Converters.Add(new IdentifierConverter<EscrowId>(v => EscrowId.Parse(v) is { IsOk: true } escrow ? escrow.Value : throw new JsonException($"'{v}' is not an escrow id"), v => v.ToString()));
         options.Converters.Add(new IdentifierConverter<Currency>(v => Currency.Of(v), v => v.Code));
         options.Converters.Add(new IdentifierConverter<Energy.Channels.Streaming.PaymentPurpose>(

@@ -44,6 +44,38 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
         Assert.True(report.Accepted > 0 && report.Accepted < report.Inputs, report.ToString());
     }
 
+    [Fact]
+    public void Hostile_market_settlement_bodies_are_proofs_a_named_error_or_a_JsonException()
+    {
+        string[] samples =
+        [
+            """{"evidence":[{"participant":"meter-1","side":"offer","start":"RU4BAQtlbmVyZ3ktdGVzdA==","end":null}]}""",
+            """{"evidence":[]}""",
+        ];
+        var fuzzer = new MutationFuzzer("market settlement bodies", samples.Select(Encoding.UTF8.GetBytes))
+        {
+            Dictionary = [.. JsonTokens.Hostile, .. new[] { "\"evidence\":", "\"side\":\"bid\"", "\"participant\":", "null" }.Select(Encoding.UTF8.GetBytes)],
+            Wrappers = JsonTokens.Nesting,
+            Regressions = ["{\"evidence\":[null]}"u8.ToArray(), "{\"evidence\":null}"u8.ToArray()],
+            MaxInputs = 20_000,
+            MaxTime = TimeSpan.FromSeconds(2),
+        };
+        var report = fuzzer.Run(input =>
+        {
+            try
+            {
+                var body = JsonSerializer.Deserialize<Energy.Cluster.Api.MarketSettlementRequest>(input, HttpOptions);
+                return Energy.Cluster.Api.MarketSettlementRequest.Proofs(body, 20_000).IsOk;
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        });
+        output.WriteLine(report.ToString());
+        Assert.True(report.Accepted > 0 && report.Accepted < report.Inputs, report.ToString());
+    }
+
     private static bool ReadsOrRefuses<T>(byte[] input)
     {
         try

@@ -1,0 +1,306 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Market;
+using Energy.Channels.Metering;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Kernel;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Registry;
+
+namespace Energy.Cluster.Market;
+
+/// <summary>
+/// The market of one grid zone. Its rules are <see cref="ZoneMarkets"/> over the pure <see cref="MarketBook"/>;
+/// the entity looks up signers' keys (piped back, never awaited), persists, and only then answers. Clearing
+/// runs on a timer (while the market has open intervals it keeps itself awake) and on <see cref="ClearDue"/>; settlement moves money on the ledger through the grid
+/// operator's account, one idempotent escrow per participant and interval, until every transfer is done.
+/// </summary>
+public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
+{
+    private const int MaxClearingsPerTick = 64;
+    private const int MaxTransferAttempts = 30;
+
+    private readonly EnergySettings _settings;
+    private readonly IActorRef _devices;
+    private readonly IActorRef _ledger;
+    private readonly IActorRef _markets;
+    private readonly ZoneId _zone;
+    private readonly MarketBook _empty;
+    private ZoneMarket _market;
+    private int _eventsSinceSnapshot;
+    private readonly Dictionary<long, MarketPayments> _payments = [];
+
+    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets)
+    {
+        _settings = settings;
+        _devices = devices;
+        _ledger = ledger;
+        _markets = markets;
+        _zone = ZoneId.Of(id);
+        _empty = MarketBooks.Create(settings.Network, _zone, settings.Currency, settings.MarketRules).Unwrap();
+        _market = new ZoneMarket(_empty);
+
+        Recover<SnapshotOffer>(offer => _market = ZoneMarkets.FromSnapshot(_empty, (MarketSnapshot)offer.Snapshot));
+        Recover<MarketOrderRecorded>(e => Evolve(e));
+        Recover<MarketIntervalCleared>(e => Evolve(e));
+        Recover<MarketIntervalSettled>(e => Evolve(e));
+        Recover<MarketIntervalPaid>(e => Evolve(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            EnergyMetrics.EntityActivated("market");
+            Timers.StartPeriodicTimer("clear-due", ClearCheckDue.Instance, settings.MarketClearCheckInterval);
+            foreach (var (number, cleared) in _market.Cleared)
+                if (cleared.Settlement is not null && !cleared.Paid) StartPayments(cleared.Settlement);
+        });
+
+        Command<SubmitMarketOrder>(Submit);
+        Command<OrderKeyFound>(Decide);
+        Command<ClearDue>(_ => Clear());
+        // Through the region, not to itself: a market with open intervals or payments under way is busy, and the shard
+        // does not put it to sleep as idle; a market with nothing to do lets itself be put to sleep.
+        Command<ClearCheckDue>(_ =>
+        {
+            if (!_market.Book.Open.IsEmpty || _payments.Count > 0) _markets.Tell(new ClearDue(_zone), ActorRefs.NoSender);
+        });
+        Command<GetMarketInterval>(q => Sender.Tell(ZoneMarkets.View(_market, q.Interval)));
+        Command<GetMarketFills>(q => Sender.Tell(ZoneMarkets.FillsOf(_market, q.Interval, q.Device)));
+        Command<SettleMarketInterval>(Settle);
+        Command<TransferAnswered>(OnTransfer);
+        Command<RetryTransfers>(_ => { foreach (var payments in _payments.Values.ToList()) SendOwed(payments); });
+        Command<SaveSnapshotSuccess>(_ => { });
+        Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "market {0}: snapshot failed", _zone));
+    }
+
+    public override string PersistenceId => "market-" + _zone.Value;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets) =>
+        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, ledger, markets));
+
+    // Orders
+
+    private void Submit(SubmitMarketOrder command)
+    {
+        var decoded = Signed<MarketOrder>.Decode(command.Order);
+        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error!)); return; }
+        var order = decoded.Value;
+        // Refused before the lookup when the order cannot count here, whoever signed it.
+        if (order.Payload.Zone != _zone) { Sender.Tell(Refusal.From(new OrderOutOfZone(order.Payload.Device, _zone, order.Payload.Zone))); return; }
+        var replyTo = Sender;
+        _devices.Ask<object>(new GetDevice(order.Payload.Device), _settings.AskTimeout)
+            .PipeTo(Self, replyTo, success: answer => new OrderKeyFound(order, answer, replyTo), failure: _ => new OrderKeyFound(order, null, replyTo));
+    }
+
+    private void Decide(OrderKeyFound found)
+    {
+        var order = found.Order.Payload;
+        var key = KeyOf(order.Device, found.Answer);
+        if (!key.IsOk) { found.ReplyTo.Tell(Refusal.From(key.Error!)); return; }
+        var decision = ZoneMarkets.DecideOrder(_market, found.Order, key.Value, _settings.Clock.Now);
+        if (!decision.IsOk) { found.ReplyTo.Tell(Refusal.From(decision.Error!)); return; }
+        var accepted = decision.Value;
+        Persist(new MarketOrderRecorded(found.Order.ToArray(), accepted.Sequence, accepted.AcceptedAt), e =>
+        {
+            Evolve(e);
+            found.ReplyTo.Tell(new MarketOrderAccepted(_zone, order.Interval.Number, order.Device, order.OrderNumber, e.Sequence, e.AcceptedAt));
+        });
+    }
+
+    /// <summary>The registered key of a meter that may trade: endorsed, unrevoked, a meter.</summary>
+    private static Result<DevicePublicKey> KeyOf(DeviceId device, object? answer) => answer switch
+    {
+        DeviceView { Revoked: true } view => new DeviceIsRevoked(device, view.RevokedAt ?? view.EndorsedAt),
+        DeviceView { Role: not DeviceRole.Meter } view => new NotAMeter(device, view.Role),
+        DeviceView view => DevicePublicKey.FromHex(view.PublicKeyHex),
+        Refusal refusal => refusal.Error,
+        _ => new NotAnsweredInTime($"the registry, for {device}"),
+    };
+
+    // Clearing
+
+    private void Clear()
+    {
+        var now = _settings.Clock.Now;
+        var decided = ZoneMarkets.DecideDueClearings(_market, now, MaxClearingsPerTick);
+        var replyTo = Sender;
+        if (decided.Count == 0)
+        {
+            if (Asked(replyTo)) replyTo.Tell(new MarketCleared(_zone, [], _market.Book.LastCleared));
+            return;
+        }
+        var results = decided.ToDictionary(d => d.Interval.Number, d => d.Result);
+        var done = 0;
+        PersistAll(decided.Select(d => new MarketIntervalCleared(d.Interval.Number, d.ClearedAt)), e =>
+        {
+            var result = results[e.Interval];
+            Evolve(e, result);
+            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketIntervalClearedActivity(_zone, e.Interval, result.Price, result.Volume,
+                result.Fills.Length, result.BuyersPay, e.ClearedAt));
+            if (++done == decided.Count && Asked(replyTo))
+                replyTo.Tell(new MarketCleared(_zone, decided.Select(d => d.Interval.Number).ToList(), _market.Book.LastCleared));
+        });
+    }
+
+    /// <summary>Whether someone asked (the market's own timer asks nobody to answer).</summary>
+    private bool Asked(IActorRef sender) => !sender.IsNobody() && !sender.Equals(Self);
+
+    // Settlement
+
+    private void Settle(SettleMarketInterval command)
+    {
+        var found = ZoneMarkets.Find(_market, command.Interval);
+        if (!found.IsOk) { Sender.Tell(Refusal.From(found.Error!)); return; }
+        if (found.Value.Settlement is not null)
+        {
+            Sender.Tell(Answer(ZoneMarkets.DecideSettlement(_market, command.Interval, command.MarketOperator, [], _settings.Clock.Now)));
+            return;
+        }
+        if (command.Evidence.Count > 2 * _settings.MarketRules.MaxOrdersPerInterval)
+        {
+            Sender.Tell(Refusal.From(new MalformedValue("evidence", command.Evidence.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "one proof per participant")));
+            return;
+        }
+        var participants = found.Value.Result.Fills.Select(f => f.Device).Distinct().ToList();
+        var replyTo = Sender;
+        AwaitedAnswers.Await(Context, Stash, LookUpAsync(participants), [], keys =>
+        {
+            var evidence = Evidence(command.Evidence, keys);
+            var decision = ZoneMarkets.DecideSettlement(_market, command.Interval, command.MarketOperator, evidence, _settings.Clock.Now);
+            // A settlement decided meanwhile (or an interval forgotten meanwhile) is answered as it stands, never written twice.
+            if (!decision.IsOk || _market.Cleared.GetValueOrDefault(command.Interval)?.Settlement is not null) { replyTo.Tell(Answer(decision)); return; }
+            Persist(decision.Value, e =>
+            {
+                Evolve(e);
+                replyTo.Tell(e);
+                StartPayments(e);
+            });
+        });
+    }
+
+    private static object Answer(Result<MarketIntervalSettled> decision) => decision.IsOk ? decision.Value : Refusal.From(decision.Error!);
+
+    /// <summary>Each participant's registered meter key, off the actor; a participant whose key is not found has none.</summary>
+    private async Task<Dictionary<DeviceId, DevicePublicKey>> LookUpAsync(IReadOnlyList<DeviceId> participants)
+    {
+        var answers = await Task.WhenAll(participants.Select(async p =>
+        {
+            try { return (p, await _devices.Ask<object>(new GetDevice(p), _settings.AskTimeout)); }
+            catch (AskTimeoutException) { return (p, (object?)null); }
+        }));
+        var keys = new Dictionary<DeviceId, DevicePublicKey>();
+        foreach (var (participant, answer) in answers)
+            if (answer is DeviceView { Revoked: false, Role: DeviceRole.Meter } view && DevicePublicKey.FromHex(view.PublicKeyHex) is { IsOk: true } key)
+                keys[participant] = key.Value;
+        return keys;
+    }
+
+    /// <summary>
+    /// The evidence as the pure settlement takes it: a participant's own meter proves its delivery (it signs its
+    /// orders too). Readings that do not decode, or of a participant without a registered key, count as missing.
+    /// </summary>
+    private static List<DeliveryEvidence> Evidence(IReadOnlyList<DeliveryProof> proofs, Dictionary<DeviceId, DevicePublicKey> keys)
+    {
+        var evidence = new List<DeliveryEvidence>(proofs.Count);
+        foreach (var proof in proofs)
+        {
+            if (!keys.TryGetValue(proof.Participant, out var key)) continue;
+            evidence.Add(new DeliveryEvidence(proof.Participant, proof.Side, proof.Participant, key, Reading(proof.Start), Reading(proof.End)));
+        }
+        return evidence;
+    }
+
+    private static Signed<MeterReading>? Reading(byte[]? wire) =>
+        wire is not null && Signed<MeterReading>.Decode(wire) is { IsOk: true } decoded ? decoded.Value : null;
+
+    // Payments: collections into the operator's account first, then payouts from it.
+
+    private void StartPayments(MarketIntervalSettled settled)
+    {
+        if (_payments.ContainsKey(settled.Interval)) return;
+        var (collect, pay) = ZoneMarkets.Transfers(_settings.Network, _zone, settled);
+        var payments = new MarketPayments(settled.Interval, collect, pay);
+        _payments[settled.Interval] = payments;
+        SendOwed(payments);
+    }
+
+    private void SendOwed(MarketPayments payments)
+    {
+        if (payments.Finished) { Paid(payments); return; }
+        if (payments.Attempts++ >= MaxTransferAttempts)
+        {
+            Context.GetLogger().Error("market {0}: the ledger did not finish the transfers of interval {1}; they go on when the market wakes", _zone, payments.Interval);
+            _payments.Remove(payments.Interval);
+            return;
+        }
+        foreach (var (transfer, state) in payments.Owed())
+        {
+            var shard = LedgerShards.For(transfer.From, _settings.LedgerShardCount);
+            ILedgerCommand request = state == TransferState.Locking
+                ? new LockEscrow(shard, transfer.Escrow, transfer.From, transfer.Amount)
+                : new ReleaseEscrow(shard, transfer.Escrow, transfer.From, [new Payout(transfer.To, transfer.Amount)]);
+            _ledger.Ask<object>(request, _settings.AskTimeout)
+                .PipeTo(Self, success: answer => new TransferAnswered(payments.Interval, transfer.Escrow, answer), failure: _ => new TransferAnswered(payments.Interval, transfer.Escrow, null));
+        }
+        Timers.StartSingleTimer("transfers", RetryTransfers.Instance, _settings.AskTimeout + _settings.AskTimeout);
+    }
+
+    private void OnTransfer(TransferAnswered answered)
+    {
+        if (!_payments.TryGetValue(answered.Interval, out var payments)) return;
+        var wasCollecting = payments.Collecting;
+        var next = payments.Answer(answered.Escrow, answered.Answer);
+        if (next is { } release)
+        {
+            var shard = LedgerShards.For(release.From, _settings.LedgerShardCount);
+            _ledger.Ask<object>(new ReleaseEscrow(shard, release.Escrow, release.From, [new Payout(release.To, release.Amount)]), _settings.AskTimeout)
+                .PipeTo(Self, success: answer => new TransferAnswered(payments.Interval, release.Escrow, answer), failure: _ => new TransferAnswered(payments.Interval, release.Escrow, null));
+        }
+        if (payments.Finished) { Paid(payments); return; }
+        if (wasCollecting && !payments.Collecting) { payments.Attempts = 0; SendOwed(payments); }
+    }
+
+    private void Paid(MarketPayments payments)
+    {
+        _payments.Remove(payments.Interval);
+        if (_payments.Count == 0) Timers.Cancel("transfers");
+        Persist(new MarketIntervalPaid(payments.Interval, payments.Refusals()), Evolve);
+    }
+
+    // The only way the state changes.
+
+    private void Evolve(MarketOrderRecorded e) { _market = ZoneMarkets.Apply(_market, e); Snapshotted(); }
+
+    private void Evolve(MarketIntervalCleared e) => Evolve(e, null);
+
+    private void Evolve(MarketIntervalCleared e, ClearingResult? decided) { _market = ZoneMarkets.Apply(_market, e, decided); Snapshotted(); }
+
+    private void Evolve(MarketIntervalSettled e) { _market = ZoneMarkets.Apply(_market, e); Snapshotted(); }
+
+    private void Evolve(MarketIntervalPaid e) { _market = ZoneMarkets.Apply(_market, e); Snapshotted(); }
+
+    private void Snapshotted()
+    {
+        if (++_eventsSinceSnapshot < _settings.MarketSnapshotEveryEvents || IsRecovering) return;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(ZoneMarkets.ToSnapshot(_market));
+    }
+
+    private sealed record OrderKeyFound(Signed<MarketOrder> Order, object? Answer, IActorRef ReplyTo);
+
+    private sealed record TransferAnswered(long Interval, EscrowId Escrow, object? Answer);
+
+    private sealed record ClearCheckDue
+    {
+        public static readonly ClearCheckDue Instance = new();
+    }
+
+    private sealed record RetryTransfers
+    {
+        public static readonly RetryTransfers Instance = new();
+    }
+}

@@ -1,0 +1,28 @@
+using Energy.Channels;
+using Energy.Channels.Market;
+
+namespace Energy.Cluster.Market;
+
+/// <summary>The interval has not cleared (or was never traded in this market): there is nothing to settle or show.</summary>
+public sealed record MarketIntervalNotCleared(ZoneId Zone, long Interval, long LastCleared) : ProtocolError
+{
+    public override string Describe() => $"interval {Interval} of zone {Zone} is not cleared (the market cleared up to {LastCleared})";
+}
+
+/// <summary>The market keeps its most recent cleared intervals only; this one is older.</summary>
+public sealed record MarketIntervalForgotten(ZoneId Zone, long Interval, int Kept) : ProtocolError
+{
+    public override string Describe() => $"interval {Interval} of zone {Zone} is older than the {Kept} cleared intervals the market keeps";
+}
+
+/// <summary>An interval settles once, under one grid operator: another operator's settlement of it is refused.</summary>
+public sealed record MarketSettledByAnother(ZoneId Zone, long Interval, Energy.Channels.Primitives.OperatorId SettledBy) : ProtocolError
+{
+    public override string Describe() => $"interval {Interval} of zone {Zone} was settled by {SettledBy}";
+}
+
+/// <summary>The device that signs market orders or readings must be a registered meter.</summary>
+public sealed record NotAMeter(Energy.Channels.Primitives.DeviceId Device, Energy.Channels.Identity.DeviceRole Role) : ProtocolError
+{
+    public override string Describe() => $"{Device} is a {Role}; only meters trade in a zone's market";
+}

@@ -1,0 +1,144 @@
+using Energy.Channels.Market;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Market;
+
+/// <summary>A command or query for the market of one grid zone.</summary>
+public interface IMarketCommand : IEnergyMessage, IWithEntityId
+{
+    ZoneId Zone { get; }
+    string IWithEntityId.EntityId => Zone.Value;
+}
+
+/// <summary>A meter's signed order (wire form of <c>Signed&lt;MarketOrder&gt;</c>). Answered once durable.</summary>
+[Manifest("market.submit-order.v1")]
+public sealed record SubmitMarketOrder(ZoneId Zone, byte[] Order) : IMarketCommand;
+
+/// <summary>Clears every interval whose gate has closed, in order; answered with what was cleared once durable.</summary>
+[Manifest("market.clear-due.v1")]
+public sealed record ClearDue(ZoneId Zone) : IMarketCommand;
+
+/// <summary>The interval's cleared price and volume, and the depth of its book.</summary>
+[Manifest("market.get-interval.v1")]
+public sealed record GetMarketInterval(ZoneId Zone, long Interval) : IMarketCommand;
+
+/// <summary>One device's own orders and fills in an interval, nothing of anyone else's.</summary>
+[Manifest("market.get-fills.v1")]
+public sealed record GetMarketFills(ZoneId Zone, long Interval, DeviceId Device) : IMarketCommand;
+
+/// <summary>One participant's signed meter readings (wire form of <c>Signed&lt;MeterReading&gt;</c>) at the interval's start and end.</summary>
+public sealed record DeliveryProof(DeviceId Participant, MarketSide Side, byte[]? Start, byte[]? End);
+
+/// <summary>
+/// The grid operator that runs the zone settles a cleared interval against the participants' meter readings;
+/// its account is the market's central counterparty. Idempotent: a settled interval answers as it settled.
+/// </summary>
+[Manifest("market.settle-interval.v1")]
+public sealed record SettleMarketInterval(ZoneId Zone, long Interval, OperatorId MarketOperator, IReadOnlyList<DeliveryProof> Evidence) : IMarketCommand;
+
+// Replies
+
+[Manifest("market.order-accepted.v1")]
+public sealed record MarketOrderAccepted(ZoneId Zone, long Interval, DeviceId Device, ulong OrderNumber, ulong Sequence, Timestamp AcceptedAt) : IEnergyMessage;
+
+[Manifest("market.cleared.v1")]
+public sealed record MarketCleared(ZoneId Zone, IReadOnlyList<long> Intervals, long LastCleared) : IEnergyMessage;
+
+/// <summary>Orders and energy on one side of an interval's book.</summary>
+public sealed record BookSide(int Orders, EnergyWh Energy);
+
+/// <summary>
+/// What the grid operator sees of an interval: its book's depth, and once cleared its price, volume, fills and
+/// residual; once settled what was delivered, the imbalance and each participant's line; whether the money moved.
+/// </summary>
+[Manifest("market.interval.v1")]
+public sealed record MarketIntervalView(
+    ZoneId Zone,
+    long Interval,
+    Timestamp Start,
+    Timestamp End,
+    string Status,
+    BookSide Bids,
+    BookSide Offers,
+    EnergyPrice? Price,
+    EnergyWh Volume,
+    int Fills,
+    Money? BuyersPay,
+    Money? SellersReceive,
+    Money? RoundingResidual,
+    MarketIntervalSettled? Settlement,
+    bool Paid) : IEnergyMessage
+{
+    /// <summary>Transfers the ledger refused when the interval was paid (a buyer without the funds), by participant and refusal.</summary>
+    public IReadOnlyList<string> PaymentRefusals { get; init; } = [];
+}
+
+public sealed record OwnOrder(MarketSide Side, ulong OrderNumber, EnergyWh Quantity, EnergyPrice LimitPrice, ulong Sequence);
+
+/// <summary>What one participant sees of an interval: its own orders, its own fills, its own settlement line.</summary>
+[Manifest("market.fills.v1")]
+public sealed record MarketFillsView(ZoneId Zone, long Interval, DeviceId Device, string Status, EnergyPrice? Price,
+    IReadOnlyList<OwnOrder> Orders, IReadOnlyList<Fill> Fills, SettledLine? Settlement) : IEnergyMessage;
+
+// Events
+
+/// <summary>The market took this signed order as its <paramref name="Sequence"/>-th.</summary>
+[Manifest("market.event.order-recorded.v1")]
+public sealed record MarketOrderRecorded(byte[] Order, ulong Sequence, Timestamp AcceptedAt) : IEnergyMessage;
+
+/// <summary>
+/// The market cleared this interval at this time. The outcome is not written: the clearing is a pure function of
+/// the interval's orders, which the journal holds, so recovery computes the same outcome again.
+/// </summary>
+[Manifest("market.event.interval-cleared.v1")]
+public sealed record MarketIntervalCleared(long Interval, Timestamp ClearedAt) : IEnergyMessage;
+
+/// <summary>One participant's settled line (<see cref="DeliveryLine"/>), with the refusal of its readings by code and sentence.</summary>
+public sealed record SettledLine(
+    DeviceId Participant,
+    MarketSide Side,
+    EnergyWh Contracted,
+    EnergyWh Metered,
+    EnergyWh Settled,
+    EnergyWh Shortfall,
+    Money EnergyAmount,
+    Money ImbalanceCharge,
+    string? RefusalCode,
+    string? RefusalMessage);
+
+/// <summary>An interval settled against its meter readings, with the grid operator whose account is the counterparty.</summary>
+[Manifest("market.event.interval-settled.v1")]
+public sealed record MarketIntervalSettled(
+    long Interval,
+    OperatorId MarketOperator,
+    EnergyPrice? Price,
+    IReadOnlyList<SettledLine> Lines,
+    Money BuyersPay,
+    Money SellersReceive,
+    Money ImbalanceCharges,
+    EnergyWh SellersShortfall,
+    EnergyWh BuyersShortfall,
+    Timestamp SettledAt) : IEnergyMessage
+{
+    /// <summary>Energy sellers delivered into the zone less what buyers took, within the contracts.</summary>
+    public EnergyWh ZoneImbalance => new(BuyersShortfall.WattHours - SellersShortfall.WattHours);
+
+    /// <summary>What stays with the grid operator's account: buyers' payments and imbalance charges less sellers' receipts.</summary>
+    public Money OperatorBalance => new(BuyersPay.MinorUnits + ImbalanceCharges.MinorUnits - SellersReceive.MinorUnits, BuyersPay.Currency);
+}
+
+/// <summary>Every transfer of a settled interval is on the ledger, or was refused there (named per participant).</summary>
+[Manifest("market.event.interval-paid.v1")]
+public sealed record MarketIntervalPaid(long Interval, IReadOnlyList<string> Refused) : IEnergyMessage;
+
+/// <summary>An order the snapshot keeps, without its signature (it was verified when taken).</summary>
+public sealed record SnapshotOrder(DeviceId Device, MarketSide Side, ulong OrderNumber, EnergyWh Quantity, long LimitMinorUnitsPerKwh, ulong Sequence);
+
+public sealed record SnapshotInterval(long Interval, IReadOnlyList<SnapshotOrder> Orders, Timestamp? ClearedAt, MarketIntervalSettled? Settlement, bool Paid)
+{
+    public IReadOnlyList<string>? PaymentRefusals { get; init; }
+}
+
+/// <summary>A market's state for recovery: its open intervals and the recent cleared ones, each with its orders.</summary>
+[Manifest("market.snapshot.v1")]
+public sealed record MarketSnapshot(long LastCleared, ulong NextSequence, IReadOnlyList<SnapshotInterval> Intervals) : IEnergyMessage;

@@ -1,0 +1,262 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Market;
+using Energy.Channels.Primitives;
+
+namespace Energy.Cluster.Market;
+
+/// <summary>A cleared interval the market keeps: its orders, its outcome, and its settlement once there is one.</summary>
+public sealed record ClearedInterval(MarketInterval Interval, ImmutableList<AcceptedOrder> Orders, ClearingResult Result, Timestamp ClearedAt)
+{
+    public MarketIntervalSettled? Settlement { get; init; }
+    public bool Paid { get; init; }
+
+    /// <summary>The transfers the ledger refused when the interval was paid, each naming its participant and the refusal.</summary>
+    public IReadOnlyList<string> PaymentRefusals { get; init; } = [];
+}
+
+/// <summary>
+/// One zone's market as the node keeps it: the pure <see cref="MarketBook"/> (open intervals) and the most recent
+/// cleared intervals, which settlement and reads need. Immutable; <see cref="ZoneMarkets"/> decides and applies.
+/// </summary>
+public sealed record ZoneMarket(MarketBook Book)
+{
+    /// <summary>Cleared intervals kept for settlement and reads: a day of five-minute intervals, and a margin.</summary>
+    public const int MaxClearedKept = 320;
+
+    public ImmutableSortedDictionary<long, ClearedInterval> Cleared { get; init; } = ImmutableSortedDictionary<long, ClearedInterval>.Empty;
+}
+
+/// <summary>One ledger transfer of a settled interval: from a participant to the zone's operator, or back.</summary>
+public sealed record MarketTransfer(EscrowId Escrow, PartyId From, PartyId To, Money Amount, DeviceId Participant);
+
+/// <summary>The rules of a zone's market on the node, as pure functions over <see cref="ZoneMarket"/>.</summary>
+public static class ZoneMarkets
+{
+    public static Result<OrderAccepted> DecideOrder(ZoneMarket market, Signed<MarketOrder> order, Energy.Channels.Identity.DevicePublicKey key, Timestamp now) =>
+        MarketBooks.DecideOrder(market.Book, order, key, now);
+
+    /// <summary>Every interval whose gate has closed, in order, each decided against the book the ones before it leave.</summary>
+    public static List<IntervalCleared> DecideDueClearings(ZoneMarket market, Timestamp now, int max)
+    {
+        var decided = new List<IntervalCleared>();
+        var book = market.Book;
+        while (decided.Count < max && MarketBooks.NextToClear(book, now) is { } next)
+        {
+            var cleared = MarketBooks.DecideClearing(book, next, now);
+            if (!cleared.IsOk) break;
+            decided.Add(cleared.Value);
+            book = MarketBooks.Apply(book, cleared.Value);
+        }
+        return decided;
+    }
+
+    public static Result<ClearedInterval> Find(ZoneMarket market, long interval)
+    {
+        if (market.Cleared.TryGetValue(interval, out var cleared)) return cleared;
+        if (interval <= market.Book.LastCleared && (market.Cleared.IsEmpty || interval < market.Cleared.First().Key))
+            return new MarketIntervalForgotten(market.Book.Zone, interval, ZoneMarket.MaxClearedKept);
+        return new MarketIntervalNotCleared(market.Book.Zone, interval, market.Book.LastCleared);
+    }
+
+    /// <summary>
+    /// Settles a cleared interval against the evidence (its meters' keys already looked up), once: a retry by the
+    /// same operator is answered with the first settlement, another operator's is refused.
+    /// </summary>
+    public static Result<MarketIntervalSettled> DecideSettlement(ZoneMarket market, long interval, OperatorId marketOperator,
+        IReadOnlyList<DeliveryEvidence> evidence, Timestamp now)
+    {
+        var found = Find(market, interval);
+        if (!found.IsOk) return found.Error!;
+        var cleared = found.Value;
+        if (cleared.Settlement is { } earlier)
+            return earlier.MarketOperator == marketOperator ? earlier : new MarketSettledByAnother(market.Book.Zone, interval, earlier.MarketOperator);
+        var settled = DeliverySettlements.Settle(market.Book.Network, cleared.Interval, cleared.Result, evidence, market.Book.Rules);
+        if (!settled.IsOk) return settled.Error!;
+        var s = settled.Value;
+        var lines = s.Lines.Select(l => new SettledLine(l.Participant, l.Side, l.Contracted, l.Metered, l.Settled, l.Shortfall, l.EnergyAmount,
+            l.ImbalanceCharge, l.Refusal?.Code, l.Refusal?.Describe())).ToList();
+        return new MarketIntervalSettled(interval, marketOperator, s.Price, lines, s.BuyersPay, s.SellersReceive, s.ImbalanceCharges,
+            s.SellersShortfall, s.BuyersShortfall, now);
+    }
+
+    /// <summary>
+    /// The ledger transfers that pay a settled interval, through the operator's account as the central counterparty:
+    /// a buyer pays its energy and its imbalance charge to the operator; a seller is paid its energy less its charge
+    /// by the operator, or pays the difference when the charge is larger. Each is one escrow named by network,
+    /// zone, interval, participant and side, so a retry is the same escrow and counts once.
+    /// The collections come first: the operator pays out after it has been paid in.
+    /// </summary>
+    public static (List<MarketTransfer> In, List<MarketTransfer> Out) Transfers(NetworkId network, ZoneId zone, MarketIntervalSettled settled)
+    {
+        var operatorAccount = PartyId.From(settled.MarketOperator);
+        var collect = new List<MarketTransfer>();
+        var pay = new List<MarketTransfer>();
+        foreach (var line in settled.Lines)
+        {
+            var participant = PartyId.From(line.Participant);
+            var net = line.Side == MarketSide.Bid
+                ? -(line.EnergyAmount.MinorUnits + line.ImbalanceCharge.MinorUnits)
+                : line.EnergyAmount.MinorUnits - line.ImbalanceCharge.MinorUnits;
+            if (net == 0) continue;
+            var escrow = EscrowOf(network, zone, settled.Interval, line.Participant, line.Side);
+            if (net < 0) collect.Add(new MarketTransfer(escrow, participant, operatorAccount, new Money(-net, settled.BuyersPay.Currency), line.Participant));
+            else pay.Add(new MarketTransfer(escrow, operatorAccount, participant, new Money(net, settled.BuyersPay.Currency), line.Participant));
+        }
+        return (collect, pay);
+    }
+
+    /// <summary>The escrow of one participant's transfer for one interval: the same name every time it is asked for.</summary>
+    public static EscrowId EscrowOf(NetworkId network, ZoneId zone, long interval, DeviceId participant, MarketSide side)
+    {
+        var name = $"market|{network.Value}|{zone.Value}|{interval}|{participant.Value}|{(byte)side}";
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
+        return new EscrowId(ChannelKind.Duplex, new ChannelId("market-" + Convert.ToHexStringLower(hash.AsSpan(0, 12))), new OpeningHash(Convert.ToHexStringLower(hash)));
+    }
+
+    // The only way the state changes, live and in recovery alike.
+
+    public static ZoneMarket Apply(ZoneMarket market, MarketOrderRecorded recorded)
+    {
+        var order = Signed<MarketOrder>.Decode(recorded.Order).Unwrap();
+        return market with { Book = MarketBooks.Apply(market.Book, new OrderAccepted(order, recorded.Sequence, recorded.AcceptedAt)) };
+    }
+
+    /// <summary>
+    /// Clears the interval: the outcome is computed from its orders (the same every time), unless the caller has
+    /// just decided it from the same book.
+    /// </summary>
+    public static ZoneMarket Apply(ZoneMarket market, MarketIntervalCleared recorded, ClearingResult? decided = null)
+    {
+        var interval = market.Book.Interval(recorded.Interval);
+        var orders = market.Book.OrdersFor(interval).Orders;
+        var result = decided ?? MarketClearing.Clear(orders, market.Book.Currency);
+        var book = MarketBooks.Apply(market.Book, new IntervalCleared(interval, result, recorded.ClearedAt));
+        var cleared = market.Cleared.SetItem(recorded.Interval, new ClearedInterval(interval, orders, result, recorded.ClearedAt));
+        while (cleared.Count > ZoneMarket.MaxClearedKept) cleared = cleared.Remove(cleared.First().Key);
+        return market with { Book = book, Cleared = cleared };
+    }
+
+    public static ZoneMarket Apply(ZoneMarket market, MarketIntervalSettled settled)
+    {
+        var cleared = market.Cleared.TryGetValue(settled.Interval, out var found)
+            ? found
+            : throw new InvalidOperationException($"interval {settled.Interval} of {market.Book.Zone} settled but is not kept as cleared");
+        if (cleared.Settlement is not null) throw new InvalidOperationException($"interval {settled.Interval} of {market.Book.Zone} settled twice");
+        return market with { Cleared = market.Cleared.SetItem(settled.Interval, cleared with { Settlement = settled }) };
+    }
+
+    public static ZoneMarket Apply(ZoneMarket market, MarketIntervalPaid paid) =>
+        market.Cleared.TryGetValue(paid.Interval, out var cleared)
+            ? market with { Cleared = market.Cleared.SetItem(paid.Interval, cleared with { Paid = true, PaymentRefusals = paid.Refused }) }
+            : market;
+
+    // Snapshots
+
+    public static MarketSnapshot ToSnapshot(ZoneMarket market)
+    {
+        var intervals = new List<SnapshotInterval>();
+        foreach (var (number, cleared) in market.Cleared)
+            intervals.Add(new SnapshotInterval(number, Rows(cleared.Orders), cleared.ClearedAt, cleared.Settlement, cleared.Paid) { PaymentRefusals = cleared.PaymentRefusals });
+        foreach (var (number, open) in market.Book.Open)
+            intervals.Add(new SnapshotInterval(number, Rows(open.Orders), null, null, false));
+        return new MarketSnapshot(market.Book.LastCleared, market.Book.NextSequence, intervals);
+    }
+
+    /// <summary>Rebuilds the state a snapshot holds, through the same Apply calls as the journal's events.</summary>
+    public static ZoneMarket FromSnapshot(MarketBook empty, MarketSnapshot snapshot)
+    {
+        var market = new ZoneMarket(empty);
+        var clearedUpTo = -1L;
+        foreach (var interval in snapshot.Intervals.OrderBy(i => i.Interval))
+        {
+            var marketInterval = empty.Interval(interval.Interval);
+            foreach (var row in interval.Orders)
+            {
+                var order = new MarketOrder(empty.Network, marketInterval, row.Device, row.Side, row.OrderNumber, row.Quantity,
+                    new EnergyPrice(row.LimitMinorUnitsPerKwh, empty.Currency));
+                market = market with { Book = ApplyUnsigned(market.Book, order, row.Sequence) };
+            }
+            if (interval.ClearedAt is { } at)
+            {
+                market = Apply(market, new MarketIntervalCleared(interval.Interval, at));
+                clearedUpTo = interval.Interval;
+                if (interval.Settlement is { } settled) market = Apply(market, settled);
+                if (interval.Paid) market = Apply(market, new MarketIntervalPaid(interval.Interval, interval.PaymentRefusals ?? []));
+            }
+        }
+        return market with { Book = market.Book with { LastCleared = Math.Max(snapshot.LastCleared, clearedUpTo), NextSequence = snapshot.NextSequence } };
+    }
+
+    // A snapshot keeps orders without their signatures; the book places them as the journal's events did.
+    private static MarketBook ApplyUnsigned(MarketBook book, MarketOrder order, ulong sequence)
+    {
+        var orders = book.OrdersFor(order.Interval);
+        var placed = new AcceptedOrder(order, sequence);
+        var next = orders with
+        {
+            Orders = orders.Orders.Add(placed),
+            ByNumber = orders.ByNumber.Add((order.Device, order.OrderNumber), placed),
+            CountByDevice = orders.CountByDevice.SetItem(order.Device, orders.OrdersOf(order.Device) + 1),
+        };
+        return book with { Open = book.Open.SetItem(order.Interval.Number, next), NextSequence = sequence + 1 };
+    }
+
+    private static List<SnapshotOrder> Rows(IEnumerable<AcceptedOrder> orders) =>
+        orders.Select(o => new SnapshotOrder(o.Order.Device, o.Order.Side, o.Order.OrderNumber, o.Order.Quantity, o.Order.LimitPrice.MinorUnitsPerKwh, o.Sequence)).ToList();
+
+    // Views
+
+    public static MarketIntervalView View(ZoneMarket market, long number)
+    {
+        var zone = market.Book.Zone;
+        var interval = market.Book.Interval(number);
+        if (market.Cleared.TryGetValue(number, out var cleared))
+        {
+            var r = cleared.Result;
+            var status = cleared.Paid ? "paid" : cleared.Settlement is not null ? "settled" : "cleared";
+            return new MarketIntervalView(zone, number, interval.Start, interval.End, status, Depth(cleared.Orders, MarketSide.Bid), Depth(cleared.Orders, MarketSide.Offer),
+                r.Price, r.Volume, r.Fills.Length, r.BuyersPay, r.SellersReceive, r.RoundingResidual, cleared.Settlement, cleared.Paid)
+            {
+                PaymentRefusals = cleared.PaymentRefusals,
+            };
+        }
+        var open = market.Book.OrdersFor(interval).Orders;
+        var state = number <= market.Book.LastCleared ? "forgotten" : "open";
+        return new MarketIntervalView(zone, number, interval.Start, interval.End, state, Depth(open, MarketSide.Bid), Depth(open, MarketSide.Offer),
+            null, EnergyWh.Zero, 0, null, null, null, null, false);
+    }
+
+    public static MarketFillsView FillsOf(ZoneMarket market, long number, DeviceId device)
+    {
+        var zone = market.Book.Zone;
+        if (market.Cleared.TryGetValue(number, out var cleared))
+        {
+            var status = cleared.Paid ? "paid" : cleared.Settlement is not null ? "settled" : "cleared";
+            return new MarketFillsView(zone, number, device, status, cleared.Result.Price, Own(cleared.Orders, device),
+                cleared.Result.Fills.Where(f => f.Device == device).ToList(), cleared.Settlement?.Lines.FirstOrDefault(l => l.Participant == device));
+        }
+        var open = market.Book.OrdersFor(market.Book.Interval(number)).Orders;
+        return new MarketFillsView(zone, number, device, number <= market.Book.LastCleared ? "forgotten" : "open", null, Own(open, device), [], null);
+    }
+
+    private static List<OwnOrder> Own(IEnumerable<AcceptedOrder> orders, DeviceId device) =>
+        orders.Where(o => o.Order.Device == device)
+            .Select(o => new OwnOrder(o.Order.Side, o.Order.OrderNumber, o.Order.Quantity, o.Order.LimitPrice, o.Sequence)).ToList();
+
+    private static BookSide Depth(IEnumerable<AcceptedOrder> orders, MarketSide side)
+    {
+        int count = 0;
+        long energy = 0;
+        foreach (var o in orders)
+        {
+            if (o.Order.Side != side) continue;
+            count++;
+            energy += o.Order.Quantity.WattHours;
+        }
+        return new BookSide(count, new EnergyWh(energy));
+    }
+}

@@ -1,0 +1,398 @@
+using Akka.Actor;
+using Energy.Channels;
+using Energy.Channels.Encoding;
+using Energy.Channels.Identity;
+using Energy.Channels.Market;
+using Energy.Channels.Metering;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Activity;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Ledger;
+using Energy.Cluster.Market;
+using Energy.Cluster.Registry;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Xunit.Abstractions;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>Two sellers and two buyers, meters endorsed by the zone's grid operator, and what they sign.</summary>
+public sealed class MarketParticipants : IDisposable
+{
+    public static readonly ZoneId Zone = ZoneId.Of("zone-north");
+    public static readonly OperatorId Grid = OperatorId.Of("grid-north");
+    public static readonly DeviceId Seller1 = DeviceId.Of("meter-seller-1");
+    public static readonly DeviceId Seller2 = DeviceId.Of("meter-seller-2");
+    public static readonly DeviceId Buyer1 = DeviceId.Of("meter-buyer-1");
+    public static readonly DeviceId Buyer2 = DeviceId.Of("meter-buyer-2");
+    public static readonly DeviceId[] All = [Seller1, Seller2, Buyer1, Buyer2];
+
+    public DeviceKeyPair GridKey { get; } = DeviceKeyPair.Generate();
+    public Dictionary<DeviceId, DeviceKeyPair> Keys { get; } = All.ToDictionary(d => d, _ => DeviceKeyPair.Generate());
+
+    /// <summary>The grid operator admitted, the four meters endorsed, each account and the operator's funded.</summary>
+    public IEnumerable<object> Onboarding(int shardCount, long fundsEach, long operatorFloat)
+    {
+        yield return TestAuthority.Admit(Grid, GridKey, OperatorRoles.GridOperator);
+        foreach (var device in All)
+            yield return new EndorseDevice(device, DeviceIdentity.Endorse(ClusterTestKit.Network, Grid, GridKey, device, DeviceRole.Meter, Keys[device].PublicKey).Endorsement.ToArray());
+        foreach (var device in All)
+        {
+            var party = PartyId.From(device);
+            yield return new Mint(LedgerShards.For(party, shardCount), "fund-" + device, party, new Money(fundsEach, Currency.Eur), TestAuthority.Bank);
+        }
+        var grid = PartyId.From(Grid);
+        yield return new Mint(LedgerShards.For(grid, shardCount), "fund-grid", grid, new Money(operatorFloat, Currency.Eur), TestAuthority.Bank);
+    }
+
+    public static MarketOrder Order(MarketInterval interval, DeviceId device, MarketSide side, long wh, long price, ulong number = 1) =>
+        new(ClusterTestKit.Network, interval, device, side, number, new EnergyWh(wh), new EnergyPrice(price, Currency.Eur));
+
+    public Signed<MarketOrder> Sign(MarketOrder order, DeviceKeyPair? signer = null) => Signed<MarketOrder>.Sign(order, signer ?? Keys[order.Device]);
+
+    public Signed<MeterReading> Reading(DeviceId meter, ulong sequence, Timestamp at, long registerWh) =>
+        Signed<MeterReading>.Sign(new MeterReading(ClusterTestKit.Network, meter, sequence, at, new EnergyWh(registerWh)), Keys[meter]);
+
+    /// <summary>The orders of the book the tests clear: the buyers want 4,500 Wh, the sellers offer 5,000 Wh.</summary>
+    public static MarketOrder[] Book(MarketInterval interval) =>
+    [
+        Order(interval, Seller1, MarketSide.Offer, 3_000, 100),
+        Order(interval, Seller2, MarketSide.Offer, 2_000, 120),
+        Order(interval, Buyer1, MarketSide.Bid, 2_500, 150),
+        Order(interval, Buyer2, MarketSide.Bid, 2_000, 130),
+    ];
+
+    public void Dispose()
+    {
+        GridKey.Dispose();
+        foreach (var key in Keys.Values) key.Dispose();
+    }
+}
+
+/// <summary>The market entity on a node; its own clearing timer is out of the way, so every clearing is the test's tick.</summary>
+public sealed class MarketEntityTests(ITestOutputHelper output)
+    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1) })
+{
+    private const long FundsEach = 10_000;
+    private const long OperatorFloat = 1_000;
+    private readonly MarketParticipants _m = new();
+
+    private ZoneId Zone => MarketParticipants.Zone;
+
+    /// <summary>The interval after the current one: its gate closes four minutes from the test's start.</summary>
+    private MarketInterval Next => MarketInterval.Containing(Zone, Clock.Now, Settings.MarketRules.IntervalLength) is var now
+        ? MarketInterval.Numbered(Zone, now.Number + 1, now.Length)
+        : default;
+
+    private object Ask(object message, IActorRef region)
+    {
+        region.Tell(message, TestActor);
+        return ExpectMsg<object>(TimeSpan.FromSeconds(15));
+    }
+
+    private T Refused<T>(object message) where T : ProtocolError => Assert.IsType<T>(Assert.IsType<Refusal>(Ask(message, Regions.Markets)).Error);
+
+    private void Onboard(long fundsEach = FundsEach)
+    {
+        foreach (var step in _m.Onboarding(Settings.LedgerShardCount, fundsEach, OperatorFloat))
+        {
+            var region = step switch { AdmitOperator => Regions.Operators, EndorseDevice => Regions.Devices, _ => Regions.Ledger };
+            Assert.IsNotType<Refusal>(Ask(step, region));
+        }
+    }
+
+    private MarketOrderAccepted Submit(Signed<MarketOrder> order) =>
+        Assert.IsType<MarketOrderAccepted>(Ask(new SubmitMarketOrder(Zone, order.ToArray()), Regions.Markets));
+
+    private MarketIntervalView View(long interval) => Assert.IsType<MarketIntervalView>(Ask(new GetMarketInterval(Zone, interval), Regions.Markets));
+
+    private void PassGateOf(MarketInterval interval) =>
+        Clock.Advance(new DurationMs(interval.Start.UnixMilliseconds - Settings.MarketRules.GateClosure.Milliseconds - Clock.Now.UnixMilliseconds));
+
+    private long Balance(PartyId party) =>
+        Assert.IsType<AccountView>(Ask(new GetAccount(LedgerShards.For(party, Settings.LedgerShardCount), party), Regions.Ledger)).Balance.MinorUnits;
+
+    [Fact]
+    public void A_zone_of_two_sellers_and_two_buyers_clears_delivers_with_one_seller_short_and_settles_to_the_exact_sums_conserving_value()
+    {
+        Onboard();
+        var interval = Next;
+        var watcher = CreateTestProbe();
+        DistributedPubSub.Get(Sys).Mediator.Tell(new Subscribe(ActivityFeed.Topic, watcher.Ref), watcher.Ref);
+        watcher.FishForMessage(m => m is SubscribeAck, TimeSpan.FromSeconds(10));
+        var accepted = MarketParticipants.Book(interval).Select(o => new AcceptedOrder(o, Submit(_m.Sign(o)).Sequence)).ToList();
+        var open = View(interval.Number);
+        Assert.Equal(("open", 2, 4_500L, 2, 5_000L), (open.Status, open.Bids.Orders, open.Bids.Energy.WattHours, open.Offers.Orders, open.Offers.Energy.WattHours));
+
+        PassGateOf(interval);
+        var cleared = Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets));
+
+        Assert.Equal([interval.Number], cleared.Intervals);
+        var expected = MarketClearing.Clear(accepted, Currency.Eur);
+        var view = View(interval.Number);
+        Assert.Equal((expected.Price, expected.Volume, expected.Fills.Length, expected.BuyersPay, expected.SellersReceive), (view.Price, view.Volume, view.Fills, view.BuyersPay, view.SellersReceive));
+        Assert.Equal(new EnergyWh(4_500), view.Volume);
+        var published = watcher.FishForMessage<ActivityBatch>(b => b.Events.OfType<MarketIntervalClearedActivity>().Any(), TimeSpan.FromSeconds(10))
+            .Events.OfType<MarketIntervalClearedActivity>().Single();
+        Assert.Equal((Zone, interval.Number, expected.Price, expected.Volume, expected.Fills.Length), (published.Zone, published.Interval, published.Price, published.Volume, published.Fills));
+
+        // Seller 2 sold 1,500 Wh and delivers 1,000 Wh; everyone else delivers or takes exactly its contract.
+        var contracted = expected.Fills.GroupBy(f => f.Device).ToDictionary(g => g.Key, g => g.Sum(f => f.Quantity.WattHours));
+        var delivered = contracted.ToDictionary(c => c.Key, c => c.Key == MarketParticipants.Seller2 ? c.Value - 500 : c.Value);
+        Assert.Equal(1_500, contracted[MarketParticipants.Seller2]);
+        var proofs = new List<DeliveryProof>();
+        var evidence = new List<DeliveryEvidence>();
+        foreach (var device in MarketParticipants.All)
+        {
+            var side = device == MarketParticipants.Seller1 || device == MarketParticipants.Seller2 ? MarketSide.Offer : MarketSide.Bid;
+            var start = _m.Reading(device, 10, new Timestamp(interval.Start.UnixMilliseconds + 1_000), 50_000);
+            var end = _m.Reading(device, 11, new Timestamp(interval.End.UnixMilliseconds - 1_000), 50_000 + delivered[device]);
+            proofs.Add(new DeliveryProof(device, side, start.ToArray(), end.ToArray()));
+            evidence.Add(new DeliveryEvidence(device, side, device, _m.Keys[device].PublicKey, start, end));
+        }
+        Clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 60_000 - Clock.Now.UnixMilliseconds));
+
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, proofs), Regions.Markets));
+
+        var reference = DeliverySettlements.Settle(Network, interval, expected, evidence, Settings.MarketRules).Unwrap();
+        Assert.Equal((reference.BuyersPay, reference.SellersReceive, reference.ImbalanceCharges, reference.SellersShortfall, reference.BuyersShortfall),
+            (settled.BuyersPay, settled.SellersReceive, settled.ImbalanceCharges, settled.SellersShortfall, settled.BuyersShortfall));
+        Assert.Equal(reference.Lines.Select(l => (l.Participant, l.Side, l.Settled, l.Shortfall, l.EnergyAmount, l.ImbalanceCharge)),
+            settled.Lines.Select(l => (l.Participant, l.Side, l.Settled, l.Shortfall, l.EnergyAmount, l.ImbalanceCharge)));
+        Assert.Equal(new EnergyWh(500), settled.SellersShortfall);
+        Assert.True(settled.ImbalanceCharges.MinorUnits > 0);
+
+        AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
+        foreach (var line in reference.Lines)
+        {
+            var net = line.Side == MarketSide.Bid ? -(line.EnergyAmount.MinorUnits + line.ImbalanceCharge.MinorUnits) : line.EnergyAmount.MinorUnits - line.ImbalanceCharge.MinorUnits;
+            Assert.Equal(FundsEach + net, Balance(PartyId.From(line.Participant)));
+        }
+        var grid = PartyId.From(MarketParticipants.Grid);
+        AwaitAssert(() => Assert.Equal(OperatorFloat + reference.OperatorBalance.MinorUnits, Balance(grid)), TimeSpan.FromSeconds(10));
+        var network = new EnergyNetwork(Sys, Regions, Settings);
+        AwaitAssert(() =>
+        {
+            var totals = network.TotalsAsync(CancellationToken.None).GetAwaiter().GetResult();
+            Assert.True(totals.Conserved && totals.InTransitMinorUnits == 0 && totals.EscrowsMinorUnits == 0, $"not conserved: {totals}");
+        }, TimeSpan.FromSeconds(15));
+
+        // The same settlement asked again has the same answer and moves nothing more.
+        var again = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, []), Regions.Markets));
+        Assert.Equal(settled.SettledAt, again.SettledAt);
+        Assert.Equal(OperatorFloat + reference.OperatorBalance.MinorUnits, Balance(grid));
+        Refused<MarketSettledByAnother>(new SettleMarketInterval(Zone, interval.Number, OperatorId.Of("grid-south"), []));
+    }
+
+    [Fact]
+    public void Hostile_orders_are_refused_by_name_and_change_nothing()
+    {
+        Onboard();
+        var interval = Next;
+        var book = MarketParticipants.Book(interval);
+        foreach (var order in book) Submit(_m.Sign(order));
+        var before = View(interval.Number);
+        var seller = MarketParticipants.Seller1;
+
+        var duplicate = Refused<DuplicateOrder>(new SubmitMarketOrder(Zone, _m.Sign(book[0]).ToArray()));
+        Assert.True(duplicate.SameOrder);
+        Refused<OrderOutOfZone>(new SubmitMarketOrder(Zone, _m.Sign(MarketParticipants.Order(MarketInterval.Numbered(ZoneId.Of("zone-south"), interval.Number, interval.Length), seller, MarketSide.Offer, 10, 1, 2)).ToArray()));
+        using (var thief = DeviceKeyPair.Generate())
+            Refused<InvalidSignature>(new SubmitMarketOrder(Zone, _m.Sign(MarketParticipants.Order(interval, seller, MarketSide.Offer, 10, 1, 2), thief).ToArray()));
+        using (var stranger = DeviceKeyPair.Generate())
+            Refused<DeviceNotFound>(new SubmitMarketOrder(Zone, Signed<MarketOrder>.Sign(MarketParticipants.Order(interval, DeviceId.Of("meter-stranger"), MarketSide.Bid, 10, 500), stranger).ToArray()));
+        Refused<Truncated>(new SubmitMarketOrder(Zone, [1, 2, 3]));
+        for (ulong number = 2; number <= (ulong)Settings.MarketRules.MaxOrdersPerDevice; number++)
+            Submit(_m.Sign(MarketParticipants.Order(interval, MarketParticipants.Buyer2, MarketSide.Bid, 1, 1, number)));
+        Refused<TooManyOrders>(new SubmitMarketOrder(Zone, _m.Sign(MarketParticipants.Order(interval, MarketParticipants.Buyer2, MarketSide.Bid, 1, 1, 99)).ToArray()));
+        PassGateOf(interval);
+        Refused<OrderAfterGateClosure>(new SubmitMarketOrder(Zone, _m.Sign(MarketParticipants.Order(interval, seller, MarketSide.Offer, 10, 1, 3)).ToArray()));
+
+        var after = View(interval.Number);
+        Assert.Equal(before.Offers, after.Offers);
+        Assert.Equal(before.Bids.Orders + Settings.MarketRules.MaxOrdersPerDevice - 1, after.Bids.Orders);
+        var own = Assert.IsType<MarketFillsView>(Ask(new GetMarketFills(Zone, interval.Number, seller), Regions.Markets));
+        Assert.Equal([1UL], own.Orders.Select(o => o.OrderNumber));
+        Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets));
+        Refused<IntervalAlreadyCleared>(new SubmitMarketOrder(Zone, _m.Sign(MarketParticipants.Order(interval, seller, MarketSide.Offer, 10, 1, 4)).ToArray()));
+        Refused<MarketIntervalNotCleared>(new SettleMarketInterval(Zone, interval.Number + 1, MarketParticipants.Grid, []));
+    }
+
+    [Fact]
+    public void A_device_reads_only_its_own_orders_and_fills()
+    {
+        Onboard();
+        var interval = Next;
+        foreach (var order in MarketParticipants.Book(interval)) Submit(_m.Sign(order));
+        PassGateOf(interval);
+        Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets));
+
+        var own = Assert.IsType<MarketFillsView>(Ask(new GetMarketFills(Zone, interval.Number, MarketParticipants.Buyer2), Regions.Markets));
+
+        Assert.Equal("cleared", own.Status);
+        Assert.All(own.Fills, f => Assert.Equal(MarketParticipants.Buyer2, f.Device));
+        Assert.Equal(2_000, own.Fills.Sum(f => f.Quantity.WattHours));
+        Assert.Single(own.Orders);
+    }
+
+    /// <summary>Clears the test book and returns its interval, with the clock past the interval's end.</summary>
+    private MarketInterval ClearTheBook()
+    {
+        var interval = Next;
+        foreach (var order in MarketParticipants.Book(interval)) Submit(_m.Sign(order));
+        PassGateOf(interval);
+        Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets));
+        Clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 60_000 - Clock.Now.UnixMilliseconds));
+        return interval;
+    }
+
+    private static MarketSide SideOf(DeviceId device) =>
+        device == MarketParticipants.Seller1 || device == MarketParticipants.Seller2 ? MarketSide.Offer : MarketSide.Bid;
+
+    /// <summary>Every participant delivers or takes its whole contract (the test book's fills, at most 3,000 Wh each).</summary>
+    private List<DeliveryProof> FullDelivery(MarketInterval interval) =>
+        MarketParticipants.All.Select(d => new DeliveryProof(d, SideOf(d),
+            _m.Reading(d, 1, interval.Start, 0).ToArray(), _m.Reading(d, 2, interval.End, 3_000).ToArray())).ToList();
+
+    [Fact]
+    public void Buyers_without_the_funds_are_named_and_the_operator_still_pays_the_sellers_with_value_conserved()
+    {
+        Onboard(fundsEach: 100);
+        var interval = ClearTheBook();
+
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, FullDelivery(interval)), Regions.Markets));
+
+        AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
+        var view = View(interval.Number);
+        Assert.Equal(2, view.PaymentRefusals.Count);
+        Assert.All(view.PaymentRefusals, r => Assert.Contains("InsufficientFunds", r, StringComparison.Ordinal));
+        Assert.Contains(view.PaymentRefusals, r => r.StartsWith(MarketParticipants.Buyer1.Value, StringComparison.Ordinal));
+        Assert.Equal(100, Balance(PartyId.From(MarketParticipants.Buyer1)));
+        foreach (var line in settled.Lines.Where(l => l.Side == MarketSide.Offer))
+            Assert.Equal(100 + line.EnergyAmount.MinorUnits, Balance(PartyId.From(line.Participant)));
+        AwaitAssert(() => Assert.Equal(OperatorFloat - settled.SellersReceive.MinorUnits, Balance(PartyId.From(MarketParticipants.Grid))), TimeSpan.FromSeconds(10));
+        var network = new EnergyNetwork(Sys, Regions, Settings);
+        AwaitAssert(() => Assert.True(network.TotalsAsync(CancellationToken.None).GetAwaiter().GetResult() is { Conserved: true, InTransitMinorUnits: var t, EscrowsMinorUnits: var e }
+            && t == 0 && e == 0), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public void Readings_signed_by_another_key_or_taken_by_another_meter_count_as_nothing_delivered_and_are_named_on_the_line()
+    {
+        Onboard();
+        var interval = ClearTheBook();
+        var proofs = FullDelivery(interval);
+        using var thief = DeviceKeyPair.Generate();
+        var forged = (Signed<MeterReading>.Sign(new MeterReading(Network, MarketParticipants.Seller1, 1, interval.Start, new EnergyWh(0)), thief),
+            Signed<MeterReading>.Sign(new MeterReading(Network, MarketParticipants.Seller1, 2, interval.End, new EnergyWh(3_000)), thief));
+        proofs[0] = new DeliveryProof(MarketParticipants.Seller1, MarketSide.Offer, forged.Item1.ToArray(), forged.Item2.ToArray());
+        // Seller 2 brings the buyer's meter's readings as its own.
+        proofs[1] = proofs[1] with { Start = proofs[2].Start, End = proofs[2].End };
+
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, proofs), Regions.Markets));
+
+        var seller1 = settled.Lines.Single(l => l.Participant == MarketParticipants.Seller1);
+        var seller2 = settled.Lines.Single(l => l.Participant == MarketParticipants.Seller2);
+        Assert.Equal(("InvalidSignature", 0L, seller1.Contracted), (seller1.RefusalCode, seller1.Metered.WattHours, seller1.Shortfall));
+        Assert.Equal(("ReadingFromWrongMeter", 0L, seller2.Contracted), (seller2.RefusalCode, seller2.Metered.WattHours, seller2.Shortfall));
+        Assert.All(settled.Lines.Where(l => l.Side == MarketSide.Bid), l => Assert.Null(l.RefusalCode));
+        Assert.Equal(new EnergyWh(4_500), settled.SellersShortfall);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _m.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+public sealed class MarketTimerTests(ITestOutputHelper output)
+    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromMilliseconds(200) })
+{
+    [Fact]
+    public void An_interval_clears_on_the_market_s_own_timer_once_its_gate_has_closed()
+    {
+        using var m = new MarketParticipants();
+        foreach (var step in m.Onboarding(Settings.LedgerShardCount, 10_000, 1_000))
+        {
+            var region = step switch { AdmitOperator => Regions.Operators, EndorseDevice => Regions.Devices, _ => Regions.Ledger };
+            region.Tell(step, TestActor);
+            Assert.IsNotType<Refusal>(ExpectMsg<object>(TimeSpan.FromSeconds(15)));
+        }
+        var zone = MarketParticipants.Zone;
+        var interval = MarketInterval.Numbered(zone, MarketInterval.Containing(zone, Clock.Now, Settings.MarketRules.IntervalLength).Number + 1, Settings.MarketRules.IntervalLength);
+        foreach (var order in MarketParticipants.Book(interval))
+        {
+            Regions.Markets.Tell(new SubmitMarketOrder(zone, m.Sign(order).ToArray()), TestActor);
+            ExpectMsg<MarketOrderAccepted>(TimeSpan.FromSeconds(15));
+        }
+        MarketIntervalView View()
+        {
+            Regions.Markets.Tell(new GetMarketInterval(zone, interval.Number), TestActor);
+            return ExpectMsg<MarketIntervalView>(TimeSpan.FromSeconds(15));
+        }
+
+        Assert.Equal("open", View().Status);
+        Clock.Advance(new DurationMs(interval.Start.UnixMilliseconds - Settings.MarketRules.GateClosure.Milliseconds - Clock.Now.UnixMilliseconds));
+
+        AwaitAssert(() => Assert.Equal("cleared", View().Status), TimeSpan.FromSeconds(10));
+        Assert.Equal(new EnergyWh(4_500), View().Volume);
+    }
+}
+
+public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
+{
+    private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
+
+    [Fact]
+    public async Task A_restarted_market_recovers_its_book_from_a_snapshot_and_events_and_clears_the_same()
+    {
+        using var participants = new MarketParticipants();
+        using var nodeKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        // A snapshot every three events: recovery takes a snapshot and the events after it.
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        {
+            Authority = TestAuthority.Authority,
+            MarketSnapshotEveryEvents = 3,
+            MarketClearCheckInterval = TimeSpan.FromHours(1),
+        };
+        var store = TestStores.Sqlite();
+        var zone = MarketParticipants.Zone;
+        var interval = MarketInterval.Numbered(zone, MarketInterval.Containing(zone, clock.Now, settings.MarketRules.IntervalLength).Number + 1, settings.MarketRules.IntervalLength);
+        var accepted = new List<AcceptedOrder>();
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            foreach (var step in participants.Onboarding(4, 10_000, 1_000))
+            {
+                var region = step switch { AdmitOperator => node.Regions.Operators, EndorseDevice => node.Regions.Devices, _ => node.Regions.Ledger };
+                Assert.IsNotType<Refusal>(await AskAsync(region, step));
+            }
+            foreach (var order in MarketParticipants.Book(interval))
+            {
+                var answer = Assert.IsType<MarketOrderAccepted>(await AskAsync(node.Regions.Markets, new SubmitMarketOrder(zone, participants.Sign(order).ToArray())));
+                accepted.Add(new AcceptedOrder(order, answer.Sequence));
+            }
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var open = Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number)));
+            Assert.Equal((2, 2), (open.Bids.Orders, open.Offers.Orders));
+            var duplicate = Assert.IsType<Refusal>(await AskAsync(node.Regions.Markets, new SubmitMarketOrder(zone, participants.Sign(MarketParticipants.Book(interval)[1]).ToArray())));
+            Assert.IsType<DuplicateOrder>(duplicate.Error);
+            clock.Advance(new DurationMs(interval.Start.UnixMilliseconds - clock.Now.UnixMilliseconds));
+            Assert.IsType<MarketCleared>(await AskAsync(node.Regions.Markets, new ClearDue(zone)));
+            var cleared = Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number)));
+            var expected = MarketClearing.Clear(accepted, Currency.Eur);
+            Assert.Equal((expected.Price, expected.Volume, expected.Fills.Length), (cleared.Price, cleared.Volume, cleared.Fills));
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var again = Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number)));
+            var expected = MarketClearing.Clear(accepted, Currency.Eur);
+            Assert.Equal(("cleared", expected.Price, expected.Volume), (again.Status, again.Price, again.Volume));
+        }
+    }
+}
