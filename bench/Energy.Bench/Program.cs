@@ -10,6 +10,7 @@ IBenchmark[] benchmarks =
     new RecoveryBenchmark(),
     new ChargingBenchmark(),
     new OcppConnectionsBenchmark(),
+    new OcppReconnectBenchmark(),
     new TollsBenchmark(),
     new DashboardBenchmark(),
     new ClusterBenchmark(),
