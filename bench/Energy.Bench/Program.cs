@@ -11,6 +11,7 @@ IBenchmark[] benchmarks =
     new ChargingBenchmark(),
     new OcppConnectionsBenchmark(),
     new OcppReconnectBenchmark(),
+    new GatewayReconnectBenchmark(),
     new TollsBenchmark(),
     new DashboardBenchmark(),
     new ClusterBenchmark(),

@@ -67,7 +67,7 @@ public sealed class OcppChargePoint(string id, string? password)
 
     private async Task<bool> UpgradeAsync(Uri server, StormRecorder recorder)
     {
-        var uri = new Uri(server, $"/ocpp/{Id}");
+        var uri = new UriBuilder(server) { Scheme = "ws", Path = $"/ocpp/{Id}" }.Uri;
         var authorization = password is null ? null : OcppBasicAuthentication.Header(Id, password);
         for (var attempt = 0; ; attempt++)
         {
