@@ -135,11 +135,11 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
             rows.Add(new($"{label}: all served by", Measure.Median(served), "s", served));
             rows.Add(new($"{label}: errors", Measure.Median(errors), "errors", errors));
             rows.Add(new($"{label}: asked to retry", Measure.Median(retries), "retries", retries));
-            figures[$"{phase}_authenticated_p50_ms"] = Math.Round(Measure.Median(storms.Select(s => s.Percentile(GatewayDevice.Authenticated, 50)).ToList()), 1);
-            figures[$"{phase}_authenticated_p99_ms"] = Math.Round(Measure.Median(authenticated), 1);
-            figures[$"{phase}_first_answer_p50_ms"] = Math.Round(Measure.Median(storms.Select(s => s.Percentile(GatewayDevice.FirstAnswer, 50)).ToList()), 1);
-            figures[$"{phase}_first_answer_p99_ms"] = Math.Round(Measure.Median(answered), 1);
-            figures[$"{phase}_all_served_s"] = Finite(Measure.Median(served));
+            figures[$"{phase}_authenticated_p50_ms"] = Finite(Measure.Median(storms.Select(s => s.Percentile(GatewayDevice.Authenticated, 50)).ToList()), 1);
+            figures[$"{phase}_authenticated_p99_ms"] = Finite(Measure.Median(authenticated), 1);
+            figures[$"{phase}_first_answer_p50_ms"] = Finite(Measure.Median(storms.Select(s => s.Percentile(GatewayDevice.FirstAnswer, 50)).ToList()), 1);
+            figures[$"{phase}_first_answer_p99_ms"] = Finite(Measure.Median(answered), 1);
+            figures[$"{phase}_all_served_s"] = Finite(Measure.Median(served), 2);
             figures[$"{phase}_errors"] = storms.Sum(s => s.Errors);
             figures[$"{phase}_retries"] = storms.Sum(s => s.Retries);
             figures[$"{phase}_error_kinds"] = storms.SelectMany(s => s.ErrorKinds).GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.Sum(k => k.Value));
@@ -147,8 +147,8 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
         var ratios = a.Zip(w, (cold, warm) => cold.Percentile(GatewayDevice.FirstAnswer, 99) / warm.Percentile(GatewayDevice.FirstAnswer, 99)).ToList();
         rows.Add(new("A / W: first answer p99 ratio", Measure.Median(ratios), "x", ratios));
         rows.Add(new("node stop (SIGTERM) took", Measure.Median(restarts), "s", restarts));
-        figures["restart_over_warm_first_answer_p99_ratio"] = Math.Round(Measure.Median(ratios), 2);
-        figures["node_stop_s"] = Math.Round(Measure.Median(restarts), 1);
+        figures["restart_over_warm_first_answer_p99_ratio"] = Finite(Measure.Median(ratios), 2);
+        figures["node_stop_s"] = Finite(Measure.Median(restarts), 1);
         figures["node_stops_killed"] = killed;
         figures["target_p99_ms"] = TargetP99Ms;
         figures["target_all_served_s"] = TargetAllServedSeconds;
@@ -162,7 +162,8 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
 
     private static string Seconds(double seconds) => double.IsInfinity(seconds) ? "never (some not served)" : $"{seconds:0.0} s";
 
-    private static object Finite(double value) => double.IsInfinity(value) ? "never" : Math.Round(value, 2);
+    /// <summary>A figure for the JSON line: a time never reached is "never", one not measured (no answers) is "none".</summary>
+    private static object Finite(double value, int digits) => double.IsInfinity(value) ? "never" : double.IsNaN(value) ? "none" : Math.Round(value, digits);
 
     /// <summary>
     /// A fleet owner (also the settlement bank that issues deposits) endorses every vehicle, funds it and opens its
