@@ -42,9 +42,8 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
             await EnrolAsync(node, known.Concat(fresh.SelectMany(f => f)).ToArray(), progress);
 
             // The known devices connect once: their twins and channels are awake and have events. This also warms the
-            // client's code; the node's is cold again after every restart, which is what is measured.
-            var first = await StormAsync(node.Url, known, progress, "first connection (not counted)");
-            if (first.Errors > 0) progress.Report($"first connection: {first.Errors} errors ({first.DescribeErrors()})");
+            // client's code (and checks it works); the node's is cold again after every restart, which is what is measured.
+            await FirstConnectionAsync(node.Url, known, progress);
 
             var phaseA = new List<StormFigures>();
             var phaseW = new List<StormFigures>();
@@ -98,6 +97,25 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
             $"first answer p50 {figures.Percentile(GatewayDevice.FirstAnswer, 50):0.0} ms, p99 {figures.Percentile(GatewayDevice.FirstAnswer, 99):0.0} ms, max {figures.Percentile(GatewayDevice.FirstAnswer, 100):0.0} ms; " +
             $"errors {figures.Errors} ({figures.DescribeErrors()}); asked to retry {figures.Retries} ({figures.DescribeRetries()}); arrivals at most {figures.ArrivalLagMaxMs:0} ms late");
         return figures;
+    }
+
+    /// <summary>
+    /// Every known device connects once, a few at a time (not a storm: it is the set-up), trying again when refused,
+    /// so that its twin and channel are awake and have events before the first restart.
+    /// </summary>
+    private static async Task FirstConnectionAsync(Uri node, GatewayDevice[] devices, Progress progress)
+    {
+        const int attempts = 3;
+        var recorder = new StormRecorder(devices.Length);
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, devices.Length), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        {
+            for (var attempt = 0; attempt < attempts; attempt++)
+                if (await devices[i].WakeAsync(node, i, recorder, clock)) return;
+        });
+        var figures = recorder.Summarize();
+        progress.Report($"first connection, 32 at a time (not counted): {figures.Served:N0}/{devices.Length:N0} served in {clock.Elapsed.TotalSeconds:0.0} s, " +
+            $"first answer p50 {figures.Percentile(GatewayDevice.FirstAnswer, 50):0.0} ms, p99 {figures.Percentile(GatewayDevice.FirstAnswer, 99):0.0} ms; refusals on the way {figures.Errors} ({figures.DescribeErrors()})");
     }
 
     private static async Task CloseAllAsync(GatewayDevice[] devices) =>

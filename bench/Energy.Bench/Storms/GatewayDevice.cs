@@ -126,7 +126,7 @@ public sealed class GatewayDevice(DeviceId id, DeviceKeyPair key, ChannelId chan
     {
         while (true)
         {
-            if (!await _socket!.ReceiveAsync(token)) throw new ConnectionClosedException("close frame");
+            if (!await _socket!.ReceiveAsync(token)) throw new ConnectionClosedException(CloseReasonCode(_socket.CloseReason));
             using var frame = JsonDocument.Parse(_socket.Message);
             var reply = GatewayReply.Read(frame.RootElement);
             if (reply.Op == GatewayOps.Event) continue;
@@ -134,6 +134,9 @@ public sealed class GatewayDevice(DeviceId id, DeviceKeyPair key, ChannelId chan
             return reply with { Body = default };
         }
     }
+
+    /// <summary>The gateway's close reasons start with their code ("AuthenticationTimeout: ..."): the code names the error kind.</summary>
+    private static string CloseReasonCode(string reason) => reason.Split(':', 2)[0];
 
     private string? ErrorCode() => JsonSerializer.Deserialize<ErrorReply>(_socket!.Message.Span, WireJson.Options)?.Code;
 

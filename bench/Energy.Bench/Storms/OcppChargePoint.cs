@@ -127,7 +127,7 @@ public sealed class OcppChargePoint(string id, string? password)
             await _socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new object[] { 2, uniqueId, action, payload }), timeout.Token);
             while (true)
             {
-                if (!await _socket.ReceiveAsync(timeout.Token)) return Fail(recorder, $"{action}: connection closed by the server");
+                if (!await _socket.ReceiveAsync(timeout.Token)) return Fail(recorder, $"{action}: connection closed by the server ({_socket.CloseReason})");
                 using var frame = JsonDocument.Parse(_socket.Message);
                 var root = frame.RootElement;
                 var type = root[0].GetInt32();

@@ -20,6 +20,9 @@ public sealed class StormSocket : IDisposable
 
     private StormSocket(ClientWebSocket socket) => _socket = socket;
 
+    /// <summary>Why the server closed the connection, as its close frame says (once it has).</summary>
+    public string CloseReason => _socket.CloseStatusDescription is { Length: > 0 } reason ? reason : $"{_socket.CloseStatus}";
+
     /// <summary>The last message read (valid until the next read).</summary>
     public ReadOnlyMemory<byte> Message { get; private set; }
 
