@@ -43,10 +43,19 @@ public sealed class StormRecorder(int clients)
         lock (_gate) _arrivalLagMaxMs = Math.Max(_arrivalLagMaxMs, milliseconds);
     }
 
-    public StormFigures Summarize()
+    /// <summary>
+    /// The storm summed up. Each of <paramref name="perClient"/> holds one time per client: a client that never got
+    /// there counts as never (an infinite time), so a percentile over them covers every client, not only the lucky.
+    /// </summary>
+    public StormFigures Summarize(params string[] perClient)
     {
         Dictionary<string, double[]> series;
         lock (_gate) series = _series.ToDictionary(s => s.Key, s => s.Value.Order().ToArray());
+        foreach (var name in perClient)
+        {
+            var reached = series.GetValueOrDefault(name, []);
+            series[name] = [.. reached, .. Enumerable.Repeat(double.PositiveInfinity, Math.Max(0, clients - reached.Length))];
+        }
         var served = _servedAtMs.Where(t => !double.IsNaN(t)).ToArray();
         return new StormFigures(
             clients,
