@@ -8,6 +8,7 @@ IBenchmark[] benchmarks =
     new ChannelUpdatesBenchmark(),
     new SettlementsBenchmark(),
     new RecoveryBenchmark(),
+    new ActivationBenchmark(),
     new ChargingBenchmark(),
     new OcppConnectionsBenchmark(),
     new OcppReconnectBenchmark(),

@@ -4,6 +4,7 @@ using Energy.Cluster.Api;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Serialization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,6 +15,18 @@ public sealed record DashboardSettings(string WebDirectory)
 {
     public const string ConfigurationKey = "Energy:DashboardDirectory";
     public const string DefaultWebDirectory = "dashboard/web";
+
+    /// <summary>
+    /// Where the keys that protect sign-in cookies live: Energy:DataProtectionKeysDirectory, by default a folder in the
+    /// node's data folder. Kept there, a sign-in survives a restart; one folder shared by every node of a cluster lets a
+    /// sign-in made on one node read the dashboard of another.
+    /// </summary>
+    public const string KeysConfigurationKey = "Energy:DataProtectionKeysDirectory";
+
+    public static string KeysDirectory(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        Path.GetFullPath(configuration[KeysConfigurationKey] is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(configuration["Energy:DataDirectory"] is { Length: > 0 } data ? data : ".data/node", "data-protection-keys"));
 }
 
 /// <summary>
@@ -32,6 +45,8 @@ public sealed class DashboardModule : INodeModule
         services.AddSingleton(_ => new DashboardChallenges());
         services.AddSingleton<IOperatorSessions, DashboardSessions>();
         services.AddHostedService<DashboardBroadcaster>();
+        // Every node names the same application, so that a cookie protected by one is read by another with the same keys.
+        services.AddDataProtection().SetApplicationName("energy-dashboard").PersistKeysToFileSystem(new DirectoryInfo(DashboardSettings.KeysDirectory(builder.Configuration)));
         services.AddSignalR().AddJsonProtocol(options => EnergyJson.AddConverters(options.PayloadSerializerOptions));
         services.AddAuthentication(DashboardAuth.Scheme).AddCookie(DashboardAuth.Scheme, options =>
         {

@@ -193,6 +193,68 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A restart wakes many entities at once and the journal reads them together: channels with no events past their
+    /// opening, a few, more than the batched read brings (read one by one), and events after a snapshot, all asked for
+    /// in the same moment, each recover exactly their own vouchers and take the next one.
+    /// </summary>
+    [Fact]
+    public async Task Channels_woken_together_after_a_restart_recover_exactly_their_own_vouchers()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        using var cpoKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        {
+            Authority = TestAuthority.Authority,
+            ChannelSnapshotEveryEvents = 100,
+        };
+        // 0 to 145 vouchers: none, up to the 64 a batched read brings, past it without a snapshot, and after a snapshot.
+        var counts = Enumerable.Range(0, 30).Select(i => (ulong)(i * 5)).ToArray();
+        var channels = counts.Select((_, i) => ChannelId.Of($"channel-w{i}")).ToArray();
+        var keys = counts.Select(_ => DeviceKeyPair.Generate()).ToArray();
+        try
+        {
+            await using (var node = await TestNode.StartAsync(store, settings))
+            {
+                var r = node.Regions;
+                Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
+                await Task.WhenAll(channels.Select(async (channel, i) =>
+                {
+                    var vehicle = DeviceId.Of($"vehicle-w{i}");
+                    var payer = PartyId.From(vehicle);
+                    Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
+                        DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, keys[i].PublicKey).Endorsement.ToArray())));
+                    Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, 4), "fund-" + i, payer, new Money(10_000, Currency.Eur), TestAuthority.Bank)));
+                    Assert.IsType<ChannelOpened>(await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 9_000, keys[i]))));
+                    for (ulong v = 1; v <= counts[i]; v++)
+                    {
+                        var answer = await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, v, (long)v * (10 + i), 10 + i, keys[i], Purpose)));
+                        Assert.True(answer is VoucherAcknowledged, $"{channel} voucher {v}: {answer}");
+                    }
+                }));
+            }
+
+            await using (var node = await TestNode.StartAsync(store, settings))
+            {
+                var views = await Task.WhenAll(channels.Select(c => AskAsync(node.Regions.Channels, new GetChannel(c))));
+                for (var i = 0; i < channels.Length; i++)
+                {
+                    var view = Assert.IsType<ChannelView>(views[i]);
+                    Assert.Equal(counts[i], view.LastSequence);
+                    Assert.Equal((long)counts[i] * (10 + i), view.Paid?.MinorUnits ?? 0);
+                }
+                var next = await Task.WhenAll(channels.Select((c, i) =>
+                    AskAsync(node.Regions.Channels, new SubmitVoucher(c, Signing.Voucher(c, counts[i] + 1, (long)(counts[i] + 1) * (10 + i), 10 + i, keys[i], Purpose)))));
+                Assert.All(next, answer => Assert.IsType<VoucherAcknowledged>(answer));
+            }
+        }
+        finally
+        {
+            foreach (var key in keys) key.Dispose();
+        }
+    }
+
     private static async Task WaitConservedAsync(EnergyRegions regions)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);

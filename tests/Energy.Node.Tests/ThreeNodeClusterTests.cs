@@ -100,6 +100,14 @@ public sealed class ThreeNodeClusterTests(ThreeNodeCluster cluster, ITestOutputH
                    signature = Convert.ToBase64String(viewer.Sign(Convert.FromBase64String(challenge))),
                }))
             Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+        // The nodes share the keys that protect sign-in cookies: node 0's cookie reads node 1's dashboard, and without it
+        // node 1 answers 401.
+        using (var otherNode = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = cluster.Nodes[1].Url })
+        using (var read = await otherNode.GetAsync(new Uri("/dashboard/api/state", UriKind.Relative)))
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        using (var stranger = new HttpClient { BaseAddress = cluster.Nodes[1].Url })
+        using (var read = await stranger.GetAsync(new Uri("/dashboard/api/state", UriKind.Relative)))
+            Assert.Equal(HttpStatusCode.Unauthorized, read.StatusCode);
 
         var bank = await BankAsync();
         var heights = await MintIntoEveryShardAsync(bank, 2);

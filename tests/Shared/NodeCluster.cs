@@ -28,6 +28,9 @@ public sealed class NodeCluster : IAsyncDisposable
     /// <summary>The network authority's key, raw, as a node alone would keep it.</summary>
     public string AuthorityKeyFile => Path.Combine(_folder, "authority.key");
 
+    /// <summary>The folder of sign-in cookie keys every node of this cluster shares.</summary>
+    public string DataProtectionKeysDirectory => Path.Combine(_folder, "data-protection-keys");
+
     public OperatorAgent Grid { get; private set; } = null!;
     public DeviceKeyPair GridKey { get; } = DeviceKeyPair.Generate();
 
@@ -59,7 +62,8 @@ public sealed class NodeCluster : IAsyncDisposable
             var seeds = remotePorts.Select((port, i) => $"--Energy:SeedNodes:{i}=akka.tcp://energy@127.0.0.1:{port}").ToArray();
             Nodes = remotePorts.Select(port => new NodeProcess(null, [
                 "--Energy:Store=postgresql", $"--Energy:ConnectionString={connection}", "--Energy:Hostname=127.0.0.1", $"--Energy:Port={port}",
-                .. seeds, $"--Energy:Authority:Keys:0={authorityKey.PublicKey.Hex}", "--Energy:Authority:Threshold=1", .. settings,
+                .. seeds, $"--Energy:Authority:Keys:0={authorityKey.PublicKey.Hex}", "--Energy:Authority:Threshold=1",
+                $"--Energy:DataProtectionKeysDirectory={DataProtectionKeysDirectory}", .. settings,
             ]) { Network = Network.Value, LedgerShards = ledgerShards }).ToArray();
         }
         await Task.WhenAll(Nodes.Select(node => node.StartAsync()));

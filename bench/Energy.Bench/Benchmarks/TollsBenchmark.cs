@@ -74,14 +74,19 @@ public sealed class TollsBenchmark : IBenchmark
             }
             progress.Report($"{gantryCount} gantries and {vehicleCount:N0} vehicles authenticated on {connections.Count} gateway connections");
 
-            // A short warm-up so that the first run does not time the JIT and the first entity starts.
-            await RunPassesAsync(gantries, vehicles, RatePerSecond, 1, 0);
+            // Warm-up at the measured rate until every vehicle has passed twice and the code is compiled at its final
+            // tier: the first pass of a vehicle wakes its pass book and channel, which is first contact, not the
+            // steady state. Its figures are reported beside the measured runs, not against the target.
+            var warmSeconds = Math.Max(3, (int)Math.Ceiling(2.0 * vehicleCount / RatePerSecond));
+            var (cold, coldFailed, _) = await RunPassesAsync(gantries, vehicles, RatePerSecond, warmSeconds, 0);
+            var coldSorted = cold.Order().ToArray();
+            progress.Report($"warm-up ({warmSeconds} s, every vehicle's first passes): p50 {Measure.Percentile(coldSorted, 50):0.0} ms, p99 {Measure.Percentile(coldSorted, 99):0.0} ms, {coldFailed} not paid (not counted)");
             var p50s = new List<double>();
             var p99s = new List<double>();
             var p999s = new List<double>();
             var rates = new List<double>();
             var failures = 0;
-            var offset = RatePerSecond;
+            var offset = RatePerSecond * warmSeconds;
             for (var r = 1; r <= options.Runs; r++)
             {
                 var (latencies, failed, rate) = await RunPassesAsync(gantries, vehicles, RatePerSecond, seconds, offset);
@@ -103,6 +108,7 @@ public sealed class TollsBenchmark : IBenchmark
                     new("detection to confirmed payment p99", p99, "ms", p99s),
                     new("detection to confirmed payment p999", Measure.Median(p999s), "ms", p999s),
                     new("pass rate reached", Measure.Median(rates), "passes/s", rates),
+                    new("warm-up (first passes) p99, not counted", Measure.Percentile(coldSorted, 99), "ms", [Measure.Percentile(coldSorted, 99)]),
                 ],
                 new Dictionary<string, object>
                 {
@@ -112,6 +118,8 @@ public sealed class TollsBenchmark : IBenchmark
                     ["p99_ms"] = Math.Round(p99, 1),
                     ["p999_ms"] = Math.Round(Measure.Median(p999s), 1),
                     ["unpaid"] = failures,
+                    ["warm_up_p99_ms"] = Math.Round(Measure.Percentile(coldSorted, 99), 1),
+                    ["warm_up_seconds"] = warmSeconds,
                     ["gantries"] = gantryCount,
                     ["vehicles"] = vehicleCount,
                     ["seconds_per_run"] = seconds,

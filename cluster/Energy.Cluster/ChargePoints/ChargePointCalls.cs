@@ -52,6 +52,9 @@ public static class ChargePointCalls
 
     public const int HeartbeatIntervalSeconds = 300;
 
+    /// <summary>A busy node's answer to a boot: not yet accepted; boot again after <paramref name="retryAfter"/> (at least 1 s).</summary>
+    public static BootNotificationConf Pending(Timestamp now, TimeSpan retryAfter) => new("Pending", Time(now), Math.Max(1, (int)retryAfter.TotalSeconds));
+
     public static HeartbeatConf Heartbeat(Timestamp now) => new(Time(now));
 
     public static IdTagInfo IdTag(OcppAuthorization authorization) => new(authorization.ToWire());

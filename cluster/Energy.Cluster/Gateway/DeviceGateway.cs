@@ -290,8 +290,8 @@ public static class DeviceGateway
             if (!replacing && _challenges.Count >= GatewayProtocol.MaxChallengesPerConnection)
                 return Error(new GatewayError.TooManyChallenges(frame.Device, GatewayProtocol.MaxChallengesPerConnection, GatewayProtocol.ChallengeLifetime));
             object answer;
-            try { answer = await _network.Ask(new GetDevice(frame.Device), _network.Settings.AskTimeout); }
-            catch (AskTimeoutException) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
+            try { answer = await _network.AskForDevice(new GetDevice(frame.Device), _stop.Token); }
+            catch (OperationCanceledException) when (!_stop.IsCancellationRequested) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
             if (answer is not DeviceView device) return Error(new GatewayError.DeviceNotFound(frame.Device));
             if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
                 return Error(new GatewayError.DeviceIsRevoked(null, frame.Device));
@@ -324,8 +324,8 @@ public static class DeviceGateway
             if (_network.Settings.Clock.Now.UnixMilliseconds - issued.IssuedAt.UnixMilliseconds > (long)GatewayProtocol.ChallengeLifetime.TotalMilliseconds)
                 return Error(new GatewayError.ChallengeExpired(frame.Device, GatewayProtocol.ChallengeLifetime));
             object answer;
-            try { answer = await _network.Ask(new GetDevice(frame.Device), _network.Settings.AskTimeout); }
-            catch (AskTimeoutException) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
+            try { answer = await _network.AskForDevice(new GetDevice(frame.Device), _stop.Token); }
+            catch (OperationCanceledException) when (!_stop.IsCancellationRequested) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
             if (answer is not DeviceView device) return Error(new GatewayError.DeviceNotFound(frame.Device));
             if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
                 return Error(new GatewayError.DeviceIsRevoked(null, frame.Device));
@@ -356,13 +356,7 @@ public static class DeviceGateway
                 {
                     try
                     {
-                        var asked = read.Value switch
-                        {
-                            ISessionCommand c => _network.Ask(c, _stop.Token),
-                            IChannelCommand c => _network.Ask(c, _stop.Token),
-                            Tolls.IGantryCommand c => _network.Ask(c, _stop.Token),
-                            _ => throw new InvalidOperationException($"action '{frame.Action}' made a command no entity takes: {read.Value?.GetType().Name}"),
-                        };
+                        var asked = _network.AskForDevice(read.Value!, _stop.Token);
                         // The answer completes on the entity's thread: move off it before encoding and sending.
                         var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                         if (answer is Refusal refused) span?.SetStatus(ActivityStatusCode.Error, refused.Code);

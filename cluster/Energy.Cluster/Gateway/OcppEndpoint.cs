@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Akka.Actor;
+using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Kernel;
 using Energy.Ocpp;
@@ -33,7 +34,7 @@ public static class OcppEndpoint
     public static bool IsValidChargePointId(string id) =>
         id.Length is > 0 and <= MaxChargePointIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
 
-    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network, OcppAuthenticator authenticator)
+    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network, OcppAuthenticator authenticator, HeldCalls held)
     {
         if (!context.WebSockets.IsWebSocketRequest || !IsValidChargePointId(chargePointId))
         {
@@ -47,6 +48,14 @@ public static class OcppEndpoint
             await context.Response.WriteAsync($"the {Ocpp16.Subprotocol} subprotocol is required");
             return;
         }
+        if (held.Busy)
+        {
+            // Busy waking entities: a new connection comes back later rather than adding to what the node holds.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = ((int)held.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync("the node is busy; connect again after Retry-After seconds");
+            return;
+        }
         if (!await AuthenticateAsync(context, chargePointId, authenticator)) return;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Ocpp16.Subprotocol);
         // Answers and the network's own calls share the socket: one send at a time.
@@ -58,7 +67,7 @@ public static class OcppEndpoint
         EnergyMetrics.OcppConnections.Add(1);
         try
         {
-            await ServeAsync(chargePointId, socket, sending, network, served.Token);
+            await ServeAsync(chargePointId, socket, sending, network, held, served.Token);
         }
         catch (OperationCanceledException) when (served.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
@@ -72,7 +81,7 @@ public static class OcppEndpoint
         }
     }
 
-    private static async Task ServeAsync(string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network, CancellationToken served)
+    private static async Task ServeAsync(string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network, HeldCalls held, CancellationToken served)
     {
         // Most OCPP messages are a few hundred bytes: a small buffer per connection, and a pooled one only
         // while a longer message is read, so ten thousand idle chargers do not hold 64 KiB each.
@@ -93,7 +102,7 @@ public static class OcppEndpoint
                     await socket.CloseAsync(WebSocketCloseStatus.InvalidMessageType, "OCPP-J messages are text", CancellationToken.None);
                     break;
                 }
-                var reply = await AnswerAsync(chargePointId, message.Content, network, served);
+                var reply = await AnswerAsync(chargePointId, message.Content, network, held, served);
                 message.Shrink();
                 if (reply is null) continue;
                 await sending.WaitAsync(served);
@@ -136,7 +145,7 @@ public static class OcppEndpoint
     }
 
     /// <summary>The text to send back for one message, or null for none (answers to our own calls).</summary>
-    public static async Task<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, CancellationToken token)
+    public static async Task<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, HeldCalls held, CancellationToken token)
     {
         var parsed = OcppFrames.Parse(message.Span);
         if (parsed.Error is not null) return OcppFrames.CallError(parsed.UniqueId ?? "-1", parsed.Error);
@@ -151,8 +160,15 @@ public static class OcppEndpoint
             span.DisplayName = "ocpp " + call.Action;
             span.SetTag("energy.ocpp.action", call.Action);
         }
+        if (call.Action == Ocpp16Actions.BootNotification && held.Busy)
+        {
+            // OCPP's own "busy, retry": the charger boots again after the interval, and until then sends nothing else.
+            span?.SetTag("energy.ocpp.pending", true);
+            return OcppFrames.CallResult(call.UniqueId, Ocpp16Json.ToElement(ChargePointCalls.Pending(network.Settings.Clock.Now, held.RetryAfter)));
+        }
         try
         {
+            using var holding = held.Hold();
             var response = await network.AskChargePoint(new ChargePointRequest(chargePointId, call.Action, call.Payload), token);
             if (response.ErrorCode is not null) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, response.ErrorCode);
             return response.ErrorCode is not null

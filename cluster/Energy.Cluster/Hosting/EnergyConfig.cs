@@ -127,6 +127,9 @@ public static class EnergyConfig
                 }
               }
               persistence {
+                # Entities recovering at once: the journal reads their highest numbers and events together (up to 500
+                # in one statement, four statements at a time), so after a restart they wake in thousands per second.
+                max-concurrent-recoveries = 2000
                 journal {
                   plugin = "akka.persistence.journal.sql"
                   sql {
@@ -149,6 +152,7 @@ public static class EnergyConfig
                 snapshot-store {
                   plugin = "akka.persistence.snapshot-store.sql"
                   sql {
+                    class = "Energy.Cluster.Hosting.BatchedSqlSnapshotStore, Energy.Cluster"
                     connection-string = "{{connection}}"
                     provider-name = "{{provider}}"
                     table-mapping = {{mapping}}

@@ -92,8 +92,9 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         return answer;
     }
 
+    /// <summary>A charge point's call, held up to <see cref="EnergySettings.DeviceCallHold"/> for its entity's answer.</summary>
     public async Task<Gateway.ChargePointResponse> AskChargePoint(Gateway.ChargePointRequest request, CancellationToken token) =>
-        (Gateway.ChargePointResponse)await AskAsync(regions.ChargePoints, request, token);
+        (Gateway.ChargePointResponse)await AskAsync(regions.ChargePoints, request, token, settings.DeviceCallHold);
 
     public Task<object> Ask(Gateway.GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
 
@@ -167,10 +168,20 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         }
     }
 
-    private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token)
+    /// <summary>A device's call through the gateway, held up to <see cref="EnergySettings.DeviceCallHold"/> for the entity's answer.</summary>
+    public Task<object> AskForDevice(object command, CancellationToken token) => command switch
+    {
+        Charging.ISessionCommand c => AskAsync(regions.Sessions, c, token, settings.DeviceCallHold),
+        IChannelCommand c => AskAsync(regions.Channels, c, token, settings.DeviceCallHold),
+        Tolls.IGantryCommand c => AskAsync(regions.Gantries, c, token, settings.DeviceCallHold),
+        IDeviceCommand c => AskAsync(regions.Devices, c, token, settings.DeviceCallHold),
+        _ => throw new InvalidOperationException($"no entity takes a device's {command.GetType().Name}"),
+    };
+
+    private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token, TimeSpan? hold = null)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(settings.AskTimeout);
+        timeout.CancelAfter(hold ?? settings.AskTimeout);
         // A traced command carries the caller's span (a request, a gateway call) to the entity, on whichever node it runs.
         return await region.Ask<object>(EnergyTracing.Stamp(message), timeout.Token);
     }

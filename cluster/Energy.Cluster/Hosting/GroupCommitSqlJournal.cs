@@ -30,12 +30,15 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     private bool _flushScheduled;
     private readonly Dictionary<string, Task> _writing = new(StringComparer.Ordinal);
     private readonly SqliteCheckpointer? _checkpointer;
+    private readonly RecoveryReads _reads;
+    private bool _readsFlushScheduled;
 
     public GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : base(journalConfig)
     {
         _window = journalConfig.GetTimeSpan("group-commit-window", TimeSpan.Zero, allowInfinite: false);
         _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
         _busyBacklog = Math.Max(1, journalConfig.GetInt("group-commit-busy-backlog", 16));
+        _reads = new RecoveryReads(RecoveryDatabase.ForJournal(journalConfig), Context.System.Serialization);
         if (journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
             _checkpointer = new SqliteCheckpointer(journalConfig.GetString("connection-string"),
                 journalConfig.GetTimeSpan("wal-checkpoint-interval", TimeSpan.FromSeconds(1), allowInfinite: false));
@@ -76,6 +79,14 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                 _flushScheduled = false;
                 Flush();
                 return true;
+            case FlushRecoveryReads:
+                _readsFlushScheduled = false;
+                _reads.Flush(Self, RecoveryReadEnded.Instance);
+                return true;
+            case RecoveryReadEnded:
+                _reads.ReadEnded();
+                _reads.Flush(Self, RecoveryReadEnded.Instance);
+                return true;
             case GatheredWritten written:
                 foreach (var write in written.Writes)
                 {
@@ -87,12 +98,26 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         }
     }
 
-    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    /// <summary>
+    /// Gathered with the other entities' asks that arrive while the journal handles its mailbox, and read together
+    /// (<see cref="RecoveryReads"/>); an entity's number is read after its own write in flight, if any.
+    /// </summary>
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
-        // Whether the gathered write succeeds or fails, the highest number is read after it.
-        if (_writing.TryGetValue(persistenceId, out var write)) await write.ContinueWith(_ => { }, cancellationToken, TaskContinuationOptions.None, TaskScheduler.Default);
-        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+        var highest = _reads.HighestSequenceNr(persistenceId, fromSequenceNr, _writing.GetValueOrDefault(persistenceId));
+        if (!_readsFlushScheduled)
+        {
+            _readsFlushScheduled = true;
+            Self.Tell(FlushRecoveryReads.Instance);
+        }
+        return highest;
     }
+
+    public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,
+        Action<IPersistentRepresentation> recoveryCallback) =>
+        _reads.TryReplay(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback)
+            ? Task.CompletedTask
+            : base.ReplayMessagesAsync(context, persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback);
 
     private void Flush()
     {
@@ -151,5 +176,15 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     private sealed record FlushGathered
     {
         public static readonly FlushGathered Instance = new();
+    }
+
+    private sealed record FlushRecoveryReads
+    {
+        public static readonly FlushRecoveryReads Instance = new();
+    }
+
+    private sealed record RecoveryReadEnded
+    {
+        public static readonly RecoveryReadEnded Instance = new();
     }
 }

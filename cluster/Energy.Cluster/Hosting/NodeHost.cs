@@ -62,6 +62,9 @@ public sealed class NodeConfiguration
     /// <summary>How long a gateway connection may stay without an authenticated device before it is closed, in milliseconds (100 ms to 5 minutes).</summary>
     public int GatewayAuthenticationMs { get; set; } = 10_000;
 
+    /// <summary>Calls from charge points the node holds at most before it answers boots Pending and new connections 503.</summary>
+    public int OcppMaxHeldCalls { get; set; } = 2_000;
+
     /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
     public TlsConfiguration Tls { get; set; } = new();
 
@@ -147,6 +150,7 @@ public static class NodeHost
             MinChallengeWindow = new DurationMs(Math.Clamp(configuration.MinChallengeWindowMs, 0, StreamingChannels.MaxChallengeWindow.Milliseconds)),
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
+            OcppMaxHeldCalls = Math.Clamp(configuration.OcppMaxHeldCalls, 0, 1_000_000),
         };
 
         if (settings.NodeKeysDirectory is { } nodeKeys) NodeKeyDirectory.Publish(nodeKeys, settings.NodeKey.PublicKey.Hex);
@@ -206,6 +210,7 @@ public static class NodeHost
             var system = sp.GetRequiredService<ActorSystem>();
             return new Gateway.OcppAuthenticator(Gateway.ChargePointCredentialTable.Get(system), RevocationList.Get(system), settings.Clock);
         });
+        builder.Services.AddSingleton(new Gateway.HeldCalls(settings.OcppMaxHeldCalls));
         foreach (var module in modules)
         {
             builder.Services.AddSingleton(module);

@@ -65,6 +65,15 @@ public sealed record EnergySettings(
     /// <summary>How long an entity waits for another entity's answer.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long the node holds a charge point's or a device's call for the entity that answers it (waking after a
+    /// restart, say) before it answers that the network timed out: below the 30 s OCPP chargers and the agents wait.
+    /// </summary>
+    public TimeSpan DeviceCallHold { get; init; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>Calls from charge points a node holds at most before it is busy (see <see cref="Gateway.HeldCalls"/>).</summary>
+    public int OcppMaxHeldCalls { get; init; } = 2_000;
+
     /// <summary>Public keys (hex) of ledger nodes whose block signatures an audit accepts, besides this node's own.</summary>
     public IReadOnlySet<string> TrustedNodeKeys { get; init; } = new HashSet<string>();
 
