@@ -260,14 +260,27 @@ public sealed class OcppReconnectBenchmark : IBenchmark
         using var authority = NetworkAuthorityAgent.FromKeyFile(client, BenchNode.Network, Currency.Eur, Path.Combine(node.DataDirectory, "authority.key"));
         using var cpo = new OperatorAgent(client, BenchNode.Network, OperatorId.Of("cpo-ocpp-reconnect"));
         await cpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
+        // A password order is refused as stale some minutes after it was signed: the shared one is signed again every minute.
         var shared = cpo.PasswordFor(DeviceId.Of(ids[0]), Password, iterations: ChargePointPassword.MinIterations);
+        var signed = Stopwatch.StartNew();
+        var renewal = new Lock();
         var enrolled = 0;
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (chargePoint, _) =>
         {
             var id = DeviceId.Of(chargePoint);
             using var key = DeviceKeyPair.Generate();
             await cpo.EndorseAsync(id, DeviceRole.Charger, key.PublicKey);
-            await cpo.Node.SetChargePointPasswordAsync(id.Value, cpo.Sign(shared with { ChargePoint = id }).ToArray());
+            ChargePointPassword order;
+            lock (renewal)
+            {
+                if (signed.Elapsed > TimeSpan.FromMinutes(1))
+                {
+                    shared = cpo.PasswordFor(DeviceId.Of(ids[0]), Password, iterations: ChargePointPassword.MinIterations);
+                    signed.Restart();
+                }
+                order = shared with { ChargePoint = id };
+            }
+            await cpo.Node.SetChargePointPasswordAsync(id.Value, cpo.Sign(order).ToArray());
             if (Interlocked.Increment(ref enrolled) % 5_000 == 0) progress.Report($"{enrolled:N0}/{ids.Length:N0} charge points enrolled ({clock.Elapsed.TotalSeconds:0} s)");
         });
         progress.Report($"{ids.Length:N0} charge points endorsed and given a password in {clock.Elapsed.TotalSeconds:0.0} s");
