@@ -7,17 +7,23 @@ namespace Energy.Bench;
 /// <summary>
 /// A full node (HTTP API, device gateway, OCPP endpoint) as a child process on a fresh SQLite folder:
 /// benchmarks that speak the network's wire protocols drive it from this process, so that client and
-/// server sockets each stay within the per-process file limit.
+/// server sockets each stay within the per-process file limit. It can be stopped and started again over the
+/// same folder and port (<see cref="RestartAsync"/>), as an operator restarts a node.
 /// </summary>
 public sealed class NodeProcessHost : IAsyncDisposable
 {
-    private readonly Process _process;
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
     private readonly string _directory;
+    private readonly string[] _settings;
+    private readonly Progress _progress;
+    private Process _process;
 
-    private NodeProcessHost(Process process, string directory, Uri url)
+    private NodeProcessHost(Process process, string directory, Uri url, string[] settings, Progress progress)
     {
         _process = process;
         _directory = directory;
+        _settings = settings;
+        _progress = progress;
         Url = url;
     }
 
@@ -45,6 +51,49 @@ public sealed class NodeProcessHost : IAsyncDisposable
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         var url = new Uri($"http://127.0.0.1:{port}");
+        var process = await LaunchAsync(url, directory, settings, progress);
+        return new NodeProcessHost(process, directory, url, settings, progress);
+    }
+
+    /// <summary>
+    /// Stops the node as an operator does (SIGTERM: the host shuts down in order), killing it only when it has not
+    /// exited within <paramref name="stopGrace"/>, then starts it again over the same folder, port and settings and
+    /// waits until it is ready. Returns how long the stop took and whether it had to be killed.
+    /// </summary>
+    public async Task<(TimeSpan Stopped, bool Killed)> RestartAsync(TimeSpan stopGrace)
+    {
+        var clock = Stopwatch.StartNew();
+        var killed = await StopAsync(stopGrace);
+        var stopped = clock.Elapsed;
+        _process.Dispose();
+        _process = await LaunchAsync(Url, _directory, _settings, _progress);
+        return (stopped, killed);
+    }
+
+    private async Task<bool> StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited) return false;
+        using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+            if (signal.ExitCode != 0 && !_process.HasExited) throw new InvalidOperationException($"kill -TERM {_process.Id} failed ({signal.ExitCode})");
+        }
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            return true;
+        }
+    }
+
+    private static async Task<Process> LaunchAsync(Uri url, string directory, string[] settings, Progress progress)
+    {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "energy-node.dll"), "--urls", url.ToString(),
                      $"--Energy:DataDirectory={directory}", $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning" }.Concat(settings))
@@ -55,7 +104,7 @@ public sealed class NodeProcessHost : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var deadline = DateTime.UtcNow + ReadyTimeout;
         while (true)
         {
             if (process.HasExited) throw new InvalidOperationException("the node exited while starting");
@@ -68,11 +117,11 @@ public sealed class NodeProcessHost : IAsyncDisposable
             {
                 // Not listening yet.
             }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the node was not ready (/health/ready) within 60 s");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the node was not ready (/health/ready) within {ReadyTimeout.TotalSeconds:0} s");
             await Task.Delay(200);
         }
         progress.Report($"node process {process.Id} serving at {url}");
-        return new NodeProcessHost(process, directory, url);
+        return process;
     }
 
     public async ValueTask DisposeAsync()

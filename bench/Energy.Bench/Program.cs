@@ -11,6 +11,8 @@ IBenchmark[] benchmarks =
     new ActivationBenchmark(),
     new ChargingBenchmark(),
     new OcppConnectionsBenchmark(),
+    new OcppReconnectBenchmark(),
+    new GatewayReconnectBenchmark(),
     new TollsBenchmark(),
     new DashboardBenchmark(),
     new ClusterBenchmark(),
