@@ -100,6 +100,33 @@ public sealed class NodeProcess : IDisposable
         process.Dispose();
     }
 
+    /// <summary>
+    /// Stops the node as an orchestrator does (SIGTERM) and returns how long it took to exit; past
+    /// <paramref name="within"/> it is killed and the wait is a <see cref="TimeoutException"/>.
+    /// </summary>
+    public async Task<TimeSpan> StopAsync(TimeSpan within)
+    {
+        var process = Interlocked.Exchange(ref _process, null) ?? throw new InvalidOperationException("the node is not running");
+        var clock = Stopwatch.StartNew();
+        using (var signal = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await signal.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(within);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            return clock.Elapsed;
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"the node did not exit within {within} of SIGTERM; see {LogPath}");
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+
     private static bool HasExited(Process process)
     {
         try { return process.HasExited; }

@@ -16,6 +16,7 @@ using Energy.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 
 namespace Energy.Cluster.Gateway;
 
@@ -49,7 +50,7 @@ public static class DeviceGateway
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget)
+    private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget, IHostApplicationLifetime lifetime)
     {
         var requested = context.WebSockets.WebSocketRequestedProtocols;
         var subprotocol = requested.Contains(GatewayProtocol.BatchingSubprotocol) ? GatewayProtocol.BatchingSubprotocol
@@ -62,6 +63,7 @@ public static class DeviceGateway
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
         using var session = new Connection(socket, network, budget, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
+        using var stopping = lifetime.ApplicationStopping.Register(session.NodeStopping);
         EnergyMetrics.GatewayConnections.Add(1);
         try { await session.RunAsync(); }
         finally { EnergyMetrics.GatewayConnections.Add(-1); }
@@ -85,6 +87,9 @@ public static class DeviceGateway
         private bool _everAuthenticated;
         private bool _closingUnauthenticated;
         private bool _closingReplaced;
+        private bool _closingStopping;
+        private long _networkTicks;
+        private int _networkAsks;
 
         public Connection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, bool batching, CancellationToken aborted)
         {
@@ -120,21 +125,52 @@ public static class DeviceGateway
         /// <summary>
         /// A connection that has not authenticated a single device within the bound is closed: its queue is
         /// completed, the writer sends what is left and then a close frame naming AuthenticationTimeout, and a
-        /// client that does not answer the close within <see cref="CloseGrace"/> is cut off.
+        /// client that does not answer the close within <see cref="CloseGrace"/> is cut off. The bound is the
+        /// client's time, not the node's: the time this connection's hellos and authentications waited for the
+        /// network (a registry entity waking after a restart) is not counted, and none is closed while one waits.
         /// </summary>
         private async Task CloseIfUnauthenticatedAsync()
         {
-            try { await Task.Delay(_network.Settings.GatewayAuthenticationTimeout, _stop.Token); }
-            catch (OperationCanceledException) { return; }
+            var opened = Stopwatch.GetTimestamp();
+            var bound = _network.Settings.GatewayAuthenticationTimeout;
+            while (true)
+            {
+                var clientTime = Stopwatch.GetElapsedTime(opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks));
+                var left = bound - clientTime;
+                if (left <= TimeSpan.Zero && Volatile.Read(ref _networkAsks) == 0) break;
+                try { await Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(100), _stop.Token); }
+                catch (OperationCanceledException) { return; }
+                if (Volatile.Read(ref _everAuthenticated)) return;
+            }
             if (Volatile.Read(ref _everAuthenticated)) return;
             Volatile.Write(ref _closingUnauthenticated, true);
             _outgoing.Writer.TryComplete();
+        }
+
+        /// <summary>Asks the registry for a device, the wait counted as the network's time, not the client's.</summary>
+        private async Task<object> AskRegistryAsync(DeviceId device)
+        {
+            var started = Stopwatch.GetTimestamp();
+            Interlocked.Increment(ref _networkAsks);
+            try { return await _network.AskForDevice(new GetDevice(device), _stop.Token); }
+            finally
+            {
+                Interlocked.Add(ref _networkTicks, Stopwatch.GetElapsedTime(started).Ticks);
+                Interlocked.Decrement(ref _networkAsks);
+            }
         }
 
         /// <summary>
         /// The device authenticated again on a newer connection: calls for it here are refused as NotAuthenticated from
         /// now on, and once no device is left, the socket is closed with a close frame saying ConnectionReplaced.
         /// </summary>
+        /// <summary>The node is stopping: what is queued goes out, then a close frame saying NodeStopping (1001, going away).</summary>
+        public void NodeStopping()
+        {
+            Volatile.Write(ref _closingStopping, true);
+            _outgoing.Writer.TryComplete();
+        }
+
         private void Replaced(DeviceId device)
         {
             _authenticated.TryRemove(device, out _);
@@ -145,12 +181,14 @@ public static class DeviceGateway
 
         private async Task FinishWritingAsync()
         {
-            var reason = Volatile.Read(ref _closingUnauthenticated)
+            var reason = Volatile.Read(ref _closingStopping) ? "NodeStopping: the node is stopping; connect again"
+                : Volatile.Read(ref _closingUnauthenticated)
                 ? $"AuthenticationTimeout: no device authenticated within {_network.Settings.GatewayAuthenticationTimeout.TotalSeconds:0.###} s"
                 : Volatile.Read(ref _closingReplaced) ? "ConnectionReplaced: every device of this connection authenticated on a newer one" : null;
             if (reason is null) return;
+            var status = Volatile.Read(ref _closingStopping) ? WebSocketCloseStatus.EndpointUnavailable : WebSocketCloseStatus.PolicyViolation;
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, reason, _stop.Token);
+                await _socket.CloseOutputAsync(status, reason, _stop.Token);
             _stop.CancelAfter(CloseGrace);
         }
 
@@ -290,7 +328,7 @@ public static class DeviceGateway
             if (!replacing && _challenges.Count >= GatewayProtocol.MaxChallengesPerConnection)
                 return Error(new GatewayError.TooManyChallenges(frame.Device, GatewayProtocol.MaxChallengesPerConnection, GatewayProtocol.ChallengeLifetime));
             object answer;
-            try { answer = await _network.AskForDevice(new GetDevice(frame.Device), _stop.Token); }
+            try { answer = await AskRegistryAsync(frame.Device); }
             catch (OperationCanceledException) when (!_stop.IsCancellationRequested) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
             if (answer is not DeviceView device) return Error(new GatewayError.DeviceNotFound(frame.Device));
             if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))
@@ -324,7 +362,7 @@ public static class DeviceGateway
             if (_network.Settings.Clock.Now.UnixMilliseconds - issued.IssuedAt.UnixMilliseconds > (long)GatewayProtocol.ChallengeLifetime.TotalMilliseconds)
                 return Error(new GatewayError.ChallengeExpired(frame.Device, GatewayProtocol.ChallengeLifetime));
             object answer;
-            try { answer = await _network.AskForDevice(new GetDevice(frame.Device), _stop.Token); }
+            try { answer = await AskRegistryAsync(frame.Device); }
             catch (OperationCanceledException) when (!_stop.IsCancellationRequested) { return Error(new GatewayError.Timeout(null, frame.Device, "registry")); }
             if (answer is not DeviceView device) return Error(new GatewayError.DeviceNotFound(frame.Device));
             if (device.Revoked || RevocationList.Get(_network.System).IsRevoked(frame.Device))

@@ -20,6 +20,9 @@ public enum OcppAdmissionOutcome
 
     /// <summary>503: this node has not read the credential store yet since it started.</summary>
     NotReady,
+
+    /// <summary>503: the password checks queued already take longer than a charger should wait; come back after Retry-After.</summary>
+    Busy,
 }
 
 public readonly record struct OcppAdmission(OcppAdmissionOutcome Outcome, TimeSpan RetryAfter = default);
@@ -28,9 +31,12 @@ public readonly record struct OcppAdmission(OcppAdmissionOutcome Outcome, TimeSp
 /// Decides an OCPP upgrade before it happens (security profiles 0, 1 and 2; TLS is the listener's). Everything
 /// it reads is on this node: the credential table, the revocation list and the failure tables. It sends no
 /// message to any entity, so an unknown or hostile id costs a lookup and wakes nothing. The password is
-/// checked against the operator's salted PBKDF2 hash, in time that does not depend on where it differs.
+/// checked against the operator's salted PBKDF2 hash, in time that does not depend on where it differs, in its
+/// turn among the node's <see cref="PasswordChecks"/>; a password this node admitted before against the same
+/// object (<see cref="AdmittedPasswords"/>) costs one HMAC instead.
 /// </summary>
-public sealed class OcppAuthenticator(ChargePointCredentialTable table, RevocationList revocations, IClock clock)
+public sealed class OcppAuthenticator(ChargePointCredentialTable table, RevocationList revocations, IClock clock, PasswordChecks checks,
+    AdmittedPasswords admitted)
 {
     /// <summary>How long an upgrade waits for a starting node to read the credential store.</summary>
     public static readonly TimeSpan MaxLoadWait = TimeSpan.FromSeconds(10);
@@ -52,7 +58,9 @@ public sealed class OcppAuthenticator(ChargePointCredentialTable table, Revocati
         if (!_checking.TryAdd(chargePointId, true)) return new(OcppAdmissionOutcome.LockedOut, TimeSpan.FromSeconds(1));
         try
         {
-            if (Check(chargePointId, authorization))
+            var checkedPassword = await CheckAsync(chargePointId, authorization, token);
+            if (!checkedPassword.Ran) return new(OcppAdmissionOutcome.Busy, checkedPassword.RetryAfter);
+            if (checkedPassword.Match)
             {
                 _byChargePoint.RecordSuccess(chargePointId);
                 return new(OcppAdmissionOutcome.Accepted);
@@ -68,17 +76,24 @@ public sealed class OcppAuthenticator(ChargePointCredentialTable table, Revocati
         }
     }
 
-    private bool Check(string chargePointId, string? authorization)
+    private async Task<PasswordCheck> CheckAsync(string chargePointId, string? authorization, CancellationToken token)
     {
         var password = table.Find(chargePointId);
-        if (password is null || revocations.IsRevoked(new DeviceId(chargePointId))) return false;
+        if (password is null || revocations.IsRevoked(new DeviceId(chargePointId))) return PasswordCheck.Mismatched;
         var presented = OcppBasicAuthentication.Read(authorization, chargePointId);
-        return presented.Presented switch
+        switch (presented.Presented)
         {
-            PresentedCredentials.None => password.AllowUnauthenticated,
-            PresentedCredentials.Password => password.Matches(presented.Password!),
-            _ => false,
-        };
+            case PresentedCredentials.None:
+                return password.AllowUnauthenticated ? PasswordCheck.Matched : PasswordCheck.Mismatched;
+            case PresentedCredentials.Password:
+                var secret = presented.Password!;
+                if (admitted.Admits(chargePointId, password, secret)) return PasswordCheck.Matched;
+                var check = await checks.RunAsync(() => password.Matches(secret), token);
+                if (check.Match) admitted.Remember(chargePointId, password, secret);
+                return check;
+            default:
+                return PasswordCheck.Mismatched;
+        }
     }
 
     /// <summary>An IPv4 address as it is; an IPv6 address by its /64, which one subscriber usually holds whole.</summary>

@@ -10,6 +10,7 @@ using Energy.Ocpp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
 
 namespace Energy.Cluster.Gateway;
 
@@ -34,7 +35,8 @@ public static class OcppEndpoint
     public static bool IsValidChargePointId(string id) =>
         id.Length is > 0 and <= MaxChargePointIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');
 
-    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network, OcppAuthenticator authenticator, HeldCalls held)
+    private static async Task HandleAsync(HttpContext context, string chargePointId, EnergyNetwork network, OcppAuthenticator authenticator, HeldCalls held,
+        IHostApplicationLifetime lifetime)
     {
         if (!context.WebSockets.IsWebSocketRequest || !IsValidChargePointId(chargePointId))
         {
@@ -61,6 +63,9 @@ public static class OcppEndpoint
         // Answers and the network's own calls share the socket: one send at a time.
         using var sending = new SemaphoreSlim(1, 1);
         using var served = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // A stopping node says goodbye (1001, going away) rather than keeping the charger until the host gives up waiting.
+        using var stopping = lifetime.ApplicationStopping.Register(() =>
+            _ = OcppConnection.CloseAsync(socket, sending, served, WebSocketCloseStatus.EndpointUnavailable, "the node is stopping"));
         var connection = network.System.ActorOf(OcppConnection.Props(socket, sending, served));
         var path = connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)network.System).Provider.DefaultAddress);
         network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path, network.Settings.Clock.Now.UnixMilliseconds));
@@ -71,7 +76,7 @@ public static class OcppEndpoint
         }
         catch (OperationCanceledException) when (served.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            // Replaced by a newer connection of the same charge point: this one was told so and closed.
+            // Replaced by a newer connection of the same charge point, or the node is stopping: the charger was told so.
         }
         finally
         {
@@ -135,6 +140,11 @@ public static class OcppEndpoint
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 context.Response.Headers.RetryAfter = retryAfter;
                 await context.Response.WriteAsync("the node is starting");
+                return false;
+            case OcppAdmissionOutcome.Busy:
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = retryAfter;
+                await context.Response.WriteAsync("the node is busy checking passwords; connect again after Retry-After seconds");
                 return false;
             default:
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
@@ -253,23 +263,8 @@ public sealed class OcppConnection : ReceiveActor
 
     public OcppConnection(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served)
     {
-        ReceiveAsync<ConnectionReplaced>(async _ =>
-        {
-            try
-            {
-                if (socket.State == WebSocketState.Open && await sending.WaitAsync(CloseGrace))
-                {
-                    try { await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of this charge point", CancellationToken.None); }
-                    finally { sending.Release(); }
-                }
-            }
-            catch (Exception e) when (e is WebSocketException or ObjectDisposedException)
-            {
-                // Gone already.
-            }
-            try { served.CancelAfter(CloseGrace); }
-            catch (ObjectDisposedException) { }
-        });
+        ReceiveAsync<ConnectionReplaced>(_ =>
+            CloseAsync(socket, sending, served, WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of this charge point"));
         ReceiveAsync<OcppOutgoingCall>(async call =>
         {
             var frame = JsonSerializer.SerializeToUtf8Bytes(new object[] { 2, $"n-{++_nextCall}", call.Action, call.Payload });
@@ -284,6 +279,28 @@ public sealed class OcppConnection : ReceiveActor
                 // The charger is gone; it learns nothing more on this connection.
             }
         });
+    }
+
+    /// <summary>
+    /// Sends a close frame saying why (after the send in progress, if any) and stops serving the connection once the
+    /// charger has had <see cref="CloseGrace"/> to answer it.
+    /// </summary>
+    public static async Task CloseAsync(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served, WebSocketCloseStatus status, string reason)
+    {
+        try
+        {
+            if (socket.State == WebSocketState.Open && await sending.WaitAsync(CloseGrace))
+            {
+                try { await socket.CloseOutputAsync(status, reason, CancellationToken.None); }
+                finally { sending.Release(); }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Gone already.
+        }
+        try { served.CancelAfter(CloseGrace); }
+        catch (ObjectDisposedException) { }
     }
 
     public static Props Props(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served) => Akka.Actor.Props.Create(() => new OcppConnection(socket, sending, served));

@@ -65,6 +65,12 @@ public sealed class NodeConfiguration
     /// <summary>Calls from charge points the node holds at most before it answers boots Pending and new connections 503.</summary>
     public int OcppMaxHeldCalls { get; set; } = 2_000;
 
+    /// <summary>
+    /// How long an OCPP upgrade may wait for its turn to have its password checked (PBKDF2, one check per core at a
+    /// time), in milliseconds; past it the upgrade is answered 503 with Retry-After.
+    /// </summary>
+    public int OcppPasswordCheckWaitMs { get; set; } = 2_000;
+
     /// <summary>HTTPS beside plain HTTP, for OCPP security profile 2.</summary>
     public TlsConfiguration Tls { get; set; } = new();
 
@@ -209,8 +215,13 @@ public static class NodeHost
         builder.Services.AddSingleton(sp =>
         {
             var system = sp.GetRequiredService<ActorSystem>();
-            return new Gateway.OcppAuthenticator(Gateway.ChargePointCredentialTable.Get(system), RevocationList.Get(system), settings.Clock);
+            return new Gateway.OcppAuthenticator(Gateway.ChargePointCredentialTable.Get(system), RevocationList.Get(system), settings.Clock,
+                sp.GetRequiredService<Gateway.PasswordChecks>(), sp.GetRequiredService<Gateway.AdmittedPasswords>());
         });
+        builder.Services.AddSingleton(new Gateway.PasswordChecks(Environment.ProcessorCount,
+            TimeSpan.FromMilliseconds(Math.Clamp(configuration.OcppPasswordCheckWaitMs, 0, 30_000))));
+        builder.Services.AddSingleton(Gateway.AdmittedPasswords.Open(configuration.DataDirectory));
+        builder.Services.AddHostedService(sp => new Gateway.AdmittedPasswordsKeeper(sp.GetRequiredService<Gateway.AdmittedPasswords>(), configuration.DataDirectory));
         builder.Services.AddSingleton(new Gateway.HeldCalls(settings.OcppMaxHeldCalls));
         foreach (var module in modules)
         {
