@@ -126,6 +126,26 @@ public sealed class OcppAdmissionTests : IDisposable
     }
 
     [Fact]
+    public async Task Upgrades_refused_together_are_told_to_come_back_spread_over_the_time_their_checks_need()
+    {
+        using var checks = new PasswordChecks(1, TimeSpan.Zero);
+        using (Hold(checks))
+        {
+            var told = new List<TimeSpan>();
+            for (var i = 0; i < 1_000; i++)
+            {
+                var refused = await checks.RunAsync(() => true, CancellationToken.None);
+                Assert.False(refused.Ran);
+                told.Add(refused.RetryAfter);
+            }
+            // A thousand checks of about 5 ms each on one turn need about five seconds: the first come back at once, the last later.
+            Assert.Equal(TimeSpan.FromSeconds(1), told[0]);
+            Assert.InRange(told[^1], TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(7));
+            Assert.Equal(told.Order().ToList(), told);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_and_not_remembered()
     {
         var admitted = AdmittedPasswords.Open(_folder);

@@ -7,7 +7,9 @@ namespace Energy.Cluster.Gateway;
 /// only while the wait ahead of it (the checks queued, times what one has cost lately, over the cores) stays within
 /// <see cref="MaxWait"/>. Past that the upgrade is refused at the door with OCPP's own "busy, retry" (503 with
 /// Retry-After, the expected wait) instead of holding the charger until its upgrade times out: a storm of first
-/// contacts is spread over the seconds the checks need, and the node's other work keeps its cores.
+/// contacts is spread over the seconds the checks need, and the node's other work keeps its cores. Each refused
+/// upgrade is promised a later turn of its own (the turns promised before it, one check's cost apart), so that the
+/// refused come back spread over those seconds rather than all at once.
 /// </summary>
 public sealed class PasswordChecks : IDisposable
 {
@@ -17,6 +19,9 @@ public sealed class PasswordChecks : IDisposable
     private readonly SemaphoreSlim _turns;
     private int _queued;
     private long _averageTicks = TimeSpan.FromMilliseconds(5).Ticks;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Lock _promising = new();
+    private TimeSpan _promisedUntil;
 
     public PasswordChecks(int concurrent, TimeSpan maxWait)
     {
@@ -43,6 +48,20 @@ public sealed class PasswordChecks : IDisposable
     private TimeSpan WaitBehind(int ahead) =>
         ahead < _turns.CurrentCount ? TimeSpan.Zero : TimeSpan.FromTicks(Volatile.Read(ref _averageTicks) * (ahead + 1) / Concurrent);
 
+    /// <summary>A turn after <paramref name="wait"/> and after every turn promised before, in whole seconds from now (1 to 30).</summary>
+    private TimeSpan Promise(TimeSpan wait)
+    {
+        TimeSpan turn;
+        lock (_promising)
+        {
+            var now = _clock.Elapsed;
+            turn = now + wait > _promisedUntil ? now + wait : _promisedUntil;
+            _promisedUntil = turn + TimeSpan.FromTicks(Volatile.Read(ref _averageTicks) / Concurrent);
+            turn -= now;
+        }
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(turn.TotalSeconds), 1, 30));
+    }
+
     /// <summary>Runs the check in its turn; or, when the wait is too long, does not, and says when to come back.</summary>
     public async Task<PasswordCheck> RunAsync(Func<bool> check, CancellationToken token)
     {
@@ -51,7 +70,7 @@ public sealed class PasswordChecks : IDisposable
         if (ahead >= MaxQueued || wait > MaxWait)
         {
             Interlocked.Decrement(ref _queued);
-            return PasswordCheck.Busy(TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, 30)));
+            return PasswordCheck.Busy(Promise(wait));
         }
         try { await _turns.WaitAsync(token); }
         finally { Interlocked.Decrement(ref _queued); }
