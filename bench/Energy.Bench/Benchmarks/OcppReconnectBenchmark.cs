@@ -48,6 +48,7 @@ public sealed class OcppReconnectBenchmark : IBenchmark
         // The known charge points connect once, a few at a time (the set-up, not a storm), boot and start a transaction:
         // their entities exist and have events. This also warms the client's code (and checks it works); the node's is
         // cold again after every restart, which is what is measured.
+        var checksPerSecond = PasswordCheckRate(progress);
         var first = await WakeTheRestAsync(node.Url, known, progress);
         progress.Report($"first connection, a few at a time (not counted): {first.Length:N0}/{known.Length:N0} booted with a transaction");
 
@@ -84,7 +85,36 @@ public sealed class OcppReconnectBenchmark : IBenchmark
             (bareSteady, _) = await SteadyAsync(barePoints.Where(p => p.IsOpen).Take(awake.Length).ToArray(), rounds, progress, "C, bare server");
             await CloseAllAsync(barePoints);
         }
-        return Verdict(count, rounds, phaseA, phaseB, awake.Length, nodeSteady, nodeSteadyErrors, bareSteady, bareStorm, restarts, killed);
+        return Verdict(count, rounds, phaseA, phaseB, awake.Length, nodeSteady, nodeSteadyErrors, bareSteady, bareStorm, restarts, killed, checksPerSecond);
+    }
+
+    /// <summary>
+    /// The machine's floor for first contacts: PBKDF2 checks of the chargers' password object per second on every core,
+    /// measured here (after a warm-up) in this process. New chargers cannot all be admitted sooner than their number over it.
+    /// </summary>
+    private static double PasswordCheckRate(Progress progress)
+    {
+        var password = ChargePointPassword.For(BenchNode.Network, OperatorId.Of("bench-floor"), DeviceId.Of("cp-floor"), Password, false, 1,
+            Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), ChargePointPassword.MinIterations);
+        long Run(TimeSpan span)
+        {
+            long checks = 0;
+            var clock = Stopwatch.StartNew();
+            Parallel.For(0, Environment.ProcessorCount, _ =>
+            {
+                while (clock.Elapsed < span)
+                {
+                    if (!password.Matches(Password)) throw new InvalidOperationException("the floor's password did not match");
+                    Interlocked.Increment(ref checks);
+                }
+            });
+            return checks;
+        }
+        Run(TimeSpan.FromMilliseconds(500));
+        var span = TimeSpan.FromSeconds(2);
+        var rate = Run(span) / span.TotalSeconds;
+        progress.Report($"PBKDF2 checks ({ChargePointPassword.MinIterations:N0} iterations) on all {Environment.ProcessorCount} cores: {rate:N0}/s");
+        return rate;
     }
 
     /// <summary>
@@ -176,7 +206,7 @@ public sealed class OcppReconnectBenchmark : IBenchmark
     }
 
     private static BenchResult Verdict(int count, int rounds, List<StormFigures> a, List<StormFigures> b, int steadyPoints, List<double> nodeSteady, int nodeSteadyErrors,
-        List<double> bareSteady, StormFigures bareStorm, List<double> restarts, int killed)
+        List<double> bareSteady, StormFigures bareStorm, List<double> restarts, int killed, double checksPerSecond)
     {
         var ratios = nodeSteady.Zip(bareSteady, (n, s) => n / s).ToList();
         var checks = new List<string>();
@@ -216,6 +246,13 @@ public sealed class OcppReconnectBenchmark : IBenchmark
             figures[$"{phase}_retries"] = storms.Sum(s => s.Retries);
             figures[$"{phase}_error_kinds"] = storms.SelectMany(s => s.ErrorKinds).GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.Sum(k => k.Value));
         }
+        var floor = count / checksPerSecond;
+        var overFloor = b.Select(s => s.AllServedSeconds / floor).ToList();
+        rows.Add(new("B new: PBKDF2 floor (all cores, no other work)", floor, "s", [floor]));
+        rows.Add(new("B new: all booted / PBKDF2 floor", Measure.Median(overFloor), "x", overFloor));
+        figures["password_checks_per_s"] = Math.Round(checksPerSecond);
+        figures["b_pbkdf2_floor_s"] = Finite(floor, 2);
+        figures["b_over_floor"] = Finite(Measure.Median(overFloor), 2);
         rows.Add(new("C steady: node MeterValues p99", Measure.Median(nodeSteady), "ms", nodeSteady));
         rows.Add(new("C steady: bare server p99", Measure.Median(bareSteady), "ms", bareSteady));
         rows.Add(new("C steady: ratio node / bare", ratio, "x", ratios));
