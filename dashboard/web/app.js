@@ -91,18 +91,28 @@ function render(view) {
   renderCharts(view.series);
 }
 
+// A feed holds still while the pointer is over it, so that an item can be read and clicked; it catches up when the
+// pointer leaves.
+let latestFeeds = {};
+const heldFeeds = new Set();
+
 function renderFeeds(feeds) {
+  latestFeeds = feeds;
   const root = $("feeds");
   for (const [kind, title] of Object.entries(kinds)) {
     let list = document.querySelector(`[data-testid="feed-${kind}"]`);
     if (!list) {
       const box = document.createElement("div");
+      box.dataset.testid = `feed-${kind}-box`;
       box.innerHTML = `<h2>${title}</h2>`;
       list = document.createElement("ol");
       list.dataset.testid = `feed-${kind}`;
       box.appendChild(list);
+      box.onpointerenter = () => heldFeeds.add(kind);
+      box.onpointerleave = () => { heldFeeds.delete(kind); renderFeeds(latestFeeds); };
       root.appendChild(box);
     }
+    if (heldFeeds.has(kind)) continue;
     list.replaceChildren(...(feeds[kind] || []).map((item) => {
       const li = document.createElement("li");
       li.textContent = item.title;

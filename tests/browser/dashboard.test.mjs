@@ -47,6 +47,8 @@ test("a grid operator signs in with its dashboard key file, sees totals and feed
   await feed(page, "pass").first().waitFor({ timeout: 30_000 });
   await feed(page, "block").first().waitFor({ timeout: 30_000 });
   await page.screenshot({ path: `${shots}/grid-operator.png`, fullPage: true });
+  // As a person does: the pointer comes to the feed (which then holds still), then clicks the newest block.
+  await page.getByTestId("feed-block-box").locator("h2").hover();
   await feed(page, "block").first().click();
   // Whatever the node answered (an audit, or an error with its status) is shown; the audit must be intact.
   await page.getByTestId("detail-body").filter({ hasText: /\S/ }).waitFor({ timeout: 30_000 });
