@@ -68,9 +68,16 @@ public sealed class MarketParticipants : IDisposable
     }
 }
 
-/// <summary>The market entity on a node; its own clearing timer is out of the way, so every clearing is the test's tick.</summary>
-public sealed class MarketEntityTests(ITestOutputHelper output)
-    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1) })
+public sealed class MarketEntityOnSqlite(ITestOutputHelper output) : MarketEntityTests(TestStores.Sqlite(), output);
+
+public sealed class MarketEntityOnPostgreSql(ITestOutputHelper output) : MarketEntityTests(TestStores.PostgreSql(), output);
+
+/// <summary>
+/// The market entity on a node; its own clearing timer and the node's market watch are out of the way, so every
+/// clearing is the test's tick.
+/// </summary>
+public abstract class MarketEntityTests(NodeOptions node, ITestOutputHelper output)
+    : ClusterTestKit(node, output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1), MarketWatchInterval = TimeSpan.FromHours(1) })
 {
     private const long FundsEach = 10_000;
     private const long OperatorFloat = 1_000;
@@ -355,6 +362,7 @@ public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit
             Authority = TestAuthority.Authority,
             MarketSnapshotEveryEvents = 3,
             MarketClearCheckInterval = TimeSpan.FromHours(1),
+            MarketWatchInterval = TimeSpan.FromHours(1),
         };
         var store = TestStores.Sqlite();
         var zone = MarketParticipants.Zone;
