@@ -121,6 +121,8 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         Persist(new MarketOrderRecorded(found.Order.ToArray(), accepted.Sequence, accepted.AcceptedAt), e =>
         {
             Evolve(e);
+            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketOrderPlaced(_zone, order.Interval.Number, order.Interval.Start, order.Side,
+                order.Quantity, e.AcceptedAt));
             var answer = new MarketOrderAccepted(_zone, order.Interval.Number, order.Device, order.OrderNumber, e.Sequence, e.AcceptedAt);
             // An acknowledged order is cleared on time even if the node restarts before anything else reaches this
             // market: the index that wakes markets holds the zone before the first acknowledgement goes out.
@@ -188,8 +190,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         {
             var result = results[e.Interval];
             Evolve(e, result);
-            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketIntervalClearedActivity(_zone, e.Interval, result.Price, result.Volume,
-                result.Fills.Length, result.BuyersPay, e.ClearedAt));
+            Activity.ActivityFeed.Get(Context.System).Publish(MarketActivities.Cleared(ZoneMarkets.View(_market, e.Interval), result, e.ClearedAt));
             if (++done == decided.Count && Asked(replyTo))
                 replyTo.Tell(new MarketCleared(_zone, decided.Select(d => d.Interval.Number).ToList(), _market.Book.LastCleared));
         });
@@ -225,6 +226,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
             Persist(decision.Value, e =>
             {
                 Evolve(e);
+                Activity.ActivityFeed.Get(Context.System).Publish(MarketActivities.Settled(_zone, e));
                 replyTo.Tell(e);
                 StartPayments(e);
             });
