@@ -48,7 +48,7 @@ public sealed class MarketIndexRulesTests
 /// <summary>A market with an open interval clears on its own after the node restarts, with no order or read to wake it.</summary>
 public sealed class MarketWakeTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
-    private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
+    private static Task<object> AskAsync(IActorRef region, object message) => MarketParticipants.AskAsync(region, message);
 
     private static IActorRef Index(TestNode node) => ClusterSharding.Get(node.System).ShardRegion(MarketIndex.EntityName);
 
@@ -58,9 +58,8 @@ public sealed class MarketWakeTests(ITestOutputHelper output) : Akka.TestKit.Xun
         using var participants = new MarketParticipants();
         using var nodeKey = DeviceKeyPair.Generate();
         var clock = new ManualClock(new Timestamp(1_800_000_000_000));
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        var settings = MarketParticipants.NodeSettings(clock, nodeKey) with
         {
-            Authority = TestAuthority.Authority,
             MarketClearCheckInterval = TimeSpan.FromMilliseconds(200),
             MarketWatchInterval = TimeSpan.FromMilliseconds(500),
         };
@@ -70,11 +69,7 @@ public sealed class MarketWakeTests(ITestOutputHelper output) : Akka.TestKit.Xun
 
         await using (var node = await TestNode.StartAsync(store, settings))
         {
-            foreach (var step in participants.Onboarding(4, 10_000, 1_000))
-            {
-                var region = step switch { AdmitOperator => node.Regions.Operators, EndorseDevice => node.Regions.Devices, _ => node.Regions.Ledger };
-                Assert.IsNotType<Refusal>(await AskAsync(region, step));
-            }
+            await participants.OnboardAsync(node);
             foreach (var order in MarketParticipants.Book(interval))
                 Assert.IsType<MarketOrderAccepted>(await AskAsync(node.Regions.Markets, new SubmitMarketOrder(zone, participants.Sign(order).ToArray())));
             // Acknowledged, so already durable in the index.

@@ -97,26 +97,21 @@ public sealed class MarketIndex : ReceivePersistentActor
 /// starts) this reads the <see cref="MarketIndex"/> and wakes each active market, which clears whatever gate has
 /// closed meanwhile and goes on with its own timer.
 /// </summary>
-public sealed class MarketWatch : ReceiveActor, IWithTimers
+public sealed class MarketWatch : Kernel.PeriodicWatch
 {
-    public MarketWatch(IActorRef index, IActorRef markets, TimeSpan interval)
+    private readonly IActorRef _index;
+
+    public MarketWatch(IActorRef index, IActorRef markets, TimeSpan interval) : base(interval)
     {
-        Receive<Tick>(_ => index.Tell(GetActiveMarkets.Instance));
+        _index = index;
         Receive<ActiveMarkets>(active =>
         {
             foreach (var zone in active.Zones) markets.Tell(new ClearDue(zone), ActorRefs.NoSender);
         });
-        Self.Tell(Tick.Instance);
-        Timers.StartPeriodicTimer("tick", Tick.Instance, interval);
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(IActorRef index, IActorRef markets, TimeSpan interval) =>
         Akka.Actor.Props.Create(() => new MarketWatch(index, markets, interval));
 
-    private sealed record Tick
-    {
-        public static readonly Tick Instance = new();
-    }
+    protected override void Look() => _index.Tell(GetActiveMarkets.Instance);
 }
