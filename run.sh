@@ -29,8 +29,12 @@ if [ -e .data/node-1/energy.db ] && [ "$(cat .data/node-1/data-format 2>/dev/nul
   mkdir -p .data
 fi
 echo "== starting a node at $url (journal: .data/node-1/energy.db, log: .data/node-1.log)"
+# The zones' markets clear every few seconds here, so that the city's homes trade in several intervals each round.
+market_interval_ms="${ENERGY_MARKET_INTERVAL_MS:-4000}"
+market_gate_ms=1000
 dotnet cluster/Energy.Node/bin/Release/net10.0/energy-node.dll --urls "$url" \
-  --Energy:DataDirectory=.data/node-1 --Energy:Tls:Port="$tls_port" > .data/node-1.log 2>&1 &
+  --Energy:DataDirectory=.data/node-1 --Energy:Tls:Port="$tls_port" \
+  --Energy:Market:IntervalMs="$market_interval_ms" --Energy:Market:GateClosureMs="$market_gate_ms" > .data/node-1.log 2>&1 &
 node_pid=$!
 trap 'kill $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -40,8 +44,9 @@ for _ in $(seq 1 120); do
 done
 curl -sf "$url/health/ready" > /dev/null || { echo "the node did not come up; see .data/node-1.log"; exit 1; }
 
-echo "== the city: vehicles drive the ring road, pay tolls, charge and pay per signed meter reading; homes trade"
-dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" "$@"
+echo "== the city: vehicles drive the ring road, pay tolls, charge and pay per signed meter reading; homes trade with a neighbour and in their zones' markets"
+market=(--market-interval-ms "$market_interval_ms" --market-gate-closure-ms "$market_gate_ms")
+dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" "${market[@]}" "$@"
 
 echo
 echo "API: $url/api   OpenAPI: $url/openapi/v1.json"
@@ -49,7 +54,7 @@ echo "OCPP 1.6J: ws://127.0.0.1:$port/ocpp/{id}, wss://127.0.0.1:$tls_port/ocpp/
 echo "Dashboard: $url/dashboard   (sign in with .data/grid-dashboard.key: the grid operator's id, then its dashboard's viewer key)"
 if [ "$once" = yes ]; then exit 0; fi
 echo "The city goes on, round after round, so that the dashboard stays live; Ctrl-C stops it and the node."
-dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" --rounds 0 "$@" > .data/city.log 2>&1 &
+dotnet metering-agents/Energy.Agents.Cli/bin/Release/net10.0/energy-agents.dll city --node "$url" --rounds 0 "${market[@]}" "$@" > .data/city.log 2>&1 &
 city_pid=$!
 trap 'kill $city_pid $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
 wait $node_pid

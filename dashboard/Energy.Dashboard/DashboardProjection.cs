@@ -25,7 +25,11 @@ public sealed record DashboardItem(
 }
 
 /// <summary>What one node saw in the last tenth of a second, as the dashboard shows it.</summary>
-public sealed record DashboardBatch(string Node, IReadOnlyList<DashboardItem> Items, long Payments, Timestamp OldestAt);
+public sealed record DashboardBatch(string Node, IReadOnlyList<DashboardItem> Items, long Payments, Timestamp OldestAt)
+{
+    /// <summary>The zones' markets' events, for the <see cref="MarketBoard"/>.</summary>
+    public IReadOnlyList<NetworkActivity> Markets { get; init; } = [];
+}
 
 /// <summary>
 /// The dashboard's reading of the network's activity: each domain event becomes the item the page shows, with
@@ -36,7 +40,10 @@ public sealed record DashboardBatch(string Node, IReadOnlyList<DashboardItem> It
 public static class DashboardProjection
 {
     public static DashboardBatch Of(ActivityBatch batch) =>
-        new(batch.Node, batch.Events.Select(ItemOf).OfType<DashboardItem>().ToList(), batch.Payments, batch.OldestAt);
+        new(batch.Node, batch.Events.Select(ItemOf).OfType<DashboardItem>().ToList(), batch.Payments, batch.OldestAt)
+        {
+            Markets = batch.Events.Where(e => e is MarketOrderPlaced or MarketIntervalClearedActivity or MarketIntervalSettledActivity).ToList(),
+        };
 
     public static DashboardItem? ItemOf(NetworkActivity happened) => happened switch
     {
@@ -61,6 +68,12 @@ public static class DashboardProjection
             $"dispute: {d.Payer} closed {d.Channel} alone; {d.Payee} may answer with a newer voucher until the window ends",
             [d.Payee.Name], 0, 0, null, d.At, [Channel(d.Channel)]),
         ChannelEscrowAlert e => new DashboardItem("alert", $"{e.Code}:{e.Channel}", e.Message, [], 0, 0, null, e.At, [Channel(e.Channel)]),
+        // A zone's clearing is the grid operator's: its book and fills name meters of every operator.
+        MarketIntervalClearedActivity m => new DashboardItem("market", $"{m.Zone}:{m.Interval}",
+            m.Price is { } price
+                ? $"{m.Zone} interval {m.Interval}: {m.Volume.WattHours} Wh at {price.MinorUnitsPerKwh} per kWh, {m.Fills} fills"
+                : $"{m.Zone} interval {m.Interval}: no trade ({m.Depth.BidOrders} bids, {m.Depth.OfferOrders} offers)",
+            [], m.BuyersPay.MinorUnits, m.Volume.WattHours, m.Zone.Value, m.At, []),
         DeviceAlertRaised a => new DashboardItem("alert", a.Alert, $"{a.Kind}: {a.Device}: {a.Detail}", [], 0, 0, null, a.At, [Device(a.Device)]),
         _ => null,
     };

@@ -71,12 +71,13 @@ public sealed class DashboardState
     public const int FeedLength = 100;
     public const int SeriesLength = 300;
     public const int MaxOperators = 100_000;
-    public static readonly string[] Kinds = ["session", "trade", "pass", "violation", "block", "alert"];
+    public static readonly string[] Kinds = ["session", "trade", "market", "pass", "violation", "block", "alert"];
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedList<DashboardItem>> _feeds = Kinds.ToDictionary(k => k, _ => new LinkedList<DashboardItem>());
     private readonly Dictionary<string, OperatorTotals> _byOperator = new(StringComparer.Ordinal);
     private readonly ZoneTable _zones = new();
+    private readonly MarketBoard _markets = new();
     private readonly LinkedList<Sample> _series = new();
     private OperatorTotals _all = new();
     private long _payments;
@@ -120,6 +121,9 @@ public sealed class DashboardState
     {
         /// <summary>When the node sent this update (Unix milliseconds): the pace of updates is the server's, whatever the network does to it.</summary>
         public long SentAtMs { get; init; }
+
+        /// <summary>The zones' markets: a grid operator's only.</summary>
+        public MarketBoard.View Markets { get; init; } = MarketBoard.View.Nothing;
     }
 
     public long Version => Volatile.Read(ref _version);
@@ -129,6 +133,7 @@ public sealed class DashboardState
         lock (_gate)
         {
             foreach (var item in batch.Items) Apply(item);
+            foreach (var happened in batch.Markets) _markets.Apply(happened);
             _payments += batch.Payments;
             _paymentsThisSecond += batch.Payments;
             if (_oldestUnsentAt == 0 || batch.OldestAt.UnixMilliseconds < _oldestUnsentAt) _oldestUnsentAt = batch.OldestAt.UnixMilliseconds;
@@ -203,7 +208,10 @@ public sealed class DashboardState
             var zones = _zones.For(viewer);
             var series = viewer.SeesEverything ? _series.ToList() : [];
             var rate = _series.Last?.Value.PaymentsPerSecond ?? 0;
-            return new View(_version, _oldestUnsentAt, totals, viewer.SeesEverything ? _payments : 0, viewer.SeesEverything ? rate : 0, feeds, zones, series);
+            return new View(_version, _oldestUnsentAt, totals, viewer.SeesEverything ? _payments : 0, viewer.SeesEverything ? rate : 0, feeds, zones, series)
+            {
+                Markets = _markets.For(viewer),
+            };
         }
     }
 

@@ -4,10 +4,12 @@
 // uPlot, served from their npm packages.
 "use strict";
 
-const kinds = { session: "Charging sessions", trade: "Energy trades", pass: "Toll passes", violation: "Violations", block: "Settlement blocks", alert: "Alerts" };
+const kinds = { session: "Charging sessions", trade: "Energy trades", market: "Market clearings", pass: "Toll passes", violation: "Violations", block: "Settlement blocks", alert: "Alerts" };
 const $ = (id) => document.getElementById(id);
 let connection = null;
 let charts = null;
+let marketChart = null;
+let marketZone = null;
 
 const hex = (text) => new Uint8Array(text.trim().match(/.{2}/g).map((b) => parseInt(b, 16)));
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -89,6 +91,50 @@ function render(view) {
   renderFeeds(view.feeds);
   renderZones(view.zones);
   renderCharts(view.series);
+  renderMarkets(view.markets);
+}
+
+// The zones' markets (a grid operator's only): each interval's depth, price, volume, delivery and imbalance of the
+// chosen zone, its price and volume over the recent intervals, and the latest trades of every zone.
+function renderMarkets(markets) {
+  const zones = markets?.zones ?? [];
+  const select = $("market-zone");
+  const names = zones.map((z) => z.zone);
+  if (select.options.length !== names.length || names.some((n, i) => select.options[i].value !== n)) {
+    select.replaceChildren(...names.map((n) => new Option(n, n)));
+  }
+  marketZone = names.includes(marketZone) ? marketZone : names[0] ?? null;
+  select.value = marketZone ?? "";
+  const zone = zones.find((z) => z.zone === marketZone);
+  const rows = zone ? [...zone.intervals].reverse() : [];
+  const kwh = (wh) => (wh == null ? "" : (wh / 1000).toFixed(1));
+  $("market-intervals").replaceChildren(...rows.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.status = r.status;
+    tr.dataset.interval = r.interval;
+    const start = r.startMs ? new Date(r.startMs).toISOString().slice(11, 19) : r.interval;
+    tr.innerHTML = `<td>${start}</td><td>${r.status}</td><td>${r.bidOrders}</td><td>${kwh(r.bidWh)}</td><td>${r.offerOrders}</td><td>${kwh(r.offerWh)}</td>`
+      + `<td>${r.priceMinorUnitsPerKwh == null ? "" : money(r.priceMinorUnitsPerKwh)}</td><td>${kwh(r.volumeWh)}</td><td>${r.fills}</td>`
+      + `<td>${kwh(r.deliveredWh)}</td><td>${kwh(r.imbalanceWh)}</td>`;
+    return tr;
+  }));
+  $("market-trades").replaceChildren(...(markets?.trades ?? []).map((t) => {
+    const li = document.createElement("li");
+    li.textContent = `${t.zone}: ${t.device} ${t.side === "bid" ? "bought" : "sold"} ${t.energyWh} Wh at ${money(t.priceMinorUnitsPerKwh)} per kWh (${money(t.amountMinorUnits)})`;
+    return li;
+  }));
+  const cleared = zone ? zone.intervals.filter((r) => r.status !== "open" && r.startMs) : [];
+  if (cleared.length === 0) return;
+  const data = [cleared.map((r) => r.startMs / 1000), cleared.map((r) => (r.priceMinorUnitsPerKwh ?? 0) / 100), cleared.map((r) => r.volumeWh / 1000)];
+  if (!marketChart) {
+    marketChart = new uPlot({
+      title: "Cleared price and volume", width: 560, height: 220,
+      series: [{}, { label: "price / kWh", stroke: "#f0883e", scale: "price" }, { label: "kWh cleared", stroke: "#58a6ff", scale: "kwh" }],
+      axes: [{ stroke: "#8b949e" }, { scale: "price", stroke: "#f0883e" }, { scale: "kwh", side: 1, stroke: "#58a6ff" }],
+    }, data, $("market-chart"));
+    return;
+  }
+  marketChart.setData(data);
 }
 
 // A feed holds still while the pointer is over it, so that an item can be read and clicked; it catches up when the
@@ -161,3 +207,4 @@ async function drill(link) {
 $("sign-in-button").onclick = signIn;
 $("key-file").onchange = (event) => event.target.files[0] && loadKeyFile(event.target.files[0]);
 $("detail-close").onclick = () => ($("detail").hidden = true);
+$("market-zone").onchange = (event) => (marketZone = event.target.value);

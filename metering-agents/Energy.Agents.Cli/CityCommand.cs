@@ -35,6 +35,11 @@ public static class CityCommand
         var readings = Count("--readings", 30, "Signed meter readings per session");
         var intervalMs = Count("--interval-ms", 50, "Milliseconds between a charger's readings");
         var rounds = Count("--rounds", 1, "How many cities to run one after the other (0: until stopped)");
+        var marketIntervalMs = Count("--market-interval-ms", 0,
+            "The node's market interval in ms (its Energy:Market:IntervalMs); homes then trade in the zones' markets (0: they do not)");
+        var marketGateClosureMs = Count("--market-gate-closure-ms", 1_000, "The node's market gate closure in ms (its Energy:Market:GateClosureMs)");
+        var marketIntervals = Count("--market-intervals", 3, "Market intervals the homes trade in, each round");
+        var marketHomes = Count("--market-homes", 4, "Homes in each zone's market (half with solar, offering; half bidding)");
         var gridKeyFile = new Option<string>("--grid-key-file")
         {
             Description = "The grid operator's key file (operator id, then key): made on first use, then kept; the dashboard signs in with it",
@@ -65,14 +70,20 @@ public static class CityCommand
         var command = new Command("city", "Runs a city against a node: chargers, gantries, vehicles and homes through the device gateway, "
             + "then prints the summary, the ledger totals and the audit of every block chain, after each round")
         {
-            node, vehicles, chargers, gantries, homes, sessions, readings, intervalMs, rounds, gridKeyFile, dashboardKeyFile, authorityKey, statusFile, network, currency,
+            node, vehicles, chargers, gantries, homes, sessions, readings, intervalMs, rounds, marketIntervalMs, marketGateClosureMs, marketIntervals, marketHomes, gridKeyFile, dashboardKeyFile, authorityKey, statusFile, network, currency,
         };
         command.SetAction((parse, token) =>
         {
             var options = new CityScenario.Options(
                 Vehicles: parse.GetValue(vehicles), Chargers: parse.GetValue(chargers), Gantries: parse.GetValue(gantries), Homes: parse.GetValue(homes),
                 SessionsPerVehicle: parse.GetValue(sessions), Readings: parse.GetValue(readings),
-                ReadingInterval: TimeSpan.FromMilliseconds(parse.GetValue(intervalMs)));
+                ReadingInterval: TimeSpan.FromMilliseconds(parse.GetValue(intervalMs)))
+            {
+                MarketIntervalMs = parse.GetValue(marketIntervalMs),
+                MarketGateClosureMs = parse.GetValue(marketGateClosureMs),
+                MarketIntervals = parse.GetValue(marketIntervals),
+                MarketHomesPerZone = parse.GetValue(marketHomes),
+            };
             var city = new CityRun(parse.GetRequiredValue(node), NetworkId.Of(parse.GetRequiredValue(network)), Currency.Of(parse.GetRequiredValue(currency)),
                 parse.GetRequiredValue(authorityKey), parse.GetRequiredValue(gridKeyFile), parse.GetRequiredValue(dashboardKeyFile), parse.InvocationConfiguration.Output)
             {

@@ -15,8 +15,9 @@ namespace Energy.Agents;
 /// each device holds its own key and reaches the network through the gateway (a roadside box carries
 /// ten gantries or chargers, or fifty vehicles, on one connection). Every vehicle drives the ring road,
 /// paying each gantry's toll, then charges at the next free charger, paying per signed reading. Homes
-/// trade in pairs: one sells its solar surplus to its neighbour over a duplex channel. At the end the
-/// operators close the channels and are settled on the ledger.
+/// trade in pairs: one sells its solar surplus to its neighbour over a duplex channel. With a market interval set,
+/// more homes trade in their zones' markets meanwhile (<see cref="ZoneMarketTrading"/>), settled by the grid operator
+/// and checked for conserved value. At the end the operators close the channels and are settled on the ledger.
 /// </summary>
 public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authority, Uri nodeUri, NetworkId network, Currency currency, Action<string> report)
 {
@@ -29,13 +30,30 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
 
     public sealed record Options(int Vehicles = 20, int Chargers = 5, int Gantries = 0, int Homes = 0, int SessionsPerVehicle = 1, int Readings = 30,
         long WhPerReading = 500, long PricePerKwh = 35, long Credit = 60, TimeSpan ReadingInterval = default, TimeSpan GantryInterval = default,
-        string Prefix = "");
+        string Prefix = "")
+    {
+        /// <summary>The node's market interval in ms (its Energy:Market:IntervalMs); 0: the homes do not trade in zone markets.</summary>
+        public long MarketIntervalMs { get; init; }
+
+        /// <summary>The node's gate closure in ms (its Energy:Market:GateClosureMs).</summary>
+        public long MarketGateClosureMs { get; init; } = 1_000;
+
+        public int MarketZones { get; init; } = 2;
+
+        /// <summary>Homes in each zone's market: half of them with solar, offering; the others bidding.</summary>
+        public int MarketHomesPerZone { get; init; } = 4;
+
+        public int MarketIntervals { get; init; } = 3;
+    }
 
     public sealed record Summary(int Sessions, long EnergyWh, int Payments, long CostMinorUnits, long PaidMinorUnits, long SettledMinorUnits,
         int Suspensions, int Trades, long TradedWh, long TradedMinorUnits, int TollPasses, int TollsPaid, int TollViolations, long TollsPaidMinorUnits, long TollsSettledMinorUnits,
         int Errors, TimeSpan Elapsed)
     {
-        public string Describe(Currency currency) => string.Create(CultureInfo.InvariantCulture,
+        /// <summary>The homes' trading in the zone markets, when they traded there.</summary>
+        public ZoneMarketTrading.Outcome? Market { get; init; }
+
+        public string Describe(Currency currency) => (Market is { } market ? market.Describe(currency) + "; " : "") + string.Create(CultureInfo.InvariantCulture,
             $"{Sessions} sessions, {EnergyWh / 1000.0:0.0} kWh, {Payments} payments, cost {CostMinorUnits / 100.0:0.00} {currency}, paid {PaidMinorUnits / 100.0:0.00}, " +
             $"settled to the charge point operator {SettledMinorUnits / 100.0:0.00} {currency}, {Suspensions} suspensions; " +
             $"{TollPasses} gantry passes, {TollsPaid} tolls paid ({TollsPaidMinorUnits / 100.0:0.00} {currency}), {TollViolations} violations, {TollsSettledMinorUnits / 100.0:0.00} {currency} settled to the toll operator; " +
@@ -133,6 +151,10 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
                 null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
             var trading = TradeAsync(homes, options, homeDeposit, tally, token);
+            var marketTrading = options.MarketIntervalMs > 0
+                ? new ZoneMarketTrading(node, network, currency, report).RunAsync(run, new ZoneMarketTrading.Options(options.MarketZones, options.MarketHomesPerZone,
+                    options.MarketIntervals, new DurationMs(options.MarketIntervalMs), new DurationMs(options.MarketGateClosureMs), options.Prefix), grid, bank, token)
+                : Task.FromResult<ZoneMarketTrading.Outcome?>(null)!;
             // Vehicles drive the ring road, then queue for a charger.
             var arrivals = Channel.CreateBounded<VehicleAgent>(Math.Max(1, total));
             var driving = Task.WhenAll(vehicles.Select((v, i) => DriveAsync(v, i, gantries, options, arrivals.Writer, tally, token)))
@@ -140,12 +162,18 @@ public sealed class CityScenario(NodeClient node, NetworkAuthorityAgent authorit
             await Task.WhenAll(chargers.Select(c => ChargeAsync(c, arrivals.Reader, options, tally, token)));
             await driving;
             await trading;
+            var market = await marketTrading;
 
             var settled = await CloseAsync(cpo, vehicles, tally);
             var tollsSettled = gantries.Count > 0 ? await CloseAsync(tolls, vehicles, tally) : 0;
-            var errors = tally.Errors + vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count);
+            // A market whose value is not conserved is an error of the round, as much as a refusal.
+            var errors = tally.Errors + vehicles.Sum(v => v.Refusals.Count) + chargers.Sum(c => c.Refusals.Count)
+                + (market is null ? 0 : market.Errors + (market.Conserved ? 0 : 1));
             return new Summary(tally.Sessions, tally.Energy, vehicles.Sum(v => v.Payments), tally.Cost, tally.Paid, settled, chargers.Sum(c => c.Suspensions),
-                tally.Trades, tally.TradedWh, tally.TradedValue, tally.Passes, tally.TollsPaid, tally.Violations, tally.TollValue, tollsSettled, errors, clock.Elapsed);
+                tally.Trades, tally.TradedWh, tally.TradedValue, tally.Passes, tally.TollsPaid, tally.Violations, tally.TollValue, tollsSettled, errors, clock.Elapsed)
+            {
+                Market = market,
+            };
         }
         finally
         {

@@ -1,6 +1,7 @@
 using Energy.Channels.Duplex;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
+using Energy.Channels.Market;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 
@@ -35,6 +36,34 @@ public sealed class HomeAgent(NetworkId network, DeviceId id) : IDisposable
     }
 
     public byte[] Sign(byte[] body) => _key.Sign(body);
+
+    /// <summary>The import register: energy this home has taken from the zone, in Wh.</summary>
+    public long ImportWh { get; private set; }
+
+    /// <summary>The same node, with reads signed by this meter: it sees its own orders, fills and settlement.</summary>
+    public NodeClient Reading(NodeClient node) => node.SignedBy(Party, _key, Network);
+
+    /// <summary>Signs an order for the zone's market: an offer of its solar surplus, or a bid for energy.</summary>
+    public Signed<MarketOrder> Order(MarketInterval interval, MarketSide side, ulong number, long wh, long pricePerKwh, Currency currency) =>
+        Signed<MarketOrder>.Sign(new MarketOrder(Network, interval, Id, side, number, new EnergyWh(wh), new EnergyPrice(pricePerKwh, currency)), _key);
+
+    /// <summary>Feeds energy into the zone (a seller's export register) or takes it (a buyer's import register).</summary>
+    public void Meter(MarketSide side, long wh)
+    {
+        if (side == MarketSide.Offer) ExportWh = checked(ExportWh + wh);
+        else ImportWh = checked(ImportWh + wh);
+    }
+
+    /// <summary>
+    /// A signed reading of the register that proves this side's delivery (export for a seller, import for a buyer),
+    /// taken at <paramref name="at"/>: an interval's start or end, once that instant has passed.
+    /// </summary>
+    public Signed<MeterReading> RegisterAt(MarketSide side, Timestamp at)
+    {
+        _lastTime = at > _lastTime ? at : _lastTime;
+        var register = side == MarketSide.Offer ? ExportWh : ImportWh;
+        return Signed<MeterReading>.Sign(new MeterReading(Network, Id, ++_sequence, _lastTime, new EnergyWh(register)), _key);
+    }
 
     /// <summary>
     /// Sells <paramref name="intervals"/> increments of <paramref name="whPerInterval"/> to <paramref name="buyer"/> at

@@ -89,6 +89,17 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     public Task<JsonElement> SetChargePointPasswordAsync(string chargePoint, byte[] password) =>
         PostAsync($"/api/charge-points/{chargePoint}/password", new { signed = Convert.ToBase64String(password) });
 
+    /// <summary>Posts a meter's signed order to its zone's market (anyone may post it; the signature decides).</summary>
+    public Task<JsonElement> SubmitMarketOrderAsync(string zone, byte[] order) =>
+        PostAsync($"/api/market/{zone}/orders", new { signed = Convert.ToBase64String(order) });
+
+    /// <summary>An interval of a zone's market as the caller may see it (the grid operator all of it, a meter its own part).</summary>
+    public Task<JsonElement> MarketIntervalAsync(string zone, long startMs) => GetAsync($"/api/market/{zone}/intervals/{startMs}");
+
+    /// <summary>The grid operator settles an interval against the participants' signed readings (a signed request).</summary>
+    public Task<JsonElement> SettleMarketIntervalAsync(string zone, long startMs, object body) =>
+        PostSignedAsync($"/api/market/{zone}/intervals/{startMs}/settlement", body);
+
     public Task<JsonElement> GantryAsync(string gantry) => GetAsync($"/api/gantries/{gantry}");
 
     public Task<JsonElement> ViolationsAsync(string tollOperator) => GetAsync($"/api/tolls/{tollOperator}/violations");
@@ -125,6 +136,17 @@ public sealed class NodeClient(HttpClient http, PartyId? caller = null, DeviceKe
     private async Task<JsonElement> PostAsync(string path, object body)
     {
         using var response = await http.PostAsJsonAsync(path, body);
+        return await ReadAsync(response);
+    }
+
+    /// <summary>Posts a body with the request signed by the caller over its method, path and exact bytes.</summary>
+    public async Task<JsonElement> PostSignedAsync(string path, object body)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new("application/json");
+        if (caller is { } party && callerKey is not null) request.Headers.Authorization = new("Energy", SignRequest(party, callerKey, "POST", path, bytes));
+        using var response = await http.SendAsync(request);
         return await ReadAsync(response);
     }
 

@@ -15,11 +15,13 @@ public sealed class CityCommandTests(CliNode node) : IClassFixture<CliNode>, IDi
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
-    public async Task Two_clean_rounds_exit_0_after_the_city_admits_the_node_s_ledger_key_and_the_node_s_readiness_says_it_is_admitted()
+    public async Task Two_clean_rounds_with_homes_trading_in_zone_markets_exit_0_after_the_city_admits_the_node_s_ledger_key_and_the_node_s_readiness_says_it_is_admitted()
     {
         using var output = new StringWriter();
         var exitCode = await AgentsCommandLine.Build().Parse(["city", "--node", node.Url.ToString(), "--network", CliNode.Network, "--rounds", "2",
                 "--vehicles", "3", "--chargers", "1", "--gantries", "2", "--homes", "2", "--readings", "4", "--interval-ms", "10",
+                "--market-interval-ms", CliNode.MarketIntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--market-gate-closure-ms", "1000",
+                "--market-intervals", "2", "--market-homes", "4",
                 "--authority-key", node.AuthorityKeyFile, "--grid-key-file", Path.Combine(_folder, "grid.key"),
                 "--dashboard-key-file", Path.Combine(_folder, "dashboard.key")])
             .InvokeAsync(new InvocationConfiguration { Output = output });
@@ -28,6 +30,9 @@ public sealed class CityCommandTests(CliNode node) : IClassFixture<CliNode>, IDi
         Assert.True(exitCode == 0, text);
         Assert.Contains("admitted by the authority", text, StringComparison.Ordinal);
         Assert.Contains("== city, round 2", text, StringComparison.Ordinal);
+        // Each round: two zones, two intervals each, settled by the grid operator and checked against the ledger.
+        Assert.Equal(2, text.Split("4 market intervals settled").Length - 1);
+        Assert.Equal(2, text.Split("market value conserved").Length - 1);
         Assert.DoesNotContain("intact=False", text, StringComparison.Ordinal);
         Assert.Equal("Healthy", await LedgerNodeCheckAsync(node, "Healthy"));
     }

@@ -5,7 +5,13 @@ public sealed class CliNode : IAsyncLifetime
 {
     public const string Network = "energy-cli-test";
 
-    private readonly NodeProcess _node = new() { Network = Network, LedgerShards = 2, WaitForAuthorityKey = true };
+    /// <summary>The node's zone markets clear every few seconds, as ./run.sh's do, so that a city's homes trade in them.</summary>
+    public const int MarketIntervalMs = 3_000;
+
+    private readonly NodeProcess _node = new(null, $"--Energy:Market:IntervalMs={MarketIntervalMs}", "--Energy:Market:GateClosureMs=1000")
+    {
+        Network = Network, LedgerShards = 2, WaitForAuthorityKey = true,
+    };
 
     public Uri Url => _node.Url;
     public string DataDirectory => _node.DataDirectory;

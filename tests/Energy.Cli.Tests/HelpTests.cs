@@ -81,6 +81,7 @@ public class HelpTests
         var counts = new Dictionary<string, int>
         {
             ["--rounds"] = 1, ["--vehicles"] = 20, ["--chargers"] = 5, ["--gantries"] = 6, ["--homes"] = 10, ["--sessions"] = 1, ["--readings"] = 30, ["--interval-ms"] = 50,
+            ["--market-interval-ms"] = 0, ["--market-gate-closure-ms"] = 1_000, ["--market-intervals"] = 3, ["--market-homes"] = 4,
         };
         foreach (var (option, value) in counts) Assert.Equal(value, parse.GetValue<int>(option));
     }

@@ -29,7 +29,7 @@ namespace Energy.Cluster.Tests;
 /// tenant and the replayer are refused.
 /// </summary>
 public sealed class MarketApiTests(ITestOutputHelper output)
-    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1) }), IAsyncLifetime
+    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1), MarketWatchInterval = TimeSpan.FromHours(1) }), IAsyncLifetime
 {
     private static readonly OperatorId OtherTenant = OperatorId.Of("cpo-elsewhere");
     private readonly MarketParticipants _m = new();

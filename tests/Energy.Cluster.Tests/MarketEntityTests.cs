@@ -44,6 +44,22 @@ public sealed class MarketParticipants : IDisposable
         yield return new Mint(LedgerShards.For(grid, shardCount), "fund-grid", grid, new Money(operatorFloat, Currency.Eur), TestAuthority.Bank);
     }
 
+    /// <summary>The settings of a node that a test starts and stops itself, on <paramref name="clock"/>.</summary>
+    public static EnergySettings NodeSettings(ManualClock clock, DeviceKeyPair nodeKey) =>
+        new(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
+
+    public static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
+
+    /// <summary><see cref="Onboarding"/> on a node the test started.</summary>
+    public async Task OnboardAsync(TestNode node)
+    {
+        foreach (var step in Onboarding(4, 10_000, 1_000))
+        {
+            var region = step switch { AdmitOperator => node.Regions.Operators, EndorseDevice => node.Regions.Devices, _ => node.Regions.Ledger };
+            Assert.IsNotType<Refusal>(await AskAsync(region, step));
+        }
+    }
+
     public static MarketOrder Order(MarketInterval interval, DeviceId device, MarketSide side, long wh, long price, ulong number = 1) =>
         new(ClusterTestKit.Network, interval, device, side, number, new EnergyWh(wh), new EnergyPrice(price, Currency.Eur));
 
@@ -68,9 +84,16 @@ public sealed class MarketParticipants : IDisposable
     }
 }
 
-/// <summary>The market entity on a node; its own clearing timer is out of the way, so every clearing is the test's tick.</summary>
-public sealed class MarketEntityTests(ITestOutputHelper output)
-    : ClusterTestKit(TestStores.Sqlite(), output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1) })
+public sealed class MarketEntityOnSqlite(ITestOutputHelper output) : MarketEntityTests(TestStores.Sqlite(), output);
+
+public sealed class MarketEntityOnPostgreSql(ITestOutputHelper output) : MarketEntityTests(TestStores.PostgreSql(), output);
+
+/// <summary>
+/// The market entity on a node; its own clearing timer and the node's market watch are out of the way, so every
+/// clearing is the test's tick.
+/// </summary>
+public abstract class MarketEntityTests(NodeOptions node, ITestOutputHelper output)
+    : ClusterTestKit(node, output, configure: s => s with { MarketClearCheckInterval = TimeSpan.FromHours(1), MarketWatchInterval = TimeSpan.FromHours(1) })
 {
     private const long FundsEach = 10_000;
     private const long OperatorFloat = 1_000;
@@ -341,7 +364,7 @@ public sealed class MarketTimerTests(ITestOutputHelper output)
 
 public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
-    private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
+    private static Task<object> AskAsync(IActorRef region, object message) => MarketParticipants.AskAsync(region, message);
 
     [Fact]
     public async Task A_restarted_market_recovers_its_book_from_a_snapshot_and_events_and_clears_the_same()
@@ -350,11 +373,11 @@ public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit
         using var nodeKey = DeviceKeyPair.Generate();
         var clock = new ManualClock(new Timestamp(1_800_000_000_000));
         // A snapshot every three events: recovery takes a snapshot and the events after it.
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock)
+        var settings = MarketParticipants.NodeSettings(clock, nodeKey) with
         {
-            Authority = TestAuthority.Authority,
             MarketSnapshotEveryEvents = 3,
             MarketClearCheckInterval = TimeSpan.FromHours(1),
+            MarketWatchInterval = TimeSpan.FromHours(1),
         };
         var store = TestStores.Sqlite();
         var zone = MarketParticipants.Zone;
@@ -363,11 +386,7 @@ public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit
 
         await using (var node = await TestNode.StartAsync(store, settings))
         {
-            foreach (var step in participants.Onboarding(4, 10_000, 1_000))
-            {
-                var region = step switch { AdmitOperator => node.Regions.Operators, EndorseDevice => node.Regions.Devices, _ => node.Regions.Ledger };
-                Assert.IsNotType<Refusal>(await AskAsync(region, step));
-            }
+            await participants.OnboardAsync(node);
             foreach (var order in MarketParticipants.Book(interval))
             {
                 var answer = Assert.IsType<MarketOrderAccepted>(await AskAsync(node.Regions.Markets, new SubmitMarketOrder(zone, participants.Sign(order).ToArray())));

@@ -38,9 +38,12 @@ public sealed class ChargingNodeFixture() : AgentNodeFixture("--Energy:SessionSe
 /// <summary>A node whose gantries wait half a second for a payment.</summary>
 public sealed class TollNodeFixture() : AgentNodeFixture("--Energy:TollAnswerMs=500");
 
-/// <summary>A node serving the dashboard page from the repository's dashboard/web.</summary>
-public sealed class DashboardNodeFixture() : AgentNodeFixture($"--Energy:DashboardDirectory={Path.Combine(Repository, "dashboard", "web")}")
+/// <summary>A node serving the dashboard page from the repository's dashboard/web, its zone markets clearing every three seconds.</summary>
+public sealed class DashboardNodeFixture() : AgentNodeFixture($"--Energy:DashboardDirectory={Path.Combine(Repository, "dashboard", "web")}",
+    $"--Energy:Market:IntervalMs={MarketIntervalMs}", "--Energy:Market:GateClosureMs=1000")
 {
+    public const int MarketIntervalMs = 3_000;
+
     public static readonly string Repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
 }
 

@@ -311,8 +311,13 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
         {
             while (!stop.IsCancellationRequested)
             {
+                // Their homes trade in their zones' markets too, which the grid operator watches clear.
                 await City(authority).RunAsync(new CityScenario.Options(Vehicles: 4, Chargers: 2, Gantries: 2, Homes: 2, Readings: 40,
-                    ReadingInterval: TimeSpan.FromMilliseconds(50), GantryInterval: TimeSpan.FromMilliseconds(300), Prefix: prefix), CancellationToken.None, grid.Agent, cpo);
+                    ReadingInterval: TimeSpan.FromMilliseconds(50), GantryInterval: TimeSpan.FromMilliseconds(300), Prefix: prefix)
+                {
+                    MarketIntervalMs = DashboardNodeFixture.MarketIntervalMs,
+                    MarketIntervals = 2,
+                }, CancellationToken.None, grid.Agent, cpo);
             }
         }
         var cities = Task.WhenAll(Keep("a-", cpoA.Agent), Keep("b-", cpoB.Agent));
@@ -348,8 +353,8 @@ public sealed class DashboardTests(DashboardNodeFixture fixture, ITestOutputHelp
         output.WriteLine(await stdout);
         output.WriteLine(await stderr);
         Assert.True(node.ExitCode == 0, $"the browser tests failed:\n{await stdout}\n{await stderr}");
-        Assert.Contains("# pass 3", await stdout, StringComparison.Ordinal);
-        foreach (var shot in new[] { "grid-operator.png", "block-drill-down.png", "charge-point-operator.png", "refused.png" })
+        Assert.Contains("# pass 4", await stdout, StringComparison.Ordinal);
+        foreach (var shot in new[] { "grid-operator.png", "block-drill-down.png", "market.png", "charge-point-operator.png", "refused.png" })
             Assert.True(File.Exists(Path.Combine(screenshots, shot)), $"screenshot {shot} is missing");
     }
 }

@@ -58,6 +58,22 @@ test("a grid operator signs in with its dashboard key file, sees totals and feed
   await context.close();
 });
 
+test("a grid operator's market panel shows a cleared interval of a zone with its depth, price and volume, and the chart and trades", async () => {
+  const { context, page } = await signIn(process.env.GRID_OPERATOR, process.env.GRID_KEY, { fromFile: true });
+  const cleared = page.locator('[data-testid="market-intervals"] tr[data-status="cleared"], [data-testid="market-intervals"] tr[data-status="settled"]');
+  await cleared.first().waitFor({ timeout: 90_000 });
+  const cells = await cleared.first().locator("td").allTextContents();
+  // interval, status, bids, bid kWh, offers, offer kWh, price, kWh cleared, fills, kWh delivered, imbalance
+  assert.ok(Number(cells[2]) > 0 && Number(cells[4]) > 0, `a cleared interval without depth: ${cells}`);
+  assert.ok(Number(cells[6]) > 0 && Number(cells[7]) > 0 && Number(cells[8]) > 0, `a cleared interval without price, volume or fills: ${cells}`);
+  assert.ok((await page.getByTestId("market-zone").locator("option").count()) > 0);
+  await page.locator('[data-testid="market-trades"] li').first().waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid="market-chart"] canvas').first().waitFor({ timeout: 30_000 });
+  await feed(page, "market").first().waitFor({ timeout: 30_000 });
+  await page.getByTestId("markets").screenshot({ path: `${shots}/market.png` });
+  await context.close();
+});
+
 test("a charge point operator sees its own sessions and no other operator's trades", async () => {
   const { context, page } = await signIn(process.env.CPO_A, process.env.CPO_A_KEY);
   await feed(page, "session").first().waitFor({ timeout: 60_000 });
@@ -68,7 +84,11 @@ test("a charge point operator sees its own sessions and no other operator's trad
     assert.ok(!line.includes(process.env.CPO_B_CHARGERS), `another operator's session: ${line}`);
   }
   // Trades, blocks and alerts are the grid operator's; passes belong to the toll operator.
-  for (const kind of ["trade", "block", "alert", "pass"]) assert.equal(await feed(page, kind).count(), 0, `${kind} shown to a charge point operator`);
+  for (const kind of ["trade", "market", "block", "alert", "pass"]) assert.equal(await feed(page, kind).count(), 0, `${kind} shown to a charge point operator`);
+  // The zones' markets are the grid operator's: no interval, zone or trade of them reaches another operator's page.
+  assert.equal(await page.locator('[data-testid="market-intervals"] tbody tr').count(), 0);
+  assert.equal(await page.locator('[data-testid="market-trades"] li').count(), 0);
+  assert.equal(await page.getByTestId("market-zone").locator("option").count(), 0);
   // Drilling into another operator's device is refused.
   const other = await page.evaluate(async (id) => (await fetch(`/dashboard/api/devices/${id}`)).status, process.env.CPO_B_CHARGER);
   assert.equal(other, 403);

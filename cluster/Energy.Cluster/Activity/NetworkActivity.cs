@@ -18,6 +18,8 @@ namespace Energy.Cluster.Activity;
 [JsonDerivedType(typeof(ChannelEscrowAlert), "channel-escrow-alert")]
 [JsonDerivedType(typeof(DeviceAlertRaised), "device-alert-raised")]
 [JsonDerivedType(typeof(MarketIntervalClearedActivity), "market-interval-cleared")]
+[JsonDerivedType(typeof(MarketOrderPlaced), "market-order-placed")]
+[JsonDerivedType(typeof(MarketIntervalSettledActivity), "market-interval-settled")]
 public abstract record NetworkActivity(Timestamp At) : IEnergyMessage;
 
 /// <summary>
@@ -106,4 +108,50 @@ public sealed record MarketIntervalClearedActivity(
     EnergyWh Volume,
     int Fills,
     Money BuyersPay,
+    Timestamp At) : NetworkActivity(At)
+{
+    /// <summary>Fills a cleared interval's event carries, at most; the rest are counted in <see cref="Fills"/> only.</summary>
+    public const int MaxTradesCarried = 20;
+
+    /// <summary>When the interval starts.</summary>
+    public Timestamp Start { get; init; }
+
+    /// <summary>The depth of the book that cleared: orders and energy on each side.</summary>
+    public MarketDepth Depth { get; init; } = MarketDepth.None;
+
+    /// <summary>The first <see cref="MaxTradesCarried"/> fills, in clearing order.</summary>
+    public IReadOnlyList<MarketTrade> Trades { get; init; } = [];
+}
+
+/// <summary>Orders and energy on each side of a market interval's book.</summary>
+public sealed record MarketDepth(int BidOrders, EnergyWh BidEnergy, int OfferOrders, EnergyWh OfferEnergy)
+{
+    public static readonly MarketDepth None = new(0, EnergyWh.Zero, 0, EnergyWh.Zero);
+}
+
+/// <summary>One fill of a cleared interval: the meter, its side, the energy and its value at the clearing price.</summary>
+public sealed record MarketTrade(DeviceId Device, Energy.Channels.Market.MarketSide Side, EnergyWh Energy, Money Amount);
+
+/// <summary>A zone's market took an order, durably: its interval, its side and its quantity (the signer and price stay in the market).</summary>
+[Manifest("activity.market-order-placed.v1")]
+public sealed record MarketOrderPlaced(Energy.Channels.Market.ZoneId Zone, long Interval, Timestamp Start, Energy.Channels.Market.MarketSide Side, EnergyWh Quantity,
+    Timestamp At) : NetworkActivity(At);
+
+/// <summary>
+/// The grid operator settled a cleared interval against the meters' readings, durably: the energy sellers delivered
+/// and buyers took within their contracts, each side's shortfall, the zone's imbalance and the money it moves.
+/// </summary>
+[Manifest("activity.market-interval-settled.v1")]
+public sealed record MarketIntervalSettledActivity(
+    Energy.Channels.Market.ZoneId Zone,
+    long Interval,
+    OperatorId MarketOperator,
+    EnergyWh Delivered,
+    EnergyWh Taken,
+    EnergyWh SellersShortfall,
+    EnergyWh BuyersShortfall,
+    EnergyWh Imbalance,
+    Money BuyersPay,
+    Money SellersReceive,
+    Money ImbalanceCharges,
     Timestamp At) : NetworkActivity(At);

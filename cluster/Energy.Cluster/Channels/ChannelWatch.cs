@@ -13,17 +13,17 @@ namespace Energy.Cluster.Channels;
 /// credits go out again) which channels still hold escrow, and wakes them: a woken channel recovers,
 /// finalizes a window that has ended, and retries its settlement.
 /// </summary>
-public sealed class ChannelWatch : ReceiveActor, IWithTimers
+public sealed class ChannelWatch : Kernel.PeriodicWatch
 {
     public const int MaxChannelsPerShard = 100_000;
 
-    public ChannelWatch(EnergyRegions regions, EnergySettings settings, TimeSpan interval)
+    private readonly EnergyRegions _regions;
+    private readonly EnergySettings _settings;
+
+    public ChannelWatch(EnergyRegions regions, EnergySettings settings, TimeSpan interval) : base(interval)
     {
-        Receive<Tick>(_ =>
-        {
-            foreach (var shard in LedgerShards.All(settings.LedgerShardCount))
-                regions.Ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
-        });
+        _regions = regions;
+        _settings = settings;
         Receive<EscrowedChannels>(escrowed =>
         {
             // An escrow names its channel's kind, so only the channel that holds it is woken.
@@ -35,17 +35,14 @@ public sealed class ChannelWatch : ReceiveActor, IWithTimers
             if (escrowed.Escrows.Count >= MaxChannelsPerShard)
                 Context.GetLogger().Warning("{0} holds escrow for more than {1} channels; only the first are watched", escrowed.Shard, MaxChannelsPerShard);
         });
-        Self.Tell(Tick.Instance);
-        Timers.StartPeriodicTimer("tick", Tick.Instance, interval);
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(EnergyRegions regions, EnergySettings settings, TimeSpan interval) =>
         Akka.Actor.Props.Create(() => new ChannelWatch(regions, settings, interval));
 
-    private sealed record Tick
+    protected override void Look()
     {
-        public static readonly Tick Instance = new();
+        foreach (var shard in LedgerShards.All(_settings.LedgerShardCount))
+            _regions.Ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
     }
 }

@@ -159,6 +159,7 @@ public static class NodeHost
             OcppMaxHeldCalls = Math.Clamp(configuration.OcppMaxHeldCalls, 0, 1_000_000),
         };
 
+        settings = Market.MarketConfiguration.Apply(settings, builder.Configuration);
         if (settings.NodeKeysDirectory is { } nodeKeys) NodeKeyDirectory.Publish(nodeKeys, settings.NodeKey.PublicKey.Hex);
         builder.AddNodeTls(configuration);
         builder.AddNodeTelemetry(configuration.Telemetry);

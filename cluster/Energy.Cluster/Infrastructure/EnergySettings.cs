@@ -62,6 +62,9 @@ public sealed record EnergySettings(
     /// <summary>How often a running market looks for intervals whose gate has closed.</summary>
     public TimeSpan MarketClearCheckInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often each node wakes the markets the index lists, so that they clear on time after restarts and failovers.</summary>
+    public TimeSpan MarketWatchInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A market snapshots its state after this many events, so recovery replays at most that many.</summary>
     public int MarketSnapshotEveryEvents { get; init; } = 500;
 

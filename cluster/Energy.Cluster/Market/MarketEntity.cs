@@ -24,22 +24,29 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private const int MaxClearingsPerTick = 64;
     private const int MaxTransferAttempts = 30;
 
+    /// <summary>Acknowledgements held while the market marks itself active in the index, at most; past it they go out at once.</summary>
+    private const int MaxAcknowledgementsAwaitingIndex = 20_000;
+
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _ledger;
     private readonly IActorRef _markets;
+    private readonly IActorRef _index;
     private readonly ZoneId _zone;
     private readonly MarketBook _empty;
     private ZoneMarket _market;
     private int _eventsSinceSnapshot;
     private readonly Dictionary<long, MarketPayments> _payments = [];
+    private readonly List<(IActorRef ReplyTo, MarketOrderAccepted Accepted)> _awaitingIndex = [];
+    private IndexStanding _standing = IndexStanding.Unknown;
 
-    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets)
+    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets, IActorRef index)
     {
         _settings = settings;
         _devices = devices;
         _ledger = ledger;
         _markets = markets;
+        _index = index;
         _zone = ZoneId.Of(id);
         _empty = MarketBooks.Create(settings.Network, _zone, settings.Currency, settings.MarketRules).Unwrap();
         _market = new ZoneMarket(_empty);
@@ -55,6 +62,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
             Timers.StartPeriodicTimer("clear-due", ClearCheckDue.Instance, settings.MarketClearCheckInterval);
             foreach (var (number, cleared) in _market.Cleared)
                 if (cleared.Settlement is not null && !cleared.Paid) StartPayments(cleared.Settlement);
+            if (HasWork) MarkActive();
         });
 
         Command<SubmitMarketOrder>(Submit);
@@ -64,8 +72,11 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         // does not put it to sleep as idle; a market with nothing to do lets itself be put to sleep.
         Command<ClearCheckDue>(_ =>
         {
-            if (!_market.Book.Open.IsEmpty || _payments.Count > 0) _markets.Tell(new ClearDue(_zone), ActorRefs.NoSender);
+            if (HasWork) _markets.Tell(new ClearDue(_zone), ActorRefs.NoSender);
+            if (HasWork && _standing != IndexStanding.Active) MarkActive();
+            if (!HasWork && _standing != IndexStanding.Idle) MarkIdle();
         });
+        Command<IndexAnswered>(OnIndexAnswered);
         Command<GetMarketInterval>(q => Sender.Tell(ZoneMarkets.View(_market, q.Interval)));
         Command<GetMarketFills>(q => Sender.Tell(ZoneMarkets.FillsOf(_market, q.Interval, q.Device)));
         Command<SettleMarketInterval>(Settle);
@@ -79,8 +90,11 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets) =>
-        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, ledger, markets));
+    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets, IActorRef index) =>
+        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, ledger, markets, index));
+
+    /// <summary>Whether anything runs on the market's own timer: an interval to clear, or payments to finish.</summary>
+    private bool HasWork => !_market.Book.Open.IsEmpty || _payments.Count > 0;
 
     // Orders
 
@@ -107,8 +121,45 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         Persist(new MarketOrderRecorded(found.Order.ToArray(), accepted.Sequence, accepted.AcceptedAt), e =>
         {
             Evolve(e);
-            found.ReplyTo.Tell(new MarketOrderAccepted(_zone, order.Interval.Number, order.Device, order.OrderNumber, e.Sequence, e.AcceptedAt));
+            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketOrderPlaced(_zone, order.Interval.Number, order.Interval.Start, order.Side,
+                order.Quantity, e.AcceptedAt));
+            var answer = new MarketOrderAccepted(_zone, order.Interval.Number, order.Device, order.OrderNumber, e.Sequence, e.AcceptedAt);
+            // An acknowledged order is cleared on time even if the node restarts before anything else reaches this
+            // market: the index that wakes markets holds the zone before the first acknowledgement goes out.
+            if (_standing == IndexStanding.Active || _awaitingIndex.Count >= MaxAcknowledgementsAwaitingIndex) { found.ReplyTo.Tell(answer); return; }
+            _awaitingIndex.Add((found.ReplyTo, answer));
+            MarkActive();
         });
+    }
+
+    // The index of active markets
+
+    private void MarkActive()
+    {
+        if (_standing == IndexStanding.Marking) return;
+        _standing = IndexStanding.Marking;
+        _index.Ask<object>(new MarkMarketActive(_zone), _settings.AskTimeout)
+            .PipeTo(Self, success: answer => new IndexAnswered(answer), failure: _ => new IndexAnswered(null));
+    }
+
+    private void MarkIdle()
+    {
+        _index.Tell(new MarkMarketIdle(_zone), ActorRefs.NoSender);
+        _standing = IndexStanding.Idle;
+    }
+
+    private void OnIndexAnswered(IndexAnswered answered)
+    {
+        if (answered.Answer is MarketIndexed) _standing = IndexStanding.Active;
+        else if (answered.Answer is Refusal refusal)
+        {
+            // Full: the orders are durable and clear on the next message or tick; only the wake after a restart is lost.
+            Context.GetLogger().Warning("market {0}: {1}", _zone, refusal.Error.Describe());
+            _standing = IndexStanding.Active;
+        }
+        else { _standing = IndexStanding.Unknown; return; }
+        foreach (var (replyTo, accepted) in _awaitingIndex) replyTo.Tell(accepted);
+        _awaitingIndex.Clear();
     }
 
     /// <summary>The registered key of a meter that may trade: endorsed, unrevoked, a meter.</summary>
@@ -139,8 +190,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         {
             var result = results[e.Interval];
             Evolve(e, result);
-            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketIntervalClearedActivity(_zone, e.Interval, result.Price, result.Volume,
-                result.Fills.Length, result.BuyersPay, e.ClearedAt));
+            Activity.ActivityFeed.Get(Context.System).Publish(MarketActivities.Cleared(ZoneMarkets.View(_market, e.Interval), result, e.ClearedAt));
             if (++done == decided.Count && Asked(replyTo))
                 replyTo.Tell(new MarketCleared(_zone, decided.Select(d => d.Interval.Number).ToList(), _market.Book.LastCleared));
         });
@@ -176,6 +226,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
             Persist(decision.Value, e =>
             {
                 Evolve(e);
+                Activity.ActivityFeed.Get(Context.System).Publish(MarketActivities.Settled(_zone, e));
                 replyTo.Tell(e);
                 StartPayments(e);
             });
@@ -291,6 +342,11 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     }
 
     private sealed record OrderKeyFound(Signed<MarketOrder> Order, object? Answer, IActorRef ReplyTo);
+
+    private sealed record IndexAnswered(object? Answer);
+
+    /// <summary>What the market knows of its own place in the index.</summary>
+    private enum IndexStanding { Unknown, Marking, Active, Idle }
 
     private sealed record TransferAnswered(long Interval, EscrowId Escrow, object? Answer);
 

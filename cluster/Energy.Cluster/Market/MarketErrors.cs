@@ -26,3 +26,9 @@ public sealed record NotAMeter(Energy.Channels.Primitives.DeviceId Device, Energ
 {
     public override string Describe() => $"{Device} is a {Role}; only meters trade in a zone's market";
 }
+
+/// <summary>The index of active markets is full: the market still takes orders, but is not woken after a restart until one arrives.</summary>
+public sealed record MarketIndexFull(ZoneId Zone, int Max) : ProtocolError
+{
+    public override string Describe() => $"the network already wakes {Max} zones' markets after a restart; zone {Zone} is not among them";
+}

@@ -142,3 +142,37 @@ public sealed record SnapshotInterval(long Interval, IReadOnlyList<SnapshotOrder
 /// <summary>A market's state for recovery: its open intervals and the recent cleared ones, each with its orders.</summary>
 [Manifest("market.snapshot.v1")]
 public sealed record MarketSnapshot(long LastCleared, ulong NextSequence, IReadOnlyList<SnapshotInterval> Intervals) : IEnergyMessage;
+
+// The index of active markets
+
+/// <summary>A command or query for the network's one <see cref="MarketIndex"/>.</summary>
+public interface IMarketIndexCommand : IEnergyMessage, IWithEntityId
+{
+    string IWithEntityId.EntityId => MarketIndex.EntityName;
+}
+
+/// <summary>A market has open intervals or payments under way: it is woken after a restart. Answered once durable.</summary>
+[Manifest("market.index.mark-active.v1")]
+public sealed record MarkMarketActive(ZoneId Zone) : IMarketIndexCommand;
+
+/// <summary>A market has nothing left that runs on its timer. Not answered.</summary>
+[Manifest("market.index.mark-idle.v1")]
+public sealed record MarkMarketIdle(ZoneId Zone) : IMarketIndexCommand;
+
+[Manifest("market.index.get-active.v1")]
+public sealed record GetActiveMarkets : IMarketIndexCommand
+{
+    public static readonly GetActiveMarkets Instance = new();
+}
+
+[Manifest("market.index.indexed.v1")]
+public sealed record MarketIndexed(ZoneId Zone) : IEnergyMessage;
+
+[Manifest("market.index.active.v1")]
+public sealed record ActiveMarkets(IReadOnlyList<ZoneId> Zones) : IEnergyMessage;
+
+[Manifest("market.index.event.activity-recorded.v1")]
+public sealed record MarketActivityRecorded(ZoneId Zone, bool Active) : IEnergyMessage;
+
+[Manifest("market.index.snapshot.v1")]
+public sealed record MarketIndexSnapshot(IReadOnlyList<ZoneId> Zones) : IEnergyMessage;
