@@ -11,11 +11,23 @@ namespace Energy.Cluster.Channels;
 /// actor; yet a channel in its challenge window, or closed and waiting for the ledger, must go on
 /// after a restart. Every interval, this asks each ledger shard (starting it, so that its undelivered
 /// credits go out again) which channels still hold escrow, and wakes them: a woken channel recovers,
-/// finalizes a window that has ended, and retries its settlement.
+/// finalizes a window that has ended, and retries its settlement. The wakes go out at most
+/// <see cref="WakesPerSecond"/>: after a restart every device reconnects at once too, and its calls come first; a
+/// window that ended while the node was down is finalized a few seconds later, which costs nobody anything (its
+/// challenges were the channel's to answer when a close arrived, not the watch's).
 /// </summary>
 public sealed class ChannelWatch : Kernel.PeriodicWatch
 {
     public const int MaxChannelsPerShard = 100_000;
+
+    /// <summary>Channels woken per second at most, in steps of a tenth of a second.</summary>
+    public const int WakesPerSecond = 500;
+
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
+
+    // Channels to wake, each once however many looks name it before its turn.
+    private readonly Queue<(ChannelKind Kind, ChannelId Channel)> _due = new();
+    private readonly HashSet<ChannelId> _queued = [];
 
     private readonly EnergyRegions _regions;
     private readonly EnergySettings _settings;
@@ -26,15 +38,30 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
         _settings = settings;
         Receive<EscrowedChannels>(escrowed =>
         {
-            // An escrow names its channel's kind, so only the channel that holds it is woken.
             foreach (var escrow in escrowed.Escrows)
-            {
-                if (escrow.Kind == ChannelKind.Streaming) regions.Channels.Tell(new WakeChannel(escrow.Channel));
-                else regions.DuplexChannels.Tell(new WakeDuplexChannel(escrow.Channel));
-            }
+                if (_queued.Add(escrow.Channel)) _due.Enqueue((escrow.Kind, escrow.Channel));
+            if (_due.Count > 0 && !Timers.IsTimerActive("wake")) Timers.StartPeriodicTimer("wake", WakeSome.Instance, TimeSpan.Zero, Step);
             if (escrowed.Escrows.Count >= MaxChannelsPerShard)
                 Context.GetLogger().Warning("{0} holds escrow for more than {1} channels; only the first are watched", escrowed.Shard, MaxChannelsPerShard);
         });
+        Receive<WakeSome>(_ => WakeNext());
+    }
+
+    private void WakeNext()
+    {
+        for (var woken = 0; woken < WakesPerSecond / 10 && _due.TryDequeue(out var due); woken++)
+        {
+            _queued.Remove(due.Channel);
+            // An escrow names its channel's kind, so only the channel that holds it is woken.
+            if (due.Kind == ChannelKind.Streaming) _regions.Channels.Tell(new WakeChannel(due.Channel));
+            else _regions.DuplexChannels.Tell(new WakeDuplexChannel(due.Channel));
+        }
+        if (_due.Count == 0) Timers.Cancel("wake");
+    }
+
+    private sealed record WakeSome
+    {
+        public static readonly WakeSome Instance = new();
     }
 
     public static Props Props(EnergyRegions regions, EnergySettings settings, TimeSpan interval) =>
