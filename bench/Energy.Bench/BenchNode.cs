@@ -8,6 +8,8 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Bench;
 

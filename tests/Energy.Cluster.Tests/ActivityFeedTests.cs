@@ -10,6 +10,8 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests;
 

@@ -4,6 +4,7 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Gateway;
 using Energy.Wire;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Tests;
 

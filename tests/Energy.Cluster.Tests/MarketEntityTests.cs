@@ -12,6 +12,8 @@ using Energy.Cluster.Market;
 using Energy.Cluster.Registry;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests;
 

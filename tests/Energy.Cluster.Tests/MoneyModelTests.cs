@@ -12,6 +12,9 @@ using Energy.Cluster.Registry;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests;
 

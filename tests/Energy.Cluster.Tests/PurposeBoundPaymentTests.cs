@@ -14,6 +14,9 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Tolls;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests;
 

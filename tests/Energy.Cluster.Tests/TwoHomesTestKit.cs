@@ -7,6 +7,7 @@ using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Tests;
 

@@ -7,6 +7,7 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Wire;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Node.Tests;
 

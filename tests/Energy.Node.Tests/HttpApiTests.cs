@@ -4,6 +4,8 @@ using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Node.Tests;
 

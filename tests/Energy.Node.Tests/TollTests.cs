@@ -4,6 +4,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Node.Tests;
 

@@ -6,6 +6,7 @@ using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Http;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Api;
 

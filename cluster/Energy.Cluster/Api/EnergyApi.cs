@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Api;
 

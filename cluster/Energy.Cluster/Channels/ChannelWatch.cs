@@ -3,6 +3,8 @@ using Akka.Event;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Channels;
 

@@ -10,6 +10,8 @@ using Energy.Channels.Streaming;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Channels;
 

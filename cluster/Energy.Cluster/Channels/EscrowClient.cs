@@ -3,6 +3,7 @@ using Akka.Event;
 using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Channels;
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Channels;
 

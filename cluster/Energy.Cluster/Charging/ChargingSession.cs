@@ -8,6 +8,7 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Registry;
 using Energy.Wire;
 using System.Text.Json.Serialization;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Charging;
 

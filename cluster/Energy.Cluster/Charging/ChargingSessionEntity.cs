@@ -7,6 +7,7 @@ using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Charging;
 

@@ -16,6 +16,7 @@ using Energy.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Gateway;
 

@@ -10,6 +10,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Market;
 

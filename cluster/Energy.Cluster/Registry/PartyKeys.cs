@@ -2,7 +2,7 @@ using Akka.Actor;
 using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Registry;
 

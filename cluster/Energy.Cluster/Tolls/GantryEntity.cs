@@ -9,6 +9,7 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Wire;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Tolls;
 

@@ -4,6 +4,7 @@ using Energy.Cluster.Gateway;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests.Properties;
 

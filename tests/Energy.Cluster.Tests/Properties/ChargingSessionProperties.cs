@@ -10,6 +10,7 @@ using Energy.Cluster.Registry;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Tests.Properties;
 

@@ -6,6 +6,8 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests.Properties;
 

@@ -9,6 +9,8 @@ using Energy.Cluster.Tolls;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests.Properties;
 
