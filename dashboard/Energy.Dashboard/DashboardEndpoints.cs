@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Routing;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Dashboard;
 

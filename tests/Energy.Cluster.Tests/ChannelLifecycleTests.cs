@@ -10,6 +10,7 @@ using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

@@ -17,13 +17,11 @@ public sealed partial class FolderDependencyTests
 
     /// <summary>
     /// Uses that still point up, each closing a circle. They are to go, not to grow: the OCPP charge point's
-    /// transaction messages belong below the sessions and the charge point's rules that use them, the zone's pass
-    /// message with the registry that sends it, and the entities' way in (EnergyNetwork, EnergyRegions) below the
-    /// web side and the watchers that use it.
+    /// transaction messages belong below the sessions and the charge point's rules that use them, and the entities'
+    /// way in (EnergyNetwork, EnergyRegions) below the web side and the watchers that use it.
     /// </summary>
     private static readonly HashSet<(string From, string To)> KnownUpward =
     [
-        ("Registry", "Tolls"), // DeviceTwin tells its zone a ZonePass
         ("Channels", "Hosting"), // ChannelWatch takes EnergyRegions
         ("Charging", "Gateway"), // StopUnconsentedTransaction, told to the charge point of an unconsented session
         ("ChargePoints", "Gateway"), // the transaction events and ChargingTransaction, declared beside ChargePointEntity

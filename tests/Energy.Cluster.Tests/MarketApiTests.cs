@@ -21,6 +21,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

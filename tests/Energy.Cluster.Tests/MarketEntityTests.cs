@@ -14,6 +14,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

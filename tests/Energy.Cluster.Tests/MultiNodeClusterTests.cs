@@ -12,6 +12,7 @@ using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

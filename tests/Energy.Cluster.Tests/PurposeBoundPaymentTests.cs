@@ -17,6 +17,9 @@ using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tests;
 

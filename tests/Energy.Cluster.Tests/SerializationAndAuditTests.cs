@@ -12,6 +12,7 @@ using Xunit.Abstractions;
 using Energy.Lifecycles;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 
@@ -52,12 +53,12 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     public void Session_and_pass_ids_are_stored_as_the_strings_they_were_before_they_had_types()
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
-        var recorded = new Tolls.PassRecorded(PassId.Of("gantry-1.17"), [1, 2], new Timestamp(5));
+        var recorded = new Energy.Lifecycles.Tolls.PassRecorded(PassId.Of("gantry-1.17"), [1, 2], new Timestamp(5));
         var json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(recorded));
         Assert.Contains("\"pass\":\"gantry-1.17\"", json, StringComparison.Ordinal);
-        Assert.Equal(recorded.Pass, Assert.IsType<Tolls.PassRecorded>(serializer.FromBinary(serializer.ToBinary(recorded), serializer.Manifest(recorded))).Pass);
+        Assert.Equal(recorded.Pass, Assert.IsType<Energy.Lifecycles.Tolls.PassRecorded>(serializer.FromBinary(serializer.ToBinary(recorded), serializer.Manifest(recorded))).Pass);
 
-        var progress = new Charging.SessionProgress(SessionId.Of("charger-1.7"), Charging.SessionStatus.AwaitingVehicle, 5, new Money(1, Currency.Eur), new Money(0, Currency.Eur));
+        var progress = new Energy.Lifecycles.Charging.SessionProgress(SessionId.Of("charger-1.7"), Energy.Lifecycles.Charging.SessionStatus.AwaitingVehicle, 5, new Money(1, Currency.Eur), new Money(0, Currency.Eur));
         json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(progress));
         Assert.Contains("\"session\":\"charger-1.7\"", json, StringComparison.Ordinal);
         Assert.Contains("\"status\":\"awaiting-vehicle\"", json, StringComparison.Ordinal);
@@ -148,7 +149,7 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
         // The catalog refuses two error types of one name: a refusal names its error's type.
         Assert.True(ErrorCatalog.ByName.Count > 100);
         Assert.Contains(nameof(InsufficientFunds), ErrorCatalog.ByName.Keys);
-        Assert.Contains(nameof(Tolls.PassNotFound), ErrorCatalog.ByName.Keys);
+        Assert.Contains(nameof(Energy.Lifecycles.Tolls.PassNotFound), ErrorCatalog.ByName.Keys);
         Assert.Throws<InvalidOperationException>(() => ErrorCatalog.Scan(typeof(ProtocolError).Assembly, typeof(Refusal).Assembly, typeof(ErrorCatalog).Assembly, typeof(SecondErrorNamed.InsufficientFunds).Assembly));
     }
 

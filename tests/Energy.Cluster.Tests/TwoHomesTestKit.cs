@@ -8,6 +8,7 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

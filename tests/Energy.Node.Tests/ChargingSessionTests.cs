@@ -8,6 +8,8 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Wire;
 using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
 
 namespace Energy.Node.Tests;
 

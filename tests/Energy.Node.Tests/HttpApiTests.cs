@@ -6,6 +6,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Node.Tests;
 

@@ -5,6 +5,8 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
 using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Node.Tests;
 

@@ -12,6 +12,7 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Channels;
 

@@ -11,6 +11,7 @@ using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Market;
 

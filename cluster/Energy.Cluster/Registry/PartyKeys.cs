@@ -3,6 +3,7 @@ using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Registry;
 

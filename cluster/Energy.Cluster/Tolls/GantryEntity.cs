@@ -10,6 +10,8 @@ using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Wire;
 using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tolls;
 
