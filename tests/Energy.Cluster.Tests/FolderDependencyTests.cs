@@ -18,11 +18,10 @@ public sealed partial class FolderDependencyTests
     /// <summary>
     /// Uses that still point up, each closing a circle. They are to go, not to grow: the OCPP charge point's
     /// transaction messages belong below the sessions and the charge point's rules that use them, and the entities'
-    /// way in (EnergyNetwork, EnergyRegions) below the web side and the watchers that use it.
+    /// way in (EnergyNetwork) below the web side that uses it.
     /// </summary>
     private static readonly HashSet<(string From, string To)> KnownUpward =
     [
-        ("Channels", "Hosting"), // ChannelWatch takes EnergyRegions
         ("Charging", "Gateway"), // StopUnconsentedTransaction, told to the charge point of an unconsented session
         ("ChargePoints", "Gateway"), // the transaction events and ChargingTransaction, declared beside ChargePointEntity
         ("Gateway", "Hosting"), // EnergyNetwork

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
@@ -19,20 +18,21 @@ public sealed class ChannelWatch : ReceiveActor, IWithTimers
 {
     public const int MaxChannelsPerShard = 100_000;
 
-    public ChannelWatch(EnergyRegions regions, EnergySettings settings, TimeSpan interval)
+    /// <summary>Watches the escrows of <paramref name="ledger"/>'s shards and wakes their channels in <paramref name="channels"/> and <paramref name="duplexChannels"/>.</summary>
+    public ChannelWatch(IActorRef ledger, IActorRef channels, IActorRef duplexChannels, int ledgerShardCount, TimeSpan interval)
     {
         Receive<Tick>(_ =>
         {
-            foreach (var shard in LedgerShards.All(settings.LedgerShardCount))
-                regions.Ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
+            foreach (var shard in LedgerShards.All(ledgerShardCount))
+                ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
         });
         Receive<EscrowedChannels>(escrowed =>
         {
             // An escrow names its channel's kind, so only the channel that holds it is woken.
             foreach (var escrow in escrowed.Escrows)
             {
-                if (escrow.Kind == ChannelKind.Streaming) regions.Channels.Tell(new WakeChannel(escrow.Channel));
-                else regions.DuplexChannels.Tell(new WakeDuplexChannel(escrow.Channel));
+                if (escrow.Kind == ChannelKind.Streaming) channels.Tell(new WakeChannel(escrow.Channel));
+                else duplexChannels.Tell(new WakeDuplexChannel(escrow.Channel));
             }
             if (escrowed.Escrows.Count >= MaxChannelsPerShard)
                 Context.GetLogger().Warning("{0} holds escrow for more than {1} channels; only the first are watched", escrowed.Shard, MaxChannelsPerShard);
@@ -43,8 +43,8 @@ public sealed class ChannelWatch : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(EnergyRegions regions, EnergySettings settings, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new ChannelWatch(regions, settings, interval));
+    public static Props Props(IActorRef ledger, IActorRef channels, IActorRef duplexChannels, int ledgerShardCount, TimeSpan interval) =>
+        Akka.Actor.Props.Create(() => new ChannelWatch(ledger, channels, duplexChannels, ledgerShardCount, interval));
 
     private sealed record Tick
     {
