@@ -10,6 +10,9 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

@@ -78,7 +78,7 @@ public static class TestAuthority
         AuthorityApproved<Admission>.Sign(new Admission(network ?? ClusterTestKit.Network, id, roles, key, version, new Money(issuanceLimit, Currency.Eur),
             new Timestamp(1_800_000_000_000)), [(0, Key)]);
 
-    public static Registry.AdmitOperator Admit(OperatorId id, DeviceKeyPair key, OperatorRoles roles, ulong version = 1) =>
+    public static Energy.Lifecycles.Registry.AdmitOperator Admit(OperatorId id, DeviceKeyPair key, OperatorRoles roles, ulong version = 1) =>
         new(id, Approve(id, key.PublicKey, roles, version).ToArray());
 }
 

@@ -17,17 +17,11 @@ public sealed partial class FolderDependencyTests
 
     /// <summary>
     /// Uses that still point up, each closing a circle. They are to go, not to grow: the OCPP charge point's
-    /// transaction messages belong below the sessions and the charge point's rules that use them, the channel errors a
-    /// registry lookup names belong with the registry, the zone's pass message with the registry that sends it,
-    /// the entities' way in (EnergyNetwork, EnergyRegions) below the web side and the watchers that use it, and
-    /// a refusal's JSON converter among the converters the serializer registers.
+    /// transaction messages belong below the sessions and the charge point's rules that use them, and the entities'
+    /// way in (EnergyNetwork) below the web side that uses it.
     /// </summary>
     private static readonly HashSet<(string From, string To)> KnownUpward =
     [
-        ("Infrastructure", "Serialization"), // Refusal names its RefusalJsonConverter
-        ("Registry", "Channels"), // PartyKeys names PartyRevoked and PartyUnknown
-        ("Registry", "Tolls"), // DeviceTwin tells its zone a ZonePass
-        ("Channels", "Hosting"), // ChannelWatch takes EnergyRegions
         ("Charging", "Gateway"), // StopUnconsentedTransaction, told to the charge point of an unconsented session
         ("ChargePoints", "Gateway"), // the transaction events and ChargingTransaction, declared beside ChargePointEntity
         ("Gateway", "Hosting"), // EnergyNetwork

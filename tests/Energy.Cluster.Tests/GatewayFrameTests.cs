@@ -4,6 +4,8 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Gateway;
 using Energy.Wire;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Charging;
 
 namespace Energy.Cluster.Tests;
 
@@ -33,7 +35,7 @@ public sealed class GatewayFrameTests
     [Fact]
     public void A_toll_payment_goes_to_the_gantry_its_pass_names_as_the_calling_vehicle()
     {
-        var pay = Assert.IsType<Tolls.PayToll>(Command("""{"op":"call","id":9,"device":"vehicle-1","action":"toll.pay","args":{"pass":"gantry-1.17","voucher":"AQID"}}""").Value);
+        var pay = Assert.IsType<Energy.Lifecycles.Tolls.PayToll>(Command("""{"op":"call","id":9,"device":"vehicle-1","action":"toll.pay","args":{"pass":"gantry-1.17","voucher":"AQID"}}""").Value);
         Assert.Equal((DeviceId.Of("gantry-1"), PassId.Of("gantry-1.17"), DeviceId.Of("vehicle-1")), (pay.Gantry, pay.Pass, pay.Vehicle));
     }
 

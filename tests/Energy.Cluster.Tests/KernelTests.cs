@@ -4,6 +4,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

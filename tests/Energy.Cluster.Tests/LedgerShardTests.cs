@@ -5,6 +5,8 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests;
 

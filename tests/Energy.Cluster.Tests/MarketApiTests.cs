@@ -20,6 +20,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

@@ -12,6 +12,9 @@ using Energy.Cluster.Market;
 using Energy.Cluster.Registry;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

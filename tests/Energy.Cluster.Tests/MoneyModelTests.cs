@@ -12,6 +12,10 @@ using Energy.Cluster.Registry;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

@@ -14,6 +14,12 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Tolls;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tests;
 

@@ -9,6 +9,10 @@ using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 
@@ -20,10 +24,10 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     [Fact]
     public void Every_manifest_names_one_type_and_no_manifest_is_a_CLR_name()
     {
-        var table = EnergySerializer.ScanManifests(typeof(EnergySerializer).Assembly);
+        var table = EnergySerializer.ScanManifests(EnergySerializer.MessageAssemblies);
         Assert.True(table.Count > 30, $"only {table.Count} manifests");
         Assert.All(table.Keys, manifest => Assert.Matches("^[a-z][a-z0-9.-]*\\.v[0-9]+$", manifest));
-        var persisted = typeof(EnergySerializer).Assembly.GetTypes()
+        var persisted = EnergySerializer.MessageAssemblies.SelectMany(a => a.GetTypes())
             .Where(t => typeof(IEnergyMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false } && !t.IsNestedPrivate)
             .Where(t => t != typeof(RedeliverCredits));
         Assert.All(persisted, type => Assert.Contains(type, table.Values));
@@ -37,7 +41,7 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
         var bytes = current.ToBinary(written);
         var manifest = current.Manifest(written);
 
-        var table = EnergySerializer.ScanManifests(typeof(EnergySerializer).Assembly);
+        var table = EnergySerializer.ScanManifests(EnergySerializer.MessageAssemblies);
         table[manifest] = typeof(RenamedIssuanceRecorded);
         var renamed = (RenamedIssuanceRecorded)new EnergySerializer((ExtendedActorSystem)Sys, table).FromBinary(bytes, manifest);
 
@@ -49,16 +53,47 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     public void Session_and_pass_ids_are_stored_as_the_strings_they_were_before_they_had_types()
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
-        var recorded = new Tolls.PassRecorded(PassId.Of("gantry-1.17"), [1, 2], new Timestamp(5));
+        var recorded = new Energy.Lifecycles.Tolls.PassRecorded(PassId.Of("gantry-1.17"), [1, 2], new Timestamp(5));
         var json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(recorded));
         Assert.Contains("\"pass\":\"gantry-1.17\"", json, StringComparison.Ordinal);
-        Assert.Equal(recorded.Pass, Assert.IsType<Tolls.PassRecorded>(serializer.FromBinary(serializer.ToBinary(recorded), serializer.Manifest(recorded))).Pass);
+        Assert.Equal(recorded.Pass, Assert.IsType<Energy.Lifecycles.Tolls.PassRecorded>(serializer.FromBinary(serializer.ToBinary(recorded), serializer.Manifest(recorded))).Pass);
 
-        var progress = new Charging.SessionProgress(SessionId.Of("charger-1.7"), Charging.SessionStatus.AwaitingVehicle, 5, new Money(1, Currency.Eur), new Money(0, Currency.Eur));
+        var progress = new Energy.Lifecycles.Charging.SessionProgress(SessionId.Of("charger-1.7"), Energy.Lifecycles.Charging.SessionStatus.AwaitingVehicle, 5, new Money(1, Currency.Eur), new Money(0, Currency.Eur));
         json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(progress));
         Assert.Contains("\"session\":\"charger-1.7\"", json, StringComparison.Ordinal);
         Assert.Contains("\"status\":\"awaiting-vehicle\"", json, StringComparison.Ordinal);
         Assert.Equal(progress, serializer.FromBinary(serializer.ToBinary(progress), serializer.Manifest(progress)));
+    }
+
+    [Fact]
+    public void Messages_and_events_that_moved_beside_the_protocol_keep_their_manifests_and_read_back_what_was_written_before()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        var escrow = TestEscrows.Streaming("c-1");
+        foreach (var (message, manifest) in new (object, string)[]
+                 {
+                     (new ChannelOpeningStarted([1, 2], "aa", "bb"), "channel.event.opening-started.v1"),
+                     (new VoucherRecorded([3], []), "channel.event.voucher-recorded.v2"),
+                     (new ChallengeWindowEnded(new Timestamp(5)), "channel.event.challenge-ended.v1"),
+                     (new DuplexStateRecorded([4], new Timestamp(6)), "duplex.event.state-recorded.v1"),
+                     (new LockEscrow("ledger-0", escrow, PartyId.Of("device:a"), new Money(5, Currency.Eur)), "ledger.lock-escrow.v2"),
+                     (new EscrowLocked(escrow, PartyId.Of("device:a"), new Money(5, Currency.Eur), "ledger-0", 7), "ledger.escrow-locked.v1"),
+                     (Refusal.From(new ChannelNotFound(ChannelId.Of("c-1"))), "error.v1"),
+                 })
+        {
+            Assert.Equal(manifest, serializer.Manifest(message));
+            var back = serializer.FromBinary(serializer.ToBinary(message), manifest);
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType(), EnergyJson.Options),
+                System.Text.Json.JsonSerializer.Serialize(back, back.GetType(), EnergyJson.Options));
+        }
+
+        // As a node wrote them before the types moved: the journal holds the manifest and the JSON, never a CLR name.
+        var ended = Assert.IsType<ChallengeWindowEnded>(serializer.FromBinary("""{"at":5}"""u8.ToArray(), "channel.event.challenge-ended.v1"));
+        Assert.Equal(new Timestamp(5), ended.At);
+        var code = new ChannelNotFound(ChannelId.Of("c-1")).Code;
+        var refusal = Assert.IsType<Refusal>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(
+            $$$"""{"code":"{{{code}}}","message":"channel c-1 is not open","type":"ChannelNotFound","error":{"channelId":"c-1"}}"""), "error.v1"));
+        Assert.Equal(new ChannelNotFound(ChannelId.Of("c-1")), refusal.Error);
     }
 
     [Fact]
@@ -114,8 +149,8 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
         // The catalog refuses two error types of one name: a refusal names its error's type.
         Assert.True(ErrorCatalog.ByName.Count > 100);
         Assert.Contains(nameof(InsufficientFunds), ErrorCatalog.ByName.Keys);
-        Assert.Contains(nameof(Tolls.PassNotFound), ErrorCatalog.ByName.Keys);
-        Assert.Throws<InvalidOperationException>(() => ErrorCatalog.Scan(typeof(ProtocolError).Assembly, typeof(Refusal).Assembly, typeof(SecondErrorNamed.InsufficientFunds).Assembly));
+        Assert.Contains(nameof(Energy.Lifecycles.Tolls.PassNotFound), ErrorCatalog.ByName.Keys);
+        Assert.Throws<InvalidOperationException>(() => ErrorCatalog.Scan(typeof(ProtocolError).Assembly, typeof(Refusal).Assembly, typeof(ErrorCatalog).Assembly, typeof(SecondErrorNamed.InsufficientFunds).Assembly));
     }
 
     [Fact]

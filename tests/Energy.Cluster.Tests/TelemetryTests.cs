@@ -11,6 +11,10 @@ using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
 

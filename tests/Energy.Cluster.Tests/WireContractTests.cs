@@ -4,6 +4,8 @@ using Energy.Cluster.Charging;
 using Energy.Cluster.Serialization;
 using Energy.Cluster.Tolls;
 using Energy.Wire;
+using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tests;
 

@@ -7,6 +7,9 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Wire;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
 
 namespace Energy.Node.Tests;
 

@@ -5,6 +5,7 @@ using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Node.Tests;
 

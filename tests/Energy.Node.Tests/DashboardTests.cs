@@ -8,6 +8,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Node.Tests;
 

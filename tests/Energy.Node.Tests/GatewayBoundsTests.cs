@@ -6,6 +6,7 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Node.Tests;
 

@@ -7,6 +7,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Node.Tests;
 

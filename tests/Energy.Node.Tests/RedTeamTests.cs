@@ -5,6 +5,7 @@ using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Node.Tests;
 

@@ -1,4 +1,5 @@
 using Energy.Agents;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Node.Tests;
 

@@ -219,7 +219,7 @@ public sealed class ThreeNodeClusterTests(ThreeNodeCluster cluster, ITestOutputH
         for (var i = 0; accounts.Count < ThreeNodeCluster.LedgerShards; i++)
         {
             var account = PartyId.Of($"operator:{bank.Id}-{run}-{i}");
-            accounts.TryAdd(Energy.Cluster.Ledger.LedgerShards.For(account, ThreeNodeCluster.LedgerShards), account);
+            accounts.TryAdd(Energy.Lifecycles.Ledger.LedgerShards.For(account, ThreeNodeCluster.LedgerShards), account);
         }
         var heights = new Dictionary<string, ulong>();
         foreach (var (shard, account) in accounts)
@@ -235,7 +235,7 @@ public sealed class ThreeNodeClusterTests(ThreeNodeCluster cluster, ITestOutputH
     private async Task<Dictionary<string, string>> SignersAsync(int via)
     {
         var signers = new Dictionary<string, string>();
-        foreach (var shard in Energy.Cluster.Ledger.LedgerShards.All(ThreeNodeCluster.LedgerShards))
+        foreach (var shard in Energy.Lifecycles.Ledger.LedgerShards.All(ThreeNodeCluster.LedgerShards))
         {
             var blocks = await BlocksAsync(via, shard);
             if (blocks.Count > 0) signers[shard] = blocks[^1].GetProperty("signer").GetString()!;

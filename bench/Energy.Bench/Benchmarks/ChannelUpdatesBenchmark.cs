@@ -5,6 +5,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using NSec.Cryptography;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Bench.Benchmarks;
 

@@ -10,6 +10,7 @@ using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Market;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Bench.Benchmarks;
 

@@ -5,6 +5,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Bench.Benchmarks;
 

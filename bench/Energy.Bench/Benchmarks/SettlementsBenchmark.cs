@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Bench.Benchmarks;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Activity;
 

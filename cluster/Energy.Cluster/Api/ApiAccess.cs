@@ -6,6 +6,8 @@ using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Http;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Api;
 
@@ -48,8 +50,8 @@ public static class ApiAccess
             answer => answer is DuplexChannelView { PartyA: { } a, PartyB: { } b } ? [a, b] : [], token);
 
     public static async Task<object> SessionAsync(ApiCaller caller, EnergyNetwork network, SessionId id, CancellationToken token) =>
-        await VisibleToPartiesAsync(caller, network, await network.Ask(new Charging.GetSession(id), token), $"session {id}",
-            answer => answer is Charging.SessionView view ? [PartyId.From(view.Vehicle), PartyId.From(view.Charger)] : [], token);
+        await VisibleToPartiesAsync(caller, network, await network.Ask(new Energy.Lifecycles.Charging.GetSession(id), token), $"session {id}",
+            answer => answer is Energy.Lifecycles.Charging.SessionView view ? [PartyId.From(view.Vehicle), PartyId.From(view.Charger)] : [], token);
 
     /// <summary>An answer about something between parties (a channel, a session): visible to whoever may see one of them.</summary>
     private static async Task<object> VisibleToPartiesAsync(ApiCaller caller, EnergyNetwork network, object answer, string what,
@@ -63,20 +65,20 @@ public static class ApiAccess
 
     public static async Task<object> GantryAsync(ApiCaller caller, EnergyNetwork network, DeviceId id, CancellationToken token)
     {
-        var answer = await network.Ask(new Tolls.GetGantry(id), token);
+        var answer = await network.Ask(new Energy.Lifecycles.Tolls.GetGantry(id), token);
         if (caller.SeesEverything || caller.Party.Is(id)) return answer;
-        return answer is Tolls.GantryView { Operator: { } op } && caller.Party.Is(op) ? answer : Hidden($"gantry {id}", caller);
+        return answer is Energy.Lifecycles.Tolls.GantryView { Operator: { } op } && caller.Party.Is(op) ? answer : Hidden($"gantry {id}", caller);
     }
 
     public static async Task<object> ViolationsAsync(ApiCaller caller, EnergyNetwork network, OperatorId tollOperator, CancellationToken token) =>
         caller.SeesEverything || caller.Party.Is(tollOperator)
-            ? await network.Ask(new Tolls.GetViolations(tollOperator), token)
+            ? await network.Ask(new Energy.Lifecycles.Tolls.GetViolations(tollOperator), token)
             : Hidden($"the violations of {tollOperator}", caller);
 
     /// <summary>Zone figures (vehicles, speed) are the road's, not one operator's: the grid operator and toll operators see them.</summary>
     public static async Task<object> ZoneAsync(ApiCaller caller, EnergyNetwork network, SegmentId zone, CancellationToken token) =>
         caller.SeesEverything || caller.Has(OperatorRoles.TollOperator)
-            ? await network.Ask(new Tolls.GetZone(zone), token)
+            ? await network.Ask(new Energy.Lifecycles.Tolls.GetZone(zone), token)
             : Hidden($"zone {zone}", caller);
 
     /// <summary>The ledger's totals (issuance, conservation): the grid operator and settlement banks.</summary>

@@ -6,6 +6,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Http;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Api;
 

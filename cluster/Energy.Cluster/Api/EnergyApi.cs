@@ -8,6 +8,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Api;
 
@@ -68,7 +71,7 @@ public static class EnergyApi
             Read(context, (caller, network, token) => Parse(MarketIntervalOf(network, zone, start), interval =>
                 ApiAccess.SettleMarketIntervalAsync(caller, network, interval, context.Request, token))));
         api.MapPost("/gantries/{id}/tariff", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Tolls.ConfigureGantry(d, bytes), token)))));
+            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.Ask(new Energy.Lifecycles.Tolls.ConfigureGantry(d, bytes), token)))));
 
         // Reads: an authenticated caller sees what its role and ownership allow (ApiAccess).
         api.MapGet("/me", (HttpContext context, CancellationToken _) => Read(context, (caller, _, _) => Task.FromResult<object>(caller)));
@@ -94,7 +97,7 @@ public static class EnergyApi
         api.MapGet("/sessions/{id}", (string id, HttpContext context) =>
             Read(context, (caller, network, token) => SessionId.IsValid(id)
                 ? ApiAccess.SessionAsync(caller, network, new SessionId(id), token)
-                : Task.FromResult<object>(Refusal.From(new Charging.InvalidSessionId(id)))));
+                : Task.FromResult<object>(Refusal.From(new Energy.Lifecycles.Charging.InvalidSessionId(id)))));
         api.MapGet("/ledger/totals", (HttpContext context, CancellationToken _) => Read(context, ApiAccess.TotalsAsync));
         api.MapGet("/ledger/shards", (HttpContext context, CancellationToken _) =>
             Read(context, (_, network, _) => Task.FromResult<object>(LedgerShards.All(network.Settings.LedgerShardCount))));
@@ -165,7 +168,7 @@ public static class EnergyApi
     /// <summary>The HTTP status of a refusal, by the type of its error.</summary>
     public static int StatusFor(ProtocolError error) => error switch
     {
-        OperatorNotFound or DeviceNotFound or ChannelNotFound or Charging.SessionNotFound or Tolls.PassNotFound or Tolls.GantryNotConfigured or EscrowNotFound
+        OperatorNotFound or DeviceNotFound or ChannelNotFound or Energy.Lifecycles.Charging.SessionNotFound or Energy.Lifecycles.Tolls.PassNotFound or Energy.Lifecycles.Tolls.GantryNotConfigured or EscrowNotFound
             or PartyUnknown => StatusCodes.Status404NotFound,
         PartyKindConflict or AdmissionSuperseded or AdmissionVersionReused or StaleOrder or DeviceAlreadyEndorsed or ChannelAlreadyExists
             or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull or TooManyLedgerNodes

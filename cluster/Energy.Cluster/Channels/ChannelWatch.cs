@@ -1,8 +1,9 @@
 using Akka.Actor;
 using Akka.Event;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Channels;
 
@@ -25,17 +26,22 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
 
     private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
 
+    private readonly IActorRef _ledger;
+    private readonly IActorRef _channels;
+    private readonly IActorRef _duplexChannels;
+    private readonly int _ledgerShardCount;
+
     // Channels to wake, each once however many looks name it before its turn.
     private readonly Queue<(ChannelKind Kind, ChannelId Channel)> _due = new();
     private readonly HashSet<ChannelId> _queued = [];
 
-    private readonly EnergyRegions _regions;
-    private readonly EnergySettings _settings;
-
-    public ChannelWatch(EnergyRegions regions, EnergySettings settings, TimeSpan interval) : base(interval)
+    /// <summary>Watches the escrows of <paramref name="ledger"/>'s shards and wakes their channels in <paramref name="channels"/> and <paramref name="duplexChannels"/>.</summary>
+    public ChannelWatch(IActorRef ledger, IActorRef channels, IActorRef duplexChannels, int ledgerShardCount, TimeSpan interval) : base(interval)
     {
-        _regions = regions;
-        _settings = settings;
+        _ledger = ledger;
+        _channels = channels;
+        _duplexChannels = duplexChannels;
+        _ledgerShardCount = ledgerShardCount;
         Receive<EscrowedChannels>(escrowed =>
         {
             foreach (var escrow in escrowed.Escrows)
@@ -47,14 +53,23 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
         Receive<WakeSome>(_ => WakeNext());
     }
 
+    public static Props Props(IActorRef ledger, IActorRef channels, IActorRef duplexChannels, int ledgerShardCount, TimeSpan interval) =>
+        Akka.Actor.Props.Create(() => new ChannelWatch(ledger, channels, duplexChannels, ledgerShardCount, interval));
+
+    protected override void Look()
+    {
+        foreach (var shard in LedgerShards.All(_ledgerShardCount))
+            _ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
+    }
+
     private void WakeNext()
     {
         for (var woken = 0; woken < WakesPerSecond / 10 && _due.TryDequeue(out var due); woken++)
         {
             _queued.Remove(due.Channel);
             // An escrow names its channel's kind, so only the channel that holds it is woken.
-            if (due.Kind == ChannelKind.Streaming) _regions.Channels.Tell(new WakeChannel(due.Channel));
-            else _regions.DuplexChannels.Tell(new WakeDuplexChannel(due.Channel));
+            if (due.Kind == ChannelKind.Streaming) _channels.Tell(new WakeChannel(due.Channel));
+            else _duplexChannels.Tell(new WakeDuplexChannel(due.Channel));
         }
         if (_due.Count == 0) Timers.Cancel("wake");
     }
@@ -62,14 +77,5 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
     private sealed record WakeSome
     {
         public static readonly WakeSome Instance = new();
-    }
-
-    public static Props Props(EnergyRegions regions, EnergySettings settings, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new ChannelWatch(regions, settings, interval));
-
-    protected override void Look()
-    {
-        foreach (var shard in LedgerShards.All(_settings.LedgerShardCount))
-            _regions.Ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
     }
 }

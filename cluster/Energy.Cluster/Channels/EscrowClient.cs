@@ -3,6 +3,8 @@ using Akka.Event;
 using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Channels;
 

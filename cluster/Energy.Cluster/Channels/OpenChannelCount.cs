@@ -1,3 +1,5 @@
+using Energy.Lifecycles.Channels;
+
 namespace Energy.Cluster.Channels;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Channels;
 

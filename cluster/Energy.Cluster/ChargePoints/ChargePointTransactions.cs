@@ -4,6 +4,9 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Gateway;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.ChargePoints;
 
@@ -119,7 +122,7 @@ public static class ChargePointTransactions
     /// after it): a start starts the session, a meter value and a stop are its witnessed readings. None when the
     /// network does not bill the transaction.
     /// </summary>
-    public static Charging.ISessionCommand? ToSession(string chargePoint, ChargePointState state, IEnergyMessage e)
+    public static Energy.Lifecycles.Charging.ISessionCommand? ToSession(string chargePoint, ChargePointState state, IEnergyMessage e)
     {
         var transactionId = e switch
         {
@@ -132,9 +135,9 @@ public static class ChargePointTransactions
         var session = SessionId.OfTransaction(chargePoint, id);
         return e switch
         {
-            TransactionStarted s => new Charging.StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),
-            TransactionMeterValue m => new Charging.WitnessedReading(session, m.RegisterWh, Final: false),
-            TransactionStopped t => new Charging.WitnessedReading(session, t.MeterStopWh, Final: true),
+            TransactionStarted s => new Energy.Lifecycles.Charging.StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),
+            TransactionMeterValue m => new Energy.Lifecycles.Charging.WitnessedReading(session, m.RegisterWh, Final: false),
+            TransactionStopped t => new Energy.Lifecycles.Charging.WitnessedReading(session, t.MeterStopWh, Final: true),
             _ => null,
         };
     }

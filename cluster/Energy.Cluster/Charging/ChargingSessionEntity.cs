@@ -7,6 +7,10 @@ using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
+using Energy.Cluster.Serialization;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
 
 namespace Energy.Cluster.Charging;
 
@@ -92,7 +96,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void Notify(object e)
     {
-        foreach (var notice in ChargingSession.Notices(_state, _id, e)) _push.Push(notice);
+        foreach (var notice in ChargingSession.Notices(_state, _id, e, EnergyJson.Options)) _push.Push(notice);
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Gateway;
 

@@ -5,6 +5,7 @@ using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Ocpp;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Gateway;
 

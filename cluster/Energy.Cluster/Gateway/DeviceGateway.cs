@@ -17,6 +17,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Gateway;
 
@@ -468,13 +472,13 @@ public static class DeviceGateway
 
         public object GetSession(in GetSessionCall call) => new GetSession(call.Session);
 
-        public object TollPass(in TollPassCall call) => new Tolls.TollPass(Device, call.Request, ReplyPath);
+        public object TollPass(in TollPassCall call) => new Energy.Lifecycles.Tolls.TollPass(Device, call.Request, ReplyPath);
 
-        public object PayToll(in PayTollCall call) => new Tolls.PayToll(call.Pass.Gantry, call.Pass, Device, call.Voucher, ReplyPath);
+        public object PayToll(in PayTollCall call) => new Energy.Lifecycles.Tolls.PayToll(call.Pass.Gantry, call.Pass, Device, call.Voucher, ReplyPath);
 
-        public object DeclineToll(in DeclineTollCall call) => new Tolls.DeclineToll(call.Pass.Gantry, call.Pass, Device, call.Reason);
+        public object DeclineToll(in DeclineTollCall call) => new Energy.Lifecycles.Tolls.DeclineToll(call.Pass.Gantry, call.Pass, Device, call.Reason);
 
-        public object GetGantry(in GetGantryCall call) => new Tolls.GetGantry(Device);
+        public object GetGantry(in GetGantryCall call) => new Energy.Lifecycles.Tolls.GetGantry(Device);
 
         public object SubmitVoucher(in SubmitVoucherCall call) => new SubmitVoucher(call.Channel, call.Voucher);
 

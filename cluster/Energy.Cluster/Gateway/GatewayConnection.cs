@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Gateway;
 

@@ -77,7 +77,7 @@ public static class EnergyConfig
               actor {
                 provider = cluster
                 serializers { energy = "Energy.Cluster.Serialization.EnergySerializer, Energy.Cluster" }
-                serialization-bindings { "Energy.Cluster.IEnergyMessage, Energy.Cluster" = energy }
+                serialization-bindings { "Energy.Lifecycles.IEnergyMessage, Energy.Lifecycles" = energy }
                 serialization-identifiers { "Energy.Cluster.Serialization.EnergySerializer, Energy.Cluster" = 7311 }
               }
               remote.dot-netty.tcp {

@@ -8,6 +8,9 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Hosting;
 
@@ -98,11 +101,11 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
 
     public Task<object> Ask(Gateway.GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
 
-    public Task<object> Ask(Charging.ISessionCommand command, CancellationToken token) => AskAsync(regions.Sessions, command, token);
+    public Task<object> Ask(Energy.Lifecycles.Charging.ISessionCommand command, CancellationToken token) => AskAsync(regions.Sessions, command, token);
 
-    public Task<object> Ask(Tolls.IGantryCommand command, CancellationToken token) => AskAsync(regions.Gantries, command, token);
-    public Task<object> Ask(Tolls.ITollOfficeCommand command, CancellationToken token) => AskAsync(regions.TollOffices, command, token);
-    public Task<object> Ask(Tolls.IZoneCommand command, CancellationToken token) => AskAsync(regions.Zones, command, token);
+    public Task<object> Ask(Energy.Lifecycles.Tolls.IGantryCommand command, CancellationToken token) => AskAsync(regions.Gantries, command, token);
+    public Task<object> Ask(Energy.Lifecycles.Tolls.ITollOfficeCommand command, CancellationToken token) => AskAsync(regions.TollOffices, command, token);
+    public Task<object> Ask(Energy.Lifecycles.Tolls.IZoneCommand command, CancellationToken token) => AskAsync(regions.Zones, command, token);
     public Task<object> Ask(Market.IMarketCommand command, CancellationToken token) => AskAsync(regions.Markets, command, token);
     public Task<object> AlertsAsync(CancellationToken token) => AskAsync(regions.Alerts, new GetAlerts(), token);
 
@@ -172,9 +175,9 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     /// <summary>A device's call through the gateway, held up to <see cref="EnergySettings.DeviceCallHold"/> for the entity's answer.</summary>
     public Task<object> AskForDevice(object command, CancellationToken token) => command switch
     {
-        Charging.ISessionCommand c => AskAsync(regions.Sessions, c, token, settings.DeviceCallHold),
+        Energy.Lifecycles.Charging.ISessionCommand c => AskAsync(regions.Sessions, c, token, settings.DeviceCallHold),
         IChannelCommand c => AskAsync(regions.Channels, c, token, settings.DeviceCallHold),
-        Tolls.IGantryCommand c => AskAsync(regions.Gantries, c, token, settings.DeviceCallHold),
+        Energy.Lifecycles.Tolls.IGantryCommand c => AskAsync(regions.Gantries, c, token, settings.DeviceCallHold),
         IDeviceCommand c => AskAsync(regions.Devices, c, token, settings.DeviceCallHold),
         _ => throw new InvalidOperationException($"no entity takes a device's {command.GetType().Name}"),
     };

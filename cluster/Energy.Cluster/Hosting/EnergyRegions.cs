@@ -59,7 +59,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         system.ActorOf(Market.MarketWatch.Props(marketIndex, markets, settings.MarketWatchInterval), "market-watch");
         var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
             ledgerNodes) { Markets = markets };
-        system.ActorOf(ChannelWatch.Props(regions, settings, settings.ChannelWatchInterval), "channel-watch");
+        system.ActorOf(ChannelWatch.Props(regions.Ledger, regions.Channels, regions.DuplexChannels, settings.LedgerShardCount, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }
 }

@@ -33,7 +33,7 @@ public static class LocalNode
         {
             try
             {
-                await regions.Operators.Ask<object>(new Registry.GetOperator(Energy.Channels.Primitives.OperatorId.Of("readiness-probe")), TimeSpan.FromSeconds(5));
+                await regions.Operators.Ask<object>(new Energy.Lifecycles.Registry.GetOperator(Energy.Channels.Primitives.OperatorId.Of("readiness-probe")), TimeSpan.FromSeconds(5));
                 return;
             }
             catch (AskTimeoutException) when (DateTime.UtcNow < deadline)

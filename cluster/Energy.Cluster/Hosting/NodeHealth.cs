@@ -100,7 +100,7 @@ public static class NodeHealth
         {
             try
             {
-                await network.Regions.Operators.Ask<object>(new Registry.GetOperator(Energy.Channels.Primitives.OperatorId.Of("readiness-probe")),
+                await network.Regions.Operators.Ask<object>(new Energy.Lifecycles.Registry.GetOperator(Energy.Channels.Primitives.OperatorId.Of("readiness-probe")),
                     CheckTimeout, cancellationToken);
                 return HealthCheckResult.Healthy("entities answer");
             }

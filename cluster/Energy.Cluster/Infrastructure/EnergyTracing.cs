@@ -3,20 +3,6 @@ using System.Diagnostics;
 namespace Energy.Cluster;
 
 /// <summary>
-/// A command that may carry the W3C <c>traceparent</c> of the span that sent it, so that the span of the entity
-/// handling it (on whichever node) is that span's child. The field is optional on the wire: a message without it
-/// reads as before, and a node that does not know it ignores it.
-/// </summary>
-public interface ITraced
-{
-    /// <summary>The sender's span as a W3C traceparent (<c>00-{trace id}-{span id}-{flags}</c>), or null.</summary>
-    string? TraceParent { get; }
-
-    /// <summary>The same command, carrying <paramref name="traceParent"/>.</summary>
-    ITraced WithTraceParent(string traceParent);
-}
-
-/// <summary>
 /// The node's spans, from the one activity source named <see cref="SourceName"/>: the gateway's calls, the entities
 /// handling a payment, the journal's writes, the ledger's blocks and settlements. While nothing listens (no trace
 /// exporter configured) every start returns null and costs a flag test.

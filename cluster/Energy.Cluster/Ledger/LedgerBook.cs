@@ -1,5 +1,6 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Ledger;
 

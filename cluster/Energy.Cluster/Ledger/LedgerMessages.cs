@@ -1,13 +1,7 @@
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Ledger;
-
-/// <summary>A command for one ledger shard.</summary>
-public interface ILedgerCommand : IEnergyMessage, IWithEntityId
-{
-    string Shard { get; }
-    string IWithEntityId.EntityId => Shard;
-}
 
 /// <summary>An operator funds an account. Idempotent by <paramref name="RequestId"/>.</summary>
 [Manifest("ledger.mint.v1")]
@@ -16,24 +10,6 @@ public sealed record Mint(string Shard, string RequestId, PartyId Account, Money
 /// <summary>Money leaves the network. Idempotent by <paramref name="RequestId"/>.</summary>
 [Manifest("ledger.withdraw.v1")]
 public sealed record Withdraw(string Shard, string RequestId, PartyId Account, Money Amount) : ILedgerCommand;
-
-/// <summary>
-/// Moves a deposit from an account into one escrow. A retry of the same lock (escrow, account, amount) is
-/// answered as the first was; a lock of an escrow that was released is refused (EscrowAlreadyReleased).
-/// </summary>
-[Manifest("ledger.lock-escrow.v2")]
-public sealed record LockEscrow(string Shard, EscrowId Escrow, PartyId Account, Money Amount) : ILedgerCommand;
-
-/// <summary>Pays one escrow out to the parties. Idempotent by escrow and holder: the first answer is the answer.</summary>
-[Manifest("ledger.release-escrow.v2")]
-public sealed record ReleaseEscrow(string Shard, EscrowId Escrow, PartyId Holder, IReadOnlyList<Payout> Payouts) : ILedgerCommand, ITraced
-{
-    public string? TraceParent { get; init; }
-
-    public ITraced WithTraceParent(string traceParent) => this with { TraceParent = traceParent };
-}
-
-public sealed record Payout(PartyId Account, Money Amount);
 
 /// <summary>A payout crossing shards. Delivered at least once, applied once and in order per source shard.</summary>
 [Manifest("ledger.credit.v1")]
@@ -67,14 +43,6 @@ public sealed record RedeliverCredits : IEnergyMessage
 /// <summary>The command is durable in block <paramref name="BlockHeight"/> of <paramref name="Shard"/>.</summary>
 [Manifest("ledger.committed.v1")]
 public sealed record LedgerCommitted(string Shard, string Key, ulong BlockHeight) : IEnergyMessage;
-
-/// <summary>The deposit is in the escrow, durable in block <paramref name="BlockHeight"/> (or, for a retry, by then).</summary>
-[Manifest("ledger.escrow-locked.v1")]
-public sealed record EscrowLocked(EscrowId Escrow, PartyId Account, Money Amount, string Shard, ulong BlockHeight) : IEnergyMessage;
-
-/// <summary>Exactly this escrow's release from this holder: the payouts of its own release entry, never another escrow's.</summary>
-[Manifest("ledger.released.v2")]
-public sealed record EscrowReleased(EscrowId Escrow, PartyId Holder, IReadOnlyList<Payout> Payouts, string Shard, ulong BlockHeight) : IEnergyMessage;
 
 [Manifest("ledger.account.v1")]
 public sealed record AccountView(PartyId Account, Money Balance, Money Escrowed, string Shard) : IEnergyMessage;

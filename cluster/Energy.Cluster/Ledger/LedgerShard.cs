@@ -5,6 +5,7 @@ using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Ledger;
 

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Persistence;
 
+using Energy.Lifecycles.Registry;
+
 namespace Energy.Cluster.Registry;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Energy.Cluster.Registry;
 /// </summary>
 public sealed class AlertLog : ReceivePersistentActor
 {
-    public const string EntityName = "alerts";
+    public const string EntityName = RegistryEntities.Alerts;
     public const int MaxKept = 10_000;
 
     private readonly LinkedList<Alert> _latest = new();

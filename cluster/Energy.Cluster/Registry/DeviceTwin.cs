@@ -6,6 +6,7 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Registry;
 
@@ -101,7 +102,7 @@ public sealed class DeviceTwin : ReceivePersistentActor
                 speed = Math.Round(kmh, 1);
             }
         }
-        _zones.Tell(new Tolls.ZonePass(seen.Zone, seen.Device, seen.At, speed));
+        _zones.Tell(new Energy.Lifecycles.Tolls.ZonePass(seen.Zone, seen.Device, seen.At, speed));
     }
 
     /// <summary>

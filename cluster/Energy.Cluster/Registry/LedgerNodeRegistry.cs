@@ -5,6 +5,8 @@ using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Registry;
+
 namespace Energy.Cluster.Registry;
 
 /// <summary>The newest statement of the authority about one ledger node key.</summary>
@@ -71,7 +73,7 @@ public static class LedgerNodeRules
 /// </summary>
 public sealed class LedgerNodeRegistry : ReceivePersistentActor
 {
-    public const string EntityName = "ledger-nodes";
+    public const string EntityName = RegistryEntities.LedgerNodes;
 
     private LedgerNodesState _state = LedgerNodesState.Empty;
 

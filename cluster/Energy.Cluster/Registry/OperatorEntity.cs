@@ -5,6 +5,8 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Registry;
 
@@ -73,7 +75,7 @@ public static class OperatorRules
         if (state.Issuances.TryGetValue(command.RequestId, out var earlier))
             return earlier == command.Amount.MinorUnits
                 ? new IssuanceRecorded(command.RequestId, earlier)
-                : new Ledger.RequestIdReused(command.RequestId, $"was an issuance of {earlier}");
+                : new RequestIdReused(command.RequestId, $"was an issuance of {earlier}");
         var limit = admission.IssuanceLimit.MinorUnits;
         if (command.Amount.MinorUnits > limit - state.IssuedMinorUnits)
             return new IssuanceLimitExceeded(command.Operator, limit, state.IssuedMinorUnits, command.Amount.MinorUnits);

@@ -2,7 +2,8 @@ using Akka.Actor;
 using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Registry;
 

@@ -19,7 +19,13 @@ public sealed class EnergySerializer : SerializerWithStringManifest
     private readonly FrozenDictionary<string, Type> _typesByManifest;
     private readonly FrozenDictionary<Type, string> _manifestsByType;
 
-    public EnergySerializer(ExtendedActorSystem system) : this(system, ScanManifests(typeof(EnergySerializer).Assembly))
+    /// <summary>
+    /// The assemblies whose messages the serializer writes: the network's pure messages and events beside the
+    /// protocol, and the cluster's own.
+    /// </summary>
+    public static readonly IReadOnlyList<Assembly> MessageAssemblies = [typeof(IEnergyMessage).Assembly, typeof(EnergySerializer).Assembly];
+
+    public EnergySerializer(ExtendedActorSystem system) : this(system, ScanManifests(MessageAssemblies))
     {
     }
 
@@ -32,10 +38,10 @@ public sealed class EnergySerializer : SerializerWithStringManifest
 
     public override int Identifier => Id;
 
-    public static Dictionary<string, Type> ScanManifests(Assembly assembly)
+    public static Dictionary<string, Type> ScanManifests(IEnumerable<Assembly> assemblies)
     {
         var table = new Dictionary<string, Type>(StringComparer.Ordinal);
-        foreach (var type in assembly.GetTypes())
+        foreach (var type in assemblies.Distinct().SelectMany(a => a.GetTypes()))
         {
             var attribute = type.GetCustomAttribute<ManifestAttribute>();
             if (attribute is null) continue;

@@ -78,6 +78,7 @@ public static class EnergyJson
             v => Energy.Channels.Streaming.PaymentPurpose.Parse(v) is { IsOk: true } purpose ? purpose.Value : throw new JsonException($"'{v}' is not a payment purpose"),
             v => v.ToString()));
         options.Converters.Add(new MoneyConverter());
+        options.Converters.Add(new RefusalJsonConverter());
         options.Converters.Add(new Int64Converter<Timestamp>(v => new Timestamp(v), v => v.UnixMilliseconds));
         options.Converters.Add(new Int64Converter<DurationMs>(v => new DurationMs(v), v => v.Milliseconds));
         options.Converters.Add(new Int64Converter<EnergyWh>(v => new EnergyWh(v), v => v.WattHours));

@@ -12,7 +12,7 @@ namespace Energy.Cluster.Serialization;
 /// </summary>
 public static class ErrorCatalog
 {
-    public static readonly FrozenDictionary<string, Type> ByName = Scan(typeof(ProtocolError).Assembly, typeof(Refusal).Assembly);
+    public static readonly FrozenDictionary<string, Type> ByName = Scan(typeof(ProtocolError).Assembly, typeof(Refusal).Assembly, typeof(ErrorCatalog).Assembly);
 
     public static FrozenDictionary<string, Type> Scan(params Assembly[] assemblies)
     {

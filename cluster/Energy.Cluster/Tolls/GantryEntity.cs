@@ -9,6 +9,9 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Wire;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tolls;
 

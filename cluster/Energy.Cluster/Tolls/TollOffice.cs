@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Persistence;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tolls;
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Tolls;
 

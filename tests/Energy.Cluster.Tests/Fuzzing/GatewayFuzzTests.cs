@@ -7,6 +7,7 @@ using Energy.Cluster.Gateway;
 using Energy.Fuzzing;
 using Energy.Wire;
 using Xunit.Abstractions;
+using Energy.Lifecycles.Charging;
 
 namespace Energy.Cluster.Tests.Fuzzing;
 

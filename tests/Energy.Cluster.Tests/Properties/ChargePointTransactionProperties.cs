@@ -4,6 +4,7 @@ using Energy.Cluster.Gateway;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles;
 
 namespace Energy.Cluster.Tests.Properties;
 
@@ -118,7 +119,7 @@ public class ChargePointTransactionProperties
         {
             var played = Play(script);
             var state = ChargePointState.Empty;
-            var heard = new Dictionary<SessionId, List<Charging.ISessionCommand>>();
+            var heard = new Dictionary<SessionId, List<Energy.Lifecycles.Charging.ISessionCommand>>();
             foreach (var e in played.Journal)
             {
                 state = ChargePointTransactions.Evolve(state, e);
@@ -131,8 +132,8 @@ public class ChargePointTransactionProperties
             {
                 var (chargePoint, transactionId) = session.Transaction!.Value;
                 Assert.Equal((ChargePoint, session), (chargePoint, SessionId.OfTransaction(ChargePoint, transactionId)));
-                var start = Assert.IsType<Charging.StartWitnessedSession>(commands[0]);
-                var readings = commands.Skip(1).Cast<Charging.WitnessedReading>().ToList();
+                var start = Assert.IsType<Energy.Lifecycles.Charging.StartWitnessedSession>(commands[0]);
+                var readings = commands.Skip(1).Cast<Energy.Lifecycles.Charging.WitnessedReading>().ToList();
                 Assert.True(readings.Select(r => r.RegisterWh).Prepend(start.MeterStartWh).Zip(readings.Select(r => r.RegisterWh)).All(p => p.Item1 <= p.Item2));
                 Assert.True(readings.Count(r => r.Final) <= 1 && (readings.Count == 0 || readings.Take(readings.Count - 1).All(r => !r.Final)));
             }

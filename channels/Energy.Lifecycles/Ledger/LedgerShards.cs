@@ -1,6 +1,6 @@
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Ledger;
+namespace Energy.Lifecycles.Ledger;
 
 /// <summary>Which ledger shard holds an account. The mapping is fixed for a network: the shard count never changes.</summary>
 public static class LedgerShards

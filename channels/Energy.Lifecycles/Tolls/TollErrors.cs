@@ -1,7 +1,7 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Tolls;
+namespace Energy.Lifecycles.Tolls;
 
 public sealed record GantryNotConfigured(DeviceId Gantry) : ProtocolError
 {

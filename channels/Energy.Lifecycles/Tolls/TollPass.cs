@@ -4,12 +4,13 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
 using Energy.Wire;
 using System.Text.Json.Serialization;
+using Energy.Lifecycles.Charging;
 
-namespace Energy.Cluster.Tolls;
+namespace Energy.Lifecycles.Tolls;
 
 /// <summary>Where a toll pass stands. Each pass resolves once: paid, or one violation. The wire names are what devices and the HTTP API read.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<PassStatus>))]

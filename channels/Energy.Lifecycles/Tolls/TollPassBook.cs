@@ -3,10 +3,11 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
-using Energy.Cluster.Registry;
+using Energy.Lifecycles.Registry;
 using Energy.Wire;
+using Energy.Lifecycles.Charging;
 
-namespace Energy.Cluster.Tolls;
+namespace Energy.Lifecycles.Tolls;
 
 /// <summary>A toll request the book decided on: a pass it already holds (the same request again), or a new one to record.</summary>
 public readonly record struct PassDecision(TollPassState? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
@@ -84,7 +85,7 @@ public sealed class TollPassBook(DeviceId gantry)
     {
         var tariff = signed.Payload;
         if (device is not DeviceView view) return new DeviceNotFound(gantry);
-        if (view.Role != DeviceRole.Gantry) return new Charging.DeviceRoleRefused(gantry, view.Role.ToString(), "Gantry");
+        if (view.Role != DeviceRole.Gantry) return new Energy.Lifecycles.Charging.DeviceRoleRefused(gantry, view.Role.ToString(), "Gantry");
         if (view.Revoked) return new DeviceIsRevoked(gantry, view.RevokedAt ?? now);
         if (view.Operator != tariff.Operator) return new EndorsementMismatch(gantry, "operator", view.Operator.Value, tariff.Operator.Value);
         if (tollOperator is not OperatorView operatorView) return new OperatorNotFound(tariff.Operator);

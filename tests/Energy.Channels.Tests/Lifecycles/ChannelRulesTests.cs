@@ -4,13 +4,14 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Ledger;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// The rules the channel shells ask their cores about: the checks of an opening, the standing of the parties,
@@ -20,7 +21,7 @@ public sealed class ChannelRulesTests
 {
     private static readonly DeviceKeyPair PayerKey = DeviceKeyPair.Generate();
     private static readonly DeviceKeyPair PayeeKey = DeviceKeyPair.Generate();
-    private static readonly NetworkId Network = ClusterTestKit.Network;
+    private static readonly NetworkId Network = TestParties.Network;
     private static readonly ChannelId Channel = ChannelId.Of("rules-1");
     private static readonly PartyId Payer = PartyId.Of("device:vehicle-rules");
     private static readonly PartyId Payee = PartyId.Of("operator:cpo-rules");

@@ -1,8 +1,8 @@
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 public interface IChannelCommand : IEnergyMessage, IWithEntityId
 {

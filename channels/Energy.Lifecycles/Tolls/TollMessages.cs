@@ -1,6 +1,6 @@
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Tolls;
+namespace Energy.Lifecycles.Tolls;
 
 public interface IGantryCommand : IEnergyMessage, IWithEntityId
 {

@@ -4,13 +4,14 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Ledger;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
-namespace Energy.Cluster.Tests;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// The duplex channel's life as pure functions: both deposits locked (or refused and paid back), co-signed

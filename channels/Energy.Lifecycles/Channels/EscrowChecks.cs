@@ -1,7 +1,7 @@
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 /// <summary>
 /// A channel's checks of the ledger's answers against its own escrow, as pure functions: a lock or a release

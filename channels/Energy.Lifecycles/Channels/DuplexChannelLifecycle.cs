@@ -5,10 +5,9 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Kernel;
-using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 /// <summary>
 /// The durable state of a duplex channel: its opening, which deposits the ledger locked, the protocol state,

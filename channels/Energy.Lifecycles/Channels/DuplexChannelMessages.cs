@@ -1,6 +1,6 @@
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 public interface IDuplexChannelCommand : IEnergyMessage, IWithEntityId
 {
@@ -72,4 +72,4 @@ public sealed record DuplexChallengeEnded(Timestamp At) : IEnergyMessage;
 [Manifest("duplex.event.escrow-released.v1")]
 public sealed record DuplexEscrowReleased(EscrowReleasedRecord Release) : IEnergyMessage;
 
-public sealed record EscrowReleasedRecord(PartyId Holder, IReadOnlyList<Energy.Cluster.Ledger.Payout> Payouts, string Shard, ulong BlockHeight);
+public sealed record EscrowReleasedRecord(PartyId Holder, IReadOnlyList<Energy.Lifecycles.Ledger.Payout> Payouts, string Shard, ulong BlockHeight);

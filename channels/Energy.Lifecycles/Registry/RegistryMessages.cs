@@ -1,7 +1,15 @@
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Registry;
+namespace Energy.Lifecycles.Registry;
+
+/// <summary>The names of the registry's single entities, which their messages are addressed to.</summary>
+public static class RegistryEntities
+{
+    public const string Alerts = "alerts";
+
+    public const string LedgerNodes = "ledger-nodes";
+}
 
 public interface IOperatorCommand : IEnergyMessage, IWithEntityId
 {
@@ -136,13 +144,13 @@ public sealed record Alert(string Id, string Kind, DeviceId Device, string Detai
 [Manifest("alert.raise.v1")]
 public sealed record RaiseAlert(Alert Alert) : IEnergyMessage, IWithEntityId
 {
-    public string EntityId => AlertLog.EntityName;
+    public string EntityId => RegistryEntities.Alerts;
 }
 
 [Manifest("alert.get.v1")]
 public sealed record GetAlerts : IEnergyMessage, IWithEntityId
 {
-    public string EntityId => AlertLog.EntityName;
+    public string EntityId => RegistryEntities.Alerts;
 }
 
 [Manifest("alert.list.v1")]
@@ -155,7 +163,7 @@ public sealed record AlertRaised(Alert Alert) : IEnergyMessage;
 [Manifest("registry.admit-ledger-node.v1")]
 public sealed record AdmitLedgerNode(byte[] Admission) : IEnergyMessage, IWithEntityId
 {
-    public string EntityId => LedgerNodeRegistry.EntityName;
+    public string EntityId => RegistryEntities.LedgerNodes;
 }
 
 [Manifest("registry.get-ledger-nodes.v1")]
@@ -163,7 +171,7 @@ public sealed record GetLedgerNodes : IEnergyMessage, IWithEntityId
 {
     public static readonly GetLedgerNodes Instance = new();
 
-    public string EntityId => LedgerNodeRegistry.EntityName;
+    public string EntityId => RegistryEntities.LedgerNodes;
 }
 
 /// <summary>The registry took the statement: its wire form as the authority signed it, and when.</summary>

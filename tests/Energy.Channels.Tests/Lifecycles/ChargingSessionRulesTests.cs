@@ -3,11 +3,12 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Charging;
-using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>The rules a charging session's shell asks its core about: its parties, the channel it binds, and what it tells.</summary>
 public sealed class ChargingSessionRulesTests
@@ -90,10 +91,10 @@ public sealed class ChargingSessionRulesTests
 
     private static ChargingSessionState Started()
     {
-        var reading = Signed<MeterReading>.Sign(new MeterReading(ClusterTestKit.Network, Charger, 1, Now, new EnergyWh(1_000)), MeterKey);
+        var reading = Signed<MeterReading>.Sign(new MeterReading(TestParties.Network, Charger, 1, Now, new EnergyWh(1_000)), MeterKey);
         var command = new StartSession(Session, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), reading.ToArray(), null);
         return ChargingSession.Evolve(ChargingSessionState.Empty,
-            ChargingSession.DecideStart(command, reading, ClusterTestKit.Network, View(Charger, DeviceRole.Charger), Now).Value);
+            ChargingSession.DecideStart(command, reading, TestParties.Network, View(Charger, DeviceRole.Charger), Now).Value);
     }
 
     private static ChannelView ChannelOf(ChannelPhase phase) =>

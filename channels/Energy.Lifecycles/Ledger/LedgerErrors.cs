@@ -1,7 +1,7 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Ledger;
+namespace Energy.Lifecycles.Ledger;
 
 public sealed record InsufficientFunds(PartyId Account, long BalanceMinorUnits, long RequestedMinorUnits) : ProtocolError
 {

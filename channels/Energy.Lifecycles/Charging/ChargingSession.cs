@@ -4,12 +4,13 @@ using Energy.Channels.Identity;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
 using Energy.Wire;
 using System.Text.Json.Serialization;
+using Energy.Lifecycles.Tolls;
 
-namespace Energy.Cluster.Charging;
+namespace Energy.Lifecycles.Charging;
 
 /// <summary>Where a charging session stands. The wire names are what devices and the HTTP API read.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<SessionStatus>))]
@@ -408,9 +409,10 @@ public static class ChargingSession
     /// What the session's parties are told once <paramref name="e"/> is taken (<paramref name="state"/> is the state
     /// after it), each event framed for the device it goes to. The charger hears that the vehicle accepted and
     /// whether to suspend or resume; the vehicle hears each reading once it accepted (and, as it accepts, the
-    /// newest one before), and the end; both get the charge record.
+    /// newest one before), and the end; both get the charge record, written with the network's JSON options
+    /// (<paramref name="json"/>: the shell's, which spell identifiers and money as every other body does).
     /// </summary>
-    public static IReadOnlyList<DeviceEvent> Notices(ChargingSessionState state, SessionId session, object e)
+    public static IReadOnlyList<DeviceEvent> Notices(ChargingSessionState state, SessionId session, object e, System.Text.Json.JsonSerializerOptions json)
     {
         if (state.Started is not { } started) return [];
         return e switch
@@ -422,15 +424,15 @@ public static class ChargingSession
             SessionSuspended s => [DeviceEvents.Of(started.Charger, new SessionSuspendEvent(session, s.Owed.MinorUnits, s.Paid.MinorUnits, started.Credit.MinorUnits))],
             SessionResumed r => [DeviceEvents.Of(started.Charger, new SessionResumeEvent(session, r.Owed.MinorUnits, r.Paid.MinorUnits))],
             SessionStopRequested when state.Channel is not null => [DeviceEvents.Of(started.Vehicle, ReadingEvent(state, session, state.End!))],
-            SessionCompleted c => RecordFor(started, c.Record),
+            SessionCompleted c => RecordFor(started, c.Record, json),
             _ => [],
         };
     }
 
     /// <summary>The charge record as both parties get it: the network's JSON of the record.</summary>
-    private static DeviceEvent[] RecordFor(SessionStarted started, ChargeRecord record)
+    private static DeviceEvent[] RecordFor(SessionStarted started, ChargeRecord record, System.Text.Json.JsonSerializerOptions json)
     {
-        var body = System.Text.Json.JsonSerializer.SerializeToElement(record, Serialization.EnergyJson.Options);
+        var body = System.Text.Json.JsonSerializer.SerializeToElement(record, json);
         return [DeviceEvents.Of(started.Charger, GatewayEvents.SessionCompleted, body), DeviceEvents.Of(started.Vehicle, GatewayEvents.SessionCompleted, body)];
     }
 

@@ -2,7 +2,7 @@ using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Registry;
+namespace Energy.Lifecycles.Registry;
 
 public sealed record OperatorNotFound(OperatorId Operator) : ProtocolError
 {

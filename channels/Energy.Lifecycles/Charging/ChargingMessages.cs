@@ -1,6 +1,6 @@
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Charging;
+namespace Energy.Lifecycles.Charging;
 
 /// <summary>
 /// A command for one charging session. Commands that come from a device carry the device the gateway

@@ -1,7 +1,7 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Charging;
+namespace Energy.Lifecycles.Charging;
 
 public sealed record InvalidSessionId(string Session) : ProtocolError
 {

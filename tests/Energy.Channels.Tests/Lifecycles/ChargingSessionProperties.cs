@@ -4,14 +4,14 @@ using Energy.Channels.Identity;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Charging;
-using Energy.Cluster.Registry;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Charging;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// The charging session's rules, called directly: random scripts of accepts, readings, payments (for the
@@ -100,7 +100,7 @@ public class ChargingSessionProperties
         var startCommand = new StartSession(Session, Charger, Vehicle, new Money(script.PricePerKwh, Currency.Eur), new Money(script.Credit, Currency.Eur),
             Reading(meterSequence, register, now, MeterKey), null);
         Assert.Equal(SessionDecision.Proceed, ChargingSession.CheckStart(state, Session, startCommand, Limits).Value);
-        Persist(ChargingSession.DecideStart(startCommand, Signed<MeterReading>.Decode(startCommand.Reading).Value, ClusterTestKit.Network, ChargerView,
+        Persist(ChargingSession.DecideStart(startCommand, Signed<MeterReading>.Decode(startCommand.Reading).Value, TestParties.Network, ChargerView,
             now).Value);
 
         foreach (var step in script.Steps)
@@ -123,7 +123,7 @@ public class ChargingSessionProperties
                     break;
                 case StepKind.Reading or StepKind.ForgedReading:
                     var reading = Reading(meterSequence + 1, register + step.Amount, now, step.Kind == StepKind.Reading ? MeterKey : ForgedKey);
-                    var taken = ChargingSession.DecideReading(state, Session, Charger, reading, ClusterTestKit.Network);
+                    var taken = ChargingSession.DecideReading(state, Session, Charger, reading, TestParties.Network);
                     if (!taken.IsOk) { error = taken.Error; break; }
                     meterSequence++;
                     register += step.Amount;
@@ -151,7 +151,7 @@ public class ChargingSessionProperties
                     break;
                 case StepKind.Stop:
                     var stop = ChargingSession.DecideStop(state, Session, new StopSession(Session, Charger, Reading(meterSequence + 1, register + step.Amount, now, MeterKey), null),
-                        ClusterTestKit.Network, now);
+                        TestParties.Network, now);
                     if (!stop.IsOk) { error = stop.Error; break; }
                     if (stop.Value is not { } stopped) break;
                     meterSequence++;
@@ -170,7 +170,7 @@ public class ChargingSessionProperties
     }
 
     private static byte[] Reading(ulong sequence, long registerWh, Timestamp at, DeviceKeyPair key) =>
-        Signed<MeterReading>.Sign(new MeterReading(ClusterTestKit.Network, Charger, sequence, at, new EnergyWh(registerWh)), key).ToArray();
+        Signed<MeterReading>.Sign(new MeterReading(TestParties.Network, Charger, sequence, at, new EnergyWh(registerWh)), key).ToArray();
 
     private static ChannelView OpenChannel() =>
         new(Channel, "open", PartyId.From(Vehicle), Payee, new Money(100_000, Currency.Eur), Money.Zero(Currency.Eur), 0, null, null);
@@ -262,7 +262,7 @@ public class ChargingSessionProperties
             foreach (var e in played.Journal)
             {
                 state = ChargingSession.Evolve(state, e);
-                var notices = ChargingSession.Notices(state, Session, e);
+                var notices = ChargingSession.Notices(state, Session, e, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web));
                 Assert.All(notices, n => Assert.Contains(n.Device, new[] { Charger, Vehicle }));
                 if (state.Channel is null) Assert.DoesNotContain(notices, n => n.Device == Vehicle && e is not SessionCompleted);
                 switch (e)
@@ -309,7 +309,7 @@ public class ChargingSessionProperties
     {
         var command = new StartSession(Session, Charger, Vehicle, new Money(40, Currency.Eur), new Money(100, Currency.Eur), Reading(1, 100, Start, MeterKey), null);
         var started = ChargingSession.Evolve(ChargingSessionState.Empty,
-            ChargingSession.DecideStart(command, Signed<MeterReading>.Decode(command.Reading).Value, ClusterTestKit.Network, ChargerView, Start).Value);
+            ChargingSession.DecideStart(command, Signed<MeterReading>.Decode(command.Reading).Value, TestParties.Network, ChargerView, Start).Value);
         Assert.Equal(SessionDecision.Repeat, ChargingSession.CheckStart(started, Session, command, Limits).Value);
         var other = command with { Reading = Reading(1, 200, Start, MeterKey) };
         Assert.IsType<SessionAlreadyStarted>(ChargingSession.CheckStart(started, Session, other, Limits).Error);

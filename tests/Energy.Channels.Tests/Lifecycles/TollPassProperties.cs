@@ -4,13 +4,14 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Tolls;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Tolls;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// A gantry's pass book and the rules of a toll pass, called directly: random scripts of toll requests (at the
@@ -59,11 +60,11 @@ public class TollPassProperties
     public sealed record Played(TollPassBook Book, IReadOnlyList<IEnergyMessage> Journal, IReadOnlyList<Payment> Payments, IReadOnlyList<(Step Step, ProtocolError Error)> Refusals);
 
     private static byte[] SignedTariff() =>
-        Signed<GantryTariff>.Sign(new GantryTariff(ClusterTestKit.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1, Currency.Eur,
+        Signed<GantryTariff>.Sign(new GantryTariff(TestParties.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1, Currency.Eur,
             [new TollBand(0, Price)], 0, 0, 100), OperatorKey).ToArray();
 
     private static byte[] Request(Timestamp at, long price, DeviceKeyPair key) =>
-        Signed<TollRequest>.Sign(new TollRequest(ClusterTestKit.Network, Gantry, Vehicle, Segment, at, new Money(price, Currency.Eur)), key).ToArray();
+        Signed<TollRequest>.Sign(new TollRequest(TestParties.Network, Gantry, Vehicle, Segment, at, new Money(price, Currency.Eur)), key).ToArray();
 
     /// <summary>
     /// Plays a script as the gantry does: an event is applied to the book once decided (the gantry applies it at
@@ -105,7 +106,7 @@ public class TollPassProperties
                         StepKind.RequestAgain when lastRequest is not null => lastRequest,
                         _ => Request(new Timestamp(now.UnixMilliseconds + ++sequence), Price, GantryKey),
                     };
-                    var decided = book.DecidePass(wire, ClusterTestKit.Network, gantryRevoked: false, pricing, now);
+                    var decided = book.DecidePass(wire, TestParties.Network, gantryRevoked: false, pricing, now);
                     if (!decided.IsOk) { refusals.Add((step, decided.Error)); break; }
                     lastRequest = wire;
                     if (decided.Value.Recorded is { } recorded)
@@ -240,7 +241,7 @@ public class TollPassProperties
     {
         var book = new TollPassBook(Gantry);
         book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
-        var decided = book.DecidePass(Request(Start, Price, GantryKey), ClusterTestKit.Network, gantryRevoked: false,
+        var decided = book.DecidePass(Request(Start, Price, GantryKey), TestParties.Network, gantryRevoked: false,
             new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
         book.Apply(decided.Recorded!, decided.Request);
         var pass = book.Find(decided.Recorded!.Pass)!;
@@ -261,7 +262,7 @@ public class TollPassProperties
     {
         var book = new TollPassBook(Gantry);
         book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
-        var decided = book.DecidePass(Request(Start, Price, GantryKey), ClusterTestKit.Network, false, new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
+        var decided = book.DecidePass(Request(Start, Price, GantryKey), TestParties.Network, false, new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
         book.Apply(decided.Recorded!, decided.Request);
         var pass = book.Find(decided.Recorded!.Pass)!;
         var voucher = Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, Price, Price, VehicleKey, pass.Purpose)).Value;

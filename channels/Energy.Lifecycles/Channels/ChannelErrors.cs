@@ -1,7 +1,7 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 public sealed record ChannelNotFound(ChannelId ChannelId) : ProtocolError
 {

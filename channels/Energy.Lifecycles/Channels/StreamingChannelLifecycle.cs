@@ -4,10 +4,9 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Kernel;
-using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 /// <summary>Where a channel is in its life, from its opening to its settlement on the ledger.</summary>
 public enum ChannelPhase : byte

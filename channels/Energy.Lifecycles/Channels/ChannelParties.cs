@@ -2,7 +2,7 @@ using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Lifecycles.Channels;
 
 /// <summary>The standing of a channel's parties, as this node knows it, in rules both channel kinds share.</summary>
 public static class ChannelParties

@@ -4,13 +4,13 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Channels;
-using Energy.Cluster.Ledger;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Tests;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// The streaming channel's life as pure functions, played the way the entity plays it: vouchers judged
