@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Energy.Channels.Market;
 using Energy.Channels.Primitives;
 using Xunit.Abstractions;
@@ -136,31 +135,25 @@ public class MarketClearingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Ten_thousand_orders_clear_in_well_under_ten_milliseconds_allocating_little_beyond_the_result()
+    public void Ten_thousand_orders_clear_the_same_every_time_allocating_little_beyond_the_result()
     {
+        // How fast is bench/run market's to say (a timed unit test on a shared machine says nothing); this holds what
+        // does not depend on the machine: the result, and what a clearing allocates.
         var book = LargeBook(10_000);
-        var cold = Stopwatch.StartNew();
         var first = Clear(book);
-        cold.Stop();
         Assert.True(first.Traded);
         Assert.True(first.Fills.Length > 1_000, $"{first.Fills.Length} fills");
-        // The runtime compiles the sort it calls in tiers as it gets hot; what is measured is the clearing once warm.
+        // Warm, so that the runtime's tiered compilation allocates nothing in the measured runs.
         for (var run = 0; run < 40; run++) Clear(book);
-        var best = TimeSpan.MaxValue;
         long allocated = long.MaxValue;
         for (var run = 0; run < 7; run++)
         {
             var before = GC.GetAllocatedBytesForCurrentThread();
-            var stopwatch = Stopwatch.StartNew();
             var result = Clear(book);
-            stopwatch.Stop();
             allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
-            if (stopwatch.Elapsed < best) best = stopwatch.Elapsed;
             Assert.Equal(first, result);
         }
-        output.WriteLine($"10,000 orders: first {cold.Elapsed.TotalMilliseconds:F2} ms, then best {best.TotalMilliseconds:F2} ms; {allocated:N0} bytes allocated, {first.Fills.Length} fills");
-        // The best of seven runs: the machine is shared, and a run that met a pause of another test says nothing about the clearing.
-        Assert.True(best < TimeSpan.FromMilliseconds(10), $"best of seven runs took {best.TotalMilliseconds:F2} ms");
+        output.WriteLine($"10,000 orders: {allocated:N0} bytes allocated, {first.Fills.Length} fills");
         // A copy of the list (8 bytes an order), the ranked orders (32 bytes each, twice), their sort keys and filled Wh (8 each) and the
         // fills (56 each): no per-order garbage beyond these.
         Assert.True(allocated < 10_000 * (8 + 2 * 32 + 2 * 8 + 64) + 16_384, $"{allocated:N0} bytes allocated");
