@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Energy.Agents;
 using Energy.Bench.Storms;
+using static Energy.Bench.Storms.StormFormat;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
@@ -177,11 +178,6 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
             $"(targets: 0 errors, p99 < {TargetP99Ms:0} ms, all served < {TargetAllServedSeconds:0} s)" + (pass ? "" : $"; missed: {string.Join("; ", checks.Take(8))}");
         return new BenchResult(rows, figures, verdict);
     }
-
-    private static string Seconds(double seconds) => double.IsInfinity(seconds) ? "never (some not served)" : $"{seconds:0.0} s";
-
-    /// <summary>A figure for the JSON line: a time never reached is "never", one not measured (no answers) is "none".</summary>
-    private static object Finite(double value, int digits) => double.IsInfinity(value) ? "never" : double.IsNaN(value) ? "none" : Math.Round(value, digits);
 
     /// <summary>
     /// A fleet owner (also the settlement bank that issues deposits) endorses every vehicle, funds it and opens its

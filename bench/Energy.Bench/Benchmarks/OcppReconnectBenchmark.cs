@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Energy.Agents;
 using Energy.Bench.Storms;
+using static Energy.Bench.Storms.StormFormat;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Ocpp;
@@ -279,11 +280,6 @@ public sealed class OcppReconnectBenchmark : IBenchmark
             (pass ? "" : $"; missed: {string.Join("; ", checks.Take(8))}");
         return new BenchResult(rows, figures, verdict);
     }
-
-    private static string Seconds(double seconds) => double.IsInfinity(seconds) ? "never (some not served)" : $"{seconds:0.0} s";
-
-    /// <summary>A figure for the JSON line: a time never reached is "never", one not measured (no answers) is "none".</summary>
-    private static object Finite(double value, int digits) => double.IsInfinity(value) ? "never" : double.IsNaN(value) ? "none" : Math.Round(value, digits);
 
     /// <summary>
     /// The chargers' operator, admitted by the node's own authority, endorses every charge point and sets its

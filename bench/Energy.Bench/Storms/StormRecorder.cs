@@ -96,3 +96,12 @@ public sealed record StormFigures(
     private static string Describe(IReadOnlyDictionary<string, int> kinds) =>
         kinds.Count == 0 ? "none" : string.Join(", ", kinds.OrderByDescending(k => k.Value).Take(6).Select(k => $"{k.Key} x{k.Value}"));
 }
+
+/// <summary>How the storms write their figures.</summary>
+public static class StormFormat
+{
+    public static string Seconds(double seconds) => double.IsInfinity(seconds) ? "never (some not served)" : $"{seconds:0.0} s";
+
+    /// <summary>A figure for the JSON line: a time never reached is "never", one not measured (no answers) is "none".</summary>
+    public static object Finite(double value, int digits) => double.IsInfinity(value) ? "never" : double.IsNaN(value) ? "none" : Math.Round(value, digits);
+}
