@@ -8,7 +8,6 @@ using Energy.Channels.Market;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;

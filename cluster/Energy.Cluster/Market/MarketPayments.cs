@@ -1,5 +1,4 @@
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Market;
