@@ -95,11 +95,17 @@ public sealed class NodeProcessHost : IAsyncDisposable
     private static async Task<Process> LaunchAsync(Uri url, string directory, string[] settings, Progress progress)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        // ENERGY_BENCH_NODE_LOG names a file that keeps the node's log (at ENERGY_BENCH_NODE_LOG_LEVEL, Information by
+        // default) with its timestamps, to see afterwards what the node did during a storm; without it the log is dropped.
+        var logPath = Environment.GetEnvironmentVariable("ENERGY_BENCH_NODE_LOG");
+        var level = logPath is { Length: > 0 } ? Environment.GetEnvironmentVariable("ENERGY_BENCH_NODE_LOG_LEVEL") ?? "Information" : "Warning";
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "energy-node.dll"), "--urls", url.ToString(),
-                     $"--Energy:DataDirectory={directory}", $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning" }.Concat(settings))
+                     $"--Energy:DataDirectory={directory}", $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", $"--Logging:LogLevel:Default={level}" }.Concat(settings))
             start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");
-        process.OutputDataReceived += (_, _) => { };
+        // Written line by line (flushed each time) for as long as the bench runs, across the node's restarts.
+        var log = logPath is { Length: > 0 } ? TextWriter.Synchronized(new StreamWriter(logPath, append: true) { AutoFlush = true }) : null;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) log?.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"  node: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -94,18 +94,21 @@ public static class EnergyConfig
               }
               cluster {
                 seed-nodes = [{{seeds}}]
-                # Failover of a crashed node's entities: unreachable after a heartbeat pause of about 3 s, downed by
-                # the split-brain resolver once membership has been stable for 4 s, its shards handed to the survivors
+                # Failover of a crashed node's entities: unreachable after a heartbeat pause of about 2 s, downed by
+                # the split-brain resolver once membership has been stable for 3 s, its shards handed to the survivors
                 # after a removal margin of 1 s. The README's "The cluster" says what each value trades.
                 failure-detector {
-                  heartbeat-interval = 1s
-                  acceptable-heartbeat-pause = 3s
+                  heartbeat-interval = 500ms
+                  acceptable-heartbeat-pause = 2s
                 }
+                unreachable-nodes-reaper-interval = 250ms
+                gossip-interval = 500ms
+                leader-actions-interval = 500ms
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
                 split-brain-resolver {
                   active-strategy = keep-majority
-                  stable-after = 4s
-                  down-all-when-unstable = 4s
+                  stable-after = 3s
+                  down-all-when-unstable = 3s
                 }
                 down-removal-margin = 1s
                 sharding {
@@ -120,7 +123,7 @@ public static class EnergyConfig
                     read-majority-plus = 0
                   }
                   distributed-data.majority-min-cap = 2
-                  retry-interval = 1s
+                  retry-interval = 500ms
                   # A rebalance that waits on a node that died in the middle of it gives up after this long (the shard
                   # stays where it was) instead of holding the shard for a minute.
                   handoff-timeout = 10s
