@@ -33,6 +33,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
         system.ActorOf(NodeKeyPublisher.Props(settings.NodeKey.PublicKey.Hex), "node-key-publisher");
         system.ActorOf(Activity.ActivityCollector.Props(settings.Clock), "activity-collector");
+        if (settings.DownCrashedNodes) system.ActorOf(CrashedNodeDowning.Props(), "crashed-node-downing");
         // The ledger totals gauge reads this node's figures from now on (zero while it holds no ledger shard).
         LedgerFigures.Get(system);
 

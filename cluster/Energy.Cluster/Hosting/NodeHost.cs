@@ -63,6 +63,12 @@ public sealed class NodeConfiguration
     /// <summary>How long a gateway connection may stay without an authenticated device before it is closed, in milliseconds (100 ms to 5 minutes).</summary>
     public int GatewayAuthenticationMs { get; set; } = 10_000;
 
+    /// <summary>
+    /// Whether a member whose remoting port refuses connections (its process is gone) is downed at once by a majority
+    /// of the others, instead of after the failure detector and the split-brain resolver.
+    /// </summary>
+    public bool DownCrashedNodes { get; set; } = true;
+
     /// <summary>Calls from charge points the node holds at most before it answers boots Pending and new connections 503.</summary>
     public int OcppMaxHeldCalls { get; set; } = 2_000;
 
@@ -158,6 +164,7 @@ public static class NodeHost
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
             OcppMaxHeldCalls = Math.Clamp(configuration.OcppMaxHeldCalls, 0, 1_000_000),
+            DownCrashedNodes = configuration.DownCrashedNodes,
         };
 
         settings = Market.MarketConfiguration.Apply(settings, builder.Configuration);

@@ -137,6 +137,9 @@ public sealed record EnergySettings(
     /// <summary>Gateway challenges outstanding on this node at once, over every connection; past this a hello is refused (GatewayBusy).</summary>
     public int MaxGatewayChallenges { get; init; } = 50_000;
 
+    /// <summary>Whether a member whose remoting port refuses connections is downed at once, by a majority (the node's <c>CrashedNodeDowning</c>).</summary>
+    public bool DownCrashedNodes { get; init; } = true;
+
     /// <summary>The speed above which two passes of one identity cannot be one vehicle (a clone or a hijacked identity).</summary>
     public double MaxPlausibleSpeedKmh { get; init; } = 250;
 }
