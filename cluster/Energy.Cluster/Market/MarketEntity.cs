@@ -25,6 +25,9 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
 {
     private const int MaxClearingsPerTick = 64;
 
+    /// <summary>The shortest payment window, for markets of intervals shorter than a minute.</summary>
+    private static readonly DurationMs PaymentWindowMin = DurationMs.FromSeconds(60);
+
     /// <summary>Acknowledgements held while the market marks itself active in the index, at most; past it they go out at once.</summary>
     private const int MaxAcknowledgementsAwaitingIndex = 20_000;
 
@@ -283,8 +286,9 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private void StartPayments(MarketIntervalSettled settled)
     {
         if (_payments.ContainsKey(settled.Interval) || !_market.Cleared.TryGetValue(settled.Interval, out var cleared)) return;
-        // A participant has one interval's length after the settlement to pay what it owes, and the operator to pay the sellers.
-        var windowEnds = settled.SettledAt.Plus(cleared.Interval.Length);
+        // A participant has an interval's length after the settlement (a minute at least) to pay what it owes, and the
+        // operator as long to pay the sellers.
+        var windowEnds = settled.SettledAt.Plus(new DurationMs(Math.Max(cleared.Interval.Length.Milliseconds, PaymentWindowMin.Milliseconds)));
         var payments = new MarketPayments(cleared.Interval, settled.MarketOperator, MarketPaymentRules.Due(settled),
             windowEnds.IsOk ? windowEnds.Value : settled.SettledAt);
         _payments[settled.Interval] = payments;
