@@ -269,12 +269,12 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         return evidence;
     }
 
-    /// <summary>The channel each participant's proof names for its payment (the first, when it is named twice).</summary>
-    private static Dictionary<DeviceId, ChannelId> Channels(IReadOnlyList<DeliveryProof> proofs)
+    /// <summary>The channel each participant's proof names for its payment on that side (the first, when it is named twice).</summary>
+    private static Dictionary<(DeviceId Participant, MarketSide Side), ChannelId> Channels(IReadOnlyList<DeliveryProof> proofs)
     {
-        var channels = new Dictionary<DeviceId, ChannelId>();
+        var channels = new Dictionary<(DeviceId Participant, MarketSide Side), ChannelId>();
         foreach (var proof in proofs)
-            if (proof.Channel is { } channel) channels.TryAdd(proof.Participant, channel);
+            if (proof.Channel is { } channel) channels.TryAdd((proof.Participant, proof.Side), channel);
         return channels;
     }
 
@@ -314,10 +314,10 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         var round = payments.StartRound(final, unsettled.Count);
         foreach (var due in unsettled)
         {
-            var participant = due.Participant;
+            var (participant, side) = (due.Participant, due.Side);
             _channels.Ask<object>(new GetPurposePaid(due.Channel!.Value, payments.Purpose), _settings.AskTimeout)
-                .PipeTo(Self, success: answer => new PaymentRead(payments.Interval, participant, answer, round),
-                    failure: _ => new PaymentRead(payments.Interval, participant, null, round));
+                .PipeTo(Self, success: answer => new PaymentRead(payments.Interval, participant, side, answer, round),
+                    failure: _ => new PaymentRead(payments.Interval, participant, side, null, round));
         }
         Timers.StartSingleTimer("payments", ReadPaymentsDue.Instance, _settings.AskTimeout + _settings.AskTimeout);
     }
@@ -325,7 +325,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private void OnPaymentRead(PaymentRead read)
     {
         if (!_payments.TryGetValue(read.Interval, out var payments)) return;
-        if (payments.Answer(read.Participant, read.Answer, read.Round)) Paid(payments);
+        if (payments.Answer(read.Participant, read.Side, read.Answer, read.Round)) Paid(payments);
     }
 
     private void Paid(MarketPayments payments)
@@ -361,7 +361,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     /// <summary>What the market knows of its own place in the index.</summary>
     private enum IndexStanding { Unknown, Marking, Active, Idle }
 
-    private sealed record PaymentRead(long Interval, DeviceId Participant, object? Answer, int Round);
+    private sealed record PaymentRead(long Interval, DeviceId Participant, MarketSide Side, object? Answer, int Round);
 
     private sealed record ClearCheckDue
     {

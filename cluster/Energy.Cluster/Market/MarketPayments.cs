@@ -93,7 +93,7 @@ public static class MarketPaymentRules
 /// </summary>
 public sealed class MarketPayments(MarketInterval interval, OperatorId marketOperator, IReadOnlyList<MarketPaymentDue> due, Timestamp windowEnds)
 {
-    private readonly Dictionary<DeviceId, Result<Money>> _counted = [];
+    private readonly Dictionary<(DeviceId Participant, MarketSide Side), Result<Money>> _counted = [];
     private int _finalAnswersAwaited = -1;
 
     public long Interval => interval.Number;
@@ -108,7 +108,7 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
 
     /// <summary>The dues still to read: those not yet covered, with a channel to read.</summary>
     public List<MarketPaymentDue> Unsettled() =>
-        due.Where(d => d.Channel is not null && !(_counted.TryGetValue(d.Participant, out var c) && c.IsOk && c.Value >= d.Due)).ToList();
+        due.Where(d => d.Channel is not null && !(_counted.TryGetValue((d.Participant, d.Side), out var c) && c.IsOk && c.Value >= d.Due)).ToList();
 
     /// <summary>Whether every due is covered (a due without a channel never is).</summary>
     public bool Covered => !due.Any(d => d.Channel is null) && Unsettled().Count == 0;
@@ -124,19 +124,19 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
     /// Takes a channel's answer for a participant; a count never goes down (an older answer arriving late changes nothing).
     /// True when the payments may close: every due is covered, or the final round's answers are all in.
     /// </summary>
-    public bool Answer(DeviceId participant, object? answer, int round)
+    public bool Answer(DeviceId participant, MarketSide side, object? answer, int round)
     {
-        var d = due.FirstOrDefault(x => x.Participant == participant);
+        var d = due.FirstOrDefault(x => x.Participant == participant && x.Side == side);
         if (d is not null)
         {
             var counted = MarketPaymentRules.Counted(interval.Zone, interval.Number, Purpose, marketOperator, d, answer);
-            if (!(_counted.TryGetValue(participant, out var before) && before.IsOk && (!counted.IsOk || counted.Value < before.Value)))
-                _counted[participant] = counted;
+            if (!(_counted.TryGetValue((participant, side), out var before) && before.IsOk && (!counted.IsOk || counted.Value < before.Value)))
+                _counted[(participant, side)] = counted;
         }
         if (Closing && round == Round) _finalAnswersAwaited--;
         return Covered || _finalAnswersAwaited == 0;
     }
 
     public MarketIntervalPaid Close() =>
-        MarketPaymentRules.Close(interval.Number, due.Select(d => MarketPaymentRules.Line(interval.Zone, interval.Number, d, _counted.GetValueOrDefault(d.Participant))).ToList());
+        MarketPaymentRules.Close(interval.Number, due.Select(d => MarketPaymentRules.Line(interval.Zone, interval.Number, d, _counted.GetValueOrDefault((d.Participant, d.Side)))).ToList());
 }

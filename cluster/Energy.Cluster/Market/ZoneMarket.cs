@@ -63,10 +63,10 @@ public static class ZoneMarkets
     /// <summary>
     /// Settles a cleared interval against the evidence (its meters' keys already looked up), once: a retry by the
     /// same operator is answered with the first settlement, another operator's is refused. Each line names the
-    /// participant's channel with the operator from <paramref name="channels"/>, over which its payment is counted.
+    /// participant's channel with the operator for that side from <paramref name="channels"/>, over which its payment is counted.
     /// </summary>
     public static Result<MarketIntervalSettled> DecideSettlement(ZoneMarket market, long interval, OperatorId marketOperator,
-        IReadOnlyList<DeliveryEvidence> evidence, Timestamp now, IReadOnlyDictionary<DeviceId, ChannelId>? channels = null)
+        IReadOnlyList<DeliveryEvidence> evidence, Timestamp now, IReadOnlyDictionary<(DeviceId Participant, MarketSide Side), ChannelId>? channels = null)
     {
         var found = Find(market, interval);
         if (!found.IsOk) return found.Error!;
@@ -79,7 +79,7 @@ public static class ZoneMarkets
         var lines = s.Lines.Select(l => new SettledLine(l.Participant, l.Side, l.Contracted, l.Metered, l.Settled, l.Shortfall, l.EnergyAmount,
             l.ImbalanceCharge, l.Refusal?.Code, l.Refusal?.Describe())
         {
-            Channel = channels is not null && channels.TryGetValue(l.Participant, out var channel) ? channel : null,
+            Channel = channels is not null && channels.TryGetValue((l.Participant, l.Side), out var channel) ? channel : null,
         }).ToList();
         return new MarketIntervalSettled(interval, marketOperator, s.Price, lines, s.BuyersPay, s.SellersReceive, s.ImbalanceCharges,
             s.SellersShortfall, s.BuyersShortfall, now);
