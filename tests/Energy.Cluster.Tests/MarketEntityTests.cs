@@ -464,6 +464,70 @@ public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit
     private static Task<object> AskAsync(IActorRef region, object message) => MarketParticipants.AskAsync(region, message);
 
     [Fact]
+    public async Task A_market_restarted_while_an_interval_waits_for_its_payments_reads_them_again_and_keeps_them_through_its_snapshot()
+    {
+        using var participants = new MarketParticipants();
+        using var nodeKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        // A snapshot after every event: the last start recovers the paid interval from its snapshot alone.
+        var settings = MarketParticipants.NodeSettings(clock, nodeKey) with
+        {
+            MarketSnapshotEveryEvents = 1,
+            MarketClearCheckInterval = TimeSpan.FromHours(1),
+            MarketWatchInterval = TimeSpan.FromHours(1),
+        };
+        var store = TestStores.Sqlite();
+        var zone = MarketParticipants.Zone;
+        var grid = PartyId.From(MarketParticipants.Grid);
+        var interval = MarketInterval.Numbered(zone, MarketInterval.Containing(zone, clock.Now, settings.MarketRules.IntervalLength).Number + 1, settings.MarketRules.IntervalLength);
+        var purpose = PaymentPurpose.ForMarketInterval(zone.Value, interval.Start.UnixMilliseconds).Unwrap();
+        static bool Buys(DeviceId d) => d == MarketParticipants.Buyer1 || d == MarketParticipants.Buyer2;
+        static ChannelId ChannelOf(DeviceId d) => ChannelId.Of("market-" + d.Value);
+        MarketIntervalSettled settled;
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            await participants.OnboardAsync(node);
+            foreach (var d in MarketParticipants.All)
+                Assert.IsType<ChannelOpened>(await AskAsync(node.Regions.Channels, new OpenChannel(ChannelOf(d), Buys(d)
+                    ? Signing.Opening(ChannelOf(d), PartyId.From(d), grid, 1_000, participants.Keys[d])
+                    : Signing.Opening(ChannelOf(d), grid, PartyId.From(d), 400, participants.GridKey))));
+            foreach (var order in MarketParticipants.Book(interval))
+                Assert.IsType<MarketOrderAccepted>(await AskAsync(node.Regions.Markets, new SubmitMarketOrder(zone, participants.Sign(order).ToArray())));
+            clock.Advance(new DurationMs(interval.Start.UnixMilliseconds - clock.Now.UnixMilliseconds));
+            Assert.IsType<MarketCleared>(await AskAsync(node.Regions.Markets, new ClearDue(zone)));
+            clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 60_000 - clock.Now.UnixMilliseconds));
+            var proofs = MarketParticipants.All.Select(d => new DeliveryProof(d, Buys(d) ? MarketSide.Bid : MarketSide.Offer,
+                participants.Reading(d, 1, interval.Start, 0).ToArray(), participants.Reading(d, 2, interval.End, 3_000).ToArray(), ChannelOf(d))).ToList();
+            settled = Assert.IsType<MarketIntervalSettled>(await AskAsync(node.Regions.Markets, new SettleMarketInterval(zone, interval.Number, MarketParticipants.Grid, proofs)));
+            // The buyers pay; the node stops before the operator has paid the sellers.
+            foreach (var due in MarketPaymentRules.Due(settled).Where(d => d.ToOperator))
+                Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(ChannelOf(due.Participant),
+                    Signing.Voucher(ChannelOf(due.Participant), 1, due.Due.MinorUnits, due.Due.MinorUnits, participants.Keys[due.Participant], purpose))));
+            Assert.False(Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number))).Paid);
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            foreach (var due in MarketPaymentRules.Due(settled).Where(d => !d.ToOperator))
+                Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(ChannelOf(due.Participant),
+                    Signing.Voucher(ChannelOf(due.Participant), 1, due.Due.MinorUnits, due.Due.MinorUnits, participants.GridKey, purpose))));
+            await AskAsync(node.Regions.Markets, new ClearDue(zone));
+            await AwaitAssertAsync(async () =>
+                Assert.True(Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number))).Paid),
+                TimeSpan.FromSeconds(20));
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var view = Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number)));
+            Assert.True(view.Paid);
+            Assert.Empty(view.PaymentRefusals);
+            Assert.Equal(MarketPaymentRules.Due(settled).Select(d => (d.Participant, d.Due)), view.Payments.Select(p => (p.Participant, p.Paid)));
+        }
+    }
+
+    [Fact]
     public async Task A_restarted_market_recovers_its_book_from_a_snapshot_and_events_and_clears_the_same()
     {
         using var participants = new MarketParticipants();
