@@ -311,6 +311,9 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         var unsettled = payments.Unsettled();
         var final = _settings.Clock.Now >= payments.WindowEnds;
         if (final && unsettled.Count == 0) { Paid(payments); return; }
+        // At most one round of reads in flight, and the final one: every ask is answered or fails within the ask timeout.
+        if (!final && payments.Reading) { payments.ReadWanted = true; return; }
+        payments.ReadWanted = false;
         var round = payments.StartRound(final, unsettled.Count);
         foreach (var due in unsettled)
         {
@@ -326,6 +329,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     {
         if (!_payments.TryGetValue(read.Interval, out var payments)) return;
         if (payments.Answer(read.Participant, read.Side, read.Answer, read.Round)) Paid(payments);
+        else if (payments.ReadWanted && !payments.Reading) Read(payments);
     }
 
     private void Paid(MarketPayments payments)

@@ -95,6 +95,7 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
 {
     private readonly Dictionary<(DeviceId Participant, MarketSide Side), Result<Money>> _counted = [];
     private int _finalAnswersAwaited = -1;
+    private int _inFlight;
 
     public long Interval => interval.Number;
     public PaymentPurpose Purpose { get; } = MarketPaymentRules.PurposeOf(interval);
@@ -105,6 +106,12 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
 
     /// <summary>Whether the final round of reads is under way.</summary>
     public bool Closing => _finalAnswersAwaited >= 0;
+
+    /// <summary>Whether reads of an earlier round are still unanswered (a new round waits for them, except the final one).</summary>
+    public bool Reading => _inFlight > 0;
+
+    /// <summary>A round was asked for while another was in flight: it starts once that one's answers are in.</summary>
+    public bool ReadWanted { get; set; }
 
     /// <summary>The dues still to read: those not yet covered, with a channel to read.</summary>
     public List<MarketPaymentDue> Unsettled() =>
@@ -117,6 +124,7 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
     public int StartRound(bool final, int reads)
     {
         if (final) _finalAnswersAwaited = reads;
+        _inFlight += reads;
         return ++Round;
     }
 
@@ -133,6 +141,7 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
             if (!(_counted.TryGetValue((participant, side), out var before) && before.IsOk && (!counted.IsOk || counted.Value < before.Value)))
                 _counted[(participant, side)] = counted;
         }
+        if (_inFlight > 0) _inFlight--;
         if (Closing && round == Round) _finalAnswersAwaited--;
         return Covered || _finalAnswersAwaited == 0;
     }
