@@ -6,7 +6,6 @@ using Energy.Channels.Streaming;
 using Energy.Cluster;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;

@@ -6,7 +6,6 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.TestKit;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Activity;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Xunit.Abstractions;

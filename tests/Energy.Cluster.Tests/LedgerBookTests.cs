@@ -1,7 +1,6 @@
 using System.Text;
 using Energy.Channels;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Tests;

@@ -4,6 +4,7 @@ using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;

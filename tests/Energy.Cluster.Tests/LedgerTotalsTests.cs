@@ -1,6 +1,6 @@
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Tests;
 

@@ -7,7 +7,6 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Activity;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Market;
 using Energy.Cluster.Registry;
 using Akka.Cluster.Tools.PublishSubscribe;

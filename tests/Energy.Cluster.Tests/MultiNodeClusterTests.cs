@@ -6,7 +6,6 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;

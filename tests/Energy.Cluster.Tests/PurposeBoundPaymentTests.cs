@@ -10,7 +10,6 @@ using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Tolls;
 using Xunit.Abstractions;

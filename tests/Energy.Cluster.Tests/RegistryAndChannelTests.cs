@@ -5,7 +5,6 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;

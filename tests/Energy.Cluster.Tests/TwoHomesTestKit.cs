@@ -4,7 +4,6 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Ledger;

@@ -185,8 +185,10 @@ public sealed class NodeCluster : IAsyncDisposable
     {
         var keys = await Task.WhenAll(Enumerable.Range(0, Nodes.Length).Select(NodeKeyAsync));
         var members = await MembersAsync(restarted);
-        int Channels(int node) => members.Single(m => m.GetProperty("key").GetString() == keys[node]).GetProperty("entities").TryGetProperty("channel", out var count)
-            ? count.GetInt32() : 0;
+        // The restarted node may not know every member's key yet, nor their entities: such a member counts as running none.
+        int Channels(int node) => members.Where(m => m.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String && key.GetString() == keys[node])
+            .Select(m => m.TryGetProperty("entities", out var entities) && entities.TryGetProperty("channel", out var count) ? count.GetInt32() : 0)
+            .FirstOrDefault();
         return Enumerable.Range(0, Nodes.Length).Where(n => n != restarted).OrderByDescending(Channels).First();
     }
 

@@ -14,8 +14,8 @@ namespace Energy.Bench.Benchmarks;
 /// </summary>
 public sealed class ClusterBenchmark : IBenchmark
 {
-    private const double TargetFailoverMaxSeconds = 30;
-    private const double AimFailoverSeconds = 10;
+    /// <summary>A failover's time from the kill until every channel the node ran is served again: the median of the kills.</summary>
+    private const double TargetFailoverSeconds = 10;
 
     public string Name => "cluster";
     public string Description => "payments/s on one node and on three (ratio), and 20 SIGKILL failovers: time to serve again, lost acknowledged payments, conservation";
@@ -57,7 +57,7 @@ public sealed class ClusterBenchmark : IBenchmark
         var oneRate = Measure.Median(one.Select(r => r.Rate).ToList());
         var threeRate = Measure.Median(three.Select(r => r.Rate).ToList());
         var served = failovers.Served.Order().ToList();
-        var pass = failovers.Lost == 0 && failovers.Conserved && served.Count == kills && served.Max() < TargetFailoverMaxSeconds;
+        var pass = failovers.Lost == 0 && failovers.Conserved && served.Count == kills && Measure.Median(served) < TargetFailoverSeconds;
         return new BenchResult(
             [
                 new("payments, one node", oneRate, "payments/s", one.Select(r => r.Rate).ToList()),
@@ -85,8 +85,8 @@ public sealed class ClusterBenchmark : IBenchmark
                 ["cores"] = Environment.ProcessorCount,
             },
             $"{(pass ? "PASS" : "FAIL")}: three nodes pay {threeRate:N0}/s, one node {oneRate:N0}/s ({threeRate / oneRate:0.00}x, same machine); "
-            + $"{served.Count} failovers served again after {Measure.Median(served):0.0} s median (aim {AimFailoverSeconds} s), {served.Max():0.0} s max "
-            + $"(target < {TargetFailoverMaxSeconds} s); {failovers.Lost} acknowledged payments lost (target 0); value {(failovers.Conserved ? "conserved" : "NOT conserved")}");
+            + $"{served.Count} failovers served again after {Measure.Median(served):0.0} s median (target < {TargetFailoverSeconds} s), {served.Max():0.0} s max; "
+            + $"{failovers.Lost} acknowledged payments lost (target 0); value {(failovers.Conserved ? "conserved" : "NOT conserved")}");
     }
 
     private sealed record Run(double Rate, double P50Ms, double P99Ms);

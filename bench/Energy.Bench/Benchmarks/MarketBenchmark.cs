@@ -7,9 +7,9 @@ using Energy.Channels.Market;
 using Energy.Channels.Primitives;
 using Energy.Cluster;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Market;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Bench.Benchmarks;

@@ -2,7 +2,6 @@ using Akka.Actor;
 using System.Diagnostics;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Ledger;
 
 namespace Energy.Bench.Benchmarks;

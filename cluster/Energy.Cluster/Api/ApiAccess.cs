@@ -3,10 +3,10 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Http;
 using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Api;

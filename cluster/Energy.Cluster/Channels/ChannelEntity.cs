@@ -8,7 +8,6 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Kernel;
-using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;

@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
 

@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Event;
 using Energy.Channels;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;
 

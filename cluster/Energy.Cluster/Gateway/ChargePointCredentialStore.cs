@@ -6,7 +6,6 @@ using Akka.Persistence;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Gateway;

@@ -5,6 +5,7 @@ using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.DistributedData;
 using Energy.Cluster.Ledger;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Hosting;
 

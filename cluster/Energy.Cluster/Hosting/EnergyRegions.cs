@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Hosting;
 

@@ -6,6 +6,7 @@ using Akka.Streams.Dsl;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Ledger;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Akka.Actor;
+using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Ledger;
 

@@ -1,12 +1,13 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
-using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Ledger;
+namespace Energy.Lifecycles.Ledger;
 
 /// <summary>
-/// The accounts of one ledger shard. Decisions are pure (<c>Decide*</c> returns an entry or a named
-/// error and changes nothing); <see cref="Apply"/> is the only mutation and is used both live and in
+/// The accounts of one ledger shard. A decision (<c>Decide*</c>) returns an entry or a named error and
+/// changes nothing a reader or a later decision sees of the accounts; a release only numbers its payouts to
+/// other shards in the order decided, so that the entries of one block, decided before any is applied, follow
+/// each other without gaps. <see cref="Apply"/> is the only mutation and is used both live and in
 /// recovery, so a recovered book equals the one that was running. The book is mutable for speed: a
 /// shard applies tens of thousands of entries a second and owns its book alone.
 /// </summary>

@@ -8,7 +8,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Ledger;
+namespace Energy.Lifecycles.Ledger;
 
 /// <summary>One change to a ledger shard. Amounts are minor units of the block's currency.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]

@@ -1,7 +1,6 @@
 using Energy.Channels.Primitives;
-using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Ledger;
+namespace Energy.Lifecycles.Ledger;
 
 /// <summary>An operator funds an account. Idempotent by <paramref name="RequestId"/>.</summary>
 [Manifest("ledger.mint.v1")]
