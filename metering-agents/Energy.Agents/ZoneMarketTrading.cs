@@ -105,7 +105,8 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
     /// <summary>A home in a zone, with its channel with the grid operator (not open yet): the buyer's key or the operator's signs its vouchers.</summary>
     private Participant Join(HomeAgent home, MarketSide side, ZoneId zone, int index, OperatorAgent grid)
     {
-        var channel = ChannelId.Of("market-" + home.Id.Value);
+        // Named after the home, one character shorter than its id ("home-" becomes "mkt-"): it fits wherever the id does.
+        var channel = ChannelId.Of("mkt-" + home.Id.Value["home-".Length..]);
         var deposit = new Money(ChannelDeposit, currency);
         return new Participant(home, side, zone, index)
         {
