@@ -4,6 +4,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Market;
 using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 
 namespace Energy.Agents;
 
@@ -36,6 +37,11 @@ public sealed class HomeAgent(NetworkId network, DeviceId id) : IDisposable
     }
 
     public byte[] Sign(byte[] body) => _key.Sign(body);
+
+    /// <summary>Closes a streaming channel this home is paid on (the payee's close settles at once); returns the payouts.</summary>
+    public Task<System.Text.Json.JsonElement> CloseChannelAsync(NodeClient node, ChannelId channel) =>
+        node.CloseChannelAsync(channel.Value, Signed<CloseRequest>.Sign(
+            new CloseRequest(Network, ChannelKind.Streaming, channel, Party, Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow)), _key).ToArray());
 
     /// <summary>The import register: energy this home has taken from the zone, in Wh.</summary>
     public long ImportWh { get; private set; }

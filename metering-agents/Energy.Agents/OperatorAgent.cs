@@ -35,6 +35,9 @@ public sealed class OperatorAgent : IDisposable
 
     public DevicePublicKey PublicKey => _key.PublicKey;
 
+    /// <summary>Signs a body with the operator's key, here in its back office (the vouchers it pays sellers with, for one).</summary>
+    public byte[] Sign(byte[] body) => _key.Sign(body);
+
     /// <summary>Asks the authority for its admission in these roles (a settlement bank with an issuance limit).</summary>
     public Task AdmitAsync(NetworkAuthorityAgent authority, OperatorRoles roles, Money? issuanceLimit = null, ulong version = 1) =>
         authority.AdmitAsync(Id, _key.PublicKey, roles, issuanceLimit, version);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Energy.Channels.Identity;
 using Energy.Channels.Market;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 
 namespace Energy.Agents;
 
@@ -10,15 +11,21 @@ namespace Energy.Agents;
 /// Homes trading in their grid zones' markets. In every zone half the homes have solar and offer their surplus, the
 /// others bid for energy; each meter signs its orders for the coming intervals. Once an interval clears, each meter
 /// reads its own fills, feeds in (or takes) what it was filled at, and signs its register at the interval's start and
-/// end; one seller per zone falls short every other interval. The grid operator then settles each interval against
-/// those readings, and the ledger moves the money. At the end the trading checks that value is conserved: every
-/// settlement's sums add up, and each home's account moved by exactly what its settlement lines say, so that what the
-/// homes paid and received and what the operator kept add up to nothing.
+/// end; one seller per zone falls short every other interval. Money moves over payment channels: each home keeps one
+/// streaming channel with the grid operator (the market's central counterparty), a buyer paying the operator and the operator
+/// paying a seller, and every voucher names the zone and interval it pays. A buyer pays its fills once the interval clears;
+/// the grid operator settles each interval against the readings, then pays each seller what delivery earned it (and a buyer
+/// pays what it still owes). At the end every channel closes to the ledger and the trading checks that value is conserved:
+/// every settlement's sums add up, each interval was paid in full over the channels, each home's account moved by exactly
+/// what its settlement lines say and the operator's by what it kept, so that together they add up to nothing.
 /// </summary>
 public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Currency currency, Action<string> report)
 {
     /// <summary>What each home is funded with, in minor units: far above what it can owe in a few intervals.</summary>
     public const long HomeFunds = 100_000;
+
+    /// <summary>What a buyer locks in its channel to the grid operator, and the operator in its channel to each seller, in minor units.</summary>
+    public const long ChannelDeposit = 50_000;
 
     /// <summary>How long the trading waits for a market to clear, or for the ledger to pay a settled interval, past when it should.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -34,7 +41,11 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
             $"market value {(Conserved ? "conserved" : "NOT conserved")}");
     }
 
-    private sealed record Participant(HomeAgent Home, MarketSide Side, ZoneId Zone, int Index);
+    private sealed record Participant(HomeAgent Home, MarketSide Side, ZoneId Zone, int Index)
+    {
+        /// <summary>The home's channel with the grid operator: the home pays on it as a buyer, the operator pays it as a seller.</summary>
+        public MarketChannel Channel { get; init; } = null!;
+    }
 
     private sealed class Totals
     {
@@ -50,7 +61,7 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
         if (options.Zones < 1 || options.HomesPerZone < 2 || options.Intervals < 1) return new Outcome(0, 0, 0, 0, 0, 0, 0, 0, true);
         var zones = Enumerable.Range(1, options.Zones).Select(z => ZoneId.Of($"zone-{options.Prefix}{z}")).ToList();
         var participants = zones.SelectMany(zone => Enumerable.Range(1, options.HomesPerZone).Select(i =>
-            new Participant(new HomeAgent(network, DeviceId.Of($"home-{run}-{zone.Value}-{i}")), i % 2 == 1 ? MarketSide.Offer : MarketSide.Bid, zone, i))).ToList();
+            Join(new HomeAgent(network, DeviceId.Of($"home-{run}-{zone.Value}-{i}")), i % 2 == 1 ? MarketSide.Offer : MarketSide.Bid, zone, i, grid))).ToList();
         var totals = new Totals();
         try
         {
@@ -59,7 +70,10 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
                 await grid.EndorseAsync(p.Home.Id, DeviceRole.Meter, p.Home.PublicKey);
                 await bank.FundAsync(p.Home.Party, new Money(HomeFunds, currency), $"fund-{p.Home.Id}");
             });
+            var sellers = participants.Count(p => p.Side == MarketSide.Offer);
+            await bank.FundAsync(grid.Party, new Money(ChannelDeposit * sellers, currency), $"fund-market-{run}-{grid.Id}");
             var before = await BalancesAsync(grid, participants);
+            await Parallel.ForEachAsync(participants, token, async (p, _) => await p.Channel.OpenAsync(node));
             var length = options.IntervalLength.Milliseconds;
             var first = (Now() + options.GateClosure.Milliseconds + 2_000 + length - 1) / length;
             var intervals = Enumerable.Range(0, options.Intervals).Select(k => first + k).ToList();
@@ -78,11 +92,31 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
         }
         finally
         {
-            foreach (var p in participants) p.Home.Dispose();
+            foreach (var p in participants)
+            {
+                p.Home.Dispose();
+                p.Channel.Dispose();
+            }
         }
         return new Outcome(totals.Intervals, totals.Fills, totals.TradedWh, totals.BuyersPaid, totals.SellersReceived, totals.Charges, totals.ImbalanceWh,
             totals.Errors, totals.Conserved);
     }
+
+    /// <summary>A home in a zone, with its channel with the grid operator (not open yet): the buyer's key or the operator's signs its vouchers.</summary>
+    private Participant Join(HomeAgent home, MarketSide side, ZoneId zone, int index, OperatorAgent grid)
+    {
+        // Named after the home, one character shorter than its id ("home-" becomes "mkt-"): it fits wherever the id does.
+        var channel = ChannelId.Of("mkt-" + home.Id.Value["home-".Length..]);
+        var deposit = new Money(ChannelDeposit, currency);
+        return new Participant(home, side, zone, index)
+        {
+            Channel = side == MarketSide.Bid
+                ? new MarketChannel(network, channel, home.Party, grid.Party, deposit, home.Sign)
+                : new MarketChannel(network, channel, grid.Party, home.Party, deposit, grid.Sign),
+        };
+    }
+
+    private static PaymentPurpose PurposeOf(ZoneId zone, long start) => PaymentPurpose.ForMarketInterval(zone.Value, start).Unwrap();
 
     /// <summary>Each home signs one order per interval: sellers ask 80 to 100 per kWh for 1 to 1.75 kWh, buyers bid 110 to 140 for 0.8 to 1.7 kWh.</summary>
     private async Task PlaceOrdersAsync(List<Participant> participants, List<long> intervals, Options options, Totals totals, CancellationToken token)
@@ -104,7 +138,10 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
         });
     }
 
-    /// <summary>One interval in every zone: fills read once it clears, energy metered and signed at its start and end, then settled.</summary>
+    /// <summary>
+    /// One interval in every zone: fills read once it clears (each buyer pays its fills then, over its channel), energy metered
+    /// and signed at its start and end, then settled; once settled the operator pays the sellers and buyers pay what they still owe.
+    /// </summary>
     private async Task TradeIntervalAsync(OperatorAgent grid, List<Participant> participants, List<ZoneId> zones, long number, Options options,
         Dictionary<DeviceId, (long At, byte[] Reading)> boundary, Totals totals, CancellationToken token)
     {
@@ -116,7 +153,11 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
         foreach (var p in participants)
         {
             var own = await p.Home.Reading(node).MarketIntervalAsync(p.Zone.Value, start);
-            filled[p.Home.Id] = own.GetProperty("fills").EnumerateArray().Sum(f => f.GetProperty("quantity").GetInt64());
+            var fills = own.GetProperty("fills").EnumerateArray().ToList();
+            filled[p.Home.Id] = fills.Sum(f => f.GetProperty("quantity").GetInt64());
+            // A buyer pays its cleared energy at once, with a voucher naming the zone and the interval.
+            if (p.Side == MarketSide.Bid)
+                await p.Channel.PayAsync(node, PurposeOf(p.Zone, start), new Money(fills.Sum(f => Minor(f.GetProperty("amount"))), currency));
         }
         await UntilAsync(start, token);
         var starts = participants.ToDictionary(p => p.Home.Id, p => boundary.TryGetValue(p.Home.Id, out var last) && last.At == start
@@ -138,11 +179,37 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
                 side = p.Side == MarketSide.Offer ? "offer" : "bid",
                 start = Convert.ToBase64String(starts[p.Home.Id]),
                 end = Convert.ToBase64String(boundary[p.Home.Id].Reading),
+                channel = p.Channel.Id.Value,
             }).ToList();
             if (evidence.Count == 0) continue;
             var settled = await grid.Node.SettleMarketIntervalAsync(zone.Value, start, new { evidence });
             Count(settled, totals);
             totals.Settled.Add((zone, start));
+            await PayAfterSettlementAsync(participants.Where(p => p.Zone == zone).ToDictionary(p => p.Home.Id), settled, PurposeOf(zone, start), totals);
+        }
+    }
+
+    /// <summary>
+    /// Delivery proved, the grid operator pays each seller its energy less its charge over its channel, and each buyer pays what
+    /// it owes beyond what it paid already (an imbalance charge). A seller whose charge exceeds its energy would owe the
+    /// operator, over a channel of its own this scenario does not open: that is reported, and the interval is named short.
+    /// </summary>
+    private async Task PayAfterSettlementAsync(Dictionary<DeviceId, Participant> zone, JsonElement settled, PaymentPurpose purpose, Totals totals)
+    {
+        foreach (var line in settled.GetProperty("lines").EnumerateArray())
+        {
+            var p = zone[DeviceId.Of(line.GetProperty("participant").GetString()!)];
+            var energy = Minor(line.GetProperty("energyAmount"));
+            var charge = Minor(line.GetProperty("imbalanceCharge"));
+            var due = p.Side == MarketSide.Bid ? energy + charge : energy - charge;
+            var remaining = due - p.Channel.PaidFor(purpose).MinorUnits;
+            if (p.Side == MarketSide.Offer && due < 0)
+            {
+                totals.Errors++;
+                report($"  market: {p.Home.Id} owes the operator {-due} for {purpose} and has no channel to pay it on");
+                continue;
+            }
+            if (remaining > 0) await p.Channel.PayAsync(node, purpose, new Money(remaining, currency));
         }
     }
 
@@ -181,7 +248,10 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
     /// <summary>Stands for the grid operator among the expected movements: what it kept of every settlement.</summary>
     private static readonly DeviceId Operator = DeviceId.Of("the-grid-operator");
 
-    /// <summary>Once every settled interval is paid: each home's account moved by exactly its settlement lines, and with what the operator kept, by nothing.</summary>
+    /// <summary>
+    /// Once every settled interval is paid in full over the channels and every channel has closed to the ledger: each home's
+    /// account moved by exactly its settlement lines, the operator's by what it kept, and together by nothing.
+    /// </summary>
     private async Task CheckAsync(OperatorAgent grid, List<Participant> participants, Dictionary<DeviceId, long> before, Totals totals, CancellationToken token)
     {
         foreach (var (zone, start) in totals.Settled)
@@ -196,9 +266,15 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
             if (view.TryGetProperty("paymentRefusals", out var refusals) && refusals.GetArrayLength() > 0)
             {
                 totals.Conserved = false;
-                report($"  market: the ledger refused transfers of interval {start} of {zone}: {refusals}");
+                report($"  market: interval {start} of {zone} was not paid in full: {refusals}");
             }
         }
+        // The payee closes each channel (it settles at once): the grid operator a buyer's, a seller its own.
+        await Parallel.ForEachAsync(participants, token, async (p, _) =>
+        {
+            if (p.Side == MarketSide.Bid) await grid.CloseChannelAsync(p.Channel.Id);
+            else await p.Home.CloseChannelAsync(node, p.Channel.Id);
+        });
         var after = await BalancesAsync(grid, participants);
         long moved = 0;
         foreach (var p in participants)
@@ -214,12 +290,19 @@ public sealed class ZoneMarketTrading(NodeClient node, NetworkId network, Curren
             totals.Conserved = false;
             report($"  market: the homes' accounts moved by {moved} and the operator kept {totals.Expected.GetValueOrDefault(Operator)}: value not conserved");
         }
+        var operatorMoved = after[Operator] - before[Operator];
+        if (operatorMoved != totals.Expected.GetValueOrDefault(Operator))
+        {
+            totals.Conserved = false;
+            report($"  market: the grid operator's account moved by {operatorMoved}, it kept {totals.Expected.GetValueOrDefault(Operator)} of the settlements");
+        }
     }
 
     private static async Task<Dictionary<DeviceId, long>> BalancesAsync(OperatorAgent grid, List<Participant> participants)
     {
         var balances = new Dictionary<DeviceId, long>();
         foreach (var p in participants) balances[p.Home.Id] = Minor((await grid.Node.AccountAsync(p.Home.Party.Value)).GetProperty("balance"));
+        balances[Operator] = Minor((await grid.Node.AccountAsync(grid.Party.Value)).GetProperty("balance"));
         return balances;
     }
 

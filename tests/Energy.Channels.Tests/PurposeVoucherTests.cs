@@ -18,7 +18,10 @@ public class PurposeVoucherTests
     private static VoucherAccepted Accept(StreamingChannel channel, ulong sequence, long increment, PaymentPurpose purpose) =>
         StreamingChannels.AcceptVoucher(channel, Voucher(sequence, channel.Paid.MinorUnits + increment, increment: increment, purpose: purpose), Now).Value;
 
-    public static TheoryData<string> Purposes => ["none", "session:session-a", "pass:gantry-1.7", "pass:gantry.with.dots.18446744073709551615"];
+    private static readonly PaymentPurpose IntervalNorth = PaymentPurpose.ForMarketInterval("zone-north", 1_800_000_300_000).Unwrap();
+
+    public static TheoryData<string> Purposes => ["none", "session:session-a", "pass:gantry-1.7", "pass:gantry.with.dots.18446744073709551615",
+        "market:zone-north.1800000300000", "market:zone.with.dots.0"];
 
     [Theory]
     [MemberData(nameof(Purposes))]
@@ -58,7 +61,7 @@ public class PurposeVoucherTests
     }
 
     [Theory]
-    [InlineData(3)]
+    [InlineData(4)]
     [InlineData(0x80)]
     public void An_undefined_purpose_kind_is_refused_with_NonCanonicalEncoding(byte kind)
     {
@@ -76,6 +79,46 @@ public class PurposeVoucherTests
         Assert.False(PaymentPurpose.ForTollPass("gantry-1.0").IsOk);
         Assert.False(PaymentPurpose.ForTollPass("gantry-1").IsOk);
         Assert.False(PaymentPurpose.Parse("session:Upper").IsOk);
+    }
+
+    [Fact]
+    public void A_market_interval_purpose_has_a_stable_kind_byte_and_writes_its_zone_and_start()
+    {
+        Assert.Equal(3, (byte)PurposeKind.MarketInterval);
+        var voucher = Voucher(1, 100, purpose: IntervalNorth);
+        var body = voucher.Wire[..voucher.BodyLength];
+        // The purpose closes the body: its kind, the zone as an identifier, then the start as a signed 64-bit big-endian.
+        Assert.Equal(1_800_000_300_000, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(body[^8..]));
+        Assert.Equal((byte)PurposeKind.MarketInterval, body[^(8 + 1 + "zone-north".Length + 1)]);
+        Assert.Equal(("zone-north", 1_800_000_300_000L, 0UL), (IntervalNorth.Reference, IntervalNorth.IntervalStartMs, IntervalNorth.PassNumber));
+        Assert.Equal(IntervalNorth, Signed<Voucher>.Decode(voucher.Wire).Unwrap().Payload.Purpose);
+    }
+
+    [Fact]
+    public void A_market_interval_starting_before_the_epoch_or_badly_named_is_refused()
+    {
+        var voucher = Voucher(1, 100, purpose: IntervalNorth);
+        var error = Assert.IsType<NonCanonicalEncoding>(Signed<Voucher>.Decode(Bytes.Set(voucher.Wire, voucher.BodyLength - 8, 0x80)).Error);
+        Assert.Equal((ObjectKind.Voucher, "purpose"), (error.Kind, error.Field));
+        Assert.IsType<MalformedValue>(PaymentPurpose.ForMarketInterval("zone-north", -1).Error);
+        Assert.IsType<MalformedValue>(PaymentPurpose.ForMarketInterval("Zone North", 0).Error);
+        foreach (var text in new[] { "market:zone-north", "market:zone-north.", "market:.5", "market:zone-north.-5", "market:zone-north.+5", "market:Zone.5", "market:zone.99999999999999999999" })
+            Assert.False(PaymentPurpose.Parse(text).IsOk, text);
+    }
+
+    [Fact]
+    public void A_payment_for_one_market_interval_never_counts_for_another_interval_or_zone_or_a_pass()
+    {
+        var sameStartOtherZone = PaymentPurpose.ForMarketInterval("zone-south", IntervalNorth.IntervalStartMs).Unwrap();
+        var nextInterval = PaymentPurpose.ForMarketInterval("zone-north", IntervalNorth.IntervalStartMs + 300_000).Unwrap();
+        var passWithTheSameNumber = PaymentPurpose.ForTollPass(DeviceId.Of("zone-north"), (ulong)IntervalNorth.IntervalStartMs);
+        var channel = Accept(Accept(Accept(OpenStreaming(), 1, 70, IntervalNorth).Channel, 2, 20, sameStartOtherZone).Channel, 3, 5, nextInterval).Channel;
+        channel = Accept(channel, 4, 3, passWithTheSameNumber).Channel;
+        Assert.Equal((Eur(70), Eur(20), Eur(5), Eur(3)), (channel.PaidFor(IntervalNorth), channel.PaidFor(sameStartOtherZone), channel.PaidFor(nextInterval), channel.PaidFor(passWithTheSameNumber)));
+        Assert.NotEqual(IntervalNorth, PaymentPurpose.Parse("pass:zone-north.1800000300000").Value);
+        // A replayed voucher for the interval is refused and adds nothing.
+        Assert.IsType<VoucherNotNewer>(StreamingChannels.AcceptVoucher(channel, Voucher(1, 70, increment: 70, purpose: IntervalNorth), Now).Error);
+        Assert.Equal(Eur(70), channel.PaidFor(IntervalNorth));
     }
 
     [Theory]

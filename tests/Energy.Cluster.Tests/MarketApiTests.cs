@@ -172,10 +172,14 @@ public sealed class MarketApiTests(ITestOutputHelper output)
             side = device == MarketParticipants.Seller1 || device == MarketParticipants.Seller2 ? "offer" : "bid",
             start = Convert.ToBase64String(_m.Reading(device, 1, new Timestamp(interval.Start.UnixMilliseconds), 1_000).ToArray()),
             end = Convert.ToBase64String(_m.Reading(device, 2, interval.End, 4_000).ToArray()),
+            channel = "market-" + device.Value,
         }).ToList();
         var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { evidence }));
         var path = $"/api/market/{Zone}/intervals/{interval.Start.UnixMilliseconds}/settlement";
         Clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 10_000 - Clock.Now.UnixMilliseconds));
+        var badChannel = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { evidence = evidence.Select(e => e with { channel = "Not A Channel" }) }));
+        var refusedChannel = await SendAsync(HttpMethod.Post, path, badChannel, Signature(PartyId.From(MarketParticipants.Grid), _m.GridKey, "POST", path, badChannel));
+        Assert.Equal((HttpStatusCode.BadRequest, "MalformedValue"), (refusedChannel.Status, Code(refusedChannel.Body)));
 
         var stranger = await SendAsync(HttpMethod.Post, path, body, null);
         var participant = await SendAsync(HttpMethod.Post, path, body, Signature(PartyId.From(MarketParticipants.Seller1), _m.Keys[MarketParticipants.Seller1], "POST", path, body));
@@ -192,6 +196,7 @@ public sealed class MarketApiTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, settled.Status);
         Assert.Equal(MarketParticipants.Grid.Value, settled.Body.GetProperty("marketOperator").GetString());
         Assert.Equal(4, settled.Body.GetProperty("lines").GetArrayLength());
+        Assert.All(settled.Body.GetProperty("lines").EnumerateArray(), l => Assert.Equal("market-" + l.GetProperty("participant").GetString(), l.GetProperty("channel").GetString()));
         Assert.Equal((HttpStatusCode.Unauthorized, "Unauthenticated"), (replayed.Status, Code(replayed.Body)));
         Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.Equal(settled.Body.GetProperty("settledAt").GetInt64(), again.Body.GetProperty("settledAt").GetInt64());

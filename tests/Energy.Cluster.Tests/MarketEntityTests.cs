@@ -14,6 +14,8 @@ using Xunit.Abstractions;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
 using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Channels;
+using Energy.Channels.Streaming;
 
 namespace Energy.Cluster.Tests;
 
@@ -136,64 +138,128 @@ public abstract class MarketEntityTests(NodeOptions node, ITestOutputHelper outp
     private long Balance(PartyId party) =>
         Assert.IsType<AccountView>(Ask(new GetAccount(LedgerShards.For(party, Settings.LedgerShardCount), party), Regions.Ledger)).Balance.MinorUnits;
 
+    /// <summary>Each participant's channel with the grid operator: a buyer's pays the operator, a seller's is paid by it.</summary>
+    private static ChannelId ChannelOf(DeviceId participant) => ChannelId.Of("market-" + participant.Value);
+
+    private static readonly PartyId GridParty = PartyId.From(MarketParticipants.Grid);
+
+    /// <summary>Buyers open their channels to the operator with <paramref name="buyerDeposit"/>; the operator opens one to each seller.</summary>
+    private void OpenMarketChannels(long buyerDeposit, long sellerDeposit)
+    {
+        foreach (var device in MarketParticipants.All)
+        {
+            var opening = SideOf(device) == MarketSide.Bid
+                ? Signing.Opening(ChannelOf(device), PartyId.From(device), GridParty, buyerDeposit, _m.Keys[device])
+                : Signing.Opening(ChannelOf(device), GridParty, PartyId.From(device), sellerDeposit, _m.GridKey);
+            Assert.IsType<ChannelOpened>(Ask(new OpenChannel(ChannelOf(device), opening), Regions.Channels));
+        }
+    }
+
+    private readonly Dictionary<ChannelId, (ulong Sequence, long Cumulative)> _vouchers = [];
+
+    /// <summary>The payer of <paramref name="channel"/> adds <paramref name="amount"/> for <paramref name="purpose"/>; the answer once durable.</summary>
+    private object Pay(ChannelId channel, DeviceKeyPair payer, long amount, PaymentPurpose purpose)
+    {
+        var (sequence, cumulative) = _vouchers.GetValueOrDefault(channel);
+        var voucher = Signing.Voucher(channel, sequence + 1, cumulative + amount, amount, payer, purpose);
+        var answer = Ask(new SubmitVoucher(channel, voucher), Regions.Channels);
+        if (answer is VoucherAcknowledged) _vouchers[channel] = (sequence + 1, cumulative + amount);
+        return answer;
+    }
+
+    private ChannelSettled CloseByPayee(DeviceId participant)
+    {
+        var (payee, key) = SideOf(participant) == MarketSide.Bid ? (GridParty, _m.GridKey) : (PartyId.From(participant), _m.Keys[participant]);
+        return Assert.IsType<ChannelSettled>(Ask(new CloseChannel(ChannelOf(participant), Signing.Close(ChannelOf(participant), payee, key, Clock.Now)), Regions.Channels));
+    }
+
+    private static PaymentPurpose PurposeOf(MarketInterval interval) => PaymentPurpose.ForMarketInterval(interval.Zone.Value, interval.Start.UnixMilliseconds).Unwrap();
+
     [Fact]
-    public void A_zone_of_two_sellers_and_two_buyers_clears_delivers_with_one_seller_short_and_settles_to_the_exact_sums_conserving_value()
+    public void A_zone_clears_buyers_pay_by_vouchers_naming_the_interval_sellers_are_paid_after_delivery_and_value_is_conserved_across_market_channels_and_ledger()
     {
         Onboard();
+        OpenMarketChannels(buyerDeposit: 1_000, sellerDeposit: 400);
         var interval = Next;
-        var watcher = CreateTestProbe();
-        DistributedPubSub.Get(Sys).Mediator.Tell(new Subscribe(ActivityFeed.Topic, watcher.Ref), watcher.Ref);
-        watcher.FishForMessage(m => m is SubscribeAck, TimeSpan.FromSeconds(10));
+        var purpose = PurposeOf(interval);
         var accepted = MarketParticipants.Book(interval).Select(o => new AcceptedOrder(o, Submit(_m.Sign(o)).Sequence)).ToList();
-        var open = View(interval.Number);
-        Assert.Equal(("open", 2, 4_500L, 2, 5_000L), (open.Status, open.Bids.Orders, open.Bids.Energy.WattHours, open.Offers.Orders, open.Offers.Energy.WattHours));
-
         PassGateOf(interval);
-        var cleared = Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets));
-
-        Assert.Equal([interval.Number], cleared.Intervals);
+        Assert.Equal([interval.Number], Assert.IsType<MarketCleared>(Ask(new ClearDue(Zone), Regions.Markets)).Intervals);
         var expected = MarketClearing.Clear(accepted, Currency.Eur);
-        var view = View(interval.Number);
-        Assert.Equal((expected.Price, expected.Volume, expected.Fills.Length, expected.BuyersPay, expected.SellersReceive), (view.Price, view.Volume, view.Fills, view.BuyersPay, view.SellersReceive));
-        Assert.Equal(new EnergyWh(4_500), view.Volume);
-        var published = watcher.FishForMessage<ActivityBatch>(b => b.Events.OfType<MarketIntervalClearedActivity>().Any(), TimeSpan.FromSeconds(10))
-            .Events.OfType<MarketIntervalClearedActivity>().Single();
-        Assert.Equal((Zone, interval.Number, expected.Price, expected.Volume, expected.Fills.Length), (published.Zone, published.Interval, published.Price, published.Volume, published.Fills));
+        var owes = expected.Fills.Where(f => f.Side == MarketSide.Bid).GroupBy(f => f.Device).ToDictionary(g => g.Key, g => g.Sum(f => f.Amount.MinorUnits));
+        var (buyer1, buyer2) = (MarketParticipants.Buyer1, MarketParticipants.Buyer2);
+
+        // The buyers pay their cleared energy with vouchers naming the interval; buyer 2 pays 10 short. What names another
+        // interval or zone is taken by the channel but counts nothing for this interval, and a replayed voucher is refused.
+        var otherInterval = PaymentPurpose.ForMarketInterval(Zone.Value, interval.End.UnixMilliseconds).Unwrap();
+        var otherZone = PaymentPurpose.ForMarketInterval("zone-south", interval.Start.UnixMilliseconds).Unwrap();
+        Assert.IsType<VoucherAcknowledged>(Pay(ChannelOf(buyer2), _m.Keys[buyer2], 50, otherInterval));
+        Assert.IsType<VoucherAcknowledged>(Pay(ChannelOf(buyer1), _m.Keys[buyer1], 7, otherZone));
+        var buyer1Pays = Signing.Voucher(ChannelOf(buyer1), 2, 7 + owes[buyer1], owes[buyer1], _m.Keys[buyer1], purpose);
+        Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(ChannelOf(buyer1), buyer1Pays), Regions.Channels));
+        _vouchers[ChannelOf(buyer1)] = (2, 7 + owes[buyer1]);
+        Assert.IsType<VoucherNotNewer>(Assert.IsType<Refusal>(Ask(new SubmitVoucher(ChannelOf(buyer1), buyer1Pays), Regions.Channels)).Error);
+        Assert.IsType<VoucherAcknowledged>(Pay(ChannelOf(buyer2), _m.Keys[buyer2], owes[buyer2] - 10, purpose));
 
         // Seller 2 sold 1,500 Wh and delivers 1,000 Wh; everyone else delivers or takes exactly its contract.
         var contracted = expected.Fills.GroupBy(f => f.Device).ToDictionary(g => g.Key, g => g.Sum(f => f.Quantity.WattHours));
         var delivered = contracted.ToDictionary(c => c.Key, c => c.Key == MarketParticipants.Seller2 ? c.Value - 500 : c.Value);
-        Assert.Equal(1_500, contracted[MarketParticipants.Seller2]);
         var proofs = new List<DeliveryProof>();
         var evidence = new List<DeliveryEvidence>();
         foreach (var device in MarketParticipants.All)
         {
-            var side = device == MarketParticipants.Seller1 || device == MarketParticipants.Seller2 ? MarketSide.Offer : MarketSide.Bid;
             var start = _m.Reading(device, 10, new Timestamp(interval.Start.UnixMilliseconds + 1_000), 50_000);
             var end = _m.Reading(device, 11, new Timestamp(interval.End.UnixMilliseconds - 1_000), 50_000 + delivered[device]);
-            proofs.Add(new DeliveryProof(device, side, start.ToArray(), end.ToArray()));
-            evidence.Add(new DeliveryEvidence(device, side, device, _m.Keys[device].PublicKey, start, end));
+            proofs.Add(new DeliveryProof(device, SideOf(device), start.ToArray(), end.ToArray(), ChannelOf(device)));
+            evidence.Add(new DeliveryEvidence(device, SideOf(device), device, _m.Keys[device].PublicKey, start, end));
         }
         Clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 60_000 - Clock.Now.UnixMilliseconds));
 
         var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, proofs), Regions.Markets));
 
         var reference = DeliverySettlements.Settle(Network, interval, expected, evidence, Settings.MarketRules).Unwrap();
-        Assert.Equal((reference.BuyersPay, reference.SellersReceive, reference.ImbalanceCharges, reference.SellersShortfall, reference.BuyersShortfall),
-            (settled.BuyersPay, settled.SellersReceive, settled.ImbalanceCharges, settled.SellersShortfall, settled.BuyersShortfall));
-        Assert.Equal(reference.Lines.Select(l => (l.Participant, l.Side, l.Settled, l.Shortfall, l.EnergyAmount, l.ImbalanceCharge)),
-            settled.Lines.Select(l => (l.Participant, l.Side, l.Settled, l.Shortfall, l.EnergyAmount, l.ImbalanceCharge)));
-        Assert.Equal(new EnergyWh(500), settled.SellersShortfall);
-        Assert.True(settled.ImbalanceCharges.MinorUnits > 0);
+        Assert.Equal((reference.BuyersPay, reference.SellersReceive, reference.ImbalanceCharges, new EnergyWh(500)),
+            (settled.BuyersPay, settled.SellersReceive, settled.ImbalanceCharges, settled.SellersShortfall));
+        Assert.All(settled.Lines, l => Assert.Equal(ChannelOf(l.Participant), l.Channel));
+        var due = MarketPaymentRules.Due(settled).ToDictionary(d => d.Participant);
+        Assert.Equal((true, owes[buyer1], true, owes[buyer2]), (due[buyer1].ToOperator, due[buyer1].Due.MinorUnits, due[buyer2].ToOperator, due[buyer2].Due.MinorUnits));
+        Assert.False(View(interval.Number).Paid);
 
-        AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
-        foreach (var line in reference.Lines)
+        // Delivery proved, the grid operator pays each seller its energy less its charge over its own channel.
+        foreach (var seller in new[] { MarketParticipants.Seller1, MarketParticipants.Seller2 })
         {
-            var net = line.Side == MarketSide.Bid ? -(line.EnergyAmount.MinorUnits + line.ImbalanceCharge.MinorUnits) : line.EnergyAmount.MinorUnits - line.ImbalanceCharge.MinorUnits;
-            Assert.Equal(FundsEach + net, Balance(PartyId.From(line.Participant)));
+            Assert.False(due[seller].ToOperator);
+            Assert.IsType<VoucherAcknowledged>(Pay(ChannelOf(seller), _m.GridKey, due[seller].Due.MinorUnits, purpose));
         }
-        var grid = PartyId.From(MarketParticipants.Grid);
-        AwaitAssert(() => Assert.Equal(OperatorFloat + reference.OperatorBalance.MinorUnits, Balance(grid)), TimeSpan.FromSeconds(10));
+        // Buyer 2 stays short: the payments close once the window (an interval's length after the settlement) has passed.
+        Clock.Advance(Settings.MarketRules.IntervalLength);
+        Clock.Advance(DurationMs.FromSeconds(1));
+        Ask(new ClearDue(Zone), Regions.Markets);
+        AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
+
+        var view = View(interval.Number);
+        var lines = view.Payments.ToDictionary(p => p.Participant);
+        Assert.Equal((owes[buyer1], (string?)null), (lines[buyer1].Paid.MinorUnits, lines[buyer1].RefusalCode));
+        Assert.Equal((owes[buyer2] - 10, 10L, nameof(MarketPaymentShort)), (lines[buyer2].Paid.MinorUnits, lines[buyer2].Short.MinorUnits, lines[buyer2].RefusalCode));
+        Assert.All(new[] { MarketParticipants.Seller1, MarketParticipants.Seller2 }, s => Assert.Equal((due[s].Due, (string?)null), (lines[s].Paid, lines[s].RefusalCode)));
+        Assert.StartsWith($"{buyer2}: {nameof(MarketPaymentShort)}: ", Assert.Single(view.PaymentRefusals), StringComparison.Ordinal);
+        var own = Assert.IsType<MarketFillsView>(Ask(new GetMarketFills(Zone, interval.Number, buyer2), Regions.Markets));
+        Assert.Equal(lines[buyer2], own.Payment);
+
+        // The channels close to the ledger: every account moves by exactly what its channel carried.
+        foreach (var device in MarketParticipants.All) CloseByPayee(device);
+        var intoMarket = view.Payments.Where(p => p.ToOperator).Sum(p => p.Paid.MinorUnits);
+        var outOfMarket = view.Payments.Where(p => !p.ToOperator).Sum(p => p.Paid.MinorUnits);
+        const long outsideTheMarket = 50 + 7;
+        Assert.Equal(settled.OperatorBalance.MinorUnits - 10, intoMarket - outOfMarket);
+        AwaitAssert(() =>
+        {
+            Assert.Equal(FundsEach - owes[buyer1] - 7, Balance(PartyId.From(buyer1)));
+            Assert.Equal(FundsEach - (owes[buyer2] - 10) - 50, Balance(PartyId.From(buyer2)));
+            foreach (var seller in new[] { MarketParticipants.Seller1, MarketParticipants.Seller2 })
+                Assert.Equal(FundsEach + due[seller].Due.MinorUnits, Balance(PartyId.From(seller)));
+            Assert.Equal(OperatorFloat + intoMarket - outOfMarket + outsideTheMarket, Balance(GridParty));
+        }, TimeSpan.FromSeconds(15));
         var network = new EnergyNetwork(Sys, Regions, Settings);
         AwaitAssert(() =>
         {
@@ -201,10 +267,9 @@ public abstract class MarketEntityTests(NodeOptions node, ITestOutputHelper outp
             Assert.True(totals.Conserved && totals.InTransitMinorUnits == 0 && totals.EscrowsMinorUnits == 0, $"not conserved: {totals}");
         }, TimeSpan.FromSeconds(15));
 
-        // The same settlement asked again has the same answer and moves nothing more.
+        // The same settlement asked again has the same answer; another operator's is refused.
         var again = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, []), Regions.Markets));
         Assert.Equal(settled.SettledAt, again.SettledAt);
-        Assert.Equal(OperatorFloat + reference.OperatorBalance.MinorUnits, Balance(grid));
         Refused<MarketSettledByAnother>(new SettleMarketInterval(Zone, interval.Number, OperatorId.Of("grid-south"), []));
     }
 
@@ -279,25 +344,54 @@ public abstract class MarketEntityTests(NodeOptions node, ITestOutputHelper outp
             _m.Reading(d, 1, interval.Start, 0).ToArray(), _m.Reading(d, 2, interval.End, 3_000).ToArray())).ToList();
 
     [Fact]
-    public void Buyers_without_the_funds_are_named_and_the_operator_still_pays_the_sellers_with_value_conserved()
+    public void An_interval_whose_payments_are_all_covered_is_paid_without_waiting_for_its_window()
     {
-        Onboard(fundsEach: 100);
+        Onboard();
+        OpenMarketChannels(buyerDeposit: 1_000, sellerDeposit: 400);
         var interval = ClearTheBook();
+        var purpose = PurposeOf(interval);
+        var proofs = FullDelivery(interval).Select(p => p with { Channel = ChannelOf(p.Participant) }).ToList();
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, proofs), Regions.Markets));
 
-        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, FullDelivery(interval)), Regions.Markets));
+        foreach (var due in MarketPaymentRules.Due(settled))
+            Assert.IsType<VoucherAcknowledged>(Pay(ChannelOf(due.Participant), due.ToOperator ? _m.Keys[due.Participant] : _m.GridKey, due.Due.MinorUnits, purpose));
+        Ask(new ClearDue(Zone), Regions.Markets);
 
         AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
         var view = View(interval.Number);
-        Assert.Equal(2, view.PaymentRefusals.Count);
-        Assert.All(view.PaymentRefusals, r => Assert.Contains("InsufficientFunds", r, StringComparison.Ordinal));
-        Assert.Contains(view.PaymentRefusals, r => r.StartsWith(MarketParticipants.Buyer1.Value, StringComparison.Ordinal));
-        Assert.Equal(100, Balance(PartyId.From(MarketParticipants.Buyer1)));
-        foreach (var line in settled.Lines.Where(l => l.Side == MarketSide.Offer))
-            Assert.Equal(100 + line.EnergyAmount.MinorUnits, Balance(PartyId.From(line.Participant)));
-        AwaitAssert(() => Assert.Equal(OperatorFloat - settled.SellersReceive.MinorUnits, Balance(PartyId.From(MarketParticipants.Grid))), TimeSpan.FromSeconds(10));
-        var network = new EnergyNetwork(Sys, Regions, Settings);
-        AwaitAssert(() => Assert.True(network.TotalsAsync(CancellationToken.None).GetAwaiter().GetResult() is { Conserved: true, InTransitMinorUnits: var t, EscrowsMinorUnits: var e }
-            && t == 0 && e == 0), TimeSpan.FromSeconds(15));
+        Assert.Empty(view.PaymentRefusals);
+        Assert.Equal(settled.BuyersPay.MinorUnits, view.Payments.Where(p => p.ToOperator).Sum(p => p.Paid.MinorUnits));
+        Assert.Equal(settled.SellersReceive.MinorUnits, view.Payments.Where(p => !p.ToOperator).Sum(p => p.Paid.MinorUnits));
+    }
+
+    [Fact]
+    public void A_payment_over_no_channel_or_over_a_channel_between_others_counts_nothing_and_is_named()
+    {
+        Onboard();
+        OpenMarketChannels(buyerDeposit: 1_000, sellerDeposit: 400);
+        var interval = ClearTheBook();
+        var purpose = PurposeOf(interval);
+        // Buyer 1 names buyer 2's channel (buyer 2 pays there, not buyer 1); seller 1 names none.
+        var proofs = FullDelivery(interval).Select(p => p with
+        {
+            Channel = p.Participant == MarketParticipants.Buyer1 ? ChannelOf(MarketParticipants.Buyer2)
+                : p.Participant == MarketParticipants.Seller1 ? null
+                : ChannelOf(p.Participant),
+        }).ToList();
+        var settled = Assert.IsType<MarketIntervalSettled>(Ask(new SettleMarketInterval(Zone, interval.Number, MarketParticipants.Grid, proofs), Regions.Markets));
+        foreach (var due in MarketPaymentRules.Due(settled).Where(d => d.Participant != MarketParticipants.Buyer1))
+            Assert.IsType<VoucherAcknowledged>(Pay(ChannelOf(due.Participant), due.ToOperator ? _m.Keys[due.Participant] : _m.GridKey, due.Due.MinorUnits, purpose));
+
+        Clock.Advance(Settings.MarketRules.IntervalLength);
+        Clock.Advance(DurationMs.FromSeconds(1));
+        Ask(new ClearDue(Zone), Regions.Markets);
+
+        AwaitAssert(() => Assert.True(View(interval.Number).Paid), TimeSpan.FromSeconds(20));
+        var lines = View(interval.Number).Payments.ToDictionary(p => p.Participant);
+        Assert.Equal((nameof(MarketPaymentChannelOfOthers), 0L), (lines[MarketParticipants.Buyer1].RefusalCode, lines[MarketParticipants.Buyer1].Paid.MinorUnits));
+        Assert.Equal((nameof(MarketPaymentChannelMissing), 0L), (lines[MarketParticipants.Seller1].RefusalCode, lines[MarketParticipants.Seller1].Paid.MinorUnits));
+        Assert.Null(lines[MarketParticipants.Buyer2].RefusalCode);
+        Assert.Null(lines[MarketParticipants.Seller2].RefusalCode);
     }
 
     [Fact]
@@ -367,6 +461,70 @@ public sealed class MarketTimerTests(ITestOutputHelper output)
 public sealed class MarketRecoveryTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
     private static Task<object> AskAsync(IActorRef region, object message) => MarketParticipants.AskAsync(region, message);
+
+    [Fact]
+    public async Task A_market_restarted_while_an_interval_waits_for_its_payments_reads_them_again_and_keeps_them_through_its_snapshot()
+    {
+        using var participants = new MarketParticipants();
+        using var nodeKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        // A snapshot after every event: the last start recovers the paid interval from its snapshot alone.
+        var settings = MarketParticipants.NodeSettings(clock, nodeKey) with
+        {
+            MarketSnapshotEveryEvents = 1,
+            MarketClearCheckInterval = TimeSpan.FromHours(1),
+            MarketWatchInterval = TimeSpan.FromHours(1),
+        };
+        var store = TestStores.Sqlite();
+        var zone = MarketParticipants.Zone;
+        var grid = PartyId.From(MarketParticipants.Grid);
+        var interval = MarketInterval.Numbered(zone, MarketInterval.Containing(zone, clock.Now, settings.MarketRules.IntervalLength).Number + 1, settings.MarketRules.IntervalLength);
+        var purpose = PaymentPurpose.ForMarketInterval(zone.Value, interval.Start.UnixMilliseconds).Unwrap();
+        static bool Buys(DeviceId d) => d == MarketParticipants.Buyer1 || d == MarketParticipants.Buyer2;
+        static ChannelId ChannelOf(DeviceId d) => ChannelId.Of("market-" + d.Value);
+        MarketIntervalSettled settled;
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            await participants.OnboardAsync(node);
+            foreach (var d in MarketParticipants.All)
+                Assert.IsType<ChannelOpened>(await AskAsync(node.Regions.Channels, new OpenChannel(ChannelOf(d), Buys(d)
+                    ? Signing.Opening(ChannelOf(d), PartyId.From(d), grid, 1_000, participants.Keys[d])
+                    : Signing.Opening(ChannelOf(d), grid, PartyId.From(d), 400, participants.GridKey))));
+            foreach (var order in MarketParticipants.Book(interval))
+                Assert.IsType<MarketOrderAccepted>(await AskAsync(node.Regions.Markets, new SubmitMarketOrder(zone, participants.Sign(order).ToArray())));
+            clock.Advance(new DurationMs(interval.Start.UnixMilliseconds - clock.Now.UnixMilliseconds));
+            Assert.IsType<MarketCleared>(await AskAsync(node.Regions.Markets, new ClearDue(zone)));
+            clock.Advance(new DurationMs(interval.End.UnixMilliseconds + 60_000 - clock.Now.UnixMilliseconds));
+            var proofs = MarketParticipants.All.Select(d => new DeliveryProof(d, Buys(d) ? MarketSide.Bid : MarketSide.Offer,
+                participants.Reading(d, 1, interval.Start, 0).ToArray(), participants.Reading(d, 2, interval.End, 3_000).ToArray(), ChannelOf(d))).ToList();
+            settled = Assert.IsType<MarketIntervalSettled>(await AskAsync(node.Regions.Markets, new SettleMarketInterval(zone, interval.Number, MarketParticipants.Grid, proofs)));
+            // The buyers pay; the node stops before the operator has paid the sellers.
+            foreach (var due in MarketPaymentRules.Due(settled).Where(d => d.ToOperator))
+                Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(ChannelOf(due.Participant),
+                    Signing.Voucher(ChannelOf(due.Participant), 1, due.Due.MinorUnits, due.Due.MinorUnits, participants.Keys[due.Participant], purpose))));
+            Assert.False(Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number))).Paid);
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            foreach (var due in MarketPaymentRules.Due(settled).Where(d => !d.ToOperator))
+                Assert.IsType<VoucherAcknowledged>(await AskAsync(node.Regions.Channels, new SubmitVoucher(ChannelOf(due.Participant),
+                    Signing.Voucher(ChannelOf(due.Participant), 1, due.Due.MinorUnits, due.Due.MinorUnits, participants.GridKey, purpose))));
+            await AskAsync(node.Regions.Markets, new ClearDue(zone));
+            await AwaitAssertAsync(async () =>
+                Assert.True(Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number))).Paid),
+                TimeSpan.FromSeconds(20));
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var view = Assert.IsType<MarketIntervalView>(await AskAsync(node.Regions.Markets, new GetMarketInterval(zone, interval.Number)));
+            Assert.True(view.Paid);
+            Assert.Empty(view.PaymentRefusals);
+            Assert.Equal(MarketPaymentRules.Due(settled).Select(d => (d.Participant, d.Due)), view.Payments.Select(p => (p.Participant, p.Paid)));
+        }
+    }
 
     [Fact]
     public async Task A_restarted_market_recovers_its_book_from_a_snapshot_and_events_and_clears_the_same()

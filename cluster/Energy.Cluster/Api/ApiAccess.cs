@@ -142,8 +142,11 @@ public static class ApiAccess
     private static Refusal Hidden(string what, ApiCaller caller) => Refusal.From(new NotVisible(what, caller.Party.Value));
 }
 
-/// <summary>One participant's meter readings in a settlement request: its device, "bid" or "offer", and base64 of each signed reading.</summary>
-public sealed record DeliveryProofRequest(string Participant, string Side, string? Start, string? End);
+/// <summary>
+/// One participant's meter readings in a settlement request: its device, "bid" or "offer", base64 of each signed reading, and
+/// the streaming channel it keeps with the market's operator (over which it pays, or is paid, the interval).
+/// </summary>
+public sealed record DeliveryProofRequest(string Participant, string Side, string? Start, string? End, string? Channel = null);
 
 /// <summary>The body of a grid operator's settlement of a market interval.</summary>
 public sealed record MarketSettlementRequest(IReadOnlyList<DeliveryProofRequest>? Evidence)
@@ -167,7 +170,14 @@ public sealed record MarketSettlementRequest(IReadOnlyList<DeliveryProofRequest>
             if (side is null) return new MalformedValue("side", item.Side ?? "(null)", "bid or offer");
             if (!TryBase64(item.Start, out var start) || !TryBase64(item.End, out var end))
                 return new MalformedValue("reading", "(not base64 or over 1 KiB)", "base64 of a signed meter reading");
-            proofs.Add(new Market.DeliveryProof(device.Value, side.Value, start, end));
+            ChannelId? channel = null;
+            if (item.Channel is not null)
+            {
+                var parsed = ChannelId.Parse(item.Channel);
+                if (!parsed.IsOk) return parsed.Error!;
+                channel = parsed.Value;
+            }
+            proofs.Add(new Market.DeliveryProof(device.Value, side.Value, start, end, channel));
         }
         return proofs;
     }

@@ -57,7 +57,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var ledgerNodes = sharding.Start("ledger-nodes", _ => LedgerNodeRegistry.Props(settings), shardSettings, extractor);
         var marketIndex = sharding.Start(Market.MarketIndex.EntityName, _ => Market.MarketIndex.Props(), shardSettings, extractor);
         IActorRef? markets = null;
-        markets = sharding.Start("market", id => Market.MarketEntity.Props(id, settings, devices, ledgerRegion, markets!, marketIndex), shardSettings, extractor);
+        markets = sharding.Start("market", id => Market.MarketEntity.Props(id, settings, devices, channels, markets!, marketIndex), shardSettings, extractor);
         system.ActorOf(Market.MarketWatch.Props(marketIndex, markets, settings.MarketWatchInterval), "market-watch");
         var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
             ledgerNodes) { Markets = markets };

@@ -9,7 +9,7 @@ using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
-using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Market;
@@ -17,20 +17,23 @@ namespace Energy.Cluster.Market;
 /// <summary>
 /// The market of one grid zone. Its rules are <see cref="ZoneMarkets"/> over the pure <see cref="MarketBook"/>;
 /// the entity looks up signers' keys (piped back, never awaited), persists, and only then answers. Clearing
-/// runs on a timer (while the market has open intervals it keeps itself awake) and on <see cref="ClearDue"/>; settlement moves money on the ledger through the grid
-/// operator's account, one idempotent escrow per participant and interval, until every transfer is done.
+/// runs on a timer (while the market has open intervals it keeps itself awake) and on <see cref="ClearDue"/>. Money moves over
+/// payment channels: once an interval settles, the market reads (by message, the answers piped back) what each participant's
+/// channel with the grid operator holds as paid for the interval, until every payment is covered or the payment window ends.
 /// </summary>
 public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
 {
     private const int MaxClearingsPerTick = 64;
-    private const int MaxTransferAttempts = 30;
+
+    /// <summary>The shortest payment window, for markets of intervals shorter than a minute.</summary>
+    private static readonly DurationMs PaymentWindowMin = DurationMs.FromSeconds(60);
 
     /// <summary>Acknowledgements held while the market marks itself active in the index, at most; past it they go out at once.</summary>
     private const int MaxAcknowledgementsAwaitingIndex = 20_000;
 
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
-    private readonly IActorRef _ledger;
+    private readonly IActorRef _channels;
     private readonly IActorRef _markets;
     private readonly IActorRef _index;
     private readonly ZoneId _zone;
@@ -41,11 +44,11 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private readonly List<(IActorRef ReplyTo, MarketOrderAccepted Accepted)> _awaitingIndex = [];
     private IndexStanding _standing = IndexStanding.Unknown;
 
-    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets, IActorRef index)
+    public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels, IActorRef markets, IActorRef index)
     {
         _settings = settings;
         _devices = devices;
-        _ledger = ledger;
+        _channels = channels;
         _markets = markets;
         _index = index;
         _zone = ZoneId.Of(id);
@@ -68,7 +71,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
 
         Command<SubmitMarketOrder>(Submit);
         Command<OrderKeyFound>(Decide);
-        Command<ClearDue>(_ => Clear());
+        Command<ClearDue>(_ => { Clear(); ReadPayments(); });
         // Through the region, not to itself: a market with open intervals or payments under way is busy, and the shard
         // does not put it to sleep as idle; a market with nothing to do lets itself be put to sleep.
         Command<ClearCheckDue>(_ =>
@@ -81,8 +84,8 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         Command<GetMarketInterval>(q => Sender.Tell(ZoneMarkets.View(_market, q.Interval)));
         Command<GetMarketFills>(q => Sender.Tell(ZoneMarkets.FillsOf(_market, q.Interval, q.Device)));
         Command<SettleMarketInterval>(Settle);
-        Command<TransferAnswered>(OnTransfer);
-        Command<RetryTransfers>(_ => { foreach (var payments in _payments.Values.ToList()) SendOwed(payments); });
+        Command<PaymentRead>(OnPaymentRead);
+        Command<ReadPaymentsDue>(_ => ReadPayments());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "market {0}: snapshot failed", _zone));
     }
@@ -91,8 +94,8 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef ledger, IActorRef markets, IActorRef index) =>
-        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, ledger, markets, index));
+    public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef channels, IActorRef markets, IActorRef index) =>
+        Akka.Actor.Props.Create(() => new MarketEntity(id, settings, devices, channels, markets, index));
 
     /// <summary>Whether anything runs on the market's own timer: an interval to clear, or payments to finish.</summary>
     private bool HasWork => !_market.Book.Open.IsEmpty || _payments.Count > 0;
@@ -221,7 +224,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         AwaitedAnswers.Await(Context, Stash, LookUpAsync(participants), [], keys =>
         {
             var evidence = Evidence(command.Evidence, keys);
-            var decision = ZoneMarkets.DecideSettlement(_market, command.Interval, command.MarketOperator, evidence, _settings.Clock.Now);
+            var decision = ZoneMarkets.DecideSettlement(_market, command.Interval, command.MarketOperator, evidence, _settings.Clock.Now, Channels(command.Evidence));
             // A settlement decided meanwhile (or an interval forgotten meanwhile) is answered as it stands, never written twice.
             if (!decision.IsOk || _market.Cleared.GetValueOrDefault(command.Interval)?.Settlement is not null) { replyTo.Tell(Answer(decision)); return; }
             Persist(decision.Value, e =>
@@ -266,61 +269,74 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         return evidence;
     }
 
+    /// <summary>The channel each participant's proof names for its payment on that side (the first, when it is named twice).</summary>
+    private static Dictionary<(DeviceId Participant, MarketSide Side), ChannelId> Channels(IReadOnlyList<DeliveryProof> proofs)
+    {
+        var channels = new Dictionary<(DeviceId Participant, MarketSide Side), ChannelId>();
+        foreach (var proof in proofs)
+            if (proof.Channel is { } channel) channels.TryAdd((proof.Participant, proof.Side), channel);
+        return channels;
+    }
+
     private static Signed<MeterReading>? Reading(byte[]? wire) =>
         wire is not null && Signed<MeterReading>.Decode(wire) is { IsOk: true } decoded ? decoded.Value : null;
 
-    // Payments: collections into the operator's account first, then payouts from it.
+    // Payments: read from each participant's channel with the operator, until covered or the window ends.
 
     private void StartPayments(MarketIntervalSettled settled)
     {
-        if (_payments.ContainsKey(settled.Interval)) return;
-        var (collect, pay) = ZoneMarkets.Transfers(_settings.Network, _zone, settled);
-        var payments = new MarketPayments(settled.Interval, collect, pay);
+        if (_payments.ContainsKey(settled.Interval) || !_market.Cleared.TryGetValue(settled.Interval, out var cleared)) return;
+        // A participant has an interval's length after the settlement (a minute at least) to pay what it owes, and the
+        // operator as long to pay the sellers.
+        var windowEnds = settled.SettledAt.Plus(new DurationMs(Math.Max(cleared.Interval.Length.Milliseconds, PaymentWindowMin.Milliseconds)));
+        var payments = new MarketPayments(cleared.Interval, settled.MarketOperator, MarketPaymentRules.Due(settled),
+            windowEnds.IsOk ? windowEnds.Value : settled.SettledAt);
         _payments[settled.Interval] = payments;
-        SendOwed(payments);
+        Read(payments);
     }
 
-    private void SendOwed(MarketPayments payments)
+    private void ReadPayments()
     {
-        if (payments.Finished) { Paid(payments); return; }
-        if (payments.Attempts++ >= MaxTransferAttempts)
-        {
-            Context.GetLogger().Error("market {0}: the ledger did not finish the transfers of interval {1}; they go on when the market wakes", _zone, payments.Interval);
-            _payments.Remove(payments.Interval);
-            return;
-        }
-        foreach (var (transfer, state) in payments.Owed())
-        {
-            var shard = LedgerShards.For(transfer.From, _settings.LedgerShardCount);
-            ILedgerCommand request = state == TransferState.Locking
-                ? new LockEscrow(shard, transfer.Escrow, transfer.From, transfer.Amount)
-                : new ReleaseEscrow(shard, transfer.Escrow, transfer.From, [new Payout(transfer.To, transfer.Amount)]);
-            _ledger.Ask<object>(request, _settings.AskTimeout)
-                .PipeTo(Self, success: answer => new TransferAnswered(payments.Interval, transfer.Escrow, answer), failure: _ => new TransferAnswered(payments.Interval, transfer.Escrow, null));
-        }
-        Timers.StartSingleTimer("transfers", RetryTransfers.Instance, _settings.AskTimeout + _settings.AskTimeout);
+        foreach (var payments in _payments.Values.ToList()) Read(payments);
     }
 
-    private void OnTransfer(TransferAnswered answered)
+    /// <summary>
+    /// Asks each channel whose payment is not yet covered. Once the window has passed, one last round of reads decides:
+    /// the payments close when its answers are all in (each ask is answered, or fails, within the ask timeout).
+    /// </summary>
+    private void Read(MarketPayments payments)
     {
-        if (!_payments.TryGetValue(answered.Interval, out var payments)) return;
-        var wasCollecting = payments.Collecting;
-        var next = payments.Answer(answered.Escrow, answered.Answer);
-        if (next is { } release)
+        if (payments.Covered) { Paid(payments); return; }
+        if (payments.Closing) return;
+        var unsettled = payments.Unsettled();
+        var final = _settings.Clock.Now >= payments.WindowEnds;
+        if (final && unsettled.Count == 0) { Paid(payments); return; }
+        // At most one round of reads in flight, and the final one: every ask is answered or fails within the ask timeout.
+        if (!final && payments.Reading) { payments.ReadWanted = true; return; }
+        payments.ReadWanted = false;
+        var round = payments.StartRound(final, unsettled.Count);
+        foreach (var due in unsettled)
         {
-            var shard = LedgerShards.For(release.From, _settings.LedgerShardCount);
-            _ledger.Ask<object>(new ReleaseEscrow(shard, release.Escrow, release.From, [new Payout(release.To, release.Amount)]), _settings.AskTimeout)
-                .PipeTo(Self, success: answer => new TransferAnswered(payments.Interval, release.Escrow, answer), failure: _ => new TransferAnswered(payments.Interval, release.Escrow, null));
+            var (participant, side) = (due.Participant, due.Side);
+            _channels.Ask<object>(new GetPurposePaid(due.Channel!.Value, payments.Purpose), _settings.AskTimeout)
+                .PipeTo(Self, success: answer => new PaymentRead(payments.Interval, participant, side, answer, round),
+                    failure: _ => new PaymentRead(payments.Interval, participant, side, null, round));
         }
-        if (payments.Finished) { Paid(payments); return; }
-        if (wasCollecting && !payments.Collecting) { payments.Attempts = 0; SendOwed(payments); }
+        Timers.StartSingleTimer("payments", ReadPaymentsDue.Instance, _settings.AskTimeout + _settings.AskTimeout);
+    }
+
+    private void OnPaymentRead(PaymentRead read)
+    {
+        if (!_payments.TryGetValue(read.Interval, out var payments)) return;
+        if (payments.Answer(read.Participant, read.Side, read.Answer, read.Round)) Paid(payments);
+        else if (payments.ReadWanted && !payments.Reading) Read(payments);
     }
 
     private void Paid(MarketPayments payments)
     {
-        _payments.Remove(payments.Interval);
-        if (_payments.Count == 0) Timers.Cancel("transfers");
-        Persist(new MarketIntervalPaid(payments.Interval, payments.Refusals()), Evolve);
+        if (!_payments.Remove(payments.Interval)) return;
+        if (_payments.Count == 0) Timers.Cancel("payments");
+        Persist(payments.Close(), Evolve);
     }
 
     // The only way the state changes.
@@ -349,15 +365,15 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     /// <summary>What the market knows of its own place in the index.</summary>
     private enum IndexStanding { Unknown, Marking, Active, Idle }
 
-    private sealed record TransferAnswered(long Interval, EscrowId Escrow, object? Answer);
+    private sealed record PaymentRead(long Interval, DeviceId Participant, MarketSide Side, object? Answer, int Round);
 
     private sealed record ClearCheckDue
     {
         public static readonly ClearCheckDue Instance = new();
     }
 
-    private sealed record RetryTransfers
+    private sealed record ReadPaymentsDue
     {
-        public static readonly RetryTransfers Instance = new();
+        public static readonly ReadPaymentsDue Instance = new();
     }
 }

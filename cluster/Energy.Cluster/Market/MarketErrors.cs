@@ -32,3 +32,27 @@ public sealed record MarketIndexFull(ZoneId Zone, int Max) : ProtocolError
 {
     public override string Describe() => $"the network already wakes {Max} zones' markets after a restart; zone {Zone} is not among them";
 }
+
+/// <summary>A participant's payment of an interval fell short of what was due when the payment window closed.</summary>
+public sealed record MarketPaymentShort(ZoneId Zone, long Interval, Energy.Channels.Primitives.DeviceId Participant, bool ToOperator,
+    Energy.Channels.Primitives.Money Due, Energy.Channels.Primitives.Money Paid) : ProtocolError
+{
+    public override string Describe() => ToOperator
+        ? $"{Participant} paid {Paid.MinorUnits} of the {Due.MinorUnits} minor units it owes for interval {Interval} of zone {Zone}"
+        : $"the market's operator paid {Participant} {Paid.MinorUnits} of the {Due.MinorUnits} minor units it is owed for interval {Interval} of zone {Zone}";
+}
+
+/// <summary>The settlement named no channel for a participant that owes or is owed money: nothing it paid or was paid can be counted.</summary>
+public sealed record MarketPaymentChannelMissing(ZoneId Zone, long Interval, Energy.Channels.Primitives.DeviceId Participant) : ProtocolError
+{
+    public override string Describe() => $"no channel was named for {Participant}'s payment of interval {Interval} of zone {Zone}";
+}
+
+/// <summary>The channel named for a participant's payment is not between that participant and the market's operator, in the direction the money is due.</summary>
+public sealed record MarketPaymentChannelOfOthers(ZoneId Zone, long Interval, Energy.Channels.Primitives.DeviceId Participant, Energy.Channels.Primitives.ChannelId Channel,
+    Energy.Channels.Primitives.PartyId Payer, Energy.Channels.Primitives.PartyId Payee, Energy.Channels.Primitives.PartyId ExpectedPayer,
+    Energy.Channels.Primitives.PartyId ExpectedPayee) : ProtocolError
+{
+    public override string Describe() =>
+        $"channel {Channel} pays {Payer} to {Payee}; {Participant}'s payment of interval {Interval} of zone {Zone} is due from {ExpectedPayer} to {ExpectedPayee}";
+}

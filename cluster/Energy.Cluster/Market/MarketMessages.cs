@@ -26,8 +26,12 @@ public sealed record GetMarketInterval(ZoneId Zone, long Interval) : IMarketComm
 [Manifest("market.get-fills.v1")]
 public sealed record GetMarketFills(ZoneId Zone, long Interval, DeviceId Device) : IMarketCommand;
 
-/// <summary>One participant's signed meter readings (wire form of <c>Signed&lt;MeterReading&gt;</c>) at the interval's start and end.</summary>
-public sealed record DeliveryProof(DeviceId Participant, MarketSide Side, byte[]? Start, byte[]? End);
+/// <summary>
+/// One participant's signed meter readings (wire form of <c>Signed&lt;MeterReading&gt;</c>) at the interval's start and end, and
+/// the streaming channel it keeps with the market's operator: a buyer pays over it (buyer to operator), a seller is paid over
+/// it (operator to seller). The vouchers that count name the zone and the interval.
+/// </summary>
+public sealed record DeliveryProof(DeviceId Participant, MarketSide Side, byte[]? Start, byte[]? End, ChannelId? Channel = null);
 
 /// <summary>
 /// The grid operator that runs the zone settles a cleared interval against the participants' meter readings;
@@ -69,8 +73,11 @@ public sealed record MarketIntervalView(
     MarketIntervalSettled? Settlement,
     bool Paid) : IEnergyMessage
 {
-    /// <summary>Transfers the ledger refused when the interval was paid (a buyer without the funds), by participant and refusal.</summary>
+    /// <summary>The payments that fell short once the interval's payments closed (a buyer that paid less than it owed), by participant and refusal.</summary>
     public IReadOnlyList<string> PaymentRefusals { get; init; } = [];
+
+    /// <summary>Once paid: what each participant owed or was owed over its channel, and what was paid.</summary>
+    public IReadOnlyList<MarketPaymentLine> Payments { get; init; } = [];
 }
 
 public sealed record OwnOrder(MarketSide Side, ulong OrderNumber, EnergyWh Quantity, EnergyPrice LimitPrice, ulong Sequence);
@@ -78,7 +85,11 @@ public sealed record OwnOrder(MarketSide Side, ulong OrderNumber, EnergyWh Quant
 /// <summary>What one participant sees of an interval: its own orders, its own fills, its own settlement line.</summary>
 [Manifest("market.fills.v1")]
 public sealed record MarketFillsView(ZoneId Zone, long Interval, DeviceId Device, string Status, EnergyPrice? Price,
-    IReadOnlyList<OwnOrder> Orders, IReadOnlyList<Fill> Fills, SettledLine? Settlement) : IEnergyMessage;
+    IReadOnlyList<OwnOrder> Orders, IReadOnlyList<Fill> Fills, SettledLine? Settlement) : IEnergyMessage
+{
+    /// <summary>Once paid: what the device owed or was owed over its channel, and what was paid.</summary>
+    public MarketPaymentLine? Payment { get; init; }
+}
 
 // Events
 
@@ -104,7 +115,23 @@ public sealed record SettledLine(
     Money EnergyAmount,
     Money ImbalanceCharge,
     string? RefusalCode,
-    string? RefusalMessage);
+    string? RefusalMessage)
+{
+    /// <summary>The participant's channel with the market's operator, as the settlement named it; none when it named none.</summary>
+    public ChannelId? Channel { get; init; }
+}
+
+/// <summary>
+/// One participant's payment of a settled interval over its channel: <see cref="Due"/> from the participant to the operator
+/// (<see cref="ToOperator"/>: a buyer's energy and charge, or a seller's charge above its energy) or from the operator to it (a
+/// seller's energy less its charge); <see cref="Paid"/> is what the vouchers naming the interval added on that channel. A
+/// payment short of its due names why.
+/// </summary>
+public sealed record MarketPaymentLine(DeviceId Participant, MarketSide Side, ChannelId? Channel, bool ToOperator, Money Due, Money Paid,
+    string? RefusalCode, string? RefusalMessage)
+{
+    public Money Short => new(Math.Max(0, Due.MinorUnits - Paid.MinorUnits), Due.Currency);
+}
 
 /// <summary>An interval settled against its meter readings, with the grid operator whose account is the counterparty.</summary>
 [Manifest("market.event.interval-settled.v1")]
@@ -127,9 +154,15 @@ public sealed record MarketIntervalSettled(
     public Money OperatorBalance => new(BuyersPay.MinorUnits + ImbalanceCharges.MinorUnits - SellersReceive.MinorUnits, BuyersPay.Currency);
 }
 
-/// <summary>Every transfer of a settled interval is on the ledger, or was refused there (named per participant).</summary>
+/// <summary>
+/// The payments of a settled interval closed: every participant paid what it owed and was paid what it was owed over its
+/// channel, or the payment window ended; what fell short is named per participant in <see cref="Refused"/>.
+/// </summary>
 [Manifest("market.event.interval-paid.v1")]
-public sealed record MarketIntervalPaid(long Interval, IReadOnlyList<string> Refused) : IEnergyMessage;
+public sealed record MarketIntervalPaid(long Interval, IReadOnlyList<string> Refused) : IEnergyMessage
+{
+    public IReadOnlyList<MarketPaymentLine> Payments { get; init; } = [];
+}
 
 /// <summary>An order the snapshot keeps, without its signature (it was verified when taken).</summary>
 public sealed record SnapshotOrder(DeviceId Device, MarketSide Side, ulong OrderNumber, EnergyWh Quantity, long LimitMinorUnitsPerKwh, ulong Sequence);
@@ -137,6 +170,7 @@ public sealed record SnapshotOrder(DeviceId Device, MarketSide Side, ulong Order
 public sealed record SnapshotInterval(long Interval, IReadOnlyList<SnapshotOrder> Orders, Timestamp? ClearedAt, MarketIntervalSettled? Settlement, bool Paid)
 {
     public IReadOnlyList<string>? PaymentRefusals { get; init; }
+    public IReadOnlyList<MarketPaymentLine>? Payments { get; init; }
 }
 
 /// <summary>A market's state for recovery: its open intervals and the recent cleared ones, each with its orders.</summary>

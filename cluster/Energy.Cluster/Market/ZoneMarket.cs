@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
-using System.Text;
 using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Market;
@@ -14,8 +12,11 @@ public sealed record ClearedInterval(MarketInterval Interval, ImmutableList<Acce
     public MarketIntervalSettled? Settlement { get; init; }
     public bool Paid { get; init; }
 
-    /// <summary>The transfers the ledger refused when the interval was paid, each naming its participant and the refusal.</summary>
+    /// <summary>The payments that fell short when the interval's payments closed, each naming its participant and the reason.</summary>
     public IReadOnlyList<string> PaymentRefusals { get; init; } = [];
+
+    /// <summary>Once paid: each participant's payment over its channel.</summary>
+    public IReadOnlyList<MarketPaymentLine> Payments { get; init; } = [];
 }
 
 /// <summary>
@@ -29,9 +30,6 @@ public sealed record ZoneMarket(MarketBook Book)
 
     public ImmutableSortedDictionary<long, ClearedInterval> Cleared { get; init; } = ImmutableSortedDictionary<long, ClearedInterval>.Empty;
 }
-
-/// <summary>One ledger transfer of a settled interval: from a participant to the zone's operator, or back.</summary>
-public sealed record MarketTransfer(EscrowId Escrow, PartyId From, PartyId To, Money Amount, DeviceId Participant);
 
 /// <summary>The rules of a zone's market on the node, as pure functions over <see cref="ZoneMarket"/>.</summary>
 public static class ZoneMarkets
@@ -64,10 +62,11 @@ public static class ZoneMarkets
 
     /// <summary>
     /// Settles a cleared interval against the evidence (its meters' keys already looked up), once: a retry by the
-    /// same operator is answered with the first settlement, another operator's is refused.
+    /// same operator is answered with the first settlement, another operator's is refused. Each line names the
+    /// participant's channel with the operator for that side from <paramref name="channels"/>, over which its payment is counted.
     /// </summary>
     public static Result<MarketIntervalSettled> DecideSettlement(ZoneMarket market, long interval, OperatorId marketOperator,
-        IReadOnlyList<DeliveryEvidence> evidence, Timestamp now)
+        IReadOnlyList<DeliveryEvidence> evidence, Timestamp now, IReadOnlyDictionary<(DeviceId Participant, MarketSide Side), ChannelId>? channels = null)
     {
         var found = Find(market, interval);
         if (!found.IsOk) return found.Error!;
@@ -78,43 +77,12 @@ public static class ZoneMarkets
         if (!settled.IsOk) return settled.Error!;
         var s = settled.Value;
         var lines = s.Lines.Select(l => new SettledLine(l.Participant, l.Side, l.Contracted, l.Metered, l.Settled, l.Shortfall, l.EnergyAmount,
-            l.ImbalanceCharge, l.Refusal?.Code, l.Refusal?.Describe())).ToList();
+            l.ImbalanceCharge, l.Refusal?.Code, l.Refusal?.Describe())
+        {
+            Channel = channels is not null && channels.TryGetValue((l.Participant, l.Side), out var channel) ? channel : null,
+        }).ToList();
         return new MarketIntervalSettled(interval, marketOperator, s.Price, lines, s.BuyersPay, s.SellersReceive, s.ImbalanceCharges,
             s.SellersShortfall, s.BuyersShortfall, now);
-    }
-
-    /// <summary>
-    /// The ledger transfers that pay a settled interval, through the operator's account as the central counterparty:
-    /// a buyer pays its energy and its imbalance charge to the operator; a seller is paid its energy less its charge
-    /// by the operator, or pays the difference when the charge is larger. Each is one escrow named by network,
-    /// zone, interval, participant and side, so a retry is the same escrow and counts once.
-    /// The collections come first: the operator pays out after it has been paid in.
-    /// </summary>
-    public static (List<MarketTransfer> In, List<MarketTransfer> Out) Transfers(NetworkId network, ZoneId zone, MarketIntervalSettled settled)
-    {
-        var operatorAccount = PartyId.From(settled.MarketOperator);
-        var collect = new List<MarketTransfer>();
-        var pay = new List<MarketTransfer>();
-        foreach (var line in settled.Lines)
-        {
-            var participant = PartyId.From(line.Participant);
-            var net = line.Side == MarketSide.Bid
-                ? -(line.EnergyAmount.MinorUnits + line.ImbalanceCharge.MinorUnits)
-                : line.EnergyAmount.MinorUnits - line.ImbalanceCharge.MinorUnits;
-            if (net == 0) continue;
-            var escrow = EscrowOf(network, zone, settled.Interval, line.Participant, line.Side);
-            if (net < 0) collect.Add(new MarketTransfer(escrow, participant, operatorAccount, new Money(-net, settled.BuyersPay.Currency), line.Participant));
-            else pay.Add(new MarketTransfer(escrow, operatorAccount, participant, new Money(net, settled.BuyersPay.Currency), line.Participant));
-        }
-        return (collect, pay);
-    }
-
-    /// <summary>The escrow of one participant's transfer for one interval: the same name every time it is asked for.</summary>
-    public static EscrowId EscrowOf(NetworkId network, ZoneId zone, long interval, DeviceId participant, MarketSide side)
-    {
-        var name = $"market|{network.Value}|{zone.Value}|{interval}|{participant.Value}|{(byte)side}";
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
-        return new EscrowId(ChannelKind.Duplex, new ChannelId("market-" + Convert.ToHexStringLower(hash.AsSpan(0, 12))), new OpeningHash(Convert.ToHexStringLower(hash)));
     }
 
     // The only way the state changes, live and in recovery alike.
@@ -151,7 +119,7 @@ public static class ZoneMarkets
 
     public static ZoneMarket Apply(ZoneMarket market, MarketIntervalPaid paid) =>
         market.Cleared.TryGetValue(paid.Interval, out var cleared)
-            ? market with { Cleared = market.Cleared.SetItem(paid.Interval, cleared with { Paid = true, PaymentRefusals = paid.Refused }) }
+            ? market with { Cleared = market.Cleared.SetItem(paid.Interval, cleared with { Paid = true, PaymentRefusals = paid.Refused, Payments = paid.Payments }) }
             : market;
 
     // Snapshots
@@ -160,7 +128,11 @@ public static class ZoneMarkets
     {
         var intervals = new List<SnapshotInterval>();
         foreach (var (number, cleared) in market.Cleared)
-            intervals.Add(new SnapshotInterval(number, Rows(cleared.Orders), cleared.ClearedAt, cleared.Settlement, cleared.Paid) { PaymentRefusals = cleared.PaymentRefusals });
+            intervals.Add(new SnapshotInterval(number, Rows(cleared.Orders), cleared.ClearedAt, cleared.Settlement, cleared.Paid)
+            {
+                PaymentRefusals = cleared.PaymentRefusals,
+                Payments = cleared.Payments,
+            });
         foreach (var (number, open) in market.Book.Open)
             intervals.Add(new SnapshotInterval(number, Rows(open.Orders), null, null, false));
         return new MarketSnapshot(market.Book.LastCleared, market.Book.NextSequence, intervals);
@@ -185,7 +157,7 @@ public static class ZoneMarkets
                 market = Apply(market, new MarketIntervalCleared(interval.Interval, at));
                 clearedUpTo = interval.Interval;
                 if (interval.Settlement is { } settled) market = Apply(market, settled);
-                if (interval.Paid) market = Apply(market, new MarketIntervalPaid(interval.Interval, interval.PaymentRefusals ?? []));
+                if (interval.Paid) market = Apply(market, new MarketIntervalPaid(interval.Interval, interval.PaymentRefusals ?? []) { Payments = interval.Payments ?? [] });
             }
         }
         return market with { Book = market.Book with { LastCleared = Math.Max(snapshot.LastCleared, clearedUpTo), NextSequence = snapshot.NextSequence } };
@@ -222,6 +194,7 @@ public static class ZoneMarkets
                 r.Price, r.Volume, r.Fills.Length, r.BuyersPay, r.SellersReceive, r.RoundingResidual, cleared.Settlement, cleared.Paid)
             {
                 PaymentRefusals = cleared.PaymentRefusals,
+                Payments = cleared.Payments,
             };
         }
         var open = market.Book.OrdersFor(interval).Orders;
@@ -237,7 +210,10 @@ public static class ZoneMarkets
         {
             var status = cleared.Paid ? "paid" : cleared.Settlement is not null ? "settled" : "cleared";
             return new MarketFillsView(zone, number, device, status, cleared.Result.Price, Own(cleared.Orders, device),
-                cleared.Result.Fills.Where(f => f.Device == device).ToList(), cleared.Settlement?.Lines.FirstOrDefault(l => l.Participant == device));
+                cleared.Result.Fills.Where(f => f.Device == device).ToList(), cleared.Settlement?.Lines.FirstOrDefault(l => l.Participant == device))
+            {
+                Payment = cleared.Payments.FirstOrDefault(p => p.Participant == device),
+            };
         }
         var open = market.Book.OrdersFor(market.Book.Interval(number)).Orders;
         return new MarketFillsView(zone, number, device, number <= market.Book.LastCleared ? "forgotten" : "open", null, Own(open, device), [], null);

@@ -62,7 +62,8 @@ public static class Gens
     public static readonly Gen<PaymentPurpose> Purpose = Gen.OneOf(
         Gen.Constant(PaymentPurpose.None),
         Channel.Select(c => PaymentPurpose.ForSession(c.Value).Unwrap()),
-        from gantry in Channel from number in AnyULong where number > 0 select PaymentPurpose.ForTollPass(new DeviceId(gantry.Value), number));
+        from gantry in Channel from number in AnyULong where number > 0 select PaymentPurpose.ForTollPass(new DeviceId(gantry.Value), number),
+        from zone in Channel from start in AnyLong select PaymentPurpose.ForMarketInterval(zone.Value, start == long.MinValue ? 0 : Math.Abs(start)).Unwrap());
 
     public static readonly Gen<Voucher> Voucher =
         from network in Network from channel in Channel from sequence in AnyULong from cumulative in AnyMoney
