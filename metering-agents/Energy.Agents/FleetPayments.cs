@@ -127,12 +127,41 @@ public sealed class FleetPayments : IDisposable
             var endorsing = new OperatorAgent(node, network, owner.Id, DeviceKeyPair.FromSeed(ownerSeed).Unwrap());
             using (endorsing)
             {
-                await endorsing.EndorseAsync(vehicle.Agent.Id, DeviceRole.Vehicle, vehicle.Agent.PublicKey);
-                await endorsing.FundAsync(vehicle.Agent.Party, deposit, $"fund-{vehicle.Agent.Id}");
+                await UntilAnsweredAsync(() => endorsing.EndorseAsync(vehicle.Agent.Id, DeviceRole.Vehicle, vehicle.Agent.PublicKey), "DeviceAlreadyEndorsed");
+                // Funding is idempotent by its request id: a second try of a funding that landed is answered as the first.
+                await UntilAnsweredAsync(() => endorsing.FundAsync(vehicle.Agent.Party, deposit, $"fund-{vehicle.Agent.Id}"));
             }
-            await vehicle.Agent.OpenChannelAsync(node, vehicle.Channel, payee.Party, deposit, DurationMs.FromSeconds(60));
+            await UntilAnsweredAsync(() => vehicle.Agent.OpenChannelAsync(node, vehicle.Channel, payee.Party, deposit, DurationMs.FromSeconds(60)), "ChannelAlreadyExists");
         });
         return payments;
+    }
+
+    /// <summary>Tries of one set-up step that the network did not answer.</summary>
+    private const int SetupTries = 5;
+
+    /// <summary>
+    /// A set-up step, sent again when the network gave no answer (a shard handed from one node to another while the
+    /// cluster forms drops the messages it held for it, and their asks time out). A retry refused with one of
+    /// <paramref name="landed"/> (the device already endorsed, the channel already open) means an earlier try landed.
+    /// </summary>
+    private static async Task UntilAnsweredAsync(Func<Task> step, params string[] landed)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await step();
+                return;
+            }
+            catch (Exception exception) when (IsNoAnswer(exception) && attempt < SetupTries)
+            {
+                await Task.Delay(NodeBackoff);
+            }
+            catch (NodeClient.NodeRefusedException refused) when (attempt > 1 && landed.Contains(refused.Code))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>What became of one payment.</summary>
