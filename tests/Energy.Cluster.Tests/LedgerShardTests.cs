@@ -5,6 +5,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Xunit.Abstractions;
+using Energy.Cluster.Network;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
 

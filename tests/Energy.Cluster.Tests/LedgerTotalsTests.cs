@@ -1,6 +1,7 @@
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
+using Energy.Cluster.Network;
 
 namespace Energy.Cluster.Tests;
 

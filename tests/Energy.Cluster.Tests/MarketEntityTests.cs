@@ -9,6 +9,7 @@ using Energy.Cluster.Activity;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Market;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Xunit.Abstractions;

@@ -11,6 +11,7 @@ using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Tolls;
 using Xunit.Abstractions;

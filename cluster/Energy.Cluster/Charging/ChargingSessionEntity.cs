@@ -174,7 +174,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         {
             if (_id.Transaction is { } transaction)
                 Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
-                    .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
+                    .Tell(new StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });
     }
 

@@ -9,7 +9,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
-using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Energy.Wire;
