@@ -72,7 +72,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Command<TollPass>(OnPass);
         Command<PayToll>(OnPay);
         Command<DeclineToll>(command => { if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: false) is { } pass) Resolve(pass, TollPasses.DecideDecline(pass, Tariff!.Operator, command.Reason, Now), Sender); });
-        Command<PaymentAnswered>(OnPaymentAnswered);
+        Command<VoucherAnswered<(PassId Pass, Signed<Voucher> Voucher)>>(OnPaymentAnswered);
         Command<PassPaymentFound>(OnPassPaymentFound);
         Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(PassId.Of(found.Key)) is { IsOpen: true }) is not null) PushRequest(_book.Find(PassId.Of(found.Key))!); });
         Command<ViolationFiled>(filed => { if (_book.IsUnfiled(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), _book.Apply); });
@@ -201,8 +201,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _book.Apply(recorded, decided.Value.Request);
         var pass = _book.Find(recorded.Pass)!;
         var (sender, vehicle, tariff) = (Sender, pass.Payload.Vehicle, Tariff!);
-        if (_push.ConnectionOf(vehicle) is null) _push.Find(vehicle, pass.Id.Value);
-        else PushRequest(pass);
+        if (_push.Reaches(vehicle, pass.Id.Value)) PushRequest(pass);
         PersistAsync(recorded, _ => sender.Tell(pass.View()));
         _devices.Tell(new VehicleSeen(vehicle, _gantry, tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, pass.Payload.Time));
     }
@@ -239,24 +238,24 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 PersistAsync(submitted, e =>
                 {
                     _book.Apply(e);
-                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
-                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender, span),
-                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender, span));
+                    ChannelPayments.Submit(Context, _channels, e.Channel, command.Voucher, _settings.AskTimeout, (e.Pass, decoded.Value), sender, span,
+                        new NotAnsweredInTime("channel"));
                 });
                 break;
         }
     }
 
-    private void OnPaymentAnswered(PaymentAnswered answered)
+    private void OnPaymentAnswered(VoucherAnswered<(PassId Pass, Signed<Voucher> Voucher)> answered)
     {
-        if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
+        var (id, voucher) = answered.For;
+        if (_book.Find(id) is not { IsOpen: true } pass)
         {
             EnergyTracing.End(answered.Span, "resolved while the voucher was checked");
-            answered.ReplyTo.Tell(Refusal.From(_book.Find(answered.Pass) is { } resolved ? new PassAlreadyResolved(answered.Pass, resolved.Status) : new PassNotFound(answered.Pass)));
+            answered.ReplyTo.Tell(Refusal.From(_book.Find(id) is { } resolved ? new PassAlreadyResolved(id, resolved.Status) : new PassNotFound(id)));
             return;
         }
         _beingPaid.Remove(pass.Id);
-        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
+        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
     }
 
     /// <summary>
@@ -305,8 +304,6 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     }
 
     private GantryView View() => _book.View(_pricing.Current);
-
-    private sealed record PaymentAnswered(PassId Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 
     private sealed record PassPaymentFound(PassId Pass, object? Answer);
 }
