@@ -103,7 +103,7 @@ public static class DuplexChannelLifecycle
     public static Result<DuplexOpeningRefused> Refuse(DuplexChannelState state, ChannelId channel, Refusal refusal)
     {
         if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
-        return new DuplexOpeningRefused(refusal.Code, refusal.Message);
+        return new DuplexOpeningRefused(refusal.Code, refusal.Message) { Refusal = refusal };
     }
 
     /// <summary>
@@ -261,7 +261,7 @@ public static class DuplexChannelLifecycle
     {
         DuplexOpeningStarted s => Started(s),
         DuplexEscrowLocked l => Locked(state, l),
-        DuplexOpeningRefused r => state with { Refusal = new Refusal(new Energy.Channels.RecordedError(r.Code, r.Message)) },
+        DuplexOpeningRefused r => state with { Refusal = r.Refusal ?? new Refusal(new Energy.Channels.RecordedError(r.Code, r.Message)) },
         DuplexStateRecorded s => state with { Channel = Next(state.Channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap() },
         DuplexCloseRecorded c => state with { Channel = DuplexChannels.RequestClose(state.Channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap() },
         DuplexChallengeEnded w => state with { Channel = DuplexChannels.FinalizeClose(state.Channel!, w.At).Unwrap() },

@@ -204,7 +204,11 @@ public sealed class ChannelRulesTests
         Assert.Equal(new ChannelAlreadyExists(Channel), Assert.IsType<Refusal>(DuplexChannelLifecycle.KnownOpening(state, Channel, [9, 9])!.Reply).Error);
         var ledgerSaid = Refusal.From(new InsufficientFunds(Payer, 0, 100));
         var refused = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.Refuse(state, Channel, ledgerSaid).Value);
-        Assert.Equal(ledgerSaid.Code, Assert.IsType<Refusal>(DuplexChannelLifecycle.KnownOpening(refused, Channel, signed.ToArray())!.Reply).Code);
+        // The ledger's refusal is kept whole: a repeated opening hears its named error, not only its code.
+        Assert.Equal(ledgerSaid, DuplexChannelLifecycle.KnownOpening(refused, Channel, signed.ToArray())!.Reply);
+        var writtenBefore = DuplexChannelLifecycle.Evolve(state, new DuplexOpeningRefused(ledgerSaid.Code, ledgerSaid.Message));
+        Assert.Equal(new Energy.Channels.RecordedError(ledgerSaid.Code, ledgerSaid.Message),
+            Assert.IsType<Refusal>(DuplexChannelLifecycle.KnownOpening(writtenBefore, Channel, signed.ToArray())!.Reply).Error);
 
         state = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(state.Escrow!.Value, Payer, Eur(100), "ledger-0", 1)).Value);
         var open = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(state.Escrow!.Value, Payee, Eur(50), "ledger-1", 2)).Value);
