@@ -42,8 +42,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private readonly TollPassBook _book;
     private readonly DevicePush _push;
 
-    // What the shell keeps beside the book: the passes whose voucher is with the channel, and the live price.
-    private readonly HashSet<PassId> _beingPaid = new();
+    // What the shell keeps beside the book: the live price.
     private TollPricing _pricing;
     private int _vehiclesInZone;
 
@@ -104,9 +103,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         FileUnfiled();
         // A pass whose voucher was handed to its channel before a restart: the channel may have persisted it while the
         // gantry did not learn so. The pass waits (not swept as late) for the channel's answer, asked again when none came.
-        foreach (var pass in _book.Open.Where(p => p.Channel is not null).ToList())
+        foreach (var pass in _book.HandedToChannel)
         {
-            _beingPaid.Add(pass.Id);
+            _book.PaymentStarted(pass.Id);
             var id = pass.Id;
             RetriedAsks.AskAsync(_channels, new GetPurposePaid(pass.Channel!.Value, pass.Purpose), _settings.AskTimeout, MaxChannelAsks)
                 .PipeTo(Self, success: answer => new PassPaymentFound(id, answer), failure: _ => new PassPaymentFound(id, null));
@@ -118,7 +117,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         switch (tick)
         {
             case Tick.Sweep:
-                foreach (var late in _book.DecideLate((long)_settings.TollAnswerTimeout.TotalMilliseconds, _beingPaid, Now)) Resolve(_book.Find(late.Violation.Pass)!, late, ActorRefs.Nobody);
+                foreach (var late in _book.DecideLate((long)_settings.TollAnswerTimeout.TotalMilliseconds, Now)) Resolve(_book.Find(late.Violation.Pass)!, late, ActorRefs.Nobody);
                 break;
             case Tick.Zone when Tariff is { CongestionThreshold: > 0 } tariff:
                 _zones.Ask<object>(new GetZone(tariff.Zone), _settings.AskTimeout).PipeTo(Self);
@@ -132,7 +131,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private void OnPassPaymentFound(PassPaymentFound found)
     {
         if (_book.Find(found.Pass) is not { IsOpen: true } pass) return;
-        _beingPaid.Remove(pass.Id);
+        _book.PaymentEnded(pass.Id);
         // Not paid (the voucher never became durable), or no answer: the deadline decides, as for any pass.
         if (TollPasses.DecideFound(pass, Tariff!.Operator, found.Answer, Now) is { } paid) Resolve(pass, paid, ActorRefs.Nobody);
     }
@@ -213,7 +212,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     /// <summary>The pass a vehicle answers, or null when it was told instead why not, or how the pass stands.</summary>
     private TollPassState? AnsweredPass(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid)
     {
-        var answer = TollPasses.CheckAnswer(_book.Find(id), id, vehicle, _beingPaid.Contains(id), refuseWhileBeingPaid);
+        var answer = TollPasses.CheckAnswer(_book.Find(id), id, vehicle, _book.IsBeingPaid(id), refuseWhileBeingPaid);
         if (answer.Refused is { } refused) Sender.Tell(Refusal.From(refused));
         else if (answer.Standing is { } standing) Sender.Tell(standing);
         return answer.Pass;
@@ -232,7 +231,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 Resolve(pass, violation, sender, span);
                 break;
             case PassPaymentSubmitted submitted:
-                _beingPaid.Add(pass.Id);
+                _book.PaymentStarted(pass.Id);
                 // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
                 // leaves a pass the gantry can settle by asking that channel (see AskChannelForPass).
                 PersistAsync(submitted, e =>
@@ -254,7 +253,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             answered.ReplyTo.Tell(Refusal.From(_book.Find(id) is { } resolved ? new PassAlreadyResolved(id, resolved.Status) : new PassNotFound(id)));
             return;
         }
-        _beingPaid.Remove(pass.Id);
+        _book.PaymentEnded(pass.Id);
         Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
     }
 
@@ -264,7 +263,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
     {
-        _beingPaid.Remove(pass.Id);
+        _book.PaymentEnded(pass.Id);
         _book.Apply(resolution);
         var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
         PersistAsync(resolution, _ =>
