@@ -6,6 +6,7 @@ using Energy.Channels.Streaming;
 using Energy.Cluster;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;

@@ -7,6 +7,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;

@@ -5,6 +5,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Xunit.Abstractions;
+using Energy.Cluster.Network;
 
 namespace Energy.Cluster.Tests;
 
@@ -106,7 +107,7 @@ public abstract class ClusterTestKit : TestKit
         var cluster = Akka.Cluster.Cluster.Get(Sys);
         cluster.Join(cluster.SelfAddress);
         AwaitCondition(() => cluster.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up), TimeSpan.FromSeconds(20));
-        Regions = EnergyRegions.Start(Sys, Settings);
+        Regions = EnergyEntities.Start(Sys, Settings);
     }
 
     protected override void Dispose(bool disposing)

@@ -19,7 +19,7 @@ public sealed class GatewayFrameTests
 
     private static GatewayFrame ReadOne(string text) => Assert.Single(GatewayCodec.ReadMessage(Encoding.UTF8.GetBytes(text), batching: false)).Frame!;
 
-    private static CallRead<object> Command(string text) => DeviceGateway.Command(ReadOne(text), Currency.Eur, ReplyPath);
+    private static CallRead<object> Command(string text) => GatewayCommands.Of(ReadOne(text), Currency.Eur, ReplyPath);
 
     [Fact]
     public void A_call_becomes_its_command_with_the_frames_device()

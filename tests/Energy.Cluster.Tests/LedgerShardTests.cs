@@ -4,6 +4,7 @@ using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Xunit.Abstractions;
+using Energy.Cluster.Network;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles;
 

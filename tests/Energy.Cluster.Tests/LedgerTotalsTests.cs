@@ -1,6 +1,7 @@
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Lifecycles.Ledger;
+using Energy.Cluster.Network;
 
 namespace Energy.Cluster.Tests;
 

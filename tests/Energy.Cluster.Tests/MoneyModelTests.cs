@@ -7,6 +7,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using FsCheck;
 using FsCheck.Fluent;

@@ -73,7 +73,7 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
             secondCluster.Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
             AwaitCondition(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2,
                 TimeSpan.FromSeconds(30));
-            var remote = EnergyRegions.Start(second, Settings);
+            var remote = EnergyEntities.Start(second, Settings);
             // A probe that lives on the second node: replies to it cross the cluster like any device's would.
             var probe = CreateTestProbe(second);
 

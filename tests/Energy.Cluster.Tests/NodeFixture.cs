@@ -4,6 +4,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 
 namespace Energy.Cluster.Tests;
 

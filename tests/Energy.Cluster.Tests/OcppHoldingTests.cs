@@ -6,6 +6,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Gateway;
 using Energy.Cluster.Hosting;
 using Xunit.Abstractions;
+using Energy.Cluster.Network;
 
 namespace Energy.Cluster.Tests;
 

@@ -10,6 +10,7 @@ using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Tolls;
 using Xunit.Abstractions;

@@ -8,6 +8,7 @@ using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Channels;

@@ -97,6 +97,20 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void A_refused_duplex_opening_keeps_the_ledger_s_named_error_and_one_written_before_reads_back_with_its_code_and_sentence()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        var ledgerSaid = Refusal.From(new InsufficientFunds(PartyId.Of("device:a"), 3, 5));
+        var refused = new DuplexOpeningRefused(ledgerSaid.Code, ledgerSaid.Message) { Refusal = ledgerSaid };
+        var back = Assert.IsType<DuplexOpeningRefused>(serializer.FromBinary(serializer.ToBinary(refused), "duplex.event.opening-refused.v1"));
+        Assert.Equal(ledgerSaid.Error, back.Refusal!.Error);
+
+        var before = Assert.IsType<DuplexOpeningRefused>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(
+            $$$"""{"code":"{{{ledgerSaid.Code}}}","message":"{{{ledgerSaid.Message}}}"}"""), "duplex.event.opening-refused.v1"));
+        Assert.Equal((ledgerSaid.Code, ledgerSaid.Message, (Refusal?)null), (before.Code, before.Message, before.Refusal));
+    }
+
+    [Fact]
     public void Every_energy_message_round_trips_through_the_serializer()
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);

@@ -6,6 +6,7 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Tolls;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Tolls;
 using Xunit.Abstractions;

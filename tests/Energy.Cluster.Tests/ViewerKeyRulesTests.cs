@@ -3,6 +3,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
+using Energy.Lifecycles;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Tests;
@@ -49,6 +50,15 @@ public sealed class ViewerKeyRulesTests : IDisposable
     {
         var decided = OperatorRules.DecideViewerKey(state, Grid, signed, Network, now);
         return (decided.IsOk ? OperatorRules.Evolve(state, decided.Value) : state, decided);
+    }
+
+    [Fact]
+    public void An_operator_is_refused_the_id_of_a_device_and_the_id_the_registry_did_not_answer_about_in_time()
+    {
+        var device = new DeviceView(DeviceId.Of(Grid.Value), OperatorId.Of("other-1"), DeviceRole.Vehicle, _operatorKey.PublicKey.Hex, false, Now, null);
+        Assert.Equal(new PartyKindConflict(Grid.Value, PartyKind.Device), OperatorRules.CheckNotADevice(Grid, device));
+        Assert.Equal(new PartyKindConflict(Grid.Value, PartyKind.Device), OperatorRules.CheckNotADevice(Grid, null));
+        Assert.Null(OperatorRules.CheckNotADevice(Grid, Refusal.From(new DeviceNotFound(DeviceId.Of(Grid.Value)))));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Energy.Agents;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Cluster.Network;
 
 namespace Energy.Tests;
 
@@ -141,7 +142,7 @@ public sealed class NodeCluster : IAsyncDisposable
     /// </summary>
     public async Task<Failover> KillAndRestartAsync(int victim, FleetPayments fleet, TimeSpan within)
     {
-        var shardOf = new Energy.Cluster.Hosting.EntityIdExtractor();
+        var shardOf = new EntityIdExtractor();
         var channelShards = fleet.Channels.Select(c => shardOf.ShardId(c.Value)).ToList();
         // A rebalance moving channels off the node as it dies would make its failover look shorter than it is.
         await WaitSettledAsync("channel", victim, TimeSpan.FromSeconds(15));

@@ -28,3 +28,12 @@ public static class ChannelParties
     public static Result<DevicePublicKey> KnownKey(ChannelId channel, PartyId party, Result<DevicePublicKey> found, bool revokedHere) =>
         revokedHere ? new PartyRevoked(channel, party) : found;
 }
+
+/// <summary>
+/// What a request hears that a channel answers without deciding anything: the reply now, or, when
+/// <see cref="Reply"/> is null, a place among those who wait for the outcome it asks about.
+/// </summary>
+public sealed record KnownAnswer(object? Reply)
+{
+    public static readonly KnownAnswer Wait = new((object?)null);
+}

@@ -103,7 +103,34 @@ public static class DuplexChannelLifecycle
     public static Result<DuplexOpeningRefused> Refuse(DuplexChannelState state, ChannelId channel, Refusal refusal)
     {
         if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
-        return new DuplexOpeningRefused(refusal.Code, refusal.Message);
+        return new DuplexOpeningRefused(refusal.Code, refusal.Message) { Refusal = refusal };
+    }
+
+    /// <summary>
+    /// What an opening hears when the channel already holds one: another opening is refused, the same one hears the
+    /// ledger's refusal, the channel once both deposits are locked, or waits for them. Null when it holds no opening.
+    /// </summary>
+    public static KnownAnswer? KnownOpening(DuplexChannelState state, ChannelId channel, byte[] opening)
+    {
+        if (state.Opening is null) return null;
+        if (!state.Opening.AsSpan().SequenceEqual(opening)) return new KnownAnswer(Refusal.From(new ChannelAlreadyExists(channel)));
+        if (state.Refusal is not null) return new KnownAnswer(state.Refusal);
+        return state.Channel is not null ? new KnownAnswer(Opened(state, channel)) : KnownAnswer.Wait;
+    }
+
+    /// <summary>
+    /// A co-signed state in its wire form: decoded, refused while either party is revoked or quarantined (both sign
+    /// every state, so either one's key stops the channel's payments, as it stops vouchers), then taken.
+    /// </summary>
+    public static Result<DuplexStateRecorded> TakeState(DuplexChannelState state, ChannelId channel, byte[] bytes, Func<PartyId, bool> revoked,
+        Func<PartyId, bool> quarantined, Timestamp now)
+    {
+        if (state.Channel is null) return new ChannelNotFound(channel);
+        var decoded = Signed<DuplexState>.Decode(bytes);
+        if (!decoded.IsOk) return decoded.Error;
+        var terms = state.Terms!;
+        if (ChannelParties.CheckStanding(channel, [terms.PartyA.Id, terms.PartyB.Id], revoked, quarantined) is { } refused) return refused;
+        return TakeState(state, channel, bytes, decoded.Value, now);
     }
 
     /// <summary>A co-signed state: a newer one updates the channel, a final one closes it at once.</summary>
@@ -113,6 +140,25 @@ public static class DuplexChannelLifecycle
         var next = Next(state.Channel, signed, now);
         if (!next.IsOk) return next.Error;
         return new DuplexStateRecorded(bytes, now);
+    }
+
+    /// <summary>
+    /// A close the channel answers without deciding: refused when no channel is open, the settlement once the
+    /// ledger released both escrows, or a wait for it once the split is decided. Null when the close is to be decided.
+    /// </summary>
+    public static KnownAnswer? KnownClose(DuplexChannelState state, ChannelId channel)
+    {
+        if (state.Channel is not { } open) return new KnownAnswer(Refusal.From(new ChannelNotFound(channel)));
+        if (state.Settlement is not null) return new KnownAnswer(state.Settlement);
+        return open.Status == ChannelStatus.Closed ? KnownAnswer.Wait : null;
+    }
+
+    /// <summary>A close in its wire form: decoded, then decided as <see cref="Close(DuplexChannelState, ChannelId, byte[], Signed{CloseRequest}, Timestamp)"/>.</summary>
+    public static Result<DuplexCloseDecision> Close(DuplexChannelState state, ChannelId channel, byte[] bytes, Timestamp now)
+    {
+        var decoded = Signed<CloseRequest>.Decode(bytes);
+        if (!decoded.IsOk) return decoded.Error;
+        return Close(state, channel, bytes, decoded.Value, now);
     }
 
     /// <summary>One party's close: opens the challenge window, or changes nothing while it runs.</summary>
@@ -215,7 +261,7 @@ public static class DuplexChannelLifecycle
     {
         DuplexOpeningStarted s => Started(s),
         DuplexEscrowLocked l => Locked(state, l),
-        DuplexOpeningRefused r => state with { Refusal = new Refusal(new Energy.Channels.RecordedError(r.Code, r.Message)) },
+        DuplexOpeningRefused r => state with { Refusal = r.Refusal ?? new Refusal(new Energy.Channels.RecordedError(r.Code, r.Message)) },
         DuplexStateRecorded s => state with { Channel = Next(state.Channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap() },
         DuplexCloseRecorded c => state with { Channel = DuplexChannels.RequestClose(state.Channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap() },
         DuplexChallengeEnded w => state with { Channel = DuplexChannels.FinalizeClose(state.Channel!, w.At).Unwrap() },

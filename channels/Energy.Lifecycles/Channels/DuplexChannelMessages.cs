@@ -57,8 +57,16 @@ public sealed record DuplexOpeningStarted(byte[] Opening, string KeyAHex, string
 [Manifest("duplex.event.escrow-locked.v1")]
 public sealed record DuplexEscrowLocked(PartyId Account) : IEnergyMessage;
 
+/// <summary>
+/// The ledger refused a lock for good. <see cref="Refusal"/> carries the refusal whole, with its named error, so that
+/// a repeated opening hears the same error by type; events written before it was kept have only the code and the
+/// sentence, and read back as a <see cref="Energy.Channels.RecordedError"/>.
+/// </summary>
 [Manifest("duplex.event.opening-refused.v1")]
-public sealed record DuplexOpeningRefused(string Code, string Message) : IEnergyMessage;
+public sealed record DuplexOpeningRefused(string Code, string Message) : IEnergyMessage
+{
+    public Refusal? Refusal { get; init; }
+}
 
 [Manifest("duplex.event.state-recorded.v1")]
 public sealed record DuplexStateRecorded(byte[] State, Timestamp At) : IEnergyMessage;

@@ -146,6 +146,17 @@ public static class StreamingChannelLifecycle
         return ChallengeWindows.CheckMinimum(channel, opening.ChallengeWindow, minimumWindow);
     }
 
+    /// <summary>
+    /// What an opening hears when the channel already holds one: another opening is refused, the same one hears the
+    /// channel once its escrow is locked, or waits for it. Null when the channel holds no opening yet.
+    /// </summary>
+    public static KnownAnswer? KnownOpening(StreamingChannelState state, ChannelId channel, byte[] opening)
+    {
+        if (state.Opening is null) return null;
+        if (!state.Opening.AsSpan().SequenceEqual(opening)) return new KnownAnswer(Refusal.From(new ChannelAlreadyExists(channel)));
+        return state.Phase != ChannelPhase.Opening ? new KnownAnswer(Opened(state, channel)) : KnownAnswer.Wait;
+    }
+
     /// <summary>Takes an opening whose parties' keys were looked up: signed by the payer, on terms the protocol accepts.</summary>
     public static Result<ChannelOpeningStarted> Open(StreamingChannelState state, ChannelId channel, byte[] opening,
         Signed<StreamingOpening> signed, DevicePublicKey payerKey, DevicePublicKey payeeKey)
@@ -173,6 +184,25 @@ public static class StreamingChannelLifecycle
     {
         if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
         return new ChannelOpeningAbandoned(refusal.Code, refusal.Message);
+    }
+
+    /// <summary>
+    /// A close the channel answers without deciding: refused when no channel is open, the settlement once the
+    /// ledger released it, or a wait for it once the split is decided. Null when the close is to be decided.
+    /// </summary>
+    public static KnownAnswer? KnownClose(StreamingChannelState state, StreamingChannel? ahead, ChannelId channel)
+    {
+        if (ahead is null) return new KnownAnswer(Refusal.From(new ChannelNotFound(channel)));
+        if (state.Settlement is not null) return new KnownAnswer(state.Settlement);
+        return ahead.Status == ChannelStatus.Closed ? KnownAnswer.Wait : null;
+    }
+
+    /// <summary>A close in its wire form: decoded, then decided as <see cref="Close(StreamingChannel, byte[], Signed{CloseRequest}, Timestamp)"/>.</summary>
+    public static Result<StreamingCloseDecision> Close(StreamingChannel ahead, byte[] closeRequest, Timestamp now)
+    {
+        var decoded = Signed<CloseRequest>.Decode(closeRequest);
+        if (!decoded.IsOk) return decoded.Error;
+        return Close(ahead, closeRequest, decoded.Value, now);
     }
 
     /// <summary>

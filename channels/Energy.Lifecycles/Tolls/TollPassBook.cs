@@ -26,6 +26,7 @@ public sealed class TollPassBook(DeviceId gantry)
 
     private readonly Dictionary<PassId, TollPassState> _passes = new();
     private readonly HashSet<PassId> _open = new();
+    private readonly HashSet<PassId> _beingPaid = new();
     private readonly Queue<PassId> _resolvedOrder = new();
     private readonly Dictionary<string, PassId> _passByRequest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
@@ -137,11 +138,28 @@ public sealed class TollPassBook(DeviceId gantry)
     /// The open passes not paid within the answer time, each resolved by one violation; a pass being paid (its
     /// voucher is with the channel) waits for the channel's answer instead.
     /// </summary>
-    public IReadOnlyList<ViolationRecorded> DecideLate(long answerTimeoutMs, IReadOnlySet<PassId> beingPaid, Timestamp now)
+    public IReadOnlyList<ViolationRecorded> DecideLate(long answerTimeoutMs, Timestamp now)
     {
         if (_open.Count == 0 || Tariff is not { } tariff) return [];
-        return Open.Where(p => !beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
+        return Open.Where(p => !_beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
     }
+
+    // Payments with the channel (live only: after a restart, the passes whose channel is known are asked about again)
+
+    /// <summary>Whether the pass's voucher is with its channel: a second voucher is refused, and its deadline waits for the channel's answer.</summary>
+    public bool IsBeingPaid(PassId pass) => _beingPaid.Contains(pass);
+
+    /// <summary>The pass's voucher goes to its channel, or the channel is asked what was paid for it: it is not late while the channel answers.</summary>
+    public void PaymentStarted(PassId pass)
+    {
+        if (_open.Contains(pass)) _beingPaid.Add(pass);
+    }
+
+    /// <summary>The channel answered, or gave no answer in time: the pass is resolved by that answer, or by its deadline.</summary>
+    public void PaymentEnded(PassId pass) => _beingPaid.Remove(pass);
+
+    /// <summary>The open passes a voucher was handed to a channel for before a restart: the channel may hold it while the book does not know.</summary>
+    public IReadOnlyList<TollPassState> HandedToChannel => Open.Where(p => p.Channel is not null).ToList();
 
     // Evolving
 
@@ -201,6 +219,7 @@ public sealed class TollPassBook(DeviceId gantry)
     private void Resolved(PassId id)
     {
         _open.Remove(id);
+        _beingPaid.Remove(id);
         _resolvedOrder.Enqueue(id);
         while (_resolvedOrder.Count > MaxResolvedKept)
         {

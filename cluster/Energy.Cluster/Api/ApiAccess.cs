@@ -2,7 +2,7 @@ using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
-using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Http;
 using Energy.Lifecycles.Channels;

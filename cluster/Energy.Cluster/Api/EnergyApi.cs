@@ -1,8 +1,8 @@
 using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
-using Energy.Cluster.Hosting;
 using Energy.Cluster.Ledger;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -61,7 +61,7 @@ public static class EnergyApi
         api.MapPost("/duplex-channels/{id}/close", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(ChannelId.Parse(id), c => WithBytes(body, bytes => network.Ask(new CloseDuplexChannel(c, bytes), token)))));
         api.MapPost("/charge-points/{id}/password", (string id, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => network.SetChargePointPasswordAsync(d, bytes, token)))));
+            Call(() => Parse(DeviceId.Parse(id), d => WithBytes(body, bytes => Gateway.ChargePointPasswords.SetAsync(network, d, bytes, token)))));
         api.MapPost("/ledger/nodes/{key}/admission", (string key, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(Energy.Channels.Identity.DevicePublicKey.FromHex(key.ToLowerInvariant()), k => WithBytes(body, bytes => network.AdmitLedgerNodeAsync(k, bytes, token)))));
         api.MapPost("/market/{zone}/orders", (string zone, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Encoding;
@@ -29,15 +28,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly RevocationList _revocations;
     private readonly OpeningLookups _lookups;
     private readonly PartyStanding<SubmitVoucher> _payer;
-    private readonly Waiters _openWaiters;
-    private readonly Waiters _settleWaiters;
     private readonly EscrowClient _escrow;
     // Vouchers are written in batches: the newest of a batch, with what each purpose was paid by all of it.
     private readonly BatchedWrites _vouchers;
     private VoucherBatch? _batch;
     private int _eventsSinceSnapshot;
-    private readonly OpenChannelCount _openCount = new(duplex: false);
-    private System.Diagnostics.Activity? _settleSpan;
 
     // What is durable, and the channel ahead of it: with every voucher accepted and the close or the end
     // of the window decided, while their events are written. New vouchers and closes are judged against it.
@@ -51,10 +46,9 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _revocations = RevocationList.Get(Context.System);
         _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
         _payer = new PartyStanding<SubmitVoucher>(Context, devices, _revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing");
-        _openWaiters = new Waiters("channel " + id, settings.MaxChannelWaiters);
-        _settleWaiters = new Waiters("channel " + id, settings.MaxChannelWaiters);
         _vouchers = new BatchedWrites("channel " + id, settings.MaxWaitingVoucherReplies);
-        _escrow = new EscrowClient(_id, ledger, this, settings, () => StreamingChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount));
+        _escrow = new EscrowClient(Context, this, _id, duplex: false, ledger, settings,
+            () => StreamingChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount), () => _state.Escrow);
 
         Recover<SnapshotOffer>(offer => _state = StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
         Recover<IEnergyMessage>(Evolve);
@@ -76,11 +70,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(_state, _ahead, _id)));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, _state.BestVoucher)));
         Command<GetPurposePaid>(query => Sender.Tell(Answer(StreamingChannelLifecycle.PaidFor(_state, _id, query.Purpose))));
-        Command<WakeChannel>(_ => { if (_escrow.GaveUp) _escrow.Send(); });
+        Command<WakeChannel>(_ => _escrow.Wake());
         Command<EscrowLocked>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
         Command<Refusal>(OnLedgerRefusal);
-        Command<EscrowRetryDue>(_ => { if (_state.Escrow is { } escrow && _escrow.Retry(escrow) is { } unanswered) Alert(unanswered); });
+        Command<EscrowRetryDue>(_ => _escrow.RetryDue());
         Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
@@ -111,14 +105,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
-    private bool AnswerKnownOpening(byte[] opening, IActorRef sender)
-    {
-        if (_state.Opening is null) return false;
-        if (!_state.Opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(_id)));
-        else if (_state.Phase != ChannelPhase.Opening) sender.Tell(StreamingChannelLifecycle.Opened(_state, _id));
-        else _openWaiters.Add(sender);
-        return true;
-    }
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _escrow.Opening.AnswerOrAdd(StreamingChannelLifecycle.KnownOpening(_state, _id, opening), sender);
 
     private void OnOpeningKeysFound(OpeningKeysFound<StreamingOpening> found)
     {
@@ -129,22 +116,20 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             : !found.Second.IsOk ? found.Second.Error
             : StreamingChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First.Value, found.Second.Value);
         if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
-        Persist(started.Value, e => { Evolve(e); MaybeSnapshot(); _openWaiters.Add(found.Sender); _escrow.Send(); });
+        Persist(started.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Opening.Add(found.Sender); _escrow.Send(); });
     }
 
     private void OnEscrowLocked(EscrowLocked locked)
     {
         if (_state.Phase != ChannelPhase.Opening) return;
         var confirmed = StreamingChannelLifecycle.ConfirmLock(_state, _id, locked);
-        if (!confirmed.IsOk) { Alert(confirmed.Error); return; }
+        if (!confirmed.IsOk) { _escrow.Alert(confirmed.Error); return; }
         Persist(confirmed.Value, e =>
         {
             Evolve(e);
             MaybeSnapshot();
             _ahead = _state.Channel;
-            _escrow.Settled();
-            _openCount.Update(_state.Phase);
-            _openWaiters.AnswerAll(StreamingChannelLifecycle.Opened(_state, _id));
+            _escrow.Opened(_state.Phase, StreamingChannelLifecycle.Opened(_state, _id));
         });
     }
 
@@ -152,8 +137,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         // Only the lock can be refused for good (no funds); a refused release is a bug and is retried loudly.
         var abandoned = StreamingChannelLifecycle.Abandon(_state, _id, refusal);
-        if (!abandoned.IsOk) { Context.GetLogger().Error("channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message); return; }
-        Persist(abandoned.Value, e => { Evolve(e); MaybeSnapshot(); _ahead = null; _escrow.Settled(); _openWaiters.AnswerAll(refusal); });
+        if (!abandoned.IsOk) { _escrow.RefusedUnexpectedly(refusal); return; }
+        Persist(abandoned.Value, e => { Evolve(e); MaybeSnapshot(); _ahead = null; _escrow.Settled(); _escrow.Opening.AnswerAll(refusal); });
     }
 
     // Vouchers
@@ -219,15 +204,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Close(CloseChannel command)
     {
-        if (_ahead is null) { Sender.Tell(Refusal.From(new ChannelNotFound(_id))); return; }
-        if (_state.Settlement is not null) { Sender.Tell(_state.Settlement); return; }
-        if (_ahead.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
-        var decoded = Signed<CloseRequest>.Decode(command.CloseRequest);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
+        if (_escrow.Settling.AnswerOrAdd(StreamingChannelLifecycle.KnownClose(_state, _ahead, _id), Sender)) return;
         var now = _settings.Clock.Now;
-        var decision = StreamingChannelLifecycle.Close(_ahead, command.CloseRequest, decoded.Value, now);
+        var decision = StreamingChannelLifecycle.Close(_ahead!, command.CloseRequest, now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, _ahead.ChallengeDeadline!.Value)); return; }
+        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, _ahead!.ChallengeDeadline!.Value)); return; }
         // From here on, vouchers are judged against the closing (or closed) channel, and are journaled after it.
         var (sender, next) = (Sender, decision.Value.Next);
         WriteVouchers(beforeAClose: true);
@@ -236,11 +217,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         {
             Evolve(e);
             MaybeSnapshot();
-            if (next.Status == ChannelStatus.Closed) { _settleWaiters.Add(sender); Settle(command.TraceParent); return; }
+            if (next.Status == ChannelStatus.Closed) { _escrow.Settling.Add(sender); _escrow.Settle(command.TraceParent); return; }
             // A payer's close opens a challenge window: a dispute the operators may want to watch.
             PublishDispute(next, now);
             sender.Tell(new ChannelClosing(_id, next.ChallengeDeadline!.Value));
-            ScheduleDeadline();
+            _escrow.WatchChallenge(next.ChallengeDeadline!.Value);
         });
     }
 
@@ -248,57 +229,31 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         if (_ahead is not { Status: ChannelStatus.Closing }) return;
         var ended = StreamingChannelLifecycle.EndChallenge(_ahead, _settings.Clock.Now);
-        if (!ended.IsOk) { ScheduleDeadline(); return; }
+        if (!ended.IsOk) { _escrow.WatchChallenge(_ahead.ChallengeDeadline!.Value); return; }
         WriteVouchers(beforeAClose: true);
         _ahead = ended.Value.Next;
-        PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); Settle(traceParent: null); });
+        PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); _escrow.Settle(traceParent: null); });
     }
 
     private void OnEscrowReleased(EscrowReleased released)
     {
         if (_state.Phase != ChannelPhase.Closed) return;
         var settled = StreamingChannelLifecycle.ConfirmRelease(_state, _id, released);
-        if (!settled.IsOk) { Alert(settled.Error); return; }
-        Persist(settled.Value, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            _escrow.Settled();
-            _openCount.Update(_state.Phase);
-            EnergyTracing.End(_settleSpan);
-            _settleSpan = null;
-            _settleWaiters.AnswerAll(e.Result);
-        });
-    }
-
-    /// <summary>
-    /// The split is decided: the ledger is asked to release the escrow (again until it confirms). The settlement's
-    /// span runs until the release is durable here; its parent is the close that decided it, when one did.
-    /// </summary>
-    private void Settle(string? traceParent)
-    {
-        _settleSpan ??= EnergyTracing.StartHandling("channel.settle", traceParent);
-        _escrow.TraceParent = EnergyTracing.TraceParentOf(_settleSpan);
-        _escrow.Send();
+        if (!settled.IsOk) { _escrow.Alert(settled.Error); return; }
+        Persist(settled.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Released(_state.Phase, e.Result); });
     }
 
     private void Resume()
     {
         _ahead = _state.Channel;
         _payer.Recovered(takesPayments: _ahead is not null && _state.Settlement is null, _ahead is null ? [] : [_ahead.Terms.Payer.Id]);
-        _openCount.Update(_state.Phase);
-        switch (_state.Phase)
-        {
-            case ChannelPhase.Opening: _escrow.Send(); break;
-            case ChannelPhase.Closed: Settle(traceParent: null); break;
-            case ChannelPhase.Closing: ScheduleDeadline(); break;
-        }
+        _escrow.Resumed(_state.Phase);
+        if (_state.Phase == ChannelPhase.Closing) _escrow.WatchChallenge(_ahead!.ChallengeDeadline!.Value);
     }
 
     protected override void PostStop()
     {
-        _openCount.Stopped();
-        EnergyTracing.End(_settleSpan, "stopped before the ledger confirmed");
+        _escrow.Stopped();
         base.PostStop();
     }
 
@@ -311,20 +266,10 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         SaveSnapshot(StreamingChannelLifecycle.ToSnapshot(_state));
     }
 
-    private void ScheduleDeadline() =>
-        Deadlines.Schedule(Timers, "deadline", ChallengeDeadlineReached.Instance, _ahead!.ChallengeDeadline!.Value, _settings.Clock.Now);
-
-    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, _id, error);
-
     private static object Answer<T>(Result<T> result) => result.IsOk ? result.Value! : Refusal.From(result.Error);
 
     private static void CountPayment() => Activity.ActivityFeed.Get(Context.System).CountPayment();
 
     private void PublishDispute(StreamingChannel next, Timestamp now) =>
         Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
-
-    private sealed record ChallengeDeadlineReached
-    {
-        public static readonly ChallengeDeadlineReached Instance = new();
-    }
 }

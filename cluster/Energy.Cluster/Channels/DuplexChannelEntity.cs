@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Duplex;
@@ -30,12 +29,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly RevocationList _revocations;
     private readonly OpeningLookups _lookups;
     private readonly PartyStanding<SubmitDuplexState> _parties;
-    private readonly Waiters _openWaiters;
-    private readonly Waiters _settleWaiters;
     private readonly EscrowClient _escrow;
     private DuplexChannelState _state = DuplexChannelState.Empty;
-    private readonly OpenChannelCount _openCount = new(duplex: true);
-    private System.Diagnostics.Activity? _settleSpan;
 
     public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
@@ -44,9 +39,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         _revocations = RevocationList.Get(Context.System);
         _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
         _parties = new PartyStanding<SubmitDuplexState>(Context, devices, _revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing");
-        _openWaiters = new Waiters("duplex channel " + id, settings.MaxChannelWaiters);
-        _settleWaiters = new Waiters("duplex channel " + id, settings.MaxChannelWaiters);
-        _escrow = new EscrowClient(_id, ledger, this, settings, () => DuplexChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount));
+        _escrow = new EscrowClient(Context, this, _id, duplex: true, ledger, settings,
+            () => DuplexChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount), () => _state.Escrow);
 
         Recover<IEnergyMessage>(Evolve);
         Recover<RecoveryCompleted>(_ =>
@@ -65,12 +59,12 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Command<PartiesStandingUnknown>(_ => _parties.Unanswered());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(DuplexChannelLifecycle.View(_state, _id)));
-        Command<WakeDuplexChannel>(_ => { if (_escrow.GaveUp) _escrow.Send(); });
+        Command<WakeDuplexChannel>(_ => _escrow.Wake());
         Command<EscrowLocked>(OnLocked);
         Command<EscrowReleased>(OnReleased);
         Command<Refusal>(OnLedgerRefusal);
-        Command<EscrowRetryDue>(_ => { if (_state.Escrow is { } escrow && _escrow.Retry(escrow) is { } unanswered) Alert(unanswered); });
-        Command<DeadlineReached>(_ => FinalizeIfDue());
+        Command<EscrowRetryDue>(_ => _escrow.RetryDue());
+        Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
     }
 
     public override string PersistenceId => "duplex-" + _id.Value;
@@ -99,15 +93,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
-    private bool AnswerKnownOpening(byte[] opening, IActorRef sender)
-    {
-        if (_state.Opening is null) return false;
-        if (!_state.Opening.AsSpan().SequenceEqual(opening)) sender.Tell(Refusal.From(new ChannelAlreadyExists(_id)));
-        else if (_state.Refusal is not null) sender.Tell(_state.Refusal);
-        else if (_state.Channel is not null) sender.Tell(DuplexChannelLifecycle.Opened(_state, _id));
-        else _openWaiters.Add(sender);
-        return true;
-    }
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _escrow.Opening.AnswerOrAdd(DuplexChannelLifecycle.KnownOpening(_state, _id, opening), sender);
 
     private void OnOpeningKeysFound(OpeningKeysFound<DuplexOpening> found)
     {
@@ -121,30 +107,28 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             : !keyB.IsOk ? keyB.Error
             : DuplexChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, keyA.Value, keyB.Value);
         if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
-        Persist(started.Value, e => { Evolve(e); _openWaiters.Add(found.Sender); _escrow.Send(); });
+        Persist(started.Value, e => { Evolve(e); _escrow.Opening.Add(found.Sender); _escrow.Send(); });
     }
 
     private void OnLocked(EscrowLocked locked)
     {
         if (!DuplexChannelLifecycle.AwaitsLock(_state, locked)) return;
         var confirmed = DuplexChannelLifecycle.ConfirmLock(_state, _id, locked);
-        if (!confirmed.IsOk) { Alert(confirmed.Error); return; }
+        if (!confirmed.IsOk) { _escrow.Alert(confirmed.Error); return; }
         Persist(confirmed.Value, e =>
         {
             Evolve(e);
             // Not open yet (the other deposit, or a refund after a refusal): the client sends what is still owed.
-            if (_state.Channel is null) { _escrow.Send(); return; }
-            _escrow.Settled();
-            _openCount.Update(_state.Phase);
-            _openWaiters.AnswerAll(DuplexChannelLifecycle.Opened(_state, _id));
+            if (_state.Channel is null) _escrow.Send();
+            else _escrow.Opened(_state.Phase, DuplexChannelLifecycle.Opened(_state, _id));
         });
     }
 
     private void OnLedgerRefusal(Refusal refusal)
     {
         var refused = DuplexChannelLifecycle.Refuse(_state, _id, refusal);
-        if (!refused.IsOk) { Context.GetLogger().Error("duplex channel {0}: the ledger refused {1}: {2}", _id, refusal.Code, refusal.Message); return; }
-        Persist(refused.Value, e => { Evolve(e); _openWaiters.AnswerAll(refusal); _escrow.Send(); });
+        if (!refused.IsOk) { _escrow.RefusedUnexpectedly(refusal); return; }
+        Persist(refused.Value, e => { Evolve(e); _escrow.Opening.AnswerAll(refusal); _escrow.Send(); });
     }
 
     // States
@@ -154,7 +138,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         var arrivedAt = Stopwatch.GetTimestamp();
         var span = EnergyTracing.StartHandling("duplex.state", command.TraceParent);
         var now = _settings.Clock.Now;
-        var recorded = Take(command, now);
+        var recorded = DuplexChannelLifecycle.TakeState(_state, _id, command.State, _revocations.IsRevoked, _revocations.IsQuarantined, now);
         if (!recorded.IsOk)
         {
             EnergyTracing.End(span, recorded.Error.Code);
@@ -170,20 +154,9 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             EnergyMetrics.PaymentDurable(PaymentKind.Duplex, arrivedAt);
             EnergyTracing.End(span);
             if (after.Status != ChannelStatus.Closed) { sender.Tell(new DuplexStateAcknowledged(_id, after.Version)); return; }
-            _settleWaiters.Add(sender);
-            Settle(command.TraceParent);
+            _escrow.Settling.Add(sender);
+            _escrow.Settle(command.TraceParent);
         });
-    }
-
-    /// <summary>The event for a co-signed state, or the error it is refused with.</summary>
-    private Result<DuplexStateRecorded> Take(SubmitDuplexState command, Timestamp now)
-    {
-        if (_state.Channel is null) return new ChannelNotFound(_id);
-        var decoded = Signed<DuplexState>.Decode(command.State);
-        if (!decoded.IsOk) return decoded.Error;
-        // Both parties sign every state, so a revoked or quarantined key on either side stops the channel's payments, as it stops vouchers.
-        if (ChannelParties.CheckStanding(_id, Parties, _revocations.IsRevoked, _revocations.IsQuarantined) is { } refused) return refused;
-        return DuplexChannelLifecycle.TakeState(_state, _id, command.State, decoded.Value, now);
     }
 
     private void PublishTrade(DuplexChannel channel, long moved, Timestamp now)
@@ -197,79 +170,49 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Close(CloseDuplexChannel command)
     {
-        if (_state.Channel is not { } channel) { Sender.Tell(Refusal.From(new ChannelNotFound(_id))); return; }
-        if (_state.Settlement is not null) { Sender.Tell(_state.Settlement); return; }
-        if (channel.Status == ChannelStatus.Closed) { _settleWaiters.Add(Sender); return; }
-        var decoded = Signed<CloseRequest>.Decode(command.CloseRequest);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var decision = DuplexChannelLifecycle.Close(_state, _id, command.CloseRequest, decoded.Value, _settings.Clock.Now);
+        if (_escrow.Settling.AnswerOrAdd(DuplexChannelLifecycle.KnownClose(_state, _id), Sender)) return;
+        var decision = DuplexChannelLifecycle.Close(_state, _id, command.CloseRequest, _settings.Clock.Now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, channel.ChallengeDeadline!.Value)); return; }
+        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, _state.Channel!.ChallengeDeadline!.Value)); return; }
         var sender = Sender;
-        Persist(closed, e => { Evolve(e); sender.Tell(new ChannelClosing(_id, _state.Channel!.ChallengeDeadline!.Value)); ScheduleDeadline(); });
+        Persist(closed, e => { Evolve(e); sender.Tell(new ChannelClosing(_id, Deadline)); _escrow.WatchChallenge(Deadline); });
     }
 
     private void FinalizeIfDue()
     {
         if (_state.Phase != ChannelPhase.Closing) return;
         var ended = DuplexChannelLifecycle.EndChallenge(_state, _id, _settings.Clock.Now);
-        if (!ended.IsOk) { ScheduleDeadline(); return; }
-        Persist(ended.Value, e => { Evolve(e); Settle(traceParent: null); });
+        if (!ended.IsOk) { _escrow.WatchChallenge(Deadline); return; }
+        Persist(ended.Value, e => { Evolve(e); _escrow.Settle(traceParent: null); });
     }
 
     private void OnReleased(EscrowReleased released)
     {
         if (!DuplexChannelLifecycle.AwaitsRelease(_state, released)) return;
         var confirmed = DuplexChannelLifecycle.ConfirmRelease(_state, _id, released);
-        if (!confirmed.IsOk) { Alert(confirmed.Error); return; }
+        if (!confirmed.IsOk) { _escrow.Alert(confirmed.Error); return; }
         Persist(confirmed.Value, e =>
         {
             Evolve(e);
             // Sends what is still owed (the other escrow's release or refund), or stops retrying when nothing is.
             _escrow.Send();
             // A refused opening answers no one on its refunds: its waiters were told of the refusal.
-            if (_state.Settlement is not { } settlement) return;
-            _openCount.Update(_state.Phase);
-            EnergyTracing.End(_settleSpan);
-            _settleSpan = null;
-            _settleWaiters.AnswerAll(settlement);
+            if (_state.Settlement is { } settlement) _escrow.Released(_state.Phase, settlement);
         });
-    }
-
-    /// <summary>
-    /// The final balances are decided: the ledger is asked to release both escrows (again until it confirms). The
-    /// settlement's span runs until the last release is durable here; its parent is the state or close that decided it.
-    /// </summary>
-    private void Settle(string? traceParent)
-    {
-        _settleSpan ??= EnergyTracing.StartHandling("duplex.settle", traceParent);
-        _escrow.TraceParent = EnergyTracing.TraceParentOf(_settleSpan);
-        _escrow.Send();
     }
 
     private void Resume()
     {
         _parties.Recovered(takesPayments: _state.Channel is not null && _state.Settlement is null, _state.Terms is null ? [] : Parties);
-        _openCount.Update(_state.Phase);
-        if (_state.Phase == ChannelPhase.Closing) ScheduleDeadline();
-        else if (_state.Phase == ChannelPhase.Closed) Settle(traceParent: null);
-        else _escrow.Send();
+        _escrow.Resumed(_state.Phase);
+        if (_state.Phase == ChannelPhase.Closing) _escrow.WatchChallenge(Deadline);
     }
 
     protected override void PostStop()
     {
-        _openCount.Stopped();
-        EnergyTracing.End(_settleSpan, "stopped before the ledger confirmed");
+        _escrow.Stopped();
         base.PostStop();
     }
 
-    private void ScheduleDeadline() =>
-        Deadlines.Schedule(Timers, "deadline", DeadlineReached.Instance, _state.Channel!.ChallengeDeadline!.Value, _settings.Clock.Now);
-
-    private void Alert(ProtocolError error) => EscrowClient.Alert(Context, _settings, _id, error);
-
-    private sealed record DeadlineReached
-    {
-        public static readonly DeadlineReached Instance = new();
-    }
+    private Timestamp Deadline => _state.Channel!.ChallengeDeadline!.Value;
 }

@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Gateway;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Registry;
 using Energy.Lifecycles.Charging;

@@ -59,7 +59,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<SubmitSessionReading>(OnReading);
         Command<WitnessedReading>(OnWitnessedReading);
         Command<PayForSession>(OnPay);
-        Command<PaymentAnswered>(OnPaymentAnswered);
+        Command<VoucherAnswered<Signed<Voucher>>>(OnPaymentAnswered);
         Command<StopSession>(OnStop);
         Command<GetSession>(_ => Sender.Tell(_state.IsStarted ? View() : Refusal.From(new SessionNotFound(_id))));
         Command<DeviceConnectionFound>(found =>
@@ -157,9 +157,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Offers the session to the vehicle on its connection, looked up in its twin when it is not known yet.</summary>
     private void OfferToVehicle()
     {
-        if (!_state.AwaitsVehicle) return;
-        if (_push.ConnectionOf(Vehicle) is null) _push.Find(Vehicle, "offer");
-        else _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
+        if (_state.AwaitsVehicle && _push.Reaches(Vehicle, "offer")) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
     }
 
     // An OCPP charger starts a transaction on an idTag alone: its session waits a bounded time for the vehicle to
@@ -174,7 +172,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         {
             if (_id.Transaction is { } transaction)
                 Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
-                    .Tell(new Gateway.StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
+                    .Tell(new StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
         });
     }
 
@@ -242,20 +240,17 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (IsRefused(command.Vehicle, command.Connection, isCharger: false, allowStopping: true)) return;
         var decided = ChargingSession.DecidePayment(_state, _id, command.Vehicle, command.Voucher);
         if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
-        // The channel verifies the voucher against the vehicle's registered key and persists it before it answers; its span is this one's child.
-        var span = EnergyTracing.StartHandling("session.pay", command.TraceParent);
-        var (sender, signed, channel) = (Sender, decided.Value, _state.Channel!.Value);
-        _channels.Ask<object>(new SubmitVoucher(channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
-            .PipeTo(Self, success: answer => new PaymentAnswered(signed, answer, sender, span),
-                failure: _ => new PaymentAnswered(signed, Refusal.From(new ChannelNotUsable(_id, channel, "did not answer")), sender, span));
+        var (span, channel) = (EnergyTracing.StartHandling("session.pay", command.TraceParent), _state.Channel!.Value);
+        ChannelPayments.Submit(Context, _channels, channel, command.Voucher, _settings.AskTimeout, decided.Value, Sender, span,
+            new ChannelNotUsable(_id, channel, "did not answer"));
     }
 
-    private void OnPaymentAnswered(PaymentAnswered answered)
+    private void OnPaymentAnswered(VoucherAnswered<Signed<Voucher>> answered)
     {
         EnergyTracing.End(answered.Span, (answered.Answer as Refusal)?.Code);
         if (answered.Answer is not VoucherAcknowledged ack) { answered.ReplyTo.Tell(answered.Answer); return; }
         // The channel holds the voucher durably: the session takes it and writes it with its next batch.
-        Take(ChargingSession.DecideAcknowledged(_state, _id, answered.Voucher, ack));
+        Take(ChargingSession.DecideAcknowledged(_state, _id, answered.For, ack));
         // A charger with a reading waiting for its answer learns what is paid from that answer; one without is told now.
         if (_progress.Held == 0) _push.Push(ChargingSession.PaidNotice(_state, _id));
         CheckCredit();
@@ -316,6 +311,4 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private SessionProgress Progress() => ChargingSession.Progress(_state, _id);
 
     private SessionView View() => ChargingSession.View(_state, _id);
-
-    private sealed record PaymentAnswered(Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 }

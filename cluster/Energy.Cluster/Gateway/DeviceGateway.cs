@@ -9,7 +9,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
 using Energy.Cluster.Charging;
-using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Energy.Wire;
@@ -388,7 +388,7 @@ public static class DeviceGateway
             try
             {
                 byte[] reply;
-                var read = Command(frame, _network.Settings.Currency, _path);
+                var read = GatewayCommands.Of(frame, _network.Settings.Currency, _path);
                 if (span is not null) Describe(span, frame, read.IsOk ? null : read.Error!.Code);
                 if (!read.IsOk)
                 {
@@ -447,73 +447,5 @@ public static class DeviceGateway
         }
     }
 
-    /// <summary>
-    /// The command for a call, with the authenticated device and the connection to answer filled in by the
-    /// gateway; or the named error the wire contract refused its arguments with.
-    /// </summary>
-    internal static CallRead<object> Command(GatewayFrame frame, Currency currency, string replyPath) =>
-        GatewayCalls.Read<CommandOf, object>(frame, new CommandOf(frame.Device, currency, replyPath));
-
     internal static byte[] Error(GatewayError error) => GatewayFrameWriter.Error(error);
-
-    /// <summary>Each call's arguments as the command of the entity that answers it. A struct: reading a call allocates only the command.</summary>
-    private readonly record struct CommandOf(DeviceId Device, Currency Currency, string ReplyPath) : IGatewayCallHandler<object>
-    {
-        public object StartSession(in StartSessionCall call) =>
-            new StartSession(call.Session, Device, call.Vehicle, new Money(call.PricePerKwh, Currency), new Money(call.Credit, Currency), call.Reading, ReplyPath) { Zone = call.Zone };
-
-        public object AcceptSession(in AcceptSessionCall call) => new AcceptSession(call.Session, Device, call.Channel, ReplyPath);
-
-        public object SessionReading(in SessionReadingCall call) => new SubmitSessionReading(call.Session, Device, call.Reading, ReplyPath);
-
-        public object PaySession(in PaySessionCall call) => new PayForSession(call.Session, Device, call.Voucher, ReplyPath);
-
-        public object StopSession(in StopSessionCall call) => new StopSession(call.Session, Device, call.Reading, ReplyPath);
-
-        public object GetSession(in GetSessionCall call) => new GetSession(call.Session);
-
-        public object TollPass(in TollPassCall call) => new Energy.Lifecycles.Tolls.TollPass(Device, call.Request, ReplyPath);
-
-        public object PayToll(in PayTollCall call) => new Energy.Lifecycles.Tolls.PayToll(call.Pass.Gantry, call.Pass, Device, call.Voucher, ReplyPath);
-
-        public object DeclineToll(in DeclineTollCall call) => new Energy.Lifecycles.Tolls.DeclineToll(call.Pass.Gantry, call.Pass, Device, call.Reason);
-
-        public object GetGantry(in GetGantryCall call) => new Energy.Lifecycles.Tolls.GetGantry(Device);
-
-        public object SubmitVoucher(in SubmitVoucherCall call) => new SubmitVoucher(call.Channel, call.Voucher);
-
-        public object GetChannel(in GetChannelCall call) => new GetChannel(call.Channel);
-    }
-}
-
-/// <summary>
-/// The gateway challenges outstanding on this node, over every connection. Each connection takes one per
-/// challenge it issues and gives it back when the challenge is answered, expires or the connection ends,
-/// so that many connections together hold at most <see cref="Max"/>.
-/// </summary>
-public sealed class GatewayChallengeBudget(int max)
-{
-    private int _outstanding;
-
-    public int Max => max;
-
-    public int Outstanding => Volatile.Read(ref _outstanding);
-
-    public bool TryTake()
-    {
-        while (true)
-        {
-            var current = Volatile.Read(ref _outstanding);
-            if (current >= max) return false;
-            if (Interlocked.CompareExchange(ref _outstanding, current + 1, current) == current) return true;
-        }
-    }
-
-    public void Return(int count)
-    {
-        if (count <= 0) return;
-        var left = Interlocked.Add(ref _outstanding, -count);
-        // Given back more than was taken is a bug in a caller: fail loudly rather than let the bound drift.
-        if (left < 0) throw new InvalidOperationException($"gateway challenges went below zero ({left})");
-    }
 }

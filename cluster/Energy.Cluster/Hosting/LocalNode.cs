@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Energy.Cluster.Network;
 
 namespace Energy.Cluster.Hosting;
 
@@ -16,7 +17,7 @@ public static class LocalNode
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         cluster.Join(cluster.SelfAddress);
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        var regions = EnergyRegions.Start(system, settings);
+        var regions = EnergyEntities.Start(system, settings);
         await WhenEntitiesAnswerAsync(regions, TimeSpan.FromSeconds(60));
         return (system, regions);
     }

@@ -5,7 +5,9 @@ using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Api;
 using Energy.Cluster.Channels;
+using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Ledger;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -194,13 +196,13 @@ public static class NodeHost
             {
                 var cluster = Akka.Cluster.Cluster.Get(system);
                 if (node.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
-                var regions = EnergyRegions.Start(system, settings);
+                var regions = EnergyEntities.Start(system, settings);
                 registry.Register<OperatorEntity>(regions.Operators);
                 registry.Register<DeviceTwin>(regions.Devices);
                 registry.Register<LedgerShard>(regions.Ledger);
                 registry.Register<ChannelEntity>(regions.Channels);
                 registry.Register<DuplexChannelEntity>(regions.DuplexChannels);
-                registry.Register<Gateway.ChargePointEntity>(regions.ChargePoints);
+                registry.Register<ChargePoints.ChargePointEntity>(regions.ChargePoints);
                 registry.Register<Charging.ChargingSessionEntity>(regions.Sessions);
                 registry.Register<Tolls.GantryEntity>(regions.Gantries);
                 registry.Register<Tolls.TollOffice>(regions.TollOffices);
@@ -216,7 +218,7 @@ public static class NodeHost
             var system = sp.GetRequiredService<ActorSystem>();
             var registry = ActorRegistry.For(system);
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
-                registry.Get<DuplexChannelEntity>(), registry.Get<Gateway.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
+                registry.Get<DuplexChannelEntity>(), registry.Get<ChargePoints.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
                 registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>(),
                 registry.Get<Gateway.ChargePointCredentialStore>(), registry.Get<LedgerNodeRegistry>()) { Markets = registry.Get<Market.MarketEntity>() };
             return new EnergyNetwork(system, regions, settings);

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Kernel;
 
@@ -22,6 +23,18 @@ public sealed class Waiters
     {
         if (_waiting.Count >= _max) { to.Tell(Refusal.From(new TooManyWaiting(_entity, _waiting.Count, _max))); return; }
         _waiting.Add(to);
+    }
+
+    /// <summary>
+    /// Tells <paramref name="sender"/> what an entity answers without deciding, or adds it to these waiters when the
+    /// answer is to wait; false when nothing is known and the request is to be decided.
+    /// </summary>
+    public bool AnswerOrAdd(KnownAnswer? known, IActorRef sender)
+    {
+        if (known is null) return false;
+        if (known.Reply is { } reply) sender.Tell(reply);
+        else Add(sender);
+        return true;
     }
 
     public void AnswerAll(object answer)

@@ -82,6 +82,17 @@ public sealed class DevicePush
             failure: _ => new DeviceConnectionFound(device, key, null));
 
     /// <summary>
+    /// Whether an event can go to <paramref name="device"/> now: true when its connection is known; otherwise false,
+    /// and its twin is asked where it is (see <see cref="Find"/>), the answer to be pushed to once it comes.
+    /// </summary>
+    public bool Reaches(DeviceId device, string key)
+    {
+        if (ConnectionOf(device) is not null) return true;
+        Find(device, key);
+        return false;
+    }
+
+    /// <summary>
     /// The twin answered. A connection the entity still wants is remembered and returned; a device not connected
     /// is looked for again (a <see cref="DeviceLookupDue"/> after the pause) while looks are left. An answer no
     /// longer wanted ends the looking.

@@ -11,59 +11,45 @@ using Energy.Lifecycles.Registry;
 namespace Energy.Cluster.Registry;
 
 /// <summary>
-/// A device's twin: its endorsement by its operator, and its revocation. It verifies both against the
-/// operator's admitted key; only an operator with the role for the device's kind may endorse it.
+/// A device's twin: a shell around <see cref="DeviceTwinRules"/>. Its endorsement by its operator, its revocation and
+/// its quarantine are verified against the operator's admitted key, looked up in the operator's entity and piped back
+/// (the twin handles nothing else meanwhile); a revocation or a change of quarantine reaches every reachable node
+/// before it is recorded and acknowledged. It also keeps where the device is connected, and raises a clone when two
+/// gantries saw the vehicle faster apart than it can drive.
 /// </summary>
 public sealed class DeviceTwin : ReceivePersistentActor
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
     private readonly IActorRef _operators;
-    private DeviceIdentity? _identity;
-    private Timestamp _endorsedAt;
-    private Timestamp? _revokedAt;
-    private LiveConnection? _connection;
-    private bool _quarantined;
-    private ulong _quarantineVersion;
-    private bool _cloneAlertOpen;
-    private VehicleSeen? _lastSeen;
     private readonly IActorRef _zones;
     private readonly IActorRef _alerts;
+    private DeviceTwinState _state = DeviceTwinState.Empty;
+    private LiveConnection? _connection;
+    private VehicleSeen? _lastSeen;
 
     public DeviceTwin(string id, EnergySettings settings, IActorRef operators, IActorRef zones, IActorRef alerts)
     {
-        _zones = zones;
-        _alerts = alerts;
-        Recover<DeviceQuarantineChanged>(ApplyQuarantine);
-        Recover<CloneSuspected>(_ => _cloneAlertOpen = true);
-        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("device"));
         _id = id;
         _settings = settings;
         _operators = operators;
+        _zones = zones;
+        _alerts = alerts;
+        Recover<IEnergyMessage>(Evolve);
+        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("device"));
 
-        Recover<DeviceEndorsed>(e =>
-        {
-            _identity = new DeviceIdentity(Signed<Endorsement>.Decode(e.Endorsement).Unwrap());
-            _endorsedAt = e.At;
-        });
-        Recover<DeviceRevoked>(e =>
-        {
-            _revokedAt = e.At;
-            RevocationList.Get(Context.System).MarkRevoked(_id);
-        });
-
-        CommandAsync<EndorseDevice>(EndorseAsync);
-        CommandAsync<RevokeDevice>(RevokeAsync);
+        Command<EndorseDevice>(OnEndorse);
+        Command<RevokeDevice>(OnRevoke);
+        Command<QuarantineDevice>(OnQuarantine);
         Command<VehicleSeen>(OnSeen);
-        CommandAsync<QuarantineDevice>(QuarantineAsync);
         Command<DeviceConnected>(c =>
         {
             (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
             if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(c.Device.Value));
         });
         Command<DeviceDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
-        Command<GetDeviceConnection>(q => Sender.Tell(new DeviceConnection(q.Device, _revokedAt is null ? _connection?.Path : null)));
-        Command<GetDevice>(command => Sender.Tell(_identity is null ? Refusal.From(new DeviceNotFound(command.Device)) : View()));
+        Command<GetDeviceConnection>(q => Sender.Tell(new DeviceConnection(q.Device, _state.RevokedAt is null ? _connection?.Path : null)));
+        Command<GetDevice>(command => Sender.Tell(_state.Identity is null ? Refusal.From(new DeviceNotFound(command.Device)) : _state.View()));
     }
 
     public override string PersistenceId => "device-" + _id;
@@ -71,212 +57,93 @@ public sealed class DeviceTwin : ReceivePersistentActor
     public static Props Props(string id, EnergySettings settings, IActorRef operators, IActorRef zones, IActorRef alerts) =>
         Akka.Actor.Props.Create(() => new DeviceTwin(id, settings, operators, zones, alerts));
 
-    /// <summary>
-    /// A gantry saw this vehicle. Two passes at different gantries closer in time than the distance allows at
-    /// the network's maximum plausible speed cannot be one vehicle: the identity is cloned or hijacked, and one
-    /// alert is raised (no more until a quarantine is released). Otherwise the speed between them goes to the zone.
-    /// </summary>
-    private void OnSeen(VehicleSeen seen)
+    /// <summary>The one way the state changes, live and in recovery; this node's revocation list follows it.</summary>
+    private void Evolve(object e)
     {
-        var last = _lastSeen;
-        if (last is null || seen.At >= last.At) _lastSeen = seen;
-        double? speed = null;
-        if (last is not null && last.Gantry != seen.Gantry)
-        {
-            var metres = Math.Sqrt(Math.Pow(seen.PositionX - last.PositionX, 2) + Math.Pow(seen.PositionY - last.PositionY, 2));
-            var hours = Math.Abs(seen.At.UnixMilliseconds - last.At.UnixMilliseconds) / 3_600_000.0;
-            var kmh = hours == 0 ? (metres == 0 ? 0 : double.PositiveInfinity) : metres / 1000.0 / hours;
-            if (kmh > _settings.MaxPlausibleSpeedKmh)
-            {
-                if (!_cloneAlertOpen)
-                {
-                    var alert = new Alert($"clone:{_id}:{seen.At.UnixMilliseconds}", "cloned-identity", seen.Device,
-                        $"seen at {last.Gantry} and {seen.Gantry}, {metres / 1000.0:0.###} km apart within {Math.Abs(seen.At.UnixMilliseconds - last.At.UnixMilliseconds)} ms " +
-                        $"(over {_settings.MaxPlausibleSpeedKmh} km/h)", seen.At);
-                    _cloneAlertOpen = true;
-                    Persist(new CloneSuspected(alert), e => _alerts.Tell(new RaiseAlert(e.Alert)));
-                }
-            }
-            else
-            {
-                speed = Math.Round(kmh, 1);
-            }
-        }
-        _zones.Tell(new Energy.Lifecycles.Tolls.ZonePass(seen.Zone, seen.Device, seen.At, speed));
+        _state = DeviceTwinRules.Evolve(_state, e);
+        if (e is DeviceRevoked) RevocationList.Get(Context.System).MarkRevoked(_id);
+        if (e is DeviceQuarantineChanged) RevocationList.Get(Context.System).SetQuarantined(_id, _state.Quarantined);
     }
 
-    /// <summary>
-    /// A signed quarantine or release. Only the device's own operator or a grid operator may give it (a toll
-    /// operator reports a suspected clone; it does not quarantine others' vehicles). Each order must carry a
-    /// higher version than the last one taken, and a time close to now, so an old order cannot be replayed.
-    /// </summary>
-    private async Task QuarantineAsync(QuarantineDevice command)
-    {
-        var sender = Sender;
-        var decoded = Signed<Quarantine>.Decode(command.Order);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var order = decoded.Value.Payload;
-        if (_identity is null) { sender.Tell(Refusal.From(new DeviceNotFound(command.Device))); return; }
-        if (order.Device != command.Device) { sender.Tell(Refusal.From(new DeviceIdMismatch(command.Device, order.Device))); return; }
-        if (order.Network != _settings.Network) { sender.Tell(Refusal.From(new WrongNetwork(ChannelId.None, _settings.Network, order.Network))); return; }
-        var issuer = await OperatorAsync(order.Operator);
-        if (!issuer.IsOk) { sender.Tell(Refusal.From(issuer.Error)); return; }
-        var op = issuer.Value;
-        if (op.Operator != _identity.Operator && !op.Has(OperatorRoles.GridOperator))
-        {
-            sender.Tell(Refusal.From(new NotPermitted($"operator {order.Operator}", $"quarantine or release {command.Device}",
-                $"only its operator {_identity.Operator} or a grid operator may")));
-            return;
-        }
-        var key = DevicePublicKey.FromHex(op.PublicKeyHex);
-        if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value))
-        {
-            sender.Tell(Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.Quarantine, order.Operator.Value)));
-            return;
-        }
-        var now = _settings.Clock.Now;
-        if (order.Version <= _quarantineVersion || Math.Abs(now.UnixMilliseconds - order.At.UnixMilliseconds) > _settings.MaxOrderAge.TotalMilliseconds)
-        {
-            sender.Tell(Refusal.From(new StaleOrder($"quarantine of {command.Device}", order.Version, _quarantineVersion, order.At, now)));
-            return;
-        }
-        if (order.Quarantined != _quarantined)
-        {
-            // Every reachable node refuses (or again accepts) the device's payments before the order is acknowledged.
-            var replicated = await RevocationWatcher.ReplicateQuarantineAsync(Context.System, command.Device, order.Quarantined, _settings.AskTimeout);
-            if (!replicated) Context.GetLogger().Warning("quarantine of {0} has not reached every node yet; it spreads by gossip", _id);
-        }
-        var changes = order.Quarantined != _quarantined;
-        Persist(new DeviceQuarantineChanged(command.Order, _settings.Clock.Now), e =>
-        {
-            ApplyQuarantine(e);
-            if (changes)
-                _alerts.Tell(new RaiseAlert(new Alert($"quarantine:{_id}:{e.At.UnixMilliseconds}", order.Quarantined ? "quarantined" : "released",
-                    command.Device, $"by {order.Operator}", e.At)));
-            sender.Tell(View());
-        });
-    }
-
-    private void ApplyQuarantine(DeviceQuarantineChanged changed)
-    {
-        var order = Signed<Quarantine>.Decode(changed.Order).Unwrap().Payload;
-        _quarantined = order.Quarantined;
-        _quarantineVersion = Math.Max(_quarantineVersion, order.Version);
-        if (!_quarantined) _cloneAlertOpen = false;
-        RevocationList.Get(Context.System).SetQuarantined(_id, _quarantined);
-    }
-
-    private async Task EndorseAsync(EndorseDevice command)
+    private void OnEndorse(EndorseDevice command)
     {
         var sender = Sender;
         var decoded = Signed<Endorsement>.Decode(command.Endorsement);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var endorsement = decoded.Value;
-        if (endorsement.Payload.Device != command.Device)
-        {
-            sender.Tell(Refusal.From(new DeviceIdMismatch(command.Device, endorsement.Payload.Device)));
-            return;
-        }
-        if (_revokedAt is not null) { sender.Tell(Refusal.From(new DeviceIsRevoked(command.Device, _revokedAt.Value))); return; }
-        if (_identity is not null)
-        {
-            sender.Tell(_identity.Endorsement.Equals(endorsement)
-                ? View()
-                : Refusal.From(new DeviceAlreadyEndorsed(command.Device, _identity.Key.Hex)));
-            return;
-        }
-        var endorser = await OperatorAsync(endorsement.Payload.Operator);
-        if (!endorser.IsOk) { sender.Tell(Refusal.From(endorser.Error)); return; }
-        var required = EndorserRole(endorsement.Payload.Role);
-        if ((endorser.Value.Roles & required) == 0)
-        {
-            sender.Tell(Refusal.From(new RoleNotHeld(endorsement.Payload.Operator, required, $"endorse a {endorsement.Payload.Role}")));
-            return;
-        }
-        // A device never takes the id of an operator: the two kinds of party stay apart everywhere.
-        if (await OperatorExistsAsync(new OperatorId(_id)))
-        {
-            sender.Tell(Refusal.From(new PartyKindConflict(_id, PartyKind.Operator)));
-            return;
-        }
-        var operatorKey = DevicePublicKey.FromHex(endorser.Value.PublicKeyHex);
-        if (!operatorKey.IsOk) { sender.Tell(Refusal.From(operatorKey.Error)); return; }
-        var identity = DeviceIdentity.Verify(endorsement, _settings.Network, endorsement.Payload.Operator, operatorKey.Value);
-        if (!identity.IsOk) { sender.Tell(Refusal.From(identity.Error)); return; }
-        Persist(new DeviceEndorsed(command.Endorsement, _settings.Clock.Now), e =>
-        {
-            _identity = identity.Value;
-            _endorsedAt = e.At;
-            sender.Tell(View());
-        });
+        var check = DeviceTwinRules.CheckEndorsement(_state, command.Device, decoded.Value);
+        if (!check.IsOk || check.Value is not null) { sender.Tell(check.IsOk ? check.Value! : Refusal.From(check.Error)); return; }
+        // The endorser's key and roles, and whether an operator holds this id (the two kinds of party stay apart everywhere).
+        AwaitedAnswers.AskBoth(Context, Stash, (_operators, new GetOperator(decoded.Value.Payload.Operator)), (_operators, new GetOperator(new OperatorId(_id))),
+            _settings.AskTimeout, (endorser, sameId) =>
+            {
+                var endorsed = DeviceTwinRules.DecideEndorsement(decoded.Value, command.Endorsement, command.Device, _settings.Network, endorser, sameId, _settings.Clock.Now);
+                if (!endorsed.IsOk) sender.Tell(Refusal.From(endorsed.Error));
+                else Persist(endorsed.Value, e => { Evolve(e); sender.Tell(_state.View()); });
+            });
     }
 
-    private async Task RevokeAsync(RevokeDevice command)
+    private void OnRevoke(RevokeDevice command)
     {
         var sender = Sender;
         var decoded = Signed<Revocation>.Decode(command.Revocation);
         if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
         var revocation = decoded.Value.Payload;
-        if (_identity is null) { sender.Tell(Refusal.From(new DeviceNotFound(command.Device))); return; }
-        if (revocation.Device != command.Device) { sender.Tell(Refusal.From(new DeviceIdMismatch(command.Device, revocation.Device))); return; }
-        if (revocation.Network != _settings.Network)
+        var check = DeviceTwinRules.CheckRevocation(_state, command.Device, revocation, _settings.Network);
+        if (!check.IsOk || check.Value is not null) { sender.Tell(check.IsOk ? check.Value! : Refusal.From(check.Error)); return; }
+        AwaitedAnswers.Ask(Context, Stash, _operators, new GetOperator(revocation.Operator), _settings.AskTimeout, revoker =>
         {
-            sender.Tell(Refusal.From(new WrongNetwork(ChannelId.None, _settings.Network, revocation.Network)));
-            return;
-        }
-        if (revocation.Operator != _identity.Operator)
-        {
-            sender.Tell(Refusal.From(new EndorsementMismatch(command.Device, "operator", _identity.Operator.Value, revocation.Operator.Value)));
-            return;
-        }
-        if (_revokedAt is not null) { sender.Tell(View()); return; }
-        var revoker = await OperatorAsync(revocation.Operator);
-        if (!revoker.IsOk) { sender.Tell(Refusal.From(revoker.Error)); return; }
-        var operatorKey = DevicePublicKey.FromHex(revoker.Value.PublicKeyHex);
-        if (!operatorKey.IsOk || !decoded.Value.IsSignedBy(operatorKey.Value))
-        {
-            sender.Tell(Refusal.From(new InvalidSignature(ChannelId.None, ObjectKind.Revocation, revocation.Operator.Value)));
-            return;
-        }
-        // Every reachable node refuses the device's key before the revocation is recorded and acknowledged.
-        var replicated = await RevocationWatcher.ReplicateAsync(Context.System, command.Device, _settings.AskTimeout);
-        if (!replicated) Context.GetLogger().Warning("revocation of {0} has not reached every node yet; it spreads by gossip", _id);
-        Persist(new DeviceRevoked(command.Revocation, _settings.Clock.Now), e =>
-        {
-            _revokedAt = e.At;
-            _alerts.Tell(new RaiseAlert(new Alert($"revoked:{_id}", "revoked", command.Device, $"by {revocation.Operator}", e.At)));
-            sender.Tell(View());
+            var revoked = DeviceTwinRules.DecideRevocation(decoded.Value, command.Revocation, revoker, _settings.Clock.Now);
+            if (!revoked.IsOk) { sender.Tell(Refusal.From(revoked.Error)); return; }
+            // Every reachable node refuses the device's key before the revocation is recorded and acknowledged.
+            Replicated(RevocationWatcher.ReplicateAsync(Context.System, command.Device, _settings.AskTimeout), "revocation", () =>
+                Persist(revoked.Value, e =>
+                {
+                    Evolve(e);
+                    _alerts.Tell(new RaiseAlert(new Alert($"revoked:{_id}", "revoked", command.Device, $"by {revocation.Operator}", e.At)));
+                    sender.Tell(_state.View());
+                }));
         });
     }
 
-    /// <summary>Which role an operator needs to endorse a device of each kind.</summary>
-    public static OperatorRoles EndorserRole(DeviceRole role) => role switch
+    private void OnQuarantine(QuarantineDevice command)
     {
-        DeviceRole.Vehicle => OperatorRoles.FleetOwner,
-        DeviceRole.Charger => OperatorRoles.ChargePointOperator,
-        DeviceRole.Gantry => OperatorRoles.TollOperator,
-        DeviceRole.Meter => OperatorRoles.GridOperator | OperatorRoles.ChargePointOperator,
-        _ => OperatorRoles.None,
-    };
-
-    private async Task<Result<OperatorView>> OperatorAsync(OperatorId operatorId)
-    {
-        object answer;
-        try { answer = await _operators.Ask<object>(new GetOperator(operatorId), _settings.AskTimeout); }
-        catch (AskTimeoutException) { return new OperatorNotFound(operatorId); }
-        return answer is OperatorView view ? view : new OperatorNotFound(operatorId);
-    }
-
-    private async Task<bool> OperatorExistsAsync(OperatorId operatorId)
-    {
-        try { return await _operators.Ask<object>(new GetOperator(operatorId), _settings.AskTimeout) is OperatorView; }
-        catch (AskTimeoutException) { return true; } // Unsure is refused: the id may be an operator's.
-    }
-
-    private DeviceView View() =>
-        new(_identity!.Device, _identity.Operator, _identity.Role, _identity.Key.Hex, _revokedAt is not null, _endorsedAt, _revokedAt)
+        var sender = Sender;
+        var decoded = Signed<Quarantine>.Decode(command.Order);
+        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
+        var order = decoded.Value.Payload;
+        if (DeviceTwinRules.CheckQuarantine(_state, command.Device, order, _settings.Network) is { } refused) { sender.Tell(Refusal.From(refused)); return; }
+        AwaitedAnswers.Ask(Context, Stash, _operators, new GetOperator(order.Operator), _settings.AskTimeout, issuer =>
         {
-            Quarantined = _quarantined,
-            CloneAlertOpen = _cloneAlertOpen,
-        };
+            var decided = DeviceTwinRules.DecideQuarantine(_state, decoded.Value, command.Order, issuer, _settings.MaxOrderAge, _settings.Clock.Now);
+            if (!decided.IsOk) { sender.Tell(Refusal.From(decided.Error)); return; }
+            var changes = DeviceTwinRules.Changes(_state, decided.Value);
+            void Record() => Persist(decided.Value, e =>
+            {
+                Evolve(e);
+                if (changes)
+                    _alerts.Tell(new RaiseAlert(new Alert($"quarantine:{_id}:{e.At.UnixMilliseconds}", order.Quarantined ? "quarantined" : "released",
+                        command.Device, $"by {order.Operator}", e.At)));
+                sender.Tell(_state.View());
+            });
+            // Every reachable node refuses (or again accepts) the device's payments before the order is acknowledged.
+            if (changes) Replicated(RevocationWatcher.ReplicateQuarantineAsync(Context.System, command.Device, order.Quarantined, _settings.AskTimeout), "quarantine", Record);
+            else Record();
+        });
+    }
+
+    /// <summary>Goes on once the replication across the nodes answered (the twin handles nothing else meanwhile); one not complete in time spreads by gossip.</summary>
+    private void Replicated(Task<bool> replication, string what, Action then) =>
+        AwaitedAnswers.Await(Context, Stash, replication, false, replicated =>
+        {
+            if (!replicated) Context.GetLogger().Warning("{0} of {1} has not reached every node yet; it spreads by gossip", what, _id);
+            then();
+        });
+
+    private void OnSeen(VehicleSeen seen)
+    {
+        var decided = DeviceTwinRules.DecideSighting(_state, _lastSeen, seen, _settings.MaxPlausibleSpeedKmh);
+        _lastSeen = decided.Last;
+        if (decided.Suspected is { } suspected) Persist(suspected, e => { Evolve(e); _alerts.Tell(new RaiseAlert(e.Alert)); });
+        _zones.Tell(new Energy.Lifecycles.Tolls.ZonePass(seen.Zone, seen.Device, seen.At, decided.SpeedKmh));
+    }
 }

@@ -1,157 +1,14 @@
-using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Cluster.Kernel;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Registry;
-
-/// <summary>A dashboard key the operator endorsed: until when, and under which of its admissions.</summary>
-public sealed record ViewerKeyRecord(string KeyHex, Timestamp ExpiresAt, ulong AdmissionVersion);
-
-/// <summary>An admitted operator: its newest admission, its live viewer keys and, for a settlement bank, what it has issued.</summary>
-public sealed record OperatorState(
-    Admission? Admission,
-    Timestamp AdmittedAt,
-    long IssuedMinorUnits,
-    ImmutableDictionary<string, long> Issuances,
-    ImmutableDictionary<string, ViewerKeyRecord> ViewerKeys)
-{
-    public const int MaxIssuanceRecords = 1_000_000;
-
-    /// <summary>Live viewer keys per operator, at most: each browser the operator signs in from holds one.</summary>
-    public const int MaxViewerKeys = 16;
-
-    /// <summary>How long a viewer key may live: the operator endorses it again to keep it longer.</summary>
-    public static readonly DurationMs MaxViewerKeyLifetime = DurationMs.FromMinutes(90 * 24 * 60);
-
-    public static readonly OperatorState Empty = new(null, default, 0, ImmutableDictionary<string, long>.Empty.WithComparers(StringComparer.Ordinal),
-        ImmutableDictionary<string, ViewerKeyRecord>.Empty.WithComparers(StringComparer.Ordinal));
-
-    public OperatorView? View() => Admission is null
-        ? null
-        : new OperatorView(Admission.Operator, Admission.Roles, Admission.OperatorKey.Hex, Admission.Version, Admission.IssuanceLimit, IssuedMinorUnits, AdmittedAt);
-
-    public ViewerKeyView ViewOf(ViewerKeyRecord key) => new(Admission!.Operator, key.KeyHex, key.ExpiresAt, key.AdmissionVersion);
-
-    /// <summary>Whether this endorsement is already held as it stands (the same key, expiry and admission): taking it again changes nothing.</summary>
-    public bool Holds(ViewerKeyEndorsed endorsed)
-    {
-        var key = Signed<ViewerKey>.Decode(endorsed.Endorsement).Unwrap().Payload;
-        return ViewerKeys.TryGetValue(key.Key.Hex, out var held) && held.ExpiresAt == key.ExpiresAt && held.AdmissionVersion == endorsed.AdmissionVersion;
-    }
-}
-
-/// <summary>The rules of an operator's membership, pure: state and command in, an event or a named error out.</summary>
-public static class OperatorRules
-{
-    public static Result<Admission> DecideAdmission(OperatorState state, OperatorId id, AuthorityApproved<Admission> approved, EnergySettings settings)
-    {
-        if (settings.Authority is null) return new NotPermitted("this node", "admit operators", "it has no network authority configured");
-        var verified = settings.Authority.Verify(approved, settings.Network);
-        if (!verified.IsOk) return verified.Error;
-        var admission = verified.Value;
-        if (admission.Operator != id) return new AdmissionMismatch(id, admission.Operator);
-        if (admission.IssuanceLimit.Currency != settings.Currency) return new CurrencyMismatch(settings.Currency, admission.IssuanceLimit.Currency);
-        var current = state.Admission;
-        if (current is null) return admission;
-        if (admission.Version < current.Version) return new AdmissionSuperseded(id, admission.Version, current.Version);
-        if (admission.Version == current.Version)
-            return admission == current ? admission : new AdmissionVersionReused(id, admission.Version);
-        return admission;
-    }
-
-    public static Result<IssuanceRecorded> DecideIssuance(OperatorState state, ReserveIssuance command)
-    {
-        var admission = state.Admission;
-        if (admission is null) return new OperatorNotFound(command.Operator);
-        if (!admission.Has(OperatorRoles.SettlementBank)) return new NotASettlementBank(command.Operator);
-        if (command.Amount.Currency != admission.IssuanceLimit.Currency) return new CurrencyMismatch(admission.IssuanceLimit.Currency, command.Amount.Currency);
-        if (command.Amount.MinorUnits <= 0) return new ZeroAmount(ChannelId.None, "amount");
-        if (state.Issuances.TryGetValue(command.RequestId, out var earlier))
-            return earlier == command.Amount.MinorUnits
-                ? new IssuanceRecorded(command.RequestId, earlier)
-                : new RequestIdReused(command.RequestId, $"was an issuance of {earlier}");
-        var limit = admission.IssuanceLimit.MinorUnits;
-        if (command.Amount.MinorUnits > limit - state.IssuedMinorUnits)
-            return new IssuanceLimitExceeded(command.Operator, limit, state.IssuedMinorUnits, command.Amount.MinorUnits);
-        if (state.Issuances.Count >= OperatorState.MaxIssuanceRecords)
-            return new IssuanceLimitExceeded(command.Operator, limit, state.IssuedMinorUnits, command.Amount.MinorUnits);
-        return new IssuanceRecorded(command.RequestId, command.Amount.MinorUnits);
-    }
-
-    /// <summary>
-    /// A viewer key the operator signed with its current key: for this network, not the operator key itself, not
-    /// expired, living at most <see cref="OperatorState.MaxViewerKeyLifetime"/>, and at most
-    /// <see cref="OperatorState.MaxViewerKeys"/> live at once (the same key again renews it and counts once).
-    /// </summary>
-    public static Result<ViewerKeyEndorsed> DecideViewerKey(OperatorState state, OperatorId id, Signed<ViewerKey> signed, NetworkId network, Timestamp now)
-    {
-        var admission = state.Admission;
-        if (admission is null) return new OperatorNotFound(id);
-        var key = signed.Payload;
-        if (key.Operator != id) return new OperatorIdMismatch(id, key.Operator, "viewer key");
-        if (key.Network != network) return new WrongNetwork(ChannelId.None, network, key.Network);
-        if (!signed.IsSignedBy(admission.OperatorKey)) return new InvalidSignature(ChannelId.None, ObjectKind.ViewerKey, id.Value);
-        if (key.Key.Hex == admission.OperatorKey.Hex) return new ViewerKeyIsOperatorKey(id);
-        if (key.ExpiresAt <= now) return new ViewerKeyExpired(id, key.Key.Hex, key.ExpiresAt, now);
-        if (key.ExpiresAt.UnixMilliseconds - now.UnixMilliseconds > OperatorState.MaxViewerKeyLifetime.Milliseconds)
-            return new ViewerKeyLifetimeTooLong(id, key.ExpiresAt, OperatorState.MaxViewerKeyLifetime);
-        var others = Live(state.ViewerKeys, now, admission.Version).Count(k => k.KeyHex != key.Key.Hex);
-        if (others >= OperatorState.MaxViewerKeys) return new TooManyViewerKeys(id, OperatorState.MaxViewerKeys);
-        return new ViewerKeyEndorsed(signed.ToArray(), admission.Version, now);
-    }
-
-    /// <summary>The viewer key, if it is live now: endorsed under the operator's current admission and not expired.</summary>
-    public static Result<ViewerKeyRecord> LiveViewerKey(OperatorState state, OperatorId id, string keyHex, Timestamp now)
-    {
-        var admission = state.Admission;
-        if (admission is null) return new OperatorNotFound(id);
-        if (!state.ViewerKeys.TryGetValue(keyHex, out var key) || key.AdmissionVersion != admission.Version) return new ViewerKeyUnknown(id, keyHex);
-        if (key.ExpiresAt <= now) return new ViewerKeyExpired(id, keyHex, key.ExpiresAt, now);
-        return key;
-    }
-
-    public static OperatorState Evolve(OperatorState state, object @event) => @event switch
-    {
-        OperatorAdmitted e => Admitted(state, AuthorityApproved<Admission>.Decode(e.Admission).Unwrap().Payload, e.At),
-        IssuanceRecorded e when !state.Issuances.ContainsKey(e.RequestId) => state with
-        {
-            IssuedMinorUnits = state.IssuedMinorUnits + e.AmountMinorUnits,
-            Issuances = state.Issuances.Add(e.RequestId, e.AmountMinorUnits),
-        },
-        ViewerKeyEndorsed e => ViewerKeyAdded(state, e),
-        _ => state,
-    };
-
-    /// <summary>A new admission (a rotated key, changed roles) drops every viewer key endorsed under an earlier one.</summary>
-    private static OperatorState Admitted(OperatorState state, Admission admission, Timestamp at) => state with
-    {
-        Admission = admission,
-        AdmittedAt = at,
-        ViewerKeys = state.ViewerKeys.RemoveRange(state.ViewerKeys.Values.Where(k => k.AdmissionVersion != admission.Version).Select(k => k.KeyHex)),
-    };
-
-    /// <summary>Adds (or renews) a viewer key, dropping the expired ones and those of replaced admissions as of the event's time.</summary>
-    private static OperatorState ViewerKeyAdded(OperatorState state, ViewerKeyEndorsed e)
-    {
-        var key = Signed<ViewerKey>.Decode(e.Endorsement).Unwrap().Payload;
-        var kept = Live(state.ViewerKeys, e.At, e.AdmissionVersion).Where(k => k.KeyHex != key.Key.Hex).ToList();
-        var keys = ImmutableDictionary.CreateRange(StringComparer.Ordinal, kept.Select(k => KeyValuePair.Create(k.KeyHex, k)))
-            .Add(key.Key.Hex, new ViewerKeyRecord(key.Key.Hex, key.ExpiresAt, e.AdmissionVersion));
-        // The decision bounds the live keys; a journal that breaks the bound is not replayed as if it did not.
-        if (keys.Count > OperatorState.MaxViewerKeys)
-            throw new InvalidOperationException($"operator {key.Operator} holds {keys.Count} viewer keys, over the bound of {OperatorState.MaxViewerKeys}");
-        return state with { ViewerKeys = keys };
-    }
-
-    private static IEnumerable<ViewerKeyRecord> Live(ImmutableDictionary<string, ViewerKeyRecord> keys, Timestamp now, ulong admissionVersion) =>
-        keys.Values.Where(k => k.ExpiresAt > now && k.AdmissionVersion == admissionVersion);
-}
 
 /// <summary>
 /// An operator: it exists only through an admission signed by the network authority. A higher version
@@ -161,34 +18,32 @@ public static class OperatorRules
 public sealed class OperatorEntity : ReceivePersistentActor
 {
     private readonly string _id;
+    private readonly EnergySettings _settings;
     private OperatorState _state = OperatorState.Empty;
 
     public OperatorEntity(string id, EnergySettings settings, IActorRef devices)
     {
         _id = id;
+        _settings = settings;
         Recover<OperatorAdmitted>(e => _state = OperatorRules.Evolve(_state, e));
         Recover<IssuanceRecorded>(e => _state = OperatorRules.Evolve(_state, e));
         Recover<ViewerKeyEndorsed>(e => _state = OperatorRules.Evolve(_state, e));
         Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("operator"));
 
-        CommandAsync<AdmitOperator>(async command =>
+        Command<AdmitOperator>(command =>
         {
             var sender = Sender;
             var decoded = AuthorityApproved<Admission>.Decode(command.Admission);
             if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-            var decided = OperatorRules.DecideAdmission(_state, command.Operator, decoded.Value, settings);
+            var decided = OperatorRules.DecideAdmission(_state, command.Operator, decoded.Value, settings.Authority, settings.Network, settings.Currency);
             if (!decided.IsOk) { sender.Tell(Refusal.From(decided.Error)); return; }
             if (_state.Admission == decided.Value) { sender.Tell(_state.View()); return; }
-            // An operator never takes the id of a device: the two kinds of party stay apart everywhere.
-            if (_state.Admission is null && await DeviceExistsAsync(devices, command.Operator, settings.AskTimeout))
+            if (_state.Admission is not null) { Admit(command, sender); return; }
+            // The first admission asks the device registry about the id (the same name as a device), before anything else.
+            AwaitedAnswers.Ask(Context, Stash, devices, new GetDevice(new DeviceId(command.Operator.Value)), settings.AskTimeout, device =>
             {
-                sender.Tell(Refusal.From(new PartyKindConflict(command.Operator.Value, PartyKind.Device)));
-                return;
-            }
-            Persist(new OperatorAdmitted(command.Admission, settings.Clock.Now), e =>
-            {
-                _state = OperatorRules.Evolve(_state, e);
-                sender.Tell(_state.View());
+                if (OperatorRules.CheckNotADevice(command.Operator, device) is { } conflict) sender.Tell(Refusal.From(conflict));
+                else Admit(command, sender);
             });
         });
         Command<ReserveIssuance>(command =>
@@ -230,11 +85,11 @@ public sealed class OperatorEntity : ReceivePersistentActor
 
     private IssuanceReserved Reserved(ReserveIssuance command) => new(command.Operator, command.RequestId, command.Amount, _state.IssuedMinorUnits);
 
-    private static async Task<bool> DeviceExistsAsync(IActorRef devices, OperatorId id, TimeSpan timeout)
+    private void Admit(AdmitOperator command, IActorRef sender) => Persist(new OperatorAdmitted(command.Admission, _settings.Clock.Now), e =>
     {
-        try { return await devices.Ask<object>(new GetDevice(new DeviceId(id.Value)) /* the same name as a device */, timeout) is DeviceView; }
-        catch (AskTimeoutException) { return true; } // Unsure is refused: the id may be a device's.
-    }
+        _state = OperatorRules.Evolve(_state, e);
+        sender.Tell(_state.View());
+    });
 
     public static Props Props(string id, EnergySettings settings, IActorRef devices) =>
         Akka.Actor.Props.Create(() => new OperatorEntity(id, settings, devices));

@@ -42,8 +42,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private readonly TollPassBook _book;
     private readonly DevicePush _push;
 
-    // What the shell keeps beside the book: the passes whose voucher is with the channel, and the live price.
-    private readonly HashSet<PassId> _beingPaid = new();
+    // What the shell keeps beside the book: the live price.
     private TollPricing _pricing;
     private int _vehiclesInZone;
 
@@ -72,7 +71,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Command<TollPass>(OnPass);
         Command<PayToll>(OnPay);
         Command<DeclineToll>(command => { if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: false) is { } pass) Resolve(pass, TollPasses.DecideDecline(pass, Tariff!.Operator, command.Reason, Now), Sender); });
-        Command<PaymentAnswered>(OnPaymentAnswered);
+        Command<VoucherAnswered<(PassId Pass, Signed<Voucher> Voucher)>>(OnPaymentAnswered);
         Command<PassPaymentFound>(OnPassPaymentFound);
         Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(PassId.Of(found.Key)) is { IsOpen: true }) is not null) PushRequest(_book.Find(PassId.Of(found.Key))!); });
         Command<ViolationFiled>(filed => { if (_book.IsUnfiled(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), _book.Apply); });
@@ -104,9 +103,9 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         FileUnfiled();
         // A pass whose voucher was handed to its channel before a restart: the channel may have persisted it while the
         // gantry did not learn so. The pass waits (not swept as late) for the channel's answer, asked again when none came.
-        foreach (var pass in _book.Open.Where(p => p.Channel is not null).ToList())
+        foreach (var pass in _book.HandedToChannel)
         {
-            _beingPaid.Add(pass.Id);
+            _book.PaymentStarted(pass.Id);
             var id = pass.Id;
             RetriedAsks.AskAsync(_channels, new GetPurposePaid(pass.Channel!.Value, pass.Purpose), _settings.AskTimeout, MaxChannelAsks)
                 .PipeTo(Self, success: answer => new PassPaymentFound(id, answer), failure: _ => new PassPaymentFound(id, null));
@@ -118,7 +117,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         switch (tick)
         {
             case Tick.Sweep:
-                foreach (var late in _book.DecideLate((long)_settings.TollAnswerTimeout.TotalMilliseconds, _beingPaid, Now)) Resolve(_book.Find(late.Violation.Pass)!, late, ActorRefs.Nobody);
+                foreach (var late in _book.DecideLate((long)_settings.TollAnswerTimeout.TotalMilliseconds, Now)) Resolve(_book.Find(late.Violation.Pass)!, late, ActorRefs.Nobody);
                 break;
             case Tick.Zone when Tariff is { CongestionThreshold: > 0 } tariff:
                 _zones.Ask<object>(new GetZone(tariff.Zone), _settings.AskTimeout).PipeTo(Self);
@@ -132,7 +131,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private void OnPassPaymentFound(PassPaymentFound found)
     {
         if (_book.Find(found.Pass) is not { IsOpen: true } pass) return;
-        _beingPaid.Remove(pass.Id);
+        _book.PaymentEnded(pass.Id);
         // Not paid (the voucher never became durable), or no answer: the deadline decides, as for any pass.
         if (TollPasses.DecideFound(pass, Tariff!.Operator, found.Answer, Now) is { } paid) Resolve(pass, paid, ActorRefs.Nobody);
     }
@@ -201,8 +200,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _book.Apply(recorded, decided.Value.Request);
         var pass = _book.Find(recorded.Pass)!;
         var (sender, vehicle, tariff) = (Sender, pass.Payload.Vehicle, Tariff!);
-        if (_push.ConnectionOf(vehicle) is null) _push.Find(vehicle, pass.Id.Value);
-        else PushRequest(pass);
+        if (_push.Reaches(vehicle, pass.Id.Value)) PushRequest(pass);
         PersistAsync(recorded, _ => sender.Tell(pass.View()));
         _devices.Tell(new VehicleSeen(vehicle, _gantry, tariff.Operator, tariff.Zone, tariff.PositionX, tariff.PositionY, pass.Payload.Time));
     }
@@ -214,7 +212,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     /// <summary>The pass a vehicle answers, or null when it was told instead why not, or how the pass stands.</summary>
     private TollPassState? AnsweredPass(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid)
     {
-        var answer = TollPasses.CheckAnswer(_book.Find(id), id, vehicle, _beingPaid.Contains(id), refuseWhileBeingPaid);
+        var answer = TollPasses.CheckAnswer(_book.Find(id), id, vehicle, _book.IsBeingPaid(id), refuseWhileBeingPaid);
         if (answer.Refused is { } refused) Sender.Tell(Refusal.From(refused));
         else if (answer.Standing is { } standing) Sender.Tell(standing);
         return answer.Pass;
@@ -233,30 +231,30 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
                 Resolve(pass, violation, sender, span);
                 break;
             case PassPaymentSubmitted submitted:
-                _beingPaid.Add(pass.Id);
+                _book.PaymentStarted(pass.Id);
                 // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
                 // leaves a pass the gantry can settle by asking that channel (see AskChannelForPass).
                 PersistAsync(submitted, e =>
                 {
                     _book.Apply(e);
-                    _channels.Ask<object>(new SubmitVoucher(e.Channel, command.Voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, _settings.AskTimeout)
-                        .PipeTo(Self, success: answer => new PaymentAnswered(e.Pass, decoded.Value, answer, sender, span),
-                            failure: _ => new PaymentAnswered(e.Pass, decoded.Value, Refusal.From(new NotAnsweredInTime("channel")), sender, span));
+                    ChannelPayments.Submit(Context, _channels, e.Channel, command.Voucher, _settings.AskTimeout, (e.Pass, decoded.Value), sender, span,
+                        new NotAnsweredInTime("channel"));
                 });
                 break;
         }
     }
 
-    private void OnPaymentAnswered(PaymentAnswered answered)
+    private void OnPaymentAnswered(VoucherAnswered<(PassId Pass, Signed<Voucher> Voucher)> answered)
     {
-        if (_book.Find(answered.Pass) is not { IsOpen: true } pass)
+        var (id, voucher) = answered.For;
+        if (_book.Find(id) is not { IsOpen: true } pass)
         {
             EnergyTracing.End(answered.Span, "resolved while the voucher was checked");
-            answered.ReplyTo.Tell(Refusal.From(_book.Find(answered.Pass) is { } resolved ? new PassAlreadyResolved(answered.Pass, resolved.Status) : new PassNotFound(answered.Pass)));
+            answered.ReplyTo.Tell(Refusal.From(_book.Find(id) is { } resolved ? new PassAlreadyResolved(id, resolved.Status) : new PassNotFound(id)));
             return;
         }
-        _beingPaid.Remove(pass.Id);
-        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, answered.Voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
+        _book.PaymentEnded(pass.Id);
+        Resolve(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, voucher, answered.Answer, Now), answered.ReplyTo, answered.Span);
     }
 
     /// <summary>
@@ -265,7 +263,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
     {
-        _beingPaid.Remove(pass.Id);
+        _book.PaymentEnded(pass.Id);
         _book.Apply(resolution);
         var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
         PersistAsync(resolution, _ =>
@@ -305,8 +303,6 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     }
 
     private GantryView View() => _book.View(_pricing.Current);
-
-    private sealed record PaymentAnswered(PassId Pass, Signed<Voucher> Voucher, object Answer, IActorRef ReplyTo, System.Diagnostics.Activity? Span);
 
     private sealed record PassPaymentFound(PassId Pass, object? Answer);
 }

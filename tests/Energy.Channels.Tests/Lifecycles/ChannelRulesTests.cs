@@ -152,6 +152,82 @@ public sealed class ChannelRulesTests
             (ack.Sequence, ack.Cumulative, ack.Increment, ack.Purpose, ack.PaidForPurpose, ack.Payer, ack.Payee));
     }
 
+    // What a channel answers without deciding
+
+    private static readonly Timestamp Now = new(1_800_000_000_000);
+
+    [Fact]
+    public void A_streaming_opening_it_already_holds_is_answered_another_one_refused_and_none_is_left_to_decide()
+    {
+        var opening = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
+        var other = Signed<StreamingOpening>.Sign(Opening() with { Deposit = Eur(4_000) }, PayerKey);
+        Assert.Null(StreamingChannelLifecycle.KnownOpening(StreamingChannelState.Empty, Channel, opening.ToArray()));
+
+        var started = StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty,
+            StreamingChannelLifecycle.Open(StreamingChannelState.Empty, Channel, opening.ToArray(), opening, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        Assert.Equal(KnownAnswer.Wait, StreamingChannelLifecycle.KnownOpening(started, Channel, opening.ToArray()));
+        Assert.Equal(new ChannelAlreadyExists(Channel), Assert.IsType<Refusal>(StreamingChannelLifecycle.KnownOpening(started, Channel, other.ToArray())!.Reply).Error);
+
+        var open = StreamingChannelLifecycle.Evolve(started, new EscrowLockConfirmed(3));
+        Assert.Equal(StreamingChannelLifecycle.Opened(open, Channel), StreamingChannelLifecycle.KnownOpening(open, Channel, opening.ToArray())!.Reply);
+    }
+
+    [Fact]
+    public void A_streaming_close_is_refused_without_a_channel_decided_while_open_and_waits_once_the_split_is_decided()
+    {
+        var opening = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
+        var open = StreamingChannelLifecycle.Evolve(StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty,
+            StreamingChannelLifecycle.Open(StreamingChannelState.Empty, Channel, opening.ToArray(), opening, PayerKey.PublicKey, PayeeKey.PublicKey).Value), new EscrowLockConfirmed(3));
+        Assert.Equal(new ChannelNotFound(Channel), Assert.IsType<Refusal>(StreamingChannelLifecycle.KnownClose(open, null, Channel)!.Reply).Error);
+        Assert.Null(StreamingChannelLifecycle.KnownClose(open, open.Channel, Channel));
+
+        Assert.NotNull(StreamingChannelLifecycle.Close(open.Channel!, [0x17, 0x01], Now).Error);
+        var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, Channel, Payee, Now), PayeeKey).ToArray();
+        var decided = StreamingChannelLifecycle.Close(open.Channel!, close, Now).Value;
+        Assert.Equal(ChannelStatus.Closed, decided.Next.Status);
+        Assert.Equal(KnownAnswer.Wait, StreamingChannelLifecycle.KnownClose(StreamingChannelLifecycle.Evolve(open, decided.Event!), decided.Next, Channel));
+    }
+
+    [Fact]
+    public void A_duplex_opening_it_already_holds_hears_the_ledger_s_refusal_or_the_channel_and_a_close_or_state_without_a_channel_is_refused()
+    {
+        var opening = new DuplexOpening(Network, Channel, Payer, Payee, Eur(100), Eur(50), new DurationMs(60_000));
+        var body = Signed<DuplexOpening>.EncodeBody(opening);
+        var signed = Signed<DuplexOpening>.Assemble(opening, PayerKey.Sign(body), PayeeKey.Sign(body));
+        Assert.Null(DuplexChannelLifecycle.KnownOpening(DuplexChannelState.Empty, Channel, signed.ToArray()));
+        Assert.Equal(new ChannelNotFound(Channel), Assert.IsType<Refusal>(DuplexChannelLifecycle.KnownClose(DuplexChannelState.Empty, Channel)!.Reply).Error);
+        Assert.Equal(new ChannelNotFound(Channel), DuplexChannelLifecycle.TakeState(DuplexChannelState.Empty, Channel, [1, 2, 3], _ => false, _ => false, Now).Error);
+
+        var state = DuplexChannelLifecycle.Evolve(DuplexChannelState.Empty,
+            DuplexChannelLifecycle.Open(DuplexChannelState.Empty, Channel, signed.ToArray(), signed, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        Assert.Equal(KnownAnswer.Wait, DuplexChannelLifecycle.KnownOpening(state, Channel, signed.ToArray()));
+        Assert.Equal(new ChannelAlreadyExists(Channel), Assert.IsType<Refusal>(DuplexChannelLifecycle.KnownOpening(state, Channel, [9, 9])!.Reply).Error);
+        var ledgerSaid = Refusal.From(new InsufficientFunds(Payer, 0, 100));
+        var refused = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.Refuse(state, Channel, ledgerSaid).Value);
+        // The ledger's refusal is kept whole: a repeated opening hears its named error, not only its code.
+        Assert.Equal(ledgerSaid, DuplexChannelLifecycle.KnownOpening(refused, Channel, signed.ToArray())!.Reply);
+        var writtenBefore = DuplexChannelLifecycle.Evolve(state, new DuplexOpeningRefused(ledgerSaid.Code, ledgerSaid.Message));
+        Assert.Equal(new Energy.Channels.RecordedError(ledgerSaid.Code, ledgerSaid.Message),
+            Assert.IsType<Refusal>(DuplexChannelLifecycle.KnownOpening(writtenBefore, Channel, signed.ToArray())!.Reply).Error);
+
+        state = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(state.Escrow!.Value, Payer, Eur(100), "ledger-0", 1)).Value);
+        var open = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(state.Escrow!.Value, Payee, Eur(50), "ledger-1", 2)).Value);
+        Assert.Equal(DuplexChannelLifecycle.Opened(open, Channel), DuplexChannelLifecycle.KnownOpening(open, Channel, signed.ToArray())!.Reply);
+        Assert.Null(DuplexChannelLifecycle.KnownClose(open, Channel));
+        Assert.NotNull(DuplexChannelLifecycle.TakeState(open, Channel, [1, 2, 3], _ => false, _ => false, Now).Error);
+        Assert.NotNull(DuplexChannelLifecycle.Close(open, Channel, [1, 2, 3], Now).Error);
+        Assert.Equal(new PartyRevoked(Channel, Payee), DuplexChannelLifecycle.TakeState(open, Channel, DuplexState(open, 2), p => p == Payee, _ => false, Now).Error);
+        Assert.Equal(new PartyQuarantined(Channel, Payer), DuplexChannelLifecycle.TakeState(open, Channel, DuplexState(open, 2), _ => false, p => p == Payer, Now).Error);
+        Assert.True(DuplexChannelLifecycle.TakeState(open, Channel, DuplexState(open, 2), _ => false, _ => false, Now).IsOk);
+    }
+
+    private static byte[] DuplexState(DuplexChannelState open, ulong version)
+    {
+        var state = new DuplexState(Network, Channel, version, Eur(90), Eur(60), false);
+        var body = Signed<DuplexState>.EncodeBody(state);
+        return Signed<DuplexState>.Assemble(state, PayerKey.Sign(body), PayeeKey.Sign(body)).ToArray();
+    }
+
     [Fact]
     public void A_duplex_channel_awaits_each_depositor_s_lock_and_each_holder_s_release_once()
     {

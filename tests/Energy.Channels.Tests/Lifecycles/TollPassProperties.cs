@@ -229,11 +229,20 @@ public class TollPassProperties
             var book = Play(steps).Book;
             var open = book.Open.ToList();
             var beingPaid = open.Where((_, i) => i % 3 == 0).Select(p => p.Id).ToHashSet();
+            foreach (var pass in beingPaid) book.PaymentStarted(pass);
+            // A payment that ended (the channel answered, or did not in time) leaves the pass to its deadline again.
+            foreach (var pass in open.Where((_, i) => i % 3 == 1)) { book.PaymentStarted(pass.Id); book.PaymentEnded(pass.Id); }
+            Assert.All(open, p => Assert.Equal(beingPaid.Contains(p.Id), book.IsBeingPaid(p.Id)));
             var now = new Timestamp(open.Select(p => p.RecordedAt.UnixMilliseconds).DefaultIfEmpty(Start.UnixMilliseconds).Max() - 5_000 + laterMs);
-            var late = book.DecideLate(AnswerTimeoutMs, beingPaid, now);
+            var late = book.DecideLate(AnswerTimeoutMs, now);
             var expected = open.Where(p => !beingPaid.Contains(p.Id) && now.UnixMilliseconds - p.RecordedAt.UnixMilliseconds > AnswerTimeoutMs).Select(p => p.Id);
             Assert.Equal(expected.OrderBy(p => p.Number), late.Select(v => v.Violation.Pass).OrderBy(p => p.Number));
             Assert.All(late, v => Assert.Equal(ViolationCause.Late, v.Violation.Cause));
+            // A resolved pass is no longer being paid, and a pass the book does not hold open never starts.
+            foreach (var resolved in late) book.Apply(resolved);
+            book.PaymentStarted(PassId.Of("gantry-p.999999"));
+            Assert.False(book.IsBeingPaid(PassId.Of("gantry-p.999999")));
+            Assert.All(late, v => Assert.False(book.IsBeingPaid(v.Violation.Pass)));
         });
 
     [Fact]

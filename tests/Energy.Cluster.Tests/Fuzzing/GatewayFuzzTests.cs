@@ -77,7 +77,7 @@ public sealed class GatewayFuzzTests(ITestOutputHelper output)
     [InlineData(true)]
     public void Hostile_messages_read_into_frames_and_commands_or_named_errors(bool batching)
     {
-        var fuzzer = new MutationFuzzer($"GatewayCodec.ReadMessage (batching: {batching}) + DeviceGateway.Command", Samples(batching))
+        var fuzzer = new MutationFuzzer($"GatewayCodec.ReadMessage (batching: {batching}) + GatewayCommands.Of", Samples(batching))
         {
             Dictionary = [.. JsonTokens.Hostile, .. FieldTokens],
             Wrappers = JsonTokens.Nesting,
@@ -133,7 +133,7 @@ public sealed class GatewayFuzzTests(ITestOutputHelper output)
         }
         if (frame.Op != GatewayOps.Call) return true;
         Assert.NotNull(frame.Id);
-        var read = DeviceGateway.Command(frame, Currency.Eur, ReplyPath);
+        var read = GatewayCommands.Of(frame, Currency.Eur, ReplyPath);
         if (read.IsOk)
         {
             Assert.NotNull(read.Value);

@@ -6,13 +6,14 @@ using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
+using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;
 
-namespace Energy.Cluster.Hosting;
+namespace Energy.Cluster.Network;
 
 /// <summary>
 /// How the web side reaches the entities: a few asks, each bounded by a timeout. Pages and endpoints
@@ -75,31 +76,11 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         return null;
     }
 
-    /// <summary>
-    /// A charge point operator's signed OCPP password for one of its chargers: checked against the charger's twin
-    /// and the operator's current key here, then taken by the credential store if its version is newer. The
-    /// answer names the version taken, never the salt or hash.
-    /// </summary>
-    public async Task<object> SetChargePointPasswordAsync(DeviceId chargePoint, byte[] wire, CancellationToken token)
-    {
-        var decoded = Signed<ChargePointPassword>.Decode(wire);
-        if (!decoded.IsOk) return Refusal.From(decoded.Error);
-        var device = await Ask(new GetDevice(chargePoint), token) as DeviceView;
-        var owner = device is null || decoded.Value.Payload.Operator != device.Operator ? null : await Ask(new GetOperator(device.Operator), token) as OperatorView;
-        var verified = Gateway.ChargePointCredentialRules.Verify(decoded.Value, chargePoint, settings.Network, device, owner);
-        if (!verified.IsOk) return Refusal.From(verified.Error);
-        var answer = await AskAsync(regions.ChargePointCredentials,
-            new Gateway.RecordChargePointPassword(Gateway.ChargePointCredentialStore.ShardOf(chargePoint), chargePoint, wire), token);
-        // This node serves the charger at once, whichever node the store shard lives on.
-        if (answer is Gateway.ChargePointPasswordView) Gateway.ChargePointCredentialTable.Get(system).Merge(verified.Value);
-        return answer;
-    }
-
     /// <summary>A charge point's call, held up to <see cref="EnergySettings.DeviceCallHold"/> for its entity's answer.</summary>
-    public async Task<Gateway.ChargePointResponse> AskChargePoint(Gateway.ChargePointRequest request, CancellationToken token) =>
-        (Gateway.ChargePointResponse)await AskAsync(regions.ChargePoints, request, token, settings.DeviceCallHold);
+    public async Task<ChargePointResponse> AskChargePoint(ChargePointRequest request, CancellationToken token) =>
+        (ChargePointResponse)await AskAsync(regions.ChargePoints, request, token, settings.DeviceCallHold);
 
-    public Task<object> Ask(Gateway.GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
+    public Task<object> Ask(GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
 
     public Task<object> Ask(Energy.Lifecycles.Charging.ISessionCommand command, CancellationToken token) => AskAsync(regions.Sessions, command, token);
 
@@ -181,6 +162,9 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         IDeviceCommand c => AskAsync(regions.Devices, c, token, settings.DeviceCallHold),
         _ => throw new InvalidOperationException($"no entity takes a device's {command.GetType().Name}"),
     };
+
+    /// <summary>An ask of a region whose messages are declared above this folder (the charge point credential store), bounded the same way.</summary>
+    public Task<object> AskRegionAsync(IActorRef region, object message, CancellationToken token) => AskAsync(region, message, token);
 
     private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token, TimeSpan? hold = null)
     {

@@ -1,6 +1,6 @@
 using Energy.Lifecycles.Channels;
 
-namespace Energy.Cluster.Channels;
+namespace Energy.Cluster.Kernel;
 
 /// <summary>
 /// A channel entity's part of <c>energy.channels.open</c>: the channel counts on its node while its entity runs and

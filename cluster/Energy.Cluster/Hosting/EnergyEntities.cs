@@ -1,29 +1,17 @@
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Energy.Cluster.Channels;
+using Energy.Cluster.ChargePoints;
 using Energy.Cluster.Ledger;
+using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Hosting;
 
-/// <summary>The shard regions of a node: the only way in to the entities.</summary>
-public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActorRef Ledger, IActorRef Channels, IActorRef DuplexChannels, IActorRef ChargePoints, IActorRef Sessions,
-    IActorRef Gantries, IActorRef TollOffices, IActorRef Zones, IActorRef Alerts, IActorRef ChargePointCredentials, IActorRef LedgerNodes)
+/// <summary>Every entity type of the network, started on a node.</summary>
+public static class EnergyEntities
 {
-    public const int MaxShards = 100;
-
-    /// <summary>The market of each grid zone.</summary>
-    public IActorRef Markets { get; init; } = ActorRefs.Nobody;
-
-    /// <summary>Every region with the entity type name it was started under.</summary>
-    public IReadOnlyList<(string TypeName, IActorRef Region)> All() =>
-    [
-        ("operator", Operators), ("device", Devices), ("ledger", Ledger), ("channel", Channels), ("duplex-channel", DuplexChannels),
-        ("charge-point", ChargePoints), ("charging-session", Sessions), ("gantry", Gantries), ("toll-office", TollOffices), ("zone", Zones),
-        ("alert-log", Alerts), ("ocpp-credentials", ChargePointCredentials), ("ledger-nodes", LedgerNodes), ("market", Markets),
-    ];
-
     /// <summary>Starts every entity type as a sharded entity, and the per-node watchers of revocations and OCPP credentials.</summary>
     public static EnergyRegions Start(ActorSystem system, EnergySettings settings)
     {
@@ -48,7 +36,7 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
         var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
         var sessions = sharding.Start("charging-session", id => Charging.ChargingSessionEntity.Props(id, settings, devices, channels), shardSettings, extractor);
-        var chargePoints = sharding.Start("charge-point", id => Gateway.ChargePointEntity.Props(id, settings, devices, sessions), shardSettings, extractor);
+        var chargePoints = sharding.Start("charge-point", id => ChargePoints.ChargePointEntity.Props(id, settings, devices, sessions), shardSettings, extractor);
         IActorRef? gantries = null;
         var offices = sharding.Start("toll-office", id => Tolls.TollOffice.Props(id, gantries!), shardSettings, extractor);
         gantries = sharding.Start("gantry", id => Tolls.GantryEntity.Props(id, settings, devices, operators, channels, offices, zones), shardSettings, extractor);
@@ -64,14 +52,4 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         system.ActorOf(ChannelWatch.Props(regions.Ledger, regions.Channels, regions.DuplexChannels, settings.LedgerShardCount, settings.ChannelWatchInterval), "channel-watch");
         return regions;
     }
-}
-
-/// <summary>Routes every <see cref="IWithEntityId"/> to its entity; shards by a stable hash of the id.</summary>
-public sealed class EntityIdExtractor() : HashCodeMessageExtractor(EnergyRegions.MaxShards)
-{
-    public override string? EntityId(object message) => message switch
-    {
-        IWithEntityId e => e.EntityId,
-        _ => null,
-    };
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Gateway;
+namespace Energy.Cluster.ChargePoints;
 
 /// <summary>An OCPP request from a charge point, already parsed and validated against the 1.6 schema.</summary>
 [Manifest("ocpp.request.v1")]
@@ -26,6 +26,15 @@ public sealed record TransactionMeterValue(int TransactionId, long RegisterWh, T
 [Manifest("ocpp.event.transaction-stopped.v1")]
 public sealed record TransactionStopped(int TransactionId, long MeterStopWh, string? Reason, Timestamp At) : IEnergyMessage;
 
+[Manifest("ocpp.get-transaction.v1")]
+public sealed record GetChargingTransaction(string ChargePoint, int TransactionId) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => ChargePoint;
+}
+
+[Manifest("ocpp.transaction-view.v1")]
+public sealed record ChargingTransactionView(ChargingTransaction? Transaction) : IEnergyMessage;
+
 /// <summary>A transaction as the network knows it.</summary>
 public sealed record ChargingTransaction(int TransactionId, int ConnectorId, string IdTag, string Authorization, long MeterStartWh, long LastRegisterWh, long? MeterStopWh)
 {
@@ -44,13 +53,6 @@ public sealed record ChargePointConnected(string ChargePoint, string Connection,
 
 [Manifest("ocpp.disconnected.v1")]
 public sealed record ChargePointDisconnected(string ChargePoint, string Connection) : IEnergyMessage, IWithEntityId
-{
-    public string EntityId => ChargePoint;
-}
-
-/// <summary>The vehicle did not consent to the transaction's session in time: the charger is told to stop it.</summary>
-[Manifest("ocpp.stop-unconsented.v1")]
-public sealed record StopUnconsentedTransaction(string ChargePoint, int TransactionId) : IEnergyMessage, IWithEntityId
 {
     public string EntityId => ChargePoint;
 }

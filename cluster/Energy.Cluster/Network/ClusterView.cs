@@ -7,7 +7,7 @@ using Akka.DistributedData;
 using Energy.Cluster.Ledger;
 using Energy.Lifecycles.Ledger;
 
-namespace Energy.Cluster.Hosting;
+namespace Energy.Cluster.Network;
 
 /// <summary>
 /// Which key each member of the cluster signs ledger blocks with, as this node knows it: every node writes its

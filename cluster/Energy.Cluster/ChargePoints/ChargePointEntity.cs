@@ -1,13 +1,13 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels.Primitives;
-using Energy.Cluster.ChargePoints;
+using Energy.Cluster.Charging;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Ocpp;
 using Energy.Lifecycles.Registry;
 
-namespace Energy.Cluster.Gateway;
+namespace Energy.Cluster.ChargePoints;
 
 /// <summary>
 /// A charge point speaking OCPP 1.6J: a shell around <see cref="ChargePointCalls"/> and
@@ -126,12 +126,3 @@ public sealed class ChargePointEntity : ReceivePersistentActor
 
     private static void Reply(IActorRef sender, object body) => sender.Tell(new ChargePointResponse(Ocpp16Json.ToElement(body), null, null));
 }
-
-[Manifest("ocpp.get-transaction.v1")]
-public sealed record GetChargingTransaction(string ChargePoint, int TransactionId) : IEnergyMessage, IWithEntityId
-{
-    public string EntityId => ChargePoint;
-}
-
-[Manifest("ocpp.transaction-view.v1")]
-public sealed record ChargingTransactionView(ChargingTransaction? Transaction) : IEnergyMessage;
