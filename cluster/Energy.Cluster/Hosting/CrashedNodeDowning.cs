@@ -10,8 +10,8 @@ namespace Energy.Cluster.Hosting;
 /// Finds a crashed node in a second instead of waiting for the failure detector and the split-brain resolver. When a
 /// node's process dies, its operating system closes its sockets: the other nodes' connections to it are reset at once,
 /// and a new connection to its remoting port is refused. A node that is only slow, or cut off by the network, does
-/// not refuse: its port still accepts, or the attempt times out. So when the connection to a member drops, this actor
-/// tries its port a few times; only when every try is refused, and the members left (this node included, none of them
+/// not refuse: its port still accepts, or the attempt times out. So when the connection to a member drops (or the
+/// failure detector finds it unreachable), this actor tries its port a few times; only when every try is refused, and the members left (this node included, none of them
 /// unreachable) are still a majority of the cluster, does it down the member. A minority never downs anyone this way,
 /// so two sides of a partition never both go on: what the resolver's keep-majority would decide, decided sooner. The
 /// member's incarnation is quarantined too (it is gone: nothing it could still say is taken) and downed, so the leader
@@ -34,14 +34,25 @@ public sealed class CrashedNodeDowning : ReceiveActor
     public CrashedNodeDowning()
     {
         Receive<DisassociatedEvent>(disassociated => Disassociated(disassociated.RemoteAddress));
+        // A member can also fall silent without a connection of this node's dropping first (none was open just then):
+        // once the failure detector finds it unreachable, its port is tried as well, before the resolver's wait.
+        Receive<ClusterEvent.UnreachableMember>(unreachable => Disassociated(unreachable.Member.Address));
         Receive<PortTried>(OnTried);
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new CrashedNodeDowning());
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.UnreachableMember));
+    }
 
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        _cluster.Unsubscribe(Self);
+    }
 
     private void Disassociated(Address address)
     {

@@ -126,7 +126,7 @@ public static class EnergyConfig
                   retry-interval = 500ms
                   # A rebalance that waits on a node that died in the middle of it gives up after this long (the shard
                   # stays where it was) instead of holding the shard for a minute.
-                  handoff-timeout = 10s
+                  handoff-timeout = 4s
                 }
               }
               persistence {
