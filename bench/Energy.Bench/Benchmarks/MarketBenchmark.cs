@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using Akka.Actor;
+using Energy.Agents;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Market;
@@ -16,7 +17,9 @@ namespace Energy.Bench.Benchmarks;
 
 /// <summary>
 /// The zone market: one interval of 10,000 orders cleared by the pure core (and the same orders merely sorted, for
-/// scale), and 1,000 zones on one node clearing one interval each, from the tick to every clearing durable.
+/// scale), 1,000 zones on one node clearing one interval each, from the tick to every clearing durable, and 1,000 homes
+/// trading through a node process as the city's homes do, from their signed orders to every interval settled and paid
+/// over their channels with the grid operator (reported: the time it took, and whether value was conserved).
 /// </summary>
 public sealed class MarketBenchmark : IBenchmark
 {
@@ -25,23 +28,31 @@ public sealed class MarketBenchmark : IBenchmark
     private const int Orders = 10_000;
 
     public string Name => "market";
-    public string Description => "one zone clearing 10,000 orders (pure core), and 1,000 zones on one node clearing an interval each (SQLite)";
+    public string Description => "one zone clearing 10,000 orders (pure core), 1,000 zones on one node clearing an interval each (SQLite), and 1,000 homes from orders to settled payments";
+
+    /// <summary>The homes' market intervals: long enough for a thousand homes' orders and readings on this machine.</summary>
+    private static readonly DurationMs HomesInterval = DurationMs.FromSeconds(15);
+    private static readonly DurationMs HomesGateClosure = DurationMs.FromSeconds(3);
 
     public async Task<BenchResult> RunAsync(BenchOptions options, Progress progress)
     {
         var (clearMs, sortMs) = MeasureClearing(options, progress);
         var zones = options.Quick ? 200 : 1_000;
         var zoneMs = await MeasureZonesAsync(options, zones, progress);
+        var homes = await MeasureHomesAsync(options.Quick ? 200 : 1_000, options.Quick ? 2 : 3, progress);
         var clear = Measure.Median(clearMs);
         var sort = Measure.Median(sortMs);
         var zone = Measure.Median(zoneMs);
-        var passed = clear < ClearTargetMs && zone < ZonesTargetMs;
+        var homesClean = homes.Outcome.Errors == 0 && homes.Outcome.Conserved && homes.Outcome.Intervals > 0;
+        var passed = clear < ClearTargetMs && zone < ZonesTargetMs && homesClean;
         return new BenchResult(
             [
                 new($"clear {Orders:N0} orders", clear, "ms", clearMs),
                 new($"sort the same {Orders:N0} orders", sort, "ms", sortMs),
                 new("clearing / sorting", clear / sort, "x", clearMs.Zip(sortMs, (c, s) => c / s).ToList()),
                 new($"{zones:N0} zones: tick to every clearing durable", zone, "ms", zoneMs),
+                new($"{homes.Homes:N0} homes: set-up (endorsed, funded, channel open)", homes.SetUp.TotalSeconds, "s", [homes.SetUp.TotalSeconds]),
+                new($"{homes.Homes:N0} homes: orders placed to {homes.Outcome.Intervals} settlements paid", homes.Trading.TotalSeconds, "s", [homes.Trading.TotalSeconds]),
             ],
             new Dictionary<string, object>
             {
@@ -53,9 +64,56 @@ public sealed class MarketBenchmark : IBenchmark
                 ["clear_target_ms"] = ClearTargetMs,
                 ["zones_target_ms"] = ZonesTargetMs,
                 ["runs"] = clearMs.Count,
+                ["homes"] = homes.Homes,
+                ["homes_intervals_settled"] = homes.Outcome.Intervals,
+                ["homes_fills"] = homes.Outcome.Fills,
+                ["homes_traded_wh"] = homes.Outcome.TradedWh,
+                ["homes_buyers_paid_minor"] = homes.Outcome.BuyersPaidMinorUnits,
+                ["homes_sellers_received_minor"] = homes.Outcome.SellersReceivedMinorUnits,
+                ["homes_errors"] = homes.Outcome.Errors,
+                ["homes_conserved"] = homes.Outcome.Conserved,
+                ["homes_setup_s"] = Math.Round(homes.SetUp.TotalSeconds, 1),
+                ["homes_trading_s"] = Math.Round(homes.Trading.TotalSeconds, 1),
+                ["homes_interval_ms"] = HomesInterval.Milliseconds,
             },
             $"{(passed ? "PASS" : "FAIL")}: {Orders:N0} orders cleared in {clear:0.###} ms (target < {ClearTargetMs} ms, {clear / sort:0.##}x a sort of them); "
-            + $"{zones:N0} zones cleared and durable in {zone:N0} ms (target < {ZonesTargetMs:N0} ms)");
+            + $"{zones:N0} zones cleared and durable in {zone:N0} ms (target < {ZonesTargetMs:N0} ms); "
+            + $"{homes.Homes:N0} homes: {homes.Outcome.Describe(Currency.Eur)}, {homes.Outcome.Errors} errors, orders to paid settlements in {homes.Trading.TotalSeconds:0.0} s "
+            + $"({homes.Outcome.Intervals} intervals of {HomesInterval.Milliseconds / 1000} s)");
+    }
+
+    private sealed record HomesFigures(int Homes, TimeSpan SetUp, TimeSpan Trading, ZoneMarketTrading.Outcome Outcome);
+
+    /// <summary>
+    /// Homes in ten zones (half of them selling) trading through a node process as the city's homes do: each endorsed as
+    /// a meter, funded and given a channel with the grid operator; then each signs an order for every interval, and per
+    /// interval the grid operator settles on the homes' signed readings and the money moves over the channels.
+    /// </summary>
+    private static async Task<HomesFigures> MeasureHomesAsync(int homes, int intervals, Progress progress)
+    {
+        await using var node = await NodeProcessHost.StartAsync(progress, $"--Energy:Market:IntervalMs={HomesInterval.Milliseconds}",
+            $"--Energy:Market:GateClosureMs={HomesGateClosure.Milliseconds}");
+        using var http = new HttpClient { BaseAddress = node.Url, Timeout = TimeSpan.FromSeconds(60) };
+        var client = new NodeClient(http);
+        using var authority = NetworkAuthorityAgent.FromKeyFile(client, BenchNode.Network, Currency.Eur, Path.Combine(node.DataDirectory, "authority.key"));
+        using var grid = new OperatorAgent(client, BenchNode.Network, OperatorId.Of("grid-market-bench"));
+        using var bank = new OperatorAgent(client, BenchNode.Network, OperatorId.Of("bank-market-bench"));
+        await grid.AdmitAsync(authority, OperatorRoles.GridOperator);
+        await bank.AdmitAsync(authority, OperatorRoles.SettlementBank, new Money(1_000_000_000_000, Currency.Eur));
+        var clock = Stopwatch.StartNew();
+        TimeSpan setUp = default;
+        var trading = new ZoneMarketTrading(client, BenchNode.Network, Currency.Eur, line =>
+        {
+            // The first line is said once every order is placed: the set-up ends there.
+            if (setUp == default && line.Contains("placed their orders", StringComparison.Ordinal)) setUp = clock.Elapsed;
+            progress.Report(line.Trim());
+        });
+        const int zones = 10;
+        var outcome = await trading.RunAsync("bench", new ZoneMarketTrading.Options(zones, homes / zones, intervals, HomesInterval, HomesGateClosure),
+            grid, bank, CancellationToken.None);
+        var total = clock.Elapsed;
+        progress.Report($"{homes:N0} homes: {outcome.Describe(Currency.Eur)}; {outcome.Errors} errors; {total.TotalSeconds:0.0} s in all");
+        return new HomesFigures(homes, setUp, total - setUp, outcome);
     }
 
     /// <summary>A book of 10,000 orders (half bids, half offers, overlapping prices) cleared by <see cref="MarketBooks.DecideClearing"/>, median after warm-up.</summary>
