@@ -11,6 +11,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Api;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Market;
+using Energy.Lifecycles.Market;
 using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;

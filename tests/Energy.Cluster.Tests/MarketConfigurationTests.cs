@@ -2,6 +2,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Market;
+using Energy.Lifecycles.Market;
 using Microsoft.Extensions.Configuration;
 
 namespace Energy.Cluster.Tests;

@@ -8,6 +8,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Activity;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Market;
+using Energy.Lifecycles.Market;
 using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
 using Akka.Cluster.Tools.PublishSubscribe;

@@ -6,6 +6,7 @@ using Energy.Channels.Market;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Market;
+using Energy.Lifecycles.Market;
 using Energy.Cluster.Serialization;
 using Energy.Lifecycles;
 using Energy.Lifecycles.Channels;

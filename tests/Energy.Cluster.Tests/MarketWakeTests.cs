@@ -7,6 +7,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster.Activity;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Market;
+using Energy.Lifecycles.Market;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 

@@ -9,6 +9,7 @@ using Energy.Channels.Primitives;
 using Energy.Cluster;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Market;
+using Energy.Lifecycles.Market;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Ledger;
 using Energy.Lifecycles.Registry;

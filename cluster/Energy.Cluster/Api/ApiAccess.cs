@@ -7,6 +7,7 @@ using Energy.Cluster.Registry;
 using Microsoft.AspNetCore.Http;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Market;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Api;
@@ -109,8 +110,8 @@ public static class ApiAccess
     /// </summary>
     public static async Task<object> MarketIntervalAsync(ApiCaller caller, EnergyNetwork network, Energy.Channels.Market.MarketInterval interval, CancellationToken token)
     {
-        if (caller.SeesEverything) return await network.Ask(new Market.GetMarketInterval(interval.Zone, interval.Number), token);
-        if (caller.Party.IsDevice) return await network.Ask(new Market.GetMarketFills(interval.Zone, interval.Number, caller.Party.AsDevice()), token);
+        if (caller.SeesEverything) return await network.Ask(new GetMarketInterval(interval.Zone, interval.Number), token);
+        if (caller.Party.IsDevice) return await network.Ask(new GetMarketFills(interval.Zone, interval.Number, caller.Party.AsDevice()), token);
         return Hidden($"the market interval {interval}", caller);
     }
 
@@ -128,7 +129,7 @@ public static class ApiAccess
         catch (Exception exception) when (exception is System.Text.Json.JsonException or InvalidOperationException) { body = null; }
         var proofs = MarketSettlementRequest.Proofs(body, network.Settings.MarketRules.MaxOrdersPerInterval);
         if (!proofs.IsOk) return Refusal.From(proofs.Error!);
-        return await network.Ask(new Market.SettleMarketInterval(interval.Zone, interval.Number, caller.Party.AsOperator(), proofs.Value), token);
+        return await network.Ask(new SettleMarketInterval(interval.Zone, interval.Number, caller.Party.AsOperator(), proofs.Value), token);
     }
 
     /// <summary>Whether the caller is the party, or owns it (the party is one of its devices).</summary>
@@ -151,11 +152,11 @@ public sealed record DeliveryProofRequest(string Participant, string Side, strin
 /// <summary>The body of a grid operator's settlement of a market interval.</summary>
 public sealed record MarketSettlementRequest(IReadOnlyList<DeliveryProofRequest>? Evidence)
 {
-    public static Result<IReadOnlyList<Market.DeliveryProof>> Proofs(MarketSettlementRequest? body, int maxParticipants)
+    public static Result<IReadOnlyList<DeliveryProof>> Proofs(MarketSettlementRequest? body, int maxParticipants)
     {
         if (body?.Evidence is not { } evidence) return new MalformedValue("evidence", "(missing)", "a list of delivery proofs");
         if (evidence.Count > 2 * maxParticipants) return new MalformedValue("evidence", $"{evidence.Count} proofs", $"at most {2 * maxParticipants}");
-        var proofs = new List<Market.DeliveryProof>(evidence.Count);
+        var proofs = new List<DeliveryProof>(evidence.Count);
         foreach (var item in evidence)
         {
             if (item is null) return new MalformedValue("evidence", "null", "a delivery proof");
@@ -177,7 +178,7 @@ public sealed record MarketSettlementRequest(IReadOnlyList<DeliveryProofRequest>
                 if (!parsed.IsOk) return parsed.Error!;
                 channel = parsed.Value;
             }
-            proofs.Add(new Market.DeliveryProof(device.Value, side.Value, start, end, channel));
+            proofs.Add(new DeliveryProof(device.Value, side.Value, start, end, channel));
         }
         return proofs;
     }

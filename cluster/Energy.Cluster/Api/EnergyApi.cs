@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Market;
 using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Api;
@@ -65,7 +66,7 @@ public static class EnergyApi
         api.MapPost("/ledger/nodes/{key}/admission", (string key, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
             Call(() => Parse(Energy.Channels.Identity.DevicePublicKey.FromHex(key.ToLowerInvariant()), k => WithBytes(body, bytes => network.AdmitLedgerNodeAsync(k, bytes, token)))));
         api.MapPost("/market/{zone}/orders", (string zone, SignedObjectRequest body, EnergyNetwork network, CancellationToken token) =>
-            Call(() => Parse(Energy.Channels.Market.ZoneId.Parse(zone), z => WithBytes(body, bytes => network.Ask(new Market.SubmitMarketOrder(z, bytes), token)))));
+            Call(() => Parse(Energy.Channels.Market.ZoneId.Parse(zone), z => WithBytes(body, bytes => network.Ask(new SubmitMarketOrder(z, bytes), token)))));
         // The grid operator's settlement of an interval: a signed request (as a read is), so the node knows who settles.
         api.MapPost("/market/{zone}/intervals/{start}/settlement", (string zone, long start, HttpContext context) =>
             Read(context, (caller, network, token) => Parse(MarketIntervalOf(network, zone, start), interval =>
@@ -172,12 +173,12 @@ public static class EnergyApi
             or PartyUnknown => StatusCodes.Status404NotFound,
         PartyKindConflict or AdmissionSuperseded or AdmissionVersionReused or StaleOrder or DeviceAlreadyEndorsed or ChannelAlreadyExists
             or RequestIdReused or EscrowAlreadyLocked or TooManyViewerKeys or Gateway.CredentialStoreFull or TooManyLedgerNodes
-            or Energy.Channels.Market.DuplicateOrder or Market.MarketSettledByAnother or Market.MarketIntervalNotCleared => StatusCodes.Status409Conflict,
+            or Energy.Channels.Market.DuplicateOrder or MarketSettledByAnother or MarketIntervalNotCleared => StatusCodes.Status409Conflict,
         LedgerOverloaded or ChannelBusy => StatusCodes.Status503ServiceUnavailable,
         NotAnsweredInTime => StatusCodes.Status504GatewayTimeout,
         Unauthenticated => StatusCodes.Status401Unauthorized,
         NotVisible or NotPermitted or RoleNotHeld or NotASettlementBank or IssuanceLimitExceeded => StatusCodes.Status403Forbidden,
-        Gateway.NotTheChargePointOperator or InvalidSignature or PartyRevoked or PartyQuarantined or DeviceIsRevoked or Market.NotAMeter => StatusCodes.Status403Forbidden,
+        Gateway.NotTheChargePointOperator or InvalidSignature or PartyRevoked or PartyQuarantined or DeviceIsRevoked or NotAMeter => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };
 }

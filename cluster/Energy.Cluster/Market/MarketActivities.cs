@@ -1,5 +1,6 @@
 using Energy.Channels.Market;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Market;
 using Energy.Cluster.Activity;
 
 namespace Energy.Cluster.Market;

@@ -87,7 +87,7 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
     public Task<object> Ask(Energy.Lifecycles.Tolls.IGantryCommand command, CancellationToken token) => AskAsync(regions.Gantries, command, token);
     public Task<object> Ask(Energy.Lifecycles.Tolls.ITollOfficeCommand command, CancellationToken token) => AskAsync(regions.TollOffices, command, token);
     public Task<object> Ask(Energy.Lifecycles.Tolls.IZoneCommand command, CancellationToken token) => AskAsync(regions.Zones, command, token);
-    public Task<object> Ask(Market.IMarketCommand command, CancellationToken token) => AskAsync(regions.Markets, command, token);
+    public Task<object> Ask(Energy.Lifecycles.Market.IMarketCommand command, CancellationToken token) => AskAsync(regions.Markets, command, token);
     public Task<object> AlertsAsync(CancellationToken token) => AskAsync(regions.Alerts, new GetAlerts(), token);
 
     public Task<object> Ask(IDeviceCommand command, TimeSpan timeout) => regions.Devices.Ask<object>(command, timeout);

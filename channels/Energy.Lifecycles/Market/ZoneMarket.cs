@@ -2,9 +2,12 @@ using System.Collections.Immutable;
 using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Market;
+using Energy.Channels.Identity;
+using Energy.Channels.Metering;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles.Registry;
 
-namespace Energy.Cluster.Market;
+namespace Energy.Lifecycles.Market;
 
 /// <summary>A cleared interval the market keeps: its orders, its outcome, and its settlement once there is one.</summary>
 public sealed record ClearedInterval(MarketInterval Interval, ImmutableList<AcceptedOrder> Orders, ClearingResult Result, Timestamp ClearedAt)
@@ -31,11 +34,58 @@ public sealed record ZoneMarket(MarketBook Book)
     public ImmutableSortedDictionary<long, ClearedInterval> Cleared { get; init; } = ImmutableSortedDictionary<long, ClearedInterval>.Empty;
 }
 
-/// <summary>The rules of a zone's market on the node, as pure functions over <see cref="ZoneMarket"/>.</summary>
+/// <summary>A settlement decided against the evidence: the settlement to answer, and whether it is new (to be written) or the one made before.</summary>
+public sealed record SettlementDecision(MarketIntervalSettled Settlement, bool IsNew);
+
+/// <summary>
+/// The rules of a zone's market on the node, as pure functions over <see cref="ZoneMarket"/>: an order decided from its
+/// signer's registry answer, the intervals whose gate closed cleared in order, a cleared interval settled once against
+/// its meters' readings, and one <c>Apply</c> per event, the same live and in recovery.
+/// </summary>
 public static class ZoneMarkets
 {
-    public static Result<OrderAccepted> DecideOrder(ZoneMarket market, Signed<MarketOrder> order, Energy.Channels.Identity.DevicePublicKey key, Timestamp now) =>
+    /// <summary>The proofs a settlement takes at most: one per participant and side.</summary>
+    public static int MaxEvidence(ZoneMarket market) => 2 * market.Book.Rules.MaxOrdersPerInterval;
+
+    /// <summary>
+    /// A signed order in its wire form, refused before its signer's key is looked up when it cannot count in this market,
+    /// whoever signed it (another zone's order).
+    /// </summary>
+    public static Result<Signed<MarketOrder>> ReadOrder(ZoneMarket market, byte[] wire)
+    {
+        var decoded = Signed<MarketOrder>.Decode(wire);
+        if (!decoded.IsOk) return decoded.Error;
+        var order = decoded.Value.Payload;
+        if (order.Zone != market.Book.Zone) return new OrderOutOfZone(order.Device, market.Book.Zone, order.Zone);
+        return decoded.Value;
+    }
+
+    /// <summary>The registered key of a meter that may trade, from its twin's answer: endorsed, unrevoked, a meter.</summary>
+    public static Result<DevicePublicKey> KeyOf(DeviceId device, object? answer) => answer switch
+    {
+        DeviceView { Revoked: true } view => new DeviceIsRevoked(device, view.RevokedAt ?? view.EndorsedAt),
+        DeviceView { Role: not DeviceRole.Meter } view => new NotAMeter(device, view.Role),
+        DeviceView view => DevicePublicKey.FromHex(view.PublicKeyHex),
+        Refusal refusal => refusal.Error,
+        _ => new NotAnsweredInTime($"the registry, for {device}"),
+    };
+
+    public static Result<OrderAccepted> DecideOrder(ZoneMarket market, Signed<MarketOrder> order, DevicePublicKey key, Timestamp now) =>
         MarketBooks.DecideOrder(market.Book, order, key, now);
+
+    /// <summary>An order whose signer's twin answered (<paramref name="signer"/>; null when it did not in time): the event to write, or why not.</summary>
+    public static Result<MarketOrderRecorded> DecideOrder(ZoneMarket market, Signed<MarketOrder> order, object? signer, Timestamp now)
+    {
+        var key = KeyOf(order.Payload.Device, signer);
+        if (!key.IsOk) return key.Error;
+        var accepted = DecideOrder(market, order, key.Value, now);
+        if (!accepted.IsOk) return accepted.Error;
+        return new MarketOrderRecorded(order.ToArray(), accepted.Value.Sequence, accepted.Value.AcceptedAt);
+    }
+
+    /// <summary>What the device that placed a recorded order is told once it is durable.</summary>
+    public static MarketOrderAccepted Acknowledge(ZoneId zone, MarketOrder order, MarketOrderRecorded recorded) =>
+        new(zone, order.Interval.Number, order.Device, order.OrderNumber, recorded.Sequence, recorded.AcceptedAt);
 
     /// <summary>Every interval whose gate has closed, in order, each decided against the book the ones before it leave.</summary>
     public static List<IntervalCleared> DecideDueClearings(ZoneMarket market, Timestamp now, int max)
@@ -58,6 +108,77 @@ public static class ZoneMarkets
         if (interval <= market.Book.LastCleared && (market.Cleared.IsEmpty || interval < market.Cleared.First().Key))
             return new MarketIntervalForgotten(market.Book.Zone, interval, ZoneMarket.MaxClearedKept);
         return new MarketIntervalNotCleared(market.Book.Zone, interval, market.Book.LastCleared);
+    }
+
+    /// <summary>
+    /// What a settlement hears without its meters' keys being looked up: the refusal of an interval not cleared (or
+    /// forgotten), the settlement already made (or the refusal of another operator's), the refusal of more proofs than
+    /// participants. Null when it is to be decided once the keys of <see cref="Participants"/> are looked up.
+    /// </summary>
+    public static Result<MarketIntervalSettled>? KnownSettlement(ZoneMarket market, SettleMarketInterval command, Timestamp now)
+    {
+        var found = Find(market, command.Interval);
+        if (!found.IsOk) return found.Error;
+        if (found.Value.Settlement is not null) return DecideSettlement(market, command.Interval, command.MarketOperator, [], now);
+        if (command.Evidence.Count > MaxEvidence(market))
+            return new MalformedValue("evidence", command.Evidence.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "one proof per participant");
+        return null;
+    }
+
+    /// <summary>The devices with a fill in a cleared interval, each once: whose meter keys a settlement needs.</summary>
+    public static List<DeviceId> Participants(ZoneMarket market, long interval) =>
+        market.Cleared.TryGetValue(interval, out var cleared) ? cleared.Result.Fills.Select(f => f.Device).Distinct().ToList() : [];
+
+    /// <summary>
+    /// Settles a cleared interval against its participants' proofs, with their twins' answers (<paramref name="participants"/>,
+    /// null where a twin did not answer in time): a participant whose registered meter key is not found has none, and its
+    /// readings count as missing. A settlement made meanwhile is answered as it stands and is not new: an interval is
+    /// never settled twice.
+    /// </summary>
+    public static Result<SettlementDecision> DecideSettlement(ZoneMarket market, SettleMarketInterval command, IReadOnlyDictionary<DeviceId, object?> participants,
+        Timestamp now)
+    {
+        var keys = new Dictionary<DeviceId, DevicePublicKey>();
+        foreach (var (participant, answer) in participants)
+            if (KeyOf(participant, answer) is { IsOk: true } key) keys[participant] = key.Value;
+        var settledBefore = market.Cleared.GetValueOrDefault(command.Interval)?.Settlement is not null;
+        var decision = DecideSettlement(market, command.Interval, command.MarketOperator, Evidence(command.Evidence, keys), now, Channels(command.Evidence));
+        if (!decision.IsOk) return decision.Error;
+        return new SettlementDecision(decision.Value, IsNew: !settledBefore);
+    }
+
+    /// <summary>
+    /// The evidence as the pure settlement takes it: a participant's own meter proves its delivery (it signs its
+    /// orders too). Readings that do not decode, or of a participant without a registered key, count as missing.
+    /// </summary>
+    private static List<DeliveryEvidence> Evidence(IReadOnlyList<DeliveryProof> proofs, Dictionary<DeviceId, DevicePublicKey> keys)
+    {
+        var evidence = new List<DeliveryEvidence>(proofs.Count);
+        foreach (var proof in proofs)
+        {
+            if (!keys.TryGetValue(proof.Participant, out var key)) continue;
+            evidence.Add(new DeliveryEvidence(proof.Participant, proof.Side, proof.Participant, key, Reading(proof.Start), Reading(proof.End)));
+        }
+        return evidence;
+    }
+
+    /// <summary>The channel each participant's proof names for its payment on that side (the first, when it is named twice).</summary>
+    private static Dictionary<(DeviceId Participant, MarketSide Side), ChannelId> Channels(IReadOnlyList<DeliveryProof> proofs)
+    {
+        var channels = new Dictionary<(DeviceId Participant, MarketSide Side), ChannelId>();
+        foreach (var proof in proofs)
+            if (proof.Channel is { } channel) channels.TryAdd((proof.Participant, proof.Side), channel);
+        return channels;
+    }
+
+    private static Signed<MeterReading>? Reading(byte[]? wire) =>
+        wire is not null && Signed<MeterReading>.Decode(wire) is { IsOk: true } decoded ? decoded.Value : null;
+
+    /// <summary>The settled intervals whose payments have not closed: a market reads them again after a restart.</summary>
+    public static IEnumerable<(ClearedInterval Interval, MarketIntervalSettled Settlement)> AwaitingPayment(ZoneMarket market)
+    {
+        foreach (var (_, cleared) in market.Cleared)
+            if (cleared.Settlement is { } settled && !cleared.Paid) yield return (cleared, settled);
     }
 
     /// <summary>

@@ -2,10 +2,9 @@ using Energy.Channels;
 using Energy.Channels.Market;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Cluster.Kernel;
 using Energy.Lifecycles.Channels;
 
-namespace Energy.Cluster.Market;
+namespace Energy.Lifecycles.Market;
 
 /// <summary>What one participant owes the market's operator for a settled interval, or is owed by it, and over which channel.</summary>
 public sealed record MarketPaymentDue(DeviceId Participant, MarketSide Side, ChannelId? Channel, bool ToOperator, Money Due)
@@ -93,7 +92,20 @@ public static class MarketPaymentRules
 /// </summary>
 public sealed class MarketPayments(MarketInterval interval, OperatorId marketOperator, IReadOnlyList<MarketPaymentDue> due, Timestamp windowEnds)
 {
+    /// <summary>The shortest payment window, for markets of intervals shorter than a minute.</summary>
+    public static readonly DurationMs WindowMin = DurationMs.FromSeconds(60);
+
     private readonly Dictionary<(DeviceId Participant, MarketSide Side), Result<Money>> _counted = [];
+
+    /// <summary>
+    /// The payments of a settled interval: a participant has an interval's length after the settlement (a minute at
+    /// least) to pay what it owes, and the operator as long to pay the sellers.
+    /// </summary>
+    public static MarketPayments Of(ClearedInterval cleared, MarketIntervalSettled settled)
+    {
+        var windowEnds = settled.SettledAt.Plus(new DurationMs(Math.Max(cleared.Interval.Length.Milliseconds, WindowMin.Milliseconds)));
+        return new MarketPayments(cleared.Interval, settled.MarketOperator, MarketPaymentRules.Due(settled), windowEnds.IsOk ? windowEnds.Value : settled.SettledAt);
+    }
     private int _finalAnswersAwaited = -1;
     private int _inFlight;
 
@@ -112,6 +124,31 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
 
     /// <summary>A round was asked for while another was in flight: it starts once that one's answers are in.</summary>
     public bool ReadWanted { get; set; }
+
+    /// <summary>A round was asked for meanwhile and the reads it waited for are all answered: it is to start now.</summary>
+    public bool RoundDue => ReadWanted && !Reading;
+
+    /// <summary>
+    /// What the market does next at <paramref name="now"/>: close the payments once every due is covered (or the window
+    /// has passed with nothing left to read); else start a round of reads of the dues not yet covered, at most one in
+    /// flight except the final one, which starts once the window has passed and closes the payments when its answers are
+    /// all in; else nothing (a round asked for while another is in flight starts once that one's answers are in).
+    /// </summary>
+    public PaymentRound Next(Timestamp now)
+    {
+        if (Covered) return PaymentRound.CloseNow;
+        if (Closing) return PaymentRound.Nothing;
+        var unsettled = Unsettled();
+        var final = now >= WindowEnds;
+        if (final && unsettled.Count == 0) return PaymentRound.CloseNow;
+        if (!final && Reading)
+        {
+            ReadWanted = true;
+            return PaymentRound.Nothing;
+        }
+        ReadWanted = false;
+        return new PaymentRound(false, StartRound(final, unsettled.Count), unsettled);
+    }
 
     /// <summary>The dues still to read: those not yet covered, with a channel to read.</summary>
     public List<MarketPaymentDue> Unsettled() =>
@@ -148,4 +185,14 @@ public sealed class MarketPayments(MarketInterval interval, OperatorId marketOpe
 
     public MarketIntervalPaid Close() =>
         MarketPaymentRules.Close(interval.Number, due.Select(d => MarketPaymentRules.Line(interval.Zone, interval.Number, d, _counted.GetValueOrDefault((d.Participant, d.Side)))).ToList());
+}
+
+/// <summary>
+/// What a market does next with an interval's payments: close them (<see cref="Close"/>), or read <see cref="Reads"/> as
+/// round <see cref="Round"/> (none when <see cref="Round"/> is 0: nothing to do now).
+/// </summary>
+public sealed record PaymentRound(bool Close, int Round, IReadOnlyList<MarketPaymentDue> Reads)
+{
+    public static readonly PaymentRound CloseNow = new(true, 0, []);
+    public static readonly PaymentRound Nothing = new(false, 0, []);
 }

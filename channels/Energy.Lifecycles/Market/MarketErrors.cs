@@ -1,7 +1,7 @@
 using Energy.Channels;
 using Energy.Channels.Market;
 
-namespace Energy.Cluster.Market;
+namespace Energy.Lifecycles.Market;
 
 /// <summary>The interval has not cleared (or was never traded in this market): there is nothing to settle or show.</summary>
 public sealed record MarketIntervalNotCleared(ZoneId Zone, long Interval, long LastCleared) : ProtocolError

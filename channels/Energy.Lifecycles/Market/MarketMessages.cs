@@ -1,7 +1,7 @@
 using Energy.Channels.Market;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.Market;
+namespace Energy.Lifecycles.Market;
 
 /// <summary>A command or query for the market of one grid zone.</summary>
 public interface IMarketCommand : IEnergyMessage, IWithEntityId
@@ -179,10 +179,10 @@ public sealed record MarketSnapshot(long LastCleared, ulong NextSequence, IReadO
 
 // The index of active markets
 
-/// <summary>A command or query for the network's one <see cref="MarketIndex"/>.</summary>
+/// <summary>A command or query for the network's one index of active markets.</summary>
 public interface IMarketIndexCommand : IEnergyMessage, IWithEntityId
 {
-    string IWithEntityId.EntityId => MarketIndex.EntityName;
+    string IWithEntityId.EntityId => MarketIndexRules.EntityName;
 }
 
 /// <summary>A market has open intervals or payments under way: it is woken after a restart. Answered once durable.</summary>
