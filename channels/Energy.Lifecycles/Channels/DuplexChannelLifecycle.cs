@@ -79,6 +79,37 @@ public static class DuplexChannelLifecycle
         return new DuplexOpeningStarted(opening, keyA.Hex, keyB.Hex);
     }
 
+    /// <summary>An opening in its wire form: decoded, then checked as <see cref="CheckOpening"/> under the network's rules.</summary>
+    public static Result<Signed<DuplexOpening>> ReadOpening(byte[] opening, ChannelId channel, ChannelRules rules)
+    {
+        var decoded = Signed<DuplexOpening>.Decode(opening);
+        if (!decoded.IsOk) return decoded.Error;
+        var refused = CheckOpening(decoded.Value.Payload, channel, rules.Network, rules.Currency, rules.MinimumChallengeWindow);
+        if (refused is not null) return refused;
+        return decoded.Value;
+    }
+
+    /// <summary>
+    /// Takes an opening as its parties' keys were looked up: a party this node knows revoked is refused whatever its twin
+    /// said, party A's lookup first, then B's; else as <see cref="Open(DuplexChannelState, ChannelId, byte[], Signed{DuplexOpening}, DevicePublicKey, DevicePublicKey)"/>.
+    /// </summary>
+    public static Result<DuplexOpeningStarted> Open(DuplexChannelState state, ChannelId channel, byte[] opening, Signed<DuplexOpening> signed,
+        Result<DevicePublicKey> foundA, Result<DevicePublicKey> foundB, Func<PartyId, bool> revokedHere)
+    {
+        var payload = signed.Payload;
+        var keyA = ChannelParties.KnownKey(channel, payload.PartyA, foundA, revokedHere(payload.PartyA));
+        var keyB = ChannelParties.KnownKey(channel, payload.PartyB, foundB, revokedHere(payload.PartyB));
+        if (!keyA.IsOk) return keyA.Error;
+        if (!keyB.IsOk) return keyB.Error;
+        return Open(state, channel, opening, signed, keyA.Value, keyB.Value);
+    }
+
+    /// <summary>Whether the channel takes co-signed states: it is open, and not yet settled.</summary>
+    public static bool TakesPayments(DuplexChannelState state) => state.Channel is not null && state.Settlement is null;
+
+    /// <summary>The parties whose standing a state depends on: both sign every state.</summary>
+    public static PartyId[] Signers(DuplexChannelState state) => state.Terms is null ? [] : [state.Terms.PartyA.Id, state.Terms.PartyB.Id];
+
     /// <summary>Whether the channel waits for this lock: it is opening (or refused, to be paid back) and has not had that depositor's lock yet.</summary>
     public static bool AwaitsLock(DuplexChannelState state, EscrowLocked locked) =>
         state.Phase is ChannelPhase.Opening or ChannelPhase.Refused && !state.Locked.Contains(locked.Account);
@@ -238,6 +269,13 @@ public static class DuplexChannelLifecycle
     }
 
     // What callers are told
+
+    /// <summary>What a close hears while the challenge window runs.</summary>
+    public static ChannelClosing Closing(DuplexChannelState state, ChannelId channel) => new(channel, state.Channel!.ChallengeDeadline!.Value);
+
+    /// <summary>What a taken state is acknowledged with once durable; none once it closed the channel (its closer waits for the settlement).</summary>
+    public static DuplexStateAcknowledged? Acknowledge(DuplexChannelState state, ChannelId channel) =>
+        state.Channel is { Status: not ChannelStatus.Closed } open ? new DuplexStateAcknowledged(channel, open.Version) : null;
 
     public static DuplexChannelOpened Opened(DuplexChannelState state, ChannelId channel)
     {

@@ -90,6 +90,9 @@ public sealed record StreamingChannelState(
     public ImmutableDictionary<PaymentPurpose, Money> PaidByPurpose => Channel?.PaidByPurpose ?? ImmutableDictionary<PaymentPurpose, Money>.Empty;
 }
 
+/// <summary>A voucher taken against the channel ahead: the voucher, and what the protocol made of it.</summary>
+public readonly record struct VoucherTaken(Signed<Voucher> Voucher, VoucherAccepted Accepted);
+
 /// <summary>A close decided against the channel: the event to persist (none when the channel already closes) and the channel after it.</summary>
 public sealed record StreamingCloseDecision(CloseRecorded? Event, StreamingChannel Next);
 
@@ -146,6 +149,16 @@ public static class StreamingChannelLifecycle
         return ChallengeWindows.CheckMinimum(channel, opening.ChallengeWindow, minimumWindow);
     }
 
+    /// <summary>An opening in its wire form: decoded, then checked as <see cref="CheckOpening"/> under the network's rules.</summary>
+    public static Result<Signed<StreamingOpening>> ReadOpening(byte[] opening, ChannelId requested, ChannelId channel, ChannelRules rules, Func<PartyId, bool> revokedHere)
+    {
+        var decoded = Signed<StreamingOpening>.Decode(opening);
+        if (!decoded.IsOk) return decoded.Error;
+        var refused = CheckOpening(decoded.Value.Payload, requested, channel, rules.Network, rules.Currency, rules.MinimumChallengeWindow, revokedHere);
+        if (refused is not null) return refused;
+        return decoded.Value;
+    }
+
     /// <summary>
     /// What an opening hears when the channel already holds one: another opening is refused, the same one hears the
     /// channel once its escrow is locked, or waits for it. Null when the channel holds no opening yet.
@@ -167,6 +180,45 @@ public static class StreamingChannelLifecycle
         var check = StreamingChannels.Open(Terms(payload, payerKey, payeeKey));
         if (!check.IsOk) return check.Error;
         return new ChannelOpeningStarted(opening, payerKey.Hex, payeeKey.Hex);
+    }
+
+    /// <summary>
+    /// Takes an opening as its parties' keys were looked up (<paramref name="payerKey"/>, <paramref name="payeeKey"/>): the
+    /// payer's lookup refused first, then the payee's, else as <see cref="Open(StreamingChannelState, ChannelId, byte[], Signed{StreamingOpening}, DevicePublicKey, DevicePublicKey)"/>.
+    /// </summary>
+    public static Result<ChannelOpeningStarted> Open(StreamingChannelState state, ChannelId channel, byte[] opening,
+        Signed<StreamingOpening> signed, Result<DevicePublicKey> payerKey, Result<DevicePublicKey> payeeKey)
+    {
+        if (!payerKey.IsOk) return payerKey.Error;
+        if (!payeeKey.IsOk) return payeeKey.Error;
+        return Open(state, channel, opening, signed, payerKey.Value, payeeKey.Value);
+    }
+
+    /// <summary>Whether the channel waits for the ledger's lock: only while it opens.</summary>
+    public static bool AwaitsLock(StreamingChannelState state) => state.Phase == ChannelPhase.Opening;
+
+    /// <summary>Whether the channel waits for the ledger's release: only once its split is decided.</summary>
+    public static bool AwaitsRelease(StreamingChannelState state) => state.Phase == ChannelPhase.Closed;
+
+    /// <summary>Whether the channel takes payments: it is open, closing or closed, and not yet settled.</summary>
+    public static bool TakesPayments(StreamingChannelState state) => state.Channel is not null && state.Settlement is null;
+
+    /// <summary>The parties whose standing a payment depends on: the payer, once there is an opening.</summary>
+    public static PartyId[] Signers(StreamingChannelState state) => state.Terms is null ? [] : [state.Terms.Payer.Id];
+
+    /// <summary>
+    /// A voucher against the channel as it stands with every accepted voucher (<paramref name="ahead"/>): refused while its
+    /// payer is revoked or quarantined, or when the entity holds as many answers as it may (<paramref name="busy"/>: an
+    /// accepted voucher is always acknowledged once durable, so it is refused before it is accepted); else judged by the protocol.
+    /// </summary>
+    public static Result<VoucherTaken> TakeVoucher(StreamingChannel ahead, ChannelId channel, Signed<Voucher> voucher, Func<PartyId, bool> revoked,
+        Func<PartyId, bool> quarantined, ProtocolError? busy, Timestamp now)
+    {
+        var refused = ChannelParties.CheckStanding(channel, [ahead.Terms.Payer.Id], revoked, quarantined) ?? busy;
+        if (refused is not null) return refused;
+        var accepted = StreamingChannels.AcceptVoucher(ahead, voucher, now);
+        if (!accepted.IsOk) return accepted.Error;
+        return new VoucherTaken(voucher, accepted.Value);
     }
 
     /// <summary>Only the lock of this channel's own escrow, of its payer's whole deposit, opens it.</summary>
@@ -250,6 +302,9 @@ public static class StreamingChannelLifecycle
         [new(settlement.PartyA, settlement.PayoutA), new(settlement.PartyB, settlement.PayoutB)];
 
     // What callers are told
+
+    /// <summary>What a close hears while the challenge window of <paramref name="closing"/> runs.</summary>
+    public static ChannelClosing Closing(ChannelId channel, StreamingChannel closing) => new(channel, closing.ChallengeDeadline!.Value);
 
     /// <summary>The acknowledgement of an accepted voucher, sent once its batch is durable.</summary>
     public static VoucherAcknowledged Acknowledge(ChannelId channel, Voucher voucher, VoucherAccepted accepted) =>

@@ -3,14 +3,12 @@ using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Encoding;
-using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
-using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Channels;
 
@@ -25,13 +23,13 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
+    private readonly ChannelRules _rules;
     private readonly RevocationList _revocations;
+    private readonly Func<PartyId, bool> _revoked, _quarantined;
     private readonly OpeningLookups _lookups;
     private readonly PartyStanding<SubmitVoucher> _payer;
     private readonly EscrowClient _escrow;
-    // Vouchers are written in batches: the newest of a batch, with what each purpose was paid by all of it.
-    private readonly BatchedWrites _vouchers;
-    private VoucherBatch? _batch;
+    private readonly VoucherWrites _vouchers;
     private int _eventsSinceSnapshot;
 
     // What is durable, and the channel ahead of it: with every voucher accepted and the close or the end
@@ -43,25 +41,23 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         _id = new ChannelId(id);
         _settings = settings;
+        _rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
         _revocations = RevocationList.Get(Context.System);
+        (_revoked, _quarantined) = (_revocations.IsRevoked, _revocations.IsQuarantined);
         _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
         _payer = new PartyStanding<SubmitVoucher>(Context, devices, _revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing");
-        _vouchers = new BatchedWrites("channel " + id, settings.MaxWaitingVoucherReplies);
+        _vouchers = new VoucherWrites("channel " + id, settings.MaxWaitingVoucherReplies, PersistAsync, Evolve, MaybeSnapshot);
         _escrow = new EscrowClient(Context, this, _id, duplex: false, ledger, settings,
             () => StreamingChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount), () => _state.Escrow);
 
         Recover<SnapshotOffer>(offer => _state = StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ =>
-        {
-            EnergyMetrics.EntityActivated("channel");
-            Resume();
-        });
+        Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("channel"); Resume(); });
         Command<OpenChannel>(Open);
         Command<OpeningKeysFound<StreamingOpening>>(OnOpeningKeysFound);
         Command<SubmitVoucher>(submit =>
         {
-            if (!_payer.Known && _ahead is not null) _payer.Hold(submit, Sender, [_ahead.Terms.Payer.Id]);
+            if (!_payer.Known && _ahead is not null) _payer.Hold(submit, Sender, StreamingChannelLifecycle.Signers(_state));
             else Submit(submit, Sender);
         });
         Command<PartiesStanding>(standing => _payer.Answered(standing, Submit));
@@ -69,7 +65,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<CloseChannel>(Close);
         Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(_state, _ahead, _id)));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, _state.BestVoucher)));
-        Command<GetPurposePaid>(query => Sender.Tell(Answer(StreamingChannelLifecycle.PaidFor(_state, _id, query.Purpose))));
+        Command<GetPurposePaid>(query => Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(_state, _id, query.Purpose))));
         Command<WakeChannel>(_ => _escrow.Wake());
         Command<EscrowLocked>(OnEscrowLocked);
         Command<EscrowReleased>(OnEscrowReleased);
@@ -95,13 +91,9 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private void Open(OpenChannel command)
     {
         if (AnswerKnownOpening(command.Opening, Sender)) return;
-        var decoded = Signed<StreamingOpening>.Decode(command.Opening);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var opening = decoded.Value.Payload;
-        var refusal = StreamingChannelLifecycle.CheckOpening(opening, command.ChannelId, _id, _settings.Network, _settings.Currency, _settings.MinChallengeWindow, _revocations.IsRevoked)
-            ?? _lookups.Busy;
-        if (refusal is not null) { Sender.Tell(Refusal.From(refusal)); return; }
-        _lookups.Start(command.Opening, decoded.Value, Sender, opening.Payer, opening.Payee);
+        var read = StreamingChannelLifecycle.ReadOpening(command.Opening, command.ChannelId, _id, _rules, _revoked);
+        if (!read.IsOk) { Sender.Tell(Refusal.From(read.Error)); return; }
+        _lookups.Start(command.Opening, read.Value, Sender, read.Value.Payload.Payer, read.Value.Payload.Payee);
     }
 
     /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
@@ -112,25 +104,15 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _lookups.Done();
         // Another opening may have been taken while the keys were looked up.
         if (AnswerKnownOpening(found.Opening, found.Sender)) return;
-        var started = !found.First.IsOk ? found.First.Error
-            : !found.Second.IsOk ? found.Second.Error
-            : StreamingChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First.Value, found.Second.Value);
+        var started = StreamingChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second);
         if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
         Persist(started.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Opening.Add(found.Sender); _escrow.Send(); });
     }
 
     private void OnEscrowLocked(EscrowLocked locked)
     {
-        if (_state.Phase != ChannelPhase.Opening) return;
-        var confirmed = StreamingChannelLifecycle.ConfirmLock(_state, _id, locked);
-        if (!confirmed.IsOk) { _escrow.Alert(confirmed.Error); return; }
-        Persist(confirmed.Value, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            _ahead = _state.Channel;
-            _escrow.Opened(_state.Phase, StreamingChannelLifecycle.Opened(_state, _id));
-        });
+        if (!StreamingChannelLifecycle.AwaitsLock(_state) || _escrow.Confirmed(StreamingChannelLifecycle.ConfirmLock(_state, _id, locked)) is not { } confirmed) return;
+        Persist(confirmed, e => { Evolve(e); MaybeSnapshot(); _ahead = _state.Channel; _escrow.Opened(_state.Phase, StreamingChannelLifecycle.Opened(_state, _id)); });
     }
 
     private void OnLedgerRefusal(Refusal refusal)
@@ -147,7 +129,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         var arrivedAt = Stopwatch.GetTimestamp();
         var span = EnergyTracing.StartHandling("channel.voucher", command.TraceParent);
-        var taken = Take(command, span);
+        var decoded = _ahead is null ? new ChannelNotFound(_id) : Signed<Voucher>.Decode(command.Voucher);
+        if (decoded.IsOk) span?.SetTag("energy.payment.kind", EnergyMetrics.NameOf(EnergyMetrics.KindOf(decoded.Value.Payload.Purpose)));
+        var taken = decoded.IsOk
+            ? StreamingChannelLifecycle.TakeVoucher(_ahead!, _id, decoded.Value, _revoked, _quarantined, _vouchers.Full, _settings.Clock.Now)
+            : decoded.Error;
         if (!taken.IsOk)
         {
             EnergyTracing.End(span, taken.Error.Code);
@@ -156,48 +142,10 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         }
         var (voucher, accepted) = taken.Value;
         _ahead = accepted.Channel;
-        CountPayment();
-        _batch = VoucherBatch.Add(_batch, voucher, accepted.Increment);
-        _vouchers.Taken();
+        Activity.ActivityFeed.Get(Context.System).CountPayment();
         // Counted, timed and its span ended when its acknowledgement goes out: once it is durable.
-        _vouchers.ReplyWhenDurable(sender, StreamingChannelLifecycle.Acknowledge(_id, voucher.Payload, accepted),
+        _vouchers.Take(voucher, accepted, sender, StreamingChannelLifecycle.Acknowledge(_id, voucher.Payload, accepted),
             new PendingPayment(EnergyMetrics.KindOf(voucher.Payload.Purpose), arrivedAt, span));
-        WriteVouchers(beforeAClose: false);
-    }
-
-    /// <summary>The voucher decoded and accepted against the channel ahead, or the error it is refused with.</summary>
-    private Result<(Signed<Voucher> Voucher, VoucherAccepted Accepted)> Take(SubmitVoucher command, System.Diagnostics.Activity? span)
-    {
-        if (_ahead is null) return new ChannelNotFound(_id);
-        var decoded = Signed<Voucher>.Decode(command.Voucher);
-        if (!decoded.IsOk) return decoded.Error;
-        span?.SetTag("energy.payment.kind", EnergyMetrics.NameOf(EnergyMetrics.KindOf(decoded.Value.Payload.Purpose)));
-        // Refused before it is accepted: an accepted voucher is always acknowledged once durable.
-        var refused = ChannelParties.CheckStanding(_id, [_ahead.Terms.Payer.Id], _revocations.IsRevoked, _revocations.IsQuarantined) ?? _vouchers.Full;
-        if (refused is not null) return refused;
-        var accepted = StreamingChannels.AcceptVoucher(_ahead, decoded.Value, _settings.Clock.Now);
-        if (!accepted.IsOk) return accepted.Error;
-        return (decoded.Value, accepted.Value);
-    }
-
-    /// <summary>
-    /// Writes the waiting batch, one at a time; its acknowledgements are sent once it is durable. Before a close
-    /// it is written even while another is in flight: the close must follow every voucher it counted.
-    /// </summary>
-    private void WriteVouchers(bool beforeAClose)
-    {
-        ulong write;
-        if (beforeAClose) { if (!_vouchers.Waiting) return; write = _vouchers.Start(); }
-        else if (!_vouchers.TryStart(out write)) return;
-        var recorded = _batch!.ToEvent();
-        _batch = null;
-        PersistAsync(recorded, e =>
-        {
-            Evolve(e);
-            _vouchers.Written(write);
-            if (!beforeAClose) MaybeSnapshot();
-            WriteVouchers(beforeAClose: false);
-        });
     }
 
     // Closing and settlement
@@ -208,10 +156,10 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         var now = _settings.Clock.Now;
         var decision = StreamingChannelLifecycle.Close(_ahead!, command.CloseRequest, now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, _ahead!.ChallengeDeadline!.Value)); return; }
+        if (decision.Value.Event is not { } closed) { Sender.Tell(StreamingChannelLifecycle.Closing(_id, _ahead!)); return; }
         // From here on, vouchers are judged against the closing (or closed) channel, and are journaled after it.
         var (sender, next) = (Sender, decision.Value.Next);
-        WriteVouchers(beforeAClose: true);
+        _vouchers.WriteBeforeAClose();
         _ahead = next;
         PersistAsync(closed, e =>
         {
@@ -219,8 +167,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             MaybeSnapshot();
             if (next.Status == ChannelStatus.Closed) { _escrow.Settling.Add(sender); _escrow.Settle(command.TraceParent); return; }
             // A payer's close opens a challenge window: a dispute the operators may want to watch.
-            PublishDispute(next, now);
-            sender.Tell(new ChannelClosing(_id, next.ChallengeDeadline!.Value));
+            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
+            sender.Tell(StreamingChannelLifecycle.Closing(_id, next));
             _escrow.WatchChallenge(next.ChallengeDeadline!.Value);
         });
     }
@@ -230,23 +178,21 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         if (_ahead is not { Status: ChannelStatus.Closing }) return;
         var ended = StreamingChannelLifecycle.EndChallenge(_ahead, _settings.Clock.Now);
         if (!ended.IsOk) { _escrow.WatchChallenge(_ahead.ChallengeDeadline!.Value); return; }
-        WriteVouchers(beforeAClose: true);
+        _vouchers.WriteBeforeAClose();
         _ahead = ended.Value.Next;
         PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); _escrow.Settle(traceParent: null); });
     }
 
     private void OnEscrowReleased(EscrowReleased released)
     {
-        if (_state.Phase != ChannelPhase.Closed) return;
-        var settled = StreamingChannelLifecycle.ConfirmRelease(_state, _id, released);
-        if (!settled.IsOk) { _escrow.Alert(settled.Error); return; }
-        Persist(settled.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Released(_state.Phase, e.Result); });
+        if (!StreamingChannelLifecycle.AwaitsRelease(_state) || _escrow.Confirmed(StreamingChannelLifecycle.ConfirmRelease(_state, _id, released)) is not { } settled) return;
+        Persist(settled, e => { Evolve(e); MaybeSnapshot(); _escrow.Released(_state.Phase, e.Result); });
     }
 
     private void Resume()
     {
         _ahead = _state.Channel;
-        _payer.Recovered(takesPayments: _ahead is not null && _state.Settlement is null, _ahead is null ? [] : [_ahead.Terms.Payer.Id]);
+        _payer.Recovered(StreamingChannelLifecycle.TakesPayments(_state), StreamingChannelLifecycle.Signers(_state));
         _escrow.Resumed(_state.Phase);
         if (_state.Phase == ChannelPhase.Closing) _escrow.WatchChallenge(_ahead!.ChallengeDeadline!.Value);
     }
@@ -265,11 +211,4 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _eventsSinceSnapshot = 0;
         SaveSnapshot(StreamingChannelLifecycle.ToSnapshot(_state));
     }
-
-    private static object Answer<T>(Result<T> result) => result.IsOk ? result.Value! : Refusal.From(result.Error);
-
-    private static void CountPayment() => Activity.ActivityFeed.Get(Context.System).CountPayment();
-
-    private void PublishDispute(StreamingChannel next, Timestamp now) =>
-        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
 }

@@ -26,7 +26,9 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
+    private readonly ChannelRules _rules;
     private readonly RevocationList _revocations;
+    private readonly Func<PartyId, bool> _revoked, _quarantined;
     private readonly OpeningLookups _lookups;
     private readonly PartyStanding<SubmitDuplexState> _parties;
     private readonly EscrowClient _escrow;
@@ -36,23 +38,21 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     {
         _id = new ChannelId(id);
         _settings = settings;
+        _rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
         _revocations = RevocationList.Get(Context.System);
+        (_revoked, _quarantined) = (_revocations.IsRevoked, _revocations.IsQuarantined);
         _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
         _parties = new PartyStanding<SubmitDuplexState>(Context, devices, _revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing");
         _escrow = new EscrowClient(Context, this, _id, duplex: true, ledger, settings,
             () => DuplexChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount), () => _state.Escrow);
 
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ =>
-        {
-            EnergyMetrics.EntityActivated("duplex-channel");
-            Resume();
-        });
+        Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("duplex-channel"); Resume(); });
         Command<OpenDuplexChannel>(Open);
         Command<OpeningKeysFound<DuplexOpening>>(OnOpeningKeysFound);
         Command<SubmitDuplexState>(submit =>
         {
-            if (!_parties.Known && _state.Channel is not null) _parties.Hold(submit, Sender, Parties);
+            if (!_parties.Known && _state.Channel is not null) _parties.Hold(submit, Sender, DuplexChannelLifecycle.Signers(_state));
             else Submit(submit, Sender);
         });
         Command<PartiesStanding>(standing => _parties.Answered(standing, Submit));
@@ -74,8 +74,6 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
         Akka.Actor.Props.Create(() => new DuplexChannelEntity(id, settings, ledger, devices, operators));
 
-    private PartyId[] Parties => [_state.Terms!.PartyA.Id, _state.Terms.PartyB.Id];
-
     /// <summary>The one way the state changes: a durable event, live or in recovery.</summary>
     private void Evolve(object e) => _state = DuplexChannelLifecycle.Evolve(_state, e);
 
@@ -84,12 +82,9 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private void Open(OpenDuplexChannel command)
     {
         if (AnswerKnownOpening(command.Opening, Sender)) return;
-        var decoded = Signed<DuplexOpening>.Decode(command.Opening);
-        if (!decoded.IsOk) { Sender.Tell(Refusal.From(decoded.Error)); return; }
-        var opening = decoded.Value.Payload;
-        var refusal = DuplexChannelLifecycle.CheckOpening(opening, _id, _settings.Network, _settings.Currency, _settings.MinChallengeWindow) ?? _lookups.Busy;
-        if (refusal is not null) { Sender.Tell(Refusal.From(refusal)); return; }
-        _lookups.Start(command.Opening, decoded.Value, Sender, opening.PartyA, opening.PartyB);
+        var read = DuplexChannelLifecycle.ReadOpening(command.Opening, _id, _rules);
+        if (!read.IsOk) { Sender.Tell(Refusal.From(read.Error)); return; }
+        _lookups.Start(command.Opening, read.Value, Sender, read.Value.Payload.PartyA, read.Value.Payload.PartyB);
     }
 
     /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
@@ -100,22 +95,15 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         _lookups.Done();
         // Another opening may have been taken while the keys were looked up.
         if (AnswerKnownOpening(found.Opening, found.Sender)) return;
-        var opening = found.Signed.Payload;
-        var keyA = ChannelParties.KnownKey(_id, opening.PartyA, found.First, _revocations.IsRevoked(opening.PartyA));
-        var keyB = ChannelParties.KnownKey(_id, opening.PartyB, found.Second, _revocations.IsRevoked(opening.PartyB));
-        var started = !keyA.IsOk ? keyA.Error
-            : !keyB.IsOk ? keyB.Error
-            : DuplexChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, keyA.Value, keyB.Value);
+        var started = DuplexChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second, _revoked);
         if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
         Persist(started.Value, e => { Evolve(e); _escrow.Opening.Add(found.Sender); _escrow.Send(); });
     }
 
     private void OnLocked(EscrowLocked locked)
     {
-        if (!DuplexChannelLifecycle.AwaitsLock(_state, locked)) return;
-        var confirmed = DuplexChannelLifecycle.ConfirmLock(_state, _id, locked);
-        if (!confirmed.IsOk) { _escrow.Alert(confirmed.Error); return; }
-        Persist(confirmed.Value, e =>
+        if (!DuplexChannelLifecycle.AwaitsLock(_state, locked) || _escrow.Confirmed(DuplexChannelLifecycle.ConfirmLock(_state, _id, locked)) is not { } confirmed) return;
+        Persist(confirmed, e =>
         {
             Evolve(e);
             // Not open yet (the other deposit, or a refund after a refusal): the client sends what is still owed.
@@ -138,7 +126,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         var arrivedAt = Stopwatch.GetTimestamp();
         var span = EnergyTracing.StartHandling("duplex.state", command.TraceParent);
         var now = _settings.Clock.Now;
-        var recorded = DuplexChannelLifecycle.TakeState(_state, _id, command.State, _revocations.IsRevoked, _revocations.IsQuarantined, now);
+        var recorded = DuplexChannelLifecycle.TakeState(_state, _id, command.State, _revoked, _quarantined, now);
         if (!recorded.IsOk)
         {
             EnergyTracing.End(span, recorded.Error.Code);
@@ -153,7 +141,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             PublishTrade(after, Math.Abs(after.BalanceB.MinorUnits - balanceBefore.MinorUnits), now);
             EnergyMetrics.PaymentDurable(PaymentKind.Duplex, arrivedAt);
             EnergyTracing.End(span);
-            if (after.Status != ChannelStatus.Closed) { sender.Tell(new DuplexStateAcknowledged(_id, after.Version)); return; }
+            if (DuplexChannelLifecycle.Acknowledge(_state, _id) is { } acknowledged) { sender.Tell(acknowledged); return; }
             _escrow.Settling.Add(sender);
             _escrow.Settle(command.TraceParent);
         });
@@ -173,9 +161,9 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         if (_escrow.Settling.AnswerOrAdd(DuplexChannelLifecycle.KnownClose(_state, _id), Sender)) return;
         var decision = DuplexChannelLifecycle.Close(_state, _id, command.CloseRequest, _settings.Clock.Now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(new ChannelClosing(_id, _state.Channel!.ChallengeDeadline!.Value)); return; }
+        if (decision.Value.Event is not { } closed) { Sender.Tell(DuplexChannelLifecycle.Closing(_state, _id)); return; }
         var sender = Sender;
-        Persist(closed, e => { Evolve(e); sender.Tell(new ChannelClosing(_id, Deadline)); _escrow.WatchChallenge(Deadline); });
+        Persist(closed, e => { Evolve(e); sender.Tell(DuplexChannelLifecycle.Closing(_state, _id)); _escrow.WatchChallenge(Deadline); });
     }
 
     private void FinalizeIfDue()
@@ -188,10 +176,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void OnReleased(EscrowReleased released)
     {
-        if (!DuplexChannelLifecycle.AwaitsRelease(_state, released)) return;
-        var confirmed = DuplexChannelLifecycle.ConfirmRelease(_state, _id, released);
-        if (!confirmed.IsOk) { _escrow.Alert(confirmed.Error); return; }
-        Persist(confirmed.Value, e =>
+        if (!DuplexChannelLifecycle.AwaitsRelease(_state, released) || _escrow.Confirmed(DuplexChannelLifecycle.ConfirmRelease(_state, _id, released)) is not { } confirmed) return;
+        Persist(confirmed, e =>
         {
             Evolve(e);
             // Sends what is still owed (the other escrow's release or refund), or stops retrying when nothing is.
@@ -203,7 +189,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Resume()
     {
-        _parties.Recovered(takesPayments: _state.Channel is not null && _state.Settlement is null, _state.Terms is null ? [] : Parties);
+        _parties.Recovered(DuplexChannelLifecycle.TakesPayments(_state), DuplexChannelLifecycle.Signers(_state));
         _escrow.Resumed(_state.Phase);
         if (_state.Phase == ChannelPhase.Closing) _escrow.WatchChallenge(Deadline);
     }

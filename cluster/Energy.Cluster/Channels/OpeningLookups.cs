@@ -26,8 +26,10 @@ public sealed class OpeningLookups(IActorContext context, IActorRef devices, IAc
     /// <summary>The refusal for one lookup more than the bound, or null while there is room.</summary>
     public ProtocolError? Busy => _running >= MaxAtOnce ? new ChannelBusy(channel, "looking up the parties of other openings") : null;
 
+    /// <summary>Looks up both parties of an opening, or refuses it as busy (<see cref="Busy"/>) when the bound is reached.</summary>
     public void Start<TOpening>(byte[] opening, Signed<TOpening> signed, IActorRef sender, PartyId first, PartyId second) where TOpening : ISignable<TOpening>
     {
+        if (Busy is { } busy) { sender.Tell(Refusal.From(busy)); return; }
         _running++;
         PartyKeys.ResolveBothAsync(devices, operators, channel, first, second, askTimeout)
             .PipeTo(context.Self, success: keys => new OpeningKeysFound<TOpening>(opening, signed, sender, keys.First, keys.Second),
