@@ -97,6 +97,22 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void An_abandoned_streaming_opening_keeps_the_ledger_s_named_error_and_one_written_before_reads_back_with_its_code_and_sentence()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        var ledgerSaid = Refusal.From(new InsufficientFunds(PartyId.Of("device:payer"), 3, 5));
+        var abandoned = new ChannelOpeningAbandoned(ledgerSaid.Code, ledgerSaid.Message) { Refusal = ledgerSaid };
+        var back = Assert.IsType<ChannelOpeningAbandoned>(serializer.FromBinary(serializer.ToBinary(abandoned), "channel.event.opening-abandoned.v1"));
+        Assert.Equal(ledgerSaid.Error, Assert.IsType<InsufficientFunds>(back.ToRefusal().Error));
+
+        // As a node wrote it before the refusal was kept whole: the code and the sentence, under the same manifest.
+        var before = Assert.IsType<ChannelOpeningAbandoned>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(
+            $$$"""{"code":"{{{ledgerSaid.Code}}}","message":"{{{ledgerSaid.Message}}}"}"""), "channel.event.opening-abandoned.v1"));
+        Assert.Equal((ledgerSaid.Code, ledgerSaid.Message, (Refusal?)null), (before.Code, before.Message, before.Refusal));
+        Assert.Equal(new Energy.Channels.RecordedError(ledgerSaid.Code, ledgerSaid.Message), before.ToRefusal().Error);
+    }
+
+    [Fact]
     public void A_refused_duplex_opening_keeps_the_ledger_s_named_error_and_one_written_before_reads_back_with_its_code_and_sentence()
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);

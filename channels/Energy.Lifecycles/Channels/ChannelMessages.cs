@@ -111,8 +111,19 @@ public sealed record ChannelOpeningStarted(byte[] Opening, string PayerKeyHex, s
 [Manifest("channel.event.escrow-locked.v1")]
 public sealed record EscrowLockConfirmed(ulong BlockHeight) : IEnergyMessage;
 
+/// <summary>
+/// The ledger refused the lock for good: the opening is abandoned. <see cref="Refusal"/> carries the refusal whole, with
+/// its named error, so that whoever reads the event matches the error by type; events written before it was kept have
+/// only the code and the sentence, and read back (<see cref="ToRefusal"/>) as a <see cref="Energy.Channels.RecordedError"/>.
+/// </summary>
 [Manifest("channel.event.opening-abandoned.v1")]
-public sealed record ChannelOpeningAbandoned(string Code, string Message) : IEnergyMessage;
+public sealed record ChannelOpeningAbandoned(string Code, string Message) : IEnergyMessage
+{
+    public Refusal? Refusal { get; init; }
+
+    /// <summary>The ledger's refusal: whole when the event kept it, else by its code and sentence.</summary>
+    public Refusal ToRefusal() => Refusal ?? new Refusal(new Energy.Channels.RecordedError(Code, Message));
+}
 
 /// <summary>The newest voucher of a batch, and what every voucher of the batch paid per purpose.</summary>
 [Manifest("channel.event.voucher-recorded.v2")]

@@ -299,7 +299,7 @@ public static class DuplexChannelLifecycle
     {
         DuplexOpeningStarted s => Started(s),
         DuplexEscrowLocked l => Locked(state, l),
-        DuplexOpeningRefused r => state with { Refusal = r.Refusal ?? new Refusal(new Energy.Channels.RecordedError(r.Code, r.Message)) },
+        DuplexOpeningRefused r => state with { Refusal = r.ToRefusal() },
         DuplexStateRecorded s => state with { Channel = Next(state.Channel!, Signed<DuplexState>.Decode(s.State).Unwrap(), s.At).Unwrap() },
         DuplexCloseRecorded c => state with { Channel = DuplexChannels.RequestClose(state.Channel!, Signed<CloseRequest>.Decode(c.CloseRequest).Unwrap(), c.At).Unwrap() },
         DuplexChallengeEnded w => state with { Channel = DuplexChannels.FinalizeClose(state.Channel!, w.At).Unwrap() },

@@ -66,6 +66,9 @@ public sealed record DuplexEscrowLocked(PartyId Account) : IEnergyMessage;
 public sealed record DuplexOpeningRefused(string Code, string Message) : IEnergyMessage
 {
     public Refusal? Refusal { get; init; }
+
+    /// <summary>The ledger's refusal: whole when the event kept it, else by its code and sentence.</summary>
+    public Refusal ToRefusal() => Refusal ?? new Refusal(new Energy.Channels.RecordedError(Code, Message));
 }
 
 [Manifest("duplex.event.state-recorded.v1")]

@@ -235,7 +235,7 @@ public static class StreamingChannelLifecycle
     public static Result<ChannelOpeningAbandoned> Abandon(StreamingChannelState state, ChannelId channel, Refusal refusal)
     {
         if (state.Phase != ChannelPhase.Opening) return new WrongPhase(channel, ChannelPhase.Opening, state.Phase);
-        return new ChannelOpeningAbandoned(refusal.Code, refusal.Message);
+        return new ChannelOpeningAbandoned(refusal.Code, refusal.Message) { Refusal = refusal };
     }
 
     /// <summary>

@@ -173,6 +173,29 @@ public sealed class ChannelRulesTests
     }
 
     [Fact]
+    public void An_abandoned_streaming_opening_keeps_the_ledger_s_named_error_and_leaves_the_channel_as_if_never_opened()
+    {
+        var opening = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
+        var started = StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty,
+            StreamingChannelLifecycle.Open(StreamingChannelState.Empty, Channel, opening.ToArray(), opening, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        var ledgerSaid = Refusal.From(new InsufficientFunds(Payer, 0, 5_000));
+
+        var abandoned = StreamingChannelLifecycle.Abandon(started, Channel, ledgerSaid).Value;
+        Assert.Equal(new InsufficientFunds(Payer, 0, 5_000), Assert.IsType<InsufficientFunds>(abandoned.ToRefusal().Error));
+        Assert.Equal((ledgerSaid.Code, ledgerSaid.Message), (abandoned.Code, abandoned.Message));
+        Assert.Equal(ChannelPhase.None, StreamingChannelLifecycle.Evolve(started, abandoned).Phase);
+
+        // One written before the refusal was kept whole evolves alike, and reads back by its code and sentence.
+        var writtenBefore = new ChannelOpeningAbandoned(ledgerSaid.Code, ledgerSaid.Message);
+        Assert.Equal(new Energy.Channels.RecordedError(ledgerSaid.Code, ledgerSaid.Message), writtenBefore.ToRefusal().Error);
+        Assert.Equal(ChannelPhase.None, StreamingChannelLifecycle.Evolve(started, writtenBefore).Phase);
+
+        // Only an opening is abandoned.
+        var open = StreamingChannelLifecycle.Evolve(started, new EscrowLockConfirmed(3));
+        Assert.Equal(new WrongPhase(Channel, ChannelPhase.Opening, ChannelPhase.Open), StreamingChannelLifecycle.Abandon(open, Channel, ledgerSaid).Error);
+    }
+
+    [Fact]
     public void A_streaming_close_is_refused_without_a_channel_decided_while_open_and_waits_once_the_split_is_decided()
     {
         var opening = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
