@@ -89,6 +89,48 @@ public class DuplexChannelLifecycleProperties
             }
         });
 
+    [Property(MaxTest = 40)]
+    public Property Each_escrow_is_locked_once_and_released_once_and_a_repeated_ledger_answer_changes_nothing() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var (state, journal) = Play(script);
+            Assert.All(journal.OfType<DuplexEscrowLocked>().GroupBy(l => l.Account), locks => Assert.Single(locks));
+            Assert.All(journal.OfType<DuplexEscrowReleased>().GroupBy(r => r.Release.Holder), releases => Assert.Single(releases));
+            foreach (var account in state.Locked)
+            {
+                var again = new EscrowLocked(state.Escrow!.Value, account, state.DepositOf(account), "ledger-0", 1);
+                Assert.False(DuplexChannelLifecycle.AwaitsLock(state, again), $"{account}'s lock is awaited again");
+            }
+            foreach (var release in state.Released)
+            {
+                var again = new EscrowReleased(state.Escrow!.Value, release.Holder, release.Payouts, release.Shard, release.BlockHeight);
+                Assert.False(DuplexChannelLifecycle.AwaitsRelease(state, again), $"{release.Holder}'s release is awaited again");
+                Assert.False(DuplexChannelLifecycle.ConfirmRelease(state, Channel, again).IsOk, $"{release.Holder}'s escrow is released twice");
+            }
+            if (state.Phase is ChannelPhase.Settled || (state.Phase is ChannelPhase.Refused && state.Locked.All(state.IsReleased)))
+                Assert.Empty(DuplexChannelLifecycle.OwedByLedger(state, ShardCount));
+        });
+
+    [Property(MaxTest = 40)]
+    public Property A_replayed_opening_state_or_close_changes_nothing() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var (state, journal) = Play(script);
+            var opening = journal.OfType<DuplexOpeningStarted>().Single().Opening;
+            Assert.NotNull(DuplexChannelLifecycle.KnownOpening(state, Channel, opening));
+            Assert.IsType<ChannelAlreadyExists>(DuplexChannelLifecycle.Open(state, Channel, opening, Signed<DuplexOpening>.Decode(opening).Value,
+                KeyA.PublicKey, KeyB.PublicKey).Error);
+            var late = new Timestamp(1_800_000_000_000 + 10 * WindowMs);
+            foreach (var recorded in journal.OfType<DuplexStateRecorded>())
+                Assert.False(DuplexChannelLifecycle.TakeState(state, Channel, recorded.State, _ => false, _ => false, late).IsOk, "a state was taken twice");
+            foreach (var closed in journal.OfType<DuplexCloseRecorded>())
+            {
+                if (DuplexChannelLifecycle.KnownClose(state, Channel) is not null) continue;
+                var again = DuplexChannelLifecycle.Close(state, Channel, closed.CloseRequest, closed.At);
+                Assert.True(!again.IsOk || again.Value.Event is null, "a close was recorded twice");
+            }
+        });
+
     /// <summary>Plays a script as the entity does: every event is decided against the durable state, persisted and evolved.</summary>
     private static (DuplexChannelState State, List<object> Journal) Play(Script script)
     {

@@ -96,6 +96,46 @@ public class StreamingChannelLifecycleProperties
             if (state.Settlement is { } settled) Assert.Equal(Deposit, settled.Payouts.Sum(p => p.Amount.MinorUnits));
         });
 
+    [Property(MaxTest = 60)]
+    public Property The_escrow_is_locked_once_and_released_once_and_a_repeated_ledger_answer_changes_nothing() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var (state, journal) = Play(steps);
+            Assert.Single(journal.OfType<EscrowLockConfirmed>());
+            Assert.InRange(journal.OfType<SettlementRecorded>().Count(), 0, 1);
+            var lockAgain = new EscrowLocked(state.Escrow!.Value, Payer, Eur(Deposit), "ledger-0", 1);
+            Assert.False(StreamingChannelLifecycle.AwaitsLock(state));
+            Assert.False(StreamingChannelLifecycle.ConfirmLock(state, Channel, lockAgain).IsOk, "the escrow is locked twice");
+            if (state.Settlement is not { } settled) return;
+            var releaseAgain = new EscrowReleased(state.Escrow!.Value, Payer, settled.Payouts, settled.Shard, settled.BlockHeight);
+            Assert.False(StreamingChannelLifecycle.AwaitsRelease(state), "the release is awaited again");
+            Assert.False(StreamingChannelLifecycle.ConfirmRelease(state, Channel, releaseAgain).IsOk, "the escrow is released twice");
+            Assert.Empty(StreamingChannelLifecycle.OwedByLedger(state, ShardCount));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_replayed_opening_voucher_or_close_changes_nothing() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var (state, journal) = Play(steps);
+            var opening = journal.OfType<ChannelOpeningStarted>().Single().Opening;
+            Assert.NotNull(StreamingChannelLifecycle.KnownOpening(state, Channel, opening));
+            Assert.IsType<ChannelAlreadyExists>(StreamingChannelLifecycle.Open(state, Channel, opening, Signed<StreamingOpening>.Decode(opening).Value,
+                PayerKey.PublicKey, PayeeKey.PublicKey).Error);
+            var late = new Timestamp(Start.UnixMilliseconds + 100 * WindowMs);
+            if (state.Channel is { } channel && state.BestVoucher is { } best)
+            {
+                var again = StreamingChannelLifecycle.TakeVoucher(channel, Channel, Signed<Voucher>.Decode(best).Value, _ => false, _ => false, null, late);
+                Assert.False(again.IsOk, "a voucher was taken twice");
+            }
+            foreach (var closed in journal.OfType<CloseRecorded>())
+            {
+                if (StreamingChannelLifecycle.KnownClose(state, state.Channel, Channel) is not null) continue;
+                var again = StreamingChannelLifecycle.Close(state.Channel!, closed.CloseRequest, closed.At);
+                Assert.True(!again.IsOk || again.Value.Event is null, "a close was recorded twice");
+            }
+        });
+
     [Fact]
     public void A_release_before_the_channel_closed_is_refused_with_WrongPhase()
     {
