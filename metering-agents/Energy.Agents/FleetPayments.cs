@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -205,7 +206,7 @@ public sealed class FleetPayments : IDisposable
                     Volatile.Write(ref vehicle.LastAcknowledgedAt, Stopwatch.GetTimestamp());
                     return Outcome.Acknowledged;
                 }
-                catch (NodeClient.NodeRefusedException refused) when (refused.Code == "VoucherNotNewer")
+                catch (NodeClient.NodeRefusedException refused) when (ErrorCodes.Is<VoucherNotNewer>(refused.Code))
                 {
                     vehicle.Sequence = sequence;
                     Interlocked.Increment(ref vehicle.HeldAlreadyCount);
@@ -230,7 +231,9 @@ public sealed class FleetPayments : IDisposable
     private static bool IsNoAnswer(Exception exception) => exception switch
     {
         HttpRequestException or TaskCanceledException or IOException => true,
-        NodeClient.NodeRefusedException refused => refused.Code is "Timeout" or "Http502" or "Http503" or "Http504" or "ChannelBusy" or "NotAnsweredInTime",
+        NodeClient.NodeRefusedException refused => ErrorCodes.Is<NotAnsweredInTime>(refused.Code) || refused.Code is "NotAnsweredInTime" or "Http502" or "Http503" or "Http504"
+            // A channel busy starting is named by the network's own rules, which a device does not carry: known by its code.
+            or "ChannelBusy",
         _ => false,
     };
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
@@ -58,7 +59,7 @@ public sealed class GantryAgent(NetworkId network, DeviceId id, Currency currenc
         {
             pass = await _gateway!.CallAsync(Id, new TollPassCall(SignRequest(vehicle, at, price).ToArray()));
         }
-        catch (GatewayRefusedException refused) when (refused.Code == nameof(TollPriceChanged))
+        catch (GatewayRefusedException refused) when (ErrorCodes.Is<TollPriceChanged>(refused.Code))
         {
             // The price moved (congestion) before this gantry heard: the network tells it the new one; ask again once at that price.
             await WaitForPriceOtherThanAsync(price, TimeSpan.FromSeconds(2));
