@@ -273,6 +273,9 @@ public static class DuplexChannelLifecycle
     /// <summary>What a close hears while the challenge window runs.</summary>
     public static ChannelClosing Closing(DuplexChannelState state, ChannelId channel) => new(channel, state.Channel!.ChallengeDeadline!.Value);
 
+    /// <summary>What the closer hears once its close is durable: the challenge window it opened (a duplex close always opens one).</summary>
+    public static ChannelClosing? Window(ChannelId channel, DuplexChannel next) => next.Status == ChannelStatus.Closing ? new(channel, next.ChallengeDeadline!.Value) : null;
+
     /// <summary>What a taken state is acknowledged with once durable; none once it closed the channel (its closer waits for the settlement).</summary>
     public static DuplexStateAcknowledged? Acknowledge(DuplexChannelState state, ChannelId channel) =>
         state.Channel is { Status: not ChannelStatus.Closed } open ? new DuplexStateAcknowledged(channel, open.Version) : null;

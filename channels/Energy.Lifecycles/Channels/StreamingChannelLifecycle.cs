@@ -306,6 +306,9 @@ public static class StreamingChannelLifecycle
     /// <summary>What a close hears while the challenge window of <paramref name="closing"/> runs.</summary>
     public static ChannelClosing Closing(ChannelId channel, StreamingChannel closing) => new(channel, closing.ChallengeDeadline!.Value);
 
+    /// <summary>What the closer hears once its close is durable: the challenge window it opened, or none when it closed the channel at once (then it waits for the settlement).</summary>
+    public static ChannelClosing? Window(ChannelId channel, StreamingChannel next) => next.Status == ChannelStatus.Closing ? Closing(channel, next) : null;
+
     /// <summary>The acknowledgement of an accepted voucher, sent once its batch is durable.</summary>
     public static VoucherAcknowledged Acknowledge(ChannelId channel, Voucher voucher, VoucherAccepted accepted) =>
         new(channel, voucher.Sequence, voucher.Cumulative)
