@@ -19,36 +19,36 @@ namespace Energy.Cluster.Channels;
 /// watches the challenge window (it is the watchtower: a newer voucher during the window wins), then
 /// settles through the ledger until the ledger confirms. Its state changes only when an event is durable.
 /// </summary>
-public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
+public sealed class ChannelEntity : ReceivePersistentActor, IEscrowedChannel
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
     private readonly ChannelRules _rules;
-    private readonly RevocationList _revocations;
     private readonly Func<PartyId, bool> _revoked, _quarantined;
     private readonly OpeningLookups _lookups;
     private readonly PartyStanding<SubmitVoucher> _payer;
-    private readonly EscrowClient _escrow;
+    private readonly ChannelShell _shell;
     private readonly VoucherWrites _vouchers;
     private int _eventsSinceSnapshot;
 
-    // What is durable, and the channel ahead of it: with every voucher accepted and the close or the end
-    // of the window decided, while their events are written. New vouchers and closes are judged against it.
+    // What is durable, and the channel ahead of it once a voucher or a close moved it ahead (else the durable one): with
+    // every voucher accepted and the close or the end of the window decided, while their events are written. New
+    // vouchers and closes are judged against the channel ahead.
     private StreamingChannelState _state = StreamingChannelState.Empty;
-    private StreamingChannel? _ahead;
+    private StreamingChannel? _movedAhead;
 
     public ChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
         _id = new ChannelId(id);
         _settings = settings;
         _rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
-        _revocations = RevocationList.Get(Context.System);
-        (_revoked, _quarantined) = (_revocations.IsRevoked, _revocations.IsQuarantined);
+        var revocations = RevocationList.Get(Context.System);
+        (_revoked, _quarantined) = (revocations.IsRevoked, revocations.IsQuarantined);
         _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
-        _payer = new PartyStanding<SubmitVoucher>(Context, devices, _revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing");
+        _payer = new PartyStanding<SubmitVoucher>(Context, devices, revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing");
         _vouchers = new VoucherWrites("channel " + id, settings.MaxWaitingVoucherReplies, PersistAsync, Evolve, MaybeSnapshot);
-        _escrow = new EscrowClient(Context, this, _id, duplex: false, ledger, settings,
-            () => StreamingChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount), () => _state.Escrow);
+        // A close and a window's end are journaled after every voucher taken before them.
+        _shell = new ChannelShell(Context, this, _id, duplex: false, ledger, settings, Persist, PersistAsync);
 
         Recover<SnapshotOffer>(offer => _state = StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
         Recover<IEnergyMessage>(Evolve);
@@ -57,20 +57,20 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<OpeningKeysFound<StreamingOpening>>(OnOpeningKeysFound);
         Command<SubmitVoucher>(submit =>
         {
-            if (!_payer.Known && _ahead is not null) _payer.Hold(submit, Sender, StreamingChannelLifecycle.Signers(_state));
+            if (!_payer.Known && Ahead is not null) _payer.Hold(submit, Sender, StreamingChannelLifecycle.Signers(_state));
             else Submit(submit, Sender);
         });
         Command<PartiesStanding>(standing => _payer.Answered(standing, Submit));
         Command<PartiesStandingUnknown>(_ => _payer.Unanswered());
         Command<CloseChannel>(Close);
-        Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(_state, _ahead, _id)));
+        Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(_state, Ahead, _id)));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, _state.BestVoucher)));
         Command<GetPurposePaid>(query => Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(_state, _id, query.Purpose))));
-        Command<WakeChannel>(_ => _escrow.Wake());
-        Command<EscrowLocked>(OnEscrowLocked);
-        Command<EscrowReleased>(OnEscrowReleased);
-        Command<Refusal>(OnLedgerRefusal);
-        Command<EscrowRetryDue>(_ => _escrow.RetryDue());
+        Command<WakeChannel>(_ => _shell.Wake());
+        Command<EscrowLocked>(locked => { if (StreamingChannelLifecycle.AwaitsLock(_state)) _shell.Locked(StreamingChannelLifecycle.ConfirmLock(_state, _id, locked)); });
+        Command<EscrowReleased>(released => { if (StreamingChannelLifecycle.AwaitsRelease(_state)) _shell.Released(StreamingChannelLifecycle.ConfirmRelease(_state, _id, released)); });
+        Command<Refusal>(refusal => _shell.Refused(StreamingChannelLifecycle.Abandon(_state, _id, refusal), refusal));
+        Command<EscrowRetryDue>(_ => _shell.RetryDue());
         Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
@@ -82,6 +82,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
         Akka.Actor.Props.Create(() => new ChannelEntity(id, settings, ledger, devices, operators));
+
+    private StreamingChannel? Ahead => _movedAhead ?? _state.Channel;
 
     /// <summary>The one way the state changes: a durable event, live or in recovery.</summary>
     private void Evolve(object e) => _state = StreamingChannelLifecycle.Evolve(_state, e);
@@ -96,31 +98,14 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _lookups.Start(command.Opening, read.Value, Sender, read.Value.Payload.Payer, read.Value.Payload.Payee);
     }
 
-    /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
-    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _escrow.Opening.AnswerOrAdd(StreamingChannelLifecycle.KnownOpening(_state, _id, opening), sender);
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _shell.AnswerKnownOpening(StreamingChannelLifecycle.KnownOpening(_state, _id, opening), sender);
 
     private void OnOpeningKeysFound(OpeningKeysFound<StreamingOpening> found)
     {
         _lookups.Done();
         // Another opening may have been taken while the keys were looked up.
         if (AnswerKnownOpening(found.Opening, found.Sender)) return;
-        var started = StreamingChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second);
-        if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
-        Persist(started.Value, e => { Evolve(e); MaybeSnapshot(); _escrow.Opening.Add(found.Sender); _escrow.Send(); });
-    }
-
-    private void OnEscrowLocked(EscrowLocked locked)
-    {
-        if (!StreamingChannelLifecycle.AwaitsLock(_state) || _escrow.Confirmed(StreamingChannelLifecycle.ConfirmLock(_state, _id, locked)) is not { } confirmed) return;
-        Persist(confirmed, e => { Evolve(e); MaybeSnapshot(); _ahead = _state.Channel; _escrow.Opened(_state.Phase, StreamingChannelLifecycle.Opened(_state, _id)); });
-    }
-
-    private void OnLedgerRefusal(Refusal refusal)
-    {
-        // Only the lock can be refused for good (no funds); a refused release is a bug and is retried loudly.
-        var abandoned = StreamingChannelLifecycle.Abandon(_state, _id, refusal);
-        if (!abandoned.IsOk) { _escrow.RefusedUnexpectedly(refusal); return; }
-        Persist(abandoned.Value, e => { Evolve(e); MaybeSnapshot(); _ahead = null; _escrow.Settled(); _escrow.Opening.AnswerAll(refusal); });
+        _shell.Open(StreamingChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second), found.Sender);
     }
 
     // Vouchers
@@ -129,10 +114,11 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     {
         var arrivedAt = Stopwatch.GetTimestamp();
         var span = EnergyTracing.StartHandling("channel.voucher", command.TraceParent);
-        var decoded = _ahead is null ? new ChannelNotFound(_id) : Signed<Voucher>.Decode(command.Voucher);
+        var ahead = Ahead;
+        var decoded = ahead is null ? new ChannelNotFound(_id) : Signed<Voucher>.Decode(command.Voucher);
         if (decoded.IsOk) span?.SetTag("energy.payment.kind", EnergyMetrics.NameOf(EnergyMetrics.KindOf(decoded.Value.Payload.Purpose)));
         var taken = decoded.IsOk
-            ? StreamingChannelLifecycle.TakeVoucher(_ahead!, _id, decoded.Value, _revoked, _quarantined, _vouchers.Full, _settings.Clock.Now)
+            ? StreamingChannelLifecycle.TakeVoucher(ahead!, _id, decoded.Value, _revoked, _quarantined, _vouchers.Full, _settings.Clock.Now)
             : decoded.Error;
         if (!taken.IsOk)
         {
@@ -141,7 +127,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         var (voucher, accepted) = taken.Value;
-        _ahead = accepted.Channel;
+        _movedAhead = accepted.Channel;
         Activity.ActivityFeed.Get(Context.System).CountPayment();
         // Counted, timed and its span ended when its acknowledgement goes out: once it is durable.
         _vouchers.Take(voucher, accepted, sender, StreamingChannelLifecycle.Acknowledge(_id, voucher.Payload, accepted),
@@ -152,54 +138,40 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Close(CloseChannel command)
     {
-        if (_escrow.Settling.AnswerOrAdd(StreamingChannelLifecycle.KnownClose(_state, _ahead, _id), Sender)) return;
+        var ahead = Ahead;
+        if (_shell.AnswerKnownClose(StreamingChannelLifecycle.KnownClose(_state, ahead, _id), Sender)) return;
         var now = _settings.Clock.Now;
-        var decision = StreamingChannelLifecycle.Close(_ahead!, command.CloseRequest, now);
+        var decision = StreamingChannelLifecycle.Close(ahead!, command.CloseRequest, now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(StreamingChannelLifecycle.Closing(_id, _ahead!)); return; }
+        if (decision.Value.Event is not { } closed) { Sender.Tell(StreamingChannelLifecycle.Closing(_id, ahead!)); return; }
         // From here on, vouchers are judged against the closing (or closed) channel, and are journaled after it.
-        var (sender, next) = (Sender, decision.Value.Next);
+        var next = decision.Value.Next;
         _vouchers.WriteBeforeAClose();
-        _ahead = next;
-        PersistAsync(closed, e =>
-        {
-            Evolve(e);
-            MaybeSnapshot();
-            if (next.Status == ChannelStatus.Closed) { _escrow.Settling.Add(sender); _escrow.Settle(command.TraceParent); return; }
-            // A payer's close opens a challenge window: a dispute the operators may want to watch.
-            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
-            sender.Tell(StreamingChannelLifecycle.Closing(_id, next));
-            _escrow.WatchChallenge(next.ChallengeDeadline!.Value);
-        });
+        _movedAhead = next;
+        // A payer's close opens a challenge window: a dispute the operators may want to watch.
+        var window = StreamingChannelLifecycle.Window(_id, next);
+        _shell.Close(closed, window, Sender, command.TraceParent, window is null ? null : new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now));
     }
 
     private void FinalizeIfDue()
     {
-        if (_ahead is not { Status: ChannelStatus.Closing }) return;
-        var ended = StreamingChannelLifecycle.EndChallenge(_ahead, _settings.Clock.Now);
-        if (!ended.IsOk) { _escrow.WatchChallenge(_ahead.ChallengeDeadline!.Value); return; }
+        if (Ahead is not { Status: ChannelStatus.Closing } closing) return;
+        var ended = StreamingChannelLifecycle.EndChallenge(closing, _settings.Clock.Now);
+        if (!ended.IsOk) { _shell.WatchChallenge(closing.ChallengeDeadline!.Value); return; }
         _vouchers.WriteBeforeAClose();
-        _ahead = ended.Value.Next;
-        PersistAsync(ended.Value.Event, e => { Evolve(e); MaybeSnapshot(); _escrow.Settle(traceParent: null); });
-    }
-
-    private void OnEscrowReleased(EscrowReleased released)
-    {
-        if (!StreamingChannelLifecycle.AwaitsRelease(_state) || _escrow.Confirmed(StreamingChannelLifecycle.ConfirmRelease(_state, _id, released)) is not { } settled) return;
-        Persist(settled, e => { Evolve(e); MaybeSnapshot(); _escrow.Released(_state.Phase, e.Result); });
+        _movedAhead = ended.Value.Next;
+        _shell.EndChallenge(ended.Value.Event);
     }
 
     private void Resume()
     {
-        _ahead = _state.Channel;
         _payer.Recovered(StreamingChannelLifecycle.TakesPayments(_state), StreamingChannelLifecycle.Signers(_state));
-        _escrow.Resumed(_state.Phase);
-        if (_state.Phase == ChannelPhase.Closing) _escrow.WatchChallenge(_ahead!.ChallengeDeadline!.Value);
+        _shell.Resumed(_state.Channel?.ChallengeDeadline);
     }
 
     protected override void PostStop()
     {
-        _escrow.Stopped();
+        _shell.Stopped();
         base.PostStop();
     }
 
@@ -211,4 +183,13 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _eventsSinceSnapshot = 0;
         SaveSnapshot(StreamingChannelLifecycle.ToSnapshot(_state));
     }
+
+    // What the shell reads of the durable state, and how an event of it becomes the state.
+
+    ChannelPhase IEscrowedChannel.Phase => _state.Phase;
+    EscrowId? IEscrowedChannel.Escrow => _state.Escrow;
+    ChannelSettled? IEscrowedChannel.Settlement => _state.Settlement;
+    IReadOnlyList<ILedgerCommand> IEscrowedChannel.OwedByLedger() => StreamingChannelLifecycle.OwedByLedger(_state, _settings.LedgerShardCount);
+    object? IEscrowedChannel.Opened() => _state.Channel is null ? null : StreamingChannelLifecycle.Opened(_state, _id);
+    void IEscrowedChannel.Durable(object e) { Evolve(e); MaybeSnapshot(); }
 }

@@ -3,14 +3,11 @@ using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Duplex;
-using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
-using Energy.Channels.Streaming;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
-using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Channels;
 
@@ -22,16 +19,15 @@ namespace Energy.Cluster.Channels;
 /// Every event is persisted before it is acknowledged, and the state changes only with a durable event.
 /// A refused opening keeps its channel id: its escrow was released, and the same opening can never lock it again.
 /// </summary>
-public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
+public sealed class DuplexChannelEntity : ReceivePersistentActor, IEscrowedChannel
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
     private readonly ChannelRules _rules;
-    private readonly RevocationList _revocations;
     private readonly Func<PartyId, bool> _revoked, _quarantined;
     private readonly OpeningLookups _lookups;
     private readonly PartyStanding<SubmitDuplexState> _parties;
-    private readonly EscrowClient _escrow;
+    private readonly ChannelShell _shell;
     private DuplexChannelState _state = DuplexChannelState.Empty;
 
     public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
@@ -39,12 +35,11 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         _id = new ChannelId(id);
         _settings = settings;
         _rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
-        _revocations = RevocationList.Get(Context.System);
-        (_revoked, _quarantined) = (_revocations.IsRevoked, _revocations.IsQuarantined);
+        var revocations = RevocationList.Get(Context.System);
+        (_revoked, _quarantined) = (revocations.IsRevoked, revocations.IsQuarantined);
         _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
-        _parties = new PartyStanding<SubmitDuplexState>(Context, devices, _revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing");
-        _escrow = new EscrowClient(Context, this, _id, duplex: true, ledger, settings,
-            () => DuplexChannelLifecycle.OwedByLedger(_state, settings.LedgerShardCount), () => _state.Escrow);
+        _parties = new PartyStanding<SubmitDuplexState>(Context, devices, revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing");
+        _shell = new ChannelShell(Context, this, _id, duplex: true, ledger, settings, Persist, Persist);
 
         Recover<IEnergyMessage>(Evolve);
         Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("duplex-channel"); Resume(); });
@@ -59,11 +54,11 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Command<PartiesStandingUnknown>(_ => _parties.Unanswered());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(DuplexChannelLifecycle.View(_state, _id)));
-        Command<WakeDuplexChannel>(_ => _escrow.Wake());
-        Command<EscrowLocked>(OnLocked);
-        Command<EscrowReleased>(OnReleased);
-        Command<Refusal>(OnLedgerRefusal);
-        Command<EscrowRetryDue>(_ => _escrow.RetryDue());
+        Command<WakeDuplexChannel>(_ => _shell.Wake());
+        Command<EscrowLocked>(locked => { if (DuplexChannelLifecycle.AwaitsLock(_state, locked)) _shell.Locked(DuplexChannelLifecycle.ConfirmLock(_state, _id, locked)); });
+        Command<EscrowReleased>(released => { if (DuplexChannelLifecycle.AwaitsRelease(_state, released)) _shell.Released(DuplexChannelLifecycle.ConfirmRelease(_state, _id, released)); });
+        Command<Refusal>(refusal => _shell.Refused(DuplexChannelLifecycle.Refuse(_state, _id, refusal), refusal));
+        Command<EscrowRetryDue>(_ => _shell.RetryDue());
         Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
     }
 
@@ -87,36 +82,14 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         _lookups.Start(command.Opening, read.Value, Sender, read.Value.Payload.PartyA, read.Value.Payload.PartyB);
     }
 
-    /// <summary>Answers an opening this channel already holds; false when it holds none.</summary>
-    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _escrow.Opening.AnswerOrAdd(DuplexChannelLifecycle.KnownOpening(_state, _id, opening), sender);
+    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _shell.AnswerKnownOpening(DuplexChannelLifecycle.KnownOpening(_state, _id, opening), sender);
 
     private void OnOpeningKeysFound(OpeningKeysFound<DuplexOpening> found)
     {
         _lookups.Done();
         // Another opening may have been taken while the keys were looked up.
         if (AnswerKnownOpening(found.Opening, found.Sender)) return;
-        var started = DuplexChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second, _revoked);
-        if (!started.IsOk) { found.Sender.Tell(Refusal.From(started.Error)); return; }
-        Persist(started.Value, e => { Evolve(e); _escrow.Opening.Add(found.Sender); _escrow.Send(); });
-    }
-
-    private void OnLocked(EscrowLocked locked)
-    {
-        if (!DuplexChannelLifecycle.AwaitsLock(_state, locked) || _escrow.Confirmed(DuplexChannelLifecycle.ConfirmLock(_state, _id, locked)) is not { } confirmed) return;
-        Persist(confirmed, e =>
-        {
-            Evolve(e);
-            // Not open yet (the other deposit, or a refund after a refusal): the client sends what is still owed.
-            if (_state.Channel is null) _escrow.Send();
-            else _escrow.Opened(_state.Phase, DuplexChannelLifecycle.Opened(_state, _id));
-        });
-    }
-
-    private void OnLedgerRefusal(Refusal refusal)
-    {
-        var refused = DuplexChannelLifecycle.Refuse(_state, _id, refusal);
-        if (!refused.IsOk) { _escrow.RefusedUnexpectedly(refusal); return; }
-        Persist(refused.Value, e => { Evolve(e); _escrow.Opening.AnswerAll(refusal); _escrow.Send(); });
+        _shell.Open(DuplexChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second, _revoked), found.Sender);
     }
 
     // States
@@ -141,9 +114,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
             PublishTrade(after, Math.Abs(after.BalanceB.MinorUnits - balanceBefore.MinorUnits), now);
             EnergyMetrics.PaymentDurable(PaymentKind.Duplex, arrivedAt);
             EnergyTracing.End(span);
-            if (DuplexChannelLifecycle.Acknowledge(_state, _id) is { } acknowledged) { sender.Tell(acknowledged); return; }
-            _escrow.Settling.Add(sender);
-            _escrow.Settle(command.TraceParent);
+            if (DuplexChannelLifecycle.Acknowledge(_state, _id) is { } acknowledged) sender.Tell(acknowledged);
+            else _shell.Settle(sender, command.TraceParent);
         });
     }
 
@@ -158,47 +130,39 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     private void Close(CloseDuplexChannel command)
     {
-        if (_escrow.Settling.AnswerOrAdd(DuplexChannelLifecycle.KnownClose(_state, _id), Sender)) return;
+        if (_shell.AnswerKnownClose(DuplexChannelLifecycle.KnownClose(_state, _id), Sender)) return;
         var decision = DuplexChannelLifecycle.Close(_state, _id, command.CloseRequest, _settings.Clock.Now);
         if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
         if (decision.Value.Event is not { } closed) { Sender.Tell(DuplexChannelLifecycle.Closing(_state, _id)); return; }
-        var sender = Sender;
-        Persist(closed, e => { Evolve(e); sender.Tell(DuplexChannelLifecycle.Closing(_state, _id)); _escrow.WatchChallenge(Deadline); });
+        _shell.Close(closed, DuplexChannelLifecycle.Window(_id, decision.Value.Next), Sender, command.TraceParent, dispute: null);
     }
 
     private void FinalizeIfDue()
     {
         if (_state.Phase != ChannelPhase.Closing) return;
         var ended = DuplexChannelLifecycle.EndChallenge(_state, _id, _settings.Clock.Now);
-        if (!ended.IsOk) { _escrow.WatchChallenge(Deadline); return; }
-        Persist(ended.Value, e => { Evolve(e); _escrow.Settle(traceParent: null); });
-    }
-
-    private void OnReleased(EscrowReleased released)
-    {
-        if (!DuplexChannelLifecycle.AwaitsRelease(_state, released) || _escrow.Confirmed(DuplexChannelLifecycle.ConfirmRelease(_state, _id, released)) is not { } confirmed) return;
-        Persist(confirmed, e =>
-        {
-            Evolve(e);
-            // Sends what is still owed (the other escrow's release or refund), or stops retrying when nothing is.
-            _escrow.Send();
-            // A refused opening answers no one on its refunds: its waiters were told of the refusal.
-            if (_state.Settlement is { } settlement) _escrow.Released(_state.Phase, settlement);
-        });
+        if (!ended.IsOk) _shell.WatchChallenge(_state.Channel!.ChallengeDeadline!.Value);
+        else _shell.EndChallenge(ended.Value);
     }
 
     private void Resume()
     {
         _parties.Recovered(DuplexChannelLifecycle.TakesPayments(_state), DuplexChannelLifecycle.Signers(_state));
-        _escrow.Resumed(_state.Phase);
-        if (_state.Phase == ChannelPhase.Closing) _escrow.WatchChallenge(Deadline);
+        _shell.Resumed(_state.Channel?.ChallengeDeadline);
     }
 
     protected override void PostStop()
     {
-        _escrow.Stopped();
+        _shell.Stopped();
         base.PostStop();
     }
 
-    private Timestamp Deadline => _state.Channel!.ChallengeDeadline!.Value;
+    // What the shell reads of the durable state, and how an event of it becomes the state.
+
+    ChannelPhase IEscrowedChannel.Phase => _state.Phase;
+    EscrowId? IEscrowedChannel.Escrow => _state.Escrow;
+    ChannelSettled? IEscrowedChannel.Settlement => _state.Settlement;
+    IReadOnlyList<ILedgerCommand> IEscrowedChannel.OwedByLedger() => DuplexChannelLifecycle.OwedByLedger(_state, _settings.LedgerShardCount);
+    object? IEscrowedChannel.Opened() => _state.Channel is null ? null : DuplexChannelLifecycle.Opened(_state, _id);
+    void IEscrowedChannel.Durable(object e) => Evolve(e);
 }
