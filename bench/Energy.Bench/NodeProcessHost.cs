@@ -102,6 +102,12 @@ public sealed class NodeProcessHost : IAsyncDisposable
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "energy-node.dll"), "--urls", url.ToString(),
                      $"--Energy:DataDirectory={directory}", $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", $"--Logging:LogLevel:Default={level}" }.Concat(settings))
             start.ArgumentList.Add(argument);
+        // ENERGY_BENCH_NODE_ENV sets environment variables of the node process only, e.g. "DOTNET_gcServer=0 DOTNET_GCgen0size=0x1000000".
+        foreach (var pair in (Environment.GetEnvironmentVariable("ENERGY_BENCH_NODE_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0) start.Environment[pair[..equals]] = pair[(equals + 1)..];
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("the node did not start");
         // Written line by line (flushed each time) for as long as the bench runs, across the node's restarts.
         var log = logPath is { Length: > 0 } ? TextWriter.Synchronized(new StreamWriter(logPath, append: true) { AutoFlush = true }) : null;
