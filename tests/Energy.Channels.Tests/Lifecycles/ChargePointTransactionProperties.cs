@@ -1,12 +1,11 @@
 using Energy.Channels.Primitives;
-using Energy.Cluster.ChargePoints;
-using Energy.Cluster.Gateway;
+using Energy.Lifecycles.ChargePoints;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Energy.Lifecycles;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// A charge point's OCPP transactions, called directly: random starts (accepted or not), meter values (forward,
