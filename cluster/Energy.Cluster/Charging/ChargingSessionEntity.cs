@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Persistence;
-using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -9,8 +8,8 @@ using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Energy.Lifecycles.Channels;
-using Energy.Lifecycles.Registry;
 using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Charging;
 
@@ -35,10 +34,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
-        _id = new SessionId(id);
-        _settings = settings;
-        _devices = devices;
-        _channels = channels;
+        (_id, _settings, _devices, _channels) = (new SessionId(id), settings, devices, channels);
         _limits = new SessionLimits(settings.Currency, settings.MaxPricePerKwh, settings.MaxSessionCredit);
         // The vehicle is looked for while the session waits for it: a minute, once a second.
         _push = new DevicePush(Context, this, devices, settings.Clock, settings.AskTimeout,
@@ -48,11 +44,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ =>
-        {
-            EnergyMetrics.EntityActivated("charging-session");
-            OnRecovered();
-        });
+        Recover<RecoveryCompleted>(_ => OnRecovered());
         Command<StartSession>(OnStart);
         Command<StartWitnessedSession>(OnStartWitnessed);
         Command<AcceptSession>(OnAccept);
@@ -67,7 +59,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
         });
         Command<DeviceLookupDue>(_ => OfferToVehicle());
-        Command<Due>(due => { if (due == Due.Settle) Complete(); else OnConsentDeadline(); });
+        Command<Due>(due => { if (due == Due.Settle) Complete(); else if (ChargingSession.DecideConsentExpiry(_state, Now) is { } expired) Record(expired, _ => StopUnconsented()); });
     }
 
     /// <summary>The session's deadlines: its vehicle's time to consent, and to pay the end reading.</summary>
@@ -106,7 +98,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnRecovered()
     {
-        if (_state.End is not null && _state.Record is null) Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
+        EnergyMetrics.EntityActivated("charging-session");
+        if (_state.AwaitsSettlement) Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
         if (_state.AwaitsConsent) ScheduleConsentDeadline();
         if (_state.Channel is not { } channel || _state.Record is not null) return;
         AwaitedAnswers.Ask(Context, Stash, _channels, new GetPurposePaid(channel, _id.Purpose), _settings.AskTimeout,
@@ -121,14 +114,12 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _progress.Taken();
     }
 
-    // Starting, and the vehicle's consent
+    // Starting, accepting, and the vehicle's consent
 
     private void OnStart(StartSession command)
     {
-        var sender = Sender;
-        var check = ChargingSession.CheckStart(_state, _id, command, _limits);
-        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
-        if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
+        var (sender, check) = (Sender, ChargingSession.CheckStart(_state, _id, command, _limits));
+        if (!check.IsOk || check.Value == SessionDecision.Repeat) { sender.Tell(check.IsOk ? View() : Refusal.From(check.Error)); return; }
         AskParties(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
             var started = ChargingSession.DecideStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked, Now);
@@ -140,13 +131,11 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnStartWitnessed(StartWitnessedSession command)
     {
-        if (_state.IsStarted) return;
-        AskParties(command.Charger, command.Vehicle, (chargerAnswer, vehicleAnswer) =>
+        if (!ChargingSession.TakesWitnessedStart(_state)) return;
+        AskParties(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
-            var charger = ChargingSession.CheckParties(command.Charger, chargerAnswer, command.Vehicle, vehicleAnswer, RevocationList.Get(Context.System).IsRevoked, Now);
-            if (!charger.IsOk) return;
-            var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, PartyId.From(charger.Value.Operator), _settings.NodeKey,
-                new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
+            var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked,
+                _settings.NodeKey, new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
             if (started.IsOk) Record(started.Value, _ => { ScheduleConsentDeadline(); OfferToVehicle(); });
         });
     }
@@ -165,26 +154,17 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void ScheduleConsentDeadline() =>
         Timers.StartSingleTimer(Due.Consent, Due.Consent, ChargingSession.ConsentLeft(_state, _settings.SessionConsentTimeout, Now));
 
-    private void OnConsentDeadline()
+    private void StopUnconsented()
     {
-        if (ChargingSession.DecideConsentExpiry(_state, Now) is not { } expired) return;
-        Record(expired, _ =>
-        {
-            if (_id.Transaction is { } transaction)
-                Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
-                    .Tell(new StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
-        });
+        if (ChargingSession.UnconsentedStop(_id) is { } stop) Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point").Tell(stop);
     }
-
-    // Accepting
 
     private void OnAccept(AcceptSession command)
     {
         var sender = Sender;
-        if (_state.IsStarted && command.Vehicle == Vehicle) _push.Pin(Vehicle, command.Connection);
+        if (ChargingSession.IsParty(_state, command.Vehicle, isCharger: false)) _push.Pin(command.Vehicle, command.Connection);
         var check = ChargingSession.CheckAccept(_state, _id, command.Vehicle, command.Channel);
-        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
-        if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
+        if (!check.IsOk || check.Value == SessionDecision.Repeat) { sender.Tell(check.IsOk ? View() : Refusal.From(check.Error)); return; }
         AwaitedAnswers.Ask(Context, Stash, _channels, new GetChannel(command.Channel), _settings.AskTimeout, answer =>
         {
             var bound = ChargingSession.DecideBind(_state, _id, command.Channel, answer);
@@ -201,15 +181,17 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         // Refused before it is taken: a reading taken is always answered once durable.
         if (_progress.Full is { } full) { Sender.Tell(Refusal.From(full)); return; }
         var taken = ChargingSession.DecideReading(_state, _id, command.Charger, command.Reading, _settings.Network);
-        if (!taken.IsOk) { Sender.Tell(Refusal.From(taken.Error)); return; }
-        TakeReading(taken.Value, Sender);
+        if (taken.IsOk) TakeReading(taken.Value, Sender);
+        else Sender.Tell(Refusal.From(taken.Error));
     }
 
     private void OnWitnessedReading(WitnessedReading reading)
     {
-        if (ChargingSession.DecideWitnessedReading(_state, reading, _settings.Network, _settings.NodeKey, Now) is not { } signed) return;
-        if (reading.Final) Stop(new SessionStopRequested(signed.ToArray(), Now), ActorRefs.Nobody);
-        else TakeReading(ChargingSession.ReadingTaken(_state, signed), ActorRefs.Nobody);
+        switch (ChargingSession.DecideWitnessed(_state, reading, _settings.Network, _settings.NodeKey, Now))
+        {
+            case SessionStopRequested stop: Stop(stop, ActorRefs.Nobody); break;
+            case ProgressTaken progress: TakeReading(progress, ActorRefs.Nobody); break;
+        }
     }
 
     private void TakeReading(ProgressTaken reading, IActorRef replyTo)
@@ -217,7 +199,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Take(reading);
         Notify(reading);
         CheckCredit();
-        if (!replyTo.IsNobody()) _progress.ReplyWhenDurable(replyTo, () => Progress());
+        if (!replyTo.IsNobody()) _progress.ReplyWhenDurable(replyTo, () => ChargingSession.Progress(_state, _id));
         WriteProgress();
     }
 
@@ -251,10 +233,9 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (answered.Answer is not VoucherAcknowledged ack) { answered.ReplyTo.Tell(answered.Answer); return; }
         // The channel holds the voucher durably: the session takes it and writes it with its next batch.
         Take(ChargingSession.DecideAcknowledged(_state, _id, answered.For, ack));
-        // A charger with a reading waiting for its answer learns what is paid from that answer; one without is told now.
-        if (_progress.Held == 0) _push.Push(ChargingSession.PaidNotice(_state, _id));
+        if (ChargingSession.PaidNotice(_state, _id, readingAnswerWaiting: _progress.Held > 0) is { } notice) _push.Push(notice);
         CheckCredit();
-        answered.ReplyTo.Tell(Progress());
+        answered.ReplyTo.Tell(ChargingSession.Progress(_state, _id));
         if (_state.ReadyToComplete) Complete();
     }
 
@@ -271,8 +252,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         var decided = ChargingSession.DecideStop(_state, _id, command, _settings.Network, Now);
         if (decided.IsOk && decided.Value is null) { Sender.Tell(View()); return; }
         if (IsRefused(command.Charger, command.Connection, isCharger: true)) return;
-        if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
-        Stop(decided.Value!, Sender);
+        if (decided.IsOk) Stop(decided.Value!, Sender);
+        else Sender.Tell(Refusal.From(decided.Error));
     }
 
     private void Stop(SessionStopRequested stop, IActorRef replyTo) => Record(stop, _ =>
@@ -287,14 +268,13 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     {
         if (ChargingSession.DecideCompletion(_state, _id, Now) is not { } completed) return;
         Timers.Cancel(Due.Settle);
-        Record(completed, e => { PublishCompleted(e.Record); replyTo?.Tell(View()); });
-    }
-
-    private void PublishCompleted(ChargeRecord r)
-    {
-        var started = _state.Started!;
-        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id, started.Payee, r.Charger, r.Vehicle, r.Channel,
-            new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
+        Record(completed, e =>
+        {
+            var (started, r) = (_state.Started!, e.Record);
+            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id, started.Payee, r.Charger, r.Vehicle, r.Channel,
+                new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
+            replyTo?.Tell(View());
+        });
     }
 
     /// <summary>
@@ -307,8 +287,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _push.Pin(device, connection);
         return false;
     }
-
-    private SessionProgress Progress() => ChargingSession.Progress(_state, _id);
 
     private SessionView View() => ChargingSession.View(_state, _id);
 }
