@@ -156,14 +156,20 @@ public static class TollPasses
     /// <summary>The vehicle says it cannot pay: one violation with the cause it gave, when it is one the network knows.</summary>
     public static ViolationRecorded DecideDecline(TollPassState pass, OperatorId tollOperator, string reason, Timestamp now)
     {
-        var cause = reason switch
-        {
-            nameof(ViolationCause.NoChannel) => ViolationCause.NoChannel,
-            nameof(ViolationCause.DepositExhausted) => ViolationCause.DepositExhausted,
-            _ => ViolationCause.InvalidAnswer,
-        };
-        return Violate(pass, tollOperator, cause, $"the vehicle declined: {reason}", now);
+        return Violate(pass, tollOperator, DeclinedFor(reason), $"the vehicle declined: {reason}", now);
     }
+
+    /// <summary>The cause a vehicle's reason to decline is recorded as: the reasons of the wire contract, any other an invalid answer.</summary>
+    public static ViolationCause DeclinedFor(string reason) => reason switch
+    {
+        TollDeclineReasons.NoChannel => ViolationCause.NoChannel,
+        TollDeclineReasons.DepositExhausted => ViolationCause.DepositExhausted,
+        _ => ViolationCause.InvalidAnswer,
+    };
+
+    /// <summary>What the operator's toll office is given once a pass resolves: the violation to file; none when the pass was paid.</summary>
+    public static FileViolation? ToFile(IEnergyMessage resolution) =>
+        resolution is ViolationRecorded { Violation: var violation } ? new FileViolation(violation.Operator, violation) : null;
 
     /// <summary>A pass not paid within the answer time is late: one violation.</summary>
     public static ViolationRecorded? DecideLate(TollPassState pass, OperatorId tollOperator, long answerTimeoutMs, Timestamp now) =>
