@@ -233,7 +233,8 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
     {
         _book.Apply(resolution);
-        var resolved = TollPasses.Evolve(pass, resolution);
+        // The book holds the pass as it resolved (unless it forgot it already among the oldest resolved).
+        var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
         PersistAsync(resolution, _ =>
         {
             EnergyTracing.End(span, resolution is ViolationRecorded recordedViolation ? recordedViolation.Violation.Cause.ToString() : null);
