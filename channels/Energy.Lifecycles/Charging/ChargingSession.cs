@@ -363,6 +363,13 @@ public static class ChargingSession
         return Progress(state, null, voucher, paid);
     }
 
+    /// <summary>
+    /// After a restart, what the session asks its channel before anything else: what the vouchers naming it paid (the
+    /// channel holds them durably; the session writes them with its next reading). None without a channel, or once completed.
+    /// </summary>
+    public static GetPurposePaid? PaidToAsk(ChargingSessionState state, SessionId session) =>
+        state.Channel is { } channel && state.Record is null ? new GetPurposePaid(channel, session.Purpose) : null;
+
     /// <summary>After a restart, what the channel says is durably paid for the session, if it is more than the session's own.</summary>
     public static ProgressTaken? DecideAdopt(ChargingSessionState state, SessionId session, PurposePaid? answer)
     {

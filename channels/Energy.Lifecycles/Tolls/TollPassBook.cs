@@ -91,6 +91,9 @@ public sealed class TollPassBook(DeviceId gantry)
         return changed;
     }
 
+    /// <summary>What the gantry asks its zone for its price: the traffic of the last minute, when its tariff prices congestion; none otherwise.</summary>
+    public GetZone? ZoneToAsk() => Tariff is { CongestionThreshold: > 0 } tariff ? new GetZone(tariff.Zone) : null;
+
     /// <summary>What the gantry is told of the price it asks now; none before it has one.</summary>
     public DeviceEvent? PriceNotice() =>
         Pricing.Current is { } price ? DeviceEvents.Of(Gantry, new TollPriceEvent(Gantry, price.MinorUnits, price.Currency, VehiclesInZone)) : null;

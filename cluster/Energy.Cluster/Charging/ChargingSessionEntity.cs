@@ -101,9 +101,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         EnergyMetrics.EntityActivated("charging-session");
         if (_state.AwaitsSettlement) Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
         if (_state.AwaitsConsent) ScheduleConsentDeadline();
-        if (_state.Channel is not { } channel || _state.Record is not null) return;
-        AwaitedAnswers.Ask(Context, Stash, _channels, new GetPurposePaid(channel, _id.Purpose), _settings.AskTimeout,
-            answer => Take(ChargingSession.DecideAdopt(_state, _id, answer as PurposePaid)));
+        if (ChargingSession.PaidToAsk(_state, _id) is not { } ask) return;
+        AwaitedAnswers.Ask(Context, Stash, _channels, ask, _settings.AskTimeout, answer => Take(ChargingSession.DecideAdopt(_state, _id, answer as PurposePaid)));
     }
 
     /// <summary>Takes progress at once; it is written with the next batch, and nobody is answered about it before.</summary>

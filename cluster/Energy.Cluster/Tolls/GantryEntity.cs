@@ -106,8 +106,8 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
             case Tick.Sweep:
                 foreach (var late in _book.DecideLate((long)_settings.TollAnswerTimeout.TotalMilliseconds, Now)) Resolve(_book.Find(late.Violation.Pass)!, late, ActorRefs.Nobody);
                 break;
-            case Tick.Zone when _book.Tariff is { CongestionThreshold: > 0 } tariff:
-                _zones.Ask<object>(new GetZone(tariff.Zone), _settings.AskTimeout).PipeTo(Self);
+            case Tick.Zone when _book.ZoneToAsk() is { } ask:
+                _zones.Ask<object>(ask, _settings.AskTimeout).PipeTo(Self);
                 break;
             case Tick.File:
                 foreach (var filing in _book.ToFile(MaxFiledAtOnce)) _offices.Tell(filing);

@@ -501,6 +501,18 @@ public class ChargingSessionProperties
         });
 
     [Property(MaxTest = 60)]
+    public Property After_a_restart_a_session_asks_its_channel_what_it_was_paid_only_while_it_has_one_and_is_not_completed() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            foreach (var t in Play(script).Transitions)
+            {
+                var ask = ChargingSession.PaidToAsk(t.After, Session);
+                Assert.Equal(t.After.Channel is not null && t.After.Record is null, ask is not null);
+                if (ask is not null) Assert.Equal(new GetPurposePaid(Channel, Session.Purpose), ask);
+            }
+        });
+
+    [Property(MaxTest = 60)]
     public Property The_charger_is_told_of_a_payment_only_when_no_answer_to_its_reading_will_tell_it() =>
         Prop.ForAll(Scripts, Gen.Elements(true, false).ToArbitrary(), (script, waiting) =>
         {

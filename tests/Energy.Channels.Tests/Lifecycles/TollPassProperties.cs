@@ -521,5 +521,8 @@ public class TollPassProperties
             }
             var notice = book.PriceNotice()!;
             Assert.Equal((Gantry, "toll.price"), (notice.Device, notice.Event));
+            // Only a tariff that prices congestion asks its zone for the traffic.
+            Assert.Equal(new GetZone(SegmentId.Of("zone-p")), book.ZoneToAsk());
+            Assert.Null(Play([]).Book.ZoneToAsk());
         });
 }
