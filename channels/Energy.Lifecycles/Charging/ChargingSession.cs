@@ -127,7 +127,7 @@ public enum SessionDecision
 /// event to persist, a <see cref="SessionDecision"/>, or a named error, and changes nothing; <see cref="Evolve"/>
 /// is the only way state changes. Time comes only from the <c>now</c> passed in.
 /// </summary>
-public static class ChargingSession
+public static partial class ChargingSession
 {
     // Starting
 

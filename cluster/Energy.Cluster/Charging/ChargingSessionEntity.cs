@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
@@ -28,18 +29,24 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _devices;
     private readonly IActorRef _channels;
     private readonly SessionLimits _limits;
+    private readonly SessionTimeouts _timeouts;
     private readonly DevicePush _push;
     private readonly BatchedWrites _progress;
+    private readonly EntityEffects _effects;
     private ChargingSessionState _state = ChargingSessionState.Empty;
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
         (_id, _settings, _devices, _channels) = (new SessionId(id), settings, devices, channels);
         _limits = new SessionLimits(settings.Currency, settings.MaxPricePerKwh, settings.MaxSessionCredit);
+        _timeouts = new SessionTimeouts(settings.SessionConsentTimeout, settings.SessionSettleTimeout);
         // The vehicle is looked for while the session waits for it: a minute, once a second.
         _push = new DevicePush(Context, this, devices, settings.Clock, settings.AskTimeout,
             new DevicePushBounds(MaxConnections: 2, MaxResolved: 8, KeepFor: null, MaxLookups: 60, LookAgainAfter: TimeSpan.FromSeconds(1)));
         _progress = new BatchedWrites("session " + id, settings.MaxWaitingSessionReplies);
+        _effects = new EntityEffects(Context, this, _push.Push, _ => ClusterSharding.Get(Context.System).ShardRegion("charge-point"),
+            published => ChargingActivities.Completed(_id, (SessionStarted)published.Key!, ((SessionCompleted)published.Message!).Record),
+            (step, replyTo) => { if (step is SessionStep.Complete) Complete(replyTo); else OfferToVehicle(); });
         // A session is short and never snapshots: its recovery need not ask the snapshot store.
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
@@ -59,11 +66,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
         });
         Command<DeviceLookupDue>(_ => OfferToVehicle());
-        Command<Due>(due => { if (due == Due.Settle) Complete(); else if (ChargingSession.DecideConsentExpiry(_state, Now) is { } expired) Record(expired, _ => StopUnconsented()); });
+        Command<SessionDue>(due => { if (due == SessionDue.Settle) Complete(); else if (ChargingSession.DecideConsentExpiry(_state, Now) is { } expired) Record(expired, null); });
     }
-
-    /// <summary>The session's deadlines: its vehicle's time to consent, and to pay the end reading.</summary>
-    private enum Due { Consent, Settle }
 
     public override string PersistenceId => "session-" + _id;
 
@@ -78,18 +82,12 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void Evolve(object e) => _state = ChargingSession.Evolve(_state, e);
 
-    /// <summary>Persists what the core decided; once durable, evolves by it, tells the parties what they hear of it, and goes on.</summary>
-    private void Record<TEvent>(TEvent e, Action<TEvent> then) where TEvent : class => Persist(e, durable =>
+    /// <summary>Persists what the core decided; once durable, evolves by it and carries out what the core says follows (<paramref name="replyTo"/> hears the answer).</summary>
+    private void Record(object e, IActorRef? replyTo) => Persist(e, durable =>
     {
         Evolve(durable);
-        Notify(durable);
-        then(durable);
+        _effects.Run(ChargingSession.Durable(_state, _id, durable, _timeouts, EnergyJson.Options, Now), replyTo);
     });
-
-    private void Notify(object e)
-    {
-        foreach (var notice in ChargingSession.Notices(_state, _id, e, EnergyJson.Options)) _push.Push(notice);
-    }
 
     /// <summary>
     /// A payment is persisted with the next reading, not on its own: the channel holds it durably. After a restart
@@ -99,8 +97,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void OnRecovered()
     {
         EnergyMetrics.EntityActivated("charging-session");
-        if (_state.AwaitsSettlement) Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
-        if (_state.AwaitsConsent) ScheduleConsentDeadline();
+        _effects.Run(ChargingSession.Resumed(_state, _timeouts, Now), null);
         if (ChargingSession.PaidToAsk(_state, _id) is not { } ask) return;
         AwaitedAnswers.Ask(Context, Stash, _channels, ask, _settings.AskTimeout, answer => Take(ChargingSession.DecideAdopt(_state, _id, answer as PurposePaid)));
     }
@@ -124,7 +121,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             var started = ChargingSession.DecideStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked, Now);
             if (!started.IsOk) { sender.Tell(Refusal.From(started.Error)); return; }
             _push.Pin(command.Charger, command.Connection);
-            Record(started.Value, _ => { sender.Tell(View()); OfferToVehicle(); });
+            Record(started.Value, sender);
         });
     }
 
@@ -135,7 +132,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         {
             var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked,
                 _settings.NodeKey, new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
-            if (started.IsOk) Record(started.Value, _ => { ScheduleConsentDeadline(); OfferToVehicle(); });
+            if (started.IsOk) Record(started.Value, null);
         });
     }
 
@@ -148,16 +145,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (_state.AwaitsVehicle && _push.Reaches(Vehicle, "offer")) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
     }
 
-    // An OCPP charger starts a transaction on an idTag alone: its session waits a bounded time for the vehicle to
-    // accept; without that, nothing is billed and the charger is told to stop (RemoteStopTransaction).
-    private void ScheduleConsentDeadline() =>
-        Timers.StartSingleTimer(Due.Consent, Due.Consent, ChargingSession.ConsentLeft(_state, _settings.SessionConsentTimeout, Now));
-
-    private void StopUnconsented()
-    {
-        if (ChargingSession.UnconsentedStop(_id) is { } stop) Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point").Tell(stop);
-    }
-
     private void OnAccept(AcceptSession command)
     {
         var sender = Sender;
@@ -167,7 +154,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         AwaitedAnswers.Ask(Context, Stash, _channels, new GetChannel(command.Channel), _settings.AskTimeout, answer =>
         {
             var bound = ChargingSession.DecideBind(_state, _id, command.Channel, answer);
-            if (bound.IsOk) Record(bound.Value, _ => sender.Tell(View()));
+            if (bound.IsOk) Record(bound.Value, sender);
             else sender.Tell(Refusal.From(bound.Error));
         });
     }
@@ -188,7 +175,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     {
         switch (ChargingSession.DecideWitnessed(_state, reading, _settings.Network, _settings.NodeKey, Now))
         {
-            case SessionStopRequested stop: Stop(stop, ActorRefs.Nobody); break;
+            case SessionStopRequested stop: Record(stop, ActorRefs.Nobody); break;
             case ProgressTaken progress: TakeReading(progress, ActorRefs.Nobody); break;
         }
     }
@@ -196,7 +183,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private void TakeReading(ProgressTaken reading, IActorRef replyTo)
     {
         Take(reading);
-        Notify(reading);
+        if (ChargingSession.ReadingNotice(_state, _id, reading) is { } notice) _push.Push(notice);
         CheckCredit();
         if (!replyTo.IsNobody()) _progress.ReplyWhenDurable(replyTo, () => ChargingSession.Progress(_state, _id));
         WriteProgress();
@@ -241,7 +228,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Suspends when what is owed and unpaid exceeds the credit; resumes once it no longer does.</summary>
     private void CheckCredit()
     {
-        if (ChargingSession.DecideCredit(_state, Now) is { } decided) Record(decided, _ => { });
+        if (ChargingSession.DecideCredit(_state, Now) is { } decided) Record(decided, null);
     }
 
     // Stopping
@@ -251,29 +238,16 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         var decided = ChargingSession.DecideStop(_state, _id, command, _settings.Network, Now);
         if (decided.IsOk && decided.Value is null) { Sender.Tell(View()); return; }
         if (IsRefused(command.Charger, command.Connection, isCharger: true)) return;
-        if (decided.IsOk) Stop(decided.Value!, Sender);
+        if (decided.IsOk) Record(decided.Value!, Sender);
         else Sender.Tell(Refusal.From(decided.Error));
     }
-
-    private void Stop(SessionStopRequested stop, IActorRef replyTo) => Record(stop, _ =>
-    {
-        if (_state.ReadyToComplete) { Complete(replyTo); return; }
-        Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
-        replyTo.Tell(View());
-    });
 
     /// <summary>Closes the session with its charge record: once the final reading is paid, or when the vehicle had its time and did not pay it.</summary>
     private void Complete(IActorRef? replyTo = null)
     {
         if (ChargingSession.DecideCompletion(_state, _id, Now) is not { } completed) return;
-        Timers.Cancel(Due.Settle);
-        Record(completed, e =>
-        {
-            var (started, r) = (_state.Started!, e.Record);
-            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id, started.Payee, r.Charger, r.Vehicle, r.Channel,
-                new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
-            replyTo?.Tell(View());
-        });
+        Timers.Cancel(SessionDue.Settle);
+        Record(completed, replyTo);
     }
 
     /// <summary>
