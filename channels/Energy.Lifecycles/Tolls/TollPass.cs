@@ -198,6 +198,24 @@ public static class TollPasses
         };
     }
 
+    /// <summary>
+    /// What follows once <paramref name="resolution"/> of <paramref name="resolved"/> (the pass as it resolved) is durable,
+    /// in order: the operators' feed shows it, whoever answered hears how the pass stands (when someone did:
+    /// <paramref name="answered"/>), the gantry is told (<see cref="Notice"/>), and a violation is filed with the
+    /// operator's toll office (<see cref="ToFile"/>).
+    /// </summary>
+    public static Effect[] Resolved(TollPassState resolved, IEnergyMessage resolution, bool answered)
+    {
+        var (notice, filing) = (Notice(resolved, resolution), ToFile(resolution));
+        var effects = new Effect[1 + (answered ? 1 : 0) + (notice is null ? 0 : 1) + (filing is null ? 0 : 1)];
+        var next = 0;
+        effects[next++] = Effect.Publish(resolution, resolved);
+        if (answered) effects[next++] = Effect.Reply(resolved.View());
+        if (notice is not null) effects[next++] = Effect.Push(notice);
+        if (filing is not null) effects[next] = Effect.Tell(Peer.TollOffices, filing);
+        return effects;
+    }
+
     /// <summary>The one way a pass changes, live and in recovery alike. A resolved pass never changes again.</summary>
     public static TollPassState Evolve(TollPassState pass, IEnergyMessage e) => e switch
     {

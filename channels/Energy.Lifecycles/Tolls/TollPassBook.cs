@@ -289,6 +289,16 @@ public sealed class TollPassBook(DeviceId gantry)
         }
     }
 
+    /// <summary>
+    /// Takes the resolution of an open pass at once, so that nothing resolves the pass a second time while it is
+    /// written; the pass as it resolved (the book holds it, unless it forgot it already among the oldest resolved).
+    /// </summary>
+    public TollPassState Resolve(TollPassState pass, IEnergyMessage resolution)
+    {
+        Apply(resolution);
+        return Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
+    }
+
     /// <summary>Records a pass whose request is decoded already (live, the decision decoded it; in recovery, <see cref="Apply(IEnergyMessage)"/> does).</summary>
     public void Apply(PassRecorded recorded, Signed<TollRequest> request)
     {

@@ -39,6 +39,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _operators;
     private readonly TollPassBook _book;
     private readonly DevicePush _push;
+    private readonly EntityEffects _effects;
 
     public GantryEntity(string id, EnergySettings settings, IActorRef devices, IActorRef operators, IActorRef channels, IActorRef offices, IActorRef zones)
     {
@@ -48,6 +49,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         // A vehicle passing is looked up once: without a connection it cannot answer, and its pass ends late.
         _push = new DevicePush(Context, this, devices, settings.Clock, settings.AskTimeout,
             new DevicePushBounds(MaxConnections: 10_000, MaxResolved: 1_000, KeepFor: DurationMs.FromSeconds(30), MaxLookups: 1, LookAgainAfter: TimeSpan.FromSeconds(1)));
+        _effects = new EntityEffects(Context, this, _push.Push, peer => peer == Peer.TollOffices ? offices : devices, Published, (_, _) => { });
 
         Recover<IEnergyMessage>(_book.Apply);
         Recover<RecoveryCompleted>(_ => Start());
@@ -228,37 +230,24 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Resolves an open pass: paid, or one violation. The book takes it at once, so that nothing resolves the pass a
-    /// second time while it is written; whoever asked is answered, and the gantry told, once it is durable.
+    /// second time while it is written; once it is durable, what the core says follows is carried out.
     /// </summary>
     private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
     {
-        _book.Apply(resolution);
-        // The book holds the pass as it resolved (unless it forgot it already among the oldest resolved).
-        var resolved = _book.Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
+        var resolved = _book.Resolve(pass, resolution);
         PersistAsync(resolution, _ =>
         {
             EnergyTracing.End(span, resolution is ViolationRecorded recordedViolation ? recordedViolation.Violation.Cause.ToString() : null);
-            Publish(resolved, resolution);
-            if (!replyTo.IsNobody()) replyTo.Tell(resolved.View());
-            if (TollPasses.Notice(resolved, resolution) is { } notice) _push.Push(notice);
-            if (TollPasses.ToFile(resolution) is { } filing) _offices.Tell(filing);
+            _effects.Run(TollPasses.Resolved(resolved, resolution, answered: !replyTo.IsNobody()), replyTo);
         });
     }
 
-    /// <summary>Tells the operators' feed how a pass resolved; a paid toll is timed from the gantry's detection (the time it signed) to durable, by this node's clock.</summary>
-    private void Publish(TollPassState pass, IEnergyMessage resolution)
+    /// <summary>The feed's event for a resolved pass; a paid toll is timed from the gantry's detection (the time it signed) to durable, by this node's clock.</summary>
+    private Activity.NetworkActivity? Published(Effect published)
     {
-        var (request, tariff, feed) = (pass.Payload, Tariff, Activity.ActivityFeed.Get(Context.System));
-        if (resolution is PassPaid paid)
-        {
-            EnergyMetrics.TollPaid(TimeSpan.FromMilliseconds(Now.UnixMilliseconds - request.Time.UnixMilliseconds));
-            feed.Publish(new Activity.TollPassPaid(pass.Id, tariff.Operator, _gantry, request.Vehicle, pass.Channel, paid.Paid, tariff.Zone, paid.At));
-        }
-        else if (resolution is ViolationRecorded { Violation: var violation })
-        {
-            feed.Publish(new Activity.TollViolationRecorded(violation.Id, tariff.Operator, _gantry, request.Vehicle, request.Price,
-                violation.Cause.ToString(), violation.Detail, tariff.Zone, violation.RecordedAt));
-        }
+        var (pass, resolution) = ((TollPassState)published.Key!, (IEnergyMessage)published.Message!);
+        if (resolution is PassPaid) EnergyMetrics.TollPaid(TimeSpan.FromMilliseconds(Now.UnixMilliseconds - pass.Payload.Time.UnixMilliseconds));
+        return TollActivities.Resolved(_gantry, Tariff, pass, resolution);
     }
 
     private sealed record PassPaymentFound(PassId Pass, object? Answer);
