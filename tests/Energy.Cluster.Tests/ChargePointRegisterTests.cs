@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Energy.Cluster.ChargePoints;
+using Energy.Lifecycles.ChargePoints;
 
 namespace Energy.Cluster.Tests;
 

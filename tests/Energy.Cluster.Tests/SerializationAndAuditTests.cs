@@ -113,6 +113,32 @@ public sealed class SerializationAndAuditTests(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void A_charge_point_s_events_and_the_order_to_stop_an_unconsented_transaction_keep_their_manifests_beside_the_protocol()
+    {
+        var serializer = new EnergySerializer((ExtendedActorSystem)Sys);
+        foreach (var (message, manifest) in new (object, string)[]
+                 {
+                     (new Energy.Lifecycles.ChargePoints.ChargePointBooted("Energy", "Wallbox", new Timestamp(5)), "ocpp.event.boot.v1"),
+                     (new Energy.Lifecycles.ChargePoints.TransactionStarted(1, 2, "vehicle-1", "Accepted", 100, new Timestamp(5)), "ocpp.event.transaction-started.v1"),
+                     (new Energy.Lifecycles.ChargePoints.TransactionMeterValue(1, 150, new Timestamp(6)), "ocpp.event.meter-value.v1"),
+                     (new Energy.Lifecycles.ChargePoints.TransactionStopped(1, 200, "Local", new Timestamp(7)), "ocpp.event.transaction-stopped.v1"),
+                     (new Energy.Lifecycles.Charging.StopUnconsentedTransaction("cp-1", 1), "ocpp.stop-unconsented.v1"),
+                 })
+        {
+            Assert.Equal(manifest, serializer.Manifest(message));
+            var back = serializer.FromBinary(serializer.ToBinary(message), manifest);
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType(), EnergyJson.Options),
+                System.Text.Json.JsonSerializer.Serialize(back, back.GetType(), EnergyJson.Options));
+        }
+
+        // As a node wrote it before the type moved: the journal holds the manifest and the JSON, never a CLR name.
+        var started = Assert.IsType<Energy.Lifecycles.ChargePoints.TransactionStarted>(serializer.FromBinary(
+            """{"transactionId":1,"connectorId":2,"idTag":"vehicle-1","authorization":"Accepted","meterStartWh":100,"at":5}"""u8.ToArray(),
+            "ocpp.event.transaction-started.v1"));
+        Assert.Equal(new Energy.Lifecycles.ChargePoints.TransactionStarted(1, 2, "vehicle-1", "Accepted", 100, new Timestamp(5)), started);
+    }
+
+    [Fact]
     public void A_refused_duplex_opening_keeps_the_ledger_s_named_error_and_one_written_before_reads_back_with_its_code_and_sentence()
     {
         var serializer = new EnergySerializer((ExtendedActorSystem)Sys);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Energy.Channels.Identity;
-using Energy.Cluster.ChargePoints;
+using Energy.Lifecycles.ChargePoints;
 using Energy.Cluster.Gateway;
 using Energy.Cluster.Hosting;
 using Energy.Ocpp;

@@ -136,3 +136,13 @@ public sealed record SessionCompleted(ChargeRecord Record) : IEnergyMessage;
 /// <summary>The vehicle did not accept the session within the bound: nothing of it is billed.</summary>
 [Manifest("session.event.consent-expired.v1")]
 public sealed record SessionConsentExpired(Timestamp At) : IEnergyMessage;
+
+/// <summary>
+/// The vehicle did not consent to the transaction's session in time: the charger is told to stop it. The session
+/// decides it, so it is declared with the session's messages; the charge point carries it out.
+/// </summary>
+[Manifest("ocpp.stop-unconsented.v1")]
+public sealed record StopUnconsentedTransaction(string ChargePoint, int TransactionId) : IEnergyMessage, IWithEntityId
+{
+    public string EntityId => ChargePoint;
+}

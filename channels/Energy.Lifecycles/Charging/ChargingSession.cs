@@ -100,6 +100,9 @@ public sealed record ChargingSessionState
 
     /// <summary>Stopped, not completed, and its end reading paid (or nothing to pay it on): the charge record is due.</summary>
     public bool ReadyToComplete => End is not null && Record is null && IsSettled;
+
+    /// <summary>Stopped and not completed: the vehicle has a bounded time to pay the end reading, then the record is made with what it paid.</summary>
+    public bool AwaitsSettlement => End is not null && Record is null;
 }
 
 /// <summary>
@@ -124,7 +127,7 @@ public enum SessionDecision
 /// event to persist, a <see cref="SessionDecision"/>, or a named error, and changes nothing; <see cref="Evolve"/>
 /// is the only way state changes. Time comes only from the <c>now</c> passed in.
 /// </summary>
-public static class ChargingSession
+public static partial class ChargingSession
 {
     // Starting
 
@@ -196,6 +199,21 @@ public static class ChargingSession
             command.Credit, command.Reading, now) { Zone = command.Zone };
     }
 
+    /// <summary>Whether an OCPP transaction's session is still to be started: its charge point tells it once, but may be told again after a restart.</summary>
+    public static bool TakesWitnessedStart(ChargingSessionState state) => !state.IsStarted;
+
+    /// <summary>
+    /// A session for an OCPP transaction once its parties' twins answered (as <see cref="CheckParties"/> checks them):
+    /// the charger's operator is paid, and the node witnesses the meter and signs the start reading.
+    /// </summary>
+    public static Result<SessionStarted> DecideWitnessedStart(StartWitnessedSession command, NetworkId network, object? chargerAnswer, object? vehicleAnswer,
+        Func<DeviceId, bool> revokedHere, DeviceKeyPair nodeKey, Money price, Money credit, Timestamp now)
+    {
+        var charger = CheckParties(command.Charger, chargerAnswer, command.Vehicle, vehicleAnswer, revokedHere, now);
+        if (!charger.IsOk) return charger.Error;
+        return DecideWitnessedStart(command, network, PartyId.From(charger.Value.Operator), nodeKey, price, credit, now);
+    }
+
     /// <summary>A session for an OCPP transaction: the node witnesses the meter and signs the start reading.</summary>
     public static Result<SessionStarted> DecideWitnessedStart(StartWitnessedSession command, NetworkId network, PartyId payee,
         DeviceKeyPair nodeKey, Money price, Money credit, Timestamp now)
@@ -216,6 +234,10 @@ public static class ChargingSession
     /// <summary>The vehicle had its time to accept a witnessed session and did not: nothing of it is billed.</summary>
     public static SessionConsentExpired? DecideConsentExpiry(ChargingSessionState state, Timestamp now) =>
         state.AwaitsConsent ? new SessionConsentExpired(now) : null;
+
+    /// <summary>Once the vehicle's consent expired, the charger is told to stop the session's transaction; none for a session of no transaction.</summary>
+    public static StopUnconsentedTransaction? UnconsentedStop(SessionId session) =>
+        session.Transaction is { } transaction ? new StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId) : null;
 
     // Accepting
 
@@ -252,6 +274,10 @@ public static class ChargingSession
     }
 
     // Readings
+
+    /// <summary>Whether <paramref name="device"/> is the session's charger (or vehicle): a party's connection is kept for pushes, whatever its command asks.</summary>
+    public static bool IsParty(ChargingSessionState state, DeviceId device, bool isCharger) =>
+        state.Started is { } started && device == (isCharger ? started.Charger : started.Vehicle);
 
     /// <summary>
     /// Refuses a command from a device that is not the session's charger (or vehicle), or one that comes after
@@ -293,6 +319,16 @@ public static class ChargingSession
             new EnergyWh(reading.RegisterWh)), nodeKey);
     }
 
+    /// <summary>
+    /// What a witnessed meter value is to the session: the final one stops it with that reading; any other is
+    /// progress taken at once. None when the value is ignored (see <see cref="DecideWitnessedReading"/>).
+    /// </summary>
+    public static object? DecideWitnessed(ChargingSessionState state, WitnessedReading reading, NetworkId network, DeviceKeyPair nodeKey, Timestamp now)
+    {
+        if (DecideWitnessedReading(state, reading, network, nodeKey, now) is not { } signed) return null;
+        return reading.Final ? new SessionStopRequested(signed.ToArray(), now) : ReadingTaken(state, signed);
+    }
+
     // Payments
 
     /// <summary>
@@ -326,6 +362,13 @@ public static class ChargingSession
         var paid = ack.Purpose == session.Purpose && ack.PaidForPurpose is { } sum ? sum : state.Paid;
         return Progress(state, null, voucher, paid);
     }
+
+    /// <summary>
+    /// After a restart, what the session asks its channel before anything else: what the vouchers naming it paid (the
+    /// channel holds them durably; the session writes them with its next reading). None without a channel, or once completed.
+    /// </summary>
+    public static GetPurposePaid? PaidToAsk(ChargingSessionState state, SessionId session) =>
+        state.Channel is { } channel && state.Record is null ? new GetPurposePaid(channel, session.Purpose) : null;
 
     /// <summary>After a restart, what the channel says is durably paid for the session, if it is more than the session's own.</summary>
     public static ProgressTaken? DecideAdopt(ChargingSessionState state, SessionId session, PurposePaid? answer)
@@ -436,9 +479,13 @@ public static class ChargingSession
         return [DeviceEvents.Of(started.Charger, GatewayEvents.SessionCompleted, body), DeviceEvents.Of(started.Vehicle, GatewayEvents.SessionCompleted, body)];
     }
 
-    /// <summary>What the charger is told of a payment when no answer to a reading of its own will tell it.</summary>
-    public static DeviceEvent PaidNotice(ChargingSessionState state, SessionId session) =>
-        DeviceEvents.Of(state.Started!.Charger, new SessionPaidEvent(session, state.Owed.MinorUnits, state.Paid.MinorUnits));
+    /// <summary>
+    /// What the charger is told of a payment: nothing while an answer to a reading of its own waits to be sent (that
+    /// answer says what is paid), else what is owed and paid now.
+    /// </summary>
+    public static DeviceEvent? PaidNotice(ChargingSessionState state, SessionId session, bool readingAnswerWaiting) =>
+        readingAnswerWaiting || state.Started is not { } started ? null
+            : DeviceEvents.Of(started.Charger, new SessionPaidEvent(session, state.Owed.MinorUnits, state.Paid.MinorUnits));
 
     public static SessionOfferEvent Offer(ChargingSessionState state, SessionId session)
     {

@@ -156,14 +156,20 @@ public static class TollPasses
     /// <summary>The vehicle says it cannot pay: one violation with the cause it gave, when it is one the network knows.</summary>
     public static ViolationRecorded DecideDecline(TollPassState pass, OperatorId tollOperator, string reason, Timestamp now)
     {
-        var cause = reason switch
-        {
-            nameof(ViolationCause.NoChannel) => ViolationCause.NoChannel,
-            nameof(ViolationCause.DepositExhausted) => ViolationCause.DepositExhausted,
-            _ => ViolationCause.InvalidAnswer,
-        };
-        return Violate(pass, tollOperator, cause, $"the vehicle declined: {reason}", now);
+        return Violate(pass, tollOperator, DeclinedFor(reason), $"the vehicle declined: {reason}", now);
     }
+
+    /// <summary>The cause a vehicle's reason to decline is recorded as: the reasons of the wire contract, any other an invalid answer.</summary>
+    public static ViolationCause DeclinedFor(string reason) => reason switch
+    {
+        TollDeclineReasons.NoChannel => ViolationCause.NoChannel,
+        TollDeclineReasons.DepositExhausted => ViolationCause.DepositExhausted,
+        _ => ViolationCause.InvalidAnswer,
+    };
+
+    /// <summary>What the operator's toll office is given once a pass resolves: the violation to file; none when the pass was paid.</summary>
+    public static FileViolation? ToFile(IEnergyMessage resolution) =>
+        resolution is ViolationRecorded { Violation: var violation } ? new FileViolation(violation.Operator, violation) : null;
 
     /// <summary>A pass not paid within the answer time is late: one violation.</summary>
     public static ViolationRecorded? DecideLate(TollPassState pass, OperatorId tollOperator, long answerTimeoutMs, Timestamp now) =>
@@ -190,6 +196,24 @@ public static class TollPasses
             ViolationRecorded { Violation: var v } => DeviceEvents.Of(request.Gantry, new TollViolationEvent(pass.Id, request.Vehicle, v.Cause.ToWire(), v.Detail)),
             _ => null,
         };
+    }
+
+    /// <summary>
+    /// What follows once <paramref name="resolution"/> of <paramref name="resolved"/> (the pass as it resolved) is durable,
+    /// in order: the operators' feed shows it, whoever answered hears how the pass stands (when someone did:
+    /// <paramref name="answered"/>), the gantry is told (<see cref="Notice"/>), and a violation is filed with the
+    /// operator's toll office (<see cref="ToFile"/>).
+    /// </summary>
+    public static Effect[] Resolved(TollPassState resolved, IEnergyMessage resolution, bool answered)
+    {
+        var (notice, filing) = (Notice(resolved, resolution), ToFile(resolution));
+        var effects = new Effect[1 + (answered ? 1 : 0) + (notice is null ? 0 : 1) + (filing is null ? 0 : 1)];
+        var next = 0;
+        effects[next++] = Effect.Publish(resolution, resolved);
+        if (answered) effects[next++] = Effect.Reply(resolved.View());
+        if (notice is not null) effects[next++] = Effect.Push(notice);
+        if (filing is not null) effects[next] = Effect.Tell(Peer.TollOffices, filing);
+        return effects;
     }
 
     /// <summary>The one way a pass changes, live and in recovery alike. A resolved pass never changes again.</summary>

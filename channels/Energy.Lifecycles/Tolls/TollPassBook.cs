@@ -2,12 +2,16 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Channels.Streaming;
 using Energy.Channels.Tolls;
 using Energy.Lifecycles.Registry;
 using Energy.Wire;
 using Energy.Lifecycles.Charging;
 
 namespace Energy.Lifecycles.Tolls;
+
+/// <summary>An answer decided on a pass: the open pass and the event that resolves it, or the named error that refuses the answer and changes nothing.</summary>
+public readonly record struct PassResolution(TollPassState? Pass, IEnergyMessage? Resolution, ProtocolError? Refused);
 
 /// <summary>A toll request the book decided on: a pass it already holds (the same request again), or a new one to record.</summary>
 public readonly record struct PassDecision(TollPassState? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
@@ -40,6 +44,12 @@ public sealed class TollPassBook(DeviceId gantry)
     public long ViolationCount { get; private set; }
     public long PaidMinorUnits { get; private set; }
 
+    /// <summary>The price the gantry asks now and the one before a change (live only: it follows the tariff, the clock and the zone's traffic).</summary>
+    public TollPricing Pricing { get; private set; }
+
+    /// <summary>The vehicles the gantry's zone saw in the last minute, as the zone last said (live only).</summary>
+    public int VehiclesInZone { get; private set; }
+
     public TollPassState? Find(PassId pass) => _passes.GetValueOrDefault(pass);
 
     public IEnumerable<TollPassState> Open => _open.Select(id => _passes[id]);
@@ -58,6 +68,35 @@ public sealed class TollPassBook(DeviceId gantry)
     /// <summary>The gantry as its callers see it, at the price it asks now.</summary>
     public GantryView View(Money? price) => new(Gantry, Tariff?.Operator, Tariff?.Segment, Tariff?.Zone, Tariff?.Version ?? 0, price,
         PassCount, PaidCount, ViolationCount, PaidMinorUnits);
+
+    /// <summary>The gantry as its callers see it, at the price of <see cref="Pricing"/>.</summary>
+    public GantryView View() => View(Pricing.Current);
+
+    /// <summary>What the vehicle's twin is told of a pass: where and when its vehicle was seen, and by whose gantry.</summary>
+    public VehicleSeen Seen(TollPassState pass) =>
+        new(pass.Payload.Vehicle, Gantry, Tariff!.Operator, Tariff.Zone, Tariff.PositionX, Tariff.PositionY, pass.Payload.Time);
+
+    // Price (live only)
+
+    /// <summary>
+    /// The price at <paramref name="now"/>, with the zone's traffic as it last said (<paramref name="vehiclesInZone"/>,
+    /// or as before when none). True when the price changed: the gantry is to be told it.
+    /// </summary>
+    public bool Reprice(Timestamp now, int? vehiclesInZone = null)
+    {
+        if (vehiclesInZone is { } vehicles) VehiclesInZone = vehicles;
+        if (Tariff is not { } tariff) return false;
+        var (pricing, changed) = Pricing.Next(tariff, now, VehiclesInZone);
+        Pricing = pricing;
+        return changed;
+    }
+
+    /// <summary>What the gantry asks its zone for its price: the traffic of the last minute, when its tariff prices congestion; none otherwise.</summary>
+    public GetZone? ZoneToAsk() => Tariff is { CongestionThreshold: > 0 } tariff ? new GetZone(tariff.Zone) : null;
+
+    /// <summary>What the gantry is told of the price it asks now; none before it has one.</summary>
+    public DeviceEvent? PriceNotice() =>
+        Pricing.Current is { } price ? DeviceEvents.Of(Gantry, new TollPriceEvent(Gantry, price.MinorUnits, price.Currency, VehiclesInZone)) : null;
 
     // Decisions
 
@@ -110,6 +149,9 @@ public sealed class TollPassBook(DeviceId gantry)
         return new PassDecision(null, new PassRecorded(new PassId(Gantry, (ulong)PassCount + 1), signed.ToArray(), now), signed);
     }
 
+    /// <summary>A toll request from the gantry, at the price the book asks now (see <see cref="DecidePass(byte[], NetworkId, bool, TollPricing, Timestamp)"/>).</summary>
+    public Result<PassDecision> DecidePass(byte[] wire, NetworkId network, bool gantryRevoked, Timestamp now) => DecidePass(wire, network, gantryRevoked, Pricing, now);
+
     private Result<Signed<TollRequest>> CheckRequest(byte[] wire, NetworkId network, bool gantryRevoked, TollPricing pricing, Timestamp now)
     {
         if (Tariff is not { } tariff) return new GantryNotConfigured(Gantry);
@@ -144,7 +186,58 @@ public sealed class TollPassBook(DeviceId gantry)
         return Open.Where(p => !_beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
     }
 
+    // Answers of the pass's vehicle and of its channel
+
+    /// <summary>How a vehicle's answer to pass <paramref name="id"/> is taken (see <see cref="TollPasses.CheckAnswer"/>).</summary>
+    public PassAnswer CheckAnswer(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid) =>
+        TollPasses.CheckAnswer(Find(id), id, vehicle, IsBeingPaid(id), refuseWhileBeingPaid);
+
+    /// <summary>
+    /// The channel's answer to the voucher of pass <paramref name="id"/> resolves it (see <see cref="TollPasses.DecideAnswer"/>).
+    /// An answer that comes once the pass is resolved (its deadline passed while the channel checked the voucher) or
+    /// forgotten resolves nothing: it is refused by name, and the payer hears how the pass stands.
+    /// </summary>
+    public PassResolution DecideAnswer(PassId id, Signed<Voucher> voucher, object? answer, Timestamp now)
+    {
+        if (!_passes.TryGetValue(id, out var pass)) return new PassResolution(null, null, new PassNotFound(id));
+        if (!pass.IsOpen) return new PassResolution(null, null, new PassAlreadyResolved(id, pass.Status));
+        return new PassResolution(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, voucher, answer, now), null);
+    }
+
+    /// <summary>
+    /// What the channel found paid for pass <paramref name="id"/> after a restart: the pass paid, or none (not paid,
+    /// no answer, or the pass resolved meanwhile), and then its deadline decides, as for any pass.
+    /// </summary>
+    public PassPaid? DecideFound(PassId id, object? answer, Timestamp now)
+    {
+        PaymentEnded(id);
+        return Find(id) is { IsOpen: true } pass ? TollPasses.DecideFound(pass, Tariff!.Operator, answer, now) : null;
+    }
+
+    /// <summary>The violations not acknowledged by the operator's toll office yet, at most <paramref name="max"/>, as they are filed with it.</summary>
+    public IReadOnlyList<FileViolation> ToFile(int max)
+    {
+        var filings = new List<FileViolation>(Math.Min(max, _unfiled.Count));
+        foreach (var violation in _unfiled.Values)
+        {
+            if (filings.Count == max) break;
+            filings.Add(new FileViolation(violation.Operator, violation));
+        }
+        return filings;
+    }
+
     // Payments with the channel (live only: after a restart, the passes whose channel is known are asked about again)
+
+    /// <summary>
+    /// After a restart: the open passes whose voucher was handed to a channel, now waiting for that channel to say what
+    /// it holds (the channel may have persisted the voucher while the book did not learn so); none of them is late meanwhile.
+    /// </summary>
+    public IReadOnlyList<TollPassState> ResumePayments()
+    {
+        var handed = HandedToChannel;
+        foreach (var pass in handed) PaymentStarted(pass.Id);
+        return handed;
+    }
 
     /// <summary>Whether the pass's voucher is with its channel: a second voucher is refused, and its deadline waits for the channel's answer.</summary>
     public bool IsBeingPaid(PassId pass) => _beingPaid.Contains(pass);
@@ -194,6 +287,16 @@ public sealed class TollPassBook(DeviceId gantry)
                 _unfiled.Remove(f.Violation);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Takes the resolution of an open pass at once, so that nothing resolves the pass a second time while it is
+    /// written; the pass as it resolved (the book holds it, unless it forgot it already among the oldest resolved).
+    /// </summary>
+    public TollPassState Resolve(TollPassState pass, IEnergyMessage resolution)
+    {
+        Apply(resolution);
+        return Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
     }
 
     /// <summary>Records a pass whose request is decoded already (live, the decision decoded it; in recovery, <see cref="Apply(IEnergyMessage)"/> does).</summary>

@@ -1,6 +1,6 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Persistence;
-using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
@@ -9,8 +9,8 @@ using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Cluster.Serialization;
 using Energy.Lifecycles.Channels;
-using Energy.Lifecycles.Registry;
 using Energy.Lifecycles.Charging;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Charging;
 
@@ -29,30 +29,29 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _devices;
     private readonly IActorRef _channels;
     private readonly SessionLimits _limits;
+    private readonly SessionTimeouts _timeouts;
     private readonly DevicePush _push;
     private readonly BatchedWrites _progress;
+    private readonly EntityEffects _effects;
     private ChargingSessionState _state = ChargingSessionState.Empty;
 
     public ChargingSessionEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels)
     {
-        _id = new SessionId(id);
-        _settings = settings;
-        _devices = devices;
-        _channels = channels;
+        (_id, _settings, _devices, _channels) = (new SessionId(id), settings, devices, channels);
         _limits = new SessionLimits(settings.Currency, settings.MaxPricePerKwh, settings.MaxSessionCredit);
+        _timeouts = new SessionTimeouts(settings.SessionConsentTimeout, settings.SessionSettleTimeout);
         // The vehicle is looked for while the session waits for it: a minute, once a second.
         _push = new DevicePush(Context, this, devices, settings.Clock, settings.AskTimeout,
             new DevicePushBounds(MaxConnections: 2, MaxResolved: 8, KeepFor: null, MaxLookups: 60, LookAgainAfter: TimeSpan.FromSeconds(1)));
         _progress = new BatchedWrites("session " + id, settings.MaxWaitingSessionReplies);
+        _effects = new EntityEffects(Context, this, _push.Push, _ => ClusterSharding.Get(Context.System).ShardRegion("charge-point"),
+            published => ChargingActivities.Completed(_id, (SessionStarted)published.Key!, ((SessionCompleted)published.Message!).Record),
+            (step, replyTo) => { if (step is SessionStep.Complete) Complete(replyTo); else OfferToVehicle(); });
         // A session is short and never snapshots: its recovery need not ask the snapshot store.
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
         Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ =>
-        {
-            EnergyMetrics.EntityActivated("charging-session");
-            OnRecovered();
-        });
+        Recover<RecoveryCompleted>(_ => OnRecovered());
         Command<StartSession>(OnStart);
         Command<StartWitnessedSession>(OnStartWitnessed);
         Command<AcceptSession>(OnAccept);
@@ -67,11 +66,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
             if (_push.Found(found, wanted: _push.ConnectionOf(Vehicle) is null && _state.AwaitsVehicle) is not null) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
         });
         Command<DeviceLookupDue>(_ => OfferToVehicle());
-        Command<Due>(due => { if (due == Due.Settle) Complete(); else OnConsentDeadline(); });
+        Command<SessionDue>(due => { if (due == SessionDue.Settle) Complete(); else if (ChargingSession.DecideConsentExpiry(_state, Now) is { } expired) Record(expired, null); });
     }
-
-    /// <summary>The session's deadlines: its vehicle's time to consent, and to pay the end reading.</summary>
-    private enum Due { Consent, Settle }
 
     public override string PersistenceId => "session-" + _id;
 
@@ -86,18 +82,12 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void Evolve(object e) => _state = ChargingSession.Evolve(_state, e);
 
-    /// <summary>Persists what the core decided; once durable, evolves by it, tells the parties what they hear of it, and goes on.</summary>
-    private void Record<TEvent>(TEvent e, Action<TEvent> then) where TEvent : class => Persist(e, durable =>
+    /// <summary>Persists what the core decided; once durable, evolves by it and carries out what the core says follows (<paramref name="replyTo"/> hears the answer).</summary>
+    private void Record(object e, IActorRef? replyTo) => Persist(e, durable =>
     {
         Evolve(durable);
-        Notify(durable);
-        then(durable);
+        _effects.Run(ChargingSession.Durable(_state, _id, durable, _timeouts, EnergyJson.Options, Now), replyTo);
     });
-
-    private void Notify(object e)
-    {
-        foreach (var notice in ChargingSession.Notices(_state, _id, e, EnergyJson.Options)) _push.Push(notice);
-    }
 
     /// <summary>
     /// A payment is persisted with the next reading, not on its own: the channel holds it durably. After a restart
@@ -106,11 +96,10 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnRecovered()
     {
-        if (_state.End is not null && _state.Record is null) Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
-        if (_state.AwaitsConsent) ScheduleConsentDeadline();
-        if (_state.Channel is not { } channel || _state.Record is not null) return;
-        AwaitedAnswers.Ask(Context, Stash, _channels, new GetPurposePaid(channel, _id.Purpose), _settings.AskTimeout,
-            answer => Take(ChargingSession.DecideAdopt(_state, _id, answer as PurposePaid)));
+        EnergyMetrics.EntityActivated("charging-session");
+        _effects.Run(ChargingSession.Resumed(_state, _timeouts, Now), null);
+        if (ChargingSession.PaidToAsk(_state, _id) is not { } ask) return;
+        AwaitedAnswers.Ask(Context, Stash, _channels, ask, _settings.AskTimeout, answer => Take(ChargingSession.DecideAdopt(_state, _id, answer as PurposePaid)));
     }
 
     /// <summary>Takes progress at once; it is written with the next batch, and nobody is answered about it before.</summary>
@@ -121,33 +110,29 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _progress.Taken();
     }
 
-    // Starting, and the vehicle's consent
+    // Starting, accepting, and the vehicle's consent
 
     private void OnStart(StartSession command)
     {
-        var sender = Sender;
-        var check = ChargingSession.CheckStart(_state, _id, command, _limits);
-        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
-        if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
+        var (sender, check) = (Sender, ChargingSession.CheckStart(_state, _id, command, _limits));
+        if (!check.IsOk || check.Value == SessionDecision.Repeat) { sender.Tell(check.IsOk ? View() : Refusal.From(check.Error)); return; }
         AskParties(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
             var started = ChargingSession.DecideStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked, Now);
             if (!started.IsOk) { sender.Tell(Refusal.From(started.Error)); return; }
             _push.Pin(command.Charger, command.Connection);
-            Record(started.Value, _ => { sender.Tell(View()); OfferToVehicle(); });
+            Record(started.Value, sender);
         });
     }
 
     private void OnStartWitnessed(StartWitnessedSession command)
     {
-        if (_state.IsStarted) return;
-        AskParties(command.Charger, command.Vehicle, (chargerAnswer, vehicleAnswer) =>
+        if (!ChargingSession.TakesWitnessedStart(_state)) return;
+        AskParties(command.Charger, command.Vehicle, (charger, vehicle) =>
         {
-            var charger = ChargingSession.CheckParties(command.Charger, chargerAnswer, command.Vehicle, vehicleAnswer, RevocationList.Get(Context.System).IsRevoked, Now);
-            if (!charger.IsOk) return;
-            var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, PartyId.From(charger.Value.Operator), _settings.NodeKey,
-                new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
-            if (started.IsOk) Record(started.Value, _ => { ScheduleConsentDeadline(); OfferToVehicle(); });
+            var started = ChargingSession.DecideWitnessedStart(command, _settings.Network, charger, vehicle, RevocationList.Get(Context.System).IsRevoked,
+                _settings.NodeKey, new Money(_settings.WitnessedPricePerKwh, _settings.Currency), new Money(_settings.WitnessedCredit, _settings.Currency), Now);
+            if (started.IsOk) Record(started.Value, null);
         });
     }
 
@@ -160,35 +145,16 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (_state.AwaitsVehicle && _push.Reaches(Vehicle, "offer")) _push.Push(Vehicle, ChargingSession.Offer(_state, _id));
     }
 
-    // An OCPP charger starts a transaction on an idTag alone: its session waits a bounded time for the vehicle to
-    // accept; without that, nothing is billed and the charger is told to stop (RemoteStopTransaction).
-    private void ScheduleConsentDeadline() =>
-        Timers.StartSingleTimer(Due.Consent, Due.Consent, ChargingSession.ConsentLeft(_state, _settings.SessionConsentTimeout, Now));
-
-    private void OnConsentDeadline()
-    {
-        if (ChargingSession.DecideConsentExpiry(_state, Now) is not { } expired) return;
-        Record(expired, _ =>
-        {
-            if (_id.Transaction is { } transaction)
-                Akka.Cluster.Sharding.ClusterSharding.Get(Context.System).ShardRegion("charge-point")
-                    .Tell(new StopUnconsentedTransaction(transaction.ChargePoint, transaction.TransactionId));
-        });
-    }
-
-    // Accepting
-
     private void OnAccept(AcceptSession command)
     {
         var sender = Sender;
-        if (_state.IsStarted && command.Vehicle == Vehicle) _push.Pin(Vehicle, command.Connection);
+        if (ChargingSession.IsParty(_state, command.Vehicle, isCharger: false)) _push.Pin(command.Vehicle, command.Connection);
         var check = ChargingSession.CheckAccept(_state, _id, command.Vehicle, command.Channel);
-        if (!check.IsOk) { sender.Tell(Refusal.From(check.Error)); return; }
-        if (check.Value == SessionDecision.Repeat) { sender.Tell(View()); return; }
+        if (!check.IsOk || check.Value == SessionDecision.Repeat) { sender.Tell(check.IsOk ? View() : Refusal.From(check.Error)); return; }
         AwaitedAnswers.Ask(Context, Stash, _channels, new GetChannel(command.Channel), _settings.AskTimeout, answer =>
         {
             var bound = ChargingSession.DecideBind(_state, _id, command.Channel, answer);
-            if (bound.IsOk) Record(bound.Value, _ => sender.Tell(View()));
+            if (bound.IsOk) Record(bound.Value, sender);
             else sender.Tell(Refusal.From(bound.Error));
         });
     }
@@ -201,23 +167,25 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         // Refused before it is taken: a reading taken is always answered once durable.
         if (_progress.Full is { } full) { Sender.Tell(Refusal.From(full)); return; }
         var taken = ChargingSession.DecideReading(_state, _id, command.Charger, command.Reading, _settings.Network);
-        if (!taken.IsOk) { Sender.Tell(Refusal.From(taken.Error)); return; }
-        TakeReading(taken.Value, Sender);
+        if (taken.IsOk) TakeReading(taken.Value, Sender);
+        else Sender.Tell(Refusal.From(taken.Error));
     }
 
     private void OnWitnessedReading(WitnessedReading reading)
     {
-        if (ChargingSession.DecideWitnessedReading(_state, reading, _settings.Network, _settings.NodeKey, Now) is not { } signed) return;
-        if (reading.Final) Stop(new SessionStopRequested(signed.ToArray(), Now), ActorRefs.Nobody);
-        else TakeReading(ChargingSession.ReadingTaken(_state, signed), ActorRefs.Nobody);
+        switch (ChargingSession.DecideWitnessed(_state, reading, _settings.Network, _settings.NodeKey, Now))
+        {
+            case SessionStopRequested stop: Record(stop, ActorRefs.Nobody); break;
+            case ProgressTaken progress: TakeReading(progress, ActorRefs.Nobody); break;
+        }
     }
 
     private void TakeReading(ProgressTaken reading, IActorRef replyTo)
     {
         Take(reading);
-        Notify(reading);
+        if (ChargingSession.ReadingNotice(_state, _id, reading) is { } notice) _push.Push(notice);
         CheckCredit();
-        if (!replyTo.IsNobody()) _progress.ReplyWhenDurable(replyTo, () => Progress());
+        if (!replyTo.IsNobody()) _progress.ReplyWhenDurable(replyTo, () => ChargingSession.Progress(_state, _id));
         WriteProgress();
     }
 
@@ -251,17 +219,16 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         if (answered.Answer is not VoucherAcknowledged ack) { answered.ReplyTo.Tell(answered.Answer); return; }
         // The channel holds the voucher durably: the session takes it and writes it with its next batch.
         Take(ChargingSession.DecideAcknowledged(_state, _id, answered.For, ack));
-        // A charger with a reading waiting for its answer learns what is paid from that answer; one without is told now.
-        if (_progress.Held == 0) _push.Push(ChargingSession.PaidNotice(_state, _id));
+        if (ChargingSession.PaidNotice(_state, _id, readingAnswerWaiting: _progress.Held > 0) is { } notice) _push.Push(notice);
         CheckCredit();
-        answered.ReplyTo.Tell(Progress());
+        answered.ReplyTo.Tell(ChargingSession.Progress(_state, _id));
         if (_state.ReadyToComplete) Complete();
     }
 
     /// <summary>Suspends when what is owed and unpaid exceeds the credit; resumes once it no longer does.</summary>
     private void CheckCredit()
     {
-        if (ChargingSession.DecideCredit(_state, Now) is { } decided) Record(decided, _ => { });
+        if (ChargingSession.DecideCredit(_state, Now) is { } decided) Record(decided, null);
     }
 
     // Stopping
@@ -271,30 +238,16 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         var decided = ChargingSession.DecideStop(_state, _id, command, _settings.Network, Now);
         if (decided.IsOk && decided.Value is null) { Sender.Tell(View()); return; }
         if (IsRefused(command.Charger, command.Connection, isCharger: true)) return;
-        if (!decided.IsOk) { Sender.Tell(Refusal.From(decided.Error)); return; }
-        Stop(decided.Value!, Sender);
+        if (decided.IsOk) Record(decided.Value!, Sender);
+        else Sender.Tell(Refusal.From(decided.Error));
     }
-
-    private void Stop(SessionStopRequested stop, IActorRef replyTo) => Record(stop, _ =>
-    {
-        if (_state.ReadyToComplete) { Complete(replyTo); return; }
-        Timers.StartSingleTimer(Due.Settle, Due.Settle, _settings.SessionSettleTimeout);
-        replyTo.Tell(View());
-    });
 
     /// <summary>Closes the session with its charge record: once the final reading is paid, or when the vehicle had its time and did not pay it.</summary>
     private void Complete(IActorRef? replyTo = null)
     {
         if (ChargingSession.DecideCompletion(_state, _id, Now) is not { } completed) return;
-        Timers.Cancel(Due.Settle);
-        Record(completed, e => { PublishCompleted(e.Record); replyTo?.Tell(View()); });
-    }
-
-    private void PublishCompleted(ChargeRecord r)
-    {
-        var started = _state.Started!;
-        Activity.ActivityFeed.Get(Context.System).Publish(new Activity.ChargingSessionCompleted(_id, started.Payee, r.Charger, r.Vehicle, r.Channel,
-            new EnergyWh(r.EnergyWh), r.Cost, r.Paid, started.Zone, r.EndedAt));
+        Timers.Cancel(SessionDue.Settle);
+        Record(completed, replyTo);
     }
 
     /// <summary>
@@ -307,8 +260,6 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         _push.Pin(device, connection);
         return false;
     }
-
-    private SessionProgress Progress() => ChargingSession.Progress(_state, _id);
 
     private SessionView View() => ChargingSession.View(_state, _id);
 }

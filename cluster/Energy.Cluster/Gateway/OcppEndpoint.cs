@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Akka.Actor;
-using Energy.Cluster.ChargePoints;
+using Energy.Lifecycles.ChargePoints;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Network;
 using Energy.Ocpp;

@@ -6,7 +6,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
-using Energy.Cluster.ChargePoints;
+using Energy.Lifecycles.ChargePoints;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;

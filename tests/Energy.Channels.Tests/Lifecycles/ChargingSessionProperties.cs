@@ -315,4 +315,216 @@ public class ChargingSessionProperties
         Assert.IsType<SessionAlreadyStarted>(ChargingSession.CheckStart(started, Session, other, Limits).Error);
         Assert.IsType<InvalidSessionTerms>(ChargingSession.CheckStart(ChargingSessionState.Empty, Session, command with { PricePerKwh = new Money(-1, Currency.Eur) }, Limits).Error);
     }
+
+    // Witnessed sessions: an OCPP charger's transaction, whose meter values the node signs
+
+    private static readonly DeviceKeyPair NodeKey = DeviceKeyPair.Generate();
+    private static readonly SessionId Transaction = SessionId.OfTransaction("charger-p", 7);
+
+    /// <summary>A witnessed meter value: how far the register moves (back, not at all, forward), whether it is the final one, and how the node's clock moved.</summary>
+    public sealed record Witnessed(int DeltaWh, bool Final, int ClockMs);
+
+    private static readonly Arbitrary<IReadOnlyList<Witnessed>> WitnessedScripts =
+        Gen.ListOf(from delta in Gen.Frequency((1, Gen.Choose(-300, -1)), (1, Gen.Constant(0)), (5, Gen.Choose(1, 2_000)))
+                   from final in Gen.Frequency((8, Gen.Constant(false)), (1, Gen.Constant(true)))
+                   from clock in Gen.Choose(-5_000, 5_000)
+                   select new Witnessed(delta, final, clock))
+            .Select(values => (IReadOnlyList<Witnessed>)values.ToList()).ToArbitrary();
+
+    private static DeviceView Twin(DeviceId device, DeviceRole role, bool revoked = false) =>
+        new(device, Cpo, role, MeterKey.PublicKey.Hex, revoked, Start, revoked ? Start : null);
+
+    private static ChargingSessionState WitnessedStart(long meterStartWh)
+    {
+        var command = new StartWitnessedSession(Transaction, Charger, Vehicle, meterStartWh);
+        var started = ChargingSession.DecideWitnessedStart(command, TestParties.Network, Twin(Charger, DeviceRole.Charger), Twin(Vehicle, DeviceRole.Vehicle),
+            _ => false, NodeKey, new Money(40, Currency.Eur), new Money(1_000, Currency.Eur), Start).Value;
+        return ChargingSession.Evolve(ChargingSessionState.Empty, started);
+    }
+
+    /// <summary>Plays witnessed meter values as the entity does: progress is taken at once and written as the state's newest; the final value stops the session.</summary>
+    private static (ChargingSessionState State, List<object> Journal, List<(Witnessed Value, long RegisterWh, object? Taken, ChargingSessionState Before, ChargingSessionState After)> Steps)
+        PlayWitnessed(IReadOnlyList<Witnessed> values)
+    {
+        var state = WitnessedStart(10_000);
+        var journal = new List<object> { state.Started! };
+        var steps = new List<(Witnessed, long, object?, ChargingSessionState, ChargingSessionState)>();
+        var (now, register) = (Start, 10_000L);
+        foreach (var value in values)
+        {
+            now = new Timestamp(now.UnixMilliseconds + value.ClockMs);
+            var before = state;
+            var reading = new WitnessedReading(Transaction, register + value.DeltaWh, value.Final);
+            var taken = ChargingSession.DecideWitnessed(state, reading, TestParties.Network, NodeKey, now);
+            switch (taken)
+            {
+                case ProgressTaken progress:
+                    state = ChargingSession.Evolve(state, progress);
+                    journal.Add(ChargingSession.ToProgressed(state));
+                    break;
+                case SessionStopRequested stop:
+                    state = ChargingSession.Evolve(state, stop);
+                    journal.Add(stop);
+                    break;
+            }
+            if (taken is not null) register = reading.RegisterWh;
+            steps.Add((value, reading.RegisterWh, taken, before, state));
+        }
+        return (state, journal, steps);
+    }
+
+    [Property(MaxTest = 100)]
+    public Property A_witnessed_session_signs_each_forward_value_once_never_goes_back_and_takes_nothing_after_its_final_value() =>
+        Prop.ForAll(WitnessedScripts, values =>
+        {
+            var (_, _, steps) = PlayWitnessed(values);
+            foreach (var (value, registerWh, taken, before, after) in steps)
+            {
+                var last = before.LastReading!;
+                var expected = before.End is null && (value.DeltaWh > 0 || (value.DeltaWh == 0 && value.Final));
+                Assert.True(expected == taken is not null, $"{value} after {last.Payload.Register} ({(before.End is null ? "running" : "stopped")}) took {taken}");
+                if (taken is null) { Assert.Same(before, after); continue; }
+                Assert.Equal(value.Final, taken is SessionStopRequested);
+                // The node's reading is one the session would take from a signing charger: newer in sequence, time and register.
+                var reading = after.LastReading!;
+                Assert.True(MeterReadings.Accept(reading, TestParties.Network, Charger, NodeKey.PublicKey, last.Payload).IsOk);
+                Assert.Equal((last.Payload.Sequence + 1, registerWh), (reading.Payload.Sequence, reading.Payload.Register.WattHours));
+                Assert.True(after.DeliveredWh >= 0 && after.Owed.MinorUnits >= 0 && after.UnpaidMinorUnits >= 0, $"{after.DeliveredWh} Wh, owed {after.Owed}");
+                // The same value again is taken no more (a charger repeats its MeterValues when it missed the answer).
+                Assert.Null(ChargingSession.DecideWitnessed(after, new WitnessedReading(Transaction, registerWh, Final: false), TestParties.Network, NodeKey, Start));
+            }
+            Assert.True(steps.Count(s => s.Taken is SessionStopRequested) <= 1);
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_witnessed_session_rebuilt_from_its_journal_decides_every_value_alike() =>
+        Prop.ForAll(WitnessedScripts, Gen.Choose(-100, 3_000).ToArbitrary(), (values, probeWh) =>
+        {
+            var (live, journal, _) = PlayWitnessed(values);
+            var rebuilt = Replay(journal);
+            Assert.Equal(live, rebuilt);
+            foreach (var final in new[] { false, true })
+            {
+                var probe = new WitnessedReading(Transaction, live.LastReading!.Payload.Register.WattHours + probeWh, final);
+                var now = new Timestamp(Start.UnixMilliseconds + 60_000);
+                var (a, b) = (ChargingSession.DecideWitnessed(live, probe, TestParties.Network, NodeKey, now), ChargingSession.DecideWitnessed(rebuilt, probe, TestParties.Network, NodeKey, now));
+                Assert.Equal(a?.GetType(), b?.GetType());
+                Assert.Equal(ChargingSession.Evolve(live, a ?? new object()), ChargingSession.Evolve(rebuilt, b ?? new object()));
+            }
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_witnessed_session_is_started_once_by_registered_parties_and_refused_by_name_otherwise() =>
+        Prop.ForAll(Gen.Elements("none", "revoked", "meter", "vehicle", "charger").ToArbitrary(), Gen.Elements("none", "revoked", "charger", "vehicle").ToArbitrary(),
+            (chargerIs, vehicleIs) =>
+            {
+                object? Answer(DeviceId device, string @is) => @is switch
+                {
+                    "none" => null,
+                    "revoked" => Twin(device, device == Charger ? DeviceRole.Charger : DeviceRole.Vehicle, revoked: true),
+                    "meter" => Twin(device, DeviceRole.Meter),
+                    "charger" => Twin(device, DeviceRole.Charger),
+                    _ => Twin(device, DeviceRole.Vehicle),
+                };
+                var command = new StartWitnessedSession(Transaction, Charger, Vehicle, 500);
+                var started = ChargingSession.DecideWitnessedStart(command, TestParties.Network, Answer(Charger, chargerIs), Answer(Vehicle, vehicleIs), _ => false,
+                    NodeKey, new Money(40, Currency.Eur), new Money(1_000, Currency.Eur), Start);
+                var chargerError = chargerIs switch { "none" => typeof(DeviceNotFound), "revoked" => typeof(DeviceIsRevoked), "vehicle" => typeof(DeviceRoleRefused), _ => null };
+                var vehicleError = vehicleIs switch { "none" => typeof(DeviceNotFound), "revoked" => typeof(DeviceIsRevoked), "charger" => typeof(DeviceRoleRefused), _ => null };
+                Assert.Equal(chargerError ?? vehicleError, started.IsOk ? null : started.Error.GetType());
+                Assert.True(ChargingSession.TakesWitnessedStart(ChargingSessionState.Empty));
+                if (!started.IsOk) return;
+                var state = ChargingSession.Evolve(ChargingSessionState.Empty, started.Value);
+                Assert.Equal((Payee, true, 500L), (started.Value.Payee, started.Value.Witnessed, state.Start!.Payload.Register.WattHours));
+                Assert.False(ChargingSession.TakesWitnessedStart(state));
+            });
+
+    [Property(MaxTest = 100)]
+    public Property An_unaccepted_witnessed_session_expires_once_and_only_its_transaction_is_told_to_stop() =>
+        Prop.ForAll(Gen.Elements(true, false).ToArbitrary(), Gen.Elements(true, false).ToArbitrary(), Gen.Choose(0, 120_000).ToArbitrary(), (accept, stop, elapsedMs) =>
+        {
+            var state = WitnessedStart(1_000);
+            if (accept) state = ChargingSession.Evolve(state, ChargingSession.DecideBind(state, Transaction, Channel, OpenChannel()).Value);
+            if (stop) state = ChargingSession.Evolve(state, ChargingSession.DecideWitnessed(state, new WitnessedReading(Transaction, 1_000, Final: true), TestParties.Network, NodeKey, Start)!);
+            var now = new Timestamp(Start.UnixMilliseconds + elapsedMs);
+            var expired = ChargingSession.DecideConsentExpiry(state, now);
+            Assert.Equal(!accept && !stop, expired is not null);
+            Assert.Equal(stop, state.AwaitsSettlement);
+            if (expired is null) return;
+            state = ChargingSession.Evolve(state, expired);
+            Assert.Equal(SessionStatus.Unconsented, state.Status);
+            Assert.Null(ChargingSession.DecideConsentExpiry(state, now));
+            Assert.Null(ChargingSession.DecideWitnessed(state, new WitnessedReading(Transaction, 5_000, Final: true), TestParties.Network, NodeKey, now));
+            Assert.False(state.AwaitsVehicle);
+            Assert.Equal(new StopUnconsentedTransaction("charger-p", 7), ChargingSession.UnconsentedStop(Transaction));
+            Assert.Null(ChargingSession.UnconsentedStop(Session));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_reading_an_acceptance_an_acknowledgement_a_stop_or_a_start_played_twice_takes_effect_once() =>
+        Prop.ForAll(Gen.ListOf(Gen.Choose(1, 3_000)).ToArbitrary(), increments =>
+        {
+            var start = new StartSession(Session, Charger, Vehicle, new Money(200, Currency.Eur), new Money(1_000_000, Currency.Eur), Reading(1, 10_000, Start, MeterKey), null);
+            var state = ChargingSession.Evolve(ChargingSessionState.Empty,
+                ChargingSession.DecideStart(start, Signed<MeterReading>.Decode(start.Reading).Value, TestParties.Network, ChargerView, Start).Value);
+            Assert.Equal(SessionDecision.Repeat, ChargingSession.CheckStart(state, Session, start, Limits).Value);
+            state = ChargingSession.Evolve(state, ChargingSession.DecideBind(state, Session, Channel, OpenChannel()).Value);
+            Assert.Equal(SessionDecision.Repeat, ChargingSession.CheckAccept(state, Session, Vehicle, Channel).Value);
+            var (register, sequence, now, acknowledged) = (10_000L, 1UL, Start, 0L);
+            foreach (var increment in increments)
+            {
+                now = new Timestamp(now.UnixMilliseconds + 1_000);
+                var wire = Reading(++sequence, register += increment, now, MeterKey);
+                state = ChargingSession.Evolve(state, ChargingSession.DecideReading(state, Session, Charger, wire, TestParties.Network).Value);
+                var again = ChargingSession.DecideReading(state, Session, Charger, wire, TestParties.Network);
+                Assert.IsType<ReadingNotNewer>(again.Error);
+                var pay = state.UnpaidMinorUnits;
+                if (pay == 0) continue;
+                var voucher = ChargingSession.DecidePayment(state, Session, Vehicle, Signing.Voucher(Channel, sequence, acknowledged + pay, pay, VehicleKey, Session.Purpose)).Value;
+                acknowledged += pay;
+                var ack = new VoucherAcknowledged(Channel, sequence, new Money(acknowledged, Currency.Eur))
+                {
+                    Increment = new Money(pay, Currency.Eur), Purpose = Session.Purpose, PaidForPurpose = new Money(acknowledged, Currency.Eur),
+                };
+                state = ChargingSession.Evolve(state, ChargingSession.DecideAcknowledged(state, Session, voucher, ack)!);
+                Assert.Null(ChargingSession.DecideAcknowledged(state, Session, voucher, ack));
+                Assert.True(state.Paid == state.Owed && state.UnpaidMinorUnits == 0, $"paid {state.Paid} of {state.Owed}");
+            }
+            var stop = new StopSession(Session, Charger, Reading(++sequence, register, new Timestamp(now.UnixMilliseconds + 1_000), MeterKey), null);
+            state = ChargingSession.Evolve(state, ChargingSession.DecideStop(state, Session, stop, TestParties.Network, now).Value!);
+            Assert.True(ChargingSession.DecideStop(state, Session, stop, TestParties.Network, now) is { IsOk: true, Value: null });
+            Assert.Equal(acknowledged, state.Paid.MinorUnits);
+            Assert.True(state.ReadyToComplete);
+            var completed = ChargingSession.Evolve(state, ChargingSession.DecideCompletion(state, Session, now)!);
+            Assert.Null(ChargingSession.DecideCompletion(completed, Session, now));
+            Assert.Equal((acknowledged, 0L), (completed.Record!.Paid.MinorUnits, completed.Record.Outstanding.MinorUnits));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property After_a_restart_a_session_asks_its_channel_what_it_was_paid_only_while_it_has_one_and_is_not_completed() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            foreach (var t in Play(script).Transitions)
+            {
+                var ask = ChargingSession.PaidToAsk(t.After, Session);
+                Assert.Equal(t.After.Channel is not null && t.After.Record is null, ask is not null);
+                if (ask is not null) Assert.Equal(new GetPurposePaid(Channel, Session.Purpose), ask);
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property The_charger_is_told_of_a_payment_only_when_no_answer_to_its_reading_will_tell_it() =>
+        Prop.ForAll(Scripts, Gen.Elements(true, false).ToArbitrary(), (script, waiting) =>
+        {
+            foreach (var t in Play(script).Transitions)
+            {
+                var notice = ChargingSession.PaidNotice(t.After, Session, waiting);
+                Assert.Equal(!waiting, notice is not null);
+                if (notice is null) continue;
+                Assert.Equal((Charger, "session.paid"), (notice.Device, notice.Event));
+                var frame = System.Text.Encoding.UTF8.GetString(notice.Frame);
+                Assert.Contains($"\"paid\":{t.After.Paid.MinorUnits}", frame, StringComparison.Ordinal);
+            }
+            Assert.Null(ChargingSession.PaidNotice(ChargingSessionState.Empty, Session, readingAnswerWaiting: false));
+        });
 }

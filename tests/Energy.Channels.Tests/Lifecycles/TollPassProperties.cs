@@ -334,4 +334,195 @@ public class TollPassProperties
     {
         Assert.Equal(new[] { "awaiting-payment", "paid", "violation" }, Enum.GetValues<PassStatus>().Select(s => s.ToWire()));
     }
+
+    // The book's answers, its price and its restart
+
+    private static (long Passes, long Paid, long Violations, long PaidMinorUnits, int Open, int Unfiled) Counts(TollPassBook book) =>
+        (book.PassCount, book.PaidCount, book.ViolationCount, book.PaidMinorUnits, book.OpenCount, book.Unfiled.Count());
+
+    private static Signed<Voucher> VoucherFor(PassId pass) => Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, Price, Price, VehicleKey, pass.Purpose)).Value;
+
+    private static VoucherAcknowledged Covering(PassId pass) => new(Channel, 1, new Money(Price, Currency.Eur))
+    {
+        Purpose = pass.Purpose, PaidForPurpose = new Money(Price, Currency.Eur), Payer = PartyId.From(Vehicle), Payee = PartyId.From(Operator),
+    };
+
+    private static TollPassBook Rebuilt(IEnumerable<IEnergyMessage> journal)
+    {
+        var book = new TollPassBook(Gantry);
+        foreach (var e in journal) book.Apply(e);
+        return book;
+    }
+
+    [Property(MaxTest = 60)]
+    public Property A_channel_answer_for_a_pass_no_longer_open_is_refused_by_name_and_changes_nothing() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var book = Play(steps).Book;
+            var now = new Timestamp(Start.UnixMilliseconds + 1_000_000);
+            for (var n = 1UL; n <= (ulong)book.PassCount + 1; n++)
+            {
+                var id = new PassId(Gantry, n);
+                var known = book.Find(id);
+                var before = Counts(book);
+                var decided = book.DecideAnswer(id, VoucherFor(id), Covering(id), now);
+                Assert.Equal(before, Counts(book));
+                Assert.Equal(known, book.Find(id));
+                if (known is { IsOpen: true })
+                {
+                    Assert.Equal((known, (ProtocolError?)null), (decided.Pass, decided.Refused));
+                    Assert.Equal(id, Assert.IsType<PassPaid>(decided.Resolution).Pass);
+                    continue;
+                }
+                Assert.Null(decided.Pass);
+                Assert.Null(decided.Resolution);
+                Assert.Equal(known is null ? new PassNotFound(id) : new PassAlreadyResolved(id, known.Status), decided.Refused);
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_pass_is_paid_once_however_often_its_channel_answers_or_its_payment_is_replayed() =>
+        Prop.ForAll(Scripts, Gen.Choose(2, 4).ToArbitrary(), (steps, times) =>
+        {
+            var played = Play(steps);
+            var book = played.Book;
+            var (passes, paid, violations, paidMinorUnits, open, unfiled) = Counts(book);
+            var resolutions = new List<IEnergyMessage>();
+            foreach (var pass in book.Open.ToList())
+            {
+                for (var i = 0; i < times; i++)
+                {
+                    var decided = book.DecideAnswer(pass.Id, VoucherFor(pass.Id), Covering(pass.Id), Start);
+                    if (decided.Resolution is not { } resolution) continue;
+                    resolutions.Add(resolution);
+                    book.Apply(resolution);
+                }
+            }
+            // The journal holding a resolution twice (a write retried) counts it once too.
+            foreach (var resolution in resolutions.Concat(played.Journal.Where(e => e is PassPaid or ViolationRecorded))) book.Apply(resolution);
+            Assert.Equal(open, resolutions.Count);
+            Assert.Equal((passes, paid + open, violations, paidMinorUnits + open * Price, 0, unfiled), Counts(book));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_decision_on_a_toll_request_changes_nothing_until_its_event_is_applied() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var book = Play(steps).Book;
+            var pricing = new TollPricing(new Money(Price, Currency.Eur), null, Start);
+            var now = new Timestamp(Start.UnixMilliseconds + 60_000);
+            var before = Counts(book);
+            var fresh = Request(now, Price, GantryKey);
+            var first = book.DecidePass(fresh, TestParties.Network, false, pricing, now).Value;
+            foreach (var hostile in new[] { Request(now, Price, ForgedKey), Request(now, Price + 1, GantryKey), Request(Start, Price, GantryKey), new byte[] { 1, 2, 3 } })
+                Assert.False(book.DecidePass(hostile, TestParties.Network, false, pricing, now).IsOk);
+            Assert.IsType<Energy.Lifecycles.Registry.DeviceIsRevoked>(book.DecidePass(fresh, TestParties.Network, gantryRevoked: true, pricing, now).Error);
+            var again = book.DecidePass(fresh, TestParties.Network, false, pricing, now).Value;
+            Assert.Equal(before, Counts(book));
+            Assert.Equal(new PassId(Gantry, (ulong)before.Passes + 1), first.Recorded!.Pass);
+            Assert.Equal((first.Recorded.Pass, first.Recorded.At), (again.Recorded!.Pass, again.Recorded.At));
+            Assert.Equal(first.Recorded.Request, again.Recorded.Request);
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_book_rebuilt_from_its_journal_decides_every_request_and_deadline_alike() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 6_000).ToArbitrary(), (steps, laterMs) =>
+        {
+            var played = Play(steps);
+            var rebuilt = Rebuilt(played.Journal);
+            var pricing = new TollPricing(new Money(Price, Currency.Eur), new Money(Price - 20, Currency.Eur), Start);
+            var now = new Timestamp(Start.UnixMilliseconds + 50L * steps.Count + laterMs);
+            foreach (var recorded in played.Journal.OfType<PassRecorded>().Select(r => r.Request).Append(Request(now, Price, GantryKey)))
+            {
+                var live = played.Book.DecidePass(recorded, TestParties.Network, false, pricing, now);
+                var again = rebuilt.DecidePass(recorded, TestParties.Network, false, pricing, now);
+                Assert.Equal(live.IsOk ? (object?)(live.Value.Known, live.Value.Recorded?.Pass) : live.Error,
+                    again.IsOk ? (object?)(again.Value.Known, again.Value.Recorded?.Pass) : again.Error);
+            }
+            Assert.Equal(played.Book.DecideLate(AnswerTimeoutMs, now).OrderBy(v => v.Violation.Pass.Number), rebuilt.DecideLate(AnswerTimeoutMs, now).OrderBy(v => v.Violation.Pass.Number));
+            Assert.Equal(played.Book.ToFile(int.MaxValue).OrderBy(f => f.Violation.Id), rebuilt.ToFile(int.MaxValue).OrderBy(f => f.Violation.Id));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property After_a_restart_only_the_passes_handed_to_a_channel_wait_for_it_and_then_their_deadline_decides() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var handed = played.Book.Open.Where((_, i) => i % 2 == 0).Select(p => new PassPaymentSubmitted(p.Id, Channel)).ToList();
+            var book = Rebuilt(played.Journal.Concat(handed));
+            var resumed = book.ResumePayments();
+            Assert.Equal(handed.Select(h => h.Pass).OrderBy(p => p.Number), resumed.Select(p => p.Id).OrderBy(p => p.Number));
+            Assert.All(resumed, p => Assert.Equal(Channel, p.Channel));
+            var muchLater = new Timestamp(Start.UnixMilliseconds + 3_600_000);
+            var late = book.DecideLate(AnswerTimeoutMs, muchLater).Select(v => v.Violation.Pass).ToHashSet();
+            Assert.Equal(book.Open.Where(p => p.Channel is null).Select(p => p.Id).ToHashSet(), late);
+            // The channel found nothing paid (or did not answer): the deadline decides those passes too.
+            foreach (var pass in resumed) Assert.Null(book.DecideFound(pass.Id, null, muchLater));
+            Assert.Equal(book.OpenCount, book.DecideLate(AnswerTimeoutMs, muchLater).Count);
+        });
+
+    [Property(MaxTest = 60)]
+    public Property The_violations_filed_at_once_are_bounded_and_each_is_one_not_yet_acknowledged() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 5).ToArbitrary(), (steps, max) =>
+        {
+            var book = Play(steps).Book;
+            var filings = book.ToFile(max);
+            Assert.Equal(Math.Min(max, book.Unfiled.Count()), filings.Count);
+            Assert.All(filings, f => Assert.True(book.IsUnfiled(f.Violation.Id) && f.Operator == f.Violation.Operator, $"{f}"));
+            Assert.Equal(filings.Count, filings.Select(f => f.Violation.Id).Distinct().Count());
+            foreach (var filing in filings) book.Apply(new ViolationFiledRecorded(filing.Violation.Id));
+            Assert.DoesNotContain(book.ToFile(int.MaxValue), f => filings.Any(done => done.Violation.Id == f.Violation.Id));
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_declined_pass_records_the_cause_the_vehicle_gave_only_when_it_is_one_of_the_wire_contract() =>
+        Prop.ForAll(Gen.Elements("NoChannel", "DepositExhausted", "nochannel", "Late", "InvalidAnswer", "", "NoChannel ", "deposit").ToArbitrary(), reason =>
+        {
+            var expected = reason switch
+            {
+                Energy.Wire.TollDeclineReasons.NoChannel => ViolationCause.NoChannel,
+                Energy.Wire.TollDeclineReasons.DepositExhausted => ViolationCause.DepositExhausted,
+                _ => ViolationCause.InvalidAnswer,
+            };
+            Assert.Equal(expected, TollPasses.DeclinedFor(reason));
+            var book = Play([new Step(StepKind.Request, 0, (int)Price, 0, false)]).Book;
+            var pass = book.Open.Single();
+            var declined = TollPasses.DecideDecline(pass, Operator, reason, Start).Violation;
+            Assert.Equal((expected, pass.Id), (declined.Cause, declined.Pass));
+            Assert.Contains(reason, declined.Detail, StringComparison.Ordinal);
+            Assert.Equal(new FileViolation(Operator, declined), TollPasses.ToFile(new ViolationRecorded(declined)));
+            Assert.Null(TollPasses.ToFile(new PassPaid(pass.Id, null, new Money(Price, Currency.Eur), Start)));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property The_gantry_is_told_its_price_exactly_when_it_changes_and_its_requests_are_taken_at_that_price() =>
+        Prop.ForAll(Gen.ListOf(Gen.Choose(0, 40)).ToArbitrary(), traffic =>
+        {
+            var book = new TollPassBook(Gantry);
+            Assert.False(book.Reprice(Start, 50));
+            Assert.Null(book.PriceNotice());
+            var tariff = new GantryTariff(TestParties.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1, Currency.Eur, [new TollBand(0, Price)], 10, 10, 200);
+            book.Apply(new GantryConfigured(Signed<GantryTariff>.Sign(tariff, OperatorKey).ToArray(), GantryKey.PublicKey.Hex));
+            var now = Start;
+            Money? told = null;
+            foreach (var vehicles in traffic.Prepend(0))
+            {
+                now = new Timestamp(now.UnixMilliseconds + 1_000);
+                var was = book.Pricing.Current;
+                var changed = book.Reprice(now, vehicles);
+                Assert.Equal(GantryTariffs.PriceAt(tariff, now, vehicles), book.Pricing.Current);
+                Assert.Equal(was != book.Pricing.Current, changed);
+                if (changed) told = book.Pricing.Current;
+                Assert.Equal(told, book.Pricing.Current);
+                Assert.Equal(vehicles, book.VehiclesInZone);
+                var request = Request(now, book.Pricing.Current!.Value.MinorUnits, GantryKey);
+                Assert.Equal(book.DecidePass(request, TestParties.Network, false, book.Pricing, now).Value.Recorded!.Pass,
+                    book.DecidePass(request, TestParties.Network, false, now).Value.Recorded!.Pass);
+            }
+            var notice = book.PriceNotice()!;
+            Assert.Equal((Gantry, "toll.price"), (notice.Device, notice.Event));
+            // Only a tariff that prices congestion asks its zone for the traffic.
+            Assert.Equal(new GetZone(SegmentId.Of("zone-p")), book.ZoneToAsk());
+            Assert.Null(Play([]).Book.ZoneToAsk());
+        });
 }

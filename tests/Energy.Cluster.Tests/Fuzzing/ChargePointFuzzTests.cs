@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Energy.Cluster.ChargePoints;
+using Energy.Lifecycles.ChargePoints;
 using Energy.Cluster.Gateway;
 using Energy.Cluster.Serialization;
 using Energy.Fuzzing;

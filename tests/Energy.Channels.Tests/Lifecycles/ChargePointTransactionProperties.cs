@@ -1,12 +1,12 @@
 using Energy.Channels.Primitives;
-using Energy.Cluster.ChargePoints;
-using Energy.Cluster.Gateway;
+using Energy.Lifecycles.ChargePoints;
+using Energy.Ocpp;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Energy.Lifecycles;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>
 /// A charge point's OCPP transactions, called directly: random starts (accepted or not), meter values (forward,
@@ -173,5 +173,101 @@ public class ChargePointTransactionProperties
     {
         var last = ChargePointState.Empty with { LastTransactionId = int.MaxValue };
         Assert.IsType<TransactionIdsExhausted>(ChargePointTransactions.DecideStart(last, ChargePoint, 1, "vehicle-p", OcppAuthorization.Accepted, 0, Start).Error);
+    }
+
+    // Calls, as the entity takes them: one decision gives the event to persist and the charger's answer
+
+    /// <summary>The calls a charger may make of a charge point in <paramref name="state"/>: for known and unknown transactions, forward and backward.</summary>
+    private static IEnumerable<ChargePointCall> Calls(ChargePointState state, int deltaWh)
+    {
+        yield return new BootNotificationCall("Energy", "Wallbox");
+        yield return new HeartbeatCall();
+        yield return new StatusNotificationCall(1, "Charging");
+        yield return new AuthorizeCall("vehicle-p");
+        yield return new StartTransactionCall(1, "vehicle-p", 10_000);
+        yield return new UnsupportedCall("DataTransfer");
+        foreach (var id in state.Transactions.Keys.Append(0).Append(state.LastTransactionId + 1))
+        {
+            var last = state.Find(id)?.LastRegisterWh ?? 10_000;
+            yield return new MeterValuesCall(id, last + deltaWh);
+            yield return new MeterValuesCall(id, null);
+            yield return new StopTransactionCall(id, last + deltaWh, "Local");
+        }
+    }
+
+    private static string Body(ChargePointResponse answer) =>
+        answer.Payload is { } payload ? payload.GetRawText() : $"{answer.ErrorCode}: {answer.ErrorDescription}";
+
+    [Property(MaxTest = 60)]
+    public Property Every_call_is_answered_and_changes_the_state_only_by_the_event_the_specific_rule_decides() =>
+        Prop.ForAll(Scripts, Gen.Choose(-500, 2_000).ToArbitrary(), Gen.Elements(OcppAuthorization.Accepted, OcppAuthorization.Blocked, OcppAuthorization.Invalid).ToArbitrary(),
+            (script, deltaWh, authorization) =>
+            {
+                var state = Play(script).State;
+                var now = new Timestamp(Start.UnixMilliseconds + 3_600_000);
+                foreach (var call in Calls(state, deltaWh))
+                {
+                    var decided = ChargePointTransactions.Decide(state, ChargePoint, call, authorization, now);
+                    IEnergyMessage? expected = call switch
+                    {
+                        BootNotificationCall boot => new ChargePointBooted(boot.Vendor, boot.Model, now),
+                        StartTransactionCall start => ChargePointTransactions.DecideStart(state, ChargePoint, start.ConnectorId, start.IdTag, authorization, start.MeterStartWh, now).Value,
+                        MeterValuesCall values => ChargePointTransactions.DecideMeterValue(state, values.TransactionId, values.RegisterWh, now),
+                        StopTransactionCall stop => ChargePointTransactions.DecideStop(state, stop.TransactionId, stop.MeterStopWh, stop.Reason, now).Stopped,
+                        _ => null,
+                    };
+                    Assert.Equal(expected, decided.Event);
+                    Assert.Equal(call is UnsupportedCall ? OcppErrorCode.NotImplemented : null, decided.Answer.ErrorCode);
+                    Assert.Equal(call is UnsupportedCall, decided.Answer.Payload is null);
+                    if (call is StopTransactionCall s)
+                        Assert.Contains($"\"{ChargePointTransactions.DecideStop(state, s.TransactionId, s.MeterStopWh, s.Reason, now).Status.ToWire()}\"", Body(decided.Answer), StringComparison.Ordinal);
+                    if (call is AuthorizeCall or StartTransactionCall)
+                        Assert.Contains($"\"{authorization.ToWire()}\"", Body(decided.Answer), StringComparison.Ordinal);
+                }
+            });
+
+    [Property(MaxTest = 60)]
+    public Property A_meter_value_or_a_stop_sent_again_is_answered_alike_and_recorded_once() =>
+        Prop.ForAll(Scripts, Gen.Choose(-500, 2_000).ToArbitrary(), (script, deltaWh) =>
+        {
+            var live = Play(script).State;
+            var now = new Timestamp(Start.UnixMilliseconds + 3_600_000);
+            foreach (var call in Calls(live, deltaWh).Where(c => c is MeterValuesCall or StopTransactionCall))
+            {
+                var state = live;
+                var first = ChargePointTransactions.Decide(state, ChargePoint, call, OcppAuthorization.Invalid, now);
+                if (first.Event is { } e) state = ChargePointTransactions.Evolve(state, e);
+                var again = ChargePointTransactions.Decide(state, ChargePoint, call, OcppAuthorization.Invalid, now);
+                Assert.Null(again.Event);
+                Assert.Equal(Body(first.Answer), Body(again.Answer));
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property Only_a_running_transaction_is_told_to_stop_and_the_call_names_it() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var state = Play(script).State;
+            foreach (var id in state.Transactions.Keys.Append(0).Append(state.LastTransactionId + 1))
+            {
+                var call = ChargePointTransactions.DecideRemoteStop(state, new Energy.Lifecycles.Charging.StopUnconsentedTransaction(ChargePoint, id));
+                Assert.Equal(state.Find(id) is { MeterStopWh: null }, call is not null);
+                if (call is null) continue;
+                Assert.Equal(Ocpp16Actions.RemoteStopTransaction, call.Action);
+                Assert.Equal(id, call.Payload.GetProperty("transactionId").GetInt32());
+            }
+        });
+
+    [Fact]
+    public void Only_an_id_tag_that_is_a_device_id_is_looked_up_and_exhausted_ids_are_refused_by_name_in_the_call_error()
+    {
+        Assert.True(ChargePointTransactions.IsLookedUp("vehicle-p"));
+        Assert.False(ChargePointTransactions.IsLookedUp("Not A Device!"));
+        Assert.Null(ChargePointCalls.IdTagToAuthorize(new HeartbeatCall()));
+        Assert.Equal("vehicle-p", ChargePointCalls.IdTagToAuthorize(new StartTransactionCall(1, "vehicle-p", 0)));
+        var last = ChargePointState.Empty with { LastTransactionId = int.MaxValue };
+        var refused = ChargePointTransactions.Decide(last, ChargePoint, new StartTransactionCall(1, "vehicle-p", 0), OcppAuthorization.Accepted, Start);
+        Assert.Null(refused.Event);
+        Assert.Equal((OcppErrorCode.InternalError, new TransactionIdsExhausted(ChargePoint, int.MaxValue).Describe()), (refused.Answer.ErrorCode, refused.Answer.ErrorDescription));
     }
 }

@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
+using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Ocpp;
 
-namespace Energy.Cluster.ChargePoints;
+namespace Energy.Lifecycles.ChargePoints;
 
 /// <summary>A charge point's call as the network reads it from its validated payload: only the fields it acts on.</summary>
 public abstract record ChargePointCall;
@@ -58,6 +59,23 @@ public static class ChargePointCalls
     public static HeartbeatConf Heartbeat(Timestamp now) => new(Time(now));
 
     public static IdTagInfo IdTag(OcppAuthorization authorization) => new(authorization.ToWire());
+
+    /// <summary>The idTag a call asks the network to authorize before it is decided (an Authorize, a StartTransaction), or none.</summary>
+    public static string? IdTagToAuthorize(ChargePointCall call) => call switch
+    {
+        AuthorizeCall authorize => authorize.IdTag,
+        StartTransactionCall start => start.IdTag,
+        _ => null,
+    };
+
+    /// <summary>The CALLRESULT carrying <paramref name="body"/>.</summary>
+    public static ChargePointResponse Answer(object body) => new(Ocpp16Json.ToElement(body), null, null);
+
+    /// <summary>A call the network refuses by name: the charger reads the CALLERROR's code and the error's sentence.</summary>
+    public static ChargePointResponse Refused(ProtocolError error) => new(null, OcppErrorCode.InternalError, error.Describe());
+
+    /// <summary>An action the network does not implement.</summary>
+    public static ChargePointResponse NotImplemented(UnsupportedCall call) => new(null, OcppErrorCode.NotImplemented, $"action {call.Action} is not implemented");
 
     private static string Time(Timestamp now) => Ocpp16Json.FormatInstant(now.ToDateTimeOffset());
 

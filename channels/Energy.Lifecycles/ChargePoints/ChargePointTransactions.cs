@@ -2,12 +2,11 @@ using System.Collections.Immutable;
 using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
-using Energy.Cluster.Registry;
 using Energy.Lifecycles.Registry;
 using Energy.Lifecycles.Charging;
-using Energy.Lifecycles.Tolls;
+using Energy.Ocpp;
 
-namespace Energy.Cluster.ChargePoints;
+namespace Energy.Lifecycles.ChargePoints;
 
 /// <summary>What a charge point is told about an idTag. The wire names are OCPP's.</summary>
 public enum OcppAuthorization
@@ -58,6 +57,9 @@ public sealed record ChargePointState(ImmutableDictionary<int, ChargingTransacti
 /// <summary>How a StopTransaction is answered: the idTag status to give, and the event to persist when there is one.</summary>
 public readonly record struct StopDecision(OcppAuthorization Status, TransactionStopped? Stopped);
 
+/// <summary>How a charge point's call is taken: the event to persist first (none when nothing changes), and the charger's answer.</summary>
+public readonly record struct ChargePointDecision(IEnergyMessage? Event, ChargePointResponse Answer);
+
 /// <summary>
 /// The rules of a charge point's transactions, pure. Transaction messages are exactly-once: a repeated stop,
 /// a stop below the start, a register going backwards or an unknown transaction each get a defined answer
@@ -65,6 +67,43 @@ public readonly record struct StopDecision(OcppAuthorization Status, Transaction
 /// </summary>
 public static class ChargePointTransactions
 {
+    /// <summary>
+    /// What the network does with a call: the event to persist, if any, and the answer the charger gets once it is
+    /// durable. <paramref name="authorization"/> is the idTag's, for a call that names one
+    /// (<see cref="ChargePointCalls.IdTagToAuthorize"/>). A transaction call that changes nothing (a repeated stop, a
+    /// register going backwards, an unknown transaction) still gets its defined CALLRESULT.
+    /// </summary>
+    public static ChargePointDecision Decide(ChargePointState state, string chargePoint, ChargePointCall call, OcppAuthorization authorization, Timestamp now)
+    {
+        switch (call)
+        {
+            case BootNotificationCall boot:
+                return new(new ChargePointBooted(boot.Vendor, boot.Model, now), ChargePointCalls.Answer(ChargePointCalls.Booted(now)));
+            case HeartbeatCall:
+                return new(null, ChargePointCalls.Answer(ChargePointCalls.Heartbeat(now)));
+            case AuthorizeCall:
+                return new(null, ChargePointCalls.Answer(new AuthorizeConf(ChargePointCalls.IdTag(authorization))));
+            case StartTransactionCall start:
+                var started = DecideStart(state, chargePoint, start.ConnectorId, start.IdTag, authorization, start.MeterStartWh, now);
+                return started.IsOk
+                    ? new(started.Value, ChargePointCalls.Answer(new StartTransactionConf(started.Value.TransactionId, new IdTagInfo(started.Value.Authorization))))
+                    : new(null, ChargePointCalls.Refused(started.Error));
+            case MeterValuesCall values:
+                return new(DecideMeterValue(state, values.TransactionId, values.RegisterWh, now), ChargePointCalls.Answer(EmptyConf.Instance));
+            case StopTransactionCall stop:
+                var (status, stopped) = DecideStop(state, stop.TransactionId, stop.MeterStopWh, stop.Reason, now);
+                return new(stopped, ChargePointCalls.Answer(new StopTransactionConf(ChargePointCalls.IdTag(status))));
+            case UnsupportedCall unsupported:
+                return new(null, ChargePointCalls.NotImplemented(unsupported));
+            default:
+                // StatusNotification, and any call the network only acknowledges.
+                return new(null, ChargePointCalls.Answer(EmptyConf.Instance));
+        }
+    }
+
+    /// <summary>An idTag that is no device id is Invalid without asking the registry; one that is, is looked up.</summary>
+    public static bool IsLookedUp(string idTag) => DeviceId.Parse(idTag).IsOk;
+
     /// <summary>The idTag is a vehicle's identity: a registered vehicle is Accepted, a revoked one Blocked, anything else Invalid.</summary>
     public static OcppAuthorization Authorize(object? registryAnswer) => registryAnswer switch
     {
@@ -109,6 +148,15 @@ public static class ChargePointTransactions
     /// <summary>A transaction that has not stopped: the network may ask its charger to stop it.</summary>
     public static bool IsRunning(ChargePointState state, int transactionId) => state.Find(transactionId) is { MeterStopWh: null };
 
+    /// <summary>
+    /// The network's call to stop a transaction whose vehicle did not consent (RemoteStopTransaction), or none when the
+    /// transaction is not running (stopped already, or unknown).
+    /// </summary>
+    public static OcppOutgoingCall? DecideRemoteStop(ChargePointState state, StopUnconsentedTransaction command) =>
+        IsRunning(state, command.TransactionId)
+            ? new OcppOutgoingCall(Ocpp16Actions.RemoteStopTransaction, Ocpp16Json.ToElement(new RemoteStopTransactionReq(command.TransactionId)))
+            : null;
+
     // Sessions: the network bills an accepted transaction through a witnessed charging session.
 
     /// <summary>Whether the network bills a transaction through a witnessed charging session.</summary>
@@ -121,7 +169,7 @@ public static class ChargePointTransactions
     /// after it): a start starts the session, a meter value and a stop are its witnessed readings. None when the
     /// network does not bill the transaction.
     /// </summary>
-    public static Energy.Lifecycles.Charging.ISessionCommand? ToSession(string chargePoint, ChargePointState state, IEnergyMessage e)
+    public static ISessionCommand? ToSession(string chargePoint, ChargePointState state, IEnergyMessage e)
     {
         var transactionId = e switch
         {
@@ -134,9 +182,9 @@ public static class ChargePointTransactions
         var session = SessionId.OfTransaction(chargePoint, id);
         return e switch
         {
-            TransactionStarted s => new Energy.Lifecycles.Charging.StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),
-            TransactionMeterValue m => new Energy.Lifecycles.Charging.WitnessedReading(session, m.RegisterWh, Final: false),
-            TransactionStopped t => new Energy.Lifecycles.Charging.WitnessedReading(session, t.MeterStopWh, Final: true),
+            TransactionStarted s => new StartWitnessedSession(session, new DeviceId(chargePoint), new DeviceId(s.IdTag), s.MeterStartWh),
+            TransactionMeterValue m => new WitnessedReading(session, m.RegisterWh, Final: false),
+            TransactionStopped t => new WitnessedReading(session, t.MeterStopWh, Final: true),
             _ => null,
         };
     }

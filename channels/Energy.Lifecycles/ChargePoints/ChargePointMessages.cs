@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Energy.Channels.Primitives;
 
-namespace Energy.Cluster.ChargePoints;
+namespace Energy.Lifecycles.ChargePoints;
 
 /// <summary>An OCPP request from a charge point, already parsed and validated against the 1.6 schema.</summary>
 [Manifest("ocpp.request.v1")]

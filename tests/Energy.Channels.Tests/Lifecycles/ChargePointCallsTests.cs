@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Energy.Channels.Primitives;
-using Energy.Cluster.ChargePoints;
+using Energy.Lifecycles.ChargePoints;
 using Energy.Ocpp;
 
-namespace Energy.Cluster.Tests.Properties;
+namespace Energy.Channels.Tests.Lifecycles;
 
 /// <summary>A charge point's calls as the network reads them, and what it answers a booting charger.</summary>
 public sealed class ChargePointCallsTests
