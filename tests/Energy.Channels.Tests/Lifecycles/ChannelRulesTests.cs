@@ -280,4 +280,27 @@ public sealed class ChannelRulesTests
         Assert.Equal(("open", (PartyId?)Payer, (PartyId?)Payee, (Money?)Eur(100), (Money?)Eur(50)), (view.Status, view.PartyA, view.PartyB, view.BalanceA, view.BalanceB));
         Assert.Equal(new DuplexChannelOpened(Channel, Payer, Payee, Eur(100), Eur(50)), DuplexChannelLifecycle.Opened(open, Channel));
     }
+
+    [Fact]
+    public void A_duplex_channel_refuses_a_lock_of_another_escrow_and_a_stray_refusal_once_open_by_name()
+    {
+        var opening = new DuplexOpening(Network, Channel, Payer, Payee, Eur(100), Eur(50), new DurationMs(60_000));
+        var body = Signed<DuplexOpening>.EncodeBody(opening);
+        var signed = Signed<DuplexOpening>.Assemble(opening, PayerKey.Sign(body), PayeeKey.Sign(body));
+        var state = DuplexChannelLifecycle.Evolve(DuplexChannelState.Empty,
+            DuplexChannelLifecycle.Open(DuplexChannelState.Empty, Channel, signed.ToArray(), signed, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+
+        // Another tenant's escrow (another channel with the same opening hash) and a lock of the wrong amount: named, nothing recorded.
+        var own = state.Escrow!.Value;
+        var foreign = own with { Channel = ChannelId.Of("someone-else-s-channel") };
+        Assert.IsType<EscrowLockMismatch>(DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(foreign, Payer, Eur(100), "ledger-0", 1)).Error);
+        Assert.IsType<EscrowLockMismatch>(DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(own, Payer, Eur(99), "ledger-0", 1)).Error);
+
+        state = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(own, Payer, Eur(100), "ledger-0", 1)).Value);
+        var open = DuplexChannelLifecycle.Evolve(state, DuplexChannelLifecycle.ConfirmLock(state, Channel, new EscrowLocked(own, Payee, Eur(50), "ledger-1", 2)).Value);
+        // A refusal that arrives once both deposits are locked (a late answer to a retried lock) cannot undo the opening.
+        var late = DuplexChannelLifecycle.Refuse(open, Channel, Refusal.From(new InsufficientFunds(Payer, 0, 100)));
+        Assert.Equal(new WrongPhase(Channel, ChannelPhase.Opening, ChannelPhase.Open), late.Error);
+        Assert.Equal("open", DuplexChannelLifecycle.View(open, Channel).Status);
+    }
 }
