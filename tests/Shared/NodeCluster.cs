@@ -185,11 +185,14 @@ public sealed class NodeCluster : IAsyncDisposable
     public async Task<int> BusiestNodeAsync(int restarted)
     {
         var keys = await Task.WhenAll(Enumerable.Range(0, Nodes.Length).Select(NodeKeyAsync));
-        var members = await MembersAsync(restarted);
-        // The restarted node may not know every member's key yet, nor their entities: such a member counts as running none.
-        int Channels(int node) => members.Where(m => m.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String && key.GetString() == keys[node])
+        // Asked of every node but the restarted one, which may not know every member's key yet, nor their entities (it
+        // would count them all as running none, and the choice would fall on a node that runs nothing). A member that a
+        // view does not know counts as running none there; each member's count is the largest any view gives.
+        var views = await Task.WhenAll(Enumerable.Range(0, Nodes.Length).Where(n => n != restarted).Select(MembersAsync));
+        int Channels(int node) => views.SelectMany(members => members)
+            .Where(m => m.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String && key.GetString() == keys[node])
             .Select(m => m.TryGetProperty("entities", out var entities) && entities.TryGetProperty("channel", out var count) ? count.GetInt32() : 0)
-            .FirstOrDefault();
+            .DefaultIfEmpty(0).Max();
         return Enumerable.Range(0, Nodes.Length).Where(n => n != restarted).OrderByDescending(Channels).First();
     }
 
