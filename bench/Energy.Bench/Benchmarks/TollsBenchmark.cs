@@ -159,8 +159,9 @@ public sealed class TollsBenchmark : IBenchmark
                     if (outcome.Paid) latencies.Add((clock.Elapsed - due).TotalMilliseconds);
                     else Interlocked.Increment(ref failed);
                 }
-                catch (GatewayRefusedException)
+                catch (Exception unanswered) when (unanswered is GatewayRefusedException or TimeoutException)
                 {
+                    // Refused, or no verdict within the gantry's wait: an unpaid pass, counted against the run.
                     Interlocked.Increment(ref failed);
                 }
             }));

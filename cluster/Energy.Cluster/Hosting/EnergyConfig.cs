@@ -219,7 +219,7 @@ public static class EnergyConfig
     }
 
     // wal_autocheckpoint=0: no commit runs a checkpoint; the journal's SqliteCheckpointer does, off the write path.
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
+    internal const string SqlitePragmas = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
 
     // A pooled connection opens many times over one SQLite handle, which keeps its pragmas: each handle
     // is set up once.
@@ -232,7 +232,7 @@ public static class EnergyConfig
     {
         if (!NeedsPragmas(connection)) return;
         using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
+        command.CommandText = SqlitePragmas;
         command.ExecuteNonQuery();
     }
 
@@ -240,7 +240,7 @@ public static class EnergyConfig
     {
         if (!NeedsPragmas(connection)) return;
         await using var command = connection.CreateCommand();
-        command.CommandText = Pragmas;
+        command.CommandText = SqlitePragmas;
         await command.ExecuteNonQueryAsync(token);
     }
 

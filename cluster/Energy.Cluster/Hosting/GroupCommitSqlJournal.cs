@@ -16,8 +16,8 @@ namespace Energy.Cluster.Hosting;
 /// queue), it also waits <c>group-commit-window</c> for more, at most <c>group-commit-max-writes</c>.
 /// Every entity is still answered only once its events are durable, and a failed transaction fails every
 /// write in it. Recovery of an entity waits for its gathered write to end.
-/// On SQLite it also runs the write-ahead log's checkpoints (see <see cref="SqliteCheckpointer"/>), so that
-/// no commit pays for one.
+/// On SQLite it inserts the rows itself (<see cref="SqliteJournalWriter"/>) and runs the write-ahead log's checkpoints
+/// (see <see cref="SqliteCheckpointer"/>), so that no commit pays for one.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor releases what it owns in PostStop.")]
 public sealed class GroupCommitSqlJournal : SqlWriteJournal
@@ -31,6 +31,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     private readonly Dictionary<string, Task> _writing = new(StringComparer.Ordinal);
     private readonly SqliteCheckpointer? _checkpointer;
     private readonly RecoveryReads _reads;
+    private readonly SqliteJournalWriter? _writer;
     private bool _readsFlushScheduled;
 
     public GroupCommitSqlJournal(Akka.Configuration.Config journalConfig) : base(journalConfig)
@@ -39,6 +40,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
         _busyBacklog = Math.Max(1, journalConfig.GetInt("group-commit-busy-backlog", 16));
         _reads = new RecoveryReads(RecoveryDatabase.ForJournal(journalConfig), Context.System.Serialization);
+        _writer = SqliteJournalWriter.For(journalConfig, Context.System);
         if (journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
             _checkpointer = new SqliteCheckpointer(journalConfig.GetString("connection-string"),
                 journalConfig.GetTimeSpan("wal-checkpoint-interval", TimeSpan.FromSeconds(1), allowInfinite: false));
@@ -46,6 +48,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
 
     protected override void PostStop()
     {
+        _writer?.Dispose();
         _checkpointer?.Dispose();
         base.PostStop();
     }
@@ -139,7 +142,9 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         try
         {
             // The gathered writes outlive any one caller's cancellation: each is answered when the transaction ends.
-            written = base.WriteMessagesAsync(all, CancellationToken.None);
+            written = _writer is not null && SqliteJournalWriter.Writes(all)
+                ? _writer.WriteAsync(all)
+                : base.WriteMessagesAsync(all, CancellationToken.None);
         }
         catch (Exception e)
         {
