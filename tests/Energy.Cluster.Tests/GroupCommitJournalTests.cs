@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Configuration;
+using System.Collections.Immutable;
 using Akka.Persistence;
+using Akka.Streams;
 using Akka.TestKit.Xunit2;
 using Energy.Cluster.Hosting;
 using Xunit;
@@ -32,21 +34,111 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
             TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100));
     }
 
+    [Fact]
+    public async Task Events_the_journal_inserts_itself_replay_and_query_through_the_plugin_in_order()
+    {
+        // 300 events: more than recovery prefetches, so the new incarnation replays them through the plugin's reads.
+        var id = "own-insert-" + Guid.NewGuid().ToString("N");
+        Sys.ActorOf(Props.Create(() => new Filler(id))).Tell(300);
+        ExpectMsg<string>("written");
+        var again = Sys.ActorOf(Props.Create(() => new Filler(id)));
+        again.Tell(Filler.Report.Instance);
+        var recovered = ExpectMsg<string[]>();
+        Assert.Equal(Enumerable.Range(0, 300).Select(Filler.Event), recovered);
+
+        var query = Akka.Persistence.Query.PersistenceQuery.Get(Sys)
+            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+        var read = await query.CurrentEventsByPersistenceId(id, 0, long.MaxValue)
+            .RunAggregate(new List<(long, object)>(), (all, e) => { all.Add((e.SequenceNr, e.Event)); return all; }, Sys.Materializer());
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => ((long)i + 1, (object)Filler.Event(i))), read);
+    }
+
+    [Fact]
+    public async Task A_failed_insert_fails_every_write_of_its_transaction_and_leaves_none_of_them_behind()
+    {
+        var journalConfig = JournalStarted();
+        using var writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Sys)!;
+        Assert.NotNull(writer);
+        var (kept, clashing, innocent) = ("kept-" + Guid.NewGuid().ToString("N"), "clash-" + Guid.NewGuid().ToString("N"), "innocent-" + Guid.NewGuid().ToString("N"));
+        Assert.Null(await writer.WriteAsync([Write(kept, 1, "first"), Write(clashing, 1, "first")]));
+
+        // The second write of this batch repeats a sequence number already stored: the transaction fails as a whole.
+        await Assert.ThrowsAnyAsync<Microsoft.Data.Sqlite.SqliteException>(() => writer.WriteAsync([Write(innocent, 1, "lost"), Write(clashing, 1, "again")]));
+        // The writer goes on after a failed transaction, on a fresh connection.
+        Assert.Null(await writer.WriteAsync([Write(kept, 2, "second")]));
+
+        var query = Akka.Persistence.Query.PersistenceQuery.Get(Sys)
+            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+        async Task<List<object>> Events(string id) => await query.CurrentEventsByPersistenceId(id, 0, long.MaxValue)
+            .RunAggregate(new List<object>(), (all, e) => { all.Add(e.Event); return all; }, Sys.Materializer());
+        Assert.Empty(await Events(innocent));
+        Assert.Equal(["first"], await Events(clashing));
+        Assert.Equal(["first", "second"], await Events(kept));
+    }
+
+    [Fact]
+    public async Task An_event_that_cannot_be_serialized_rejects_its_own_write_only()
+    {
+        var journalConfig = JournalStarted();
+        using var writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Sys)!;
+        var (good, bad) = ("good-" + Guid.NewGuid().ToString("N"), "bad-" + Guid.NewGuid().ToString("N"));
+        var unserializable = new AtomicWrite(ImmutableList.Create<IPersistentRepresentation>(
+            new Persistent("fine", 1, bad), new Persistent(new Unserializable(), 2, bad)));
+
+        var rejections = await writer.WriteAsync([Write(good, 1, "kept"), unserializable]);
+
+        Assert.NotNull(rejections);
+        Assert.Null(rejections[0]);
+        Assert.NotNull(rejections[1]);
+        var query = Akka.Persistence.Query.PersistenceQuery.Get(Sys)
+            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+        Assert.Equal(1, await query.CurrentEventsByPersistenceId(good, 0, long.MaxValue).RunAggregate(0, (n, _) => n + 1, Sys.Materializer()));
+        Assert.Equal(0, await query.CurrentEventsByPersistenceId(bad, 0, long.MaxValue).RunAggregate(0, (n, _) => n + 1, Sys.Materializer()));
+    }
+
+    /// <summary>Starts the journal (which creates its tables) by one entity's write; its configuration.</summary>
+    private Config JournalStarted()
+    {
+        Sys.ActorOf(Props.Create(() => new Filler("start-" + Guid.NewGuid().ToString("N")))).Tell(1);
+        ExpectMsg<string>("written");
+        return Sys.Settings.Config.GetConfig("akka.persistence.journal.sql");
+    }
+
+    private static AtomicWrite Write(string id, long sequenceNr, string payload) =>
+        new(ImmutableList.Create<IPersistentRepresentation>(new Persistent(payload, sequenceNr, id)));
+
+    /// <summary>No serializer can write it: its property throws when read.</summary>
+    private sealed class Unserializable
+    {
+        public string Value => throw new InvalidOperationException("not serializable");
+    }
+
     private sealed class Filler : ReceivePersistentActor
     {
         public Filler(string id)
         {
             PersistenceId = id;
-            Recover<string>(_ => { });
+            Recover<string>(e => _events.Add(e));
             Command<int>(count =>
             {
                 var sender = Sender;
-                PersistAll(Enumerable.Range(0, count).Select(i => new string((char)('a' + i % 26), 2_048)), _ => { });
+                PersistAll(Enumerable.Range(0, count).Select(Event), _ => { });
                 DeferAsync("written", done => sender.Tell(done));
             });
+            Command<Report>(_ => Sender.Tell(_events.ToArray()));
         }
 
+        private readonly List<string> _events = [];
+
         public override string PersistenceId { get; }
+
+        /// <summary>The i-th event: 2 KB, its number first so that an order or a loss shows.</summary>
+        public static string Event(int i) => i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture) + new string((char)('a' + i % 26), 2_043);
+
+        public sealed record Report
+        {
+            public static readonly Report Instance = new();
+        }
     }
 }
 
