@@ -1,4 +1,5 @@
 using Energy.Agents;
+using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 
@@ -93,7 +94,7 @@ public sealed class CityRun(Uri nodeUrl, NetworkId network, Currency currency, s
             var known = new OperatorAgent(node, network, OperatorId.Of(lines[0].Trim()), key);
             // Admitted on an earlier run with this key, or admitted now (the same admission again is taken once).
             try { await known.AdmitAsync(authority, OperatorRoles.GridOperator); }
-            catch (NodeClient.NodeRefusedException refused) when (refused.Code is "AdmissionVersionReused") { }
+            catch (NodeClient.NodeRefusedException refused) when (ErrorCodes.Is<AdmissionVersionReused>(refused.Code)) { }
             return known;
         }
         var grid = new OperatorAgent(node, network, OperatorId.Of($"grid-{Guid.NewGuid().ToString("N")[..6]}"));

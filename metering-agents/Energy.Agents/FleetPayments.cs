@@ -128,11 +128,11 @@ public sealed class FleetPayments : IDisposable
             var endorsing = new OperatorAgent(node, network, owner.Id, DeviceKeyPair.FromSeed(ownerSeed).Unwrap());
             using (endorsing)
             {
-                await UntilAnsweredAsync(() => endorsing.EndorseAsync(vehicle.Agent.Id, DeviceRole.Vehicle, vehicle.Agent.PublicKey), "DeviceAlreadyEndorsed");
+                await UntilAnsweredAsync(() => endorsing.EndorseAsync(vehicle.Agent.Id, DeviceRole.Vehicle, vehicle.Agent.PublicKey), ErrorCodes.Of<DeviceAlreadyEndorsed>());
                 // Funding is idempotent by its request id: a second try of a funding that landed is answered as the first.
                 await UntilAnsweredAsync(() => endorsing.FundAsync(vehicle.Agent.Party, deposit, $"fund-{vehicle.Agent.Id}"));
             }
-            await UntilAnsweredAsync(() => vehicle.Agent.OpenChannelAsync(node, vehicle.Channel, payee.Party, deposit, DurationMs.FromSeconds(60)), "ChannelAlreadyExists");
+            await UntilAnsweredAsync(() => vehicle.Agent.OpenChannelAsync(node, vehicle.Channel, payee.Party, deposit, DurationMs.FromSeconds(60)), ErrorCodes.Of<ChannelAlreadyExists>());
         });
         return payments;
     }
@@ -231,9 +231,8 @@ public sealed class FleetPayments : IDisposable
     private static bool IsNoAnswer(Exception exception) => exception switch
     {
         HttpRequestException or TaskCanceledException or IOException => true,
-        NodeClient.NodeRefusedException refused => ErrorCodes.Is<NotAnsweredInTime>(refused.Code) || refused.Code is "NotAnsweredInTime" or "Http502" or "Http503" or "Http504"
-            // A channel busy starting is named by the network's own rules, which a device does not carry: known by its code.
-            or "ChannelBusy",
+        NodeClient.NodeRefusedException refused => ErrorCodes.Is<NotAnsweredInTime>(refused.Code) || ErrorCodes.Is<ChannelBusy>(refused.Code)
+            || refused.Code is "NotAnsweredInTime" or "Http502" or "Http503" or "Http504",
         _ => false,
     };
 

@@ -17,4 +17,15 @@ public sealed class ErrorCodeTests
         Assert.False(ErrorCodes.Is<VoucherNotNewer>("NotAnsweredInTime"));
         Assert.False(ErrorCodes.Is<VoucherNotNewer>(null));
     }
+
+    [Fact]
+    public void The_refusals_a_device_retries_on_keep_the_codes_they_have_always_been_sent_with()
+    {
+        // Devices of every version tell these apart by code: the code on the wire never changes with the type's home.
+        Assert.Equal("ChannelAlreadyExists", ErrorCodes.Of<ChannelAlreadyExists>());
+        Assert.Equal("ChannelBusy", ErrorCodes.Of<ChannelBusy>());
+        Assert.Equal("DeviceAlreadyEndorsed", ErrorCodes.Of<DeviceAlreadyEndorsed>());
+        Assert.Equal("AdmissionVersionReused", ErrorCodes.Of<AdmissionVersionReused>());
+        Assert.Equal(new ChannelBusy(ChannelId.Of("c-1"), "starting").Code, ErrorCodes.Of<ChannelBusy>());
+    }
 }

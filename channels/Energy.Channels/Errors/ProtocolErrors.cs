@@ -187,6 +187,18 @@ public sealed record ChannelNotOpen(ChannelId ChannelId, ChannelStatus Status) :
     public override string Describe() => $"channel {ChannelId} is {Status}";
 }
 
+/// <summary>An opening for a channel id the network already holds with other terms; the same opening again is answered as the first.</summary>
+public sealed record ChannelAlreadyExists(ChannelId ChannelId) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} exists with other terms";
+}
+
+/// <summary>The channel cannot take the command yet (it is starting, or looking up its parties); the caller may retry.</summary>
+public sealed record ChannelBusy(ChannelId ChannelId, string Phase) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId} is {Phase}; try again when it is done";
+}
+
 public sealed record ChallengeWindowStillOpen(ChannelId ChannelId, Timestamp Deadline, Timestamp Now) : ProtocolError
 {
     public override string Describe() => $"channel {ChannelId}: challenge window runs until {Deadline}; now is {Now}";
@@ -260,6 +272,18 @@ public sealed record TollRequestMismatch(DeviceId GantryId, string Field, string
 }
 
 // The network authority and its members
+
+/// <summary>A device endorsed already, with another key or by another endorsement; the same endorsement again is answered as the first.</summary>
+public sealed record DeviceAlreadyEndorsed(DeviceId Device, string KeyHex) : ProtocolError
+{
+    public override string Describe() => $"device {Device} is already endorsed with key {KeyHex}";
+}
+
+/// <summary>An admission whose version was already given to the operator with other terms; the same admission again is taken once.</summary>
+public sealed record AdmissionVersionReused(OperatorId Operator, ulong Version) : ProtocolError
+{
+    public override string Describe() => $"operator {Operator}: admission version {Version} was already given with other terms";
+}
 
 public sealed record UnknownAuthorityKey(ObjectKind Kind, int Index, int KeyCount) : ProtocolError
 {

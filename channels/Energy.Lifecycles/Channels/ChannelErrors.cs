@@ -8,16 +8,6 @@ public sealed record ChannelNotFound(ChannelId ChannelId) : ProtocolError
     public override string Describe() => $"channel {ChannelId} is not open";
 }
 
-public sealed record ChannelAlreadyExists(ChannelId ChannelId) : ProtocolError
-{
-    public override string Describe() => $"channel {ChannelId} exists with other terms";
-}
-
-public sealed record ChannelBusy(ChannelId ChannelId, string Phase) : ProtocolError
-{
-    public override string Describe() => $"channel {ChannelId} is {Phase}; try again when it is done";
-}
-
 public sealed record PartyRevoked(ChannelId ChannelId, PartyId Party) : ProtocolError
 {
     public override string Describe() => $"channel {ChannelId}: the key of {Party} is revoked";

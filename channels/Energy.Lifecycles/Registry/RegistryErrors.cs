@@ -19,11 +19,6 @@ public sealed record DeviceNotFound(DeviceId Device) : ProtocolError
     public override string Describe() => $"device {Device} is not registered";
 }
 
-public sealed record DeviceAlreadyEndorsed(DeviceId Device, string KeyHex) : ProtocolError
-{
-    public override string Describe() => $"device {Device} is already endorsed with key {KeyHex}";
-}
-
 public sealed record DeviceIsRevoked(DeviceId Device, Timestamp RevokedAt) : ProtocolError
 {
     public override string Describe() => $"device {Device} was revoked at {RevokedAt}";
@@ -37,11 +32,6 @@ public sealed record DeviceIdMismatch(DeviceId Expected, DeviceId Actual) : Prot
 public sealed record AdmissionSuperseded(OperatorId Operator, ulong Offered, ulong Current) : ProtocolError
 {
     public override string Describe() => $"operator {Operator}: admission version {Offered} is not above the current {Current}";
-}
-
-public sealed record AdmissionVersionReused(OperatorId Operator, ulong Version) : ProtocolError
-{
-    public override string Describe() => $"operator {Operator}: admission version {Version} was already given with other terms";
 }
 
 public sealed record AdmissionMismatch(OperatorId Expected, OperatorId Actual) : ProtocolError

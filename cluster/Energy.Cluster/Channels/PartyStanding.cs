@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Energy.Channels;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;

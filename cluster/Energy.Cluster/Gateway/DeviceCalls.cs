@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Energy.Cluster.Network;
+using Energy.Cluster.Serialization;
+using Energy.Wire;
+
+namespace Energy.Cluster.Gateway;
+
+/// <summary>
+/// The calls of one gateway connection's authenticated devices, each asked of the entity that answers it and answered
+/// by id. Calls are pipelined, at most <see cref="GatewayProtocol.MaxCallsInFlight"/> at once: past it the connection's
+/// reader waits until one is answered.
+/// </summary>
+internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, string replyPath, CancellationToken stop) : IDisposable
+{
+    private readonly SemaphoreSlim _inFlight = new(GatewayProtocol.MaxCallsInFlight);
+
+    /// <summary>Starts a call once there is room for it; its answer is queued on the socket when it comes.</summary>
+    public async Task StartAsync(GatewayFrame call)
+    {
+        await _inFlight.WaitAsync(stop);
+        _ = ServeAsync(call);
+    }
+
+    public void Dispose() => _inFlight.Dispose();
+
+    private async Task ServeAsync(GatewayFrame frame)
+    {
+        // A call is a trace of its own, not a part of the connection's (which may last for days); the entity's span is its child.
+        System.Diagnostics.Activity.Current = null;
+        using var span = EnergyTracing.Source.StartActivity("gateway.call", ActivityKind.Server);
+        try
+        {
+            var read = GatewayCommands.Of(frame, network.Settings.Currency, replyPath);
+            if (span is not null) Describe(span, frame, read.IsOk ? null : read.Error!.Code);
+            await socket.SendAsync(read.IsOk ? await AskAsync(frame, read.Value!, span) : DeviceGateway.Error(read.Error!));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    private async Task<byte[]> AskAsync(GatewayFrame frame, object command, System.Diagnostics.Activity? span)
+    {
+        try
+        {
+            var asked = network.AskForDevice(command, stop);
+            // The answer completes on the entity's thread: move off it before encoding and sending.
+            var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            if (answer is not Refusal refusal) return GatewayFrameWriter.Result(frame.Id!.Value, frame.Device, answer, EnergyJson.Options);
+            span?.SetStatus(ActivityStatusCode.Error, refusal.Code);
+            return DeviceGateway.Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Error));
+        }
+        catch (TaskCanceledException) when (!stop.IsCancellationRequested)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, "Timeout");
+            return DeviceGateway.Error(new GatewayError.Timeout(frame.Id, frame.Device, "network"));
+        }
+    }
+
+    /// <summary>Names a call's span by its action (only an action the gateway knows: a frame's text is never a name).</summary>
+    private static void Describe(System.Diagnostics.Activity span, GatewayFrame frame, string? refused)
+    {
+        if (refused is not null) { span.SetStatus(ActivityStatusCode.Error, refused); return; }
+        span.DisplayName = "gateway " + frame.Action;
+        span.SetTag("energy.gateway.action", frame.Action);
+    }
+}
