@@ -175,6 +175,10 @@ public static class TollPasses
     public static FileViolation? ToFile(IEnergyMessage resolution) =>
         resolution is ViolationRecorded { Violation: var violation } ? new FileViolation(violation.Operator, violation) : null;
 
+    /// <summary>What the channel a pass's voucher was handed to is asked after a restart: what the vouchers naming the pass paid on it.</summary>
+    public static GetPurposePaid PaidToAsk(TollPassState pass) =>
+        new(pass.Channel ?? throw new ArgumentException($"no voucher of {pass.Id} was handed to a channel", nameof(pass)), pass.Purpose);
+
     /// <summary>The pass a resolution resolves: the one paid, or the one a violation is recorded for.</summary>
     public static PassId PassOf(IEnergyMessage resolution) => resolution switch
     {

@@ -335,6 +335,17 @@ public sealed partial class TollPassBook(DeviceId gantry)
     public TollPassState Resolve(IEnergyMessage resolution) =>
         Resolve(Find(TollPasses.PassOf(resolution)) ?? throw new InvalidOperationException($"{Gantry} resolves a pass it does not hold: {resolution}"), resolution);
 
+    /// <summary>
+    /// Takes a new pass the book decided at once (live), so that the next request gets the next number and a retry
+    /// finds it; the pass recorded. Its event is written after (see <see cref="Apply(PassRecorded, Signed{TollRequest})"/>).
+    /// </summary>
+    public TollPassState Take(PassDecision decided)
+    {
+        var recorded = decided.Recorded ?? throw new ArgumentException("a pass the book holds already is not taken again", nameof(decided));
+        Apply(recorded, decided.Request);
+        return Find(recorded.Pass)!;
+    }
+
     /// <summary>Records a pass whose request is decoded already (live, the decision decoded it; in recovery, <see cref="Apply(IEnergyMessage)"/> does).</summary>
     public void Apply(PassRecorded recorded, Signed<TollRequest> request)
     {

@@ -78,8 +78,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         _effects.Run(_book.Resumed(Now), null);
         // A pass whose voucher was handed to its channel before a restart waits (not swept as late) for the channel's answer.
         foreach (var pass in _book.ResumePayments())
-            RetriedAsks.AskAsync(_channels, new GetPurposePaid(pass.Channel!.Value, pass.Purpose), _settings.AskTimeout, MaxChannelAsks)
-                .PipeTo(Self, success: answer => new PassPaymentFound(pass.Id, answer), failure: _ => new PassPaymentFound(pass.Id, null));
+            RetriedAsks.PipeTo(_channels, TollPasses.PaidToAsk(pass), _settings.AskTimeout, MaxChannelAsks, Self, answer => new PassPaymentFound(pass.Id, answer));
     }
 
     private void OnConfigure(ConfigureGantry command)
@@ -102,13 +101,10 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         if (!decided.IsOk) { _effects.Run(_book.Refused(decided.Error), Sender); return; }
         // The same request again (a retry): the same pass.
         if (decided.Value.Known is { } known) { Sender.Tell(known.View()); return; }
-        // The book takes the pass at once, so that the next request gets the next number and a retry finds it;
-        // the gantry is answered only once it is durable. The vehicle is asked at once.
-        var (recorded, sender) = (decided.Value.Recorded!, Sender);
-        _book.Apply(recorded, decided.Value.Request);
-        var pass = _book.Find(recorded.Pass)!;
+        // The book takes the pass at once and the vehicle is asked at once; the gantry is answered only once the pass is durable.
+        var (pass, sender) = (_book.Take(decided.Value), Sender);
         if (_push.Reaches(pass.Payload.Vehicle, pass.Id.Value)) _push.Push(_book.RequestNotice(pass));
-        PersistAsync(recorded, _ => sender.Tell(pass.View()));
+        PersistAsync(decided.Value.Recorded!, _ => sender.Tell(pass.View()));
         _devices.Tell(_book.Seen(pass));
     }
 
@@ -135,15 +131,11 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     {
         _book.PaymentEnded(answered.For.Pass);
         var decided = _book.DecideAnswer(answered.For.Pass, answered.For.Voucher, answered.Answer, Now);
-        if (decided.Resolution is { } resolution) { Resolve(resolution, answered.ReplyTo, answered.Span); return; }
-        EnergyTracing.End(answered.Span, "resolved while the voucher was checked");
-        answered.ReplyTo.Tell(Refusal.From(decided.Refused!));
+        if (decided.Resolution is { } resolution) Resolve(resolution, answered.ReplyTo, answered.Span);
+        else { EnergyTracing.End(answered.Span, "resolved while the voucher was checked"); answered.ReplyTo.Tell(Refusal.From(decided.Refused!)); }
     }
 
-    /// <summary>
-    /// Resolves an open pass: paid, or one violation. The book takes it at once, so that nothing resolves the pass a
-    /// second time while it is written; once it is durable, what the core says follows is carried out.
-    /// </summary>
+    /// <summary>Resolves an open pass: the book takes it at once (see <see cref="TollPassBook.Resolve(IEnergyMessage)"/>); once durable, what the core says follows is carried out.</summary>
     private void Resolve(IEnergyMessage resolution, IActorRef? replyTo, System.Diagnostics.Activity? span = null)
     {
         var resolved = _book.Resolve(resolution);
