@@ -37,6 +37,9 @@ public enum Peer
 
     /// <summary>The toll operators' offices.</summary>
     TollOffices,
+
+    /// <summary>The zones whose traffic prices tolls; a zone answers whoever told it.</summary>
+    Zones,
 }
 
 /// <summary>

@@ -49,7 +49,11 @@ public static class ViolationCauseNames
 /// How a vehicle's answer to a pass is taken: the open pass to decide on, or what the vehicle is told instead
 /// (why it is refused, or the pass as it stands when it is resolved or being paid already).
 /// </summary>
-public readonly record struct PassAnswer(TollPassState? Pass, ProtocolError? Refused, PassView? Standing);
+public readonly record struct PassAnswer(TollPassState? Pass, ProtocolError? Refused, PassView? Standing)
+{
+    /// <summary>What the vehicle is told instead of a decision: the refusal by name, or the pass as it stands; none when there is a pass to decide on.</summary>
+    public object? Reply => Refused is { } refused ? Refusal.From(refused) : Standing;
+}
 
 /// <summary>
 /// One vehicle's pass under a gantry, immutable: the signed request, what a voucher must name to pay it, the
@@ -170,6 +174,18 @@ public static class TollPasses
     /// <summary>What the operator's toll office is given once a pass resolves: the violation to file; none when the pass was paid.</summary>
     public static FileViolation? ToFile(IEnergyMessage resolution) =>
         resolution is ViolationRecorded { Violation: var violation } ? new FileViolation(violation.Operator, violation) : null;
+
+    /// <summary>What the channel a pass's voucher was handed to is asked after a restart: what the vouchers naming the pass paid on it.</summary>
+    public static GetPurposePaid PaidToAsk(TollPassState pass) =>
+        new(pass.Channel ?? throw new ArgumentException($"no voucher of {pass.Id} was handed to a channel", nameof(pass)), pass.Purpose);
+
+    /// <summary>The pass a resolution resolves: the one paid, or the one a violation is recorded for.</summary>
+    public static PassId PassOf(IEnergyMessage resolution) => resolution switch
+    {
+        PassPaid paid => paid.Pass,
+        ViolationRecorded recorded => recorded.Violation.Pass,
+        _ => throw new ArgumentException($"{resolution.GetType().Name} resolves no pass", nameof(resolution)),
+    };
 
     /// <summary>A pass not paid within the answer time is late: one violation.</summary>
     public static ViolationRecorded? DecideLate(TollPassState pass, OperatorId tollOperator, long answerTimeoutMs, Timestamp now) =>

@@ -13,6 +13,12 @@ namespace Energy.Lifecycles.Tolls;
 /// <summary>An answer decided on a pass: the open pass and the event that resolves it, or the named error that refuses the answer and changes nothing.</summary>
 public readonly record struct PassResolution(TollPassState? Pass, IEnergyMessage? Resolution, ProtocolError? Refused);
 
+/// <summary>
+/// A vehicle's answer decided on a pass: the open pass and the event it decides, or, when nothing is decided, what the
+/// vehicle is answered at once (a <see cref="Refusal"/> by name, or the pass's <see cref="PassView"/> as it stands).
+/// </summary>
+public readonly record struct PassDecision<TEvent>(TollPassState? Pass, TEvent? Decided, object? Answer) where TEvent : class, IEnergyMessage;
+
 /// <summary>A toll request the book decided on: a pass it already holds (the same request again), or a new one to record.</summary>
 public readonly record struct PassDecision(TollPassState? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
 
@@ -23,7 +29,7 @@ public readonly record struct PassDecision(TollPassState? Known, PassRecorded? R
 /// evolved by <see cref="TollPasses.Evolve"/>. The book itself is mutable for speed, as the ledger's is: a
 /// gantry records thousands of passes a second and owns its book alone.
 /// </summary>
-public sealed class TollPassBook(DeviceId gantry)
+public sealed partial class TollPassBook(DeviceId gantry)
 {
     public const int MaxResolvedKept = 10_000;
     public const long RequestClockSkewMs = 30_000;
@@ -104,26 +110,30 @@ public sealed class TollPassBook(DeviceId gantry)
     /// The checks of an operator's tariff that need nothing of the registry: its form, network, gantry and
     /// currency, and that it is newer than the one in force. The same tariff again is a repeat (none returned).
     /// </summary>
-    public Result<GantryTariff?> CheckTariff(Signed<GantryTariff> signed, DeviceId gantry, NetworkId network, Currency currency)
+    public Result<Signed<GantryTariff>?> CheckTariff(byte[] wire, DeviceId gantry, NetworkId network, Currency currency)
     {
-        var tariff = signed.Payload;
+        var decoded = Signed<GantryTariff>.Decode(wire);
+        if (!decoded.IsOk) return decoded.Error;
+        var (signed, tariff) = (decoded.Value, decoded.Value.Payload);
         var checkedTariff = GantryTariffs.Check(tariff);
         if (!checkedTariff.IsOk) return checkedTariff.Error;
         if (tariff.Network != network) return new WrongNetwork(ChannelId.None, network, tariff.Network);
         if (tariff.Gantry != gantry) return new DeviceIdMismatch(gantry, tariff.Gantry);
         if (tariff.Currency != currency) return new CurrencyMismatch(currency, tariff.Currency);
         if (Tariff is { } current && tariff.Version <= current.Version)
-            return SignedTariff!.Equals(signed) ? (GantryTariff?)null : new TariffNotNewer(gantry, current.Version, tariff.Version);
-        return tariff;
+            return SignedTariff!.Equals(signed) ? (Signed<GantryTariff>?)null : new TariffNotNewer(gantry, current.Version, tariff.Version);
+        return signed;
     }
 
     /// <summary>
     /// Configures the gantry once the registry answered: the gantry is registered as a gantry, not revoked, of
-    /// the tariff's operator, and the operator signed the tariff.
+    /// the tariff's operator, and the operator signed the tariff. A registry that gave no answer in time
+    /// (<paramref name="device"/> or <paramref name="tollOperator"/> null) configures nothing.
     /// </summary>
     public static Result<GantryConfigured> DecideConfigure(Signed<GantryTariff> signed, byte[] wire, DeviceId gantry, object? device, object? tollOperator, Timestamp now)
     {
         var tariff = signed.Payload;
+        if (device is null || tollOperator is null) return new NotAnsweredInTime("registry");
         if (device is not DeviceView view) return new DeviceNotFound(gantry);
         if (view.Role != DeviceRole.Gantry) return new Energy.Lifecycles.Charging.DeviceRoleRefused(gantry, view.Role.ToString(), "Gantry");
         if (view.Revoked) return new DeviceIsRevoked(gantry, view.RevokedAt ?? now);
@@ -191,6 +201,28 @@ public sealed class TollPassBook(DeviceId gantry)
     /// <summary>How a vehicle's answer to pass <paramref name="id"/> is taken (see <see cref="TollPasses.CheckAnswer"/>).</summary>
     public PassAnswer CheckAnswer(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid) =>
         TollPasses.CheckAnswer(Find(id), id, vehicle, IsBeingPaid(id), refuseWhileBeingPaid);
+
+    /// <summary>
+    /// A vehicle's voucher for pass <paramref name="id"/>: the open pass and what the voucher decides (one violation,
+    /// or the channel it goes to; see <see cref="TollPasses.DecidePayment"/>), or what the vehicle is answered at once
+    /// instead: why it is refused (a pass being paid already takes no second voucher), or how the pass stands.
+    /// </summary>
+    public PassDecision<IEnergyMessage> DecidePay(PassId id, DeviceId vehicle, Result<Signed<Voucher>> voucher, Timestamp now)
+    {
+        var answer = CheckAnswer(id, vehicle, refuseWhileBeingPaid: true);
+        return answer.Pass is { } pass ? new(pass, TollPasses.DecidePayment(pass, Tariff!.Operator, voucher, now), null) : new(null, null, answer.Reply);
+    }
+
+    /// <summary>
+    /// A vehicle says it cannot pay pass <paramref name="id"/>: the open pass and its one violation (see
+    /// <see cref="TollPasses.DecideDecline"/>), or what the vehicle is answered at once instead: why it is refused, or
+    /// how the pass stands (a pass being paid waits for its channel's answer).
+    /// </summary>
+    public PassDecision<ViolationRecorded> DecideDecline(PassId id, DeviceId vehicle, string reason, Timestamp now)
+    {
+        var answer = CheckAnswer(id, vehicle, refuseWhileBeingPaid: false);
+        return answer.Pass is { } pass ? new(pass, TollPasses.DecideDecline(pass, Tariff!.Operator, reason, now), null) : new(null, null, answer.Reply);
+    }
 
     /// <summary>
     /// The channel's answer to the voucher of pass <paramref name="id"/> resolves it (see <see cref="TollPasses.DecideAnswer"/>).
@@ -297,6 +329,21 @@ public sealed class TollPassBook(DeviceId gantry)
     {
         Apply(resolution);
         return Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
+    }
+
+    /// <summary>Takes the resolution the book decided on one of its open passes (see <see cref="Resolve(TollPassState, IEnergyMessage)"/>).</summary>
+    public TollPassState Resolve(IEnergyMessage resolution) =>
+        Resolve(Find(TollPasses.PassOf(resolution)) ?? throw new InvalidOperationException($"{Gantry} resolves a pass it does not hold: {resolution}"), resolution);
+
+    /// <summary>
+    /// Takes a new pass the book decided at once (live), so that the next request gets the next number and a retry
+    /// finds it; the pass recorded. Its event is written after (see <see cref="Apply(PassRecorded, Signed{TollRequest})"/>).
+    /// </summary>
+    public TollPassState Take(PassDecision decided)
+    {
+        var recorded = decided.Recorded ?? throw new ArgumentException("a pass the book holds already is not taken again", nameof(decided));
+        Apply(recorded, decided.Request);
+        return Find(recorded.Pass)!;
     }
 
     /// <summary>Records a pass whose request is decoded already (live, the decision decoded it; in recovery, <see cref="Apply(IEnergyMessage)"/> does).</summary>

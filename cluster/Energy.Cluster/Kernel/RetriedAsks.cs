@@ -18,4 +18,8 @@ public static class RetriedAsks
             catch (AskTimeoutException) { return null; }
         }
     }
+
+    /// <summary>Asks as <see cref="AskAsync"/> does and pipes the answer (none when no attempt was answered) to <paramref name="to"/> as the message <paramref name="answered"/> makes of it.</summary>
+    public static void PipeTo(IActorRef target, object question, TimeSpan timeout, int attempts, IActorRef to, Func<object?, object> answered) =>
+        AskAsync(target, question, timeout, attempts).PipeTo(to, success: answered, failure: _ => answered(null));
 }

@@ -66,6 +66,17 @@ public sealed class DevicePush
         if (connection is not null) _pinned[device] = connection;
     }
 
+    /// <summary>
+    /// Pins where one of the entity's own parties called from (see <see cref="Pin"/>); true when that is a connection
+    /// not pinned for it before, so that what it was told on its old one can be told again.
+    /// </summary>
+    public bool Repin(DeviceId device, string? connection)
+    {
+        if (connection is null || (_pinned.TryGetValue(device, out var pinned) && pinned == connection)) return false;
+        _pinned[device] = connection;
+        return true;
+    }
+
     /// <summary>Remembers where a device called from, for as long as the bounds trust it (none changes nothing).</summary>
     public void Remember(DeviceId device, string? connection)
     {
@@ -113,6 +124,15 @@ public sealed class DevicePush
         _looks[key] = looks;
         _owner.Timers.StartSingleTimer(("device-lookup", found.Device, found.Key), new DeviceLookupDue(found.Device, found.Key), _bounds.LookAgainAfter);
         return null;
+    }
+
+    /// <summary>
+    /// The twin answered where a device is, for an event the entity still owes it (<paramref name="notice"/>; none
+    /// when it is no longer wanted): the event goes to the connection found (see <see cref="Found"/>).
+    /// </summary>
+    public void Deliver(DeviceConnectionFound found, DeviceEvent? notice)
+    {
+        if (Found(found, wanted: notice is not null) is not null) Push(notice!);
     }
 
     /// <summary>Pushes an event of the wire contract to the device's connection: its record names the event and spells its body. Dropped when none is known.</summary>

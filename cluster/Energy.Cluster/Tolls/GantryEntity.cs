@@ -4,8 +4,6 @@ using Energy.Channels;
 using Energy.Channels.Encoding;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
-using Energy.Channels.Tolls;
-using Energy.Cluster.Channels;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
@@ -25,17 +23,12 @@ namespace Energy.Cluster.Tolls;
 /// </summary>
 public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 {
-    private static readonly TimeSpan Sweep = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan ZoneRefresh = TimeSpan.FromSeconds(1);
     private const int MaxChannelAsks = 5;
-    private const int MaxFiledAtOnce = 1_000;
 
     private readonly DeviceId _gantry;
     private readonly EnergySettings _settings;
     private readonly IActorRef _devices;
     private readonly IActorRef _channels;
-    private readonly IActorRef _offices;
-    private readonly IActorRef _zones;
     private readonly IActorRef _operators;
     private readonly TollPassBook _book;
     private readonly DevicePush _push;
@@ -43,13 +36,13 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
     public GantryEntity(string id, EnergySettings settings, IActorRef devices, IActorRef operators, IActorRef channels, IActorRef offices, IActorRef zones)
     {
-        _gantry = new DeviceId(id);
+        (_gantry, _settings, _devices, _channels, _operators) = (new DeviceId(id), settings, devices, channels, operators);
         _book = new TollPassBook(_gantry);
-        (_settings, _devices, _operators, _channels, _offices, _zones) = (settings, devices, operators, channels, offices, zones);
         // A vehicle passing is looked up once: without a connection it cannot answer, and its pass ends late.
         _push = new DevicePush(Context, this, devices, settings.Clock, settings.AskTimeout,
             new DevicePushBounds(MaxConnections: 10_000, MaxResolved: 1_000, KeepFor: DurationMs.FromSeconds(30), MaxLookups: 1, LookAgainAfter: TimeSpan.FromSeconds(1)));
-        _effects = new EntityEffects(Context, this, _push.Push, peer => peer == Peer.TollOffices ? offices : devices, Published, (_, _) => { });
+        _effects = new EntityEffects(Context, this, _push.Push, peer => peer switch { Peer.TollOffices => offices, Peer.Zones => zones, _ => devices },
+            published => TollActivities.Published(_gantry, _book.Tariff!, published, Now), (resolution, _) => Resolve((IEnergyMessage)resolution, null));
 
         Recover<IEnergyMessage>(_book.Apply);
         Recover<RecoveryCompleted>(_ => Start());
@@ -58,20 +51,17 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         Command<PayToll>(OnPay);
         Command<DeclineToll>(command =>
         {
-            if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: false) is { } pass) Resolve(pass, TollPasses.DecideDecline(pass, Tariff.Operator, command.Reason, Now), Sender);
+            var decided = _book.DecideDecline(command.Pass, command.Vehicle, command.Reason, Now);
+            if (decided.Decided is { } violation) Resolve(violation, Sender); else Sender.Tell(decided.Answer);
         });
         Command<VoucherAnswered<(PassId Pass, Signed<Voucher> Voucher)>>(OnPaymentAnswered);
-        Command<PassPaymentFound>(found => { if (_book.DecideFound(found.Pass, found.Answer, Now) is { } paid) Resolve(_book.Find(paid.Pass)!, paid, ActorRefs.Nobody); });
-        Command<DeviceConnectionFound>(found => { if (_push.Found(found, wanted: _book.Find(PassId.Of(found.Key)) is { IsOpen: true }) is not null) PushRequest(_book.Find(PassId.Of(found.Key))!); });
+        Command<PassPaymentFound>(found => { if (_book.DecideFound(found.Pass, found.Answer, Now) is { } paid) Resolve(paid, null); });
+        Command<DeviceConnectionFound>(found => _push.Deliver(found, _book.AwaitedNotice(found.Key)));
         Command<ViolationFiled>(filed => { if (_book.IsUnfiled(filed.Violation)) PersistAsync(new ViolationFiledRecorded(filed.Violation), _book.Apply); });
         Command<GetGantry>(_ => Sender.Tell(_book.View()));
-        Command<Tick>(OnTick);
-        Command<ZoneView>(zone => Reprice(zone.VehiclesLastMinute));
-        Command<Status.Failure>(_ => { });
+        Command<GantryTick>(tick => _effects.Run(_book.Tick(tick, settings.TollAnswerTimeout, Now), null));
+        Command<ZoneView>(zone => _effects.Run(_book.Repriced(Now, zone.VehiclesLastMinute), null));
     }
-
-    /// <summary>The gantry's periodic work: deadlines swept, the zone's traffic asked for its price, violations filed again.</summary>
-    private enum Tick { Sweep, Zone, File }
 
     public override string PersistenceId => "gantry-" + _gantry;
 
@@ -80,174 +70,80 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
     public static Props Props(string id, EnergySettings settings, IActorRef devices, IActorRef operators, IActorRef channels, IActorRef offices, IActorRef zones) =>
         Akka.Actor.Props.Create(() => new GantryEntity(id, settings, devices, operators, channels, offices, zones));
 
-    /// <summary>The tariff in force: every pass is recorded under one, so a pass's handlers have it.</summary>
-    private GantryTariff Tariff => _book.Tariff!;
-
     private Timestamp Now => _settings.Clock.Now;
 
     private void Start()
     {
         EnergyMetrics.EntityActivated("gantry");
-        Timers.StartPeriodicTimer(Tick.Sweep, Tick.Sweep, Sweep);
-        Timers.StartPeriodicTimer(Tick.File, Tick.File, TimeSpan.FromSeconds(1));
-        if (_book.Tariff is not null) Priced();
-        OnTick(Tick.File);
+        _effects.Run(_book.Resumed(Now), null);
         // A pass whose voucher was handed to its channel before a restart waits (not swept as late) for the channel's answer.
         foreach (var pass in _book.ResumePayments())
-        {
-            var id = pass.Id;
-            RetriedAsks.AskAsync(_channels, new GetPurposePaid(pass.Channel!.Value, pass.Purpose), _settings.AskTimeout, MaxChannelAsks)
-                .PipeTo(Self, success: answer => new PassPaymentFound(id, answer), failure: _ => new PassPaymentFound(id, null));
-        }
+            RetriedAsks.PipeTo(_channels, TollPasses.PaidToAsk(pass), _settings.AskTimeout, MaxChannelAsks, Self, answer => new PassPaymentFound(pass.Id, answer));
     }
-
-    private void OnTick(Tick tick)
-    {
-        switch (tick)
-        {
-            case Tick.Sweep:
-                foreach (var late in _book.DecideLate((long)_settings.TollAnswerTimeout.TotalMilliseconds, Now)) Resolve(_book.Find(late.Violation.Pass)!, late, ActorRefs.Nobody);
-                break;
-            case Tick.Zone when _book.ZoneToAsk() is { } ask:
-                _zones.Ask<object>(ask, _settings.AskTimeout).PipeTo(Self);
-                break;
-            case Tick.File:
-                foreach (var filing in _book.ToFile(MaxFiledAtOnce)) _offices.Tell(filing);
-                break;
-        }
-    }
-
-    // Configuration and price
 
     private void OnConfigure(ConfigureGantry command)
     {
-        var sender = Sender;
-        var decoded = Signed<GantryTariff>.Decode(command.Tariff);
-        var checkedTariff = decoded.IsOk ? _book.CheckTariff(decoded.Value, command.Gantry, _settings.Network, _settings.Currency) : decoded.Error;
+        var (sender, checkedTariff) = (Sender, _book.CheckTariff(command.Tariff, command.Gantry, _settings.Network, _settings.Currency));
         if (!checkedTariff.IsOk || checkedTariff.Value is not { } tariff) { sender.Tell(checkedTariff.IsOk ? _book.View() : Refusal.From(checkedTariff.Error)); return; }
-        AwaitedAnswers.AskBoth(Context, Stash, (_devices, new GetDevice(command.Gantry)), (_operators, new GetOperator(tariff.Operator)), _settings.AskTimeout, (device, tollOperator) =>
+        AwaitedAnswers.AskBoth(Context, Stash, (_devices, new GetDevice(command.Gantry)), (_operators, new GetOperator(tariff.Payload.Operator)), _settings.AskTimeout, (device, tollOperator) =>
         {
-            if (device is null || tollOperator is null) { sender.Tell(Refusal.From(new NotAnsweredInTime("registry"))); return; }
-            var configured = TollPassBook.DecideConfigure(decoded.Value, command.Tariff, command.Gantry, device, tollOperator, Now);
-            if (!configured.IsOk) { sender.Tell(Refusal.From(configured.Error)); return; }
-            Persist(configured.Value, e => { _book.Apply(e); Priced(); sender.Tell(_book.View()); });
+            var configured = TollPassBook.DecideConfigure(tariff, command.Tariff, command.Gantry, device, tollOperator, Now);
+            if (configured.IsOk) Persist(configured.Value, e => { _book.Apply(e); _effects.Run(_book.Configured(Now), sender); });
+            else sender.Tell(Refusal.From(configured.Error));
         });
     }
-
-    private void Priced()
-    {
-        Timers.StartPeriodicTimer(Tick.Zone, Tick.Zone, ZoneRefresh);
-        Reprice();
-    }
-
-    private void Reprice(int? vehiclesInZone = null)
-    {
-        if (_book.Reprice(Now, vehiclesInZone)) PushPrice();
-    }
-
-    private void PushPrice()
-    {
-        if (_book.PriceNotice() is { } notice) _push.Push(notice);
-    }
-
-    // Passes
 
     private void OnPass(TollPass command)
     {
         // The gateway authenticated this gantry: its connection is where prices and verdicts go, even when this request is refused.
-        if (command.Connection is not null && command.Connection != _push.ConnectionOf(_gantry))
-        {
-            _push.Pin(_gantry, command.Connection);
-            PushPrice();
-        }
+        if (_push.Repin(_gantry, command.Connection) && _book.PriceNotice() is { } price) _push.Push(price);
         var decided = _book.DecidePass(command.Request, _settings.Network, RevocationList.Get(Context.System).IsRevoked(_gantry), Now);
-        if (!decided.IsOk)
-        {
-            if (TollPassBook.AsksCurrentPrice(decided.Error)) PushPrice();
-            Sender.Tell(Refusal.From(decided.Error));
-            return;
-        }
+        if (!decided.IsOk) { _effects.Run(_book.Refused(decided.Error), Sender); return; }
         // The same request again (a retry): the same pass.
         if (decided.Value.Known is { } known) { Sender.Tell(known.View()); return; }
-        // The book takes the pass at once, so that the next request gets the next number and a retry finds it;
-        // the gantry is answered only once it is durable. The vehicle is asked at once.
-        var recorded = decided.Value.Recorded!;
-        _book.Apply(recorded, decided.Value.Request);
-        var (pass, sender) = (_book.Find(recorded.Pass)!, Sender);
-        if (_push.Reaches(pass.Payload.Vehicle, pass.Id.Value)) PushRequest(pass);
-        PersistAsync(recorded, _ => sender.Tell(pass.View()));
+        // The book takes the pass at once and the vehicle is asked at once; the gantry is answered only once the pass is durable.
+        var (pass, sender) = (_book.Take(decided.Value), Sender);
+        if (_push.Reaches(pass.Payload.Vehicle, pass.Id.Value)) _push.Push(_book.RequestNotice(pass));
+        PersistAsync(decided.Value.Recorded!, _ => sender.Tell(pass.View()));
         _devices.Tell(_book.Seen(pass));
-    }
-
-    private void PushRequest(TollPassState pass) => _push.Push(_book.RequestNotice(pass));
-
-    // Answers
-
-    /// <summary>The pass a vehicle answers, or null when it was told instead why not, or how the pass stands.</summary>
-    private TollPassState? AnsweredPass(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid)
-    {
-        var answer = _book.CheckAnswer(id, vehicle, refuseWhileBeingPaid);
-        if (answer.Refused is { } refused) Sender.Tell(Refusal.From(refused));
-        else if (answer.Standing is { } standing) Sender.Tell(standing);
-        return answer.Pass;
     }
 
     private void OnPay(PayToll command)
     {
-        if (AnsweredPass(command.Pass, command.Vehicle, refuseWhileBeingPaid: true) is not { } pass) return;
+        var (sender, voucher) = (Sender, Signed<Voucher>.Decode(command.Voucher));
+        var decided = _book.DecidePay(command.Pass, command.Vehicle, voucher, Now);
+        if (decided.Pass is null) { sender.Tell(decided.Answer); return; }
         _push.Remember(command.Vehicle, command.Connection);
-        var (sender, decoded) = (Sender, Signed<Voucher>.Decode(command.Voucher));
         // The pass's payment, until it resolves: the channel's span is this one's child.
         var span = EnergyTracing.StartHandling("gantry.pay", command.TraceParent);
-        switch (TollPasses.DecidePayment(pass, Tariff.Operator, decoded, Now))
+        if (decided.Decided is not PassPaymentSubmitted submitted) { Resolve(decided.Decided!, sender, span); return; }
+        _book.PaymentStarted(submitted.Pass);
+        // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
+        // leaves a pass the gantry settles by asking that channel (see Start).
+        PersistAsync(submitted, e =>
         {
-            case ViolationRecorded violation:
-                Resolve(pass, violation, sender, span);
-                break;
-            case PassPaymentSubmitted submitted:
-                _book.PaymentStarted(pass.Id);
-                // Which channel the voucher is on is durable before the channel sees the voucher: a crash in between
-                // leaves a pass the gantry settles by asking that channel (see Start).
-                PersistAsync(submitted, e =>
-                {
-                    _book.Apply(e);
-                    ChannelPayments.Submit(Context, _channels, e.Channel, command.Voucher, _settings.AskTimeout, (e.Pass, decoded.Value), sender, span,
-                        new NotAnsweredInTime("channel"));
-                });
-                break;
-        }
+            _book.Apply(e);
+            ChannelPayments.Submit(Context, _channels, e.Channel, command.Voucher, _settings.AskTimeout, (e.Pass, voucher.Value), sender, span, new NotAnsweredInTime("channel"));
+        });
     }
 
     private void OnPaymentAnswered(VoucherAnswered<(PassId Pass, Signed<Voucher> Voucher)> answered)
     {
-        var (id, voucher) = answered.For;
-        _book.PaymentEnded(id);
-        var decided = _book.DecideAnswer(id, voucher, answered.Answer, Now);
-        if (decided.Pass is { } pass) { Resolve(pass, decided.Resolution!, answered.ReplyTo, answered.Span); return; }
-        EnergyTracing.End(answered.Span, "resolved while the voucher was checked");
-        answered.ReplyTo.Tell(Refusal.From(decided.Refused!));
+        _book.PaymentEnded(answered.For.Pass);
+        var decided = _book.DecideAnswer(answered.For.Pass, answered.For.Voucher, answered.Answer, Now);
+        if (decided.Resolution is { } resolution) Resolve(resolution, answered.ReplyTo, answered.Span);
+        else { EnergyTracing.End(answered.Span, "resolved while the voucher was checked"); answered.ReplyTo.Tell(Refusal.From(decided.Refused!)); }
     }
 
-    /// <summary>
-    /// Resolves an open pass: paid, or one violation. The book takes it at once, so that nothing resolves the pass a
-    /// second time while it is written; once it is durable, what the core says follows is carried out.
-    /// </summary>
-    private void Resolve(TollPassState pass, IEnergyMessage resolution, IActorRef replyTo, System.Diagnostics.Activity? span = null)
+    /// <summary>Resolves an open pass: the book takes it at once (see <see cref="TollPassBook.Resolve(IEnergyMessage)"/>); once durable, what the core says follows is carried out.</summary>
+    private void Resolve(IEnergyMessage resolution, IActorRef? replyTo, System.Diagnostics.Activity? span = null)
     {
-        var resolved = _book.Resolve(pass, resolution);
+        var resolved = _book.Resolve(resolution);
         PersistAsync(resolution, _ =>
         {
-            EnergyTracing.End(span, resolution is ViolationRecorded recordedViolation ? recordedViolation.Violation.Cause.ToString() : null);
-            _effects.Run(TollPasses.Resolved(resolved, resolution, answered: !replyTo.IsNobody()), replyTo);
+            EnergyTracing.End(span, (resolution as ViolationRecorded)?.Violation.Cause.ToString());
+            _effects.Run(TollPasses.Resolved(resolved, resolution, answered: replyTo is not null && !replyTo.IsNobody()), replyTo);
         });
-    }
-
-    /// <summary>The feed's event for a resolved pass; a paid toll is timed from the gantry's detection (the time it signed) to durable, by this node's clock.</summary>
-    private Activity.NetworkActivity? Published(Effect published)
-    {
-        var (pass, resolution) = ((TollPassState)published.Key!, (IEnergyMessage)published.Message!);
-        if (resolution is PassPaid) EnergyMetrics.TollPaid(TimeSpan.FromMilliseconds(Now.UnixMilliseconds - pass.Payload.Time.UnixMilliseconds));
-        return TollActivities.Resolved(_gantry, Tariff, pass, resolution);
     }
 
     private sealed record PassPaymentFound(PassId Pass, object? Answer);

@@ -85,7 +85,10 @@ public class TollPassProperties
         void Record(IEnergyMessage e)
         {
             journal.Add(e);
-            book.Apply(e);
+            if (e is not (PassPaid or ViolationRecorded)) { book.Apply(e); return; }
+            // A resolution is taken at once, as the gantry does; the pass it gives is the pass as it resolved.
+            var resolved = book.Resolve(e);
+            Assert.Equal((TollPasses.PassOf(e), false), (resolved.Id, resolved.IsOpen));
         }
 
         Record(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
@@ -112,7 +115,8 @@ public class TollPassProperties
                     if (decided.Value.Recorded is { } recorded)
                     {
                         journal.Add(recorded);
-                        book.Apply(recorded, decided.Value.Request);
+                        // The gantry takes the pass at once; replaying the journal must give the same book.
+                        Assert.Equal(recorded.Pass, book.Take(decided.Value).Id);
                     }
                     break;
                 case StepKind.PayPass or StepKind.PayOtherPass or StepKind.PaySession or StepKind.PayUnreadable when pass is not null:
@@ -453,6 +457,7 @@ public class TollPassProperties
             var resumed = book.ResumePayments();
             Assert.Equal(handed.Select(h => h.Pass).OrderBy(p => p.Number), resumed.Select(p => p.Id).OrderBy(p => p.Number));
             Assert.All(resumed, p => Assert.Equal(Channel, p.Channel));
+            Assert.All(resumed, p => Assert.Equal(new GetPurposePaid(Channel, p.Purpose), TollPasses.PaidToAsk(p)));
             var muchLater = new Timestamp(Start.UnixMilliseconds + 3_600_000);
             var late = book.DecideLate(AnswerTimeoutMs, muchLater).Select(v => v.Violation.Pass).ToHashSet();
             Assert.Equal(book.Open.Where(p => p.Channel is null).Select(p => p.Id).ToHashSet(), late);
@@ -499,7 +504,8 @@ public class TollPassProperties
         Prop.ForAll(Gen.ListOf(Gen.Choose(0, 40)).ToArbitrary(), traffic =>
         {
             var book = new TollPassBook(Gantry);
-            Assert.False(book.Reprice(Start, 50));
+            Assert.Empty(book.Repriced(Start, 50));
+            Assert.Empty(book.Priced(Start));
             Assert.Null(book.PriceNotice());
             var tariff = new GantryTariff(TestParties.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1, Currency.Eur, [new TollBand(0, Price)], 10, 10, 200);
             book.Apply(new GantryConfigured(Signed<GantryTariff>.Sign(tariff, OperatorKey).ToArray(), GantryKey.PublicKey.Hex));
@@ -509,9 +515,11 @@ public class TollPassProperties
             {
                 now = new Timestamp(now.UnixMilliseconds + 1_000);
                 var was = book.Pricing.Current;
-                var changed = book.Reprice(now, vehicles);
+                var effects = book.Repriced(now, vehicles);
+                var changed = was != book.Pricing.Current;
                 Assert.Equal(GantryTariffs.PriceAt(tariff, now, vehicles), book.Pricing.Current);
-                Assert.Equal(was != book.Pricing.Current, changed);
+                // The gantry is told its price exactly when it changed, and told nothing else.
+                Assert.Equal(changed ? [Pushed(book.PriceNotice()!)] : Array.Empty<string>(), effects.Select(Described));
                 if (changed) told = book.Pricing.Current;
                 Assert.Equal(told, book.Pricing.Current);
                 Assert.Equal(vehicles, book.VehiclesInZone);
@@ -524,5 +532,153 @@ public class TollPassProperties
             // Only a tariff that prices congestion asks its zone for the traffic.
             Assert.Equal(new GetZone(SegmentId.Of("zone-p")), book.ZoneToAsk());
             Assert.Null(Play([]).Book.ZoneToAsk());
+        });
+
+    // The gantry's periodic work, its price and its answers, as the effects its shell carries out
+
+    private static string Pushed(Energy.Lifecycles.Registry.DeviceEvent notice) => $"push {notice.Device} {notice.Event} {Convert.ToBase64String(notice.Frame)}";
+
+    private static string Described(Effect effect) => effect.Kind switch
+    {
+        EffectKind.Push => Pushed((Energy.Lifecycles.Registry.DeviceEvent)effect.Message!),
+        EffectKind.StartTimer => $"timer {effect.Key} {effect.After.TotalMilliseconds}",
+        EffectKind.Then => $"then {effect.Key}",
+        EffectKind.Tell => $"tell {effect.To} {effect.Message}",
+        _ => $"{effect.Kind} {effect.Message}",
+    };
+
+    private static string Timer(GantryTick tick) => Described(Effect.StartTimer(tick, tick switch
+    {
+        GantryTick.Sweep => TollPassBook.SweepEvery,
+        GantryTick.File => TollPassBook.FileEvery,
+        _ => TollPassBook.ZoneEvery,
+    }));
+
+    private static readonly GantryTariff CongestionTariff =
+        new(TestParties.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 2, Currency.Eur, [new TollBand(0, Price)], 10, 10, 200);
+
+    [Property(MaxTest = 60)]
+    public Property Each_periodic_turn_does_its_own_work_changes_nothing_and_comes_again() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 10_000).ToArbitrary(), Gen.Elements(false, true).ToArbitrary(), (steps, laterMs, congestion) =>
+        {
+            var played = Play(steps);
+            var book = congestion ? Rebuilt(played.Journal.Append(new GantryConfigured(Signed<GantryTariff>.Sign(CongestionTariff, OperatorKey).ToArray(), GantryKey.PublicKey.Hex)))
+                : played.Book;
+            var now = new Timestamp(Start.UnixMilliseconds + 50L * steps.Count + laterMs);
+            var before = Counts(book);
+            var answerTimeout = TimeSpan.FromMilliseconds(AnswerTimeoutMs);
+            // A sweep resolves exactly the passes late now, each by its violation, which the shell writes.
+            Assert.Equal(book.DecideLate(AnswerTimeoutMs, now).Select(v => $"then {v}").Append(Timer(GantryTick.Sweep)),
+                book.Tick(GantryTick.Sweep, answerTimeout, now).Select(Described));
+            // A filing gives the operator's toll office the violations it has not acknowledged, bounded.
+            Assert.Equal(book.ToFile(TollPassBook.MaxFiledAtOnce).Select(f => Described(Effect.Tell(Peer.TollOffices, f))).Append(Timer(GantryTick.File)),
+                book.Tick(GantryTick.File, answerTimeout, now).Select(Described));
+            // The zone is asked for its traffic only when the tariff prices congestion.
+            var zone = congestion ? [Described(Effect.Tell(Peer.Zones, new GetZone(SegmentId.Of("zone-p"))))] : Array.Empty<string>();
+            Assert.Equal(zone.Append(Timer(GantryTick.Zone)), book.Tick(GantryTick.Zone, answerTimeout, now).Select(Described));
+            Assert.Equal(before, Counts(book));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_gantry_resumes_its_work_and_one_with_a_tariff_prices_itself_and_asks_its_zone() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 40).ToArbitrary(), (steps, vehicles) =>
+        {
+            var now = new Timestamp(Start.UnixMilliseconds + 50L * steps.Count);
+            var unconfigured = new TollPassBook(Gantry);
+            Assert.Equal(new[] { Timer(GantryTick.Sweep), Timer(GantryTick.File) }, unconfigured.Resumed(now).Select(Described));
+            var book = Rebuilt(Play(steps).Journal);
+            var filings = book.ToFile(TollPassBook.MaxFiledAtOnce).Select(f => Described(Effect.Tell(Peer.TollOffices, f)));
+            var resumed = book.Resumed(now).Select(Described).ToList();
+            // The first price a recovered gantry works out is always new: the gantry is told it.
+            Assert.Equal(filings.Prepend(Timer(GantryTick.Sweep)).Append(Timer(GantryTick.File)).Append(Pushed(book.PriceNotice()!)).Append(Timer(GantryTick.Zone)), resumed);
+            // A tariff made durable is answered with the gantry at the price it works out then.
+            book.Apply(new GantryConfigured(Signed<GantryTariff>.Sign(CongestionTariff, OperatorKey).ToArray(), GantryKey.PublicKey.Hex));
+            book.Repriced(now, vehicles);
+            var later = new Timestamp(now.UnixMilliseconds + 1_000);
+            var was = book.Pricing.Current;
+            var configured = book.Configured(later);
+            var price = GantryTariffs.PriceAt(CongestionTariff, later, vehicles);
+            Assert.Equal(price, book.Pricing.Current);
+            var told = was == price ? Array.Empty<string>() : [Pushed(book.PriceNotice()!)];
+            Assert.Equal(told.Append(Timer(GantryTick.Zone)), configured.SkipLast(1).Select(Described));
+            Assert.Equal(EffectKind.Reply, configured[^1].Kind);
+            Assert.Equal(book.View(), configured[^1].Message);
+            Assert.Equal(price, book.View().Price);
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_refused_request_is_answered_by_name_and_one_at_a_stale_price_tells_the_gantry_its_price_first() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var book = played.Book;
+            book.Reprice(Start);
+            foreach (var (_, error) in played.Refusals.Append(((Step)null!, (ProtocolError)new GantryNotConfigured(Gantry))))
+            {
+                var told = error is TollPriceChanged ? [Pushed(book.PriceNotice()!)] : Array.Empty<string>();
+                var refused = book.Refused(error);
+                Assert.Equal(told, refused.SkipLast(1).Select(Described));
+                Assert.Equal(Effect.Reply(Refusal.From(error)), refused[^1]);
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_vehicle_s_payment_or_decline_is_decided_on_its_own_open_pass_or_answered_at_once_by_name() =>
+        Prop.ForAll(Scripts, Gen.Elements(false, true).ToArbitrary(), (steps, otherVehicle) =>
+        {
+            var book = Play(steps).Book;
+            var vehicle = otherVehicle ? DeviceId.Of("other-p") : Vehicle;
+            var beingPaid = book.Open.Where((_, i) => i % 2 == 0).Select(p => p.Id).ToList();
+            foreach (var id in beingPaid) book.PaymentStarted(id);
+            var before = Counts(book);
+            for (var n = 1UL; n <= (ulong)book.PassCount + 1; n++)
+            {
+                var id = new PassId(Gantry, n);
+                var voucher = Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, Price, Price, VehicleKey, id.Purpose));
+                var (pay, decline) = (book.DecidePay(id, vehicle, voucher, Start), book.DecideDecline(id, vehicle, "NoChannel", Start));
+                var (payCheck, declineCheck) = (book.CheckAnswer(id, vehicle, refuseWhileBeingPaid: true), book.CheckAnswer(id, vehicle, refuseWhileBeingPaid: false));
+                Assert.Equal(payCheck.Pass, pay.Pass);
+                Assert.Equal(payCheck.Pass is { } payable ? TollPasses.DecidePayment(payable, Operator, voucher, Start) : null, pay.Decided);
+                Assert.Equal(payCheck.Refused is { } refused ? Refusal.From(refused) : payCheck.Standing, pay.Answer);
+                Assert.Equal(declineCheck.Pass, decline.Pass);
+                Assert.Equal(declineCheck.Pass is { } declinable ? TollPasses.DecideDecline(declinable, Operator, "NoChannel", Start) : null, decline.Decided);
+                Assert.Equal(declineCheck.Refused is { } declineRefused ? Refusal.From(declineRefused) : declineCheck.Standing, decline.Answer);
+                // Something is decided, or answered, never both; a second voucher for a pass being paid is refused by name.
+                Assert.True((pay.Decided is null) != (pay.Answer is null) && (decline.Decided is null) != (decline.Answer is null), $"{pay} {decline}");
+                if (!otherVehicle && beingPaid.Contains(id)) Assert.Equal(Refusal.From(new PassBeingPaid(id)), pay.Answer);
+            }
+            Assert.Equal(before, Counts(book));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property The_vehicle_is_owed_its_toll_request_only_while_its_pass_is_open() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var book = Play(steps).Book;
+            for (var n = 1UL; n <= (ulong)book.PassCount + 1; n++)
+            {
+                var id = new PassId(Gantry, n);
+                var owed = book.AwaitedNotice(id.Value);
+                if (book.Find(id) is { IsOpen: true } pass) Assert.Equal(Pushed(book.RequestNotice(pass)), Pushed(owed!));
+                else Assert.Null(owed);
+            }
+            foreach (var key in new[] { "", "gantry-p", "gantry-p.0", "other-p.1", "gantry-p.x" }) Assert.Null(book.AwaitedNotice(key));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_tariff_is_read_from_its_wire_form_and_a_registry_that_did_not_answer_configures_nothing() =>
+        Prop.ForAll(Gen.Elements(false, true).ToArbitrary(), Gen.Elements(false, true).ToArbitrary(), Gen.Choose(0, 200).ToArbitrary(), (deviceAnswered, operatorAnswered, cut) =>
+        {
+            var book = new TollPassBook(Gantry);
+            var wire = SignedTariff();
+            Assert.Equal(Signed<GantryTariff>.Decode(wire).Value, book.CheckTariff(wire, Gantry, TestParties.Network, Currency.Eur).Value);
+            var truncated = wire[..Math.Min(cut, wire.Length - 1)];
+            Assert.False(book.CheckTariff(truncated, Gantry, TestParties.Network, Currency.Eur).IsOk);
+            book.Apply(new GantryConfigured(wire, GantryKey.PublicKey.Hex));
+            Assert.True(book.CheckTariff(wire, Gantry, TestParties.Network, Currency.Eur) is { IsOk: true, Value: null });
+            // An answer that is not the registry's view refuses by name; no answer in time refuses as such.
+            var answer = new Refusal(new GantryNotConfigured(Gantry));
+            var decided = TollPassBook.DecideConfigure(Signed<GantryTariff>.Decode(wire).Value, wire, Gantry, deviceAnswered ? answer : null, operatorAnswered ? answer : null, Start);
+            Assert.Equal(deviceAnswered && operatorAnswered ? new Energy.Lifecycles.Registry.DeviceNotFound(Gantry) : (ProtocolError)new NotAnsweredInTime("registry"), decided.Error);
         });
 }
