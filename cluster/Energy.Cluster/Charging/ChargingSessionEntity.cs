@@ -33,14 +33,12 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
     {
         (_id, _settings) = (new SessionId(id), settings);
         _timeouts = new SessionTimeouts(settings.SessionConsentTimeout, settings.SessionSettleTimeout);
-        // The vehicle is looked for while the session waits for it: a minute, once a second.
-        _push = new DevicePush(Context, this, devices, settings.Clock, settings.AskTimeout,
-            new DevicePushBounds(MaxConnections: 2, MaxResolved: 8, KeepFor: null, MaxLookups: 60, LookAgainAfter: TimeSpan.FromSeconds(1)));
+        _push = SessionLookups.Push(Context, this, devices, settings);
         _lookups = new SessionLookups(Context, this, _id, settings, devices, channels, _push, () => _state, Record);
-        _progress = new SessionProgressWrites("session " + id, settings.MaxWaitingSessionReplies, PersistAsync, Evolve, () => ChargingSession.ToProgressed(_state));
         _effects = new EntityEffects(Context, this, _push.Push, _ => ClusterSharding.Get(Context.System).ShardRegion("charge-point"),
             published => ChargingActivities.Completed(_id, (SessionStarted)published.Key!, ((SessionCompleted)published.Message!).Record),
             (step, replyTo) => { if (step is SessionStep.Complete) Complete(replyTo); else _lookups.Offer(); }, e => Record(e, null));
+        _progress = new SessionProgressWrites(_id, settings, () => _state, Evolve, PersistAsync, _effects);
         // A session is short and never snapshots: its recovery need not ask the snapshot store.
         SnapshotPluginId = "akka.persistence.no-snapshot-store";
 
@@ -51,8 +49,8 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
         Command<AcceptSession>(command => _lookups.Accept(command, Sender));
         Command<SubmitSessionReading>(OnReading);
         Command<WitnessedReading>(OnWitnessedReading);
-        Command<PayForSession>(OnPay);
-        Command<VoucherAnswered<Signed<Voucher>>>(OnPaymentAnswered);
+        Command<PayForSession>(command => _lookups.Pay(command, Sender));
+        Command<VoucherAnswered<Signed<Voucher>>>(_progress.PaymentAnswered);
         Command<StopSession>(OnStop);
         Command<GetSession>(_ => Sender.Tell(ChargingSession.Get(_state, _id)));
         Command<DeviceConnectionFound>(_lookups.Found);
@@ -88,61 +86,32 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
     private void OnReading(SubmitSessionReading command)
     {
-        Pin(command.Charger, command.Connection, isCharger: true);
+        _lookups.Pin(command.Charger, command.Connection, isCharger: true);
         var taken = ChargingSession.DecideReading(_state, _id, command, _settings.Network, _progress.Full);
-        if (taken.IsOk) TakeReading(taken.Value, Sender);
+        if (taken.IsOk) _progress.TakeReading(taken.Value, Sender);
         else Sender.Tell(Refusal.From(taken.Error));
     }
 
+    /// <summary>A meter value the node witnessed: the final one stops the session, any other is taken as a reading nobody waits for.</summary>
     private void OnWitnessedReading(WitnessedReading reading)
     {
         var decided = ChargingSession.DecideWitnessed(_state, reading, _settings.Network, _settings.NodeKey, Now);
-        if (decided is ProgressTaken progress) TakeReading(progress, null);
+        if (decided is ProgressTaken progress) _progress.TakeReading(progress, null);
         else if (decided is not null) Record(decided, null);
-    }
-
-    /// <summary>Takes a reading at once; whoever sent it hears where the session stands once the batch that holds it is durable.</summary>
-    private void TakeReading(ProgressTaken reading, IActorRef? replyTo)
-    {
-        _progress.Take(reading);
-        _effects.Run(ChargingSession.AfterReading(_state, _id, reading, Now), null);
-        _progress.Write(replyTo, () => ChargingSession.Progress(_state, _id));
-    }
-
-    private void OnPay(PayForSession command)
-    {
-        Pin(command.Vehicle, command.Connection, isCharger: false, allowStopping: true);
-        var decided = ChargingSession.DecidePayment(_state, _id, command.Vehicle, command.Voucher);
-        if (decided.IsOk) _lookups.Pay(command, decided.Value, Sender);
-        else Sender.Tell(Refusal.From(decided.Error));
-    }
-
-    /// <summary>The channel holds an acknowledged voucher durably: the session takes it at once and writes it with its next batch.</summary>
-    private void OnPaymentAnswered(VoucherAnswered<Signed<Voucher>> answered)
-    {
-        EnergyTracing.End(answered.Span, (answered.Answer as Refusal)?.Code);
-        _progress.Take(ChargingSession.DecideVoucherAnswered(_state, _id, answered.For, answered.Answer));
-        _effects.Run(ChargingSession.PaymentAnswered(_state, _id, answered.Answer, _progress.AnswerWaiting, Now), answered.ReplyTo);
     }
 
     private void OnStop(StopSession command)
     {
-        Pin(command.Charger, command.Connection, isCharger: true);
+        _lookups.Pin(command.Charger, command.Connection, isCharger: true);
         var decided = ChargingSession.DecideStop(_state, _id, command, _settings.Network, Now);
         if (!decided.IsOk) Sender.Tell(Refusal.From(decided.Error));
         else if (decided.Value is { } stop) Record(stop, Sender);
         else Sender.Tell(ChargingSession.View(_state, _id));
     }
 
-    /// <summary>Closes the session with its charge record, once it is stopped and its end reading paid.</summary>
+    /// <summary>Closes the session with its charge record, once it is stopped and its end reading paid (<paramref name="replyTo"/> hears it).</summary>
     private void Complete(IActorRef? replyTo)
     {
         if (ChargingSession.DecideCompletion(_state, _id, Now) is { } completed) Record(completed, replyTo);
-    }
-
-    /// <summary>Remembers where one of the session's parties called from, for pushes, unless the session refuses it as a party.</summary>
-    private void Pin(DeviceId device, string? connection, bool isCharger, bool allowStopping = false)
-    {
-        if (ChargingSession.CheckParty(_state, _id, device, isCharger, allowStopping) is null) _push.Pin(device, connection);
     }
 }

@@ -18,7 +18,7 @@ namespace Energy.Cluster.Charging;
 /// so the core decides on the <paramref name="state"/> as the answer finds it. What the core accepts goes to
 /// <paramref name="record"/> (the session's persist, its sender waiting for it); what it refuses is told to the sender by name.
 /// A payment is handed to the channel (<see cref="ChannelPayments"/>); an offer goes to the vehicle where it is connected,
-/// looked up in its twin when it is not known (<see cref="DevicePush"/>). The <paramref name="owner"/>'s stash is given to it
+/// looked up in its twin when it is not known, and a party's connection is remembered from its commands (<see cref="DevicePush"/>). The <paramref name="owner"/>'s stash is given to it
 /// only once it is constructed.
 /// </summary>
 public sealed class SessionLookups(IActorContext context, IActorStash owner, SessionId session, EnergySettings settings, IActorRef devices, IActorRef channels,
@@ -27,6 +27,11 @@ public sealed class SessionLookups(IActorContext context, IActorStash owner, Ses
     private readonly SessionLimits _limits = new(settings.Currency, settings.MaxPricePerKwh, settings.MaxSessionCredit);
 
     private Timestamp Now => settings.Clock.Now;
+
+    /// <summary>How a session reaches its parties: the vehicle is looked for while the session waits for it, a minute, once a second.</summary>
+    public static DevicePush Push(IActorContext context, IWithTimers owner, IActorRef devices, EnergySettings settings) =>
+        new(context, owner, devices, settings.Clock, settings.AskTimeout,
+            new DevicePushBounds(MaxConnections: 2, MaxResolved: 8, KeepFor: null, MaxLookups: 60, LookAgainAfter: TimeSpan.FromSeconds(1)));
 
     /// <summary>A start: answered at once when the core knows the answer, else decided once its charger's and vehicle's twins answered.</summary>
     public void Start(StartSession command, IActorRef sender)
@@ -65,12 +70,25 @@ public sealed class SessionLookups(IActorContext context, IActorStash owner, Ses
         AwaitedAnswers.Ask(context, owner.Stash, channels, ask, settings.AskTimeout, answer => adopt(ChargingSession.DecideAdopt(state(), session, answer as PurposePaid)));
     }
 
-    /// <summary>Hands a payment the core allowed to the session's channel; the channel's answer comes back as a <see cref="VoucherAnswered{TFor}"/>.</summary>
-    public void Pay(PayForSession command, Signed<Voucher> voucher, IActorRef sender)
+    /// <summary>
+    /// A payment: refused by name unless the core allows it, else handed to the session's channel, which persists the voucher
+    /// before it answers; the answer comes back as a <see cref="VoucherAnswered{TFor}"/>.
+    /// </summary>
+    public void Pay(PayForSession command, IActorRef sender)
     {
-        var channel = state().Channel!.Value;
-        ChannelPayments.Submit(context, channels, channel, command.Voucher, settings.AskTimeout, voucher, sender,
-            EnergyTracing.StartHandling("session.pay", command.TraceParent), ChargingSession.ChannelUnanswered(session, channel));
+        Pin(command.Vehicle, command.Connection, isCharger: false, allowStopping: true);
+        Decided(ChargingSession.DecidePayment(state(), session, command.Vehicle, command.Voucher), sender, voucher =>
+        {
+            var channel = state().Channel!.Value;
+            ChannelPayments.Submit(context, channels, channel, command.Voucher, settings.AskTimeout, voucher, sender,
+                EnergyTracing.StartHandling("session.pay", command.TraceParent), ChargingSession.ChannelUnanswered(session, channel));
+        });
+    }
+
+    /// <summary>Remembers where one of the session's parties called from, for pushes, unless the session refuses it as a party.</summary>
+    public void Pin(DeviceId device, string? connection, bool isCharger, bool allowStopping = false)
+    {
+        if (ChargingSession.CheckParty(state(), session, device, isCharger, allowStopping) is null) push.Pin(device, connection);
     }
 
     /// <summary>Offers the session to its vehicle while it waits for it; the vehicle's connection is looked up in its twin when it is not known yet.</summary>
