@@ -22,6 +22,15 @@ public enum EffectKind
 
     /// <summary>The entity goes on with step <see cref="Effect.Key"/>, which needs its shell (a lookup, a write).</summary>
     Then,
+
+    /// <summary>
+    /// The entity writes <see cref="Effect.Message"/>, an event its core decided, and carries out what follows once it is
+    /// durable. Nobody waits for it: whoever asked is answered by the effects around it.
+    /// </summary>
+    Persist,
+
+    /// <summary>The timer <see cref="Effect.Key"/> is no longer wanted: its message, if still to come, does not.</summary>
+    CancelTimer,
 }
 
 /// <summary>Whom an entity tells, besides whoever asked.</summary>
@@ -59,4 +68,8 @@ public readonly record struct Effect(EffectKind Kind, object? Message, object? K
     public static Effect StartTimer(object key, TimeSpan after) => new(EffectKind.StartTimer, key, key, after);
 
     public static Effect Then(object step) => new(EffectKind.Then, null, step);
+
+    public static Effect Persist(object e) => new(EffectKind.Persist, e);
+
+    public static Effect CancelTimer(object key) => new(EffectKind.CancelTimer, null, key);
 }

@@ -144,6 +144,17 @@ public static partial class ChargingSession
         return terms is null ? SessionDecision.Proceed : terms;
     }
 
+    /// <summary>
+    /// What a start is answered without looking up its parties: its refusal, or where the session stands when it is the
+    /// same start again. None when the start goes ahead and its charger and vehicle are to be looked up.
+    /// </summary>
+    public static object? KnownStart(ChargingSessionState state, SessionId session, StartSession command, SessionLimits limits) =>
+        Known(state, session, CheckStart(state, session, command, limits));
+
+    /// <summary>What the answer to a command is without a new event: its refusal, or, for a repeat, where the session stands; none when it goes ahead.</summary>
+    private static object? Known(ChargingSessionState state, SessionId session, Result<SessionDecision> check) =>
+        !check.IsOk ? Refusal.From(check.Error) : check.Value == SessionDecision.Repeat ? View(state, session) : null;
+
     public static ProtocolError? CheckTerms(SessionId session, Money price, Money credit, SessionLimits limits)
     {
         if (price.Currency != limits.Currency) return new CurrencyMismatch(limits.Currency, price.Currency);
@@ -253,6 +264,16 @@ public static partial class ChargingSession
     }
 
     /// <summary>
+    /// What an acceptance is answered without asking its channel: its refusal, or where the session stands when it names the
+    /// bound channel again. None when the channel is to be asked.
+    /// </summary>
+    public static object? KnownAccept(ChargingSessionState state, SessionId session, AcceptSession command) =>
+        Known(state, session, CheckAccept(state, session, command.Vehicle, command.Channel));
+
+    /// <summary>The refusal of a payment or an acceptance whose channel did not answer in time.</summary>
+    public static ChannelNotUsable ChannelUnanswered(SessionId session, ChannelId channel) => new(session, channel, "did not answer");
+
+    /// <summary>
     /// Binds the channel the channel entity described (null: it did not answer), if it is open, from the vehicle,
     /// to the charger's operator, in the tariff's currency.
     /// </summary>
@@ -301,6 +322,17 @@ public static partial class ChargingSession
         var accepted = MeterReadings.Accept(decoded.Value, network, state.Started!.Charger, state.MeterKey!, state.LastReading!.Payload);
         if (!accepted.IsOk) return accepted.Error;
         return ReadingTaken(state, decoded.Value);
+    }
+
+    /// <summary>
+    /// A reading from the charger, refused with <paramref name="full"/> (the shell's bound on answers waiting for a write, none
+    /// while there is room) when its party may send it but its answer could not wait: a reading taken is always answered once durable.
+    /// </summary>
+    public static Result<ProgressTaken> DecideReading(ChargingSessionState state, SessionId session, SubmitSessionReading command, NetworkId network,
+        ProtocolError? full)
+    {
+        var refused = CheckParty(state, session, command.Charger, isCharger: true) ?? full;
+        return refused is not null ? refused : DecideReading(state, session, command.Charger, command.Reading, network);
     }
 
     public static ProgressTaken ReadingTaken(ChargingSessionState state, Signed<MeterReading> reading) => new(reading, null, state.Paid);
@@ -362,6 +394,10 @@ public static partial class ChargingSession
         var paid = ack.Purpose == session.Purpose && ack.PaidForPurpose is { } sum ? sum : state.Paid;
         return Progress(state, null, voucher, paid);
     }
+
+    /// <summary>What the channel's answer to a voucher adds: what an acknowledgement adds (<see cref="DecideAcknowledged"/>); nothing for a refusal or no answer.</summary>
+    public static ProgressTaken? DecideVoucherAnswered(ChargingSessionState state, SessionId session, Signed<Voucher> voucher, object answer) =>
+        answer is VoucherAcknowledged ack ? DecideAcknowledged(state, session, voucher, ack) : null;
 
     /// <summary>
     /// After a restart, what the session asks its channel before anything else: what the vouchers naming it paid (the
@@ -498,6 +534,9 @@ public static partial class ChargingSession
     public static SessionReadingEvent ReadingEvent(ChargingSessionState state, SessionId session, Signed<MeterReading> reading) =>
         new(session, reading.Wire.ToArray(), reading.Payload.Register.WattHours - state.Start!.Payload.Register.WattHours, state.Owed.MinorUnits,
             state.Paid.MinorUnits, state.End is not null);
+
+    /// <summary>What a session is answered when asked about: where it stands, or that there is none of its id.</summary>
+    public static object Get(ChargingSessionState state, SessionId session) => state.IsStarted ? View(state, session) : Refusal.From(new SessionNotFound(session));
 
     public static SessionProgress Progress(ChargingSessionState state, SessionId session) =>
         new(session, state.Status, state.DeliveredWh, state.Owed, state.Paid);

@@ -17,15 +17,17 @@ public sealed class EntityEffects
     private readonly Func<Peer, IActorRef> _peer;
     private readonly Func<Effect, NetworkActivity?> _activity;
     private readonly Action<object, IActorRef?> _then;
+    private readonly Action<object>? _persist;
     private readonly ActivityFeed _feed;
 
     /// <param name="owner">The entity whose timers run (they are given to it only once it is constructed).</param>
     /// <param name="activity">The feed's event for a <see cref="EffectKind.Publish"/>, or none.</param>
     /// <param name="then">Goes on with a step (<see cref="EffectKind.Then"/>), with whoever asked.</param>
+    /// <param name="persist">Writes an event and carries out what follows once it is durable (<see cref="EffectKind.Persist"/>), nobody asking.</param>
     public EntityEffects(IActorContext context, IWithTimers owner, Action<DeviceEvent> push, Func<Peer, IActorRef> peer,
-        Func<Effect, NetworkActivity?> activity, Action<object, IActorRef?> then)
+        Func<Effect, NetworkActivity?> activity, Action<object, IActorRef?> then, Action<object>? persist = null)
     {
-        (_owner, _push, _peer, _activity, _then) = (owner, push, peer, activity, then);
+        (_owner, _push, _peer, _activity, _then, _persist) = (owner, push, peer, activity, then, persist);
         _feed = ActivityFeed.Get(context.System);
     }
 
@@ -45,6 +47,8 @@ public sealed class EntityEffects
             case EffectKind.Publish: if (_activity(effect) is { } happened) _feed.Publish(happened); break;
             case EffectKind.StartTimer: _owner.Timers.StartSingleTimer(effect.Key!, effect.Message!, effect.After); break;
             case EffectKind.Then: _then(effect.Key!, replyTo); break;
+            case EffectKind.Persist when _persist is not null: _persist(effect.Message!); break;
+            case EffectKind.CancelTimer: _owner.Timers.Cancel(effect.Key!); break;
             default: throw new InvalidOperationException($"no way to carry out an effect of kind {effect.Kind}");
         }
     }

@@ -9,6 +9,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Registry;
+using Energy.Lifecycles;
 using Energy.Lifecycles.Charging;
 
 namespace Energy.Channels.Tests.Lifecycles;
@@ -92,9 +93,10 @@ public class ChargingSessionProperties
             journal.Add(ChargingSession.ToProgressed(state));
         }
 
-        void CheckCredit()
+        // What the core says follows: the events it has written, in order (the rest goes to devices and callers).
+        void Follow(Effect[] effects)
         {
-            if (ChargingSession.DecideCredit(state, now) is { } e) Persist(e);
+            foreach (var effect in effects.Where(e => e.Kind == EffectKind.Persist)) Persist(effect.Message!);
         }
 
         var startCommand = new StartSession(Session, Charger, Vehicle, new Money(script.PricePerKwh, Currency.Eur), new Money(script.Credit, Currency.Eur),
@@ -128,7 +130,7 @@ public class ChargingSessionProperties
                     meterSequence++;
                     register += step.Amount;
                     Take(taken.Value);
-                    CheckCredit();
+                    Follow(ChargingSession.AfterReading(state, Session, taken.Value, now));
                     break;
                 case StepKind.Pay or StepKind.PayOtherSession or StepKind.PayOtherChannel:
                     var purpose = step.Kind == StepKind.PayOtherSession ? OtherSession.Purpose : Session.Purpose;
@@ -145,9 +147,8 @@ public class ChargingSessionProperties
                     {
                         Increment = increment, Purpose = Session.Purpose, PaidForPurpose = acknowledged,
                     };
-                    Take(ChargingSession.DecideAcknowledged(state, Session, decided.Value, ack));
-                    CheckCredit();
-                    if (state.ReadyToComplete && ChargingSession.DecideCompletion(state, Session, now) is { } paidUp) Persist(paidUp);
+                    Take(ChargingSession.DecideVoucherAnswered(state, Session, decided.Value, ack));
+                    Follow(ChargingSession.PaymentAnswered(state, Session, ack, readingAnswerWaiting: false, now));
                     break;
                 case StepKind.Stop:
                     var stop = ChargingSession.DecideStop(state, Session, new StopSession(Session, Charger, Reading(meterSequence + 1, register + step.Amount, now, MeterKey), null),
@@ -160,7 +161,7 @@ public class ChargingSessionProperties
                     if (state.ReadyToComplete && ChargingSession.DecideCompletion(state, Session, now) is { } settled) Persist(settled);
                     break;
                 case StepKind.SettleDeadline:
-                    if (ChargingSession.DecideCompletion(state, Session, now) is { } completed) Persist(completed);
+                    Follow(ChargingSession.Due(state, Session, SessionDue.Settle, now));
                     break;
             }
             if (error is not null) Assert.Same(before, state);
@@ -510,6 +511,128 @@ public class ChargingSessionProperties
                 Assert.Equal(t.After.Channel is not null && t.After.Record is null, ask is not null);
                 if (ask is not null) Assert.Equal(new GetPurposePaid(Channel, Session.Purpose), ask);
             }
+        });
+
+    private static StartSession StartOf(Script script) =>
+        new(Session, Charger, Vehicle, new Money(script.PricePerKwh, Currency.Eur), new Money(script.Credit, Currency.Eur), Reading(1, 10_000, Start, MeterKey), null);
+
+    /// <summary>A bound of the shell's, as the core is handed it: answers waiting for a write are at their most.</summary>
+    private sealed record AnswersAtTheirMost : ProtocolError
+    {
+        public override string Describe() => "answers waiting for a write are at their most";
+    }
+
+    [Property(MaxTest = 60)]
+    public Property A_start_or_an_acceptance_is_answered_without_a_lookup_exactly_when_it_is_refused_or_repeated() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var start = StartOf(script);
+            Assert.Null(ChargingSession.KnownStart(ChargingSessionState.Empty, Session, start, Limits));
+            var badTerms = ChargingSession.KnownStart(ChargingSessionState.Empty, Session, start with { Credit = new Money(-1, Currency.Eur) }, Limits);
+            Assert.IsType<InvalidSessionTerms>(Assert.IsType<Refusal>(badTerms).Error);
+            Assert.IsType<SessionNotFound>(Assert.IsType<Refusal>(ChargingSession.Get(ChargingSessionState.Empty, Session)).Error);
+            foreach (var t in Play(script).Transitions)
+            {
+                Assert.Equal(ChargingSession.View(t.After, Session), ChargingSession.KnownStart(t.After, Session, start, Limits));
+                var other = ChargingSession.KnownStart(t.After, Session, start with { Reading = Reading(1, 10_001, Start, MeterKey) }, Limits);
+                Assert.IsType<SessionAlreadyStarted>(Assert.IsType<Refusal>(other).Error);
+                Assert.Equal(ChargingSession.View(t.After, Session), ChargingSession.Get(t.After, Session));
+                foreach (var (vehicle, channel) in new[] { (Vehicle, Channel), (Vehicle, OtherChannel), (Charger, Channel) })
+                {
+                    var check = ChargingSession.CheckAccept(t.After, Session, vehicle, channel);
+                    var known = ChargingSession.KnownAccept(t.After, Session, new AcceptSession(Session, vehicle, channel, null));
+                    if (!check.IsOk) Assert.Equal(check.Error.GetType(), Assert.IsType<Refusal>(known).Error.GetType());
+                    else if (check.Value == SessionDecision.Repeat) Assert.Equal(ChargingSession.View(t.After, Session), known);
+                    else Assert.Null(known);
+                }
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_reading_is_refused_for_its_sender_first_then_for_the_bound_and_otherwise_decided_as_if_there_were_none() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 2_000).ToArbitrary(), (script, deltaWh) =>
+        {
+            var full = new AnswersAtTheirMost();
+            foreach (var t in Play(script).Transitions)
+            {
+                var last = t.After.LastReading!.Payload;
+                var wire = Reading(last.Sequence + 1, last.Register.WattHours + deltaWh, new Timestamp(last.Time.UnixMilliseconds + 1_000), MeterKey);
+                foreach (var sender in new[] { Charger, Vehicle })
+                {
+                    var command = new SubmitSessionReading(Session, sender, wire, null);
+                    var unbounded = ChargingSession.DecideReading(t.After, Session, sender, wire, TestParties.Network);
+                    Assert.Equal(unbounded.IsOk, ChargingSession.DecideReading(t.After, Session, command, TestParties.Network, null).IsOk);
+                    var bounded = ChargingSession.DecideReading(t.After, Session, command, TestParties.Network, full);
+                    var expected = ChargingSession.CheckParty(t.After, Session, sender, isCharger: true) ?? full;
+                    Assert.Equal(expected, bounded.Error);
+                }
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property What_follows_a_reading_is_its_notice_to_a_vehicle_that_accepted_and_the_credit_decision_and_no_answer_before_it_is_durable() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 2_000).ToArbitrary(), (script, deltaWh) =>
+        {
+            foreach (var t in Play(script).Transitions.Where(t => t.After.End is null && t.After.Record is null))
+            {
+                var last = t.After.LastReading!.Payload;
+                var now = new Timestamp(last.Time.UnixMilliseconds + 1_000);
+                var taken = ChargingSession.DecideReading(t.After, Session, Charger, Reading(last.Sequence + 1, last.Register.WattHours + deltaWh, now, MeterKey),
+                    TestParties.Network).Value;
+                var after = ChargingSession.Evolve(t.After, taken);
+                var effects = ChargingSession.AfterReading(after, Session, taken, now);
+                Assert.DoesNotContain(effects, e => e.Kind == EffectKind.Reply);
+                var pushed = effects.Where(e => e.Kind == EffectKind.Push).Select(e => ((DeviceEvent)e.Message!).Device).ToList();
+                Assert.Equal(after.Channel is null ? [] : new[] { Vehicle }, pushed);
+                Assert.Equal(ChargingSession.DecideCredit(after, now)?.GetType(), effects.SingleOrDefault(e => e.Kind == EffectKind.Persist).Message?.GetType());
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_channel_s_refusal_is_passed_on_and_its_acknowledgement_is_answered_with_progress_and_completes_a_paid_up_stop() =>
+        Prop.ForAll(Scripts, Gen.Elements(true, false).ToArbitrary(), (script, waiting) =>
+        {
+            var voucher = Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, 1, 1, VehicleKey, Session.Purpose)).Value;
+            var refusal = Refusal.From(new ChannelNotUsable(Session, Channel, "did not answer"));
+            foreach (var t in Play(script).Transitions.Where(t => t.After.Channel is not null && t.After.Record is null))
+            {
+                var now = new Timestamp(Start.UnixMilliseconds + 3_600_000);
+                Assert.Null(ChargingSession.DecideVoucherAnswered(t.After, Session, voucher, refusal));
+                Assert.Equal(new[] { Effect.Reply(refusal) }, ChargingSession.PaymentAnswered(t.After, Session, refusal, waiting, now));
+                var ack = new VoucherAcknowledged(Channel, 1, t.After.Paid) { Purpose = Session.Purpose, PaidForPurpose = t.After.Paid };
+                var effects = ChargingSession.PaymentAnswered(t.After, Session, ack, waiting, now).ToList();
+                var reply = Assert.Single(effects, e => e.Kind == EffectKind.Reply);
+                Assert.Equal(ChargingSession.Progress(t.After, Session), reply.Message);
+                Assert.Equal(waiting ? 0 : 1, effects.Count(e => e.Kind == EffectKind.Push));
+                var persisted = effects.Where(e => e.Kind == EffectKind.Persist).Select(e => e.Message!).ToList();
+                Assert.Equal(ChargingSession.DecideCredit(t.After, now) is not null, persisted.Any(e => e is SessionSuspended or SessionResumed));
+                Assert.Equal(t.After.ReadyToComplete, persisted.Any(e => e is SessionCompleted));
+                var completion = effects.FindIndex(e => e.Message is SessionCompleted);
+                Assert.True(completion < 0 || completion > effects.IndexOf(reply), "the payer hears its answer before the session completes");
+            }
+        });
+
+    [Property(MaxTest = 60)]
+    public Property A_deadline_completes_a_stopped_session_or_expires_an_unaccepted_witnessed_one_once_and_completion_ends_the_settle_deadline() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var now = new Timestamp(Start.UnixMilliseconds + 3_600_000);
+            foreach (var t in Play(script).Transitions)
+            {
+                Assert.Empty(ChargingSession.Due(t.After, Session, SessionDue.Consent, now));
+                var due = ChargingSession.Due(t.After, Session, SessionDue.Settle, now);
+                Assert.Equal(t.After.AwaitsSettlement, due.Length == 1);
+                if (!t.After.AwaitsSettlement) { Assert.Empty(due); continue; }
+                var completed = Assert.IsType<SessionCompleted>(Assert.Single(due, e => e.Kind == EffectKind.Persist).Message);
+                var state = ChargingSession.Evolve(t.After, completed);
+                Assert.Empty(ChargingSession.Due(state, Session, SessionDue.Settle, now));
+                var durable = ChargingSession.Durable(state, Session, completed, new SessionTimeouts(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)),
+                    new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web), now);
+                Assert.Contains(Effect.CancelTimer(SessionDue.Settle), durable);
+            }
+            var witnessed = WitnessedStart(1_000);
+            var expired = Assert.IsType<SessionConsentExpired>(Assert.Single(ChargingSession.Due(witnessed, Transaction, SessionDue.Consent, now)).Message);
+            Assert.Empty(ChargingSession.Due(ChargingSession.Evolve(witnessed, expired), Transaction, SessionDue.Consent, now));
         });
 
     [Property(MaxTest = 60)]
