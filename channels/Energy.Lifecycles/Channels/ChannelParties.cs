@@ -37,3 +37,18 @@ public sealed record KnownAnswer(object? Reply)
 {
     public static readonly KnownAnswer Wait = new((object?)null);
 }
+
+/// <summary>
+/// What a close comes to, as a channel's core decides it: an answer that writes nothing (<see cref="Answer"/>: a refusal,
+/// the settlement, the running window, or a wait for the settlement), or <see cref="Event"/> to write, the channel
+/// <see cref="Next"/> after it, and the <see cref="Window"/> its closer hears once it is durable (none when the close
+/// settles the channel at once: then the closer waits for the settlement).
+/// </summary>
+public sealed record CloseOutcome<TChannel>(KnownAnswer? Answer, object? Event, TChannel? Next, ChannelClosing? Window) where TChannel : class
+{
+    public static CloseOutcome<TChannel> Answered(KnownAnswer answer) => new(answer, null, null, null);
+
+    public static CloseOutcome<TChannel> Refused(ProtocolError error) => Answered(new KnownAnswer(Refusal.From(error)));
+
+    public static CloseOutcome<TChannel> Write(object e, TChannel next, ChannelClosing? window) => new(null, e, next, window);
+}

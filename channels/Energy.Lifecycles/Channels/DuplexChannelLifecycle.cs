@@ -202,6 +202,19 @@ public static class DuplexChannelLifecycle
         return new DuplexCloseDecision(new DuplexCloseRecorded(bytes, now), next.Value);
     }
 
+    /// <summary>
+    /// What a close comes to: answered as <see cref="KnownClose"/> says, refused by name, told the running window when it
+    /// changes nothing, or written, with the window its closer then hears.
+    /// </summary>
+    public static CloseOutcome<DuplexChannel> DecideClose(DuplexChannelState state, ChannelId channel, byte[] bytes, Timestamp now)
+    {
+        if (KnownClose(state, channel) is { } known) return CloseOutcome<DuplexChannel>.Answered(known);
+        var decision = Close(state, channel, bytes, now);
+        if (!decision.IsOk) return CloseOutcome<DuplexChannel>.Refused(decision.Error);
+        if (decision.Value.Event is not { } closed) return CloseOutcome<DuplexChannel>.Answered(new KnownAnswer(Closing(state, channel)));
+        return CloseOutcome<DuplexChannel>.Write(closed, decision.Value.Next, Window(channel, decision.Value.Next));
+    }
+
     /// <summary>Ends the challenge window once it has passed.</summary>
     public static Result<DuplexChallengeEnded> EndChallenge(DuplexChannelState state, ChannelId channel, Timestamp now)
     {
@@ -279,6 +292,10 @@ public static class DuplexChannelLifecycle
     /// <summary>What a taken state is acknowledged with once durable; none once it closed the channel (its closer waits for the settlement).</summary>
     public static DuplexStateAcknowledged? Acknowledge(DuplexChannelState state, ChannelId channel) =>
         state.Channel is { Status: not ChannelStatus.Closed } open ? new DuplexStateAcknowledged(channel, open.Version) : null;
+
+    /// <summary>What a state moved between the parties: how far B's balance went, either way (A's went as far the other way).</summary>
+    public static Money Moved(DuplexChannel before, DuplexChannel after) =>
+        new(Math.Abs(after.BalanceB.MinorUnits - before.BalanceB.MinorUnits), after.BalanceB.Currency);
 
     public static DuplexChannelOpened Opened(DuplexChannelState state, ChannelId channel)
     {

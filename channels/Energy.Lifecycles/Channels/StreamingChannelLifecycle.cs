@@ -206,6 +206,10 @@ public static class StreamingChannelLifecycle
     /// <summary>The parties whose standing a payment depends on: the payer, once there is an opening.</summary>
     public static PartyId[] Signers(StreamingChannelState state) => state.Terms is null ? [] : [state.Terms.Payer.Id];
 
+    /// <summary>A voucher in its wire form, for the channel ahead: refused while no channel is open, else decoded (and judged by <see cref="TakeVoucher"/>).</summary>
+    public static Result<Signed<Voucher>> ReadVoucher(StreamingChannel? ahead, ChannelId channel, byte[] voucher) =>
+        ahead is null ? new ChannelNotFound(channel) : Signed<Voucher>.Decode(voucher);
+
     /// <summary>
     /// A voucher against the channel as it stands with every accepted voucher (<paramref name="ahead"/>): refused while its
     /// payer is revoked or quarantined, or when the entity holds as many answers as it may (<paramref name="busy"/>: an
@@ -267,6 +271,20 @@ public static class StreamingChannelLifecycle
         if (!next.IsOk) return next.Error;
         if (next.Value.Status == ChannelStatus.Closing && ahead.Status == ChannelStatus.Closing) return new StreamingCloseDecision(null, ahead);
         return new StreamingCloseDecision(new CloseRecorded(closeRequest, now), next.Value);
+    }
+
+    /// <summary>
+    /// What a close comes to against the channel ahead: answered as <see cref="KnownClose"/> says, refused by name, told the
+    /// running window when it changes nothing, or written, with the window its closer then hears (none when it closes at once).
+    /// </summary>
+    public static CloseOutcome<StreamingChannel> DecideClose(StreamingChannelState state, StreamingChannel? ahead, ChannelId channel, byte[] closeRequest, Timestamp now)
+    {
+        if (KnownClose(state, ahead, channel) is { } known) return CloseOutcome<StreamingChannel>.Answered(known);
+        var decision = Close(ahead!, closeRequest, now);
+        if (!decision.IsOk) return CloseOutcome<StreamingChannel>.Refused(decision.Error);
+        if (decision.Value.Event is not { } closed) return CloseOutcome<StreamingChannel>.Answered(new KnownAnswer(Closing(channel, ahead!)));
+        var next = decision.Value.Next;
+        return CloseOutcome<StreamingChannel>.Write(closed, next, Window(channel, next));
     }
 
     /// <summary>Ends the challenge window once it has passed: the event to persist, and the closed channel after it.</summary>

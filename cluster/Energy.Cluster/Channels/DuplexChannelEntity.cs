@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.Persistence;
 using Energy.Channels;
@@ -23,34 +22,33 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IEscrowedChann
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
-    private readonly ChannelRules _rules;
     private readonly Func<PartyId, bool> _revoked, _quarantined;
-    private readonly OpeningLookups _lookups;
+    private readonly ChannelOpenings<DuplexChannelState, DuplexOpening, DuplexOpeningStarted> _openings;
     private readonly PartyStanding<SubmitDuplexState> _parties;
     private readonly ChannelShell _shell;
+    private readonly Activity.ActivityFeed _feed;
     private DuplexChannelState _state = DuplexChannelState.Empty;
 
     public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
         _id = new ChannelId(id);
         _settings = settings;
-        _rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
+        var rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
         var revocations = RevocationList.Get(Context.System);
         (_revoked, _quarantined) = (revocations.IsRevoked, revocations.IsQuarantined);
-        _lookups = new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout);
-        _parties = new PartyStanding<SubmitDuplexState>(Context, devices, revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing");
+        _parties = new PartyStanding<SubmitDuplexState>(Context, devices, revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing",
+            () => DuplexChannelLifecycle.Signers(_state), Submit);
         _shell = new ChannelShell(Context, this, _id, duplex: true, ledger, settings, Persist, Persist);
+        _openings = new(new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout), _shell, () => _state,
+            new DuplexOpeningRules(_id, rules, _revoked));
+        _feed = Activity.ActivityFeed.Get(Context.System);
 
         Recover<IEnergyMessage>(Evolve);
         Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("duplex-channel"); Resume(); });
-        Command<OpenDuplexChannel>(Open);
-        Command<OpeningKeysFound<DuplexOpening>>(OnOpeningKeysFound);
-        Command<SubmitDuplexState>(submit =>
-        {
-            if (!_parties.Known && _state.Channel is not null) _parties.Hold(submit, Sender, DuplexChannelLifecycle.Signers(_state));
-            else Submit(submit, Sender);
-        });
-        Command<PartiesStanding>(standing => _parties.Answered(standing, Submit));
+        Command<OpenDuplexChannel>(open => _openings.Open(open.Opening, open.ChannelId, Sender));
+        Command<OpeningKeysFound<DuplexOpening>>(_openings.KeysFound);
+        Command<SubmitDuplexState>(submit => _parties.Arrived(submit, Sender, channelOpen: _state.Channel is not null));
+        Command<PartiesStanding>(_parties.Answered);
         Command<PartiesStandingUnknown>(_ => _parties.Unanswered());
         Command<CloseDuplexChannel>(Close);
         Command<GetDuplexChannel>(_ => Sender.Tell(DuplexChannelLifecycle.View(_state, _id)));
@@ -72,69 +70,33 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IEscrowedChann
     /// <summary>The one way the state changes: a durable event, live or in recovery.</summary>
     private void Evolve(object e) => _state = DuplexChannelLifecycle.Evolve(_state, e);
 
-    // Opening
-
-    private void Open(OpenDuplexChannel command)
-    {
-        if (AnswerKnownOpening(command.Opening, Sender)) return;
-        var read = DuplexChannelLifecycle.ReadOpening(command.Opening, _id, _rules);
-        if (!read.IsOk) { Sender.Tell(Refusal.From(read.Error)); return; }
-        _lookups.Start(command.Opening, read.Value, Sender, read.Value.Payload.PartyA, read.Value.Payload.PartyB);
-    }
-
-    private bool AnswerKnownOpening(byte[] opening, IActorRef sender) => _shell.AnswerKnownOpening(DuplexChannelLifecycle.KnownOpening(_state, _id, opening), sender);
-
-    private void OnOpeningKeysFound(OpeningKeysFound<DuplexOpening> found)
-    {
-        _lookups.Done();
-        // Another opening may have been taken while the keys were looked up.
-        if (AnswerKnownOpening(found.Opening, found.Sender)) return;
-        _shell.Open(DuplexChannelLifecycle.Open(_state, _id, found.Opening, found.Signed, found.First, found.Second, _revoked), found.Sender);
-    }
-
     // States
 
     private void Submit(SubmitDuplexState command, IActorRef sender)
     {
-        var arrivedAt = Stopwatch.GetTimestamp();
-        var span = EnergyTracing.StartHandling("duplex.state", command.TraceParent);
+        var payment = PaymentArrivals.Arrive(PaymentKind.Duplex, "duplex.state", command.TraceParent);
         var now = _settings.Clock.Now;
         var recorded = DuplexChannelLifecycle.TakeState(_state, _id, command.State, _revoked, _quarantined, now);
-        if (!recorded.IsOk)
-        {
-            EnergyTracing.End(span, recorded.Error.Code);
-            sender.Tell(Refusal.From(recorded.Error));
-            return;
-        }
-        var balanceBefore = _state.Channel!.BalanceB;
+        if (!recorded.IsOk) { payment.Refuse(sender, recorded.Error); return; }
+        var before = _state.Channel!;
         Persist(recorded.Value, e =>
         {
             Evolve(e);
             var after = _state.Channel!;
-            PublishTrade(after, Math.Abs(after.BalanceB.MinorUnits - balanceBefore.MinorUnits), now);
-            EnergyMetrics.PaymentDurable(PaymentKind.Duplex, arrivedAt);
-            EnergyTracing.End(span);
+            _feed.CountPayment();
+            _feed.Publish(new Activity.DuplexTradeAgreed(_id, after.Version, after.Terms.PartyA.Id, after.Terms.PartyB.Id, DuplexChannelLifecycle.Moved(before, after), now));
+            payment.Durable();
             if (DuplexChannelLifecycle.Acknowledge(_state, _id) is { } acknowledged) sender.Tell(acknowledged);
             else _shell.Settle(sender, command.TraceParent);
         });
-    }
-
-    private void PublishTrade(DuplexChannel channel, long moved, Timestamp now)
-    {
-        var feed = Activity.ActivityFeed.Get(Context.System);
-        feed.CountPayment();
-        feed.Publish(new Activity.DuplexTradeAgreed(_id, channel.Version, channel.Terms.PartyA.Id, channel.Terms.PartyB.Id, new Money(moved, channel.BalanceB.Currency), now));
     }
 
     // Closing and settlement
 
     private void Close(CloseDuplexChannel command)
     {
-        if (_shell.AnswerKnownClose(DuplexChannelLifecycle.KnownClose(_state, _id), Sender)) return;
-        var decision = DuplexChannelLifecycle.Close(_state, _id, command.CloseRequest, _settings.Clock.Now);
-        if (!decision.IsOk) { Sender.Tell(Refusal.From(decision.Error)); return; }
-        if (decision.Value.Event is not { } closed) { Sender.Tell(DuplexChannelLifecycle.Closing(_state, _id)); return; }
-        _shell.Close(closed, DuplexChannelLifecycle.Window(_id, decision.Value.Next), Sender, command.TraceParent, dispute: null);
+        var decided = DuplexChannelLifecycle.DecideClose(_state, _id, command.CloseRequest, _settings.Clock.Now);
+        if (!_shell.AnswerKnownClose(decided.Answer, Sender)) _shell.Close(decided.Event!, decided.Window, Sender, command.TraceParent, dispute: null);
     }
 
     private void FinalizeIfDue()
@@ -147,7 +109,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IEscrowedChann
 
     private void Resume()
     {
-        _parties.Recovered(DuplexChannelLifecycle.TakesPayments(_state), DuplexChannelLifecycle.Signers(_state));
+        _parties.Recovered(DuplexChannelLifecycle.TakesPayments(_state));
         _shell.Resumed(_state.Channel?.ChallengeDeadline);
     }
 

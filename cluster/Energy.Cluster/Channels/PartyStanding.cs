@@ -33,9 +33,14 @@ public sealed class PartyStanding<TCommand>
     private readonly TimeSpan _askTimeout;
     private readonly int _maxHeld;
     private readonly string _checking;
+    private readonly Func<IEnumerable<PartyId>> _parties;
+    private readonly Action<TCommand, IActorRef> _submit;
 
     /// <param name="checking">What the channel is doing while it asks, as a refusal says it ("checking its payer's standing").</param>
-    public PartyStanding(IActorContext context, IActorRef devices, RevocationList revocations, ChannelId channel, TimeSpan askTimeout, int maxHeld, string checking)
+    /// <param name="parties">The parties whose standing a payment depends on, as the channel's durable state names them.</param>
+    /// <param name="submit">Takes a payment once the standing is known.</param>
+    public PartyStanding(IActorContext context, IActorRef devices, RevocationList revocations, ChannelId channel, TimeSpan askTimeout, int maxHeld, string checking,
+        Func<IEnumerable<PartyId>> parties, Action<TCommand, IActorRef> submit)
     {
         _context = context;
         _devices = devices;
@@ -44,26 +49,35 @@ public sealed class PartyStanding<TCommand>
         _askTimeout = askTimeout;
         _maxHeld = maxHeld;
         _checking = checking;
+        _parties = parties;
+        _submit = submit;
     }
 
     /// <summary>The standing of the parties is known on this node (or need not be).</summary>
     public bool Known { get; private set; } = true;
 
     /// <summary>After recovery: the standing is unknown while the channel takes payments from device parties.</summary>
-    public void Recovered(bool takesPayments, IEnumerable<PartyId> parties) => Known = !takesPayments || !parties.Any(p => p.IsDevice);
+    public void Recovered(bool takesPayments) => Known = !takesPayments || !_parties().Any(p => p.IsDevice);
+
+    /// <summary>A payment arrived: taken at once while the standing is known or there is no open channel to pay into, else held.</summary>
+    public void Arrived(TCommand command, IActorRef sender, bool channelOpen)
+    {
+        if (!Known && channelOpen) Hold(command, sender);
+        else _submit(command, sender);
+    }
 
     /// <summary>Holds a payment until the standing is known; the first one held asks the twins. Refused as busy beyond the bound.</summary>
-    public void Hold(TCommand command, IActorRef sender, IEnumerable<PartyId> parties)
+    private void Hold(TCommand command, IActorRef sender)
     {
         if (_held.Count >= _maxHeld) { sender.Tell(Refusal.From(new ChannelBusy(_channel, "starting"))); return; }
         _held.Add((command, sender));
         if (_held.Count > 1) return;
-        Task.WhenAll(parties.Where(p => p.IsDevice).Select(p => _devices.Ask<object>(new GetDevice(p.AsDevice()), _askTimeout)))
+        Task.WhenAll(_parties().Where(p => p.IsDevice).Select(p => _devices.Ask<object>(new GetDevice(p.AsDevice()), _askTimeout)))
             .PipeTo(_context.Self, success: answers => new PartiesStanding(answers.OfType<DeviceView>().ToList()), failure: _ => PartiesStandingUnknown.Instance);
     }
 
     /// <summary>The twins answered: their standing is marked on this node, and the held payments go on, in order.</summary>
-    public void Answered(PartiesStanding standing, Action<TCommand, IActorRef> submit)
+    public void Answered(PartiesStanding standing)
     {
         foreach (var device in standing.Devices)
         {
@@ -73,7 +87,7 @@ public sealed class PartyStanding<TCommand>
         Known = true;
         var held = _held.ToList();
         _held.Clear();
-        foreach (var (command, sender) in held) submit(command, sender);
+        foreach (var (command, sender) in held) _submit(command, sender);
     }
 
     /// <summary>A twin did not answer: the held payments are refused, and the next one asks again.</summary>

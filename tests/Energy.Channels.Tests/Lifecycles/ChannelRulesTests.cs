@@ -105,6 +105,58 @@ public sealed class ChannelRulesTests
         Assert.Equal(new PartyRevoked(Channel, Payer), ChannelParties.KnownKey(Channel, Payer, key, revokedHere: true).Error);
     }
 
+    // What an opening looks up before it can be decided
+
+    private static readonly ChannelRules Rules = new(Network, Currency.Eur, Minimum, 4);
+
+    private static DevicePublicKey KeyOf(PartyId party) => party == Payer ? PayerKey.PublicKey : PayeeKey.PublicKey;
+
+    private static Result<DevicePublicKey> LookUp(PartyId party, bool found) => found ? KeyOf(party) : new PartyUnknown(Channel, party);
+
+    private static readonly Arbitrary<(bool, bool, int)> Lookups =
+        (from firstFound in Gen.Elements(true, false)
+         from secondFound in Gen.Elements(true, false)
+         from revoked in Gen.Choose(0, 2)
+         select (firstFound, secondFound, revoked)).ToArbitrary();
+
+    [Property(MaxTest = 100)]
+    public Property A_streaming_opening_is_decided_on_its_parties_keys_looked_up_in_order_and_refused_for_the_first_not_found() =>
+        Prop.ForAll(Lookups, drawn =>
+        {
+            var (firstFound, secondFound, _) = drawn;
+            var rules = new StreamingOpeningRules(Channel, Rules, _ => false);
+            var bytes = Signed<StreamingOpening>.Sign(Opening(), PayerKey).ToArray();
+            Assert.Null(rules.Known(StreamingChannelState.Empty, bytes));
+            var signed = rules.Read(bytes, Channel).Value;
+            var (first, second) = rules.Parties(signed.Payload);
+            Assert.Equal((Payer, Payee), (first, second));
+            var decided = rules.Decide(StreamingChannelState.Empty, bytes, signed, LookUp(first, firstFound), LookUp(second, secondFound));
+            if (!firstFound) Assert.Equal(new PartyUnknown(Channel, first), decided.Error);
+            else if (!secondFound) Assert.Equal(new PartyUnknown(Channel, second), decided.Error);
+            else Assert.NotNull(rules.Known(StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty, decided.Value), bytes));
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_duplex_opening_is_refused_for_a_party_revoked_here_or_not_found_party_A_first() =>
+        Prop.ForAll(Lookups, drawn =>
+        {
+            var (firstFound, secondFound, revokedIndex) = drawn;
+            PartyId? revokedParty = revokedIndex == 0 ? null : revokedIndex == 1 ? Payer : Payee;
+            var rules = new DuplexOpeningRules(Channel, Rules, p => p == revokedParty);
+            var opening = new DuplexOpening(Network, Channel, Payer, Payee, Eur(100), Eur(50), new DurationMs(60_000));
+            var body = Signed<DuplexOpening>.EncodeBody(opening);
+            var bytes = Signed<DuplexOpening>.Assemble(opening, PayerKey.Sign(body), PayeeKey.Sign(body)).ToArray();
+            Assert.Null(rules.Known(DuplexChannelState.Empty, bytes));
+            var signed = rules.Read(bytes, ChannelId.Of("any-requested")).Value;
+            var (first, second) = rules.Parties(signed.Payload);
+            Assert.Equal((Payer, Payee), (first, second));
+            var decided = rules.Decide(DuplexChannelState.Empty, bytes, signed, LookUp(first, firstFound), LookUp(second, secondFound));
+            ProtocolError? RefusalOf(PartyId party, bool found) =>
+                party == revokedParty ? new PartyRevoked(Channel, party) : found ? null : new PartyUnknown(Channel, party);
+            if ((RefusalOf(first, firstFound) ?? RefusalOf(second, secondFound)) is { } expected) Assert.Equal(expected, decided.Error);
+            else Assert.NotNull(rules.Known(DuplexChannelLifecycle.Evolve(DuplexChannelState.Empty, decided.Value), bytes));
+        });
+
     // Views and answers
 
     [Fact]

@@ -131,6 +131,55 @@ public class DuplexChannelLifecycleProperties
             }
         });
 
+    [Property(MaxTest = 40)]
+    public Property What_a_state_moved_is_how_far_each_balance_went_never_negative() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var state = DuplexChannelState.Empty;
+            foreach (var e in Play(script).Journal)
+            {
+                var before = state.Channel;
+                state = DuplexChannelLifecycle.Evolve(state, e);
+                if (e is not DuplexStateRecorded) continue;
+                var after = state.Channel!;
+                var moved = DuplexChannelLifecycle.Moved(before!, after);
+                Assert.Equal(Eur(Math.Abs(after.BalanceB.MinorUnits - before!.BalanceB.MinorUnits)), moved);
+                Assert.Equal(Math.Abs(after.BalanceA.MinorUnits - before.BalanceA.MinorUnits), moved.MinorUnits);
+            }
+        });
+
+    [Property(MaxTest = 40)]
+    public Property A_close_is_written_or_answered_never_both_and_a_written_one_tells_its_closer_the_window() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            var state = DuplexChannelState.Empty;
+            foreach (var e in Play(script).Journal.Prepend<object?>(null))
+            {
+                if (e is not null) state = DuplexChannelLifecycle.Evolve(state, e);
+                var now = new Timestamp(1_800_000_000_000 + 5 * WindowMs);
+                foreach (var (closer, key) in new[] { (PartyA, KeyA), (PartyB, KeyB) })
+                {
+                    var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Duplex, Channel, closer, now), key).ToArray();
+                    var outcome = DuplexChannelLifecycle.DecideClose(state, Channel, close, now);
+                    Assert.True(outcome.Answer is null != outcome.Event is null, "a close must be written or answered, not both");
+                    if (outcome.Event is { } closed)
+                    {
+                        Assert.Equal(ChannelStatus.Closing, outcome.Next!.Status);
+                        Assert.Equal(new ChannelClosing(Channel, outcome.Next.ChallengeDeadline!.Value), outcome.Window);
+                        Assert.Equal(ChannelPhase.Closing, DuplexChannelLifecycle.Evolve(state, closed).Phase);
+                        continue;
+                    }
+                    Assert.Null(outcome.Window);
+                    var reply = outcome.Answer!.Reply;
+                    if (state.Channel is null) Assert.Equal(new ChannelNotFound(Channel), Assert.IsType<Refusal>(reply).Error);
+                    else if (state.Settlement is { } settled) Assert.Equal(settled, reply);
+                    else if (state.Phase == ChannelPhase.Closed) Assert.Same(KnownAnswer.Wait, outcome.Answer);
+                    else if (state.Phase == ChannelPhase.Closing) Assert.Equal(DuplexChannelLifecycle.Closing(state, Channel), reply);
+                    else Assert.IsType<Refusal>(reply);
+                }
+            }
+        });
+
     /// <summary>Plays a script as the entity does: every event is decided against the durable state, persisted and evolved.</summary>
     private static (DuplexChannelState State, List<object> Journal) Play(Script script)
     {

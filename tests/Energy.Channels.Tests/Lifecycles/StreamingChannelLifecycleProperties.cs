@@ -9,6 +9,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Energy.Lifecycles.Channels;
 using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles;
 
 namespace Energy.Channels.Tests.Lifecycles;
 
@@ -134,6 +135,58 @@ public class StreamingChannelLifecycleProperties
                 var again = StreamingChannelLifecycle.Close(state.Channel!, closed.CloseRequest, closed.At);
                 Assert.True(!again.IsOk || again.Value.Event is null, "a close was recorded twice");
             }
+        });
+
+    [Property(MaxTest = 40)]
+    public Property A_close_is_written_or_answered_never_both_and_its_closer_hears_a_window_only_when_one_opens() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var journal = Play(steps).Journal;
+            var state = StreamingChannelState.Empty;
+            // Every durable state the channel passed through, each closed by either party a little later.
+            foreach (var e in journal.Prepend<object?>(null))
+            {
+                if (e is not null) state = StreamingChannelLifecycle.Evolve(state, e);
+                var now = new Timestamp((state.ClosedAt ?? Start).UnixMilliseconds + 1_000);
+                foreach (var (closer, key) in new[] { (Payer, PayerKey), (Payee, PayeeKey) })
+                {
+                    var close = Signed<CloseRequest>.Sign(new CloseRequest(Network, ChannelKind.Streaming, Channel, closer, now), key).ToArray();
+                    var outcome = StreamingChannelLifecycle.DecideClose(state, state.Channel, Channel, close, now);
+                    Assert.True(outcome.Answer is null != outcome.Event is null, "a close must be written or answered, not both");
+                    if (outcome.Event is { } closed)
+                    {
+                        var next = outcome.Next!;
+                        Assert.Equal(new CloseRecorded(close, now).CloseRequest, Assert.IsType<CloseRecorded>(closed).CloseRequest);
+                        Assert.Equal(next.Status == ChannelStatus.Closing ? new ChannelClosing(Channel, next.ChallengeDeadline!.Value) : null, outcome.Window);
+                        Assert.Equal(next.Status, StreamingChannelLifecycle.Evolve(state, closed).Channel!.Status);
+                        continue;
+                    }
+                    Assert.Null(outcome.Window);
+                    var reply = outcome.Answer!.Reply;
+                    if (state.Channel is null) Assert.Equal(new ChannelNotFound(Channel), Assert.IsType<Refusal>(reply).Error);
+                    else if (state.Settlement is { } settled) Assert.Equal(settled, reply);
+                    else if (state.Phase == ChannelPhase.Closed) Assert.Same(KnownAnswer.Wait, outcome.Answer);
+                    else Assert.True(reply is Refusal or ChannelClosing, $"a close of a {state.Phase} channel was answered {reply}");
+                }
+            }
+        });
+
+    [Property(MaxTest = 100)]
+    public Property A_voucher_is_read_only_against_an_open_channel_and_as_the_protocol_decodes_it() =>
+        Prop.ForAll((from open in Gen.Elements(true, false)
+                     from wellFormed in Gen.Elements(true, false)
+                     from noise in Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b))
+                     select (open, wellFormed, noise)).ToArbitrary(), drawn =>
+        {
+            var (open, wellFormed, noise) = drawn;
+            var bytes = wellFormed ? Signed<Voucher>.Sign(new Voucher(Network, Channel, 1, Eur(noise.Length), Eur(noise.Length), PaymentPurpose.None), PayerKey).ToArray() : noise;
+            var ahead = open ? Opened().Channel : null;
+            var read = StreamingChannelLifecycle.ReadVoucher(ahead, Channel, bytes);
+            if (!open) { Assert.Equal(new ChannelNotFound(Channel), read.Error); return; }
+            var decoded = Signed<Voucher>.Decode(bytes);
+            Assert.Equal(decoded.IsOk, read.IsOk);
+            if (decoded.IsOk) Assert.Equal(decoded.Value.Payload, read.Value.Payload);
+            else Assert.Equal(decoded.Error, read.Error);
         });
 
     [Fact]
