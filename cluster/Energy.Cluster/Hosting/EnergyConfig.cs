@@ -148,10 +148,7 @@ public static class EnergyConfig
                     group-commit-max-writes = 500
                     batch-size = 1000
                     buffer-size = 20000
-                    # SQLite binds a statement's parameters by name, each found by a linear search of the statement's
-                    # names: a statement of n parameters costs n^2/2 string comparisons. Statements of 20 rows (about
-                    # 200 parameters) keep that small; PostgreSQL numbers its parameters and takes the plugin's default.
-                    db-round-trip-max-batch-size = {{(options.Store == JournalStore.Sqlite ? 20 : 1000)}}
+                    db-round-trip-max-batch-size = 1000
                     # Over 100 rows the plugin writes one multi-row insert; with literals that statement spells every
                     # event's bytes in hex, a string of hundreds of kilobytes that lands on the large object heap and
                     # brings a full collection (a pause of tens of milliseconds) every few seconds under load.

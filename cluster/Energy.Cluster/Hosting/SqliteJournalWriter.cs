@@ -9,8 +9,8 @@ namespace Energy.Cluster.Hosting;
 /// The journal's inserts on SQLite. The plugin writes a batch as multi-row inserts built for each batch anew: the
 /// statement's text, a parameter object per value, each parameter found by name in a statement of hundreds. A CPU
 /// profile of a node under load put a sixth of its samples there, beside very little in SQLite itself. SQLite is an
-/// embedded library, not a server a round trip away: its fastest insert is one prepared single-row statement, bound by
-/// position and run once per row inside one transaction. This writer does that on a connection it keeps, with the
+/// embedded library, not a server a round trip away: its fastest insert is one prepared single-row statement, run once per
+/// row with its six values set, inside one transaction. This writer does that on a connection it keeps, with the
 /// rows the plugin would write (the same columns of the table mapping, serializer, manifest and timestamp), so that
 /// the plugin reads, replays and queries them as its own. Writes run one after another in the order given, each in a
 /// transaction of its own: a failed transaction fails all of its writes and leaves nothing behind; an event that cannot
