@@ -38,7 +38,8 @@ public sealed partial class TollPassBook(DeviceId gantry)
     private readonly HashSet<PassId> _open = new();
     private readonly HashSet<PassId> _beingPaid = new();
     private readonly Queue<PassId> _resolvedOrder = new();
-    private readonly Dictionary<string, PassId> _passByRequest = new(StringComparer.Ordinal);
+    // Keyed by the signed request itself (equal when its bytes are): the pass already holds it, so the index adds no copy.
+    private readonly Dictionary<Signed<TollRequest>, PassId> _passByRequest = new();
     private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
 
     public DeviceId Gantry { get; } = gantry;
@@ -154,7 +155,7 @@ public sealed partial class TollPassBook(DeviceId gantry)
         var checkedRequest = CheckRequest(wire, network, gantryRevoked, pricing, now);
         if (!checkedRequest.IsOk) return checkedRequest.Error;
         var signed = checkedRequest.Value;
-        if (_passByRequest.TryGetValue(RequestKey(signed), out var existing) && _passes.TryGetValue(existing, out var known))
+        if (_passByRequest.TryGetValue(signed, out var existing) && _passes.TryGetValue(existing, out var known))
             return new PassDecision(known, null, signed);
         return new PassDecision(null, new PassRecorded(new PassId(Gantry, (ulong)PassCount + 1), signed.ToArray(), now), signed);
     }
@@ -180,8 +181,6 @@ public sealed partial class TollPassBook(DeviceId gantry)
             return new TollPriceChanged(Gantry, pricing.Current!.Value, request.Price);
         return decoded.Value;
     }
-
-    private static string RequestKey(Signed<TollRequest> request) => Convert.ToBase64String(request.Wire);
 
     /// <summary>A request refused for its price: the gantry is to be told the current one, so that it asks again at once.</summary>
     public static bool AsksCurrentPrice(ProtocolError refusal) => refusal is TollPriceChanged;
@@ -352,7 +351,7 @@ public sealed partial class TollPassBook(DeviceId gantry)
         if (_passes.ContainsKey(recorded.Pass)) return;
         _passes[recorded.Pass] = TollPasses.Recorded(recorded, request);
         _open.Add(recorded.Pass);
-        _passByRequest[RequestKey(request)] = recorded.Pass;
+        _passByRequest[request] = recorded.Pass;
         PassCount = Math.Max(PassCount, (long)recorded.Pass.Number);
     }
 
@@ -374,7 +373,7 @@ public sealed partial class TollPassBook(DeviceId gantry)
         while (_resolvedOrder.Count > MaxResolvedKept)
         {
             var old = _resolvedOrder.Dequeue();
-            if (_passes.Remove(old, out var gone)) _passByRequest.Remove(RequestKey(gone.Request));
+            if (_passes.Remove(old, out var gone)) _passByRequest.Remove(gone.Request);
         }
     }
 }
