@@ -118,7 +118,7 @@ public ref struct CanonicalReader
             return string.Empty;
         }
         if (!Need(length)) return string.Empty;
-        var value = System.Text.Encoding.ASCII.GetString(_input.Slice(_position, length));
+        var value = IdentifierPool.Get(_input.Slice(_position, length));
         _position += length;
         if (!IdentifierRules.IsValid(value))
         {
