@@ -149,6 +149,10 @@ public abstract class RegistryAndChannelTests(NodeOptions node, ITestOutputHelpe
         var channel = Open(vehicle, "channel-h", 1_000);
         Assert.IsType<ChannelOpened>(Ask(new OpenChannel(channel, Signing.Opening(channel, PartyId.From(vehicle), CpoParty, 1_000, _vehicleKey)), Regions.Channels));
         Assert.Equal(nameof(ChannelAlreadyExists), RefusalCode(new OpenChannel(channel, Signing.Opening(channel, PartyId.From(vehicle), CpoParty, 999, _vehicleKey)), Regions.Channels));
+        // Another party naming this channel for its own opening, properly signed by itself, takes nothing of it.
+        var other = Vehicle("vehicle-h-other", 1_000);
+        Assert.Equal(nameof(ChannelAlreadyExists), RefusalCode(new OpenChannel(channel, Signing.Opening(channel, PartyId.From(other), CpoParty, 1_000, _vehicleKey)), Regions.Channels));
+        Assert.Equal(PartyId.From(vehicle), Assert.IsType<ChannelView>(Ask(new GetChannel(channel), Regions.Channels)).Payer);
         Assert.IsType<VoucherAcknowledged>(Ask(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, 100, _vehicleKey)), Regions.Channels));
         Assert.Equal(nameof(VoucherNotNewer), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 1, 100, 100, _vehicleKey)), Regions.Channels));
         Assert.Equal(nameof(InvalidSignature), RefusalCode(new SubmitVoucher(channel, Signing.Voucher(channel, 2, 200, 100, stranger)), Regions.Channels));
