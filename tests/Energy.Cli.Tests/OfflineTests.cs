@@ -75,6 +75,39 @@ public sealed class OfflineTests : IDisposable
         Assert.True(signed.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(password)) < 0, "the signed object holds the password");
     }
 
+    [Fact]
+    public async Task A_generated_key_is_written_for_its_operator_alone_and_leaves_the_tool_only_as_a_one_round_hash()
+    {
+        await Tool.SucceedsAsync(Tool.RunAsync(["keys", "new", "--out", PathOf("cpo.key")]));
+        var node = new RecordingNode();
+        string[] command = ["charge-point", "password", "--operator", "cpo-7", "--operator-key", PathOf("cpo.key"), "--charge-point", "charger-7",
+            "--generate-key-to", PathOf("charger-7.password")];
+
+        var run = await Tool.RunAsync(command, httpFor: node.HttpFor);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var key = File.ReadAllText(PathOf("charger-7.password")).Trim();
+        Assert.True(ChargePointPassword.IsGeneratedKeyShape(key), key);
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PathOf("charger-7.password")));
+        var request = Assert.Single(node.Requests);
+        Assert.DoesNotContain(key, request.Body);
+        var signed = Signed<ChargePointPassword>.Decode(Convert.FromBase64String(JsonDocument.Parse(request.Body).RootElement.GetProperty("signed").GetString()!)).Unwrap();
+        Assert.True(signed.Payload.IsGeneratedKey);
+        Assert.True(signed.Payload.Matches(key));
+        Assert.False(signed.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(key)) >= 0, "the signed object holds the key");
+
+        // The file is never overwritten, and a password given as well is refused: nothing more is sent.
+        var again = await Tool.RunAsync(command, httpFor: node.HttpFor);
+        Assert.Equal(ExitCodes.Failed, again.ExitCode);
+        Assert.Equal(key, File.ReadAllText(PathOf("charger-7.password")).Trim());
+        var both = await Tool.RunAsync([.. command[..^1], PathOf("other.password"), "--password", "a password long enough"], httpFor: node.HttpFor);
+        Assert.Equal(ExitCodes.Failed, both.ExitCode);
+        Assert.Contains("PasswordTwice", both.Error);
+        Assert.False(File.Exists(PathOf("other.password")));
+        Assert.Single(node.Requests);
+    }
+
     [Theory]
     [InlineData("short-password")]
     [InlineData("a-password-much-longer-than-forty-characters-in-all")]

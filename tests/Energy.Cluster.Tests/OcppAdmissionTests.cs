@@ -146,6 +146,22 @@ public sealed class OcppAdmissionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_generated_key_is_admitted_with_one_HMAC_while_every_PBKDF2_turn_is_taken()
+    {
+        var key = ChargePointPassword.GenerateKey();
+        _table.Merge(ChargePointPassword.For(Network, Operator, new DeviceId(ChargePoint), key, false, 2, Now, ChargePointPassword.KeyIterations));
+        using var refusing = new PasswordChecks(1, TimeSpan.Zero);
+        using var holding = Hold(refusing);
+        var admitted = AdmittedPasswords.Open(_folder);
+
+        Assert.Equal(OcppAdmissionOutcome.Accepted, (await Admit(Authenticator(admitted, refusing), key)).Outcome);
+        // Another key, or the key in capitals, is refused at once: neither waits for a PBKDF2 turn nor is remembered.
+        Assert.Equal(OcppAdmissionOutcome.Refused, (await Admit(Authenticator(admitted, refusing), ChargePointPassword.GenerateKey())).Outcome);
+        Assert.Equal(OcppAdmissionOutcome.Refused, (await Admit(Authenticator(admitted, refusing), key.ToUpperInvariant())).Outcome);
+        Assert.Equal(0, admitted.Count);
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_and_not_remembered()
     {
         var admitted = AdmittedPasswords.Open(_folder);

@@ -9,7 +9,7 @@ using Energy.Ocpp;
 namespace Energy.Bench.Benchmarks;
 
 /// <summary>
-/// Reconnect storms of OCPP 1.6J charge points (HTTP Basic with passwords, as in ocpp-connections) against a node
+/// Reconnect storms of OCPP 1.6J charge points (HTTP Basic with keys their operator generated) against a node
 /// process. Each round restarts the node (SIGTERM, then started again over the same folder and port) and then
 /// A: the known charge points (each connected once before, so their entities exist and have events) reconnect at
 /// 1,000 per second on a schedule, boot, and send MeterValues on their transaction every 10 s;
@@ -31,7 +31,14 @@ public sealed class OcppReconnectBenchmark : IBenchmark
     /// <summary>MeterValues periods each storm goes on for after its last arrival.</summary>
     private const int PeriodsAfterArrivals = 2;
 
-    private const string Password = "bench charge point key";
+    /// <summary>
+    /// The fleet's password: a key its operator generated, as a central system sets each charger's AuthorizationKey.
+    /// One key serves every charge point: the bench measures the node, not the operator's tooling.
+    /// </summary>
+    private static readonly string Key = ChargePointPassword.GenerateKey();
+
+    /// <summary>A password a person chose, for the PBKDF2 floor reported beside the figures.</summary>
+    private const string ChosenPassword = "an operator's chosen password";
 
     public string Name => "ocpp-reconnect";
     public string Description => "10,000 OCPP charge points reconnecting at 1,000/s after a node restart, 10,000 new ones, then the steady state against a bare OCPP server";
@@ -42,8 +49,8 @@ public sealed class OcppReconnectBenchmark : IBenchmark
         var count = options.Quick ? 2_000 : 10_000;
         var rounds = options.Quick ? 2 : 3;
         await using var node = await NodeProcessHost.StartAsync(progress);
-        var known = Enumerable.Range(0, count).Select(i => new OcppChargePoint($"known-{i:D5}", Password)).ToArray();
-        var fresh = Enumerable.Range(1, rounds).Select(r => Enumerable.Range(0, count).Select(i => new OcppChargePoint($"new{r}-{i:D5}", Password)).ToArray()).ToArray();
+        var known = Enumerable.Range(0, count).Select(i => new OcppChargePoint($"known-{i:D5}", Key)).ToArray();
+        var fresh = Enumerable.Range(1, rounds).Select(r => Enumerable.Range(0, count).Select(i => new OcppChargePoint($"new{r}-{i:D5}", Key)).ToArray()).ToArray();
         await EnrolAsync(node, known.Concat(fresh.SelectMany(f => f)).Select(p => p.Id).ToArray(), progress);
 
         // The known charge points connect once, a few at a time (the set-up, not a storm), boot and start a transaction:
@@ -95,7 +102,7 @@ public sealed class OcppReconnectBenchmark : IBenchmark
     /// </summary>
     private static double PasswordCheckRate(Progress progress)
     {
-        var password = ChargePointPassword.For(BenchNode.Network, OperatorId.Of("bench-floor"), DeviceId.Of("cp-floor"), Password, false, 1,
+        var password = ChargePointPassword.For(BenchNode.Network, OperatorId.Of("bench-floor"), DeviceId.Of("cp-floor"), ChosenPassword, false, 1,
             Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), ChargePointPassword.MinIterations);
         long Run(TimeSpan span)
         {
@@ -105,7 +112,7 @@ public sealed class OcppReconnectBenchmark : IBenchmark
             {
                 while (clock.Elapsed < span)
                 {
-                    if (!password.Matches(Password)) throw new InvalidOperationException("the floor's password did not match");
+                    if (!password.Matches(ChosenPassword)) throw new InvalidOperationException("the floor's password did not match");
                     Interlocked.Increment(ref checks);
                 }
             });
@@ -247,13 +254,11 @@ public sealed class OcppReconnectBenchmark : IBenchmark
             figures[$"{phase}_retries"] = storms.Sum(s => s.Retries);
             figures[$"{phase}_error_kinds"] = storms.SelectMany(s => s.ErrorKinds).GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.Sum(k => k.Value));
         }
+        // Not this fleet's floor: how long as many chargers with passwords people chose would need at least, for comparison.
         var floor = count / checksPerSecond;
-        var overFloor = b.Select(s => s.AllServedSeconds / floor).ToList();
-        rows.Add(new("B new: PBKDF2 floor (all cores, no other work)", floor, "s", [floor]));
-        rows.Add(new("B new: all booted / PBKDF2 floor", Measure.Median(overFloor), "x", overFloor));
+        rows.Add(new("chosen passwords instead: PBKDF2 floor (all cores, no other work)", floor, "s", [floor]));
         figures["password_checks_per_s"] = Math.Round(checksPerSecond);
-        figures["b_pbkdf2_floor_s"] = Finite(floor, 2);
-        figures["b_over_floor"] = Finite(Measure.Median(overFloor), 2);
+        figures["chosen_passwords_pbkdf2_floor_s"] = Finite(floor, 2);
         rows.Add(new("C steady: node MeterValues p99", Measure.Median(nodeSteady), "ms", nodeSteady));
         rows.Add(new("C steady: bare server p99", Measure.Median(bareSteady), "ms", bareSteady));
         rows.Add(new("C steady: ratio node / bare", ratio, "x", ratios));
@@ -294,7 +299,7 @@ public sealed class OcppReconnectBenchmark : IBenchmark
         using var cpo = new OperatorAgent(client, BenchNode.Network, OperatorId.Of("cpo-ocpp-reconnect"));
         await cpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
         // A password order is refused as stale some minutes after it was signed: the shared one is signed again every minute.
-        var shared = cpo.PasswordFor(DeviceId.Of(ids[0]), Password, iterations: ChargePointPassword.MinIterations);
+        var shared = cpo.PasswordFor(DeviceId.Of(ids[0]), Key, iterations: ChargePointPassword.KeyIterations);
         var signed = Stopwatch.StartNew();
         var renewal = new Lock();
         var enrolled = 0;
@@ -308,7 +313,7 @@ public sealed class OcppReconnectBenchmark : IBenchmark
             {
                 if (signed.Elapsed > TimeSpan.FromMinutes(1))
                 {
-                    shared = cpo.PasswordFor(DeviceId.Of(ids[0]), Password, iterations: ChargePointPassword.MinIterations);
+                    shared = cpo.PasswordFor(DeviceId.Of(ids[0]), Key, iterations: ChargePointPassword.KeyIterations);
                     signed.Restart();
                 }
                 order = shared with { ChargePoint = id };

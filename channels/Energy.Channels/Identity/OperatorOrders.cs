@@ -40,6 +40,12 @@ public sealed record ViewerKey(NetworkId Network, OperatorId Operator, DevicePub
 /// on OCPP (HTTP Basic authentication, security profiles 1 and 2). It carries only a salted PBKDF2-SHA256
 /// hash, never the password; a higher version replaces a lower one. <see cref="AllowUnauthenticated"/>
 /// lets the charger connect without any password (profile 0): only where the operator says so.
+/// A password people choose is hashed with <see cref="MinIterations"/> or more PBKDF2 iterations, because the object
+/// travels to every node, other operators' too, and a weak password must not be guessed from it offline. A key the
+/// operator's tooling generated (<see cref="GenerateKey"/>: 160 random bits, written as OCPP's longest password) is
+/// hashed with <see cref="KeyIterations"/>: nobody can search 2^160 keys, so more iterations would protect nothing and
+/// would only make a node spend a core's millisecond on each charger that connects. Such an object matches only a
+/// password shaped like a generated key.
 /// </summary>
 public sealed record ChargePointPassword(
     NetworkId Network,
@@ -58,6 +64,12 @@ public sealed record ChargePointPassword(
     public const uint MaxIterations = 1_000_000;
     public const uint DefaultIterations = 100_000;
 
+    /// <summary>The iterations of an object that holds a generated key's hash, not a chosen password's.</summary>
+    public const uint KeyIterations = 1;
+
+    /// <summary>A generated key's random bytes; written as lowercase hex it is 40 characters, OCPP's longest password.</summary>
+    public const int GeneratedKeyBytes = 20;
+
     public static ObjectKind Kind => ObjectKind.ChargePointPassword;
     public static int SignatureCount => 1;
 
@@ -65,6 +77,10 @@ public sealed record ChargePointPassword(
     public static ChargePointPassword For(NetworkId network, OperatorId operatorId, DeviceId chargePoint, string password, bool allowUnauthenticated,
         ulong version, Timestamp at, uint iterations = DefaultIterations)
     {
+        if (iterations == KeyIterations && !IsGeneratedKeyShape(password))
+            throw new ArgumentException($"one iteration is for a generated key ({GeneratedKeyBytes * 2} lowercase hex characters), not a chosen password");
+        if (iterations != KeyIterations && iterations is < MinIterations or > MaxIterations)
+            throw new ArgumentOutOfRangeException(nameof(iterations), $"{iterations} is outside {MinIterations}..{MaxIterations}");
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
         return new ChargePointPassword(network, operatorId, chargePoint, salt, HashOf(password, salt, iterations), iterations, allowUnauthenticated, version, at);
     }
@@ -72,8 +88,22 @@ public sealed record ChargePointPassword(
     public static byte[] HashOf(string password, byte[] salt, uint iterations) =>
         Rfc2898DeriveBytes.Pbkdf2(System.Text.Encoding.UTF8.GetBytes(password), salt, (int)iterations, HashAlgorithmName.SHA256, HashBytes);
 
-    /// <summary>Whether the password matches, in time that does not depend on where it differs.</summary>
-    public bool Matches(string password) => CryptographicOperations.FixedTimeEquals(HashOf(password, Salt, Iterations), Hash);
+    /// <summary>A new random key for a charger: <see cref="GeneratedKeyBytes"/> bytes as lowercase hex.</summary>
+    public static string GenerateKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(GeneratedKeyBytes));
+
+    /// <summary>Whether a password is shaped like a generated key: exactly 40 lowercase hex characters.</summary>
+    public static bool IsGeneratedKeyShape(string password) =>
+        password.Length == GeneratedKeyBytes * 2 && password.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    /// <summary>Whether this object holds a generated key's hash, which one HMAC checks.</summary>
+    public bool IsGeneratedKey => Iterations == KeyIterations;
+
+    /// <summary>
+    /// Whether the password matches, in time that does not depend on where it differs. A generated key's object
+    /// refuses anything not shaped like a generated key before hashing, so a chosen password never meets a single iteration.
+    /// </summary>
+    public bool Matches(string password) =>
+        (!IsGeneratedKey || IsGeneratedKeyShape(password)) && CryptographicOperations.FixedTimeEquals(HashOf(password, Salt, Iterations), Hash);
 
     public bool Equals(ChargePointPassword? other) =>
         other is not null && Network == other.Network && Operator == other.Operator && ChargePoint == other.ChargePoint
@@ -108,9 +138,9 @@ public sealed record ChargePointPassword(
         var version = reader.ReadUInt64();
         var at = reader.ReadInt64();
         if (reader.Failed) return null!;
-        if (iterations is < MinIterations or > MaxIterations)
+        if (iterations != KeyIterations && iterations is < MinIterations or > MaxIterations)
         {
-            reader.Fail(new NonCanonicalEncoding(Kind, "iterations", $"{iterations} is outside {MinIterations}..{MaxIterations}"));
+            reader.Fail(new NonCanonicalEncoding(Kind, "iterations", $"{iterations} is neither {KeyIterations} (a generated key) nor within {MinIterations}..{MaxIterations}"));
             return null!;
         }
         return new ChargePointPassword(network, new OperatorId(op), chargePoint, salt, hash, (uint)iterations, allow, version, new Timestamp(at));

@@ -33,7 +33,7 @@ public readonly record struct OcppAdmission(OcppAdmissionOutcome Outcome, TimeSp
 /// message to any entity, so an unknown or hostile id costs a lookup and wakes nothing. The password is
 /// checked against the operator's salted PBKDF2 hash, in time that does not depend on where it differs, in its
 /// turn among the node's <see cref="PasswordChecks"/>; a password this node admitted before against the same
-/// object (<see cref="AdmittedPasswords"/>) costs one HMAC instead.
+/// object (<see cref="AdmittedPasswords"/>) costs one HMAC instead, and so does a key the operator generated.
 /// </summary>
 public sealed class OcppAuthenticator(ChargePointCredentialTable table, RevocationList revocations, IClock clock, PasswordChecks checks,
     AdmittedPasswords admitted)
@@ -87,6 +87,8 @@ public sealed class OcppAuthenticator(ChargePointCredentialTable table, Revocati
                 return password.AllowUnauthenticated ? PasswordCheck.Matched : PasswordCheck.Mismatched;
             case PresentedCredentials.Password:
                 var secret = presented.Password!;
+                // A generated key costs one HMAC, like a remembered admission: it takes no turn among the PBKDF2 checks.
+                if (password.IsGeneratedKey) return password.Matches(secret) ? PasswordCheck.Matched : PasswordCheck.Mismatched;
                 if (admitted.Admits(chargePointId, password, secret)) return PasswordCheck.Matched;
                 var check = await checks.RunAsync(() => password.Matches(secret), token);
                 if (check.Match) admitted.Remember(chargePointId, password, secret);

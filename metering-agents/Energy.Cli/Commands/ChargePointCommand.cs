@@ -28,6 +28,12 @@ public static class ChargePointCommand
             Description = $"The password ({MinPasswordLength} to {MaxPasswordLength} characters); prefer --password-stdin, a command line is seen by other users and kept in shell history",
             HelpName = "P",
         };
+        var generateKey = new Option<string>("--generate-key-to")
+        {
+            Description = "Generates the password as a random 160-bit key (40 hex characters) and writes it to FILE, readable by its owner "
+                + "only and never overwritten; a key is hashed with one HMAC round, not PBKDF2's many, so a node admits the charger at once",
+            HelpName = "FILE",
+        };
         var allowUnauthenticated = new Option<bool>("--allow-unauthenticated")
         {
             Description = "Also lets the charger connect without any password (OCPP security profile 0); without a password given, only that way",
@@ -37,23 +43,36 @@ public static class ChargePointCommand
         var command = new Command("password",
             "Sets the password a charger authenticates with on OCPP (HTTP Basic authentication): only a salted PBKDF2 hash of it leaves this tool")
         {
-            chargePoint, fromStdin, password, allowUnauthenticated, version,
+            chargePoint, fromStdin, password, generateKey, allowUnauthenticated, version,
         };
         signer.AddTo(command);
         node.AddTo(command);
         command.Runs(environment, async (parse, _) =>
         {
             var unauthenticated = parse.GetValue(allowUnauthenticated);
-            var secret = PasswordOf(parse, fromStdin, password, unauthenticated, environment);
+            var keyFile = parse.GetValue(generateKey);
+            var secret = keyFile is null ? PasswordOf(parse, fromStdin, password, unauthenticated, environment) : GeneratedKey(parse, fromStdin, password, keyFile);
             var settingVersion = parse.GetValue(version) ?? OperatorAgent.NextOrderVersion();
             using var connection = node.Connect(parse, environment);
             using var agent = signer.Agent(parse, environment, connection);
             var id = parse.GetRequiredValue(chargePoint);
-            var setting = agent.PasswordFor(id, secret, unauthenticated, settingVersion);
+            var setting = agent.PasswordFor(id, secret, unauthenticated, settingVersion,
+                keyFile is null ? ChargePointPassword.DefaultIterations : ChargePointPassword.KeyIterations);
             environment.PrintJson(await agent.SetPasswordAsync(setting));
-            environment.Note($"set the OCPP password of charge point {id} (version {settingVersion}{(unauthenticated ? ", connections without a password allowed" : "")})");
+            environment.Note($"set the OCPP password of charge point {id} (version {settingVersion}{(keyFile is null ? "" : $", a generated key written to {keyFile}")}"
+                + $"{(unauthenticated ? ", connections without a password allowed" : "")})");
         });
         return command;
+    }
+
+    /// <summary>A new key, written to its file before anything is sent: a key the operator could not read back would lock its charger out.</summary>
+    private static string GeneratedKey(ParseResult parse, Option<bool> fromStdin, Option<string> password, string keyFile)
+    {
+        if (parse.GetValue(fromStdin) || parse.GetValue(password) is not null)
+            throw new ToolFailureException("PasswordTwice", "give a password or have one generated, not both");
+        var key = ChargePointPassword.GenerateKey();
+        KeyFile.WriteNew(keyFile, [key]);
+        return key;
     }
 
     private static string PasswordOf(ParseResult parse, Option<bool> fromStdin, Option<string> password, bool allowUnauthenticated, ToolEnvironment environment)
