@@ -19,8 +19,8 @@ public readonly record struct PassResolution(TollPassState? Pass, IEnergyMessage
 /// </summary>
 public readonly record struct PassDecision<TEvent>(TollPassState? Pass, TEvent? Decided, object? Answer) where TEvent : class, IEnergyMessage;
 
-/// <summary>A toll request the book decided on: a pass it already holds (the same request again), or a new one to record.</summary>
-public readonly record struct PassDecision(TollPassState? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
+/// <summary>A toll request the book decided on: a pass it already holds (the same request again, as it stands), or a new one to record.</summary>
+public readonly record struct PassDecision(PassView? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
 
 /// <summary>
 /// A gantry's tariff and passes. Decisions are pure (<c>Decide*</c> returns an event or a named error and
@@ -28,18 +28,20 @@ public readonly record struct PassDecision(TollPassState? Known, PassRecorded? R
 /// recovered book equals the one that was running. Each pass is an immutable <see cref="TollPassState"/>
 /// evolved by <see cref="TollPasses.Evolve"/>. The book itself is mutable for speed, as the ledger's is: a
 /// gantry records thousands of passes a second and owns its book alone.
+/// An open pass is kept whole. A resolved one is kept, for retries, only as the values of its view and its request's
+/// digest, in a plain value with no reference to anything young: a busy gantry remembers ten thousand of them, and
+/// objects kept per pass would be copied by every young garbage collection while the gantry serves.
 /// </summary>
 public sealed partial class TollPassBook(DeviceId gantry)
 {
     public const int MaxResolvedKept = 10_000;
     public const long RequestClockSkewMs = 30_000;
 
-    private readonly Dictionary<PassId, TollPassState> _passes = new();
-    private readonly HashSet<PassId> _open = new();
+    private readonly Dictionary<PassId, TollPassState> _open = new();
     private readonly HashSet<PassId> _beingPaid = new();
-    private readonly Queue<PassId> _resolvedOrder = new();
-    // Keyed by the signed request itself (equal when its bytes are): the pass already holds it, so the index adds no copy.
-    private readonly Dictionary<Signed<TollRequest>, PassId> _passByRequest = new();
+    private readonly Dictionary<ulong, ResolvedPass> _resolved = new();
+    private readonly Queue<ulong> _resolvedOrder = new();
+    private readonly Dictionary<RequestDigest, ulong> _passByRequest = new();
     private readonly Dictionary<string, TollViolation> _unfiled = new(StringComparer.Ordinal);
 
     public DeviceId Gantry { get; } = gantry;
@@ -57,9 +59,15 @@ public sealed partial class TollPassBook(DeviceId gantry)
     /// <summary>The vehicles the gantry's zone saw in the last minute, as the zone last said (live only).</summary>
     public int VehiclesInZone { get; private set; }
 
-    public TollPassState? Find(PassId pass) => _passes.GetValueOrDefault(pass);
+    /// <summary>An open pass; none when the pass resolved or the book does not know it.</summary>
+    public TollPassState? FindOpen(PassId pass) => _open.GetValueOrDefault(pass);
 
-    public IEnumerable<TollPassState> Open => _open.Select(id => _passes[id]);
+    /// <summary>A pass as it stands, open or resolved; none when the book does not know it (or forgot it among the oldest resolved).</summary>
+    public PassView? ViewOf(PassId pass) =>
+        _open.TryGetValue(pass, out var open) ? open.View()
+        : pass.Gantry == Gantry && _resolved.TryGetValue(pass.Number, out var resolved) ? resolved.View(pass) : null;
+
+    public IEnumerable<TollPassState> Open => _open.Values;
 
     public int OpenCount => _open.Count;
 
@@ -155,7 +163,7 @@ public sealed partial class TollPassBook(DeviceId gantry)
         var checkedRequest = CheckRequest(wire, network, gantryRevoked, pricing, now);
         if (!checkedRequest.IsOk) return checkedRequest.Error;
         var signed = checkedRequest.Value;
-        if (_passByRequest.TryGetValue(signed, out var existing) && _passes.TryGetValue(existing, out var known))
+        if (_passByRequest.TryGetValue(RequestDigest.Of(signed), out var existing) && ViewOf(new PassId(Gantry, existing)) is { } known)
             return new PassDecision(known, null, signed);
         return new PassDecision(null, new PassRecorded(new PassId(Gantry, (ulong)PassCount + 1), signed.ToArray(), now), signed);
     }
@@ -192,14 +200,18 @@ public sealed partial class TollPassBook(DeviceId gantry)
     public IReadOnlyList<ViolationRecorded> DecideLate(long answerTimeoutMs, Timestamp now)
     {
         if (_open.Count == 0 || Tariff is not { } tariff) return [];
-        return Open.Where(p => !_beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
+        return _open.Values.Where(p => !_beingPaid.Contains(p.Id)).Select(p => TollPasses.DecideLate(p, tariff.Operator, answerTimeoutMs, now)).OfType<ViolationRecorded>().ToList();
     }
 
     // Answers of the pass's vehicle and of its channel
 
     /// <summary>How a vehicle's answer to pass <paramref name="id"/> is taken (see <see cref="TollPasses.CheckAnswer"/>).</summary>
-    public PassAnswer CheckAnswer(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid) =>
-        TollPasses.CheckAnswer(Find(id), id, vehicle, IsBeingPaid(id), refuseWhileBeingPaid);
+    public PassAnswer CheckAnswer(PassId id, DeviceId vehicle, bool refuseWhileBeingPaid)
+    {
+        if (FindOpen(id) is { } open) return TollPasses.CheckAnswer(open, id, vehicle, IsBeingPaid(id), refuseWhileBeingPaid);
+        if (ViewOf(id) is not { } resolved) return new PassAnswer(null, new PassNotFound(id), null);
+        return resolved.Vehicle == vehicle ? new PassAnswer(null, null, resolved) : new PassAnswer(null, new NotPassVehicle(id, vehicle), null);
+    }
 
     /// <summary>
     /// A vehicle's voucher for pass <paramref name="id"/>: the open pass and what the voucher decides (one violation,
@@ -230,9 +242,8 @@ public sealed partial class TollPassBook(DeviceId gantry)
     /// </summary>
     public PassResolution DecideAnswer(PassId id, Signed<Voucher> voucher, object? answer, Timestamp now)
     {
-        if (!_passes.TryGetValue(id, out var pass)) return new PassResolution(null, null, new PassNotFound(id));
-        if (!pass.IsOpen) return new PassResolution(null, null, new PassAlreadyResolved(id, pass.Status));
-        return new PassResolution(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, voucher, answer, now), null);
+        if (FindOpen(id) is { } pass) return new PassResolution(pass, TollPasses.DecideAnswer(pass, Tariff!.Operator, voucher, answer, now), null);
+        return new PassResolution(null, null, ViewOf(id) is { } resolved ? new PassAlreadyResolved(id, resolved.Status) : new PassNotFound(id));
     }
 
     /// <summary>
@@ -242,7 +253,7 @@ public sealed partial class TollPassBook(DeviceId gantry)
     public PassPaid? DecideFound(PassId id, object? answer, Timestamp now)
     {
         PaymentEnded(id);
-        return Find(id) is { IsOpen: true } pass ? TollPasses.DecideFound(pass, Tariff!.Operator, answer, now) : null;
+        return FindOpen(id) is { } pass ? TollPasses.DecideFound(pass, Tariff!.Operator, answer, now) : null;
     }
 
     /// <summary>The violations not acknowledged by the operator's toll office yet, at most <paramref name="max"/>, as they are filed with it.</summary>
@@ -276,7 +287,7 @@ public sealed partial class TollPassBook(DeviceId gantry)
     /// <summary>The pass's voucher goes to its channel, or the channel is asked what was paid for it: it is not late while the channel answers.</summary>
     public void PaymentStarted(PassId pass)
     {
-        if (_open.Contains(pass)) _beingPaid.Add(pass);
+        if (_open.ContainsKey(pass)) _beingPaid.Add(pass);
     }
 
     /// <summary>The channel answered, or gave no answer in time: the pass is resolved by that answer, or by its deadline.</summary>
@@ -303,16 +314,16 @@ public sealed partial class TollPassBook(DeviceId gantry)
                 Evolve(s.Pass, s);
                 break;
             case PassPaid p:
-                if (Evolve(p.Pass, p) is not { Status: PassStatus.Paid }) break;
+                if (Evolve(p.Pass, p) is not { Status: PassStatus.Paid } paid) break;
                 PaidCount++;
                 PaidMinorUnits += p.Paid.MinorUnits;
-                Resolved(p.Pass);
+                Resolved(paid);
                 break;
             case ViolationRecorded v:
-                if (Evolve(v.Violation.Pass, v) is not { Status: PassStatus.Violation }) break;
+                if (Evolve(v.Violation.Pass, v) is not { Status: PassStatus.Violation } violated) break;
                 ViolationCount++;
                 _unfiled[v.Violation.Id] = v.Violation;
-                Resolved(v.Violation.Pass);
+                Resolved(violated);
                 break;
             case ViolationFiledRecorded f:
                 _unfiled.Remove(f.Violation);
@@ -327,12 +338,12 @@ public sealed partial class TollPassBook(DeviceId gantry)
     public TollPassState Resolve(TollPassState pass, IEnergyMessage resolution)
     {
         Apply(resolution);
-        return Find(pass.Id) ?? TollPasses.Evolve(pass, resolution);
+        return TollPasses.Evolve(pass, resolution);
     }
 
     /// <summary>Takes the resolution the book decided on one of its open passes (see <see cref="Resolve(TollPassState, IEnergyMessage)"/>).</summary>
     public TollPassState Resolve(IEnergyMessage resolution) =>
-        Resolve(Find(TollPasses.PassOf(resolution)) ?? throw new InvalidOperationException($"{Gantry} resolves a pass it does not hold: {resolution}"), resolution);
+        Resolve(FindOpen(TollPasses.PassOf(resolution)) ?? throw new InvalidOperationException($"{Gantry} resolves a pass it does not hold: {resolution}"), resolution);
 
     /// <summary>
     /// Takes a new pass the book decided at once (live), so that the next request gets the next number and a retry
@@ -342,38 +353,66 @@ public sealed partial class TollPassBook(DeviceId gantry)
     {
         var recorded = decided.Recorded ?? throw new ArgumentException("a pass the book holds already is not taken again", nameof(decided));
         Apply(recorded, decided.Request);
-        return Find(recorded.Pass)!;
+        return FindOpen(recorded.Pass)!;
     }
 
     /// <summary>Records a pass whose request is decoded already (live, the decision decoded it; in recovery, <see cref="Apply(IEnergyMessage)"/> does).</summary>
     public void Apply(PassRecorded recorded, Signed<TollRequest> request)
     {
-        if (_passes.ContainsKey(recorded.Pass)) return;
-        _passes[recorded.Pass] = TollPasses.Recorded(recorded, request);
-        _open.Add(recorded.Pass);
-        _passByRequest[request] = recorded.Pass;
+        if (recorded.Pass.Gantry != Gantry || _open.ContainsKey(recorded.Pass) || _resolved.ContainsKey(recorded.Pass.Number)) return;
+        _open[recorded.Pass] = TollPasses.Recorded(recorded, request);
+        _passByRequest[RequestDigest.Of(request)] = recorded.Pass.Number;
         PassCount = Math.Max(PassCount, (long)recorded.Pass.Number);
     }
 
     /// <summary>Evolves an open pass; the pass after, or none when the book does not hold it open (it resolved once already, or was forgotten).</summary>
     private TollPassState? Evolve(PassId id, IEnergyMessage e)
     {
-        if (!_open.Contains(id) || !_passes.TryGetValue(id, out var pass)) return null;
+        if (!_open.TryGetValue(id, out var pass)) return null;
         var next = TollPasses.Evolve(pass, e);
-        _passes[id] = next;
+        _open[id] = next;
         return next;
     }
 
     /// <summary>Keeps a bounded number of resolved passes for answering retries; the oldest are forgotten.</summary>
-    private void Resolved(PassId id)
+    private void Resolved(TollPassState pass)
     {
-        _open.Remove(id);
-        _beingPaid.Remove(id);
-        _resolvedOrder.Enqueue(id);
+        _open.Remove(pass.Id);
+        _beingPaid.Remove(pass.Id);
+        _resolved[pass.Id.Number] = ResolvedPass.Of(pass);
+        _resolvedOrder.Enqueue(pass.Id.Number);
         while (_resolvedOrder.Count > MaxResolvedKept)
         {
             var old = _resolvedOrder.Dequeue();
-            if (_passes.Remove(old, out var gone)) _passByRequest.Remove(gone.Request);
+            if (_resolved.Remove(old, out var gone)) _passByRequest.Remove(gone.Request);
         }
+    }
+
+    /// <summary>
+    /// A resolved pass as the book remembers it: what its view shows and its request's digest. Its only reference is
+    /// the vehicle's id, which the identifier pool shares with every other read of it.
+    /// </summary>
+    private readonly record struct ResolvedPass(RequestDigest Request, DeviceId Vehicle, Money Price, PassStatus Status, long? PaidMinorUnits,
+        ViolationCause? Violation)
+    {
+        public static ResolvedPass Of(TollPassState pass) =>
+            new(RequestDigest.Of(pass.Request), pass.Payload.Vehicle, pass.Payload.Price, pass.Status, pass.PaidMinorUnits, pass.Violation);
+
+        public PassView View(PassId id) => new(id, id.Gantry, Vehicle, Price, Status, PaidMinorUnits, Violation);
+    }
+}
+
+/// <summary>
+/// A toll request known by the first 128 bits of the SHA-256 of its signed bytes: the same request again has the same
+/// digest. Two requests with one digest take about 2^64 hashes to find, and only the gantry signs requests: all it
+/// would gain is its own second request answered as its first.
+/// </summary>
+public readonly record struct RequestDigest(UInt128 Value)
+{
+    public static RequestDigest Of(Signed<TollRequest> request)
+    {
+        Span<byte> hash = stackalloc byte[System.Security.Cryptography.SHA256.HashSizeInBytes];
+        System.Security.Cryptography.SHA256.HashData(request.Wire, hash);
+        return new RequestDigest(System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash));
     }
 }

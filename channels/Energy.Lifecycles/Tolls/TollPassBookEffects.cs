@@ -81,7 +81,7 @@ public sealed partial class TollPassBook
     /// pass's id), while the pass is open; none once it resolved, or for a key that names no pass of this book.
     /// </summary>
     public DeviceEvent? AwaitedNotice(string key) =>
-        PassId.Parse(key) is { IsOk: true } id && Find(id.Value) is { IsOpen: true } pass ? RequestNotice(pass) : null;
+        PassId.Parse(key) is { IsOk: true } id && FindOpen(id.Value) is { } pass ? RequestNotice(pass) : null;
 
     private Effect[] Sweep(long answerTimeoutMs, Timestamp now)
     {

@@ -100,7 +100,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
         var decided = _book.DecidePass(command.Request, _settings.Network, RevocationList.Get(Context.System).IsRevoked(_gantry), Now);
         if (!decided.IsOk) { _effects.Run(_book.Refused(decided.Error), Sender); return; }
         // The same request again (a retry): the same pass.
-        if (decided.Value.Known is { } known) { Sender.Tell(known.View()); return; }
+        if (decided.Value.Known is { } known) { Sender.Tell(known); return; }
         // The book takes the pass at once and the vehicle is asked at once; the gantry is answered only once the pass is durable.
         var (pass, sender) = (_book.Take(decided.Value), Sender);
         if (_push.Reaches(pass.Payload.Vehicle, pass.Id.Value)) _push.Push(_book.RequestNotice(pass));

@@ -57,7 +57,11 @@ public class TollPassProperties
     /// </summary>
     public sealed record Payment(PassId Pass, Money Toll, PaymentPurpose Named, Money PaidForPurpose, bool WrongPayee, IEnergyMessage Outcome);
 
-    public sealed record Played(TollPassBook Book, IReadOnlyList<IEnergyMessage> Journal, IReadOnlyList<Payment> Payments, IReadOnlyList<(Step Step, ProtocolError Error)> Refusals);
+    public sealed record Played(TollPassBook Book, IReadOnlyList<IEnergyMessage> Journal, IReadOnlyList<Payment> Payments, IReadOnlyList<(Step Step, ProtocolError Error)> Refusals)
+    {
+        /// <summary>Each resolved pass as it was when it resolved, whole (the book keeps less of it).</summary>
+        public Dictionary<PassId, TollPassState> Resolved { get; } = new();
+    }
 
     private static byte[] SignedTariff() =>
         Signed<GantryTariff>.Sign(new GantryTariff(TestParties.Network, Operator, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1, Currency.Eur,
@@ -81,6 +85,7 @@ public class TollPassProperties
         var pricing = new TollPricing(new Money(Price, Currency.Eur), new Money(Price - 20, Currency.Eur), Start);
         var sequence = 0;
         byte[]? lastRequest = null;
+        var played = new Played(book, journal, payments, refusals);
 
         void Record(IEnergyMessage e)
         {
@@ -89,6 +94,7 @@ public class TollPassProperties
             // A resolution is taken at once, as the gantry does; the pass it gives is the pass as it resolved.
             var resolved = book.Resolve(e);
             Assert.Equal((TollPasses.PassOf(e), false), (resolved.Id, resolved.IsOpen));
+            played.Resolved[resolved.Id] = resolved;
         }
 
         Record(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
@@ -139,7 +145,7 @@ public class TollPassProperties
                             Purpose = named, PaidForPurpose = paidForPurpose, Payer = PartyId.From(Vehicle),
                             Payee = step.WrongPayee ? PartyId.From(OperatorId.Of("rival-p")) : PartyId.From(Operator),
                         };
-                        payment = TollPasses.DecideAnswer(book.Find(pass.Id)!, Operator, voucher.Value, ack, now);
+                        payment = TollPasses.DecideAnswer(book.FindOpen(pass.Id)!, Operator, voucher.Value, ack, now);
                         payments.Add(new Payment(pass.Id, pass.Payload.Price, named, paidForPurpose, step.WrongPayee, payment));
                     }
                     Record(payment);
@@ -154,7 +160,7 @@ public class TollPassProperties
                     break;
             }
         }
-        return new Played(book, journal, payments, refusals);
+        return played;
     }
 
     private static TollPassBook Replay(IEnumerable<IEnergyMessage> journal)
@@ -175,7 +181,10 @@ public class TollPassProperties
             Assert.Equal(played.Book.Open.Select(p => p.Id).OrderBy(p => p.Number), replayed.Open.Select(p => p.Id).OrderBy(p => p.Number));
             Assert.Equal(played.Book.Unfiled.Select(v => v.Id).Order(), replayed.Unfiled.Select(v => v.Id).Order());
             for (var n = 1; n <= played.Book.PassCount; n++)
-                Assert.Equal(played.Book.Find(new PassId(Gantry, (ulong)n)), replayed.Find(new PassId(Gantry, (ulong)n)));
+            {
+                var id = new PassId(Gantry, (ulong)n);
+                Assert.Equal((played.Book.FindOpen(id), played.Book.ViewOf(id)), (replayed.FindOpen(id), replayed.ViewOf(id)));
+            }
         });
 
     [Property(MaxTest = 60)]
@@ -257,7 +266,7 @@ public class TollPassProperties
         var decided = book.DecidePass(Request(Start, Price, GantryKey), TestParties.Network, gantryRevoked: false,
             new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
         book.Apply(decided.Recorded!, decided.Request);
-        var pass = book.Find(decided.Recorded!.Pass)!;
+        var pass = book.FindOpen(decided.Recorded!.Pass)!;
         Assert.Equal(pass, TollPasses.CheckAnswer(pass, pass.Id, Vehicle, beingPaid: false, refuseWhileBeingPaid: true).Pass);
         Assert.Equal(new PassNotFound(PassId.Of("gantry-p.9")), TollPasses.CheckAnswer(null, PassId.Of("gantry-p.9"), Vehicle, false, true).Refused);
         Assert.Equal(new NotPassVehicle(pass.Id, DeviceId.Of("other-p")), TollPasses.CheckAnswer(pass, pass.Id, DeviceId.Of("other-p"), false, true).Refused);
@@ -277,7 +286,7 @@ public class TollPassProperties
         book.Apply(new GantryConfigured(SignedTariff(), GantryKey.PublicKey.Hex));
         var decided = book.DecidePass(Request(Start, Price, GantryKey), TestParties.Network, false, new TollPricing(new Money(Price, Currency.Eur), null, Start), Start).Value;
         book.Apply(decided.Recorded!, decided.Request);
-        var pass = book.Find(decided.Recorded!.Pass)!;
+        var pass = book.FindOpen(decided.Recorded!.Pass)!;
         var voucher = Signed<Voucher>.Decode(Signing.Voucher(Channel, 1, Price, Price, VehicleKey, pass.Purpose)).Value;
         ViolationCause CauseOf(ProtocolError error) =>
             Assert.IsType<ViolationRecorded>(TollPasses.DecideAnswer(pass, Operator, voucher, Refusal.From(error), Start)).Violation.Cause;
@@ -359,6 +368,33 @@ public class TollPassProperties
     }
 
     [Property(MaxTest = 60)]
+    public Property A_resolved_pass_is_remembered_as_it_resolved_for_its_request_again_and_its_vehicle_s_answers() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var book = played.Book;
+            var pricing = new TollPricing(new Money(Price, Currency.Eur), new Money(Price - 20, Currency.Eur), Start);
+            var now = new Timestamp(Start.UnixMilliseconds + 50L * steps.Count);
+            var requests = played.Journal.OfType<PassRecorded>().ToDictionary(r => r.Pass, r => r.Request);
+            foreach (var (id, resolved) in played.Resolved)
+            {
+                var before = Counts(book);
+                Assert.Null(book.FindOpen(id));
+                Assert.Equal(resolved.View(), book.ViewOf(id));
+                // The same request again is the same pass, as it stands; another vehicle hears it is not its pass.
+                var again = book.DecidePass(requests[id], TestParties.Network, false, pricing, now);
+                if (again.IsOk) Assert.Equal((resolved.View(), (PassRecorded?)null), (again.Value.Known, again.Value.Recorded));
+                Assert.Equal(resolved.View(), book.CheckAnswer(id, Vehicle, refuseWhileBeingPaid: true).Standing);
+                Assert.Equal(new NotPassVehicle(id, DeviceId.Of("other-p")), book.CheckAnswer(id, DeviceId.Of("other-p"), refuseWhileBeingPaid: true).Refused);
+                Assert.Equal(new PassAlreadyResolved(id, resolved.Status), book.DecideAnswer(id, VoucherFor(id), Covering(id), now).Refused);
+                Assert.Equal(before, Counts(book));
+            }
+            // A pass of another gantry with a number this one used is not this gantry's.
+            foreach (var id in played.Resolved.Keys)
+                Assert.Null(book.ViewOf(new PassId(DeviceId.Of("gantry-elsewhere"), id.Number)));
+        });
+
+    [Property(MaxTest = 60)]
     public Property A_channel_answer_for_a_pass_no_longer_open_is_refused_by_name_and_changes_nothing() =>
         Prop.ForAll(Scripts, steps =>
         {
@@ -367,14 +403,14 @@ public class TollPassProperties
             for (var n = 1UL; n <= (ulong)book.PassCount + 1; n++)
             {
                 var id = new PassId(Gantry, n);
-                var known = book.Find(id);
+                var (open, known) = (book.FindOpen(id), book.ViewOf(id));
                 var before = Counts(book);
                 var decided = book.DecideAnswer(id, VoucherFor(id), Covering(id), now);
                 Assert.Equal(before, Counts(book));
-                Assert.Equal(known, book.Find(id));
-                if (known is { IsOpen: true })
+                Assert.Equal((open, known), (book.FindOpen(id), book.ViewOf(id)));
+                if (open is not null)
                 {
-                    Assert.Equal((known, (ProtocolError?)null), (decided.Pass, decided.Refused));
+                    Assert.Equal((open, (ProtocolError?)null), (decided.Pass, decided.Refused));
                     Assert.Equal(id, Assert.IsType<PassPaid>(decided.Resolution).Pass);
                     continue;
                 }
@@ -659,7 +695,7 @@ public class TollPassProperties
             {
                 var id = new PassId(Gantry, n);
                 var owed = book.AwaitedNotice(id.Value);
-                if (book.Find(id) is { IsOpen: true } pass) Assert.Equal(Pushed(book.RequestNotice(pass)), Pushed(owed!));
+                if (book.FindOpen(id) is { } pass) Assert.Equal(Pushed(book.RequestNotice(pass)), Pushed(owed!));
                 else Assert.Null(owed);
             }
             foreach (var key in new[] { "", "gantry-p", "gantry-p.0", "other-p.1", "gantry-p.x" }) Assert.Null(book.AwaitedNotice(key));
