@@ -40,9 +40,10 @@ public sealed record SettlementDecision(MarketIntervalSettled Settlement, bool I
 /// <summary>
 /// The rules of a zone's market on the node, as pure functions over <see cref="ZoneMarket"/>: an order decided from its
 /// signer's registry answer, the intervals whose gate closed cleared in order, a cleared interval settled once against
-/// its meters' readings, and one <c>Apply</c> per event, the same live and in recovery.
+/// its meters' readings, and one <see cref="Evolve"/> by each event, the same live and in recovery. What follows once an
+/// event is durable is in <c>ZoneMarketEffects.cs</c>.
 /// </summary>
-public static class ZoneMarkets
+public static partial class ZoneMarkets
 {
     /// <summary>The proofs a settlement takes at most: one per participant and side.</summary>
     public static int MaxEvidence(ZoneMarket market) => 2 * market.Book.Rules.MaxOrdersPerInterval;
@@ -207,6 +208,20 @@ public static class ZoneMarkets
     }
 
     // The only way the state changes, live and in recovery alike.
+
+    /// <summary>
+    /// The market after a durable event, live or replayed: a clearing's outcome is computed from its orders, unless the
+    /// caller has just decided it (<paramref name="decided"/>). Anything else leaves the market as it was: a market
+    /// journals only its own four events.
+    /// </summary>
+    public static ZoneMarket Evolve(ZoneMarket market, object e, ClearingResult? decided = null) => e switch
+    {
+        MarketOrderRecorded recorded => Apply(market, recorded),
+        MarketIntervalCleared cleared => Apply(market, cleared, decided),
+        MarketIntervalSettled settled => Apply(market, settled),
+        MarketIntervalPaid paid => Apply(market, paid),
+        _ => market,
+    };
 
     public static ZoneMarket Apply(ZoneMarket market, MarketOrderRecorded recorded)
     {

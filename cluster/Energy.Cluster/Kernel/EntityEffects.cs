@@ -31,6 +31,14 @@ public sealed class EntityEffects
         _feed = ActivityFeed.Get(context.System);
     }
 
+    /// <summary>
+    /// The effects of an entity that pushes to no device and tells no peer: what follows its events is answers, the activity
+    /// feed, timers and its own steps. A push or a tell decided by its core is a mistake in the core and fails loudly.
+    /// </summary>
+    public static EntityEffects WithoutPeers(IActorContext context, IWithTimers owner, Func<Effect, NetworkActivity?> activity, Action<object, IActorRef?> then) =>
+        new(context, owner, notice => throw new InvalidOperationException($"no device to push {notice} to"),
+            peer => throw new InvalidOperationException($"no peer {peer} to tell"), activity, then);
+
     /// <summary>Carries out <paramref name="effects"/> in order; a reply goes to <paramref name="replyTo"/> (none when nobody asked).</summary>
     public void Run(Effect[] effects, IActorRef? replyTo)
     {

@@ -1,5 +1,6 @@
 using Energy.Channels.Market;
 using Energy.Channels.Primitives;
+using Energy.Lifecycles;
 using Energy.Lifecycles.Market;
 using Energy.Cluster.Activity;
 
@@ -8,6 +9,22 @@ namespace Energy.Cluster.Market;
 /// <summary>What a zone's market tells the operators watching the network, as typed events of the activity feed.</summary>
 public static class MarketActivities
 {
+    /// <summary>
+    /// What the activity feed shows of a durable event the market's core published (<paramref name="market"/> is the
+    /// market after it): an order placed, an interval cleared with its outcome, an interval settled; none for anything else.
+    /// </summary>
+    public static NetworkActivity? Published(ZoneMarket market, Effect published) => (published.Message, published.Key) switch
+    {
+        (MarketOrderRecorded recorded, MarketOrder order) => Placed(market.Book.Zone, order, recorded),
+        (MarketIntervalCleared cleared, ClearingResult result) => Cleared(ZoneMarkets.View(market, cleared.Interval), result, cleared.ClearedAt),
+        (MarketIntervalSettled settled, _) => Settled(market.Book.Zone, settled),
+        _ => null,
+    };
+
+    /// <summary>An order placed as the activity feed carries it: its interval, side and quantity, and when it was accepted.</summary>
+    public static MarketOrderPlaced Placed(ZoneId zone, MarketOrder order, MarketOrderRecorded recorded) =>
+        new(zone, order.Interval.Number, order.Interval.Start, order.Side, order.Quantity, recorded.AcceptedAt);
+
     /// <summary>A cleared interval as the activity feed carries it: price, volume, the book's depth and its first fills.</summary>
     public static MarketIntervalClearedActivity Cleared(MarketIntervalView view, ClearingResult result, Timestamp clearedAt) =>
         new(view.Zone, view.Interval, result.Price, result.Volume, result.Fills.Length, result.BuyersPay, clearedAt)
@@ -30,5 +47,4 @@ public static class MarketActivities
         return new(zone, settled.Interval, settled.MarketOperator, new EnergyWh(delivered), new EnergyWh(taken), settled.SellersShortfall, settled.BuyersShortfall,
             settled.ZoneImbalance, settled.BuyersPay, settled.SellersReceive, settled.ImbalanceCharges, settled.SettledAt);
     }
-
 }

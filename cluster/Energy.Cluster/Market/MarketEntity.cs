@@ -1,21 +1,18 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using Energy.Channels.Encoding;
 using Energy.Channels.Market;
-using Energy.Channels.Primitives;
 using Energy.Cluster.Kernel;
+using Energy.Lifecycles;
 using Energy.Lifecycles.Market;
-using Energy.Cluster.Registry;
-using Energy.Lifecycles.Registry;
 
 namespace Energy.Cluster.Market;
 
 /// <summary>
-/// The market of one grid zone, a thin shell around <see cref="ZoneMarkets"/>: it looks up signers' keys (piped back,
-/// never awaited), persists, and only then answers. Clearing runs on a timer (while the market has work of its own it
-/// keeps itself awake, and marked in the index: <see cref="MarketIndexStanding"/>) and on <see cref="ClearDue"/>. Money
-/// moves over payment channels: once an interval settles, <see cref="MarketPaymentReads"/> reads what each participant's
+/// The market of one grid zone, a thin shell around <see cref="ZoneMarkets"/>: it has signers' keys looked up
+/// (<see cref="MarketLookups"/>), persists what the core decides and, once it is durable, carries out what the core says
+/// follows (<see cref="EntityEffects"/>). Clearing runs on the market's own timer while it has work (<see cref="MarketClearChecks"/>)
+/// and on <see cref="ClearDue"/>; once an interval settles, <see cref="MarketPaymentReads"/> reads what each participant's
 /// channel with the grid operator holds as paid for it, until every payment is covered or the payment window ends.
 /// </summary>
 public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
@@ -23,50 +20,38 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     private const int MaxClearingsPerTick = 64;
 
     private readonly EnergySettings _settings;
-    private readonly IActorRef _devices;
     private readonly ZoneId _zone;
     private readonly MarketIndexStanding _index;
     private readonly MarketPaymentReads _payments;
+    private readonly MarketLookups _lookups;
+    private readonly MarketClearChecks _checks;
+    private readonly EntityEffects _effects;
+    private readonly SnapshotCadence _snapshots;
     private ZoneMarket _market;
-    private int _eventsSinceSnapshot;
 
     public MarketEntity(string id, EnergySettings settings, IActorRef devices, IActorRef channels, IActorRef markets, IActorRef index)
     {
-        _settings = settings;
-        _devices = devices;
-        _zone = ZoneId.Of(id);
-        _index = new MarketIndexStanding(Context, index, _zone, settings.AskTimeout);
-        _payments = new MarketPaymentReads(Context, this, channels, settings, paid => Persist(paid, Evolve));
+        (_settings, _zone) = (settings, ZoneId.Of(id));
         var empty = MarketBooks.Create(settings.Network, _zone, settings.Currency, settings.MarketRules).Unwrap();
         _market = new ZoneMarket(empty);
+        _index = new MarketIndexStanding(Context, index, _zone, settings.AskTimeout);
+        _payments = new MarketPaymentReads(Context, this, channels, settings, paid => Persist(paid, e => Evolve(e)));
+        _lookups = new MarketLookups(Context, this, devices, settings, () => _market, (settled, replyTo) => Record(settled, replyTo, e => ZoneMarkets.Durable(_market, e)));
+        _checks = new MarketClearChecks(this, markets, _zone, _index, settings.MarketClearCheckInterval);
+        _effects = EntityEffects.WithoutPeers(Context, this, published => MarketActivities.Published(_market, published), Then);
+        _snapshots = new SnapshotCadence(settings.MarketSnapshotEveryEvents);
 
         Recover<SnapshotOffer>(offer => _market = ZoneMarkets.FromSnapshot(empty, (MarketSnapshot)offer.Snapshot));
-        Recover<MarketOrderRecorded>(e => Evolve(e));
-        Recover<MarketIntervalCleared>(e => Evolve(e));
-        Recover<MarketIntervalSettled>(e => Evolve(e));
-        Recover<MarketIntervalPaid>(e => Evolve(e));
-        Recover<RecoveryCompleted>(_ =>
-        {
-            EnergyMetrics.EntityActivated("market");
-            Timers.StartPeriodicTimer("clear-due", ClearCheckDue.Instance, settings.MarketClearCheckInterval);
-            foreach (var (cleared, settled) in ZoneMarkets.AwaitingPayment(_market).ToList()) _payments.Start(cleared, settled);
-            if (HasWork) _index.MarkActive();
-        });
-
-        Command<SubmitMarketOrder>(Submit);
-        Command<OrderKeyFound>(Decide);
+        Recover<IEnergyMessage>(e => Evolve(e));
+        Recover<RecoveryCompleted>(_ => Resume());
+        Command<SubmitMarketOrder>(command => _lookups.Signer(command, Sender));
+        Command<SignerFound>(OnSignerFound);
         Command<ClearDue>(_ => { Clear(); _payments.ReadAll(); });
-        // Through the region, not to itself: a market with open intervals or payments under way is busy, and the shard
-        // does not put it to sleep as idle; a market with nothing to do lets itself be put to sleep.
-        Command<ClearCheckDue>(_ =>
-        {
-            if (HasWork) markets.Tell(new ClearDue(_zone), ActorRefs.NoSender);
-            _index.Update(HasWork);
-        });
+        Command<ClearCheckDue>(_ => _checks.Check(HasWork));
         Command<IndexAnswered>(_index.Answered);
         Command<GetMarketInterval>(q => Sender.Tell(ZoneMarkets.View(_market, q.Interval)));
         Command<GetMarketFills>(q => Sender.Tell(ZoneMarkets.FillsOf(_market, q.Interval, q.Device)));
-        Command<SettleMarketInterval>(Settle);
+        Command<SettleMarketInterval>(command => _lookups.Participants(command, Sender));
         Command<PaymentRead>(_payments.Answered);
         Command<ReadPaymentsDue>(_ => _payments.ReadAll());
         Command<SaveSnapshotSuccess>(_ => { });
@@ -83,93 +68,45 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
     /// <summary>Whether anything runs on the market's own timer: an interval to clear, or payments to finish.</summary>
     private bool HasWork => !_market.Book.Open.IsEmpty || _payments.Any;
 
-    private void Submit(SubmitMarketOrder command)
+    private void Resume()
     {
-        var read = ZoneMarkets.ReadOrder(_market, command.Order);
-        if (!read.IsOk) { Sender.Tell(Refusal.From(read.Error)); return; }
-        var (order, replyTo) = (read.Value, Sender);
-        _devices.Ask<object>(new GetDevice(order.Payload.Device), _settings.AskTimeout)
-            .PipeTo(Self, replyTo, success: answer => new OrderKeyFound(order, answer, replyTo), failure: _ => new OrderKeyFound(order, null, replyTo));
+        EnergyMetrics.EntityActivated("market");
+        _effects.Run(ZoneMarkets.Resumed(_market), null);
+        _checks.Start(HasWork);
     }
 
-    private void Decide(OrderKeyFound found)
+    private void OnSignerFound(SignerFound found)
     {
-        var decision = ZoneMarkets.DecideOrder(_market, found.Order, found.Answer, _settings.Clock.Now);
-        if (!decision.IsOk) { found.ReplyTo.Tell(Refusal.From(decision.Error)); return; }
-        var order = found.Order.Payload;
-        Persist(decision.Value, e =>
-        {
-            Evolve(e);
-            Activity.ActivityFeed.Get(Context.System).Publish(new Activity.MarketOrderPlaced(_zone, order.Interval.Number, order.Interval.Start, order.Side,
-                order.Quantity, e.AcceptedAt));
-            _index.Acknowledge(found.ReplyTo, ZoneMarkets.Acknowledge(_zone, order, e));
-        });
+        var decided = ZoneMarkets.DecideOrder(_market, found.Order, found.Answer, _settings.Clock.Now);
+        if (decided.IsOk) Record(decided.Value, found.ReplyTo, e => ZoneMarkets.Durable(_market, e, found.Order.Payload));
+        else found.ReplyTo.Tell(Refusal.From(decided.Error));
     }
 
+    /// <summary>Clears the intervals whose gates have closed; whoever asked (the market's own timer asks nobody to answer) hears them once all are durable.</summary>
     private void Clear()
     {
-        var decided = ZoneMarkets.DecideDueClearings(_market, _settings.Clock.Now, MaxClearingsPerTick);
-        var replyTo = Sender;
-        // Someone asked (the market's own timer asks nobody to answer).
-        var asked = !replyTo.IsNobody() && !replyTo.Equals(Self);
-        if (decided.Count == 0)
-        {
-            if (asked) replyTo.Tell(new MarketCleared(_zone, [], _market.Book.LastCleared));
-            return;
-        }
-        var results = decided.ToDictionary(d => d.Interval.Number, d => d.Result);
-        var done = 0;
-        PersistAll(decided.Select(d => new MarketIntervalCleared(d.Interval.Number, d.ClearedAt)), e =>
-        {
-            var result = results[e.Interval];
-            Evolve(e, result);
-            Activity.ActivityFeed.Get(Context.System).Publish(MarketActivities.Cleared(ZoneMarkets.View(_market, e.Interval), result, e.ClearedAt));
-            if (++done == decided.Count && asked)
-                replyTo.Tell(new MarketCleared(_zone, decided.Select(d => d.Interval.Number).ToList(), _market.Book.LastCleared));
-        });
+        var replyTo = Sender.IsNobody() || Sender.Equals(Self) ? null : Sender;
+        var clearings = ZoneMarkets.DecideClearings(_market, _settings.Clock.Now, MaxClearingsPerTick);
+        if (clearings.IsEmpty) replyTo?.Tell(clearings.Answer(_market));
+        else PersistAll(clearings.Events, e => { Evolve(e, clearings.ResultOf(e.Interval)); _effects.Run(ZoneMarkets.Durable(_market, e, clearings), replyTo); });
     }
 
-    private void Settle(SettleMarketInterval command)
+    /// <summary>Persists what the core decided; once durable, evolves by it and carries out what the core says follows (<paramref name="replyTo"/> hears the answer).</summary>
+    private void Record<T>(T e, IActorRef replyTo, Func<T, Effect[]> follows) where T : class =>
+        Persist(e, durable => { Evolve(durable); _effects.Run(follows(durable), replyTo); });
+
+    /// <summary>The steps the core goes on with that need the shell: an acknowledgement held for the index, an interval's payments read.</summary>
+    private void Then(object step, IActorRef? replyTo)
     {
-        if (ZoneMarkets.KnownSettlement(_market, command, _settings.Clock.Now) is { } known) { Sender.Tell(Answer(known)); return; }
-        var replyTo = Sender;
-        AwaitedAnswers.Await(Context, Stash, DeviceAnswers.AskAllAsync(_devices, ZoneMarkets.Participants(_market, command.Interval), _settings.AskTimeout), [], answers =>
-        {
-            var decision = ZoneMarkets.DecideSettlement(_market, command, answers, _settings.Clock.Now);
-            if (!decision.IsOk || !decision.Value.IsNew) { replyTo.Tell(decision.IsOk ? decision.Value.Settlement : Refusal.From(decision.Error)); return; }
-            Persist(decision.Value.Settlement, e =>
-            {
-                Evolve(e);
-                Activity.ActivityFeed.Get(Context.System).Publish(MarketActivities.Settled(_zone, e));
-                replyTo.Tell(e);
-                _payments.Start(_market.Cleared[e.Interval], e);
-            });
-        });
+        if (step is AcknowledgeOnceIndexed acknowledgement) _index.Acknowledge(replyTo!, acknowledgement.Answer);
+        else if (step is ReadPayments read) _payments.Start(read.Cleared, read.Settled);
     }
 
-    private static object Answer(Energy.Channels.Result<MarketIntervalSettled> decision) => decision.IsOk ? decision.Value : Refusal.From(decision.Error);
-
-    // The only way the state changes, live and in recovery.
-
-    private void Evolve(MarketOrderRecorded e) { _market = ZoneMarkets.Apply(_market, e); Snapshotted(); }
-
-    private void Evolve(MarketIntervalCleared e, ClearingResult? decided = null) { _market = ZoneMarkets.Apply(_market, e, decided); Snapshotted(); }
-
-    private void Evolve(MarketIntervalSettled e) { _market = ZoneMarkets.Apply(_market, e); Snapshotted(); }
-
-    private void Evolve(MarketIntervalPaid e) { _market = ZoneMarkets.Apply(_market, e); Snapshotted(); }
-
-    private void Snapshotted()
+    /// <summary>The only way the state changes, live and in recovery.</summary>
+    private void Evolve(object e, ClearingResult? decided = null)
     {
-        if (++_eventsSinceSnapshot < _settings.MarketSnapshotEveryEvents || IsRecovering) return;
-        _eventsSinceSnapshot = 0;
-        SaveSnapshot(ZoneMarkets.ToSnapshot(_market));
-    }
-
-    private sealed record OrderKeyFound(Signed<MarketOrder> Order, object? Answer, IActorRef ReplyTo);
-
-    private sealed record ClearCheckDue
-    {
-        public static readonly ClearCheckDue Instance = new();
+        _market = ZoneMarkets.Evolve(_market, e, decided);
+        // Replayed events count toward the next snapshot, so that a long replay is cut short at the next live event; none is taken while replaying.
+        if (_snapshots.Due(allDurable: !IsRecovering)) SaveSnapshot(ZoneMarkets.ToSnapshot(_market));
     }
 }

@@ -21,7 +21,7 @@ namespace Energy.Channels.Tests.Market;
 /// gate clears nothing; every refusal is named and changes nothing; an interval settles once; a market rebuilt from its
 /// journal or its snapshot holds and decides the same.
 /// </summary>
-public class ZoneMarketProperties
+public partial class ZoneMarketProperties
 {
     private const int Runs = 40;
     private static readonly ZoneId Zone = MarketTestKit.Zone;
