@@ -134,6 +134,15 @@ public static class DeviceTwinRules
 
     public static Quarantine QuarantineOf(DeviceQuarantineChanged changed) => Signed<Quarantine>.Decode(changed.Order).Unwrap().Payload;
 
+    /// <summary>What the twin answers about its device: the device as it stands, or <see cref="DeviceNotFound"/> while no endorsement was taken.</summary>
+    public static object Get(DeviceTwinState state, DeviceId device) => state.Identity is null ? Refusal.From(new DeviceNotFound(device)) : state.View();
+
+    /// <summary>
+    /// Where the device is reached: at its live connection (<paramref name="live"/>, none when it is not connected), but
+    /// nowhere once it is revoked, whatever socket it still holds, so that nothing more is pushed to a revoked key.
+    /// </summary>
+    public static DeviceConnection ConnectionOf(DeviceTwinState state, DeviceId device, string? live) => new(device, state.RevokedAt is null ? live : null);
+
     /// <summary>
     /// A gantry saw the vehicle. Two passes at different gantries closer in time than the distance allows at
     /// <paramref name="maxPlausibleKmh"/> cannot be one vehicle: the identity is cloned or hijacked, and one alert is

@@ -42,6 +42,17 @@ public static class AwaitedAnswers
         TimeSpan timeout, Action<object?, object?> then) =>
         Await<(object?, object?)>(context, stash, AskBothAsync(first, second, timeout), (null, null), answers => then(answers.Item1, answers.Item2));
 
+    /// <summary>
+    /// Asks <paramref name="target"/> each of <paramref name="questions"/> at once and awaits every answer, in the order
+    /// asked (each null when it did not come in time), as <see cref="Await{T}"/> does.
+    /// </summary>
+    public static void AskAll(IActorContext context, IStash stash, IActorRef target, IReadOnlyList<object> questions, TimeSpan timeout, Action<object?[]> then) =>
+        Await(context, stash, AskAllAsync(target, questions, timeout), new object?[questions.Count], then);
+
+    // Runs off the actor: it touches no actor's state, and its answer is piped back.
+    private static Task<object?[]> AskAllAsync(IActorRef target, IReadOnlyList<object> questions, TimeSpan timeout) =>
+        Task.WhenAll(questions.Select(question => AnswerOrNone(target.Ask<object>(question, timeout))));
+
     // Runs off the actor: it touches no actor's state, and its answer is piped back.
     private static async Task<(object?, object?)> AskBothAsync((IActorRef Target, object Question) first, (IActorRef Target, object Question) second, TimeSpan timeout)
     {

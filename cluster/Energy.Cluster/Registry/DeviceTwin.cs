@@ -1,46 +1,39 @@
-using Energy.Cluster.Kernel;
 using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence;
-using Energy.Channels;
-using Energy.Channels.Encoding;
-using Energy.Channels.Identity;
-using Energy.Channels.Primitives;
+using Energy.Cluster.Kernel;
 using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Tolls;
 
 namespace Energy.Cluster.Registry;
 
 /// <summary>
-/// A device's twin: a shell around <see cref="DeviceTwinRules"/>. Its endorsement by its operator, its revocation and
-/// its quarantine are verified against the operator's admitted key, looked up in the operator's entity and piped back
-/// (the twin handles nothing else meanwhile); a revocation or a change of quarantine reaches every reachable node
-/// before it is recorded and acknowledged. It also keeps where the device is connected, and raises a clone when two
-/// gantries saw the vehicle faster apart than it can drive.
+/// A device's twin: a shell around <see cref="DeviceTwinRules"/> and <see cref="DeviceOrders"/>. An operator's order
+/// (its endorsement, its revocation, its quarantine) is decided by the core once the operators it names answered, and
+/// a revocation or a change of quarantine reaches every reachable node before it is recorded and acknowledged
+/// (<see cref="DeviceOrderLookups"/>; the twin handles nothing else meanwhile). It also keeps where the device is
+/// connected, and raises a clone when two gantries saw the vehicle faster apart than it can drive.
 /// </summary>
 public sealed class DeviceTwin : ReceivePersistentActor
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
-    private readonly IActorRef _operators;
     private readonly IActorRef _zones;
     private readonly IActorRef _alerts;
+    private readonly DeviceOrderLookups _orders;
     private DeviceTwinState _state = DeviceTwinState.Empty;
     private LiveConnection? _connection;
     private VehicleSeen? _lastSeen;
 
     public DeviceTwin(string id, EnergySettings settings, IActorRef operators, IActorRef zones, IActorRef alerts)
     {
-        _id = id;
-        _settings = settings;
-        _operators = operators;
-        _zones = zones;
-        _alerts = alerts;
+        (_id, _settings, _zones, _alerts) = (id, settings, zones, alerts);
+        _orders = new DeviceOrderLookups(Context, this, settings, operators, () => _state, Record);
         Recover<IEnergyMessage>(Evolve);
         Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("device"));
 
-        Command<EndorseDevice>(OnEndorse);
-        Command<RevokeDevice>(OnRevoke);
-        Command<QuarantineDevice>(OnQuarantine);
+        Command<EndorseDevice>(command => _orders.Take(command, Sender));
+        Command<RevokeDevice>(command => _orders.Take(command, Sender));
+        Command<QuarantineDevice>(command => _orders.Take(command, Sender));
         Command<VehicleSeen>(OnSeen);
         Command<DeviceConnected>(c =>
         {
@@ -48,8 +41,8 @@ public sealed class DeviceTwin : ReceivePersistentActor
             if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(c.Device.Value));
         });
         Command<DeviceDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
-        Command<GetDeviceConnection>(q => Sender.Tell(new DeviceConnection(q.Device, _state.RevokedAt is null ? _connection?.Path : null)));
-        Command<GetDevice>(command => Sender.Tell(_state.Identity is null ? Refusal.From(new DeviceNotFound(command.Device)) : _state.View()));
+        Command<GetDeviceConnection>(q => Sender.Tell(DeviceTwinRules.ConnectionOf(_state, q.Device, _connection?.Path)));
+        Command<GetDevice>(q => Sender.Tell(DeviceTwinRules.Get(_state, q.Device)));
     }
 
     public override string PersistenceId => "device-" + _id;
@@ -65,85 +58,20 @@ public sealed class DeviceTwin : ReceivePersistentActor
         if (e is DeviceQuarantineChanged) RevocationList.Get(Context.System).SetQuarantined(_id, _state.Quarantined);
     }
 
-    private void OnEndorse(EndorseDevice command)
+    /// <summary>Records an order the core took; once it is durable, the twin evolves by it, raises its alert and answers with the device as it now stands.</summary>
+    private void Record(OrderTaken taken, IActorRef sender) => Persist(taken.Event, e =>
     {
-        var sender = Sender;
-        var decoded = Signed<Endorsement>.Decode(command.Endorsement);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var check = DeviceTwinRules.CheckEndorsement(_state, command.Device, decoded.Value);
-        if (!check.IsOk || check.Value is not null) { sender.Tell(check.IsOk ? check.Value! : Refusal.From(check.Error)); return; }
-        // The endorser's key and roles, and whether an operator holds this id (the two kinds of party stay apart everywhere).
-        AwaitedAnswers.AskBoth(Context, Stash, (_operators, new GetOperator(decoded.Value.Payload.Operator)), (_operators, new GetOperator(new OperatorId(_id))),
-            _settings.AskTimeout, (endorser, sameId) =>
-            {
-                var endorsed = DeviceTwinRules.DecideEndorsement(decoded.Value, command.Endorsement, command.Device, _settings.Network, endorser, sameId, _settings.Clock.Now);
-                if (!endorsed.IsOk) sender.Tell(Refusal.From(endorsed.Error));
-                else Persist(endorsed.Value, e => { Evolve(e); sender.Tell(_state.View()); });
-            });
-    }
+        Evolve(e);
+        if (taken.Alert is { } alert) _alerts.Tell(new RaiseAlert(alert));
+        sender.Tell(_state.View());
+    });
 
-    private void OnRevoke(RevokeDevice command)
-    {
-        var sender = Sender;
-        var decoded = Signed<Revocation>.Decode(command.Revocation);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var revocation = decoded.Value.Payload;
-        var check = DeviceTwinRules.CheckRevocation(_state, command.Device, revocation, _settings.Network);
-        if (!check.IsOk || check.Value is not null) { sender.Tell(check.IsOk ? check.Value! : Refusal.From(check.Error)); return; }
-        AwaitedAnswers.Ask(Context, Stash, _operators, new GetOperator(revocation.Operator), _settings.AskTimeout, revoker =>
-        {
-            var revoked = DeviceTwinRules.DecideRevocation(decoded.Value, command.Revocation, revoker, _settings.Clock.Now);
-            if (!revoked.IsOk) { sender.Tell(Refusal.From(revoked.Error)); return; }
-            // Every reachable node refuses the device's key before the revocation is recorded and acknowledged.
-            Replicated(RevocationWatcher.ReplicateAsync(Context.System, command.Device, _settings.AskTimeout), "revocation", () =>
-                Persist(revoked.Value, e =>
-                {
-                    Evolve(e);
-                    _alerts.Tell(new RaiseAlert(new Alert($"revoked:{_id}", "revoked", command.Device, $"by {revocation.Operator}", e.At)));
-                    sender.Tell(_state.View());
-                }));
-        });
-    }
-
-    private void OnQuarantine(QuarantineDevice command)
-    {
-        var sender = Sender;
-        var decoded = Signed<Quarantine>.Decode(command.Order);
-        if (!decoded.IsOk) { sender.Tell(Refusal.From(decoded.Error)); return; }
-        var order = decoded.Value.Payload;
-        if (DeviceTwinRules.CheckQuarantine(_state, command.Device, order, _settings.Network) is { } refused) { sender.Tell(Refusal.From(refused)); return; }
-        AwaitedAnswers.Ask(Context, Stash, _operators, new GetOperator(order.Operator), _settings.AskTimeout, issuer =>
-        {
-            var decided = DeviceTwinRules.DecideQuarantine(_state, decoded.Value, command.Order, issuer, _settings.MaxOrderAge, _settings.Clock.Now);
-            if (!decided.IsOk) { sender.Tell(Refusal.From(decided.Error)); return; }
-            var changes = DeviceTwinRules.Changes(_state, decided.Value);
-            void Record() => Persist(decided.Value, e =>
-            {
-                Evolve(e);
-                if (changes)
-                    _alerts.Tell(new RaiseAlert(new Alert($"quarantine:{_id}:{e.At.UnixMilliseconds}", order.Quarantined ? "quarantined" : "released",
-                        command.Device, $"by {order.Operator}", e.At)));
-                sender.Tell(_state.View());
-            });
-            // Every reachable node refuses (or again accepts) the device's payments before the order is acknowledged.
-            if (changes) Replicated(RevocationWatcher.ReplicateQuarantineAsync(Context.System, command.Device, order.Quarantined, _settings.AskTimeout), "quarantine", Record);
-            else Record();
-        });
-    }
-
-    /// <summary>Goes on once the replication across the nodes answered (the twin handles nothing else meanwhile); one not complete in time spreads by gossip.</summary>
-    private void Replicated(Task<bool> replication, string what, Action then) =>
-        AwaitedAnswers.Await(Context, Stash, replication, false, replicated =>
-        {
-            if (!replicated) Context.GetLogger().Warning("{0} of {1} has not reached every node yet; it spreads by gossip", what, _id);
-            then();
-        });
-
+    /// <summary>A gantry saw the vehicle: a clone the core suspects is recorded and then raised; the speed between two sightings goes to the zone.</summary>
     private void OnSeen(VehicleSeen seen)
     {
         var decided = DeviceTwinRules.DecideSighting(_state, _lastSeen, seen, _settings.MaxPlausibleSpeedKmh);
         _lastSeen = decided.Last;
         if (decided.Suspected is { } suspected) Persist(suspected, e => { Evolve(e); _alerts.Tell(new RaiseAlert(e.Alert)); });
-        _zones.Tell(new Energy.Lifecycles.Tolls.ZonePass(seen.Zone, seen.Device, seen.At, decided.SpeedKmh));
+        _zones.Tell(new ZonePass(seen.Zone, seen.Device, seen.At, decided.SpeedKmh));
     }
 }
