@@ -20,8 +20,8 @@ public sealed class NodeHealthTests
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var body = await ready.Content.ReadAsStringAsync();
         var checks = Checks(body);
-        Assert.Equal(["cluster", "entities", "journal", "ledger-node"], checks.Keys.Order());
-        Assert.All(["cluster", "entities", "journal"], check => Assert.Equal("Healthy", checks[check]));
+        Assert.Equal(["cluster", "entities", "journal", "ledger-node", "ocpp-credentials"], checks.Keys.Order());
+        Assert.All(["cluster", "entities", "journal", "ocpp-credentials"], check => Assert.Equal("Healthy", checks[check]));
         // Its key is neither configured nor admitted by the authority yet: it serves, and says that its blocks will not audit as trusted elsewhere.
         Assert.Equal("Degraded", checks["ledger-node"]);
         Assert.Contains("will not audit as trusted", body, StringComparison.Ordinal);
@@ -66,6 +66,8 @@ public sealed class NodeHealthTests
         // A stranger may ask; the answer does not tell it where the database is.
         Assert.DoesNotContain("127.0.0.1", body, StringComparison.Ordinal);
         Assert.Equal("Unhealthy", checks["entities"]);
+        // Nor can it read the charge points' credentials: no charger is sent to a node that would keep it waiting.
+        Assert.Equal("Unhealthy", checks["ocpp-credentials"]);
     }
 
     private static Dictionary<string, string> Checks(string body)

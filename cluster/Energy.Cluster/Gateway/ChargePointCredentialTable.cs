@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.DistributedData;
+using Akka.Event;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 
@@ -92,6 +93,7 @@ public sealed class ChargePointCredentialWatcher : ReceiveActor, IWithTimers
             if (_missing.Count > 0) return;
             table.MarkLoaded();
             Timers.Cancel(LoadMissing.Instance);
+            Context.GetLogger().Info("read the OCPP credentials of {0} charge points from every store shard", table.Count);
         });
         Receive<LoadMissing>(_ =>
         {

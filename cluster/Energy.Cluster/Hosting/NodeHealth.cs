@@ -15,7 +15,8 @@ namespace Energy.Cluster.Hosting;
 /// <summary>
 /// What an orchestrator asks a node: <c>/health/live</c> (the process serves HTTP; restart it when this fails)
 /// and <c>/health/ready</c> (send it traffic): this node is an Up member of the cluster, its journal's database
-/// answers, and its entities answer through their shard regions. Each answer names every check and its state.
+/// answers, its entities answer through their shard regions, and it has read every charge point's credentials.
+/// Each answer names every check and its state.
 /// </summary>
 public static class NodeHealth
 {
@@ -32,7 +33,8 @@ public static class NodeHealth
             .AddCheck<ClusterMemberCheck>("cluster", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck("journal", new JournalStoreCheck(node), tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<EntitiesCheck>("entities", tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<LedgerNodeCheck>("ledger-node", tags: [ReadyTag], timeout: CheckTimeout);
+            .AddCheck<LedgerNodeCheck>("ledger-node", tags: [ReadyTag], timeout: CheckTimeout)
+            .AddCheck<OcppCredentialsCheck>("ocpp-credentials", tags: [ReadyTag], timeout: CheckTimeout);
         services.AddSingleton<LedgerNodeStanding>();
         return services;
     }
@@ -109,6 +111,21 @@ public static class NodeHealth
             {
                 return HealthCheckResult.Unhealthy("entities did not answer in time");
             }
+        }
+    }
+
+    /// <summary>
+    /// An OCPP upgrade is decided from this node's credential table alone, so until every shard of the store has been
+    /// read a charger would wait for it: chargers sent here now would all wait at once, right after a restart.
+    /// </summary>
+    private sealed class OcppCredentialsCheck(ActorSystem system) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var table = Gateway.ChargePointCredentialTable.Get(system);
+            return Task.FromResult(table.IsLoaded
+                ? HealthCheckResult.Healthy("every charge point's credentials are read")
+                : HealthCheckResult.Unhealthy("the charge points' credentials are being read"));
         }
     }
 
