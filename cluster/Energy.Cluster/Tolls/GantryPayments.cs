@@ -19,7 +19,8 @@ public sealed record PassPaymentFound(PassId Pass, object? Answer);
 /// comes back as a message, never awaited, for the book to decide. After a restart, the channel of each pass whose voucher
 /// was handed to one is asked what it holds paid for the pass, a bounded number of times (<see cref="RetriedAsks"/>), and the
 /// pass is not late meanwhile. What the book resolves goes to <paramref name="resolve"/> (the gantry's persist; the payer, if
-/// any, hears once it is durable). A vehicle that pays one of its passes is told of its passes where it paid from (<paramref name="push"/>).
+/// any, hears once it is durable). Where a vehicle paid from is remembered (<paramref name="push"/>), so that its next toll
+/// request reaches it there without asking its twin.
 /// </summary>
 public sealed class GantryPayments(IActorContext context, IActorRef channels, EnergySettings settings, TollPassBook book, GantryPushes push,
     Action<PassPaymentSubmitted, Action<PassPaymentSubmitted>> persist, Action<IEnergyMessage, IActorRef?, System.Diagnostics.Activity?> resolve)

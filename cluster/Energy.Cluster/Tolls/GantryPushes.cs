@@ -30,7 +30,7 @@ public sealed class GantryPushes(IActorContext context, IWithTimers owner, IActo
     /// </summary>
     public bool GantryOn(string? connection) => _push.Repin(book.Gantry, connection);
 
-    /// <summary>A vehicle answered from <paramref name="connection"/>: what it is told about its passes goes there while it is trusted.</summary>
+    /// <summary>A vehicle answered from <paramref name="connection"/>: its next toll requests go there while it is trusted, without asking its twin.</summary>
     public void VehicleOn(DeviceId vehicle, string? connection) => _push.Remember(vehicle, connection);
 
     /// <summary>A new pass: its vehicle is asked to pay at once where it is connected, or once its twin says where.</summary>
