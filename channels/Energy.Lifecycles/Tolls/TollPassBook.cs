@@ -23,6 +23,13 @@ public readonly record struct PassDecision<TEvent>(TollPassState? Pass, TEvent? 
 public readonly record struct PassDecision(PassView? Known, PassRecorded? Recorded, Signed<TollRequest> Request);
 
 /// <summary>
+/// An operator's tariff the book decided on before the registry is asked: the tariff whose gantry and operator are to be
+/// looked up, or, when nothing is to be looked up, what whoever configured the gantry is answered at once (a
+/// <see cref="Refusal"/> by name, or the gantry as it stands for the same tariff again).
+/// </summary>
+public readonly record struct TariffDecision(Signed<GantryTariff>? ToLookUp, object? Answer);
+
+/// <summary>
 /// A gantry's tariff and passes. Decisions are pure (<c>Decide*</c> returns an event or a named error and
 /// changes nothing); <see cref="Apply"/> is the only mutation and is used both live and in recovery, so a
 /// recovered book equals the one that was running. Each pass is an immutable <see cref="TollPassState"/>
@@ -132,6 +139,17 @@ public sealed partial class TollPassBook(DeviceId gantry)
         if (Tariff is { } current && tariff.Version <= current.Version)
             return SignedTariff!.Equals(signed) ? (Signed<GantryTariff>?)null : new TariffNotNewer(gantry, current.Version, tariff.Version);
         return signed;
+    }
+
+    /// <summary>
+    /// An operator's tariff, before the registry is asked (see <see cref="CheckTariff"/>): a new tariff is looked up; one
+    /// refused is answered with its named error, and the same tariff again with the gantry as it stands, both at once.
+    /// </summary>
+    public TariffDecision DecideTariff(byte[] wire, DeviceId gantry, NetworkId network, Currency currency)
+    {
+        var checkedTariff = CheckTariff(wire, gantry, network, currency);
+        if (!checkedTariff.IsOk) return new TariffDecision(null, Refusal.From(checkedTariff.Error));
+        return checkedTariff.Value is { } tariff ? new TariffDecision(tariff, null) : new TariffDecision(null, View());
     }
 
     /// <summary>
@@ -267,6 +285,13 @@ public sealed partial class TollPassBook(DeviceId gantry)
         }
         return filings;
     }
+
+    /// <summary>
+    /// The operator's toll office acknowledged <paramref name="violation"/>: the acknowledgement to record while the book
+    /// still files the violation; none when it was acknowledged already or is not one of this gantry's, so that an
+    /// acknowledgement repeated by the office writes nothing.
+    /// </summary>
+    public ViolationFiledRecorded? DecideFiled(string violation) => _unfiled.ContainsKey(violation) ? new ViolationFiledRecorded(violation) : null;
 
     // Payments with the channel (live only: after a restart, the passes whose channel is known are asked about again)
 

@@ -53,6 +53,12 @@ public sealed partial class TollPassBook
         Reprice(now, vehiclesInZone) && PriceNotice() is { } notice ? [Effect.Push(notice)] : [];
 
     /// <summary>
+    /// The gantry calls from a connection it was not known on: what it was told on its old one is lost, so it is told its
+    /// price again; a gantry without a price yet is told nothing.
+    /// </summary>
+    public Effect[] Reconnected() => PriceNotice() is { } notice ? [Effect.Push(notice)] : [];
+
+    /// <summary>
     /// A toll request refused is answered with its named error; one refused for its price tells the gantry the
     /// current price first, so that it asks again at once.
     /// </summary>

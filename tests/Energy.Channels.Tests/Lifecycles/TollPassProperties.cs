@@ -717,4 +717,109 @@ public class TollPassProperties
             var decided = TollPassBook.DecideConfigure(Signed<GantryTariff>.Decode(wire).Value, wire, Gantry, deviceAnswered ? answer : null, operatorAnswered ? answer : null, Start);
             Assert.Equal(deviceAnswered && operatorAnswered ? new Energy.Lifecycles.Registry.DeviceNotFound(Gantry) : (ProtocolError)new NotAnsweredInTime("registry"), decided.Error);
         });
+
+    // What the gantry's shell asks its book before it looks anything up, when its gantry calls from a new connection, and when a filing is acknowledged
+
+    public enum TariffKind { Newer, Same, Older, SameVersionOtherwise, OtherNetwork, OtherGantry, OtherCurrency, Truncated, Garbage }
+
+    private static byte[] TariffWire(ulong version, NetworkId network, DeviceId gantry, Currency currency, long price) =>
+        Signed<GantryTariff>.Sign(new GantryTariff(network, Operator, gantry, Segment, SegmentId.Of("zone-p"), 0, 0, version, currency,
+            [new TollBand(0, price)], 0, 0, 100), OperatorKey).ToArray();
+
+    [Property(MaxTest = 100)]
+    public Property A_tariff_is_looked_up_only_when_it_is_new_and_otherwise_answered_at_once_by_name_or_with_the_gantry_as_it_stands() =>
+        Prop.ForAll(Gen.Elements(Enum.GetValues<TariffKind>()).ToArbitrary(), Gen.Elements(false, true).ToArbitrary(), Gen.Choose(2, 5).ToArbitrary(),
+            (kind, configured, version) =>
+            {
+                var book = new TollPassBook(Gantry);
+                var current = TariffWire((ulong)version, TestParties.Network, Gantry, Currency.Eur, Price);
+                if (configured) book.Apply(new GantryConfigured(current, GantryKey.PublicKey.Hex));
+                var (before, view) = (Counts(book), book.View());
+                var wire = kind switch
+                {
+                    TariffKind.Same => current,
+                    TariffKind.Older => TariffWire((ulong)version - 1, TestParties.Network, Gantry, Currency.Eur, Price),
+                    TariffKind.SameVersionOtherwise => TariffWire((ulong)version, TestParties.Network, Gantry, Currency.Eur, Price + 1),
+                    TariffKind.OtherNetwork => TariffWire((ulong)version + 1, NetworkId.Of("other-network-p"), Gantry, Currency.Eur, Price),
+                    TariffKind.OtherGantry => TariffWire((ulong)version + 1, TestParties.Network, DeviceId.Of("other-gantry-p"), Currency.Eur, Price),
+                    TariffKind.OtherCurrency => TariffWire((ulong)version + 1, TestParties.Network, Gantry, Currency.Usd, Price),
+                    TariffKind.Truncated => current[..^1],
+                    TariffKind.Garbage => [1, 2, 3],
+                    _ => TariffWire((ulong)version + 1, TestParties.Network, Gantry, Currency.Eur, Price),
+                };
+                var decided = book.DecideTariff(wire, Gantry, TestParties.Network, Currency.Eur);
+                // A tariff is looked up, or answered at once, never both, and deciding changes nothing.
+                Assert.True((decided.ToLookUp is null) != (decided.Answer is null), $"{decided}");
+                Assert.Equal((before, view), (Counts(book), book.View()));
+                // Of the tariffs for this network, gantry and currency, a gantry without one looks up any; one with a tariff only a newer version.
+                switch (kind)
+                {
+                    case TariffKind.Newer or TariffKind.Same or TariffKind.Older or TariffKind.SameVersionOtherwise when !configured:
+                        Assert.Equal(Signed<GantryTariff>.Decode(wire).Value, decided.ToLookUp);
+                        break;
+                    case TariffKind.Newer:
+                        Assert.Equal(Signed<GantryTariff>.Decode(wire).Value, decided.ToLookUp);
+                        break;
+                    case TariffKind.Same:
+                        Assert.Equal(view, decided.Answer);
+                        break;
+                    case TariffKind.Older or TariffKind.SameVersionOtherwise:
+                        Assert.IsType<TariffNotNewer>(Assert.IsType<Refusal>(decided.Answer).Error);
+                        break;
+                    case TariffKind.OtherNetwork:
+                        Assert.IsType<WrongNetwork>(Assert.IsType<Refusal>(decided.Answer).Error);
+                        break;
+                    case TariffKind.OtherGantry:
+                        Assert.IsType<Energy.Lifecycles.Registry.DeviceIdMismatch>(Assert.IsType<Refusal>(decided.Answer).Error);
+                        break;
+                    case TariffKind.OtherCurrency:
+                        Assert.IsType<CurrencyMismatch>(Assert.IsType<Refusal>(decided.Answer).Error);
+                        break;
+                    default:
+                        Assert.IsType<Refusal>(decided.Answer);
+                        break;
+                }
+            });
+
+    [Property(MaxTest = 60)]
+    public Property A_gantry_on_a_new_connection_is_told_its_price_again_and_one_without_a_price_is_told_nothing() =>
+        Prop.ForAll(Scripts, Gen.Choose(0, 3).ToArbitrary(), Gen.Choose(0, 40).ToArbitrary(), (steps, stage, vehicles) =>
+        {
+            // Stages: never configured; configured but not priced yet; priced; priced and the zone's traffic changed the price.
+            var book = stage == 0 ? new TollPassBook(Gantry) : Rebuilt(Play(steps).Journal.Append(
+                new GantryConfigured(Signed<GantryTariff>.Sign(CongestionTariff, OperatorKey).ToArray(), GantryKey.PublicKey.Hex)));
+            var now = new Timestamp(Start.UnixMilliseconds + 50L * steps.Count);
+            if (stage >= 2) book.Reprice(now);
+            if (stage == 3) book.Reprice(now, vehicles);
+            var (before, pricing) = (Counts(book), book.Pricing);
+            var told = book.Reconnected().Select(Described).ToList();
+            Assert.Equal(stage >= 2 ? [Pushed(book.PriceNotice()!)] : Array.Empty<string>(), told);
+            if (stage >= 2) Assert.Equal((Gantry, "toll.price"), (book.PriceNotice()!.Device, book.PriceNotice()!.Event));
+            // Telling it again changes nothing: the same connection again is told the same.
+            Assert.Equal((before, pricing), (Counts(book), book.Pricing));
+            Assert.Equal(told, book.Reconnected().Select(Described));
+        });
+
+    [Property(MaxTest = 60)]
+    public Property An_acknowledgement_is_recorded_only_for_a_violation_filed_and_not_yet_acknowledged() =>
+        Prop.ForAll(Scripts, steps =>
+        {
+            var played = Play(steps);
+            var book = played.Book;
+            var unfiled = book.Unfiled.Select(v => v.Id).ToList();
+            var paid = played.Journal.OfType<PassPaid>().Select(p => $"{p.Pass}.v");
+            var hostile = new[] { "", "gantry-p", "gantry-p.999999.v", "other-gantry-p.1.v", "GANTRY-P.1.V" }.Concat(paid).ToList();
+            var before = Counts(book);
+            foreach (var id in hostile) Assert.Null(book.DecideFiled(id));
+            foreach (var id in unfiled) Assert.Equal(new ViolationFiledRecorded(id), book.DecideFiled(id));
+            // Deciding changes nothing until the acknowledgement is applied; once it is, the same acknowledgement again writes nothing.
+            Assert.Equal(before, Counts(book));
+            foreach (var id in unfiled)
+            {
+                book.Apply(book.DecideFiled(id)!);
+                Assert.Null(book.DecideFiled(id));
+            }
+            Assert.Empty(book.Unfiled);
+            Assert.Equal((before.Passes, before.Paid, before.Violations), (book.PassCount, book.PaidCount, book.ViolationCount));
+        });
 }
