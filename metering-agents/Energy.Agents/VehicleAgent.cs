@@ -303,11 +303,57 @@ public sealed class VehicleAgent : IDisposable
             return;
         }
         await _paying.WaitAsync();
-        _ = PayTollAsync(pass, voucher);
+        _ = PayTollAsync(pass, channel, voucher);
     }
 
-    private Task PayTollAsync(PassId pass, byte[] voucher) =>
-        SendPaymentAsync(new PayTollCall(pass, voucher), () => Interlocked.Increment(ref _tollsPaid));
+    private async Task PayTollAsync(PassId pass, PayingChannel channel, byte[] voucher)
+    {
+        try
+        {
+            var answer = await _gateway!.CallAsync(Id, new PayTollCall(pass, voucher));
+            Interlocked.Increment(ref _tollsPaid);
+            if (!PassWasPaid(answer)) await ReadBackAsync(channel);
+        }
+        catch (GatewayRefusedException refused)
+        {
+            Refusals.Enqueue(refused.Code);
+            await ReadBackAsync(channel);
+        }
+        finally
+        {
+            _paying.Release();
+        }
+    }
+
+    private static bool PassWasPaid(JsonElement answer) =>
+        answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.String
+        && status.GetString() == "paid";
+
+    /// <summary>
+    /// A toll voucher that did not pay its pass may never have reached the channel (the pass resolved before it did),
+    /// while this vehicle counted it: every later voucher would then build on an amount the channel never took and be
+    /// refused. The channel's own paid amount and last sequence are read back, and the next voucher follows them. Should
+    /// another voucher land meanwhile, the next one is refused once more and read back again: the channel never takes an
+    /// amount twice, so reading back can only cost a pass, never pay one twice.
+    /// </summary>
+    private async Task ReadBackAsync(PayingChannel channel)
+    {
+        try
+        {
+            var view = await _gateway!.CallAsync(Id, new GetChannelCall(channel.Id));
+            var paid = view.GetProperty("paid").GetProperty("minorUnits").GetInt64();
+            var sequence = view.GetProperty("lastSequence").GetUInt64();
+            lock (channel.Gate)
+            {
+                channel.Cumulative = new Money(paid, channel.Cumulative.Currency);
+                channel.Sequence = Math.Max(channel.Sequence, sequence);
+            }
+        }
+        catch (Exception unread) when (unread is GatewayRefusedException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            Refusals.Enqueue("ChannelNotReadBack");
+        }
+    }
 
     private async Task DeclineAsync(PassId pass, string reason)
     {

@@ -85,6 +85,32 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
     }
 
     [Fact]
+    public async Task A_vehicle_that_counted_a_voucher_its_channel_never_took_reads_the_channel_back_and_pays_its_next_pass()
+    {
+        var road = await RoadAsync([150]);
+        var gantry = road.Gantries[0];
+        var vehicle = await VehicleAsync(road, "drifted");
+        var channel = vehicle.ChannelTo(road.Tolls.Party)!;
+        // A voucher the channel never took (its pass resolved before it arrived) that the vehicle counted all the same.
+        lock (channel.Gate)
+        {
+            channel.Cumulative = channel.Cumulative.Add(new Money(40, Currency.Eur)).Unwrap();
+            channel.Sequence++;
+        }
+
+        var missed = await gantry.PassAsync(vehicle.Id);
+        Assert.False(missed.Paid);
+        Assert.Equal("invalidAnswer", missed.Violation);
+        // The refused voucher took nothing: the vehicle reads back the channel as the network holds it.
+        await Eventually.Holds(() => { lock (channel.Gate) return channel.Cumulative.MinorUnits == 0; });
+
+        var next = await gantry.PassAsync(vehicle.Id);
+        Assert.True(next.Paid, next.Violation);
+        var held = await fixture.Api.GetAsync($"/api/channels/{channel.Id}");
+        Assert.Equal(150, held.Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
+    }
+
+    [Fact]
     public async Task Each_cause_of_non_payment_produces_exactly_one_violation_record()
     {
         var road = await RoadAsync([150]);
