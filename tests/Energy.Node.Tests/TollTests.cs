@@ -194,6 +194,34 @@ public sealed class TollTests(TollNodeFixture fixture) : AgentTest(fixture), ICl
     }
 
     [Fact]
+    public async Task A_replayed_payment_or_decline_of_a_paid_pass_is_answered_with_the_pass_as_it_stands_and_another_vehicle_cannot_decline_it()
+    {
+        var road = await RoadAsync([150]);
+        var gantry = road.Gantries[0];
+        var car = await VehicleAsync(road, "payer");
+        var other = await VehicleAsync(road, "bystander");
+        car.Tolls = VehicleAgent.TollAnswer.Ignore;
+        var pass = (await road.Gateway.CallAsync(gantry.Id, "toll.pass", new { request = Convert.ToBase64String(gantry.SignRequest(car.Id, Now, 150).Wire) }))
+            .GetProperty("pass").GetString()!;
+        var channel = car.ChannelTo(road.Tolls.Party)!;
+        var voucher = Convert.ToBase64String(car.SignVoucher(channel.Id, 1, new Money(150, Currency.Eur), new Money(150, Currency.Eur), PaymentPurpose.ForTollPass(pass).Unwrap()));
+
+        // Another vehicle may not decline the pass, before or after it is paid.
+        Assert.Equal("NotPassVehicle", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
+            road.Gateway.CallAsync(other.Id, "toll.decline", new { pass, reason = "NoChannel" }))).Code);
+        Assert.Equal("paid", (await road.Gateway.CallAsync(car.Id, "toll.pay", new { pass, voucher })).GetProperty("status").GetString());
+
+        // The same payment again, and a decline after it, only hear the pass as it stands: paid once.
+        Assert.Equal("paid", (await road.Gateway.CallAsync(car.Id, "toll.pay", new { pass, voucher })).GetProperty("status").GetString());
+        Assert.Equal("paid", (await road.Gateway.CallAsync(car.Id, "toll.decline", new { pass, reason = "NoChannel" })).GetProperty("status").GetString());
+        Assert.Equal("NotPassVehicle", (await Assert.ThrowsAsync<GatewayRefusedException>(() =>
+            road.Gateway.CallAsync(other.Id, "toll.decline", new { pass, reason = "NoChannel" }))).Code);
+        var view = (await fixture.Api.GetAsync($"/api/gantries/{gantry.Id}")).Body;
+        Assert.Equal((1L, 1L, 0L), (view.GetProperty("passes").GetInt64(), view.GetProperty("paid").GetInt64(), view.GetProperty("violations").GetInt64()));
+        Assert.Equal(150, (await fixture.Api.GetAsync($"/api/channels/{channel.Id}")).Body.GetProperty("paid").GetProperty("minorUnits").GetInt64());
+    }
+
+    [Fact]
     public async Task A_cloned_identity_at_two_distant_gantries_raises_one_alert_and_after_quarantine_its_vouchers_are_refused()
     {
         // Two gantries 50 km apart.
