@@ -31,7 +31,7 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
         await using var node = await TestNode.StartAsync(TestStores.Sqlite(), settings);
         var network = new EnergyNetwork(node.System, node.Regions, settings);
-        var held = new HeldCalls(2);
+        var held = new HeldCalls(2, TimeSpan.FromSeconds(25));
 
         var busy = held.Hold();
         var second = held.Hold();
@@ -58,7 +58,7 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
     [Fact]
     public void Held_calls_count_each_hold_once_and_ask_for_longer_the_more_are_held()
     {
-        var held = new HeldCalls(10);
+        var held = new HeldCalls(10, TimeSpan.FromSeconds(25));
         var scopes = Enumerable.Range(0, 35).Select(_ => held.Hold()).ToList();
         Assert.Equal(35, held.Count);
         Assert.True(held.Busy);
@@ -66,6 +66,46 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         foreach (var scope in scopes) scope.Dispose();
         Assert.Equal(0, held.Count);
         Assert.Equal(TimeSpan.FromSeconds(1), held.RetryAfter);
-        Assert.True(new HeldCalls(0).Busy);
+        Assert.True(new HeldCalls(0, TimeSpan.FromSeconds(25)).Busy);
+    }
+
+    [Fact]
+    public void A_node_whose_backlog_of_held_calls_waited_past_the_longest_hold_is_busy_and_a_few_slow_calls_are_no_backlog()
+    {
+        var now = TimeSpan.Zero;
+        var held = new HeldCalls(1_000, TimeSpan.FromMilliseconds(500), backlog: 3, elapsed: () => now);
+        // One call stuck for seconds (its entity waits on a node that is down) does not make the node busy.
+        var stuck = held.Hold();
+        now = TimeSpan.FromSeconds(5);
+        var second = held.Hold();
+        Assert.Equal(TimeSpan.Zero, held.BacklogWait);
+        Assert.False(held.Busy);
+
+        // Three held, the third oldest since 5.3 s: a backlog, busy once it has waited over 500 ms.
+        now = TimeSpan.FromMilliseconds(5_300);
+        var third = held.Hold();
+        now = TimeSpan.FromMilliseconds(5_700);
+        Assert.False(held.Busy);
+        now = TimeSpan.FromMilliseconds(5_900);
+        Assert.Equal(TimeSpan.FromMilliseconds(600), held.BacklogWait);
+        Assert.True(held.Busy);
+        now = TimeSpan.FromMilliseconds(7_400);
+        Assert.Equal(TimeSpan.FromSeconds(3), held.RetryAfter);
+
+        // Answered twice, the stuck call counts once: two held, no backlog, not busy, and a charger comes back in 1 s.
+        stuck.Dispose();
+        stuck.Dispose();
+        Assert.Equal(2, held.Count);
+        Assert.False(held.Busy);
+        Assert.Equal(TimeSpan.FromSeconds(1), held.RetryAfter);
+
+        // New calls make a backlog again only once they too have waited.
+        var fourth = held.Hold();
+        Assert.False(held.Busy);
+        now = TimeSpan.FromMilliseconds(8_000);
+        Assert.True(held.Busy);
+        foreach (var scope in new[] { second, third, fourth }) scope.Dispose();
+        Assert.Equal(0, held.Count);
+        Assert.False(held.Busy);
     }
 }

@@ -75,6 +75,12 @@ public sealed class NodeConfiguration
     public int OcppMaxHeldCalls { get; set; } = 2_000;
 
     /// <summary>
+    /// How long a backlog of the charge point calls the node holds (its 32 oldest) may have waited, in milliseconds (50 ms to 25 s), before
+    /// it answers boots Pending and new connections 503: past it the node wakes entities more slowly than chargers arrive.
+    /// </summary>
+    public int OcppLongestHoldMs { get; set; } = 500;
+
+    /// <summary>
     /// How long an OCPP upgrade may wait for its turn to have its password checked (PBKDF2, one check per core at a
     /// time), in milliseconds; past it the upgrade is answered 503 with Retry-After.
     /// </summary>
@@ -166,6 +172,7 @@ public static class NodeHost
             MaxPlausibleSpeedKmh = Math.Clamp(configuration.MaxPlausibleSpeedKmh, 10, 2_000),
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
             OcppMaxHeldCalls = Math.Clamp(configuration.OcppMaxHeldCalls, 0, 1_000_000),
+            OcppLongestHold = TimeSpan.FromMilliseconds(Math.Clamp(configuration.OcppLongestHoldMs, 50, 25_000)),
             DownCrashedNodes = configuration.DownCrashedNodes,
         };
 
@@ -233,7 +240,7 @@ public static class NodeHost
             TimeSpan.FromMilliseconds(Math.Clamp(configuration.OcppPasswordCheckWaitMs, 0, 30_000))));
         builder.Services.AddSingleton(Gateway.AdmittedPasswords.Open(configuration.DataDirectory));
         builder.Services.AddHostedService(sp => new Gateway.AdmittedPasswordsKeeper(sp.GetRequiredService<Gateway.AdmittedPasswords>(), configuration.DataDirectory));
-        builder.Services.AddSingleton(new Gateway.HeldCalls(settings.OcppMaxHeldCalls));
+        builder.Services.AddSingleton(new Gateway.HeldCalls(settings.OcppMaxHeldCalls, settings.OcppLongestHold));
         foreach (var module in modules)
         {
             builder.Services.AddSingleton(module);

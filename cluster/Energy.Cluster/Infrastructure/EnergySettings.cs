@@ -86,6 +86,9 @@ public sealed record EnergySettings(
     /// <summary>Calls from charge points a node holds at most before it is busy (see <see cref="Gateway.HeldCalls"/>).</summary>
     public int OcppMaxHeldCalls { get; init; } = 2_000;
 
+    /// <summary>How long a backlog of held charge point calls may have waited before the node is busy (see <see cref="Gateway.HeldCalls"/>).</summary>
+    public TimeSpan OcppLongestHold { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Public keys (hex) of ledger nodes whose block signatures an audit accepts, besides this node's own.</summary>
     public IReadOnlySet<string> TrustedNodeKeys { get; init; } = new HashSet<string>();
 
