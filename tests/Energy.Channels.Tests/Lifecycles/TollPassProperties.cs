@@ -718,6 +718,37 @@ public class TollPassProperties
             Assert.Equal(deviceAnswered && operatorAnswered ? new Energy.Lifecycles.Registry.DeviceNotFound(Gantry) : (ProtocolError)new NotAnsweredInTime("registry"), decided.Error);
         });
 
+    [Fact]
+    public void A_tariff_configures_a_gantry_only_for_the_operator_that_endorsed_it_and_only_signed_by_that_operators_key()
+    {
+        var rival = OperatorId.Of("rival-p");
+        var rivalKey = DeviceKeyPair.Generate();
+        byte[] Wire(OperatorId by, DeviceKeyPair key) => Signed<GantryTariff>.Sign(new GantryTariff(TestParties.Network, by, Gantry, Segment, SegmentId.Of("zone-p"), 0, 0, 1,
+            Currency.Eur, [new TollBand(0, Price)], 0, 0, 100), key).ToArray();
+        ProtocolError? Decide(byte[] wire, object? device, object? tollOperator)
+        {
+            var decided = TollPassBook.DecideConfigure(Signed<GantryTariff>.Decode(wire).Value, wire, Gantry, device, tollOperator, Start);
+            return decided.IsOk ? null : decided.Error;
+        }
+        var gantry = new Energy.Lifecycles.Registry.DeviceView(Gantry, Operator, DeviceRole.Gantry, GantryKey.PublicKey.Hex, false, Start, null);
+        Energy.Lifecycles.Registry.OperatorView Admitted(OperatorId id, DeviceKeyPair key) => new(id, OperatorRoles.TollOperator, key.PublicKey.Hex, 1, new Money(0, Currency.Eur), 0, Start);
+        var own = Wire(Operator, OperatorKey);
+
+        // Its own operator's tariff configures the gantry with the gantry's key.
+        var configured = TollPassBook.DecideConfigure(Signed<GantryTariff>.Decode(own).Value, own, Gantry, gantry, Admitted(Operator, OperatorKey), Start);
+        Assert.Equal(GantryKey.PublicKey.Hex, configured.Value.GantryKeyHex);
+        // Another operator, admitted and signing with its own key, may not price a gantry it did not endorse.
+        var mismatch = Assert.IsType<EndorsementMismatch>(Decide(Wire(rival, rivalKey), gantry, Admitted(rival, rivalKey)));
+        Assert.Equal((Operator.Value, rival.Value), (mismatch.Expected, mismatch.Actual));
+        // A stranger's tariff naming the gantry's operator but signed by another key is forged.
+        Assert.IsType<InvalidSignature>(Decide(Wire(Operator, ForgedKey), gantry, Admitted(Operator, OperatorKey)));
+        // A revoked gantry, a device that is not a gantry, an unknown device or operator configure nothing either.
+        Assert.IsType<Energy.Lifecycles.Registry.DeviceIsRevoked>(Decide(own, gantry with { Revoked = true, RevokedAt = Start }, Admitted(Operator, OperatorKey)));
+        Assert.IsType<Energy.Lifecycles.Charging.DeviceRoleRefused>(Decide(own, gantry with { Role = DeviceRole.Vehicle }, Admitted(Operator, OperatorKey)));
+        Assert.IsType<Energy.Lifecycles.Registry.DeviceNotFound>(Decide(own, new Refusal(new Energy.Lifecycles.Registry.DeviceNotFound(Gantry)), Admitted(Operator, OperatorKey)));
+        Assert.IsType<Energy.Lifecycles.Registry.OperatorNotFound>(Decide(own, gantry, new Refusal(new Energy.Lifecycles.Registry.OperatorNotFound(Operator))));
+    }
+
     // What the gantry's shell asks its book before it looks anything up, when its gantry calls from a new connection, and when a filing is acknowledged
 
     public enum TariffKind { Newer, Same, Older, SameVersionOtherwise, OtherNetwork, OtherGantry, OtherCurrency, Truncated, Garbage }
