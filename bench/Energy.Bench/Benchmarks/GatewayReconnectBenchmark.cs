@@ -69,15 +69,12 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
         finally
         {
             foreach (var device in known.Concat(fresh.SelectMany(f => f)))
-            {
                 device.Drop();
-                device.Key.Dispose();
-            }
         }
     }
 
     private static GatewayDevice[] Devices(string prefix, int count) =>
-        Enumerable.Range(0, count).Select(i => new GatewayDevice(DeviceId.Of($"{prefix}-{i:D5}"), DeviceKeyPair.Generate(), ChannelId.Of($"ch-{prefix}-{i:D5}"))).ToArray();
+        Enumerable.Range(0, count).Select(i => new GatewayDevice(DeviceId.Of($"{prefix}-{i:D5}"), ChannelId.Of($"ch-{prefix}-{i:D5}"))).ToArray();
 
     /// <summary>One storm: arrivals at <see cref="ArrivalsPerSecond"/> on a schedule; each device connects, authenticates and makes its first call.</summary>
     private static async Task<StormFigures> StormAsync(Uri node, GatewayDevice[] devices, Progress progress, string name)
@@ -198,10 +195,11 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
         await Parallel.ForEachAsync(devices, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (device, _) =>
         {
             var party = PartyId.From(device.Id);
-            await fleet.EndorseAsync(device.Id, DeviceRole.Vehicle, device.Key.PublicKey);
+            await fleet.EndorseAsync(device.Id, DeviceRole.Vehicle, device.PublicKey);
             await fleet.FundAsync(party, deposit, $"fund-{device.Id.Value}");
+            using var key = device.OpenKey();
             await client.OpenChannelAsync(device.Channel.Value, Signed<StreamingOpening>.Sign(
-                new StreamingOpening(BenchNode.Network, device.Channel, party, cpo.Party, deposit, DurationMs.FromSeconds(60)), device.Key).ToArray());
+                new StreamingOpening(BenchNode.Network, device.Channel, party, cpo.Party, deposit, DurationMs.FromSeconds(60)), key).ToArray());
             if (Interlocked.Increment(ref enrolled) % 5_000 == 0) progress.Report($"{enrolled:N0}/{devices.Length:N0} devices enrolled ({clock.Elapsed.TotalSeconds:0} s)");
         });
         progress.Report($"{devices.Length:N0} vehicles endorsed, funded and given an open channel in {clock.Elapsed.TotalSeconds:0.0} s");

@@ -16,8 +16,10 @@ namespace Energy.Bench.Storms;
 /// is timed out after <see cref="CallTimeout"/>. The gateway's "busy, retry" answers are honoured and counted apart from
 /// errors: an HTTP 503 with Retry-After at the upgrade, and GatewayBusy to a hello (which names no wait:
 /// <see cref="BusyWait"/>). Events the network pushes meanwhile are read and passed over.
+/// A device keeps its key's seed and opens the key only to sign: an open key lives in guarded memory that takes four
+/// memory mappings, and tens of thousands of them would pass the process's limit (65,530 on Linux).
 /// </summary>
-public sealed class GatewayDevice(DeviceId id, DeviceKeyPair key, ChannelId channel)
+public sealed class GatewayDevice
 {
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan BusyWait = TimeSpan.FromSeconds(1);
@@ -27,11 +29,24 @@ public sealed class GatewayDevice(DeviceId id, DeviceKeyPair key, ChannelId chan
     public const string Authenticated = "authenticated";
     public const string FirstAnswer = "first answer";
 
+    private readonly byte[] _seed;
     private StormSocket? _socket;
 
-    public DeviceId Id { get; } = id;
-    public DeviceKeyPair Key { get; } = key;
-    public ChannelId Channel { get; } = channel;
+    public GatewayDevice(DeviceId id, ChannelId channel)
+    {
+        Id = id;
+        Channel = channel;
+        using var key = DeviceKeyPair.Generate();
+        _seed = key.ExportSeed();
+        PublicKey = key.PublicKey;
+    }
+
+    public DeviceId Id { get; }
+    public DevicePublicKey PublicKey { get; }
+    public ChannelId Channel { get; }
+
+    /// <summary>The device's key, to sign with and dispose of.</summary>
+    public DeviceKeyPair OpenKey() => DeviceKeyPair.FromSeed(_seed).Unwrap();
 
     /// <summary>Connects, authenticates and makes the first call; served at its answer. False (the error recorded) when it could not.</summary>
     public async Task<bool> WakeAsync(Uri node, int index, StormRecorder recorder, Stopwatch storm)
@@ -44,7 +59,8 @@ public sealed class GatewayDevice(DeviceId id, DeviceKeyPair key, ChannelId chan
             var challenge = await HelloAsync(recorder, timeout.Token);
             if (challenge is null) return false;
             var step = Stopwatch.StartNew();
-            var signed = Signed<AuthenticationChallenge>.Sign(challenge, Key);
+            Signed<AuthenticationChallenge> signed;
+            using (var key = OpenKey()) signed = Signed<AuthenticationChallenge>.Sign(challenge, key);
             await _socket!.SendAsync(GatewayFrameWriter.Auth(Id, signed.Wire), timeout.Token);
             var welcome = await ReplyAsync(id: null, timeout.Token);
             recorder.Record(StormRecorder.Answers, step.Elapsed.TotalMilliseconds);
