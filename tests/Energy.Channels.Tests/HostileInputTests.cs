@@ -182,6 +182,30 @@ public class HostileInputTests
         Assert.IsType<WeakPublicKey>(result.Error);
     }
 
+    /// <summary>
+    /// The curve check agrees with the curve's equation (solved in big integers here) on thousands of encodings, about
+    /// half of them points and half not, with either sign bit: a key is accepted exactly when it is on the curve.
+    /// </summary>
+    [Fact]
+    public void A_public_key_is_accepted_exactly_when_its_y_is_on_the_curve()
+    {
+        var random = new Random(25519);
+        var (on, off) = (0, 0);
+        for (var i = 0; i < 4_000; i++)
+        {
+            var raw = new byte[32];
+            random.NextBytes(raw);
+            raw[31] = (byte)((raw[31] & 0x3f) | (random.Next(2) << 7)); // y well below p (canonical), either sign
+            if (Curve25519.SmallOrderPoints.Any(point => Convert.FromHexString(point).AsSpan(0, 31).SequenceEqual(raw.AsSpan(0, 31)))) continue;
+            var onCurve = Curve25519.IsOnCurve(Curve25519.Y(raw));
+            var result = DevicePublicKey.FromRaw(raw);
+            Assert.True(result.IsOk == onCurve, $"{Convert.ToHexStringLower(raw)}: on the curve {onCurve}, accepted {result.IsOk}");
+            if (!onCurve) Assert.IsType<WeakPublicKey>(result.Error);
+            (on, off) = onCurve ? (on + 1, off) : (on, off + 1);
+        }
+        Assert.True(on > 1_000 && off > 1_000, $"{on} encodings on the curve and {off} off it: both kinds must be tried");
+    }
+
     [Fact]
     public void An_endorsement_of_a_small_order_key_is_refused_on_decoding_with_WeakPublicKey()
     {

@@ -51,8 +51,7 @@ public sealed class DevicePublicKey : IEquatable<DevicePublicKey>
         return parsed;
     }
 
-    // Checking a key (curve membership in big-integer arithmetic) costs more than verifying a signature,
-    // and a process meets the same few keys again and again: the accepted ones are kept, boundedly.
+    // A process meets the same few keys again and again, by hex on the wire: the accepted ones are kept, boundedly.
     private const int MaxAccepted = 16_384;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DevicePublicKey> Accepted = new(StringComparer.Ordinal);
 
@@ -68,24 +67,24 @@ public sealed class DevicePublicKey : IEquatable<DevicePublicKey>
         return raw[0] < 0xed;
     }
 
-    private static readonly System.Numerics.BigInteger P = System.Numerics.BigInteger.Pow(2, 255) - 19;
-    private static readonly System.Numerics.BigInteger D =
-        (P - 121665) * System.Numerics.BigInteger.ModPow(121666, P - 2, P) % P;
-
-    // A y has a point when x^2 = (y^2 - 1) / (d y^2 + 1) has a root mod p; x = 0 must not carry the sign bit.
+    // A y has a point when x^2 = (y^2 - 1) / (d y^2 + 1) has a root mod p. libsodium decompresses the point to add it
+    // to the base point and refuses one that is not on the curve; it does not ask for the prime-order subgroup, so the
+    // keys accepted are exactly the canonical, non-small-order points on the curve. This is arithmetic on public data:
+    // the field's square root takes microseconds where big integers took most of a millisecond, and every device
+    // twin decodes its key again when it wakes.
     private static bool IsOnCurve(ReadOnlySpan<byte> raw)
     {
-        Span<byte> yBytes = stackalloc byte[32];
-        raw.CopyTo(yBytes);
-        var sign = (yBytes[31] & 0x80) != 0;
-        yBytes[31] &= 0x7f;
-        var y = new System.Numerics.BigInteger(yBytes, isUnsigned: true, isBigEndian: false);
-        var y2 = y * y % P;
-        var u = (y2 - 1 + P) % P;
-        var v = (D * y2 + 1) % P;
-        var x2 = u * System.Numerics.BigInteger.ModPow(v, P - 2, P) % P;
-        if (x2.IsZero) return !sign;
-        return System.Numerics.BigInteger.ModPow(x2, (P - 1) / 2, P).IsOne;
+        var sum = new byte[32];
+        return Sodium.crypto_core_ed25519_add(sum, raw.ToArray(), BasePoint) == 0;
+    }
+
+    // The Ed25519 base point B (y = 4/5), encoded.
+    private static readonly byte[] BasePoint = Convert.FromHexString("5866666666666666666666666666666666666666666666666666666666666666");
+
+    private static class Sodium
+    {
+        [System.Runtime.InteropServices.DllImport("libsodium", CallingConvention = System.Runtime.InteropServices.CallingConvention.Cdecl)]
+        internal static extern int crypto_core_ed25519_add(byte[] sum, byte[] p, byte[] q);
     }
 
     // Encodings (ignoring the sign bit) of the points of order 1, 2, 4 and 8.
