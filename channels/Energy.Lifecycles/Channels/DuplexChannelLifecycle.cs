@@ -22,7 +22,7 @@ public sealed record DuplexChannelState(
     Refusal? Refusal,
     DuplexChannel? Channel,
     ImmutableList<EscrowReleasedRecord> Released,
-    ChannelSettled? Settlement)
+    ChannelSettled? Settlement) : IChannelState
 {
     public static readonly DuplexChannelState Empty = new(null, null, null, ImmutableHashSet<PartyId>.Empty, null, null,
         ImmutableList<EscrowReleasedRecord>.Empty, null);
@@ -53,8 +53,10 @@ public sealed record DuplexCloseDecision(DuplexCloseRecorded? Event, DuplexChann
 /// part of the final split. Decide: <c>(state, command, now) -> event or a named error</c>; evolve:
 /// <c>(state, event) -> state</c>, the same live and in recovery.
 /// </summary>
-public static class DuplexChannelLifecycle
+public sealed class DuplexChannelLifecycle : IChannelLifecycle<DuplexChannelState>
 {
+    private DuplexChannelLifecycle() { }
+
     // Deciding
 
     /// <summary>The checks of an opening that need no registry: for this channel, network and currency, with a challenge window no shorter than the network's minimum.</summary>
@@ -365,4 +367,15 @@ public static class DuplexChannelLifecycle
     public static DuplexChannelTerms Terms(DuplexOpening opening, DevicePublicKey keyA, DevicePublicKey keyB) =>
         new(opening.Network, opening.ChannelId, new ChannelParty(opening.PartyA, keyA), opening.DepositA,
             new ChannelParty(opening.PartyB, keyB), opening.DepositB, opening.ChallengeWindow);
+
+    // The same rules as every channel's shell asks them (IChannelLifecycle); the awaits, Evolve and OwedByLedger are above.
+
+    static DuplexChannelState IChannelLifecycle<DuplexChannelState>.Empty => DuplexChannelState.Empty;
+    static Result<object> IChannelLifecycle<DuplexChannelState>.ConfirmLock(DuplexChannelState state, ChannelId channel, EscrowLocked locked) =>
+        ConfirmLock(state, channel, locked).Then<object>(e => e);
+    static Result<object> IChannelLifecycle<DuplexChannelState>.ConfirmRelease(DuplexChannelState state, ChannelId channel, EscrowReleased released) =>
+        ConfirmRelease(state, channel, released).Then<object>(e => e);
+    static Result<object> IChannelLifecycle<DuplexChannelState>.Refuse(DuplexChannelState state, ChannelId channel, Refusal refusal) =>
+        Refuse(state, channel, refusal).Then<object>(e => e);
+    static object? IChannelLifecycle<DuplexChannelState>.Opened(DuplexChannelState state, ChannelId channel) => state.Channel is null ? null : Opened(state, channel);
 }

@@ -77,7 +77,7 @@ public sealed record StreamingChannelState(
     byte[]? CloseRequest,
     Timestamp? ClosedAt,
     Timestamp? ChallengeEndedAt,
-    ChannelSettled? Settlement)
+    ChannelSettled? Settlement) : IChannelState
 {
     public static readonly StreamingChannelState Empty = new(null, null, null, null, null, null, null, null, null, null, null, null);
 
@@ -129,8 +129,10 @@ public sealed record VoucherBatch(Signed<Voucher> Newest, ImmutableList<PurposeP
 /// the same evolve for live events and recovery. Vouchers are decided by the protocol itself against the
 /// channel ahead of the durable one (the entity writes only the newest voucher of a batch).
 /// </summary>
-public static class StreamingChannelLifecycle
+public sealed class StreamingChannelLifecycle : IChannelLifecycle<StreamingChannelState>
 {
+    private StreamingChannelLifecycle() { }
+
     // Deciding
 
     /// <summary>
@@ -428,4 +430,17 @@ public static class StreamingChannelLifecycle
         if (s.Settlement is not null) state = Evolve(state, new SettlementRecorded(s.Settlement));
         return state;
     }
+
+    // The same rules as every channel's shell asks them (IChannelLifecycle); Evolve and OwedByLedger are above.
+
+    static StreamingChannelState IChannelLifecycle<StreamingChannelState>.Empty => StreamingChannelState.Empty;
+    static bool IChannelLifecycle<StreamingChannelState>.AwaitsLock(StreamingChannelState state, EscrowLocked locked) => AwaitsLock(state);
+    static bool IChannelLifecycle<StreamingChannelState>.AwaitsRelease(StreamingChannelState state, EscrowReleased released) => AwaitsRelease(state);
+    static Result<object> IChannelLifecycle<StreamingChannelState>.ConfirmLock(StreamingChannelState state, ChannelId channel, EscrowLocked locked) =>
+        ConfirmLock(state, channel, locked).Then<object>(e => e);
+    static Result<object> IChannelLifecycle<StreamingChannelState>.ConfirmRelease(StreamingChannelState state, ChannelId channel, EscrowReleased released) =>
+        ConfirmRelease(state, channel, released).Then<object>(e => e);
+    static Result<object> IChannelLifecycle<StreamingChannelState>.Refuse(StreamingChannelState state, ChannelId channel, Refusal refusal) =>
+        Abandon(state, channel, refusal).Then<object>(e => e);
+    static object? IChannelLifecycle<StreamingChannelState>.Opened(StreamingChannelState state, ChannelId channel) => state.Channel is null ? null : Opened(state, channel);
 }

@@ -6,7 +6,6 @@ using Energy.Channels.Streaming;
 using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Channels;
-using Energy.Lifecycles.Ledger;
 
 namespace Energy.Cluster.Channels;
 
@@ -17,19 +16,17 @@ namespace Energy.Cluster.Channels;
 /// watches the challenge window (it is the watchtower: a newer voucher during the window wins), then
 /// settles through the ledger until the ledger confirms. Its state changes only when an event is durable.
 /// </summary>
-public sealed class ChannelEntity : ReceivePersistentActor, IEscrowedChannel
+public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
     private readonly ChannelOpenings<StreamingChannelState, StreamingOpening, ChannelOpeningStarted> _openings;
     private readonly PartyStanding<SubmitVoucher> _payer;
-    private readonly ChannelShell _shell;
-    private readonly VoucherIntake _vouchers;
-    private readonly SnapshotCadence _snapshots;
-
     // What is durable. The channel ahead of it (with every voucher accepted, and the close or the end of the window
     // decided, while their events are written) is the intake's: new vouchers and closes are judged against it.
-    private StreamingChannelState _state = StreamingChannelState.Empty;
+    private readonly EscrowedChannel<StreamingChannelLifecycle, StreamingChannelState> _channel;
+    private readonly VoucherIntake _vouchers;
+    private readonly SnapshotCadence _snapshots;
 
     public ChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
     {
@@ -37,17 +34,17 @@ public sealed class ChannelEntity : ReceivePersistentActor, IEscrowedChannel
         _settings = settings;
         var rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
         var revocations = RevocationList.Get(Context.System);
-        _vouchers = new VoucherIntake(Context, _id, settings, revocations, () => _state.Channel, PersistAsync, Evolve, MaybeSnapshot);
-        _payer = new PartyStanding<SubmitVoucher>(Context, devices, revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing",
-            () => StreamingChannelLifecycle.Signers(_state), _vouchers.Submit);
-        _snapshots = new SnapshotCadence(settings.ChannelSnapshotEveryEvents);
         // A close and a window's end are journaled after every voucher taken before them.
-        _shell = new ChannelShell(Context, this, _id, duplex: false, ledger, settings, Persist, PersistAsync);
-        _openings = new(new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout), _shell, () => _state,
+        _channel = new(Context, this, _id, duplex: false, ledger, settings, Persist, PersistAsync, MaybeSnapshot);
+        _vouchers = new VoucherIntake(Context, _id, settings, revocations, () => State.Channel, PersistAsync, _channel.Evolve, MaybeSnapshot);
+        _payer = new PartyStanding<SubmitVoucher>(Context, devices, revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing",
+            () => StreamingChannelLifecycle.Signers(State), _vouchers.Submit);
+        _snapshots = new SnapshotCadence(settings.ChannelSnapshotEveryEvents);
+        _openings = new(new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout), _channel.Shell, () => State,
             new StreamingOpeningRules(_id, rules, revocations.IsRevoked));
 
-        Recover<SnapshotOffer>(offer => _state = StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
-        Recover<IEnergyMessage>(Evolve);
+        Recover<SnapshotOffer>(offer => _channel.Restore(StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot)));
+        Recover<IEnergyMessage>(_channel.Evolve);
         Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("channel"); Resume(); });
         Command<OpenChannel>(open => _openings.Open(open.Opening, open.ChannelId, Sender));
         Command<OpeningKeysFound<StreamingOpening>>(_openings.KeysFound);
@@ -55,17 +52,14 @@ public sealed class ChannelEntity : ReceivePersistentActor, IEscrowedChannel
         Command<PartiesStanding>(_payer.Answered);
         Command<PartiesStandingUnknown>(_ => _payer.Unanswered());
         Command<CloseChannel>(Close);
-        Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(_state, _vouchers.Ahead, _id)));
-        Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, _state.BestVoucher)));
-        Command<GetPurposePaid>(query => Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(_state, _id, query.Purpose))));
-        Command<WakeChannel>(_ => _shell.Wake());
-        Command<EscrowLocked>(locked => { if (StreamingChannelLifecycle.AwaitsLock(_state)) _shell.Locked(StreamingChannelLifecycle.ConfirmLock(_state, _id, locked)); });
-        Command<EscrowReleased>(released => { if (StreamingChannelLifecycle.AwaitsRelease(_state)) _shell.Released(StreamingChannelLifecycle.ConfirmRelease(_state, _id, released)); });
-        Command<Refusal>(refusal => _shell.Refused(StreamingChannelLifecycle.Abandon(_state, _id, refusal), refusal));
-        Command<EscrowRetryDue>(_ => _shell.RetryDue());
+        Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(State, _vouchers.Ahead, _id)));
+        Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, State.BestVoucher)));
+        Command<GetPurposePaid>(query => Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(State, _id, query.Purpose))));
+        Command<WakeChannel>(_ => _channel.Shell.Wake());
         Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(_ => { });
+        Command<object>(_channel.Answer);
     }
 
     public override string PersistenceId => "channel-" + _id.Value;
@@ -75,56 +69,46 @@ public sealed class ChannelEntity : ReceivePersistentActor, IEscrowedChannel
     public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
         Akka.Actor.Props.Create(() => new ChannelEntity(id, settings, ledger, devices, operators));
 
-    /// <summary>The one way the state changes: a durable event, live or in recovery.</summary>
-    private void Evolve(object e) => _state = StreamingChannelLifecycle.Evolve(_state, e);
+    private StreamingChannelState State => _channel.State;
 
     // Closing and settlement
 
     private void Close(CloseChannel command)
     {
         var now = _settings.Clock.Now;
-        var decided = StreamingChannelLifecycle.DecideClose(_state, _vouchers.Ahead, _id, command.CloseRequest, now);
-        if (_shell.AnswerKnownClose(decided.Answer, Sender)) return;
+        var decided = StreamingChannelLifecycle.DecideClose(State, _vouchers.Ahead, _id, command.CloseRequest, now);
+        if (_channel.Shell.AnswerKnownClose(decided.Answer, Sender)) return;
         var next = decided.Next!;
         _vouchers.MoveAhead(next);
         // A payer's close opens a challenge window: a dispute the operators may want to watch.
         var dispute = decided.Window is null ? null : new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now);
-        _shell.Close(decided.Event!, decided.Window, Sender, command.TraceParent, dispute);
+        _channel.Shell.Close(decided.Event!, decided.Window, Sender, command.TraceParent, dispute);
     }
 
     private void FinalizeIfDue()
     {
         if (_vouchers.Ahead is not { Status: ChannelStatus.Closing } closing) return;
         var ended = StreamingChannelLifecycle.EndChallenge(closing, _settings.Clock.Now);
-        if (!ended.IsOk) { _shell.WatchChallenge(closing.ChallengeDeadline!.Value); return; }
+        if (!ended.IsOk) { _channel.Shell.WatchChallenge(closing.ChallengeDeadline!.Value); return; }
         _vouchers.MoveAhead(ended.Value.Next);
-        _shell.EndChallenge(ended.Value.Event);
+        _channel.Shell.EndChallenge(ended.Value.Event);
     }
 
     private void Resume()
     {
-        _payer.Recovered(StreamingChannelLifecycle.TakesPayments(_state));
-        _shell.Resumed(_state.Channel?.ChallengeDeadline);
+        _payer.Recovered(StreamingChannelLifecycle.TakesPayments(State));
+        _channel.Shell.Resumed(State.Channel?.ChallengeDeadline);
     }
 
     protected override void PostStop()
     {
-        _shell.Stopped();
+        _channel.Shell.Stopped();
         base.PostStop();
     }
 
     // Only durable state goes into a snapshot: not while a voucher waits or is in flight.
     private void MaybeSnapshot()
     {
-        if (!IsRecovering && _snapshots.Due(allDurable: _vouchers.Idle)) SaveSnapshot(StreamingChannelLifecycle.ToSnapshot(_state));
+        if (!IsRecovering && _snapshots.Due(allDurable: _vouchers.Idle)) SaveSnapshot(StreamingChannelLifecycle.ToSnapshot(State));
     }
-
-    // What the shell reads of the durable state, and how an event of it becomes the state.
-
-    ChannelPhase IEscrowedChannel.Phase => _state.Phase;
-    EscrowId? IEscrowedChannel.Escrow => _state.Escrow;
-    ChannelSettled? IEscrowedChannel.Settlement => _state.Settlement;
-    IReadOnlyList<ILedgerCommand> IEscrowedChannel.OwedByLedger() => StreamingChannelLifecycle.OwedByLedger(_state, _settings.LedgerShardCount);
-    object? IEscrowedChannel.Opened() => _state.Channel is null ? null : StreamingChannelLifecycle.Opened(_state, _id);
-    void IEscrowedChannel.Durable(object e) { Evolve(e); MaybeSnapshot(); }
 }

@@ -355,4 +355,50 @@ public sealed class ChannelRulesTests
         Assert.Equal(new WrongPhase(Channel, ChannelPhase.Opening, ChannelPhase.Open), late.Error);
         Assert.Equal("open", DuplexChannelLifecycle.View(open, Channel).Status);
     }
+
+    // As every channel's shell asks them
+
+    [Fact]
+    public void Asked_as_the_shell_asks_every_channel_each_lifecycle_answers_by_its_own_rules_and_names_no_opening_before_its_locks()
+    {
+        var ledgerSaid = Refusal.From(new InsufficientFunds(Payer, 0, 5_000));
+        var streaming = Signed<StreamingOpening>.Sign(Opening(), PayerKey);
+        var started = StreamingChannelLifecycle.Evolve(StreamingChannelState.Empty,
+            StreamingChannelLifecycle.Open(StreamingChannelState.Empty, Channel, streaming.ToArray(), streaming, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        var (opened, refused) = AskedByTheShell<StreamingChannelLifecycle, StreamingChannelState>(started, ledgerSaid,
+            new EscrowLocked(started.Escrow!.Value, Payer, Eur(5_000), "ledger-0", 3));
+        Assert.Equal(StreamingChannelLifecycle.Opened(StreamingChannelLifecycle.Evolve(started, new EscrowLockConfirmed(3)), Channel), opened);
+        Assert.Equal(StreamingChannelLifecycle.Abandon(started, Channel, ledgerSaid).Value, refused);
+
+        var duplex = new DuplexOpening(Network, Channel, Payer, Payee, Eur(100), Eur(50), new DurationMs(60_000));
+        var body = Signed<DuplexOpening>.EncodeBody(duplex);
+        var signed = Signed<DuplexOpening>.Assemble(duplex, PayerKey.Sign(body), PayeeKey.Sign(body));
+        var state = DuplexChannelLifecycle.Evolve(DuplexChannelState.Empty,
+            DuplexChannelLifecycle.Open(DuplexChannelState.Empty, Channel, signed.ToArray(), signed, PayerKey.PublicKey, PayeeKey.PublicKey).Value);
+        (opened, refused) = AskedByTheShell<DuplexChannelLifecycle, DuplexChannelState>(state, ledgerSaid,
+            new EscrowLocked(state.Escrow!.Value, Payer, Eur(100), "ledger-0", 1), new EscrowLocked(state.Escrow!.Value, Payee, Eur(50), "ledger-1", 2));
+        Assert.Equal(new DuplexChannelOpened(Channel, Payer, Payee, Eur(100), Eur(50)), opened);
+        Assert.Equal(DuplexChannelLifecycle.Refuse(state, Channel, ledgerSaid).Value, refused);
+    }
+
+    /// <summary>
+    /// Plays an opening's locks through <see cref="IChannelLifecycle{TState}"/>, as the shell does: each lock awaited and
+    /// confirmed, nothing opened before the last. What the opening hears then, and what a refusal before them came to.
+    /// </summary>
+    private static (object? Opened, object Refused) AskedByTheShell<TLifecycle, TState>(TState started, Refusal refusal, params EscrowLocked[] locks)
+        where TLifecycle : IChannelLifecycle<TState> where TState : class, IChannelState
+    {
+        Assert.Equal(ChannelPhase.None, TLifecycle.Empty.Phase);
+        var refused = TLifecycle.Refuse(started, Channel, refusal).Value;
+        var state = started;
+        foreach (var locked in locks)
+        {
+            Assert.Null(TLifecycle.Opened(state, Channel));
+            Assert.True(TLifecycle.AwaitsLock(state, locked));
+            state = TLifecycle.Evolve(state, TLifecycle.ConfirmLock(state, Channel, locked).Value);
+        }
+        Assert.Equal(ChannelPhase.Open, state.Phase);
+        Assert.IsType<WrongPhase>(TLifecycle.Refuse(state, Channel, refusal).Error);
+        return (TLifecycle.Opened(state, Channel), refused);
+    }
 }
