@@ -15,6 +15,9 @@ public abstract record GatewayError(long? Id, DeviceId? Device)
 
     public abstract string Describe();
 
+    /// <summary>For a "busy, retry" refusal, the seconds after which to try again (the error frame's retryAfter); null otherwise.</summary>
+    public virtual int? RetryAfterSeconds => null;
+
     public override string ToString() => $"{Code}: {Describe()}";
 
     /// <summary>The message or one of its frames cannot be read: not JSON, not an object, over a bound, or a field of the wrong kind.</summary>
@@ -83,10 +86,18 @@ public abstract record GatewayError(long? Id, DeviceId? Device)
         public override string Describe() => $"a connection holds at most {Max} unanswered challenges: answer them, or wait {Lifetime.TotalSeconds:0} s";
     }
 
-    /// <summary>The node has as many devices authenticating as it allows (over every connection).</summary>
-    public sealed record GatewayBusy(DeviceId Caller, int Max) : GatewayError(null, Caller)
+    /// <summary>
+    /// The node takes on no more devices now: it has as many authenticating as it allows (over every connection), or,
+    /// with <paramref name="RetryAfter"/>, the devices it took on have waited too long already (it is waking them more
+    /// slowly than they arrive) and the hello is to come again after that many seconds.
+    /// </summary>
+    public sealed record GatewayBusy(DeviceId Caller, int Max, int? RetryAfter = null) : GatewayError(null, Caller)
     {
-        public override string Describe() => $"{Max} devices are authenticating on this node; try again shortly";
+        public override int? RetryAfterSeconds => RetryAfter;
+
+        public override string Describe() => RetryAfter is { } seconds
+            ? $"the node is behind with the devices it took on; say hello again in {seconds} s"
+            : $"{Max} devices are authenticating on this node; try again shortly";
     }
 
     public sealed record NoChallenge(DeviceId Caller) : GatewayError(null, Caller)

@@ -80,6 +80,7 @@ public static class GatewayFrameWriter
         else writer.WriteNull("device");
         writer.WriteString("code", error.Code);
         writer.WriteString("message", error.Describe());
+        if (error.RetryAfterSeconds is { } retryAfter) writer.WriteNumber("retryAfter", retryAfter);
         return Finish(writer);
     }
 

@@ -18,8 +18,11 @@ public sealed record TollPassReply(PassId Pass);
 /// <summary>The answer to <see cref="GetGantryCall"/>: the gantry's segment and current price (neither, before its operator configured it).</summary>
 public sealed record GantryReply(SegmentId? Segment, MoneyBody? Price);
 
-/// <summary>The error frame as a device reads it: the code names the refusal (<see cref="GatewayError"/> or an entity's own).</summary>
-public sealed record ErrorReply(long? Id, DeviceId? Device, string Code, string Message);
+/// <summary>
+/// The error frame as a device reads it: the code names the refusal (<see cref="GatewayError"/> or an entity's own); a
+/// "busy, retry" refusal may say after how many seconds to try again.
+/// </summary>
+public sealed record ErrorReply(long? Id, DeviceId? Device, string Code, string Message, int? RetryAfter = null);
 
 /// <summary>The challenge a device signs to authenticate: the encoded authentication challenge, without a signature.</summary>
 public sealed record ChallengeReply(DeviceId Device, byte[] Challenge);

@@ -29,6 +29,7 @@ public sealed class GatewayErrorTests
         { new GatewayError.TooManyChallenges(Vehicle, GatewayProtocol.MaxChallengesPerConnection, GatewayProtocol.ChallengeLifetime), "TooManyChallenges",
             "a connection holds at most 16 unanswered challenges: answer them, or wait 60 s" },
         { new GatewayError.GatewayBusy(Vehicle, 1000), "GatewayBusy", "1000 devices are authenticating on this node; try again shortly" },
+        { new GatewayError.GatewayBusy(Vehicle, 1000, RetryAfter: 3), "GatewayBusy", "the node is behind with the devices it took on; say hello again in 3 s" },
         { new GatewayError.NoChallenge(Vehicle), "NoChallenge", "say hello for vehicle-1 first: there is no challenge to answer" },
         { new GatewayError.ChallengeMismatch(Vehicle), "ChallengeMismatch", "the signed challenge is not the one issued" },
         { new GatewayError.ChallengeExpired(Vehicle, GatewayProtocol.ChallengeLifetime), "ChallengeExpired", "a challenge must be answered within 60 s" },
@@ -52,8 +53,11 @@ public sealed class GatewayErrorTests
     [MemberData(nameof(Errors))]
     public void Each_error_is_written_as_the_frame_devices_have_always_been_sent(GatewayError error, string code, string message)
     {
-        // The gateway wrote error frames from an anonymous object: the frame is the same, escaping included.
-        var expected = JsonSerializer.SerializeToUtf8Bytes(new { op = "error", id = error.Id, device = error.Device?.Value, code, message });
+        // The gateway wrote error frames from an anonymous object: the frame is the same, escaping included; a "busy,
+        // retry" refusal that says when to come back adds retryAfter at the end.
+        var expected = error.RetryAfterSeconds is { } retryAfter
+            ? JsonSerializer.SerializeToUtf8Bytes(new { op = "error", id = error.Id, device = error.Device?.Value, code, message, retryAfter })
+            : JsonSerializer.SerializeToUtf8Bytes(new { op = "error", id = error.Id, device = error.Device?.Value, code, message });
         Assert.Equal(expected, GatewayFrameWriter.Error(error));
     }
 
@@ -80,5 +84,15 @@ public sealed class GatewayErrorTests
         using var frame = JsonDocument.Parse(written);
         var reply = WireJson.Read<ErrorReply>(frame.RootElement);
         Assert.Equal(new ErrorReply(9, Vehicle, "UnknownAction", "action 'channel.fly' is not known"), reply);
+    }
+
+    [Fact]
+    public void A_busy_node_says_in_the_error_frame_when_to_say_hello_again_and_only_then()
+    {
+        using var behind = JsonDocument.Parse(GatewayFrameWriter.Error(new GatewayError.GatewayBusy(Vehicle, 1000, RetryAfter: 4)));
+        Assert.Equal(4, WireJson.Read<ErrorReply>(behind.RootElement).RetryAfter);
+        using var full = JsonDocument.Parse(GatewayFrameWriter.Error(new GatewayError.GatewayBusy(Vehicle, 1000)));
+        Assert.False(full.RootElement.TryGetProperty("retryAfter", out _));
+        Assert.Null(WireJson.Read<ErrorReply>(full.RootElement).RetryAfter);
     }
 }

@@ -14,8 +14,8 @@ namespace Energy.Bench.Storms;
 /// subprotocol, one frame a message). It connects, says hello, signs the challenge with its key, and once welcomed
 /// makes its first call: it reads its payment channel (channel.get), as a vehicle does when it comes back. Every step
 /// is timed out after <see cref="CallTimeout"/>. The gateway's "busy, retry" answers are honoured and counted apart from
-/// errors: an HTTP 503 with Retry-After at the upgrade, and GatewayBusy to a hello (which names no wait:
-/// <see cref="BusyWait"/>). Events the network pushes meanwhile are read and passed over.
+/// errors: an HTTP 503 with Retry-After at the upgrade, and GatewayBusy to a hello (after its retryAfter, or
+/// <see cref="BusyWait"/> when it names none). Events the network pushes meanwhile are read and passed over.
 /// A device keeps its key's seed and opens the key only to sign: an open key lives in guarded memory that takes four
 /// memory mappings, and tens of thousands of them would pass the process's limit (65,530 on Linux).
 /// </summary>
@@ -104,10 +104,10 @@ public sealed class GatewayDevice
                 var body = JsonSerializer.Deserialize<ChallengeReply>(_socket.Message.Span, WireJson.Options)!.Challenge;
                 return Signed<AuthenticationChallenge>.Decode([.. body, .. new byte[Ed25519Signatures.SignatureBytes]]).Unwrap().Payload;
             }
-            if (reply.Op == GatewayOps.Error && ErrorCode() == nameof(GatewayError.GatewayBusy) && attempt < MaxRetries)
+            if (reply.Op == GatewayOps.Error && Error() is { Code: nameof(GatewayError.GatewayBusy) } busy && attempt < MaxRetries)
             {
                 recorder.AskedToRetry("hello GatewayBusy");
-                await Task.Delay(BusyWait, token);
+                await Task.Delay(busy.RetryAfter is { } seconds ? TimeSpan.FromSeconds(seconds) : BusyWait, token);
                 continue;
             }
             Fail(recorder, $"hello: {Describe(reply)}");
@@ -154,7 +154,9 @@ public sealed class GatewayDevice
     /// <summary>The gateway's close reasons start with their code ("AuthenticationTimeout: ..."): the code names the error kind.</summary>
     private static string CloseReasonCode(string reason) => reason.Split(':', 2)[0];
 
-    private string? ErrorCode() => JsonSerializer.Deserialize<ErrorReply>(_socket!.Message.Span, WireJson.Options)?.Code;
+    private ErrorReply? Error() => JsonSerializer.Deserialize<ErrorReply>(_socket!.Message.Span, WireJson.Options);
+
+    private string? ErrorCode() => Error()?.Code;
 
     private string Describe(GatewayReply reply) => reply.Op == GatewayOps.Error ? $"error {ErrorCode()}" : $"unexpected {reply.Op}";
 

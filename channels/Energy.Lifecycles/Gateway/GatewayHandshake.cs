@@ -58,10 +58,18 @@ public static class GatewayHandshake
     {
         if (Registration(hello.Device, registered, revokedOnNode) is { } refused) return Refuse(state, refused);
         // Only the one hello in flight changes the challenges: what was counted before the registry answered still holds.
-        if (hello.TakesPlace && !place.Given) return Refuse(state, new GatewayError.GatewayBusy(hello.Device, place.NodeMax));
+        if (hello.TakesPlace && !place.Given) return Refuse(state, new GatewayError.GatewayBusy(hello.Device, place.NodeMax, place.RetryAfter));
         var challenge = new AuthenticationChallenge(network, PartyId.From(hello.Device), nonce, now);
         return new(state with { Challenges = state.Challenges.SetItem(hello.Device, challenge) }, new HandshakeAnswer.Challenge(hello.Device, challenge));
     }
+
+    /// <summary>
+    /// A hello that would take a place while the node is behind: refused before the registry is asked (asking it is the
+    /// work the node is behind with), saying when to come back; nothing changes. A hello that replaces a challenge the
+    /// device holds takes no place and goes on.
+    /// </summary>
+    public static HandshakeStep? Defer(GatewayHandshakeState state, HandshakeAnswer.LookUpToChallenge hello, ChallengePlace behind) =>
+        hello.TakesPlace && !behind.Given ? Refuse(state, new GatewayError.GatewayBusy(hello.Device, behind.NodeMax, behind.RetryAfter)) : null;
 
     /// <summary>
     /// An auth: the signed challenge must be the one issued to the device on this connection and still live. The

@@ -25,9 +25,14 @@ public sealed record GatewayHandshakeState(
 
 /// <summary>
 /// The node's answer when a hello asked it for one more challenge place: given or not, and how many challenges the node
-/// holds at most over every connection.
+/// holds at most over every connection; when the node is behind (the devices it took on have waited too long), the
+/// seconds after which to say hello again.
 /// </summary>
-public readonly record struct ChallengePlace(bool Given, int NodeMax);
+public readonly record struct ChallengePlace(bool Given, int NodeMax, int? RetryAfter = null)
+{
+    /// <summary>No place: the node is behind, and a device is to come back after <paramref name="retryAfter"/> seconds.</summary>
+    public static ChallengePlace Behind(int nodeMax, int retryAfter) => new(false, nodeMax, retryAfter);
+}
 
 /// <summary>A frame's outcome: the connection's next state and what it answers (or must learn before it can).</summary>
 public readonly record struct HandshakeStep(GatewayHandshakeState State, HandshakeAnswer Answer);

@@ -9,9 +9,9 @@ namespace Energy.Cluster.Gateway;
 /// <summary>
 /// The calls of one gateway connection's authenticated devices, each asked of the entity that answers it and answered
 /// by id. Calls are pipelined, at most <see cref="GatewayProtocol.MaxCallsInFlight"/> at once: past it the connection's
-/// reader waits until one is answered.
+/// reader waits until one is answered. Each is held (<see cref="HeldCalls"/>) until its entity answers.
 /// </summary>
-internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, string replyPath, CancellationToken stop) : IDisposable
+internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, HeldCalls held, string replyPath, CancellationToken stop) : IDisposable
 {
     private readonly SemaphoreSlim _inFlight = new(GatewayProtocol.MaxCallsInFlight);
 
@@ -49,6 +49,7 @@ internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, s
 
     private async Task<byte[]> AskAsync(GatewayFrame frame, object command, System.Diagnostics.Activity? span)
     {
+        using var holding = held.Hold();
         try
         {
             var asked = network.AskForDevice(command, stop);

@@ -23,6 +23,7 @@ internal sealed class DeviceConnection : IDisposable
     private readonly GatewaySocket _socket;
     private readonly EnergyNetwork _network;
     private readonly GatewayChallengeBudget _budget;
+    private readonly HeldCalls _held;
     private readonly RevocationList _revocations;
     private readonly AuthenticationDeadline _deadline;
     private readonly DeviceCalls _calls;
@@ -34,17 +35,18 @@ internal sealed class DeviceConnection : IDisposable
     private GatewayHandshakeState _handshake = GatewayHandshakeState.Empty;
     private GatewayClose? _closing;
 
-    public DeviceConnection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, bool batching, CancellationToken aborted)
+    public DeviceConnection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, HeldCalls held, bool batching, CancellationToken aborted)
     {
         _network = network;
         _budget = budget;
+        _held = held;
         _batching = batching;
         _revocations = RevocationList.Get(network.System);
         _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
         _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _socket.Outgoing, () => _stop.Cancel(), Replaced));
-        _calls = new DeviceCalls(network, _socket, GatewayConnection.PathOf(_actor, network.System), _stop.Token);
+        _calls = new DeviceCalls(network, _socket, held, GatewayConnection.PathOf(_actor, network.System), _stop.Token);
     }
 
     private Timestamp Now => _network.Settings.Clock.Now;
@@ -164,6 +166,12 @@ internal sealed class DeviceConnection : IDisposable
     /// <summary>A challenge for a registered, unrevoked device, in a place the node gives for it (none is taken for a device the registry does not admit).</summary>
     private async Task<byte[]> ChallengeAsync(HandshakeAnswer.LookUpToChallenge hello)
     {
+        if (_held.Busy)
+        {
+            var behind = ChallengePlace.Behind(_budget.Max, (int)_held.RetryAfter.TotalSeconds);
+            lock (_gate)
+                if (GatewayHandshake.Defer(_handshake, hello, behind) is { } deferred) return FrameOf(Settle(deferred));
+        }
         var (registered, silent) = await LookUpAsync(hello.Device);
         if (silent is not null) return DeviceGateway.Error(silent);
         var revoked = _revocations.IsRevoked(hello.Device);
@@ -186,6 +194,7 @@ internal sealed class DeviceConnection : IDisposable
     /// <summary>What the registry holds for a device (null: not registered), or Timeout; the wait is the network's time, not the client's.</summary>
     private async Task<(DeviceView? Registered, GatewayError? Silent)> LookUpAsync(DeviceId device)
     {
+        using var holding = _held.Hold();
         try { return (await _deadline.NetworkAsync(_network.AskForDevice(new GetDevice(device), _stop.Token)) as DeviceView, null); }
         catch (OperationCanceledException) when (!_stop.IsCancellationRequested) { return (null, new GatewayError.Timeout(null, device, "registry")); }
     }

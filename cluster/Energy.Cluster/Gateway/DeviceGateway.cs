@@ -1,9 +1,11 @@
+using System.Globalization;
 using Energy.Cluster.Network;
 using Energy.Lifecycles.Gateway;
 using Energy.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Energy.Cluster.Gateway;
@@ -24,6 +26,10 @@ namespace Energy.Cluster.Gateway;
 /// <see cref="GatewayProtocol.MaxChallengesPerConnection"/> outstanding on a connection and
 /// <see cref="EnergySettings.MaxGatewayChallenges"/> on the node; a connection on which no device has
 /// authenticated within <see cref="EnergySettings.GatewayAuthenticationTimeout"/> is closed.
+/// The node holds its registry lookups and its devices' calls (<see cref="HeldCalls"/>, keyed <see cref="HeldCallsKey"/>);
+/// once the oldest of them have waited too long it is waking entities more slowly than devices arrive, and it takes on
+/// no more until it has caught up: a new connection is refused at the door with 503 and Retry-After, a hello that would
+/// take a challenge place with GatewayBusy naming when to come back. Calls of authenticated devices are still held.
 /// </summary>
 public static class DeviceGateway
 {
@@ -33,13 +39,17 @@ public static class DeviceGateway
     /// <summary>How long a connection closed for want of authentication waits for the client's close before it is cut.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
+    /// <summary>The service key of the gateway's <see cref="HeldCalls"/> (the unkeyed one is OCPP's).</summary>
+    public const string HeldCallsKey = "gateway";
+
     public static IEndpointRouteBuilder MapDeviceGateway(this IEndpointRouteBuilder app)
     {
         app.Map(GatewayProtocol.Path, HandleAsync);
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget, IHostApplicationLifetime lifetime)
+    private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget,
+        [FromKeyedServices(HeldCallsKey)] HeldCalls held, IHostApplicationLifetime lifetime)
     {
         var requested = context.WebSockets.WebSocketRequestedProtocols;
         var subprotocol = requested.Contains(GatewayProtocol.BatchingSubprotocol) ? GatewayProtocol.BatchingSubprotocol
@@ -50,8 +60,16 @@ public static class DeviceGateway
             await context.Response.WriteAsync($"a WebSocket connection with the {GatewayProtocol.BatchingSubprotocol} or {GatewayProtocol.Subprotocol} subprotocol is expected");
             return;
         }
+        if (held.Busy)
+        {
+            // Behind with the devices it took on: a new connection comes back later rather than adding to what the node holds.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = ((int)held.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync("the node is busy; connect again after Retry-After seconds");
+            return;
+        }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
-        using var session = new DeviceConnection(socket, network, budget, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
+        using var session = new DeviceConnection(socket, network, budget, held, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
         using var stopping = lifetime.ApplicationStopping.Register(session.NodeStopping);
         EnergyMetrics.GatewayConnections.Add(1);
         try { await session.RunAsync(); }

@@ -3,14 +3,15 @@ using System.Diagnostics;
 namespace Energy.Cluster.Gateway;
 
 /// <summary>
-/// The calls from charge points a node is holding: asked of an entity and not answered yet. A node that wakes entities
+/// The calls from charge points (one instance; the device gateway's lookups and calls are another) a node is holding:
+/// asked of an entity and not answered yet. A node that wakes entities
 /// after a restart holds a call until its entity answers (within <see cref="EnergySettings.DeviceCallHold"/>, below the
 /// time a charger waits) instead of answering an error because it is slow. The node is busy when it holds
 /// <see cref="Max"/> calls, or when a backlog of them (the <see cref="Backlog"/> oldest) has waited longer than
 /// <see cref="LongestWait"/>: it is then waking entities more slowly than chargers arrive, and every call it takes on
 /// would only wait longer. A few slow calls (an entity waiting on a node that is down) are not a backlog, so they do
 /// not make the node busy for every other charger. Busy, it
-/// says so the ways OCPP 1.6 defines: a new connection is refused at the door with HTTP 503 and Retry-After, and a
+/// says so the ways OCPP 1.6 defines (the gateway's own ways are <see cref="DeviceGateway"/>'s): a new connection is refused at the door with HTTP 503 and Retry-After, and a
 /// BootNotification is answered Pending with the interval after which to boot again. Every other call of a connected
 /// charger is still held: a connection has one call in flight at a time, so what is held is bounded by the connections
 /// admitted. The wait bound keeps the answers the node gives prompt; the chargers it defers come back when it has

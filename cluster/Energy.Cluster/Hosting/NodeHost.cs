@@ -80,6 +80,15 @@ public sealed class NodeConfiguration
     /// </summary>
     public int OcppLongestHoldMs { get; set; } = 500;
 
+    /// <summary>Registry lookups and calls of gateway devices the node holds at most before it refuses new connections (503) and new hellos (GatewayBusy).</summary>
+    public int GatewayMaxHeldCalls { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long a backlog of the gateway's held lookups and calls (its 32 oldest) may have waited, in milliseconds (50 ms to 25 s), before
+    /// the node refuses new connections (503) and new hellos (GatewayBusy), each saying when to come back.
+    /// </summary>
+    public int GatewayLongestHoldMs { get; set; } = 500;
+
     /// <summary>
     /// How long an OCPP upgrade may wait for its turn to have its password checked (PBKDF2, one check per core at a
     /// time), in milliseconds; past it the upgrade is answered 503 with Retry-After.
@@ -173,6 +182,8 @@ public static class NodeHost
             GatewayAuthenticationTimeout = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayAuthenticationMs, 100, 300_000)),
             OcppMaxHeldCalls = Math.Clamp(configuration.OcppMaxHeldCalls, 0, 1_000_000),
             OcppLongestHold = TimeSpan.FromMilliseconds(Math.Clamp(configuration.OcppLongestHoldMs, 50, 25_000)),
+            GatewayMaxHeldCalls = Math.Clamp(configuration.GatewayMaxHeldCalls, 0, 1_000_000),
+            GatewayLongestHold = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayLongestHoldMs, 50, 25_000)),
             DownCrashedNodes = configuration.DownCrashedNodes,
         };
 
@@ -241,6 +252,7 @@ public static class NodeHost
         builder.Services.AddSingleton(Gateway.AdmittedPasswords.Open(configuration.DataDirectory));
         builder.Services.AddHostedService(sp => new Gateway.AdmittedPasswordsKeeper(sp.GetRequiredService<Gateway.AdmittedPasswords>(), configuration.DataDirectory));
         builder.Services.AddSingleton(new Gateway.HeldCalls(settings.OcppMaxHeldCalls, settings.OcppLongestHold));
+        builder.Services.AddKeyedSingleton(Gateway.DeviceGateway.HeldCallsKey, new Gateway.HeldCalls(settings.GatewayMaxHeldCalls, settings.GatewayLongestHold));
         foreach (var module in modules)
         {
             builder.Services.AddSingleton(module);

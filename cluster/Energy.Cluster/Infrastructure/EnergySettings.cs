@@ -140,6 +140,12 @@ public sealed record EnergySettings(
     /// <summary>Gateway challenges outstanding on this node at once, over every connection; past this a hello is refused (GatewayBusy).</summary>
     public int MaxGatewayChallenges { get; init; } = 50_000;
 
+    /// <summary>Registry lookups and calls of gateway devices a node holds at most before it is busy (see <see cref="Gateway.HeldCalls"/>).</summary>
+    public int GatewayMaxHeldCalls { get; init; } = 10_000;
+
+    /// <summary>How long a backlog of the gateway's held lookups and calls may have waited before the node is busy (see <see cref="Gateway.HeldCalls"/>).</summary>
+    public TimeSpan GatewayLongestHold { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Whether a member whose remoting port refuses connections is downed at once, by a majority (the node's <c>CrashedNodeDowning</c>).</summary>
     public bool DownCrashedNodes { get; init; } = true;
 

@@ -22,6 +22,7 @@ public sealed class GatewayHandshakeProperties
     private const int RevokedInRegistry = 18;
     private const int Unregistered = 19;
     private const int NodePlaces = 100;
+    private const int BehindRetryAfter = 3;
     private static readonly Timestamp Start = new(1_800_000_000_000);
     private static readonly long LifetimeMs = (long)GatewayProtocol.ChallengeLifetime.TotalMilliseconds;
     private static readonly DeviceId[] Ids = [.. Enumerable.Range(0, Devices).Select(i => DeviceId.Of($"device-{i}"))];
@@ -30,7 +31,7 @@ public sealed class GatewayHandshakeProperties
 
     private enum Move { HelloEveryDevice, Hello, Answer, Forge, Replay, AnswerLate, Call, RevokeOnNode, Replace, Advance, UnknownOp }
 
-    private sealed record Step(Move Move, int Device, bool PlaceGiven, long AdvanceMs);
+    private sealed record Step(Move Move, int Device, bool PlaceGiven, long AdvanceMs, bool NodeBehind);
 
     private static readonly Gen<Step> Steps =
         from move in Gen.Frequency(
@@ -49,7 +50,8 @@ public sealed class GatewayHandshakeProperties
         from device in Gen.Frequency((3, Gen.Choose(0, 2)), (1, Gen.Choose(0, Devices - 1)))
         from placeGiven in Gen.Frequency((9, Gen.Constant(true)), (1, Gen.Constant(false)))
         from advance in Gen.Choose(0, 20_000)
-        select new Step(move, device, placeGiven, advance);
+        from behind in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select new Step(move, device, placeGiven, advance, behind);
 
     private static readonly Arbitrary<Step[]> Scripts = (
         from length in Gen.Choose(1, 60)
@@ -142,6 +144,26 @@ public sealed class GatewayHandshakeProperties
         });
 
     [Property(MaxTest = 200)]
+    public Property A_node_behind_takes_on_no_new_device_and_says_when_to_come_back_but_a_device_holding_a_challenge_gets_a_new_one() =>
+        Prop.ForAll(Scripts, script =>
+        {
+            foreach (var played in Play(script).Where(p => p.Step.Move == Move.Hello && p.Step.NodeBehind))
+            {
+                var device = Ids[played.Step.Device];
+                var holding = played.Before.Challenges.TryGetValue(device, out var held) && !GatewayHandshake.Expired(held, new Timestamp(played.NowMs));
+                if (played.Answer is HandshakeAnswer.Challenge) Assert.True(holding, $"{device} was given a place while the node was behind");
+                if (played.Answer is HandshakeAnswer.Refused { Error: GatewayError.GatewayBusy busy })
+                {
+                    Assert.Equal(BehindRetryAfter, busy.RetryAfterSeconds);
+                    Assert.False(played.After.Challenges.ContainsKey(device));
+                }
+                // Neither a stranger nor a revoked device is told more than that the node is busy: the registry was not asked.
+                if (!holding && !played.Before.Authenticated.Contains(device) && Code(played.Answer) is not (nameof(GatewayError.TooManyDevices) or nameof(GatewayError.TooManyChallenges)))
+                    Assert.Equal(nameof(GatewayError.GatewayBusy), Code(played.Answer));
+            }
+        });
+
+    [Property(MaxTest = 200)]
     public Property A_connection_closes_when_its_last_device_authenticated_on_a_newer_one() =>
         Prop.ForAll(Scripts, script =>
         {
@@ -190,6 +212,12 @@ public sealed class GatewayHandshakeProperties
                     taken = GatewayHandshake.Receive(state, Frame(GatewayFrameWriter.Hello(device)), at, revoked);
                     if (taken.Answer is HandshakeAnswer.LookUpToChallenge hello)
                     {
+                        // A node behind with the devices it took on refuses a hello before it asks the registry, as the shell does.
+                        if (step.NodeBehind && GatewayHandshake.Defer(taken.State, hello, ChallengePlace.Behind(NodePlaces, BehindRetryAfter)) is { } deferred)
+                        {
+                            taken = deferred;
+                            break;
+                        }
                         var place = new ChallengePlace(hello.TakesPlace && step.PlaceGiven, NodePlaces);
                         taken = GatewayHandshake.Challenge(taken.State, hello, Registered(step.Device), revoked, place, TestParties.Network, Nonce(++nonces), at);
                     }

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Net.WebSockets;
+using Energy.Wire;
+
+namespace Energy.Node.Tests;
+
+/// <summary>A node configured to hold no charge point calls and no gateway lookups or calls at all: always busy.</summary>
+public sealed class BusyNodeFixture() : AgentNodeFixture("--Energy:OcppMaxHeldCalls=0", "--Energy:GatewayMaxHeldCalls=0");
+
+/// <summary>A busy node refuses a new OCPP or gateway connection at the door, the way HTTP says "come back later", before any upgrade.</summary>
+public sealed class BusyNodeTests(BusyNodeFixture fixture) : IClassFixture<BusyNodeFixture>
+{
+    [Fact]
+    public async Task A_busy_node_refuses_a_new_charge_point_connection_with_503_and_Retry_After_even_with_the_right_password()
+    {
+        const string Password = "a busy charger's password";
+        using (var chargers = new OcppChargers(fixture.Node, "cpo-busy"))
+        {
+            await chargers.AdmitAsync();
+            await chargers.ChargerAsync("cp-busy-1", Password);
+        }
+        using var attempt = await OcppClient.TryConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/"), "cp-busy-1", Password);
+        Assert.Equal(503, attempt.Status);
+        Assert.Null(attempt.Socket);
+        Assert.Equal("1", attempt.RetryAfter);
+        // A stranger learns nothing more from a busy node than that it is busy.
+        using var stranger = await OcppClient.TryConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}/ocpp/"), "cp-nobody", "guess");
+        Assert.Equal(503, stranger.Status);
+    }
+
+    [Fact]
+    public async Task A_busy_node_refuses_a_new_gateway_connection_with_503_and_Retry_After_before_any_hello()
+    {
+        foreach (var subprotocol in new[] { GatewayProtocol.BatchingSubprotocol, GatewayProtocol.Subprotocol })
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.AddSubProtocol(subprotocol);
+            socket.Options.CollectHttpResponseDetails = true;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Node.Port}{GatewayProtocol.Path}"), timeout.Token));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, socket.HttpStatusCode);
+            Assert.Equal("1", Assert.Single(socket.HttpResponseHeaders!["Retry-After"]));
+        }
+    }
+}
