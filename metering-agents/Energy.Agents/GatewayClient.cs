@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -15,7 +17,8 @@ namespace Energy.Agents;
 /// its own; a gateway box carries many constrained ones). Each device authenticates by signing the
 /// challenge the network sends; its key never leaves this process. Calls are pipelined and matched to
 /// their answers by id; events for a device go to the handler it registered. It asks for the batching
-/// subprotocol: frames that are ready together then travel as one message, both ways.
+/// subprotocol: frames that are ready together then travel as one message, both ways. A busy node's "busy, retry"
+/// (HTTP 503 at the upgrade, GatewayBusy to a hello) is honoured: tried again after the wait it names, a few times.
 /// </summary>
 public sealed class GatewayClient : IAsyncDisposable
 {
@@ -32,6 +35,12 @@ public sealed class GatewayClient : IAsyncDisposable
 
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How many times a busy node is tried again, by default, before its refusal is the caller's.</summary>
+    public const int BusyRetries = 10;
+
+    /// <summary>The wait when a busy node names none, and the longest one honoured.</summary>
+    private static readonly TimeSpan BusyWait = TimeSpan.FromSeconds(1), LongestBusyWait = TimeSpan.FromSeconds(60);
+
     /// <summary>Raised for frames the network sends that answer nothing (errors without an id, for instance).</summary>
     public event Action<JsonElement>? Unmatched;
 
@@ -47,31 +56,73 @@ public sealed class GatewayClient : IAsyncDisposable
 
     public static Task<GatewayClient> ConnectAsync(Uri node, CancellationToken token = default) => ConnectAsync(node, batching: true, token);
 
-    /// <summary>Connects, asking for batching unless <paramref name="batching"/> is false.</summary>
-    public static async Task<GatewayClient> ConnectAsync(Uri node, bool batching, CancellationToken token = default)
+    /// <summary>
+    /// Connects, asking for batching unless <paramref name="batching"/> is false. A node that answers 503 (busy) is tried
+    /// again after its Retry-After, at most <paramref name="busyRetries"/> times; then its refusal is thrown.
+    /// </summary>
+    public static Task<GatewayClient> ConnectAsync(Uri node, bool batching, CancellationToken token = default) => ConnectAsync(node, batching, BusyRetries, token);
+
+    /// <inheritdoc cref="ConnectAsync(Uri, bool, CancellationToken)"/>
+    public static async Task<GatewayClient> ConnectAsync(Uri node, bool batching, int busyRetries, CancellationToken token = default)
     {
-        var client = new GatewayClient();
-        if (batching) client._socket.Options.AddSubProtocol(GatewayProtocol.BatchingSubprotocol);
-        client._socket.Options.AddSubProtocol(GatewayProtocol.Subprotocol);
         var scheme = node.Scheme == "https" ? "wss" : "ws";
-        await client._socket.ConnectAsync(new UriBuilder(node) { Scheme = scheme, Path = GatewayProtocol.Path }.Uri, token);
-        client._reader = Task.Run(client.ReadAsync, CancellationToken.None);
-        client._overdue = new Timer(static state => ((GatewayClient)state!).FailOverdueCalls(), client, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        client._writer = Task.Run(client.WriteAsync, CancellationToken.None);
-        return client;
+        var uri = new UriBuilder(node) { Scheme = scheme, Path = GatewayProtocol.Path }.Uri;
+        for (var attempt = 0; ; attempt++)
+        {
+            var client = new GatewayClient();
+            if (batching) client._socket.Options.AddSubProtocol(GatewayProtocol.BatchingSubprotocol);
+            client._socket.Options.AddSubProtocol(GatewayProtocol.Subprotocol);
+            client._socket.Options.CollectHttpResponseDetails = true;
+            try
+            {
+                await client._socket.ConnectAsync(uri, token);
+                return client.Start();
+            }
+            catch (WebSocketException) when (client._socket.HttpStatusCode == HttpStatusCode.ServiceUnavailable && attempt < busyRetries)
+            {
+                var retryAfter = client._socket.HttpResponseHeaders?.GetValueOrDefault("Retry-After")?.FirstOrDefault();
+                client._socket.Dispose();
+                client._stop.Dispose();
+                await Task.Delay(BusyWaitOf(int.TryParse(retryAfter, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? seconds : null), token);
+            }
+        }
+    }
+
+    private static TimeSpan BusyWaitOf(int? seconds) =>
+        seconds is { } named ? TimeSpan.FromSeconds(Math.Clamp(named, 1, LongestBusyWait.TotalSeconds)) : BusyWait;
+
+    private GatewayClient Start()
+    {
+        _reader = Task.Run(ReadAsync, CancellationToken.None);
+        _overdue = new Timer(static state => ((GatewayClient)state!).FailOverdueCalls(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _writer = Task.Run(WriteAsync, CancellationToken.None);
+        return this;
     }
 
     /// <summary>Says hello for a device, signs the challenge with its key and waits for the welcome.</summary>
     public async Task<JsonElement> AuthenticateAsync(DeviceId device, DeviceKeyPair key, Func<string, JsonElement, ValueTask>? onEvent = null)
     {
         if (onEvent is not null) _handlers[device.Value] = onEvent;
-        var challengeFrame = await HandshakeAsync(device, GatewayFrameWriter.Hello(device));
+        var challengeFrame = await HelloAsync(device);
         if (GatewayReply.Read(challengeFrame).Op == GatewayOps.Welcome) return challengeFrame;
         var body = WireJson.Read<ChallengeReply>(challengeFrame).Challenge;
         var challenge = Signed<AuthenticationChallenge>.Decode([.. body, .. new byte[Ed25519Signatures.SignatureBytes]]).Unwrap().Payload;
         if (!challenge.Party.Is(device)) throw new GatewayRefusedException(nameof(GatewayError.ChallengeMismatch), $"the challenge names {challenge.Party}, not {device}");
         var signed = Signed<AuthenticationChallenge>.Sign(challenge, key);
         return await HandshakeAsync(device, GatewayFrameWriter.Auth(device, signed.Wire));
+    }
+
+    /// <summary>A hello, said again after the wait a busy node names (GatewayBusy), at most <see cref="BusyRetries"/> times.</summary>
+    private async Task<JsonElement> HelloAsync(DeviceId device)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try { return await HandshakeAsync(device, GatewayFrameWriter.Hello(device)); }
+            catch (GatewayRefusedException busy) when (busy.Code == nameof(GatewayError.GatewayBusy) && attempt < BusyRetries)
+            {
+                await Task.Delay(BusyWaitOf(busy.RetryAfterSeconds), _stop.Token);
+            }
+        }
     }
 
     /// <summary>Sends a raw hello or auth frame (tests use it to play hostile clients) and returns the answer.</summary>
@@ -270,13 +321,16 @@ public sealed class GatewayClient : IAsyncDisposable
     }
 }
 
-public sealed class GatewayRefusedException(string code, string message) : Exception($"{code}: {message}")
+public sealed class GatewayRefusedException(string code, string message, int? retryAfterSeconds = null) : Exception($"{code}: {message}")
 {
     public string Code { get; } = code;
+
+    /// <summary>For a "busy, retry" refusal, the seconds after which to try again, when the node named them.</summary>
+    public int? RetryAfterSeconds { get; } = retryAfterSeconds;
 
     public static GatewayRefusedException From(JsonElement frame)
     {
         var error = WireJson.Read<ErrorReply>(frame);
-        return new(error.Code ?? "Unknown", error.Message ?? "");
+        return new(error.Code ?? "Unknown", error.Message ?? "", error.RetryAfter);
     }
 }

@@ -42,4 +42,15 @@ public sealed class BusyNodeTests(BusyNodeFixture fixture) : IClassFixture<BusyN
             Assert.Equal("1", Assert.Single(socket.HttpResponseHeaders!["Retry-After"]));
         }
     }
+
+    [Fact]
+    public async Task A_device_agent_honours_a_busy_gateway_s_Retry_After_and_gives_up_with_its_refusal()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() =>
+            Energy.Agents.GatewayClient.ConnectAsync(new Uri($"http://127.0.0.1:{fixture.Node.Port}/"), batching: true, busyRetries: 1));
+        // One retry after the node's Retry-After of a second: an agent that did not wait would have failed at once.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"gave up after {clock.Elapsed.TotalMilliseconds:0} ms");
+        Assert.Contains("503", refused.Message, StringComparison.Ordinal);
+    }
 }

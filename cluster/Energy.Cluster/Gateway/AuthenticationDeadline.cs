@@ -5,15 +5,24 @@ namespace Energy.Cluster.Gateway;
 /// <summary>
 /// The bound within which a gateway connection must authenticate a device, counted in the client's time, not the
 /// node's: the time the connection's hellos and authentications waited for the network (a registry entity waking after
-/// a restart) is not counted, and the bound does not run out while one waits.
+/// a restart) is not counted, and the bound does not run out while one waits. Nor is the time the node asked the client
+/// to wait before it says hello again (GatewayBusy names it), up to <see cref="MostExcused"/> over the connection's life:
+/// a client that obeys a busy node is not closed for it, and a stranger cannot keep a connection by being told to wait.
 /// </summary>
 internal sealed class AuthenticationDeadline(TimeSpan bound)
 {
+    /// <summary>The most waiting a node's "come back later" adds to the bound, over a connection's life.</summary>
+    public static readonly TimeSpan MostExcused = TimeSpan.FromSeconds(60);
+
     private readonly long _opened = Stopwatch.GetTimestamp();
     private long _networkTicks;
+    private long _excusedTicks;
     private int _networkAsks;
 
     public TimeSpan Bound => bound;
+
+    /// <summary>The waits the node asked of the client so far, not counted.</summary>
+    public TimeSpan Excused => TimeSpan.FromTicks(Volatile.Read(ref _excusedTicks));
 
     /// <summary>Waits for the network, the wait counted as the network's time.</summary>
     public async Task<T> NetworkAsync<T>(Task<T> asked)
@@ -28,12 +37,23 @@ internal sealed class AuthenticationDeadline(TimeSpan bound)
         }
     }
 
+    /// <summary>The node told the client to come back after <paramref name="wait"/>: that time is the node's, up to <see cref="MostExcused"/> in all.</summary>
+    public void Excuse(TimeSpan wait)
+    {
+        while (true)
+        {
+            var excused = Volatile.Read(ref _excusedTicks);
+            var next = Math.Min(MostExcused.Ticks, excused + Math.Max(0, wait.Ticks));
+            if (Interlocked.CompareExchange(ref _excusedTicks, next, excused) == excused) return;
+        }
+    }
+
     /// <summary>True once the bound has passed with no device authenticated; false as soon as one is, or when the connection stops.</summary>
     public async Task<bool> PassedUnauthenticatedAsync(Func<bool> authenticated, CancellationToken stop)
     {
         while (true)
         {
-            var left = bound - (Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks)));
+            var left = bound - (Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks) + Volatile.Read(ref _excusedTicks)));
             if (left <= TimeSpan.Zero && Volatile.Read(ref _networkAsks) == 0) break;
             try { await Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(100), stop); }
             catch (OperationCanceledException) { return false; }

@@ -170,7 +170,14 @@ internal sealed class DeviceConnection : IDisposable
         {
             var behind = ChallengePlace.Behind(_budget.Max, (int)_held.RetryAfter.TotalSeconds);
             lock (_gate)
-                if (GatewayHandshake.Defer(_handshake, hello, behind) is { } deferred) return FrameOf(Settle(deferred));
+            {
+                if (GatewayHandshake.Defer(_handshake, hello, behind) is { } deferred)
+                {
+                    // The client is to wait: its time to authenticate does not run meanwhile.
+                    _deadline.Excuse(TimeSpan.FromSeconds(behind.RetryAfter!.Value));
+                    return FrameOf(Settle(deferred));
+                }
+            }
         }
         var (registered, silent) = await LookUpAsync(hello.Device);
         if (silent is not null) return DeviceGateway.Error(silent);

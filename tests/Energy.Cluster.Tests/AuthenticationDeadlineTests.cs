@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using Energy.Cluster.Gateway;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>
+/// A gateway connection's time to authenticate is the client's: the time its lookups waited for the network, and the
+/// waits a busy node asked of it, are the node's.
+/// </summary>
+public sealed class AuthenticationDeadlineTests
+{
+    [Fact]
+    public async Task A_wait_the_busy_node_asked_for_is_not_counted_against_the_client()
+    {
+        var bound = TimeSpan.FromMilliseconds(100);
+        var excused = new AuthenticationDeadline(bound);
+        excused.Excuse(TimeSpan.FromMilliseconds(600));
+        var plain = new AuthenticationDeadline(bound);
+
+        var clock = Stopwatch.StartNew();
+        Assert.True(await plain.PassedUnauthenticatedAsync(() => false, CancellationToken.None));
+        var plainPassed = clock.Elapsed;
+        Assert.True(await excused.PassedUnauthenticatedAsync(() => false, CancellationToken.None));
+        // The excused deadline runs out no sooner than the bound and the wait together.
+        Assert.True(clock.Elapsed >= bound + TimeSpan.FromMilliseconds(600), $"passed after {clock.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(plainPassed < bound + TimeSpan.FromMilliseconds(600), $"the plain deadline passed after {plainPassed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public void What_a_busy_node_excuses_is_bounded_over_a_connection_s_life()
+    {
+        var deadline = new AuthenticationDeadline(TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 1_000; i++) deadline.Excuse(TimeSpan.FromSeconds(30));
+        Assert.Equal(AuthenticationDeadline.MostExcused, deadline.Excused);
+    }
+}
