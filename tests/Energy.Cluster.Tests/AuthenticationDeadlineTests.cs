@@ -27,6 +27,29 @@ public sealed class AuthenticationDeadlineTests
     }
 
     [Fact]
+    public async Task The_deadline_does_not_pass_while_the_node_is_busy_and_passes_once_it_has_caught_up()
+    {
+        var busy = true;
+        var deadline = new AuthenticationDeadline(TimeSpan.FromMilliseconds(100), () => Volatile.Read(ref busy));
+        var passed = deadline.PassedUnauthenticatedAsync(() => false, CancellationToken.None);
+        // Past the bound, the deadline excuses the busy node's time rather than closing the connection.
+        await AwaitAssert(() => Assert.True(deadline.Excused > TimeSpan.Zero));
+        Assert.False(passed.IsCompleted);
+        Volatile.Write(ref busy, false);
+        Assert.True(await passed.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    private static async Task AwaitAssert(Action assertion)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try { assertion(); return; }
+            catch (Xunit.Sdk.XunitException) when (clock.Elapsed < TimeSpan.FromSeconds(10)) { await Task.Yield(); await Task.Delay(10); }
+        }
+    }
+
+    [Fact]
     public void What_a_busy_node_excuses_is_bounded_over_a_connection_s_life()
     {
         var deadline = new AuthenticationDeadline(TimeSpan.FromSeconds(10));

@@ -6,11 +6,14 @@ namespace Energy.Cluster.Gateway;
 /// The bound within which a gateway connection must authenticate a device, counted in the client's time, not the
 /// node's: the time the connection's hellos and authentications waited for the network (a registry entity waking after
 /// a restart) is not counted, and the bound does not run out while one waits. Nor is the time the node asked the client
-/// to wait before it says hello again (GatewayBusy names it), up to <see cref="MostExcused"/> over the connection's life:
-/// a client that obeys a busy node is not closed for it, and a stranger cannot keep a connection by being told to wait.
+/// to wait before it says hello again (GatewayBusy names it), nor any time past the bound while the node is busy (its
+/// frames then wait in its own queues), up to <see cref="MostExcused"/> over the connection's life: a client is not
+/// closed for the node's slowness or for obeying it, and a stranger cannot keep a connection open by it for long.
 /// </summary>
-internal sealed class AuthenticationDeadline(TimeSpan bound)
+internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBusy = null)
 {
+    private static readonly TimeSpan Recheck = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The most waiting a node's "come back later" adds to the bound, over a connection's life.</summary>
     public static readonly TimeSpan MostExcused = TimeSpan.FromSeconds(60);
 
@@ -54,8 +57,12 @@ internal sealed class AuthenticationDeadline(TimeSpan bound)
         while (true)
         {
             var left = bound - (Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks) + Volatile.Read(ref _excusedTicks)));
-            if (left <= TimeSpan.Zero && Volatile.Read(ref _networkAsks) == 0) break;
-            try { await Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(100), stop); }
+            if (left <= TimeSpan.Zero && Volatile.Read(ref _networkAsks) == 0)
+            {
+                if (nodeBusy?.Invoke() != true || Excused >= MostExcused) break;
+                Excuse(Recheck);
+            }
+            try { await Task.Delay(left > TimeSpan.Zero ? left : Recheck, stop); }
             catch (OperationCanceledException) { return false; }
             if (authenticated()) return false;
         }

@@ -42,7 +42,7 @@ internal sealed class DeviceConnection : IDisposable
         _held = held;
         _batching = batching;
         _revocations = RevocationList.Get(network.System);
-        _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout);
+        _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout, () => held.Busy);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
         _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _socket.Outgoing, () => _stop.Cancel(), Replaced));
