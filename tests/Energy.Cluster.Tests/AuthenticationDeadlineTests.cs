@@ -50,6 +50,21 @@ public sealed class AuthenticationDeadlineTests
     }
 
     [Fact]
+    public async Task A_client_told_to_come_back_has_its_whole_time_again_after_the_wait()
+    {
+        var bound = TimeSpan.FromMilliseconds(300);
+        var deadline = new AuthenticationDeadline(bound);
+        var clock = Stopwatch.StartNew();
+        var passed = deadline.PassedUnauthenticatedAsync(() => false, CancellationToken.None);
+        await AwaitAssert(() => Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(200)));
+        deadline.Defer(TimeSpan.FromMilliseconds(100));
+        var deferredAt = clock.Elapsed;
+        Assert.True(await passed);
+        // The bound counts again from the end of the wait, not from the connection's opening.
+        Assert.True(clock.Elapsed >= deferredAt + TimeSpan.FromMilliseconds(100) + bound, $"passed {clock.Elapsed.TotalMilliseconds:0} ms after opening, deferred at {deferredAt.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
     public void What_a_busy_node_excuses_is_bounded_over_a_connection_s_life()
     {
         var deadline = new AuthenticationDeadline(TimeSpan.FromSeconds(10));

@@ -6,8 +6,8 @@ namespace Energy.Cluster.Gateway;
 /// The bound within which a gateway connection must authenticate a device, counted in the client's time, not the
 /// node's: the time the connection's hellos and authentications waited for the network (a registry entity waking after
 /// a restart) is not counted, and the bound does not run out while one waits. Nor is the time the node asked the client
-/// to wait before it says hello again (GatewayBusy names it), nor any time past the bound while the node is busy (its
-/// frames then wait in its own queues), up to <see cref="MostExcused"/> over the connection's life: a client is not
+/// to wait before it says hello again (GatewayBusy names it: the client's time starts again after it), nor any time past
+/// the bound while the node is busy (its frames then wait in its own queues), up to <see cref="MostExcused"/> over the connection's life: a client is not
 /// closed for the node's slowness or for obeying it, and a stranger cannot keep a connection open by it for long.
 /// </summary>
 internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBusy = null)
@@ -40,7 +40,17 @@ internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBus
         }
     }
 
-    /// <summary>The node told the client to come back after <paramref name="wait"/>: that time is the node's, up to <see cref="MostExcused"/> in all.</summary>
+    /// <summary>
+    /// The node told the client to come back after <paramref name="wait"/> (it is behind): the client's time starts again
+    /// once the wait is over, as if the connection opened then; what this excuses is counted in <see cref="MostExcused"/>.
+    /// </summary>
+    public void Defer(TimeSpan wait) => Excuse(Counted + wait);
+
+    /// <summary>The client's time so far: since the connection opened, less the network's waits and what was excused.</summary>
+    private TimeSpan Counted =>
+        Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks) + Volatile.Read(ref _excusedTicks));
+
+    /// <summary>That time is the node's, up to <see cref="MostExcused"/> in all.</summary>
     public void Excuse(TimeSpan wait)
     {
         while (true)
@@ -56,7 +66,7 @@ internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBus
     {
         while (true)
         {
-            var left = bound - (Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks) + Volatile.Read(ref _excusedTicks)));
+            var left = bound - Counted;
             if (left <= TimeSpan.Zero && Volatile.Read(ref _networkAsks) == 0)
             {
                 if (nodeBusy?.Invoke() != true || Excused >= MostExcused) break;

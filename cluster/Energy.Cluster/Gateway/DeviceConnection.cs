@@ -173,8 +173,8 @@ internal sealed class DeviceConnection : IDisposable
             {
                 if (GatewayHandshake.Defer(_handshake, hello, behind) is { } deferred)
                 {
-                    // The client is to wait: its time to authenticate does not run meanwhile.
-                    _deadline.Excuse(TimeSpan.FromSeconds(behind.RetryAfter!.Value));
+                    // The client is to wait: its time to authenticate starts again after the wait.
+                    _deadline.Defer(TimeSpan.FromSeconds(behind.RetryAfter!.Value));
                     return FrameOf(Settle(deferred));
                 }
             }
