@@ -383,7 +383,9 @@ public sealed class ChannelRulesTests
 
     /// <summary>
     /// Plays an opening's locks through <see cref="IChannelLifecycle{TState}"/>, as the shell does: each lock awaited and
-    /// confirmed, nothing opened before the last. What the opening hears then, and what a refusal before them came to.
+    /// confirmed, nothing opened before the last. A lock of another channel's escrow or of another party's account is
+    /// refused by name and takes nothing; a lock replayed once the channel is open is not awaited (the shell drops it).
+    /// What the opening hears then, and what a refusal before them came to.
     /// </summary>
     private static (object? Opened, object Refused) AskedByTheShell<TLifecycle, TState>(TState started, Refusal refusal, params EscrowLocked[] locks)
         where TLifecycle : IChannelLifecycle<TState> where TState : class, IChannelState
@@ -395,9 +397,14 @@ public sealed class ChannelRulesTests
         {
             Assert.Null(TLifecycle.Opened(state, Channel));
             Assert.True(TLifecycle.AwaitsLock(state, locked));
+            var otherChannel = locked with { Escrow = locked.Escrow with { Channel = ChannelId.Of("ch-another-tenant") } };
+            var otherAccount = locked with { Account = PartyId.Of("device:a-stranger") };
+            foreach (var foreign in new[] { otherChannel, otherAccount })
+                Assert.IsAssignableFrom<ProtocolError>(TLifecycle.ConfirmLock(state, Channel, foreign).Error);
             state = TLifecycle.Evolve(state, TLifecycle.ConfirmLock(state, Channel, locked).Value);
         }
         Assert.Equal(ChannelPhase.Open, state.Phase);
+        Assert.All(locks, replayed => Assert.False(TLifecycle.AwaitsLock(state, replayed)));
         Assert.IsType<WrongPhase>(TLifecycle.Refuse(state, Channel, refusal).Error);
         return (TLifecycle.Opened(state, Channel), refused);
     }
