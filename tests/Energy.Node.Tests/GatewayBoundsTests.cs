@@ -117,6 +117,27 @@ public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : Agent
     }
 
     [Fact]
+    public async Task A_device_revoked_after_its_challenge_was_issued_is_refused_when_it_answers_and_is_not_welcomed()
+    {
+        // The registry is asked once, at the hello; the revocation reaches the node before it is acknowledged, so the
+        // answer that follows is refused although it is signed by the key the registry held for the device.
+        var (cpo, devices) = await ChargersAsync(2);
+        using var socket = await OpenAsync();
+        // One device authenticates first, so that the connection is not closed as idle while the revocation is taken.
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], await HelloAsync(socket, devices[0].Id))));
+        var challenge = await HelloAsync(socket, devices[1].Id);
+        Assert.Equal("challenge", Op(challenge));
+        await cpo.RevokeAsync(devices[1].Id);
+
+        var refused = await AnswerAsync(socket, devices[1], challenge);
+        Assert.Equal(("error", "DeviceIsRevoked"), (Op(refused), Code(refused)));
+        // The challenge was spent: the same answer again finds none, and the device is not served.
+        Assert.Equal("NoChallenge", Code(await AnswerAsync(socket, devices[1], challenge)));
+        await SendAsync(socket, new { op = "call", id = 1, device = devices[1].Id.Value, action = "channel.get", args = new { channel = "any" } });
+        Assert.Equal("NotAuthenticated", Code(await FrameAsync(socket)));
+    }
+
+    [Fact]
     public async Task A_connection_holds_at_most_sixteen_unanswered_challenges()
     {
         var (_, devices) = await ChargersAsync(MaxChallengesPerConnection + 2);

@@ -11,8 +11,8 @@ namespace Energy.Lifecycles.Gateway;
 /// registered key and is welcomed; only then are its calls served. Each frame takes the connection's state (and the
 /// time, handed in) to the next state and what to answer; a frame refused gets a named <see cref="GatewayError"/> and
 /// leaves the state as it was, but for the challenge it answered, which is spent whatever the outcome. What the
-/// registry knows of a device, whether the node holds its key revoked and whether the node has a place for one more
-/// challenge are looked up by the shell and handed in.
+/// registry knows of a device (asked once, at its hello, and kept with the challenge), whether the node holds its key
+/// revoked and whether the node has a place for one more challenge are looked up by the shell and handed in.
 /// </summary>
 public static class GatewayHandshake
 {
@@ -20,7 +20,7 @@ public static class GatewayHandshake
     public static HandshakeStep Receive(GatewayHandshakeState state, GatewayFrame frame, Timestamp now, bool revokedOnNode) => frame.Op switch
     {
         GatewayOps.Hello => Hello(state, frame.Device, now),
-        GatewayOps.Auth => Answer(state, frame.Device, frame.Signed, now),
+        GatewayOps.Auth => Answer(state, frame.Device, frame.Signed, now, revokedOnNode),
         GatewayOps.Call => Call(state, frame, revokedOnNode),
         _ => Refuse(state, new GatewayError.UnknownOp(frame.Id, frame.Device, frame.Op)),
     };
@@ -60,7 +60,7 @@ public static class GatewayHandshake
         // Only the one hello in flight changes the challenges: what was counted before the registry answered still holds.
         if (hello.TakesPlace && !place.Given) return Refuse(state, new GatewayError.GatewayBusy(hello.Device, place.NodeMax, place.RetryAfter));
         var challenge = new AuthenticationChallenge(network, PartyId.From(hello.Device), nonce, now);
-        return new(state with { Challenges = state.Challenges.SetItem(hello.Device, challenge) }, new HandshakeAnswer.Challenge(hello.Device, challenge));
+        return new(state with { Challenges = state.Challenges.SetItem(hello.Device, new IssuedChallenge(challenge, registered!)) }, new HandshakeAnswer.Challenge(hello.Device, challenge));
     }
 
     /// <summary>
@@ -72,28 +72,24 @@ public static class GatewayHandshake
         hello.TakesPlace && !behind.Given ? Refuse(state, new GatewayError.GatewayBusy(hello.Device, behind.NodeMax, behind.RetryAfter)) : null;
 
     /// <summary>
-    /// An auth: the signed challenge must be the one issued to the device on this connection and still live. The
-    /// challenge is spent whatever the outcome: only this connection could answer it, and a wrong answer is not tried twice.
+    /// An auth: the signed challenge must be the one issued to the device on this connection and still live, and signed
+    /// by the key the registry held for the device when the challenge was issued, not revoked since on this node; the
+    /// device is then authenticated. The challenge is spent whatever the outcome: only this connection could answer it,
+    /// and a wrong answer is not tried twice.
     /// </summary>
-    public static HandshakeStep Answer(GatewayHandshakeState state, DeviceId device, byte[] signed, Timestamp now)
+    public static HandshakeStep Answer(GatewayHandshakeState state, DeviceId device, byte[] signed, Timestamp now, bool revokedOnNode)
     {
         if (!state.Challenges.TryGetValue(device, out var issued)) return Refuse(state, new GatewayError.NoChallenge(device));
         var spent = state with { Challenges = state.Challenges.Remove(device) };
         var decoded = Signed<AuthenticationChallenge>.Decode(signed);
         if (!decoded.IsOk) return Refuse(spent, new GatewayError.Protocol(null, device, decoded.Error));
-        if (!decoded.Value.Payload.Equals(issued)) return Refuse(spent, new GatewayError.ChallengeMismatch(device));
-        if (Expired(issued, now)) return Refuse(spent, new GatewayError.ChallengeExpired(device, GatewayProtocol.ChallengeLifetime));
-        return new(spent, new HandshakeAnswer.LookUpToAuthenticate(device, decoded.Value));
-    }
-
-    /// <summary>An answered challenge once the registry answered (null: it does not know the device): signed by the registered key, the device is authenticated.</summary>
-    public static HandshakeStep Authenticate(GatewayHandshakeState state, HandshakeAnswer.LookUpToAuthenticate auth, DeviceView? registered, bool revokedOnNode)
-    {
-        if (Registration(auth.Device, registered, revokedOnNode) is { } refused) return Refuse(state, refused);
-        var key = DevicePublicKey.FromHex(registered!.PublicKeyHex);
-        if (!key.IsOk || !auth.Answer.IsSignedBy(key.Value)) return Refuse(state, new GatewayError.InvalidSignature(auth.Device));
-        var next = state with { Authenticated = state.Authenticated.Add(auth.Device), EverAuthenticated = true };
-        return new(next, new HandshakeAnswer.Welcome(auth.Device, registered));
+        if (!decoded.Value.Payload.Equals(issued.Challenge)) return Refuse(spent, new GatewayError.ChallengeMismatch(device));
+        if (Expired(issued.Challenge, now)) return Refuse(spent, new GatewayError.ChallengeExpired(device, GatewayProtocol.ChallengeLifetime));
+        if (Registration(device, issued.Registered, revokedOnNode) is { } refused) return Refuse(spent, refused);
+        var key = DevicePublicKey.FromHex(issued.Registered.PublicKeyHex);
+        if (!key.IsOk || !decoded.Value.IsSignedBy(key.Value)) return Refuse(spent, new GatewayError.InvalidSignature(device));
+        var next = spent with { Authenticated = spent.Authenticated.Add(device), EverAuthenticated = true };
+        return new(next, new HandshakeAnswer.Welcome(device, issued.Registered));
     }
 
     /// <summary>A call: served for a device authenticated here; a device whose key the node holds revoked is refused and forgotten.</summary>
@@ -121,7 +117,7 @@ public static class GatewayHandshake
 
     private static GatewayHandshakeState WithoutExpiredChallenges(GatewayHandshakeState state, Timestamp now)
     {
-        var expired = state.Challenges.Where(c => Expired(c.Value, now)).Select(c => c.Key).ToList();
+        var expired = state.Challenges.Where(c => Expired(c.Value.Challenge, now)).Select(c => c.Key).ToList();
         return expired.Count == 0 ? state : state with { Challenges = state.Challenges.RemoveRange(expired) };
     }
 

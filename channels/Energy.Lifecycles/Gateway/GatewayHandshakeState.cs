@@ -14,14 +14,22 @@ namespace Energy.Lifecycles.Gateway;
 /// </summary>
 public sealed record GatewayHandshakeState(
     ImmutableHashSet<DeviceId> Authenticated,
-    ImmutableDictionary<DeviceId, AuthenticationChallenge> Challenges,
+    ImmutableDictionary<DeviceId, IssuedChallenge> Challenges,
     bool EverAuthenticated)
 {
     public static readonly GatewayHandshakeState Empty =
-        new(ImmutableHashSet<DeviceId>.Empty, ImmutableDictionary<DeviceId, AuthenticationChallenge>.Empty, false);
+        new(ImmutableHashSet<DeviceId>.Empty, ImmutableDictionary<DeviceId, IssuedChallenge>.Empty, false);
 
     public bool IsAuthenticated(DeviceId device) => Authenticated.Contains(device);
 }
+
+/// <summary>
+/// A challenge issued to a device, with what the registry said of the device when it was issued: the answer is checked
+/// against that registration without asking the registry again. A device's key never changes once endorsed, and a
+/// revocation since reaches the node's revocation list before it is recorded, so nothing the second answer could say
+/// is missed.
+/// </summary>
+public sealed record IssuedChallenge(AuthenticationChallenge Challenge, DeviceView Registered);
 
 /// <summary>
 /// The node's answer when a hello asked it for one more challenge place: given or not, and how many challenges the node
@@ -58,9 +66,6 @@ public abstract record HandshakeAnswer
     /// holds none on the connection takes one of the node's places (<paramref name="TakesPlace"/>).
     /// </summary>
     public sealed record LookUpToChallenge(DeviceId Device, bool TakesPlace) : HandshakeAnswer;
-
-    /// <summary>The answer to the challenge issued, to be checked against the key the registry holds for the device.</summary>
-    public sealed record LookUpToAuthenticate(DeviceId Device, Signed<AuthenticationChallenge> Answer) : HandshakeAnswer;
 
     /// <summary>A call of a device authenticated on this connection: it goes to its entity.</summary>
     public sealed record Serve(GatewayFrame Call) : HandshakeAnswer;

@@ -14,8 +14,9 @@ namespace Energy.Cluster.Gateway;
 
 /// <summary>
 /// One gateway WebSocket and its devices. Each frame is a step of the handshake's rules (<see cref="GatewayHandshake"/>);
-/// the connection does what the step says: sends its answer, asks the registry about the device and takes the next
-/// step with what it said, or serves the call. The connection's actor (<see cref="GatewayConnection"/>) queues the
+/// the connection does what the step says: sends its answer, asks the registry about the device at its hello and takes
+/// the next step with what it said (the answer to the challenge is checked against that, without asking again), or
+/// serves the call. The connection's actor (<see cref="GatewayConnection"/>) queues the
 /// events pushed to its devices and hears when one of them authenticated on a newer connection.
 /// </summary>
 internal sealed class DeviceConnection : IDisposable
@@ -147,8 +148,9 @@ internal sealed class DeviceConnection : IDisposable
             case HandshakeAnswer.LookUpToChallenge hello:
                 await _socket.SendAsync(await ChallengeAsync(hello));
                 break;
-            case HandshakeAnswer.LookUpToAuthenticate auth:
-                await _socket.SendAsync(await AuthenticateAsync(auth));
+            case HandshakeAnswer.Welcome { Registered: not null } welcome:
+                _actor.Tell(new GatewayConnection.Authenticated(welcome.Device, Now.UnixMilliseconds));
+                await _socket.SendAsync(FrameOf(welcome));
                 break;
             case HandshakeAnswer.Serve serve:
                 await _calls.StartAsync(serve.Call);
@@ -185,17 +187,6 @@ internal sealed class DeviceConnection : IDisposable
         var place = new ChallengePlace(hello.TakesPlace && GatewayHandshake.Admits(registered, revoked) && _budget.TryTake(), _budget.Max);
         var nonce = RandomNumberGenerator.GetBytes(AuthenticationChallenge.NonceBytes);
         lock (_gate) return FrameOf(Settle(GatewayHandshake.Challenge(_handshake, hello, registered, revoked, place, _network.Settings.Network, nonce, Now), place.Given));
-    }
-
-    private async Task<byte[]> AuthenticateAsync(HandshakeAnswer.LookUpToAuthenticate auth)
-    {
-        var (registered, silent) = await LookUpAsync(auth.Device);
-        if (silent is not null) return DeviceGateway.Error(silent);
-        var revoked = _revocations.IsRevoked(auth.Device);
-        HandshakeAnswer answer;
-        lock (_gate) answer = Settle(GatewayHandshake.Authenticate(_handshake, auth, registered, revoked));
-        if (answer is HandshakeAnswer.Welcome) _actor.Tell(new GatewayConnection.Authenticated(auth.Device, Now.UnixMilliseconds));
-        return FrameOf(answer);
     }
 
     /// <summary>What the registry holds for a device (null: not registered), or Timeout; the wait is the network's time, not the client's.</summary>
