@@ -80,10 +80,12 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         var second = held.Hold();
         Assert.Equal(TimeSpan.Zero, held.BacklogWait);
         Assert.False(held.Busy);
+        Assert.False(held.HoldsBacklog);
 
         // Three held, the third oldest since 5.3 s: a backlog, busy once it has waited over 500 ms.
         now = TimeSpan.FromMilliseconds(5_300);
         var third = held.Hold();
+        Assert.True(held.HoldsBacklog);
         now = TimeSpan.FromMilliseconds(5_700);
         Assert.False(held.Busy);
         now = TimeSpan.FromMilliseconds(5_900);
@@ -97,6 +99,7 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         stuck.Dispose();
         Assert.Equal(2, held.Count);
         Assert.False(held.Busy);
+        Assert.False(held.HoldsBacklog);
         Assert.Equal(TimeSpan.FromSeconds(1), held.RetryAfter);
 
         // New calls make a backlog again only once they too have waited.

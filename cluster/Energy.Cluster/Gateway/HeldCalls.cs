@@ -69,6 +69,9 @@ public sealed class HeldCalls
 
     public bool Busy => Count >= Max || BacklogWait > LongestWait;
 
+    /// <summary>Whether a backlog (<see cref="Backlog"/> calls or more) is held, however long it has waited: the node's own background work makes way.</summary>
+    public bool HoldsBacklog => Count >= Backlog;
+
     /// <summary>
     /// When to come back: a second for every <see cref="Max"/> held calls, and at least as long as the backlog has
     /// waited (what a charger taken on now would wait too), between 1 and 30 s.

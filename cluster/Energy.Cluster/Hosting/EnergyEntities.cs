@@ -12,8 +12,11 @@ namespace Energy.Cluster.Hosting;
 /// <summary>Every entity type of the network, started on a node.</summary>
 public static class EnergyEntities
 {
-    /// <summary>Starts every entity type as a sharded entity, and the per-node watchers of revocations and OCPP credentials.</summary>
-    public static EnergyRegions Start(ActorSystem system, EnergySettings settings)
+    /// <summary>
+    /// Starts every entity type as a sharded entity, and the per-node watchers of revocations and OCPP credentials;
+    /// <paramref name="devicesWaiting"/> says when the node holds a backlog of device calls, for which the channel watch makes way.
+    /// </summary>
+    public static EnergyRegions Start(ActorSystem system, EnergySettings settings, Func<bool>? devicesWaiting = null)
     {
         var sharding = ClusterSharding.Get(system);
         var shardSettings = ClusterShardingSettings.Create(system);
@@ -49,7 +52,8 @@ public static class EnergyEntities
         system.ActorOf(Market.MarketWatch.Props(marketIndex, markets, settings.MarketWatchInterval), "market-watch");
         var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
             ledgerNodes) { Markets = markets };
-        system.ActorOf(ChannelWatch.Props(regions.Ledger, regions.Channels, regions.DuplexChannels, settings.LedgerShardCount, settings.ChannelWatchInterval), "channel-watch");
+        system.ActorOf(ChannelWatch.Props(regions.Ledger, regions.Channels, regions.DuplexChannels, settings.LedgerShardCount, settings.ChannelWatchInterval,
+            devicesWaiting), "channel-watch");
         return regions;
     }
 }

@@ -200,6 +200,10 @@ public static class NodeHost
         builder.Services.AddAuthorization();
         builder.Services.ConfigureHttpJsonOptions(options => Serialization.EnergyJson.AddConverters(options.SerializerOptions));
         builder.Services.AddOpenApi();
+        // The calls from charge points and from the device gateway the node holds until their entities answer; while
+        // either holds a backlog, the node's own background wakes (the channel watch) make way for the devices.
+        var ocppHeld = new Gateway.HeldCalls(settings.OcppMaxHeldCalls, settings.OcppLongestHold);
+        var gatewayHeld = new Gateway.HeldCalls(settings.GatewayMaxHeldCalls, settings.GatewayLongestHold);
         builder.Services.AddAkka(EnergyConfig.SystemName, akka =>
         {
             akka.AddHocon(EnergyConfig.Build(node), HoconAddMode.Prepend);
@@ -214,7 +218,7 @@ public static class NodeHost
             {
                 var cluster = Akka.Cluster.Cluster.Get(system);
                 if (node.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
-                var regions = EnergyEntities.Start(system, settings);
+                var regions = EnergyEntities.Start(system, settings, () => ocppHeld.HoldsBacklog || gatewayHeld.HoldsBacklog);
                 registry.Register<OperatorEntity>(regions.Operators);
                 registry.Register<DeviceTwin>(regions.Devices);
                 registry.Register<LedgerShard>(regions.Ledger);
@@ -251,8 +255,8 @@ public static class NodeHost
             TimeSpan.FromMilliseconds(Math.Clamp(configuration.OcppPasswordCheckWaitMs, 0, 30_000))));
         builder.Services.AddSingleton(Gateway.AdmittedPasswords.Open(configuration.DataDirectory));
         builder.Services.AddHostedService(sp => new Gateway.AdmittedPasswordsKeeper(sp.GetRequiredService<Gateway.AdmittedPasswords>(), configuration.DataDirectory));
-        builder.Services.AddSingleton(new Gateway.HeldCalls(settings.OcppMaxHeldCalls, settings.OcppLongestHold));
-        builder.Services.AddKeyedSingleton(Gateway.DeviceGateway.HeldCallsKey, new Gateway.HeldCalls(settings.GatewayMaxHeldCalls, settings.GatewayLongestHold));
+        builder.Services.AddSingleton(ocppHeld);
+        builder.Services.AddKeyedSingleton(Gateway.DeviceGateway.HeldCallsKey, gatewayHeld);
         foreach (var module in modules)
         {
             builder.Services.AddSingleton(module);
