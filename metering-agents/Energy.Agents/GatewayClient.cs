@@ -32,6 +32,7 @@ public sealed class GatewayClient : IAsyncDisposable
     private Task _reader = Task.CompletedTask;
     private Task _writer = Task.CompletedTask;
     private long _nextId;
+    private int _busyRetries = BusyRetries;
 
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -58,7 +59,8 @@ public sealed class GatewayClient : IAsyncDisposable
 
     /// <summary>
     /// Connects, asking for batching unless <paramref name="batching"/> is false. A node that answers 503 (busy) is tried
-    /// again after its Retry-After, at most <paramref name="busyRetries"/> times; then its refusal is thrown.
+    /// again after its Retry-After, at most <paramref name="busyRetries"/> times; then its refusal is thrown. The same
+    /// bound holds for each hello the node answers GatewayBusy.
     /// </summary>
     public static Task<GatewayClient> ConnectAsync(Uri node, bool batching, CancellationToken token = default) => ConnectAsync(node, batching, BusyRetries, token);
 
@@ -69,7 +71,7 @@ public sealed class GatewayClient : IAsyncDisposable
         var uri = new UriBuilder(node) { Scheme = scheme, Path = GatewayProtocol.Path }.Uri;
         for (var attempt = 0; ; attempt++)
         {
-            var client = new GatewayClient();
+            var client = new GatewayClient { _busyRetries = busyRetries };
             if (batching) client._socket.Options.AddSubProtocol(GatewayProtocol.BatchingSubprotocol);
             client._socket.Options.AddSubProtocol(GatewayProtocol.Subprotocol);
             client._socket.Options.CollectHttpResponseDetails = true;
@@ -112,13 +114,13 @@ public sealed class GatewayClient : IAsyncDisposable
         return await HandshakeAsync(device, GatewayFrameWriter.Auth(device, signed.Wire));
     }
 
-    /// <summary>A hello, said again after the wait a busy node names (GatewayBusy), at most <see cref="BusyRetries"/> times.</summary>
+    /// <summary>A hello, said again after the wait a busy node names (GatewayBusy), at most as many times as the connection was given (<see cref="BusyRetries"/> by default).</summary>
     private async Task<JsonElement> HelloAsync(DeviceId device)
     {
         for (var attempt = 0; ; attempt++)
         {
             try { return await HandshakeAsync(device, GatewayFrameWriter.Hello(device)); }
-            catch (GatewayRefusedException busy) when (busy.Code == nameof(GatewayError.GatewayBusy) && attempt < BusyRetries)
+            catch (GatewayRefusedException busy) when (busy.Code == nameof(GatewayError.GatewayBusy) && attempt < _busyRetries)
             {
                 await Task.Delay(BusyWaitOf(busy.RetryAfterSeconds), _stop.Token);
             }

@@ -1,4 +1,7 @@
 using Energy.Agents;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Lifecycles.Registry;
 
 namespace Energy.Node.Tests;
 
@@ -93,6 +96,29 @@ public abstract class AgentTest(AgentNodeFixture node) : IAsyncLifetime
     {
         _agents.Add(agent);
         return agent;
+    }
+
+    /// <summary>A device of the test and its key.</summary>
+    protected sealed record Device(DeviceId Id, DeviceKeyPair Key) : IDisposable
+    {
+        public void Dispose() => Key.Dispose();
+    }
+
+    /// <summary>A charge point operator admitted by the node's own authority, with <paramref name="count"/> endorsed chargers.</summary>
+    protected async Task<(OperatorAgent Operator, List<Device> Devices)> ChargersAsync(int count)
+    {
+        var cpo = Keep(new OperatorAgent(node.Client, Network, OperatorId.Of($"cpo-{Run}")));
+        using (var authority = NetworkAuthorityAgent.FromKeyFile(node.Client, Network, Currency.Eur,
+                   Path.Combine(node.Node.DataDirectory, Energy.Cluster.Hosting.NodeHost.AuthorityKeyFile)))
+            await cpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
+        var devices = new List<Device>();
+        for (var i = 0; i < count; i++)
+        {
+            var device = Keep(new Device(DeviceId.Of($"charger-{Run}-{i}"), DeviceKeyPair.Generate()));
+            await cpo.EndorseAsync(device.Id, DeviceRole.Charger, device.Key.PublicKey);
+            devices.Add(device);
+        }
+        return (cpo, devices);
     }
 
     protected async Task<GatewayClient> ConnectAsync(bool batching = true)

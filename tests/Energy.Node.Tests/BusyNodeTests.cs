@@ -54,3 +54,26 @@ public sealed class BusyNodeTests(BusyNodeFixture fixture) : IClassFixture<BusyN
         Assert.Contains("503", refused.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A node whose gateway holds no challenge at all: every hello that would take one is refused GatewayBusy.</summary>
+public sealed class NoChallengeBudgetNodeFixture() : AgentNodeFixture("--Energy:GatewayMaxChallenges=0");
+
+/// <summary>A device agent told GatewayBusy at its hello says hello again after the wait, as many times as it was given; then the refusal is its caller's.</summary>
+public sealed class GatewayBusyHelloTests(NoChallengeBudgetNodeFixture fixture) : AgentTest(fixture), IClassFixture<NoChallengeBudgetNodeFixture>
+{
+    [Fact]
+    public async Task A_device_agent_says_hello_again_after_a_busy_gateway_s_wait_and_then_gives_up_with_GatewayBusy()
+    {
+        var (_, devices) = await ChargersAsync(1);
+        await using var gateway = await Energy.Agents.GatewayClient.ConnectAsync(fixture.Node.Url, batching: true, busyRetries: 2);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var refused = await Assert.ThrowsAsync<Energy.Agents.GatewayRefusedException>(() => gateway.AuthenticateAsync(devices[0].Id, devices[0].Key));
+
+        Assert.Equal(nameof(GatewayError.GatewayBusy), refused.Code);
+        Assert.Null(refused.RetryAfterSeconds);
+        // Two hellos again, each a second after the last (the wait when the node names none): an agent that did not wait,
+        // or did not say hello again, would have had its refusal at once.
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.9), $"gave up after {clock.Elapsed.TotalMilliseconds:0} ms");
+    }
+}

@@ -25,28 +25,6 @@ public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : Agent
 {
     private const int MaxChallengesPerConnection = 16;
 
-    private sealed record Device(DeviceId Id, DeviceKeyPair Key) : IDisposable
-    {
-        public void Dispose() => Key.Dispose();
-    }
-
-    /// <summary>A charge point operator admitted by the node's own authority, with <paramref name="count"/> endorsed chargers.</summary>
-    private async Task<(OperatorAgent Operator, List<Device> Devices)> ChargersAsync(int count)
-    {
-        var cpo = Keep(new OperatorAgent(fixture.Client, Network, OperatorId.Of($"cpo-{Run}")));
-        using (var authority = NetworkAuthorityAgent.FromKeyFile(fixture.Client, Network, Currency.Eur,
-                   Path.Combine(fixture.Node.DataDirectory, Energy.Cluster.Hosting.NodeHost.AuthorityKeyFile)))
-            await cpo.AdmitAsync(authority, OperatorRoles.ChargePointOperator);
-        var devices = new List<Device>();
-        for (var i = 0; i < count; i++)
-        {
-            var device = Keep(new Device(DeviceId.Of($"charger-{Run}-{i}"), DeviceKeyPair.Generate()));
-            await cpo.EndorseAsync(device.Id, DeviceRole.Charger, device.Key.PublicKey);
-            devices.Add(device);
-        }
-        return (cpo, devices);
-    }
-
     private async Task<ClientWebSocket> OpenAsync()
     {
         var socket = new ClientWebSocket();

@@ -89,6 +89,9 @@ public sealed class NodeConfiguration
     /// </summary>
     public int GatewayLongestHoldMs { get; set; } = 500;
 
+    /// <summary>Gateway challenges the node holds unanswered at most, over every connection: past it a hello is refused GatewayBusy.</summary>
+    public int GatewayMaxChallenges { get; set; } = 50_000;
+
     /// <summary>
     /// How long an OCPP upgrade may wait for its turn to have its password checked (PBKDF2, one check per core at a
     /// time), in milliseconds; past it the upgrade is answered 503 with Retry-After.
@@ -184,6 +187,7 @@ public static class NodeHost
             OcppLongestHold = TimeSpan.FromMilliseconds(Math.Clamp(configuration.OcppLongestHoldMs, 50, 25_000)),
             GatewayMaxHeldCalls = Math.Clamp(configuration.GatewayMaxHeldCalls, 0, 1_000_000),
             GatewayLongestHold = TimeSpan.FromMilliseconds(Math.Clamp(configuration.GatewayLongestHoldMs, 50, 25_000)),
+            MaxGatewayChallenges = Math.Clamp(configuration.GatewayMaxChallenges, 0, 1_000_000),
             DownCrashedNodes = configuration.DownCrashedNodes,
         };
 
