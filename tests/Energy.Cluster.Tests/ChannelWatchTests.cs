@@ -58,6 +58,26 @@ public sealed class ChannelWatchTests(ITestOutputHelper output) : TestKit(output
         duplex.ExpectNoMsg(TimeSpan.Zero);
     }
 
+    [Fact]
+    public void The_ledger_is_not_asked_again_while_the_channels_of_the_last_look_are_still_being_woken()
+    {
+        var (ledger, channels, duplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        // Looks every 50 ms, wakes an hour apart: the 200 channels named stay queued after the first step.
+        var watch = Sys.ActorOf(ChannelWatch.Props(ledger, channels, duplex, ledgerShardCount: 1, interval: TimeSpan.FromMilliseconds(50), () => false, step: Never));
+        var look = ledger.ExpectMsg<GetEscrowedChannels>();
+        watch.Tell(new EscrowedChannels(look.Shard, Escrows(200)), ledger);
+        // Once a channel is woken the answer was taken; a look asked before it (the test may be slower than 50 ms) is passed over.
+        channels.ExpectMsg<WakeChannel>(TimeSpan.FromSeconds(10));
+        while (ledger.HasMessages) ledger.ReceiveOne(TimeSpan.Zero);
+        ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+
+        // A watch whose last look is all woken asks again.
+        var (idleLedger, idleChannels, idleDuplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        var idle = Sys.ActorOf(ChannelWatch.Props(idleLedger, idleChannels, idleDuplex, ledgerShardCount: 1, interval: TimeSpan.FromMilliseconds(50), () => false, step: Never));
+        idle.Tell(new EscrowedChannels(idleLedger.ExpectMsg<GetEscrowedChannels>().Shard, Escrows(10)), idleLedger);
+        idleLedger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10));
+    }
+
     /// <summary>The next wake on either region, as the channel it names.</summary>
     private ChannelId ExpectWake(Akka.TestKit.TestProbe channels, Akka.TestKit.TestProbe duplex)
     {

@@ -71,8 +71,14 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
         TimeSpan? step = null) =>
         Akka.Actor.Props.Create(() => new ChannelWatch(ledger, channels, duplexChannels, ledgerShardCount, interval, devicesWaiting, step));
 
+    /// <summary>
+    /// Asks every ledger shard for its escrowed channels, unless the channels of the last look are still being woken:
+    /// a look now would name them again, and listing them costs the shards as much as the wakes (the first look, when
+    /// the node starts, always goes out).
+    /// </summary>
     protected override void Look()
     {
+        if (_due.Count > 0) return;
         foreach (var shard in LedgerShards.All(_ledgerShardCount))
             _ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
     }
