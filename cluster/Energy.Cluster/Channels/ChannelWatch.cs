@@ -73,8 +73,8 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
 
     /// <summary>
     /// Asks every ledger shard for its escrowed channels, unless the channels of the last look are still being woken:
-    /// a look now would name them again, and listing them costs the shards as much as the wakes (the first look, when
-    /// the node starts, always goes out).
+    /// a look now would only name them again (each is queued once), and every shard would list up to
+    /// <see cref="MaxChannelsPerShard"/> escrows for nothing. The first look, when the node starts, always goes out.
     /// </summary>
     protected override void Look()
     {
