@@ -59,23 +59,26 @@ public sealed class ChannelWatchTests(ITestOutputHelper output) : TestKit(output
     }
 
     [Fact]
-    public void The_ledger_is_not_asked_again_while_the_channels_of_the_last_look_are_still_being_woken()
+    public void While_the_channels_of_the_last_look_are_still_being_woken_the_ledger_shards_are_started_but_asked_for_none()
     {
         var (ledger, channels, duplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
         // Looks every 50 ms, wakes an hour apart: the 200 channels named stay queued after the first step.
         var watch = Sys.ActorOf(ChannelWatch.Props(ledger, channels, duplex, ledgerShardCount: 1, interval: TimeSpan.FromMilliseconds(50), () => false, step: Never));
         var look = ledger.ExpectMsg<GetEscrowedChannels>();
+        Assert.Equal(ChannelWatch.MaxChannelsPerShard, look.Max);
         watch.Tell(new EscrowedChannels(look.Shard, Escrows(200)), ledger);
         // Once a channel is woken the answer was taken; a look asked before it (the test may be slower than 50 ms) is passed over.
         channels.ExpectMsg<WakeChannel>(TimeSpan.FromSeconds(10));
         while (ledger.HasMessages) ledger.ReceiveOne(TimeSpan.Zero);
-        ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(0, ledger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10)).Max);
+        var later = ledger.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => (GetEscrowedChannels)m);
+        Assert.All(later, asked => Assert.Equal(0, asked.Max));
 
-        // A watch whose last look is all woken asks again.
+        // A watch whose last look is all woken asks for every escrow again.
         var (idleLedger, idleChannels, idleDuplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
         var idle = Sys.ActorOf(ChannelWatch.Props(idleLedger, idleChannels, idleDuplex, ledgerShardCount: 1, interval: TimeSpan.FromMilliseconds(50), () => false, step: Never));
         idle.Tell(new EscrowedChannels(idleLedger.ExpectMsg<GetEscrowedChannels>().Shard, Escrows(10)), idleLedger);
-        idleLedger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10));
+        Assert.Equal(ChannelWatch.MaxChannelsPerShard, idleLedger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10)).Max);
     }
 
     /// <summary>The next wake on either region, as the channel it names.</summary>

@@ -72,15 +72,15 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
         Akka.Actor.Props.Create(() => new ChannelWatch(ledger, channels, duplexChannels, ledgerShardCount, interval, devicesWaiting, step));
 
     /// <summary>
-    /// Asks every ledger shard for its escrowed channels, unless the channels of the last look are still being woken:
-    /// a look now would only name them again (each is queued once), and every shard would list up to
-    /// <see cref="MaxChannelsPerShard"/> escrows for nothing. The first look, when the node starts, always goes out.
+    /// Asks every ledger shard for its escrowed channels. While the channels of the last look are still being woken, a
+    /// shard is asked for none: it is started all the same (so that its undelivered credits go out again), but does not
+    /// list up to <see cref="MaxChannelsPerShard"/> escrows that would only name channels already queued.
     /// </summary>
     protected override void Look()
     {
-        if (_due.Count > 0) return;
+        var max = _due.Count > 0 ? 0 : MaxChannelsPerShard;
         foreach (var shard in LedgerShards.All(_ledgerShardCount))
-            _ledger.Tell(new GetEscrowedChannels(shard, MaxChannelsPerShard));
+            _ledger.Tell(new GetEscrowedChannels(shard, max));
     }
 
     private void WakeNext()
