@@ -81,8 +81,10 @@ public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : Agent
         var (cpo, devices) = await ChargersAsync(2);
         await cpo.RevokeAsync(devices[1].Id);
         using var socket = await OpenAsync();
+        // The known device authenticates first, so that the connection is not closed as idle on a loaded machine.
         var known = await HelloAsync(socket, devices[0].Id);
         Assert.Equal("challenge", Op(known));
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], known)));
 
         var stranger = await HelloAsync(socket, DeviceId.Of($"stranger-{Run}"));
         Assert.Equal(("error", "DeviceNotFound"), (Op(stranger), Code(stranger)));
@@ -91,7 +93,6 @@ public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : Agent
 
         var revoked = await HelloAsync(socket, devices[1].Id);
         Assert.Equal(("error", "DeviceIsRevoked"), (Op(revoked), Code(revoked)));
-        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], known)));
     }
 
     [Fact]
