@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Channels;
@@ -9,84 +10,110 @@ using Xunit.Abstractions;
 namespace Energy.Cluster.Tests;
 
 /// <summary>
-/// The channel watch wakes the channels a ledger shard says hold escrow, each in the region of its kind and once however
-/// often it is named, a few at a time; while the node holds a backlog of device calls it wakes fewer, never none.
+/// The channel watch wakes the channels the watch list names, each in the region of its kind and once however often it
+/// is named, a few at a time; while the node holds a backlog of device calls it wakes fewer, never none. It starts every
+/// ledger shard at each look, asking it for no escrows, except to fill a part of the list that was never filled.
 /// </summary>
 public sealed class ChannelWatchTests(ITestOutputHelper output) : TestKit(output: output)
 {
     private static readonly TimeSpan Never = TimeSpan.FromHours(1);
+    private static readonly string List = ChannelWatchListRules.All(1).Single();
 
-    private static IReadOnlyList<EscrowId> Escrows(int count) =>
+    private static IReadOnlyList<WatchedChannel> Channels(int count, string prefix = "c") =>
     [
-        .. Enumerable.Range(0, count).Select(i => new EscrowId(i % 2 == 0 ? ChannelKind.Streaming : ChannelKind.Duplex, ChannelId.Of($"c-{i}"), OpeningHash.Of([(byte)i]))),
+        .. Enumerable.Range(0, count).Select(i => new WatchedChannel(i % 2 == 0 ? ChannelKind.Streaming : ChannelKind.Duplex, ChannelId.Of($"{prefix}-{i}"))),
     ];
+
+    private static IReadOnlyList<EscrowId> Escrows(IEnumerable<WatchedChannel> channels) =>
+        [.. channels.Select((c, i) => new EscrowId(c.Kind, c.Channel, OpeningHash.Of([(byte)i])))];
+
+    private sealed record Probes(TestProbe List, TestProbe Ledger, TestProbe Channels, TestProbe Duplex);
+
+    private (IActorRef Watch, Probes Probes) Start(TimeSpan interval, Func<bool> devicesWaiting, TimeSpan step)
+    {
+        var p = new Probes(CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        return (Sys.ActorOf(ChannelWatch.Props(p.List, p.Ledger, p.Channels, p.Duplex, ledgerShardCount: 1, interval, devicesWaiting, step)), p);
+    }
 
     [Theory]
     [InlineData(false, ChannelWatch.WakesPerStep)]
     [InlineData(true, ChannelWatch.WakesPerStepWhileDevicesWait)]
-    public void A_step_wakes_a_few_escrowed_channels_and_fewer_while_the_node_holds_a_backlog_of_device_calls(bool devicesWaiting, int expected)
+    public void A_step_wakes_a_few_listed_channels_and_fewer_while_the_node_holds_a_backlog_of_device_calls(bool devicesWaiting, int expected)
     {
-        var (ledger, channels, duplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
         // Looks and steps an hour apart: the first of each runs at once, and no other within the test.
-        var watch = Sys.ActorOf(ChannelWatch.Props(ledger, channels, duplex, ledgerShardCount: 1, interval: Never, () => devicesWaiting, step: Never));
-        var look = ledger.ExpectMsg<GetEscrowedChannels>();
-        watch.Tell(new EscrowedChannels(look.Shard, Escrows(200)), ledger);
+        var (watch, p) = Start(Never, () => devicesWaiting, Never);
+        var look = p.List.ExpectMsg<GetWatchedChannels>();
+        watch.Tell(new WatchedChannels(look.List, Channels(200), Seeded: true), p.List);
 
-        var woken = Enumerable.Range(0, expected).Select(_ => ExpectWake(channels, duplex)).ToList();
+        var woken = Enumerable.Range(0, expected).Select(_ => ExpectWake(p)).ToList();
 
         Assert.Equal(expected, woken.Distinct().Count());
-        channels.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        duplex.ExpectNoMsg(TimeSpan.Zero);
+        p.Channels.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        p.Duplex.ExpectNoMsg(TimeSpan.Zero);
     }
 
     [Fact]
-    public void While_devices_wait_every_escrowed_channel_is_still_woken_once_in_the_region_of_its_kind()
+    public void While_devices_wait_every_listed_channel_is_still_woken_once_in_the_region_of_its_kind()
     {
-        var (ledger, channels, duplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
-        var watch = Sys.ActorOf(ChannelWatch.Props(ledger, channels, duplex, ledgerShardCount: 1, interval: Never, () => true, step: TimeSpan.FromMilliseconds(10)));
-        var look = ledger.ExpectMsg<GetEscrowedChannels>();
-        var escrows = Escrows(24);
-        // Named twice in one answer: woken once.
-        watch.Tell(new EscrowedChannels(look.Shard, [.. escrows, .. escrows]), ledger);
+        var (watch, p) = Start(Never, () => true, TimeSpan.FromMilliseconds(10));
+        var look = p.List.ExpectMsg<GetWatchedChannels>();
+        var listed = Channels(24);
+        // Named twice: woken once.
+        watch.Tell(new WatchedChannels(look.List, [.. listed, .. listed], Seeded: true), p.List);
 
-        var streaming = Enumerable.Range(0, 12).Select(_ => channels.ExpectMsg<WakeChannel>(TimeSpan.FromSeconds(10)).ChannelId).ToHashSet();
-        var duplexWoken = Enumerable.Range(0, 12).Select(_ => duplex.ExpectMsg<WakeDuplexChannel>(TimeSpan.FromSeconds(10)).ChannelId).ToHashSet();
+        var streaming = Enumerable.Range(0, 12).Select(_ => p.Channels.ExpectMsg<WakeChannel>(TimeSpan.FromSeconds(10)).ChannelId).ToHashSet();
+        var duplexWoken = Enumerable.Range(0, 12).Select(_ => p.Duplex.ExpectMsg<WakeDuplexChannel>(TimeSpan.FromSeconds(10)).ChannelId).ToHashSet();
 
-        Assert.Equal(escrows.Where(e => e.Kind == ChannelKind.Streaming).Select(e => e.Channel).ToHashSet(), streaming);
-        Assert.Equal(escrows.Where(e => e.Kind == ChannelKind.Duplex).Select(e => e.Channel).ToHashSet(), duplexWoken);
-        channels.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        duplex.ExpectNoMsg(TimeSpan.Zero);
+        Assert.Equal(listed.Where(c => c.Kind == ChannelKind.Streaming).Select(c => c.Channel).ToHashSet(), streaming);
+        Assert.Equal(listed.Where(c => c.Kind == ChannelKind.Duplex).Select(c => c.Channel).ToHashSet(), duplexWoken);
+        p.Channels.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        p.Duplex.ExpectNoMsg(TimeSpan.Zero);
     }
 
     [Fact]
-    public void While_the_channels_of_the_last_look_are_still_being_woken_the_ledger_shards_are_started_but_asked_for_none()
+    public void Every_look_starts_each_ledger_shard_but_asks_it_for_no_escrows_while_the_list_was_filled()
     {
-        var (ledger, channels, duplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
-        // Looks every 50 ms, wakes an hour apart: the 200 channels named stay queued after the first step.
-        var watch = Sys.ActorOf(ChannelWatch.Props(ledger, channels, duplex, ledgerShardCount: 1, interval: TimeSpan.FromMilliseconds(50), () => false, step: Never));
-        var look = ledger.ExpectMsg<GetEscrowedChannels>();
-        Assert.Equal(ChannelWatch.MaxChannelsPerShard, look.Max);
-        watch.Tell(new EscrowedChannels(look.Shard, Escrows(200)), ledger);
-        // Once a channel is woken the answer was taken; a look asked before it (the test may be slower than 50 ms) is passed over.
-        channels.ExpectMsg<WakeChannel>(TimeSpan.FromSeconds(10));
-        while (ledger.HasMessages) ledger.ReceiveOne(TimeSpan.Zero);
-        Assert.Equal(0, ledger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10)).Max);
-        var later = ledger.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => (GetEscrowedChannels)m);
-        Assert.All(later, asked => Assert.Equal(0, asked.Max));
+        var (watch, p) = Start(TimeSpan.FromMilliseconds(50), () => false, TimeSpan.FromMilliseconds(10));
+        for (var look = 0; look < 3; look++)
+        {
+            var asked = p.List.ExpectMsg<GetWatchedChannels>(TimeSpan.FromSeconds(10));
+            watch.Tell(new WatchedChannels(asked.List, Channels(3), Seeded: true), p.List);
+            Assert.Equal(0, p.Ledger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10)).Max);
+        }
+        Assert.DoesNotContain(p.List.ReceiveWhile(TimeSpan.FromMilliseconds(200), m => m), m => m is MarkWatchListSeeded);
+    }
 
-        // A watch whose last look is all woken asks for every escrow again.
-        var (idleLedger, idleChannels, idleDuplex) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
-        var idle = Sys.ActorOf(ChannelWatch.Props(idleLedger, idleChannels, idleDuplex, ledgerShardCount: 1, interval: TimeSpan.FromMilliseconds(50), () => false, step: Never));
-        idle.Tell(new EscrowedChannels(idleLedger.ExpectMsg<GetEscrowedChannels>().Shard, Escrows(10)), idleLedger);
-        Assert.Equal(ChannelWatch.MaxChannelsPerShard, idleLedger.ExpectMsg<GetEscrowedChannels>(TimeSpan.FromSeconds(10)).Max);
+    [Fact]
+    public void A_part_never_filled_is_filled_once_from_every_escrow_and_marked_filled_at_the_second_look_after_all_are_woken()
+    {
+        // Looks every 300 ms; wakes every 10 ms.
+        var (watch, p) = Start(TimeSpan.FromMilliseconds(300), () => false, TimeSpan.FromMilliseconds(10));
+        var listed = Channels(4, "listed");
+        var escrowed = Channels(60, "escrowed");
+        Assert.Equal(0, p.Ledger.ExpectMsg<GetEscrowedChannels>().Max);
+        watch.Tell(new WatchedChannels(p.List.ExpectMsg<GetWatchedChannels>().List, listed, Seeded: false), p.List);
+
+        // The part was never filled: every ledger shard is asked for all its escrows at once.
+        var listing = p.Ledger.FishForMessage<GetEscrowedChannels>(m => m.Max > 0, TimeSpan.FromSeconds(10));
+        Assert.Equal(ChannelWatch.MaxChannelsPerShard, listing.Max);
+        watch.Tell(new EscrowedChannels(listing.Shard, Escrows([.. escrowed, .. listed])), p.Ledger);
+        var woken = Enumerable.Range(0, 64).Select(_ => ExpectWake(p)).ToHashSet();
+        Assert.Equal([.. listed.Select(c => c.Channel), .. escrowed.Select(c => c.Channel)], woken);
+
+        // Marked filled once, at the second look after the last wake; nothing is asked of the ledger after that.
+        var mark = p.List.FishForMessage<MarkWatchListSeeded>(_ => true, TimeSpan.FromSeconds(10));
+        Assert.Equal(List, mark.List);
+        watch.Tell(new WatchedChannels(List, [], Seeded: true), p.List);
+        while (p.Ledger.HasMessages) p.Ledger.ReceiveOne(TimeSpan.Zero);
+        Assert.DoesNotContain(p.List.ReceiveWhile(TimeSpan.FromMilliseconds(800), m => m), m => m is MarkWatchListSeeded);
+        Assert.All(p.Ledger.ReceiveWhile(TimeSpan.FromMilliseconds(10), m => (GetEscrowedChannels)m), asked => Assert.Equal(0, asked.Max));
     }
 
     /// <summary>The next wake on either region, as the channel it names.</summary>
-    private ChannelId ExpectWake(Akka.TestKit.TestProbe channels, Akka.TestKit.TestProbe duplex)
+    private ChannelId ExpectWake(Probes p)
     {
-        object? wake = null;
-        AwaitCondition(() => channels.HasMessages || duplex.HasMessages, TimeSpan.FromSeconds(10));
-        wake = channels.HasMessages ? channels.ReceiveOne(TimeSpan.Zero) : duplex.ReceiveOne(TimeSpan.Zero);
+        AwaitCondition(() => p.Channels.HasMessages || p.Duplex.HasMessages, TimeSpan.FromSeconds(10));
+        var wake = p.Channels.HasMessages ? p.Channels.ReceiveOne(TimeSpan.Zero) : p.Duplex.ReceiveOne(TimeSpan.Zero);
         return wake switch
         {
             WakeChannel w => w.ChannelId,

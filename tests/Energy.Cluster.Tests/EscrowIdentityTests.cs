@@ -6,6 +6,7 @@ using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Channels.Streaming;
 using Energy.Cluster.Channels;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Hosting;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
@@ -156,7 +157,7 @@ public abstract class EscrowIdentityTests(NodeOptions node, ITestOutputHelper ou
         Setup(1_000, 0);
         var ledger = CreateTestProbe();
         var channel = ChannelId.Of("probed");
-        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings, ledger.Ref, Regions.Devices, Regions.Operators));
+        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings, new EscrowPeers(ledger.Ref, Regions.ChannelWatchList), Regions.Devices, Regions.Operators));
         var opening = Signing.Opening(channel, Alice, Bob, 500, AliceKey);
         var escrow = new EscrowId(ChannelKind.Streaming, channel, OpeningHash.Of(Signed<StreamingOpening>.Decode(opening).Value.Body));
 

@@ -28,14 +28,14 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly VoucherIntake _vouchers;
     private readonly SnapshotCadence _snapshots;
 
-    public ChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
+    public ChannelEntity(string id, EnergySettings settings, EscrowPeers peers, IActorRef devices, IActorRef operators)
     {
         _id = new ChannelId(id);
         _settings = settings;
         var rules = new ChannelRules(settings.Network, settings.Currency, settings.MinChallengeWindow, settings.LedgerShardCount);
         var revocations = RevocationList.Get(Context.System);
         // A close and a window's end are journaled after every voucher taken before them.
-        _channel = new(Context, this, _id, duplex: false, ledger, settings, Persist, PersistAsync, MaybeSnapshot);
+        _channel = new(Context, this, _id, duplex: false, peers, settings, Persist, PersistAsync, MaybeSnapshot);
         _vouchers = new VoucherIntake(Context, _id, settings, revocations, () => State.Channel, PersistAsync, _channel.Evolve, MaybeSnapshot);
         _payer = new PartyStanding<SubmitVoucher>(Context, devices, revocations, _id, settings.AskTimeout, 10_000, "checking its payer's standing",
             () => StreamingChannelLifecycle.Signers(State), _vouchers.Submit);
@@ -66,8 +66,8 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
-        Akka.Actor.Props.Create(() => new ChannelEntity(id, settings, ledger, devices, operators));
+    public static Props Props(string id, EnergySettings settings, EscrowPeers peers, IActorRef devices, IActorRef operators) =>
+        Akka.Actor.Props.Create(() => new ChannelEntity(id, settings, peers, devices, operators));
 
     private StreamingChannelState State => _channel.State;
 

@@ -27,7 +27,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
     private readonly EscrowedChannel<DuplexChannelLifecycle, DuplexChannelState> _channel;
     private readonly Activity.ActivityFeed _feed;
 
-    public DuplexChannelEntity(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators)
+    public DuplexChannelEntity(string id, EnergySettings settings, EscrowPeers peers, IActorRef devices, IActorRef operators)
     {
         _id = new ChannelId(id);
         _settings = settings;
@@ -36,7 +36,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         (_revoked, _quarantined) = (revocations.IsRevoked, revocations.IsQuarantined);
         _parties = new PartyStanding<SubmitDuplexState>(Context, devices, revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing",
             () => DuplexChannelLifecycle.Signers(State), Submit);
-        _channel = new(Context, this, _id, duplex: true, ledger, settings, Persist, Persist);
+        _channel = new(Context, this, _id, duplex: true, peers, settings, Persist, Persist);
         _openings = new(new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout), _channel.Shell, () => State,
             new DuplexOpeningRules(_id, rules, _revoked));
         _feed = Activity.ActivityFeed.Get(Context.System);
@@ -59,8 +59,8 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string id, EnergySettings settings, IActorRef ledger, IActorRef devices, IActorRef operators) =>
-        Akka.Actor.Props.Create(() => new DuplexChannelEntity(id, settings, ledger, devices, operators));
+    public static Props Props(string id, EnergySettings settings, EscrowPeers peers, IActorRef devices, IActorRef operators) =>
+        Akka.Actor.Props.Create(() => new DuplexChannelEntity(id, settings, peers, devices, operators));
 
     private DuplexChannelState State => _channel.State;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Energy.Cluster.Channels;
 using Energy.Cluster.ChargePoints;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Ledger;
 using Energy.Cluster.Network;
 using Energy.Cluster.Registry;
@@ -36,8 +37,10 @@ public static class EnergyEntities
         devicesRegion = devices;
         IActorRef? ledgerRegion = null;
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);
-        var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
-        var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, ledgerRegion, devices, operators), shardSettings, extractor);
+        var watchList = sharding.Start(ChannelWatchListEntity.EntityName, ChannelWatchListEntity.Props, shardSettings, extractor);
+        var escrow = new EscrowPeers(ledgerRegion, watchList);
+        var channels = sharding.Start("channel", id => ChannelEntity.Props(id, settings, escrow, devices, operators), shardSettings, extractor);
+        var duplex = sharding.Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, escrow, devices, operators), shardSettings, extractor);
         var sessions = sharding.Start("charging-session", id => Charging.ChargingSessionEntity.Props(id, settings, devices, channels), shardSettings, extractor);
         var chargePoints = sharding.Start("charge-point", id => ChargePoints.ChargePointEntity.Props(id, settings, devices, sessions), shardSettings, extractor);
         IActorRef? gantries = null;
@@ -51,8 +54,8 @@ public static class EnergyEntities
         markets = sharding.Start("market", id => Market.MarketEntity.Props(id, settings, devices, channels, markets!, marketIndex), shardSettings, extractor);
         system.ActorOf(Market.MarketWatch.Props(marketIndex, markets, settings.MarketWatchInterval), "market-watch");
         var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
-            ledgerNodes) { Markets = markets };
-        system.ActorOf(ChannelWatch.Props(regions.Ledger, regions.Channels, regions.DuplexChannels, settings.LedgerShardCount, settings.ChannelWatchInterval,
+            ledgerNodes) { Markets = markets, ChannelWatchList = watchList };
+        system.ActorOf(ChannelWatch.Props(watchList, regions.Ledger, regions.Channels, regions.DuplexChannels, settings.LedgerShardCount, settings.ChannelWatchInterval,
             devicesWaiting), "channel-watch");
         return regions;
     }

@@ -24,14 +24,15 @@ public sealed class ChannelShell
 
     /// <param name="write">Writes an event of the escrow (an opening, a lock, a refusal, a release): the entity's <c>Persist</c>.</param>
     /// <param name="writeClose">Writes a close or a window's end, after whatever the entity took before it.</param>
-    public ChannelShell(IActorContext context, IEscrowedChannel channel, ChannelId id, bool duplex, IActorRef ledger, EnergySettings settings,
+    public ChannelShell(IActorContext context, IEscrowedChannel channel, ChannelId id, bool duplex, EscrowPeers peers, EnergySettings settings,
         Action<object, Action<object>> write, Action<object, Action<object>> writeClose)
     {
         _context = context;
         _channel = channel;
         _write = write;
         _writeClose = writeClose;
-        _escrow = new EscrowClient(context, channel, id, duplex, ledger, settings, channel.OwedByLedger, () => channel.Escrow);
+        _escrow = new EscrowClient(context, channel, id, duplex, peers.Ledger, peers.WatchList, settings, channel.OwedByLedger, () => channel.Escrow,
+            () => channel.Phase);
     }
 
     // Opening
@@ -78,8 +79,9 @@ public sealed class ChannelShell
 
     /// <summary>
     /// A close decided and to be written. Once durable, a close that opens a challenge window is published as
-    /// <paramref name="dispute"/> (when the channel names one), its closer hears <paramref name="window"/>, and the window is
-    /// watched; a close that closes the channel at once (no window) waits with its closer for the ledger's release.
+    /// <paramref name="dispute"/> (when the channel names one), and once the watch list holds the channel its closer hears
+    /// <paramref name="window"/> and the window is watched; a close that closes the channel at once (no window) waits with
+    /// its closer for the ledger's release.
     /// </summary>
     public void Close(object closed, ChannelClosing? window, IActorRef sender, string? traceParent, Activity.NetworkActivity? dispute)
     {
@@ -88,8 +90,7 @@ public sealed class ChannelShell
             _channel.Durable(e);
             if (window is null) { Settle(sender, traceParent); return; }
             if (dispute is not null) Activity.ActivityFeed.Get(_context.System).Publish(dispute);
-            sender.Tell(window);
-            WatchChallenge(window.ChallengeDeadline);
+            _escrow.WhenListed(() => { sender.Tell(window); WatchChallenge(window.ChallengeDeadline); });
         });
     }
 
@@ -102,6 +103,9 @@ public sealed class ChannelShell
         _escrow.Settling.Add(sender);
         _escrow.Settle(traceParent);
     }
+
+    /// <summary>The watch list answered the channel's request to be listed.</summary>
+    public void Listed(ChannelWatched answer) => _escrow.Listed(answer);
 
     /// <summary>Wakes the channel with <see cref="ChallengeDeadlineReached"/> when its challenge window may have ended.</summary>
     public void WatchChallenge(Timestamp deadline) => _escrow.WatchChallenge(deadline);
@@ -141,3 +145,6 @@ public sealed class ChannelShell
     /// <summary>The entity stops: it counts as open here no more.</summary>
     public void Stopped() => _escrow.Stopped();
 }
+
+/// <summary>Who a channel entity asks for its escrow: the ledger's region, and the channel watch list's.</summary>
+public sealed record EscrowPeers(IActorRef Ledger, IActorRef WatchList);

@@ -14,13 +14,21 @@ public sealed record EscrowUnanswered(ChannelId ChannelId, EscrowId Escrow, int 
     public override string Describe() => $"channel {ChannelId}: the ledger did not answer the requests for {Escrow} after {Attempts} attempts";
 }
 
+/// <summary>The channel watch list did not answer a channel's request to be listed after every attempt; it asks again when the channel is woken.</summary>
+public sealed record WatchListUnanswered(ChannelId ChannelId, int Attempts) : ProtocolError
+{
+    public override string Describe() => $"channel {ChannelId}: the channel watch list did not answer after {Attempts} attempts";
+}
+
 /// <summary>
 /// What a channel entity asks of the ledger for its escrow, and who waits for it: locks, refunds and releases. The
 /// entity says what the ledger still owes it (derived from its durable state); the client sends it, and sends it
 /// again after <see cref="EnergySettings.AskTimeout"/> until the entity has what it needs, at most
 /// <see cref="EnergySettings.MaxEscrowAttempts"/> times in a row (then it waits to be woken). Every request is
-/// idempotent on the ledger, so sending again is always safe. It keeps the bounded waiters of the opening and of
-/// the settlement, the settlement's span, the channel's place in the count of open channels, and the timer of the
+/// idempotent on the ledger, so sending again is always safe. Before it asks the ledger for anything, and before a
+/// close that opens a challenge window is answered, the channel is listed in the channel watch list (so that it is
+/// woken after a restart); once it waits on nothing it is unlisted. It keeps the bounded waiters of the opening and
+/// of the settlement, the settlement's span, the channel's place in the count of open channels, and the timer of the
 /// challenge window. A ledger answer that does not fit the channel is raised as an alert, never acted on.
 /// </summary>
 public sealed class EscrowClient
@@ -37,14 +45,21 @@ public sealed class EscrowClient
     private readonly EnergySettings _settings;
     private readonly Func<IReadOnlyList<ILedgerCommand>> _owed;
     private readonly Func<EscrowId?> _escrow;
+    private readonly Func<ChannelPhase> _phase;
+    private readonly IActorRef _watchList;
+    private readonly WatchedChannel _watched;
     private readonly OpenChannelCount _openCount;
     private System.Diagnostics.Activity? _settleSpan;
     private int _attempts;
+    // Whether the watch list holds the channel: unknown after recovery (null), and what waits for it to.
+    private bool? _listed;
+    private Action? _onListed;
 
     /// <param name="owner">The entity whose timers retry (they are given to it only once it is constructed).</param>
     /// <param name="duplex">Whether the channel is a duplex channel (else a streaming one): named so in logs, spans and refusals.</param>
-    public EscrowClient(IActorContext context, IWithTimers owner, ChannelId channel, bool duplex, IActorRef ledger, EnergySettings settings,
-        Func<IReadOnlyList<ILedgerCommand>> owed, Func<EscrowId?> escrow)
+    /// <param name="watchList">The channel watch list's region.</param>
+    public EscrowClient(IActorContext context, IWithTimers owner, ChannelId channel, bool duplex, IActorRef ledger, IActorRef watchList, EnergySettings settings,
+        Func<IReadOnlyList<ILedgerCommand>> owed, Func<EscrowId?> escrow, Func<ChannelPhase> phase)
     {
         _context = context;
         _owner = owner;
@@ -55,6 +70,9 @@ public sealed class EscrowClient
         _settings = settings;
         _owed = owed;
         _escrow = escrow;
+        _phase = phase;
+        _watchList = watchList;
+        _watched = new WatchedChannel(duplex ? ChannelKind.Duplex : ChannelKind.Streaming, channel);
         _openCount = new OpenChannelCount(duplex);
         Opening = new Waiters(_kind + " " + channel.Value, settings.MaxChannelWaiters);
         Settling = new Waiters(_kind + " " + channel.Value, settings.MaxChannelWaiters);
@@ -87,7 +105,27 @@ public sealed class EscrowClient
     {
         if (_escrow() is not { } escrow) return;
         if (!GaveUp) SendOwed();
+        else if (_listed != true) Alert(new WatchListUnanswered(_channel, _attempts));
         else Alert(new EscrowUnanswered(_channel, escrow, _attempts));
+    }
+
+    /// <summary>Runs <paramref name="then"/> once the watch list holds the channel (at once if it does): a close that opens a window is answered so.</summary>
+    public void WhenListed(Action then)
+    {
+        if (_listed == true) { then(); return; }
+        _onListed = then;
+        Send();
+    }
+
+    /// <summary>The watch list answered: it holds the channel (or is full, and the channel goes on without it); what waited for it goes on.</summary>
+    public void Listed(ChannelWatched answer)
+    {
+        if (_listed == true || answer.Kind != _watched.Kind || answer.ChannelId != _channel) return;
+        _listed = true;
+        var then = _onListed;
+        _onListed = null;
+        then?.Invoke();
+        Send();
     }
 
     /// <summary>The escrow is locked and the channel open: no retry is pending, and the opening's waiters hear <paramref name="opened"/>.</summary>
@@ -118,11 +156,14 @@ public sealed class EscrowClient
         Settling.AnswerAll(settlement);
     }
 
-    /// <summary>The ledger owes nothing more: no retry is pending.</summary>
+    /// <summary>The ledger owes nothing more: no retry is pending, and a channel that waits on nothing else is unlisted.</summary>
     public void Settled()
     {
         _owner.Timers.Cancel(RetryTimer);
         _attempts = 0;
+        if (_listed == false || Waits()) return;
+        _watchList.Tell(new UnwatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel), ActorRefs.NoSender);
+        _listed = false;
     }
 
     /// <summary>The entity recovered in <paramref name="phase"/>: it counts as open or not, and what is owed is sent (a closed channel settles).</summary>
@@ -155,8 +196,19 @@ public sealed class EscrowClient
         Activity.ActivityFeed.Get(_context.System).Publish(new Activity.ChannelEscrowAlert(_channel, error.Code, error.Describe(), _settings.Clock.Now));
     }
 
+    // The channel waits on the ledger, or on its challenge window.
+    private bool Waits() => _owed().Count > 0 || _phase() == ChannelPhase.Closing;
+
     private void SendOwed()
     {
+        if (Waits() && _listed != true)
+        {
+            // Listed before it waits: a restart before the ledger's answer, or before the window's end, still wakes it.
+            _watchList.Tell(new WatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel), _context.Self);
+            _attempts++;
+            _owner.Timers.StartSingleTimer(RetryTimer, EscrowRetryDue.Instance, _settings.AskTimeout);
+            return;
+        }
         var owed = _owed();
         if (owed.Count == 0) { Settled(); return; }
         var traceParent = EnergyTracing.TraceParentOf(_settleSpan);

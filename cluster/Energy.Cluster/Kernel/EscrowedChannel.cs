@@ -23,11 +23,11 @@ public sealed class EscrowedChannel<TLifecycle, TState> : IEscrowedChannel
     /// <param name="write">Writes an event of the escrow (an opening, a lock, a refusal, a release): the entity's <c>Persist</c>.</param>
     /// <param name="writeClose">Writes a close or a window's end, after whatever the entity took before it.</param>
     /// <param name="durable">Runs once an event the shell wrote has evolved the state (a snapshot may be due).</param>
-    public EscrowedChannel(IActorContext context, IWithTimers owner, ChannelId id, bool duplex, IActorRef ledger, EnergySettings settings,
+    public EscrowedChannel(IActorContext context, IWithTimers owner, ChannelId id, bool duplex, EscrowPeers peers, EnergySettings settings,
         Action<object, Action<object>> write, Action<object, Action<object>> writeClose, Action? durable = null)
     {
         (_owner, _id, _ledgerShardCount, _durable) = (owner, id, settings.LedgerShardCount, durable ?? (() => { }));
-        Shell = new ChannelShell(context, this, id, duplex, ledger, settings, write, writeClose);
+        Shell = new ChannelShell(context, this, id, duplex, peers, settings, write, writeClose);
     }
 
     /// <summary>What is durable.</summary>
@@ -43,7 +43,7 @@ public sealed class EscrowedChannel<TLifecycle, TState> : IEscrowedChannel
     public void Restore(TState snapshot) => State = snapshot;
 
     /// <summary>
-    /// Takes what every channel answers alike: the ledger's lock, release and refusal, and the escrow's retry timer. False
+    /// Takes what every channel answers alike: the ledger's lock, release and refusal, the watch list's answer, and the escrow's retry timer. False
     /// for any other message, so that the entity registers this after its own handlers.
     /// </summary>
     public bool Answer(object message)
@@ -61,6 +61,9 @@ public sealed class EscrowedChannel<TLifecycle, TState> : IEscrowedChannel
                 return true;
             case EscrowRetryDue:
                 Shell.RetryDue();
+                return true;
+            case ChannelWatched watched:
+                Shell.Listed(watched);
                 return true;
             default:
                 return false;

@@ -12,6 +12,9 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
     /// <summary>The market of each grid zone.</summary>
     public IActorRef Markets { get; init; } = ActorRefs.Nobody;
 
+    /// <summary>The parts of the list of channels woken after a restart.</summary>
+    public IActorRef ChannelWatchList { get; init; } = ActorRefs.Nobody;
+
     /// <summary>Every region with the entity type name it was started under.</summary>
     public IReadOnlyList<(string TypeName, IActorRef Region)> All() =>
     [

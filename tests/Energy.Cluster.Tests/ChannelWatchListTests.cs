@@ -1,0 +1,204 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
+using Energy.Cluster.Hosting;
+using Energy.Cluster.Network;
+using Energy.Lifecycles;
+using Energy.Lifecycles.Channels;
+using Energy.Lifecycles.Ledger;
+using Energy.Lifecycles.Registry;
+using FsCheck;
+using FsCheck.Fluent;
+using Xunit.Abstractions;
+
+namespace Energy.Cluster.Tests;
+
+/// <summary>The channel watch list, pure: bounded, each change written once, streaming and duplex channels of one id apart.</summary>
+public sealed class ChannelWatchListRulesTests
+{
+    private static readonly WatchedChannel Streaming = new(ChannelKind.Streaming, ChannelId.Of("c-1"));
+    private static readonly WatchedChannel Duplex = new(ChannelKind.Duplex, ChannelId.Of("c-1"));
+
+    private static ChannelWatchListState Apply(ChannelWatchListState state, IEnergyMessage? e) => e is null ? state : ChannelWatchListRules.Apply(state, e);
+
+    [Fact]
+    public void A_channel_is_listed_once_and_unlisted_once_and_its_duplex_namesake_is_another_channel()
+    {
+        var listed = Apply(ChannelWatchListState.Empty, ChannelWatchListRules.DecideWatch(ChannelWatchListState.Empty, Streaming).Unwrap());
+
+        Assert.Null(ChannelWatchListRules.DecideWatch(listed, Streaming).Unwrap());
+        Assert.Null(ChannelWatchListRules.DecideUnwatch(listed, Duplex));
+        Assert.NotNull(ChannelWatchListRules.DecideWatch(listed, Duplex).Unwrap());
+        var unlisted = Apply(listed, ChannelWatchListRules.DecideUnwatch(listed, Streaming));
+        Assert.Empty(unlisted.Watched);
+        Assert.Null(ChannelWatchListRules.DecideUnwatch(unlisted, Streaming));
+    }
+
+    [Fact]
+    public void A_part_is_marked_filled_once()
+    {
+        var seeded = Apply(ChannelWatchListState.Empty, ChannelWatchListRules.DecideSeeded(ChannelWatchListState.Empty));
+        Assert.True(seeded.Seeded);
+        Assert.Null(ChannelWatchListRules.DecideSeeded(seeded));
+    }
+
+    [Fact]
+    public void A_full_part_refuses_a_new_channel_by_name_still_holds_the_ones_it_has_and_is_never_replayed_past_its_bound()
+    {
+        var full = ChannelWatchListState.Empty with
+        {
+            Watched = [.. Enumerable.Range(0, ChannelWatchListState.MaxChannels).Select(i => new WatchedChannel(ChannelKind.Streaming, ChannelId.Of($"c-{i}")))],
+        };
+
+        Assert.IsType<ChannelWatchListFull>(ChannelWatchListRules.DecideWatch(full, new WatchedChannel(ChannelKind.Streaming, ChannelId.Of("one-more"))).Error);
+        Assert.Null(ChannelWatchListRules.DecideWatch(full, new WatchedChannel(ChannelKind.Streaming, ChannelId.Of("c-7"))).Unwrap());
+        Assert.Throws<InvalidOperationException>(() => ChannelWatchListRules.Apply(full, new ChannelWatchChanged(ChannelKind.Duplex, ChannelId.Of("one-more"), true)));
+    }
+
+    [Fact]
+    public void Every_channel_has_one_part_and_the_parts_are_all_listed()
+    {
+        var parts = ChannelWatchListRules.All(4).ToHashSet();
+        Assert.Equal(4, parts.Count);
+        Assert.Contains(ChannelWatchListRules.For(Streaming, 4), parts);
+        // Both kinds of one id share a part; the part does not depend on the process.
+        Assert.Equal(ChannelWatchListRules.For(Streaming, 4), ChannelWatchListRules.For(Duplex, 4));
+        Assert.Equal(ChannelWatchListRules.Prefix + LedgerShards.ShardIndex("c-1", 4), ChannelWatchListRules.For(Streaming, 4));
+    }
+
+    private static readonly Gen<(int Id, ChannelKind Kind, bool Watch)> Requests =
+        from id in Gen.Choose(0, 5)
+        from kind in Gen.Elements(ChannelKind.Streaming, ChannelKind.Duplex)
+        from watch in Gen.Elements(true, false)
+        select (id, kind, watch);
+
+    /// <summary>Whatever channels ask to be listed and unlisted, in any order, the part holds exactly those whose last request was to be listed, and recovers so.</summary>
+    [FsCheck.Xunit.Property(MaxTest = 200)]
+    public Property The_part_holds_exactly_the_channels_whose_last_request_was_to_be_listed() =>
+        Prop.ForAll(Gen.ListOf(Requests).ToArbitrary(),
+            requests =>
+            {
+                var state = ChannelWatchListState.Empty;
+                var journal = new List<IEnergyMessage>();
+                var model = new Dictionary<WatchedChannel, bool>();
+                foreach (var (id, kind, watch) in requests)
+                {
+                    var channel = new WatchedChannel(kind, ChannelId.Of($"c-{id}"));
+                    IEnergyMessage? e = watch ? ChannelWatchListRules.DecideWatch(state, channel).Unwrap() : ChannelWatchListRules.DecideUnwatch(state, channel);
+                    // An event only when something changes.
+                    if (e is not null) Assert.NotEqual(watch, model.GetValueOrDefault(channel));
+                    if (e is not null) journal.Add(e);
+                    state = Apply(state, e);
+                    model[channel] = watch;
+                }
+                var expected = model.Where(m => m.Value).Select(m => m.Key).ToHashSet();
+                var recovered = journal.Aggregate(ChannelWatchListState.Empty, ChannelWatchListRules.Apply);
+                var fromSnapshot = ChannelWatchListRules.FromSnapshot(ChannelWatchListRules.ToSnapshot(state));
+                return expected.SetEquals(state.Watched) && expected.SetEquals(recovered.Watched) && expected.SetEquals(fromSnapshot.Watched);
+            });
+}
+
+public sealed class ChannelWatchListOnSqlite(ITestOutputHelper output) : ChannelWatchListTests(TestStores.Sqlite(), output);
+
+public sealed class ChannelWatchListOnPostgreSql(ITestOutputHelper output) : ChannelWatchListTests(TestStores.PostgreSql(), output);
+
+/// <summary>
+/// A channel is listed while its next step waits on a timer or the ledger, and only then; after a restart the channel
+/// watch wakes it from the list, and it settles with no party calling it. A channel that held escrow before the list
+/// existed is found through the ledger, once.
+/// </summary>
+public abstract class ChannelWatchListTests(NodeOptions store, ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly OperatorId Cpo = OperatorId.Of("cpo-watch");
+    private const int Shards = 4;
+
+    private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
+
+    private static async Task<IReadOnlySet<WatchedChannel>> ListedAsync(EnergyRegions r) =>
+        (await Task.WhenAll(ChannelWatchListRules.All(Shards).Select(async part =>
+            Assert.IsType<WatchedChannels>(await AskAsync(r.ChannelWatchList, new GetWatchedChannels(part, 1_000)))))).SelectMany(w => w.Channels).ToHashSet();
+
+    private static async Task<long> BalanceAsync(EnergyRegions r, PartyId party) =>
+        Assert.IsType<AccountView>(await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(party, Shards), party))).Balance.MinorUnits;
+
+    /// <summary>Opens a channel from a funded vehicle to the operator, pays 300 on it, and has the vehicle close it (a challenge window opens).</summary>
+    private async Task<(WatchedChannel Channel, PartyId Payer)> OpenAndCloseAsync(EnergyRegions r, DeviceKeyPair cpoKey, DeviceKeyPair vehicleKey, string name,
+        ManualClock clock)
+    {
+        var vehicle = DeviceId.Of("vehicle-" + name);
+        var payer = PartyId.From(vehicle);
+        var channel = ChannelId.Of("channel-" + name);
+        var watched = new WatchedChannel(ChannelKind.Streaming, channel);
+        Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
+            DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
+        Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, Shards), "fund-" + name, payer, new Money(10_000, Currency.Eur), TestAuthority.Bank)));
+        var opened = await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 2_000, vehicleKey, 10_000)));
+        Assert.True(opened is ChannelOpened, $"the opening was answered {opened}");
+        Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, 1, 300, 300, vehicleKey))));
+        // Open and idle: it waits on nothing, so it is not listed.
+        await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(r)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+
+        Assert.IsType<ChannelClosing>(await AskAsync(r.Channels, new CloseChannel(channel, Signing.Close(channel, payer, vehicleKey, clock.Now))));
+        // Its closer heard of the window only once the list held it.
+        Assert.Contains(watched, await ListedAsync(r));
+        return (watched, payer);
+    }
+
+    [Fact]
+    public async Task A_channel_listed_for_its_window_settles_after_a_restart_with_no_party_calling_it_and_leaves_the_list()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        using var cpoKey = DeviceKeyPair.Generate();
+        using var vehicleKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, Shards, nodeKey, clock) { Authority = TestAuthority.Authority, MinChallengeWindow = DurationMs.FromSeconds(10) };
+        WatchedChannel watched;
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            Assert.IsType<OperatorView>(await AskAsync(node.Regions.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
+            (watched, _) = await OpenAndCloseAsync(node.Regions, cpoKey, vehicleKey, "listed", clock);
+            // Every part was filled: only the list can wake the channel after the restart.
+            foreach (var part in ChannelWatchListRules.All(Shards)) node.Regions.ChannelWatchList.Tell(new MarkWatchListSeeded(part));
+            await AwaitAssertAsync(async () => Assert.All(await Task.WhenAll(ChannelWatchListRules.All(Shards).Select(async part =>
+                Assert.IsType<WatchedChannels>(await AskAsync(node.Regions.ChannelWatchList, new GetWatchedChannels(part, 0))))), w => Assert.True(w.Seeded)),
+                TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+            Assert.Equal(0, await BalanceAsync(node.Regions, PartyId.From(Cpo)));
+        }
+
+        // The window ends while the node is down.
+        clock.Advance(new DurationMs(10_001));
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            // Only the ledger and the list are read: nothing calls the channel.
+            await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+            await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(node.Regions)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        }
+    }
+
+    [Fact]
+    public async Task A_closing_channel_missing_from_a_part_never_filled_is_found_through_the_ledger_after_a_restart_and_settles()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        using var cpoKey = DeviceKeyPair.Generate();
+        using var vehicleKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, Shards, nodeKey, clock) { Authority = TestAuthority.Authority, MinChallengeWindow = DurationMs.FromSeconds(10) };
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            Assert.IsType<OperatorView>(await AskAsync(node.Regions.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
+            var (watched, _) = await OpenAndCloseAsync(node.Regions, cpoKey, vehicleKey, "unlisted", clock);
+            // As if it had closed before the list existed: the list does not hold it, and its part was never filled.
+            var part = ChannelWatchListRules.For(watched, Shards);
+            node.Regions.ChannelWatchList.Tell(new UnwatchChannel(part, watched.Kind, watched.Channel));
+            await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(node.Regions)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+            Assert.False(Assert.IsType<WatchedChannels>(await AskAsync(node.Regions.ChannelWatchList, new GetWatchedChannels(part, 0))).Seeded);
+        }
+
+        clock.Advance(new DurationMs(10_001));
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+            await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+    }
+}
