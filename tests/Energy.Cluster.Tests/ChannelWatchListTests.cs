@@ -2,7 +2,9 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
+using Energy.Cluster.Channels;
 using Energy.Cluster.Hosting;
+using Energy.Cluster.Kernel;
 using Energy.Cluster.Network;
 using Energy.Lifecycles;
 using Energy.Lifecycles.Channels;
@@ -200,5 +202,42 @@ public abstract class ChannelWatchListTests(NodeOptions store, ITestOutputHelper
 
         await using (var node = await TestNode.StartAsync(store, settings))
             await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+    }
+}
+
+/// <summary>
+/// A channel takes only the watch list's answer to its latest request: an earlier answer arriving late (after the channel
+/// unlisted itself) never stands for a listing it asked for since.
+/// </summary>
+public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTestKit(TestStores.Sqlite(), output)
+{
+    [Fact]
+    public void A_late_answer_to_an_earlier_request_does_not_let_a_close_be_answered_before_the_list_holds_the_channel()
+    {
+        Setup(1_000, 0);
+        var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
+        var channel = ChannelId.Of("listing");
+        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings, new EscrowPeers(ledger.Ref, list.Ref), Regions.Devices, Regions.Operators));
+
+        entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
+        // Listed before the ledger is asked for the lock.
+        var first = list.ExpectMsg<WatchChannel>();
+        ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal((ChannelKind.Streaming, channel), (first.Kind, first.ChannelId));
+        list.Reply(new ChannelWatched(first.Kind, first.ChannelId, first.Ask, Held: true));
+        var lockEscrow = ledger.ExpectMsg<LockEscrow>();
+        ledger.Reply(new EscrowLocked(lockEscrow.Escrow, Alice, Eur(500), lockEscrow.Shard, 1));
+        ExpectMsg<ChannelOpened>();
+        // Open, it waits on nothing: unlisted.
+        Assert.Equal(channel, list.ExpectMsg<UnwatchChannel>().ChannelId);
+
+        // The answer to the first request again, late.
+        entity.Tell(new ChannelWatched(first.Kind, first.ChannelId, first.Ask, Held: true), list.Ref);
+        entity.Tell(new CloseChannel(channel, Signing.Close(channel, Alice, AliceKey, Clock.Now)), TestActor);
+        var second = list.ExpectMsg<WatchChannel>();
+        Assert.NotEqual(first.Ask, second.Ask);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        list.Reply(new ChannelWatched(second.Kind, second.ChannelId, second.Ask, Held: true));
+        Assert.Equal(channel, ExpectMsg<ChannelClosing>().ChannelId);
     }
 }

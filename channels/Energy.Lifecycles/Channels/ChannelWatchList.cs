@@ -84,9 +84,12 @@ public interface IChannelWatchListCommand : IEnergyMessage, IWithEntityId
     string IWithEntityId.EntityId => List;
 }
 
-/// <summary>A channel's next step waits on a timer or on the ledger: it is woken after a restart. Answered with <see cref="ChannelWatched"/> once durable.</summary>
+/// <summary>
+/// A channel's next step waits on a timer or on the ledger: it is woken after a restart. Answered with
+/// <see cref="ChannelWatched"/> once durable, naming the channel's <paramref name="Ask"/> (so that it takes only the answer to its latest).
+/// </summary>
 [Manifest("channel-watch-list.watch.v1")]
-public sealed record WatchChannel(string List, ChannelKind Kind, ChannelId ChannelId) : IChannelWatchListCommand;
+public sealed record WatchChannel(string List, ChannelKind Kind, ChannelId ChannelId, ulong Ask) : IChannelWatchListCommand;
 
 /// <summary>A channel waits on nothing any more (it is open, settled or refunded). Not answered.</summary>
 [Manifest("channel-watch-list.unwatch.v1")]
@@ -100,9 +103,9 @@ public sealed record GetWatchedChannels(string List, int Max) : IChannelWatchLis
 [Manifest("channel-watch-list.mark-seeded.v1")]
 public sealed record MarkWatchListSeeded(string List) : IChannelWatchListCommand;
 
-/// <summary>The answer to <see cref="WatchChannel"/>, once durable; <paramref name="Held"/> is false when the part is full.</summary>
+/// <summary>The answer to <see cref="WatchChannel"/> <paramref name="Ask"/>, once durable; <paramref name="Held"/> is false when the part is full.</summary>
 [Manifest("channel-watch-list.watched.v1")]
-public sealed record ChannelWatched(ChannelKind Kind, ChannelId ChannelId, bool Held) : IEnergyMessage;
+public sealed record ChannelWatched(ChannelKind Kind, ChannelId ChannelId, ulong Ask, bool Held) : IEnergyMessage;
 
 [Manifest("channel-watch-list.channels.v1")]
 public sealed record WatchedChannels(string List, IReadOnlyList<WatchedChannel> Channels, bool Seeded) : IEnergyMessage;

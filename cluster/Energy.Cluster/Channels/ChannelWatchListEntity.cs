@@ -56,11 +56,11 @@ public sealed class ChannelWatchListEntity : ReceivePersistentActor
         {
             // The channel goes on: only its wake after a restart is lost. Loud, for the operators to act on.
             Context.GetLogger().Error("{0}: {1}", _list, decided.Error!.Describe());
-            Sender.Tell(new ChannelWatched(watch.Kind, watch.ChannelId, Held: false));
+            Sender.Tell(new ChannelWatched(watch.Kind, watch.ChannelId, watch.Ask, Held: false));
             return;
         }
         Take(decided.Value);
-        _writes.ReplyWhenDurable(Sender, new ChannelWatched(watch.Kind, watch.ChannelId, Held: true));
+        _writes.ReplyWhenDurable(Sender, new ChannelWatched(watch.Kind, watch.ChannelId, watch.Ask, Held: true));
     }
 
     private void Take(IEnergyMessage? e)
@@ -84,12 +84,13 @@ public sealed class ChannelWatchListEntity : ReceivePersistentActor
             _eventsSinceSnapshot++;
             if (--left > 0) return;
             _writes.Written(write);
-            WriteNext();
-            if (_writes.Idle && _eventsSinceSnapshot >= SnapshotEveryEvents)
+            // Before the next write starts: the snapshot stands for exactly the events written so far.
+            if (_eventsSinceSnapshot >= SnapshotEveryEvents)
             {
                 _eventsSinceSnapshot = 0;
                 SaveSnapshot(ChannelWatchListRules.ToSnapshot(_durable));
             }
+            WriteNext();
         });
     }
 }

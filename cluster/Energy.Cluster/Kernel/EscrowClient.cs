@@ -54,6 +54,7 @@ public sealed class EscrowClient
     // Whether the watch list holds the channel: unknown after recovery (null), and what waits for it to.
     private bool? _listed;
     private Action? _onListed;
+    private ulong _listAsk;
 
     /// <param name="owner">The entity whose timers retry (they are given to it only once it is constructed).</param>
     /// <param name="duplex">Whether the channel is a duplex channel (else a streaming one): named so in logs, spans and refusals.</param>
@@ -120,7 +121,8 @@ public sealed class EscrowClient
     /// <summary>The watch list answered: it holds the channel (or is full, and the channel goes on without it); what waited for it goes on.</summary>
     public void Listed(ChannelWatched answer)
     {
-        if (_listed == true || answer.Kind != _watched.Kind || answer.ChannelId != _channel) return;
+        // Only the answer to the latest request counts: an earlier one may predate an unlisting.
+        if (_listed == true || answer.Ask != _listAsk || answer.Kind != _watched.Kind || answer.ChannelId != _channel) return;
         _listed = true;
         var then = _onListed;
         _onListed = null;
@@ -164,12 +166,18 @@ public sealed class EscrowClient
         if (_listed == false || Waits()) return;
         _watchList.Tell(new UnwatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel), ActorRefs.NoSender);
         _listed = false;
+        // An answer to a request made before this is stale now.
+        _listAsk++;
     }
 
-    /// <summary>The entity recovered in <paramref name="phase"/>: it counts as open or not, and what is owed is sent (a closed channel settles).</summary>
+    /// <summary>
+    /// The entity recovered in <paramref name="phase"/>: it counts as open or not, and what is owed is sent (a closed channel
+    /// settles). A channel with no opening was never listed; any other is listed or unlisted as it waits or not.
+    /// </summary>
     public void Resumed(ChannelPhase phase)
     {
         _openCount.Update(phase);
+        if (phase == ChannelPhase.None) _listed = false;
         if (phase == ChannelPhase.Closed) Settle(traceParent: null);
         else Send();
     }
@@ -204,7 +212,7 @@ public sealed class EscrowClient
         if (Waits() && _listed != true)
         {
             // Listed before it waits: a restart before the ledger's answer, or before the window's end, still wakes it.
-            _watchList.Tell(new WatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel), _context.Self);
+            _watchList.Tell(new WatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel, ++_listAsk), _context.Self);
             _attempts++;
             _owner.Timers.StartSingleTimer(RetryTimer, EscrowRetryDue.Instance, _settings.AskTimeout);
             return;
