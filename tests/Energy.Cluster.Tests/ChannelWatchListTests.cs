@@ -114,6 +114,19 @@ public abstract class ChannelWatchListTests(NodeOptions store, ITestOutputHelper
 {
     private static readonly OperatorId Cpo = OperatorId.Of("cpo-watch");
     private const int Shards = 4;
+    // The node's key signs the ledger's blocks in both of its lives.
+    private readonly DeviceKeyPair _nodeKey = DeviceKeyPair.Generate();
+    private readonly DeviceKeyPair _cpoKey = DeviceKeyPair.Generate();
+    private readonly DeviceKeyPair _vehicleKey = DeviceKeyPair.Generate();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (!disposing) return;
+        _nodeKey.Dispose();
+        _cpoKey.Dispose();
+        _vehicleKey.Dispose();
+    }
 
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
@@ -124,84 +137,79 @@ public abstract class ChannelWatchListTests(NodeOptions store, ITestOutputHelper
     private static async Task<long> BalanceAsync(EnergyRegions r, PartyId party) =>
         Assert.IsType<AccountView>(await AskAsync(r.Ledger, new GetAccount(LedgerShards.For(party, Shards), party))).Balance.MinorUnits;
 
-    /// <summary>Opens a channel from a funded vehicle to the operator, pays 300 on it, and has the vehicle close it (a challenge window opens).</summary>
-    private async Task<(WatchedChannel Channel, PartyId Payer)> OpenAndCloseAsync(EnergyRegions r, DeviceKeyPair cpoKey, DeviceKeyPair vehicleKey, string name,
-        ManualClock clock)
+    /// <summary>
+    /// On a first node life, opens a channel from a funded vehicle to the operator, pays 300 on it and has the vehicle close it
+    /// (a challenge window opens), then does <paramref name="beforeStop"/>; the window ends while the node is down, and the
+    /// node starts again. Neither the payer nor the payee calls the channel after the close.
+    /// </summary>
+    private async Task<(TestNode Restarted, WatchedChannel Channel)> CloseThenRestartAsync(string name, Func<EnergyRegions, WatchedChannel, Task> beforeStop)
     {
+        var (cpoKey, vehicleKey) = (_cpoKey, _vehicleKey);
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, Shards, _nodeKey, clock)
+        {
+            Authority = TestAuthority.Authority,
+            MinChallengeWindow = DurationMs.FromSeconds(10),
+        };
         var vehicle = DeviceId.Of("vehicle-" + name);
         var payer = PartyId.From(vehicle);
         var channel = ChannelId.Of("channel-" + name);
         var watched = new WatchedChannel(ChannelKind.Streaming, channel);
-        Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
-            DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
-        Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, Shards), "fund-" + name, payer, new Money(10_000, Currency.Eur), TestAuthority.Bank)));
-        var opened = await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 2_000, vehicleKey, 10_000)));
-        Assert.True(opened is ChannelOpened, $"the opening was answered {opened}");
-        Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, 1, 300, 300, vehicleKey))));
-        // Open and idle: it waits on nothing, so it is not listed.
-        await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(r)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var r = node.Regions;
+            Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
+            Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(vehicle,
+                DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, vehicle, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
+            Assert.IsType<LedgerCommitted>(await AskAsync(r.Ledger, new Mint(LedgerShards.For(payer, Shards), "fund-" + name, payer, new Money(10_000, Currency.Eur), TestAuthority.Bank)));
+            var opened = await AskAsync(r.Channels, new OpenChannel(channel, Signing.Opening(channel, payer, PartyId.From(Cpo), 2_000, vehicleKey, 10_000)));
+            Assert.True(opened is ChannelOpened, $"the opening was answered {opened}");
+            Assert.IsType<VoucherAcknowledged>(await AskAsync(r.Channels, new SubmitVoucher(channel, Signing.Voucher(channel, 1, 300, 300, vehicleKey))));
+            // Open and idle: it waits on nothing, so it is not listed.
+            await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(r)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
 
-        Assert.IsType<ChannelClosing>(await AskAsync(r.Channels, new CloseChannel(channel, Signing.Close(channel, payer, vehicleKey, clock.Now))));
-        // Its closer heard of the window only once the list held it.
-        Assert.Contains(watched, await ListedAsync(r));
-        return (watched, payer);
+            Assert.IsType<ChannelClosing>(await AskAsync(r.Channels, new CloseChannel(channel, Signing.Close(channel, payer, vehicleKey, clock.Now))));
+            // Its closer heard of the window only once the list held it.
+            Assert.Contains(watched, await ListedAsync(r));
+            await beforeStop(r, watched);
+            Assert.Equal(0, await BalanceAsync(r, PartyId.From(Cpo)));
+        }
+        clock.Advance(new DurationMs(10_001));
+        return (await TestNode.StartAsync(store, settings), watched);
     }
 
     [Fact]
     public async Task A_channel_listed_for_its_window_settles_after_a_restart_with_no_party_calling_it_and_leaves_the_list()
     {
-        using var nodeKey = DeviceKeyPair.Generate();
-        using var cpoKey = DeviceKeyPair.Generate();
-        using var vehicleKey = DeviceKeyPair.Generate();
-        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, Shards, nodeKey, clock) { Authority = TestAuthority.Authority, MinChallengeWindow = DurationMs.FromSeconds(10) };
-        WatchedChannel watched;
-        await using (var node = await TestNode.StartAsync(store, settings))
+        var (restarted, watched) = await CloseThenRestartAsync("listed", async (r, _) =>
         {
-            Assert.IsType<OperatorView>(await AskAsync(node.Regions.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
-            (watched, _) = await OpenAndCloseAsync(node.Regions, cpoKey, vehicleKey, "listed", clock);
             // Every part was filled: only the list can wake the channel after the restart.
-            foreach (var part in ChannelWatchListRules.All(Shards)) node.Regions.ChannelWatchList.Tell(new MarkWatchListSeeded(part));
+            foreach (var part in ChannelWatchListRules.All(Shards)) r.ChannelWatchList.Tell(new MarkWatchListSeeded(part));
             await AwaitAssertAsync(async () => Assert.All(await Task.WhenAll(ChannelWatchListRules.All(Shards).Select(async part =>
-                Assert.IsType<WatchedChannels>(await AskAsync(node.Regions.ChannelWatchList, new GetWatchedChannels(part, 0))))), w => Assert.True(w.Seeded)),
+                Assert.IsType<WatchedChannels>(await AskAsync(r.ChannelWatchList, new GetWatchedChannels(part, 0))))), w => Assert.True(w.Seeded)),
                 TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
-            Assert.Equal(0, await BalanceAsync(node.Regions, PartyId.From(Cpo)));
-        }
+        });
+        await using var node = restarted;
 
-        // The window ends while the node is down.
-        clock.Advance(new DurationMs(10_001));
-
-        await using (var node = await TestNode.StartAsync(store, settings))
-        {
-            // Only the ledger and the list are read: nothing calls the channel.
-            await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
-            await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(node.Regions)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
-        }
+        // Only the ledger and the list are read: nothing calls the channel.
+        await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(node.Regions)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]
     public async Task A_closing_channel_missing_from_a_part_never_filled_is_found_through_the_ledger_after_a_restart_and_settles()
     {
-        using var nodeKey = DeviceKeyPair.Generate();
-        using var cpoKey = DeviceKeyPair.Generate();
-        using var vehicleKey = DeviceKeyPair.Generate();
-        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, Shards, nodeKey, clock) { Authority = TestAuthority.Authority, MinChallengeWindow = DurationMs.FromSeconds(10) };
-        await using (var node = await TestNode.StartAsync(store, settings))
+        var (restarted, _) = await CloseThenRestartAsync("unlisted", async (r, watched) =>
         {
-            Assert.IsType<OperatorView>(await AskAsync(node.Regions.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.ChargePointOperator | OperatorRoles.FleetOwner)));
-            var (watched, _) = await OpenAndCloseAsync(node.Regions, cpoKey, vehicleKey, "unlisted", clock);
             // As if it had closed before the list existed: the list does not hold it, and its part was never filled.
             var part = ChannelWatchListRules.For(watched, Shards);
-            node.Regions.ChannelWatchList.Tell(new UnwatchChannel(part, watched.Kind, watched.Channel));
-            await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(node.Regions)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
-            Assert.False(Assert.IsType<WatchedChannels>(await AskAsync(node.Regions.ChannelWatchList, new GetWatchedChannels(part, 0))).Seeded);
-        }
+            r.ChannelWatchList.Tell(new UnwatchChannel(part, watched.Kind, watched.Channel));
+            await AwaitAssertAsync(async () => Assert.DoesNotContain(watched, await ListedAsync(r)), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+            Assert.False(Assert.IsType<WatchedChannels>(await AskAsync(r.ChannelWatchList, new GetWatchedChannels(part, 0))).Seeded);
+        });
+        await using var node = restarted;
 
-        clock.Advance(new DurationMs(10_001));
-
-        await using (var node = await TestNode.StartAsync(store, settings))
-            await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
+        await AwaitAssertAsync(async () => Assert.Equal(300, await BalanceAsync(node.Regions, PartyId.From(Cpo))), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
     }
 }
 

@@ -97,7 +97,9 @@ public sealed class ChannelWatchTests(ITestOutputHelper output) : TestKit(output
         var listing = p.Ledger.FishForMessage<GetEscrowedChannels>(m => m.Max > 0, TimeSpan.FromSeconds(10));
         Assert.Equal(ChannelWatch.MaxChannelsPerShard, listing.Max);
         watch.Tell(new EscrowedChannels(listing.Shard, Escrows([.. escrowed, .. listed])), p.Ledger);
-        var woken = Enumerable.Range(0, 64).Select(_ => ExpectWake(p)).ToHashSet();
+        // A listed channel woken before the ledger answered is named again by it, and woken again.
+        var woken = new HashSet<ChannelId>();
+        for (var wakes = 0; woken.Count < 64 && wakes < 64 + listed.Count; wakes++) woken.Add(ExpectWake(p));
         Assert.Equal([.. listed.Select(c => c.Channel), .. escrowed.Select(c => c.Channel)], woken);
 
         // Marked filled once, at the second look after the last wake; nothing is asked of the ledger after that.
