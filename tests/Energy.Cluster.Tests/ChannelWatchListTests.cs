@@ -225,7 +225,9 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
         Setup(1_000, 0);
         var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
         var channel = ChannelId.Of("listing");
-        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings, new EscrowPeers(ledger.Ref, list.Ref), Regions.Devices, Regions.Operators));
+        // Asks are retried after a minute: no retry makes an answer stale within the test.
+        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
+            Regions.Devices, Regions.Operators));
 
         entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
         // Listed before the ledger is asked for the lock.
@@ -247,5 +249,37 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         list.Reply(new ChannelWatched(second.Kind, second.ChannelId, second.Ask, Held: true));
         Assert.Equal(channel, ExpectMsg<ChannelClosing>().ChannelId);
+    }
+
+    [Fact]
+    public void A_close_is_written_only_once_the_list_holds_the_channel_and_a_woken_idle_channel_unlists_itself_again()
+    {
+        Setup(1_000, 0);
+        var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
+        var channel = ChannelId.Of("listing-close");
+        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
+            Regions.Devices, Regions.Operators));
+        entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
+        var opening = list.ExpectMsg<WatchChannel>();
+        list.Reply(new ChannelWatched(opening.Kind, opening.ChannelId, opening.Ask, Held: true));
+        var lockEscrow = ledger.ExpectMsg<LockEscrow>();
+        ledger.Reply(new EscrowLocked(lockEscrow.Escrow, Alice, Eur(500), lockEscrow.Shard, 1));
+        ExpectMsg<ChannelOpened>();
+        list.ExpectMsg<UnwatchChannel>();
+
+        // Woken while it waits on nothing (an unlisting that was lost, say): it unlists itself again.
+        entity.Tell(new WakeChannel(channel));
+        Assert.Equal(channel, list.ExpectMsg<UnwatchChannel>().ChannelId);
+
+        // The payee's close settles at once: nothing is written, and the ledger is asked nothing, before the list holds the channel.
+        entity.Tell(new CloseChannel(channel, Signing.Close(channel, Bob, BobKey, Clock.Now)), TestActor);
+        var closing = list.ExpectMsg<WatchChannel>();
+        entity.Tell(new GetChannel(channel), TestActor);
+        Assert.Equal("open", ExpectMsg<ChannelView>().Status);
+        ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        list.Reply(new ChannelWatched(closing.Kind, closing.ChannelId, closing.Ask, Held: true));
+        Assert.Equal(lockEscrow.Escrow, ledger.ExpectMsg<ReleaseEscrow>().Escrow);
+        entity.Tell(new GetChannel(channel), TestActor);
+        Assert.Equal("closed", ExpectMsg<ChannelView>().Status);
     }
 }

@@ -17,8 +17,11 @@ public readonly record struct WatchedChannel(ChannelKind Kind, ChannelId Channel
 /// </summary>
 public sealed record ChannelWatchListState(ImmutableHashSet<WatchedChannel> Watched, bool Seeded)
 {
-    /// <summary>Channels one part holds, at most: channels in the middle of an opening, a window or a settlement, not every open one.</summary>
-    public const int MaxChannels = 1_000_000;
+    /// <summary>
+    /// Channels one part holds, at most: channels in the middle of an opening, a window or a settlement, not every open one.
+    /// The watch reads a part in one answer, which stays well within a remote frame at this bound.
+    /// </summary>
+    public const int MaxChannels = 20_000;
 
     public static readonly ChannelWatchListState Empty = new([], Seeded: false);
 }

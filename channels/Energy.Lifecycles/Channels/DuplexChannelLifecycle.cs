@@ -166,6 +166,9 @@ public sealed class DuplexChannelLifecycle : IChannelLifecycle<DuplexChannelStat
         return TakeState(state, channel, bytes, decoded.Value, now);
     }
 
+    /// <summary>Whether a taken state is final: it closes the channel at once.</summary>
+    public static bool Closes(DuplexStateRecorded recorded) => Signed<DuplexState>.Decode(recorded.State) is { IsOk: true } decoded && decoded.Value.Payload.IsFinal;
+
     /// <summary>A co-signed state: a newer one updates the channel, a final one closes it at once.</summary>
     public static Result<DuplexStateRecorded> TakeState(DuplexChannelState state, ChannelId channel, byte[] bytes, Signed<DuplexState> signed, Timestamp now)
     {

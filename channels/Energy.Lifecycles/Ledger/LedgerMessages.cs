@@ -29,7 +29,7 @@ public sealed record GetShardTotals(string Shard) : ILedgerCommand;
 public sealed record GetEscrowedChannels(string Shard, int Max) : ILedgerCommand;
 
 [Manifest("ledger.escrowed-channels.v2")]
-public sealed record EscrowedChannels(string Shard, IReadOnlyList<EscrowId> Escrows) : IEnergyMessage;
+public sealed record EscrowedChannels(string Shard, IReadOnlyList<EscrowId> Escrows, int Max) : IEnergyMessage;
 
 /// <summary>Sent to itself on a timer: resend credits that have not been acknowledged.</summary>
 public sealed record RedeliverCredits : IEnergyMessage

@@ -51,7 +51,7 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         Command<SubmitVoucher>(submit => _payer.Arrived(submit, Sender, channelOpen: _vouchers.Ahead is not null));
         Command<PartiesStanding>(_payer.Answered);
         Command<PartiesStandingUnknown>(_ => _payer.Unanswered());
-        Command<CloseChannel>(Close);
+        Command<CloseChannel>(close => Close(close, Sender));
         Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(State, _vouchers.Ahead, _id)));
         Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, State.BestVoucher)));
         Command<GetPurposePaid>(query => Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(State, _id, query.Purpose))));
@@ -73,16 +73,17 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
 
     // Closing and settlement
 
-    private void Close(CloseChannel command)
+    private void Close(CloseChannel command, IActorRef sender)
     {
         var now = _settings.Clock.Now;
         var decided = StreamingChannelLifecycle.DecideClose(State, _vouchers.Ahead, _id, command.CloseRequest, now);
-        if (_channel.Shell.AnswerKnownClose(decided.Answer, Sender)) return;
+        // A close is written only while the watch list holds the channel (decided again once it does).
+        if (_channel.Shell.AnswerKnownClose(decided.Answer, sender) || !_channel.Shell.Listed(() => Close(command, sender))) return;
         var next = decided.Next!;
         _vouchers.MoveAhead(next);
         // A payer's close opens a challenge window: a dispute the operators may want to watch.
         var dispute = decided.Window is null ? null : new Activity.ChannelDisputeOpened(_id, next.Terms.Payer.Id, next.Terms.Payee.Id, now);
-        _channel.Shell.Close(decided.Event!, decided.Window, Sender, command.TraceParent, dispute);
+        _channel.Shell.Close(decided.Event!, decided.Window, sender, command.TraceParent, dispute);
     }
 
     private void FinalizeIfDue()

@@ -25,7 +25,7 @@ namespace Energy.Cluster.Channels;
 /// </summary>
 public sealed class ChannelWatch : Kernel.PeriodicWatch
 {
-    /// <summary>Channels a part of the watch list, or a ledger shard filling it, names in one answer, at most.</summary>
+    /// <summary>Channels a ledger shard names in one answer when a part of the watch list is filled from it, at most.</summary>
     public const int MaxChannelsPerShard = 100_000;
 
     /// <summary>How often a few channels are woken.</summary>
@@ -84,7 +84,8 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
             Enqueue([.. escrowed.Escrows.Select(e => new WatchedChannel(e.Kind, e.Channel))]);
             if (escrowed.Escrows.Count >= MaxChannelsPerShard)
                 Context.GetLogger().Warning("{0} holds escrow for more than {1} channels; only the first are woken to list themselves", escrowed.Shard, MaxChannelsPerShard);
-            if (_seeding == Seeding.Listing && _seedAnswered.Add(escrowed.Shard) && _seedAnswered.Count == _ledgerShardCount)
+            // Only answers to a listing of every escrow count towards the filling (a look's start asks for none).
+            if (_seeding == Seeding.Listing && escrowed.Max > 0 && _seedAnswered.Add(escrowed.Shard) && _seedAnswered.Count == _ledgerShardCount)
                 _seeding = _due.Count > 0 ? Seeding.Waking : Seeding.Woken;
         });
         Receive<WakeSome>(_ => WakeNext());
@@ -108,7 +109,7 @@ public sealed class ChannelWatch : Kernel.PeriodicWatch
             _seeding = Seeding.None;
         }
         foreach (var list in ChannelWatchListRules.All(_ledgerShardCount))
-            _watchList.Tell(new GetWatchedChannels(list, MaxChannelsPerShard));
+            _watchList.Tell(new GetWatchedChannels(list, ChannelWatchListState.MaxChannels));
         AskLedger(_seeding == Seeding.Listing ? MaxChannelsPerShard : 0);
     }
 

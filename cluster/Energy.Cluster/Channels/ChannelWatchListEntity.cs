@@ -39,7 +39,7 @@ public sealed class ChannelWatchListEntity : ReceivePersistentActor
         Command<UnwatchChannel>(unwatch => Take(ChannelWatchListRules.DecideUnwatch(_ahead, new WatchedChannel(unwatch.Kind, unwatch.ChannelId))));
         Command<MarkWatchListSeeded>(_ => Take(ChannelWatchListRules.DecideSeeded(_ahead)));
         Command<GetWatchedChannels>(get => Sender.Tell(new WatchedChannels(_list, [.. _durable.Watched.Take(Math.Clamp(get.Max, 0, ChannelWatchListState.MaxChannels))],
-            _durable.Seeded)));
+            _ahead.Seeded)));
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "{0}: snapshot failed", _list));
     }

@@ -35,7 +35,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         var revocations = RevocationList.Get(Context.System);
         (_revoked, _quarantined) = (revocations.IsRevoked, revocations.IsQuarantined);
         _parties = new PartyStanding<SubmitDuplexState>(Context, devices, revocations, _id, settings.AskTimeout, 1_000, "checking its parties' standing",
-            () => DuplexChannelLifecycle.Signers(State), Submit);
+            () => DuplexChannelLifecycle.Signers(State), (submit, sender) => Submit(submit, sender));
         _channel = new(Context, this, _id, duplex: true, peers, settings, Persist, Persist);
         _openings = new(new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout), _channel.Shell, () => State,
             new DuplexOpeningRules(_id, rules, _revoked));
@@ -48,7 +48,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
         Command<SubmitDuplexState>(submit => _parties.Arrived(submit, Sender, channelOpen: State.Channel is not null));
         Command<PartiesStanding>(_parties.Answered);
         Command<PartiesStandingUnknown>(_ => _parties.Unanswered());
-        Command<CloseDuplexChannel>(Close);
+        Command<CloseDuplexChannel>(close => Close(close, Sender));
         Command<GetDuplexChannel>(_ => Sender.Tell(DuplexChannelLifecycle.View(State, _id)));
         Command<WakeDuplexChannel>(_ => _channel.Shell.Wake());
         Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
@@ -66,12 +66,14 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     // States
 
-    private void Submit(SubmitDuplexState command, IActorRef sender)
+    private void Submit(SubmitDuplexState command, IActorRef sender, PendingPayment? arrived = null)
     {
-        var payment = PaymentArrivals.Arrive(PaymentKind.Duplex, "duplex.state", command.TraceParent);
+        var payment = arrived ?? PaymentArrivals.Arrive(PaymentKind.Duplex, "duplex.state", command.TraceParent);
         var now = _settings.Clock.Now;
         var recorded = DuplexChannelLifecycle.TakeState(State, _id, command.State, _revoked, _quarantined, now);
         if (!recorded.IsOk) { payment.Refuse(sender, recorded.Error); return; }
+        // A final state closes the channel: written only while the watch list holds it (taken again once it does).
+        if (DuplexChannelLifecycle.Closes(recorded.Value) && !_channel.Shell.Listed(() => Submit(command, sender, payment))) return;
         var before = State.Channel!;
         Persist(recorded.Value, e =>
         {
@@ -87,10 +89,12 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
     // Closing and settlement
 
-    private void Close(CloseDuplexChannel command)
+    private void Close(CloseDuplexChannel command, IActorRef sender)
     {
         var decided = DuplexChannelLifecycle.DecideClose(State, _id, command.CloseRequest, _settings.Clock.Now);
-        if (!_channel.Shell.AnswerKnownClose(decided.Answer, Sender)) _channel.Shell.Close(decided.Event!, decided.Window, Sender, command.TraceParent, dispute: null);
+        // A close is written only while the watch list holds the channel (decided again once it does).
+        if (_channel.Shell.AnswerKnownClose(decided.Answer, sender) || !_channel.Shell.Listed(() => Close(command, sender))) return;
+        _channel.Shell.Close(decided.Event!, decided.Window, sender, command.TraceParent, dispute: null);
     }
 
     private void FinalizeIfDue()

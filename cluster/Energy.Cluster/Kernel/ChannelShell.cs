@@ -75,7 +75,18 @@ public sealed class ChannelShell
     // Closing and settlement
 
     /// <summary>Tells <paramref name="sender"/> what the channel answers a close without deciding, or has it wait for the settlement; false when the close is to be decided.</summary>
-    public bool AnswerKnownClose(KnownAnswer? known, IActorRef sender) => _escrow.Settling.AnswerOrAdd(known, sender);
+    public bool AnswerKnownClose(KnownAnswer? known, IActorRef sender)
+    {
+        // The running window is told only while the watch list holds the channel (after a restart it lists itself again).
+        if (known?.Reply is ChannelClosing window && !_escrow.IsListed) { _escrow.WhenListed(() => sender.Tell(window)); return true; }
+        return _escrow.Settling.AnswerOrAdd(known, sender);
+    }
+
+    /// <summary>
+    /// True when the watch list holds the channel, so that a step that makes it wait (a close) may be written; else the list
+    /// is asked and <paramref name="decideAgain"/> runs once it holds it.
+    /// </summary>
+    public bool Listed(Action decideAgain) => _escrow.ListedOr(decideAgain);
 
     /// <summary>
     /// A close decided and to be written. Once durable, a close that opens a challenge window is published as
@@ -85,8 +96,10 @@ public sealed class ChannelShell
     /// </summary>
     public void Close(object closed, ChannelClosing? window, IActorRef sender, string? traceParent, Activity.NetworkActivity? dispute)
     {
+        _escrow.CloseWriting = true;
         _writeClose(closed, e =>
         {
+            _escrow.CloseWriting = false;
             _channel.Durable(e);
             if (window is null) { Settle(sender, traceParent); return; }
             if (dispute is not null) Activity.ActivityFeed.Get(_context.System).Publish(dispute);
@@ -105,7 +118,7 @@ public sealed class ChannelShell
     }
 
     /// <summary>The watch list answered the channel's request to be listed.</summary>
-    public void Listed(ChannelWatched answer) => _escrow.Listed(answer);
+    public void ListAnswered(ChannelWatched answer) => _escrow.ListAnswered(answer);
 
     /// <summary>Wakes the channel with <see cref="ChallengeDeadlineReached"/> when its challenge window may have ended.</summary>
     public void WatchChallenge(Timestamp deadline) => _escrow.WatchChallenge(deadline);

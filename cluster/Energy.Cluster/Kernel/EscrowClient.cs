@@ -53,8 +53,10 @@ public sealed class EscrowClient
     private int _attempts;
     // Whether the watch list holds the channel: unknown after recovery (null), and what waits for it to.
     private bool? _listed;
-    private Action? _onListed;
+    private readonly List<Action> _onListed = [];
     private ulong _listAsk;
+    // Answers to requests up to this one predate an unlisting.
+    private ulong _staleUpTo;
 
     /// <param name="owner">The entity whose timers retry (they are given to it only once it is constructed).</param>
     /// <param name="duplex">Whether the channel is a duplex channel (else a streaming one): named so in logs, spans and refusals.</param>
@@ -95,11 +97,25 @@ public sealed class EscrowClient
         SendOwed();
     }
 
-    /// <summary>The channel was woken: sends again what is owed if the client had given up.</summary>
+    /// <summary>
+    /// The channel was woken: sends again what is owed if the client had given up. A channel that waits on nothing is
+    /// unlisted again (a lost unlisting is mended; unlisting a channel the list does not hold writes nothing).
+    /// </summary>
     public void Wake()
     {
-        if (GaveUp) Send();
+        if (!Waits())
+        {
+            _listed = null;
+            Settled();
+        }
+        else if (GaveUp) Send();
     }
+
+    /// <summary>Whether the watch list holds the channel.</summary>
+    public bool IsListed => _listed == true;
+
+    /// <summary>A close is being written: the channel waits on it (and stays listed) until it is durable.</summary>
+    public bool CloseWriting { get; set; }
 
     /// <summary>The retry timer fired: sends what is still owed, or once every attempt is spent, raises it and waits to be woken.</summary>
     public void RetryDue()
@@ -113,20 +129,32 @@ public sealed class EscrowClient
     /// <summary>Runs <paramref name="then"/> once the watch list holds the channel (at once if it does): a close that opens a window is answered so.</summary>
     public void WhenListed(Action then)
     {
-        if (_listed == true) { then(); return; }
-        _onListed = then;
+        if (!ListedOr(then)) return;
+        then();
+    }
+
+    /// <summary>
+    /// True when the watch list holds the channel; else the list is asked, and <paramref name="then"/> runs once it holds
+    /// it (a step that makes the channel wait is decided then). At most <see cref="EnergySettings.MaxChannelWaiters"/> wait;
+    /// past that a step is dropped, and its caller asks again.
+    /// </summary>
+    public bool ListedOr(Action then)
+    {
+        if (_listed == true) return true;
+        if (_onListed.Count < _settings.MaxChannelWaiters) _onListed.Add(then);
         Send();
+        return false;
     }
 
     /// <summary>The watch list answered: it holds the channel (or is full, and the channel goes on without it); what waited for it goes on.</summary>
-    public void Listed(ChannelWatched answer)
+    public void ListAnswered(ChannelWatched answer)
     {
-        // Only the answer to the latest request counts: an earlier one may predate an unlisting.
-        if (_listed == true || answer.Ask != _listAsk || answer.Kind != _watched.Kind || answer.ChannelId != _channel) return;
+        // An answer to a request made before the last unlisting does not count.
+        if (_listed == true || answer.Ask <= _staleUpTo || answer.Ask > _listAsk || answer.Kind != _watched.Kind || answer.ChannelId != _channel) return;
         _listed = true;
-        var then = _onListed;
-        _onListed = null;
-        then?.Invoke();
+        var waiting = _onListed.ToArray();
+        _onListed.Clear();
+        foreach (var then in waiting) then();
         Send();
     }
 
@@ -166,8 +194,7 @@ public sealed class EscrowClient
         if (_listed == false || Waits()) return;
         _watchList.Tell(new UnwatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel), ActorRefs.NoSender);
         _listed = false;
-        // An answer to a request made before this is stale now.
-        _listAsk++;
+        _staleUpTo = _listAsk;
     }
 
     /// <summary>
@@ -204,8 +231,8 @@ public sealed class EscrowClient
         Activity.ActivityFeed.Get(_context.System).Publish(new Activity.ChannelEscrowAlert(_channel, error.Code, error.Describe(), _settings.Clock.Now));
     }
 
-    // The channel waits on the ledger, or on its challenge window.
-    private bool Waits() => _owed().Count > 0 || _phase() == ChannelPhase.Closing;
+    // The channel waits on the ledger, on its challenge window, on a close being written, or has a step waiting to be listed.
+    private bool Waits() => _owed().Count > 0 || _phase() == ChannelPhase.Closing || CloseWriting || _onListed.Count > 0;
 
     private void SendOwed()
     {

@@ -63,7 +63,7 @@ public sealed class EscrowedChannel<TLifecycle, TState> : IEscrowedChannel
                 Shell.RetryDue();
                 return true;
             case ChannelWatched watched:
-                Shell.Listed(watched);
+                Shell.ListAnswered(watched);
                 return true;
             default:
                 return false;

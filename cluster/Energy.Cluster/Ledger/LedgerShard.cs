@@ -44,7 +44,11 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         Command<GetAccount>(c => _blocks.ReplyWhenDurable(Sender, new AccountView(c.Account,
             new(_book.BalanceOf(c.Account), _settings.Currency), new(_book.EscrowedBy(c.Account), _settings.Currency), _shard)));
         Command<GetShardTotals>(_ => _blocks.ReplyWhenDurable(Sender, _book.Totals()));
-        Command<GetEscrowedChannels>(c => Sender.Tell(new EscrowedChannels(_shard, _book.Escrows(Math.Clamp(c.Max, 0, 1_000_000)))));
+        Command<GetEscrowedChannels>(c =>
+        {
+            var max = Math.Clamp(c.Max, 0, 1_000_000);
+            Sender.Tell(new EscrowedChannels(_shard, _book.Escrows(max), max));
+        });
         Command<SaveSnapshotSuccess>(_ => { });
         Command<SaveSnapshotFailure>(failure => Context.GetLogger().Warning(failure.Cause, "{0}: snapshot failed", _shard));
     }
