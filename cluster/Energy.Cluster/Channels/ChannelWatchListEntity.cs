@@ -48,6 +48,13 @@ public sealed class ChannelWatchListEntity : ReceivePersistentActor
 
     public static Props Props(string list) => Akka.Actor.Props.Create(() => new ChannelWatchListEntity(list));
 
+    /// <summary>A rejected write would never finish its batch: the part restarts from what is durable, and its channels ask again.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        throw new InvalidOperationException($"{_list}: the journal rejected event {sequenceNr}; restarting from what is durable", cause);
+    }
+
     private void Watch(WatchChannel watch)
     {
         if (_writes.Full is not null) return;
