@@ -282,4 +282,33 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
         entity.Tell(new GetChannel(channel), TestActor);
         Assert.Equal("closed", ExpectMsg<ChannelView>().Status);
     }
+
+    [Fact]
+    public void A_forged_or_a_strangers_close_is_refused_by_name_and_lists_nothing()
+    {
+        Setup(1_000, 0);
+        var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
+        var channel = ChannelId.Of("listing-stranger");
+        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
+            Regions.Devices, Regions.Operators));
+        entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
+        var opening = list.ExpectMsg<WatchChannel>();
+        list.Reply(new ChannelWatched(opening.Kind, opening.ChannelId, opening.Ask, Held: true));
+        var lockEscrow = ledger.ExpectMsg<LockEscrow>();
+        ledger.Reply(new EscrowLocked(lockEscrow.Escrow, Alice, Eur(500), lockEscrow.Shard, 1));
+        ExpectMsg<ChannelOpened>();
+        list.ExpectMsg<UnwatchChannel>();
+
+        // Bob's name signed with Alice's key, and a party of no channel: both refused, and the list is asked nothing.
+        using var strangerKey = DeviceKeyPair.Generate();
+        entity.Tell(new CloseChannel(channel, Signing.Close(channel, Bob, AliceKey, Clock.Now)), TestActor);
+        var forged = Assert.IsType<Refusal>(ExpectMsg<object>()).Code;
+        entity.Tell(new CloseChannel(channel, Signing.Close(channel, PartyId.Of("device:stranger"), strangerKey, Clock.Now)), TestActor);
+        var stranger = Assert.IsType<Refusal>(ExpectMsg<object>()).Code;
+        Assert.Equal(("InvalidSignature", "NotAParty"), (forged, stranger));
+        list.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        ledger.ExpectNoMsg(TimeSpan.Zero);
+        entity.Tell(new GetChannel(channel), TestActor);
+        Assert.Equal("open", ExpectMsg<ChannelView>().Status);
+    }
 }
