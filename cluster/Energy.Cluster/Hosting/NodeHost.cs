@@ -237,6 +237,7 @@ public static class NodeHost
                 registry.Register<Gateway.ChargePointCredentialStore>(regions.ChargePointCredentials);
                 registry.Register<LedgerNodeRegistry>(regions.LedgerNodes);
                 registry.Register<Market.MarketEntity>(regions.Markets);
+                registry.Register<Channels.ChannelWatchListEntity>(regions.ChannelWatchList);
             });
         });
         builder.Services.AddSingleton(sp =>
@@ -246,7 +247,7 @@ public static class NodeHost
             var regions = new EnergyRegions(registry.Get<OperatorEntity>(), registry.Get<DeviceTwin>(), registry.Get<LedgerShard>(), registry.Get<ChannelEntity>(),
                 registry.Get<DuplexChannelEntity>(), registry.Get<ChargePoints.ChargePointEntity>(), registry.Get<Charging.ChargingSessionEntity>(),
                 registry.Get<Tolls.GantryEntity>(), registry.Get<Tolls.TollOffice>(), registry.Get<Tolls.ZoneEntity>(), registry.Get<AlertLog>(),
-                registry.Get<Gateway.ChargePointCredentialStore>(), registry.Get<LedgerNodeRegistry>()) { Markets = registry.Get<Market.MarketEntity>() };
+                registry.Get<Gateway.ChargePointCredentialStore>(), registry.Get<LedgerNodeRegistry>()) { Markets = registry.Get<Market.MarketEntity>(), ChannelWatchList = registry.Get<Channels.ChannelWatchListEntity>() };
             return new EnergyNetwork(system, regions, settings);
         });
         builder.Services.AddSingleton(sp =>

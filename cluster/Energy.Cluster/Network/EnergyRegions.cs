@@ -21,7 +21,6 @@ public sealed record EnergyRegions(IActorRef Operators, IActorRef Devices, IActo
         ("operator", Operators), ("device", Devices), ("ledger", Ledger), ("channel", Channels), ("duplex-channel", DuplexChannels),
         ("charge-point", ChargePoints), ("charging-session", Sessions), ("gantry", Gantries), ("toll-office", TollOffices), ("zone", Zones),
         ("alert-log", Alerts), ("ocpp-credentials", ChargePointCredentials), ("ledger-nodes", LedgerNodes), ("market", Markets),
-        ("channel-watch-list", ChannelWatchList),
     ];
 }
 
