@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
@@ -214,23 +215,26 @@ public abstract class ChannelWatchListTests(NodeOptions store, ITestOutputHelper
 }
 
 /// <summary>
-/// A channel takes only the watch list's answer to its latest request: an earlier answer arriving late (after the channel
-/// unlisted itself) never stands for a listing it asked for since.
+/// A channel's place in the watch list, played with probes for the ledger and the list: it is listed before it asks the
+/// ledger for anything and before it writes a close; a refused close lists nothing; an answer arriving late (after the
+/// channel unlisted itself) never stands for a listing asked for since; a woken idle channel unlists itself again.
 /// </summary>
 public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTestKit(TestStores.Sqlite(), output)
 {
-    [Fact]
-    public void A_late_answer_to_an_earlier_request_does_not_let_a_close_be_answered_before_the_list_holds_the_channel()
+    private sealed record Opened(IActorRef Entity, TestProbe Ledger, TestProbe List, ChannelId Channel, LockEscrow Lock, WatchChannel FirstAsk);
+
+    /// <summary>
+    /// A streaming channel from Alice to Bob over probes for the ledger and the list: listed before the ledger is asked for
+    /// the lock, open once it is locked, then unlisted. Asks are retried after a minute: no retry makes an answer stale within a test.
+    /// </summary>
+    private Opened Open(string name)
     {
         Setup(1_000, 0);
         var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
-        var channel = ChannelId.Of("listing");
-        // Asks are retried after a minute: no retry makes an answer stale within the test.
+        var channel = ChannelId.Of(name);
         var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
             Regions.Devices, Regions.Operators));
-
         entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
-        // Listed before the ledger is asked for the lock.
         var first = list.ExpectMsg<WatchChannel>();
         ledger.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.Equal((ChannelKind.Streaming, channel), (first.Kind, first.ChannelId));
@@ -238,8 +242,14 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
         var lockEscrow = ledger.ExpectMsg<LockEscrow>();
         ledger.Reply(new EscrowLocked(lockEscrow.Escrow, Alice, Eur(500), lockEscrow.Shard, 1));
         ExpectMsg<ChannelOpened>();
-        // Open, it waits on nothing: unlisted.
         Assert.Equal(channel, list.ExpectMsg<UnwatchChannel>().ChannelId);
+        return new Opened(entity, ledger, list, channel, lockEscrow, first);
+    }
+
+    [Fact]
+    public void A_late_answer_to_an_earlier_request_does_not_let_a_close_be_answered_before_the_list_holds_the_channel()
+    {
+        var (entity, _, list, channel, _, first) = Open("listing");
 
         // The answer to the first request again, late.
         entity.Tell(new ChannelWatched(first.Kind, first.ChannelId, first.Ask, Held: true), list.Ref);
@@ -254,18 +264,7 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
     [Fact]
     public void A_close_is_written_only_once_the_list_holds_the_channel_and_a_woken_idle_channel_unlists_itself_again()
     {
-        Setup(1_000, 0);
-        var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
-        var channel = ChannelId.Of("listing-close");
-        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
-            Regions.Devices, Regions.Operators));
-        entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
-        var opening = list.ExpectMsg<WatchChannel>();
-        list.Reply(new ChannelWatched(opening.Kind, opening.ChannelId, opening.Ask, Held: true));
-        var lockEscrow = ledger.ExpectMsg<LockEscrow>();
-        ledger.Reply(new EscrowLocked(lockEscrow.Escrow, Alice, Eur(500), lockEscrow.Shard, 1));
-        ExpectMsg<ChannelOpened>();
-        list.ExpectMsg<UnwatchChannel>();
+        var (entity, ledger, list, channel, lockEscrow, _) = Open("listing-close");
 
         // Woken while it waits on nothing (an unlisting that was lost, say): it unlists itself again.
         entity.Tell(new WakeChannel(channel));
@@ -286,18 +285,7 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
     [Fact]
     public void A_forged_or_a_strangers_close_is_refused_by_name_and_lists_nothing()
     {
-        Setup(1_000, 0);
-        var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
-        var channel = ChannelId.Of("listing-stranger");
-        var entity = Sys.ActorOf(ChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
-            Regions.Devices, Regions.Operators));
-        entity.Tell(new OpenChannel(channel, Signing.Opening(channel, Alice, Bob, 500, AliceKey)), TestActor);
-        var opening = list.ExpectMsg<WatchChannel>();
-        list.Reply(new ChannelWatched(opening.Kind, opening.ChannelId, opening.Ask, Held: true));
-        var lockEscrow = ledger.ExpectMsg<LockEscrow>();
-        ledger.Reply(new EscrowLocked(lockEscrow.Escrow, Alice, Eur(500), lockEscrow.Shard, 1));
-        ExpectMsg<ChannelOpened>();
-        list.ExpectMsg<UnwatchChannel>();
+        var (entity, ledger, list, channel, _, _) = Open("listing-stranger");
 
         // Bob's name signed with Alice's key, and a party of no channel: both refused, and the list is asked nothing.
         using var strangerKey = DeviceKeyPair.Generate();
