@@ -19,6 +19,9 @@ internal sealed class GatewaySocket(WebSocket socket, bool batching, Cancellatio
     /// <summary>Where events pushed to the connection's devices are queued without waiting (a full queue cuts the connection).</summary>
     public ChannelWriter<byte[]> Outgoing => _outgoing.Writer;
 
+    /// <summary>Each connection's own read buffer: a device's frames are a few hundred bytes; a longer one borrows from the pool while it is read.</summary>
+    private const int SmallMessageBytes = 2 * 1024;
+
     /// <summary>Queues a frame, waiting while the queue is full; a frame queued after the queue completed is dropped.</summary>
     public async Task SendAsync(byte[] frame)
     {
@@ -32,33 +35,26 @@ internal sealed class GatewaySocket(WebSocket socket, bool batching, Cancellatio
     /// <summary>Reads messages until the client closes or the connection stops; each message is handed on whole.</summary>
     public async Task ReadAsync(Func<ReadOnlyMemory<byte>, Task> onMessage)
     {
-        var buffer = new byte[GatewayProtocol.MaxFrameBytes + 1];
-        while (socket.State == WebSocketState.Open && !stop.IsCancellationRequested)
+        var message = new MessageBuffer(GatewayProtocol.MaxFrameBytes, SmallMessageBytes);
+        try
         {
-            var (length, kind) = await ReceiveAsync(buffer);
-            if (kind == WebSocketMessageType.Close)
+            while (socket.State == WebSocketState.Open && !stop.IsCancellationRequested)
             {
-                if (socket.State == WebSocketState.CloseReceived)
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-                return;
+                var kind = await message.ReceiveAsync(socket, stop.Token);
+                if (kind == WebSocketMessageType.Close)
+                {
+                    if (socket.State == WebSocketState.CloseReceived)
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    return;
+                }
+                if (message.TooLarge) await SendAsync(DeviceGateway.Error(new GatewayError.FrameTooLarge(GatewayProtocol.MaxFrameBytes)));
+                else if (kind == WebSocketMessageType.Binary) await SendAsync(DeviceGateway.Error(new GatewayError.BinaryMessage()));
+                else await onMessage(message.Content);
             }
-            if (length > GatewayProtocol.MaxFrameBytes) await SendAsync(DeviceGateway.Error(new GatewayError.FrameTooLarge(GatewayProtocol.MaxFrameBytes)));
-            else if (kind == WebSocketMessageType.Binary) await SendAsync(DeviceGateway.Error(new GatewayError.BinaryMessage()));
-            else await onMessage(buffer.AsMemory(0, length));
         }
-    }
-
-    private async Task<(int Length, WebSocketMessageType Kind)> ReceiveAsync(byte[] buffer)
-    {
-        var length = 0;
-        while (true)
+        finally
         {
-            // Past the bound the rest of the frame is read and dropped: one frame never grows memory.
-            var target = length < buffer.Length ? buffer.AsMemory(length) : new byte[4096].AsMemory();
-            var result = await socket.ReceiveAsync(target, stop.Token);
-            if (result.MessageType == WebSocketMessageType.Close) return (0, WebSocketMessageType.Close);
-            length = Math.Min(buffer.Length, length + result.Count);
-            if (result.EndOfMessage) return (length, result.MessageType);
+            message.Shrink();
         }
     }
 

@@ -26,6 +26,9 @@ public static class OcppEndpoint
 {
     public const int MaxChargePointIdLength = 48;
 
+    /// <summary>Each connection's own read buffer: most OCPP messages are a few hundred bytes; a longer one borrows from the pool while it is read.</summary>
+    private const int SmallMessageBytes = 4 * 1024;
+
     public static IEndpointRouteBuilder MapOcpp(this IEndpointRouteBuilder app)
     {
         app.Map("/ocpp/{chargePointId}", HandleAsync);
@@ -88,16 +91,14 @@ public static class OcppEndpoint
 
     private static async Task ServeAsync(string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network, HeldCalls held, CancellationToken served)
     {
-        // Most OCPP messages are a few hundred bytes: a small buffer per connection, and a pooled one only
-        // while a longer message is read, so ten thousand idle chargers do not hold 64 KiB each.
-        var message = new MessageBuffer();
+        var message = new MessageBuffer(OcppFrames.MaxMessageBytes, SmallMessageBytes);
         try
         {
             while (socket.State == WebSocketState.Open && !served.IsCancellationRequested)
             {
                 var kind = await message.ReceiveAsync(socket, served);
                 if (kind == WebSocketMessageType.Close) break;
-                if (message.Length > OcppFrames.MaxMessageBytes)
+                if (message.TooLarge)
                 {
                     await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "message over 64 KiB", CancellationToken.None);
                     break;
@@ -189,60 +190,6 @@ public static class OcppEndpoint
         {
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "Timeout");
             return OcppFrames.CallError(call.UniqueId, new OcppError(OcppErrorCode.InternalError, "the network did not answer in time"));
-        }
-    }
-
-    /// <summary>
-    /// One message at a time, read into a 4 KiB buffer that grows (from the shared pool) up to one byte past the
-    /// 64 KiB bound; past the bound the rest of the message is read and dropped, so a frame never grows memory.
-    /// </summary>
-    private sealed class MessageBuffer
-    {
-        private const int SmallBytes = 4 * 1024;
-        private const int BoundBytes = OcppFrames.MaxMessageBytes + 1;
-        private readonly byte[] _small = new byte[SmallBytes];
-        private byte[]? _rented;
-
-        public int Length { get; private set; }
-
-        public ReadOnlyMemory<byte> Content => (_rented ?? _small).AsMemory(0, Length);
-
-        public async Task<WebSocketMessageType> ReceiveAsync(WebSocket socket, CancellationToken token)
-        {
-            Length = 0;
-            while (true)
-            {
-                var buffer = _rented ?? _small;
-                var capacity = Math.Min(buffer.Length, BoundBytes);
-                if (Length == capacity && capacity < BoundBytes)
-                {
-                    buffer = Grow();
-                    capacity = Math.Min(buffer.Length, BoundBytes);
-                }
-                // At the bound the message lives in the rented buffer, and the small one takes what is dropped.
-                var target = Length < capacity ? buffer.AsMemory(Length, capacity - Length) : _small.AsMemory();
-                var result = await socket.ReceiveAsync(target, token);
-                if (result.MessageType == WebSocketMessageType.Close) return WebSocketMessageType.Close;
-                Length = Math.Min(BoundBytes, Length + result.Count);
-                if (result.EndOfMessage) return result.MessageType;
-            }
-        }
-
-        /// <summary>Gives a grown buffer back to the pool once its message is answered.</summary>
-        public void Shrink()
-        {
-            if (_rented is null) return;
-            System.Buffers.ArrayPool<byte>.Shared.Return(_rented);
-            _rented = null;
-        }
-
-        private byte[] Grow()
-        {
-            var grown = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(BoundBytes, Length * 4));
-            (_rented ?? _small).AsSpan(0, Length).CopyTo(grown);
-            if (_rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(_rented);
-            _rented = grown;
-            return grown;
         }
     }
 }
