@@ -299,4 +299,39 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
         entity.Tell(new GetChannel(channel), TestActor);
         Assert.Equal("open", ExpectMsg<ChannelView>().Status);
     }
+
+    [Fact]
+    public void A_forged_final_state_a_forged_close_and_a_strangers_close_of_a_duplex_channel_are_refused_by_name_and_list_nothing()
+    {
+        Setup(1_000, 1_000);
+        var (ledger, list) = (CreateTestProbe(), CreateTestProbe());
+        var channel = ChannelId.Of("listing-duplex-stranger");
+        var entity = Sys.ActorOf(DuplexChannelEntity.Props(channel.Value, Settings with { AskTimeout = TimeSpan.FromMinutes(1) }, new EscrowPeers(ledger.Ref, list.Ref),
+            Regions.Devices, Regions.Operators));
+        entity.Tell(new OpenDuplexChannel(channel, DuplexOpening(channel, 500, 500)), TestActor);
+        var ask = list.ExpectMsg<WatchChannel>();
+        Assert.Equal((ChannelKind.Duplex, channel), (ask.Kind, ask.ChannelId));
+        list.Reply(new ChannelWatched(ask.Kind, ask.ChannelId, ask.Ask, Held: true));
+        for (var deposit = 0; deposit < 2; deposit++)
+        {
+            var lockEscrow = ledger.ExpectMsg<LockEscrow>();
+            ledger.Reply(new EscrowLocked(lockEscrow.Escrow, lockEscrow.Account, lockEscrow.Amount, lockEscrow.Shard, 1));
+        }
+        ExpectMsg<DuplexChannelOpened>();
+        Assert.Equal(channel, list.ExpectMsg<UnwatchChannel>().ChannelId);
+
+        // A final state whose second signature is a stranger's, Bob's close signed with Alice's key, and a stranger's close.
+        using var strangerKey = DeviceKeyPair.Generate();
+        entity.Tell(new SubmitDuplexState(channel, Signing.DuplexState(channel, 1, 500, 500, AliceKey, strangerKey, isFinal: true)), TestActor);
+        var forgedFinal = Assert.IsType<Refusal>(ExpectMsg<object>()).Code;
+        entity.Tell(new CloseDuplexChannel(channel, Signing.DuplexClose(channel, Bob, AliceKey, Clock.Now)), TestActor);
+        var forgedClose = Assert.IsType<Refusal>(ExpectMsg<object>()).Code;
+        entity.Tell(new CloseDuplexChannel(channel, Signing.DuplexClose(channel, PartyId.Of("device:stranger"), strangerKey, Clock.Now)), TestActor);
+        var stranger = Assert.IsType<Refusal>(ExpectMsg<object>()).Code;
+        Assert.Equal(("InvalidSignature", "InvalidSignature", "NotAParty"), (forgedFinal, forgedClose, stranger));
+        list.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        ledger.ExpectNoMsg(TimeSpan.Zero);
+        entity.Tell(new GetDuplexChannel(channel), TestActor);
+        Assert.Equal("open", ExpectMsg<DuplexChannelView>().Status);
+    }
 }
