@@ -5,6 +5,7 @@ using Energy.Cluster.Kernel;
 using Energy.Cluster.Registry;
 using Xunit.Abstractions;
 using Energy.Lifecycles.Registry;
+using Energy.Lifecycles.Channels;
 
 namespace Energy.Cluster.Tests;
 
@@ -163,5 +164,73 @@ public sealed class KernelTests(ITestOutputHelper output) : TestKit(output: outp
         }
 
         public ITimerScheduler Timers { get; set; } = null!;
+    }
+}
+
+/// <summary>A channel's place in the watch list: which answers count, and what waited for them.</summary>
+public sealed class ChannelListingRulesTests(ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly WatchedChannel Watched = new(ChannelKind.Streaming, ChannelId.Of("listed"));
+
+    private (ChannelListing Listing, Akka.TestKit.TestProbe List) Listing(int maxWaiting = 10)
+    {
+        var list = CreateTestProbe();
+        return (new ChannelListing(list.Ref, Watched, 8, maxWaiting), list);
+    }
+
+    private static ChannelWatched Answer(WatchChannel asked) => new(asked.Kind, asked.ChannelId, asked.Ask, Held: true);
+
+    [Fact]
+    public void The_answer_to_the_latest_ask_lists_the_channel_and_hands_over_what_waited_once()
+    {
+        var (listing, list) = Listing();
+        var ran = 0;
+        listing.Wait(() => ran++);
+        listing.Ask(TestActor);
+        var asked = list.ExpectMsg<WatchChannel>();
+        Assert.Equal((ChannelWatchListRules.For(Watched, 8), Watched.Kind, Watched.Channel), (asked.List, asked.Kind, asked.ChannelId));
+        Assert.True(listing.HasWaiting);
+        foreach (var then in listing.Answered(Answer(asked))!) then();
+        Assert.Equal((1, true, false), (ran, listing.IsListed, listing.HasWaiting));
+        Assert.Null(listing.Answered(Answer(asked)));
+    }
+
+    [Fact]
+    public void After_an_unlisting_an_answer_to_an_earlier_ask_is_stale_and_only_a_newer_asks_answer_counts()
+    {
+        var (listing, list) = Listing();
+        listing.Ask(TestActor);
+        var early = list.ExpectMsg<WatchChannel>();
+        listing.Unlist();
+        Assert.Equal(Watched.Channel, list.ExpectMsg<UnwatchChannel>().ChannelId);
+        Assert.True(listing.KnownUnlisted);
+        Assert.Null(listing.Answered(Answer(early)));
+        Assert.False(listing.IsListed);
+        listing.Ask(TestActor);
+        var late = list.ExpectMsg<WatchChannel>();
+        Assert.True(late.Ask > early.Ask);
+        Assert.NotNull(listing.Answered(Answer(late)));
+        Assert.True(listing.IsListed);
+    }
+
+    [Fact]
+    public void An_answer_to_an_ask_never_made_or_for_another_channel_or_kind_does_not_count()
+    {
+        var (listing, list) = Listing();
+        listing.Ask(TestActor);
+        var asked = list.ExpectMsg<WatchChannel>();
+        Assert.Null(listing.Answered(Answer(asked) with { Ask = asked.Ask + 1 }));
+        Assert.Null(listing.Answered(Answer(asked) with { ChannelId = ChannelId.Of("other") }));
+        Assert.Null(listing.Answered(Answer(asked) with { Kind = ChannelKind.Duplex }));
+        Assert.False(listing.IsListed);
+    }
+
+    [Fact]
+    public void At_most_the_bound_of_steps_wait_for_the_listing()
+    {
+        var (listing, list) = Listing(maxWaiting: 3);
+        for (var i = 0; i < 5; i++) listing.Wait(() => { });
+        listing.Ask(TestActor);
+        Assert.Equal(3, listing.Answered(Answer(list.ExpectMsg<WatchChannel>()))!.Count);
     }
 }

@@ -46,17 +46,10 @@ public sealed class EscrowClient
     private readonly Func<IReadOnlyList<ILedgerCommand>> _owed;
     private readonly Func<EscrowId?> _escrow;
     private readonly Func<ChannelPhase> _phase;
-    private readonly IActorRef _watchList;
-    private readonly WatchedChannel _watched;
+    private readonly ChannelListing _listing;
     private readonly OpenChannelCount _openCount;
     private System.Diagnostics.Activity? _settleSpan;
     private int _attempts;
-    // Whether the watch list holds the channel: unknown after recovery (null), and what waits for it to.
-    private bool? _listed;
-    private readonly List<Action> _onListed = [];
-    private ulong _listAsk;
-    // Answers to requests up to this one predate an unlisting.
-    private ulong _staleUpTo;
 
     /// <param name="owner">The entity whose timers retry (they are given to it only once it is constructed).</param>
     /// <param name="duplex">Whether the channel is a duplex channel (else a streaming one): named so in logs, spans and refusals.</param>
@@ -74,8 +67,8 @@ public sealed class EscrowClient
         _owed = owed;
         _escrow = escrow;
         _phase = phase;
-        _watchList = watchList;
-        _watched = new WatchedChannel(duplex ? ChannelKind.Duplex : ChannelKind.Streaming, channel);
+        _listing = new ChannelListing(watchList, new WatchedChannel(duplex ? ChannelKind.Duplex : ChannelKind.Streaming, channel), settings.LedgerShardCount,
+            settings.MaxChannelWaiters);
         _openCount = new OpenChannelCount(duplex);
         Opening = new Waiters(_kind + " " + channel.Value, settings.MaxChannelWaiters);
         Settling = new Waiters(_kind + " " + channel.Value, settings.MaxChannelWaiters);
@@ -105,14 +98,14 @@ public sealed class EscrowClient
     {
         if (!Waits())
         {
-            _listed = null;
+            _listing.Forget();
             Settled();
         }
         else if (GaveUp) Send();
     }
 
     /// <summary>Whether the watch list holds the channel.</summary>
-    public bool IsListed => _listed == true;
+    public bool IsListed => _listing.IsListed;
 
     /// <summary>A close is being written: the channel waits on it (and stays listed) until it is durable.</summary>
     public bool CloseWriting { get; set; }
@@ -122,7 +115,7 @@ public sealed class EscrowClient
     {
         if (_escrow() is not { } escrow) return;
         if (!GaveUp) SendOwed();
-        else if (_listed != true) Alert(new WatchListUnanswered(_channel, _attempts));
+        else if (!_listing.IsListed) Alert(new WatchListUnanswered(_channel, _attempts));
         else Alert(new EscrowUnanswered(_channel, escrow, _attempts));
     }
 
@@ -140,8 +133,8 @@ public sealed class EscrowClient
     /// </summary>
     public bool ListedOr(Action then)
     {
-        if (_listed == true) return true;
-        if (_onListed.Count < _settings.MaxChannelWaiters) _onListed.Add(then);
+        if (_listing.IsListed) return true;
+        _listing.Wait(then);
         Send();
         return false;
     }
@@ -149,12 +142,8 @@ public sealed class EscrowClient
     /// <summary>The watch list answered: it holds the channel (or is full, and the channel goes on without it); what waited for it goes on.</summary>
     public void ListAnswered(ChannelWatched answer)
     {
-        // An answer to a request made before the last unlisting does not count.
-        if (_listed == true || answer.Ask <= _staleUpTo || answer.Ask > _listAsk || answer.Kind != _watched.Kind || answer.ChannelId != _channel) return;
-        _listed = true;
-        var waiting = _onListed.ToArray();
-        _onListed.Clear();
-        foreach (var then in waiting) then();
+        if (_listing.Answered(answer) is not { } waited) return;
+        foreach (var then in waited) then();
         Send();
     }
 
@@ -191,10 +180,8 @@ public sealed class EscrowClient
     {
         _owner.Timers.Cancel(RetryTimer);
         _attempts = 0;
-        if (_listed == false || Waits()) return;
-        _watchList.Tell(new UnwatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel), ActorRefs.NoSender);
-        _listed = false;
-        _staleUpTo = _listAsk;
+        if (_listing.KnownUnlisted || Waits()) return;
+        _listing.Unlist();
     }
 
     /// <summary>
@@ -204,7 +191,7 @@ public sealed class EscrowClient
     public void Resumed(ChannelPhase phase)
     {
         _openCount.Update(phase);
-        if (phase == ChannelPhase.None) _listed = false;
+        if (phase == ChannelPhase.None) _listing.NeverListed();
         if (phase == ChannelPhase.Closed) Settle(traceParent: null);
         else Send();
     }
@@ -232,14 +219,14 @@ public sealed class EscrowClient
     }
 
     // The channel waits on the ledger, on its challenge window, on a close being written, or has a step waiting to be listed.
-    private bool Waits() => _owed().Count > 0 || _phase() == ChannelPhase.Closing || CloseWriting || _onListed.Count > 0;
+    private bool Waits() => _owed().Count > 0 || _phase() == ChannelPhase.Closing || CloseWriting || _listing.HasWaiting;
 
     private void SendOwed()
     {
-        if (Waits() && _listed != true)
+        if (Waits() && !_listing.IsListed)
         {
             // Listed before it waits: a restart before the ledger's answer, or before the window's end, still wakes it.
-            _watchList.Tell(new WatchChannel(ChannelWatchListRules.For(_watched, _settings.LedgerShardCount), _watched.Kind, _channel, ++_listAsk), _context.Self);
+            _listing.Ask(_context.Self);
             _attempts++;
             _owner.Timers.StartSingleTimer(RetryTimer, EscrowRetryDue.Instance, _settings.AskTimeout);
             return;
