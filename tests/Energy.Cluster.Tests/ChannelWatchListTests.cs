@@ -283,6 +283,25 @@ public sealed class ChannelListingTests(ITestOutputHelper output) : TwoHomesTest
     }
 
     [Fact]
+    public void A_replayed_payers_close_gets_the_running_window_again_and_writes_and_lists_nothing_more()
+    {
+        var (entity, ledger, list, channel, _, _) = Open("listing-replay");
+
+        var close = Signing.Close(channel, Alice, AliceKey, Clock.Now);
+        entity.Tell(new CloseChannel(channel, close), TestActor);
+        var asked = list.ExpectMsg<WatchChannel>();
+        list.Reply(new ChannelWatched(asked.Kind, asked.ChannelId, asked.Ask, Held: true));
+        var first = ExpectMsg<ChannelClosing>();
+
+        // The same signed close again, later: the window that runs, not a new one; the list and the ledger hear nothing.
+        Clock.Advance(DurationMs.FromSeconds(5));
+        entity.Tell(new CloseChannel(channel, close), TestActor);
+        Assert.Equal(first, ExpectMsg<ChannelClosing>());
+        list.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        ledger.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
     public void A_forged_or_a_strangers_close_is_refused_by_name_and_lists_nothing()
     {
         var (entity, ledger, list, channel, _, _) = Open("listing-stranger");
