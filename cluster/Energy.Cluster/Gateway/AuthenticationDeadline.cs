@@ -6,11 +6,13 @@ namespace Energy.Cluster.Gateway;
 /// The bound within which a gateway connection must authenticate a device, counted in the client's time, not the
 /// node's: the time the connection's hellos and authentications waited for the network (a registry entity waking after
 /// a restart) is not counted, and the bound does not run out while one waits. Nor is the time the node asked the client
-/// to wait before it says hello again (GatewayBusy names it: the client's time starts again after it), nor any time past
-/// the bound while the node is busy (its frames then wait in its own queues), up to <see cref="MostExcused"/> over the connection's life: a client is not
-/// closed for the node's slowness or for obeying it, and a stranger cannot keep a connection open by it for long.
+/// to wait before it says hello again (GatewayBusy names it: the client's time starts again after it), nor the time the
+/// node was behind during the connection's life (<see cref="SchedulingDelay"/>: the client's frames, and the node's
+/// answers, waited in the node's own queues), nor any time past the bound while the node is busy, up to
+/// <see cref="MostExcused"/> over the connection's life in all: a client is not closed for the node's slowness or for
+/// obeying it, and a stranger cannot keep a connection open by it for long.
 /// </summary>
-internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBusy = null)
+internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBusy = null, SchedulingDelay? scheduling = null)
 {
     private static readonly TimeSpan Recheck = TimeSpan.FromMilliseconds(100);
 
@@ -18,14 +20,18 @@ internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBus
     public static readonly TimeSpan MostExcused = TimeSpan.FromSeconds(60);
 
     private readonly long _opened = Stopwatch.GetTimestamp();
+    private readonly TimeSpan _behindAtOpening = scheduling?.BehindSoFar ?? TimeSpan.Zero;
     private long _networkTicks;
     private long _excusedTicks;
     private int _networkAsks;
 
     public TimeSpan Bound => bound;
 
-    /// <summary>The waits the node asked of the client so far, not counted.</summary>
-    public TimeSpan Excused => TimeSpan.FromTicks(Volatile.Read(ref _excusedTicks));
+    /// <summary>The waits the node asked of the client so far and the time the node was behind, not counted (at most <see cref="MostExcused"/>).</summary>
+    public TimeSpan Excused => TimeSpan.FromTicks(Math.Min(MostExcused.Ticks, Volatile.Read(ref _excusedTicks) + NodeBehind.Ticks));
+
+    /// <summary>The time the node was behind since this connection opened.</summary>
+    private TimeSpan NodeBehind => scheduling is null ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(0, (scheduling.BehindSoFar - _behindAtOpening).Ticks));
 
     /// <summary>Waits for the network, the wait counted as the network's time.</summary>
     public async Task<T> NetworkAsync<T>(Task<T> asked)
@@ -47,8 +53,7 @@ internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBus
     public void Defer(TimeSpan wait) => Excuse(Counted + wait);
 
     /// <summary>The client's time so far: since the connection opened, less the network's waits and what was excused.</summary>
-    private TimeSpan Counted =>
-        Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks) + Volatile.Read(ref _excusedTicks));
+    private TimeSpan Counted => Stopwatch.GetElapsedTime(_opened) - TimeSpan.FromTicks(Volatile.Read(ref _networkTicks)) - Excused;
 
     /// <summary>That time is the node's, up to <see cref="MostExcused"/> in all.</summary>
     public void Excuse(TimeSpan wait)

@@ -36,14 +36,14 @@ internal sealed class DeviceConnection : IDisposable
     private GatewayHandshakeState _handshake = GatewayHandshakeState.Empty;
     private GatewayClose? _closing;
 
-    public DeviceConnection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, HeldCalls held, bool batching, CancellationToken aborted)
+    public DeviceConnection(WebSocket socket, EnergyNetwork network, GatewayChallengeBudget budget, HeldCalls held, SchedulingDelay scheduling, bool batching, CancellationToken aborted)
     {
         _network = network;
         _budget = budget;
         _held = held;
         _batching = batching;
         _revocations = RevocationList.Get(network.System);
-        _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout, () => held.Busy);
+        _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout, () => held.Busy || scheduling.Behind, scheduling);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
         _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _socket.Outgoing, () => _stop.Cancel(), Replaced));

@@ -49,7 +49,7 @@ public static class DeviceGateway
     }
 
     private static async Task HandleAsync(HttpContext context, EnergyNetwork network, GatewayChallengeBudget budget,
-        [FromKeyedServices(HeldCallsKey)] HeldCalls held, IHostApplicationLifetime lifetime)
+        [FromKeyedServices(HeldCallsKey)] HeldCalls held, SchedulingDelay scheduling, IHostApplicationLifetime lifetime)
     {
         var requested = context.WebSockets.WebSocketRequestedProtocols;
         var subprotocol = requested.Contains(GatewayProtocol.BatchingSubprotocol) ? GatewayProtocol.BatchingSubprotocol
@@ -69,7 +69,7 @@ public static class DeviceGateway
             return;
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
-        using var session = new DeviceConnection(socket, network, budget, held, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
+        using var session = new DeviceConnection(socket, network, budget, held, scheduling, subprotocol == GatewayProtocol.BatchingSubprotocol, context.RequestAborted);
         using var stopping = lifetime.ApplicationStopping.Register(session.NodeStopping);
         EnergyMetrics.GatewayConnections.Add(1);
         try { await session.RunAsync(); }

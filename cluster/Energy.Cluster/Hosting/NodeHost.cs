@@ -262,6 +262,7 @@ public static class NodeHost
         builder.Services.AddHostedService(sp => new Gateway.AdmittedPasswordsKeeper(sp.GetRequiredService<Gateway.AdmittedPasswords>(), configuration.DataDirectory));
         builder.Services.AddSingleton(ocppHeld);
         builder.Services.AddKeyedSingleton(Gateway.DeviceGateway.HeldCallsKey, gatewayHeld);
+        builder.Services.AddSingleton(_ => new SchedulingDelay());
         foreach (var module in modules)
         {
             builder.Services.AddSingleton(module);
