@@ -33,6 +33,42 @@ public abstract class RecoveryTests(NodeOptions store, ITestOutputHelper output)
     private static async Task<object> AskAsync(IActorRef region, object message) => await region.Ask<object>(message, TimeSpan.FromSeconds(15));
 
     [Fact]
+    public async Task A_restarted_node_reads_every_devices_registration_and_revocation_without_waking_a_twin()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        using var cpoKey = DeviceKeyPair.Generate();
+        using var vehicleKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var vehicle = DeviceId.Of($"vehicle-d-{run}");
+        var stolen = DeviceId.Of($"vehicle-s-{run}");
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var r = node.Regions;
+            Assert.IsType<OperatorView>(await AskAsync(r.Operators, TestAuthority.Admit(Cpo, cpoKey, OperatorRoles.FleetOwner)));
+            foreach (var device in new[] { vehicle, stolen })
+                Assert.IsType<DeviceView>(await AskAsync(r.Devices, new EndorseDevice(device,
+                    DeviceIdentity.Endorse(ClusterTestKit.Network, Cpo, cpoKey, device, DeviceRole.Vehicle, vehicleKey.PublicKey).Endorsement.ToArray())));
+            Assert.True(Assert.IsType<DeviceView>(await AskAsync(r.Devices, new RevokeDevice(stolen,
+                Signed<Revocation>.Sign(new Revocation(ClusterTestKit.Network, Cpo, stolen, clock.Now), cpoKey).ToArray()))).Revoked);
+        }
+
+        await using (var node = await TestNode.StartAsync(store, settings))
+        {
+            var directory = DeviceDirectory.Get(node.System);
+            await directory.Loaded.WaitAsync(TimeSpan.FromSeconds(30));
+            var read = Assert.IsType<DeviceView>(directory.Find(vehicle));
+            Assert.Equal((Cpo, DeviceRole.Vehicle, vehicleKey.PublicKey.Hex, false), (read.Operator, read.Role, read.PublicKeyHex, read.Revoked));
+            Assert.True(directory.Find(stolen)?.Revoked);
+            Assert.Null(directory.Find(DeviceId.Of($"vehicle-x-{run}")));
+            // Read from the journal: no twin was woken for it.
+            var devices = await node.Regions.Devices.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(10));
+            Assert.All(devices.Shards, shard => Assert.Empty(shard.EntityIds));
+        }
+    }
+
+    [Fact]
     public async Task A_duplex_state_from_a_party_quarantined_before_a_restart_is_refused_after_it()
     {
         using var nodeKey = DeviceKeyPair.Generate();

@@ -96,6 +96,22 @@ public sealed class GatewayBoundsTests(GatewayBoundsNodeFixture fixture) : Agent
     }
 
     [Fact]
+    public async Task A_device_welcomed_before_its_revocation_is_refused_at_its_next_hello_on_any_connection()
+    {
+        // The node keeps what the registry said of a welcomed device, to answer its next hello without asking; a
+        // revocation since is the node's revocation list's word, and the device's own key no longer opens the door.
+        var (cpo, devices) = await ChargersAsync(2);
+        using var socket = await OpenAsync();
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[0], await HelloAsync(socket, devices[0].Id))));
+        Assert.Equal("welcome", Op(await AnswerAsync(socket, devices[1], await HelloAsync(socket, devices[1].Id))));
+        await cpo.RevokeAsync(devices[1].Id);
+
+        using var again = await OpenAsync();
+        var refused = await HelloAsync(again, devices[1].Id);
+        Assert.Equal(("error", "DeviceIsRevoked"), (Op(refused), Code(refused)));
+    }
+
+    [Fact]
     public async Task A_device_revoked_after_its_challenge_was_issued_is_refused_when_it_answers_and_is_not_welcomed()
     {
         // The registry is asked once, at the hello; the revocation reaches the node before it is acknowledged, so the

@@ -20,8 +20,8 @@ public sealed class NodeHealthTests
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         var body = await ready.Content.ReadAsStringAsync();
         var checks = Checks(body);
-        Assert.Equal(["cluster", "entities", "journal", "ledger-node", "ocpp-credentials"], checks.Keys.Order());
-        Assert.All(["cluster", "entities", "journal", "ocpp-credentials"], check => Assert.Equal("Healthy", checks[check]));
+        Assert.Equal(["cluster", "device-directory", "entities", "journal", "ledger-node", "ocpp-credentials"], checks.Keys.Order());
+        Assert.All(["cluster", "device-directory", "entities", "journal", "ocpp-credentials"], check => Assert.Equal("Healthy", checks[check]));
         // Its key is neither configured nor admitted by the authority yet: it serves, and says that its blocks will not audit as trusted elsewhere.
         Assert.Equal("Degraded", checks["ledger-node"]);
         Assert.Contains("will not audit as trusted", body, StringComparison.Ordinal);
@@ -68,6 +68,8 @@ public sealed class NodeHealthTests
         Assert.Equal("Unhealthy", checks["entities"]);
         // Nor can it read the charge points' credentials: no charger is sent to a node that would keep it waiting.
         Assert.Equal("Unhealthy", checks["ocpp-credentials"]);
+        // Nor the devices' registrations: their hellos would wake every twin at once.
+        Assert.Equal("Unhealthy", checks["device-directory"]);
     }
 
     private static Dictionary<string, string> Checks(string body)

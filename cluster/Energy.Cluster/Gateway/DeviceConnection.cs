@@ -14,7 +14,8 @@ namespace Energy.Cluster.Gateway;
 
 /// <summary>
 /// One gateway WebSocket and its devices. Each frame is a step of the handshake's rules (<see cref="GatewayHandshake"/>);
-/// the connection does what the step says: sends its answer, asks the registry about the device at its hello and takes
+/// the connection does what the step says: sends its answer, looks the device up at its hello (this node's
+/// <see cref="DeviceDirectory"/>, else the registry) and takes
 /// the next step with what it said (the answer to the challenge is checked against that, without asking again), or
 /// serves the call. The connection's actor (<see cref="GatewayConnection"/>) queues the
 /// events pushed to its devices and hears when one of them authenticated on a newer connection.
@@ -26,6 +27,7 @@ internal sealed class DeviceConnection : IDisposable
     private readonly GatewayChallengeBudget _budget;
     private readonly HeldCalls _held;
     private readonly RevocationList _revocations;
+    private readonly DeviceDirectory _directory;
     private readonly AuthenticationDeadline _deadline;
     private readonly DeviceCalls _calls;
     private readonly CancellationTokenSource _stop;
@@ -43,6 +45,7 @@ internal sealed class DeviceConnection : IDisposable
         _held = held;
         _batching = batching;
         _revocations = RevocationList.Get(network.System);
+        _directory = DeviceDirectory.Get(network.System);
         _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout, () => held.Busy || scheduling.Behind, scheduling);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
@@ -189,11 +192,21 @@ internal sealed class DeviceConnection : IDisposable
         lock (_gate) return FrameOf(Settle(GatewayHandshake.Challenge(_handshake, hello, registered, revoked, place, _network.Settings.Network, nonce, Now), place.Given));
     }
 
-    /// <summary>What the registry holds for a device (null: not registered), or Timeout; the wait is the network's time, not the client's.</summary>
+    /// <summary>
+    /// What the registry holds for a device (null: not registered), or Timeout: from this node's directory when it holds
+    /// the device (nothing is asked or woken), else from the device's twin, whose answer the directory keeps. The wait is
+    /// the network's time, not the client's.
+    /// </summary>
     private async Task<(DeviceView? Registered, GatewayError? Silent)> LookUpAsync(DeviceId device)
     {
+        if (_directory.Find(device) is { } known) return (known, null);
         using var holding = _held.Hold();
-        try { return (await _deadline.NetworkAsync(_network.AskForDevice(new GetDevice(device), _stop.Token)) as DeviceView, null); }
+        try
+        {
+            var registered = await _deadline.NetworkAsync(_network.AskForDevice(new GetDevice(device), _stop.Token)) as DeviceView;
+            if (registered is not null) _directory.Remember(registered);
+            return (registered, null);
+        }
         catch (OperationCanceledException) when (!_stop.IsCancellationRequested) { return (null, new GatewayError.Timeout(null, device, "registry")); }
     }
 

@@ -23,6 +23,7 @@ public static class EnergyEntities
         var shardSettings = ClusterShardingSettings.Create(system);
         var extractor = new EntityIdExtractor();
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
+        _ = DeviceDirectoryReader.LoadAsync(system);
         system.ActorOf(NodeKeyPublisher.Props(settings.NodeKey.PublicKey.Hex), "node-key-publisher");
         system.ActorOf(Activity.ActivityCollector.Props(settings.Clock), "activity-collector");
         if (settings.DownCrashedNodes) system.ActorOf(CrashedNodeDowning.Props(), "crashed-node-downing");

@@ -34,7 +34,8 @@ public static class NodeHealth
             .AddCheck("journal", new JournalStoreCheck(node), tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<EntitiesCheck>("entities", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<LedgerNodeCheck>("ledger-node", tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<OcppCredentialsCheck>("ocpp-credentials", tags: [ReadyTag], timeout: CheckTimeout);
+            .AddCheck<OcppCredentialsCheck>("ocpp-credentials", tags: [ReadyTag], timeout: CheckTimeout)
+            .AddCheck<DeviceDirectoryCheck>("device-directory", tags: [ReadyTag], timeout: CheckTimeout);
         services.AddSingleton<LedgerNodeStanding>();
         return services;
     }
@@ -126,6 +127,21 @@ public static class NodeHealth
             return Task.FromResult(table.IsLoaded
                 ? HealthCheckResult.Healthy("every charge point's credentials are read")
                 : HealthCheckResult.Unhealthy("the charge points' credentials are being read"));
+        }
+    }
+
+    /// <summary>
+    /// A device's hello is answered from this node's directory of registrations, read from the journal at start; until
+    /// it is read, every hello wakes its device's twin, and devices sent here now would all wait for that at once.
+    /// </summary>
+    private sealed class DeviceDirectoryCheck(ActorSystem system) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var directory = Registry.DeviceDirectory.Get(system);
+            return Task.FromResult(directory.IsLoaded
+                ? HealthCheckResult.Healthy($"the registrations of {directory.Count} devices are read")
+                : HealthCheckResult.Unhealthy("the devices' registrations are being read"));
         }
     }
 

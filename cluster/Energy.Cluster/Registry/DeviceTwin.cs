@@ -45,7 +45,10 @@ public sealed class DeviceTwin : ReceivePersistentActor
         Command<GetDevice>(q => Sender.Tell(DeviceTwinRules.Get(_state, q.Device)));
     }
 
-    public override string PersistenceId => "device-" + _id;
+    /// <summary>What every twin's persistence id starts with (the rest is the device's id).</summary>
+    public const string PersistenceIdPrefix = "device-";
+
+    public override string PersistenceId => PersistenceIdPrefix + _id;
 
     public static Props Props(string id, EnergySettings settings, IActorRef operators, IActorRef zones, IActorRef alerts) =>
         Akka.Actor.Props.Create(() => new DeviceTwin(id, settings, operators, zones, alerts));
