@@ -141,7 +141,7 @@ public static class DeviceTwinRules
     /// Where the device is reached: at its live connection (<paramref name="live"/>, none when it is not connected), but
     /// nowhere once it is revoked, whatever socket it still holds, so that nothing more is pushed to a revoked key.
     /// </summary>
-    public static DeviceConnection ConnectionOf(DeviceTwinState state, DeviceId device, string? live) => new(device, state.RevokedAt is null ? live : null);
+    public static DeviceConnection ConnectionOf(DeviceId device, bool revoked, string? live) => new(device, revoked ? null : live);
 
     /// <summary>
     /// A gantry saw the vehicle. Two passes at different gantries closer in time than the distance allows at

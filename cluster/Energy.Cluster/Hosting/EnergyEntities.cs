@@ -34,7 +34,7 @@ public static class EnergyEntities
         var operators = sharding.Start("operator", id => OperatorEntity.Props(id, settings, devicesRegion!), shardSettings, extractor);
         var zones = sharding.Start("zone", id => Tolls.ZoneEntity.Props(id, settings.Clock), shardSettings, extractor);
         var alerts = sharding.Start("alert-log", _ => AlertLog.Props(), shardSettings, extractor);
-        var devices = sharding.Start("device", id => DeviceTwin.Props(id, settings, operators, zones, alerts), shardSettings, extractor);
+        var devices = sharding.Start("device", id => DeviceEntity.Props(id, () => DeviceTwin.Props(id, settings, operators, zones, alerts)), shardSettings, extractor);
         devicesRegion = devices;
         IActorRef? ledgerRegion = null;
         ledgerRegion = sharding.Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!), shardSettings, extractor);

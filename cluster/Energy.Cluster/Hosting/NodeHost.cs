@@ -87,7 +87,7 @@ public sealed class NodeConfiguration
     /// How long a backlog of the gateway's held lookups and calls (its 32 oldest) may have waited, in milliseconds (50 ms to 25 s), before
     /// the node refuses new connections (503) and new hellos (GatewayBusy), each saying when to come back.
     /// </summary>
-    public int GatewayLongestHoldMs { get; set; } = 500;
+    public int GatewayLongestHoldMs { get; set; } = 3_000;
 
     /// <summary>Gateway challenges the node holds unanswered at most, over every connection: past it a hello is refused GatewayBusy.</summary>
     public int GatewayMaxChallenges { get; set; } = 50_000;

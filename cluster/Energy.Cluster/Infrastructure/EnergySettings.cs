@@ -144,7 +144,7 @@ public sealed record EnergySettings(
     public int GatewayMaxHeldCalls { get; init; } = 10_000;
 
     /// <summary>How long a backlog of the gateway's held lookups and calls may have waited before the node is busy (see <see cref="Gateway.HeldCalls"/>).</summary>
-    public TimeSpan GatewayLongestHold { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan GatewayLongestHold { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Whether a member whose remoting port refuses connections is downed at once, by a majority (the node's <c>CrashedNodeDowning</c>).</summary>
     public bool DownCrashedNodes { get; init; } = true;

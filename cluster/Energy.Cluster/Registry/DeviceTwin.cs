@@ -10,8 +10,9 @@ namespace Energy.Cluster.Registry;
 /// A device's twin: a shell around <see cref="DeviceTwinRules"/> and <see cref="DeviceOrders"/>. An operator's order
 /// (its endorsement, its revocation, its quarantine) is decided by the core once the operators it names answered, and
 /// a revocation or a change of quarantine reaches every reachable node before it is recorded and acknowledged
-/// (<see cref="DeviceOrderLookups"/>; the twin handles nothing else meanwhile). It also keeps where the device is
-/// connected, and raises a clone when two gantries saw the vehicle faster apart than it can drive.
+/// (<see cref="DeviceOrderLookups"/>; the twin handles nothing else meanwhile). It raises a clone when two gantries saw
+/// the vehicle faster apart than it can drive. Where the device is connected is not the twin's: its
+/// <see cref="DeviceEntity"/> keeps it, and starts the twin as its child when a message needs it.
 /// </summary>
 public sealed class DeviceTwin : ReceivePersistentActor
 {
@@ -21,7 +22,6 @@ public sealed class DeviceTwin : ReceivePersistentActor
     private readonly IActorRef _alerts;
     private readonly DeviceOrderLookups _orders;
     private DeviceTwinState _state = DeviceTwinState.Empty;
-    private LiveConnection? _connection;
     private VehicleSeen? _lastSeen;
 
     public DeviceTwin(string id, EnergySettings settings, IActorRef operators, IActorRef zones, IActorRef alerts)
@@ -35,13 +35,6 @@ public sealed class DeviceTwin : ReceivePersistentActor
         Command<RevokeDevice>(command => _orders.Take(command, Sender));
         Command<QuarantineDevice>(command => _orders.Take(command, Sender));
         Command<VehicleSeen>(OnSeen);
-        Command<DeviceConnected>(c =>
-        {
-            (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
-            if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(c.Device.Value));
-        });
-        Command<DeviceDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
-        Command<GetDeviceConnection>(q => Sender.Tell(DeviceTwinRules.ConnectionOf(_state, q.Device, _connection?.Path)));
         Command<GetDevice>(q => Sender.Tell(DeviceTwinRules.Get(_state, q.Device)));
     }
 

@@ -235,11 +235,11 @@ public sealed class DeviceOrderProperties
         Assert.Equal(Refusal.From(new DeviceNotFound(Vehicle)), DeviceTwinRules.Get(DeviceTwinState.Empty, Vehicle));
         var endorsed = Play([FirstEndorsement])[0].After;
         Assert.Equal(endorsed.View(), DeviceTwinRules.Get(endorsed, Vehicle));
-        Assert.Equal(new DeviceConnection(Vehicle, "gateway/1"), DeviceTwinRules.ConnectionOf(endorsed, Vehicle, "gateway/1"));
-        Assert.Equal(new DeviceConnection(Vehicle, null), DeviceTwinRules.ConnectionOf(endorsed, Vehicle, null));
+        Assert.Equal(new DeviceConnection(Vehicle, "gateway/1"), DeviceTwinRules.ConnectionOf(Vehicle, endorsed.RevokedAt is not null, "gateway/1"));
+        Assert.Equal(new DeviceConnection(Vehicle, null), DeviceTwinRules.ConnectionOf(Vehicle, endorsed.RevokedAt is not null, null));
         var revoked = Play([FirstEndorsement, FirstEndorsement with { Kind = OrderKind.Revoke }])[1].After;
         Assert.NotNull(revoked.RevokedAt);
-        Assert.Equal(new DeviceConnection(Vehicle, null), DeviceTwinRules.ConnectionOf(revoked, Vehicle, "gateway/1"));
+        Assert.Equal(new DeviceConnection(Vehicle, null), DeviceTwinRules.ConnectionOf(Vehicle, revoked.RevokedAt is not null, "gateway/1"));
     }
 
     private static OperatorId Signer(IDeviceCommand command) => command switch
