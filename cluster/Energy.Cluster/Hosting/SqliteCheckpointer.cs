@@ -8,19 +8,38 @@ namespace Energy.Cluster.Hosting;
 /// commit waits for the copy and its fsync too: a latency spike every few thousand events. The node's
 /// connections turn that off (<c>wal_autocheckpoint=0</c>) and this runs a passive checkpoint on a
 /// connection of its own at a fixed interval: it copies what no reader still needs and never blocks a
-/// writer, so the log stays bounded by what one interval writes.
+/// writer. A passive checkpoint never starts the log over, though: SQLite rewinds it only when a write begins
+/// with every frame copied and no reader in it, which a node that writes and reads all the time never offers,
+/// so under steady load the log grew without end (gigabytes a minute at a thousand toll passes a second, and
+/// every read slower for it). A tick whose passive checkpoint finds the log past <see cref="MaxLogBytes"/> then
+/// truncates it (<c>wal_checkpoint(TRUNCATE)</c>): writers wait while the frames written since are copied and the
+/// database is synced, readers at most <see cref="TruncateWait"/>; a checkpoint that cannot have the log by then
+/// leaves it for the next tick.
 /// </summary>
 public sealed class SqliteCheckpointer : IDisposable
 {
+    /// <summary>The log's size (its frames since it last started over) past which it is truncated rather than only copied.</summary>
+    public const long MaxLogBytes = 64L * 1024 * 1024;
+
+    /// <summary>How long a truncating checkpoint waits for the readers and the writer in the log.</summary>
+    public static readonly TimeSpan TruncateWait = TimeSpan.FromMilliseconds(20);
+
     private readonly string _connectionString;
+    private readonly long _maxLogBytes;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public SqliteCheckpointer(string connectionString, TimeSpan interval)
+    public SqliteCheckpointer(string connectionString, TimeSpan interval, long maxLogBytes = MaxLogBytes)
     {
         _connectionString = connectionString;
+        _maxLogBytes = maxLogBytes;
         _loop = RunAsync(interval, _stop.Token);
     }
+
+    /// <summary>Truncating checkpoints that had the log (a test reads it).</summary>
+    public int Truncations => Volatile.Read(ref _truncations);
+
+    private int _truncations;
 
     private async Task RunAsync(TimeSpan interval, CancellationToken token)
     {
@@ -50,8 +69,20 @@ public sealed class SqliteCheckpointer : IDisposable
         await using var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(token);
         await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_size;";
+        var pageBytes = Convert.ToInt64(await command.ExecuteScalarAsync(token));
+        // One row: busy, the frames in the log since it last started over, the frames copied into the database.
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        long frames;
+        await using (var passive = await command.ExecuteReaderAsync(token))
+            frames = await passive.ReadAsync(token) ? passive.GetInt64(1) : 0;
+        if (frames * pageBytes <= _maxLogBytes) return;
+        command.CommandText = $"PRAGMA busy_timeout={(int)TruncateWait.TotalMilliseconds};";
         await command.ExecuteNonQueryAsync(token);
+        command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+        command.CommandTimeout = 1;
+        await using var truncate = await command.ExecuteReaderAsync(token);
+        if (await truncate.ReadAsync(token) && truncate.GetInt32(0) == 0) Interlocked.Increment(ref _truncations);
     }
 
     public void Dispose()
