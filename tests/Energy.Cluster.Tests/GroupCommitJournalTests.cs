@@ -96,6 +96,74 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
         Assert.Equal(0, await query.CurrentEventsByPersistenceId(bad, 0, long.MaxValue).RunAggregate(0, (n, _) => n + 1, Sys.Materializer()));
     }
 
+    [Fact]
+    public async Task Batches_handed_while_a_transaction_is_held_up_are_committed_together_in_their_order()
+    {
+        var journalConfig = JournalStarted();
+        using var writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Sys)!;
+        var id = "together-" + Guid.NewGuid().ToString("N");
+        List<Task<IImmutableList<Exception>>> handed;
+        // Another connection holds the database's write lock: the writer's first transaction waits, and what is handed meanwhile queues.
+        await using (var blocker = new Microsoft.Data.Sqlite.SqliteConnection(journalConfig.GetString("connection-string")))
+        {
+            await blocker.OpenAsync();
+            await using var held = (Microsoft.Data.Sqlite.SqliteTransaction)await blocker.BeginTransactionAsync();
+            await using (var take = blocker.CreateCommand())
+            {
+                take.Transaction = held;
+                take.CommandText = "DELETE FROM event_journal WHERE persistence_id = 'nobody'";
+                await take.ExecuteNonQueryAsync();
+            }
+            handed = Enumerable.Range(1, 5).Select(n => writer.WriteAsync([Write(id, n, $"event {n}")])).ToList();
+            Assert.All(handed, t => Assert.False(t.IsCompleted));
+            await held.RollbackAsync();
+        }
+
+        Assert.All(await Task.WhenAll(handed), Assert.Null);
+        // The first batch may have started its transaction alone; the four behind it went together.
+        Assert.InRange(writer.Transactions, 1, 2);
+        Assert.Equal(Enumerable.Range(1, 5).Select(n => (object)$"event {n}"), await Events(id));
+    }
+
+    [Fact]
+    public async Task A_batch_that_fails_among_batches_committed_together_fails_alone()
+    {
+        var journalConfig = JournalStarted();
+        using var writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Sys)!;
+        var (first, clashing, after) = ("first-" + Guid.NewGuid().ToString("N"), "clash-" + Guid.NewGuid().ToString("N"), "after-" + Guid.NewGuid().ToString("N"));
+        Assert.Null(await writer.WriteAsync([Write(clashing, 1, "stored")]));
+        Task<IImmutableList<Exception>>[] handed;
+        await using (var blocker = new Microsoft.Data.Sqlite.SqliteConnection(journalConfig.GetString("connection-string")))
+        {
+            await blocker.OpenAsync();
+            await using var held = (Microsoft.Data.Sqlite.SqliteTransaction)await blocker.BeginTransactionAsync();
+            await using (var take = blocker.CreateCommand())
+            {
+                take.Transaction = held;
+                take.CommandText = "DELETE FROM event_journal WHERE persistence_id = 'nobody'";
+                await take.ExecuteNonQueryAsync();
+            }
+            // The middle batch repeats a sequence number already stored, and queues between two that do not.
+            handed = [writer.WriteAsync([Write(first, 1, "kept")]), writer.WriteAsync([Write(clashing, 1, "again")]), writer.WriteAsync([Write(after, 1, "kept")])];
+            await held.RollbackAsync();
+        }
+
+        Assert.Null(await handed[0]);
+        await Assert.ThrowsAnyAsync<Microsoft.Data.Sqlite.SqliteException>(() => handed[1]);
+        Assert.Null(await handed[2]);
+        Assert.Equal(["kept"], await Events(first));
+        Assert.Equal(["stored"], await Events(clashing));
+        Assert.Equal(["kept"], await Events(after));
+    }
+
+    private async Task<List<object>> Events(string id)
+    {
+        var query = Akka.Persistence.Query.PersistenceQuery.Get(Sys)
+            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+        return await query.CurrentEventsByPersistenceId(id, 0, long.MaxValue)
+            .RunAggregate(new List<object>(), (all, e) => { all.Add(e.Event); return all; }, Sys.Materializer());
+    }
+
     /// <summary>Starts the journal (which creates its tables) by one entity's write; its configuration.</summary>
     private Config JournalStarted()
     {

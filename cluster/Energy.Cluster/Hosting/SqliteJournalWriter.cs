@@ -12,9 +12,12 @@ namespace Energy.Cluster.Hosting;
 /// embedded library, not a server a round trip away: its fastest insert is one prepared single-row statement, run once per
 /// row with its six values set, inside one transaction. This writer does that on a connection it keeps, with the
 /// rows the plugin would write (the same columns of the table mapping, serializer, manifest and timestamp), so that
-/// the plugin reads, replays and queries them as its own. Writes run one after another in the order given, each in a
-/// transaction of its own: a failed transaction fails all of its writes and leaves nothing behind; an event that cannot
-/// be serialized rejects its own write only.
+/// the plugin reads, replays and queries them as its own. Writes run in the order given, one transaction at a time; what
+/// is handed while a transaction runs goes into the next one, together (at most <see cref="MaxRowsPerTransaction"/> rows),
+/// so that a transaction held up (by a checkpoint that has the log, by the disk) is followed by one transaction rather
+/// than by a queue of small ones, each paying for its commit and rewriting the index pages it touches. A failed
+/// transaction leaves nothing behind; if it held several handed batches, each is written again on its own, so that only
+/// a batch that fails on its own is failed (all of its writes). An event that cannot be serialized rejects its own write only.
 /// </summary>
 public sealed class SqliteJournalWriter : IDisposable
 {
@@ -24,7 +27,6 @@ public sealed class SqliteJournalWriter : IDisposable
     private readonly string _pragmas;
     private SqliteConnection? _connection;
     private SqliteCommand? _command;
-    private Task _tail = Task.CompletedTask;
 
     private SqliteJournalWriter(string connectionString, ExtendedActorSystem system, RecoveryDatabase table, string pragmas)
     {
@@ -66,24 +68,106 @@ public sealed class SqliteJournalWriter : IDisposable
         return true;
     }
 
+    /// <summary>The rows of one transaction, at most: handed batches beyond it wait for the next.</summary>
+    public const int MaxRowsPerTransaction = 4_000;
+
+    private readonly object _gate = new();
+    private List<Handed> _handed = [];
+    private Task _draining = Task.CompletedTask;
+    private bool _running;
+    private int _transactions;
+
+    /// <summary>Transactions committed (a test reads it).</summary>
+    public int Transactions => Volatile.Read(ref _transactions);
+
     /// <summary>
-    /// Writes <paramref name="writes"/> after every write handed before it has ended. The answer holds, per write, null
-    /// when it is durable or the exception that rejected it; the task fails when the transaction does.
+    /// Writes <paramref name="writes"/> after every write handed before it, in the same transaction as the others handed
+    /// while the one before ran. The answer holds, per write, null when it is durable or the exception that rejected it;
+    /// the task fails when the writes cannot be committed.
     /// </summary>
     public Task<IImmutableList<Exception>> WriteAsync(IReadOnlyList<AtomicWrite> writes)
     {
-        var previous = _tail;
-        var written = Task.Run(async () =>
+        var handed = new Handed(writes);
+        lock (_gate)
         {
-            // The previous write's failure is its own writes' answer, not this one's.
-            await previous.ContinueWith(_ => { }, TaskScheduler.Default);
-            return (IImmutableList<Exception>)Write(writes)!;
-        });
-        _tail = written;
-        return written;
+            _handed.Add(handed);
+            if (_running) return handed.Done.Task;
+            _running = true;
+            _draining = Task.Run(Drain);
+        }
+        return handed.Done.Task;
     }
 
-    private ImmutableList<Exception>? Write(IReadOnlyList<AtomicWrite> writes)
+    private void Drain()
+    {
+        while (true)
+        {
+            List<Handed> next;
+            lock (_gate)
+            {
+                if (_handed.Count == 0)
+                {
+                    _running = false;
+                    return;
+                }
+                next = Take();
+            }
+            WriteTogether(next);
+        }
+    }
+
+    /// <summary>The handed batches at the head of the queue, up to the bound of rows (always at least one).</summary>
+    private List<Handed> Take()
+    {
+        var taken = 0;
+        var rows = 0;
+        while (taken < _handed.Count && (taken == 0 || rows + _handed[taken].Rows <= MaxRowsPerTransaction)) rows += _handed[taken++].Rows;
+        if (taken == _handed.Count)
+        {
+            var all = _handed;
+            _handed = [];
+            return all;
+        }
+        var head = _handed.GetRange(0, taken);
+        _handed.RemoveRange(0, taken);
+        return head;
+    }
+
+    private void WriteTogether(List<Handed> together)
+    {
+        var serialized = together.ConvertAll(h => Serialize(h.Writes));
+        try
+        {
+            Insert(serialized.SelectMany(s => s.Rows));
+        }
+        catch (Exception) when (together.Count > 1)
+        {
+            // Which batch failed the transaction is not known: each is written again on its own.
+            for (var i = 0; i < together.Count; i++) WriteAlone(together[i], serialized[i]);
+            return;
+        }
+        catch (Exception e)
+        {
+            together[0].Done.TrySetException(e);
+            return;
+        }
+        for (var i = 0; i < together.Count; i++) together[i].Done.TrySetResult(serialized[i].Answer!);
+    }
+
+    private void WriteAlone(Handed handed, Serialized serialized)
+    {
+        try
+        {
+            Insert(serialized.Rows);
+            handed.Done.TrySetResult(serialized.Answer!);
+        }
+        catch (Exception e)
+        {
+            handed.Done.TrySetException(e);
+        }
+    }
+
+    private Serialized Serialize(IReadOnlyList<AtomicWrite> writes)
     {
         var rows = new List<Row>();
         var rejections = new Exception?[writes.Count];
@@ -101,9 +185,8 @@ public sealed class SqliteJournalWriter : IDisposable
                 rejections[i] = e;
             }
         }
-        Insert(rows);
         // As the plugin answers: null when every write is durable, else one entry per write.
-        return Array.TrueForAll(rejections, r => r is null) ? null : ImmutableList.Create<Exception>(rejections!);
+        return new(rows, Array.TrueForAll(rejections, r => r is null) ? null : ImmutableList.Create<Exception>(rejections!));
     }
 
     private Row Serialize(IPersistentRepresentation persistent, long now) =>
@@ -116,9 +199,8 @@ public sealed class SqliteJournalWriter : IDisposable
                 serializer.ToBinary(payload), Akka.Serialization.Serialization.ManifestFor(serializer, payload), serializer.Identifier);
         });
 
-    private void Insert(List<Row> rows)
+    private void Insert(IEnumerable<Row> rows)
     {
-        if (rows.Count == 0) return;
         var command = Command();
         try
         {
@@ -137,6 +219,7 @@ public sealed class SqliteJournalWriter : IDisposable
                 command.ExecuteNonQuery();
             }
             transaction.Commit();
+            Interlocked.Increment(ref _transactions);
         }
         catch
         {
@@ -173,10 +256,21 @@ public sealed class SqliteJournalWriter : IDisposable
     /// <summary>Waits for the writes handed so far, then closes the connection.</summary>
     public void Dispose()
     {
-        try { _tail.Wait(TimeSpan.FromSeconds(30)); }
+        Task draining;
+        lock (_gate) draining = _draining;
+        try { draining.Wait(TimeSpan.FromSeconds(30)); }
         catch (AggregateException) { }
         Close();
     }
+
+    private sealed record Handed(IReadOnlyList<AtomicWrite> Writes)
+    {
+        public int Rows { get; } = Writes.Sum(w => w.Size);
+
+        public TaskCompletionSource<IImmutableList<Exception>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed record Serialized(List<Row> Rows, ImmutableList<Exception>? Answer);
 
     private sealed record Row(string PersistenceId, long SequenceNr, long Timestamp, byte[] Payload, string Manifest, int SerializerId);
 }
