@@ -34,11 +34,20 @@ public static class NodeHealth
             .AddCheck("journal", new JournalStoreCheck(node), tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<EntitiesCheck>("entities", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<LedgerNodeCheck>("ledger-node", tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<OcppCredentialsCheck>("ocpp-credentials", tags: [ReadyTag], timeout: CheckTimeout)
-            .AddCheck<DeviceDirectoryCheck>("device-directory", tags: [ReadyTag], timeout: CheckTimeout);
+            .Add(ReadAtStart("ocpp-credentials", system => Gateway.ChargePointCredentialTable.Get(system).IsLoaded,
+                "every charge point's credentials are read", "the charge points' credentials are being read"))
+            .Add(ReadAtStart("device-directory", system => Registry.DeviceDirectory.Get(system).IsLoaded,
+                "the devices' registrations are read", "the devices' registrations are being read"));
         services.AddSingleton<LedgerNodeStanding>();
         return services;
     }
+
+    private static HealthCheckRegistration ReadAtStart(string name, Func<ActorSystem, bool> isRead, string read, string reading) =>
+        new(name, services =>
+        {
+            var system = services.GetRequiredService<ActorSystem>();
+            return new ReadAtStartCheck(() => isRead(system), read, reading);
+        }, failureStatus: null, tags: [ReadyTag], timeout: CheckTimeout);
 
     public static WebApplication MapNodeHealth(this WebApplication app)
     {
@@ -116,34 +125,18 @@ public static class NodeHealth
     }
 
     /// <summary>
-    /// An OCPP upgrade is decided from this node's credential table alone, so until every shard of the store has been
-    /// read a charger would wait for it: chargers sent here now would all wait at once, right after a restart.
+    /// Something this node reads once at start and then answers from, alone: until it is read, callers sent here would
+    /// all wait for it at once, right after a restart. Anyone may ask: the answer says only whether it is read.
+    /// <list type="bullet">
+    /// <item>An OCPP upgrade is decided from this node's credential table, read from every shard of the store.</item>
+    /// <item>A device's hello is answered from this node's directory of registrations, read from the journal; until it is
+    /// read, every hello wakes its device's twin. The answer does not say how many devices the network has.</item>
+    /// </list>
     /// </summary>
-    private sealed class OcppCredentialsCheck(ActorSystem system) : IHealthCheck
+    private sealed class ReadAtStartCheck(Func<bool> isRead, string read, string reading) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            var table = Gateway.ChargePointCredentialTable.Get(system);
-            return Task.FromResult(table.IsLoaded
-                ? HealthCheckResult.Healthy("every charge point's credentials are read")
-                : HealthCheckResult.Unhealthy("the charge points' credentials are being read"));
-        }
-    }
-
-    /// <summary>
-    /// A device's hello is answered from this node's directory of registrations, read from the journal at start; until
-    /// it is read, every hello wakes its device's twin, and devices sent here now would all wait for that at once. Anyone
-    /// may ask: the answer does not say how many devices the network has.
-    /// </summary>
-    private sealed class DeviceDirectoryCheck(ActorSystem system) : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            var directory = Registry.DeviceDirectory.Get(system);
-            return Task.FromResult(directory.IsLoaded
-                ? HealthCheckResult.Healthy("the devices' registrations are read")
-                : HealthCheckResult.Unhealthy("the devices' registrations are being read"));
-        }
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(isRead() ? HealthCheckResult.Healthy(read) : HealthCheckResult.Unhealthy(reading));
     }
 
     /// <summary>
