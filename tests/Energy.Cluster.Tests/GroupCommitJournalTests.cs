@@ -106,14 +106,7 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
         // Another connection holds the database's write lock: the writer's first transaction waits, and what is handed meanwhile queues.
         await using (var blocker = new Microsoft.Data.Sqlite.SqliteConnection(journalConfig.GetString("connection-string")))
         {
-            await blocker.OpenAsync();
-            await using var held = (Microsoft.Data.Sqlite.SqliteTransaction)await blocker.BeginTransactionAsync();
-            await using (var take = blocker.CreateCommand())
-            {
-                take.Transaction = held;
-                take.CommandText = "DELETE FROM event_journal WHERE persistence_id = 'nobody'";
-                await take.ExecuteNonQueryAsync();
-            }
+            await using var held = await WriteLockHeldAsync(blocker);
             handed = Enumerable.Range(1, 5).Select(n => writer.WriteAsync([Write(id, n, $"event {n}")])).ToList();
             Assert.All(handed, t => Assert.False(t.IsCompleted));
             await held.RollbackAsync();
@@ -135,14 +128,7 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
         Task<IImmutableList<Exception>>[] handed;
         await using (var blocker = new Microsoft.Data.Sqlite.SqliteConnection(journalConfig.GetString("connection-string")))
         {
-            await blocker.OpenAsync();
-            await using var held = (Microsoft.Data.Sqlite.SqliteTransaction)await blocker.BeginTransactionAsync();
-            await using (var take = blocker.CreateCommand())
-            {
-                take.Transaction = held;
-                take.CommandText = "DELETE FROM event_journal WHERE persistence_id = 'nobody'";
-                await take.ExecuteNonQueryAsync();
-            }
+            await using var held = await WriteLockHeldAsync(blocker);
             // The middle batch repeats a sequence number already stored, and queues between two that do not.
             handed = [writer.WriteAsync([Write(first, 1, "kept")]), writer.WriteAsync([Write(clashing, 1, "again")]), writer.WriteAsync([Write(after, 1, "kept")])];
             await held.RollbackAsync();
@@ -154,6 +140,18 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
         Assert.Equal(["kept"], await Events(first));
         Assert.Equal(["stored"], await Events(clashing));
         Assert.Equal(["kept"], await Events(after));
+    }
+
+    /// <summary>A transaction on <paramref name="blocker"/> that holds the database's write lock until it ends.</summary>
+    private static async Task<Microsoft.Data.Sqlite.SqliteTransaction> WriteLockHeldAsync(Microsoft.Data.Sqlite.SqliteConnection blocker)
+    {
+        await blocker.OpenAsync();
+        var held = (Microsoft.Data.Sqlite.SqliteTransaction)await blocker.BeginTransactionAsync();
+        await using var take = blocker.CreateCommand();
+        take.Transaction = held;
+        take.CommandText = "DELETE FROM event_journal WHERE persistence_id = 'nobody'";
+        await take.ExecuteNonQueryAsync();
+        return held;
     }
 
     private async Task<List<object>> Events(string id)
