@@ -112,7 +112,15 @@ public sealed class SqliteJournalWriter : IDisposable
                 }
                 next = Take();
             }
-            WriteTogether(next);
+            try
+            {
+                WriteTogether(next);
+            }
+            catch (Exception e)
+            {
+                // Whatever WriteTogether did not answer fails, and the writer goes on with the next: no write waits forever.
+                foreach (var handed in next) handed.Done.TrySetException(e);
+            }
         }
     }
 
