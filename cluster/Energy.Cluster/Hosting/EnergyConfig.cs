@@ -218,7 +218,10 @@ public static class EnergyConfig
     // wal_autocheckpoint=0: no commit runs a checkpoint; the journal's SqliteCheckpointer does, off the write path.
     // busy_timeout: a statement that meets a lock held for a moment (the checkpointer starting the log over) is retried
     // by SQLite within a few milliseconds; left to Microsoft.Data.Sqlite, each retry sleeps 150 ms, and a toll waited that.
-    internal const string SqlitePragmas = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=1000;";
+    internal static readonly string SqlitePragmas = $"PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout={SqliteBusyTimeoutMs};";
+
+    /// <summary>The busy timeout of <see cref="SqlitePragmas"/>, in milliseconds.</summary>
+    internal const int SqliteBusyTimeoutMs = 1000;
 
     // A pooled connection opens many times over one SQLite handle, which keeps its pragmas: each handle
     // is set up once.

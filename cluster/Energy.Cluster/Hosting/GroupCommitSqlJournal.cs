@@ -40,10 +40,10 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
         _busyBacklog = Math.Max(1, journalConfig.GetInt("group-commit-busy-backlog", 16));
         _reads = new RecoveryReads(RecoveryDatabase.ForJournal(journalConfig), Context.System.Serialization);
-        _writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Context.System);
         if (journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
             _checkpointer = new SqliteCheckpointer(journalConfig.GetString("connection-string"),
                 journalConfig.GetTimeSpan("wal-checkpoint-interval", TimeSpan.FromSeconds(1), allowInfinite: false));
+        _writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Context.System, _checkpointer);
     }
 
     protected override void PostStop()

@@ -25,12 +25,15 @@ public sealed class SqliteJournalWriter : IDisposable
     private readonly ExtendedActorSystem _system;
     private readonly string _insert;
     private readonly string _pragmas;
+    private readonly SqliteCheckpointer? _checkpointer;
     private SqliteConnection? _connection;
     private SqliteCommand? _command;
 
-    private SqliteJournalWriter(string connectionString, ExtendedActorSystem system, RecoveryDatabase table, string pragmas)
+    private SqliteJournalWriter(string connectionString, ExtendedActorSystem system, RecoveryDatabase table, string pragmas,
+        SqliteCheckpointer? checkpointer)
     {
         _connectionString = connectionString;
+        _checkpointer = checkpointer;
         _system = system;
         _pragmas = pragmas;
         var c = table.Column;
@@ -41,9 +44,11 @@ public sealed class SqliteJournalWriter : IDisposable
     /// <summary>
     /// A writer for the journal configured by <paramref name="journalConfig"/>, or null where the plugin writes: another
     /// store, a table mapping with columns this writer does not fill (tags or a writer's id in the journal's table), or
-    /// a serializer named for the journal instead of the system's bindings.
+    /// a serializer named for the journal instead of the system's bindings. Between its transactions it starts the log over
+    /// when <paramref name="checkpointer"/> finds it due.
     /// </summary>
-    public static SqliteJournalWriter? For(Akka.Configuration.Config journalConfig, ExtendedActorSystem system)
+    public static SqliteJournalWriter? For(Akka.Configuration.Config journalConfig, ExtendedActorSystem system,
+        SqliteCheckpointer? checkpointer = null)
     {
         if (!journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase)
             || journalConfig.GetString("table-mapping") != "sqlite"
@@ -52,7 +57,7 @@ public sealed class SqliteJournalWriter : IDisposable
             || !string.Equals(journalConfig.GetString("tag-write-mode", "TagTable"), "TagTable", StringComparison.OrdinalIgnoreCase))
             return null;
         return new SqliteJournalWriter(journalConfig.GetString("connection-string"), system, RecoveryDatabase.ForJournal(journalConfig),
-            EnergyConfig.SqlitePragmas);
+            EnergyConfig.SqlitePragmas, checkpointer);
     }
 
     /// <summary>Whether every event of <paramref name="writes"/> is one this writer writes as the plugin would (none is tagged).</summary>
@@ -121,6 +126,8 @@ public sealed class SqliteJournalWriter : IDisposable
                 // Whatever WriteTogether did not answer fails, and the writer goes on with the next: no write waits forever.
                 foreach (var handed in next) handed.Done.TrySetException(e);
             }
+            // Answered already: the restart holds up the next transaction only, and no writer can take the lock meanwhile.
+            if (_connection is not null) _checkpointer?.RestartIfDue(_connection);
         }
     }
 
