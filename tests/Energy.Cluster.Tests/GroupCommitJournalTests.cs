@@ -142,6 +142,27 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
         Assert.Equal(["kept"], await Events(after));
     }
 
+    [Fact]
+    public async Task A_write_waits_for_a_lock_held_longer_than_SQLite_waits_and_is_written()
+    {
+        var journalConfig = JournalStarted();
+        using var writer = SqliteJournalWriter.For(journalConfig, (ExtendedActorSystem)Sys)!;
+        var id = "held-" + Guid.NewGuid().ToString("N");
+        Task<IImmutableList<Exception>> handed;
+        await using (var blocker = new Microsoft.Data.Sqlite.SqliteConnection(journalConfig.GetString("connection-string")))
+        {
+            await using var held = await WriteLockHeldAsync(blocker);
+            handed = writer.WriteAsync([Write(id, 1, "waited")]);
+            // Held twice as long as SQLite's own wait for a lock: the writer asks again rather than failing the write.
+            await Task.Delay(TimeSpan.FromMilliseconds(2 * EnergyConfig.SqliteBusyTimeoutMs));
+            Assert.False(handed.IsCompleted);
+            await held.RollbackAsync();
+        }
+
+        Assert.Null(await handed);
+        Assert.Equal(["waited"], await Events(id));
+    }
+
     /// <summary>A transaction on <paramref name="blocker"/> that holds the database's write lock until it ends.</summary>
     private static async Task<Microsoft.Data.Sqlite.SqliteTransaction> WriteLockHeldAsync(Microsoft.Data.Sqlite.SqliteConnection blocker)
     {

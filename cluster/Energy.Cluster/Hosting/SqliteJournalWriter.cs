@@ -221,7 +221,7 @@ public sealed class SqliteJournalWriter : IDisposable
         var statements = Statements();
         try
         {
-            Step(statements.Begin);
+            Begin(statements.Begin);
             foreach (var row in rows)
             {
                 var insert = statements.Insert;
@@ -242,6 +242,25 @@ public sealed class SqliteJournalWriter : IDisposable
             // A connection that failed mid-transaction is not trusted with the next one; closing it rolls back.
             Close();
             throw;
+        }
+    }
+
+    /// <summary>How long the writer waits for the write lock, held by another writer, before its batch fails.</summary>
+    public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Takes the write lock. SQLite waits for it up to the connection's busy timeout; another writer (the snapshot store, a
+    /// checkpoint) can hold it longer on a slow machine, so the writer asks again until <see cref="LockWait"/> has passed.
+    /// </summary>
+    private void Begin(sqlite3_stmt begin)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var result = raw.sqlite3_step(begin);
+            raw.sqlite3_reset(begin);
+            if (result == raw.SQLITE_DONE) return;
+            if (result != raw.SQLITE_BUSY || waited.Elapsed >= LockWait) SqliteException.ThrowExceptionForRC(result, _connection!.Handle);
         }
     }
 
