@@ -105,6 +105,29 @@ public class OcppFrameTests
     }
 
     [Theory]
+    // One name spelled twice: plainly and with an escape.
+    [InlineData("""{"idTag":"a","\u0069dTag":"a"}""")]
+    // Past the members compared pair by pair: the repetition is still found.
+    [InlineData("""{"m1":1,"m2":2,"m3":3,"m4":4,"m5":5,"m6":6,"m7":7,"m8":8,"m9":9,"m10":10,"m11":11,"m12":12,"m13":13,"m14":14,"m15":15,"m16":16,"idTag":"a","m1":1}""")]
+    // The repetition is the last member of sixteen.
+    [InlineData("""{"m1":1,"m2":2,"m3":3,"m4":4,"m5":5,"m6":6,"m7":7,"m8":8,"m9":9,"m10":10,"m11":11,"m12":12,"m13":13,"m14":14,"idTag":"a","m3":3}""")]
+    public void A_key_repeated_however_it_is_spelled_and_wherever_it_stands_is_a_FormationViolation(string payload)
+    {
+        var error = Validate("Authorize", payload);
+        Assert.Equal(OcppErrorCode.FormationViolation, error?.Code);
+        Assert.Contains("more than once", error!.Description);
+    }
+
+    [Theory]
+    // Names that share their start, their length or an escape are not the same name.
+    [InlineData("""{"idTag":"a","idTa":"a"}""")]
+    [InlineData("""{"idTag":"a","\u0069dTa":"a"}""")]
+    public void Keys_that_differ_are_not_taken_for_a_repetition(string payload)
+    {
+        Assert.DoesNotContain("more than once", Validate("Authorize", payload)?.Description ?? "");
+    }
+
+    [Theory]
     [InlineData("StartTransaction", """{"connectorId":99999999999,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}""")]
     [InlineData("StartTransaction", """{"connectorId":1,"idTag":"v","meterStart":2147483648,"timestamp":"2026-11-24T10:00:00Z"}""")]
     [InlineData("StatusNotification", """{"connectorId":-2147483649,"errorCode":"NoError","status":"Available"}""")]

@@ -49,6 +49,7 @@ public static class InteroperableJson
             count++;
         }
         if (count < 2) return null;
+        if (count <= MaxComparedInPlace && FindRepeatedRawName(value, count) is { } repeated) return repeated.Length == 0 ? null : repeated;
         // Every name is well-formed now, so reading names as strings cannot throw.
         var names = new HashSet<string>(count, StringComparer.Ordinal);
         foreach (var property in value.EnumerateObject())
@@ -56,6 +57,39 @@ public static class InteroperableJson
             if (!names.Add(property.Name)) return $"member '{Shortened(property.Name)}' appears more than once in one object";
         }
         return null;
+    }
+
+    /// <summary>Objects of at most this many members have their names compared pair by pair, as they stand.</summary>
+    private const int MaxComparedInPlace = 16;
+
+    /// <summary>
+    /// The repetition of a member name found by comparing the names' raw bytes pair by pair, without reading any name as a
+    /// string: empty when no name repeats, null when a name holds an escape (two spellings of one name then differ in
+    /// their bytes, so the names are compared as strings instead).
+    /// </summary>
+    private static string? FindRepeatedRawName(JsonElement value, int count)
+    {
+        var members = System.Buffers.ArrayPool<JsonProperty>.Shared.Rent(count);
+        try
+        {
+            var i = 0;
+            foreach (var property in value.EnumerateObject())
+            {
+                var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+                if (raw.Contains((byte)'\\')) return null;
+                for (var j = 0; j < i; j++)
+                {
+                    if (JsonMarshal.GetRawUtf8PropertyName(members[j]).SequenceEqual(raw))
+                        return $"member '{Shortened(property.Name)}' appears more than once in one object";
+                }
+                members[i++] = property;
+            }
+            return string.Empty;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<JsonProperty>.Shared.Return(members, clearArray: true);
+        }
     }
 
     /// <summary>
