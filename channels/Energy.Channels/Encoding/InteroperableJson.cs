@@ -54,10 +54,12 @@ public static class InteroperableJson
         var names = new HashSet<string>(count, StringComparer.Ordinal);
         foreach (var property in value.EnumerateObject())
         {
-            if (!names.Add(property.Name)) return $"member '{Shortened(property.Name)}' appears more than once in one object";
+            if (!names.Add(property.Name)) return Repeated(property);
         }
         return null;
     }
+
+    private static string Repeated(JsonProperty property) => $"member '{Shortened(property.Name)}' appears more than once in one object";
 
     /// <summary>Objects of at most this many members have their names compared pair by pair, as they stand.</summary>
     private const int MaxComparedInPlace = 16;
@@ -79,8 +81,7 @@ public static class InteroperableJson
                 if (raw.Contains((byte)'\\')) return null;
                 for (var j = 0; j < i; j++)
                 {
-                    if (JsonMarshal.GetRawUtf8PropertyName(members[j]).SequenceEqual(raw))
-                        return $"member '{Shortened(property.Name)}' appears more than once in one object";
+                    if (JsonMarshal.GetRawUtf8PropertyName(members[j]).SequenceEqual(raw)) return Repeated(property);
                 }
                 members[i++] = property;
             }
