@@ -93,6 +93,13 @@ public sealed class NodeConfiguration
     public int GatewayMaxChallenges { get; set; } = 50_000;
 
     /// <summary>
+    /// Connections the kernel queues for the node before it accepts them (64 to 65,535; the kernel caps it at its
+    /// net.core.somaxconn). When every device reconnects at once, a short queue overflows while the node is busy, and a
+    /// client whose connection was dropped tries again only after a second.
+    /// </summary>
+    public int ListenBacklog { get; set; } = 4_096;
+
+    /// <summary>
     /// How long an OCPP upgrade may wait for its turn to have its password checked (PBKDF2, one check per core at a
     /// time), in milliseconds; past it the upgrade is answered 503 with Retry-After.
     /// </summary>
@@ -193,6 +200,7 @@ public static class NodeHost
 
         settings = Market.MarketConfiguration.Apply(settings, builder.Configuration);
         if (settings.NodeKeysDirectory is { } nodeKeys) NodeKeyDirectory.Publish(nodeKeys, settings.NodeKey.PublicKey.Hex);
+        builder.WebHost.UseSockets(sockets => sockets.Backlog = Math.Clamp(configuration.ListenBacklog, 64, 65_535));
         builder.AddNodeTls(configuration);
         builder.AddNodeTelemetry(configuration.Telemetry);
         builder.Services.AddSingleton(settings);
