@@ -62,6 +62,19 @@ public sealed class AuthenticationDeadlineTests
     }
 
     [Fact]
+    public async Task Once_a_device_authenticated_the_deadline_stops_waiting_for_its_bound()
+    {
+        // A bound no test waits out: the wait must end when told, not when the bound passes.
+        var deadline = new AuthenticationDeadline(TimeSpan.FromMinutes(10));
+        var authenticated = false;
+        var passed = deadline.PassedUnauthenticatedAsync(() => Volatile.Read(ref authenticated), CancellationToken.None);
+        Assert.False(passed.IsCompleted);
+        Volatile.Write(ref authenticated, true);
+        deadline.Authenticated();
+        Assert.False(await passed.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public void What_a_busy_node_excuses_is_bounded_over_a_connection_s_life()
     {
         var deadline = new AuthenticationDeadline(TimeSpan.FromSeconds(10));

@@ -79,6 +79,7 @@ internal sealed class DeviceConnection : IDisposable
             _handshake = _handshake with { Challenges = _handshake.Challenges.Clear() };
         }
         _actor.Tell(PoisonPill.Instance);
+        _deadline.Dispose();
         _stop.Dispose();
         _calls.Dispose();
     }
@@ -152,6 +153,7 @@ internal sealed class DeviceConnection : IDisposable
                 await _socket.SendAsync(await ChallengeAsync(hello));
                 break;
             case HandshakeAnswer.Welcome { Registered: not null } welcome:
+                _deadline.Authenticated();
                 _actor.Tell(new GatewayConnection.Authenticated(welcome.Device, Now.UnixMilliseconds));
                 await _socket.SendAsync(FrameOf(welcome));
                 break;
