@@ -14,10 +14,7 @@ namespace Energy.Cluster.Gateway;
 internal sealed class MessageBuffer(int maxBytes, int smallBytes)
 {
     private readonly int _bound = maxBytes + 1;
-    // Lives as long as its connection, so it is made where long-lived buffers go (the pinned object heap): when every
-    // device reconnects at once, the young collections would otherwise copy each connection's buffer into the older
-    // generations, twice, while the node is at its busiest.
-    private readonly byte[] _small = GC.AllocateUninitializedArray<byte>(Math.Min(smallBytes, maxBytes + 1), pinned: true);
+    private readonly byte[] _small = new byte[Math.Min(smallBytes, maxBytes + 1)];
     private byte[]? _rented;
 
     /// <summary>The bytes read of the last message, at most one past the bound.</summary>
