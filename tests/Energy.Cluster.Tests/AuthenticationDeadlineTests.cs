@@ -65,7 +65,7 @@ public sealed class AuthenticationDeadlineTests
     public async Task Once_a_device_authenticated_the_deadline_stops_waiting_for_its_bound()
     {
         // A bound no test waits out: the wait must end when told, not when the bound passes.
-        var deadline = new AuthenticationDeadline(TimeSpan.FromMinutes(10));
+        using var deadline = new AuthenticationDeadline(TimeSpan.FromMinutes(10));
         var authenticated = false;
         var passed = deadline.PassedUnauthenticatedAsync(() => Volatile.Read(ref authenticated), CancellationToken.None);
         Assert.False(passed.IsCompleted);
