@@ -49,7 +49,7 @@ public static class InteroperableJson
             count++;
         }
         if (count < 2) return null;
-        if (count <= MaxComparedInPlace && FindRepeatedRawName(value, count) is { } repeated) return repeated.Length == 0 ? null : repeated;
+        if (count <= MaxComparedInPlace && TryFindRepeatedRawName(value, count, out var repeated)) return repeated;
         // Every name is well-formed now, so reading names as strings cannot throw.
         var names = new HashSet<string>(count, StringComparer.Ordinal);
         foreach (var property in value.EnumerateObject())
@@ -65,12 +65,13 @@ public static class InteroperableJson
     private const int MaxComparedInPlace = 16;
 
     /// <summary>
-    /// The repetition of a member name found by comparing the names' raw bytes pair by pair, without reading any name as a
-    /// string: empty when no name repeats, null when a name holds an escape (two spellings of one name then differ in
-    /// their bytes, so the names are compared as strings instead).
+    /// Compares the names' raw bytes pair by pair, without reading any name as a string: true with the repetition found,
+    /// or null when no name repeats; false when a name holds an escape (two spellings of one name then differ in their
+    /// bytes, so the names are compared as strings instead).
     /// </summary>
-    private static string? FindRepeatedRawName(JsonElement value, int count)
+    private static bool TryFindRepeatedRawName(JsonElement value, int count, out string? repeated)
     {
+        repeated = null;
         var members = System.Buffers.ArrayPool<JsonProperty>.Shared.Rent(count);
         try
         {
@@ -78,14 +79,16 @@ public static class InteroperableJson
             foreach (var property in value.EnumerateObject())
             {
                 var raw = JsonMarshal.GetRawUtf8PropertyName(property);
-                if (raw.Contains((byte)'\\')) return null;
+                if (raw.Contains((byte)'\\')) return false;
                 for (var j = 0; j < i; j++)
                 {
-                    if (JsonMarshal.GetRawUtf8PropertyName(members[j]).SequenceEqual(raw)) return Repeated(property);
+                    if (!JsonMarshal.GetRawUtf8PropertyName(members[j]).SequenceEqual(raw)) continue;
+                    repeated = Repeated(property);
+                    return true;
                 }
                 members[i++] = property;
             }
-            return string.Empty;
+            return true;
         }
         finally
         {

@@ -70,7 +70,7 @@ internal sealed class AuthenticationDeadline(TimeSpan bound, Func<bool>? nodeBus
 
     /// <summary>
     /// A device authenticated: the deadline no longer runs. The wait in <see cref="PassedUnauthenticatedAsync"/> ends at
-    /// once; ten thousand connections a second would otherwise each hold a timer for the whole bound.
+    /// once; at a thousand new connections a second, ten thousand would otherwise each hold a timer for the whole bound.
     /// </summary>
     public void Authenticated() => _authenticated.Cancel();
 

@@ -12,8 +12,8 @@ namespace Energy.Cluster.Hosting;
 /// profile of a node under load put a sixth of its samples there, beside very little in SQLite itself. SQLite is an
 /// embedded library, not a server a round trip away: its fastest insert is one prepared single-row statement, run once per
 /// row with its six values bound through SQLite's own interface, inside one transaction. This writer does that on a
-/// connection it keeps, with the rows the plugin would write (the same columns of the table mapping, serializer, manifest and timestamp), so that
-/// the plugin reads, replays and queries them as its own. Writes run in the order given, one transaction at a time; what
+/// connection it keeps, with the rows the plugin would write (the same columns of the table mapping, serializer,
+/// manifest and timestamp), so that the plugin reads, replays and queries them as its own. Writes run in the order given, one transaction at a time; what
 /// is handed while a transaction runs goes into the next one, together (at most <see cref="MaxRowsPerTransaction"/> rows),
 /// so that a transaction held up (by a checkpoint that has the log, by the disk) is followed by one transaction rather
 /// than by a queue of small ones, each paying for its commit and rewriting the index pages it touches. A failed
