@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Energy.Channels.Encoding;
 
@@ -6,26 +7,83 @@ namespace Energy.Ocpp;
 /// <summary>
 /// The part of JSON Schema that the OCPP 1.6 schemas use (objects without additional properties,
 /// required fields, strings with a maximum length, enumerations, date-times, integers, numbers,
-/// arrays), with the CALLERROR code each violation maps to.
+/// arrays), with the CALLERROR code each violation maps to. A conforming message is checked without
+/// allocating: names and enumerations are compared as UTF-8, and the path of a field is spelled only
+/// for the violation that is reported.
 /// </summary>
 public abstract record OcppSchema
 {
-    public abstract OcppError? Check(JsonElement value, string path);
+    /// <summary>The first violation of this schema in <paramref name="value"/>, described at <paramref name="path"/>, or null.</summary>
+    public OcppError? Check(JsonElement value, string path) => Find(value)?.At(path);
 
-    protected static OcppError Type(string path, string expected) => new(OcppErrorCode.TypeConstraintViolation, $"{path} must be {expected}");
+    internal abstract OcppViolation? Find(JsonElement value);
+
+    private protected static OcppViolation Type(string expected) => new(OcppErrorCode.TypeConstraintViolation, path => $"{path} must be {expected}");
+}
+
+/// <summary>
+/// A violation found inside a value, whose path is known only on the way out: each enclosing object or array adds its
+/// step, and <see cref="At"/> spells the whole path from the root's.
+/// </summary>
+internal sealed class OcppViolation(string code, Func<string, string> describe)
+{
+    // Steps from the violating value outwards: ".field", "[2]".
+    private readonly List<string> _steps = [];
+
+    public OcppViolation Within(string step)
+    {
+        _steps.Add(step);
+        return this;
+    }
+
+    public OcppError At(string root)
+    {
+        var path = new System.Text.StringBuilder(root);
+        for (var i = _steps.Count - 1; i >= 0; i--) path.Append(_steps[i]);
+        return new OcppError(code, describe(path.ToString()));
+    }
 }
 
 public sealed record OcppString(int MaxLength = int.MaxValue, IReadOnlySet<string>? Enum = null, bool DateTime = false) : OcppSchema
 {
-    public override OcppError? Check(JsonElement value, string path)
+    /// <summary>The longest date-time <see cref="OcppDateTime"/> accepts: seconds, nine digits of fraction and an offset.</summary>
+    private const int MaxDateTimeLength = 19 + 1 + OcppDateTime.MaxFractionDigits + 6;
+
+    private readonly byte[][] _enumUtf8 = Enum?.Select(System.Text.Encoding.UTF8.GetBytes).ToArray() ?? [];
+
+    internal override OcppViolation? Find(JsonElement value)
     {
-        if (value.ValueKind != JsonValueKind.String) return Type(path, "a string");
-        var text = value.GetString()!;
-        if (text.Length > MaxLength) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is longer than {MaxLength} characters");
-        if (Enum is not null && !Enum.Contains(text)) return new(OcppErrorCode.PropertyConstraintViolation, $"{path} '{text}' is not one of the allowed values");
-        if (DateTime && !OcppDateTime.IsValid(text))
-            return new(OcppErrorCode.PropertyConstraintViolation, $"{path} is not a date-time of the form yyyy-MM-ddTHH:mm:ss[.fraction](Z|+hh:mm|-hh:mm)");
+        if (value.ValueKind != JsonValueKind.String) return Type("a string");
+        // The raw value is what the document validated as UTF-8, quotes included; an escape needs the decoded text.
+        var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        var escaped = raw.Contains((byte)'\\');
+        var length = escaped ? value.GetString()!.Length : System.Text.Encoding.UTF8.GetCharCount(raw);
+        if (length > MaxLength) return new(OcppErrorCode.PropertyConstraintViolation, path => $"{path} is longer than {MaxLength} characters");
+        if (Enum is not null && !IsOneOf(value))
+        {
+            var text = value.GetString();
+            return new(OcppErrorCode.PropertyConstraintViolation, path => $"{path} '{text}' is not one of the allowed values");
+        }
+        if (DateTime && !IsDateTime(value, raw, escaped, length))
+            return new(OcppErrorCode.PropertyConstraintViolation, path => $"{path} is not a date-time of the form yyyy-MM-ddTHH:mm:ss[.fraction](Z|+hh:mm|-hh:mm)");
         return null;
+    }
+
+    private bool IsOneOf(JsonElement value)
+    {
+        foreach (var allowed in _enumUtf8)
+        {
+            if (value.ValueEquals(allowed)) return true;
+        }
+        return false;
+    }
+
+    private static bool IsDateTime(JsonElement value, ReadOnlySpan<byte> raw, bool escaped, int length)
+    {
+        if (length > MaxDateTimeLength) return false;
+        if (escaped) return OcppDateTime.IsValid(value.GetString()!);
+        Span<char> text = stackalloc char[MaxDateTimeLength];
+        return OcppDateTime.IsValid(text[..System.Text.Encoding.UTF8.GetChars(raw, text)]);
     }
 }
 
@@ -42,7 +100,9 @@ public static class OcppDateTime
     public const int MaxFractionDigits = 9;
     public const int MaxOffsetMinutes = 14 * 60;
 
-    public static bool IsValid(string text)
+    public static bool IsValid(string text) => IsValid(text.AsSpan());
+
+    public static bool IsValid(ReadOnlySpan<char> text)
     {
         // yyyy-MM-ddTHH:mm:ss is 19 characters; the shortest zone is "Z".
         if (text.Length < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':') return false;
@@ -59,7 +119,7 @@ public static class OcppDateTime
             if (digits is 0 or > MaxFractionDigits) return false;
             zoneAt += 1 + digits;
         }
-        if (!TryOffset(text.AsSpan(zoneAt), out var offsetMinutes)) return false;
+        if (!TryOffset(text[zoneAt..], out var offsetMinutes)) return false;
         // Every field is in range, so this cannot throw; the instant in UTC must stay within the calendar too.
         var utc = new System.DateTime(year, month, day, hour, minute, second).Ticks - offsetMinutes * TimeSpan.TicksPerMinute;
         return utc >= System.DateTime.MinValue.Ticks && utc <= System.DateTime.MaxValue.Ticks - TimeSpan.TicksPerSecond;
@@ -93,20 +153,20 @@ public static class OcppDateTime
 /// </summary>
 public sealed record OcppInteger : OcppSchema
 {
-    public override OcppError? Check(JsonElement value, string path) =>
-        value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _) ? null : Type(path, "an integer of 32 bits");
+    internal override OcppViolation? Find(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _) ? null : Type("an integer of 32 bits");
 }
 
 public sealed record OcppArray(OcppSchema Items) : OcppSchema
 {
-    public override OcppError? Check(JsonElement value, string path)
+    internal override OcppViolation? Find(JsonElement value)
     {
-        if (value.ValueKind != JsonValueKind.Array) return Type(path, "an array");
+        if (value.ValueKind != JsonValueKind.Array) return Type("an array");
         var index = 0;
         foreach (var item in value.EnumerateArray())
         {
-            var error = Items.Check(item, $"{path}[{index++}]");
-            if (error is not null) return error;
+            if (Items.Find(item) is { } violation) return violation.Within($"[{index}]");
+            index++;
         }
         return null;
     }
@@ -116,25 +176,36 @@ public sealed record OcppProperty(string Name, OcppSchema Schema, bool Required 
 
 public sealed record OcppObject(params OcppProperty[] Properties) : OcppSchema
 {
-    public override OcppError? Check(JsonElement value, string path)
+    private readonly byte[][] _namesUtf8 = Properties.Select(p => System.Text.Encoding.UTF8.GetBytes(p.Name)).ToArray();
+
+    internal override OcppViolation? Find(JsonElement value)
     {
-        if (value.ValueKind != JsonValueKind.Object) return Type(path, "an object");
+        if (value.ValueKind != JsonValueKind.Object) return Type("an object");
         foreach (var property in value.EnumerateObject())
         {
-            if (!Properties.Any(p => p.Name == property.Name))
-                return new(OcppErrorCode.FormationViolation, $"{path}.{property.Name} is not a field of this message");
+            if (!Declares(property))
+                return new OcppViolation(OcppErrorCode.FormationViolation, path => $"{path} is not a field of this message").Within("." + property.Name);
         }
-        foreach (var property in Properties)
+        for (var i = 0; i < Properties.Length; i++)
         {
-            if (!value.TryGetProperty(property.Name, out var field))
+            var property = Properties[i];
+            if (!value.TryGetProperty(_namesUtf8[i], out var field))
             {
-                if (property.Required) return new(OcppErrorCode.OccurenceConstraintViolation, $"{path}.{property.Name} is required");
+                if (property.Required) return new OcppViolation(OcppErrorCode.OccurenceConstraintViolation, path => $"{path} is required").Within("." + property.Name);
                 continue;
             }
-            var error = property.Schema.Check(field, $"{path}.{property.Name}");
-            if (error is not null) return error;
+            if (property.Schema.Find(field) is { } violation) return violation.Within("." + property.Name);
         }
         return null;
+    }
+
+    private bool Declares(JsonProperty property)
+    {
+        foreach (var name in _namesUtf8)
+        {
+            if (property.NameEquals(name)) return true;
+        }
+        return false;
     }
 }
 

@@ -35,4 +35,28 @@ public sealed class ChargePointRegisterTests
     {
         Assert.Null(Register(value, unit));
     }
+
+    [Theory]
+    [InlineData("1\\u002e25", "kWh", 1_250L)]
+    [InlineData("\\u0031250", "Wh", 1_250L)]
+    [InlineData("1250", "\\u0057h", 1_250L)]
+    [InlineData("1.25", "k\\u0057h", 1_250L)]
+    public void Escaped_text_is_read_as_what_it_spells(string value, string unit, long expected)
+    {
+        Assert.Equal(expected, Register(value, unit));
+    }
+
+    [Fact]
+    public void A_measurand_is_compared_as_what_it_spells_and_another_one_is_passed_over()
+    {
+        static long? Read(string measurand)
+        {
+            using var document = JsonDocument.Parse(
+                $$"""[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"7","measurand":"{{measurand}}","unit":"Wh"}]}]""");
+            return ChargePointCalls.EnergyRegister(document.RootElement);
+        }
+        Assert.Equal(7L, Read("Energy.Active.Import.Registe\\u0072"));
+        Assert.Null(Read("Energy.Active.Export.Register"));
+        Assert.Null(Read("Energy.Active.Import.Registe"));
+    }
 }

@@ -246,4 +246,50 @@ public class OcppFrameTests
     {
         Assert.Equal(code, Validate(action, payload)?.Code);
     }
+
+    [Theory]
+    [InlineData("MeterValues", """{"connectorId":1,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[{"value":"1"},{"unit":"kWh"}]}]}""",
+        "MeterValues.meterValue[0].sampledValue[1].value is required")]
+    [InlineData("MeterValues", """{"connectorId":1,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[],"extra":1}]}""",
+        "MeterValues.meterValue[0].extra is not a field of this message")]
+    [InlineData("MeterValues", """{"connectorId":1,"meterValue":[{"timestamp":"2026-11-24T10:00:10Z","sampledValue":[]},{"timestamp":"now","sampledValue":[]}]}""",
+        "MeterValues.meterValue[1].timestamp is not a date-time of the form yyyy-MM-ddTHH:mm:ss[.fraction](Z|+hh:mm|-hh:mm)")]
+    [InlineData("StartTransaction", """{"connectorId":1.5,"idTag":"v","meterStart":1,"timestamp":"2026-11-24T10:00:00Z"}""",
+        "StartTransaction.connectorId must be an integer of 32 bits")]
+    [InlineData("StatusNotification", """{"connectorId":1,"errorCode":"NoError","status":"Sleeping"}""",
+        "StatusNotification.status 'Sleeping' is not one of the allowed values")]
+    [InlineData("Authorize", """{"idTag":"012345678901234567890"}""", "Authorize.idTag is longer than 20 characters")]
+    [InlineData("MeterValues", """{"connectorId":1,"meterValue":[7]}""", "MeterValues.meterValue[0] must be an object")]
+    public void A_violation_names_the_path_of_its_field(string action, string payload, string description)
+    {
+        Assert.Equal(description, Validate(action, payload)?.Description);
+    }
+
+    [Theory]
+    // Twenty characters, each written as an escape: the limit counts characters, not what spells them.
+    [InlineData("Authorize", """{"idTag":"\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041"}""")]
+    // Twenty characters of two bytes each in UTF-8.
+    [InlineData("Authorize", """{"idTag":"éééééééééééééééééééé"}""")]
+    [InlineData("Authorize", """{"id\u0054ag":"v"}""")]
+    [InlineData("StatusNotification", """{"connectorId":1,"errorCode":"NoError","status":"Avail\u0061ble"}""")]
+    [InlineData("StopTransaction", """{"meterStop":1,"timestamp":"2026-11-24T10:30:00\u005A","transactionId":5}""")]
+    public void Escaped_and_multi_byte_text_conforms_as_what_it_spells(string action, string payload)
+    {
+        Assert.Null(Validate(action, payload));
+    }
+
+    [Theory]
+    [InlineData("Authorize", """{"idTag":"\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041\u0041"}""",
+        OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("Authorize", """{"idTag":"ééééééééééééééééééééé"}""", OcppErrorCode.PropertyConstraintViolation)]
+    // Ten characters outside the basic plane are twenty UTF-16 units, as a string counts them; eleven are too many.
+    [InlineData("Authorize", """{"idTag":"😀😀😀😀😀😀😀😀😀😀😀"}""", OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("Authorize", """{"idTa\u0067s":"v"}""", OcppErrorCode.FormationViolation)]
+    [InlineData("StatusNotification", """{"connectorId":1,"errorCode":"NoError","status":"Avail\u0061bl"}""", OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("StopTransaction", """{"meterStop":1,"timestamp":"2026-11-24T10:30:00.1234567890Z","transactionId":5}""", OcppErrorCode.PropertyConstraintViolation)]
+    [InlineData("StopTransaction", """{"meterStop":1,"timestamp":"2026-11-24T10:30:00.123456789+01:00 ","transactionId":5}""", OcppErrorCode.PropertyConstraintViolation)]
+    public void Escaped_and_multi_byte_text_is_refused_as_what_it_spells(string action, string payload, string code)
+    {
+        Assert.Equal(code, Validate(action, payload)?.Code);
+    }
 }

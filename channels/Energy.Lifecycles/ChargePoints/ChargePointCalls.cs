@@ -69,7 +69,10 @@ public static class ChargePointCalls
     };
 
     /// <summary>The CALLRESULT carrying <paramref name="body"/>.</summary>
-    public static ChargePointResponse Answer(object body) => new(Ocpp16Json.ToElement(body), null, null);
+    public static ChargePointResponse Answer(object body) => body is EmptyConf ? Empty : new(Ocpp16Json.ToElement(body), null, null);
+
+    // The answer to most calls (MeterValues, StatusNotification), made once: an element is read-only and may be shared.
+    private static readonly ChargePointResponse Empty = new(Ocpp16Json.ToElement(EmptyConf.Instance), null, null);
 
     /// <summary>A call the network refuses by name: the charger reads the CALLERROR's code and the error's sentence.</summary>
     public static ChargePointResponse Refused(ProtocolError error) => new(null, OcppErrorCode.InternalError, error.Describe());
@@ -87,17 +90,25 @@ public static class ChargePointCalls
         {
             foreach (var sample in meterValue.GetProperty("sampledValue").EnumerateArray())
             {
-                var measurand = sample.TryGetProperty("measurand", out var m) ? m.GetString() : "Energy.Active.Import.Register";
-                if (measurand != "Energy.Active.Import.Register") continue;
-                var unit = sample.TryGetProperty("unit", out var u) ? u.GetString() : "Wh";
-                if (!decimal.TryParse(sample.GetProperty("value").GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) continue;
+                if (sample.TryGetProperty("measurand"u8, out var m) && !m.ValueEquals("Energy.Active.Import.Register"u8)) continue;
+                var scale = !sample.TryGetProperty("unit"u8, out var u) || u.ValueEquals("Wh"u8) ? 1m : u.ValueEquals("kWh"u8) ? 1000m : (decimal?)null;
+                if (scale is null || !TryDecimal(sample.GetProperty("value"u8), out var value)) continue;
                 // Decimal arithmetic throws on overflow: a value beyond any register is passed over before it is scaled.
                 if (value > long.MaxValue) continue;
-                var wh = unit switch { "kWh" => value * 1000m, "Wh" => value, _ => (decimal?)null };
-                if (wh is null || wh < 0 || wh > long.MaxValue) continue;
-                register = (long)Math.Round(wh.Value, MidpointRounding.AwayFromZero);
+                var wh = value * scale.Value;
+                if (wh < 0 || wh > long.MaxValue) continue;
+                register = (long)Math.Round(wh, MidpointRounding.AwayFromZero);
             }
         }
         return register;
+    }
+
+    /// <summary>A decimal read from a JSON string, from its UTF-8 bytes unless it holds an escape.</summary>
+    private static bool TryDecimal(JsonElement text, out decimal value)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(text)[1..^1];
+        return raw.Contains((byte)'\\')
+            ? decimal.TryParse(text.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out value)
+            : decimal.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 }
