@@ -92,6 +92,31 @@ public sealed class MessageBufferTests : IAsyncLifetime
         Assert.Equal(WebSocketMessageType.Close, await buffer.ReceiveAsync(_server, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_message_waited_for_before_it_is_sent_is_read_whole_and_so_is_every_one_after_it()
+    {
+        var buffer = new MessageBuffer(Bound, Small);
+        for (var seed = 10; seed < 60; seed++)
+        {
+            var sent = Bytes(seed * 17 % Bound + 1, seed);
+            var receiving = buffer.ReceiveAsync(_server, CancellationToken.None).AsTask();
+            Assert.False(receiving.IsCompleted);
+            await SendAsync(sent, fragments: 1 + seed % 4);
+            Assert.Equal(WebSocketMessageType.Text, await receiving);
+            Assert.Equal(sent, buffer.Content.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task A_wait_that_is_cancelled_ends_in_a_cancellation_not_a_message()
+    {
+        var buffer = new MessageBuffer(Bound, Small);
+        using var cancel = new CancellationTokenSource();
+        var receiving = buffer.ReceiveAsync(_server, cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receiving);
+    }
+
     private async Task SendAsync(byte[] message, int fragments = 1)
     {
         var size = (message.Length + fragments - 1) / fragments;

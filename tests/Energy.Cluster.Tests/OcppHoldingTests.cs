@@ -32,17 +32,18 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         await using var node = await TestNode.StartAsync(TestStores.Sqlite(), settings);
         var network = new EnergyNetwork(node.System, node.Regions, settings);
         var held = new HeldCalls(2, TimeSpan.FromSeconds(25));
+        using var answers = new ChargePointAnswers(node.System, CancellationToken.None);
 
         var busy = held.Hold();
         var second = held.Hold();
         Assert.True(held.Busy);
-        var pending = Parse(await OcppEndpoint.AnswerAsync("cp-busy", Boot, network, held, CancellationToken.None));
+        var pending = Parse(await OcppEndpoint.AnswerAsync("cp-busy", Boot, network, held, answers, CancellationToken.None));
         Assert.Equal(3, pending[0].GetInt32());
         Assert.Equal("b1", pending[1].GetString());
         Assert.Equal("Pending", pending[2].GetProperty("status").GetString());
         Assert.InRange(pending[2].GetProperty("interval").GetInt32(), 1, 30);
         // Anything else is held for the entity (which answers here at once), never answered busy or with an error.
-        var heartbeat = Parse(await OcppEndpoint.AnswerAsync("cp-busy", Frame("h1", "Heartbeat", new { }), network, held, CancellationToken.None));
+        var heartbeat = Parse(await OcppEndpoint.AnswerAsync("cp-busy", Frame("h1", "Heartbeat", new { }), network, held, answers, CancellationToken.None));
         Assert.Equal(3, heartbeat[0].GetInt32());
         Assert.True(heartbeat[2].TryGetProperty("currentTime", out _));
         Assert.Equal(2, held.Count);
@@ -50,7 +51,7 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         busy.Dispose();
         second.Dispose();
         Assert.False(held.Busy);
-        var accepted = Parse(await OcppEndpoint.AnswerAsync("cp-busy", Boot, network, held, CancellationToken.None));
+        var accepted = Parse(await OcppEndpoint.AnswerAsync("cp-busy", Boot, network, held, answers, CancellationToken.None));
         Assert.Equal("Accepted", accepted[2].GetProperty("status").GetString());
         Assert.Equal(0, held.Count);
     }

@@ -8,11 +8,18 @@ namespace Energy.Lifecycles.ChargePoints;
 public sealed record ChargePointRequest(string ChargePoint, string Action, JsonElement Payload) : IEnergyMessage, IWithEntityId
 {
     public string EntityId => ChargePoint;
+
+    /// <summary>The connection's number for this call, given back in its answer; 0 when the caller tells calls apart otherwise.</summary>
+    public long Call { get; init; }
 }
 
 /// <summary>The payload of the CALLRESULT, or a CALLERROR.</summary>
 [Manifest("ocpp.response.v1")]
-public sealed record ChargePointResponse(JsonElement? Payload, string? ErrorCode, string? ErrorDescription) : IEnergyMessage;
+public sealed record ChargePointResponse(JsonElement? Payload, string? ErrorCode, string? ErrorDescription) : IEnergyMessage
+{
+    /// <summary>The number of the call this answers (<see cref="ChargePointRequest.Call"/>).</summary>
+    public long Call { get; init; }
+}
 
 [Manifest("ocpp.event.boot.v1")]
 public sealed record ChargePointBooted(string Vendor, string Model, Timestamp At) : IEnergyMessage;

@@ -32,7 +32,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         _sessions = sessions;
         Recover<IEnergyMessage>(e => _state = ChargePointTransactions.Evolve(_state, e));
         Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("charge-point"));
-        Command<ChargePointRequest>(request => Handle(ChargePointCalls.Read(request.Action, request.Payload), Sender));
+        Command<ChargePointRequest>(request => Handle(ChargePointCalls.Read(request.Action, request.Payload), new Caller(Sender, request.Call)));
         Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_state.Find(q.TransactionId))));
         Command<ChargePointConnected>(c =>
         {
@@ -54,7 +54,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     /// Decides a call, after asking the registry about its idTag when it names one: the answer is awaited before
     /// anything else, so a transaction is decided on the state the answer finds.
     /// </summary>
-    private void Handle(ChargePointCall call, IActorRef sender)
+    private void Handle(ChargePointCall call, Caller sender)
     {
         if (ChargePointCalls.IdTagToAuthorize(call) is not { } idTag || !ChargePointTransactions.IsLookedUp(idTag))
         {
@@ -66,7 +66,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     }
 
     /// <summary>Persists the decided event, evolves by it, answers the charger, then tells the transaction's session, if it has one.</summary>
-    private void Take(ChargePointDecision decision, IActorRef sender)
+    private void Take(ChargePointDecision decision, Caller sender)
     {
         if (decision.Event is null) { sender.Tell(decision.Answer); return; }
         Persist(decision.Event, persisted =>
@@ -85,5 +85,11 @@ public sealed class ChargePointEntity : ReceivePersistentActor
     {
         if (_connection is null || ChargePointTransactions.DecideRemoteStop(_state, command) is not { } call) return;
         ((ExtendedActorSystem)Context.System).Provider.ResolveActorRef(_connection.Value.Path).Tell(call);
+    }
+
+    /// <summary>Who asked, and the number its answer carries back.</summary>
+    private readonly record struct Caller(IActorRef Sender, long Call)
+    {
+        public void Tell(ChargePointResponse answer) => Sender.Tell(Call == 0 ? answer : answer with { Call = Call });
     }
 }

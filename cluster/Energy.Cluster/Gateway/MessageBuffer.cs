@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Threading.Tasks.Sources;
 
 namespace Energy.Cluster.Gateway;
 
@@ -9,13 +10,24 @@ namespace Energy.Cluster.Gateway;
 /// never grows memory. Most messages of chargers and devices are a few hundred bytes: ten thousand idle connections
 /// hold <paramref name="smallBytes"/> each, not the bound each.
 /// </summary>
+/// <remarks>
+/// A connection waits for its next message most of the time, and ten thousand of them wait at once. The wait is this
+/// buffer's own, reused for every message, not an asynchronous frame made for each: a frame made per message would live
+/// until the next one arrives, seconds later, and every young collection would have to copy ten thousand of them into an
+/// older generation.
+/// </remarks>
 /// <param name="maxBytes">The protocol's bound: a message longer than it reads as <see cref="Length"/> = bound + 1.</param>
 /// <param name="smallBytes">The connection's own buffer.</param>
-internal sealed class MessageBuffer(int maxBytes, int smallBytes)
+internal sealed class MessageBuffer(int maxBytes, int smallBytes) : IValueTaskSource<WebSocketMessageType>
 {
     private readonly int _bound = maxBytes + 1;
     private readonly byte[] _small = new byte[Math.Min(smallBytes, maxBytes + 1)];
     private byte[]? _rented;
+    private ManualResetValueTaskSourceCore<WebSocketMessageType> _message;
+    private WebSocket? _socket;
+    private CancellationToken _token;
+    private ValueTask<ValueWebSocketReceiveResult> _receiving;
+    private Action? _received;
 
     /// <summary>The bytes read of the last message, at most one past the bound.</summary>
     public int Length { get; private set; }
@@ -25,26 +37,16 @@ internal sealed class MessageBuffer(int maxBytes, int smallBytes)
 
     public ReadOnlyMemory<byte> Content => (_rented ?? _small).AsMemory(0, Length);
 
-    public async Task<WebSocketMessageType> ReceiveAsync(WebSocket socket, CancellationToken token)
+    /// <summary>Reads the next message whole, or a close; awaited once, before the next call.</summary>
+    public ValueTask<WebSocketMessageType> ReceiveAsync(WebSocket socket, CancellationToken token)
     {
         Shrink();
         Length = 0;
-        while (true)
-        {
-            var buffer = _rented ?? _small;
-            var capacity = Math.Min(buffer.Length, _bound);
-            if (Length == capacity && capacity < _bound)
-            {
-                buffer = Grow();
-                capacity = Math.Min(buffer.Length, _bound);
-            }
-            // At the bound the message lives in the rented buffer, and the small one takes what is dropped.
-            var target = Length < capacity ? buffer.AsMemory(Length, capacity - Length) : _small.AsMemory();
-            var result = await socket.ReceiveAsync(target, token);
-            if (result.MessageType == WebSocketMessageType.Close) return WebSocketMessageType.Close;
-            Length = Math.Min(_bound, Length + result.Count);
-            if (result.EndOfMessage) return result.MessageType;
-        }
+        _message.Reset();
+        _socket = socket;
+        _token = token;
+        ReceiveFragments();
+        return new ValueTask<WebSocketMessageType>(this, _message.Version);
     }
 
     /// <summary>Gives a grown buffer back to the pool once its message is handled (also done by the next receive).</summary>
@@ -55,6 +57,72 @@ internal sealed class MessageBuffer(int maxBytes, int smallBytes)
         _rented = null;
     }
 
+    /// <summary>Receives fragments until the message ends, or until one has to be waited for (then <see cref="OnReceived"/> goes on).</summary>
+    private void ReceiveFragments()
+    {
+        try
+        {
+            while (true)
+            {
+                var receiving = _socket!.ReceiveAsync(NextTarget(), _token);
+                if (!receiving.IsCompleted)
+                {
+                    _receiving = receiving;
+                    receiving.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_received ??= OnReceived);
+                    return;
+                }
+                if (Ended(receiving.GetAwaiter().GetResult())) return;
+            }
+        }
+        catch (Exception e)
+        {
+            _message.SetException(e);
+        }
+    }
+
+    private void OnReceived()
+    {
+        var receiving = _receiving;
+        _receiving = default;
+        try
+        {
+            if (Ended(receiving.GetAwaiter().GetResult())) return;
+        }
+        catch (Exception e)
+        {
+            _message.SetException(e);
+            return;
+        }
+        ReceiveFragments();
+    }
+
+    /// <summary>Counts a fragment; true once the message (or a close) is complete and its waiter told.</summary>
+    private bool Ended(ValueWebSocketReceiveResult result)
+    {
+        if (result.MessageType == WebSocketMessageType.Close)
+        {
+            _message.SetResult(WebSocketMessageType.Close);
+            return true;
+        }
+        Length = Math.Min(_bound, Length + result.Count);
+        if (!result.EndOfMessage) return false;
+        _message.SetResult(result.MessageType);
+        return true;
+    }
+
+    /// <summary>Where the next fragment goes: the buffer, grown when full below the bound; at the bound the small one takes what is dropped.</summary>
+    private Memory<byte> NextTarget()
+    {
+        var buffer = _rented ?? _small;
+        var capacity = Math.Min(buffer.Length, _bound);
+        if (Length == capacity && capacity < _bound)
+        {
+            buffer = Grow();
+            capacity = Math.Min(buffer.Length, _bound);
+        }
+        return Length < capacity ? buffer.AsMemory(Length, capacity - Length) : _small.AsMemory();
+    }
+
     private byte[] Grow()
     {
         var grown = ArrayPool<byte>.Shared.Rent(Math.Min(_bound, Math.Max(Length * 4, _small.Length * 2)));
@@ -63,4 +131,15 @@ internal sealed class MessageBuffer(int maxBytes, int smallBytes)
         _rented = grown;
         return grown;
     }
+
+    WebSocketMessageType IValueTaskSource<WebSocketMessageType>.GetResult(short token)
+    {
+        try { return _message.GetResult(token); }
+        finally { _message.Reset(); }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<WebSocketMessageType>.GetStatus(short token) => _message.GetStatus(token);
+
+    void IValueTaskSource<WebSocketMessageType>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _message.OnCompleted(continuation, state, token, flags);
 }

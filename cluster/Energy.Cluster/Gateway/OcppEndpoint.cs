@@ -69,13 +69,14 @@ public static class OcppEndpoint
         // A stopping node says goodbye (1001, going away) rather than keeping the charger until the host gives up waiting.
         using var stopping = lifetime.ApplicationStopping.Register(() =>
             _ = OcppConnection.CloseAsync(socket, sending, served, WebSocketCloseStatus.EndpointUnavailable, "the node is stopping"));
+        using var answers = new ChargePointAnswers(network.System, served.Token);
         var connection = network.System.ActorOf(OcppConnection.Props(socket, sending, served));
         var path = connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)network.System).Provider.DefaultAddress);
         network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path, network.Settings.Clock.Now.UnixMilliseconds));
         EnergyMetrics.OcppConnections.Add(1);
         try
         {
-            await ServeAsync(chargePointId, socket, sending, network, held, served.Token);
+            await ServeAsync(chargePointId, socket, sending, network, held, answers, served.Token);
         }
         catch (OperationCanceledException) when (served.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
@@ -89,7 +90,8 @@ public static class OcppEndpoint
         }
     }
 
-    private static async Task ServeAsync(string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network, HeldCalls held, CancellationToken served)
+    private static async Task ServeAsync(string chargePointId, WebSocket socket, SemaphoreSlim sending, EnergyNetwork network, HeldCalls held,
+        ChargePointAnswers answers, CancellationToken served)
     {
         var message = new MessageBuffer(OcppFrames.MaxMessageBytes, SmallMessageBytes);
         try
@@ -108,7 +110,7 @@ public static class OcppEndpoint
                     await socket.CloseAsync(WebSocketCloseStatus.InvalidMessageType, "OCPP-J messages are text", CancellationToken.None);
                     break;
                 }
-                var reply = await AnswerAsync(chargePointId, message.Content, network, held, served);
+                var reply = await AnswerAsync(chargePointId, message.Content, network, held, answers, served);
                 message.Shrink();
                 if (reply is null) continue;
                 await sending.WaitAsync(served);
@@ -155,8 +157,12 @@ public static class OcppEndpoint
         }
     }
 
-    /// <summary>The text to send back for one message, or null for none (answers to our own calls).</summary>
-    public static async Task<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, HeldCalls held, CancellationToken token)
+    /// <summary>
+    /// The text to send back for one message, or null for none (answers to our own calls). A call is held for its entity's
+    /// answer up to <see cref="EnergySettings.DeviceCallHold"/>, asked through the connection's <paramref name="answers"/>.
+    /// </summary>
+    public static async Task<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, HeldCalls held,
+        ChargePointAnswers answers, CancellationToken token)
     {
         var parsed = OcppFrames.Parse(message.Span);
         if (parsed.Error is not null) return OcppFrames.CallError(parsed.UniqueId ?? "-1", parsed.Error);
@@ -180,7 +186,7 @@ public static class OcppEndpoint
         try
         {
             using var holding = held.Hold();
-            var response = await network.AskChargePoint(new ChargePointRequest(chargePointId, call.Action, call.Payload), token);
+            var response = await answers.AskAsync(network.Regions.ChargePoints, chargePointId, call.Action, call.Payload, network.Settings.DeviceCallHold);
             if (response.ErrorCode is not null) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, response.ErrorCode);
             return response.ErrorCode is not null
                 ? OcppFrames.CallError(call.UniqueId, new OcppError(response.ErrorCode, response.ErrorDescription ?? ""))

@@ -76,10 +76,6 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         return null;
     }
 
-    /// <summary>A charge point's call, held up to <see cref="EnergySettings.DeviceCallHold"/> for its entity's answer.</summary>
-    public async Task<ChargePointResponse> AskChargePoint(ChargePointRequest request, CancellationToken token) =>
-        (ChargePointResponse)await AskAsync(regions.ChargePoints, request, token, settings.DeviceCallHold);
-
     public Task<object> Ask(GetChargingTransaction query, CancellationToken token) => AskAsync(regions.ChargePoints, query, token);
 
     public Task<object> Ask(Energy.Lifecycles.Charging.ISessionCommand command, CancellationToken token) => AskAsync(regions.Sessions, command, token);
