@@ -1,4 +1,3 @@
-using System.Threading.Tasks.Sources;
 using Akka.Actor;
 using Energy.Lifecycles.ChargePoints;
 
@@ -15,14 +14,15 @@ namespace Energy.Cluster.Gateway;
 /// next message, ten seconds later for a charger sending MeterValues: every young collection then copied one of those per
 /// connection into an older generation. The entity holds this reference instead, which lives as long as the connection.
 /// </remarks>
-public sealed class ChargePointAnswers : MinimalActorRef, IValueTaskSource<ChargePointResponse>, IDisposable
+public sealed class ChargePointAnswers : MinimalActorRef, IDisposable
 {
     private readonly IActorRefProvider _provider;
     private readonly ActorPath _path;
     private readonly Timer _hold;
     private readonly CancellationTokenRegistration _served;
     private readonly CancellationToken _servedToken;
-    private ManualResetValueTaskSourceCore<ChargePointResponse> _answer;
+    // The entity answers on its own thread: the connection goes on on the thread pool, not on the entity's time.
+    private readonly ReusableWait<ChargePointResponse> _answer = new(runContinuationsAsynchronously: true);
     private long _asked;
     // The number of the call waited for, 0 when none: whoever swaps it to 0 (the answer, the hold running out, the connection
     // ending) completes the call, once.
@@ -34,8 +34,6 @@ public sealed class ChargePointAnswers : MinimalActorRef, IValueTaskSource<Charg
     public ChargePointAnswers(ActorSystem system, CancellationToken served)
     {
         _provider = ((ExtendedActorSystem)system).Provider;
-        // The entity answers on its own thread: the connection goes on on the thread pool, not on the entity's time.
-        _answer.RunContinuationsAsynchronously = true;
         _path = _provider.TempPath();
         _provider.RegisterTempActor(this, _path);
         _hold = new Timer(static answers => ((ChargePointAnswers)answers!).HoldEnded(), this, Timeout.Infinite, Timeout.Infinite);
@@ -56,7 +54,7 @@ public sealed class ChargePointAnswers : MinimalActorRef, IValueTaskSource<Charg
     {
         if (Volatile.Read(ref _awaited) != 0) throw new InvalidOperationException("a connection asks one call at a time");
         _servedToken.ThrowIfCancellationRequested();
-        _answer.Reset();
+        var answer = _answer.Start();
         var call = ++_asked;
         Volatile.Write(ref _heldUntil, Environment.TickCount64 + (long)hold.TotalMilliseconds);
         Volatile.Write(ref _awaited, call);
@@ -64,7 +62,7 @@ public sealed class ChargePointAnswers : MinimalActorRef, IValueTaskSource<Charg
         // The connection may have ended between the check and the number being set: then the call ends now.
         if (_servedToken.IsCancellationRequested) End(new OperationCanceledException("the connection ended"), call);
         else chargePoints.Tell(new ChargePointRequest(chargePoint, action, payload) { Call = call }, this);
-        return new ValueTask<ChargePointResponse>(this, _answer.Version);
+        return answer;
     }
 
     protected override void TellInternal(object message, IActorRef sender)
@@ -107,16 +105,4 @@ public sealed class ChargePointAnswers : MinimalActorRef, IValueTaskSource<Charg
         _served.Dispose();
         _hold.Dispose();
     }
-
-    /// <summary>Takes the answer (once) and lets go of it and of who waited for it: this object lives as long as the connection, they need not.</summary>
-    ChargePointResponse IValueTaskSource<ChargePointResponse>.GetResult(short token)
-    {
-        try { return _answer.GetResult(token); }
-        finally { _answer.Reset(); }
-    }
-
-    ValueTaskSourceStatus IValueTaskSource<ChargePointResponse>.GetStatus(short token) => _answer.GetStatus(token);
-
-    void IValueTaskSource<ChargePointResponse>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _answer.OnCompleted(continuation, state, token, flags);
 }

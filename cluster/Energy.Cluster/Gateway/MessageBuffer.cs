@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Tasks.Sources;
 
 namespace Energy.Cluster.Gateway;
 
@@ -18,12 +17,12 @@ namespace Energy.Cluster.Gateway;
 /// </remarks>
 /// <param name="maxBytes">The protocol's bound: a message longer than it reads as <see cref="Length"/> = bound + 1.</param>
 /// <param name="smallBytes">The connection's own buffer.</param>
-internal sealed class MessageBuffer(int maxBytes, int smallBytes) : IValueTaskSource<WebSocketMessageType>
+internal sealed class MessageBuffer(int maxBytes, int smallBytes)
 {
     private readonly int _bound = maxBytes + 1;
     private readonly byte[] _small = new byte[Math.Min(smallBytes, maxBytes + 1)];
     private byte[]? _rented;
-    private ManualResetValueTaskSourceCore<WebSocketMessageType> _message;
+    private readonly ReusableWait<WebSocketMessageType> _message = new(runContinuationsAsynchronously: false);
     private WebSocket? _socket;
     private CancellationToken _token;
     private ValueTask<ValueWebSocketReceiveResult> _receiving;
@@ -42,11 +41,11 @@ internal sealed class MessageBuffer(int maxBytes, int smallBytes) : IValueTaskSo
     {
         Shrink();
         Length = 0;
-        _message.Reset();
+        var message = _message.Start();
         _socket = socket;
         _token = token;
         ReceiveFragments();
-        return new ValueTask<WebSocketMessageType>(this, _message.Version);
+        return message;
     }
 
     /// <summary>Gives a grown buffer back to the pool once its message is handled (also done by the next receive).</summary>
@@ -131,15 +130,4 @@ internal sealed class MessageBuffer(int maxBytes, int smallBytes) : IValueTaskSo
         _rented = grown;
         return grown;
     }
-
-    WebSocketMessageType IValueTaskSource<WebSocketMessageType>.GetResult(short token)
-    {
-        try { return _message.GetResult(token); }
-        finally { _message.Reset(); }
-    }
-
-    ValueTaskSourceStatus IValueTaskSource<WebSocketMessageType>.GetStatus(short token) => _message.GetStatus(token);
-
-    void IValueTaskSource<WebSocketMessageType>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _message.OnCompleted(continuation, state, token, flags);
 }
