@@ -1,7 +1,13 @@
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
 using Akka.TestKit.Xunit2;
+using Energy.Channels.Identity;
+using Energy.Channels.Primitives;
 using Energy.Cluster.Gateway;
+using Energy.Cluster.Network;
 using Energy.Lifecycles.ChargePoints;
 using Xunit;
 using Xunit.Abstractions;
@@ -97,5 +103,62 @@ public sealed class ChargePointAnswersTests(ITestOutputHelper output) : TestKit(
         Assert.Equal(request.Call, (await asked).Call);
         answers.Dispose();
         Assert.NotSame(answers, provider.ResolveActorRef(path));
+    }
+}
+
+/// <summary>
+/// Two charge points' connections calling their entities at once through a node, with the same call numbers (each
+/// connection counts its own): each gets only its own entity's answers, and neither entity records the other's calls.
+/// </summary>
+public sealed class ChargePointAnswersBetweenTenantsTests(ITestOutputHelper output) : TestKit(output: output)
+{
+    private static ReadOnlyMemory<byte> Frame(string id, string action, object payload) =>
+        System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new object[] { 2, id, action, payload }));
+
+    private static JsonElement Parse(string? text) => JsonDocument.Parse(text ?? throw new InvalidOperationException("no answer")).RootElement.Clone();
+
+    [Fact]
+    public async Task Two_charge_points_calling_at_once_each_get_only_their_own_entity_s_answers()
+    {
+        using var nodeKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
+        await using var node = await TestNode.StartAsync(TestStores.Sqlite(), settings);
+        var network = new EnergyNetwork(node.System, node.Regions, settings);
+        var held = new HeldCalls(100, TimeSpan.FromSeconds(25));
+        const int calls = 30;
+
+        // The first starts transactions (each answer carries its transaction id, in order); the second only beats.
+        async Task<List<JsonElement>> Call(string chargePoint, Func<int, ReadOnlyMemory<byte>> frame)
+        {
+            using var answers = new ChargePointAnswers(node.System, CancellationToken.None);
+            var answered = new List<JsonElement>();
+            for (var n = 1; n <= calls; n++)
+                answered.Add(Parse(await OcppEndpoint.AnswerAsync(chargePoint, frame(n), network, held, answers, CancellationToken.None)));
+            return answered;
+        }
+        var starting = Call("cp-tenant-a", n => Frame($"c{n}", "StartTransaction",
+            new { connectorId = 1, idTag = "not-a-device", meterStart = 0, timestamp = "2027-01-15T08:00:00Z" }));
+        var beating = Call("cp-tenant-b", n => Frame($"c{n}", "Heartbeat", new { }));
+        await Task.WhenAll(starting, beating);
+
+        Assert.Equal(Enumerable.Range(1, calls), (await starting).Select(a =>
+        {
+            Assert.Equal(3, a[0].GetInt32());
+            Assert.False(a[2].TryGetProperty("currentTime", out _));
+            return a[2].GetProperty("transactionId").GetInt32();
+        }));
+        Assert.All(await beating, a =>
+        {
+            Assert.Equal(3, a[0].GetInt32());
+            Assert.True(a[2].TryGetProperty("currentTime", out _));
+            Assert.False(a[2].TryGetProperty("transactionId", out _));
+        });
+        Assert.Equal((long)calls, await Started("cp-tenant-a"));
+        Assert.Equal(0L, await Started("cp-tenant-b"));
+
+        async Task<long> Started(string chargePoint) => await PersistenceQuery.Get(node.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
+            .CurrentEventsByPersistenceId("charge-point-" + chargePoint, 0, long.MaxValue)
+            .RunAggregate(0L, (n, e) => e.Event is TransactionStarted ? n + 1 : n, node.System.Materializer());
     }
 }
