@@ -55,9 +55,9 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
 
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
-        var gathered = new Gathered([.. messages]);
+        var gathered = new Gathered(messages.ToArray());
         _gathered.Add(gathered);
-        _gatheredWrites += gathered.Writes.Count;
+        _gatheredWrites += gathered.Writes.Length;
         foreach (var write in gathered.Writes) _writing[write.PersistenceId] = gathered.Done.Task;
         if (_gatheredWrites >= _maxWrites) Flush();
         else if (!_flushScheduled)
@@ -91,9 +91,12 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                 _reads.Flush(Self, RecoveryReadEnded.Instance);
                 return true;
             case GatheredWritten written:
-                foreach (var write in written.Writes)
+                foreach (var gathered in written.Batch)
                 {
-                    if (_writing.TryGetValue(write.PersistenceId, out var task) && task == written.Task) _writing.Remove(write.PersistenceId);
+                    foreach (var write in gathered.Writes)
+                    {
+                        if (_writing.TryGetValue(write.PersistenceId, out var task) && task == gathered.Done.Task) _writing.Remove(write.PersistenceId);
+                    }
                 }
                 return true;
             default:
@@ -128,14 +131,14 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         var batch = _gathered;
         _gathered = [];
         _gatheredWrites = 0;
-        var all = batch.Count == 1 ? batch[0].Writes : batch.SelectMany(g => g.Writes).ToList();
+        var all = batch.Count == 1 ? batch[0].Writes : Together(batch);
         var started = Stopwatch.GetTimestamp();
         var events = 0;
         foreach (var write in all) events += write.Size;
         EnergyMetrics.JournalBatchSize.Record(events);
         // The write's span is current while the transaction starts, so that the database's own spans are its children.
         var span = EnergyTracing.StartRoot("journal.write");
-        span?.SetTag("energy.journal.writes", all.Count).SetTag("energy.journal.events", events);
+        span?.SetTag("energy.journal.writes", all.Length).SetTag("energy.journal.events", events);
         var previous = System.Diagnostics.Activity.Current;
         if (span is not null) System.Diagnostics.Activity.Current = span;
         Task<IImmutableList<Exception>> written;
@@ -164,19 +167,34 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
             {
                 if (t.IsFaulted) gathered.Done.TrySetException(t.Exception!.InnerExceptions);
                 else if (t.IsCanceled) gathered.Done.TrySetCanceled();
-                else gathered.Done.TrySetResult(t.Result is null ? null! : t.Result.Skip(offset).Take(gathered.Writes.Count).ToImmutableList());
-                offset += gathered.Writes.Count;
-                self.Tell(new GatheredWritten(gathered.Writes, gathered.Done.Task));
+                else gathered.Done.TrySetResult(t.Result is null ? null! : t.Result.Skip(offset).Take(gathered.Writes.Length).ToImmutableList());
+                offset += gathered.Writes.Length;
             }
+            self.Tell(new GatheredWritten(batch));
         }, TaskScheduler.Default);
     }
 
-    private sealed record Gathered(IReadOnlyList<AtomicWrite> Writes)
+    private static AtomicWrite[] Together(List<Gathered> batch)
+    {
+        var count = 0;
+        foreach (var gathered in batch) count += gathered.Writes.Length;
+        var all = new AtomicWrite[count];
+        count = 0;
+        foreach (var gathered in batch)
+        {
+            gathered.Writes.CopyTo(all, count);
+            count += gathered.Writes.Length;
+        }
+        return all;
+    }
+
+    private sealed record Gathered(AtomicWrite[] Writes)
     {
         public TaskCompletionSource<IImmutableList<Exception>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record GatheredWritten(IReadOnlyList<AtomicWrite> Writes, Task Task);
+    /// <summary>A flushed batch's writes ended, all of them: the journal forgets those still marked as its own.</summary>
+    private sealed record GatheredWritten(List<Gathered> Batch);
 
     private sealed record FlushGathered
     {

@@ -38,6 +38,7 @@ public sealed class SqliteJournalWriter : IDisposable
         _system = system;
         _pragmas = pragmas;
         var c = table.Column;
+        _drainer = new Drainer(this);
         _insert = $"INSERT INTO {table.Table} ({c("deleted")}, {c("persistence-id")}, {c("sequence-number")}, {c("created")}, "
             + $"{c("message")}, {c("manifest")}, {c("identifier")}) VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6)";
     }
@@ -64,24 +65,29 @@ public sealed class SqliteJournalWriter : IDisposable
     /// <summary>Whether every event of <paramref name="writes"/> is one this writer writes as the plugin would (none is tagged).</summary>
     public static bool Writes(IReadOnlyList<AtomicWrite> writes)
     {
-        foreach (var write in writes)
+        for (var i = 0; i < writes.Count; i++)
         {
-            foreach (var persistent in (IImmutableList<IPersistentRepresentation>)write.Payload)
+            var events = Events(writes[i]);
+            for (var e = 0; e < events.Count; e++)
             {
-                if (persistent.Payload is Akka.Persistence.Journal.Tagged) return false;
+                if (events[e].Payload is Akka.Persistence.Journal.Tagged) return false;
             }
         }
         return true;
     }
+
+    // Read by index: an enumerator through the interface would be an object per write.
+    private static IImmutableList<IPersistentRepresentation> Events(AtomicWrite write) => (IImmutableList<IPersistentRepresentation>)write.Payload;
 
     /// <summary>The rows of one transaction, at most: handed batches beyond it wait for the next.</summary>
     public const int MaxRowsPerTransaction = 4_000;
 
     private readonly object _gate = new();
     private List<Handed> _handed = [];
-    private Task _draining = Task.CompletedTask;
     private bool _running;
     private int _transactions;
+    private readonly Drainer _drainer;
+    private readonly List<Row> _rows = [];
 
     /// <summary>Transactions committed (a test reads it).</summary>
     public int Transactions => Volatile.Read(ref _transactions);
@@ -99,8 +105,8 @@ public sealed class SqliteJournalWriter : IDisposable
             _handed.Add(handed);
             if (_running) return handed.Done.Task;
             _running = true;
-            _draining = Task.Run(Drain);
         }
+        ThreadPool.UnsafeQueueUserWorkItem(_drainer, preferLocal: false);
         return handed.Done.Task;
     }
 
@@ -114,6 +120,7 @@ public sealed class SqliteJournalWriter : IDisposable
                 if (_handed.Count == 0)
                 {
                     _running = false;
+                    Monitor.PulseAll(_gate);
                     return;
                 }
                 next = Take();
@@ -151,30 +158,39 @@ public sealed class SqliteJournalWriter : IDisposable
 
     private void WriteTogether(List<Handed> together)
     {
-        var serialized = together.ConvertAll(h => Serialize(h.Writes));
         try
         {
-            Insert(serialized.SelectMany(s => s.Rows));
+            var serialized = Akka.Serialization.Serialization.WithTransport(_system, (writer: this, together),
+                static state => state.writer.Serialize(state.together));
+            try
+            {
+                Insert(0, _rows.Count);
+            }
+            catch (Exception) when (together.Count > 1)
+            {
+                // Which batch failed the transaction is not known: each is written again on its own.
+                for (var i = 0; i < together.Count; i++) WriteAlone(together[i], serialized[i]);
+                return;
+            }
+            catch (Exception e)
+            {
+                together[0].Done.TrySetException(e);
+                return;
+            }
+            for (var i = 0; i < together.Count; i++) together[i].Done.TrySetResult(serialized[i].Answer!);
         }
-        catch (Exception) when (together.Count > 1)
+        finally
         {
-            // Which batch failed the transaction is not known: each is written again on its own.
-            for (var i = 0; i < together.Count; i++) WriteAlone(together[i], serialized[i]);
-            return;
+            // The rows are the writer's, reused by the next transaction; their payloads are not kept until then.
+            _rows.Clear();
         }
-        catch (Exception e)
-        {
-            together[0].Done.TrySetException(e);
-            return;
-        }
-        for (var i = 0; i < together.Count; i++) together[i].Done.TrySetResult(serialized[i].Answer!);
     }
 
     private void WriteAlone(Handed handed, Serialized serialized)
     {
         try
         {
-            Insert(serialized.Rows);
+            Insert(serialized.FirstRow, serialized.Rows);
             handed.Done.TrySetResult(serialized.Answer!);
         }
         catch (Exception e)
@@ -183,46 +199,55 @@ public sealed class SqliteJournalWriter : IDisposable
         }
     }
 
-    private Serialized Serialize(IReadOnlyList<AtomicWrite> writes)
+    /// <summary>Each handed batch's rows, appended to the writer's rows in order, as the plugin would serialize them (with the transport's address).</summary>
+    private Serialized[] Serialize(List<Handed> together)
     {
-        var rows = new List<Row>();
-        var rejections = new Exception?[writes.Count];
+        var serialized = new Serialized[together.Count];
         var now = DateTime.UtcNow.Ticks;
+        for (var i = 0; i < together.Count; i++) serialized[i] = Serialize(together[i].Writes, now);
+        return serialized;
+    }
+
+    private Serialized Serialize(IReadOnlyList<AtomicWrite> writes, long now)
+    {
+        var firstRow = _rows.Count;
+        Exception?[]? rejections = null;
         for (var i = 0; i < writes.Count; i++)
         {
-            var first = rows.Count;
+            var first = _rows.Count;
             try
             {
-                foreach (var persistent in (IImmutableList<IPersistentRepresentation>)writes[i].Payload) rows.Add(Serialize(persistent, now));
+                var events = Events(writes[i]);
+                for (var e = 0; e < events.Count; e++) _rows.Add(Serialize(events[e], now));
             }
             catch (Exception e)
             {
-                rows.RemoveRange(first, rows.Count - first);
-                rejections[i] = e;
+                _rows.RemoveRange(first, _rows.Count - first);
+                (rejections ??= new Exception?[writes.Count])[i] = e;
             }
         }
         // As the plugin answers: null when every write is durable, else one entry per write.
-        return new(rows, Array.TrueForAll(rejections, r => r is null) ? null : ImmutableList.Create<Exception>(rejections!));
+        return new(firstRow, _rows.Count - firstRow, rejections is null ? null : ImmutableList.Create<Exception>(rejections!));
     }
 
-    private Row Serialize(IPersistentRepresentation persistent, long now) =>
-        Akka.Serialization.Serialization.WithTransport(_system, (persistent, now, serialization: _system.Serialization), state =>
-        {
-            var payload = state.persistent.Payload;
-            var serializer = state.serialization.FindSerializerFor(payload);
-            return new Row(state.persistent.PersistenceId, state.persistent.SequenceNr,
-                state.persistent.Timestamp == 0 ? state.now : state.persistent.Timestamp,
-                serializer.ToBinary(payload), Akka.Serialization.Serialization.ManifestFor(serializer, payload), serializer.Identifier);
-        });
+    private Row Serialize(IPersistentRepresentation persistent, long now)
+    {
+        var payload = persistent.Payload;
+        var serializer = _system.Serialization.FindSerializerFor(payload);
+        return new Row(persistent.PersistenceId, persistent.SequenceNr, persistent.Timestamp == 0 ? now : persistent.Timestamp,
+            serializer.ToBinary(payload), Akka.Serialization.Serialization.ManifestFor(serializer, payload), serializer.Identifier);
+    }
 
-    private void Insert(IEnumerable<Row> rows)
+    /// <summary>Inserts <paramref name="count"/> of the writer's rows from <paramref name="first"/>, in one transaction.</summary>
+    private void Insert(int first, int count)
     {
         try
         {
             var statements = Statements();
             Begin(statements.Begin);
-            foreach (var row in rows)
+            for (var r = first; r < first + count; r++)
             {
+                var row = _rows[r];
                 var insert = statements.Insert;
                 BindText(insert, 1, row.PersistenceId);
                 Check(raw.sqlite3_bind_int64(insert, 2, row.SequenceNr));
@@ -342,21 +367,40 @@ public sealed class SqliteJournalWriter : IDisposable
     /// <summary>Waits for the writes handed so far, then closes the connection.</summary>
     public void Dispose()
     {
-        Task draining;
-        lock (_gate) draining = _draining;
-        try { draining.Wait(TimeSpan.FromSeconds(30)); }
-        catch (AggregateException) { }
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        lock (_gate)
+        {
+            while (_running)
+            {
+                var left = TimeSpan.FromSeconds(30) - waited.Elapsed;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left)) break;
+            }
+        }
         Close();
     }
 
-    private sealed record Handed(IReadOnlyList<AtomicWrite> Writes)
+    /// <summary>Runs the writer's transactions on the thread pool, one drain at a time: queued as itself, no task or delegate per drain.</summary>
+    private sealed class Drainer(SqliteJournalWriter writer) : IThreadPoolWorkItem
     {
-        public int Rows { get; } = Writes.Sum(w => w.Size);
+        public void Execute() => writer.Drain();
+    }
+
+    private sealed class Handed
+    {
+        public Handed(IReadOnlyList<AtomicWrite> writes)
+        {
+            Writes = writes;
+            for (var i = 0; i < writes.Count; i++) Rows += writes[i].Size;
+        }
+
+        public IReadOnlyList<AtomicWrite> Writes { get; }
+
+        public int Rows { get; }
 
         public TaskCompletionSource<IImmutableList<Exception>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record Serialized(List<Row> Rows, ImmutableList<Exception>? Answer);
+    private readonly record struct Serialized(int FirstRow, int Rows, ImmutableList<Exception>? Answer);
 
-    private sealed record Row(string PersistenceId, long SequenceNr, long Timestamp, byte[] Payload, string Manifest, int SerializerId);
+    private readonly record struct Row(string PersistenceId, long SequenceNr, long Timestamp, byte[] Payload, string Manifest, int SerializerId);
 }
