@@ -40,12 +40,18 @@ public static class OcppFrames
     public const int MaxMessageBytes = 64 * 1024;
     public const int MaxUniqueIdLength = 36;
 
-    public static OcppParse Parse(ReadOnlySpan<byte> utf8)
+    public static OcppParse Parse(ReadOnlySpan<byte> utf8) =>
+        utf8.Length > MaxMessageBytes ? TooLong(utf8.Length) : ParseInPlace(utf8.ToArray());
+
+    /// <summary>
+    /// Parses <paramref name="utf8"/> in place: it is read only while this runs (what the frame keeps is its own copy), so
+    /// a caller that reuses its buffer for the next message need not copy this one.
+    /// </summary>
+    public static OcppParse ParseInPlace(ReadOnlyMemory<byte> utf8)
     {
-        if (utf8.Length > MaxMessageBytes)
-            return Fail(null, OcppErrorCode.FormationViolation, $"message of {utf8.Length} bytes exceeds {MaxMessageBytes}");
+        if (utf8.Length > MaxMessageBytes) return TooLong(utf8.Length);
         JsonDocument document;
-        try { document = JsonDocument.Parse(utf8.ToArray(), new JsonDocumentOptions { MaxDepth = 32 }); }
+        try { document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 32 }); }
         catch (JsonException exception) { return Fail(null, OcppErrorCode.FormationViolation, $"not JSON: {exception.Message}"); }
         using (document)
         {
@@ -88,6 +94,9 @@ public static class OcppFrames
 
     public static string CallError(string uniqueId, OcppError error) =>
         JsonSerializer.Serialize(new object[] { 4, uniqueId, error.Code, error.Description, new Dictionary<string, object>() });
+
+    private static OcppParse TooLong(int length) =>
+        Fail(null, OcppErrorCode.FormationViolation, $"message of {length} bytes exceeds {MaxMessageBytes}");
 
     private static OcppParse Fail(string? uniqueId, string code, string description) => new(null, new OcppError(code, description), uniqueId);
 }

@@ -94,6 +94,8 @@ public static class OcppEndpoint
         ChargePointAnswers answers, CancellationToken served)
     {
         var message = new MessageBuffer(OcppFrames.MaxMessageBytes, SmallMessageBytes);
+        // Each call is a trace of its own (see AnswerAsync), not a part of the upgrade request's that the connection is.
+        System.Diagnostics.Activity.Current = null;
         try
         {
             while (socket.State == WebSocketState.Open && !served.IsCancellationRequested)
@@ -161,16 +163,18 @@ public static class OcppEndpoint
     /// The text to send back for one message, or null for none (answers to our own calls). A call is held for its entity's
     /// answer up to <see cref="EnergySettings.DeviceCallHold"/>, asked through the connection's <paramref name="answers"/>.
     /// </summary>
-    public static async Task<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, HeldCalls held,
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<string?> AnswerAsync(string chargePointId, ReadOnlyMemory<byte> message, EnergyNetwork network, HeldCalls held,
         ChargePointAnswers answers, CancellationToken token)
     {
-        var parsed = OcppFrames.Parse(message.Span);
+        var parsed = OcppFrames.ParseInPlace(message);
         if (parsed.Error is not null) return OcppFrames.CallError(parsed.UniqueId ?? "-1", parsed.Error);
         if (parsed.Frame is not OcppCall call) return null;
         var invalid = Ocpp16.Validate(call);
         if (invalid is not null) return OcppFrames.CallError(call.UniqueId, invalid);
-        // A call is a trace of its own, not a part of the connection's; its action is one the schemas know.
-        System.Diagnostics.Activity.Current = null;
+        // A call is a trace of its own, not a part of the connection's; its action is one the schemas know. (The connection's
+        // loop has let go of its request's already: setting it again would make an execution context per call.)
+        if (System.Diagnostics.Activity.Current is not null) System.Diagnostics.Activity.Current = null;
         using var span = EnergyTracing.Source.StartActivity("ocpp.call", System.Diagnostics.ActivityKind.Server);
         if (span is not null)
         {
