@@ -4,10 +4,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.TestKit.Xunit2;
-using Energy.Channels.Identity;
-using Energy.Channels.Primitives;
 using Energy.Cluster.Gateway;
-using Energy.Cluster.Network;
 using Energy.Lifecycles.ChargePoints;
 using Xunit;
 using Xunit.Abstractions;
@@ -112,19 +109,15 @@ public sealed class ChargePointAnswersTests(ITestOutputHelper output) : TestKit(
 /// </summary>
 public sealed class ChargePointAnswersBetweenTenantsTests(ITestOutputHelper output) : TestKit(output: output)
 {
-    private static ReadOnlyMemory<byte> Frame(string id, string action, object payload) =>
-        System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new object[] { 2, id, action, payload }));
+    private static ReadOnlyMemory<byte> Frame(string id, string action, object payload) => OcppTestNode.Frame(id, action, payload);
 
-    private static JsonElement Parse(string? text) => JsonDocument.Parse(text ?? throw new InvalidOperationException("no answer")).RootElement.Clone();
+    private static JsonElement Parse(string? text) => OcppTestNode.Parse(text);
 
     [Fact]
     public async Task Two_charge_points_calling_at_once_each_get_only_their_own_entity_s_answers()
     {
-        using var nodeKey = DeviceKeyPair.Generate();
-        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
-        await using var node = await TestNode.StartAsync(TestStores.Sqlite(), settings);
-        var network = new EnergyNetwork(node.System, node.Regions, settings);
+        await using var ocpp = await OcppTestNode.StartAsync();
+        var (node, network) = (ocpp.Node, ocpp.Network);
         var held = new HeldCalls(100, TimeSpan.FromSeconds(25));
         const int calls = 30;
 

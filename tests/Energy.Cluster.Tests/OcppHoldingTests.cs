@@ -16,21 +16,17 @@ namespace Energy.Cluster.Tests;
 /// </summary>
 public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output: output)
 {
-    private static ReadOnlyMemory<byte> Frame(string id, string action, object payload) =>
-        Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new object[] { 2, id, action, payload }));
+    private static ReadOnlyMemory<byte> Frame(string id, string action, object payload) => OcppTestNode.Frame(id, action, payload);
 
     private static readonly ReadOnlyMemory<byte> Boot = Frame("b1", "BootNotification", new { chargePointVendor = "Test", chargePointModel = "Busy" });
 
-    private static JsonElement Parse(string? text) => JsonDocument.Parse(text ?? throw new InvalidOperationException("no answer")).RootElement.Clone();
+    private static JsonElement Parse(string? text) => OcppTestNode.Parse(text);
 
     [Fact]
     public async Task A_busy_node_answers_a_boot_Pending_with_an_interval_and_holds_every_other_call_until_its_entity_answers()
     {
-        using var nodeKey = DeviceKeyPair.Generate();
-        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
-        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
-        await using var node = await TestNode.StartAsync(TestStores.Sqlite(), settings);
-        var network = new EnergyNetwork(node.System, node.Regions, settings);
+        await using var ocpp = await OcppTestNode.StartAsync();
+        var (node, network) = (ocpp.Node, ocpp.Network);
         var held = new HeldCalls(2, TimeSpan.FromSeconds(25));
         using var answers = new ChargePointAnswers(node.System, CancellationToken.None);
 
@@ -111,5 +107,37 @@ public sealed class OcppHoldingTests(ITestOutputHelper output) : TestKit(output:
         foreach (var scope in new[] { second, third, fourth }) scope.Dispose();
         Assert.Equal(0, held.Count);
         Assert.False(held.Busy);
+    }
+}
+
+/// <summary>A node on SQLite for calling its OCPP endpoint's answers directly, and the frames and answers of those calls.</summary>
+internal sealed class OcppTestNode : IAsyncDisposable
+{
+    private readonly DeviceKeyPair _nodeKey;
+
+    private OcppTestNode(DeviceKeyPair nodeKey, TestNode node, EnergyNetwork network) => (_nodeKey, Node, Network) = (nodeKey, node, network);
+
+    public TestNode Node { get; }
+
+    public EnergyNetwork Network { get; }
+
+    public static async Task<OcppTestNode> StartAsync()
+    {
+        var nodeKey = DeviceKeyPair.Generate();
+        var clock = new ManualClock(new Timestamp(1_800_000_000_000));
+        var settings = new EnergySettings(ClusterTestKit.Network, Currency.Eur, 4, nodeKey, clock) { Authority = TestAuthority.Authority };
+        var node = await TestNode.StartAsync(TestStores.Sqlite(), settings);
+        return new OcppTestNode(nodeKey, node, new EnergyNetwork(node.System, node.Regions, settings));
+    }
+
+    public static ReadOnlyMemory<byte> Frame(string id, string action, object payload) =>
+        Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new object[] { 2, id, action, payload }));
+
+    public static JsonElement Parse(string? text) => JsonDocument.Parse(text ?? throw new InvalidOperationException("no answer")).RootElement.Clone();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Node.DisposeAsync();
+        _nodeKey.Dispose();
     }
 }
