@@ -109,10 +109,6 @@ public sealed class ChargePointAnswersTests(ITestOutputHelper output) : TestKit(
 /// </summary>
 public sealed class ChargePointAnswersBetweenTenantsTests(ITestOutputHelper output) : TestKit(output: output)
 {
-    private static ReadOnlyMemory<byte> Frame(string id, string action, object payload) => OcppTestNode.Frame(id, action, payload);
-
-    private static JsonElement Parse(string? text) => OcppTestNode.Parse(text);
-
     [Fact]
     public async Task Two_charge_points_calling_at_once_each_get_only_their_own_entity_s_answers()
     {
@@ -127,12 +123,12 @@ public sealed class ChargePointAnswersBetweenTenantsTests(ITestOutputHelper outp
             using var answers = new ChargePointAnswers(node.System, CancellationToken.None);
             var answered = new List<JsonElement>();
             for (var n = 1; n <= calls; n++)
-                answered.Add(Parse(await OcppEndpoint.AnswerAsync(chargePoint, frame(n), network, held, answers, CancellationToken.None)));
+                answered.Add(OcppTestNode.Parse(await OcppEndpoint.AnswerAsync(chargePoint, frame(n), network, held, answers, CancellationToken.None)));
             return answered;
         }
-        var starting = Call("cp-tenant-a", n => Frame($"c{n}", "StartTransaction",
+        var starting = Call("cp-tenant-a", n => OcppTestNode.Frame($"c{n}", "StartTransaction",
             new { connectorId = 1, idTag = "not-a-device", meterStart = 0, timestamp = "2027-01-15T08:00:00Z" }));
-        var beating = Call("cp-tenant-b", n => Frame($"c{n}", "Heartbeat", new { }));
+        var beating = Call("cp-tenant-b", n => OcppTestNode.Frame($"c{n}", "Heartbeat", new { }));
         await Task.WhenAll(starting, beating);
 
         Assert.Equal(Enumerable.Range(1, calls), (await starting).Select(a =>
