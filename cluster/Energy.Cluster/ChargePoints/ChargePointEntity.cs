@@ -37,7 +37,7 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         Command<ChargePointConnected>(c =>
         {
             (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
-            if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(_id));
+            if (close is not null) LiveConnections.TellReplaced(Context.System, close, _id);
         });
         Command<ChargePointDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
         Command<StopUnconsentedTransaction>(OnStopUnconsented);

@@ -7,17 +7,15 @@ namespace Energy.Cluster.Gateway;
 /// Where a charge point's entity answers the calls of one OCPP connection: the connection asks one call at a time (OCPP-J
 /// sends a call only once the last one is answered), numbers each, and takes only the answer carrying the number it
 /// waits for, so an answer that comes after its call was given up never answers the next one. It is an actor reference
-/// of its own for the connection's lifetime, reachable from any node like an ask's.
+/// of its own for the connection's lifetime (<see cref="ConnectionActorRef"/>).
 /// </summary>
 /// <remarks>
 /// An ask made a temporary actor per call, and the entity keeps a reference to the last sender it answered until its
 /// next message, ten seconds later for a charger sending MeterValues: every young collection then copied one of those per
 /// connection into an older generation. The entity holds this reference instead, which lives as long as the connection.
 /// </remarks>
-public sealed class ChargePointAnswers : MinimalActorRef, IDisposable
+public sealed class ChargePointAnswers : ConnectionActorRef
 {
-    private readonly IActorRefProvider _provider;
-    private readonly ActorPath _path;
     private readonly Timer _hold;
     private readonly CancellationTokenRegistration _served;
     private readonly CancellationToken _servedToken;
@@ -31,19 +29,12 @@ public sealed class ChargePointAnswers : MinimalActorRef, IDisposable
 
     /// <param name="system">The node's actor system.</param>
     /// <param name="served">Cancelled when the connection ends: a call waited for then ends cancelled.</param>
-    public ChargePointAnswers(ActorSystem system, CancellationToken served)
+    public ChargePointAnswers(ActorSystem system, CancellationToken served) : base(system)
     {
-        _provider = ((ExtendedActorSystem)system).Provider;
-        _path = _provider.TempPath();
-        _provider.RegisterTempActor(this, _path);
         _hold = new Timer(static answers => ((ChargePointAnswers)answers!).HoldEnded(), this, Timeout.Infinite, Timeout.Infinite);
         _servedToken = served;
         _served = served.Register(static answers => ((ChargePointAnswers)answers!).End(new OperationCanceledException("the connection ended"), 0), this);
     }
-
-    public override ActorPath Path => _path;
-
-    public override IActorRefProvider Provider => _provider;
 
     /// <summary>
     /// Asks <paramref name="request"/> of the charge points' region, numbered; ends with its entity's answer, or with an
@@ -98,10 +89,9 @@ public sealed class ChargePointAnswers : MinimalActorRef, IDisposable
         _answer.SetException(error);
     }
 
-    public void Dispose()
+    protected override void Ended()
     {
         End(new OperationCanceledException("the connection ended"), 0);
-        _provider.UnregisterTempActor(_path);
         _served.Dispose();
         _hold.Dispose();
     }

@@ -17,7 +17,7 @@ namespace Energy.Cluster.Gateway;
 /// the connection does what the step says: sends its answer, looks the device up at its hello (this node's
 /// <see cref="DeviceDirectory"/>, else the registry) and takes
 /// the next step with what it said (the answer to the challenge is checked against that, without asking again), or
-/// serves the call. The connection's actor (<see cref="GatewayConnection"/>) queues the
+/// serves the call. The connection's actor reference (<see cref="GatewayConnection"/>) queues the
 /// events pushed to its devices and hears when one of them authenticated on a newer connection.
 /// </summary>
 internal sealed class DeviceConnection : IDisposable
@@ -31,9 +31,9 @@ internal sealed class DeviceConnection : IDisposable
     private readonly AuthenticationDeadline _deadline;
     private readonly DeviceCalls _calls;
     private readonly CancellationTokenSource _stop;
-    private readonly IActorRef _actor;
+    private readonly GatewayConnection _connection;
     private readonly bool _batching;
-    // The reader takes the handshake's steps; the connection's actor takes one too when a device is replaced.
+    // The reader takes the handshake's steps; the connection's reference takes one too when a device is replaced.
     private readonly Lock _gate = new();
     private GatewayHandshakeState _handshake = GatewayHandshakeState.Empty;
     private GatewayClose? _closing;
@@ -49,11 +49,18 @@ internal sealed class DeviceConnection : IDisposable
         _deadline = new AuthenticationDeadline(network.Settings.GatewayAuthenticationTimeout, () => held.Busy || scheduling.Behind, scheduling);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
-        _actor = network.System.ActorOf(GatewayConnection.Props(network.Regions.Devices, _socket.Outgoing, () => _stop.Cancel(), Replaced));
-        _calls = new DeviceCalls(network, _socket, held, GatewayConnection.PathOf(_actor, network.System), _stop.Token);
+        _connection = new GatewayConnection(network.System, network.Regions.Devices, _socket.Outgoing, CancelQuietly, Replaced);
+        _calls = new DeviceCalls(network, _socket, held, _connection.Address, _stop.Token);
     }
 
     private Timestamp Now => _network.Settings.Clock.Now;
+
+    /// <summary>Stops serving the socket; a connection that ended meanwhile has nothing left to stop.</summary>
+    private void CancelQuietly()
+    {
+        try { _stop.Cancel(); }
+        catch (ObjectDisposedException) { }
+    }
 
     public async Task RunAsync()
     {
@@ -78,7 +85,7 @@ internal sealed class DeviceConnection : IDisposable
             _budget.Return(_handshake.Challenges.Count);
             _handshake = _handshake with { Challenges = _handshake.Challenges.Clear() };
         }
-        _actor.Tell(PoisonPill.Instance);
+        _connection.Dispose();
         _deadline.Dispose();
         _stop.Dispose();
         _calls.Dispose();
@@ -154,14 +161,14 @@ internal sealed class DeviceConnection : IDisposable
                 break;
             case HandshakeAnswer.Welcome { Registered: not null } welcome:
                 _deadline.Authenticated();
-                _actor.Tell(new GatewayConnection.Authenticated(welcome.Device, Now.UnixMilliseconds));
+                _connection.Authenticated(welcome.Device, Now.UnixMilliseconds);
                 await _socket.SendAsync(FrameOf(welcome));
                 break;
             case HandshakeAnswer.Serve serve:
                 await _calls.StartAsync(serve.Call);
                 break;
             case HandshakeAnswer.Revoked forgotten:
-                _actor.Tell(new GatewayConnection.Forget(forgotten.Device));
+                _connection.Forget(forgotten.Device);
                 await _socket.SendAsync(DeviceGateway.Error(forgotten.Error));
                 break;
             default:

@@ -7,13 +7,13 @@ using Energy.Lifecycles.Registry;
 namespace Energy.Cluster.Gateway;
 
 /// <summary>
-/// The actor side of one gateway WebSocket: entities anywhere in the cluster push <see cref="DeviceEvent"/>s
-/// to its path, and it queues them for the socket. It keeps the twins of its authenticated devices
-/// told where they are connected, and tells them when the connection ends. A device that authenticates again
-/// on a newer connection is no longer served here: its twin tells this connection, which forgets it (and the
-/// socket closes when no device is left on it).
+/// The cluster's side of one gateway WebSocket (<see cref="ConnectionActorRef"/>): entities anywhere in the cluster push
+/// <see cref="DeviceEvent"/>s to its path, and it queues them for the socket. It keeps the twins of its authenticated
+/// devices told where they are connected (at authentication and again every <see cref="AnnounceInterval"/>), and tells them
+/// when the connection ends. A device that authenticates again on a newer connection is no longer served here: its twin
+/// tells this connection, which forgets it (and the socket closes when no device is left on it).
 /// </summary>
-public sealed class GatewayConnection : ReceiveActor, IWithTimers
+public sealed class GatewayConnection : ConnectionActorRef
 {
     public static readonly TimeSpan AnnounceInterval = TimeSpan.FromSeconds(60);
 
@@ -21,67 +21,81 @@ public sealed class GatewayConnection : ReceiveActor, IWithTimers
     private readonly ChannelWriter<byte[]> _outgoing;
     private readonly Action _overflow;
     private readonly Action<DeviceId> _replaced;
+    private readonly Timer _announce;
+    // Taken by the connection's reader, by entities pushing and by the announcement, on their own threads.
+    private readonly Lock _gate = new();
     private readonly Dictionary<DeviceId, long> _authenticated = [];
-    private readonly string _path;
+    private bool _ended;
 
-    public GatewayConnection(IActorRef devices, ChannelWriter<byte[]> outgoing, Action overflow, Action<DeviceId> replaced)
+    public GatewayConnection(ActorSystem system, IActorRef devices, ChannelWriter<byte[]> outgoing, Action overflow, Action<DeviceId> replaced) : base(system)
     {
         _devices = devices;
         _outgoing = outgoing;
         _overflow = overflow;
         _replaced = replaced;
-        _path = Self.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)Context.System).Provider.DefaultAddress);
-
-        Receive<DeviceEvent>(OnEvent);
-        Receive<Authenticated>(a =>
-        {
-            _authenticated[a.Device] = a.AtMs;
-            _devices.Tell(new DeviceConnected(a.Device, _path, a.AtMs));
-        });
-        Receive<Forget>(f =>
-        {
-            if (_authenticated.Remove(f.Device)) _devices.Tell(new DeviceDisconnected(f.Device, _path));
-        });
-        Receive<Announce>(_ =>
-        {
-            foreach (var (device, at) in _authenticated) _devices.Tell(new DeviceConnected(device, _path, at));
-        });
-        Receive<Kernel.ConnectionReplaced>(r =>
-        {
-            if (DeviceId.Parse(r.Device) is { IsOk: true } device && _authenticated.Remove(device.Value)) _replaced(device.Value);
-        });
+        _announce = new Timer(static connection => ((GatewayConnection)connection!).Announce(), this, AnnounceInterval, AnnounceInterval);
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
-
-    public static Props Props(IActorRef devices, ChannelWriter<byte[]> outgoing, Action overflow, Action<DeviceId> replaced) =>
-        Akka.Actor.Props.Create(() => new GatewayConnection(devices, outgoing, overflow, replaced));
-
-    public static string PathOf(IActorRef connection, ActorSystem system) =>
-        connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)system).Provider.DefaultAddress);
-
-    protected override void PreStart() => Timers.StartPeriodicTimer("announce", Announce.Instance, AnnounceInterval);
-
-    protected override void PostStop()
+    /// <summary>A device authenticated on this connection, at <paramref name="atMs"/> (Unix milliseconds): its twin is told.</summary>
+    public void Authenticated(DeviceId device, long atMs)
     {
-        foreach (var device in _authenticated.Keys) _devices.Tell(new DeviceDisconnected(device, _path));
+        lock (_gate)
+        {
+            if (_ended) return;
+            _authenticated[device] = atMs;
+            _devices.Tell(new DeviceConnected(device, Address, atMs));
+        }
     }
 
-    private void OnEvent(DeviceEvent pushed)
+    /// <summary>A device is no longer served here (it was revoked): its twin is told, if it was authenticated here.</summary>
+    public void Forget(DeviceId device)
     {
-        // An event for a device that is no longer authenticated here goes nowhere.
-        if (!_authenticated.ContainsKey(pushed.Device)) return;
-        // The queue is bounded: a client that does not read its events is disconnected rather than buffered without end.
-        if (!_outgoing.TryWrite(pushed.Frame)) _overflow();
+        lock (_gate)
+        {
+            if (_authenticated.Remove(device)) _devices.Tell(new DeviceDisconnected(device, Address));
+        }
     }
 
-    /// <summary>A device authenticated on this connection, at <paramref name="AtMs"/> (Unix milliseconds).</summary>
-    public sealed record Authenticated(DeviceId Device, long AtMs);
-
-    public sealed record Forget(DeviceId Device);
-
-    private sealed record Announce
+    protected override void TellInternal(object message, IActorRef sender)
     {
-        public static readonly Announce Instance = new();
+        switch (message)
+        {
+            case DeviceEvent pushed:
+                bool queued;
+                lock (_gate)
+                {
+                    // An event for a device that is no longer authenticated here goes nowhere.
+                    if (!_authenticated.ContainsKey(pushed.Device)) return;
+                    queued = _outgoing.TryWrite(pushed.Frame);
+                }
+                // The queue is bounded: a client that does not read its events is disconnected rather than buffered without end.
+                // Disconnecting runs the connection's cancellations: on the pool, not on the pushing entity's thread.
+                if (!queued) ThreadPool.UnsafeQueueUserWorkItem(static overflow => overflow(), _overflow, preferLocal: false);
+                break;
+            case Kernel.ConnectionReplaced replaced when DeviceId.Parse(replaced.Device) is { IsOk: true } device:
+                bool removed;
+                lock (_gate) removed = _authenticated.Remove(device.Value);
+                if (removed) _replaced(device.Value);
+                break;
+        }
+    }
+
+    private void Announce()
+    {
+        lock (_gate)
+        {
+            foreach (var (device, at) in _authenticated) _devices.Tell(new DeviceConnected(device, Address, at));
+        }
+    }
+
+    protected override void Ended()
+    {
+        _announce.Dispose();
+        lock (_gate)
+        {
+            _ended = true;
+            foreach (var device in _authenticated.Keys) _devices.Tell(new DeviceDisconnected(device, Address));
+            _authenticated.Clear();
+        }
     }
 }

@@ -70,8 +70,8 @@ public static class OcppEndpoint
         using var stopping = lifetime.ApplicationStopping.Register(() =>
             _ = OcppConnection.CloseAsync(socket, sending, served, WebSocketCloseStatus.EndpointUnavailable, "the node is stopping"));
         using var answers = new ChargePointAnswers(network.System, served.Token);
-        var connection = network.System.ActorOf(OcppConnection.Props(socket, sending, served));
-        var path = connection.Path.ToSerializationFormatWithAddress(((ExtendedActorSystem)network.System).Provider.DefaultAddress);
+        using var connection = new OcppConnection(network.System, socket, sending, served);
+        var path = connection.Address;
         network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path, network.Settings.Clock.Now.UnixMilliseconds));
         EnergyMetrics.OcppConnections.Add(1);
         try
@@ -86,7 +86,6 @@ public static class OcppEndpoint
         {
             EnergyMetrics.OcppConnections.Add(-1);
             network.Regions.ChargePoints.Tell(new ChargePointDisconnected(chargePointId, path));
-            network.System.Stop(connection);
         }
     }
 
@@ -205,37 +204,75 @@ public static class OcppEndpoint
 }
 
 /// <summary>
-/// One charge point's live OCPP connection, as the cluster reaches it: writes the network's calls (OCPP-J
-/// CALL frames with a fresh unique id) on the socket. Their answers come back through the socket's reader,
-/// which takes CALLRESULTs and CALLERRORs to its calls without answering them. When the charge point connects
-/// again (its network dropped while this socket still looked open), its entity tells this one that it was
-/// replaced: it sends a close frame saying so and stops serving, so the network's calls go only to the new socket.
+/// One charge point's live OCPP connection, as the cluster reaches it (<see cref="ConnectionActorRef"/>): writes the
+/// network's calls (OCPP-J CALL frames with a fresh unique id) on the socket, one after another in the order they came, at
+/// most <see cref="MaxPendingCalls"/> waiting. Their answers come back through the socket's reader, which takes CALLRESULTs
+/// and CALLERRORs to its calls without answering them. When the charge point connects again (its network dropped while
+/// this socket still looked open), its entity tells this one that it was replaced: it sends a close frame saying so and
+/// stops serving, so the network's calls go only to the new socket.
 /// </summary>
-public sealed class OcppConnection : ReceiveActor
+public sealed class OcppConnection : ConnectionActorRef
 {
     /// <summary>How long a replaced connection waits for the charge point to answer its close frame.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
+    /// <summary>The network's calls that may wait for the socket; one more is dropped (the charger stops its transaction itself when its idTag expires).</summary>
+    public const int MaxPendingCalls = 16;
+
+    private readonly WebSocket _socket;
+    private readonly SemaphoreSlim _sending;
+    private readonly CancellationTokenSource _served;
+    private readonly Lock _gate = new();
+    private Task _calls = Task.CompletedTask;
+    private int _pending;
     private long _nextCall;
 
-    public OcppConnection(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served)
+    public OcppConnection(ActorSystem system, WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served) : base(system)
     {
-        ReceiveAsync<ConnectionReplaced>(_ =>
-            CloseAsync(socket, sending, served, WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of this charge point"));
-        ReceiveAsync<OcppOutgoingCall>(async call =>
+        _socket = socket;
+        _sending = sending;
+        _served = served;
+    }
+
+    protected override void TellInternal(object message, IActorRef sender)
+    {
+        if (IsDisposed) return;
+        switch (message)
         {
-            var frame = JsonSerializer.SerializeToUtf8Bytes(new object[] { 2, $"n-{++_nextCall}", call.Action, call.Payload });
-            try
-            {
-                if (socket.State != WebSocketState.Open || !await sending.WaitAsync(TimeSpan.FromSeconds(10))) return;
-                try { await socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None); }
-                finally { sending.Release(); }
-            }
-            catch (Exception e) when (e is WebSocketException or ObjectDisposedException)
-            {
-                // The charger is gone; it learns nothing more on this connection.
-            }
-        });
+            case ConnectionReplaced:
+                _ = CloseAsync(_socket, _sending, _served, WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of this charge point");
+                break;
+            case OcppOutgoingCall call:
+                lock (_gate)
+                {
+                    if (_pending == MaxPendingCalls) return;
+                    _pending++;
+                    _calls = SendAfterAsync(_calls, call);
+                }
+                break;
+        }
+    }
+
+    protected override void Ended() { }
+
+    private async Task SendAfterAsync(Task previous, OcppOutgoingCall call)
+    {
+        await previous;
+        try
+        {
+            var frame = JsonSerializer.SerializeToUtf8Bytes(new object[] { 2, $"n-{Interlocked.Increment(ref _nextCall)}", call.Action, call.Payload });
+            if (_socket.State != WebSocketState.Open || !await _sending.WaitAsync(TimeSpan.FromSeconds(10))) return;
+            try { await _socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None); }
+            finally { _sending.Release(); }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException)
+        {
+            // The charger is gone; it learns nothing more on this connection.
+        }
+        finally
+        {
+            lock (_gate) _pending--;
+        }
     }
 
     /// <summary>
@@ -259,6 +296,4 @@ public sealed class OcppConnection : ReceiveActor
         try { served.CancelAfter(CloseGrace); }
         catch (ObjectDisposedException) { }
     }
-
-    public static Props Props(WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served) => Akka.Actor.Props.Create(() => new OcppConnection(socket, sending, served));
 }

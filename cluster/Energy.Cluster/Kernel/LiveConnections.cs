@@ -1,3 +1,5 @@
+using Akka.Actor;
+
 namespace Energy.Cluster.Kernel;
 
 /// <summary>A connection a device (or charge point) authenticated on: where the cluster reaches it, and when it authenticated.</summary>
@@ -20,6 +22,10 @@ public static class LiveConnections
 
     /// <summary>The live connection after <paramref name="path"/> ended: none if it was the live one.</summary>
     public static LiveConnection? Ended(LiveConnection? current, string path) => current is { } held && held.Path == path ? null : current;
+
+    /// <summary>Tells the connection at <paramref name="path"/>, on any node, that <paramref name="device"/> authenticated on a newer one.</summary>
+    public static void TellReplaced(ActorSystem system, string path, string device) =>
+        ((ExtendedActorSystem)system).Provider.ResolveActorRef(path).Tell(new ConnectionReplaced(device));
 }
 
 /// <summary>Told to a connection whose device (or charge point) authenticated again on a newer connection: it stops serving that device.</summary>

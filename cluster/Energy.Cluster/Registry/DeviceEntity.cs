@@ -28,7 +28,7 @@ public sealed class DeviceEntity : ReceiveActor
         Receive<DeviceConnected>(c =>
         {
             (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
-            if (close is not null) Context.ActorSelection(close).Tell(new ConnectionReplaced(c.Device.Value));
+            if (close is not null) LiveConnections.TellReplaced(Context.System, close, c.Device.Value);
         });
         Receive<DeviceDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
         Receive<GetDeviceConnection>(q =>
