@@ -70,7 +70,7 @@ public static class OcppEndpoint
         using var stopping = lifetime.ApplicationStopping.Register(() =>
             _ = OcppConnection.CloseAsync(socket, sending, served, WebSocketCloseStatus.EndpointUnavailable, "the node is stopping"));
         using var answers = new ChargePointAnswers(network.System, served.Token);
-        using var connection = new OcppConnection(network.System, socket, sending, served);
+        using var connection = new OcppConnection(network.System, chargePointId, socket, sending, served);
         var path = connection.Address;
         network.Regions.ChargePoints.Tell(new ChargePointConnected(chargePointId, path, network.Settings.Clock.Now.UnixMilliseconds));
         EnergyMetrics.OcppConnections.Add(1);
@@ -219,6 +219,7 @@ public sealed class OcppConnection : ConnectionActorRef
     /// <summary>The network's calls that may wait for the socket; one more is dropped (the charger stops its transaction itself when its idTag expires).</summary>
     public const int MaxPendingCalls = 16;
 
+    private readonly string _chargePointId;
     private readonly WebSocket _socket;
     private readonly SemaphoreSlim _sending;
     private readonly CancellationTokenSource _served;
@@ -227,8 +228,9 @@ public sealed class OcppConnection : ConnectionActorRef
     private int _pending;
     private long _nextCall;
 
-    public OcppConnection(ActorSystem system, WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served) : base(system)
+    public OcppConnection(ActorSystem system, string chargePointId, WebSocket socket, SemaphoreSlim sending, CancellationTokenSource served) : base(system)
     {
+        _chargePointId = chargePointId;
         _socket = socket;
         _sending = sending;
         _served = served;
@@ -239,7 +241,8 @@ public sealed class OcppConnection : ConnectionActorRef
         if (IsDisposed) return;
         switch (message)
         {
-            case ConnectionReplaced:
+            // Only this charge point's replacement closes it: one naming another charge point changes nothing.
+            case ConnectionReplaced replaced when replaced.Device == _chargePointId:
                 _ = CloseAsync(_socket, _sending, _served, WebSocketCloseStatus.PolicyViolation, "replaced by a newer connection of this charge point");
                 break;
             case OcppOutgoingCall call:
