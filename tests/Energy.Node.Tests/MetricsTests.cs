@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
@@ -167,7 +166,7 @@ public sealed class MetricsTests(NodeFixture fixture, Xunit.Abstractions.ITestOu
     [Fact]
     public async Task With_a_metrics_port_metrics_answer_there_only()
     {
-        var port = FreePort();
+        var port = NodeProcess.FreePort();
         using var node = new NodeProcess(null, $"--Energy:Telemetry:MetricsPort={port}");
         await node.StartAsync();
         using var http = new HttpClient { BaseAddress = node.Url };
@@ -189,12 +188,5 @@ public sealed class MetricsTests(NodeFixture fixture, Xunit.Abstractions.ITestOu
         var failed = await Assert.ThrowsAsync<InvalidOperationException>(node.StartAsync);
         Assert.Contains("exited", failed.Message, StringComparison.Ordinal);
         Assert.Contains("Energy:Telemetry:MetricsToken", await File.ReadAllTextAsync(node.LogPath), StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

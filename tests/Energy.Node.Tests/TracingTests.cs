@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Ledger;
@@ -21,7 +20,7 @@ public sealed class OtlpCollector : IDisposable
 
     public OtlpCollector()
     {
-        Port = FreePort();
+        Port = NodeProcess.FreePort();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
         _serving = Task.Run(ServeAsync);
@@ -87,13 +86,6 @@ public sealed class OtlpCollector : IDisposable
             else input.SkipLastField();
         }
         return found;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

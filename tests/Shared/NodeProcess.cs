@@ -74,7 +74,8 @@ public sealed class NodeProcess : IDisposable
         while (DateTime.UtcNow < deadline)
         {
             var process = _process;
-            if (process is not null && HasExited(process)) throw new InvalidOperationException($"the node exited; see {LogPath}");
+            if (process is not null && HasExited(process))
+                throw new InvalidOperationException($"the node exited; the end of {LogPath}:{Environment.NewLine}{LogTail(40)}");
             try
             {
                 using var response = await http.GetAsync(new Uri(Url, WaitUntilReady ? "/health/ready" : "/health/live"));
@@ -86,7 +87,7 @@ public sealed class NodeProcess : IDisposable
             }
             await Task.Delay(50); // poll interval of a bounded wait for an external process
         }
-        throw new TimeoutException($"the node did not answer {(WaitUntilReady ? "/health/ready" : "/health/live")} within {timeout}; see {LogPath}");
+        throw new TimeoutException($"the node did not answer {(WaitUntilReady ? "/health/ready" : "/health/live")} within {timeout}; the end of {LogPath}:{Environment.NewLine}{LogTail(40)}");
     }
 
     /// <summary>Like kill -9: no shutdown hooks, nothing flushed that was not already durable.</summary>
@@ -135,11 +136,87 @@ public sealed class NodeProcess : IDisposable
 
     public void Dispose() => Kill();
 
-    /// <summary>A TCP port on the loopback interface that nothing listens on now.</summary>
+    /// <summary>
+    /// The last <paramref name="lines"/> lines of the node's log, so that a node that died while the test waited says
+    /// why where the test's failure is read, not only in a folder of the machine that ran it.
+    /// </summary>
+    public string LogTail(int lines)
+    {
+        try
+        {
+            using var reader = new StreamReader(new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            var tail = new Queue<string>(lines);
+            while (reader.ReadLine() is { } line)
+            {
+                if (tail.Count == lines) tail.Dequeue();
+                tail.Enqueue(line);
+            }
+            return string.Join(Environment.NewLine, tail);
+        }
+        catch (IOException exception)
+        {
+            return $"(the log could not be read: {exception.Message})";
+        }
+    }
+
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A TCP port on the loopback interface that nothing listens on now, and that no outgoing connection will take
+    /// before the node binds it: it is drawn from below the system's ephemeral range, where the kernel never picks
+    /// a local port for a connection (the many connections other tests open at once would otherwise take a port
+    /// between its choice here and the node's start, a second or more later). Never the same port twice in a run.
+    /// </summary>
     public static int FreePort()
     {
+        var (low, _) = EphemeralRange();
+        const int first = 10_000;
+        if (low - first >= 1_000)
+        {
+            for (var attempt = 0; attempt < 200; attempt++)
+            {
+                var port = Random.Shared.Next(first, low);
+                lock (HandedOut)
+                    if (HandedOut.Contains(port)) continue;
+                if (!CanListen(port)) continue;
+                lock (HandedOut)
+                    if (HandedOut.Add(port)) return port;
+            }
+        }
+        // No room below the ephemeral range (or all of it tried is busy): a port the system picks.
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool CanListen(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The local ports the kernel picks for outgoing connections (Linux); elsewhere the IANA range.</summary>
+    private static (int Low, int High) EphemeralRange()
+    {
+        try
+        {
+            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && int.TryParse(parts[0], out var low) && int.TryParse(parts[1], out var high)) return (low, high);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return (49_152, 65_535);
     }
 }

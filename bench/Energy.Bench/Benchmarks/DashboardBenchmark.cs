@@ -35,7 +35,7 @@ public sealed class DashboardBenchmark : IBenchmark
     {
         var seconds = options.Quick ? 3 : 10;
         var directory = Path.Combine(Path.GetTempPath(), "energy-bench", Guid.NewGuid().ToString("N"));
-        var port = FreePort();
+        var port = Energy.Tests.NodeProcess.FreePort();
         var builder = WebApplication.CreateBuilder(["--urls", $"http://127.0.0.1:{port}", $"--Energy:DataDirectory={directory}",
             $"--Energy:Network={BenchNode.Network}", "--Energy:Tls:Port=0", "--Logging:LogLevel:Default=Warning"]);
         builder.AddEnergyNode(new DashboardModule());
@@ -178,12 +178,5 @@ public sealed class DashboardBenchmark : IBenchmark
         (await http.PostAsJsonAsync("/dashboard/sign-in", new { @operator = grid, key = key.PublicKey.Hex, challenge = text, signature = Convert.ToBase64String(signature) }))
             .EnsureSuccessStatusCode();
         return cookies;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
