@@ -258,6 +258,12 @@ public sealed class OcppConnection : ConnectionActorRef
 
     protected override void Ended() { }
 
+    /// <summary>The network's calls taken and not yet written or given up.</summary>
+    internal int Pending
+    {
+        get { lock (_gate) return _pending; }
+    }
+
     private async Task SendAfterAsync(Task previous, OcppOutgoingCall call)
     {
         await previous;
