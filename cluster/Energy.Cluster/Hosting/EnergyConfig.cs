@@ -72,6 +72,8 @@ public static class EnergyConfig
         CheckSeedSchemes(options);
         var seeds = string.Join(", ", options.SeedNodes.Select(s => $"\"{s}\""));
         var hocon = $$"""
+            # The mailbox of every sharded entity (see EntityMailbox): small while it waits, grown by what waits.
+            {{Kernel.EntityMailbox.Id}}.mailbox-type = "{{typeof(Kernel.EntityMailbox).FullName}}, {{typeof(Kernel.EntityMailbox).Assembly.GetName().Name}}"
             akka {
               loglevel = INFO
               actor {
