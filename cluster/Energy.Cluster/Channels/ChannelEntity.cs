@@ -16,7 +16,7 @@ namespace Energy.Cluster.Channels;
 /// watches the challenge window (it is the watchtower: a newer voucher during the window wins), then
 /// settles through the ledger until the ledger confirms. Its state changes only when an event is durable.
 /// </summary>
-public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
+public sealed class ChannelEntity : UntypedPersistentActor, IWithTimers
 {
     private readonly ChannelId _id;
     private readonly EnergySettings _settings;
@@ -42,24 +42,70 @@ public sealed class ChannelEntity : ReceivePersistentActor, IWithTimers
         _snapshots = new SnapshotCadence(settings.ChannelSnapshotEveryEvents);
         _openings = new(new OpeningLookups(Context, devices, operators, _id, settings.AskTimeout), _channel.Shell, () => State,
             new StreamingOpeningRules(_id, rules, revocations.IsRevoked));
+    }
 
-        Recover<SnapshotOffer>(offer => _channel.Restore(StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot)));
-        Recover<IEnergyMessage>(_channel.Evolve);
-        Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("channel"); Resume(); });
-        Command<OpenChannel>(open => _openings.Open(open.Opening, open.ChannelId, Sender));
-        Command<OpeningKeysFound<StreamingOpening>>(_openings.KeysFound);
-        Command<SubmitVoucher>(submit => _payer.Arrived(submit, Sender, channelOpen: _vouchers.Ahead is not null));
-        Command<PartiesStanding>(_payer.Answered);
-        Command<PartiesStandingUnknown>(_ => _payer.Unanswered());
-        Command<CloseChannel>(close => Close(close, Sender));
-        Command<GetChannel>(_ => Sender.Tell(StreamingChannelLifecycle.View(State, _vouchers.Ahead, _id)));
-        Command<GetBestVoucher>(_ => Sender.Tell(new BestVoucher(_id, State.BestVoucher)));
-        Command<GetPurposePaid>(query => Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(State, _id, query.Purpose))));
-        Command<WakeChannel>(_ => _channel.Shell.Wake());
-        Command<ChallengeDeadlineReached>(_ => FinalizeIfDue());
-        Command<SaveSnapshotSuccess>(_ => { });
-        Command<SaveSnapshotFailure>(_ => { });
-        Command<object>(_channel.Answer);
+    // The handlers are switches rather than Receive tables: a fleet reconnecting after a restart wakes tens of thousands
+    // of channels, and a table is built for each instance.
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer offer:
+                _channel.Restore(StreamingChannelLifecycle.FromSnapshot((ChannelSnapshot)offer.Snapshot));
+                break;
+            case IEnergyMessage e:
+                _channel.Evolve(e);
+                break;
+            case RecoveryCompleted:
+                EnergyMetrics.EntityActivated("channel");
+                Resume();
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case OpenChannel open:
+                _openings.Open(open.Opening, open.ChannelId, Sender);
+                break;
+            case OpeningKeysFound<StreamingOpening> found:
+                _openings.KeysFound(found);
+                break;
+            case SubmitVoucher submit:
+                _payer.Arrived(submit, Sender, channelOpen: _vouchers.Ahead is not null);
+                break;
+            case PartiesStanding standing:
+                _payer.Answered(standing);
+                break;
+            case PartiesStandingUnknown:
+                _payer.Unanswered();
+                break;
+            case CloseChannel close:
+                Close(close, Sender);
+                break;
+            case GetChannel:
+                Sender.Tell(StreamingChannelLifecycle.View(State, _vouchers.Ahead, _id));
+                break;
+            case GetBestVoucher:
+                Sender.Tell(new BestVoucher(_id, State.BestVoucher));
+                break;
+            case GetPurposePaid query:
+                Sender.Tell(Answers.Of(StreamingChannelLifecycle.PaidFor(State, _id, query.Purpose)));
+                break;
+            case WakeChannel:
+                _channel.Shell.Wake();
+                break;
+            case ChallengeDeadlineReached:
+                FinalizeIfDue();
+                break;
+            case SaveSnapshotSuccess or SaveSnapshotFailure:
+                break;
+            default:
+                _channel.Answer(message);
+                break;
+        }
     }
 
     public override string PersistenceId => "channel-" + _id.Value;

@@ -15,7 +15,7 @@ namespace Energy.Cluster.ChargePoints;
 /// charger is never pushed into a retry loop. Everything is persisted before the charger is answered, and the
 /// transaction's session is told once it is durable.
 /// </summary>
-public sealed class ChargePointEntity : ReceivePersistentActor
+public sealed class ChargePointEntity : UntypedPersistentActor
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
@@ -30,17 +30,47 @@ public sealed class ChargePointEntity : ReceivePersistentActor
         _settings = settings;
         _devices = devices;
         _sessions = sessions;
-        Recover<IEnergyMessage>(e => _state = ChargePointTransactions.Evolve(_state, e));
-        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("charge-point"));
-        Command<ChargePointRequest>(request => Handle(ChargePointCalls.Read(request.Action, request.Payload), new Caller(Sender, request.Call)));
-        Command<GetChargingTransaction>(q => Sender.Tell(new ChargingTransactionView(_state.Find(q.TransactionId))));
-        Command<ChargePointConnected>(c =>
+    }
+
+    // The handlers are switches rather than Receive tables: a node wakes tens of thousands of charge points after a
+    // restart, and a table is built for each instance.
+    protected override void OnRecover(object message)
+    {
+        switch (message)
         {
-            (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
-            if (close is not null) LiveConnections.TellReplaced(Context.System, close, _id);
-        });
-        Command<ChargePointDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
-        Command<StopUnconsentedTransaction>(OnStopUnconsented);
+            case IEnergyMessage e:
+                _state = ChargePointTransactions.Evolve(_state, e);
+                break;
+            case RecoveryCompleted:
+                EnergyMetrics.EntityActivated("charge-point");
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case ChargePointRequest request:
+                Handle(ChargePointCalls.Read(request.Action, request.Payload), new Caller(Sender, request.Call));
+                break;
+            case GetChargingTransaction q:
+                Sender.Tell(new ChargingTransactionView(_state.Find(q.TransactionId)));
+                break;
+            case ChargePointConnected c:
+                (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
+                if (close is not null) LiveConnections.TellReplaced(Context.System, close, _id);
+                break;
+            case ChargePointDisconnected c:
+                _connection = LiveConnections.Ended(_connection, c.Connection);
+                break;
+            case StopUnconsentedTransaction command:
+                OnStopUnconsented(command);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public override string PersistenceId => "charge-point-" + _id;

@@ -13,28 +13,46 @@ namespace Energy.Cluster.Registry;
 /// the durable twin's (<see cref="DeviceTwin"/>), a child started when a message first needs it. A fleet that
 /// reconnects after a restart says where each device is connected without waking one twin or reading the journal.
 /// </summary>
-public sealed class DeviceEntity : ReceiveActor
+public sealed class DeviceEntity : UntypedActor
 {
     private readonly Func<Props> _twin;
+    private readonly DeviceId _device;
+    private readonly RevocationList _revocations;
+    private readonly DeviceDirectory _directory;
     private IActorRef? _child;
     private LiveConnection? _connection;
 
     public DeviceEntity(string id, Func<Props> twin)
     {
         _twin = twin;
-        var device = new DeviceId(id);
-        var revocations = RevocationList.Get(Context.System);
-        var directory = DeviceDirectory.Get(Context.System);
-        Receive<DeviceConnected>(c =>
+        _device = new DeviceId(id);
+        _revocations = RevocationList.Get(Context.System);
+        _directory = DeviceDirectory.Get(Context.System);
+    }
+
+    // A switch rather than a Receive table: a fleet reconnecting wakes tens of thousands of these, each of which built one.
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
-            if (close is not null) LiveConnections.TellReplaced(Context.System, close, c.Device.Value);
-        });
-        Receive<DeviceDisconnected>(c => _connection = LiveConnections.Ended(_connection, c.Connection));
-        Receive<GetDeviceConnection>(q =>
-            Sender.Tell(DeviceTwinRules.ConnectionOf(q.Device, revocations.IsRevoked(device) || directory.Find(device)?.Revoked == true, _connection?.Path)));
-        Receive<Terminated>(t => { if (t.ActorRef.Equals(_child)) _child = null; });
-        ReceiveAny(message => Twin().Forward(message));
+            case DeviceConnected c:
+                (_connection, var close) = LiveConnections.Admit(_connection, new LiveConnection(c.Connection, c.AuthenticatedAtMs));
+                if (close is not null) LiveConnections.TellReplaced(Context.System, close, c.Device.Value);
+                break;
+            case DeviceDisconnected c:
+                _connection = LiveConnections.Ended(_connection, c.Connection);
+                break;
+            case GetDeviceConnection q:
+                var revoked = _revocations.IsRevoked(_device) || _directory.Find(_device)?.Revoked == true;
+                Sender.Tell(DeviceTwinRules.ConnectionOf(q.Device, revoked, _connection?.Path));
+                break;
+            case Terminated t:
+                if (t.ActorRef.Equals(_child)) _child = null;
+                break;
+            default:
+                Twin().Forward(message);
+                break;
+        }
     }
 
     public static Props Props(string id, Func<Props> twin) => Akka.Actor.Props.Create(() => new DeviceEntity(id, twin));

@@ -14,7 +14,7 @@ namespace Energy.Cluster.Registry;
 /// the vehicle faster apart than it can drive. Where the device is connected is not the twin's: its
 /// <see cref="DeviceEntity"/> keeps it, and starts the twin as its child when a message needs it.
 /// </summary>
-public sealed class DeviceTwin : ReceivePersistentActor
+public sealed class DeviceTwin : UntypedPersistentActor
 {
     private readonly string _id;
     private readonly EnergySettings _settings;
@@ -28,14 +28,45 @@ public sealed class DeviceTwin : ReceivePersistentActor
     {
         (_id, _settings, _zones, _alerts) = (id, settings, zones, alerts);
         _orders = new DeviceOrderLookups(Context, this, settings, operators, () => _state, Record);
-        Recover<IEnergyMessage>(Evolve);
-        Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("device"));
+    }
 
-        Command<EndorseDevice>(command => _orders.Take(command, Sender));
-        Command<RevokeDevice>(command => _orders.Take(command, Sender));
-        Command<QuarantineDevice>(command => _orders.Take(command, Sender));
-        Command<VehicleSeen>(OnSeen);
-        Command<GetDevice>(q => Sender.Tell(DeviceTwinRules.Get(_state, q.Device)));
+    // The handlers are switches rather than Receive tables, which are built for each instance.
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case IEnergyMessage e:
+                Evolve(e);
+                break;
+            case RecoveryCompleted:
+                EnergyMetrics.EntityActivated("device");
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case EndorseDevice command:
+                _orders.Take(command, Sender);
+                break;
+            case RevokeDevice command:
+                _orders.Take(command, Sender);
+                break;
+            case QuarantineDevice command:
+                _orders.Take(command, Sender);
+                break;
+            case VehicleSeen seen:
+                OnSeen(seen);
+                break;
+            case GetDevice q:
+                Sender.Tell(DeviceTwinRules.Get(_state, q.Device));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>What every twin's persistence id starts with (the rest is the device's id).</summary>
