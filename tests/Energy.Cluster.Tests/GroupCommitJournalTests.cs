@@ -325,3 +325,92 @@ public abstract class GroupCommitJournalTests(NodeOptions node, ITestOutputHelpe
         }
     }
 }
+
+public sealed class GatheredWriteIsolationOnSqlite(ITestOutputHelper output) : GatheredWriteIsolationTests(TestStores.Sqlite(), output);
+
+public sealed class GatheredWriteIsolationOnPostgreSql(ITestOutputHelper output) : GatheredWriteIsolationTests(TestStores.PostgreSql(), output);
+
+/// <summary>
+/// Two entities' writes gathered into one transaction, one of them refused by the database: only that one fails. The
+/// journal here gathers exactly two writes per transaction (it waits up to 30 s for the second), so which writes share a
+/// transaction does not depend on timing.
+/// </summary>
+public abstract class GatheredWriteIsolationTests(NodeOptions node, ITestOutputHelper output)
+    : TestKit(Akka.Actor.Setup.ActorSystemSetup.Create([BootstrapSetup.Create().WithConfig(
+            ConfigurationFactory.ParseString("""
+                akka.persistence.journal.sql {
+                  group-commit-max-writes = 2
+                  group-commit-window = 30s
+                  group-commit-busy-backlog = 0
+                }
+                akka.loglevel = WARNING
+                akka.test.single-expect-default = 20s
+                """).WithFallback(EnergyConfig.Build(node))),
+        .. EnergyConfig.Setups(node)]), "energy", output)
+{
+    [Fact]
+    public void A_write_refused_in_a_gathered_transaction_fails_alone_and_the_other_entitys_write_is_kept()
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        // Two incarnations of one entity, both started from an empty history, and two other entities.
+        var first = Sys.ActorOf(Props.Create(() => new Tally($"clash-{run}")));
+        var stale = Sys.ActorOf(Props.Create(() => new Tally($"clash-{run}")));
+        var partner = Sys.ActorOf(Props.Create(() => new Tally($"partner-{run}")));
+        var innocent = Sys.ActorOf(Props.Create(() => new Tally($"innocent-{run}")));
+        foreach (var entity in new[] { first, stale, partner, innocent })
+        {
+            entity.Tell(Tally.Report.Instance);
+            Assert.Equal("", ExpectMsg<string>());
+        }
+
+        // One transaction: the first incarnation's event 1 and the partner's.
+        first.Tell(1);
+        partner.Tell(1);
+        Assert.Equal(["written 1", "written 1"], ReceiveN(2).Cast<string>());
+
+        // One transaction: the stale incarnation's event 1, a number already stored, and the innocent entity's.
+        Watch(stale);
+        stale.Tell(2);
+        innocent.Tell(3);
+        // In either order, as the two writes were gathered: the innocent entity is answered, the stale one stops unanswered.
+        var outcomes = ReceiveN(2);
+        Assert.Single(outcomes, outcome => outcome is "written 3");
+        Assert.Single(outcomes, outcome => outcome is Terminated terminated && terminated.ActorRef.Equals(stale));
+
+        var again = Sys.ActorOf(Props.Create(() => new Tally($"innocent-{run}")));
+        again.Tell(Tally.Report.Instance);
+        Assert.Equal("3", ExpectMsg<string>());
+        var clash = Sys.ActorOf(Props.Create(() => new Tally($"clash-{run}")));
+        clash.Tell(Tally.Report.Instance);
+        Assert.Equal("1", ExpectMsg<string>());
+    }
+
+    /// <summary>Persists the numbers it is told and answers each once durable; reports what it recovered and wrote.</summary>
+    private sealed class Tally : ReceivePersistentActor
+    {
+        private readonly List<int> _events = [];
+
+        public Tally(string id)
+        {
+            PersistenceId = id;
+            Recover<int>(e => _events.Add(e));
+            Command<int>(e =>
+            {
+                var sender = Sender;
+                Persist(e, persisted =>
+                {
+                    _events.Add(persisted);
+                    sender.Tell($"written {persisted}");
+                });
+            });
+            Command<Report>(_ => Sender.Tell(string.Join(",", _events)));
+        }
+
+        public override string PersistenceId { get; }
+
+        public sealed record Report
+        {
+            public static readonly Report Instance = new();
+        }
+    }
+}

@@ -14,8 +14,9 @@ namespace Energy.Cluster.Hosting;
 /// already waiting in its mailbox; when the node's thread pool has a backlog of at least
 /// <c>group-commit-busy-backlog</c> items (the node is bound by its processors, and latency by that
 /// queue), it also waits <c>group-commit-window</c> for more, at most <c>group-commit-max-writes</c>.
-/// Every entity is still answered only once its events are durable, and a failed transaction fails every
-/// write in it. Recovery of an entity waits for its gathered write to end.
+/// Every entity is still answered only once its events are durable. When a gathered transaction fails, its
+/// writes are written again each alone, so that a write the database refuses fails only its own entity.
+/// Recovery of an entity waits for its gathered write to end.
 /// On SQLite it inserts the rows itself (<see cref="SqliteJournalWriter"/>) and runs the write-ahead log's checkpoints
 /// (see <see cref="SqliteCheckpointer"/>), so that no commit pays for one.
 /// </summary>
@@ -38,7 +39,8 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     {
         _window = journalConfig.GetTimeSpan("group-commit-window", TimeSpan.Zero, allowInfinite: false);
         _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
-        _busyBacklog = Math.Max(1, journalConfig.GetInt("group-commit-busy-backlog", 16));
+        // 0: every write waits the window for others (or until group-commit-max-writes are gathered).
+        _busyBacklog = Math.Max(0, journalConfig.GetInt("group-commit-busy-backlog", 16));
         _reads = new RecoveryReads(RecoveryDatabase.ForJournal(journalConfig), Context.System.Serialization);
         if (journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
             _checkpointer = new SqliteCheckpointer(journalConfig.GetString("connection-string"),
@@ -98,6 +100,12 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                         if (_writing.TryGetValue(write.PersistenceId, out var task) && task == gathered.Done.Task) _writing.Remove(write.PersistenceId);
                     }
                 }
+                // A failed batch's writes go again one after another: the plugin gathers what is queued at once into one
+                // transaction of its own, where the refused write would fail the others again.
+                if (written.Alone is { } rest && rest.Next < rest.Batch.Count) WriteNextAlone(rest);
+                return true;
+            case WriteAlone alone:
+                WriteNextAlone(alone);
                 return true;
             default:
                 return base.ReceivePluginInternal(message);
@@ -131,6 +139,20 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         var batch = _gathered;
         _gathered = [];
         _gatheredWrites = 0;
+        Write(batch, retryAlone: batch.Count > 1, alone: null);
+    }
+
+    private void WriteNextAlone(WriteAlone alone) => Write([alone.Batch[alone.Next]], retryAlone: false, alone with { Next = alone.Next + 1 });
+
+    /// <summary>
+    /// Writes <paramref name="batch"/> in one transaction and answers each of its writes. When it fails and
+    /// <paramref name="retryAlone"/> is set, nobody is answered yet: the batch's writes are written again each alone, one
+    /// after another (<see cref="WriteAlone"/>), so that one write the database refuses (a sequence number already stored)
+    /// fails alone, not every entity's whose write happened to be gathered with it. The failed transaction wrote none of
+    /// them. <paramref name="alone"/> is the rest of such a batch, written once this write has ended.
+    /// </summary>
+    private void Write(List<Gathered> batch, bool retryAlone, WriteAlone? alone)
+    {
         var all = batch.Count == 1 ? batch[0].Writes : Together(batch);
         var started = Stopwatch.GetTimestamp();
         var events = 0;
@@ -162,6 +184,11 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         {
             EnergyMetrics.JournalWriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             EnergyTracing.End(span, t.IsFaulted ? t.Exception!.InnerException?.GetType().Name : t.IsCanceled ? "canceled" : null);
+            if (t.IsFaulted && retryAlone)
+            {
+                self.Tell(new WriteAlone(batch, 0));
+                return;
+            }
             var offset = 0;
             foreach (var gathered in batch)
             {
@@ -170,7 +197,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                 else gathered.Done.TrySetResult(t.Result is null ? null! : t.Result.Skip(offset).Take(gathered.Writes.Length).ToImmutableList());
                 offset += gathered.Writes.Length;
             }
-            self.Tell(new GatheredWritten(batch));
+            self.Tell(new GatheredWritten(batch, alone));
         }, TaskScheduler.Default);
     }
 
@@ -194,7 +221,10 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     }
 
     /// <summary>A flushed batch's writes ended, all of them: the journal forgets those still marked as its own.</summary>
-    private sealed record GatheredWritten(List<Gathered> Batch);
+    private sealed record GatheredWritten(List<Gathered> Batch, WriteAlone? Alone);
+
+    /// <summary>The writes of a batch whose transaction failed, written again each alone from <see cref="Next"/> on.</summary>
+    private sealed record WriteAlone(List<Gathered> Batch, int Next);
 
     private sealed record FlushGathered
     {
