@@ -293,11 +293,12 @@ public abstract class GroupCommitJournalTests(NodeOptions node, ITestOutputHelpe
         Assert.Equal("1", ExpectMsg<Recovered>().Events);
     }
 
-    private sealed record Written(string Id, long SequenceNr);
+    internal sealed record Written(string Id, long SequenceNr);
 
-    private sealed record Recovered(string Id, string Events);
+    internal sealed record Recovered(string Id, string Events);
 
-    private sealed class Writer : ReceivePersistentActor
+    /// <summary>Persists the numbers it is told and answers each once durable; reports what it recovered and wrote.</summary>
+    internal sealed class Writer : ReceivePersistentActor
     {
         private readonly List<int> _events = [];
 
@@ -353,20 +354,20 @@ public abstract class GatheredWriteIsolationTests(NodeOptions node, ITestOutputH
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         // Two incarnations of one entity, both started from an empty history, and two other entities.
-        var first = Sys.ActorOf(Props.Create(() => new Tally($"clash-{run}")));
-        var stale = Sys.ActorOf(Props.Create(() => new Tally($"clash-{run}")));
-        var partner = Sys.ActorOf(Props.Create(() => new Tally($"partner-{run}")));
-        var innocent = Sys.ActorOf(Props.Create(() => new Tally($"innocent-{run}")));
+        var first = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"clash-{run}")));
+        var stale = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"clash-{run}")));
+        var partner = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"partner-{run}")));
+        var innocent = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"innocent-{run}")));
         foreach (var entity in new[] { first, stale, partner, innocent })
         {
-            entity.Tell(Tally.Report.Instance);
-            Assert.Equal("", ExpectMsg<string>());
+            entity.Tell(GroupCommitJournalTests.Writer.Report.Instance);
+            Assert.Equal("", ExpectMsg<GroupCommitJournalTests.Recovered>().Events);
         }
 
         // One transaction: the first incarnation's event 1 and the partner's.
         first.Tell(1);
         partner.Tell(1);
-        Assert.Equal(["written 1", "written 1"], ReceiveN(2).Cast<string>());
+        Assert.All(ReceiveN(2).Cast<GroupCommitJournalTests.Written>(), written => Assert.Equal(1, written.SequenceNr));
 
         // One transaction: the stale incarnation's event 1, a number already stored, and the innocent entity's.
         Watch(stale);
@@ -374,43 +375,14 @@ public abstract class GatheredWriteIsolationTests(NodeOptions node, ITestOutputH
         innocent.Tell(3);
         // In either order, as the two writes were gathered: the innocent entity is answered, the stale one stops unanswered.
         var outcomes = ReceiveN(2);
-        Assert.Single(outcomes, outcome => outcome is "written 3");
+        Assert.Single(outcomes, outcome => outcome is GroupCommitJournalTests.Written { Id: var id } && id == $"innocent-{run}");
         Assert.Single(outcomes, outcome => outcome is Terminated terminated && terminated.ActorRef.Equals(stale));
 
-        var again = Sys.ActorOf(Props.Create(() => new Tally($"innocent-{run}")));
-        again.Tell(Tally.Report.Instance);
-        Assert.Equal("3", ExpectMsg<string>());
-        var clash = Sys.ActorOf(Props.Create(() => new Tally($"clash-{run}")));
-        clash.Tell(Tally.Report.Instance);
-        Assert.Equal("1", ExpectMsg<string>());
-    }
-
-    /// <summary>Persists the numbers it is told and answers each once durable; reports what it recovered and wrote.</summary>
-    private sealed class Tally : ReceivePersistentActor
-    {
-        private readonly List<int> _events = [];
-
-        public Tally(string id)
-        {
-            PersistenceId = id;
-            Recover<int>(e => _events.Add(e));
-            Command<int>(e =>
-            {
-                var sender = Sender;
-                Persist(e, persisted =>
-                {
-                    _events.Add(persisted);
-                    sender.Tell($"written {persisted}");
-                });
-            });
-            Command<Report>(_ => Sender.Tell(string.Join(",", _events)));
-        }
-
-        public override string PersistenceId { get; }
-
-        public sealed record Report
-        {
-            public static readonly Report Instance = new();
-        }
+        var again = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"innocent-{run}")));
+        again.Tell(GroupCommitJournalTests.Writer.Report.Instance);
+        Assert.Equal("3", ExpectMsg<GroupCommitJournalTests.Recovered>().Events);
+        var clash = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"clash-{run}")));
+        clash.Tell(GroupCommitJournalTests.Writer.Report.Instance);
+        Assert.Equal("1", ExpectMsg<GroupCommitJournalTests.Recovered>().Events);
     }
 }
