@@ -137,30 +137,33 @@ public sealed class FleetPayments : IDisposable
         return payments;
     }
 
-    /// <summary>Tries of one set-up step that the network did not answer.</summary>
-    private const int SetupTries = 5;
+    /// <summary>Tries of one step (a set-up step, a read, a close) that the network did not answer.</summary>
+    private const int StepTries = 5;
 
     /// <summary>
-    /// A set-up step, sent again when the network gave no answer (a shard handed from one node to another while the
-    /// cluster forms drops the messages it held for it, and their asks time out). A retry refused with one of
-    /// <paramref name="landed"/> (the device already endorsed, the channel already open) means an earlier try landed.
+    /// A step, sent again when the network gave no answer (a shard handed from one node to another, as the cluster
+    /// forms or a restarted node rejoins, may drop the messages it held for it, and their asks time out). A retry
+    /// refused with one of <paramref name="landed"/> (the device already endorsed, the channel already open or
+    /// closed) means an earlier try landed.
     /// </summary>
-    private static async Task UntilAnsweredAsync(Func<Task> step, params string[] landed)
+    private static async Task UntilAnsweredAsync(Func<Task> step, params string[] landed) =>
+        await UntilAnsweredAsync(async () => { await step(); return true; }, landed);
+
+    private static async Task<T?> UntilAnsweredAsync<T>(Func<Task<T>> step, params string[] landed)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await step();
-                return;
+                return await step();
             }
-            catch (Exception exception) when (IsNoAnswer(exception) && attempt < SetupTries)
+            catch (Exception exception) when (IsNoAnswer(exception) && attempt < StepTries)
             {
                 await Task.Delay(NodeBackoff);
             }
             catch (NodeClient.NodeRefusedException refused) when (attempt > 1 && landed.Contains(refused.Code))
             {
-                return;
+                return default;
             }
         }
     }
@@ -258,7 +261,7 @@ public sealed class FleetPayments : IDisposable
         var lost = new List<string>();
         foreach (var vehicle in _vehicles)
         {
-            var channel = await payee.ChannelAsync(vehicle.Channel.Value);
+            var channel = await UntilAnsweredAsync(() => payee.ChannelAsync(vehicle.Channel.Value));
             var sequence = channel.GetProperty("lastSequence").GetUInt64();
             var paid = channel.GetProperty("paid").GetProperty("minorUnits").GetInt64();
             if (sequence < vehicle.AcknowledgedSequence || paid < vehicle.AcknowledgedCumulative)
@@ -271,11 +274,15 @@ public sealed class FleetPayments : IDisposable
     public async Task CloseAllAsync(int node)
     {
         using var closing = new OperatorAgent(_nodes[node], Payee.Network, Payee.Id, DeviceKeyPair.FromSeed(_payeeSeed).Unwrap());
-        foreach (var vehicle in _vehicles) await closing.CloseChannelAsync(vehicle.Channel);
+        foreach (var vehicle in _vehicles) await UntilAnsweredAsync(() => closing.CloseChannelAsync(vehicle.Channel), ErrorCodes.Of<ChannelNotOpen>());
     }
 
     /// <summary>The ledger's totals read through <paramref name="node"/> as the fleet's settlement bank.</summary>
-    public Task<System.Text.Json.JsonElement> TotalsAsync(int node) => new NodeClient(_http[node]).SignedBy(Owner.Party, _ownerKey, Owner.Network).TotalsAsync();
+    public async Task<System.Text.Json.JsonElement> TotalsAsync(int node)
+    {
+        var bank = new NodeClient(_http[node]).SignedBy(Owner.Party, _ownerKey, Owner.Network);
+        return await UntilAnsweredAsync(bank.TotalsAsync);
+    }
 
     public void Dispose()
     {
