@@ -102,6 +102,9 @@ public sealed class ChannelEntity : UntypedPersistentActor, IWithTimers
                 break;
             case SaveSnapshotSuccess or SaveSnapshotFailure:
                 break;
+            case StopEntity:
+                StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self));
+                break;
             default:
                 _channel.Answer(message);
                 break;

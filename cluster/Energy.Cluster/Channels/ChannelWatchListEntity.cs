@@ -35,6 +35,7 @@ public sealed class ChannelWatchListEntity : ReceivePersistentActor
         _writes = new BatchedWrites(list, MaxAnswersHeld);
         Recover<SnapshotOffer>(offer => _durable = _ahead = ChannelWatchListRules.FromSnapshot((ChannelWatchListSnapshot)offer.Snapshot));
         Recover<IEnergyMessage>(e => _durable = _ahead = ChannelWatchListRules.Apply(_durable, e));
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<WatchChannel>(Watch);
         Command<UnwatchChannel>(unwatch => Take(ChannelWatchListRules.DecideUnwatch(_ahead, new WatchedChannel(unwatch.Kind, unwatch.ChannelId))));
         Command<MarkWatchListSeeded>(_ => Take(ChannelWatchListRules.DecideSeeded(_ahead)));

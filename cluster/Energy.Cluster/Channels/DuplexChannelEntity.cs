@@ -43,6 +43,7 @@ public sealed class DuplexChannelEntity : ReceivePersistentActor, IWithTimers
 
         Recover<IEnergyMessage>(_channel.Evolve);
         Recover<RecoveryCompleted>(_ => { EnergyMetrics.EntityActivated("duplex-channel"); Resume(); });
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<OpenDuplexChannel>(open => _openings.Open(open.Opening, open.ChannelId, Sender));
         Command<OpeningKeysFound<DuplexOpening>>(_openings.KeysFound);
         Command<SubmitDuplexState>(submit => _parties.Arrived(submit, Sender, channelOpen: State.Channel is not null));

@@ -67,6 +67,9 @@ public sealed class ChargePointEntity : UntypedPersistentActor
             case StopUnconsentedTransaction command:
                 OnStopUnconsented(command);
                 break;
+            case StopEntity:
+                StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self));
+                break;
             default:
                 Unhandled(message);
                 break;

@@ -44,6 +44,7 @@ public sealed class ChargingSessionEntity : ReceivePersistentActor, IWithTimers
 
         Recover<IEnergyMessage>(Evolve);
         Recover<RecoveryCompleted>(_ => OnRecovered());
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<StartSession>(command => _lookups.Start(command, Sender));
         Command<StartWitnessedSession>(_lookups.StartWitnessed);
         Command<AcceptSession>(command => _lookups.Accept(command, Sender));

@@ -7,6 +7,7 @@ using Energy.Channels.Encoding;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Lifecycles.Ledger;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Gateway;
 
@@ -44,6 +45,7 @@ public sealed class ChargePointCredentialStore : ReceivePersistentActor
             foreach (var stored in _state.ByChargePoint.Values) table.Merge(stored.Password);
         });
 
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<RecordChargePointPassword>(command =>
         {
             var decoded = Signed<ChargePointPassword>.Decode(command.Password);

@@ -22,6 +22,10 @@ public static class EnergyEntities
         var sharding = ClusterSharding.Get(system);
         var shardSettings = ClusterShardingSettings.Create(system);
         var extractor = new EntityIdExtractor();
+        var allocation = sharding.DefaultShardAllocationStrategy(shardSettings);
+        // Every entity type stops with StopEntity rather than a poison pill: it answers what it holds before it is handed off.
+        IActorRef Start(string typeName, Func<string, Props> props) =>
+            sharding.Start(typeName, EntityProps(props), shardSettings, extractor, allocation, StopEntity.Instance);
         system.ActorOf(RevocationWatcher.Props(), "revocation-watcher");
         _ = DeviceDirectoryReader.LoadAsync(system);
         system.ActorOf(NodeKeyPublisher.Props(settings.NodeKey.PublicKey.Hex), "node-key-publisher");
@@ -31,28 +35,28 @@ public static class EnergyEntities
         LedgerFigures.Get(system);
 
         IActorRef? devicesRegion = null;
-        var operators = sharding.Start("operator", EntityProps(id => OperatorEntity.Props(id, settings, devicesRegion!)), shardSettings, extractor);
-        var zones = sharding.Start("zone", EntityProps(id => Tolls.ZoneEntity.Props(id, settings.Clock)), shardSettings, extractor);
-        var alerts = sharding.Start("alert-log", EntityProps(_ => AlertLog.Props()), shardSettings, extractor);
-        var devices = sharding.Start("device", EntityProps(id => DeviceEntity.Props(id, () => EntityMailbox.For(DeviceTwin.Props(id, settings, operators, zones, alerts)))), shardSettings, extractor);
+        var operators = Start("operator", id => OperatorEntity.Props(id, settings, devicesRegion!));
+        var zones = Start("zone", id => Tolls.ZoneEntity.Props(id, settings.Clock));
+        var alerts = Start("alert-log", _ => AlertLog.Props());
+        var devices = Start("device", id => DeviceEntity.Props(id, () => EntityMailbox.For(DeviceTwin.Props(id, settings, operators, zones, alerts))));
         devicesRegion = devices;
         IActorRef? ledgerRegion = null;
-        ledgerRegion = sharding.Start("ledger", EntityProps(id => LedgerShard.Props(id, settings, ledgerRegion!)), shardSettings, extractor);
-        var watchList = sharding.Start(ChannelWatchListEntity.EntityName, EntityProps(ChannelWatchListEntity.Props), shardSettings, extractor);
+        ledgerRegion = Start("ledger", id => LedgerShard.Props(id, settings, ledgerRegion!));
+        var watchList = Start(ChannelWatchListEntity.EntityName, ChannelWatchListEntity.Props);
         var escrow = new EscrowPeers(ledgerRegion, watchList);
-        var channels = sharding.Start("channel", EntityProps(id => ChannelEntity.Props(id, settings, escrow, devices, operators)), shardSettings, extractor);
-        var duplex = sharding.Start("duplex-channel", EntityProps(id => DuplexChannelEntity.Props(id, settings, escrow, devices, operators)), shardSettings, extractor);
-        var sessions = sharding.Start("charging-session", EntityProps(id => Charging.ChargingSessionEntity.Props(id, settings, devices, channels)), shardSettings, extractor);
-        var chargePoints = sharding.Start("charge-point", EntityProps(id => ChargePoints.ChargePointEntity.Props(id, settings, devices, sessions)), shardSettings, extractor);
+        var channels = Start("channel", id => ChannelEntity.Props(id, settings, escrow, devices, operators));
+        var duplex = Start("duplex-channel", id => DuplexChannelEntity.Props(id, settings, escrow, devices, operators));
+        var sessions = Start("charging-session", id => Charging.ChargingSessionEntity.Props(id, settings, devices, channels));
+        var chargePoints = Start("charge-point", id => ChargePoints.ChargePointEntity.Props(id, settings, devices, sessions));
         IActorRef? gantries = null;
-        var offices = sharding.Start("toll-office", EntityProps(id => Tolls.TollOffice.Props(id, gantries!)), shardSettings, extractor);
-        gantries = sharding.Start("gantry", EntityProps(id => Tolls.GantryEntity.Props(id, settings, devices, operators, channels, offices, zones)), shardSettings, extractor);
-        var credentials = sharding.Start("ocpp-credentials", EntityProps(id => Gateway.ChargePointCredentialStore.Props(id, settings)), shardSettings, extractor);
+        var offices = Start("toll-office", id => Tolls.TollOffice.Props(id, gantries!));
+        gantries = Start("gantry", id => Tolls.GantryEntity.Props(id, settings, devices, operators, channels, offices, zones));
+        var credentials = Start("ocpp-credentials", id => Gateway.ChargePointCredentialStore.Props(id, settings));
         system.ActorOf(Gateway.ChargePointCredentialWatcher.Props(credentials), "ocpp-credential-watcher");
-        var ledgerNodes = sharding.Start("ledger-nodes", EntityProps(_ => LedgerNodeRegistry.Props(settings)), shardSettings, extractor);
-        var marketIndex = sharding.Start(Market.MarketIndex.EntityName, EntityProps(_ => Market.MarketIndex.Props()), shardSettings, extractor);
+        var ledgerNodes = Start("ledger-nodes", _ => LedgerNodeRegistry.Props(settings));
+        var marketIndex = Start(Market.MarketIndex.EntityName, _ => Market.MarketIndex.Props());
         IActorRef? markets = null;
-        markets = sharding.Start("market", EntityProps(id => Market.MarketEntity.Props(id, settings, devices, channels, markets!, marketIndex)), shardSettings, extractor);
+        markets = Start("market", id => Market.MarketEntity.Props(id, settings, devices, channels, markets!, marketIndex));
         system.ActorOf(Market.MarketWatch.Props(marketIndex, markets, settings.MarketWatchInterval), "market-watch");
         var regions = new EnergyRegions(operators, devices, ledgerRegion, channels, duplex, chargePoints, sessions, gantries, offices, zones, alerts, credentials,
             ledgerNodes) { Markets = markets, ChannelWatchList = watchList };

@@ -38,6 +38,7 @@ public sealed class LedgerShard : ReceivePersistentActor, IWithTimers
         Recover<SettlementBlock>(block => _book.ApplyBlock(block));
         Recover<RecoveryCompleted>(_ => Start());
 
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<ILedgerCommand>(Accept, LedgerDecisions.Decides);
         Command<CreditAcknowledged>(c => _book.Acknowledge(c.DestinationShard, c.Sequence));
         Command<RedeliverCredits>(_ => _notices.Redeliver(_book.Outbox, _blocks.Durable));

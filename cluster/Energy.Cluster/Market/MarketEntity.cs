@@ -44,6 +44,7 @@ public sealed class MarketEntity : ReceivePersistentActor, IWithTimers
         Recover<SnapshotOffer>(offer => _market = ZoneMarkets.FromSnapshot(empty, (MarketSnapshot)offer.Snapshot));
         Recover<IEnergyMessage>(e => Evolve(e));
         Recover<RecoveryCompleted>(_ => Resume());
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<SubmitMarketOrder>(command => _lookups.Signer(command, Sender));
         Command<SignerFound>(OnSignerFound);
         Command<ClearDue>(_ => { Clear(); _payments.ReadAll(); });

@@ -5,6 +5,7 @@ using Akka.Persistence;
 using Energy.Channels;
 using Energy.Channels.Market;
 using Energy.Lifecycles.Market;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Market;
 
@@ -29,6 +30,7 @@ public sealed class MarketIndex : ReceivePersistentActor
             Active = MarketIndexState.Empty.Active.Union(((MarketIndexSnapshot)offer.Snapshot).Zones),
         });
         Recover<MarketActivityRecorded>(e => _state = MarketIndexRules.Apply(_state, e));
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<MarkMarketActive>(command =>
         {
             var decided = MarketIndexRules.DecideActive(_state, command.Zone);

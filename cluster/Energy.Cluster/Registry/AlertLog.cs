@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Persistence;
 
 using Energy.Lifecycles.Registry;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Registry;
 
@@ -22,6 +23,7 @@ public sealed class AlertLog : ReceivePersistentActor
     {
         Recover<AlertRaised>(Apply);
         Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("alert-log"));
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<RaiseAlert>(raise =>
         {
             if (_ids.Contains(raise.Alert.Id)) return;

@@ -21,6 +21,7 @@ public sealed class DeviceEntity : UntypedActor
     private readonly DeviceDirectory _directory;
     private IActorRef? _child;
     private LiveConnection? _connection;
+    private bool _stopping;
 
     public DeviceEntity(string id, Func<Props> twin)
     {
@@ -46,8 +47,16 @@ public sealed class DeviceEntity : UntypedActor
                 var revoked = _revocations.IsRevoked(_device) || _directory.Find(_device)?.Revoked == true;
                 Sender.Tell(DeviceTwinRules.ConnectionOf(q.Device, revoked, _connection?.Path));
                 break;
+            case StopEntity stop:
+                // The twin answers what it holds and writes what it started before it stops; this entity stops with it.
+                _stopping = true;
+                if (_child is null) Context.Stop(Self);
+                else _child.Tell(stop);
+                break;
             case Terminated t:
-                if (t.ActorRef.Equals(_child)) _child = null;
+                if (!t.ActorRef.Equals(_child)) break;
+                _child = null;
+                if (_stopping) Context.Stop(Self);
                 break;
             default:
                 Twin().Forward(message);

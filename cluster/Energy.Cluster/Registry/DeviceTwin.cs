@@ -63,6 +63,9 @@ public sealed class DeviceTwin : UntypedPersistentActor
             case GetDevice q:
                 Sender.Tell(DeviceTwinRules.Get(_state, q.Device));
                 break;
+            case StopEntity:
+                StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self));
+                break;
             default:
                 Unhandled(message);
                 break;

@@ -6,6 +6,7 @@ using Energy.Channels;
 using Energy.Channels.Identity;
 using Energy.Channels.Primitives;
 using Energy.Lifecycles.Registry;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Registry;
 
@@ -80,6 +81,7 @@ public sealed class LedgerNodeRegistry : ReceivePersistentActor
     public LedgerNodeRegistry(EnergySettings settings)
     {
         Recover<LedgerNodeAdmissionRecorded>(e => _state = LedgerNodeRules.Evolve(_state, e));
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<AdmitLedgerNode>(command =>
         {
             var decoded = AuthorityApproved<LedgerNodeAdmission>.Decode(command.Admission);

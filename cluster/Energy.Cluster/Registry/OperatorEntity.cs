@@ -30,6 +30,7 @@ public sealed class OperatorEntity : ReceivePersistentActor
         Recover<ViewerKeyEndorsed>(e => _state = OperatorRules.Evolve(_state, e));
         Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("operator"));
 
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<AdmitOperator>(command =>
         {
             var sender = Sender;

@@ -41,6 +41,7 @@ public sealed class GantryEntity : ReceivePersistentActor, IWithTimers
 
         Recover<IEnergyMessage>(_book.Apply);
         Recover<RecoveryCompleted>(_ => Start());
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<ConfigureGantry>(command => _lookups.Configure(command, Sender));
         Command<TollPass>(OnPass);
         Command<PayToll>(command => _payments.Pay(command, Sender));

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Energy.Lifecycles.Tolls;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Tolls;
 
@@ -25,6 +26,7 @@ public sealed class TollOffice : ReceivePersistentActor
         _gantries = gantries;
         Recover<OfficeViolationRecorded>(Apply);
         Recover<RecoveryCompleted>(_ => EnergyMetrics.EntityActivated("toll-office"));
+        Command<StopEntity>(_ => StopEntity.BehindWrites(DeferAsync, () => Context.Stop(Self)));
         Command<FileViolation>(file =>
         {
             var violation = file.Violation;

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Energy.Channels.Primitives;
 using Energy.Lifecycles.Tolls;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Tolls;
 
@@ -26,6 +27,7 @@ public sealed class ZoneEntity : ReceiveActor
     {
         _id = id;
         _clock = clock;
+        Receive<StopEntity>(_ => Context.Stop(Self)); // nothing durable: a zone stops when it is handed off
         Receive<ZonePass>(pass =>
         {
             Trim();
