@@ -85,4 +85,30 @@ public sealed class EntityHandOffTests(ITestOutputHelper output) : ClusterTestKi
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>
+    /// The stop is no entry point: no HTTP route, gateway frame or OCPP action builds it, and only the entity's shard
+    /// sends it (a hand-off, an idle entity let go). Told again, or told while a write is on its way, it stops the entity
+    /// once, after the write, and changes nothing: the entity's next message wakes it with what it had.
+    /// </summary>
+    [Fact]
+    public void A_stop_told_twice_while_a_write_is_on_its_way_stops_the_entity_once_after_the_write_and_changes_nothing()
+    {
+        Regions.Alerts.Tell(new GetAlerts());
+        Assert.Equal(0, ExpectMsg<AlertList>().Total);
+        var log = LastSender;
+        Watch(log);
+        var alert = new Alert("clone:vehicle-stop", "clone", DeviceId.Of("vehicle-stop"), "seen at two gantries too far apart", new Timestamp(1_800_000_000_000));
+        log.Tell(new RaiseAlert(alert));
+        log.Tell(Kernel.StopEntity.Instance);
+        log.Tell(Kernel.StopEntity.Instance);
+        ExpectTerminated(log);
+
+        // Woken again by its next message: the alert written before the stop is there once, and raising it again adds nothing.
+        Regions.Alerts.Tell(new RaiseAlert(alert));
+        Regions.Alerts.Tell(new GetAlerts());
+        var after = ExpectMsg<AlertList>();
+        Assert.Equal(1, after.Total);
+        Assert.Equal([alert.Id], after.Latest.Select(a => a.Id));
+    }
 }
