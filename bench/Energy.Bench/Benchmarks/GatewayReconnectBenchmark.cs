@@ -76,8 +76,18 @@ public sealed class GatewayReconnectBenchmark : IBenchmark
     private static GatewayDevice[] Devices(string prefix, int count) =>
         Enumerable.Range(0, count).Select(i => new GatewayDevice(DeviceId.Of($"{prefix}-{i:D5}"), ChannelId.Of($"ch-{prefix}-{i:D5}"))).ToArray();
 
-    /// <summary>One storm: arrivals at <see cref="ArrivalsPerSecond"/> on a schedule; each device connects, authenticates and makes its first call.</summary>
+    /// <summary>
+    /// One storm: arrivals at <see cref="ArrivalsPerSecond"/> on a schedule; each device connects, authenticates and makes
+    /// its first call. The devices' keys are opened before the first arrival and closed after the last answer.
+    /// </summary>
     private static async Task<StormFigures> StormAsync(Uri node, GatewayDevice[] devices, Progress progress, string name)
+    {
+        foreach (var device in devices) device.OpenKeyAhead();
+        try { return await MeasureStormAsync(node, devices, progress, name); }
+        finally { foreach (var device in devices) device.CloseKey(); }
+    }
+
+    private static async Task<StormFigures> MeasureStormAsync(Uri node, GatewayDevice[] devices, Progress progress, string name)
     {
         var recorder = new StormRecorder(devices.Length);
         var clock = Stopwatch.StartNew();

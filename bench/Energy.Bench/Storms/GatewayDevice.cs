@@ -16,8 +16,12 @@ namespace Energy.Bench.Storms;
 /// is timed out after <see cref="CallTimeout"/>. The gateway's "busy, retry" answers are honoured and counted apart from
 /// errors: an HTTP 503 with Retry-After at the upgrade, and GatewayBusy to a hello (after its retryAfter, or
 /// <see cref="BusyWait"/> when it names none). Events the network pushes meanwhile are read and passed over.
-/// A device keeps its key's seed and opens the key only to sign: an open key lives in guarded memory that takes four
-/// memory mappings, and tens of thousands of them would pass the process's limit (65,530 on Linux).
+/// A device keeps its key's seed and opens the key only when it is about to sign: an open key lives in guarded memory
+/// that takes four memory mappings, and the benchmark's 40,000 devices would pass the process's limit (65,530 on Linux).
+/// A storm opens its devices' keys before its first arrival (<see cref="OpenKeyAhead"/>) and closes them after it:
+/// opening and closing a key maps, protects and unmaps memory, calls that serialize on the process's address space,
+/// and at a thousand a second from the pool's threads they took most of the client's processor time and held its
+/// threads from reading the node's answers (which the storm would have counted as the node's time).
 /// </summary>
 public sealed class GatewayDevice
 {
@@ -31,6 +35,7 @@ public sealed class GatewayDevice
 
     private readonly byte[] _seed;
     private StormSocket? _socket;
+    private DeviceKeyPair? _key;
 
     public GatewayDevice(DeviceId id, ChannelId channel)
     {
@@ -48,6 +53,15 @@ public sealed class GatewayDevice
     /// <summary>The device's key, to sign with and dispose of.</summary>
     public DeviceKeyPair OpenKey() => DeviceKeyPair.FromSeed(_seed).Unwrap();
 
+    /// <summary>Opens the key now, for the next connection to sign with, until <see cref="CloseKey"/>.</summary>
+    public void OpenKeyAhead() => _key ??= OpenKey();
+
+    public void CloseKey()
+    {
+        _key?.Dispose();
+        _key = null;
+    }
+
     /// <summary>Connects, authenticates and makes the first call; served at its answer. False (the error recorded) when it could not.</summary>
     public async Task<bool> WakeAsync(Uri node, int index, StormRecorder recorder, Stopwatch storm)
     {
@@ -60,7 +74,8 @@ public sealed class GatewayDevice
             if (challenge is null) return false;
             var step = Stopwatch.StartNew();
             Signed<AuthenticationChallenge> signed;
-            using (var key = OpenKey()) signed = Signed<AuthenticationChallenge>.Sign(challenge, key);
+            if (_key is { } open) signed = Signed<AuthenticationChallenge>.Sign(challenge, open);
+            else using (var key = OpenKey()) signed = Signed<AuthenticationChallenge>.Sign(challenge, key);
             await _socket!.SendAsync(GatewayFrameWriter.Auth(Id, signed.Wire), timeout.Token);
             var welcome = await ReplyAsync(id: null, timeout.Token);
             recorder.Record(StormRecorder.Answers, step.Elapsed.TotalMilliseconds);
