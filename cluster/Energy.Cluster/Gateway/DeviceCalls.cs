@@ -9,9 +9,10 @@ namespace Energy.Cluster.Gateway;
 /// <summary>
 /// The calls of one gateway connection's authenticated devices, each asked of the entity that answers it and answered
 /// by id. Calls are pipelined, at most <see cref="GatewayProtocol.MaxCallsInFlight"/> at once: past it the connection's
-/// reader waits until one is answered. Each is held (<see cref="HeldCalls"/>) until its entity answers.
+/// reader waits until one is answered. Each is held (<see cref="HeldCalls"/>) until its entity answers at the call's own
+/// reply address (<see cref="DeviceCallAnswers"/>).
 /// </summary>
-internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, HeldCalls held, string replyPath, CancellationToken stop) : IDisposable
+internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, HeldCalls held, DeviceCallAnswers answers, string replyPath, CancellationToken stop) : IDisposable
 {
     private readonly SemaphoreSlim _inFlight = new(GatewayProtocol.MaxCallsInFlight);
 
@@ -52,14 +53,13 @@ internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, H
         using var holding = held.Hold();
         try
         {
-            var asked = network.AskForDevice(command, stop);
-            // The answer completes on the entity's thread: move off it before encoding and sending.
-            var answer = await asked.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            // The answer goes on on the thread pool, off the entity's thread, before it is encoded and sent.
+            var answer = await answers.AskAsync(network.RegionForDevice(command), EnergyTracing.Stamp(command));
             if (answer is not Refusal refusal) return GatewayFrameWriter.Result(frame.Id!.Value, frame.Device, answer, EnergyJson.Options);
             span?.SetStatus(ActivityStatusCode.Error, refusal.Code);
             return DeviceGateway.Error(new GatewayError.Refused(frame.Id, frame.Device, refusal.Error));
         }
-        catch (TaskCanceledException) when (!stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
             span?.SetStatus(ActivityStatusCode.Error, "Timeout");
             return DeviceGateway.Error(new GatewayError.Timeout(frame.Id, frame.Device, "network"));

@@ -29,6 +29,7 @@ internal sealed class DeviceConnection : IDisposable
     private readonly RevocationList _revocations;
     private readonly DeviceDirectory _directory;
     private readonly AuthenticationDeadline _deadline;
+    private readonly DeviceCallAnswers _answers;
     private readonly DeviceCalls _calls;
     private readonly CancellationTokenSource _stop;
     private readonly GatewayConnection _connection;
@@ -50,7 +51,8 @@ internal sealed class DeviceConnection : IDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
         _connection = new GatewayConnection(network.System, network.Regions.Devices, _socket.Outgoing, CancelQuietly, Replaced);
-        _calls = new DeviceCalls(network, _socket, held, _connection.Address, _stop.Token);
+        _answers = new DeviceCallAnswers(network.System, network.Settings.DeviceCallHold, _stop.Token);
+        _calls = new DeviceCalls(network, _socket, held, _answers, _connection.Address, _stop.Token);
     }
 
     private Timestamp Now => _network.Settings.Clock.Now;
@@ -86,6 +88,7 @@ internal sealed class DeviceConnection : IDisposable
             _handshake = _handshake with { Challenges = _handshake.Challenges.Clear() };
         }
         _connection.Dispose();
+        _answers.Dispose();
         _deadline.Dispose();
         _stop.Dispose();
         _calls.Dispose();
@@ -212,7 +215,8 @@ internal sealed class DeviceConnection : IDisposable
         using var holding = _held.Hold();
         try
         {
-            var registered = await _deadline.NetworkAsync(_network.AskForDevice(new GetDevice(device), _stop.Token)) as DeviceView;
+            var lookup = new GetDevice(device);
+            var registered = await _deadline.NetworkAsync(_answers.AskAsync(_network.RegionForDevice(lookup), EnergyTracing.Stamp(lookup)).AsTask()) as DeviceView;
             if (registered is not null) _directory.Remember(registered);
             return (registered, null);
         }

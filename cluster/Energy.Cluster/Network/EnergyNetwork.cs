@@ -149,23 +149,23 @@ public sealed class EnergyNetwork(ActorSystem system, EnergyRegions regions, Ene
         }
     }
 
-    /// <summary>A device's call through the gateway, held up to <see cref="EnergySettings.DeviceCallHold"/> for the entity's answer.</summary>
-    public Task<object> AskForDevice(object command, CancellationToken token) => command switch
+    /// <summary>The region whose entity takes a device's call through the gateway.</summary>
+    public IActorRef RegionForDevice(object command) => command switch
     {
-        Energy.Lifecycles.Charging.ISessionCommand c => AskAsync(regions.Sessions, c, token, settings.DeviceCallHold),
-        IChannelCommand c => AskAsync(regions.Channels, c, token, settings.DeviceCallHold),
-        Energy.Lifecycles.Tolls.IGantryCommand c => AskAsync(regions.Gantries, c, token, settings.DeviceCallHold),
-        IDeviceCommand c => AskAsync(regions.Devices, c, token, settings.DeviceCallHold),
+        Energy.Lifecycles.Charging.ISessionCommand => regions.Sessions,
+        IChannelCommand => regions.Channels,
+        Energy.Lifecycles.Tolls.IGantryCommand => regions.Gantries,
+        IDeviceCommand => regions.Devices,
         _ => throw new InvalidOperationException($"no entity takes a device's {command.GetType().Name}"),
     };
 
     /// <summary>An ask of a region whose messages are declared above this folder (the charge point credential store), bounded the same way.</summary>
     public Task<object> AskRegionAsync(IActorRef region, object message, CancellationToken token) => AskAsync(region, message, token);
 
-    private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token, TimeSpan? hold = null)
+    private async Task<object> AskAsync(IActorRef region, object message, CancellationToken token)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(hold ?? settings.AskTimeout);
+        timeout.CancelAfter(settings.AskTimeout);
         // A traced command carries the caller's span (a request, a gateway call) to the entity, on whichever node it runs.
         return await region.Ask<object>(EnergyTracing.Stamp(message), timeout.Token);
     }
