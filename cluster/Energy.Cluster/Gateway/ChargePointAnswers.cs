@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Energy.Lifecycles.ChargePoints;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Gateway;
 
@@ -7,14 +8,14 @@ namespace Energy.Cluster.Gateway;
 /// Where a charge point's entity answers the calls of one OCPP connection: the connection asks one call at a time (OCPP-J
 /// sends a call only once the last one is answered), numbers each, and takes only the answer carrying the number it
 /// waits for, so an answer that comes after its call was given up never answers the next one. It is an actor reference
-/// of its own for the connection's lifetime (<see cref="ConnectionActorRef"/>).
+/// of its own for the connection's lifetime (<see cref="RegisteredActorRef"/>).
 /// </summary>
 /// <remarks>
 /// An ask made a temporary actor per call, and the entity keeps a reference to the last sender it answered until its
 /// next message, ten seconds later for a charger sending MeterValues: every young collection then copied one of those per
 /// connection into an older generation. The entity holds this reference instead, which lives as long as the connection.
 /// </remarks>
-public sealed class ChargePointAnswers : ConnectionActorRef
+public sealed class ChargePointAnswers : RegisteredActorRef
 {
     private readonly Timer _hold;
     private readonly CancellationTokenRegistration _served;

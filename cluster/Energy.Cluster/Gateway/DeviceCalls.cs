@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Energy.Cluster.Network;
 using Energy.Cluster.Serialization;
 using Energy.Wire;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Gateway;
 
@@ -10,9 +11,9 @@ namespace Energy.Cluster.Gateway;
 /// The calls of one gateway connection's authenticated devices, each asked of the entity that answers it and answered
 /// by id. Calls are pipelined, at most <see cref="GatewayProtocol.MaxCallsInFlight"/> at once: past it the connection's
 /// reader waits until one is answered. Each is held (<see cref="HeldCalls"/>) until its entity answers at the call's own
-/// reply address (<see cref="DeviceCallAnswers"/>).
+/// reply address (<see cref="ReplyAddresses"/>).
 /// </summary>
-internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, HeldCalls held, DeviceCallAnswers answers, string replyPath, CancellationToken stop) : IDisposable
+internal sealed class DeviceCalls(EnergyNetwork network, GatewaySocket socket, HeldCalls held, ReplyAddresses answers, string replyPath, CancellationToken stop) : IDisposable
 {
     private readonly SemaphoreSlim _inFlight = new(GatewayProtocol.MaxCallsInFlight);
 

@@ -9,6 +9,7 @@ using Energy.Cluster.Registry;
 using Energy.Lifecycles.Gateway;
 using Energy.Lifecycles.Registry;
 using Energy.Wire;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Gateway;
 
@@ -29,7 +30,7 @@ internal sealed class DeviceConnection : IDisposable
     private readonly RevocationList _revocations;
     private readonly DeviceDirectory _directory;
     private readonly AuthenticationDeadline _deadline;
-    private readonly DeviceCallAnswers _answers;
+    private readonly ReplyAddresses _answers;
     private readonly DeviceCalls _calls;
     private readonly CancellationTokenSource _stop;
     private readonly GatewayConnection _connection;
@@ -51,7 +52,7 @@ internal sealed class DeviceConnection : IDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _socket = new GatewaySocket(socket, batching, _stop);
         _connection = new GatewayConnection(network.System, network.Regions.Devices, _socket.Outgoing, CancelQuietly, Replaced);
-        _answers = new DeviceCallAnswers(network.System, network.Settings.DeviceCallHold, _stop.Token);
+        _answers = new ReplyAddresses(network.System, network.Settings.DeviceCallHold, _stop.Token);
         _calls = new DeviceCalls(network, _socket, held, _answers, _connection.Address, _stop.Token);
     }
 

@@ -3,17 +3,18 @@ using Akka.Actor;
 using Energy.Channels.Primitives;
 using Energy.Cluster.Registry;
 using Energy.Lifecycles.Registry;
+using Energy.Cluster.Kernel;
 
 namespace Energy.Cluster.Gateway;
 
 /// <summary>
-/// The cluster's side of one gateway WebSocket (<see cref="ConnectionActorRef"/>): entities anywhere in the cluster push
+/// The cluster's side of one gateway WebSocket (<see cref="RegisteredActorRef"/>): entities anywhere in the cluster push
 /// <see cref="DeviceEvent"/>s to its path, and it queues them for the socket. It keeps the twins of its authenticated
 /// devices told where they are connected (at authentication and again every <see cref="AnnounceInterval"/>), and tells them
 /// when the connection ends. A device that authenticates again on a newer connection is no longer served here: its twin
 /// tells this connection, which forgets it (and the socket closes when no device is left on it).
 /// </summary>
-public sealed class GatewayConnection : ConnectionActorRef
+public sealed class GatewayConnection : RegisteredActorRef
 {
     public static readonly TimeSpan AnnounceInterval = TimeSpan.FromSeconds(60);
 

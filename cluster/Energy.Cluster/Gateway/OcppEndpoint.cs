@@ -204,14 +204,14 @@ public static class OcppEndpoint
 }
 
 /// <summary>
-/// One charge point's live OCPP connection, as the cluster reaches it (<see cref="ConnectionActorRef"/>): writes the
+/// One charge point's live OCPP connection, as the cluster reaches it (<see cref="RegisteredActorRef"/>): writes the
 /// network's calls (OCPP-J CALL frames with a fresh unique id) on the socket, one after another in the order they came, at
 /// most <see cref="MaxPendingCalls"/> waiting. Their answers come back through the socket's reader, which takes CALLRESULTs
 /// and CALLERRORs to its calls without answering them. When the charge point connects again (its network dropped while
 /// this socket still looked open), its entity tells this one that it was replaced: it sends a close frame saying so and
 /// stops serving, so the network's calls go only to the new socket.
 /// </summary>
-public sealed class OcppConnection : ConnectionActorRef
+public sealed class OcppConnection : RegisteredActorRef
 {
     /// <summary>How long a replaced connection waits for the charge point to answer its close frame.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);

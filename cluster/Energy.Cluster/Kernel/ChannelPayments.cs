@@ -17,12 +17,15 @@ public static class ChannelPayments
     /// <summary>
     /// Hands <paramref name="voucher"/> to its channel, which verifies it against the payer's registered key and
     /// persists it before it answers. The answer comes back to the entity as a <see cref="VoucherAnswered{TFor}"/>
-    /// (never awaited): the channel's own answer, or <paramref name="unanswered"/> when it did not answer within
-    /// <paramref name="timeout"/>. The channel's span is the payment's child.
+    /// (never awaited), at a reply address of the node's (<see cref="ReplyAddresses.ForEntities"/>): the channel's own
+    /// answer, or <paramref name="unanswered"/> when it did not answer within <paramref name="timeout"/>. The channel's
+    /// span is the payment's child.
     /// </summary>
     public static void Submit<TFor>(IActorContext context, IActorRef channels, ChannelId channel, byte[] voucher, TimeSpan timeout, TFor @for, IActorRef replyTo,
-        System.Diagnostics.Activity? span, ProtocolError unanswered) =>
-        channels.Ask<object>(new SubmitVoucher(channel, voucher) { TraceParent = EnergyTracing.TraceParentOf(span) }, timeout)
-            .PipeTo(context.Self, success: answer => new VoucherAnswered<TFor>(@for, answer, replyTo, span),
-                failure: _ => new VoucherAnswered<TFor>(@for, Refusal.From(unanswered), replyTo, span));
+        System.Diagnostics.Activity? span, ProtocolError unanswered)
+    {
+        var self = context.Self;
+        ReplyAddresses.ForEntities(context.System, timeout).Ask(channels, new SubmitVoucher(channel, voucher) { TraceParent = EnergyTracing.TraceParentOf(span) },
+            (answer, _) => self.Tell(new VoucherAnswered<TFor>(@for, answer ?? Refusal.From(unanswered), replyTo, span)));
+    }
 }

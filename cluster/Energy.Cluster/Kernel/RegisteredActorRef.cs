@@ -1,12 +1,12 @@
 using Akka.Actor;
 
-namespace Energy.Cluster.Gateway;
+namespace Energy.Cluster.Kernel;
 
 /// <summary>
-/// The actor reference a live connection is, for as long as it lasts, without an actor behind it: registered under the
-/// node's temporary paths, reachable from any node as an ask's reply address is, and gone once disposed. Messages are
-/// taken on the sender's thread, so what <see cref="MinimalActorRef.TellInternal"/> does must be short and safe to run
-/// from several threads at once.
+/// An actor reference without an actor behind it (a live connection, a table of reply addresses), for as long as it lasts:
+/// registered under the node's temporary paths, reachable from any node as an ask's reply address is, and gone once
+/// disposed. Messages are taken on the sender's thread, so what <see cref="MinimalActorRef.TellInternal"/> does must be
+/// short and safe to run from several threads at once.
 /// </summary>
 /// <remarks>
 /// An actor per connection cost every connection a deployment lookup (parsing an empty configuration), a mailbox, handler
@@ -14,13 +14,13 @@ namespace Energy.Cluster.Gateway;
 /// and one when it stopped: about 10 KB allocated, most of it when fleets connect all at once. A registration costs an
 /// entry in a concurrent dictionary.
 /// </remarks>
-public abstract class ConnectionActorRef : MinimalActorRef, IDisposable
+public abstract class RegisteredActorRef : MinimalActorRef, IDisposable
 {
     private readonly IActorRefProvider _provider;
     private readonly ActorPath _path;
     private int _disposed;
 
-    protected ConnectionActorRef(ActorSystem system)
+    protected RegisteredActorRef(ActorSystem system)
     {
         _provider = ((ExtendedActorSystem)system).Provider;
         _path = _provider.TempPath();
@@ -32,10 +32,10 @@ public abstract class ConnectionActorRef : MinimalActorRef, IDisposable
 
     public override IActorRefProvider Provider => _provider;
 
-    /// <summary>The path, with this node's address, at which entities anywhere in the cluster reach this connection.</summary>
+    /// <summary>The path, with this node's address, at which entities anywhere in the cluster reach this reference.</summary>
     public string Address { get; }
 
-    /// <summary>The connection ended: what it still owes is settled (<see cref="Ended"/>), once, and its path leads nowhere after.</summary>
+    /// <summary>It ended (its connection did): what it still owes is settled (<see cref="Ended"/>), once, and its path leads nowhere after.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
@@ -45,6 +45,6 @@ public abstract class ConnectionActorRef : MinimalActorRef, IDisposable
 
     protected bool IsDisposed => Volatile.Read(ref _disposed) == 1;
 
-    /// <summary>Called once when the connection ends, after its path was let go.</summary>
+    /// <summary>Called once when it ends, after its path was let go.</summary>
     protected abstract void Ended();
 }

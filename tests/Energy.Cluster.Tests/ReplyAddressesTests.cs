@@ -1,18 +1,18 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
-using Energy.Cluster.Gateway;
+using Energy.Cluster.Kernel;
 using Xunit;
 using Xunit.Abstractions;
 
 namespace Energy.Cluster.Tests;
 
 /// <summary>
-/// A gateway connection's calls to entities, pipelined, each with a reply address of its own under the connection's path:
-/// every answer reaches its own call whatever the order, only the first answer to an address counts, a call not answered
-/// within its hold or whose connection ends ends cancelled, and an address is reachable as a reply from another node would
-/// reach it only while its call is waited for.
+/// Calls to entities, pipelined, each with a reply address of its own under one reference's path: every answer reaches its
+/// own call whatever the order, only the first answer to an address counts, a call not answered within its hold or whose
+/// caller (a connection) ends ends cancelled, an entity is told its answer or its error once, and an address is reachable
+/// as a reply from another node would reach it only while its call is waited for.
 /// </summary>
-public sealed class DeviceCallAnswersTests(ITestOutputHelper output) : TestKit(output: output)
+public sealed class ReplyAddressesTests(ITestOutputHelper output) : TestKit(output: output)
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
 
@@ -24,7 +24,7 @@ public sealed class DeviceCallAnswersTests(ITestOutputHelper output) : TestKit(o
     public async Task Pipelined_calls_each_get_the_answer_sent_to_their_own_address_whatever_the_order()
     {
         var entity = CreateTestProbe();
-        using var answers = new DeviceCallAnswers(Sys, Long, CancellationToken.None);
+        using var answers = new ReplyAddresses(Sys, Long, CancellationToken.None);
         var asked = Enumerable.Range(1, 3).Select(n => answers.AskAsync(entity, new Command(n)).AsTask()).ToArray();
         var senders = Enumerable.Range(1, 3).Select(n =>
         {
@@ -51,7 +51,7 @@ public sealed class DeviceCallAnswersTests(ITestOutputHelper output) : TestKit(o
     public async Task A_call_not_answered_within_its_hold_ends_cancelled_and_its_late_answer_answers_nothing()
     {
         var entity = CreateTestProbe();
-        using var answers = new DeviceCallAnswers(Sys, TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        using var answers = new ReplyAddresses(Sys, TimeSpan.FromMilliseconds(100), CancellationToken.None);
         var first = answers.AskAsync(entity, new Command(1)).AsTask();
         entity.ExpectMsg<Command>();
         var late = entity.LastSender;
@@ -72,13 +72,13 @@ public sealed class DeviceCallAnswersTests(ITestOutputHelper output) : TestKit(o
     {
         var entity = CreateTestProbe();
         using var served = new CancellationTokenSource();
-        using var answers = new DeviceCallAnswers(Sys, Long, served.Token);
+        using var answers = new ReplyAddresses(Sys, Long, served.Token);
         var asked = new[] { answers.AskAsync(entity, new Command(1)).AsTask(), answers.AskAsync(entity, new Command(2)).AsTask() };
         entity.ExpectMsg<Command>();
         entity.ExpectMsg<Command>();
         await served.CancelAsync();
         foreach (var call in asked)
-            Assert.Contains("connection ended", (await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call)).Message);
+            Assert.Contains("caller ended", (await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call)).Message);
         Assert.ThrowsAny<OperationCanceledException>(() => { _ = answers.AskAsync(entity, new Command(3)).AsTask(); });
         entity.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
@@ -87,7 +87,7 @@ public sealed class DeviceCallAnswersTests(ITestOutputHelper output) : TestKit(o
     public async Task A_failure_sent_to_a_call_s_address_ends_that_call_with_its_cause()
     {
         var entity = CreateTestProbe();
-        using var answers = new DeviceCallAnswers(Sys, Long, CancellationToken.None);
+        using var answers = new ReplyAddresses(Sys, Long, CancellationToken.None);
         var asked = answers.AskAsync(entity, new Command(1)).AsTask();
         entity.ExpectMsg<Command>();
         entity.LastSender.Tell(new Status.Failure(new InvalidOperationException("the region is shutting down")));
@@ -95,11 +95,36 @@ public sealed class DeviceCallAnswersTests(ITestOutputHelper output) : TestKit(o
     }
 
     [Fact]
+    public void An_entity_s_call_tells_it_the_answer_once_or_the_error_once_its_hold_runs_out()
+    {
+        var entity = CreateTestProbe();
+        var caller = CreateTestProbe();
+        var replies = ReplyAddresses.ForEntities(Sys, TimeSpan.FromMilliseconds(300));
+        Assert.Same(replies, ReplyAddresses.ForEntities(Sys, TimeSpan.FromMilliseconds(300)));
+        Assert.NotSame(replies, ReplyAddresses.ForEntities(Sys, TimeSpan.FromSeconds(20)));
+
+        replies.Ask(entity, new Command(1), (answer, error) => caller.Ref.Tell((answer, error?.Message)));
+        entity.ExpectMsg<Command>();
+        entity.LastSender.Tell(new Reply(1));
+        entity.LastSender.Tell(new Reply(2));
+        Assert.Equal((new Reply(1), (string?)null), caller.ExpectMsg<(object?, string?)>());
+
+        replies.Ask(entity, new Command(2), (answer, error) => caller.Ref.Tell((answer, error?.Message)));
+        entity.ExpectMsg<Command>();
+        var (late, message) = caller.ExpectMsg<(object?, string?)>();
+        Assert.Null(late);
+        Assert.Contains("did not answer in time", message);
+        entity.LastSender.Tell(new Reply(3));
+        caller.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(0, replies.Waiting);
+    }
+
+    [Fact]
     public async Task An_address_is_reached_by_its_path_only_while_its_call_is_waited_for()
     {
         var entity = CreateTestProbe();
         var provider = ((ExtendedActorSystem)Sys).Provider;
-        var answers = new DeviceCallAnswers(Sys, Long, CancellationToken.None);
+        var answers = new ReplyAddresses(Sys, Long, CancellationToken.None);
         var asked = answers.AskAsync(entity, new Command(1)).AsTask();
         entity.ExpectMsg<Command>();
         var path = entity.LastSender.Path.ToSerializationFormatWithAddress(provider.DefaultAddress);
