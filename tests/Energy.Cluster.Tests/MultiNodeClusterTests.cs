@@ -64,6 +64,43 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
     }
 
     [Fact]
+    public async Task An_answer_from_another_node_reaches_its_call_s_reply_address_and_only_that_call()
+    {
+        var second = ActorSystem.Create("energy", EnergyConfig.Build(Node));
+        try
+        {
+            Akka.Cluster.Cluster.Get(second).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+            AwaitCondition(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2,
+                TimeSpan.FromSeconds(30));
+            // An entity on the second node, as this node reaches it.
+            var entity = CreateTestProbe(second);
+            var remote = ((ExtendedActorSystem)Sys).Provider.ResolveActorRef(
+                entity.Ref.Path.ToSerializationFormatWithAddress(Akka.Cluster.Cluster.Get(second).SelfAddress));
+            using var replies = new Energy.Cluster.Kernel.ReplyAddresses(Sys, TimeSpan.FromSeconds(20));
+            Refusal Named(string what) => Refusal.From(new Energy.Channels.NotAnsweredInTime(what));
+
+            var first = replies.AskAsync(remote, Named("first")).AsTask();
+            var later = replies.AskAsync(remote, Named("second")).AsTask();
+            entity.ExpectMsg<Refusal>(TimeSpan.FromSeconds(10));
+            var firstAddress = entity.LastSender;
+            entity.ExpectMsg<Refusal>(TimeSpan.FromSeconds(10));
+            var secondAddress = entity.LastSender;
+            Assert.False(firstAddress.Path.Address.HasLocalScope);
+
+            secondAddress.Tell(Named("answer to second"));
+            Assert.Equal(Named("answer to second"), await later.WaitAsync(TimeSpan.FromSeconds(10)));
+            // Replayed from the other node, an answer to an ended call reaches no call.
+            secondAddress.Tell(Named("replayed"));
+            firstAddress.Tell(Named("answer to first"));
+            Assert.Equal(Named("answer to first"), await first.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    [Fact]
     public async Task Two_nodes_form_one_cluster_and_a_channel_settles_through_either_node()
     {
         var second = ActorSystem.Create("energy", EnergyConfig.Build(Node));
