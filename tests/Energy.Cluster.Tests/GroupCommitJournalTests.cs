@@ -268,6 +268,32 @@ public abstract class GroupCommitJournalTests(NodeOptions node, ITestOutputHelpe
     }
 
     [Fact]
+    public void A_request_is_answered_event_by_event_in_its_order_with_each_event_s_sender_and_then_as_a_whole_once_durable()
+    {
+        // A request as an entity sends it: two atomic writes, each event with the sender of the command that persisted it.
+        var id = "protocol-" + Guid.NewGuid().ToString("N");
+        var (entity, first, second) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        var writer = Guid.NewGuid().ToString("N");
+        IPersistentRepresentation Event(long n, IActorRef sender) => new Persistent((int)n, n, id, string.Empty, false, sender, writer);
+        var journal = Persistence.Instance.Apply(Sys).JournalFor(null);
+        journal.Tell(new WriteMessages(
+            [new AtomicWrite(Event(1, first.Ref)), new AtomicWrite(Event(2, second.Ref))],
+            entity.Ref, 7));
+
+        var one = entity.ExpectMsg<WriteMessageSuccess>();
+        Assert.Equal((1L, 1, 7), (one.Persistent.SequenceNr, (int)one.Persistent.Payload, one.ActorInstanceId));
+        Assert.Equal(first.Ref, entity.LastSender);
+        Assert.Equal(2L, entity.ExpectMsg<WriteMessageSuccess>().Persistent.SequenceNr);
+        Assert.Equal(second.Ref, entity.LastSender);
+        entity.ExpectMsg<WriteMessagesSuccessful>();
+
+        // Answered means durable: a new incarnation recovers both events.
+        var again = Sys.ActorOf(Props.Create(() => new Writer(id)));
+        again.Tell(Writer.Report.Instance);
+        Assert.Equal("1,2", ExpectMsg<Recovered>().Events);
+    }
+
+    [Fact]
     public void A_second_incarnation_writing_over_the_first_is_refused_and_recovery_replays_only_the_first_writer()
     {
         // Two incarnations of one entity at once, as while a shard moves between nodes: both start from the same history.

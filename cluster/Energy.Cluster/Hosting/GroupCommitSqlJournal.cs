@@ -20,15 +20,25 @@ namespace Energy.Cluster.Hosting;
 /// On SQLite it inserts the rows itself (<see cref="SqliteJournalWriter"/>) and runs the write-ahead log's checkpoints
 /// (see <see cref="SqliteCheckpointer"/>), so that no commit pays for one.
 /// </summary>
+/// <remarks>
+/// The journal takes the entities' write requests itself rather than through the plugin's base, which wraps every request
+/// in a circuit breaker's call (a cancellation source with its timer, a wait, a task and its continuation) and sends
+/// every answer through an actor of its own that puts answers back in order: about a kilobyte and an extra hop for each
+/// write of one event. Here a gathered batch has one timeout, batches are answered in the order they were written, and
+/// an entity hears that its request was written only after the answers to each of its events, so the request it sends
+/// next cannot be answered before them.
+/// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "An actor releases what it owns in PostStop.")]
 public sealed class GroupCommitSqlJournal : SqlWriteJournal
 {
     private readonly TimeSpan _window;
     private readonly int _maxWrites;
     private readonly int _busyBacklog;
-    private List<Gathered> _gathered = [];
-    private int _gatheredWrites;
+    private readonly TimeSpan _writeTimeout;
+    private Batch? _gathering;
     private bool _flushScheduled;
+    // Batches written and not answered yet, in the order they were written: each is answered once it and every batch before it ended.
+    private readonly Queue<Batch> _written = new();
     private readonly Dictionary<string, Task> _writing = new(StringComparer.Ordinal);
     private readonly SqliteCheckpointer? _checkpointer;
     private readonly RecoveryReads _reads;
@@ -41,6 +51,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         _maxWrites = Math.Max(1, journalConfig.GetInt("group-commit-max-writes", 500));
         // 0: every write waits the window for others (or until group-commit-max-writes are gathered).
         _busyBacklog = Math.Max(0, journalConfig.GetInt("group-commit-busy-backlog", 16));
+        _writeTimeout = journalConfig.GetTimeSpan("circuit-breaker.call-timeout", TimeSpan.FromSeconds(10), allowInfinite: false);
         _reads = new RecoveryReads(RecoveryDatabase.ForJournal(journalConfig), Context.System.Serialization);
         if (journalConfig.GetString("provider-name", "").StartsWith("SQLite", StringComparison.OrdinalIgnoreCase))
             _checkpointer = new SqliteCheckpointer(journalConfig.GetString("connection-string"),
@@ -55,13 +66,31 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         base.PostStop();
     }
 
-    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    protected override bool AroundReceive(Receive receive, object message)
     {
-        var gathered = new Gathered(messages.ToArray());
-        _gathered.Add(gathered);
-        _gatheredWrites += gathered.Writes.Length;
-        foreach (var write in gathered.Writes) _writing[write.PersistenceId] = gathered.Done.Task;
-        if (_gatheredWrites >= _maxWrites) Flush();
+        if (message is not WriteMessages request) return base.AroundReceive(receive, message);
+        Gather(request);
+        return true;
+    }
+
+    /// <summary>Adds an entity's request to the batch being gathered, and has the batch written now, or once the window passed.</summary>
+    private void Gather(WriteMessages request)
+    {
+        var batch = _gathering ??= new Batch();
+        Gathered gathered;
+        try
+        {
+            // The events as stored: without their senders, through any event adapters.
+            gathered = new Gathered(request, [.. PreparePersistentBatch(request.Messages)]);
+        }
+        catch (Exception e)
+        {
+            gathered = new Gathered(request, []) { Rejected = e };
+        }
+        batch.Gathered.Add(gathered);
+        batch.Writes += gathered.Writes.Length;
+        foreach (var write in gathered.Writes) _writing[write.PersistenceId] = batch.Done.Task;
+        if (batch.Writes >= _maxWrites) Flush();
         else if (!_flushScheduled)
         {
             _flushScheduled = true;
@@ -73,7 +102,6 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                 _ = Task.Delay(_window, CancellationToken.None).ContinueWith(_ => self.Tell(FlushGathered.Instance), TaskScheduler.Default);
             else self.Tell(FlushGathered.Instance);
         }
-        return gathered.Done.Task;
     }
 
     protected override bool ReceivePluginInternal(object message)
@@ -92,20 +120,8 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                 _reads.ReadEnded();
                 _reads.Flush(Self, RecoveryReadEnded.Instance);
                 return true;
-            case GatheredWritten written:
-                foreach (var gathered in written.Batch)
-                {
-                    foreach (var write in gathered.Writes)
-                    {
-                        if (_writing.TryGetValue(write.PersistenceId, out var task) && task == gathered.Done.Task) _writing.Remove(write.PersistenceId);
-                    }
-                }
-                // A failed batch's writes go again one after another: the plugin gathers what is queued at once into one
-                // transaction of its own, where the refused write would fail the others again.
-                if (written.Alone is { } rest && rest.Next < rest.Batch.Count) WriteNextAlone(rest);
-                return true;
-            case WriteAlone alone:
-                WriteNextAlone(alone);
+            case Written written:
+                Ended(written);
                 return true;
             default:
                 return base.ReceivePluginInternal(message);
@@ -135,25 +151,22 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
 
     private void Flush()
     {
-        if (_gathered.Count == 0) return;
-        var batch = _gathered;
-        _gathered = [];
-        _gatheredWrites = 0;
-        Write(batch, retryAlone: batch.Count > 1, alone: null);
+        if (_gathering is not { } batch) return;
+        _gathering = null;
+        _written.Enqueue(batch);
+        var writes = batch.Gathered.Where(g => g.Writes.Length > 0).ToList();
+        if (writes.Count == 0) Self.Tell(new Written(batch, null, Outcome.Of(Task.FromResult<IImmutableList<Exception>>(null!))));
+        else Write(batch, writes, alone: null);
     }
 
-    private void WriteNextAlone(WriteAlone alone) => Write([alone.Batch[alone.Next]], retryAlone: false, alone with { Next = alone.Next + 1 });
-
     /// <summary>
-    /// Writes <paramref name="batch"/> in one transaction and answers each of its writes. When it fails and
-    /// <paramref name="retryAlone"/> is set, nobody is answered yet: the batch's writes are written again each alone, one
-    /// after another (<see cref="WriteAlone"/>), so that one write the database refuses (a sequence number already stored)
-    /// fails alone, not every entity's whose write happened to be gathered with it. The failed transaction wrote none of
-    /// them. <paramref name="alone"/> is the rest of such a batch, written once this write has ended.
+    /// Writes <paramref name="writes"/> of <paramref name="batch"/> in one transaction, bounded by the write timeout; the
+    /// journal hears how it ended (<see cref="Written"/>). <paramref name="alone"/> is the one request written alone after the
+    /// batch's transaction failed, if this is that write.
     /// </summary>
-    private void Write(List<Gathered> batch, bool retryAlone, WriteAlone? alone)
+    private void Write(Batch batch, List<Gathered> writes, Gathered? alone)
     {
-        var all = batch.Count == 1 ? batch[0].Writes : Together(batch);
+        var all = writes.Count == 1 ? writes[0].Writes : Together(writes);
         var started = Stopwatch.GetTimestamp();
         var events = 0;
         foreach (var write in all) events += write.Size;
@@ -170,6 +183,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
             written = _writer is not null && SqliteJournalWriter.Writes(all)
                 ? _writer.WriteAsync(all)
                 : base.WriteMessagesAsync(all, CancellationToken.None);
+            written = written.WaitAsync(_writeTimeout);
         }
         catch (Exception e)
         {
@@ -184,21 +198,84 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         {
             EnergyMetrics.JournalWriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             EnergyTracing.End(span, t.IsFaulted ? t.Exception!.InnerException?.GetType().Name : t.IsCanceled ? "canceled" : null);
-            if (t.IsFaulted && retryAlone)
-            {
-                self.Tell(new WriteAlone(batch, 0));
-                return;
-            }
+            self.Tell(new Written(batch, alone, Outcome.Of(t)));
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// A write of a batch ended. A failed transaction of several requests answers none of them yet: they are written again
+    /// each alone, one after another, so that one write the database refuses (a sequence number already stored) fails
+    /// alone, not every entity's whose write happened to be gathered with it; the failed transaction wrote none of them. A
+    /// write that ran out of time is not written again. Then every batch that has ended, in the order written, is answered.
+    /// </summary>
+    private void Ended(Written written)
+    {
+        var batch = written.Batch;
+        var writes = batch.Gathered.Where(g => g.Writes.Length > 0).ToList();
+        if (written.Alone is { } alone)
+        {
+            alone.Outcome = written.Outcome;
+            var next = writes.IndexOf(alone) + 1;
+            if (next < writes.Count) { Write(batch, [writes[next]], writes[next]); return; }
+        }
+        else if (written.Outcome.Failed is { } failed && writes.Count > 1 && failed is not TimeoutException)
+        {
+            Write(batch, [writes[0]], writes[0]);
+            return;
+        }
+        else
+        {
             var offset = 0;
-            foreach (var gathered in batch)
+            foreach (var gathered in writes)
             {
-                if (t.IsFaulted) gathered.Done.TrySetException(t.Exception!.InnerExceptions);
-                else if (t.IsCanceled) gathered.Done.TrySetCanceled();
-                else gathered.Done.TrySetResult(t.Result is null ? null! : t.Result.Skip(offset).Take(gathered.Writes.Length).ToImmutableList());
+                gathered.Outcome = written.Outcome.Slice(offset, gathered.Writes.Length);
                 offset += gathered.Writes.Length;
             }
-            self.Tell(new GatheredWritten(batch, alone));
-        }, TaskScheduler.Default);
+        }
+        batch.Ended = true;
+        while (_written.TryPeek(out var head) && head.Ended)
+        {
+            _written.Dequeue();
+            foreach (var gathered in head.Gathered) Answer(gathered);
+            foreach (var gathered in head.Gathered)
+            {
+                foreach (var write in gathered.Writes)
+                {
+                    if (_writing.TryGetValue(write.PersistenceId, out var task) && task == head.Done.Task) _writing.Remove(write.PersistenceId);
+                }
+            }
+            head.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Answers an entity's request as the persistence protocol expects: each event written, refused or failed, in the order
+    /// sent (with its own sender), a deferred handler's message looped back, and then the request as a whole.
+    /// </summary>
+    private void Answer(Gathered gathered)
+    {
+        var request = gathered.Request;
+        var (actor, instance) = (request.PersistentActor, request.ActorInstanceId);
+        var failed = gathered.Outcome.Failed;
+        var atomicWrites = 0;
+        foreach (var envelope in request.Messages)
+        {
+            if (envelope is not AtomicWrite atomic)
+            {
+                actor.Tell(new LoopMessageSuccess(envelope.Payload, instance), envelope.Sender);
+                continue;
+            }
+            var rejected = gathered.Rejected ?? gathered.Outcome.RejectedAt(atomicWrites);
+            atomicWrites++;
+            foreach (var persistent in (IEnumerable<IPersistentRepresentation>)atomic.Payload)
+            {
+                object answer = failed is not null ? new WriteMessageFailure(persistent, failed, instance)
+                    : rejected is not null ? new WriteMessageRejected(persistent, rejected, instance)
+                    : new WriteMessageSuccess(persistent, instance);
+                actor.Tell(answer, persistent.Sender);
+            }
+        }
+        actor.Tell(failed is null ? WriteMessagesSuccessful.Instance : new WriteMessagesFailed(failed, atomicWrites), Self);
     }
 
     private static AtomicWrite[] Together(List<Gathered> batch)
@@ -215,16 +292,48 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         return all;
     }
 
-    private sealed record Gathered(AtomicWrite[] Writes)
+    /// <summary>The requests gathered into one transaction, and what recoveries of their entities wait for.</summary>
+    private sealed class Batch
     {
-        public TaskCompletionSource<IImmutableList<Exception>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public List<Gathered> Gathered { get; } = [];
+
+        public int Writes { get; set; }
+
+        public bool Ended { get; set; }
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>A flushed batch's writes ended, all of them: the journal forgets those still marked as its own.</summary>
-    private sealed record GatheredWritten(List<Gathered> Batch, WriteAlone? Alone);
+    /// <summary>One entity's request, its events as stored, and how their write ended.</summary>
+    private sealed class Gathered(WriteMessages request, AtomicWrite[] writes)
+    {
+        public WriteMessages Request { get; } = request;
 
-    /// <summary>The writes of a batch whose transaction failed, written again each alone from <see cref="Next"/> on.</summary>
-    private sealed record WriteAlone(List<Gathered> Batch, int Next);
+        public AtomicWrite[] Writes { get; } = writes;
+
+        /// <summary>Why every event of the request was refused before it was written (its events could not be prepared).</summary>
+        public Exception? Rejected { get; init; }
+
+        public Outcome Outcome { get; set; } = Outcome.Success;
+    }
+
+    /// <summary>How a write ended: failed as a whole, or with the writes the database refused (null: none).</summary>
+    private readonly record struct Outcome(Exception? Failed, IImmutableList<Exception>? Refused, int Offset)
+    {
+        public static readonly Outcome Success = new(null, null, 0);
+
+        public static Outcome Of(Task<IImmutableList<Exception>> written) =>
+            written.IsFaulted ? new(written.Exception!.InnerExceptions.Count == 1 ? written.Exception.InnerException : written.Exception, null, 0)
+            : written.IsCanceled ? new(new OperationCanceledException("the journal's write was canceled"), null, 0)
+            : new(null, written.Result, 0);
+
+        public Outcome Slice(int offset, int count) => Refused is null || Failed is not null ? this : this with { Offset = Offset + offset };
+
+        public Exception? RejectedAt(int atomicWrite) => Refused is null ? null : Refused[Offset + atomicWrite];
+    }
+
+    /// <summary>A write of a batch ended (the whole batch's, or that of <see cref="Alone"/>, written alone after the batch's failed).</summary>
+    private sealed record Written(Batch Batch, Gathered? Alone, Outcome Outcome);
 
     private sealed record FlushGathered
     {
