@@ -35,8 +35,8 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
         }
     }
 
-    [Fact]
-    public async Task What_one_node_publishes_reaches_a_subscriber_on_the_other()
+    /// <summary>Runs <paramref name="body"/> with a second node joined to this node's cluster and up, then stops that node.</summary>
+    private async Task WithSecondNodeAsync(Func<ActorSystem, Task> body)
     {
         var second = ActorSystem.Create("energy", EnergyConfig.Build(Node));
         try
@@ -44,6 +44,19 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
             Akka.Cluster.Cluster.Get(second).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
             AwaitCondition(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2,
                 TimeSpan.FromSeconds(30));
+            await body(second);
+        }
+        finally
+        {
+            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    [Fact]
+    public async Task What_one_node_publishes_reaches_a_subscriber_on_the_other()
+    {
+        await WithSecondNodeAsync(async second =>
+        {
             // The subscriber's node starts its mediator first; the publisher's mediator gossips to it.
             var subscriber = CreateTestProbe(second);
             DistributedPubSub.Get(second).Mediator.Tell(new Subscribe("energy-test-topic", subscriber.Ref), subscriber.Ref);
@@ -56,22 +69,14 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
                 mediator.Tell(new Publish("energy-test-topic", sent));
                 Assert.Equal(sent, subscriber.ExpectMsg<Refusal>(TimeSpan.FromMilliseconds(500)));
             }, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
-        }
-        finally
-        {
-            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
-        }
+        });
     }
 
     [Fact]
     public async Task An_answer_from_another_node_reaches_its_call_s_reply_address_and_only_that_call()
     {
-        var second = ActorSystem.Create("energy", EnergyConfig.Build(Node));
-        try
+        await WithSecondNodeAsync(async second =>
         {
-            Akka.Cluster.Cluster.Get(second).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
-            AwaitCondition(() => Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2,
-                TimeSpan.FromSeconds(30));
             // An entity on the second node, as this node reaches it.
             var entity = CreateTestProbe(second);
             var remote = ((ExtendedActorSystem)Sys).Provider.ResolveActorRef(
@@ -93,11 +98,7 @@ public class MultiNodeClusterTests(ITestOutputHelper output) : ClusterTestKit(Te
             secondAddress.Tell(Named("replayed"));
             firstAddress.Tell(Named("answer to first"));
             Assert.Equal(Named("answer to first"), await first.WaitAsync(TimeSpan.FromSeconds(10)));
-        }
-        finally
-        {
-            await second.Terminate().WaitAsync(TimeSpan.FromSeconds(20));
-        }
+        });
     }
 
     [Fact]
