@@ -155,7 +155,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         _gathering = null;
         _written.Enqueue(batch);
         var writes = batch.Gathered.Where(g => g.Writes.Length > 0).ToList();
-        if (writes.Count == 0) Self.Tell(new Written(batch, null, Outcome.Of(Task.FromResult<IImmutableList<Exception>>(null!))));
+        if (writes.Count == 0) Self.Tell(new Written(batch, null, Outcome.Success, null));
         else Write(batch, writes, alone: null);
     }
 
@@ -177,12 +177,14 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         var previous = System.Diagnostics.Activity.Current;
         if (span is not null) System.Diagnostics.Activity.Current = span;
         Task<IImmutableList<Exception>> written;
+        Task? unbounded = null;
         try
         {
             // The gathered writes outlive any one caller's cancellation: each is answered when the transaction ends.
             written = _writer is not null && SqliteJournalWriter.Writes(all)
                 ? _writer.WriteAsync(all)
                 : base.WriteMessagesAsync(all, CancellationToken.None);
+            unbounded = written;
             written = written.WaitAsync(_writeTimeout);
         }
         catch (Exception e)
@@ -198,7 +200,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
         {
             EnergyMetrics.JournalWriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
             EnergyTracing.End(span, t.IsFaulted ? t.Exception!.InnerException?.GetType().Name : t.IsCanceled ? "canceled" : null);
-            self.Tell(new Written(batch, alone, Outcome.Of(t)));
+            self.Tell(new Written(batch, alone, Outcome.Of(t), unbounded));
         }, TaskScheduler.Default);
     }
 
@@ -211,6 +213,8 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     private void Ended(Written written)
     {
         var batch = written.Batch;
+        // A write that ran out of time may still be committing: its entities' recoveries wait for it to end (below).
+        if (written.Outcome.Failed is TimeoutException && written.Unbounded is { IsCompleted: false } unfinished) batch.Unfinished = unfinished;
         var writes = batch.Gathered.Where(g => g.Writes.Length > 0).ToList();
         if (written.Alone is { } alone)
         {
@@ -241,10 +245,11 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
             {
                 foreach (var write in gathered.Writes)
                 {
-                    if (_writing.TryGetValue(write.PersistenceId, out var task) && task == head.Done.Task) _writing.Remove(write.PersistenceId);
+                    if (head.Unfinished is null && _writing.TryGetValue(write.PersistenceId, out var task) && task == head.Done.Task) _writing.Remove(write.PersistenceId);
                 }
             }
-            head.Done.TrySetResult();
+            if (head.Unfinished is { } ending) ending.ContinueWith(static (_, done) => ((TaskCompletionSource)done!).TrySetResult(), head.Done, TaskScheduler.Default);
+            else head.Done.TrySetResult();
         }
     }
 
@@ -301,6 +306,9 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
 
         public bool Ended { get; set; }
 
+        /// <summary>A write of the batch that ran out of time and has not ended: what its entities' recoveries still wait for.</summary>
+        public Task? Unfinished { get; set; }
+
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -333,7 +341,7 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
     }
 
     /// <summary>A write of a batch ended (the whole batch's, or that of <see cref="Alone"/>, written alone after the batch's failed).</summary>
-    private sealed record Written(Batch Batch, Gathered? Alone, Outcome Outcome);
+    private sealed record Written(Batch Batch, Gathered? Alone, Outcome Outcome, Task? Unbounded);
 
     private sealed record FlushGathered
     {
