@@ -125,10 +125,12 @@ public sealed class TracingTests
         Assert.Equal(200, (await api.PostSignedAsync($"/api/channels/{channel}/vouchers", Signed<Voucher>.Sign(
             new Voucher(Network, channel, 1, new Money(100, Currency.Eur), new Money(100, Currency.Eur), PaymentPurpose.None), vehicleKey).ToArray())).Status);
 
-        // The exporter sends its batch every 5 s: wait for the voucher's span, at most 30 s.
+        // The exporter sends its batch every 5 s, and the request's span ends after the voucher's, so it may come in a later
+        // batch: wait for the voucher's span and a span it names as its parent, at most 30 s.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         OtlpCollector.ExportedSpan? voucher = null;
-        while (DateTime.UtcNow < deadline && (voucher = collector.Spans.FirstOrDefault(s => s.Name == "channel.voucher")) is null)
+        while (DateTime.UtcNow < deadline && ((voucher = collector.Spans.FirstOrDefault(s => s.Name == "channel.voucher")) is null
+            || !collector.Spans.Any(s => s.SpanId == voucher.ParentSpanId)))
             await Task.Delay(200); // poll interval of a bounded wait for the node's exporter
         Assert.NotNull(voucher);
         var request = Assert.Single(collector.Spans, s => s.SpanId == voucher.ParentSpanId);
