@@ -164,7 +164,7 @@ public sealed class GroupCommitJournalOnSqlite : GroupCommitJournalTests
     }
 
     /// <summary>A transaction on <paramref name="blocker"/> that holds the database's write lock until it ends.</summary>
-    private static async Task<Microsoft.Data.Sqlite.SqliteTransaction> WriteLockHeldAsync(Microsoft.Data.Sqlite.SqliteConnection blocker)
+    internal static async Task<Microsoft.Data.Sqlite.SqliteTransaction> WriteLockHeldAsync(Microsoft.Data.Sqlite.SqliteConnection blocker)
     {
         await blocker.OpenAsync();
         var held = (Microsoft.Data.Sqlite.SqliteTransaction)await blocker.BeginTransactionAsync();
@@ -410,5 +410,60 @@ public abstract class GatheredWriteIsolationTests(NodeOptions node, ITestOutputH
         var clash = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer($"clash-{run}")));
         clash.Tell(GroupCommitJournalTests.Writer.Report.Instance);
         Assert.Equal("1", ExpectMsg<GroupCommitJournalTests.Recovered>().Events);
+    }
+}
+
+/// <summary>
+/// A gathered write that outlasts the journal's timeout (1 s here) while another connection holds SQLite's write lock:
+/// its entity is told the write failed, yet the transaction is still queued and commits once the lock is released. No
+/// incarnation of the entity may read its history before that: it would miss the late events and write over them.
+/// </summary>
+public sealed class LateWriteOnSqlite(ITestOutputHelper output) : LateWriteTests(TestStores.Sqlite(), output);
+
+public abstract class LateWriteTests(NodeOptions node, ITestOutputHelper output)
+    : TestKit(Akka.Actor.Setup.ActorSystemSetup.Create([BootstrapSetup.Create().WithConfig(
+            ConfigurationFactory.ParseString("""
+                akka.persistence.journal.sql.circuit-breaker.call-timeout = 1s
+                akka.loglevel = WARNING
+                akka.test.single-expect-default = 20s
+                """).WithFallback(EnergyConfig.Build(node))),
+        .. EnergyConfig.Setups(node)]), "energy", output)
+{
+    [Fact]
+    public async Task A_write_that_ran_out_of_time_holds_back_its_entity_s_recovery_until_it_ends_and_the_recovery_replays_it()
+    {
+        // The journal's tables exist once one entity has written.
+        var starter = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer("late-start-" + Guid.NewGuid().ToString("N"))));
+        starter.Tell(1);
+        ExpectMsg<GroupCommitJournalTests.Written>();
+
+        var id = "late-" + Guid.NewGuid().ToString("N");
+        var entity = CreateTestProbe();
+        var writer = Guid.NewGuid().ToString("N");
+        IPersistentRepresentation Event(long n) => new Persistent((int)n, n, id, string.Empty, false, entity.Ref, writer);
+        var journal = Persistence.Instance.Apply(Sys).JournalFor(null);
+        await using var blocker = new Microsoft.Data.Sqlite.SqliteConnection(Sys.Settings.Config.GetString("akka.persistence.journal.sql.connection-string"));
+        await using var held = await GroupCommitJournalOnSqlite.WriteLockHeldAsync(blocker);
+
+        journal.Tell(new WriteMessages([new AtomicWrite(Event(1)), new AtomicWrite(Event(2))], entity.Ref, 1));
+        Assert.IsType<TimeoutException>(entity.ExpectMsg<WriteMessageFailure>().Cause);
+        entity.ExpectMsg<WriteMessageFailure>();
+        entity.ExpectMsg<WriteMessagesFailed>();
+
+        // A new incarnation asks for its history while the timed-out write still waits for the lock. Its read waits for that
+        // write, past the read's own timeout: the recovery fails and the incarnation stops, having read nothing (an empty
+        // history read now would be answered with a Recovered of no events before the Terminated).
+        var early = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer(id)));
+        Watch(early);
+        early.Tell(GroupCommitJournalTests.Writer.Report.Instance);
+        ExpectTerminated(early);
+
+        // The lock goes and the late write commits: the next incarnation replays both its events and writes after them.
+        await held.RollbackAsync();
+        var again = Sys.ActorOf(Props.Create(() => new GroupCommitJournalTests.Writer(id)));
+        again.Tell(GroupCommitJournalTests.Writer.Report.Instance);
+        Assert.Equal("1,2", ExpectMsg<GroupCommitJournalTests.Recovered>().Events);
+        again.Tell(3);
+        Assert.Equal(new GroupCommitJournalTests.Written(id, 3), ExpectMsg<GroupCommitJournalTests.Written>());
     }
 }
