@@ -46,10 +46,9 @@ public sealed class NodeProcessHost : IAsyncDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "energy-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        // Below the ephemeral range: restarted over the same port while tens of thousands of connections come and go,
+        // the node would otherwise find its port taken as some connection's local port.
+        var port = Energy.Tests.NodeProcess.FreePort();
         var url = new Uri($"http://127.0.0.1:{port}");
         var process = await LaunchAsync(url, directory, settings, progress);
         return new NodeProcessHost(process, directory, url, settings, progress);
@@ -65,8 +64,9 @@ public sealed class NodeProcessHost : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var killed = await StopAsync(stopGrace);
         var stopped = clock.Elapsed;
-        _process.Dispose();
+        var stoppedProcess = _process;
         _process = await LaunchAsync(Url, _directory, _settings, _progress);
+        stoppedProcess.Dispose();
         return (stopped, killed);
     }
 

@@ -29,10 +29,7 @@ public sealed class BareOcppServer : IAsyncDisposable
             progress.Report($"installing the baseline server's packages (npm ci in {folder})");
             await RunAsync("npm", folder, "ci", "--no-audit", "--no-fund", "--loglevel=error");
         }
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = Energy.Tests.NodeProcess.FreePort();
         var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
         start.ArgumentList.Add("server.mjs");
         start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
