@@ -117,6 +117,63 @@ public sealed class MessageBufferTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receiving);
     }
 
+    [Fact]
+    public async Task Messages_that_come_while_one_is_handled_leave_it_untouched_and_are_read_whole_in_order_after_it()
+    {
+        var buffer = new MessageBuffer(Bound, Small);
+        var first = Bytes(50, seed: 70);
+        await SendAsync(first);
+        Assert.Equal(WebSocketMessageType.Text, await buffer.ReceiveAsync(_server, CancellationToken.None));
+        var following = new[] { Bytes(Bound, seed: 71), Bytes(3, seed: 72), Bytes(Small, seed: 73) };
+        await SendAsync(following[0], fragments: 5);
+        await SendAsync(following[1]);
+        await SendAsync(following[2], fragments: 2);
+        await UntilAsync(() => buffer.NextHasCome);
+        Assert.Equal(first, buffer.Content.ToArray());
+        foreach (var sent in following)
+        {
+            Assert.Equal(WebSocketMessageType.Text, await buffer.ReceiveAsync(_server, CancellationToken.None));
+            Assert.False(buffer.TooLarge);
+            Assert.Equal(sent, buffer.Content.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task An_empty_message_and_a_close_that_come_while_one_is_handled_are_read_as_such()
+    {
+        var buffer = new MessageBuffer(Bound, Small);
+        await SendAsync(Bytes(30, seed: 80));
+        await buffer.ReceiveAsync(_server, CancellationToken.None);
+        await _client.SendAsync(Memory<byte>.Empty, WebSocketMessageType.Text, true, CancellationToken.None);
+        await _client.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        await UntilAsync(() => buffer.NextHasCome);
+        Assert.Equal(WebSocketMessageType.Text, await buffer.ReceiveAsync(_server, CancellationToken.None));
+        Assert.Equal(0, buffer.Length);
+        Assert.Equal(WebSocketMessageType.Close, await buffer.ReceiveAsync(_server, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_connection_cut_while_a_message_is_handled_ends_the_next_receive_in_an_error_not_a_message()
+    {
+        var buffer = new MessageBuffer(Bound, Small);
+        await SendAsync(Bytes(30, seed: 90));
+        await buffer.ReceiveAsync(_server, CancellationToken.None);
+        _clientTcp!.Client.Close();
+        await UntilAsync(() => buffer.NextHasCome);
+        await Assert.ThrowsAnyAsync<Exception>(async () => await buffer.ReceiveAsync(_server, CancellationToken.None));
+    }
+
+    /// <summary>Waits, at most 10 s, for what the socket's own threads bring about.</summary>
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the condition did not come about within 10 s");
+            await Task.Yield();
+        }
+    }
+
     private async Task SendAsync(byte[] message, int fragments = 1)
     {
         var size = (message.Length + fragments - 1) / fragments;
