@@ -280,6 +280,11 @@ public sealed class GroupCommitSqlJournal : SqlWriteJournal
                 actor.Tell(answer, persistent.Sender);
             }
         }
+        // The entity handed over its batch list and made itself a new, empty one, which waits in it until its next write,
+        // often long enough to grow old. Once handed over, that older list is dead, but a young collection cannot know:
+        // everything it holds would be copied into an older generation with it, every time. Answered, it is read by
+        // nobody again, so it is emptied (before the last answer, which the entity may act on at once).
+        if (request.Messages is List<IPersistentEnvelope> handedOver) handedOver.Clear();
         actor.Tell(failed is null ? WriteMessagesSuccessful.Instance : new WriteMessagesFailed(failed, atomicWrites), Self);
     }
 
