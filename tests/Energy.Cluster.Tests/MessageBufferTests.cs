@@ -47,9 +47,7 @@ public sealed class MessageBufferTests : IAsyncLifetime
         var buffer = new MessageBuffer(Bound, Small);
         var sent = Bytes(40, seed: 1);
         await SendAsync(sent);
-        Assert.Equal(WebSocketMessageType.Text, await buffer.ReceiveAsync(_server, CancellationToken.None));
-        Assert.False(buffer.TooLarge);
-        Assert.Equal(sent, buffer.Content.ToArray());
+        await ReadsAsync(buffer, sent);
     }
 
     [Fact]
@@ -130,12 +128,7 @@ public sealed class MessageBufferTests : IAsyncLifetime
         await SendAsync(following[2], fragments: 2);
         await UntilAsync(() => buffer.NextHasCome);
         Assert.Equal(first, buffer.Content.ToArray());
-        foreach (var sent in following)
-        {
-            Assert.Equal(WebSocketMessageType.Text, await buffer.ReceiveAsync(_server, CancellationToken.None));
-            Assert.False(buffer.TooLarge);
-            Assert.Equal(sent, buffer.Content.ToArray());
-        }
+        foreach (var sent in following) await ReadsAsync(buffer, sent);
     }
 
     [Fact]
@@ -161,6 +154,14 @@ public sealed class MessageBufferTests : IAsyncLifetime
         _clientTcp!.Client.Close();
         await UntilAsync(() => buffer.NextHasCome);
         await Assert.ThrowsAnyAsync<Exception>(async () => await buffer.ReceiveAsync(_server, CancellationToken.None));
+    }
+
+    /// <summary>The next message read is <paramref name="sent"/>, whole and within the bound.</summary>
+    private async Task ReadsAsync(MessageBuffer buffer, byte[] sent)
+    {
+        Assert.Equal(WebSocketMessageType.Text, await buffer.ReceiveAsync(_server, CancellationToken.None));
+        Assert.False(buffer.TooLarge);
+        Assert.Equal(sent, buffer.Content.ToArray());
     }
 
     /// <summary>Waits, at most 10 s, for what the socket's own threads bring about.</summary>
